@@ -1,0 +1,59 @@
+/**
+ * Time and randomness for the whole SDK. Nothing else calls `Date.now`, `setTimeout` or `Math.random`, so that a
+ * test can inject a {@link FakeClock} (from `watch-manager/testing`) and make every timer and jitter exact.
+ */
+
+/** A scheduled callback; `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+/** Options of {@link Clock.setTimeout}. */
+export interface TimerOptions {
+  /**
+   * Keep the process alive while this timer is pending. SDK timers are unref'd by default so that they never hold a
+   * process open; only a wait that is the sole thing keeping an open watch alive (the reconnect backoff) sets this.
+   * @default false
+   */
+  ref?: boolean;
+}
+
+/** The source of time and randomness. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number, options?: TimerOptions): Timer;
+  /** A number in [0, 1). */
+  random(): number;
+}
+
+/** The real clock: wall time, Node timers (unref'd unless asked), `Math.random`. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms, options = {}) {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    if (options.ref !== true) handle.unref();
+    return { cancel: () => clearTimeout(handle) };
+  },
+  random: () => Math.random(),
+};
+
+/**
+ * Resolves after `ms` on `clock`, or at once when `signal` aborts (nats.js `delay`: a pending sleep must never make
+ * `close()` wait). Never rejects; returns whether the full time elapsed.
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal, options?: TimerOptions): Promise<boolean> {
+  if (signal?.aborted === true) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      timer.cancel();
+      resolve(false);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms, options);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,141 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { redactSecrets } from './redact';
+
+/**
+ * Every failure the SDK reports carries one of these codes. Callers switch on `code`, never on the message.
+ *
+ * - `INVALID_CONFIG`: an option or argument is wrong; the message names the field. Never retried.
+ * - `TOKEN_UNAVAILABLE`: the `getToken` getter threw, returned something that is not a token, or did not answer
+ *   before `tokenTimeoutMs`. Retried with backoff.
+ * - `TOKEN_EXPIRED`: the token in use expired (the getter returned an expired token, or the service ended a stream
+ *   because its token expired). Retried with a fresh token.
+ * - `UNAUTHENTICATED`: the service refused a freshly fetched token. Not retried.
+ * - `PERMISSION_DENIED`: the service refused the tenant or the topic for this token. Not retried.
+ * - `TOPIC_NOT_FOUND`: the service does not know the WatchTopic self link. Not retried.
+ * - `CONNECTION_LOST`: the stream or connection ended (network, keepalive timeout, server restart). Retried.
+ * - `PROTOCOL`: the service sent something that breaks the wire contract. Not retried.
+ * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
+ * - `CLOSED`: the manager or the watch was closed while the operation was pending.
+ * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
+ */
+export type WatchErrorCode =
+  | 'INVALID_CONFIG'
+  | 'TOKEN_UNAVAILABLE'
+  | 'TOKEN_EXPIRED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'TOPIC_NOT_FOUND'
+  | 'CONNECTION_LOST'
+  | 'PROTOCOL'
+  | 'HANDLER_FAILED'
+  | 'CLOSED'
+  | 'INTERNAL';
+
+const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
+  INVALID_CONFIG: false,
+  TOKEN_UNAVAILABLE: true,
+  TOKEN_EXPIRED: true,
+  UNAUTHENTICATED: false,
+  PERMISSION_DENIED: false,
+  TOPIC_NOT_FOUND: false,
+  CONNECTION_LOST: true,
+  PROTOCOL: false,
+  HANDLER_FAILED: false,
+  CLOSED: false,
+  INTERNAL: false,
+};
+
+// A Symbol.for brand, so that `instanceof WatchError` holds even when two copies of the package are installed
+// (the Temporal SDK's #863).
+const BRAND = Symbol.for('watch-manager.WatchError');
+
+/** Options of {@link WatchError}. */
+export interface WatchErrorOptions {
+  /** The underlying error. Its message is scrubbed of secrets before it is kept. */
+  cause?: unknown;
+  /** Overrides the code's default retryability. */
+  retryable?: boolean;
+  /** The gRPC status code that produced this error, when one did. */
+  grpcCode?: number;
+}
+
+/** The one error class of the SDK. `code` says what happened; `retryable` whether trying again can help. */
+export class WatchError extends Error {
+  readonly code: WatchErrorCode;
+  readonly retryable: boolean;
+  readonly grpcCode: number | undefined;
+  override readonly cause: unknown;
+
+  constructor(code: WatchErrorCode, message: string, options: WatchErrorOptions = {}) {
+    super(redactSecrets(message));
+    this.name = 'WatchError';
+    this.code = code;
+    this.retryable = options.retryable ?? RETRYABLE[code];
+    this.grpcCode = options.grpcCode;
+    this.cause = scrubCause(options.cause);
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+/** True when `err` is a {@link WatchError} that trying again may cure. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof WatchError && err.retryable;
+}
+
+/** Wraps anything thrown into a WatchError of `code`, keeping an existing WatchError as it is. */
+export function toWatchError(err: unknown, code: WatchErrorCode, context: string): WatchError {
+  if (err instanceof WatchError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new WatchError(code, `${context}: ${detail}`, { cause: err });
+}
+
+/** The subset of a gRPC status the mapping reads. */
+export interface GrpcStatusLike {
+  code: number;
+  details: string;
+}
+
+/**
+ * Maps a final gRPC status of a subscribe call to a WatchError: the one place where gRPC codes become ours.
+ * A server that ends the stream with OK or CANCELLED has not finished the watch (a watch never finishes), so both
+ * are a lost connection to be resumed (etcd3's #72: a graceful server end must not go unnoticed).
+ */
+export function fromGrpcStatus(status: GrpcStatusLike, topic: string): WatchError {
+  const where = `watch ${topic}`;
+  const details = status.details || GrpcStatus[status.code] || `status ${status.code}`;
+  const opts = { grpcCode: status.code };
+  switch (status.code) {
+    case GrpcStatus.UNAUTHENTICATED:
+      return new WatchError('UNAUTHENTICATED', `${where}: the service refused the token (${details})`, opts);
+    case GrpcStatus.PERMISSION_DENIED:
+      return new WatchError('PERMISSION_DENIED', `${where}: permission denied (${details})`, opts);
+    case GrpcStatus.NOT_FOUND:
+      return new WatchError('TOPIC_NOT_FOUND', `${where}: the service does not know this watch topic (${details})`, opts);
+    case GrpcStatus.INVALID_ARGUMENT:
+    case GrpcStatus.UNIMPLEMENTED:
+    case GrpcStatus.FAILED_PRECONDITION:
+    case GrpcStatus.OUT_OF_RANGE:
+      return new WatchError('PROTOCOL', `${where}: the service rejected the subscription (${details})`, opts);
+    case GrpcStatus.OK:
+      return new WatchError('CONNECTION_LOST', `${where}: the service ended the stream`, opts);
+    default:
+      // UNAVAILABLE (network, keepalive timeout), CANCELLED (server shutdown), RESOURCE_EXHAUSTED (GOAWAY
+      // too_many_pings, see FACTS.md), DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, DATA_LOSS: all transient.
+      return new WatchError('CONNECTION_LOST', `${where}: connection lost (${GrpcStatus[status.code] ?? status.code}: ${details})`, opts);
+  }
+}
+
+function scrubCause(cause: unknown): unknown {
+  if (!(cause instanceof Error) || cause instanceof WatchError) return cause;
+  // Errors from libraries may echo a URL with credentials or a header; keep the type and stack shape, drop secrets.
+  const copy = new Error(redactSecrets(cause.message));
+  copy.name = cause.name;
+  copy.stack = cause.stack === undefined ? undefined : redactSecrets(cause.stack);
+  const code = (cause as { code?: unknown }).code;
+  if (code !== undefined) Object.defineProperty(copy, 'code', { value: code, enumerable: true });
+  return copy;
+}

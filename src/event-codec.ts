@@ -1,0 +1,72 @@
+import { WatchError } from './errors';
+import type { WireEvent } from './proto';
+import type { ResourceInstance, ResourceReference, WatchEvent, WatchEventType } from './types';
+
+const EVENT_TYPES: ReadonlySet<string> = new Set(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
+
+/**
+ * Parses a wire sequence id (int64, carried as a decimal string) into a number, refusing anything that is not a
+ * positive safe integer: rounding a position would skip or repeat events.
+ */
+export function parseSequenceId(value: unknown, where: string): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Maps a wire event type to ours; PING is not a resource change and is handled by the stream. */
+export function parseEventType(value: unknown, where: string): WatchEventType {
+  if (typeof value === 'string' && EVENT_TYPES.has(value)) return value as WatchEventType;
+  throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
+}
+
+type WirePayload = NonNullable<WireEvent['payload']>;
+
+function toResource(payload: WirePayload | null): ResourceInstance {
+  const meta = payload?.metadata ?? null;
+  return {
+    group: payload?.group ?? '',
+    kind: payload?.kind ?? '',
+    name: payload?.name ?? '',
+    metadata: {
+      id: meta?.id ?? '',
+      scope: meta?.scope == null ? null : { id: meta.scope.id, kind: meta.scope.kind, name: meta.scope.name, selfLink: meta.scope.selfLink },
+      selfLink: meta?.selfLink ?? '',
+      references: (meta?.references ?? []).map(
+        (r): ResourceReference => ({
+          id: r.id, kind: r.kind, name: r.name, scopeKind: r.scopeKind, scopeName: r.scopeName, selfLink: r.selfLink,
+          type: r.type === 'HARD' ? 'HARD' : 'SOFT',
+        }),
+      ),
+    },
+    attributes: { ...(payload?.attributes ?? {}) },
+  };
+}
+
+/**
+ * Turns a decoded wire `Event` (not a PING) into the public {@link WatchEvent}. Throws `PROTOCOL` for an event that
+ * cannot be placed in sequence: one without metadata, a usable sequence id, or a known type.
+ */
+export function fromWireEvent(wire: WireEvent, topic: string): WatchEvent {
+  const where = `event ${JSON.stringify(wire.id)} on ${topic}`;
+  if (wire.metadata == null) throw new WatchError('PROTOCOL', `${where}: no metadata`);
+  const event: WatchEvent = {
+    id: wire.id,
+    time: wire.time,
+    version: wire.version,
+    product: wire.product,
+    correlationId: wire.correlationId,
+    organizationId: wire.organization?.id ?? '',
+    type: parseEventType(wire.type, where),
+    topic: wire.metadata.watchTopicSelfLink === '' ? topic : wire.metadata.watchTopicSelfLink,
+    watchTopicId: wire.metadata.watchTopicID,
+    sequenceId: parseSequenceId(wire.metadata.sequenceID, where),
+    subresource: wire.metadata.subresource,
+    payload: toResource(wire.payload),
+  };
+  const action = wire.metadata.actionDetails;
+  if (action != null) event.actionDetails = { typeUrl: action.type_url, value: new Uint8Array(action.value) };
+  return event;
+}

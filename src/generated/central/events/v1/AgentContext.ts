@@ -1,0 +1,12 @@
+// Original file: proto/watch.proto
+
+
+export interface AgentContext {
+  'environmentName'?: (string);
+  'agentName'?: (string);
+}
+
+export interface AgentContext__Output {
+  'environmentName': (string);
+  'agentName': (string);
+}

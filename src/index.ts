@@ -1,0 +1,23 @@
+/**
+ * watch-manager: a client SDK for gRPC watch streams (the Amplify Central watch service). The public surface;
+ * test helpers live in `watch-manager/testing`.
+ * @packageDocumentation
+ */
+export { WatchManager, type Subscription } from './watch-manager';
+export type { WatchHandlers } from './topic-watch';
+export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter } from './options';
+export type { BackoffOptions } from './backoff';
+export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';
+export type { Clock, Timer, TimerOptions } from './clock';
+export type {
+  WatchEvent,
+  WatchEventType,
+  ResourceInstance,
+  ResourceReference,
+  ResourceScope,
+  AgentStatus,
+  ConnectionState,
+  ManagerStatus,
+  WatchStatus,
+} from './types';
+export { VERSION } from './version';

@@ -1,0 +1,241 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type winston from 'winston';
+import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './backoff';
+import { systemClock, type Clock } from './clock';
+import { WatchError } from './errors';
+import { createDefaultLogger, type LogLevel } from './logger';
+
+/** Supplies the current access token (a JWT, without `Bearer `). Called again whenever a token is needed. */
+export type TokenGetter = () => string | Promise<string>;
+
+/** TLS settings of the connection to the watch service. Without them the system's trusted roots are used. */
+export interface TlsOptions {
+  /** Extra CA certificate(s) to trust, PEM. */
+  ca?: string | Buffer;
+  /** Client certificate, PEM, for mutual TLS; needs `key`. */
+  cert?: string | Buffer;
+  /** Client private key, PEM; needs `cert`. */
+  key?: string | Buffer;
+  /** The host name to check the server certificate against (and send as SNI), when it differs from `target`'s. */
+  servername?: string;
+}
+
+/** HTTP/2 keepalive pings, so that a silently dead peer is noticed. */
+export interface KeepaliveOptions {
+  /** Interval between pings. @default 50000 (the reference Go SDK's) */
+  intervalMs?: number;
+  /** How long a ping may stay unanswered before the connection counts as lost. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** Reconnect policy: capped exponential backoff with full jitter. */
+export interface ReconnectOptions extends BackoffOptions {
+  /** A stream that stayed healthy this long resets the backoff to its first delay. @default 60000 */
+  resetAfterMs?: number;
+}
+
+/** Options of {@link WatchManager}. */
+export interface WatchManagerOptions {
+  /** The watch service's gRPC address, `host:port`. */
+  target: string;
+  /** The tenant (organization) id, sent as `x-axway-tenant-id`. */
+  tenantId: string;
+  /** Supplies the access token; called at start, before each token expiry, and after an authentication failure. */
+  getToken: TokenGetter;
+  /**
+   * TLS settings, or `false` for plaintext (local testing only: the token then travels in clear text, and a warning
+   * is logged once).
+   * @default {} (TLS with the system's trusted roots)
+   */
+  tls?: TlsOptions | false;
+  /**
+   * HTTP/2 keepalive, or `false` to turn it off (a dead peer then goes unnoticed until the OS gives up).
+   * @default { intervalMs: 50000, timeoutMs: 10000 }
+   */
+  keepalive?: KeepaliveOptions | false;
+  /** A winston logger. @default a winston logger on stderr at level `warn` */
+  logger?: winston.Logger;
+  /** Prepended to grpc-js's own user agent. @default 'watch-manager/<version>' */
+  userAgent?: string;
+  /** How long one `getToken` call may take before it counts as failed (`TOKEN_UNAVAILABLE`). @default 10000 */
+  tokenTimeoutMs?: number;
+  /** Refresh interval for a token whose expiry cannot be read (not a JWT, or no `exp`). @default 300000 */
+  tokenRefreshIntervalMs?: number;
+  /** How long `registerWatch` waits for the first subscription before it rejects. @default 30000 */
+  connectTimeoutMs?: number;
+  /** How long `close()` waits for a handler still running. @default 10000 */
+  closeTimeoutMs?: number;
+  /** Events buffered per watch before the SDK stops reading the stream (HTTP/2 flow control pushes back). @default 1000 */
+  maxBufferedEvents?: number;
+  /** Reconnect backoff. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 } */
+  reconnect?: ReconnectOptions;
+  /** Time and randomness, injectable for tests. @default the system clock */
+  clock?: Clock;
+}
+
+/** {@link WatchManagerOptions} after defaults and validation. */
+export interface ResolvedOptions {
+  target: string;
+  host: string;
+  port: number;
+  tenantId: string;
+  getToken: TokenGetter;
+  tls: TlsOptions | false;
+  keepalive: Required<KeepaliveOptions> | false;
+  logger: winston.Logger;
+  userAgent: string;
+  tokenTimeoutMs: number;
+  tokenRefreshIntervalMs: number;
+  connectTimeoutMs: number;
+  closeTimeoutMs: number;
+  maxBufferedEvents: number;
+  reconnect: ResolvedBackoff & { resetAfterMs: number };
+  clock: Clock;
+}
+
+const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
+  'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
+  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'clock',
+];
+
+function invalid(field: string, problem: string): WatchError {
+  return new WatchError('INVALID_CONFIG', `invalid option '${field}': ${problem}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw invalid(`${prefix}${key}`, 'unknown option');
+  }
+}
+
+function nonEmptyString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string');
+  if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain line breaks or NUL');
+  return value;
+}
+
+/** A whole number of milliseconds in [min, max], or the default when undefined (never a truthiness check). */
+function duration(value: unknown, field: string, fallback: number, min = 1, max = 2_147_483_647): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number');
+  if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`);
+  return value;
+}
+
+/** PEM text or a Buffer of it, parsed here so that a broken file fails now and not at the first connect. */
+function pem(value: unknown, field: string, kind: 'certificate' | 'key'): string | Buffer | undefined {
+  if (value === undefined) return undefined;
+  if (!(Buffer.isBuffer(value) || typeof value === 'string') || value.length === 0) throw invalid(field, 'must be PEM text or a Buffer');
+  try {
+    if (kind === 'certificate') new X509Certificate(value);
+    else createPrivateKey(value);
+  } catch {
+    // The parser's message may quote the key material: never repeat it.
+    throw invalid(field, `is not a PEM ${kind}`);
+  }
+  return value;
+}
+
+/** Splits `host:port` (host may be `[v6]`). */
+export function parseTarget(value: unknown, field = 'target'): { host: string; port: number } {
+  const target = nonEmptyString(value, field);
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(target);
+  if (match === null) throw invalid(field, `expected 'host:port', got '${target}'`);
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) throw invalid(field, `port ${port} is out of range`);
+  return { host: match[1] as string, port };
+}
+
+function resolveTls(value: unknown): TlsOptions | false {
+  if (value === undefined) return {};
+  if (value === false) return false;
+  if (!isRecord(value)) throw invalid('tls', 'must be an object or false');
+  checkKeys(value, ['ca', 'cert', 'key', 'servername'], 'tls.');
+  const tls: TlsOptions = {};
+  const ca = pem(value.ca, 'tls.ca', 'certificate');
+  const cert = pem(value.cert, 'tls.cert', 'certificate');
+  const key = pem(value.key, 'tls.key', 'key');
+  if ((cert === undefined) !== (key === undefined)) throw invalid(cert === undefined ? 'tls.cert' : 'tls.key', 'tls.cert and tls.key go together');
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  if (value.servername !== undefined) tls.servername = nonEmptyString(value.servername, 'tls.servername');
+  return tls;
+}
+
+function resolveKeepalive(value: unknown): Required<KeepaliveOptions> | false {
+  if (value === false) return false;
+  if (value === undefined) return { intervalMs: 50_000, timeoutMs: 10_000 };
+  if (!isRecord(value)) throw invalid('keepalive', 'must be an object or false');
+  checkKeys(value, ['intervalMs', 'timeoutMs'], 'keepalive.');
+  return {
+    intervalMs: duration(value.intervalMs, 'keepalive.intervalMs', 50_000, 10),
+    timeoutMs: duration(value.timeoutMs, 'keepalive.timeoutMs', 10_000, 10),
+  };
+}
+
+function resolveReconnect(value: unknown): ResolvedOptions['reconnect'] {
+  if (value === undefined) return { ...DEFAULT_BACKOFF, resetAfterMs: 60_000 };
+  if (!isRecord(value)) throw invalid('reconnect', 'must be an object');
+  checkKeys(value, ['initialDelayMs', 'maxDelayMs', 'multiplier', 'resetAfterMs'], 'reconnect.');
+  const initialDelayMs = duration(value.initialDelayMs, 'reconnect.initialDelayMs', DEFAULT_BACKOFF.initialDelayMs, 0);
+  const maxDelayMs = duration(value.maxDelayMs, 'reconnect.maxDelayMs', Math.max(DEFAULT_BACKOFF.maxDelayMs, initialDelayMs), 0);
+  if (maxDelayMs < initialDelayMs) throw invalid('reconnect.maxDelayMs', 'must not be below reconnect.initialDelayMs');
+  const multiplier = value.multiplier === undefined ? DEFAULT_BACKOFF.multiplier : value.multiplier;
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {
+    throw invalid('reconnect.multiplier', 'must be a number >= 1');
+  }
+  return { initialDelayMs, maxDelayMs, multiplier, resetAfterMs: duration(value.resetAfterMs, 'reconnect.resetAfterMs', 60_000, 0) };
+}
+
+function resolveLogger(value: unknown): winston.Logger {
+  if (value === undefined) return createDefaultLogger();
+  const levels: LogLevel[] = ['error', 'warn', 'info', 'debug'];
+  if (!isRecord(value) || levels.some((l) => typeof value[l] !== 'function')) {
+    throw invalid('logger', 'must be a winston logger (with error, warn, info and debug methods)');
+  }
+  return value as unknown as winston.Logger;
+}
+
+function resolveClock(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  if (!isRecord(value) || typeof value.now !== 'function' || typeof value.setTimeout !== 'function' || typeof value.random !== 'function') {
+    throw invalid('clock', 'must have now(), setTimeout() and random()');
+  }
+  return value as unknown as Clock;
+}
+
+/**
+ * The one validation step of the manager's options: applies every default and throws `WatchError('INVALID_CONFIG')`
+ * naming the first wrong field. Checks use `=== undefined`, never truthiness, so `0` and `''` are judged as given
+ * (grpc-js's `jitter: 0` weakness).
+ */
+export function resolveOptions(input: unknown, version: string): ResolvedOptions {
+  if (!isRecord(input)) throw invalid('options', 'must be an object');
+  checkKeys(input, KNOWN_KEYS, '');
+  const { host, port } = parseTarget(input.target);
+  if (typeof input.getToken !== 'function') throw invalid('getToken', 'must be a function returning the token');
+  const userAgent = input.userAgent === undefined ? `watch-manager/${version}` : nonEmptyString(input.userAgent, 'userAgent');
+  return {
+    target: input.target as string,
+    host,
+    port,
+    tenantId: nonEmptyString(input.tenantId, 'tenantId'),
+    getToken: input.getToken as TokenGetter,
+    tls: resolveTls(input.tls),
+    keepalive: resolveKeepalive(input.keepalive),
+    logger: resolveLogger(input.logger),
+    userAgent,
+    tokenTimeoutMs: duration(input.tokenTimeoutMs, 'tokenTimeoutMs', 10_000),
+    tokenRefreshIntervalMs: duration(input.tokenRefreshIntervalMs, 'tokenRefreshIntervalMs', 300_000, 1_000),
+    connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', 30_000),
+    closeTimeoutMs: duration(input.closeTimeoutMs, 'closeTimeoutMs', 10_000, 0),
+    maxBufferedEvents: duration(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
+    reconnect: resolveReconnect(input.reconnect),
+    clock: resolveClock(input.clock),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Scrubbing of secrets from any text the SDK writes: log lines, error messages, causes.
+ *
+ * Two layers, because either alone misses something: patterns catch every JWT, `Bearer` value, `Authorization`
+ * header and `user:password@` URL whatever its origin; the registry catches opaque (non-JWT) tokens and passwords
+ * the SDK was handed, by exact value.
+ */
+
+const MASK = '[REDACTED]';
+
+const PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  // A JWT: three base64url segments, the first two starting with '{"' encoded.
+  [/eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, MASK],
+  [/\b(Bearer|Basic)\s+[^\s,;"']+/gi, `$1 ${MASK}`],
+  [/((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^\s,;"']+/gi, `$1${MASK}`],
+  // Credentials in a URL: scheme://user:password@host
+  [/([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi, `$1:${MASK}@`],
+];
+
+// Bounded so that a long-running process that rotates tokens for months does not grow it without limit.
+const MAX_KNOWN = 64;
+const known: string[] = [];
+
+/**
+ * Remembers a secret value (a token, a password) so that it is scrubbed by exact match from then on. Values
+ * shorter than 6 characters are not registered: scrubbing them would mangle ordinary text.
+ */
+export function registerSecret(value: string): void {
+  if (value.length < 6 || known.includes(value)) return;
+  known.push(value);
+  if (known.length > MAX_KNOWN) known.shift();
+}
+
+/** Returns `text` with every known secret and every secret-shaped value replaced by `[REDACTED]`. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const secret of known) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}

@@ -1,0 +1,162 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sleep, type Clock } from '../clock';
+import type { FakeTokenIssuer } from './fake-token-issuer';
+import type { TopicLog } from './topic-log';
+import { toHistoryJson } from './wire-render';
+
+/** Faults the history server injects, for resilience tests. */
+export interface HistoryFaults {
+  /** Fail this many next requests. @default 0 */
+  failNext?: number;
+  /** Fail each request with this probability (drawn from the service's seeded random). @default 0 */
+  failRate?: number;
+  /** The status of an injected failure. @default 503 */
+  status?: number;
+  /** Delay every answer by this long. @default 0 */
+  delayMs?: number;
+  /** Answer with a body that is not JSON (a malformed page) this many times. @default 0 */
+  malformedNext?: number;
+}
+
+/** Counters of the history server. */
+export interface HistoryCounters {
+  requests: number;
+  pagesServed: number;
+  eventsServed: number;
+  failuresInjected: number;
+  gone: number;
+  unauthorized: number;
+}
+
+/** What the history server reads from its service. */
+export interface HistoryBackend {
+  tenantId: string;
+  tokens: FakeTokenIssuer;
+  topic(selfLink: string): TopicLog | undefined;
+  clock: Clock;
+  random: () => number;
+}
+
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * The event-history ("harvester") API of WIRE.md over real HTTP: `GET /events{selfLink}` with
+ * `query=sequenceID>N`, `sort=sequenceID,ASC|DESC`, `page`, `pageSize`; `410 Gone` with `X-Axway-Max-Sequence-Id`
+ * for a purged position; 401/403 for a bad token or tenant.
+ */
+export class FakeHistoryServer {
+  private readonly server: http.Server;
+  private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0 };
+  readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, unauthorized: 0 };
+  /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
+  readonly queries: string[] = [];
+  private readonly closing = new AbortController();
+
+  constructor(private readonly backend: HistoryBackend, server?: http.Server) {
+    this.server = server ?? http.createServer();
+    this.server.on('request', (req, res) => void this.handle(req, res));
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Replaces the injected faults (fields left out are reset to none). */
+  setFaults(faults: HistoryFaults): void {
+    this.faults = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, ...faults };
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.counters.requests += 1;
+    const url = new URL(req.url ?? '/', 'http://fake');
+    this.queries.push(url.search);
+    if (this.queries.length > 1000) this.queries.shift();
+    if (this.faults.delayMs > 0) await sleep(this.backend.clock, this.faults.delayMs, this.closing.signal);
+    if (this.closing.signal.aborted) return;
+    if (this.injectFailure()) return reply(res, this.faults.status, { error: 'injected failure' });
+    if (req.method !== 'GET' || !url.pathname.startsWith('/events/')) return reply(res, 404, { error: 'not found' });
+
+    const auth = req.headers.authorization;
+    const check = await this.backend.tokens.check(auth?.startsWith('Bearer ') === true ? auth.slice(7) : undefined);
+    if (!check.ok) {
+      this.counters.unauthorized += 1;
+      return reply(res, 401, { error: `token ${check.reason}` });
+    }
+    if (req.headers['x-axway-tenant-id'] !== this.backend.tenantId || check.tenantId !== this.backend.tenantId) {
+      return reply(res, 403, { error: 'tenant not allowed' });
+    }
+    const topic = this.backend.topic(url.pathname.slice('/events'.length));
+    if (topic === undefined) return reply(res, 404, { error: 'watch topic not found' });
+
+    const params = parseParams(url.searchParams);
+    if (typeof params === 'string') return reply(res, 400, { error: params });
+    if (params.after !== undefined && params.after < topic.purgedThrough) {
+      this.counters.gone += 1;
+      res.setHeader('X-Axway-Max-Sequence-Id', String(topic.newestSequenceId));
+      return reply(res, 410, { error: `events after ${params.after} were purged` });
+    }
+    const events = params.descending
+      ? topic.newest(params.page * params.pageSize).slice((params.page - 1) * params.pageSize)
+      : topic.after(params.after ?? 0, params.page, params.pageSize);
+    if (this.faults.malformedNext > 0) {
+      this.faults.malformedNext -= 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('[{"id": "truncated');
+      return;
+    }
+    this.counters.pagesServed += 1;
+    this.counters.eventsServed += events.length;
+    reply(res, 200, events.map(toHistoryJson));
+  }
+
+  private injectFailure(): boolean {
+    if (this.faults.failNext > 0) {
+      this.faults.failNext -= 1;
+    } else if (!(this.faults.failRate > 0 && this.backend.random() < this.faults.failRate)) {
+      return false;
+    }
+    this.counters.failuresInjected += 1;
+    return true;
+  }
+}
+
+interface PageParams {
+  after: number | undefined;
+  descending: boolean;
+  page: number;
+  pageSize: number;
+}
+
+function parseParams(search: URLSearchParams): PageParams | string {
+  const query = search.get('query');
+  let after: number | undefined;
+  if (query !== null) {
+    const match = /^sequenceID>(\d+)$/.exec(query);
+    if (match === null) return `unsupported query ${JSON.stringify(query)}`;
+    after = Number(match[1]);
+  }
+  const sort = search.get('sort') ?? 'sequenceID,ASC';
+  if (sort !== 'sequenceID,ASC' && sort !== 'sequenceID,DESC') return `unsupported sort ${JSON.stringify(sort)}`;
+  const page = Number(search.get('page') ?? '1');
+  const pageSize = Number(search.get('pageSize') ?? '100');
+  if (!Number.isInteger(page) || page < 1) return 'page must be a whole number >= 1';
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) return `pageSize must be 1..${MAX_PAGE_SIZE}`;
+  return { after, descending: sort.endsWith('DESC'), page, pageSize };
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

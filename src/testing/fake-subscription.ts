@@ -1,0 +1,218 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Clock, Timer } from '../clock';
+import type { WireEventInput, WireRequestOutput } from '../proto';
+import type { AgentStatus, WatchEvent } from '../types';
+import type { FakeTokenIssuer, TokenCheck } from './fake-token-issuer';
+import type { TopicLog } from './topic-log';
+import { toWireEvent } from './wire-render';
+
+/** What one server-side subscription needs from its service. */
+export interface SubscriptionHost {
+  tenantId: string;
+  clock: Clock;
+  tokens: FakeTokenIssuer;
+  topic(selfLink: string): TopicLog | undefined;
+  pingIntervalMs: number | false;
+  paused(): boolean;
+  counters: FakeServiceCounters;
+  ended(sub: FakeSubscription): void;
+}
+
+/** Everything the fake watch service saw and did. */
+export interface FakeServiceCounters {
+  subscribes: number;
+  accepted: number;
+  rejectedUnauthenticated: number;
+  rejectedPermission: number;
+  rejectedNotFound: number;
+  tokenRefreshes: number;
+  refreshesRejected: number;
+  expiredStreams: number;
+  pingsSent: number;
+  pingResponses: number;
+  /** The slowest ping answer, in the service clock's ms. */
+  maxPingLatencyMs: number;
+  /** Ping answers whose id matched no outstanding ping. */
+  unknownPingResponses: number;
+  agentStatuses: AgentStatus[];
+  eventsSent: number;
+  aborted: number;
+}
+
+type Call = grpc.ServerDuplexStream<WireRequestOutput, WireEventInput>;
+
+/** One `subscribe` stream on the fake service, from first request to final status. */
+export class FakeSubscription {
+  topic: TopicLog | undefined;
+  private active = false;
+  private done = false;
+  private expiryTimer: Timer | undefined;
+  private pingTimer: Timer | undefined;
+  private readonly outbox: WireEventInput[] = [];
+  private waitingDrain = false;
+  private readonly pings = new Map<string, number>();
+  private pingSeq = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private currentToken = '';
+
+  constructor(private readonly call: Call, private readonly host: SubscriptionHost) {
+    host.counters.subscribes += 1;
+    call.on('data', (req: WireRequestOutput) => {
+      // Requests are handled one after another, in arrival order, even though token checks are asynchronous.
+      this.chain = this.chain.then(() => this.onRequest(req));
+    });
+    call.on('error', () => this.finish());
+    call.on('cancelled', () => this.finish());
+    call.on('end', () => {
+      // The client half-closed: the watch is over from its side.
+      this.end(grpc.status.OK, 'client finished');
+    });
+  }
+
+  /** Whether the subscription was accepted and receives live events. */
+  get isActive(): boolean {
+    return this.active && !this.done;
+  }
+
+  /** Queues a live event (sent at once unless paused or flow control holds it back). */
+  push(event: WatchEvent): void {
+    if (!this.isActive) return;
+    this.outbox.push(toWireEvent(event));
+    this.flush();
+  }
+
+  /** Writes what waits, respecting `write()`'s backpressure and the service's pause. */
+  flush(): void {
+    while (this.outbox.length > 0 && !this.waitingDrain && !this.host.paused() && !this.done) {
+      const next = this.outbox.shift() as WireEventInput;
+      if (next.type !== 'PING') this.host.counters.eventsSent += 1;
+      if (!this.call.write(next)) {
+        this.waitingDrain = true;
+        this.call.once('drain', () => {
+          this.waitingDrain = false;
+          this.flush();
+        });
+      }
+    }
+  }
+
+  /** Ends the stream with `code` (an abort, an expiry, a refusal). */
+  end(code: grpc.status, details: string): void {
+    if (this.done) return;
+    if (code === grpc.status.OK) {
+      this.finish();
+      this.call.end();
+      return;
+    }
+    this.finish();
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.expiryTimer?.cancel();
+    this.pingTimer?.cancel();
+    this.host.ended(this);
+  }
+
+  private async onRequest(req: WireRequestOutput): Promise<void> {
+    if (this.done) return;
+    if (!this.active) return this.subscribe(req);
+    if (req.requestType === 'PING_RESPONSE') return this.pingAnswered(req.pingResponse?.id ?? '');
+    if (req.requestType === 'AGENT_STATUS') {
+      const status = req.agentStatus;
+      if (status != null) {
+        const entry: AgentStatus = { state: status.state, message: status.message };
+        if (status.context != null) entry.context = { environmentName: status.context.environmentName, agentName: status.context.agentName };
+        this.host.counters.agentStatuses.push(entry);
+      }
+      return;
+    }
+    // Unset or TOKEN_REFRESH: an in-stream token refresh (WIRE.md).
+    const check = await this.host.tokens.check(bearer(req.token));
+    if (!check.ok) {
+      this.host.counters.refreshesRejected += 1;
+      return this.end(grpc.status.UNAUTHENTICATED, `refreshed token ${check.reason}`);
+    }
+    this.host.counters.tokenRefreshes += 1;
+    this.currentToken = bearer(req.token) ?? '';
+    this.armExpiry(check);
+  }
+
+  private async subscribe(req: WireRequestOutput): Promise<void> {
+    const md = this.call.metadata;
+    const header = md.get('authorization')[0];
+    const metaToken = typeof header === 'string' ? bearer(header) : undefined;
+    const check = await this.host.tokens.check(metaToken);
+    if (this.done) return;
+    if (!check.ok || bearer(req.token) !== metaToken) {
+      this.host.counters.rejectedUnauthenticated += 1;
+      return this.end(grpc.status.UNAUTHENTICATED, check.ok ? 'request token differs from the call token' : `token ${check.reason}`);
+    }
+    const tenant = md.get('x-axway-tenant-id')[0];
+    if (tenant !== this.host.tenantId || check.tenantId !== this.host.tenantId) {
+      this.host.counters.rejectedPermission += 1;
+      return this.end(grpc.status.PERMISSION_DENIED, 'tenant not allowed for this token');
+    }
+    const topic = this.host.topic(req.selfLink);
+    if (topic === undefined) {
+      this.host.counters.rejectedNotFound += 1;
+      return this.end(grpc.status.NOT_FOUND, `watch topic ${req.selfLink} not found`);
+    }
+    this.topic = topic;
+    this.currentToken = metaToken ?? '';
+    this.active = true;
+    this.host.counters.accepted += 1;
+    // Response headers now: the client's first sign that the subscription is live.
+    this.call.sendMetadata(new grpc.Metadata());
+    this.armExpiry(check);
+    if (req.capabilities.includes('ping')) this.armPing();
+  }
+
+  /** Ends the stream when its current token expires without an in-stream refresh. */
+  private armExpiry(check: Extract<TokenCheck, { ok: true }>): void {
+    this.expiryTimer?.cancel();
+    this.expiryTimer = this.host.clock.setTimeout(() => {
+      this.host.counters.expiredStreams += 1;
+      this.end(grpc.status.UNAUTHENTICATED, 'token expired');
+    }, check.expiresAt - this.host.clock.now());
+  }
+
+  /** Ends the stream at once if its current token was withdrawn by a test. */
+  checkWithdrawn(): void {
+    if (this.isActive && this.host.tokens.isWithdrawn(this.currentToken)) {
+      this.host.counters.expiredStreams += 1;
+      this.end(grpc.status.UNAUTHENTICATED, 'token expired');
+    }
+  }
+
+  private armPing(): void {
+    const interval = this.host.pingIntervalMs;
+    if (interval === false) return;
+    this.pingTimer = this.host.clock.setTimeout(() => {
+      if (!this.isActive) return;
+      const id = `ping-${++this.pingSeq}`;
+      this.pings.set(id, this.host.clock.now());
+      this.host.counters.pingsSent += 1;
+      this.outbox.push({ id, type: 'PING', time: new Date(this.host.clock.now()).toISOString() });
+      this.flush();
+      this.armPing();
+    }, interval);
+  }
+
+  private pingAnswered(id: string): void {
+    const sentAt = this.pings.get(id);
+    if (sentAt === undefined) {
+      this.host.counters.unknownPingResponses += 1;
+      return;
+    }
+    this.pings.delete(id);
+    this.host.counters.pingResponses += 1;
+    this.host.counters.maxPingLatencyMs = Math.max(this.host.counters.maxPingLatencyMs, this.host.clock.now() - sentAt);
+  }
+}
+
+function bearer(value: string | undefined): string | undefined {
+  return value?.startsWith('Bearer ') === true ? value.slice(7) : undefined;
+}

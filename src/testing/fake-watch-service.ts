@@ -1,0 +1,228 @@
+import * as grpc from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../clock';
+import { watchProto, type WireWatchHandlers } from '../proto';
+import type { WatchEvent } from '../types';
+import { seededRandom } from './fake-clock';
+import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';
+import { FakeSubscription, type FakeServiceCounters } from './fake-subscription';
+import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
+import { TopicLog, type PublishInput } from './topic-log';
+
+/** Options of {@link FakeWatchService.start}. */
+export interface FakeWatchServiceOptions {
+  /** The tenant the service accepts. @default 'fake-tenant' */
+  tenantId?: string;
+  /** Topics that exist from the start. @default ['/management/v1alpha1/watchtopics/demo'] */
+  topics?: string[];
+  /** Interval of the service's PING events on each stream that advertised the `ping` capability, or false. @default 30000 */
+  pingIntervalMs?: number | false;
+  /** The service's clock (token expiry, pings, history delays). @default the system clock */
+  clock?: Clock;
+  /** Seed of the random draws of injected faults. @default 1 */
+  seed?: number;
+  /** The host to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Serve gRPC with TLS (PEM). @default plaintext */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/** Options of {@link FakeWatchService.abortStreams}. */
+export interface AbortOptions {
+  /** Only streams of this topic. @default all */
+  topic?: string;
+  /** The status the streams end with. @default UNAVAILABLE */
+  code?: grpc.status;
+  details?: string;
+}
+
+/**
+ * An in-process stand-in for the watch service, faithful to WIRE.md so that any client written from the contract
+ * works against it: a real grpc-js server for `subscribe` and a real HTTP server for the event history. Tests
+ * publish events, abort streams, expire tokens, purge history, inject history faults, pause delivery, and read
+ * counters of everything the service saw.
+ */
+export class FakeWatchService {
+  readonly tenantId: string;
+  readonly clock: Clock;
+  readonly tokens: FakeTokenIssuer;
+  readonly counters: FakeServiceCounters = {
+    subscribes: 0, accepted: 0, rejectedUnauthenticated: 0, rejectedPermission: 0, rejectedNotFound: 0,
+    tokenRefreshes: 0, refreshesRejected: 0, expiredStreams: 0, pingsSent: 0, pingResponses: 0, maxPingLatencyMs: 0,
+    unknownPingResponses: 0, agentStatuses: [], eventsSent: 0, aborted: 0,
+  };
+  private readonly topics = new Map<string, TopicLog>();
+  private readonly subscriptions = new Set<FakeSubscription>();
+  private readonly random: () => number;
+  private readonly history: FakeHistoryServer;
+  private isPaused = false;
+  private topicSeq = 0;
+  private grpcPort = 0;
+  private historyPort = 0;
+
+  private constructor(private readonly server: grpc.Server, private readonly options: FakeWatchServiceOptions) {
+    this.tenantId = options.tenantId ?? 'fake-tenant';
+    this.clock = options.clock ?? systemClock;
+    this.random = seededRandom(options.seed ?? 1);
+    this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
+    for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
+    this.history = new FakeHistoryServer({
+      tenantId: this.tenantId,
+      tokens: this.tokens,
+      topic: (selfLink) => this.topics.get(selfLink),
+      clock: this.clock,
+      random: this.random,
+    });
+  }
+
+  /** Starts both servers on free ports of `host`. */
+  static async start(options: FakeWatchServiceOptions = {}): Promise<FakeWatchService> {
+    const server = new grpc.Server();
+    const service = new FakeWatchService(server, options);
+    const handlers: WireWatchHandlers = { subscribe: (call) => service.accept(call) };
+    server.addService(watchProto().central.events.v1.watch.service, handlers);
+    const host = options.host ?? '127.0.0.1';
+    const creds = options.tls === undefined
+      ? grpc.ServerCredentials.createInsecure()
+      : grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }]);
+    service.grpcPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:0`, creds, (err, port) => (err === null ? resolve(port) : reject(err)));
+    });
+    service.historyPort = await service.history.listen(0, host);
+    return service;
+  }
+
+  /** `host:port` of the gRPC server. */
+  get target(): string {
+    return `${this.options.host ?? '127.0.0.1'}:${this.grpcPort}`;
+  }
+
+  /** Base URL of the event-history API (`{historyUrl}/events{selfLink}`). */
+  get historyUrl(): string {
+    return `http://${this.options.host ?? '127.0.0.1'}:${this.historyPort}`;
+  }
+
+  /** The history server's counters. */
+  get historyCounters(): HistoryCounters {
+    return this.history.counters;
+  }
+
+  /** The query strings the history server saw (most recent last). */
+  get historyQueries(): readonly string[] {
+    return this.history.queries;
+  }
+
+  /** Subscriptions currently accepted and receiving live events. */
+  get activeStreams(): number {
+    return [...this.subscriptions].filter((s) => s.isActive).length;
+  }
+
+  /** Makes a topic exist. Idempotent. */
+  createTopic(selfLink: string): TopicLog {
+    let topic = this.topics.get(selfLink);
+    if (topic === undefined) {
+      topic = new TopicLog(selfLink, `wt-${++this.topicSeq}`, this.tenantId, () => this.clock.now());
+      this.topics.set(selfLink, topic);
+    }
+    return topic;
+  }
+
+  /** The log of `selfLink`, for tests that inspect history. */
+  topic(selfLink: string): TopicLog | undefined {
+    return this.topics.get(selfLink);
+  }
+
+  /** A signed JWT for this service, expiring after `ttlMs` on the service's clock. */
+  issueToken(options: IssueTokenOptions = {}): Promise<string> {
+    return this.tokens.issue(options);
+  }
+
+  /** Treats `token` as expired now: every stream whose current token it is ends with UNAUTHENTICATED. */
+  expireToken(token: string): void {
+    this.tokens.expire(token);
+    for (const sub of this.subscriptions) sub.checkWithdrawn();
+  }
+
+  /** Refuses `token` from now on (streams holding it end, new subscriptions and history calls are refused). */
+  revokeToken(token: string): void {
+    this.tokens.revoke(token);
+    for (const sub of this.subscriptions) sub.checkWithdrawn();
+  }
+
+  /** Appends an event to `topic` (its history) and sends it to every active subscription of the topic. */
+  publish(topic: string, input: PublishInput = {}): WatchEvent {
+    const log = this.topics.get(topic);
+    if (log === undefined) throw new Error(`fake watch service: unknown topic ${topic}`);
+    const event = log.append(input);
+    for (const sub of this.subscriptions) if (sub.topic === log) sub.push(event);
+    return event;
+  }
+
+  /** Publishes `count` events to `topic`; returns them. */
+  publishMany(topic: string, count: number, input: PublishInput = {}): WatchEvent[] {
+    const out: WatchEvent[] = [];
+    for (let i = 0; i < count; i++) out.push(this.publish(topic, input));
+    return out;
+  }
+
+  /** Ends active streams with an error status (default UNAVAILABLE); returns how many. */
+  abortStreams(options: AbortOptions = {}): number {
+    let n = 0;
+    for (const sub of [...this.subscriptions]) {
+      if (!sub.isActive || (options.topic !== undefined && sub.topic?.selfLink !== options.topic)) continue;
+      sub.end(options.code ?? grpc.status.UNAVAILABLE, options.details ?? 'aborted by test');
+      n += 1;
+    }
+    this.counters.aborted += n;
+    return n;
+  }
+
+  /** Forgets `topic`'s events up to `through` (default all): resumes from before it are answered 410 Gone. */
+  purgeHistory(topic: string, through?: number): void {
+    this.topics.get(topic)?.purge(through);
+  }
+
+  /** Sets the faults of the history API (see {@link HistoryFaults}); `{}` clears them. */
+  setHistoryFaults(faults: HistoryFaults): void {
+    this.history.setFaults(faults);
+  }
+
+  /** Holds every write to the streams (events and pings) until {@link resume}. */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    this.isPaused = false;
+    for (const sub of this.subscriptions) sub.flush();
+  }
+
+  /** Resolves when `predicate` holds, checking after each event-loop turn; rejects after `timeoutMs` real ms. */
+  async waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    const started = performance.now();
+    while (!predicate()) {
+      if (performance.now() - started > timeoutMs) throw new Error(`fake watch service: timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Stops both servers at once, ending every stream. */
+  async stop(): Promise<void> {
+    for (const sub of [...this.subscriptions]) sub.end(grpc.status.UNAVAILABLE, 'service stopped');
+    this.server.forceShutdown();
+    await this.history.close();
+  }
+
+  private accept(call: Parameters<WireWatchHandlers['subscribe']>[0]): void {
+    const sub = new FakeSubscription(call, {
+      tenantId: this.tenantId,
+      clock: this.clock,
+      tokens: this.tokens,
+      topic: (selfLink) => this.topics.get(selfLink),
+      pingIntervalMs: this.options.pingIntervalMs ?? 30_000,
+      paused: () => this.isPaused,
+      counters: this.counters,
+      ended: (s) => this.subscriptions.delete(s),
+    });
+    this.subscriptions.add(sub);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * `watch-manager/testing`: the embedded fake watch service and the tools to test an agent against it without the
+ * real service: a fake clock, a fault-injecting TCP proxy.
+ * @packageDocumentation
+ */
+export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions } from './fake-watch-service';
+export type { FakeServiceCounters } from './fake-subscription';
+export type { HistoryFaults, HistoryCounters } from './fake-history-server';
+export type { IssueTokenOptions } from './fake-token-issuer';
+export type { PublishInput } from './topic-log';
+export { FakeClock, seededRandom } from './fake-clock';
+export { FaultProxy } from './fault-proxy';

@@ -1,0 +1,129 @@
+import type { ResourceInstance, WatchEvent, WatchEventType } from '../types';
+
+/** What a test may set when publishing; everything else is filled with realistic values. */
+export interface PublishInput {
+  type?: WatchEventType;
+  kind?: string;
+  name?: string;
+  group?: string;
+  attributes?: Record<string, string>;
+  subresource?: string;
+  /** Extra gap before this event's sequence id (sequence ids need not be consecutive). @default 0 */
+  skip?: number;
+}
+
+const KINDS: ReadonlyArray<[string, string]> = [
+  ['APIService', 'management'],
+  ['APIServiceRevision', 'management'],
+  ['APIServiceInstance', 'management'],
+  ['ConsumerInstance', 'catalog'],
+  ['AccessRequest', 'management'],
+];
+const TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'UPDATED', 'SUBRESOURCEUPDATED', 'DELETED'];
+
+/**
+ * The events of one watch topic as the service keeps them: sequence ids assigned on publish, history that can be
+ * purged up to a position (after which a resume from before it is answered `410 Gone`).
+ */
+export class TopicLog {
+  private readonly events: WatchEvent[] = [];
+  private lastSeq = 0;
+  private purged = 0;
+
+  constructor(
+    readonly selfLink: string,
+    readonly topicId: string,
+    private readonly organizationId: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** The newest sequence id ever assigned (0 before the first event). */
+  get newestSequenceId(): number {
+    return this.lastSeq;
+  }
+
+  /** Positions at or below this are purged: resuming from below it is impossible. */
+  get purgedThrough(): number {
+    return this.purged;
+  }
+
+  /** Appends an event with the next sequence id and realistic content. */
+  append(input: PublishInput = {}): WatchEvent {
+    const seq = this.lastSeq + 1 + Math.max(0, input.skip ?? 0);
+    this.lastSeq = seq;
+    const [kind, group] = input.kind === undefined ? (KINDS[seq % KINDS.length] as [string, string]) : [input.kind, input.group ?? 'management'];
+    const name = input.name ?? `${kind.toLowerCase()}-${seq % 97}`;
+    const type = input.type ?? (TYPES[seq % TYPES.length] as WatchEventType);
+    const event: WatchEvent = {
+      id: `evt-${this.topicId}-${seq}`,
+      time: new Date(this.now()).toISOString(),
+      version: 'v1',
+      product: 'AmplifyCentral',
+      correlationId: `corr-${seq.toString(16).padStart(8, '0')}`,
+      organizationId: this.organizationId,
+      type,
+      topic: this.selfLink,
+      watchTopicId: this.topicId,
+      sequenceId: seq,
+      subresource: input.subresource ?? (type === 'SUBRESOURCEUPDATED' ? 'status' : ''),
+      payload: resource(group, kind, name, seq, input.attributes),
+    };
+    this.events.push(event);
+    return event;
+  }
+
+  /** Events with a sequence id above `after`, ascending, page `page` (1-based) of `pageSize`. */
+  after(after: number, page: number, pageSize: number): WatchEvent[] {
+    const start = firstAbove(this.events, after);
+    const from = start + (page - 1) * pageSize;
+    return this.events.slice(from, from + pageSize);
+  }
+
+  /** The newest `count` events, newest first. */
+  newest(count: number): WatchEvent[] {
+    return this.events.slice(Math.max(0, this.events.length - count)).reverse();
+  }
+
+  /** Forgets every event up to `through` (default: all): resumes from before it get `410 Gone`. */
+  purge(through = this.lastSeq): void {
+    this.purged = Math.max(this.purged, through);
+    this.events.splice(0, firstAbove(this.events, through));
+  }
+}
+
+function firstAbove(events: readonly WatchEvent[], seq: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((events[mid] as WatchEvent).sequenceId <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function resource(group: string, kind: string, name: string, seq: number, attributes?: Record<string, string>): ResourceInstance {
+  const env = `env-${seq % 3}`;
+  return {
+    group,
+    kind,
+    name,
+    metadata: {
+      id: `8a2e${seq.toString(16).padStart(12, '0')}`,
+      scope: { id: `8a2f${(seq % 3).toString(16).padStart(12, '0')}`, kind: 'Environment', name: env, selfLink: `/${group}/v1alpha1/environments/${env}` },
+      selfLink: `/${group}/v1alpha1/environments/${env}/${kind.toLowerCase()}s/${name}`,
+      references: [
+        {
+          id: `8a30${(seq % 5).toString(16).padStart(12, '0')}`,
+          kind: 'APIService',
+          name: `apiservice-${seq % 5}`,
+          scopeKind: 'Environment',
+          scopeName: env,
+          selfLink: `/${group}/v1alpha1/environments/${env}/apiservices/apiservice-${seq % 5}`,
+          type: seq % 2 === 0 ? 'HARD' : 'SOFT',
+        },
+      ],
+    },
+    attributes: attributes ?? { createdBy: 'fake-watch-service', revision: String(seq) },
+  };
+}

@@ -1,0 +1,178 @@
+import { decodeJwt } from 'jose';
+import { Backoff, type ResolvedBackoff } from './backoff';
+import type { Clock, Timer } from './clock';
+import { WatchError, toWatchError } from './errors';
+import type { Log } from './logger';
+import type { TokenGetter } from './options';
+import { registerSecret } from './redact';
+
+/** Options of {@link TokenRefresher}. */
+export interface TokenRefresherOptions {
+  getToken: TokenGetter;
+  timeoutMs: number;
+  /** Refresh interval for tokens whose `exp` cannot be read. */
+  fallbackRefreshMs: number;
+  backoff: ResolvedBackoff;
+  clock: Clock;
+  log: Log;
+}
+
+interface HeldToken {
+  value: string;
+  /** Epoch ms of the JWT's `exp`; undefined when it cannot be read. */
+  expiresAt: number | undefined;
+}
+
+// A token this close to its expiry is not worth opening a stream with.
+const EXPIRY_MARGIN_MS = 1_000;
+// Floor of the refresh delay, so that a getter that keeps returning the same nearly expired token is not called in
+// a hot loop.
+const MIN_REFRESH_DELAY_MS = 100;
+
+/**
+ * Owns the access token for one manager: fetches it with a deadline, schedules its refresh at 4/5 of the time left
+ * until the JWT's `exp` (WIRE.md, as the reference SDK), and tells listeners (the open streams) about each new token
+ * so they can send it in-stream. Its lifetime spans reconnects; `close()` rejects a pending fetch at once, so a
+ * getter that hangs never blocks the manager's `close()`.
+ */
+export class TokenRefresher {
+  private held: HeldToken | undefined;
+  private inflight: Promise<string> | undefined;
+  private timer: Timer | undefined;
+  private readonly listeners = new Set<(token: string) => void>();
+  private readonly closing = new AbortController();
+  private readonly retry: Backoff;
+  /** Successful scheduled refreshes that produced a new token. */
+  refreshes = 0;
+
+  constructor(private readonly options: TokenRefresherOptions) {
+    this.retry = new Backoff(options.backoff, () => options.clock.random());
+  }
+
+  /**
+   * A usable token: the held one while it is not about to expire (and `force` is false), otherwise a fresh one from
+   * the getter (`fresh: true`). Rejects with `TOKEN_UNAVAILABLE`, `TOKEN_EXPIRED` or `CLOSED`.
+   */
+  async current(force = false): Promise<{ token: string; fresh: boolean }> {
+    const held = this.held;
+    if (!force && held !== undefined && (held.expiresAt === undefined || held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS)) {
+      return { token: held.value, fresh: false };
+    }
+    return { token: await this.fetch(), fresh: true };
+  }
+
+  /** The token held now, if any, without calling the getter. */
+  peek(): string | undefined {
+    return this.held?.value;
+  }
+
+  /** Registers a listener for tokens obtained by scheduled refreshes; returns its removal. */
+  onRefresh(listener: (token: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops refreshing and rejects any pending fetch with `CLOSED`. Idempotent. */
+  close(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.closing.abort();
+    this.listeners.clear();
+  }
+
+  private fetch(): Promise<string> {
+    if (this.closing.signal.aborted) return Promise.reject(new WatchError('CLOSED', 'the token refresher is closed'));
+    // One getter call at a time: every stream that needs a token at once shares it.
+    this.inflight ??= this.fetchOnce().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async fetchOnce(): Promise<string> {
+    const { clock, timeoutMs, getToken } = this.options;
+    let timer: Timer | undefined;
+    let onAbort: (() => void) | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(
+        () => reject(new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      onAbort = () => reject(new WatchError('CLOSED', 'closed while waiting for getToken'));
+      this.closing.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const raw = await Promise.race([Promise.resolve().then(getToken), deadline]);
+      const token = this.accept(raw);
+      this.schedule(token);
+      return token.value;
+    } catch (err) {
+      throw toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed');
+    } finally {
+      timer?.cancel();
+      if (onAbort !== undefined) this.closing.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private accept(raw: unknown): HeldToken {
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned ${typeof raw === 'string' ? 'an empty string' : typeof raw}, not a token`);
+    }
+    // Users often keep the header form around; the wire wants the bare token after our own "Bearer ".
+    const value = raw.trim().replace(/^Bearer\s+/i, '');
+    registerSecret(value);
+    const expiresAt = readExpiry(value);
+    const now = this.options.clock.now();
+    if (expiresAt !== undefined && expiresAt <= now) {
+      throw new WatchError('TOKEN_EXPIRED', `getToken returned a token that expired ${now - expiresAt} ms ago`);
+    }
+    if (expiresAt === undefined) {
+      this.options.log.warnOnce('token-no-exp', `the token's expiry cannot be read (not a JWT with exp); refreshing every ${this.options.fallbackRefreshMs} ms`);
+    }
+    const token = { value, expiresAt };
+    this.held = token;
+    return token;
+  }
+
+  private schedule(token: HeldToken): void {
+    if (this.closing.signal.aborted) return;
+    const { clock, fallbackRefreshMs } = this.options;
+    const delay = token.expiresAt === undefined
+      ? fallbackRefreshMs
+      : Math.max(MIN_REFRESH_DELAY_MS, Math.floor(((token.expiresAt - clock.now()) * 4) / 5));
+    this.arm(delay);
+  }
+
+  private arm(delay: number): void {
+    this.timer?.cancel();
+    this.timer = this.options.clock.setTimeout(() => void this.refresh(), delay);
+  }
+
+  private async refresh(): Promise<void> {
+    const before = this.held?.value;
+    try {
+      const value = await this.fetch();
+      this.retry.reset();
+      if (value === before) return;
+      this.refreshes += 1;
+      this.options.log.debug('token refreshed', { refreshes: this.refreshes });
+      for (const listener of [...this.listeners]) listener(value);
+    } catch (err) {
+      if (this.closing.signal.aborted) return;
+      const code = err instanceof WatchError ? err.code : 'TOKEN_UNAVAILABLE';
+      const delay = this.retry.next();
+      this.options.log.warn(`token refresh failed; retrying in ${delay} ms`, { code, error: err instanceof Error ? err.message : String(err) });
+      this.arm(delay);
+    }
+  }
+}
+
+/** The JWT's `exp` in epoch ms, read without verifying the signature (WIRE.md); undefined when absent. */
+export function readExpiry(token: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The SDK's own public types. Generated proto types stay inside the stream and codec modules; these are what users
+ * see, and they are stable across proto regeneration.
+ */
+
+/** What happened to the resource. PING events of the wire never reach users. */
+export type WatchEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'SUBRESOURCEUPDATED' | 'TRIGGERACTION';
+
+/** A reference from one resource to another (WIRE.md `Reference`). */
+export interface ResourceReference {
+  id: string;
+  kind: string;
+  name: string;
+  scopeKind: string;
+  scopeName: string;
+  selfLink: string;
+  type: 'SOFT' | 'HARD';
+}
+
+/** The scope (environment, catalog…) a resource lives in. */
+export interface ResourceScope {
+  id: string;
+  kind: string;
+  name: string;
+  selfLink: string;
+}
+
+/** The changed resource as the event carries it (WIRE.md `ResourceInstance`). */
+export interface ResourceInstance {
+  group: string;
+  kind: string;
+  name: string;
+  metadata: {
+    id: string;
+    scope: ResourceScope | null;
+    selfLink: string;
+    references: ResourceReference[];
+  };
+  attributes: Record<string, string>;
+}
+
+/** One resource change on a watch topic. */
+export interface WatchEvent {
+  /** The event's id. */
+  id: string;
+  /** When the change happened (RFC 3339, as the service sends it). */
+  time: string;
+  version: string;
+  product: string;
+  correlationId: string;
+  organizationId: string;
+  type: WatchEventType;
+  /** The WatchTopic self link this event belongs to. */
+  topic: string;
+  watchTopicId: string;
+  /** Increases per topic; the resume position. Not necessarily consecutive. */
+  sequenceId: number;
+  /** The subresource that changed, for `SUBRESOURCEUPDATED`; empty otherwise. */
+  subresource: string;
+  payload: ResourceInstance;
+  /** The `actionDetails` of a `TRIGGERACTION` event, when present: a protobuf `Any`, undecoded. */
+  actionDetails?: { typeUrl: string; value: Uint8Array };
+}
+
+/** What an agent reports about itself with {@link WatchManager.sendAgentStatus}. */
+export interface AgentStatus {
+  /** The agent's state, for example `running` or `unhealthy`. */
+  state: string;
+  message: string;
+  context?: { environmentName?: string; agentName?: string };
+}
+
+/** The lifecycle state of a manager or of one watch. */
+export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
+
+/** One watch in {@link ManagerStatus}. */
+export interface WatchStatus {
+  id: string;
+  topic: string;
+  state: Exclude<ConnectionState, 'idle'>;
+  /** The sequence id of the last event whose handler finished; 0 before the first. */
+  lastSequenceId: number;
+  /** The code of the last error this watch met, if any. */
+  lastErrorCode?: string;
+  /** When the next connection attempt is due (epoch ms), while `reconnecting`. */
+  nextAttemptAt?: number;
+}
+
+/** A snapshot of {@link WatchManager.status}. */
+export interface ManagerStatus {
+  state: ConnectionState;
+  watches: WatchStatus[];
+}

@@ -1,0 +1,159 @@
+import { WatchError } from './errors';
+import { createWatchClient } from './grpc-channel';
+import { createLog, type Log } from './logger';
+import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
+import type { WireWatchClient } from './proto';
+import { TokenRefresher } from './token-refresher';
+import { TopicWatch, type WatchHandlers } from './topic-watch';
+import type { AgentStatus, ConnectionState, ManagerStatus } from './types';
+import { VERSION } from './version';
+
+/** A registered watch, as {@link WatchManager.registerWatch} hands it out. */
+export interface Subscription {
+  /** Unique within its manager. */
+  readonly id: string;
+  /** The WatchTopic self link. */
+  readonly topic: string;
+  /** Closes this watch only; same as `manager.closeWatch(id)`. */
+  close(): Promise<void>;
+}
+
+// A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
+// absolute path of safe characters is accepted, so that other API versions work too.
+const SELF_LINK = /^\/[A-Za-z0-9._~\-/]+$/;
+
+/**
+ * Subscribes to resource-change events of a watch service, one `subscribe` stream per WatchTopic over one shared
+ * gRPC channel, with in-stream token refresh, ping answers, HTTP/2 keepalive and reconnects.
+ *
+ * ```ts
+ * const manager = new WatchManager({ target: 'apicentral.axway.com:443', tenantId, getToken });
+ * await manager.registerWatch('/management/v1alpha1/watchtopics/my-topic', {
+ *   onEvent: async (event) => { await apply(event); },
+ * });
+ * ```
+ */
+export class WatchManager {
+  private readonly options: ResolvedOptions;
+  private readonly log: Log;
+  private readonly tokens: TokenRefresher;
+  private readonly watches = new Map<string, TopicWatch>();
+  private client: WireWatchClient | undefined;
+  private nextId = 1;
+  private closing: Promise<void> | undefined;
+
+  /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
+  constructor(options: WatchManagerOptions) {
+    this.options = resolveOptions(options, VERSION);
+    this.log = createLog(this.options.logger);
+    this.tokens = new TokenRefresher({
+      getToken: this.options.getToken,
+      timeoutMs: this.options.tokenTimeoutMs,
+      fallbackRefreshMs: this.options.tokenRefreshIntervalMs,
+      backoff: this.options.reconnect,
+      clock: this.options.clock,
+      log: this.log,
+    });
+    this.tokens.onRefresh((token) => {
+      for (const watch of this.watches.values()) watch.sendToken(token);
+    });
+  }
+
+  /**
+   * Starts watching `selfLink`. Resolves once the service accepted the subscription; rejects with `INVALID_CONFIG`
+   * (bad self link, topic already watched), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
+   * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
+   */
+  async registerWatch(selfLink: string, handlers: WatchHandlers): Promise<Subscription> {
+    if (this.closing !== undefined) throw new WatchError('CLOSED', 'the watch manager is closed');
+    if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
+    }
+    if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
+    }
+    if (handlers.onError !== undefined && typeof handlers.onError !== 'function') {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers.onError': must be a function");
+    }
+    for (const existing of this.watches.values()) {
+      if (existing.topic === selfLink && existing.currentState !== 'closed') {
+        throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`);
+      }
+    }
+    const id = `watch-${this.nextId++}`;
+    const watch = new TopicWatch(id, selfLink, handlers, {
+      options: this.options,
+      client: () => this.channel(),
+      tokens: this.tokens,
+      log: this.log,
+    });
+    this.watches.set(id, watch);
+    try {
+      await watch.start();
+    } catch (err) {
+      this.watches.delete(id);
+      throw err;
+    }
+    return { id, topic: selfLink, close: () => this.closeWatch(id) };
+  }
+
+  /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
+  async closeWatch(id: string): Promise<void> {
+    const watch = this.watches.get(id);
+    if (watch === undefined) return;
+    await watch.close();
+    this.watches.delete(id);
+  }
+
+  /**
+   * Sends an `AGENT_STATUS` request on the stream of `topic`, or of every watch when `topic` is omitted. The status
+   * is kept and sent again after each reconnect. Resolves with the number of streams it was written to now.
+   */
+  async sendAgentStatus(status: AgentStatus, topic?: string): Promise<number> {
+    if (this.closing !== undefined) throw new WatchError('CLOSED', 'the watch manager is closed');
+    if (typeof status !== 'object' || status === null || typeof status.state !== 'string' || typeof status.message !== 'string') {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'status': state and message must be strings");
+    }
+    const targets = [...this.watches.values()].filter((w) => w.currentState !== 'closed' && (topic === undefined || w.topic === topic));
+    if (topic !== undefined && targets.length === 0) {
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is not watched`);
+    }
+    const { token } = await this.tokens.current();
+    return targets.filter((w) => w.sendAgentStatus(status, token)).length;
+  }
+
+  /** The manager's state and each watch's, accurate at the moment of the call. */
+  status(): ManagerStatus {
+    const watches = [...this.watches.values()].map((w) => w.status());
+    return { state: this.aggregateState(watches.map((w) => w.state)), watches };
+  }
+
+  /**
+   * Closes every watch (cancelling its stream, waiting for a running handler up to `closeTimeoutMs`), stops the
+   * token refresher and closes the channel. Idempotent; resolves only when nothing is left running, so the process
+   * can exit.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.tokens.close();
+      await Promise.all([...this.watches.values()].map((w) => w.close()));
+      this.client?.close();
+      this.client = undefined;
+    })();
+    return this.closing;
+  }
+
+  private aggregateState(states: ReadonlyArray<ConnectionState>): ConnectionState {
+    if (this.closing !== undefined) return 'closed';
+    const open = states.filter((s) => s !== 'closed');
+    if (open.length === 0) return 'idle';
+    if (open.includes('reconnecting')) return 'reconnecting';
+    if (open.includes('connecting')) return 'connecting';
+    return 'ready';
+  }
+
+  private channel(): WireWatchClient {
+    this.client ??= createWatchClient(this.options, this.log);
+    return this.client;
+  }
+}

@@ -1,0 +1,168 @@
+import * as grpc from '@grpc/grpc-js';
+import { WatchError, fromGrpcStatus } from './errors';
+import { fromWireEvent } from './event-codec';
+import type { Log } from './logger';
+import type { WireEvent, WireRequest, WireWatchClient } from './proto';
+import type { AgentStatus, WatchEvent } from './types';
+
+/** What a {@link WatchStream} reports to its owner. */
+export interface WatchStreamCallbacks {
+  /** The service accepted the subscription (response headers or a first message arrived). Called at most once. */
+  onReady(): void;
+  /** A resource event, in the order the service sent it. Pings never come here. */
+  onEvent(event: WatchEvent): void;
+  /** The stream is over and every event it carried was handed to `onEvent`. Called exactly once, unless `cancel()`. */
+  onEnd(error: WatchError): void;
+}
+
+/** Options of {@link WatchStream}. */
+export interface WatchStreamOptions {
+  client: WireWatchClient;
+  topic: string;
+  tenantId: string;
+  log: Log;
+  callbacks: WatchStreamCallbacks;
+}
+
+/**
+ * One `subscribe` call (WIRE.md): opens it with the call metadata and the first request, sends in-stream token
+ * refreshes and agent status, answers the service's PING events, decodes resource events, and reports one final
+ * outcome. It knows nothing of positions or reconnects: that is the manager's.
+ */
+export class WatchStream {
+  private call: grpc.ClientDuplexStream<WireRequest, WireEvent> | undefined;
+  private ready = false;
+  private finished = false;
+  private cancelled = false;
+  private finalError: WatchError | undefined;
+  private readEnded = false;
+  private failedLocally = false;
+  /** Pings answered on this stream. */
+  pingsAnswered = 0;
+  /** When the last message of any kind (event or ping) arrived, epoch ms from the caller's clock. */
+  lastMessageAt: number | undefined;
+
+  constructor(private readonly options: WatchStreamOptions, private readonly now: () => number) {}
+
+  /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
+  open(token: string): void {
+    const { client, topic, tenantId } = this.options;
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    metadata.set('x-axway-tenant-id', tenantId);
+    const call = client.subscribe(metadata);
+    this.call = call;
+    // An 'error' listener must exist before anything can fail: grpc-js emits 'error' for every non-OK status and an
+    // unhandled one would crash the process (FACTS.md). The outcome itself is read from 'status'.
+    call.on('error', () => undefined);
+    call.on('metadata', () => this.markReady());
+    call.on('data', (message: WireEvent) => this.receive(message));
+    call.on('end', () => {
+      this.readEnded = true;
+      this.settle();
+    });
+    call.on('status', (status: grpc.StatusObject) => {
+      this.finalError ??= fromGrpcStatus(status, topic);
+      this.settle();
+    });
+    this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
+  }
+
+  /** Sends a fresh token on the open stream, so that the service does not end it at the old token's expiry. */
+  sendToken(token: string): boolean {
+    // requestType left unset, as the reference SDK sends it (WIRE.md: "unset or TOKEN_REFRESH").
+    return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
+  }
+
+  /** Sends an `AGENT_STATUS` request. */
+  sendAgentStatus(status: AgentStatus, token: string): boolean {
+    const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
+    if (status.context !== undefined) {
+      agentStatus.context = { environmentName: status.context.environmentName ?? '', agentName: status.context.agentName ?? '' };
+    }
+    return this.write({ selfLink: this.options.topic, token: `Bearer ${token}`, requestType: 'AGENT_STATUS', agentStatus });
+  }
+
+  /** Stops reading: the service's writes back up through HTTP/2 flow control. */
+  pause(): void {
+    this.call?.pause();
+  }
+
+  resume(): void {
+    this.call?.resume();
+  }
+
+  /** Whether the service accepted the subscription. */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Cancels the call (never a half-close, which leaks the stream: etcd3 #62). No `onEnd` follows. Idempotent. */
+  cancel(): void {
+    if (this.finished || this.cancelled) return;
+    this.cancelled = true;
+    this.call?.cancel();
+  }
+
+  /** Ends the stream from our side because of `error` (a protocol breach); `onEnd(error)` follows. */
+  fail(error: WatchError): void {
+    if (this.finished || this.cancelled) return;
+    this.finalError = error;
+    this.failedLocally = true;
+    this.call?.cancel();
+  }
+
+  private write(request: WireRequest): boolean {
+    const call = this.call;
+    if (call === undefined || this.finished || this.cancelled || call.writableEnded || call.destroyed) return false;
+    call.write(request);
+    return true;
+  }
+
+  /**
+   * Counts the subscription as accepted although the service sent nothing yet: the protocol has no acknowledgement,
+   * so the owner decides when a quiet stream that was not refused is live.
+   */
+  accept(): void {
+    this.markReady();
+  }
+
+  private markReady(): void {
+    if (this.ready || this.cancelled) return;
+    this.ready = true;
+    this.options.callbacks.onReady();
+  }
+
+  private receive(message: WireEvent): void {
+    if (this.cancelled || this.finalError !== undefined) return;
+    this.lastMessageAt = this.now();
+    this.markReady();
+    if (message.type === 'PING') {
+      // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
+      this.pingsAnswered += 1;
+      this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
+      this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
+      return;
+    }
+    let event: WatchEvent;
+    try {
+      event = fromWireEvent(message, this.options.topic);
+    } catch (err) {
+      this.fail(err instanceof WatchError ? err : new WatchError('PROTOCOL', String(err)));
+      return;
+    }
+    this.options.callbacks.onEvent(event);
+  }
+
+  /**
+   * Reports the outcome once both the final status arrived and every message before it was read: grpc-js emits
+   * 'status' while messages may still wait in a paused stream's buffer, and those must not be dropped.
+   */
+  private settle(): void {
+    if (this.finished || this.cancelled || this.finalError === undefined) return;
+    // While paused, 'end' comes once the owner resumes and has read the rest.
+    if (!this.readEnded && !this.failedLocally) return;
+    this.finished = true;
+    this.options.callbacks.onEnd(this.finalError);
+  }
+}

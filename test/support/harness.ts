@@ -1,0 +1,64 @@
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { FakeWatchService, type FakeWatchServiceOptions } from '../../src/testing';
+import type { IssueTokenOptions } from '../../src/testing';
+
+/**
+ * Shared test harness. Every log line any test's SDK writes and every error a test sees is captured here, and each
+ * test file that calls {@link scanForSecrets} fails if a token or password it used appears in any of them.
+ */
+export const captured: string[] = [];
+export const secrets = new Set<string>();
+
+/** A winston logger that keeps every line (debug and up) in {@link captured}. */
+export function captureLogger(): winston.Logger {
+  const sink = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      captured.push(String(chunk));
+      done();
+    },
+  });
+  return winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+}
+
+/** Keeps an error (message, cause chain, inspect output) for the secret scan, and returns it. */
+export function recordError<T>(err: T): T {
+  captured.push(inspect(err, { depth: 6 }));
+  let cause: unknown = err;
+  for (let i = 0; i < 6 && cause instanceof Error; i++) {
+    captured.push(`${cause.message}\n${cause.stack ?? ''}`);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return err;
+}
+
+/** Registers a secret the scan looks for. */
+export function secret(value: string): string {
+  secrets.add(value);
+  return value;
+}
+
+/** Adds an `after` hook: no secret used by this file may appear in anything captured. */
+export function scanForSecrets(): void {
+  after(() => {
+    for (const value of secrets) {
+      const hit = captured.find((line) => line.includes(value));
+      assert.equal(hit, undefined, `a secret appeared in captured output: ${hit?.slice(0, 80)}`);
+    }
+  });
+}
+
+/** Starts a fake service on loopback; stopped by the caller. */
+export function startService(options: FakeWatchServiceOptions = {}): Promise<FakeWatchService> {
+  return FakeWatchService.start({ pingIntervalMs: false, ...options });
+}
+
+/** Issues a token and registers it with the scan. */
+export async function token(service: FakeWatchService, options: IssueTokenOptions = {}): Promise<string> {
+  return secret(await service.issueToken(options));
+}
+
+export const TOPIC = '/management/v1alpha1/watchtopics/demo';
