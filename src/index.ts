@@ -21,3 +21,4 @@ export type {
   WatchStatus,
 } from './types';
 export { VERSION } from './version';
+export { createDefaultLogger, type LogLevel } from './logger';

@@ -22,9 +22,9 @@ export interface Log {
 
 /**
  * The default logger: winston, on stderr only (stdout belongs to the application), level `warn` so that a healthy
- * watch is silent.
+ * watch is silent. `stream` replaces stderr (the CLI's tests capture it).
  */
-export function createDefaultLogger(level: LogLevel = 'warn'): winston.Logger {
+export function createDefaultLogger(level: LogLevel = 'warn', stream?: NodeJS.WritableStream): winston.Logger {
   return winston.createLogger({
     level,
     format: winston.format.combine(
@@ -35,7 +35,11 @@ export function createDefaultLogger(level: LogLevel = 'warn'): winston.Logger {
         return `${String(timestamp)} ${lvl} watch-manager: ${String(message)}${extra}`;
       }),
     ),
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
+    transports: [
+      stream === undefined
+        ? new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })
+        : new winston.transports.Stream({ stream }),
+    ],
   });
 }
 

@@ -76,8 +76,13 @@ export class FakeSubscription {
 
   /** Queues a live event (sent at once unless paused or flow control holds it back). */
   push(event: WatchEvent): void {
+    this.pushWire(toWireEvent(event));
+  }
+
+  /** Queues a wire message as it is. */
+  pushWire(message: WireEventInput): void {
     if (!this.isActive) return;
-    this.outbox.push(toWireEvent(event));
+    this.outbox.push(message);
     this.flush();
   }
 

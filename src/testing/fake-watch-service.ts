@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../clock';
-import { watchProto, type WireWatchHandlers } from '../proto';
+import { watchProto, type WireEventInput, type WireWatchHandlers } from '../proto';
 import type { WatchEvent } from '../types';
 import { seededRandom } from './fake-clock';
 import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';
@@ -155,6 +155,14 @@ export class FakeWatchService {
     const event = log.append(input);
     for (const sub of this.subscriptions) if (sub.topic === log) sub.push(event);
     return event;
+  }
+
+  /**
+   * Sends `message` as it is to every active subscription of `topic`, without recording it in history: for tests
+   * of how a client treats a message that breaks the contract.
+   */
+  sendRaw(topic: string, message: WireEventInput): void {
+    for (const sub of this.subscriptions) if (sub.topic?.selfLink === topic) sub.pushWire(message);
   }
 
   /** Publishes `count` events to `topic`; returns them. */

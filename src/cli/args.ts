@@ -1,0 +1,99 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { LogLevel } from '../logger';
+
+/** The parsed command line of `watch-tail` (CLI.md). */
+export interface CliConfig {
+  target: string | undefined;
+  tenant: string | undefined;
+  topics: string[];
+  tokenFile: string | undefined;
+  tokenEnv: string | undefined;
+  insecure: boolean;
+  caFile: string | undefined;
+  keepaliveMs: number | undefined;
+  keepaliveTimeoutMs: number | undefined;
+  json: boolean | undefined;
+  maxEvents: number | undefined;
+  logLevel: LogLevel;
+  demo: boolean;
+}
+
+/** A bad command line: exit code 2 with this one-line message. */
+export class UsageError extends Error {}
+
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${flag} must be a whole number >= 1`);
+    }
+    return Number(value);
+  };
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function program(): Command {
+  return new Command('watch-tail')
+    .description('Tail the events of one or more watch topics (see CLI.md)')
+    .option('--target <host:port>', "the watch service's gRPC address (required unless --demo)")
+    .option('--tenant <id>', 'tenant / organization id, sent as x-axway-tenant-id (required unless --demo)')
+    .option('--topic <selfLink>', 'a WatchTopic self link; repeat to tail several topics', collect, [])
+    .option('--token-file <path>', 'a file holding the current JWT, read again whenever a token is needed')
+    .option('--token-env <name>', 'an environment variable holding the JWT')
+    .option('--insecure', 'plaintext gRPC and HTTP (local testing only)', false)
+    .option('--ca-file <path>', 'extra CA certificate(s) to trust, PEM')
+    .option('--keepalive-ms <n>', 'HTTP/2 keepalive ping interval in ms', positiveInt('--keepalive-ms'))
+    .option('--keepalive-timeout-ms <n>', 'HTTP/2 keepalive timeout in ms', positiveInt('--keepalive-timeout-ms'))
+    .option('--json', 'one JSON object per line (default when stdout is not a terminal)')
+    .option('--max-events <n>', 'exit 0 after N resource events were written', positiveInt('--max-events'))
+    .addOption(new Option('--log-level <level>', 'diagnostics on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'))
+    .option('--demo', 'start the embedded fake watch service and tail it', false)
+    .helpOption('-h, --help', 'show this help')
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+}
+
+/**
+ * Parses `argv` (without node and script) into a {@link CliConfig}. Throws {@link UsageError} for a bad command line;
+ * returns the help text as `{ help }` when asked for it.
+ */
+export function parseArgs(argv: readonly string[]): CliConfig | { help: string } {
+  const cmd = program();
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { help: cmd.helpInformation() };
+      throw new UsageError(err.message.replace(/^error: /, '').split('\n')[0]);
+    }
+    throw err;
+  }
+  const o = cmd.opts<Record<string, unknown>>();
+  const config: CliConfig = {
+    target: o.target as string | undefined,
+    tenant: o.tenant as string | undefined,
+    topics: o.topic as string[],
+    tokenFile: o.tokenFile as string | undefined,
+    tokenEnv: o.tokenEnv as string | undefined,
+    insecure: o.insecure === true,
+    caFile: o.caFile as string | undefined,
+    keepaliveMs: o.keepaliveMs as number | undefined,
+    keepaliveTimeoutMs: o.keepaliveTimeoutMs as number | undefined,
+    json: o.json as boolean | undefined,
+    maxEvents: o.maxEvents as number | undefined,
+    logLevel: o.logLevel as LogLevel,
+    demo: o.demo === true,
+  };
+  if (!config.demo) {
+    if (config.target === undefined) throw new UsageError('--target is required (or use --demo)');
+    if (config.tenant === undefined) throw new UsageError('--tenant is required (or use --demo)');
+    if (config.topics.length === 0) throw new UsageError('at least one --topic is required (or use --demo)');
+    if ((config.tokenFile === undefined) === (config.tokenEnv === undefined)) {
+      throw new UsageError('exactly one of --token-file or --token-env is required');
+    }
+  }
+  if (new Set(config.topics).size !== config.topics.length) throw new UsageError('--topic: the same topic is given twice');
+  return config;
+}

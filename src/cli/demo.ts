@@ -1,0 +1,37 @@
+import { systemClock, type Timer } from '../clock';
+import { FakeWatchService } from '../testing/fake-watch-service';
+
+/** The embedded service `watch-tail --demo` tails. */
+export interface Demo {
+  target: string;
+  tenantId: string;
+  topic: string;
+  getToken: () => Promise<string>;
+  stop(): Promise<void>;
+}
+
+const DEMO_TOPIC = '/management/v1alpha1/watchtopics/demo';
+
+/**
+ * Starts the fake watch service with a publisher (4 events a second), pings every 3 s and 10-second tokens, so that
+ * within seconds `--log-level debug` shows pings answered and tokens refreshed in-stream.
+ */
+export async function startDemo(): Promise<Demo> {
+  const service = await FakeWatchService.start({ topics: [DEMO_TOPIC], pingIntervalMs: 3_000 });
+  let timer: Timer | undefined;
+  const publish = (): void => {
+    service.publish(DEMO_TOPIC);
+    timer = systemClock.setTimeout(publish, 250);
+  };
+  publish();
+  return {
+    target: service.target,
+    tenantId: service.tenantId,
+    topic: DEMO_TOPIC,
+    getToken: () => service.issueToken({ ttlMs: 10_000 }),
+    async stop() {
+      timer?.cancel();
+      await service.stop();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { readFile } from 'node:fs/promises';
+import { WatchError } from '../errors';
+import { createDefaultLogger } from '../logger';
+import type { WatchManagerOptions } from '../options';
+import type { WatchEvent } from '../types';
+import { WatchManager } from '../watch-manager';
+import { parseArgs, UsageError, type CliConfig } from './args';
+import { startDemo, type Demo } from './demo';
+import { eventLine, eventRecord } from './records';
+
+/** Exit codes of CLI.md. */
+export const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
+
+/** The process surface the CLI uses, replaceable in tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Registers a handler for SIGINT/SIGTERM; returns its removal. */
+  onSignal?: (handler: () => void) => () => void;
+}
+
+// The manager's option names, as the flags a user typed.
+const FLAG_OF: Readonly<Record<string, string>> = {
+  target: '--target',
+  tenantId: '--tenant',
+  'keepalive.intervalMs': '--keepalive-ms',
+  'keepalive.timeoutMs': '--keepalive-timeout-ms',
+  'tls.ca': '--ca-file',
+  selfLink: '--topic',
+};
+
+function exitCodeOf(err: WatchError): number {
+  switch (err.code) {
+    case 'INVALID_CONFIG':
+      return EXIT.USAGE;
+    case 'UNAUTHENTICATED':
+    case 'PERMISSION_DENIED':
+      return EXIT.AUTH;
+    default:
+      return EXIT.FATAL;
+  }
+}
+
+function flagMessage(err: WatchError): string {
+  return err.message.replace(/'([A-Za-z.]+)'/, (whole, field: string) => (FLAG_OF[field] === undefined ? whole : FLAG_OF[field]));
+}
+
+function tokenGetter(config: CliConfig, io: CliIo, demo: Demo | undefined): () => Promise<string> {
+  if (demo !== undefined) return demo.getToken;
+  if (config.tokenFile !== undefined) {
+    const file = config.tokenFile;
+    // Read on every call: rotating the file rotates the token (CLI.md).
+    return async () => (await readFile(file, 'utf8')).trim();
+  }
+  const name = config.tokenEnv as string;
+  return async () => {
+    const value = io.env[name];
+    if (value === undefined || value.trim() === '') throw new Error(`environment variable ${name} is not set`);
+    return value.trim();
+  };
+}
+
+function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    out.write(`${line}\n`, (err) => (err == null ? resolve() : reject(err)));
+  });
+}
+
+/** Runs `watch-tail` with `argv` (without node and script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const fail = (code: number, message: string): number => {
+    io.stderr.write(`watch-tail: ${message.split('\n')[0]}\n`);
+    return code;
+  };
+  let config: CliConfig;
+  try {
+    const parsed = parseArgs(argv);
+    if ('help' in parsed) {
+      io.stdout.write(parsed.help);
+      return EXIT.OK;
+    }
+    config = parsed;
+  } catch (err) {
+    if (err instanceof UsageError) return fail(EXIT.USAGE, err.message);
+    throw err;
+  }
+
+  let ca: Buffer | undefined;
+  if (config.caFile !== undefined) {
+    try {
+      ca = await readFile(config.caFile);
+    } catch {
+      return fail(EXIT.USAGE, `--ca-file: cannot read ${config.caFile}`);
+    }
+  }
+  const demo = config.demo ? await startDemo() : undefined;
+  const topics = demo === undefined ? config.topics : [demo.topic];
+  const options: WatchManagerOptions = {
+    target: demo?.target ?? (config.target as string),
+    tenantId: demo?.tenantId ?? (config.tenant as string),
+    getToken: tokenGetter(config, io, demo),
+    tls: config.insecure || demo !== undefined ? false : ca === undefined ? {} : { ca },
+    logger: createDefaultLogger(config.logLevel, io.stderr),
+  };
+  if (config.keepaliveMs !== undefined || config.keepaliveTimeoutMs !== undefined) {
+    options.keepalive = { intervalMs: config.keepaliveMs ?? 50_000, timeoutMs: config.keepaliveTimeoutMs ?? 10_000 };
+  }
+
+  let manager: WatchManager;
+  try {
+    manager = new WatchManager(options);
+  } catch (err) {
+    await demo?.stop();
+    if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
+    throw err;
+  }
+
+  const json = config.json ?? io.stdout.isTTY !== true;
+  let written = 0;
+  let settle!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+  let done = false;
+  const finish = (code: number, message?: string): void => {
+    if (done) return;
+    done = true;
+    if (message !== undefined) fail(code, message);
+    settle(code);
+  };
+  const onEvent = async (event: WatchEvent): Promise<void> => {
+    if (done) return;
+    try {
+      // The handler resolves only once the line is handed to stdout, so a position is never ahead of the output.
+      await writeLine(io.stdout, json ? JSON.stringify(eventRecord(event)) : eventLine(event));
+    } catch {
+      finish(EXIT.OK); // stdout closed (for example `| head`): nothing more can be written.
+      return;
+    }
+    written += 1;
+    if (config.maxEvents !== undefined && written >= config.maxEvents) finish(EXIT.OK);
+  };
+  const onError = (err: WatchError): void => {
+    if (!err.retryable) finish(exitCodeOf(err), `${err.code}: ${flagMessage(err)}`);
+  };
+  const removeSignal = io.onSignal?.(() => finish(EXIT.OK));
+  for (const topic of topics) {
+    manager.registerWatch(topic, { onEvent, onError }).catch((err: unknown) => {
+      const error = err instanceof WatchError ? err : new WatchError('INTERNAL', String(err));
+      finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
+    });
+  }
+  const code = await finished;
+  removeSignal?.();
+  await manager.close();
+  await demo?.stop();
+  return code;
+}

@@ -1,0 +1,168 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, WatchError, type WatchEvent, type WatchManagerOptions } from '../src';
+import { FakeClock, type FakeWatchService } from '../src/testing';
+import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+describe('a live watch against the fake service', () => {
+  let service: FakeWatchService;
+  let jwt: string;
+  const managers: WatchManager[] = [];
+
+  const manager = (extra: Partial<WatchManagerOptions> = {}): WatchManager => {
+    const m = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
+    managers.push(m);
+    return m;
+  };
+
+  before(async () => {
+    service = await startService({ topics: [TOPIC, '/management/v1alpha1/watchtopics/second', '/management/v1alpha1/watchtopics/third'] });
+    jwt = await token(service, { ttlMs: 3_600_000 });
+  });
+  after(async () => {
+    await Promise.all(managers.map((m) => m.close()));
+    await service.stop();
+  });
+
+  it('delivers every published event exactly as the service holds it, in order', async () => {
+    const m = manager();
+    const got: WatchEvent[] = [];
+    await m.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
+    const published = service.publishMany(TOPIC, 200);
+    await service.waitFor(() => got.length === 200, 10_000, '200 events');
+    assert.deepEqual(got, published);
+    assert.equal(m.status().watches[0]?.lastSequenceId, published.at(-1)?.sequenceId);
+    await m.close();
+  });
+
+  it('runs onEvent one at a time: the next event waits for the previous promise', async () => {
+    const m = manager();
+    const topic = '/management/v1alpha1/watchtopics/second';
+    let running = 0;
+    let maxRunning = 0;
+    const order: number[] = [];
+    await m.registerWatch(topic, {
+      onEvent: async (e) => {
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        // Later events finish faster: were calls overlapping, the recorded order would break.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (e.sequenceId % 2 === 0) await new Promise((resolve) => setImmediate(resolve));
+        order.push(e.sequenceId);
+        running -= 1;
+      },
+    });
+    const published = service.publishMany(topic, 100).map((e) => e.sequenceId);
+    await service.waitFor(() => order.length === 100, 10_000, '100 handled');
+    assert.equal(maxRunning, 1);
+    assert.deepEqual(order, published);
+    await m.close();
+  });
+
+  it('status() is right before connect, while connecting, when ready and after close', async () => {
+    const m = manager();
+    assert.deepEqual(m.status(), { state: 'idle', watches: [] });
+    const pending = m.registerWatch('/management/v1alpha1/watchtopics/third', { onEvent: () => undefined });
+    assert.equal(m.status().state, 'connecting');
+    assert.equal(m.status().watches[0]?.state, 'connecting');
+    const sub = await pending;
+    assert.deepEqual(m.status(), {
+      state: 'ready',
+      watches: [{ id: sub.id, topic: '/management/v1alpha1/watchtopics/third', state: 'ready', lastSequenceId: 0 }],
+    });
+    await m.close();
+    assert.equal(m.status().state, 'closed');
+    assert.deepEqual(m.status().watches.map((w) => w.state), ['closed']);
+    await m.close(); // idempotent
+    await assert.rejects(m.registerWatch(TOPIC, { onEvent: () => undefined }), { code: 'CLOSED' });
+  });
+
+  it('status() shows reconnecting, with the next attempt time and the error code, after the stream drops', async () => {
+    const clock = new FakeClock();
+    const m = manager({ clock, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const errors: WatchError[] = [];
+    await m.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
+    service.abortStreams({ topic: TOPIC });
+    await service.waitFor(() => m.status().state === 'reconnecting', 5_000, 'reconnecting');
+    const [watch] = m.status().watches;
+    assert.equal(watch?.state, 'reconnecting');
+    assert.equal(watch?.lastErrorCode, 'CONNECTION_LOST');
+    assert.ok(watch?.nextAttemptAt !== undefined && watch.nextAttemptAt >= clock.now() && watch.nextAttemptAt <= clock.now() + 60_000);
+    assert.equal(errors[0]?.code, 'CONNECTION_LOST');
+    assert.equal(errors[0]?.retryable, true);
+    await clock.advance(60_000);
+    await service.waitFor(() => m.status().state === 'ready', 5_000, 'ready again');
+    await m.close();
+  });
+
+  it('shares one channel between watches of several topics', async () => {
+    const m = manager();
+    const seen = new Map<string, number>();
+    const topics = [TOPIC, '/management/v1alpha1/watchtopics/second', '/management/v1alpha1/watchtopics/third'];
+    const before = service.counters.accepted;
+    for (const topic of topics) await m.registerWatch(topic, { onEvent: (e) => void seen.set(e.topic, (seen.get(e.topic) ?? 0) + 1) });
+    assert.equal(service.counters.accepted - before, 3);
+    for (const topic of topics) service.publishMany(topic, 10);
+    await service.waitFor(() => topics.every((t) => seen.get(t) === 10), 5_000, '10 per topic');
+    await assert.rejects(m.registerWatch(TOPIC, { onEvent: () => undefined }), { code: 'INVALID_CONFIG' });
+    await m.close();
+  });
+
+  it('sends AGENT_STATUS on the stream, and again after a reconnect', async () => {
+    const m = manager({ reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    await m.registerWatch(TOPIC, { onEvent: () => undefined, onError: () => undefined });
+    const start = service.counters.agentStatuses.length;
+    assert.equal(await m.sendAgentStatus({ state: 'running', message: 'all good', context: { agentName: 'da', environmentName: 'env' } }), 1);
+    await service.waitFor(() => service.counters.agentStatuses.length === start + 1, 5_000, 'agent status');
+    assert.deepEqual(service.counters.agentStatuses.at(-1), { state: 'running', message: 'all good', context: { environmentName: 'env', agentName: 'da' } });
+    service.abortStreams({ topic: TOPIC });
+    await service.waitFor(() => service.counters.agentStatuses.length === start + 2, 5_000, 'agent status re-sent');
+    await assert.rejects(m.sendAgentStatus({ state: 'x', message: 'y' }, '/management/v1alpha1/watchtopics/none'), { code: 'INVALID_CONFIG' });
+    await m.close();
+  });
+
+  it('rejects a bad self link and bad handlers with INVALID_CONFIG', async () => {
+    const m = manager();
+    await assert.rejects(m.registerWatch('watchtopics/no-leading-slash', { onEvent: () => undefined }), { code: 'INVALID_CONFIG' });
+    await assert.rejects(m.registerWatch('', { onEvent: () => undefined }), { code: 'INVALID_CONFIG' });
+    await assert.rejects(m.registerWatch(TOPIC, {} as never), { code: 'INVALID_CONFIG' });
+    assert.deepEqual(m.status(), { state: 'idle', watches: [] });
+  });
+
+  it('stops the watch with PROTOCOL when the service sends an event it cannot place in sequence', async () => {
+    const m = manager();
+    const errors: WatchError[] = [];
+    const got: number[] = [];
+    const topic = '/management/v1alpha1/watchtopics/second';
+    await m.registerWatch(topic, { onEvent: (e) => void got.push(e.sequenceId), onError: (e) => void errors.push(recordError(e)) });
+    service.sendRaw(topic, { id: 'broken', type: 'UPDATED', metadata: { watchTopicSelfLink: topic, sequenceID: '0' } });
+    await service.waitFor(() => errors.length === 1, 5_000, 'protocol error');
+    assert.equal(errors[0]?.code, 'PROTOCOL');
+    assert.match(errors[0]?.message ?? '', /sequence id/);
+    assert.equal(m.status().watches[0]?.state, 'closed');
+    assert.equal(m.status().watches[0]?.lastErrorCode, 'PROTOCOL');
+    await m.close();
+  });
+
+  it('stops with HANDLER_FAILED when onEvent throws, keeping the position before that event', async () => {
+    const m = manager();
+    const errors: WatchError[] = [];
+    const topic = '/management/v1alpha1/watchtopics/third';
+    await m.registerWatch(topic, {
+      onEvent: (e) => {
+        if (e.payload.name === 'poison') throw new Error('cannot apply');
+      },
+      onError: (e) => void errors.push(recordError(e)),
+    });
+    const ok = service.publish(topic);
+    service.publish(topic, { name: 'poison' });
+    service.publish(topic);
+    await service.waitFor(() => errors.length === 1, 5_000, 'handler failure');
+    assert.equal(errors[0]?.code, 'HANDLER_FAILED');
+    assert.equal(m.status().watches[0]?.lastSequenceId, ok.sequenceId);
+    assert.equal(m.status().watches[0]?.state, 'closed');
+    await m.close();
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, WatchError, type WatchManagerOptions } from '../src';
+import { resolveOptions } from '../src/options';
+
+const valid: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
+const PEM_GARBAGE = '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n';
+
+// Each case: a change to a valid configuration, and the field the error must name.
+const cases: Array<[string, Record<string, unknown>, string]> = [
+  ['target missing', { target: undefined }, 'target'],
+  ['target without port', { target: 'watch.example.com' }, 'target'],
+  ['target port out of range', { target: 'watch.example.com:70000' }, 'target'],
+  ['target with scheme', { target: 'https://watch.example.com:443' }, 'target'],
+  ['target not a string', { target: 443 }, 'target'],
+  ['tenantId empty', { tenantId: '' }, 'tenantId'],
+  ['tenantId with newline', { tenantId: 'a\nb' }, 'tenantId'],
+  ['getToken not a function', { getToken: 'token' }, 'getToken'],
+  ['tls not an object', { tls: 'yes' }, 'tls'],
+  ['tls true', { tls: true }, 'tls'],
+  ['tls.ca not PEM', { tls: { ca: PEM_GARBAGE } }, 'tls.ca'],
+  ['tls.cert without key', { tls: { cert: PEM_GARBAGE } }, 'tls.cert'],
+  ['tls.servername empty', { tls: { servername: '' } }, 'tls.servername'],
+  ['tls unknown key', { tls: { insecure: true } }, 'tls.insecure'],
+  ['keepalive.intervalMs negative', { keepalive: { intervalMs: -1 } }, 'keepalive.intervalMs'],
+  ['keepalive.timeoutMs not an integer', { keepalive: { timeoutMs: 1.5 } }, 'keepalive.timeoutMs'],
+  ['keepalive.intervalMs NaN', { keepalive: { intervalMs: Number.NaN } }, 'keepalive.intervalMs'],
+  ['keepalive true', { keepalive: true }, 'keepalive'],
+  ['logger without methods', { logger: { log: () => undefined } }, 'logger'],
+  ['userAgent empty', { userAgent: '' }, 'userAgent'],
+  ['tokenTimeoutMs zero', { tokenTimeoutMs: 0 }, 'tokenTimeoutMs'],
+  ['connectTimeoutMs as string', { connectTimeoutMs: '1000' }, 'connectTimeoutMs'],
+  ['maxBufferedEvents zero', { maxBufferedEvents: 0 }, 'maxBufferedEvents'],
+  ['reconnect.maxDelayMs below initial', { reconnect: { initialDelayMs: 1000, maxDelayMs: 10 } }, 'reconnect.maxDelayMs'],
+  ['reconnect.multiplier below 1', { reconnect: { multiplier: 0.5 } }, 'reconnect.multiplier'],
+  ['clock without random', { clock: { now: () => 0, setTimeout: () => undefined } }, 'clock'],
+  ['unknown option (typo)', { keepAlive: { intervalMs: 1000 } }, 'keepAlive'],
+];
+
+describe('options: one validation step', () => {
+  for (const [name, change, field] of cases) {
+    it(`rejects ${name} synchronously with INVALID_CONFIG naming '${field}'`, () => {
+      const options = { ...valid, ...change };
+      let thrown: unknown;
+      try {
+        new WatchManager(options as unknown as WatchManagerOptions);
+      } catch (err) {
+        thrown = err;
+      }
+      assert.ok(thrown instanceof WatchError, `expected a WatchError, got ${String(thrown)}`);
+      assert.equal(thrown.code, 'INVALID_CONFIG');
+      assert.equal(thrown.retryable, false);
+      assert.match(thrown.message, new RegExp(`'${field.replace(/\./g, '\\.')}'`));
+    });
+  }
+
+  it('counts at least 15 distinct invalid configurations', () => {
+    assert.ok(cases.length >= 15);
+  });
+
+  it('rejects options that are not an object', () => {
+    assert.throws(() => new WatchManager(undefined as unknown as WatchManagerOptions), { code: 'INVALID_CONFIG' });
+  });
+
+  it('applies documented defaults and judges 0 as given, not as missing', () => {
+    const resolved = resolveOptions({ ...valid, closeTimeoutMs: 0, reconnect: { initialDelayMs: 0 } }, '1.0.0');
+    assert.deepEqual(resolved.keepalive, { intervalMs: 50_000, timeoutMs: 10_000 });
+    assert.deepEqual(resolved.tls, {});
+    assert.equal(resolved.closeTimeoutMs, 0);
+    assert.equal(resolved.reconnect.initialDelayMs, 0);
+    assert.equal(resolved.reconnect.maxDelayMs, 30_000);
+    assert.equal(resolved.userAgent, 'watch-manager/1.0.0');
+    assert.equal(resolved.host, 'watch.example.com');
+    assert.equal(resolved.port, 443);
+  });
+
+  it('accepts tls: false and keepalive: false only as explicit choices', () => {
+    const resolved = resolveOptions({ ...valid, tls: false, keepalive: false }, '1.0.0');
+    assert.equal(resolved.tls, false);
+    assert.equal(resolved.keepalive, false);
+  });
+
+  it('never repeats key material in a tls.key error', () => {
+    const key = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n';
+    assert.throws(
+      () => new WatchManager({ ...valid, tls: { key } }),
+      (err: WatchError) => err.code === 'INVALID_CONFIG' && err.message.includes("'tls.key'") && !err.message.includes('c2VjcmV0'),
+    );
+  });
+});

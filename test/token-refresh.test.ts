@@ -1,0 +1,183 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, WatchError, type WatchEvent } from '../src';
+import { FakeClock } from '../src/testing';
+import { TokenRefresher } from '../src/token-refresher';
+import { createLog } from '../src/logger';
+import { DEFAULT_BACKOFF } from '../src/backoff';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+
+scanForSecrets();
+
+function refresher(clock: FakeClock, getToken: () => string | Promise<string>, timeoutMs = 1_000): TokenRefresher {
+  return new TokenRefresher({ getToken, timeoutMs, fallbackRefreshMs: 30_000, backoff: DEFAULT_BACKOFF, clock, log: createLog(captureLogger()) });
+}
+
+describe('in-stream token refresh', () => {
+  it('keeps a 60-second stream with 5-second tokens open: >= 10 in-stream refreshes, zero reconnects (fake clock)', async () => {
+    const clock = new FakeClock();
+    const service = await startService({ clock });
+    let issued = 0;
+    const getToken = async (): Promise<string> => {
+      issued += 1;
+      return secret(await service.issueToken({ ttlMs: 5_000 }));
+    };
+    const errors: WatchError[] = [];
+    const got: WatchEvent[] = [];
+    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken, tls: false, clock, logger: captureLogger() });
+    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (e) => void errors.push(recordError(e)) });
+    for (let t = 0; t < 60_000; t += 250) {
+      await clock.advance(250);
+      // Every token the getter handed out after the first must have reached the service before time moves on.
+      await service.waitFor(() => service.counters.tokenRefreshes === issued - 1, 5_000, `refresh ${issued - 1} seen by the service`);
+      if (t % 5_000 === 0) service.publish(TOPIC);
+    }
+    await service.waitFor(() => got.length === 12, 5_000, 'events during the minute');
+    assert.ok(service.counters.tokenRefreshes >= 10, `refreshes: ${service.counters.tokenRefreshes}`);
+    assert.equal(service.counters.subscribes, 1, 'one subscription: zero reconnects');
+    assert.equal(service.counters.expiredStreams, 0);
+    assert.equal(service.counters.refreshesRejected, 0);
+    assert.deepEqual(errors, []);
+    assert.equal(manager.status().state, 'ready');
+    await manager.close();
+    await service.stop();
+  });
+
+  it('schedules the refresh at 4/5 of the time left until exp', async () => {
+    const clock = new FakeClock();
+    const service = await startService({ clock });
+    let calls = 0;
+    const r = refresher(clock, async () => {
+      calls += 1;
+      return secret(await service.issueToken({ ttlMs: 10_000 }));
+    });
+    const first = await r.current();
+    assert.equal(first.fresh, true);
+    assert.deepEqual(await r.current(), { token: first.token, fresh: false });
+    await clock.advance(7_999);
+    assert.equal(calls, 1);
+    await clock.advance(1);
+    assert.equal(calls, 2);
+    r.close();
+    await service.stop();
+  });
+
+  it('gives TOKEN_UNAVAILABLE after tokenTimeoutMs when the getter hangs, and never blocks close()', async () => {
+    const clock = new FakeClock();
+    const r = refresher(clock, () => new Promise<string>(() => undefined), 2_000);
+    const pending = r.current().then(() => undefined, (e: unknown) => e);
+    await clock.advance(2_000);
+    const err = await pending;
+    assert.ok(err instanceof WatchError && err.code === 'TOKEN_UNAVAILABLE' && err.retryable);
+    const again = r.current();
+    r.close();
+    await assert.rejects(again, { code: 'CLOSED' });
+  });
+
+  it('wraps a throwing getter into TOKEN_UNAVAILABLE without echoing secrets', async () => {
+    const clock = new FakeClock();
+    const leaked = secret('s3cr3t-client-password');
+    const r = refresher(clock, () => {
+      throw new Error(`login failed for https://agent:${leaked}@idp.example.com/token`);
+    });
+    const err = recordError(await r.current().then(() => undefined, (e: unknown) => e));
+    assert.ok(err instanceof WatchError);
+    assert.equal(err.code, 'TOKEN_UNAVAILABLE');
+    assert.ok(!err.message.includes(leaked));
+    assert.ok(!String((err.cause as Error).message).includes(leaked));
+    r.close();
+  });
+
+  it('refuses a getter result that is not a token, and an already expired token', async () => {
+    const clock = new FakeClock();
+    const service = await startService({ clock });
+    await assert.rejects(refresher(clock, () => '' as string).current(), { code: 'TOKEN_UNAVAILABLE' });
+    await assert.rejects(refresher(clock, () => 42 as unknown as string).current(), { code: 'TOKEN_UNAVAILABLE' });
+    const stale = await token(service, { ttlMs: 1_000 });
+    await clock.advance(2_000);
+    await assert.rejects(refresher(clock, () => stale).current(), { code: 'TOKEN_EXPIRED' });
+    await service.stop();
+  });
+
+  it('refreshes a token whose expiry cannot be read on the fallback interval, warning once', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const r = refresher(clock, () => `opaque-token-${++calls}-abcdef`);
+    const lines = captured.length;
+    await r.current();
+    await clock.advance(30_000);
+    await clock.advance(30_000);
+    assert.equal(calls, 3);
+    const warnings = captured.slice(lines).filter((l) => l.includes('expiry cannot be read'));
+    assert.equal(warnings.length, 1);
+    r.close();
+  });
+
+  it('retries a failing scheduled refresh with backoff and keeps the current token meanwhile', async () => {
+    const clock = new FakeClock();
+    const service = await startService({ clock });
+    let fail = false;
+    let calls = 0;
+    const r = refresher(clock, async () => {
+      calls += 1;
+      if (fail) throw new Error('idp down');
+      return secret(await service.issueToken({ ttlMs: 10_000 }));
+    });
+    const refreshed: string[] = [];
+    r.onRefresh((t) => void refreshed.push(t));
+    const first = await r.current();
+    fail = true;
+    await clock.advance(8_000); // scheduled refresh fails
+    assert.equal(calls, 2);
+    assert.equal((await r.current()).token, first.token, 'the current token stays in use');
+    fail = false;
+    await clock.advance(DEFAULT_BACKOFF.initialDelayMs); // the retry, within the first backoff cap
+    assert.equal(calls, 3);
+    assert.equal(refreshed.length, 1);
+    r.close();
+    await service.stop();
+  });
+
+  it('reconnects with a fresh token when the service ends a stream for an expired token (TOKEN_EXPIRED)', async () => {
+    const service = await startService();
+    let current = await token(service);
+    const errors: WatchError[] = [];
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, getToken: () => current, tls: false, logger: captureLogger(),
+      reconnect: { initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
+    const old = current;
+    current = await token(service);
+    service.expireToken(old);
+    await service.waitFor(() => service.counters.accepted === 2, 5_000, 'resubscribed');
+    assert.equal(errors[0]?.code, 'TOKEN_EXPIRED');
+    assert.equal(errors[0]?.retryable, true);
+    assert.equal(manager.status().state, 'ready');
+    await manager.close();
+    await service.stop();
+  });
+
+  it('keeps retrying while getToken fails at start, then rejects registerWatch with its code at connectTimeoutMs', async () => {
+    const clock = new FakeClock();
+    const service = await startService();
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, tls: false, clock, logger: captureLogger(), connectTimeoutMs: 10_000,
+      getToken: () => {
+        calls += 1;
+        return Promise.reject(new Error('no credentials yet'));
+      },
+    });
+    let outcome: unknown;
+    let calls = 0;
+    const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).catch((e: unknown) => (outcome = e));
+    for (let t = 0; t < 10_000; t += 100) await clock.advance(100);
+    await pending;
+    assert.ok(outcome instanceof WatchError);
+    assert.equal(outcome.code, 'TOKEN_UNAVAILABLE');
+    assert.ok(calls >= 3, `getToken retried with backoff: ${calls} calls`);
+    assert.equal(service.counters.subscribes, 0);
+    await manager.close();
+    await service.stop();
+  });
+});
