@@ -11,8 +11,9 @@ const MASK = '[REDACTED]';
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // A JWT: three base64url segments, the first two starting with '{"' encoded.
   [/eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, MASK],
-  [/\b(Bearer|Basic)\s+[^\s,;"']+/gi, `$1 ${MASK}`],
-  [/((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^\s,;"']+/gi, `$1${MASK}`],
+  // Case-sensitive on purpose: 'basic' is also an English word.
+  [/\b([Bb]earer|BEARER|Basic|BASIC)\s+(?!\[REDACTED\])[^\s,;"']+/g, `$1 ${MASK}`],
+  [/((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?!Bearer |Basic |\[REDACTED\])[^\s,;"']+/gi, `$1${MASK}`],
   // Credentials in a URL: scheme://user:password@host
   [/([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi, `$1:${MASK}@`],
 ];

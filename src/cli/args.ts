@@ -66,7 +66,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { help: cmd.helpInformation() };
-      throw new UsageError(err.message.replace(/^error: /, '').split('\n')[0]);
+      throw new UsageError(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
     }
     throw err;
   }

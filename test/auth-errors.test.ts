@@ -1,0 +1,97 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WatchManager, WatchError, type WatchManagerOptions } from '../src';
+import type { FakeWatchService } from '../src/testing';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+const CLI = path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts');
+
+/** Runs the real `watch-tail` binary in a child process. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      captured.push(stdout, stderr);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+describe('refusals: each a distinct typed error, no hang, no retry loop', () => {
+  let service: FakeWatchService;
+  let other: FakeWatchService;
+  let dir: string;
+
+  before(async () => {
+    service = await startService();
+    other = await startService();
+    dir = mkdtempSync(path.join(tmpdir(), 'wm-auth-'));
+  });
+  after(async () => {
+    await service.stop();
+    await other.stop();
+  });
+
+  const attempt = async (extra: Partial<WatchManagerOptions>, topic = TOPIC): Promise<WatchError> => {
+    const jwt = await token(service);
+    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
+    const subscribesBefore = service.counters.subscribes;
+    const err = await manager.registerWatch(topic, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
+    assert.equal(service.counters.subscribes - subscribesBefore, 1, 'refused once, not retried');
+    assert.deepEqual(manager.status(), { state: 'idle', watches: [] });
+    await manager.close();
+    return recordError(err);
+  };
+
+  it('a token the service refuses: UNAUTHENTICATED', async () => {
+    const foreign = await token(other); // signed by another service's key
+    const err = await attempt({ getToken: () => foreign });
+    assert.equal(err.code, 'UNAUTHENTICATED');
+    assert.equal(err.retryable, false);
+  });
+
+  it('a tenant the token does not belong to: PERMISSION_DENIED', async () => {
+    const err = await attempt({ tenantId: 'someone-else' });
+    assert.equal(err.code, 'PERMISSION_DENIED');
+    assert.equal(err.retryable, false);
+  });
+
+  it('a topic the service does not know: TOPIC_NOT_FOUND', async () => {
+    const err = await attempt({}, '/management/v1alpha1/watchtopics/does-not-exist');
+    assert.equal(err.code, 'TOPIC_NOT_FOUND');
+    assert.equal(err.retryable, false);
+    assert.match(err.message, /does-not-exist/);
+  });
+
+  it('watch-tail exits 3 within seconds with one line when the token is refused', async () => {
+    const foreign = await token(other);
+    const file = path.join(dir, 'token');
+    writeFileSync(file, `${foreign}\n`);
+    const run = await runCli(['--target', service.target, '--tenant', service.tenantId, '--topic', TOPIC, '--token-file', file, '--insecure', '--log-level', 'error']);
+    assert.equal(run.code, 3, run.stderr);
+    assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, /^watch-tail: UNAUTHENTICATED: /);
+  });
+
+  it('watch-tail exits 3 for a wrong tenant and 1 for an unknown topic', async () => {
+    const jwt = await token(service);
+    const env = { WM_TEST_TOKEN: jwt };
+    const base = ['--target', service.target, '--token-env', 'WM_TEST_TOKEN', '--insecure', '--log-level', 'error'];
+    const tenant = await runCli([...base, '--tenant', 'someone-else', '--topic', TOPIC], env);
+    assert.equal(tenant.code, 3, tenant.stderr);
+    assert.match(tenant.stderr, /^watch-tail: PERMISSION_DENIED: [^\n]*\n$/);
+    const topic = await runCli([...base, '--tenant', service.tenantId, '--topic', '/management/v1alpha1/watchtopics/nope'], env);
+    assert.equal(topic.code, 1, topic.stderr);
+    assert.match(topic.stderr, /^watch-tail: TOPIC_NOT_FOUND: [^\n]*\n$/);
+  });
+});

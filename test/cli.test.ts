@@ -1,0 +1,144 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { runCli } from '../src/cli/main';
+import type { FakeWatchService } from '../src/testing';
+import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+class Capture extends Writable {
+  text = '';
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += String(chunk);
+    captured.push(String(chunk));
+    done();
+  }
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}, tty = false): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Capture(tty);
+  const stderr = new Capture();
+  const code = await runCli(args, { stdout, stderr, env });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+describe('watch-tail', { timeout: 60_000 }, () => {
+  let service: FakeWatchService;
+  let dir: string;
+  let base: string[];
+
+  before(async () => {
+    service = await startService();
+    dir = mkdtempSync(path.join(tmpdir(), 'wm-cli-'));
+    const file = path.join(dir, 'token');
+    writeFileSync(file, await token(service));
+    base = ['--target', service.target, '--tenant', service.tenantId, '--token-file', file, '--insecure'];
+  });
+  after(async () => {
+    await service.stop();
+  });
+
+  /** Starts `run` and waits until the service accepted its subscription (a stale stream must not count). */
+  const subscribed = async <T>(run: () => Promise<T>): Promise<{ result: Promise<T> }> => {
+    const before = service.counters.accepted;
+    const result = run();
+    await service.waitFor(() => service.counters.accepted > before, 5_000, 'subscribed');
+    return { result }; // wrapped: an async function returning a promise would wait for it
+  };
+
+  const usage: Array<[string, string[], RegExp]> = [
+    ['no target', ['--tenant', 't', '--topic', TOPIC, '--token-env', 'X'], /--target/],
+    ['no tenant', ['--target', 'h:1', '--topic', TOPIC, '--token-env', 'X'], /--tenant/],
+    ['no topic', ['--target', 'h:1', '--tenant', 't', '--token-env', 'X'], /--topic/],
+    ['no token source', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC], /--token-file or --token-env/],
+    ['two token sources', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--token-file', 'f'], /--token-file or --token-env/],
+    ['bad --max-events', ['--demo', '--max-events', '0'], /--max-events/],
+    ['bad --keepalive-ms', ['--demo', '--keepalive-ms', 'soon'], /--keepalive-ms/],
+    ['bad --log-level', ['--demo', '--log-level', 'loud'], /--log-level/],
+    ['unknown flag, with a suggestion', ['--demo', '--max-event', '3'], /--max-events/],
+    ['a target without port', ['--target', 'example.com', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X'], /--target/],
+    ['a topic that is not a self link', ['--target', 'h:1', '--tenant', 't', '--topic', 'demo', '--token-env', 'X', '--insecure'], /--topic/],
+    ['an unreadable --ca-file', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--ca-file', '/nonexistent/ca.pem'], /--ca-file/],
+  ];
+  for (const [name, args, flag] of usage) {
+    it(`exits 2 with one line naming the flag: ${name}`, async () => {
+      const run = await cli(args, { X: 'x' });
+      assert.equal(run.code, 2, run.err);
+      assert.equal(run.out, '');
+      assert.match(run.err, /^watch-tail: [^\n]+\n$/);
+      assert.match(run.err, flag);
+    });
+  }
+
+  it('prints help with exit 0', async () => {
+    const run = await cli(['--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.out, /--token-file/);
+  });
+
+  it('--json writes one event record per line and exits 0 after --max-events', async () => {
+    const { result: pending } = await subscribed(() => cli([...base, '--topic', TOPIC, '--json', '--max-events', '5']));
+    const published = service.publishMany(TOPIC, 8);
+    const run = await pending;
+    assert.equal(run.code, 0, run.err);
+    const lines = run.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 5);
+    lines.forEach((record, i) => {
+      const event = published[i];
+      assert.ok(event !== undefined);
+      const { group, kind, name, metadata, attributes } = event.payload;
+      assert.deepEqual(record, {
+        record: 'event', topic: TOPIC, sequenceId: event.sequenceId, id: event.id, type: event.type, time: event.time,
+        payload: { group, kind, name, metadata, attributes },
+      });
+    });
+  });
+
+  it('writes JSON when stdout is not a terminal and aligned lines when it is', async () => {
+    const { result: piped } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1']));
+    service.publish(TOPIC);
+    assert.match((await piped).out, /^\{"record":"event"/);
+    const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1'], {}, true));
+    const event = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'CREATED' });
+    const line = (await tty).out;
+    assert.match(line, new RegExp(`^${event.time} +demo +CREATED +APIService/petstore +#${event.sequenceId}\\n$`));
+  });
+
+  it('reads the token file again for every token, so rotating the file rotates the token', async () => {
+    const file = path.join(dir, 'rotating');
+    const first = await token(service, { ttlMs: 3_000 });
+    writeFileSync(file, first);
+    const { result: pending } = await subscribed(() => cli(['--target', service.target, '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--max-events', '1']));
+    const refreshesBefore = service.counters.tokenRefreshes;
+    writeFileSync(file, await token(service, { ttlMs: 60_000 }));
+    // The 3 s token is refreshed in-stream at 4/5 of its life, from the rewritten file.
+    await service.waitFor(() => service.counters.tokenRefreshes > refreshesBefore, 8_000, 'in-stream refresh from the file');
+    service.revokeToken(first);
+    service.publish(TOPIC);
+    const run = await pending;
+    assert.equal(run.code, 0, run.err);
+  });
+
+  it('--demo tails the embedded service (the README quick start)', async () => {
+    const started = performance.now();
+    const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts'), '--demo', '--json', '--max-events', '5'], { timeout: 20_000 }, (err, stdout) =>
+        resolve({ code: err === null ? 0 : Number(err.code), stdout }),
+      );
+    });
+    assert.equal(run.code, 0);
+    const records = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; sequenceId: number });
+    assert.equal(records.length, 5);
+    assert.ok(records.every((r) => r.record === 'event'));
+    assert.ok(records.every((r, i) => i === 0 || r.sequenceId > (records[i - 1] as { sequenceId: number }).sequenceId));
+    assert.ok(performance.now() - started < 15_000);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+describe('close()', () => {
+  it('leaves no open handles: a process exits by itself after close()', async () => {
+    const service = await startService({ pingIntervalMs: 100 });
+    const jwt = await token(service);
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'close-exits.ts')], {
+      env: { ...process.env, WM_TARGET: service.target, WM_TENANT: service.tenantId, WM_TOKEN: jwt, WM_TOPIC: TOPIC, WM_EVENTS: '20' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await service.waitFor(() => out.includes('ready'), 15_000, 'child subscribed');
+    service.publishMany(TOPIC, 20);
+    // Nothing kills the child: it must end on its own once close() resolved. The deadline only bounds a failure.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(deadline);
+    captured.push(out, err);
+    assert.equal(code, 0, `the child did not exit by itself (stdout: ${out}, stderr: ${err})`);
+    assert.match(out, /closed after 20 events; active resources: \[\]/);
+    await service.stop();
+  });
+});
