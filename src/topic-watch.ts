@@ -212,6 +212,7 @@ export class TopicWatch {
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
     this.setState('ready');
+    this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     if (this.agentStatus !== undefined) {
       const token = this.ctx.tokens.peek();
       if (token !== undefined) stream.sendAgentStatus(this.agentStatus, token);
