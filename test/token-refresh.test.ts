@@ -179,4 +179,19 @@ describe('in-stream token refresh', () => {
     await manager.close();
     await service.stop();
   });
+
+  it('close() does not wait for a getter that hangs: registerWatch rejects CLOSED at once', async () => {
+    const service = await startService();
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, tls: false, logger: captureLogger(),
+      getToken: () => new Promise<string>(() => undefined),
+    });
+    const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+    const started = performance.now();
+    await manager.close();
+    const err = await pending;
+    assert.ok(err instanceof WatchError && err.code === 'CLOSED', String(err));
+    assert.ok(performance.now() - started < 1_000);
+    await service.stop();
+  });
 });
