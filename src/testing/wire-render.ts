@@ -1,15 +1,15 @@
 import type { WireEventInput } from '../proto';
 import type { WatchEvent, WatchEventType } from '../types';
 
+/** The fields the stream and the history API carry alike. */
+function envelope(event: WatchEvent): { id: string; time: string; version: string; product: string; correlationId: string; organization: { id: string } } {
+  return { id: event.id, time: event.time, version: event.version, product: event.product, correlationId: event.correlationId, organization: { id: event.organizationId } };
+}
+
 /** The event as the watch stream carries it (WIRE.md `Event`). */
 export function toWireEvent(event: WatchEvent): WireEventInput {
   return {
-    id: event.id,
-    time: event.time,
-    version: event.version,
-    product: event.product,
-    correlationId: event.correlationId,
-    organization: { id: event.organizationId },
+    ...envelope(event),
     type: event.type,
     payload: event.payload,
     metadata: {
@@ -35,12 +35,7 @@ const HISTORY_TYPES: Readonly<Record<WatchEventType, string>> = {
  */
 export function toHistoryJson(event: WatchEvent): Record<string, unknown> {
   return {
-    id: event.id,
-    time: event.time,
-    version: event.version,
-    product: event.product,
-    correlationId: event.correlationId,
-    organization: { id: event.organizationId },
+    ...envelope(event),
     type: HISTORY_TYPES[event.type],
     payload: {
       ...event.payload,
