@@ -18,7 +18,7 @@ async function round(service: FakeWatchService): Promise<number> {
   const jwt = await service.issueToken();
   let detectedAt = 0;
   const manager = new WatchManager({
-    target: proxy.target, tenantId: service.tenantId, getToken: () => jwt, tls: false,
+    target: proxy.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
     keepalive: { intervalMs, timeoutMs }, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
   });
   await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => {

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   let inOrder = true;
   let last = 0;
   const manager = new WatchManager({
-    target: service.target, tenantId: service.tenantId, tls: false,
+    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false,
     getToken: () => service.issueToken({ ttlMs: 5_000 }),
   });
   await manager.registerWatch(TOPIC, {

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const service = await FakeWatchService.start({ topics: [TOPIC], pingIntervalMs: 1_000 });
   const manager = new WatchManager({
     target: service.target,
-    tenantId: service.tenantId,
+    tenantId: service.tenantId, historyUrl: service.historyUrl,
     getToken: () => service.issueToken({ ttlMs: 5_000 }),
     tls: false, // the fake service speaks plaintext; never do this against the real service
   });

@@ -14,6 +14,11 @@ import { redactSecrets } from './redact';
  * - `TOPIC_NOT_FOUND`: the service does not know the WatchTopic self link. Not retried.
  * - `CONNECTION_LOST`: the stream or connection ended (network, keepalive timeout, server restart). Retried.
  * - `PROTOCOL`: the service sent something that breaks the wire contract. Not retried.
+ * - `HISTORY_UNAVAILABLE`: the event-history API failed (5xx, 429, timeout, connection error). Retried.
+ * - `HISTORY_GONE`: the position to resume from was purged from history (410) and no `onResync` handler was given
+ *   to be told; the watch stops rather than skip events silently.
+ * - `STATE_CORRUPT`: a position file is truncated, garbled, of another format version, or fails its checksum.
+ * - `STATE_IO`: a position file or its directory cannot be read or written.
  * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
  * - `CLOSED`: the manager or the watch was closed while the operation was pending.
  * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
@@ -27,6 +32,10 @@ export type WatchErrorCode =
   | 'TOPIC_NOT_FOUND'
   | 'CONNECTION_LOST'
   | 'PROTOCOL'
+  | 'HISTORY_UNAVAILABLE'
+  | 'HISTORY_GONE'
+  | 'STATE_CORRUPT'
+  | 'STATE_IO'
   | 'HANDLER_FAILED'
   | 'CLOSED'
   | 'INTERNAL';
@@ -40,6 +49,10 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   TOPIC_NOT_FOUND: false,
   CONNECTION_LOST: true,
   PROTOCOL: false,
+  HISTORY_UNAVAILABLE: true,
+  HISTORY_GONE: false,
+  STATE_CORRUPT: false,
+  STATE_IO: false,
   HANDLER_FAILED: false,
   CLOSED: false,
   INTERNAL: false,

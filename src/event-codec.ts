@@ -70,3 +70,67 @@ export function fromWireEvent(wire: WireEvent, topic: string): WatchEvent {
   if (action != null) event.actionDetails = { typeUrl: action.type_url, value: new Uint8Array(action.value) };
   return event;
 }
+
+/**
+ * Maps a history type string to ours (WIRE.md): drop a leading `Resource`, upper-case the rest
+ * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
+ */
+export function parseHistoryType(value: unknown, where: string): WatchEventType {
+  const name = typeof value === 'string' ? value.replace(/^Resource/, '').toUpperCase() : value;
+  return parseEventType(name, where);
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function resourceFromJson(payload: unknown): ResourceInstance {
+  const p = isObject(payload) ? payload : {};
+  const meta = isObject(p.metadata) ? p.metadata : {};
+  const scope = isObject(meta.scope) ? meta.scope : null;
+  const attributes: Record<string, string> = {};
+  if (isObject(p.attributes)) for (const [k, v] of Object.entries(p.attributes)) if (typeof v === 'string') attributes[k] = v;
+  return {
+    group: str(p.group),
+    kind: str(p.kind),
+    name: str(p.name),
+    metadata: {
+      id: str(meta.id),
+      scope: scope === null ? null : { id: str(scope.id), kind: str(scope.kind), name: str(scope.name), selfLink: str(scope.selfLink) },
+      selfLink: str(meta.selfLink),
+      references: (Array.isArray(meta.references) ? meta.references : []).filter(isObject).map(
+        (r): ResourceReference => ({
+          id: str(r.id), kind: str(r.kind), name: str(r.name), scopeKind: str(r.scopeKind), scopeName: str(r.scopeName),
+          selfLink: str(r.selfLink), type: r.type === 'HARD' || r.type === 1 ? 'HARD' : 'SOFT',
+        }),
+      ),
+    },
+    attributes,
+  };
+}
+
+/**
+ * Turns one event of a history page (WIRE.md "Event JSON") into a {@link WatchEvent} equal to the one the stream
+ * would have carried. Unknown fields are ignored (real payloads carry `spec` and more); an item that cannot be
+ * placed in sequence is `PROTOCOL`, naming where it was.
+ */
+export function fromHistoryEvent(item: unknown, topic: string, where: string): WatchEvent {
+  if (!isObject(item)) throw new WatchError('PROTOCOL', `${where}: not an event object`);
+  const meta = item.metadata;
+  if (!isObject(meta)) throw new WatchError('PROTOCOL', `${where}: event ${JSON.stringify(item.id)} has no metadata`);
+  return {
+    id: str(item.id),
+    time: str(item.time),
+    version: str(item.version),
+    product: str(item.product),
+    correlationId: str(item.correlationId),
+    organizationId: isObject(item.organization) ? str(item.organization.id) : '',
+    type: parseHistoryType(item.type, where),
+    topic: str(meta.watchTopicSelfLink) === '' ? topic : str(meta.watchTopicSelfLink),
+    watchTopicId: str(meta.watchTopicID),
+    sequenceId: parseSequenceId(meta.sequenceID, where),
+    subresource: str(meta.subresource),
+    payload: resourceFromJson(item.payload),
+  };
+}

@@ -4,8 +4,10 @@
  * @packageDocumentation
  */
 export { WatchManager, type Subscription } from './watch-manager';
-export type { WatchHandlers } from './topic-watch';
-export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter } from './options';
+export type { WatchHandlers, ResyncNotice } from './delivery';
+export type { WatchOptions } from './topic-watch';
+export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
+export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
 export type { BackoffOptions } from './backoff';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';
 export type { Clock, Timer, TimerOptions } from './clock';

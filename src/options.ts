@@ -4,6 +4,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './ba
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { createDefaultLogger, type LogLevel } from './logger';
+import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
 
 /** Supplies the current access token (a JWT, without `Bearer `). Called again whenever a token is needed. */
 export type TokenGetter = () => string | Promise<string>;
@@ -27,6 +28,13 @@ export interface KeepaliveOptions {
   /** How long a ping may stay unanswered before the connection counts as lost. @default 10000 */
   timeoutMs?: number;
 }
+
+/**
+ * Where a watch starts when its sequence provider has no position: `'latest'` = only events newer than the newest
+ * one now (the reference SDK's behaviour); `'beginning'` = everything history still holds; a number N = as if N were
+ * the last acknowledged position, so delivery starts with the first event after N.
+ */
+export type StartFrom = 'latest' | 'beginning' | number;
 
 /** Reconnect policy: capped exponential backoff with full jitter. */
 export interface ReconnectOptions extends BackoffOptions {
@@ -69,6 +77,19 @@ export interface WatchManagerOptions {
   maxBufferedEvents?: number;
   /** Reconnect backoff. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 } */
   reconnect?: ReconnectOptions;
+  /** Where each topic's acknowledged position is kept. @default a new {@link MemorySequenceStore} */
+  sequenceProvider?: SequenceProvider;
+  /** Where a watch starts when the provider has no position for its topic. @default 'latest' */
+  from?: StartFrom;
+  /**
+   * Base URL of the event-history API (`{historyUrl}/events{selfLink}`).
+   * @default `https://<target host>` (`http://` when `tls` is false)
+   */
+  historyUrl?: string;
+  /** Events per history page. @default 100 (the reference SDK's) */
+  historyPageSize?: number;
+  /** Deadline of one history request. @default 30000 */
+  historyTimeoutMs?: number;
   /** Time and randomness, injectable for tests. @default the system clock */
   clock?: Clock;
 }
@@ -90,12 +111,18 @@ export interface ResolvedOptions {
   closeTimeoutMs: number;
   maxBufferedEvents: number;
   reconnect: ResolvedBackoff & { resetAfterMs: number };
+  sequenceProvider: SequenceProvider;
+  from: StartFrom;
+  historyUrl: URL;
+  historyPageSize: number;
+  historyTimeoutMs: number;
   clock: Clock;
 }
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
-  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'clock',
+  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider',
+  'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
 
 function invalid(field: string, problem: string): WatchError {
@@ -201,6 +228,38 @@ function resolveLogger(value: unknown): winston.Logger {
   return value as unknown as winston.Logger;
 }
 
+function resolveProvider(value: unknown): SequenceProvider {
+  if (value === undefined) return new MemorySequenceStore();
+  if (!isRecord(value) || typeof value.getSequence !== 'function' || typeof value.setSequence !== 'function') {
+    throw invalid('sequenceProvider', 'must have getSequence() and setSequence()');
+  }
+  return value as unknown as SequenceProvider;
+}
+
+/** Parses a `from` value (option or CLI flag). */
+export function resolveFrom(value: unknown, field = 'from'): StartFrom {
+  if (value === undefined) return 'latest';
+  if (value === 'latest' || value === 'beginning') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw invalid(field, "must be 'latest', 'beginning' or a sequence id (a whole number >= 0)");
+}
+
+function resolveHistoryUrl(value: unknown, host: string, tls: boolean): URL {
+  if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);
+  const text = nonEmptyString(value, 'historyUrl');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('historyUrl', 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('historyUrl', 'must be an http(s) URL');
+  if (url.username !== '' || url.password !== '') throw invalid('historyUrl', 'must not carry credentials');
+  if (url.search !== '' || url.hash !== '') throw invalid('historyUrl', 'must not have a query or fragment');
+  if (url.protocol === 'http:' && tls) throw invalid('historyUrl', 'is plain http while tls is on; use https or set tls: false');
+  return url;
+}
+
 function resolveClock(value: unknown): Clock {
   if (value === undefined) return systemClock;
   if (!isRecord(value) || typeof value.now !== 'function' || typeof value.setTimeout !== 'function' || typeof value.random !== 'function') {
@@ -219,6 +278,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
   checkKeys(input, KNOWN_KEYS, '');
   const { host, port } = parseTarget(input.target);
   if (typeof input.getToken !== 'function') throw invalid('getToken', 'must be a function returning the token');
+  const tls = resolveTls(input.tls);
   const userAgent = input.userAgent === undefined ? `watch-manager/${version}` : nonEmptyString(input.userAgent, 'userAgent');
   return {
     target: input.target as string,
@@ -226,7 +286,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     port,
     tenantId: nonEmptyString(input.tenantId, 'tenantId'),
     getToken: input.getToken as TokenGetter,
-    tls: resolveTls(input.tls),
+    tls,
     keepalive: resolveKeepalive(input.keepalive),
     logger: resolveLogger(input.logger),
     userAgent,
@@ -236,6 +296,11 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     closeTimeoutMs: duration(input.closeTimeoutMs, 'closeTimeoutMs', 10_000, 0),
     maxBufferedEvents: duration(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
     reconnect: resolveReconnect(input.reconnect),
+    sequenceProvider: resolveProvider(input.sequenceProvider),
+    from: resolveFrom(input.from),
+    historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),
+    historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
+    historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
     clock: resolveClock(input.clock),
   };
 }

@@ -1,32 +1,31 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff } from './backoff';
+import { catchUp } from './catch-up';
 import { sleep, type Timer } from './clock';
+import { Delivery, type WatchHandlers } from './delivery';
 import { WatchError, toWatchError } from './errors';
+import type { HistoryClient } from './history-client';
 import type { Log } from './logger';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions, StartFrom } from './options';
+import { PositionKeeper } from './position-keeper';
 import type { WireWatchClient } from './proto';
 import type { TokenRefresher } from './token-refresher';
 import type { AgentStatus, WatchEvent, WatchStatus } from './types';
 import { WatchStream } from './watch-stream';
 
-/** What the application gives {@link WatchManager.registerWatch}. */
-export interface WatchHandlers {
-  /**
-   * Called once per resource event, in sequence order, one at a time: the next call waits until the promise this
-   * one returns settles. A throw or rejection stops the watch with `HANDLER_FAILED` before that event.
-   */
-  onEvent(event: WatchEvent): void | Promise<void>;
-  /**
-   * Told about every error of the watch after it started: retryable ones (`error.retryable`, the SDK reconnects by
-   * itself) and the final one that stopped it.
-   */
-  onError?(error: WatchError): void;
+/** Per-watch options of {@link WatchManager.registerWatch}. */
+export interface WatchOptions {
+  /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
+  from?: StartFrom;
+  /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
+  resync?: { list(topic: string): unknown[] | Promise<unknown[]> };
 }
 
 /** Dependencies a {@link TopicWatch} gets from its manager. */
 export interface TopicWatchContext {
   options: ResolvedOptions;
   client: () => WireWatchClient;
+  history: () => HistoryClient;
   tokens: TokenRefresher;
   log: Log;
 }
@@ -35,22 +34,34 @@ type WatchState = WatchStatus['state'];
 
 // The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
 // neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.
+// Its hand-off still waits for a real sign of life (see catch-up.ts).
 const QUIET_ACCEPT_MS = 2_000;
 
+/** One connection: a stream and what belongs to it. Replaced as a whole on reconnect. */
+interface Connection {
+  stream: WatchStream;
+  abort: AbortController;
+  live: boolean;
+  /** Live events held back while the catch-up runs. */
+  held: WatchEvent[];
+  paused: boolean;
+  alive: Promise<void>;
+  markAlive: () => void;
+}
+
 /**
- * The engine of one watch topic: connects, delivers events to the handler one at a time in sequence order, drops
- * repeats by sequence id, reconnects with backoff after retryable failures and stops on permanent ones.
+ * The engine of one watch topic. Each (re)connect opens the stream first and holds its live events back, replays
+ * the events after the acknowledged position from the history API, then hands over to the live events (see
+ * catch-up.ts for why that order is gap-free); delivery drops repeats by sequence id. Retryable failures reconnect
+ * with backoff; permanent ones stop the watch.
  */
 export class TopicWatch {
   private state: WatchState = 'connecting';
-  private lastSequenceId = 0;
   private lastError: WatchError | undefined;
   private nextAttemptAt: number | undefined;
-  private stream: WatchStream | undefined;
-  private readonly queue: WatchEvent[] = [];
-  private paused = false;
-  private pumping = false;
-  private inflight: Promise<unknown> | undefined;
+  private conn: Connection | undefined;
+  private readonly delivery: Delivery;
+  private readonly keeper: PositionKeeper;
   private readonly backoff: Backoff;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -58,26 +69,54 @@ export class TopicWatch {
   private readyAt: number | undefined;
   private forceFreshToken = false;
   private started = false;
+  private positioned = false;
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
   private agentStatus: AgentStatus | undefined;
-  /** Events dropped because their sequence id was not above the last delivered one. */
-  duplicatesDropped = 0;
 
   constructor(
     readonly id: string,
     readonly topic: string,
     private readonly handlers: WatchHandlers,
+    private readonly watchOptions: WatchOptions,
     private readonly ctx: TopicWatchContext,
   ) {
-    this.backoff = new Backoff(ctx.options.reconnect, () => ctx.options.clock.random());
+    const { options } = ctx;
+    this.backoff = new Backoff(options.reconnect, () => options.clock.random());
+    this.keeper = new PositionKeeper(options.sequenceProvider, topic, (err) => this.report(err));
+    this.delivery = new Delivery({
+      topic,
+      handlers,
+      keeper: this.keeper,
+      highWater: options.maxBufferedEvents,
+      onFailure: (err) => {
+        this.report(err);
+        void this.stop(err);
+      },
+      onLow: () => this.resumeLive(),
+    });
   }
 
-  /** Connects; resolves once the first subscription is accepted, rejects on a permanent failure or the deadline. */
-  start(): Promise<void> {
+  /** Reads the stored position and connects; resolves once subscribed, rejects on a permanent failure or deadline. */
+  async start(): Promise<void> {
+    const stored = await this.keeper.read();
+    if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
+    if (stored !== undefined) {
+      this.delivery.startAt(stored, false);
+      this.positioned = true;
+    } else {
+      const from = this.watchOptions.from ?? this.ctx.options.from;
+      if (typeof from === 'number') {
+        this.delivery.startAt(from, from > 0);
+        this.positioned = true;
+      } else if (from === 'beginning') {
+        this.positioned = true;
+      }
+    }
     const { clock, connectTimeoutMs } = this.ctx.options;
     const deadline = clock.setTimeout(() => {
       const cause = this.lastError;
       const error = new WatchError(cause?.code ?? 'CONNECTION_LOST', `watch ${this.topic}: not subscribed within ${connectTimeoutMs} ms${cause === undefined ? '' : ` (last error: ${cause.message})`}`, { cause });
+      this.settleStart(error);
       void this.stop(error);
     }, connectTimeoutMs);
     const ready = new Promise<void>((resolve, reject) => {
@@ -89,17 +128,17 @@ export class TopicWatch {
 
   /** Sends a fresh token on the open stream (in-stream refresh). */
   sendToken(token: string): void {
-    this.stream?.sendToken(token);
+    this.conn?.stream.sendToken(token);
   }
 
   /** Sends `status` now if a stream is open, and again after every reconnect. Returns whether it was sent now. */
   sendAgentStatus(status: AgentStatus, token: string): boolean {
     this.agentStatus = status;
-    return this.stream?.isReady === true && this.stream.sendAgentStatus(status, token);
+    return this.conn?.stream.isReady === true && this.conn.stream.sendAgentStatus(status, token);
   }
 
   status(): WatchStatus {
-    const status: WatchStatus = { id: this.id, topic: this.topic, state: this.state, lastSequenceId: this.lastSequenceId };
+    const status: WatchStatus = { id: this.id, topic: this.topic, state: this.state, live: this.conn?.live === true && this.state === 'ready', lastSequenceId: this.delivery.acked };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     if (this.state === 'reconnecting' && this.nextAttemptAt !== undefined) status.nextAttemptAt = this.nextAttemptAt;
     return status;
@@ -110,8 +149,8 @@ export class TopicWatch {
   }
 
   /**
-   * Stops intake, cancels the stream and timers, waits up to `closeTimeoutMs` for a handler still running.
-   * Idempotent; resolves when nothing of this watch is left running.
+   * Stops intake, cancels the stream, catch-up and timers, waits up to `closeTimeoutMs` for a running handler, and
+   * writes the acknowledged position. Idempotent; resolves when nothing of this watch is left running.
    */
   close(): Promise<void> {
     return this.stop(new WatchError('CLOSED', `watch ${this.topic} was closed`));
@@ -123,21 +162,20 @@ export class TopicWatch {
       if (reason.code !== 'CLOSED') this.lastError = reason;
       this.closing.abort();
       this.attemptTimer?.cancel();
-      this.stream?.cancel();
-      this.stream = undefined;
-      this.queue.length = 0;
+      this.dropConnection();
       this.settleStart(reason);
-      const running = this.inflight;
-      if (running !== undefined) {
-        await Promise.race([running.catch(() => undefined), sleep(this.ctx.options.clock, this.ctx.options.closeTimeoutMs)]);
-      }
+      const { clock, closeTimeoutMs } = this.ctx.options;
+      const grace = new AbortController();
+      const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
+      await this.delivery.stop(graceSleep);
+      await Promise.race([this.keeper.flush(), graceSleep]);
+      grace.abort();
     })();
     return this.closed;
   }
 
   private setState(state: WatchState): void {
-    if (this.state === state || this.state === 'closed') return;
-    this.state = state;
+    if (this.state !== 'closed') this.state = state;
   }
 
   private settleStart(error?: WatchError): void {
@@ -158,9 +196,20 @@ export class TopicWatch {
     }
   }
 
+  private dropConnection(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn === undefined) return;
+    conn.abort.abort();
+    conn.stream.cancel();
+    conn.held = [];
+    conn.markAlive(); // releases a catch-up waiting for life; it sees the abort
+    this.delivery.clear();
+  }
+
   private async connect(): Promise<void> {
     if (this.closing.signal.aborted) return;
-    this.setState(this.lastError === undefined && !this.started ? 'connecting' : 'reconnecting');
+    this.setState(this.started ? 'reconnecting' : 'connecting');
     let token: { token: string; fresh: boolean };
     try {
       token = await this.ctx.tokens.current(this.forceFreshToken);
@@ -170,44 +219,112 @@ export class TopicWatch {
     }
     if (this.closing.signal.aborted) return;
     this.forceFreshToken = false;
+    if (!this.positioned) {
+      // from: 'latest' (the reference SDK's behaviour): start after the newest event, replay nothing. Asked before
+      // the stream opens, so that whatever is published from here on is delivered (by catch-up or live), and
+      // written at once, so that a restart before the first event does not skip what came meanwhile.
+      try {
+        this.delivery.startAt(await this.ctx.history().newest(this.topic, this.closing.signal), true);
+        this.positioned = true;
+      } catch (err) {
+        this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `newest event of ${this.topic}`), false);
+        return;
+      }
+      if (this.closing.signal.aborted) return;
+    }
     const client = this.ctx.client();
-    const stream: WatchStream = new WatchStream(
+    let markAlive!: () => void;
+    const alive = new Promise<void>((resolve) => (markAlive = resolve));
+    const conn: Connection = { stream: undefined as unknown as WatchStream, abort: new AbortController(), live: false, held: [], paused: false, alive, markAlive };
+    conn.stream = new WatchStream(
       {
         client,
         topic: this.topic,
         tenantId: this.ctx.options.tenantId,
         log: this.ctx.log,
         callbacks: {
-          onReady: () => this.onReady(stream),
-          onEvent: (event) => this.enqueue(stream, event),
-          onEnd: (error) => this.onEnd(stream, error, token.fresh),
+          onReady: () => this.onReady(conn),
+          onAlive: () => conn.markAlive(),
+          onEvent: (event) => this.receive(conn, event),
+          onEnd: (error) => this.onEnd(conn, error, token.fresh),
         },
       },
       () => this.ctx.options.clock.now(),
     );
-    this.stream = stream;
-    this.paused = false;
-    stream.open(token.token);
-    this.watchAttempt(stream, client, this.ctx.options.clock.now());
+    this.conn = conn;
+    conn.stream.open(token.token);
+    this.judgeAttempt(conn, client, this.ctx.options.clock.now());
+    void this.handOver(conn);
+  }
+
+  /** Catch-up, then the switch to live events. Runs once per connection. */
+  private async handOver(conn: Connection): Promise<void> {
+    const { options } = this.ctx;
+    const signal = conn.abort.signal;
+    try {
+      const history = this.ctx.history();
+      await catchUp({
+        topic: this.topic, history, delivery: this.delivery, pageSize: options.historyPageSize,
+        highWater: options.maxBufferedEvents, clock: options.clock, backoff: options.reconnect, signal,
+        alive: () => conn.stream.hasShownLife, whenAlive: () => conn.alive, report: (e) => this.report(e),
+        list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
+      }, this.delivery.acked);
+    } catch (err) {
+      if (signal.aborted || conn !== this.conn) return;
+      const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `catch-up of ${this.topic}`);
+      if (error.retryable) {
+        this.connectionLost(conn, error);
+      } else {
+        this.report(error);
+        void this.stop(error);
+      }
+      return;
+    }
+    if (conn !== this.conn) return;
+    this.delivery.push({ kind: 'live' });
+    conn.live = true;
+    for (const event of conn.held) this.delivery.push({ kind: 'event', event });
+    conn.held = [];
+    this.resumeLive();
+  }
+
+  private receive(conn: Connection, event: WatchEvent): void {
+    if (conn !== this.conn) return;
+    const { maxBufferedEvents } = this.ctx.options;
+    if (conn.live) this.delivery.push({ kind: 'event', event });
+    else conn.held.push(event);
+    const waiting = conn.live ? this.delivery.size : conn.held.length;
+    if (!conn.paused && waiting >= maxBufferedEvents) {
+      // Bounded buffers: stop reading so HTTP/2 flow control pushes back on the service (nats.js #67).
+      conn.paused = true;
+      conn.stream.pause();
+    }
+  }
+
+  private resumeLive(): void {
+    const conn = this.conn;
+    if (conn === undefined || !conn.paused || !conn.live || this.delivery.size > this.ctx.options.maxBufferedEvents / 2) return;
+    conn.paused = false;
+    conn.stream.resume();
   }
 
   /** Judges a stream that has said nothing: accepted on a READY channel, or given up after `connectTimeoutMs`. */
-  private watchAttempt(stream: WatchStream, client: WireWatchClient, openedAt: number): void {
-    const { clock, connectTimeoutMs } = this.ctx.options;
+  private judgeAttempt(conn: Connection, client: WireWatchClient, openedAt: number): void {
+    const { clock, connectTimeoutMs, target } = this.ctx.options;
     this.attemptTimer = clock.setTimeout(() => {
-      if (stream !== this.stream || stream.isReady) return;
+      if (conn !== this.conn || conn.stream.isReady) return;
       if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) {
-        stream.accept();
+        conn.stream.accept();
       } else if (clock.now() - openedAt >= connectTimeoutMs) {
-        stream.fail(new WatchError('CONNECTION_LOST', `watch ${this.topic}: could not connect to ${this.ctx.options.target} within ${connectTimeoutMs} ms`));
+        conn.stream.fail(new WatchError('CONNECTION_LOST', `watch ${this.topic}: could not connect to ${target} within ${connectTimeoutMs} ms`));
       } else {
-        this.watchAttempt(stream, client, openedAt);
+        this.judgeAttempt(conn, client, openedAt);
       }
     }, Math.min(QUIET_ACCEPT_MS, connectTimeoutMs));
   }
 
-  private onReady(stream: WatchStream): void {
-    if (stream !== this.stream) return;
+  private onReady(conn: Connection): void {
+    if (conn !== this.conn) return;
     this.attemptTimer?.cancel();
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
@@ -215,7 +332,7 @@ export class TopicWatch {
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     if (this.agentStatus !== undefined) {
       const token = this.ctx.tokens.peek();
-      if (token !== undefined) stream.sendAgentStatus(this.agentStatus, token);
+      if (token !== undefined) conn.stream.sendAgentStatus(this.agentStatus, token);
     }
     if (!this.started) {
       this.started = true;
@@ -223,18 +340,28 @@ export class TopicWatch {
     }
   }
 
-  private onEnd(stream: WatchStream, error: WatchError, tokenWasFresh: boolean): void {
-    if (stream !== this.stream || this.closing.signal.aborted) return;
-    this.stream = undefined;
-    this.attemptTimer?.cancel();
+  private onEnd(conn: Connection, error: WatchError, tokenWasFresh: boolean): void {
+    if (conn !== this.conn || this.closing.signal.aborted) return;
     let outcome = error;
-    if (error.code === 'UNAUTHENTICATED' && (stream.isReady || !tokenWasFresh)) {
+    if (error.code === 'UNAUTHENTICATED' && (conn.stream.isReady || !tokenWasFresh)) {
       // A token the service took before (or one from our cache) is refused: it expired or was revoked. Try once
       // more with a fresh one; a fresh token refused before any sign of life is a permanent refusal.
       this.forceFreshToken = true;
       outcome = new WatchError('TOKEN_EXPIRED', `watch ${this.topic}: the service ended the stream for its token (${error.message})`, { cause: error, grpcCode: error.grpcCode });
     }
-    this.failed(outcome, stream.isReady);
+    if (!outcome.retryable) {
+      this.report(outcome);
+      void this.stop(outcome);
+      return;
+    }
+    this.connectionLost(conn, outcome);
+  }
+
+  /** A retryable end of `conn`: drop it and everything not yet delivered, and reconnect after a backoff. */
+  private connectionLost(conn: Connection, error: WatchError): void {
+    const wasReady = conn.stream.isReady;
+    this.dropConnection();
+    this.failed(error, wasReady);
   }
 
   private failed(error: WatchError, wasReady: boolean): void {
@@ -255,50 +382,5 @@ export class TopicWatch {
     void sleep(clock, delay, this.closing.signal, { ref: true }).then((elapsed) => {
       if (elapsed) void this.connect();
     });
-  }
-
-  private enqueue(stream: WatchStream, event: WatchEvent): void {
-    if (stream !== this.stream || this.closing.signal.aborted) return;
-    this.queue.push(event);
-    if (!this.paused && this.queue.length >= this.ctx.options.maxBufferedEvents) {
-      // Bounded buffer: stop reading so HTTP/2 flow control pushes back on the service (nats.js #67).
-      this.paused = true;
-      stream.pause();
-    }
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0 && !this.closing.signal.aborted) {
-        const event = this.queue.shift() as WatchEvent;
-        if (this.paused && this.queue.length <= this.ctx.options.maxBufferedEvents / 2) {
-          this.paused = false;
-          this.stream?.resume();
-        }
-        if (event.sequenceId <= this.lastSequenceId) {
-          // Sequence ids only grow per topic; anything not above the last delivered one was delivered already.
-          this.duplicatesDropped += 1;
-          continue;
-        }
-        const running = Promise.resolve().then(() => this.handlers.onEvent(event));
-        this.inflight = running;
-        try {
-          await running;
-        } catch (err) {
-          const error = new WatchError('HANDLER_FAILED', `watch ${this.topic}: onEvent threw for sequence id ${event.sequenceId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-          this.report(error);
-          void this.stop(error);
-          return;
-        } finally {
-          this.inflight = undefined;
-        }
-        this.lastSequenceId = event.sequenceId;
-      }
-    } finally {
-      this.pumping = false;
-    }
   }
 }

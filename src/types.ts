@@ -78,7 +78,9 @@ export interface WatchStatus {
   id: string;
   topic: string;
   state: Exclude<ConnectionState, 'idle'>;
-  /** The sequence id of the last event whose handler finished; 0 before the first. */
+  /** True once the missed events were delivered and live events flow (false while catching up). */
+  live: boolean;
+  /** The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). */
   lastSequenceId: number;
   /** The code of the last error this watch met, if any. */
   lastErrorCode?: string;

@@ -4,7 +4,10 @@ import { createLog, type Log } from './logger';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
 import type { WireWatchClient } from './proto';
 import { TokenRefresher } from './token-refresher';
-import { TopicWatch, type WatchHandlers } from './topic-watch';
+import type { WatchHandlers } from './delivery';
+import { HistoryClient } from './history-client';
+import { resolveFrom } from './options';
+import { TopicWatch, type WatchOptions } from './topic-watch';
 import type { AgentStatus, ConnectionState, ManagerStatus } from './types';
 import { VERSION } from './version';
 
@@ -39,6 +42,7 @@ export class WatchManager {
   private readonly tokens: TokenRefresher;
   private readonly watches = new Map<string, TopicWatch>();
   private client: WireWatchClient | undefined;
+  private history: HistoryClient | undefined;
   private nextId = 1;
   private closing: Promise<void> | undefined;
 
@@ -60,11 +64,13 @@ export class WatchManager {
   }
 
   /**
-   * Starts watching `selfLink`. Resolves once the service accepted the subscription; rejects with `INVALID_CONFIG`
-   * (bad self link, topic already watched), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
+   * Starts watching `selfLink`: delivery resumes after the topic's stored position (or starts per `from`), replays
+   * what was missed from the history API, then follows live events. Resolves once the service accepted the
+   * subscription; rejects with `INVALID_CONFIG` (bad self link, topic already watched), `STATE_CORRUPT`/`STATE_IO`
+   * (the stored position cannot be read), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
    * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
    */
-  async registerWatch(selfLink: string, handlers: WatchHandlers): Promise<Subscription> {
+  async registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
     if (this.closing !== undefined) throw new WatchError('CLOSED', 'the watch manager is closed');
     if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
@@ -72,8 +78,15 @@ export class WatchManager {
     if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
     }
-    if (handlers.onError !== undefined && typeof handlers.onError !== 'function') {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers.onError': must be a function");
+    for (const name of ['onError', 'onResync', 'onLive'] as const) {
+      if (handlers[name] !== undefined && typeof handlers[name] !== 'function') {
+        throw new WatchError('INVALID_CONFIG', `invalid argument 'handlers.${name}': must be a function`);
+      }
+    }
+    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    if (options.from !== undefined) resolveFrom(options.from, 'options.from');
+    if (options.resync !== undefined && typeof options.resync?.list !== 'function') {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.resync.list': must be a function");
     }
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
@@ -81,9 +94,10 @@ export class WatchManager {
       }
     }
     const id = `watch-${this.nextId++}`;
-    const watch = new TopicWatch(id, selfLink, handlers, {
+    const watch = new TopicWatch(id, selfLink, handlers, options, {
       options: this.options,
       client: () => this.channel(),
+      history: () => (this.history ??= this.createHistory()),
       tokens: this.tokens,
       log: this.log,
     });
@@ -139,6 +153,8 @@ export class WatchManager {
       await Promise.all([...this.watches.values()].map((w) => w.close()));
       this.client?.close();
       this.client = undefined;
+      this.history?.close();
+      this.history = undefined;
     })();
     return this.closing;
   }
@@ -150,6 +166,11 @@ export class WatchManager {
     if (open.includes('reconnecting')) return 'reconnecting';
     if (open.includes('connecting')) return 'connecting';
     return 'ready';
+  }
+
+  private createHistory(): HistoryClient {
+    const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock } = this.options;
+    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, tls, timeoutMs: historyTimeoutMs, userAgent, clock });
   }
 
   private channel(): WireWatchClient {

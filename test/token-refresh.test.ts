@@ -24,7 +24,7 @@ describe('in-stream token refresh', () => {
     };
     const errors: WatchError[] = [];
     const got: WatchEvent[] = [];
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, getToken, tls: false, clock, logger: captureLogger() });
+    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken, tls: false, clock, logger: captureLogger() });
     await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (e) => void errors.push(recordError(e)) });
     for (let t = 0; t < 60_000; t += 250) {
       await clock.advance(250);
@@ -143,7 +143,7 @@ describe('in-stream token refresh', () => {
     let current = await token(service);
     const errors: WatchError[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, getToken: () => current, tls: false, logger: captureLogger(),
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => current, tls: false, logger: captureLogger(),
       reconnect: { initialDelayMs: 1, maxDelayMs: 1 },
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
@@ -161,7 +161,7 @@ describe('in-stream token refresh', () => {
     const clock = new FakeClock();
     const service = await startService();
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, tls: false, clock, logger: captureLogger(), connectTimeoutMs: 10_000,
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, clock, logger: captureLogger(), connectTimeoutMs: 10_000,
       getToken: () => {
         calls += 1;
         return Promise.reject(new Error('no credentials yet'));
@@ -170,8 +170,10 @@ describe('in-stream token refresh', () => {
     let outcome: unknown;
     let calls = 0;
     const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).catch((e: unknown) => (outcome = e));
-    for (let t = 0; t < 10_000; t += 100) await clock.advance(100);
+    const started = clock.now();
+    while (outcome === undefined && clock.now() - started < 20_000) await clock.advance(100);
     await pending;
+    assert.ok(clock.now() - started <= 10_200, 'rejected at connectTimeoutMs');
     assert.ok(outcome instanceof WatchError);
     assert.equal(outcome.code, 'TOKEN_UNAVAILABLE');
     assert.ok(calls >= 3, `getToken retried with backoff: ${calls} calls`);
@@ -183,7 +185,7 @@ describe('in-stream token refresh', () => {
   it('close() does not wait for a getter that hangs: registerWatch rejects CLOSED at once', async () => {
     const service = await startService();
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, tls: false, logger: captureLogger(),
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, logger: captureLogger(),
       getToken: () => new Promise<string>(() => undefined),
     });
     const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '../logger';
+import type { StartFrom } from '../options';
 
 /** The parsed command line of `watch-tail` (CLI.md). */
 export interface CliConfig {
@@ -8,6 +9,9 @@ export interface CliConfig {
   topics: string[];
   tokenFile: string | undefined;
   tokenEnv: string | undefined;
+  historyUrl: string | undefined;
+  stateFile: string | undefined;
+  from: StartFrom;
   insecure: boolean;
   caFile: string | undefined;
   keepaliveMs: number | undefined;
@@ -30,6 +34,12 @@ function positiveInt(flag: string): (value: string) => number {
   };
 }
 
+function parseFrom(value: string): StartFrom {
+  if (value === 'latest' || value === 'beginning') return value;
+  if (/^\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+  throw new InvalidArgumentError('--from must be latest, beginning or a sequence id');
+}
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function program(): Command {
@@ -40,6 +50,9 @@ function program(): Command {
     .option('--topic <selfLink>', 'a WatchTopic self link; repeat to tail several topics', collect, [])
     .option('--token-file <path>', 'a file holding the current JWT, read again whenever a token is needed')
     .option('--token-env <name>', 'an environment variable holding the JWT')
+    .option('--history-url <url>', 'base URL of the event-history API (default https://HOST of --target)')
+    .option('--state-file <path>', 'where the acknowledged position of each topic is kept; a restart resumes after it')
+    .option('--from <where>', "where to start without a saved position: latest, beginning or a sequence id", parseFrom, 'latest')
     .option('--insecure', 'plaintext gRPC and HTTP (local testing only)', false)
     .option('--ca-file <path>', 'extra CA certificate(s) to trust, PEM')
     .option('--keepalive-ms <n>', 'HTTP/2 keepalive ping interval in ms', positiveInt('--keepalive-ms'))
@@ -77,6 +90,9 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     topics: o.topic as string[],
     tokenFile: o.tokenFile as string | undefined,
     tokenEnv: o.tokenEnv as string | undefined,
+    historyUrl: o.historyUrl as string | undefined,
+    stateFile: o.stateFile as string | undefined,
+    from: o.from as StartFrom,
     insecure: o.insecure === true,
     caFile: o.caFile as string | undefined,
     keepaliveMs: o.keepaliveMs as number | undefined,

@@ -4,6 +4,7 @@ import { FakeWatchService } from '../testing/fake-watch-service';
 /** The embedded service `watch-tail --demo` tails. */
 export interface Demo {
   target: string;
+  historyUrl: string;
   tenantId: string;
   topic: string;
   getToken: () => Promise<string>;
@@ -26,6 +27,7 @@ export async function startDemo(): Promise<Demo> {
   publish();
   return {
     target: service.target,
+    historyUrl: service.historyUrl,
     tenantId: service.tenantId,
     topic: DEMO_TOPIC,
     getToken: () => service.issueToken({ ttlMs: 10_000 }),

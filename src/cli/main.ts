@@ -2,11 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { WatchError } from '../errors';
 import { createDefaultLogger } from '../logger';
 import type { WatchManagerOptions } from '../options';
+import type { ResyncNotice } from '../delivery';
+import { FileSequenceStore } from '../sequence-store';
 import type { WatchEvent } from '../types';
 import { WatchManager } from '../watch-manager';
 import { parseArgs, UsageError, type CliConfig } from './args';
 import { startDemo, type Demo } from './demo';
-import { eventLine, eventRecord } from './records';
+import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
 /** Exit codes of CLI.md. */
 export const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
@@ -28,6 +30,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   'keepalive.timeoutMs': '--keepalive-timeout-ms',
   'tls.ca': '--ca-file',
   selfLink: '--topic',
+  historyUrl: '--history-url',
+  file: '--state-file',
 };
 
 function exitCodeOf(err: WatchError): number {
@@ -102,7 +106,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     getToken: tokenGetter(config, io, demo),
     tls: config.insecure || demo !== undefined ? false : ca === undefined ? {} : { ca },
     logger: createDefaultLogger(config.logLevel, io.stderr),
+    from: config.from,
   };
+  const historyUrl = demo?.historyUrl ?? config.historyUrl;
+  if (historyUrl !== undefined) options.historyUrl = historyUrl;
+  if (config.stateFile !== undefined) {
+    try {
+      options.sequenceProvider = new FileSequenceStore(config.stateFile);
+    } catch (err) {
+      await demo?.stop();
+      if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
+      throw err;
+    }
+  }
   if (config.keepaliveMs !== undefined || config.keepaliveTimeoutMs !== undefined) {
     options.keepalive = { intervalMs: config.keepaliveMs ?? 50_000, timeoutMs: config.keepaliveTimeoutMs ?? 10_000 };
   }
@@ -129,24 +145,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (message !== undefined) fail(code, message);
     settle(code);
   };
-  const onEvent = async (event: WatchEvent): Promise<void> => {
-    if (done) return;
+  // Each handler resolves only once its line is handed to stdout, so a position is never ahead of the output.
+  // After the end (--max-events, a signal, a closed stdout) handlers throw, so nothing more is acknowledged.
+  const emit = async (record: Record<string, unknown>, line: string): Promise<void> => {
+    if (done) throw new Error('watch-tail is finishing');
     try {
-      // The handler resolves only once the line is handed to stdout, so a position is never ahead of the output.
-      await writeLine(io.stdout, json ? JSON.stringify(eventRecord(event)) : eventLine(event));
+      await writeLine(io.stdout, json ? JSON.stringify(record) : line);
     } catch {
       finish(EXIT.OK); // stdout closed (for example `| head`): nothing more can be written.
-      return;
+      throw new Error('stdout closed');
     }
+  };
+  const onEvent = async (event: WatchEvent): Promise<void> => {
+    await emit(eventRecord(event), eventLine(event));
     written += 1;
     if (config.maxEvents !== undefined && written >= config.maxEvents) finish(EXIT.OK);
   };
+  const onLive = (topic: string): Promise<void> => emit(liveRecord(topic), liveLine(topic));
+  const onResync = (notice: ResyncNotice): Promise<void> => emit(resyncRecord(notice), resyncLine(notice));
   const onError = (err: WatchError): void => {
+    if (done) return;
+    // Retryable errors are the SDK's to handle (it reconnects or retries); only a final one ends the tail.
     if (!err.retryable) finish(exitCodeOf(err), `${err.code}: ${flagMessage(err)}`);
   };
   const removeSignal = io.onSignal?.(() => finish(EXIT.OK));
   for (const topic of topics) {
-    manager.registerWatch(topic, { onEvent, onError }).catch((err: unknown) => {
+    manager.registerWatch(topic, { onEvent, onError, onLive, onResync }).catch((err: unknown) => {
       const error = err instanceof WatchError ? err : new WatchError('INTERNAL', String(err));
       finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
     });

@@ -1,3 +1,4 @@
+import type { ResyncNotice } from '../delivery';
 import type { WatchEvent } from '../types';
 
 /** The `event` output record of CLI.md. */
@@ -24,4 +25,23 @@ export function eventLine(event: WatchEvent): string {
     `${event.payload.kind}/${event.payload.name}`.padEnd(40),
     `#${event.sequenceId}`,
   ].join(' ');
+}
+
+/** The `live` record: the topic's missed events were all written; live events follow. */
+export function liveRecord(topic: string): Record<string, unknown> {
+  return { record: 'live', topic };
+}
+
+/** The `resync` record: the saved position could not be resumed; events up to `newestSequenceId` were skipped. */
+export function resyncRecord(notice: ResyncNotice): Record<string, unknown> {
+  return { record: 'resync', topic: notice.topic, reason: notice.reason, newestSequenceId: notice.newestSequenceId };
+}
+
+/** Human-readable forms of the `live` and `resync` records. */
+export function liveLine(topic: string): string {
+  return `-- live: ${topic} (missed events delivered; live events follow)`;
+}
+
+export function resyncLine(notice: ResyncNotice): string {
+  return `-- RESYNC: ${notice.topic}: ${notice.reason}; continuing after #${notice.newestSequenceId} (re-list this topic)`;
 }
