@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Clock, Timer } from '../clock';
+import { sleep, type Clock, type Timer } from '../clock';
 import type { WireEventInput, WireRequestOutput } from '../proto';
 import type { AgentStatus, WatchEvent } from '../types';
 import type { FakeTokenIssuer, TokenCheck } from './fake-token-issuer';
@@ -13,6 +13,10 @@ export interface SubscriptionHost {
   tokens: FakeTokenIssuer;
   topic(selfLink: string): TopicLog | undefined;
   pingIntervalMs: number | false;
+  /** Delay between accepting a subscription and sending it live events (the real service's fan-out lag). */
+  activationDelayMs: number;
+  /** Whether an accepted subscription sends response headers at once (the client's first sign of life). */
+  sendHeaders: boolean;
   paused(): boolean;
   counters: FakeServiceCounters;
   ended(sub: FakeSubscription): void;
@@ -165,13 +169,18 @@ export class FakeSubscription {
       this.host.counters.rejectedNotFound += 1;
       return this.end(grpc.status.NOT_FOUND, `watch topic ${req.selfLink} not found`);
     }
-    this.topic = topic;
     this.currentToken = metaToken ?? '';
+    this.armExpiry(check);
+    if (this.host.activationDelayMs > 0) {
+      // Events published meanwhile reach history but not this stream: the window a client must close.
+      await sleep(this.host.clock, this.host.activationDelayMs);
+      if (this.done) return;
+    }
+    this.topic = topic;
     this.active = true;
     this.host.counters.accepted += 1;
     // Response headers now: the client's first sign that the subscription is live.
-    this.call.sendMetadata(new grpc.Metadata());
-    this.armExpiry(check);
+    if (this.host.sendHeaders) this.call.sendMetadata(new grpc.Metadata());
     if (req.capabilities.includes('ping')) this.armPing();
   }
 

@@ -16,6 +16,13 @@ export interface FakeWatchServiceOptions {
   topics?: string[];
   /** Interval of the service's PING events on each stream that advertised the `ping` capability, or false. @default 30000 */
   pingIntervalMs?: number | false;
+  /**
+   * Delay between accepting a subscription and sending it live events: events published meanwhile reach only
+   * history, as with a service whose fan-out lags. @default 0
+   */
+  activationDelayMs?: number;
+  /** Whether an accepted subscription sends response headers at once; false = silent until its first message. @default true */
+  sendHeaders?: boolean;
   /** The service's clock (token expiry, pings, history delays). @default the system clock */
   clock?: Clock;
   /** Seed of the random draws of injected faults. @default 1 */
@@ -227,6 +234,8 @@ export class FakeWatchService {
       tokens: this.tokens,
       topic: (selfLink) => this.topics.get(selfLink),
       pingIntervalMs: this.options.pingIntervalMs ?? 30_000,
+      activationDelayMs: this.options.activationDelayMs ?? 0,
+      sendHeaders: this.options.sendHeaders ?? true,
       paused: () => this.isPaused,
       counters: this.counters,
       ended: (s) => this.subscriptions.delete(s),

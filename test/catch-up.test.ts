@@ -1,0 +1,221 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemorySequenceStore, WatchError, WatchManager, type ResyncNotice, type WatchManagerOptions } from '../src';
+import type { FakeWatchService } from '../src/testing';
+import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+type Seen = Array<number | 'live' | { resync: number; snapshot?: unknown[] }>;
+
+async function consumer(service: FakeWatchService, extra: Partial<WatchManagerOptions> = {}) {
+  const jwt = await token(service);
+  const seen: Seen = [];
+  const errors: WatchError[] = [];
+  const manager = new WatchManager({
+    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
+    logger: captureLogger(), reconnect: { initialDelayMs: 5, maxDelayMs: 50 }, ...extra,
+  });
+  const handlers = {
+    onEvent: (e: { sequenceId: number }) => void seen.push(e.sequenceId),
+    onLive: () => void seen.push('live'),
+    onResync: (n: ResyncNotice) => void seen.push(n.snapshot === undefined ? { resync: n.newestSequenceId } : { resync: n.newestSequenceId, snapshot: n.snapshot }),
+    onError: (e: WatchError) => void errors.push(recordError(e)),
+  };
+  const events = (): number[] => seen.filter((x): x is number => typeof x === 'number');
+  return { manager, seen, errors, handlers, events };
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('catch-up and resume', () => {
+  it('resumes after the acknowledged position: exactly the missed events, then live, then live events', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    const first = await consumer(service, { sequenceProvider: store });
+    await first.manager.registerWatch(TOPIC, first.handlers);
+    service.publishMany(TOPIC, 100);
+    await service.waitFor(() => first.events().length === 100, 5_000, 'first 100');
+    await first.manager.close();
+    assert.equal(store.getSequence(TOPIC), 100);
+
+    service.publishMany(TOPIC, 250); // while nobody watches
+    const second = await consumer(service, { sequenceProvider: store });
+    await second.manager.registerWatch(TOPIC, second.handlers);
+    await service.waitFor(() => second.seen.includes('live'), 5_000, 'live');
+    service.publishMany(TOPIC, 5);
+    await service.waitFor(() => second.events().length === 255, 5_000, '255 events');
+    assert.deepEqual(second.seen, [...range(101, 350), 'live', ...range(351, 355)]);
+    const queries = service.historyQueries.filter((q) => q.includes('sequenceID%3E100'));
+    assert.ok(queries.some((q) => q.includes('page=3') && q.includes('pageSize=100')), 'paged with pageSize 100');
+    await second.manager.close();
+    await service.stop();
+  });
+
+  it("from: 'beginning' replays all of history; from: N starts after N; 'latest' replays nothing", async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 30);
+    for (const [from, expected] of [['beginning', range(1, 30)], [12, range(13, 30)], ['latest', []]] as const) {
+      const c = await consumer(service, { from });
+      await c.manager.registerWatch(TOPIC, c.handlers);
+      await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+      assert.deepEqual(c.events(), expected, `from ${String(from)}`);
+      await c.manager.close();
+    }
+    await service.stop();
+  });
+
+  it('hand-off: events published continuously during a catch-up of 5,000 events all arrive once, in order', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 5_000);
+    service.setHistoryFaults({ delayMs: 3 }); // a catch-up long enough for plenty to happen meanwhile
+    const c = await consumer(service, { from: 'beginning' });
+    let during = 0;
+    let publishing = true;
+    const live = (): boolean => c.seen.includes('live');
+    const publisher = (async () => {
+      while (publishing) {
+        service.publish(TOPIC);
+        if (!live()) during += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onEvent: (e) => {
+        c.handlers.onEvent(e);
+        // Tied to progress, so that at least 500 events are published during the catch-up whatever the speed.
+        if (!live() && e.sequenceId % 10 === 0) {
+          service.publish(TOPIC);
+          during += 1;
+        }
+      },
+    });
+    await service.waitFor(live, 20_000, 'catch-up done');
+    await service.waitFor(() => c.events().length > 5_000 + during + 50, 10_000, 'live events after the hand-off');
+    publishing = false;
+    await publisher;
+    const total = service.topic(TOPIC)?.newestSequenceId ?? 0;
+    await service.waitFor(() => c.events().length === total, 10_000, 'everything');
+    assert.ok(during >= 500, `published during catch-up: ${during}`);
+    assert.deepEqual(c.events(), range(1, total));
+    assert.deepEqual(c.errors, []);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('closes the activation window of a silent service with a final history check', async () => {
+    // The service accepts without headers and starts sending live events only 300 ms later: what is published
+    // in between reaches history only. A client that trusted its catch-up before any sign of life would lose it.
+    const service = await startService({ sendHeaders: false, activationDelayMs: 300 });
+    const c = await consumer(service, { from: 'beginning' });
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        service.publish(TOPIC);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    await c.manager.registerWatch(TOPIC, c.handlers); // accepted quietly after 2 s
+    await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
+    await service.waitFor(() => c.events().length > 50, 5_000, 'events');
+    publishing = false;
+    await publisher;
+    const total = service.topic(TOPIC)?.newestSequenceId ?? 0;
+    await service.waitFor(() => c.events().length === total, 5_000, 'everything');
+    assert.deepEqual(c.events(), range(1, total));
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('410 while the consumer was down: onResync with newestSequenceId, then the changes after it', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 10);
+    store.setSequence(TOPIC, 10);
+    service.publishMany(TOPIC, 90);
+    service.purgeHistory(TOPIC, 60);
+    const c = await consumer(service, { sequenceProvider: store });
+    let positionDuringResync: number | undefined;
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onResync: async (n) => {
+        positionDuringResync = store.getSequence(TOPIC);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        c.handlers.onResync(n);
+      },
+    });
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    service.publishMany(TOPIC, 3);
+    await service.waitFor(() => c.events().length === 3, 5_000, 'live events');
+    assert.deepEqual(c.seen, [{ resync: 100 }, 'live', 101, 102, 103]);
+    assert.equal(positionDuringResync, 10, 'the position moves only after onResync finished');
+    assert.equal(store.getSequence(TOPIC), 103);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('410 with resync.list: the snapshot comes before any change, and changes after the captured id follow', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 20);
+    store.setSequence(TOPIC, 5);
+    service.purgeHistory(TOPIC, 15);
+    const c = await consumer(service, { sequenceProvider: store });
+    const list = async (topic: string): Promise<unknown[]> => {
+      service.publishMany(TOPIC, 2); // changes during the list come again as events after the captured id
+      return [{ topic, items: 20 }];
+    };
+    await c.manager.registerWatch(TOPIC, c.handlers, { resync: { list } });
+    await service.waitFor(() => c.events().length === 2 && c.seen.includes('live'), 5_000, 'changes after the list');
+    assert.deepEqual(c.seen, [{ resync: 20, snapshot: [{ topic: TOPIC, items: 20 }] }, 21, 22, 'live']);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('410 without an onResync handler stops the watch with HISTORY_GONE instead of skipping silently', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 20);
+    store.setSequence(TOPIC, 5);
+    service.purgeHistory(TOPIC, 15);
+    const c = await consumer(service, { sequenceProvider: store });
+    const err = await c.manager.registerWatch(TOPIC, { onEvent: c.handlers.onEvent, onError: c.handlers.onError }).then(
+      async () => {
+        await service.waitFor(() => c.errors.length > 0, 5_000, 'the error');
+        return c.errors[0];
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WatchError);
+    assert.equal(err.code, 'HISTORY_GONE');
+    assert.deepEqual(c.events(), []);
+    assert.equal(store.getSequence(TOPIC), 5, 'the position did not jump');
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('retries failing history pages with backoff, and stops with PROTOCOL naming the page on a malformed one', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 300);
+    service.setHistoryFaults({ failNext: 3, status: 503 });
+    const ok = await consumer(service, { from: 'beginning' });
+    await ok.manager.registerWatch(TOPIC, ok.handlers);
+    await service.waitFor(() => ok.seen.includes('live'), 5_000, 'live');
+    assert.deepEqual(ok.events(), range(1, 300));
+    assert.ok(ok.errors.some((e) => e.code === 'HISTORY_UNAVAILABLE' && e.retryable));
+    await ok.manager.close();
+
+    service.setHistoryFaults({ malformedNext: 5 });
+    const bad = await consumer(service, { from: 100 });
+    // The malformed page may come before or after the subscription is accepted: a rejection or an onError.
+    await bad.manager.registerWatch(TOPIC, bad.handlers).catch((e: WatchError) => void bad.errors.push(recordError(e)));
+    await service.waitFor(() => bad.errors.some((e) => e.code === 'PROTOCOL'), 5_000, 'protocol error');
+    const protocol = bad.errors.find((e) => e.code === 'PROTOCOL');
+    assert.ok(protocol !== undefined);
+    assert.match(protocol.message, /after 100, page 1/);
+    assert.deepEqual(bad.events(), []);
+    await bad.manager.close();
+    await service.stop();
+  });
+});

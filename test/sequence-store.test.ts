@@ -1,0 +1,135 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager, type WriteStep } from '../src';
+import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+
+scanForSecrets();
+
+const dir = (): string => mkdtempSync(path.join(tmpdir(), 'wm-state-'));
+const T2 = '/management/v1alpha1/watchtopics/other';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
+  recordError(err);
+  return err.code;
+}
+
+async function written(file: string, positions: Record<string, number>): Promise<void> {
+  const store = new FileSequenceStore(file);
+  for (const [topic, seq] of Object.entries(positions)) await store.setSequence(topic, seq);
+}
+
+describe('sequence stores', () => {
+  it('MemorySequenceStore only moves forward', () => {
+    const store = new MemorySequenceStore();
+    assert.equal(store.getSequence(TOPIC), undefined);
+    store.setSequence(TOPIC, 10);
+    store.setSequence(TOPIC, 7);
+    assert.equal(store.getSequence(TOPIC), 10);
+  });
+
+  it('FileSequenceStore keeps many topics in one versioned, checksummed file with mode 0600', async () => {
+    const file = path.join(dir(), 'positions.json');
+    await written(file, { [TOPIC]: 42, [T2]: 7 });
+    await new FileSequenceStore(file).setSequence(TOPIC, 41); // backwards: ignored
+    const again = new FileSequenceStore(file);
+    assert.equal(await again.getSequence(TOPIC), 42);
+    assert.equal(await again.getSequence(T2), 7);
+    assert.equal(await again.getSequence('/management/v1alpha1/watchtopics/none'), undefined);
+    const body = JSON.parse(readFileSync(file, 'utf8')) as { format: string; version: number; checksum: string };
+    assert.equal(body.format, 'watch-manager.positions');
+    assert.equal(body.version, 1);
+    assert.match(body.checksum, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('a missing file is a first run (no position), not an error', async () => {
+    assert.equal(await new FileSequenceStore(path.join(dir(), 'new.json')).getSequence(TOPIC), undefined);
+  });
+
+  it('coalesces concurrent writes and never loses the last one', async () => {
+    const file = path.join(dir(), 'positions.json');
+    const store = new FileSequenceStore(file);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.setSequence(i % 2 === 0 ? TOPIC : T2, i + 1)));
+    const again = new FileSequenceStore(file);
+    assert.equal(await again.getSequence(TOPIC), 49);
+    assert.equal(await again.getSequence(T2), 50);
+  });
+
+  const broken: Array<[string, (file: string) => void, string]> = [
+    ['truncated', (f) => writeFileSync(f, readFileSync(f, 'utf8').slice(0, 40)), 'STATE_CORRUPT'],
+    ['empty (a torn write)', (f) => writeFileSync(f, ''), 'STATE_CORRUPT'],
+    ['garbage', (f) => writeFileSync(f, '\u0000\u0001 not json at all'), 'STATE_CORRUPT'],
+    ['another format', (f) => writeFileSync(f, JSON.stringify({ positions: {} })), 'STATE_CORRUPT'],
+    ['a wrong version', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace('"version":1', '"version":9')), 'STATE_CORRUPT'],
+    ['a position edited by hand (checksum)', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace(':42', ':43')), 'STATE_CORRUPT'],
+    ['a negative position', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace(':42', ':-1')), 'STATE_CORRUPT'],
+  ];
+  for (const [name, damage, code] of broken) {
+    it(`a position file that is ${name} is ${code}, never "no position"`, async () => {
+      const file = path.join(dir(), 'positions.json');
+      await written(file, { [TOPIC]: 42 });
+      damage(file);
+      assert.equal(await codeOf(new FileSequenceStore(file).getSequence(TOPIC)), code);
+    });
+  }
+
+  it('an unreadable position file (a directory in its place) is STATE_IO', async () => {
+    const file = path.join(dir(), 'positions.json');
+    mkdirSync(file);
+    assert.equal(await codeOf(new FileSequenceStore(file).getSequence(TOPIC)), 'STATE_IO');
+  });
+
+  it('a missing directory is STATE_IO, for reads and writes', async () => {
+    const file = path.join(dir(), 'no', 'such', 'dir', 'positions.json');
+    assert.equal(await codeOf(new FileSequenceStore(file).getSequence(TOPIC)), 'STATE_IO');
+    assert.equal(await codeOf(new FileSequenceStore(file).setSequence(TOPIC, 1)), 'STATE_IO');
+  });
+
+  const steps: WriteStep[] = ['open', 'write', 'sync', 'rename', 'sync-dir'];
+  for (const step of steps) {
+    it(`a write interrupted before '${step}' leaves a file that reads back as the old or the new position`, async () => {
+      const d = dir();
+      const file = path.join(d, 'positions.json');
+      await written(file, { [TOPIC]: 5 });
+      const crashing = new FileSequenceStore(file, {
+        beforeStep: (s) => {
+          if (s === step) throw new Error(`crash before ${s}`);
+        },
+      });
+      await assert.rejects(crashing.setSequence(TOPIC, 9));
+      const after = await new FileSequenceStore(file).getSequence(TOPIC);
+      // Before the rename nothing of the new version is visible; once renamed, it is whole.
+      assert.equal(after, step === 'sync-dir' ? 9 : 5);
+      assert.deepEqual(readdirSync(d).filter((n) => n.includes('.tmp-')), [], 'no temp file left behind');
+    });
+  }
+
+  it('a partial temp file left by a crash is never read, and is cleaned up at start', async () => {
+    const d = dir();
+    const file = path.join(d, 'positions.json');
+    await written(file, { [TOPIC]: 5 });
+    writeFileSync(`${file}.tmp-99999-1`, '{"format":"watch-manager.positions","version":1,"positions":{"');
+    assert.equal(await new FileSequenceStore(file).getSequence(TOPIC), 5);
+    assert.deepEqual(readdirSync(d), ['positions.json']);
+  });
+
+  it('a manager whose position file is corrupt refuses to start the watch with STATE_CORRUPT', async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    const file = path.join(dir(), 'positions.json');
+    writeFileSync(file, '{"format":"watch-manager.positions","version":1,"positions":{"/x":1},"checksum":"sha256:00"}');
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
+      logger: captureLogger(), sequenceProvider: new FileSequenceStore(file),
+    });
+    assert.equal(await codeOf(manager.registerWatch(TOPIC, { onEvent: () => undefined })), 'STATE_CORRUPT');
+    assert.equal(service.counters.subscribes, 0, 'nothing was fetched on a guess');
+    await manager.close();
+    await service.stop();
+  });
+});
