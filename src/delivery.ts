@@ -171,6 +171,8 @@ export class Delivery {
     if (position !== undefined && position > this.acked) {
       this.acked = position;
       keeper.record(position);
+      const bound = keeper.withinBound();
+      if (bound !== undefined) await bound;
     }
     return true;
   }

@@ -79,6 +79,12 @@ export interface WatchManagerOptions {
   reconnect?: ReconnectOptions;
   /** Where each topic's acknowledged position is kept. @default a new {@link MemorySequenceStore} */
   sequenceProvider?: SequenceProvider;
+  /**
+   * How many acknowledged events may wait for their position to be written before delivery waits for the store:
+   * the most a crash can repeat. Positions are written behind delivery, coalesced (one write carries many).
+   * @default 100
+   */
+  maxUnsavedAcks?: number;
   /** Where a watch starts when the provider has no position for its topic. @default 'latest' */
   from?: StartFrom;
   /**
@@ -112,6 +118,7 @@ export interface ResolvedOptions {
   maxBufferedEvents: number;
   reconnect: ResolvedBackoff & { resetAfterMs: number };
   sequenceProvider: SequenceProvider;
+  maxUnsavedAcks: number;
   from: StartFrom;
   historyUrl: URL;
   historyPageSize: number;
@@ -121,7 +128,7 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
-  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider',
+  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks',
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
 
@@ -297,6 +304,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     maxBufferedEvents: duration(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
+    maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),
     historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),

@@ -3,17 +3,22 @@ import type { SequenceProvider } from './sequence-store';
 
 /**
  * Writes one topic's acknowledged position to its {@link SequenceProvider}, behind delivery: at most one write in
- * flight, and a position acknowledged meanwhile is carried by the next one (coalesced), so a slow store never slows
- * delivery and a crash repeats at most the events acknowledged since the last durable write.
+ * flight, and positions acknowledged meanwhile are carried by the next one (coalesced), so a slow store costs one
+ * write per batch, not per event. How far the store may lag is bounded (`maxUnsaved` acknowledgements): delivery
+ * waits beyond it, so a crash repeats at most that many events, never skips one.
  */
 export class PositionKeeper {
   private recorded = 0;
   private written = 0;
+  private acks = 0;
+  private savedAcks = 0;
   private writing: Promise<void> | undefined;
+  private waiters: Array<() => void> = [];
 
   constructor(
     private readonly provider: SequenceProvider,
     private readonly topic: string,
+    private readonly maxUnsaved: number,
     private readonly onError: (error: WatchError) => void,
   ) {}
 
@@ -37,7 +42,14 @@ export class PositionKeeper {
   record(sequenceId: number): void {
     if (sequenceId <= this.recorded) return;
     this.recorded = sequenceId;
+    this.acks += 1;
     this.writing ??= this.drain();
+  }
+
+  /** Resolves when at most `maxUnsaved` acknowledgements wait to be written (at once when the store keeps up). */
+  withinBound(): Promise<void> | undefined {
+    if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves once the last recorded position is written (or its write failed and was reported). */
@@ -45,21 +57,33 @@ export class PositionKeeper {
     while (this.writing !== undefined) await this.writing;
   }
 
+  private release(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.written < this.recorded) {
         const target = this.recorded;
+        const acks = this.acks;
         try {
           await this.provider.setSequence(this.topic, target);
-          this.written = target;
         } catch (err) {
-          // Delivery goes on (the position only lags: a restart repeats, never skips); the application is told.
+          // Delivery goes on (the position only lags: a restart repeats, never skips); the application is told,
+          // and the next acknowledgement tries again.
           this.onError(toWatchError(err, 'STATE_IO', `storing the position of ${this.topic}`));
+          this.savedAcks = this.acks;
           return;
         }
+        this.written = target;
+        this.savedAcks = acks;
+        if (this.acks - this.savedAcks <= this.maxUnsaved) this.release();
       }
     } finally {
       this.writing = undefined;
+      this.release();
     }
   }
 }

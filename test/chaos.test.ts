@@ -1,0 +1,91 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, type WatchError, type WatchManagerOptions } from '../src';
+import { seededRandom, type FakeWatchService } from '../src/testing';
+import { captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
+
+scanForSecrets();
+
+const TOPICS = ['/management/v1alpha1/watchtopics/chaos-a', '/management/v1alpha1/watchtopics/chaos-b', '/management/v1alpha1/watchtopics/chaos-c'];
+const TOTAL = 21_000;
+
+/**
+ * Runs the chaos scenario of issue 4 against `service` (a consumer configured by `extra`) and returns what each
+ * topic received. Faults are drawn from a seeded random: the same seed gives the same schedule of faults.
+ */
+export async function runChaos(service: FakeWatchService, extra: Partial<WatchManagerOptions>, seed = 42): Promise<{ delivered: Map<string, number[]>; published: Map<string, number[]>; stats: Record<string, number> }> {
+  const random = seededRandom(seed);
+  service.setHistoryFaults({ failRate: 0.2, delayMs: 1 });
+  let current = '';
+  const getToken = async (): Promise<string> => (current = secret(await service.issueToken({ ttlMs: 600_000 })));
+  const delivered = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
+  const published = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
+  const errors: WatchError[] = [];
+  const manager = new WatchManager({
+    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken, tls: false,
+    logger: captureLogger(), from: 'beginning', reconnect: { initialDelayMs: 5, maxDelayMs: 40 }, ...extra,
+  });
+  for (const topic of TOPICS) {
+    await manager.registerWatch(topic, {
+      onEvent: async (e) => {
+        (delivered.get(e.topic) as number[]).push(e.sequenceId);
+        if (e.sequenceId % 97 === 0) await new Promise((resolve) => setImmediate(resolve)); // a slower handler now and then
+      },
+      onResync: () => {
+        throw new Error('no history is purged in this scenario');
+      },
+      onError: (e) => void errors.push(recordError(e)),
+    });
+  }
+  let nextAbort = 100 + Math.floor(random() * 200);
+  let untilBack = -1;
+  let aborts = 0;
+  for (let i = 1; i <= TOTAL; i++) {
+    const topic = TOPICS[Math.floor(random() * TOPICS.length)] as string;
+    (published.get(topic) as number[]).push(service.publish(topic).sequenceId);
+    if (--nextAbort === 0) {
+      aborts += service.abortStreams(random() < 0.5 ? { topic } : {});
+      nextAbort = 100 + Math.floor(random() * 200);
+      untilBack = 30 + Math.floor(random() * 40); // keep publishing while the consumer is away…
+    }
+    if (--untilBack === 0) {
+      // …then let it come back, so that every abort meets live streams.
+      await service.waitFor(() => service.activeStreams === TOPICS.length, 10_000, 'streams back');
+    }
+    if (i === Math.floor(TOTAL / 2)) service.expireToken(current); // every stream on it ends UNAUTHENTICATED
+    if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const done = (): boolean => TOPICS.every((t) => (delivered.get(t) as number[]).length >= (published.get(t) as number[]).length);
+  await service.waitFor(done, 45_000, 'every published event delivered');
+  await manager.close();
+  const codes = (code: string): number => errors.filter((e) => e.code === code).length;
+  return {
+    delivered,
+    published,
+    stats: {
+      aborts, subscribes: service.counters.subscribes, historyRequests: service.historyCounters.requests,
+      historyFailures: service.historyCounters.failuresInjected, connectionLost: codes('CONNECTION_LOST'),
+      tokenExpired: codes('TOKEN_EXPIRED'), historyUnavailable: codes('HISTORY_UNAVAILABLE'),
+      permanent: errors.filter((e) => !e.retryable).length,
+    },
+  };
+}
+
+describe('chaos', { timeout: 60_000 }, () => {
+  it('21,000 events on 3 topics through stream aborts, failing and slow history, token expiry: exact sequences', async (t) => {
+    const started = performance.now();
+    const service = await startService({ topics: TOPICS, seed: 42 });
+    const { delivered, published, stats } = await runChaos(service, {});
+    await service.stop();
+    t.diagnostic(`chaos: ${JSON.stringify(stats)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const topic of TOPICS) {
+      // Exactly the published sequence: no loss, no duplicate, no reordering.
+      assert.deepEqual(delivered.get(topic), published.get(topic), topic);
+    }
+    assert.equal([...published.values()].reduce((n, s) => n + s.length, 0), TOTAL);
+    assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
+    assert.ok(stats.historyFailures >= 10, `history failures injected: ${stats.historyFailures}`);
+    assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
+    assert.equal(stats.permanent, 0);
+  });
+});
