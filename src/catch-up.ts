@@ -40,7 +40,7 @@ export interface CatchUpContext {
  * requested before any sign of life, catch-up waits for one and makes one more pass from where it got to. Live
  * events held back meanwhile are delivered after it; those already delivered from history are dropped by sequence id.
  *
- * Pages are numbered from a fixed `from`, so the next page is fetched while the current one is delivered.
+ * Pages are numbered from a fixed `from`, so the next pages are fetched while the current one is delivered.
  */
 export async function catchUp(ctx: CatchUpContext, from: number): Promise<void> {
   let after = from;
@@ -60,27 +60,37 @@ interface PassResult {
   confirmed: boolean;
 }
 
+// Pages requested ahead of the one being delivered: the request latency of one overlaps the work on another.
+const PAGES_IN_FLIGHT = 2;
+
 async function onePass(ctx: CatchUpContext, start: number): Promise<PassResult> {
   let after = start;
   let last = start;
-  let page = 1;
-  let next = fetchPage(ctx, after, page);
+  let requested = 0;
+  const inFlight: Array<ReturnType<typeof fetchPage>> = [];
+  const fill = (): void => {
+    while (inFlight.length < PAGES_IN_FLIGHT) inFlight.push(fetchPage(ctx, after, ++requested));
+  };
+  fill();
   for (;;) {
-    const result = await next.promise;
+    const result = await (inFlight.shift() as ReturnType<typeof fetchPage>).promise;
     if (result instanceof HistoryGone) {
+      inFlight.length = 0; // pages of the purged range are void
       after = last = await resync(ctx, result);
-      page = 1;
-      next = fetchPage(ctx, after, page);
+      requested = 0;
+      fill();
       continue;
     }
-    if (!result.page.last) next = fetchPage(ctx, after, page + 1); // prefetch while this one is delivered
     for (const event of result.page.events) {
       if (event.sequenceId <= last) continue; // a page boundary that moved under us: already handed over
       ctx.delivery.push({ kind: 'event', event });
       last = event.sequenceId;
     }
+    // A short page ends the pass. Pages requested after it are ignored: one of them may hold events appended
+    // since, while the short page's own tail (appended after it was served) was never fetched. The next pass,
+    // if any, starts from `last`.
     if (result.page.last) return { last, confirmed: result.aliveAtRequest };
-    page += 1;
+    fill();
     await ctx.delivery.whenBelow(ctx.highWater);
     if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
   }

@@ -87,7 +87,7 @@ export class Delivery {
   push(item: DeliveryItem): void {
     if (this.stopped) return;
     this.queue.push(item);
-    void this.pump();
+    if (!this.pumping) void this.pump(); // an async call costs a promise: only when it will do something
   }
 
   /** Drops every item not yet started (a connection ended: the next catch-up fetches them again). */
@@ -112,6 +112,7 @@ export class Delivery {
   }
 
   private release(): void {
+    if (this.waiters.length === 0) return;
     const size = this.size;
     const ready = this.waiters.filter((w) => size < w.below || this.stopped);
     if (ready.length === 0) return;
@@ -142,38 +143,70 @@ export class Delivery {
           this.duplicates += 1;
           continue;
         }
-        if (!(await this.handle(item))) return;
+        const handled = this.handle(item);
+        // Only a handler that returned a promise costs an await: a synchronous consumer runs without a microtask
+        // per event.
+        if (handled === false || (handled !== true && !(await handled))) return;
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  /** Runs the handler of one item; false when it failed and the watch stops. */
-  private async handle(item: DeliveryItem): Promise<boolean> {
-    const { handlers, topic, keeper } = this.options;
-    const running =
-      item.kind === 'event' ? Promise.resolve().then(() => handlers.onEvent(item.event))
-      : item.kind === 'resync' ? Promise.resolve().then(() => handlers.onResync?.(item.notice))
-      : Promise.resolve().then(() => handlers.onLive?.(topic));
-    this.inflight = running;
+  /**
+   * Runs the handler of one item and acknowledges it; false when it failed and the watch stops. A handler that
+   * returns no promise is acknowledged without one, so a synchronous consumer costs no microtask per event.
+   */
+  private handle(item: DeliveryItem): Promise<boolean> | boolean {
+    let result: unknown;
     try {
-      await running;
+      result = this.invoke(item);
     } catch (err) {
-      const what = item.kind === 'event' ? `onEvent threw for sequence id ${item.event.sequenceId}` : `on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`;
-      this.stopped = true;
-      this.options.onFailure(new WatchError('HANDLER_FAILED', `watch ${topic}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
-      return false;
-    } finally {
-      this.inflight = undefined;
+      return this.failed(item, err);
     }
+    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+      const running = Promise.resolve(result as Promise<unknown>);
+      this.inflight = running;
+      return running.then(
+        () => {
+          this.inflight = undefined;
+          return this.acknowledge(item);
+        },
+        (err: unknown) => {
+          this.inflight = undefined;
+          return this.failed(item, err);
+        },
+      );
+    }
+    return this.acknowledge(item);
+  }
+
+  private invoke(item: DeliveryItem): unknown {
+    const { handlers, topic } = this.options;
+    switch (item.kind) {
+      case 'event':
+        return handlers.onEvent(item.event);
+      case 'resync':
+        return handlers.onResync?.(item.notice);
+      case 'live':
+        return handlers.onLive?.(topic);
+    }
+  }
+
+  private failed(item: DeliveryItem, err: unknown): false {
+    const what = item.kind === 'event' ? `onEvent threw for sequence id ${item.event.sequenceId}` : `on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`;
+    this.stopped = true;
+    this.options.onFailure(new WatchError('HANDLER_FAILED', `watch ${this.options.topic}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    return false;
+  }
+
+  private acknowledge(item: DeliveryItem): Promise<boolean> | boolean {
     const position = item.kind === 'event' ? item.event.sequenceId : item.kind === 'resync' ? item.notice.newestSequenceId : undefined;
-    if (position !== undefined && position > this.acked) {
-      this.acked = position;
-      keeper.record(position);
-      const bound = keeper.withinBound();
-      if (bound !== undefined) await bound;
-    }
-    return true;
+    if (position === undefined || position <= this.acked) return true;
+    this.acked = position;
+    this.options.keeper.record(position);
+    // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
+    const bound = this.options.keeper.withinBound();
+    return bound === undefined ? true : bound.then(() => true);
   }
 }

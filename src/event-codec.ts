@@ -85,12 +85,27 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+/** The string entries of `value`; the parsed object itself when it holds only strings (the usual case). */
+function stringMap(value: unknown): Record<string, string> {
+  if (!isObject(value)) return {};
+  let clean = true;
+  for (const k in value) {
+    if (typeof value[k] !== 'string') {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return value as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const k in value) if (typeof value[k] === 'string') out[k] = value[k] as string;
+  return out;
+}
+
 function resourceFromJson(payload: unknown): ResourceInstance {
   const p = isObject(payload) ? payload : {};
   const meta = isObject(p.metadata) ? p.metadata : {};
   const scope = isObject(meta.scope) ? meta.scope : null;
-  const attributes: Record<string, string> = {};
-  if (isObject(p.attributes)) for (const [k, v] of Object.entries(p.attributes)) if (typeof v === 'string') attributes[k] = v;
+  const attributes = stringMap(p.attributes);
   return {
     group: str(p.group),
     kind: str(p.kind),

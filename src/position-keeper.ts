@@ -43,7 +43,22 @@ export class PositionKeeper {
     if (sequenceId <= this.recorded) return;
     this.recorded = sequenceId;
     this.acks += 1;
-    this.writing ??= this.drain();
+    if (this.writing !== undefined) return;
+    // A synchronous store (the default in-memory one) is written at once, without a promise per event.
+    let result: void | Promise<void>;
+    try {
+      result = this.provider.setSequence(this.topic, sequenceId);
+    } catch (err) {
+      this.onError(toWatchError(err, 'STATE_IO', `storing the position of ${this.topic}`));
+      this.savedAcks = this.acks;
+      return;
+    }
+    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
+      this.written = sequenceId;
+      this.savedAcks = this.acks;
+      return;
+    }
+    this.writing = this.drain(result, sequenceId);
   }
 
   /** Resolves when at most `maxUnsaved` acknowledgements wait to be written (at once when the store keeps up). */
@@ -63,13 +78,14 @@ export class PositionKeeper {
     for (const resolve of waiters) resolve();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(first: Promise<void>, firstTarget: number): Promise<void> {
+    let pending: Promise<void> | void = first;
+    let target = firstTarget;
+    let acks = this.acks;
     try {
-      while (this.written < this.recorded) {
-        const target = this.recorded;
-        const acks = this.acks;
+      for (;;) {
         try {
-          await this.provider.setSequence(this.topic, target);
+          await pending;
         } catch (err) {
           // Delivery goes on (the position only lags: a restart repeats, never skips); the application is told,
           // and the next acknowledgement tries again.
@@ -80,6 +96,14 @@ export class PositionKeeper {
         this.written = target;
         this.savedAcks = acks;
         if (this.acks - this.savedAcks <= this.maxUnsaved) this.release();
+        if (this.written >= this.recorded) return;
+        target = this.recorded;
+        acks = this.acks;
+        try {
+          pending = this.provider.setSequence(this.topic, target);
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
       }
     } finally {
       this.writing = undefined;

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+/** Median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** `min–max` of `xs`, rounded. */
+export function range(xs: readonly number[], digits = 0): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
+/** What {@link startServiceProcess} prints once it serves. */
+export interface ServiceInfo {
+  target: string;
+  historyUrl: string;
+  tenantId: string;
+  token: string;
+  topic: string;
+}
+
+/** Starts `bench/support/service-process.ts` with `events` events published; resolves once it serves. */
+export function startServiceProcess(events: number): Promise<{ info: ServiceInfo; child: ChildProcess; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'service-process.ts')], {
+    env: { ...process.env, WM_EVENTS: String(events) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('exit', (code) => reject(new Error(`service process exited with ${String(code)}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += String(d);
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)) as ServiceInfo, child, stop: () => child.stdin?.end() });
+    });
+  });
+}
+
+/** CPU time (user + system) of this process in µs. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
