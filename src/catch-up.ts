@@ -61,7 +61,7 @@ interface PassResult {
 }
 
 // Pages requested ahead of the one being delivered: the request latency of one overlaps the work on another.
-const PAGES_IN_FLIGHT = 2;
+const PAGES_IN_FLIGHT = 3;
 
 async function onePass(ctx: CatchUpContext, start: number): Promise<PassResult> {
   let after = start;

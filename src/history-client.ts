@@ -67,9 +67,15 @@ export class HistoryClient {
     return events[0]?.sequenceId ?? 0;
   }
 
-  /** Closes idle keep-alive connections. */
-  close(): void {
+  /**
+   * Destroys every connection, idle or busy, and resolves once their sockets are closed, so that a manager's
+   * `close()` leaves no handle behind.
+   */
+  async close(): Promise<void> {
+    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flat().filter((x) => x !== undefined);
+    const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
     this.agent.destroy();
+    await Promise.all(closed);
   }
 
   private async get(topic: string, query: URLSearchParams, where: string, signal: AbortSignal, after: number): Promise<WatchEvent[]> {
@@ -111,13 +117,14 @@ export class HistoryClient {
         else reject(new WatchError('HISTORY_UNAVAILABLE', `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
       });
       req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let body = '';
+        res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the page
+        res.on('data', (chunk: string) => (body += chunk));
         res.on('error', () => undefined); // reported through req's 'error'
         res.on('end', () => {
           deadline.cancel();
           const header = res.headers['x-axway-max-sequence-id'];
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), header: Array.isArray(header) ? header[0] : header });
+          resolve({ status: res.statusCode ?? 0, body, header: Array.isArray(header) ? header[0] : header });
         });
       });
       req.end();

@@ -153,7 +153,7 @@ export class WatchManager {
       await Promise.all([...this.watches.values()].map((w) => w.close()));
       this.client?.close();
       this.client = undefined;
-      this.history?.close();
+      await this.history?.close();
       this.history = undefined;
     })();
     return this.closing;
