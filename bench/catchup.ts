@@ -3,15 +3,11 @@
 // flight, in the same run, alternating, with the history server in its own process. Page sizes 100 and 1000.
 //   node --import tsx bench/catchup.ts [--events 200000] [--rounds 3]
 import { WatchManager } from '../src';
-import { cpuMicros, median, range, startServiceProcess, type ServiceInfo } from './support/stats';
+import { cpuMicros, median, numberArg, range, startServiceProcess, type ServiceInfo } from './support/stats';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const EVENTS = arg('--events', 200_000);
-const ROUNDS = arg('--rounds', 5);
-const WARMUP = arg('--warmup', 2);
+const EVENTS = numberArg('--events', 200_000);
+const ROUNDS = numberArg('--rounds', 5);
+const WARMUP = numberArg('--warmup', 2);
 
 interface Sample {
   eventsPerS: number;

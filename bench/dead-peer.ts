@@ -3,14 +3,11 @@
 //   node --import tsx bench/dead-peer.ts [--interval-ms 1000] [--timeout-ms 1000] [--rounds 5]
 import { WatchManager } from '../src';
 import { FakeWatchService, FaultProxy } from '../src/testing';
+import { numberArg } from './support/stats';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const intervalMs = arg('--interval-ms', 1_000);
-const timeoutMs = arg('--timeout-ms', 1_000);
-const rounds = arg('--rounds', 5);
+const intervalMs = numberArg('--interval-ms', 1_000);
+const timeoutMs = numberArg('--timeout-ms', 1_000);
+const rounds = numberArg('--rounds', 5);
 const TOPIC = '/management/v1alpha1/watchtopics/dead-peer';
 
 async function round(service: FakeWatchService): Promise<number> {

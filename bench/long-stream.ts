@@ -3,8 +3,9 @@
 //   node --import tsx bench/long-stream.ts [--seconds 60]
 import { WatchManager, type WatchError } from '../src';
 import { FakeWatchService } from '../src/testing';
+import { numberArg } from './support/stats';
 
-const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] ?? 60) || 60;
+const seconds = numberArg('--seconds', 60);
 const TOPIC = '/management/v1alpha1/watchtopics/long-stream';
 
 async function main(): Promise<void> {

@@ -26,6 +26,16 @@ async function consumer(service: FakeWatchService, extra: Partial<WatchManagerOp
   return { manager, seen, errors, handlers, events };
 }
 
+/** 20 events published, the consumer's stored position 5, history purged through 15: position 5 is gone. */
+async function purgedWhileDown() {
+  const service = await startService();
+  const store = new MemorySequenceStore();
+  service.publishMany(TOPIC, 20);
+  store.setSequence(TOPIC, 5);
+  service.purgeHistory(TOPIC, 15);
+  return { service, store, c: await consumer(service, { sequenceProvider: store }) };
+}
+
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('catch-up and resume', () => {
@@ -156,12 +166,7 @@ describe('catch-up and resume', () => {
   });
 
   it('410 with resync.list: the snapshot comes before any change, and changes after the captured id follow', async () => {
-    const service = await startService();
-    const store = new MemorySequenceStore();
-    service.publishMany(TOPIC, 20);
-    store.setSequence(TOPIC, 5);
-    service.purgeHistory(TOPIC, 15);
-    const c = await consumer(service, { sequenceProvider: store });
+    const { service, c } = await purgedWhileDown();
     const list = async (topic: string): Promise<unknown[]> => {
       service.publishMany(TOPIC, 2); // changes during the list come again as events after the captured id
       return [{ topic, items: 20 }];
@@ -174,12 +179,7 @@ describe('catch-up and resume', () => {
   });
 
   it('410 without an onResync handler stops the watch with HISTORY_GONE instead of skipping silently', async () => {
-    const service = await startService();
-    const store = new MemorySequenceStore();
-    service.publishMany(TOPIC, 20);
-    store.setSequence(TOPIC, 5);
-    service.purgeHistory(TOPIC, 15);
-    const c = await consumer(service, { sequenceProvider: store });
+    const { service, store, c } = await purgedWhileDown();
     const err = await c.manager.registerWatch(TOPIC, { onEvent: c.handlers.onEvent, onError: c.handlers.onError }).then(
       async () => {
         await service.waitFor(() => c.errors.length > 0, 5_000, 'the error');
