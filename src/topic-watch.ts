@@ -1,7 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
 import { Backoff } from './backoff';
 import { catchUp } from './catch-up';
-import { sleep, type Timer } from './clock';
+import { sleep } from './clock';
 import { Delivery, type WatchHandlers } from './delivery';
 import { WatchError, toWatchError } from './errors';
 import type { HistoryClient } from './history-client';
@@ -10,8 +9,8 @@ import type { ResolvedOptions, StartFrom } from './options';
 import { PositionKeeper } from './position-keeper';
 import type { WireWatchClient } from './proto';
 import type { TokenRefresher } from './token-refresher';
-import type { AgentStatus, WatchEvent, WatchStatus } from './types';
-import { WatchStream } from './watch-stream';
+import { TopicConnection } from './topic-connection';
+import type { AgentStatus, WatchStatus } from './types';
 
 /** Per-watch options of {@link WatchManager.registerWatch}. */
 export interface WatchOptions {
@@ -32,23 +31,6 @@ export interface TopicWatchContext {
 
 type WatchState = WatchStatus['state'];
 
-// The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
-// neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.
-// Its hand-off still waits for a real sign of life (see catch-up.ts).
-const QUIET_ACCEPT_MS = 2_000;
-
-/** One connection: a stream and what belongs to it. Replaced as a whole on reconnect. */
-interface Connection {
-  stream: WatchStream;
-  abort: AbortController;
-  live: boolean;
-  /** Live events held back while the catch-up runs. */
-  held: WatchEvent[];
-  paused: boolean;
-  alive: Promise<void>;
-  markAlive: () => void;
-}
-
 /**
  * The engine of one watch topic. Each (re)connect opens the stream first and holds its live events back, replays
  * the events after the acknowledged position from the history API, then hands over to the live events (see
@@ -59,13 +41,12 @@ export class TopicWatch {
   private state: WatchState = 'connecting';
   private lastError: WatchError | undefined;
   private nextAttemptAt: number | undefined;
-  private conn: Connection | undefined;
+  private conn: TopicConnection | undefined;
   private readonly delivery: Delivery;
   private readonly keeper: PositionKeeper;
   private readonly backoff: Backoff;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
-  private attemptTimer: Timer | undefined;
   private readyAt: number | undefined;
   private forceFreshToken = false;
   private started = false;
@@ -92,7 +73,7 @@ export class TopicWatch {
         this.report(err);
         void this.stop(err);
       },
-      onLow: () => this.resumeLive(),
+      onLow: () => this.conn?.resumeIfLow(),
     });
   }
 
@@ -128,17 +109,17 @@ export class TopicWatch {
 
   /** Sends a fresh token on the open stream (in-stream refresh). */
   sendToken(token: string): void {
-    this.conn?.stream.sendToken(token);
+    this.conn?.sendToken(token);
   }
 
   /** Sends `status` now if a stream is open, and again after every reconnect. Returns whether it was sent now. */
   sendAgentStatus(status: AgentStatus, token: string): boolean {
     this.agentStatus = status;
-    return this.conn?.stream.isReady === true && this.conn.stream.sendAgentStatus(status, token);
+    return this.conn?.sendAgentStatus(status, token) === true;
   }
 
   status(): WatchStatus {
-    const status: WatchStatus = { id: this.id, topic: this.topic, state: this.state, live: this.conn?.live === true && this.state === 'ready', lastSequenceId: this.delivery.acked };
+    const status: WatchStatus = { id: this.id, topic: this.topic, state: this.state, live: this.conn?.isLive === true && this.state === 'ready', lastSequenceId: this.delivery.acked };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     if (this.state === 'reconnecting' && this.nextAttemptAt !== undefined) status.nextAttemptAt = this.nextAttemptAt;
     return status;
@@ -161,7 +142,6 @@ export class TopicWatch {
       this.setState('closed');
       if (reason.code !== 'CLOSED') this.lastError = reason;
       this.closing.abort();
-      this.attemptTimer?.cancel();
       this.dropConnection();
       this.settleStart(reason);
       const { clock, closeTimeoutMs } = this.ctx.options;
@@ -200,10 +180,7 @@ export class TopicWatch {
     const conn = this.conn;
     this.conn = undefined;
     if (conn === undefined) return;
-    conn.abort.abort();
-    conn.stream.cancel();
-    conn.held = [];
-    conn.markAlive(); // releases a catch-up waiting for life; it sees the abort
+    conn.close();
     this.delivery.clear();
   }
 
@@ -232,41 +209,30 @@ export class TopicWatch {
       }
       if (this.closing.signal.aborted) return;
     }
-    const client = this.ctx.client();
-    let markAlive!: () => void;
-    const alive = new Promise<void>((resolve) => (markAlive = resolve));
-    const conn: Connection = { stream: undefined as unknown as WatchStream, abort: new AbortController(), live: false, held: [], paused: false, alive, markAlive };
-    conn.stream = new WatchStream(
-      {
-        client,
-        topic: this.topic,
-        tenantId: this.ctx.options.tenantId,
-        log: this.ctx.log,
-        callbacks: {
-          onReady: () => this.onReady(conn),
-          onAlive: () => conn.markAlive(),
-          onEvent: (event) => this.receive(conn, event),
-          onEnd: (error) => this.onEnd(conn, error, token.fresh),
-        },
-      },
-      () => this.ctx.options.clock.now(),
-    );
+    const conn: TopicConnection = new TopicConnection({
+      client: this.ctx.client(),
+      topic: this.topic,
+      options: this.ctx.options,
+      log: this.ctx.log,
+      delivery: this.delivery,
+      onReady: (c) => this.onReady(c),
+      onEnd: (c, error) => this.onEnd(c, error, token.fresh),
+    });
     this.conn = conn;
-    conn.stream.open(token.token);
-    this.judgeAttempt(conn, client, this.ctx.options.clock.now());
+    conn.open(token.token);
     void this.handOver(conn);
   }
 
   /** Catch-up, then the switch to live events. Runs once per connection. */
-  private async handOver(conn: Connection): Promise<void> {
+  private async handOver(conn: TopicConnection): Promise<void> {
     const { options } = this.ctx;
-    const signal = conn.abort.signal;
+    const signal = conn.signal;
     try {
       const history = this.ctx.history();
       await catchUp({
         topic: this.topic, history, delivery: this.delivery, pageSize: options.historyPageSize,
         highWater: options.maxBufferedEvents, clock: options.clock, backoff: options.reconnect, signal,
-        alive: () => conn.stream.hasShownLife, whenAlive: () => conn.alive, report: (e) => this.report(e),
+        alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e),
         list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
       }, this.delivery.acked);
     } catch (err) {
@@ -280,59 +246,18 @@ export class TopicWatch {
       }
       return;
     }
+    if (conn === this.conn) conn.goLive();
+  }
+
+  private onReady(conn: TopicConnection): void {
     if (conn !== this.conn) return;
-    this.delivery.push({ kind: 'live' });
-    conn.live = true;
-    for (const event of conn.held) this.delivery.push({ kind: 'event', event });
-    conn.held = [];
-    this.resumeLive();
-  }
-
-  private receive(conn: Connection, event: WatchEvent): void {
-    if (conn !== this.conn) return;
-    const { maxBufferedEvents } = this.ctx.options;
-    if (conn.live) this.delivery.push({ kind: 'event', event });
-    else conn.held.push(event);
-    const waiting = conn.live ? this.delivery.size : conn.held.length;
-    if (!conn.paused && waiting >= maxBufferedEvents) {
-      // Bounded buffers: stop reading so HTTP/2 flow control pushes back on the service (nats.js #67).
-      conn.paused = true;
-      conn.stream.pause();
-    }
-  }
-
-  private resumeLive(): void {
-    const conn = this.conn;
-    if (conn === undefined || !conn.paused || !conn.live || this.delivery.size > this.ctx.options.maxBufferedEvents / 2) return;
-    conn.paused = false;
-    conn.stream.resume();
-  }
-
-  /** Judges a stream that has said nothing: accepted on a READY channel, or given up after `connectTimeoutMs`. */
-  private judgeAttempt(conn: Connection, client: WireWatchClient, openedAt: number): void {
-    const { clock, connectTimeoutMs, target } = this.ctx.options;
-    this.attemptTimer = clock.setTimeout(() => {
-      if (conn !== this.conn || conn.stream.isReady) return;
-      if (client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) {
-        conn.stream.accept();
-      } else if (clock.now() - openedAt >= connectTimeoutMs) {
-        conn.stream.fail(new WatchError('CONNECTION_LOST', `watch ${this.topic}: could not connect to ${target} within ${connectTimeoutMs} ms`));
-      } else {
-        this.judgeAttempt(conn, client, openedAt);
-      }
-    }, Math.min(QUIET_ACCEPT_MS, connectTimeoutMs));
-  }
-
-  private onReady(conn: Connection): void {
-    if (conn !== this.conn) return;
-    this.attemptTimer?.cancel();
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
     this.setState('ready');
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     if (this.agentStatus !== undefined) {
       const token = this.ctx.tokens.peek();
-      if (token !== undefined) conn.stream.sendAgentStatus(this.agentStatus, token);
+      if (token !== undefined) conn.sendAgentStatus(this.agentStatus, token);
     }
     if (!this.started) {
       this.started = true;
@@ -340,10 +265,10 @@ export class TopicWatch {
     }
   }
 
-  private onEnd(conn: Connection, error: WatchError, tokenWasFresh: boolean): void {
+  private onEnd(conn: TopicConnection, error: WatchError, tokenWasFresh: boolean): void {
     if (conn !== this.conn || this.closing.signal.aborted) return;
     let outcome = error;
-    if (error.code === 'UNAUTHENTICATED' && (conn.stream.isReady || !tokenWasFresh)) {
+    if (error.code === 'UNAUTHENTICATED' && (conn.isReady || !tokenWasFresh)) {
       // A token the service took before (or one from our cache) is refused: it expired or was revoked. Try once
       // more with a fresh one; a fresh token refused before any sign of life is a permanent refusal.
       this.forceFreshToken = true;
@@ -358,8 +283,8 @@ export class TopicWatch {
   }
 
   /** A retryable end of `conn`: drop it and everything not yet delivered, and reconnect after a backoff. */
-  private connectionLost(conn: Connection, error: WatchError): void {
-    const wasReady = conn.stream.isReady;
+  private connectionLost(conn: TopicConnection, error: WatchError): void {
+    const wasReady = conn.isReady;
     this.dropConnection();
     this.failed(error, wasReady);
   }
