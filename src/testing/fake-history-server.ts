@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sleep, type Clock } from '../clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
@@ -47,7 +48,7 @@ const MAX_PAGE_SIZE = 1000;
  * for a purged position; 401/403 for a bad token or tenant.
  */
 export class FakeHistoryServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0 };
   readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, unauthorized: 0 };
   /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
@@ -55,7 +56,8 @@ export class FakeHistoryServer {
   private readonly closing = new AbortController();
   private readonly cache = new WeakMap<WatchEvent, string>();
 
-  constructor(private readonly backend: HistoryBackend, server?: http.Server) {
+  /** `server`: an https server for TLS tests; a plain http one by default. */
+  constructor(private readonly backend: HistoryBackend, server?: http.Server | https.Server) {
     this.server = server ?? http.createServer();
     this.server.on('request', (req, res) => void this.handle(req, res));
   }

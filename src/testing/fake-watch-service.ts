@@ -1,3 +1,4 @@
+import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../clock';
 import { watchProto, type WireEventInput, type WireWatchHandlers } from '../proto';
@@ -29,7 +30,7 @@ export interface FakeWatchServiceOptions {
   seed?: number;
   /** The host to listen on. @default '127.0.0.1' */
   host?: string;
-  /** Serve gRPC with TLS (PEM). @default plaintext */
+  /** Serve gRPC and the history API with TLS (PEM). @default plaintext */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
@@ -78,7 +79,7 @@ export class FakeWatchService {
       topic: (selfLink) => this.topics.get(selfLink),
       clock: this.clock,
       random: this.random,
-    });
+    }, options.tls === undefined ? undefined : https.createServer({ cert: options.tls.cert, key: options.tls.key }));
   }
 
   /** Starts both servers on free ports of `host`. */
@@ -105,7 +106,7 @@ export class FakeWatchService {
 
   /** Base URL of the event-history API (`{historyUrl}/events{selfLink}`). */
   get historyUrl(): string {
-    return `http://${this.options.host ?? '127.0.0.1'}:${this.historyPort}`;
+    return `${this.options.tls === undefined ? 'http' : 'https'}://${this.options.host ?? '127.0.0.1'}:${this.historyPort}`;
   }
 
   /** The history server's counters. */

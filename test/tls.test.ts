@@ -1,0 +1,54 @@
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, WatchError, type WatchEvent } from '../src';
+import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import { makeTestCerts, type TestCerts } from './support/certs';
+
+scanForSecrets();
+
+describe('TLS to the watch service and the history API', () => {
+  let certs: TestCerts;
+  let other: TestCerts;
+  before(() => {
+    certs = makeTestCerts(['watch.test', '127.0.0.1']);
+    other = makeTestCerts(['watch.test']);
+  });
+
+  it('streams and catches up over TLS with a private CA, checking the certificate against servername', async () => {
+    const service = await startService({ tls: { cert: certs.cert, key: certs.key } });
+    assert.match(service.historyUrl, /^https:/);
+    const jwt = await token(service);
+    service.publishMany(TOPIC, 20);
+    const got: WatchEvent[] = [];
+    for (const tls of [{ ca: certs.ca }, { ca: certs.ca, servername: 'watch.test' }]) {
+      got.length = 0;
+      const from = (service.topic(TOPIC)?.newestSequenceId ?? 0) - 10; // ten to catch up over https
+      const manager = new WatchManager({
+        target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), tls, from,
+      });
+      await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
+      const live = service.publish(TOPIC);
+      await service.waitFor(() => got.length === 11, 5_000, 'catch-up and a live event over TLS');
+      assert.deepEqual(got.map((e) => e.sequenceId), Array.from({ length: 11 }, (_, i) => from + 1 + i));
+      assert.equal(got.at(-1)?.sequenceId, live.sequenceId);
+      await manager.close();
+    }
+    await service.stop();
+  });
+
+  it('refuses a server whose certificate another CA signed', async () => {
+    const service = await startService({ tls: { cert: certs.cert, key: certs.key } });
+    const jwt = await token(service);
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(),
+      tls: { ca: other.ca }, connectTimeoutMs: 1_500, reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    const err = await manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WatchError, String(err));
+    recordError(err);
+    assert.ok(err.retryable, `${err.code}: a certificate that may be fixed (rotated) is retried until the deadline`);
+    assert.equal(service.counters.subscribes, 0);
+    await manager.close();
+    await service.stop();
+  });
+});
