@@ -52,6 +52,8 @@ export interface DeliveryOptions {
   /** Called when the queue fell to `lowWater` after having reached `highWater` (resume reading). */
   onLow: () => void;
   highWater: number;
+  /** Events it refuses are not handed to the application, but acknowledged (their position is never fetched again). */
+  accept?: (event: WatchEvent) => boolean;
 }
 
 /**
@@ -64,6 +66,8 @@ export class Delivery {
   acked = 0;
   /** Events dropped as repeats. */
   duplicates = 0;
+  /** Events the filter kept from the application (acknowledged all the same). */
+  filtered = 0;
   private queue: DeliveryItem[] = [];
   private head = 0;
   private pumping = false;
@@ -141,6 +145,12 @@ export class Delivery {
       for (let item = this.next(); item !== undefined && !this.stopped; item = this.next()) {
         if (item.kind === 'event' && item.event.sequenceId <= this.acked) {
           this.duplicates += 1;
+          continue;
+        }
+        if (item.kind === 'event' && this.options.accept !== undefined && !this.options.accept(item.event)) {
+          this.filtered += 1;
+          const skipped = this.acknowledge(item);
+          if (skipped !== true && !(await skipped)) return;
           continue;
         }
         const handled = this.handle(item);

@@ -5,7 +5,7 @@
  */
 export { WatchManager, type Subscription } from './watch-manager';
 export type { WatchHandlers, ResyncNotice } from './delivery';
-export type { WatchOptions } from './topic-watch';
+export type { WatchOptions, WatchFilter } from './topic-watch';
 export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
 export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
 export type { BackoffOptions } from './backoff';

@@ -10,7 +10,7 @@ import { PositionKeeper } from './position-keeper';
 import type { WireWatchClient } from './proto';
 import type { TokenRefresher } from './token-refresher';
 import { TopicConnection } from './topic-connection';
-import type { AgentStatus, WatchStatus } from './types';
+import type { AgentStatus, WatchEvent, WatchEventType, WatchStatus } from './types';
 
 /** Per-watch options of {@link WatchManager.registerWatch}. */
 export interface WatchOptions {
@@ -18,6 +18,32 @@ export interface WatchOptions {
   from?: StartFrom;
   /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
   resync?: { list(topic: string): unknown[] | Promise<unknown[]> };
+  /**
+   * Client-side filter: only events matching every given criterion reach the handlers. The others still advance
+   * the position, so they are never fetched again.
+   */
+  filter?: WatchFilter;
+}
+
+/** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
+export interface WatchFilter {
+  /** Resource kinds (`payload.kind`), for example `APIService`. */
+  kinds?: string[];
+  types?: WatchEventType[];
+  /** Resource names (`payload.name`): exact strings or patterns. */
+  names?: Array<string | RegExp>;
+}
+
+/** Compiles a filter into a predicate (undefined: no filter). */
+export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEvent) => boolean) | undefined {
+  if (filter === undefined) return undefined;
+  const kinds = filter.kinds === undefined ? undefined : new Set(filter.kinds);
+  const types = filter.types === undefined ? undefined : new Set<string>(filter.types);
+  const names = filter.names;
+  return (event) =>
+    (kinds === undefined || kinds.has(event.payload.kind)) &&
+    (types === undefined || types.has(event.type)) &&
+    (names === undefined || names.some((n) => (typeof n === 'string' ? n === event.payload.name : n.test(event.payload.name))));
 }
 
 /** Dependencies a {@link TopicWatch} gets from its manager. */
@@ -74,6 +100,7 @@ export class TopicWatch {
         void this.stop(err);
       },
       onLow: () => this.conn?.resumeIfLow(),
+      accept: compileFilter(watchOptions.filter),
     });
   }
 

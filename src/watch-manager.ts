@@ -7,7 +7,7 @@ import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
 import { resolveFrom } from './options';
-import { TopicWatch, type WatchOptions } from './topic-watch';
+import { TopicWatch, type WatchFilter, type WatchOptions } from './topic-watch';
 import type { AgentStatus, ConnectionState, ManagerStatus } from './types';
 import { VERSION } from './version';
 
@@ -24,6 +24,22 @@ export interface Subscription {
 // A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
 // absolute path of safe characters is accepted, so that other API versions work too.
 const SELF_LINK = /^\/[A-Za-z0-9._~\-/]+$/;
+
+const EVENT_TYPES: ReadonlySet<string> = new Set(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
+
+function validateFilter(filter: WatchFilter | undefined): void {
+  if (filter === undefined) return;
+  const bad = (field: string, what: string): WatchError => new WatchError('INVALID_CONFIG', `invalid argument 'options.filter.${field}': ${what}`);
+  if (typeof filter !== 'object' || filter === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options.filter': must be an object");
+  for (const key of Object.keys(filter)) if (!['kinds', 'types', 'names'].includes(key)) throw bad(key, 'unknown criterion');
+  if (filter.kinds !== undefined && (!Array.isArray(filter.kinds) || filter.kinds.some((k) => typeof k !== 'string'))) throw bad('kinds', 'must be an array of strings');
+  if (filter.types !== undefined && (!Array.isArray(filter.types) || filter.types.some((t) => !EVENT_TYPES.has(t)))) {
+    throw bad('types', `must be an array of ${[...EVENT_TYPES].join(', ')}`);
+  }
+  if (filter.names !== undefined && (!Array.isArray(filter.names) || filter.names.some((n) => typeof n !== 'string' && !(n instanceof RegExp)))) {
+    throw bad('names', 'must be an array of strings or RegExps');
+  }
+}
 
 /**
  * Subscribes to resource-change events of a watch service, one `subscribe` stream per WatchTopic over one shared
@@ -88,6 +104,7 @@ export class WatchManager {
     if (options.resync !== undefined && typeof options.resync?.list !== 'function') {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'options.resync.list': must be a function");
     }
+    validateFilter(options.filter);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
         throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`);
