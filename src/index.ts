@@ -3,7 +3,7 @@
  * test helpers live in `watch-manager/testing`.
  * @packageDocumentation
  */
-export { WatchManager, type Subscription } from './watch-manager';
+export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
 export type { WatchHandlers, ResyncNotice } from './delivery';
 export type { WatchOptions, WatchFilter } from './topic-watch';
 export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
@@ -21,6 +21,7 @@ export type {
   ConnectionState,
   ManagerStatus,
   WatchStatus,
+  StateChange,
 } from './types';
 export { VERSION } from './version';
 export { createDefaultLogger, type LogLevel } from './logger';

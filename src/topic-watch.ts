@@ -53,6 +53,8 @@ export interface TopicWatchContext {
   history: () => HistoryClient;
   tokens: TokenRefresher;
   log: Log;
+  /** Called on every state change of this watch, with the error behind it, if any. */
+  stateChanged: (watch: TopicWatch, from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void;
 }
 
 type WatchState = WatchStatus['state'];
@@ -166,7 +168,7 @@ export class TopicWatch {
 
   private stop(reason: WatchError): Promise<void> {
     this.closed ??= (async () => {
-      this.setState('closed');
+      this.setState('closed', reason.code === 'CLOSED' ? undefined : reason);
       if (reason.code !== 'CLOSED') this.lastError = reason;
       this.closing.abort();
       this.dropConnection();
@@ -181,8 +183,11 @@ export class TopicWatch {
     return this.closed;
   }
 
-  private setState(state: WatchState): void {
-    if (this.state !== 'closed') this.state = state;
+  private setState(state: WatchState, cause?: WatchError): void {
+    const from = this.state;
+    if (from === 'closed' || from === state) return;
+    this.state = state;
+    this.ctx.stateChanged(this, from, state, cause);
   }
 
   private settleStart(error?: WatchError): void {
@@ -328,7 +333,7 @@ export class TopicWatch {
     const delay = this.backoff.next();
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
-    this.setState('reconnecting');
+    this.setState('reconnecting', error);
     this.ctx.log.info(`watch reconnecting in ${delay} ms`, { topic: this.topic, code: error.code, attempt: this.backoff.attempts });
     // Ref'd: while a watch waits to reconnect, nothing else may keep the process alive, and an open watch must.
     void sleep(clock, delay, this.closing.signal, { ref: true }).then((elapsed) => {

@@ -93,3 +93,15 @@ export interface ManagerStatus {
   state: ConnectionState;
   watches: WatchStatus[];
 }
+
+/** A watch changed state: the payload of the manager's `'state'` event. */
+export interface StateChange {
+  watchId: string;
+  topic: string;
+  from: WatchStatus['state'];
+  to: WatchStatus['state'];
+  /** The code of the error that caused the change, if one did (for example `CONNECTION_LOST` → `reconnecting`). */
+  errorCode?: string;
+  /** The manager's state after the change. */
+  manager: ConnectionState;
+}

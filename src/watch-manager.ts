@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { WatchError } from './errors';
 import { createWatchClient } from './grpc-channel';
 import { createLog, type Log } from './logger';
@@ -8,8 +9,14 @@ import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
 import { resolveFrom } from './options';
 import { TopicWatch, type WatchFilter, type WatchOptions } from './topic-watch';
-import type { AgentStatus, ConnectionState, ManagerStatus } from './types';
+import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchStatus } from './types';
 import { VERSION } from './version';
+
+/** The events a {@link WatchManager} emits. */
+export interface WatchManagerEvents {
+  /** A watch changed state (connecting → ready → reconnecting → … → closed). */
+  state: [change: StateChange];
+}
 
 /** A registered watch, as {@link WatchManager.registerWatch} hands it out. */
 export interface Subscription {
@@ -52,7 +59,7 @@ function validateFilter(filter: WatchFilter | undefined): void {
  * });
  * ```
  */
-export class WatchManager {
+export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly options: ResolvedOptions;
   private readonly log: Log;
   private readonly tokens: TokenRefresher;
@@ -61,9 +68,11 @@ export class WatchManager {
   private history: HistoryClient | undefined;
   private nextId = 1;
   private closing: Promise<void> | undefined;
+  private isClosed = false;
 
   /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
   constructor(options: WatchManagerOptions) {
+    super();
     this.options = resolveOptions(options, VERSION);
     this.log = createLog(this.options.logger);
     this.tokens = new TokenRefresher({
@@ -87,7 +96,7 @@ export class WatchManager {
    * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
    */
   async registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
-    if (this.closing !== undefined) throw new WatchError('CLOSED', 'the watch manager is closed');
+    if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
     }
@@ -117,6 +126,7 @@ export class WatchManager {
       history: () => (this.history ??= this.createHistory()),
       tokens: this.tokens,
       log: this.log,
+      stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
     });
     this.watches.set(id, watch);
     try {
@@ -141,7 +151,7 @@ export class WatchManager {
    * is kept and sent again after each reconnect. Resolves with the number of streams it was written to now.
    */
   async sendAgentStatus(status: AgentStatus, topic?: string): Promise<number> {
-    if (this.closing !== undefined) throw new WatchError('CLOSED', 'the watch manager is closed');
+    if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     if (typeof status !== 'object' || status === null || typeof status.state !== 'string' || typeof status.message !== 'string') {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'status': state and message must be strings");
     }
@@ -165,6 +175,7 @@ export class WatchManager {
    * can exit.
    */
   close(): Promise<void> {
+    this.isClosed = true; // before anything runs: the state events of the closing watches already say 'closed'
     this.closing ??= (async () => {
       this.tokens.close();
       await Promise.all([...this.watches.values()].map((w) => w.close()));
@@ -176,8 +187,19 @@ export class WatchManager {
     return this.closing;
   }
 
+  private stateChanged(watch: TopicWatch, from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined): void {
+    if (this.listenerCount('state') === 0) return;
+    const change: StateChange = { watchId: watch.id, topic: watch.topic, from, to, manager: this.status().state };
+    if (error !== undefined) change.errorCode = error.code;
+    try {
+      this.emit('state', change);
+    } catch (err) {
+      this.log.error("a 'state' listener threw", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   private aggregateState(states: ReadonlyArray<ConnectionState>): ConnectionState {
-    if (this.closing !== undefined) return 'closed';
+    if (this.isClosed) return 'closed';
     const open = states.filter((s) => s !== 'closed');
     if (open.length === 0) return 'idle';
     if (open.includes('reconnecting')) return 'reconnecting';

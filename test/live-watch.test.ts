@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type WatchEvent, type WatchManagerOptions } from '../src';
+import { WatchManager, WatchError, type StateChange, type WatchEvent, type WatchManagerOptions } from '../src';
 import { FakeClock, type FakeWatchService } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
@@ -164,5 +164,22 @@ describe('a live watch against the fake service', () => {
     assert.equal(m.status().watches[0]?.lastSequenceId, ok.sequenceId);
     assert.equal(m.status().watches[0]?.state, 'closed');
     await m.close();
+  });
+
+  it("emits a 'state' event on every state change, with the error behind it", async () => {
+    const m = manager({ reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
+    const changes: StateChange[] = [];
+    m.on('state', (c) => void changes.push(c));
+    const sub = await m.registerWatch(TOPIC, { onEvent: () => undefined, onError: () => undefined });
+    service.abortStreams({ topic: TOPIC });
+    await service.waitFor(() => changes.length >= 3, 5_000, 'reconnected');
+    await m.close();
+    assert.deepEqual(changes.map(({ from, to, errorCode, manager: state }) => ({ from, to, errorCode, state })), [
+      { from: 'connecting', to: 'ready', errorCode: undefined, state: 'ready' },
+      { from: 'ready', to: 'reconnecting', errorCode: 'CONNECTION_LOST', state: 'reconnecting' },
+      { from: 'reconnecting', to: 'ready', errorCode: undefined, state: 'ready' },
+      { from: 'ready', to: 'closed', errorCode: undefined, state: 'closed' },
+    ]);
+    assert.ok(changes.every((c) => c.watchId === sub.id && c.topic === TOPIC));
   });
 });
