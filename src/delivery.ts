@@ -1,6 +1,8 @@
 import { WatchError } from './errors';
+import { runHandler, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from './position-keeper';
 import type { WatchEvent } from './types';
+import { Watermark } from './watermark';
 
 /** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
 export interface ResyncNotice {
@@ -16,9 +18,12 @@ export interface ResyncNotice {
 /** What the application gives {@link WatchManager.registerWatch}. */
 export interface WatchHandlers {
   /**
-   * Called once per resource event, in sequence order, one at a time: the next call waits until the promise this
-   * one returns settles, and only then is the event acknowledged (its sequence id becomes the stored position). A
-   * throw or rejection stops the watch with `HANDLER_FAILED` before that event.
+   * Called once per resource event. With `concurrency: 1` (the default) one at a time in sequence order: the next
+   * call waits until the promise this one returns settles. With more, events of different resources run in
+   * parallel while events of one resource (`keyOf`) never overlap and keep their order. An event is acknowledged
+   * when its promise resolves; the stored position is the highest sequence id below which every event is
+   * acknowledged. A throw or rejection is retried (`maxAttempts`); the last failure stops the watch with
+   * `HANDLER_FAILED`, its position before that event.
    */
   onEvent(event: WatchEvent): void | Promise<void>;
   /**
@@ -47,44 +52,69 @@ export interface DeliveryOptions {
   topic: string;
   handlers: WatchHandlers;
   keeper: PositionKeeper;
-  /** A handler failed: the watch must stop. */
+  /** A handler failed for good: the watch must stop. */
   onFailure: (error: WatchError) => void;
-  /** Called when the queue fell to `lowWater` after having reached `highWater` (resume reading). */
+  /** Called when the queue fell to half of `highWater` (resume reading). */
   onLow: () => void;
   highWater: number;
   /** Events it refuses are not handed to the application, but acknowledged (their position is never fetched again). */
   accept?: (event: WatchEvent) => boolean;
+  /** Handlers running at once. */
+  concurrency: number;
+  /** The resource an event belongs to: events with one key never run concurrently or out of order. */
+  keyOf: (event: WatchEvent) => string;
+  /** Retries and timeout of a handler. */
+  policy: HandlerPolicy;
 }
 
 /**
- * The ordered hand-off to the application: a queue drained one item at a time, repeats dropped by sequence id
- * (anything not above the acknowledged position was delivered already — ids only grow per topic, but need not be
- * consecutive), positions acknowledged when a handler's promise resolves.
+ * The ordered hand-off to the application: a queue drained in sequence order, repeats dropped by sequence id
+ * (anything not above the last dispatched id was handed over already — ids only grow per topic, but need not be
+ * consecutive), up to `concurrency` handlers at once with per-key order, positions acknowledged as a contiguous
+ * watermark. `live` and `resync` items are barriers: they run alone, after everything before them is done.
  */
 export class Delivery {
-  /** The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). */
-  acked = 0;
   /** Events dropped as repeats. */
   duplicates = 0;
   /** Events the filter kept from the application (acknowledged all the same). */
   filtered = 0;
+  /** Events whose handler finished. */
+  delivered = 0;
+  private readonly watermark = new Watermark();
+  private dispatched = 0;
   private queue: DeliveryItem[] = [];
   private head = 0;
   private pumping = false;
   private stopped = false;
-  private inflight: Promise<unknown> | undefined;
+  private running = 0;
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Per busy key: the events waiting for the one running. */
+  private readonly keys = new Map<string, WatchEvent[]>();
+  private wake: (() => void) | undefined;
   private waiters: Array<{ below: number; resolve: () => void }> = [];
+  private readonly abort = new AbortController();
 
   constructor(private readonly options: DeliveryOptions) {}
 
-  /** Items waiting (not counting the one being handled). */
+  /** The acknowledged position: every event up to it was handled (or was a resync target). */
+  get acked(): number {
+    return this.watermark.position;
+  }
+
+  /** Items waiting (not counting those being handled). */
   get size(): number {
     return this.queue.length - this.head;
   }
 
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
   /** Sets the position without delivering anything (a stored position, or `from`); written when `persist`. */
   startAt(position: number, persist: boolean): void {
-    this.acked = position;
+    this.watermark.reset(position);
+    this.dispatched = Math.max(this.dispatched, position);
     if (persist) this.options.keeper.record(position);
   }
 
@@ -94,7 +124,10 @@ export class Delivery {
     if (!this.pumping) void this.pump(); // an async call costs a promise: only when it will do something
   }
 
-  /** Drops every item not yet started (a connection ended: the next catch-up fetches them again). */
+  /**
+   * Drops every item not yet started (a connection ended: the next catch-up fetches them again from the position;
+   * those being handled are recognised by sequence id when they come again).
+   */
   clear(): void {
     this.queue = [];
     this.head = 0;
@@ -107,12 +140,13 @@ export class Delivery {
     return new Promise((resolve) => this.waiters.push({ below, resolve }));
   }
 
-  /** Stops intake and delivery; resolves when the running handler (if any) settled or after `graceMs`. */
+  /** Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves. */
   async stop(grace: Promise<unknown>): Promise<void> {
     this.stopped = true;
+    this.abort.abort(); // no more retries
     this.clear();
-    const running = this.inflight;
-    if (running !== undefined) await Promise.race([running.catch(() => undefined), grace]);
+    this.wake?.();
+    if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
   }
 
   private release(): void {
@@ -124,9 +158,7 @@ export class Delivery {
     for (const w of ready) w.resolve();
   }
 
-  private next(): DeliveryItem | undefined {
-    if (this.head >= this.queue.length) return undefined;
-    const item = this.queue[this.head] as DeliveryItem;
+  private take(): void {
     this.head += 1;
     // Compact now and then instead of shift(), which is O(n) per call.
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -135,88 +167,125 @@ export class Delivery {
     }
     if (this.size === Math.floor(this.options.highWater / 2)) this.options.onLow();
     this.release();
-    return item;
+  }
+
+  /** Resolves when a handler finishes (or delivery stops). */
+  private freed(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
   }
 
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
+    const { concurrency, accept } = this.options;
+    // Events dispatched but not below the watermark: bounds the per-key waiting lists when one resource is hot.
+    const window = concurrency * 8;
     try {
-      for (let item = this.next(); item !== undefined && !this.stopped; item = this.next()) {
-        if (item.kind === 'event' && item.event.sequenceId <= this.acked) {
-          this.duplicates += 1;
-          continue;
+      while (!this.stopped && this.head < this.queue.length) {
+        const item = this.queue[this.head] as DeliveryItem;
+        if (item.kind === 'event') {
+          const seq = item.event.sequenceId;
+          if (seq <= this.dispatched) {
+            this.take();
+            this.duplicates += 1;
+            continue;
+          }
+          if (accept !== undefined && !accept(item.event)) {
+            this.take();
+            this.filtered += 1;
+            this.dispatched = seq;
+            this.watermark.add(seq);
+            this.completed(seq);
+          } else {
+            if (this.running >= concurrency || this.watermark.outstanding >= window) {
+              await this.freed();
+              continue;
+            }
+            this.take();
+            this.dispatched = seq;
+            this.watermark.add(seq);
+            this.dispatch(item.event);
+          }
+        } else {
+          if (this.watermark.outstanding > 0) {
+            await this.freed();
+            continue;
+          }
+          this.take();
+          if (!(await this.barrier(item))) return;
         }
-        if (item.kind === 'event' && this.options.accept !== undefined && !this.options.accept(item.event)) {
-          this.filtered += 1;
-          const skipped = this.acknowledge(item);
-          if (skipped !== true && !(await skipped)) return;
-          continue;
-        }
-        const handled = this.handle(item);
-        // Only a handler that returned a promise costs an await: a synchronous consumer runs without a microtask
-        // per event.
-        if (handled === false || (handled !== true && !(await handled))) return;
+        // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
+        const bound = this.options.keeper.withinBound();
+        if (bound !== undefined) await bound;
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  /**
-   * Runs the handler of one item and acknowledges it; false when it failed and the watch stops. A handler that
-   * returns no promise is acknowledged without one, so a synchronous consumer costs no microtask per event.
-   */
-  private handle(item: DeliveryItem): Promise<boolean> | boolean {
-    let result: unknown;
+  private dispatch(event: WatchEvent): void {
+    const key = this.options.keyOf(event);
+    const waiting = this.keys.get(key);
+    if (waiting !== undefined) {
+      waiting.push(event); // runs when the event before it on this resource is done
+      return;
+    }
+    this.keys.set(key, []);
+    this.execute(event, key);
+  }
+
+  private execute(event: WatchEvent, key: string): void {
+    this.running += 1;
+    const outcome = runHandler(() => this.options.handlers.onEvent(event), this.options.policy, this.abort.signal);
+    if (!(outcome instanceof Promise)) {
+      this.finished(event, key, outcome);
+      return;
+    }
+    const tracked = outcome.then((o) => this.finished(event, key, o));
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  private finished(event: WatchEvent, key: string, outcome: HandlerOutcome): void {
+    this.running -= 1;
+    if (!outcome.ok) {
+      if (!this.stopped) this.fail(`onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`, outcome.error);
+      this.wake?.();
+      return;
+    }
+    this.delivered += 1;
+    this.completed(event.sequenceId);
+    const waiting = this.keys.get(key) as WatchEvent[];
+    const next = waiting.shift();
+    if (next === undefined) this.keys.delete(key);
+    else if (!this.stopped) this.execute(next, key);
+    this.wake?.();
+  }
+
+  private completed(seq: number): void {
+    if (this.watermark.complete(seq)) this.options.keeper.record(this.watermark.position);
+  }
+
+  /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
+  private async barrier(item: Exclude<DeliveryItem, { kind: 'event' }>): Promise<boolean> {
+    const { handlers, topic, keeper } = this.options;
     try {
-      result = this.invoke(item);
+      if (item.kind === 'resync') await handlers.onResync?.(item.notice);
+      else await handlers.onLive?.(topic);
     } catch (err) {
-      return this.failed(item, err);
+      this.fail(`on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`, err);
+      return false;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-      const running = Promise.resolve(result as Promise<unknown>);
-      this.inflight = running;
-      return running.then(
-        () => {
-          this.inflight = undefined;
-          return this.acknowledge(item);
-        },
-        (err: unknown) => {
-          this.inflight = undefined;
-          return this.failed(item, err);
-        },
-      );
+    if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
+      this.watermark.reset(item.notice.newestSequenceId);
+      this.dispatched = Math.max(this.dispatched, item.notice.newestSequenceId);
+      keeper.record(item.notice.newestSequenceId);
     }
-    return this.acknowledge(item);
+    return true;
   }
 
-  private invoke(item: DeliveryItem): unknown {
-    const { handlers, topic } = this.options;
-    switch (item.kind) {
-      case 'event':
-        return handlers.onEvent(item.event);
-      case 'resync':
-        return handlers.onResync?.(item.notice);
-      case 'live':
-        return handlers.onLive?.(topic);
-    }
-  }
-
-  private failed(item: DeliveryItem, err: unknown): false {
-    const what = item.kind === 'event' ? `onEvent threw for sequence id ${item.event.sequenceId}` : `on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`;
+  private fail(what: string, err: unknown): void {
     this.stopped = true;
     this.options.onFailure(new WatchError('HANDLER_FAILED', `watch ${this.options.topic}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
-    return false;
-  }
-
-  private acknowledge(item: DeliveryItem): Promise<boolean> | boolean {
-    const position = item.kind === 'event' ? item.event.sequenceId : item.kind === 'resync' ? item.notice.newestSequenceId : undefined;
-    if (position === undefined || position <= this.acked) return true;
-    this.acked = position;
-    this.options.keeper.record(position);
-    // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
-    const bound = this.options.keeper.withinBound();
-    return bound === undefined ? true : bound.then(() => true);
   }
 }

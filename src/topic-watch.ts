@@ -23,7 +23,26 @@ export interface WatchOptions {
    * the position, so they are never fetched again.
    */
   filter?: WatchFilter;
+  /**
+   * Handlers running at once. Events of one resource (see `keyOf`) never run concurrently or out of order.
+   * @default 1
+   */
+  concurrency?: number;
+  /** The resource an event belongs to. @default the payload's `metadata.selfLink` (else `kind/name`) */
+  keyOf?: (event: WatchEvent) => string;
+  /** Attempts of a failing handler, the first included, with backoff between them. @default 3 */
+  maxAttempts?: number;
+  /** One handler attempt longer than this counts as failed; 0 = no limit. @default 60000 */
+  handlerTimeoutMs?: number;
 }
+
+/** The default resource key: the changed resource's self link. */
+export function defaultKeyOf(event: WatchEvent): string {
+  return event.payload.metadata.selfLink !== '' ? event.payload.metadata.selfLink : `${event.payload.kind}/${event.payload.name}`;
+}
+
+/** Retry backoff of a failing handler: short, since the event waits. */
+const HANDLER_BACKOFF = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
 
 /** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
 export interface WatchFilter {
@@ -103,6 +122,9 @@ export class TopicWatch {
       },
       onLow: () => this.conn?.resumeIfLow(),
       accept: compileFilter(watchOptions.filter),
+      concurrency: watchOptions.concurrency ?? 1,
+      keyOf: watchOptions.keyOf ?? defaultKeyOf,
+      policy: { maxAttempts: watchOptions.maxAttempts ?? 3, timeoutMs: watchOptions.handlerTimeoutMs ?? 60_000, backoff: HANDLER_BACKOFF, clock: options.clock },
     });
   }
 

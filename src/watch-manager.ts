@@ -114,6 +114,18 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'options.resync.list': must be a function");
     }
     validateFilter(options.filter);
+    const whole = (field: 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs', min: number, max: number): void => {
+      const v = options[field];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
+        throw new WatchError('INVALID_CONFIG', `invalid argument 'options.${field}': must be a whole number between ${min} and ${max}`);
+      }
+    };
+    whole('concurrency', 1, 1_000);
+    whole('maxAttempts', 1, 100);
+    whole('handlerTimeoutMs', 0, 2_147_483_647);
+    if (options.keyOf !== undefined && typeof options.keyOf !== 'function') {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.keyOf': must be a function");
+    }
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
         throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`);

@@ -1,0 +1,78 @@
+import { Backoff, type ResolvedBackoff } from './backoff';
+import { sleep, type Clock } from './clock';
+import { WatchError } from './errors';
+
+/** How a failing handler is retried. */
+export interface HandlerPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** One attempt longer than this counts as failed; 0 = no limit. */
+  timeoutMs: number;
+  backoff: ResolvedBackoff;
+  clock: Clock;
+}
+
+/** The outcome of running a handler. */
+export type HandlerOutcome = { ok: true } | { ok: false; error: unknown; attempts: number };
+
+const OK: HandlerOutcome = { ok: true };
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs `fn` until it succeeds or `policy.maxAttempts` attempts failed, with backoff between attempts (nothing is
+ * retried once `signal` aborts). A first attempt that returns no promise and does not throw is answered
+ * synchronously, so a synchronous handler costs no promise per event.
+ */
+export function runHandler(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal): HandlerOutcome | Promise<HandlerOutcome> {
+  let first: unknown;
+  try {
+    first = fn();
+  } catch (err) {
+    return retry(fn, policy, signal, err);
+  }
+  if (!isThenable(first)) return OK;
+  return withTimeout(first, policy).then(
+    () => OK,
+    (err: unknown) => retry(fn, policy, signal, err),
+  );
+}
+
+async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, firstError: unknown): Promise<HandlerOutcome> {
+  const backoff = new Backoff(policy.backoff, () => policy.clock.random());
+  let error = firstError;
+  let attempts = 1;
+  while (attempts < policy.maxAttempts) {
+    if (!(await sleep(policy.clock, backoff.next(), signal))) break;
+    attempts += 1;
+    try {
+      await withTimeout(Promise.resolve().then(fn), policy);
+      return OK;
+    } catch (err) {
+      error = err;
+    }
+  }
+  return { ok: false, error, attempts };
+}
+
+function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<unknown> {
+  if (policy.timeoutMs <= 0) return Promise.resolve(running);
+  return new Promise((resolve, reject) => {
+    const timer = policy.clock.setTimeout(
+      () => reject(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`)),
+      policy.timeoutMs,
+    );
+    running.then(
+      (value) => {
+        timer.cancel();
+        resolve(value);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        reject(err);
+      },
+    );
+  });
+}
