@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, type WatchError, type WatchManagerOptions } from '../src';
+import { WatchManager, type WatchError, type WatchManagerOptions, type WatchOptions } from '../src';
 import { seededRandom, type FakeWatchService } from '../src/testing';
 import { captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
 
@@ -13,12 +13,13 @@ const TOTAL = 21_000;
  * Runs the chaos scenario of issue 4 against `service` (a consumer configured by `extra`) and returns what each
  * topic received. Faults are drawn from a seeded random: the same seed gives the same schedule of faults.
  */
-export async function runChaos(service: FakeWatchService, extra: Partial<WatchManagerOptions>, seed = 42): Promise<{ delivered: Map<string, number[]>; published: Map<string, number[]>; stats: Record<string, number> }> {
+export async function runChaos(service: FakeWatchService, extra: Partial<WatchManagerOptions>, seed = 42, watchOptions: WatchOptions = {}): Promise<{ delivered: Map<string, number[]>; published: Map<string, number[]>; keys: Map<number, string>; stats: Record<string, number> }> {
   const random = seededRandom(seed);
   service.setHistoryFaults({ failRate: 0.2, delayMs: 1 });
   let current = '';
   const getToken = async (): Promise<string> => (current = secret(await service.issueToken({ ttlMs: 600_000 })));
   const delivered = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
+  const keys = new Map<number, string>();
   const published = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
   const errors: WatchError[] = [];
   const manager = new WatchManager({
@@ -29,13 +30,14 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
     await manager.registerWatch(topic, {
       onEvent: async (e) => {
         (delivered.get(e.topic) as number[]).push(e.sequenceId);
-        if (e.sequenceId % 97 === 0) await new Promise((resolve) => setImmediate(resolve)); // a slower handler now and then
+        keys.set(e.sequenceId, `${e.topic} ${e.payload.metadata.selfLink}`);
+        if (e.sequenceId % 97 === 0 || e.sequenceId % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // slower now and then
       },
       onResync: () => {
         throw new Error('no history is purged in this scenario');
       },
       onError: (e) => void errors.push(recordError(e)),
-    });
+    }, watchOptions);
   }
   let nextAbort = 100 + Math.floor(random() * 200);
   let untilBack = -1;
@@ -62,6 +64,7 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
   return {
     delivered,
     published,
+    keys,
     stats: {
       aborts, subscribes: service.counters.subscribes, historyRequests: service.historyCounters.requests,
       historyFailures: service.historyCounters.failuresInjected, connectionLost: codes('CONNECTION_LOST'),
@@ -86,6 +89,25 @@ describe('chaos', { timeout: 60_000 }, () => {
     assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
     assert.ok(stats.historyFailures >= 10, `history failures injected: ${stats.historyFailures}`);
     assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
+    assert.equal(stats.permanent, 0);
+  });
+
+  it('the same with 8 concurrent handlers: every event exactly once, each resource in order', async (t) => {
+    const started = performance.now();
+    const service = await startService({ topics: TOPICS, seed: 43 });
+    const { delivered, published, keys, stats } = await runChaos(service, {}, 43, { concurrency: 8 });
+    await service.stop();
+    t.diagnostic(`chaos, concurrency 8: ${JSON.stringify(stats)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const topic of TOPICS) {
+      const got = delivered.get(topic) as number[];
+      assert.deepEqual([...got].sort((a, b) => a - b), published.get(topic), `${topic}: no loss, no duplicate`);
+      const lastOfKey = new Map<string, number>();
+      for (const seq of got) {
+        const key = keys.get(seq) as string;
+        assert.ok((lastOfKey.get(key) ?? 0) < seq, `${key} in order`);
+        lastOfKey.set(key, seq);
+      }
+    }
     assert.equal(stats.permanent, 0);
   });
 });

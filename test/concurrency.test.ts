@@ -1,0 +1,163 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Delivery } from '../src/delivery';
+import { PositionKeeper } from '../src/position-keeper';
+import { MemorySequenceStore } from '../src/sequence-store';
+import { DEFAULT_BACKOFF } from '../src/backoff';
+import { FakeClock } from '../src/testing';
+import { defaultKeyOf } from '../src/topic-watch';
+import type { WatchEvent } from '../src';
+import type { WatchError } from '../src';
+
+const TOPIC = '/management/v1alpha1/watchtopics/concurrency';
+
+function event(seq: number, key: string): WatchEvent {
+  return {
+    id: `e${seq}`, time: '', version: '', product: '', correlationId: '', organizationId: '', type: 'UPDATED', topic: TOPIC,
+    watchTopicId: 'wt', sequenceId: seq, subresource: '',
+    payload: { group: 'g', kind: 'K', name: key, metadata: { id: '', scope: null, selfLink: `/k/${key}`, references: [] }, attributes: {} },
+  };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface Harness {
+  delivery: Delivery;
+  store: MemorySequenceStore;
+  running: Array<{ event: WatchEvent; resolve: () => void; reject: (e: Error) => void }>;
+  started: WatchEvent[];
+  failures: WatchError[];
+  clock: FakeClock;
+}
+
+function harness(concurrency: number, maxAttempts = 1, timeoutMs = 0): Harness {
+  const store = new MemorySequenceStore();
+  const clock = new FakeClock();
+  const h: Harness = { delivery: undefined as unknown as Delivery, store, running: [], started: [], failures: [], clock };
+  h.delivery = new Delivery({
+    topic: TOPIC,
+    handlers: {
+      onEvent: (e) =>
+        new Promise<void>((resolve, reject) => {
+          h.started.push(e);
+          h.running.push({ event: e, resolve, reject });
+        }),
+    },
+    keeper: new PositionKeeper(store, TOPIC, 1_000, () => undefined),
+    onFailure: (err) => void h.failures.push(err),
+    onLow: () => undefined,
+    highWater: 1_000,
+    concurrency,
+    keyOf: defaultKeyOf,
+    policy: { maxAttempts, timeoutMs, backoff: DEFAULT_BACKOFF, clock },
+  });
+  return h;
+}
+
+describe('concurrent handlers', () => {
+  it('property: the stored position is always the contiguous acknowledged prefix; per-key order holds; at most 8 run (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 120 }), // the key of each event
+        fc.array(fc.nat(), { minLength: 1, maxLength: 400 }), // which running handler finishes next
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 120 }), // gaps between sequence ids
+        async (keys, picks, gaps) => {
+          const h = harness(8);
+          let seq = 0;
+          const events = keys.map((k, i) => event((seq += gaps[i % gaps.length] as number), `r${k}`));
+          for (const e of events) h.delivery.push({ kind: 'event', event: e });
+          await settle();
+          const done = new Set<number>();
+          for (let step = 0; h.running.length > 0; step++) {
+            // Invariants at every moment:
+            assert.ok(h.running.length <= 8, 'at most `concurrency` handlers run');
+            const keysRunning = h.running.map((r) => r.event.payload.name);
+            assert.equal(new Set(keysRunning).size, keysRunning.length, 'two events of one resource never overlap');
+            const expected = events.find((e) => !done.has(e.sequenceId));
+            const prefix = expected === undefined ? seq : (events[events.indexOf(expected) - 1]?.sequenceId ?? 0);
+            assert.equal(h.delivery.acked, prefix, 'the position is the contiguous done prefix');
+            assert.equal(h.store.getSequence(TOPIC) ?? 0, prefix, 'and it is what the store holds');
+            const pick = h.running.splice((picks[step % picks.length] as number) % h.running.length, 1)[0];
+            if (pick === undefined) break;
+            done.add(pick.event.sequenceId);
+            pick.resolve();
+            await settle();
+          }
+          assert.equal(done.size, events.length, 'every event was handled');
+          assert.equal(h.delivery.acked, seq);
+          for (const key of new Set(keys)) {
+            const order = h.started.filter((e) => e.payload.name === `r${key}`).map((e) => e.sequenceId);
+            assert.deepEqual(order, [...order].sort((a, b) => a - b), `resource r${key} in order`);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 20261123 },
+    );
+  });
+
+  it('runs different resources in parallel and the same resource in order', async () => {
+    const h = harness(4);
+    const events = [event(1, 'a'), event(2, 'a'), event(3, 'b'), event(4, 'c'), event(5, 'b')];
+    for (const e of events) h.delivery.push({ kind: 'event', event: e });
+    await settle();
+    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [1, 3, 4], 'a, b and c run; the second a and b wait');
+    const finish = async (seq: number): Promise<void> => {
+      const at = h.running.findIndex((r) => r.event.sequenceId === seq);
+      h.running.splice(at, 1)[0]?.resolve();
+      await settle();
+    };
+    await finish(3);
+    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [1, 4, 5]);
+    assert.equal(h.delivery.acked, 0, 'nothing acknowledged while 1 runs');
+    await finish(1);
+    assert.equal(h.delivery.acked, 1);
+    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [4, 5, 2]);
+  });
+
+  it('retries a failing handler with backoff, then stops with HANDLER_FAILED, the position before it', async () => {
+    const h = harness(2, 3);
+    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    h.delivery.push({ kind: 'event', event: event(2, 'b') });
+    await settle();
+    h.running.find((r) => r.event.sequenceId === 1)?.resolve();
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const two = h.running.find((r) => r.event.sequenceId === 2);
+      assert.ok(two !== undefined, `attempt ${attempt} runs`);
+      h.running.splice(h.running.indexOf(two), 1);
+      two.reject(new Error(`boom ${attempt}`));
+      await settle();
+      await h.clock.advance(DEFAULT_BACKOFF.maxDelayMs);
+    }
+    assert.equal(h.started.filter((e) => e.sequenceId === 2).length, 3);
+    assert.equal(h.failures.length, 1);
+    assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
+    assert.match(h.failures[0]?.message ?? '', /sequence id 2 after 3 attempt\(s\): boom 3/);
+    assert.equal(h.delivery.acked, 1);
+  });
+
+  it('counts a handler that exceeds handlerTimeoutMs as failed', async () => {
+    const h = harness(1, 1, 5_000);
+    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    await settle();
+    await h.clock.advance(5_000);
+    await settle();
+    assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
+    assert.match(h.failures[0]?.message ?? '', /within 5000 ms/);
+    assert.equal(h.delivery.acked, 0);
+  });
+
+  it('a retry that succeeds acknowledges the event once', async () => {
+    const h = harness(1, 3);
+    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    await settle();
+    h.running.shift()?.reject(new Error('transient'));
+    await settle();
+    await h.clock.advance(DEFAULT_BACKOFF.maxDelayMs);
+    h.running.shift()?.resolve();
+    await settle();
+    assert.equal(h.delivery.acked, 1);
+    assert.deepEqual(h.failures, []);
+    assert.equal(h.delivery.delivered, 1);
+  });
+});
