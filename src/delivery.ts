@@ -201,6 +201,12 @@ export class Delivery {
               await this.freed();
               continue;
             }
+            // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
+            const bound = this.options.keeper.withinBound();
+            if (bound !== undefined) {
+              await bound;
+              continue;
+            }
             this.take();
             this.dispatched = seq;
             this.watermark.add(seq);
@@ -214,9 +220,6 @@ export class Delivery {
           this.take();
           if (!(await this.barrier(item))) return;
         }
-        // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
-        const bound = this.options.keeper.withinBound();
-        if (bound !== undefined) await bound;
       }
     } finally {
       this.pumping = false;

@@ -9,6 +9,7 @@ import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
 import { resolveFrom } from './options';
 import { TopicWatch, type WatchFilter, type WatchOptions } from './topic-watch';
+import { WatchIterator, type IterateOptions, type WatchRecord } from './watch-iterator';
 import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchStatus } from './types';
 import { VERSION } from './version';
 
@@ -148,6 +149,48 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       throw err;
     }
     return { id, topic: selfLink, close: () => this.closeWatch(id) };
+  }
+
+  /**
+   * Watches `selfLink` as an async iterable of records, for `for await` consumers: events (acknowledged when the
+   * loop asks for the next record, or by `record.ack()` with `autoAck: false`), `resync` and `live` records, in
+   * order. At most `highWaterMark` records wait unacknowledged; past that the stream is not read, so memory stays
+   * bounded however slow the loop. `break`, `return` or an aborted `signal` close the watch and write its position.
+   * Errors that stop the watch (also those of the start) are thrown by the loop.
+   *
+   * ```ts
+   * for await (const record of manager.watch(topic)) {
+   *   if (record.kind === 'event') await apply(record.event);
+   * }
+   * ```
+   */
+  watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
+    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    const highWaterMark = options.highWaterMark ?? 100;
+    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 100_000) {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.highWaterMark': must be a whole number between 1 and 100000");
+    }
+    let subscription: Subscription | undefined;
+    let starting: Promise<unknown> = Promise.resolve();
+    const iterator = new WatchIterator(selfLink, options.autoAck ?? true, async () => {
+      await starting;
+      await subscription?.close();
+    }, options.signal);
+    const watchOptions: WatchOptions = {
+      // Every unacknowledged record is one running handler; unique keys, so none waits for another.
+      concurrency: highWaterMark,
+      keyOf: (event) => String(event.sequenceId),
+      maxAttempts: 1,
+      handlerTimeoutMs: 0,
+    };
+    if (options.from !== undefined) watchOptions.from = options.from;
+    if (options.resync !== undefined) watchOptions.resync = options.resync;
+    if (options.filter !== undefined) watchOptions.filter = options.filter;
+    starting = this.registerWatch(selfLink, iterator.handlers(), watchOptions).then(
+      (sub) => (subscription = sub),
+      (err: unknown) => iterator.failed(err instanceof WatchError ? err : new WatchError('INTERNAL', String(err))),
+    );
+    return iterator;
   }
 
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
