@@ -48,10 +48,15 @@ export async function catchUp(ctx: CatchUpContext, from: number): Promise<void> 
     const pass = await onePass(ctx, after);
     after = pass.last;
     if (pass.confirmed) return;
-    await ctx.whenAlive();
+    // No sign of life yet (a quiet stream that was accepted without headers): wait for one, but poll history
+    // meanwhile, so that events still flow if the stream stays silent.
+    await Promise.race([ctx.whenAlive(), sleep(ctx.clock, QUIET_POLL_MS, ctx.signal)]);
     if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
   }
 }
+
+/** How often history is polled while a stream stays silent after its catch-up. */
+const QUIET_POLL_MS = 5_000;
 
 interface PassResult {
   /** The highest sequence id handed to delivery (or the start position). */
@@ -145,6 +150,8 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   } catch (err) {
     throw new WatchError('HANDLER_FAILED', `watch ${ctx.topic}: resync.list threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  // The connection may have ended during the list: its notice is void (the next catch-up makes its own).
+  if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
   ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, newestSequenceId: newest, snapshot } });
   return newest;
 }

@@ -65,6 +65,12 @@ export interface DeliveryOptions {
   keyOf: (event: WatchEvent) => string;
   /** Retries and timeout of a handler. */
   policy: HandlerPolicy;
+  /**
+   * Whether `live` waits until every event before it is acknowledged (handlers), or only until it is handed over
+   * in order (`for await`, where waiting for acks the loop has not given yet would deadlock).
+   * @default true
+   */
+  liveWaitsForAcks?: boolean;
 }
 
 /**
@@ -121,7 +127,7 @@ export class Delivery {
   push(item: DeliveryItem): void {
     if (this.stopped) return;
     this.queue.push(item);
-    if (!this.pumping) void this.pump(); // an async call costs a promise: only when it will do something
+    if (!this.pumping) this.startPump();
   }
 
   /**
@@ -147,6 +153,11 @@ export class Delivery {
     this.clear();
     this.wake?.();
     if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
+  }
+
+  /** An async call costs a promise: made only when the pump will do something. */
+  private startPump(): void {
+    this.pump().catch((err: unknown) => this.fail('delivery failed', err));
   }
 
   private release(): void {
@@ -190,6 +201,13 @@ export class Delivery {
             this.duplicates += 1;
             continue;
           }
+          let key: string;
+          try {
+            key = this.options.keyOf(item.event);
+          } catch (err) {
+            this.fail(`keyOf threw for sequence id ${seq}`, err);
+            return;
+          }
           if (accept !== undefined && !accept(item.event)) {
             this.take();
             this.filtered += 1;
@@ -210,10 +228,11 @@ export class Delivery {
             this.take();
             this.dispatched = seq;
             this.watermark.add(seq);
-            this.dispatch(item.event);
+            this.dispatch(item.event, key);
           }
         } else {
-          if (this.watermark.outstanding > 0) {
+          const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
+          if (waits && this.watermark.outstanding > 0) {
             await this.freed();
             continue;
           }
@@ -226,8 +245,7 @@ export class Delivery {
     }
   }
 
-  private dispatch(event: WatchEvent): void {
-    const key = this.options.keyOf(event);
+  private dispatch(event: WatchEvent, key: string): void {
     const waiting = this.keys.get(key);
     if (waiting !== undefined) {
       waiting.push(event); // runs when the event before it on this resource is done
@@ -272,13 +290,17 @@ export class Delivery {
   /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
   private async barrier(item: Exclude<DeliveryItem, { kind: 'event' }>): Promise<boolean> {
     const { handlers, topic, keeper } = this.options;
+    const running = Promise.resolve().then(() => (item.kind === 'resync' ? handlers.onResync?.(item.notice) : handlers.onLive?.(topic)));
+    this.inflight.add(running); // close() waits for it like for an event handler
     try {
-      if (item.kind === 'resync') await handlers.onResync?.(item.notice);
-      else await handlers.onLive?.(topic);
+      await running;
     } catch (err) {
-      this.fail(`on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`, err);
+      if (!this.stopped) this.fail(`on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`, err);
       return false;
+    } finally {
+      this.inflight.delete(running);
     }
+    if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
     if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
       this.watermark.reset(item.notice.newestSequenceId);
       this.dispatched = Math.max(this.dispatched, item.notice.newestSequenceId);

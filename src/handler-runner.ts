@@ -23,7 +23,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * Runs `fn` until it succeeds or `policy.maxAttempts` attempts failed, with backoff between attempts (nothing is
- * retried once `signal` aborts). A first attempt that returns no promise and does not throw is answered
+ * retried once `signal` aborts, nor after a timeout). A first attempt that returns no promise and does not throw is answered
  * synchronously, so a synchronous handler costs no promise per event.
  */
 export function runHandler(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal): HandlerOutcome | Promise<HandlerOutcome> {
@@ -44,7 +44,9 @@ async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSign
   const backoff = new Backoff(policy.backoff, () => policy.clock.random());
   let error = firstError;
   let attempts = 1;
-  while (attempts < policy.maxAttempts) {
+  // A timed-out attempt may still be running: retrying it would run the event twice at once (and break per-key
+  // order). A timeout is therefore final; the attempt is abandoned, not cancelled.
+  while (attempts < policy.maxAttempts && !isTimeout(error)) {
     if (!(await sleep(policy.clock, backoff.next(), signal))) break;
     attempts += 1;
     try {
@@ -57,11 +59,17 @@ async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSign
   return { ok: false, error, attempts };
 }
 
+const TIMED_OUT = Symbol('timed out');
+
+function isTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[TIMED_OUT] === true;
+}
+
 function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<unknown> {
   if (policy.timeoutMs <= 0) return Promise.resolve(running);
   return new Promise((resolve, reject) => {
     const timer = policy.clock.setTimeout(
-      () => reject(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`)),
+      () => reject(Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true })),
       policy.timeoutMs,
     );
     running.then(

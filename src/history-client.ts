@@ -97,6 +97,20 @@ export class HistoryClient {
     const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${topic}?${query.toString()}`, baseUrl);
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: { ok: true; status: number; body: string; header: string | undefined } | { ok: false; err: Error }): void => {
+        if (settled) return;
+        settled = true;
+        deadline.cancel();
+        if (outcome.ok) {
+          resolve({ status: outcome.status, body: outcome.body, header: outcome.header });
+          return;
+        }
+        req.destroy();
+        const err = outcome.err;
+        if (signal.aborted) reject(new WatchError('CLOSED', `${where}: cancelled`));
+        else reject(new WatchError('HISTORY_UNAVAILABLE', `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
+      };
       const req = lib.request(url, {
         method: 'GET',
         agent: this.agent,
@@ -109,22 +123,24 @@ export class HistoryClient {
           'User-Agent': userAgent,
         },
       });
-      // One deadline for headers and body: a server that trickles a page must not hold the catch-up forever.
-      const deadline = clock.setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
-      req.on('error', (err) => {
-        deadline.cancel();
-        if (signal.aborted) reject(new WatchError('CLOSED', `${where}: cancelled`));
-        else reject(new WatchError('HISTORY_UNAVAILABLE', `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
-      });
+      // One deadline for headers and body, settling the page itself: a server that trickles a page, or a
+      // connection that dies in a way Node reports only on the response, must not hold the catch-up forever.
+      const deadline = clock.setTimeout(() => settle({ ok: false, err: Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), timeoutMs);
+      req.on('error', (err) => settle({ ok: false, err }));
       req.on('response', (res) => {
         let body = '';
+        let ended = false;
         res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the page
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('error', () => undefined); // reported through req's 'error'
+        res.on('error', (err) => settle({ ok: false, err }));
+        res.on('aborted', () => settle({ ok: false, err: Object.assign(new Error('connection closed mid-page'), { code: 'ECONNRESET' }) }));
         res.on('end', () => {
-          deadline.cancel();
+          ended = true;
           const header = res.headers['x-axway-max-sequence-id'];
-          resolve({ status: res.statusCode ?? 0, body, header: Array.isArray(header) ? header[0] : header });
+          settle({ ok: true, status: res.statusCode ?? 0, body, header: Array.isArray(header) ? header[0] : header });
+        });
+        res.on('close', () => {
+          if (!ended) settle({ ok: false, err: Object.assign(new Error('connection closed mid-page'), { code: 'ECONNRESET' }) });
         });
       });
       req.end();

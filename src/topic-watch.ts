@@ -1,6 +1,6 @@
 import { Backoff } from './backoff';
 import { catchUp } from './catch-up';
-import { sleep } from './clock';
+import { sleep, type Timer } from './clock';
 import { Delivery, type WatchHandlers } from './delivery';
 import { WatchError, toWatchError } from './errors';
 import type { HistoryClient } from './history-client';
@@ -105,7 +105,7 @@ export class TopicWatch {
     readonly id: string,
     readonly topic: string,
     private readonly handlers: WatchHandlers,
-    private readonly watchOptions: WatchOptions,
+    private readonly watchOptions: WatchOptions & { liveWaitsForAcks: boolean },
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
@@ -125,12 +125,22 @@ export class TopicWatch {
       concurrency: watchOptions.concurrency ?? 1,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
       policy: { maxAttempts: watchOptions.maxAttempts ?? 3, timeoutMs: watchOptions.handlerTimeoutMs ?? 60_000, backoff: HANDLER_BACKOFF, clock: options.clock },
+      liveWaitsForAcks: watchOptions.liveWaitsForAcks,
     });
   }
 
   /** Reads the stored position and connects; resolves once subscribed, rejects on a permanent failure or deadline. */
   async start(): Promise<void> {
-    const stored = await this.keeper.read();
+    const { clock, connectTimeoutMs } = this.ctx.options;
+    // Reading the position has the start's deadline too: a provider that hangs must not hang registerWatch.
+    let readTimer: Timer | undefined;
+    const stored = await Promise.race([
+      this.keeper.read(),
+      new Promise<never>((_, reject) => {
+        readTimer = clock.setTimeout(() => reject(new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`)), connectTimeoutMs);
+        this.closing.signal.addEventListener('abort', () => reject(new WatchError('CLOSED', `watch ${this.topic} was closed while starting`)), { once: true });
+      }),
+    ]).finally(() => readTimer?.cancel());
     if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     if (stored !== undefined) {
       this.delivery.startAt(stored, false);
@@ -144,7 +154,6 @@ export class TopicWatch {
         this.positioned = true;
       }
     }
-    const { clock, connectTimeoutMs } = this.ctx.options;
     const deadline = clock.setTimeout(() => {
       const cause = this.lastError;
       const error = new WatchError(cause?.code ?? 'CONNECTION_LOST', `watch ${this.topic}: not subscribed within ${connectTimeoutMs} ms${cause === undefined ? '' : ` (last error: ${cause.message})`}`, { cause });
@@ -274,6 +283,9 @@ export class TopicWatch {
     });
     this.conn = conn;
     conn.open(token.token);
+    // A refresh that came while this connection was being set up went to no stream: send it now.
+    const latest = this.ctx.tokens.peek();
+    if (latest !== undefined && latest !== token.token) conn.sendToken(latest);
     void this.handOver(conn);
   }
 

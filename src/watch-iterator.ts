@@ -63,9 +63,16 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
     private readonly close: () => Promise<void>,
     signal: AbortSignal | undefined,
   ) {
-    signal?.addEventListener('abort', () => void this.return(), { once: true });
-    if (signal?.aborted === true) void this.return();
+    if (signal !== undefined) {
+      const onAbort = (): void => void this.return();
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A long-lived signal shared by many loops must not keep finished iterators alive.
+      this.detach = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) void this.return();
+    }
   }
+
+  private detach: () => void = () => undefined;
 
   /** The handlers that feed this iterator. */
   handlers(): WatchHandlers {
@@ -124,6 +131,7 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
   /** Ends the iteration and closes the watch (writing the acknowledged position). Idempotent. */
   async return(): Promise<IteratorResult<WatchRecord>> {
     this.ended = true;
+    this.detach();
     this.buffer.length = 0;
     for (const reject of [...this.open]) reject(NOT_ACKNOWLEDGED);
     this.open.clear();

@@ -96,7 +96,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * (the stored position cannot be read), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
    * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
    */
-  async registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
+  registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
+    return this.register(selfLink, handlers, options, true);
+  }
+
+  private async register(selfLink: string, handlers: WatchHandlers, options: WatchOptions, liveWaitsForAcks: boolean): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
@@ -133,7 +137,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       }
     }
     const id = `watch-${this.nextId++}`;
-    const watch = new TopicWatch(id, selfLink, handlers, options, {
+    const watch = new TopicWatch(id, selfLink, handlers, { ...options, liveWaitsForAcks }, {
       options: this.options,
       client: () => this.channel(),
       history: () => (this.history ??= this.createHistory()),
@@ -172,7 +176,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     }
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
+    let cancelled = false;
     const iterator = new WatchIterator(selfLink, options.autoAck ?? true, async () => {
+      cancelled = true;
+      // Ending the loop while the watch starts cancels the start instead of waiting for it.
+      for (const w of this.watches.values()) if (w.topic === selfLink && subscription === undefined) void w.close();
       await starting;
       await subscription?.close();
     }, options.signal);
@@ -186,8 +194,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (options.from !== undefined) watchOptions.from = options.from;
     if (options.resync !== undefined) watchOptions.resync = options.resync;
     if (options.filter !== undefined) watchOptions.filter = options.filter;
-    starting = this.registerWatch(selfLink, iterator.handlers(), watchOptions).then(
-      (sub) => (subscription = sub),
+    // `live` is handed over in order without waiting for acks the loop has not given yet (that would deadlock).
+    starting = this.register(selfLink, iterator.handlers(), watchOptions, false).then(
+      (sub) => {
+        subscription = sub;
+        if (cancelled) void sub.close();
+      },
       (err: unknown) => iterator.failed(err instanceof WatchError ? err : new WatchError('INTERNAL', String(err))),
     );
     return iterator;

@@ -149,13 +149,15 @@ export class WatchStream {
   }
 
   private receive(message: WireEvent): void {
-    if (this.cancelled || this.finalError !== undefined) return;
+    // Messages read after the final status are still events the service sent (grpc-js reports the status before a
+    // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
+    if (this.cancelled || this.failedLocally) return;
     this.lastMessageAt = this.now();
     this.markAlive();
     if (message.type === 'PING') {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
       this.pingsAnswered += 1;
-      this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
+      if (this.finalError === undefined) this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
       this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
       return;
     }

@@ -218,4 +218,17 @@ describe('catch-up and resume', () => {
     await bad.manager.close();
     await service.stop();
   });
+
+  it('a page cut off mid-body by a dropped connection is retried, not waited for forever', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 250);
+    service.setHistoryFaults({ cutNext: 2 });
+    const c = await consumer(service, { from: 'beginning', historyTimeoutMs: 60_000 });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live despite cut pages');
+    assert.deepEqual(c.events(), range(1, 250));
+    assert.ok(c.errors.some((e) => e.code === 'HISTORY_UNAVAILABLE'));
+    await c.manager.close();
+    await service.stop();
+  });
 });

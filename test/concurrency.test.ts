@@ -160,4 +160,30 @@ describe('concurrent handlers', () => {
     assert.deepEqual(h.failures, []);
     assert.equal(h.delivery.delivered, 1);
   });
+
+  it('a timed-out attempt is not retried while it may still run (no double execution)', async () => {
+    const h = harness(1, 3, 1_000);
+    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    await settle();
+    await h.clock.advance(1_000);
+    await settle();
+    await h.clock.advance(DEFAULT_BACKOFF.maxDelayMs);
+    assert.equal(h.started.length, 1, 'one attempt only');
+    assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
+  });
+
+  it('a keyOf that throws stops the watch with HANDLER_FAILED instead of crashing', async () => {
+    const h = harness(2);
+    const bad = new Delivery({
+      ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options,
+      keyOf: () => {
+        throw new Error('no selfLink');
+      },
+    });
+    bad.push({ kind: 'event', event: event(1, 'a') });
+    await settle();
+    assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
+    assert.match(h.failures[0]?.message ?? '', /keyOf threw/);
+    assert.equal(bad.acked, 0);
+  });
 });

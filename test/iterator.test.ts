@@ -117,4 +117,18 @@ describe('for await consumers', () => {
     await m.close();
     await service.stop();
   });
+
+  it('autoAck: false hands the live record over without waiting for acks (no deadlock)', async () => {
+    const { service, manager } = await setup();
+    service.publishMany(TOPIC, 5);
+    const m = await manager();
+    const seen: Array<string | number> = [];
+    for await (const record of m.watch(TOPIC, { from: 'beginning', autoAck: false })) {
+      seen.push(label(record)); // nothing acknowledged
+      if (record.kind === 'live') break;
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 'live']);
+    await m.close();
+    await service.stop();
+  });
 });

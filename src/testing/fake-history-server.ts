@@ -19,6 +19,8 @@ export interface HistoryFaults {
   delayMs?: number;
   /** Answer with a body that is not JSON (a malformed page) this many times. @default 0 */
   malformedNext?: number;
+  /** Send half a page, then drop the connection, this many times. @default 0 */
+  cutNext?: number;
 }
 
 /** Counters of the history server. */
@@ -49,7 +51,7 @@ const MAX_PAGE_SIZE = 1000;
  */
 export class FakeHistoryServer {
   private readonly server: http.Server | https.Server;
-  private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0 };
+  private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, cutNext: 0 };
   readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, unauthorized: 0 };
   /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
   readonly queries: string[] = [];
@@ -72,7 +74,7 @@ export class FakeHistoryServer {
 
   /** Replaces the injected faults (fields left out are reset to none). */
   setFaults(faults: HistoryFaults): void {
-    this.faults = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, ...faults };
+    this.faults = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, cutNext: 0, ...faults };
   }
 
   async close(): Promise<void> {
@@ -117,6 +119,13 @@ export class FakeHistoryServer {
       this.faults.malformedNext -= 1;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('[{"id": "truncated');
+      return;
+    }
+    if (this.faults.cutNext > 0) {
+      this.faults.cutNext -= 1;
+      const text = `[${events.map((e) => this.rendered(e)).join(',')}]`;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
       return;
     }
     this.counters.pagesServed += 1;
