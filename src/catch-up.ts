@@ -26,6 +26,8 @@ export interface CatchUpContext {
   list: ((topic: string) => unknown[] | Promise<unknown[]>) | undefined;
   /** Whether the application takes resync notices (else a 410 stops the watch). */
   canResync: boolean;
+  /** Counts events handed to delivery from history. */
+  replayed: (count: number) => void;
 }
 
 /**
@@ -93,11 +95,14 @@ async function onePass(ctx: CatchUpContext, start: number): Promise<PassResult> 
       fill();
       continue;
     }
+    let handed = 0;
     for (const event of result.page.events) {
       if (event.sequenceId <= last) continue; // a page boundary that moved under us: already handed over
       ctx.delivery.push({ kind: 'event', event });
       last = event.sequenceId;
+      handed += 1;
     }
+    ctx.replayed(handed);
     // A short page ends the pass. Pages requested after it are ignored: one of them may hold events appended
     // since, while the short page's own tail (appended after it was served) was never fetched. The next pass,
     // if any, starts from `last`.

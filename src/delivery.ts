@@ -86,6 +86,9 @@ export class Delivery {
   filtered = 0;
   /** Events whose handler finished. */
   delivered = 0;
+  /** The last handled event's `time`, and how far behind it was then (ms), for metrics. */
+  lastEventTime: string | undefined;
+  lagMs: number | undefined;
   private readonly watermark = new Watermark();
   private dispatched = 0;
   private queue: DeliveryItem[] = [];
@@ -275,6 +278,9 @@ export class Delivery {
       return;
     }
     this.delivered += 1;
+    this.lastEventTime = event.time;
+    const at = Date.parse(event.time);
+    if (!Number.isNaN(at)) this.lagMs = Math.max(0, this.options.policy.clock.now() - at);
     this.completed(event.sequenceId);
     const waiting = this.keys.get(key) as WatchEvent[];
     const next = waiting.shift();

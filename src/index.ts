@@ -23,6 +23,7 @@ export type {
   ManagerStatus,
   WatchStatus,
   StateChange,
+  WatchMetrics,
 } from './types';
 export { VERSION } from './version';
 export { createDefaultLogger, type LogLevel } from './logger';

@@ -118,6 +118,11 @@ export class TopicConnection {
     this.stream.resume();
   }
 
+  /** Live events held back now, and the first one's sequence id (what the catch-up catches up to). */
+  get heldBack(): { count: number; first: number | undefined } {
+    return { count: this.held.length, first: this.held[0]?.sequenceId };
+  }
+
   /** Cancels the stream and the catch-up; drops what was held back. No `onEnd` follows. Idempotent. */
   close(): void {
     this.abort.abort();

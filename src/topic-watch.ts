@@ -10,7 +10,7 @@ import { PositionKeeper } from './position-keeper';
 import type { WireWatchClient } from './proto';
 import type { TokenRefresher } from './token-refresher';
 import { TopicConnection } from './topic-connection';
-import type { AgentStatus, WatchEvent, WatchEventType, WatchStatus } from './types';
+import type { AgentStatus, WatchEvent, WatchEventType, WatchMetrics, WatchStatus } from './types';
 
 /** Per-watch options of {@link WatchManager.registerWatch}. */
 export interface WatchOptions {
@@ -100,6 +100,8 @@ export class TopicWatch {
   private positioned = false;
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
   private agentStatus: AgentStatus | undefined;
+  private reconnects = 0;
+  private replayed = 0;
 
   constructor(
     readonly id: string,
@@ -183,6 +185,21 @@ export class TopicWatch {
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     if (this.state === 'reconnecting' && this.nextAttemptAt !== undefined) status.nextAttemptAt = this.nextAttemptAt;
     return status;
+  }
+
+  metrics(): WatchMetrics {
+    const d = this.delivery;
+    const held = this.conn?.heldBack ?? { count: 0, first: undefined };
+    const catchUp: WatchMetrics['catchUp'] = { active: this.conn !== undefined && !this.conn.isLive, replayed: this.replayed };
+    if (held.first !== undefined) catchUp.targetSequenceId = held.first;
+    const m: WatchMetrics = {
+      id: this.id, topic: this.topic, state: this.state, delivered: d.delivered, acknowledgedSequenceId: d.acked,
+      inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates,
+      reconnects: this.reconnects, catchUp,
+    };
+    if (d.lastEventTime !== undefined) m.lastEventTime = d.lastEventTime;
+    if (d.lagMs !== undefined) m.lagMs = d.lagMs;
+    return m;
   }
 
   get currentState(): WatchState {
@@ -272,6 +289,7 @@ export class TopicWatch {
       }
       if (this.closing.signal.aborted) return;
     }
+    this.replayed = 0;
     const conn: TopicConnection = new TopicConnection({
       client: this.ctx.client(),
       topic: this.topic,
@@ -300,6 +318,7 @@ export class TopicWatch {
         highWater: options.maxBufferedEvents, clock: options.clock, backoff: options.reconnect, signal,
         alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e),
         list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
+        replayed: (n) => void (this.replayed += n),
       }, this.delivery.acked);
     } catch (err) {
       if (signal.aborted || conn !== this.conn) return;
@@ -365,6 +384,7 @@ export class TopicWatch {
     const { clock, reconnect } = this.ctx.options;
     if (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs) this.backoff.reset();
     const delay = this.backoff.next();
+    if (this.started) this.reconnects += 1;
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
     this.setState('reconnecting', error);

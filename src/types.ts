@@ -105,3 +105,30 @@ export interface StateChange {
   /** The manager's state after the change. */
   manager: ConnectionState;
 }
+
+/** Counters and gauges of one watch: {@link WatchManager.metrics}. */
+export interface WatchMetrics {
+  id: string;
+  topic: string;
+  state: WatchStatus['state'];
+  /** Events whose handler finished (filtered and repeated events not counted). */
+  delivered: number;
+  /** The acknowledged (stored) position. */
+  acknowledgedSequenceId: number;
+  /** Handlers running now. */
+  inFlight: number;
+  /** Events waiting: queued for delivery plus live events held back during a catch-up. */
+  buffered: number;
+  /** Events kept from the handlers by the filter. */
+  filtered: number;
+  /** Events dropped as repeats (already delivered). */
+  duplicates: number;
+  /** Reconnects after retryable failures. */
+  reconnects: number;
+  /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */
+  catchUp: { active: boolean; replayed: number; targetSequenceId?: number };
+  /** `time` of the last event handled. */
+  lastEventTime?: string;
+  /** How far behind the last handled event was when it was handled: clock now − its `time`, in ms. */
+  lagMs?: number;
+}

@@ -10,7 +10,7 @@ import { HistoryClient } from './history-client';
 import { resolveFrom } from './options';
 import { TopicWatch, type WatchFilter, type WatchOptions } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from './watch-iterator';
-import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchStatus } from './types';
+import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchMetrics, WatchStatus } from './types';
 import { VERSION } from './version';
 
 /** The events a {@link WatchManager} emits. */
@@ -228,6 +228,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     }
     const { token } = await this.tokens.current();
     return targets.filter((w) => w.sendAgentStatus(status, token)).length;
+  }
+
+  /** Counters and gauges of every watch (delivered, acknowledged, in flight, buffered, reconnects, catch-up, lag). */
+  metrics(): { watches: WatchMetrics[] } {
+    return { watches: [...this.watches.values()].map((w) => w.metrics()) };
   }
 
   /** The manager's state and each watch's, accurate at the moment of the call. */

@@ -231,4 +231,29 @@ describe('catch-up and resume', () => {
     await c.manager.close();
     await service.stop();
   });
+
+  it('metrics(): delivered, acknowledged, replayed by catch-up, reconnects, filtered, lag', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 40);
+    service.publishMany(TOPIC, 10, { kind: 'Secret' });
+    const c = await consumer(service, { from: 'beginning' });
+    await c.manager.registerWatch(TOPIC, c.handlers, { filter: { kinds: ['APIService', 'APIServiceRevision', 'APIServiceInstance', 'ConsumerInstance', 'AccessRequest'] } });
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    let [m] = c.manager.metrics().watches;
+    assert.ok(m !== undefined);
+    assert.equal(m.delivered, 40);
+    assert.equal(m.filtered, 10);
+    assert.equal(m.acknowledgedSequenceId, 50);
+    assert.deepEqual(m.catchUp, { active: false, replayed: 50 });
+    assert.equal(m.reconnects, 0);
+    assert.equal(m.inFlight, 0);
+    assert.equal(m.buffered, 0);
+    assert.ok(m.lagMs !== undefined && m.lagMs >= 0 && m.lastEventTime !== undefined);
+    service.abortStreams({ topic: TOPIC });
+    await service.waitFor(() => c.manager.metrics().watches[0]?.reconnects === 1 && c.manager.status().state === 'ready', 5_000, 'reconnected');
+    [m] = c.manager.metrics().watches;
+    assert.equal(m?.delivered, 40, 'nothing delivered twice after the reconnect');
+    await c.manager.close();
+    await service.stop();
+  });
 });
