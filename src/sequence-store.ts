@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { writeFileDurably, tempPrefix, type WriteStep } from './durable-file';
 import { WatchError } from './errors';
 
 /**
@@ -28,8 +29,7 @@ export class MemorySequenceStore implements SequenceProvider {
   }
 }
 
-/** The steps of one durable write, named so that a test can interrupt the write at each of them. */
-export type WriteStep = 'open' | 'write' | 'sync' | 'rename' | 'sync-dir';
+export type { WriteStep };
 
 /** Options of {@link FileSequenceStore}. */
 export interface FileSequenceStoreOptions {
@@ -76,7 +76,6 @@ export class FileSequenceStore implements SequenceProvider {
   private loading: Promise<Map<string, number>> | undefined;
   private pendingWrite: Promise<void> | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
-  private tempSeq = 0;
 
   constructor(file: string, private readonly options: FileSequenceStoreOptions = {}) {
     if (typeof file !== 'string' || file === '') throw new WatchError('INVALID_CONFIG', "invalid argument 'file': must be a path");
@@ -136,7 +135,7 @@ export class FileSequenceStore implements SequenceProvider {
 
   /** Temp files of an interrupted write are never read as a whole file: they are removed. */
   private async removeLeftovers(dir: string): Promise<void> {
-    const prefix = `${path.basename(this.file)}.tmp-`;
+    const prefix = tempPrefix(this.file);
     let names: string[];
     try {
       names = await fsp.readdir(dir);
@@ -159,35 +158,10 @@ export class FileSequenceStore implements SequenceProvider {
 
   private async write(positions: Record<string, number>): Promise<void> {
     const body: PositionFile = { format: FORMAT, version: VERSION, positions, checksum: checksum(positions) };
-    const temp = `${this.file}.tmp-${process.pid}-${++this.tempSeq}`;
-    const step = async (name: WriteStep): Promise<void> => this.options.beforeStep?.(name);
-    let handle: fsp.FileHandle | undefined;
     try {
-      await step('open');
-      handle = await fsp.open(temp, 'wx', 0o600);
-      await step('write');
-      await handle.writeFile(`${JSON.stringify(body)}\n`);
-      await step('sync');
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await step('rename');
-      await fsp.rename(temp, this.file);
+      await writeFileDurably(this.file, `${JSON.stringify(body)}\n`, this.options.beforeStep);
     } catch (err) {
-      await handle?.close().catch(() => undefined);
-      await fsp.rm(temp, { force: true }).catch(() => undefined);
       throw err instanceof WatchError ? err : ioError(this.file, 'write', err);
-    }
-    try {
-      await step('sync-dir');
-      const dir = await fsp.open(path.dirname(this.file), 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch (err) {
-      throw err instanceof WatchError ? err : ioError(this.file, 'sync the directory of', err);
     }
   }
 }

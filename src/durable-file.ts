@@ -1,0 +1,52 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/** The steps of one durable write, named so that a test can interrupt the write at each of them. */
+export type WriteStep = 'open' | 'write' | 'sync' | 'rename' | 'sync-dir';
+
+let tempSeq = 0;
+
+/** The name prefix of the temp files of writes to `file`: what a crash can leave behind. */
+export function tempPrefix(file: string): string {
+  return `${path.basename(file)}.tmp-`;
+}
+
+/**
+ * Replaces `file` with `text` so that a crash at any moment leaves either the old file or the new one, whole:
+ * write a temp file (mode 0600) beside it, fsync it, rename it over `file`, fsync the directory (the step
+ * `write-file-atomic` leaves out, FACTS.md). `beforeStep` lets a test interrupt each step as a crash would. On a
+ * failure before the rename the temp file is removed; the error is rethrown as it is.
+ */
+export async function writeFileDurably(file: string, text: string, beforeStep?: (step: WriteStep) => void | Promise<void>): Promise<void> {
+  const temp = path.join(path.dirname(file), `${tempPrefix(file)}${process.pid}-${++tempSeq}`);
+  const step = async (name: WriteStep): Promise<void> => beforeStep?.(name);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    await step('open');
+    handle = await fsp.open(temp, 'wx', 0o600);
+    await step('write');
+    await handle.writeFile(text);
+    await step('sync');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await step('rename');
+    await fsp.rename(temp, file);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await fsp.rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await step('sync-dir');
+  await syncDirectory(path.dirname(file));
+}
+
+/** fsyncs a directory, so that a rename or an unlink in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
