@@ -71,6 +71,11 @@ export interface DeliveryOptions {
    * @default true
    */
   liveWaitsForAcks?: boolean;
+  /**
+   * Sets an event aside after its last failed attempt (the dead-letter spool); the watermark then moves on. Without
+   * it such a failure stops the watch.
+   */
+  deadLetter?: (event: WatchEvent, error: unknown, attempts: number) => Promise<void>;
 }
 
 /**
@@ -86,6 +91,8 @@ export class Delivery {
   filtered = 0;
   /** Events whose handler finished. */
   delivered = 0;
+  /** Events set aside in the dead-letter spool. */
+  deadLettered = 0;
   /** The last handled event's `time`, and how far behind it was then (ms), for metrics. */
   lastEventTime: string | undefined;
   lagMs: number | undefined;
@@ -265,22 +272,37 @@ export class Delivery {
       this.finished(event, key, outcome);
       return;
     }
-    const tracked = outcome.then((o) => this.finished(event, key, o));
+    const tracked = outcome.then((o) => this.setAside(event, o)).then((o) => this.finished(event, key, o));
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
-  private finished(event: WatchEvent, key: string, outcome: HandlerOutcome): void {
+  /** A failure for good goes to the dead-letter spool if there is one; only a failed write still fails. */
+  private async setAside(event: WatchEvent, outcome: HandlerOutcome): Promise<HandlerOutcome & { setAside?: boolean }> {
+    const spool = this.options.deadLetter;
+    if (outcome.ok || spool === undefined || this.stopped) return outcome;
+    try {
+      await spool(event, outcome.error, outcome.attempts);
+    } catch (err) {
+      return { ok: false, error: err, attempts: outcome.attempts };
+    }
+    this.deadLettered += 1;
+    return { ok: true, setAside: true };
+  }
+
+  private finished(event: WatchEvent, key: string, outcome: HandlerOutcome & { setAside?: boolean }): void {
     this.running -= 1;
     if (!outcome.ok) {
       if (!this.stopped) this.fail(`onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`, outcome.error);
       this.wake?.();
       return;
     }
-    this.delivered += 1;
-    this.lastEventTime = event.time;
-    const at = Date.parse(event.time);
-    if (!Number.isNaN(at)) this.lagMs = Math.max(0, this.options.policy.clock.now() - at);
+    if (outcome.setAside !== true) {
+      this.delivered += 1;
+      this.lastEventTime = event.time;
+      const at = Date.parse(event.time);
+      if (!Number.isNaN(at)) this.lagMs = Math.max(0, this.options.policy.clock.now() - at);
+    }
     this.completed(event.sequenceId);
     const waiting = this.keys.get(key) as WatchEvent[];
     const next = waiting.shift();

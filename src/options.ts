@@ -85,6 +85,12 @@ export interface WatchManagerOptions {
    * @default 100
    */
   maxUnsavedAcks?: number;
+  /**
+   * A directory for the dead-letter spool: an event whose handler failed `maxAttempts` times is written there
+   * (crash-safe) and delivery moves on. Without it, such a failure stops the watch with `HANDLER_FAILED`.
+   * @default none
+   */
+  deadLetterDir?: string;
   /** Where a watch starts when the provider has no position for its topic. @default 'latest' */
   from?: StartFrom;
   /**
@@ -119,6 +125,7 @@ export interface ResolvedOptions {
   reconnect: ResolvedBackoff & { resetAfterMs: number };
   sequenceProvider: SequenceProvider;
   maxUnsavedAcks: number;
+  deadLetterDir: string | undefined;
   from: StartFrom;
   historyUrl: URL;
   historyPageSize: number;
@@ -128,7 +135,7 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
-  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks',
+  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'deadLetterDir',
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
 
@@ -305,6 +312,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
     maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
+    deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),
     historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),

@@ -1,6 +1,7 @@
 import { Backoff } from './backoff';
 import { catchUp } from './catch-up';
 import { sleep, type Timer } from './clock';
+import type { DeadLetterSpool } from './dead-letter-spool';
 import { Delivery, type WatchHandlers } from './delivery';
 import { WatchError, toWatchError } from './errors';
 import type { HistoryClient } from './history-client';
@@ -72,6 +73,8 @@ export interface TopicWatchContext {
   history: () => HistoryClient;
   tokens: TokenRefresher;
   log: Log;
+  /** The dead-letter spool, when the manager has one. */
+  deadLetters: DeadLetterSpool | undefined;
   /** Called on every state change of this watch, with the error behind it, if any. */
   stateChanged: (watch: TopicWatch, from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void;
 }
@@ -128,6 +131,10 @@ export class TopicWatch {
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
       policy: { maxAttempts: watchOptions.maxAttempts ?? 3, timeoutMs: watchOptions.handlerTimeoutMs ?? 60_000, backoff: HANDLER_BACKOFF, clock: options.clock },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
+      deadLetter: ctx.deadLetters === undefined ? undefined : async (event, error, attempts) => {
+        const letter = await (ctx.deadLetters as DeadLetterSpool).add(event, error, attempts, options.clock.now());
+        ctx.log.warn('event set aside in the dead-letter spool', { topic, sequenceId: event.sequenceId, id: letter.id, attempts });
+      },
     });
   }
 
@@ -194,7 +201,7 @@ export class TopicWatch {
     if (held.first !== undefined) catchUp.targetSequenceId = held.first;
     const m: WatchMetrics = {
       id: this.id, topic: this.topic, state: this.state, delivered: d.delivered, acknowledgedSequenceId: d.acked,
-      inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates,
+      inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates, deadLettered: d.deadLettered,
       reconnects: this.reconnects, catchUp,
     };
     if (d.lastEventTime !== undefined) m.lastEventTime = d.lastEventTime;

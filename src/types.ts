@@ -123,6 +123,8 @@ export interface WatchMetrics {
   filtered: number;
   /** Events dropped as repeats (already delivered). */
   duplicates: number;
+  /** Events set aside in the dead-letter spool. */
+  deadLettered: number;
   /** Reconnects after retryable failures. */
   reconnects: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */

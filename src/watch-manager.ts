@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { DeadLetterSpool } from './dead-letter-spool';
 import { WatchError } from './errors';
 import { createWatchClient } from './grpc-channel';
 import { createLog, type Log } from './logger';
@@ -67,6 +68,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly watches = new Map<string, TopicWatch>();
   private client: WireWatchClient | undefined;
   private history: HistoryClient | undefined;
+  /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
+  readonly deadLetters: DeadLetterSpool | undefined;
   private nextId = 1;
   private closing: Promise<void> | undefined;
   private isClosed = false;
@@ -76,6 +79,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     super();
     this.options = resolveOptions(options, VERSION);
     this.log = createLog(this.options.logger);
+    this.deadLetters = this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
       getToken: this.options.getToken,
       timeoutMs: this.options.tokenTimeoutMs,
@@ -143,6 +147,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       history: () => (this.history ??= this.createHistory()),
       tokens: this.tokens,
       log: this.log,
+      deadLetters: this.deadLetters,
       stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
     });
     this.watches.set(id, watch);
