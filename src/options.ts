@@ -86,6 +86,14 @@ export interface WatchManagerOptions {
    */
   maxUnsavedAcks?: number;
   /**
+   * When acknowledged positions are written to the provider: after `everyAcks` acknowledgements, or `intervalMs`
+   * after the first unsaved one, whichever comes first, and always on `close()`. One write at a time; what is
+   * acknowledged meanwhile goes with the next. Raise `everyAcks` to write a slow store less often (a crash then
+   * repeats more: at most `maxUnsavedAcks`).
+   * @default { everyAcks: 1, intervalMs: 1000 }
+   */
+  positionFlush?: { everyAcks?: number; intervalMs?: number };
+  /**
    * A directory for the dead-letter spool: an event whose handler failed `maxAttempts` times is written there
    * (crash-safe) and delivery moves on. Without it, such a failure stops the watch with `HANDLER_FAILED`.
    * @default none
@@ -125,6 +133,7 @@ export interface ResolvedOptions {
   reconnect: ResolvedBackoff & { resetAfterMs: number };
   sequenceProvider: SequenceProvider;
   maxUnsavedAcks: number;
+  positionFlush: { everyAcks: number; intervalMs: number };
   deadLetterDir: string | undefined;
   from: StartFrom;
   historyUrl: URL;
@@ -135,7 +144,7 @@ export interface ResolvedOptions {
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
-  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'deadLetterDir',
+  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'positionFlush', 'deadLetterDir',
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
 
@@ -242,6 +251,16 @@ function resolveLogger(value: unknown): winston.Logger {
   return value as unknown as winston.Logger;
 }
 
+function resolveFlush(value: unknown): ResolvedOptions['positionFlush'] {
+  if (value === undefined) return { everyAcks: 1, intervalMs: 1_000 };
+  if (!isRecord(value)) throw invalid('positionFlush', 'must be an object');
+  checkKeys(value, ['everyAcks', 'intervalMs'], 'positionFlush.');
+  return {
+    everyAcks: duration(value.everyAcks, 'positionFlush.everyAcks', 1, 1, 1_000_000),
+    intervalMs: duration(value.intervalMs, 'positionFlush.intervalMs', 1_000, 1),
+  };
+}
+
 function resolveProvider(value: unknown): SequenceProvider {
   if (value === undefined) return new MemorySequenceStore();
   if (!isRecord(value) || typeof value.getSequence !== 'function' || typeof value.setSequence !== 'function') {
@@ -312,6 +331,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
     maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
+    positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),

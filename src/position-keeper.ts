@@ -1,5 +1,13 @@
+import type { Clock, Timer } from './clock';
 import { WatchError, toWatchError } from './errors';
 import type { SequenceProvider } from './sequence-store';
+
+/** When positions are written: after `everyAcks` acknowledgements, or `intervalMs` after the first unsaved one. */
+export interface PositionFlushPolicy {
+  everyAcks: number;
+  intervalMs: number;
+  clock: Clock | undefined;
+}
 
 /**
  * Writes one topic's acknowledged position to its {@link SequenceProvider}, behind delivery: at most one write in
@@ -15,11 +23,14 @@ export class PositionKeeper {
   private writing: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
 
+  private timer: Timer | undefined;
+
   constructor(
     private readonly provider: SequenceProvider,
     private readonly topic: string,
     private readonly maxUnsaved: number,
     private readonly onError: (error: WatchError) => void,
+    private readonly policy: PositionFlushPolicy = { everyAcks: 1, intervalMs: 0, clock: undefined },
   ) {}
 
   /** Reads the stored position; a provider failure is `STATE_IO` unless it is typed already. */
@@ -44,6 +55,24 @@ export class PositionKeeper {
     this.recorded = sequenceId;
     this.acks += 1;
     if (this.writing !== undefined) return;
+    if (this.acks - this.savedAcks >= this.policy.everyAcks) this.startWrite();
+    else this.arm();
+  }
+
+  /** Writes the unsaved position after `intervalMs` if `everyAcks` is not reached before. */
+  private arm(): void {
+    const { clock, intervalMs } = this.policy;
+    if (this.timer !== undefined || clock === undefined) return;
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      if (this.writing === undefined && this.written < this.recorded) this.startWrite();
+    }, intervalMs);
+  }
+
+  private startWrite(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    const sequenceId = this.recorded;
     // A synchronous store (the default in-memory one) is written at once, without a promise per event.
     let result: void | Promise<void>;
     try {
@@ -64,11 +93,16 @@ export class PositionKeeper {
   /** Resolves when at most `maxUnsaved` acknowledgements wait to be written (at once when the store keeps up). */
   withinBound(): Promise<void> | undefined {
     if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
+    if (this.writing === undefined) this.startWrite(); // do not wait for the batch or the timer: delivery waits
+    if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves once the last recorded position is written (or its write failed and was reported). */
   async flush(): Promise<void> {
+    if (this.writing === undefined && this.written < this.recorded) this.startWrite();
+    this.timer?.cancel();
+    this.timer = undefined;
     while (this.writing !== undefined) await this.writing;
   }
 
@@ -97,6 +131,10 @@ export class PositionKeeper {
         this.savedAcks = acks;
         if (this.acks - this.savedAcks <= this.maxUnsaved) this.release();
         if (this.written >= this.recorded) return;
+        if (this.acks - this.savedAcks < this.policy.everyAcks) {
+          this.arm(); // not enough for a batch yet: the timer writes the rest
+          return;
+        }
         target = this.recorded;
         acks = this.acks;
         try {

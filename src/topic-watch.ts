@@ -115,7 +115,7 @@ export class TopicWatch {
   ) {
     const { options } = ctx;
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
-    this.keeper = new PositionKeeper(options.sequenceProvider, topic, options.maxUnsavedAcks, (err) => this.report(err));
+    this.keeper = new PositionKeeper(options.sequenceProvider, topic, options.maxUnsavedAcks, (err) => this.report(err), { ...options.positionFlush, clock: options.clock });
     this.delivery = new Delivery({
       topic,
       handlers,

@@ -133,3 +133,27 @@ describe('sequence stores', () => {
     await service.stop();
   });
 });
+
+describe('position flush policy', () => {
+  it('writes after everyAcks acknowledgements or intervalMs after the first unsaved one, and always on flush', async () => {
+    const { PositionKeeper } = await import('../src/position-keeper');
+    const { FakeClock } = await import('../src/testing');
+    const clock = new FakeClock();
+    const writes: number[] = [];
+    const keeper = new PositionKeeper({ getSequence: () => undefined, setSequence: (_t, s) => void writes.push(s) }, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
+    keeper.record(1);
+    keeper.record(2);
+    assert.deepEqual(writes, [], 'not yet: 2 of 3');
+    keeper.record(3);
+    assert.deepEqual(writes, [3], 'the third acknowledgement writes');
+    keeper.record(4);
+    await clock.advance(499);
+    assert.deepEqual(writes, [3]);
+    await clock.advance(1);
+    assert.deepEqual(writes, [3, 4], 'the interval writes the rest');
+    keeper.record(5);
+    await keeper.flush();
+    assert.deepEqual(writes, [3, 4, 5], 'flush (close) writes at once');
+    assert.equal(clock.pending, 0, 'and leaves no timer');
+  });
+});
