@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager, type WriteStep } from '../src';
+import { PositionKeeper } from '../src/position-keeper';
+import { FakeClock } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
@@ -136,11 +138,9 @@ describe('sequence stores', () => {
 
 describe('position flush policy', () => {
   it('writes after everyAcks acknowledgements or intervalMs after the first unsaved one, and always on flush', async () => {
-    const { PositionKeeper } = await import('../src/position-keeper');
-    const { FakeClock } = await import('../src/testing');
     const clock = new FakeClock();
     const writes: number[] = [];
-    const keeper = new PositionKeeper({ getSequence: () => undefined, setSequence: (_t, s) => void writes.push(s) }, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
+    const keeper = new PositionKeeper({ getSequence: () => undefined, setSequence: (_t: string, s: number) => void writes.push(s) }, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
     keeper.record(1);
     keeper.record(2);
     assert.deepEqual(writes, [], 'not yet: 2 of 3');

@@ -58,6 +58,7 @@ export class FakeSubscription {
   private pingSeq = 0;
   private chain: Promise<void> = Promise.resolve();
   private currentToken = '';
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly call: Call, private readonly host: SubscriptionHost) {
     host.counters.subscribes += 1;
@@ -90,8 +91,28 @@ export class FakeSubscription {
     this.flush();
   }
 
+  /** Whether everything queued was handed to the transport (flow control is not holding anything back). */
+  get idle(): boolean {
+    return this.outbox.length === 0 && !this.waitingDrain;
+  }
+
+  /** Resolves once {@link idle} (or the stream is over). */
+  whenIdle(): Promise<void> {
+    if (this.idle || this.done) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Writes what waits, respecting `write()`'s backpressure and the service's pause. */
   flush(): void {
+    this.flushOutbox();
+    if (this.idle || this.done) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private flushOutbox(): void {
     while (this.outbox.length > 0 && !this.waitingDrain && !this.host.paused() && !this.done) {
       const next = this.outbox.shift() as WireEventInput;
       if (next.type !== 'PING') this.host.counters.eventsSent += 1;
@@ -123,6 +144,8 @@ export class FakeSubscription {
     this.expiryTimer?.cancel();
     this.pingTimer?.cancel();
     this.host.ended(this);
+    for (const resolve of this.idleWaiters) resolve();
+    this.idleWaiters = [];
   }
 
   private async onRequest(req: WireRequestOutput): Promise<void> {

@@ -180,6 +180,25 @@ export class FakeWatchService {
     return out;
   }
 
+  /**
+   * Publishes `count` events to `topic` no faster than the subscribers' streams take them: a batch at a time, the
+   * next once every active subscription handed the last to its transport. Models a service with a large backlog
+   * queued for a slow client, without holding the backlog in memory. Resolves when all are published (or `signal`
+   * aborts).
+   */
+  async feed(topic: string, count: number, batch = 256, signal?: AbortSignal): Promise<number> {
+    let published = 0;
+    while (published < count && signal?.aborted !== true) {
+      const n = Math.min(batch, count - published);
+      for (let i = 0; i < n; i++) this.publish(topic);
+      published += n;
+      const subs = [...this.subscriptions].filter((s) => s.isActive && s.topic?.selfLink === topic);
+      await Promise.all(subs.map((s) => s.whenIdle()));
+      if (subs.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return published;
+  }
+
   /** Ends active streams with an error status (default UNAVAILABLE); returns how many. */
   abortStreams(options: AbortOptions = {}): number {
     let n = 0;

@@ -30,6 +30,9 @@ export class TopicLog {
   private lastSeq = 0;
   private purged = 0;
 
+  /** Keep at most this many events in history (older ones are purged as new ones come); 0 = all. */
+  retain = 0;
+
   constructor(
     readonly selfLink: string,
     readonly topicId: string,
@@ -69,6 +72,7 @@ export class TopicLog {
       payload: resource(group, kind, name, seq, input.attributes),
     };
     this.events.push(event);
+    if (this.retain > 0 && this.events.length > this.retain * 2) this.purge((this.events[this.events.length - this.retain - 1] as WatchEvent).sequenceId);
     return event;
   }
 
