@@ -16,7 +16,8 @@ function credentials(options: ResolvedOptions, log: Log): grpc.ChannelCredential
   return grpc.credentials.createSsl(asBuffer(ca), asBuffer(key), asBuffer(cert));
 }
 
-function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
+/** The grpc-js channel options the SDK sets (exported for the throughput bench's like-for-like bare client). */
+export function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
   const channel: grpc.ChannelOptions = {
     'grpc.primary_user_agent': options.userAgent,
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
@@ -24,6 +25,9 @@ function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
     // retries and service config are not wanted on a stream whose position we track.
     'grpc.enable_retries': 0,
     'grpc.service_config_disable_resolution': 1,
+    // A 1 MiB HTTP/2 flow-control window instead of 64 KiB: ~1.4x the events/s of grpc-js's default on a busy topic
+    // (FACTS.md). Memory stays bounded: the SDK stops reading past maxBufferedEvents.
+    'grpc-node.flow_control_window': 1024 * 1024,
   };
   if (options.keepalive !== false) {
     // On by default, unlike grpc-js (#2578, #2785): a dropped network must be noticed.

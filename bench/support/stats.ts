@@ -30,8 +30,13 @@ export interface ServiceInfo {
 
 /** Starts `bench/support/service-process.ts` with `events` events published; resolves once it serves. */
 export function startServiceProcess(events: number): Promise<{ info: ServiceInfo; child: ChildProcess; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'service-process.ts')], {
-    env: { ...process.env, WM_EVENTS: String(events) },
+  return startProcess<ServiceInfo>('service-process.ts', { WM_EVENTS: String(events) });
+}
+
+/** Starts a script of `bench/support` that prints one JSON line when it serves, and stops when its stdin closes. */
+export function startProcess<T>(script: string, env: Record<string, string>): Promise<{ info: T; child: ChildProcess; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script)], {
+    env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -40,7 +45,7 @@ export function startServiceProcess(events: number): Promise<{ info: ServiceInfo
     child.stdout?.on('data', (d: Buffer) => {
       out += String(d);
       const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)) as ServiceInfo, child, stop: () => child.stdin?.end() });
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)) as T, child, stop: () => child.stdin?.end() });
     });
   });
 }

@@ -1,0 +1,60 @@
+// One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
+// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same, and prints {mode, events, ms, cpuUs}.
+import * as grpc from '@grpc/grpc-js';
+import { WatchManager } from '../../src';
+import { channelOptions } from '../../src/grpc-channel';
+import { resolveOptions } from '../../src/options';
+import { watchProto } from '../../src/proto';
+import type { ServiceInfo } from './stats';
+
+const mode = process.argv[2] as 'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same';
+const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
+const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
+const options = { target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false as const, logger: quiet };
+
+async function bare(channel: grpc.ChannelOptions): Promise<void> {
+  const Client = watchProto().central.events.v1.watch;
+  const client = new Client(info.target, grpc.credentials.createInsecure(), channel);
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${info.token}`);
+  md.set('x-axway-tenant-id', info.tenantId);
+  const call = client.subscribe(md);
+  call.on('error', () => undefined);
+  let n = 0;
+  await new Promise<void>((resolve) => {
+    call.on('data', () => {
+      if (++n === info.events) resolve();
+    });
+    call.write({ selfLink: info.topic, token: `Bearer ${info.token}`, capabilities: ['ping'] });
+  });
+  call.cancel();
+  client.close();
+}
+
+async function sdk(iterator: boolean): Promise<void> {
+  const manager = new WatchManager(options);
+  let n = 0;
+  if (iterator) {
+    for await (const record of manager.watch(info.topic)) if (record.kind === 'event' && ++n === info.events) break;
+  } else {
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    await manager.registerWatch(info.topic, { onEvent: () => void (++n === info.events && done()) });
+    await all;
+  }
+  await manager.close();
+}
+
+async function main(): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (mode === 'bare-default') await bare({});
+  else if (mode === 'bare-same') await bare(channelOptions(resolveOptions(options, '0')));
+  else await sdk(mode === 'sdk-iterator');
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system })}\n`);
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,63 @@
+// Events/s and client CPU µs/event through registerWatch (ack on, concurrency 1) and through for await, against a
+// bare @grpc/grpc-js client of the same proto with grpc-js defaults and with the SDK's channel options, all reading
+// the same server process (gRPC framing over node:http2, 32 KiB writes). Each measurement is a fresh process;
+// the order alternates each round. Prints medians, ranges, paired ratios and the server's CPU share.
+//   node --import tsx bench/throughput.ts [--events 200000] [--rounds 5]
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { median, numberArg, range, startProcess, type ServiceInfo } from './support/stats';
+
+const EVENTS = numberArg('--events', 200_000);
+const ROUNDS = numberArg('--rounds', 5);
+const MODES = ['sdk-handler', 'sdk-iterator', 'bare-default', 'bare-same'] as const;
+type Mode = (typeof MODES)[number];
+
+/** CPU seconds a process used so far (Linux /proc; clock ticks at 100 Hz). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function measure(mode: Mode, info: ServiceInfo): Promise<{ ms: number; cpuUs: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'throughput-run.ts'), mode], { env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 }, (err, stdout) =>
+      err === null ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; cpuUs: number }) : reject(err),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const { info, child, stop } = await startProcess<ServiceInfo & { events: number; bytesPerEvent: number }>('throughput-server.ts', { WM_EVENTS: String(EVENTS) });
+  process.stdout.write(`server ready: ${EVENTS} events of ${info.bytesPerEvent} bytes on the wire\n`);
+  const rate = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  const cpu = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  const serverShare = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  for (const mode of MODES) await measure(mode, info); // warm-up: the server's first streams, the OS caches
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? MODES : [...MODES].reverse();
+    for (const mode of order) {
+      const s0 = cpuSeconds(child.pid as number);
+      const r = await measure(mode, info);
+      const share = ((cpuSeconds(child.pid as number) - s0) / (r.ms / 1000)) * 100;
+      rate.get(mode)?.push((EVENTS / r.ms) * 1000);
+      cpu.get(mode)?.push(r.cpuUs / EVENTS);
+      serverShare.get(mode)?.push(share);
+      process.stdout.write(`round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event, server CPU ${share.toFixed(0)} %\n`);
+    }
+  }
+  stop();
+  const paired = (a: Mode, b: Mode): number[] => (rate.get(a) ?? []).map((x, i) => x / ((rate.get(b) ?? [])[i] as number));
+  process.stdout.write(`\n| client | events/s (median) | range | client CPU µs/event | server CPU % of a core |\n|---|---|---|---|---|\n`);
+  for (const mode of MODES) {
+    const r = rate.get(mode) ?? [];
+    process.stdout.write(`| ${mode} | ${median(r).toFixed(0)} | ${range(r)} | ${median(cpu.get(mode) ?? []).toFixed(2)} | ${median(serverShare.get(mode) ?? []).toFixed(0)} |\n`);
+  }
+  const vsDefaults = paired('sdk-handler', 'bare-default');
+  const vsSame = paired('sdk-handler', 'bare-same');
+  const iterVsDefaults = paired('sdk-iterator', 'bare-default');
+  process.stdout.write(`paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}\n`);
+  process.stdout.write(`BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`);
+}
+
+void main();
