@@ -137,7 +137,7 @@ export class Delivery {
   push(item: DeliveryItem): void {
     if (this.stopped) return;
     this.queue.push(item);
-    if (!this.pumping) this.startPump();
+    if (!this.pumping) this.pump();
   }
 
   /**
@@ -165,11 +165,6 @@ export class Delivery {
     if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
   }
 
-  /** An async call costs a promise: made only when the pump will do something. */
-  private startPump(): void {
-    this.pump().catch((err: unknown) => this.fail('delivery failed', err));
-  }
-
   private release(): void {
     if (this.waiters.length === 0) return;
     const size = this.size;
@@ -192,70 +187,97 @@ export class Delivery {
 
   /** Resolves when a handler finishes (or delivery stops). */
   private freed(): Promise<void> {
-    return new Promise((resolve) => (this.wake = resolve));
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Drains the queue. Synchronous while it can be (a synchronous handler costs no promise per event); when it must
+   * wait (all slots busy, the store behind, a barrier) it continues once the wait is over.
+   */
+  private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    let wait: Promise<unknown> | undefined;
+    try {
+      wait = this.drain();
+    } catch (err) {
+      this.pumping = false;
+      this.fail('delivery failed', err);
+      return;
+    }
+    if (wait === undefined) {
+      this.pumping = false;
+      return;
+    }
+    wait.then(
+      () => {
+        this.pumping = false;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.pumping = false;
+        this.fail('delivery failed', err);
+      },
+    );
+  }
+
+  /** Hands out what it can now; returns what to wait for before going on, or undefined when done or stopped. */
+  private drain(): Promise<unknown> | undefined {
     const { concurrency, accept } = this.options;
     // Events dispatched but not below the watermark: bounds the per-key waiting lists when one resource is hot.
     const window = concurrency * 8;
-    try {
-      while (!this.stopped && this.head < this.queue.length) {
-        const item = this.queue[this.head] as DeliveryItem;
-        if (item.kind === 'event') {
-          const seq = item.event.sequenceId;
-          if (seq <= this.dispatched) {
-            this.take();
-            this.duplicates += 1;
-            continue;
-          }
-          let key: string;
-          try {
-            key = this.options.keyOf(item.event);
-          } catch (err) {
-            this.fail(`keyOf threw for sequence id ${seq}`, err);
-            return;
-          }
-          if (accept !== undefined && !accept(item.event)) {
-            this.take();
-            this.filtered += 1;
-            this.dispatched = seq;
-            this.watermark.add(seq);
-            this.completed(seq);
-          } else {
-            if (this.running >= concurrency || this.watermark.outstanding >= window) {
-              await this.freed();
-              continue;
-            }
-            // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
-            const bound = this.options.keeper.withinBound();
-            if (bound !== undefined) {
-              await bound;
-              continue;
-            }
-            this.take();
-            this.dispatched = seq;
-            this.watermark.add(seq);
-            this.dispatch(item.event, key);
-          }
-        } else {
-          const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
-          if (waits && this.watermark.outstanding > 0) {
-            await this.freed();
-            continue;
-          }
-          this.take();
-          if (!(await this.barrier(item))) return;
-        }
+    while (!this.stopped && this.head < this.queue.length) {
+      const item = this.queue[this.head] as DeliveryItem;
+      if (item.kind !== 'event') {
+        const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
+        if (waits && this.watermark.outstanding > 0) return this.freed();
+        this.take();
+        return this.barrier(item);
       }
-    } finally {
-      this.pumping = false;
+      const seq = item.event.sequenceId;
+      if (seq <= this.dispatched) {
+        this.take();
+        this.duplicates += 1;
+        continue;
+      }
+      let key = '';
+      try {
+        // One at a time, events cannot overlap: the key matters only with concurrency.
+        if (concurrency > 1) key = this.options.keyOf(item.event);
+      } catch (err) {
+        this.fail(`keyOf threw for sequence id ${seq}`, err);
+        return undefined;
+      }
+      if (accept !== undefined && !accept(item.event)) {
+        this.take();
+        this.filtered += 1;
+        this.dispatched = seq;
+        this.watermark.add(seq);
+        this.completed(seq);
+        continue;
+      }
+      if (this.running >= concurrency || this.watermark.outstanding >= window) return this.freed();
+      // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
+      const bound = this.options.keeper.withinBound();
+      if (bound !== undefined) return bound;
+      this.take();
+      this.dispatched = seq;
+      this.watermark.add(seq);
+      this.dispatch(item.event, key);
     }
+    return undefined;
   }
 
   private dispatch(event: WatchEvent, key: string): void {
+    if (this.options.concurrency === 1) {
+      this.execute(event, key);
+      return;
+    }
     const waiting = this.keys.get(key);
     if (waiting !== undefined) {
       waiting.push(event); // runs when the event before it on this resource is done
@@ -304,8 +326,8 @@ export class Delivery {
       if (!Number.isNaN(at)) this.lagMs = Math.max(0, this.options.policy.clock.now() - at);
     }
     this.completed(event.sequenceId);
-    const waiting = this.keys.get(key) as WatchEvent[];
-    const next = waiting.shift();
+    const waiting = this.keys.get(key);
+    const next = waiting?.shift();
     if (next === undefined) this.keys.delete(key);
     else if (!this.stopped) this.execute(next, key);
     this.wake?.();

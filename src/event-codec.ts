@@ -24,25 +24,16 @@ export function parseEventType(value: unknown, where: string): WatchEventType {
 
 type WirePayload = NonNullable<WireEvent['payload']>;
 
+const EMPTY_META = { id: '', scope: null, selfLink: '', references: [] };
+
+/**
+ * The decoded payload already has the public shape (proto-loader fills defaults, enums as names): it is handed on
+ * as it is, not copied, so a busy stream costs no allocation per field. Only absent parts are filled in.
+ */
 function toResource(payload: WirePayload | null): ResourceInstance {
-  const meta = payload?.metadata ?? null;
-  return {
-    group: payload?.group ?? '',
-    kind: payload?.kind ?? '',
-    name: payload?.name ?? '',
-    metadata: {
-      id: meta?.id ?? '',
-      scope: meta?.scope == null ? null : { id: meta.scope.id, kind: meta.scope.kind, name: meta.scope.name, selfLink: meta.scope.selfLink },
-      selfLink: meta?.selfLink ?? '',
-      references: (meta?.references ?? []).map(
-        (r): ResourceReference => ({
-          id: r.id, kind: r.kind, name: r.name, scopeKind: r.scopeKind, scopeName: r.scopeName, selfLink: r.selfLink,
-          type: r.type === 'HARD' ? 'HARD' : 'SOFT',
-        }),
-      ),
-    },
-    attributes: { ...(payload?.attributes ?? {}) },
-  };
+  if (payload === null) return { group: '', kind: '', name: '', metadata: { ...EMPTY_META, references: [] }, attributes: {} };
+  if (payload.metadata === null) (payload as { metadata: unknown }).metadata = { ...EMPTY_META, references: [] };
+  return payload as unknown as ResourceInstance;
 }
 
 /**

@@ -61,7 +61,6 @@ export class TopicConnection {
           },
         },
       },
-      () => opts.options.clock.now(),
     );
   }
 

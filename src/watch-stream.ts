@@ -42,10 +42,7 @@ export class WatchStream {
   private failedLocally = false;
   /** Pings answered on this stream. */
   pingsAnswered = 0;
-  /** When the last message of any kind (event or ping) arrived, epoch ms from the caller's clock. */
-  lastMessageAt: number | undefined;
-
-  constructor(private readonly options: WatchStreamOptions, private readonly now: () => number) {}
+  constructor(private readonly options: WatchStreamOptions) {}
 
   /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
   open(token: string): void {
@@ -152,7 +149,6 @@ export class WatchStream {
     // Messages read after the final status are still events the service sent (grpc-js reports the status before a
     // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
     if (this.cancelled || this.failedLocally) return;
-    this.lastMessageAt = this.now();
     this.markAlive();
     if (message.type === 'PING') {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.

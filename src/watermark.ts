@@ -6,7 +6,6 @@
 export class Watermark {
   private readonly slots: Array<{ seq: number; done: boolean }> = [];
   private head = 0;
-  private readonly bySeq = new Map<number, { seq: number; done: boolean }>();
 
   constructor(private current = 0) {}
 
@@ -25,22 +24,20 @@ export class Watermark {
     this.current = position;
     this.slots.length = 0;
     this.head = 0;
-    this.bySeq.clear();
   }
 
   /** Records a dispatched event; sequence ids must be added in increasing order. */
   add(seq: number): void {
-    const slot = { seq, done: false };
-    this.slots.push(slot);
-    this.bySeq.set(seq, slot);
+    this.slots.push({ seq, done: false });
   }
 
   /** Marks `seq` done; returns true when the position moved. */
   complete(seq: number): boolean {
-    const slot = this.bySeq.get(seq);
-    if (slot === undefined) return false;
+    // In-order completion (always so with concurrency 1) needs no lookup.
+    const head = this.slots[this.head];
+    const slot = head !== undefined && head.seq === seq ? head : this.find(seq);
+    if (slot === undefined || slot.done) return false;
     slot.done = true;
-    this.bySeq.delete(seq);
     let moved = false;
     while (this.head < this.slots.length && (this.slots[this.head] as { done: boolean }).done) {
       this.current = (this.slots[this.head] as { seq: number }).seq;
@@ -52,5 +49,19 @@ export class Watermark {
       this.head = 0;
     }
     return moved;
+  }
+
+  /** Slots are in increasing sequence order: a binary search. */
+  private find(seq: number): { seq: number; done: boolean } | undefined {
+    let lo = this.head;
+    let hi = this.slots.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const slot = this.slots[mid] as { seq: number; done: boolean };
+      if (slot.seq === seq) return slot;
+      if (slot.seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 }
