@@ -93,9 +93,8 @@ export class Delivery {
   delivered = 0;
   /** Events set aside in the dead-letter spool. */
   deadLettered = 0;
-  /** The last handled event's `time`, and how far behind it was then (ms), for metrics. */
-  lastEventTime: string | undefined;
-  lagMs: number | undefined;
+  /** The last handled event (its `time` gives the lag in metrics, computed when asked, not per event). */
+  lastEvent: WatchEvent | undefined;
   private readonly watermark = new Watermark();
   private dispatched = 0;
   private queue: DeliveryItem[] = [];
@@ -321,9 +320,7 @@ export class Delivery {
     }
     if (outcome.setAside !== true) {
       this.delivered += 1;
-      this.lastEventTime = event.time;
-      const at = Date.parse(event.time);
-      if (!Number.isNaN(at)) this.lagMs = Math.max(0, this.options.policy.clock.now() - at);
+      this.lastEvent = event;
     }
     this.completed(event.sequenceId);
     const waiting = this.keys.get(key);

@@ -204,8 +204,11 @@ export class TopicWatch {
       inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates, deadLettered: d.deadLettered,
       reconnects: this.reconnects, catchUp,
     };
-    if (d.lastEventTime !== undefined) m.lastEventTime = d.lastEventTime;
-    if (d.lagMs !== undefined) m.lagMs = d.lagMs;
+    if (d.lastEvent !== undefined) {
+      m.lastEventTime = d.lastEvent.time;
+      const at = Date.parse(d.lastEvent.time);
+      if (!Number.isNaN(at)) m.lagMs = Math.max(0, this.ctx.options.clock.now() - at);
+    }
     return m;
   }
 

@@ -131,6 +131,6 @@ export interface WatchMetrics {
   catchUp: { active: boolean; replayed: number; targetSequenceId?: number };
   /** `time` of the last event handled. */
   lastEventTime?: string;
-  /** How far behind the last handled event was when it was handled: clock now − its `time`, in ms. */
+  /** Clock now − the last handled event's `time`, in ms: how far behind the consumer is while events flow. */
   lagMs?: number;
 }
