@@ -1,5 +1,5 @@
 import { WatchError } from './errors';
-import { runHandler, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
+import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from './position-keeper';
 import type { WatchEvent } from './types';
 import { Watermark } from './watermark';
@@ -46,6 +46,8 @@ export type DeliveryItem =
   | { kind: 'event'; event: WatchEvent }
   | { kind: 'resync'; notice: ResyncNotice }
   | { kind: 'live' };
+
+const SYNC_OK: HandlerOutcome = { ok: true };
 
 /** Options of {@link Delivery}. */
 export interface DeliveryOptions {
@@ -288,7 +290,22 @@ export class Delivery {
 
   private execute(event: WatchEvent, key: string): void {
     this.running += 1;
-    const outcome = runHandler(() => this.options.handlers.onEvent(event), this.options.policy, this.abort.signal);
+    // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
+    let first: unknown;
+    let threw = false;
+    try {
+      first = this.options.handlers.onEvent(event);
+    } catch (err) {
+      first = err;
+      threw = true;
+    }
+    if (!threw && (first === undefined || typeof (first as { then?: unknown }).then !== 'function')) {
+      this.finished(event, key, SYNC_OK);
+      return;
+    }
+    const again = (): unknown => this.options.handlers.onEvent(event);
+    const { policy } = this.options;
+    const outcome = threw ? afterThrow(again, policy, this.abort.signal, first) : afterFirst(again, policy, this.abort.signal, first);
     if (!(outcome instanceof Promise)) {
       this.finished(event, key, outcome);
       return;
@@ -323,10 +340,11 @@ export class Delivery {
       this.lastEvent = event;
     }
     this.completed(event.sequenceId);
-    const waiting = this.keys.get(key);
-    const next = waiting?.shift();
-    if (next === undefined) this.keys.delete(key);
-    else if (!this.stopped) this.execute(next, key);
+    if (this.options.concurrency > 1) {
+      const next = this.keys.get(key)?.shift();
+      if (next === undefined) this.keys.delete(key);
+      else if (!this.stopped) this.execute(next, key);
+    }
     this.wake?.();
   }
 

@@ -9,7 +9,10 @@ const EVENT_TYPES: ReadonlySet<string> = new Set(['CREATED', 'UPDATED', 'DELETED
  * positive safe integer: rounding a position would skip or repeat events.
  */
 export function parseSequenceId(value: unknown, where: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  // int64 strings from the decoder are plain digits; Number() of anything else (signs, exponents, spaces) is caught
+  // by the checks below or by the round trip.
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.length > 0 && value.length <= 16 ? Number(value) : NaN;
+  if (typeof value === 'string' && String(n) !== value) throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
   }

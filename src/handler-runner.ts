@@ -22,22 +22,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `fn` until it succeeds or `policy.maxAttempts` attempts failed, with backoff between attempts (nothing is
- * retried once `signal` aborts, nor after a timeout). A first attempt that returns no promise and does not throw is answered
- * synchronously, so a synchronous handler costs no promise per event.
+ * Retries of an event handler, after the first attempt the caller made itself (sparing a closure per event): until
+ * an attempt succeeds or `policy.maxAttempts` failed, with backoff between attempts; nothing is retried once
+ * `signal` aborts, nor after a timeout.
  */
-export function runHandler(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal): HandlerOutcome | Promise<HandlerOutcome> {
-  let first: unknown;
-  try {
-    first = fn();
-  } catch (err) {
-    return retry(fn, policy, signal, err);
-  }
+/** Continues after a first attempt that returned `first` (the caller made it, to spare a closure per event). */
+export function afterFirst(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, first: unknown): HandlerOutcome | Promise<HandlerOutcome> {
   if (!isThenable(first)) return OK;
   return withTimeout(first, policy).then(
     () => OK,
     (err: unknown) => retry(fn, policy, signal, err),
   );
+}
+
+/** Continues after a first attempt that threw `error`. */
+export function afterThrow(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, error: unknown): Promise<HandlerOutcome> {
+  return retry(fn, policy, signal, error);
 }
 
 async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, firstError: unknown): Promise<HandlerOutcome> {
