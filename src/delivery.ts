@@ -246,14 +246,8 @@ export class Delivery {
         this.duplicates += 1;
         continue;
       }
-      let key = '';
-      try {
-        // One at a time, events cannot overlap: the key matters only with concurrency.
-        if (concurrency > 1) key = this.options.keyOf(item.event);
-      } catch (err) {
-        this.fail(`keyOf threw for sequence id ${seq}`, err);
-        return undefined;
-      }
+      // Filtered events take a watermark slot too: past the window they wait like any other.
+      if (this.watermark.outstanding >= window) return this.freed();
       if (accept !== undefined && !accept(item.event)) {
         this.take();
         this.filtered += 1;
@@ -262,7 +256,15 @@ export class Delivery {
         this.completed(seq);
         continue;
       }
-      if (this.running >= concurrency || this.watermark.outstanding >= window) return this.freed();
+      if (this.running >= concurrency) return this.freed();
+      let key = '';
+      try {
+        // One at a time, events cannot overlap: the key matters only with concurrency.
+        if (concurrency > 1) key = this.options.keyOf(item.event);
+      } catch (err) {
+        this.fail(`keyOf threw for sequence id ${seq}`, err);
+        return undefined;
+      }
       // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
       const bound = this.options.keeper.withinBound();
       if (bound !== undefined) return bound;
@@ -299,7 +301,7 @@ export class Delivery {
       first = err;
       threw = true;
     }
-    if (!threw && (first === undefined || typeof (first as { then?: unknown }).then !== 'function')) {
+    if (!threw && (first === undefined || first === null || typeof (first as { then?: unknown }).then !== 'function')) {
       this.finished(event, key, SYNC_OK);
       return;
     }
@@ -310,29 +312,47 @@ export class Delivery {
       this.finished(event, key, outcome);
       return;
     }
-    const tracked = outcome.then((o) => this.setAside(event, o)).then((o) => this.finished(event, key, o));
+    const tracked = outcome
+      .then((o) => this.setAside(event, o))
+      .then(async (o) => {
+        const abandoned = o.abandoned;
+        this.settle(event, o);
+        // A timed-out attempt may still run: its slot and its resource stay busy until it ends, so that no two
+        // events of one resource overlap and close() waits for it.
+        if (abandoned !== undefined) await abandoned.then(() => undefined, () => undefined);
+        this.freeSlot(key);
+      })
+      .catch((err: unknown) => {
+        this.fail('delivery failed', err);
+        this.freeSlot(key);
+      });
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
   /** A failure for good goes to the dead-letter spool if there is one; only a failed write still fails. */
-  private async setAside(event: WatchEvent, outcome: HandlerOutcome): Promise<HandlerOutcome & { setAside?: boolean }> {
+  private async setAside(event: WatchEvent, outcome: HandlerOutcome): Promise<HandlerOutcome & { setAside?: boolean; abandoned?: Promise<unknown> }> {
     const spool = this.options.deadLetter;
     if (outcome.ok || spool === undefined || this.stopped) return outcome;
+    const abandoned = outcome.abandoned;
     try {
       await spool(event, outcome.error, outcome.attempts);
     } catch (err) {
-      return { ok: false, error: err, attempts: outcome.attempts };
+      return abandoned === undefined ? { ok: false, error: err, attempts: outcome.attempts } : { ok: false, error: err, attempts: outcome.attempts, abandoned };
     }
     this.deadLettered += 1;
-    return { ok: true, setAside: true };
+    return abandoned === undefined ? { ok: true, setAside: true } : { ok: true, setAside: true, abandoned };
   }
 
   private finished(event: WatchEvent, key: string, outcome: HandlerOutcome & { setAside?: boolean }): void {
-    this.running -= 1;
+    this.settle(event, outcome);
+    this.freeSlot(key);
+  }
+
+  /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
+  private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
     if (!outcome.ok) {
       if (!this.stopped) this.fail(`onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`, outcome.error);
-      this.wake?.();
       return;
     }
     if (outcome.setAside !== true) {
@@ -340,6 +360,11 @@ export class Delivery {
       this.lastEvent = event;
     }
     this.completed(event.sequenceId);
+  }
+
+  /** Frees the slot, and starts the next event waiting for the same resource. */
+  private freeSlot(key: string): void {
+    this.running -= 1;
     if (this.options.concurrency > 1) {
       const next = this.keys.get(key)?.shift();
       if (next === undefined) this.keys.delete(key);

@@ -12,8 +12,11 @@ export interface HandlerPolicy {
   clock: Clock;
 }
 
-/** The outcome of running a handler. */
-export type HandlerOutcome = { ok: true } | { ok: false; error: unknown; attempts: number };
+/**
+ * The outcome of running a handler. `abandoned`: the last attempt timed out and may still be running; the caller
+ * keeps its slot (and its resource key) busy until it settles.
+ */
+export type HandlerOutcome = { ok: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
 
 const OK: HandlerOutcome = { ok: true };
 
@@ -56,8 +59,11 @@ async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSign
       error = err;
     }
   }
-  return { ok: false, error, attempts };
+  const abandoned = isTimeout(error) ? (error as Record<symbol, unknown>)[ABANDONED] : undefined;
+  return abandoned instanceof Promise ? { ok: false, error, attempts, abandoned } : { ok: false, error, attempts };
 }
+
+const ABANDONED = Symbol('abandoned attempt');
 
 const TIMED_OUT = Symbol('timed out');
 
@@ -69,7 +75,7 @@ function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Prom
   if (policy.timeoutMs <= 0) return Promise.resolve(running);
   return new Promise((resolve, reject) => {
     const timer = policy.clock.setTimeout(
-      () => reject(Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true })),
+      () => reject(Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true, [ABANDONED]: Promise.resolve(running) })),
       policy.timeoutMs,
     );
     running.then(

@@ -24,6 +24,7 @@ export class PositionKeeper {
   private waiters: Array<() => void> = [];
 
   private timer: Timer | undefined;
+  private closed = false;
 
   constructor(
     private readonly provider: SequenceProvider,
@@ -51,7 +52,7 @@ export class PositionKeeper {
 
   /** Notes a new acknowledged position and starts writing it if no write is running. */
   record(sequenceId: number): void {
-    if (sequenceId <= this.recorded) return;
+    if (this.closed || sequenceId <= this.recorded) return;
     this.recorded = sequenceId;
     this.acks += 1;
     if (this.writing !== undefined) return;
@@ -62,7 +63,7 @@ export class PositionKeeper {
   /** Writes the unsaved position after `intervalMs` if `everyAcks` is not reached before. */
   private arm(): void {
     const { clock, intervalMs } = this.policy;
-    if (this.timer !== undefined || clock === undefined) return;
+    if (this.timer !== undefined || clock === undefined || this.closed) return;
     this.timer = clock.setTimeout(() => {
       this.timer = undefined;
       if (this.writing === undefined && this.written < this.recorded) this.startWrite();
@@ -100,10 +101,25 @@ export class PositionKeeper {
 
   /** Resolves once the last recorded position is written (or its write failed and was reported). */
   async flush(): Promise<void> {
-    if (this.writing === undefined && this.written < this.recorded) this.startWrite();
+    this.disarm();
+    // A few rounds at most: a store that keeps failing is reported by each write, not retried forever here.
+    for (let tries = 0; tries < 3 && (this.writing !== undefined || this.written < this.recorded); tries++) {
+      if (this.writing === undefined) this.startWrite();
+      while (this.writing !== undefined) await this.writing;
+    }
+    this.disarm(); // a write that ended short of a batch may have armed it
+  }
+
+  /** Writes what is unsaved and takes nothing more (the watch is closing): no write, no timer after it. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    this.disarm();
+  }
+
+  private disarm(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    while (this.writing !== undefined) await this.writing;
   }
 
   private release(): void {

@@ -235,7 +235,7 @@ export class TopicWatch {
       const grace = new AbortController();
       const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
       await this.delivery.stop(graceSleep);
-      await Promise.race([this.keeper.flush(), graceSleep]);
+      await Promise.race([this.keeper.close(), graceSleep]);
       grace.abort();
     })();
     return this.closed;

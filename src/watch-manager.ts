@@ -104,7 +104,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.register(selfLink, handlers, options, true);
   }
 
-  private async register(selfLink: string, handlers: WatchHandlers, options: WatchOptions, liveWaitsForAcks: boolean): Promise<Subscription> {
+  private async register(selfLink: string, handlers: WatchHandlers, options: WatchOptions, liveWaitsForAcks: boolean, created?: (watch: TopicWatch) => void): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
@@ -151,6 +151,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
     });
     this.watches.set(id, watch);
+    created?.(watch);
     try {
       await watch.start();
     } catch (err) {
@@ -182,10 +183,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
+    let own: TopicWatch | undefined;
     const iterator = new WatchIterator(selfLink, options.autoAck ?? true, async () => {
       cancelled = true;
-      // Ending the loop while the watch starts cancels the start instead of waiting for it.
-      for (const w of this.watches.values()) if (w.topic === selfLink && subscription === undefined) void w.close();
+      // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
+      // watch of the same topic: a refused registration created none).
+      if (subscription === undefined) void own?.close();
       await starting;
       await subscription?.close();
     }, options.signal);
@@ -200,7 +203,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (options.resync !== undefined) watchOptions.resync = options.resync;
     if (options.filter !== undefined) watchOptions.filter = options.filter;
     // `live` is handed over in order without waiting for acks the loop has not given yet (that would deadlock).
-    starting = this.register(selfLink, iterator.handlers(), watchOptions, false).then(
+    starting = this.register(selfLink, iterator.handlers(), watchOptions, false, (w) => (own = w)).then(
       (sub) => {
         subscription = sub;
         if (cancelled) void sub.close();

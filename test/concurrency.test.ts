@@ -186,4 +186,52 @@ describe('concurrent handlers', () => {
     assert.match(h.failures[0]?.message ?? '', /keyOf threw/);
     assert.equal(bad.acked, 0);
   });
+
+  it('a timed-out attempt keeps its slot and resource busy until it really ends (no overlap), when set aside', async () => {
+    const clock = new FakeClock();
+    const running: Array<() => void> = [];
+    const started: number[] = [];
+    const setAside: number[] = [];
+    const d = new Delivery({
+      topic: TOPIC,
+      handlers: { onEvent: (e) => new Promise<void>((resolve) => { started.push(e.sequenceId); running.push(resolve); }) },
+      keeper: new PositionKeeper(new MemorySequenceStore(), TOPIC, 1_000, () => undefined),
+      onFailure: () => undefined, onLow: () => undefined, highWater: 1_000, concurrency: 1, keyOf: defaultKeyOf,
+      policy: { maxAttempts: 3, timeoutMs: 50, backoff: DEFAULT_BACKOFF, clock },
+      deadLetter: async (e) => void setAside.push(e.sequenceId),
+    });
+    d.push({ kind: 'event', event: event(1, 'a') });
+    d.push({ kind: 'event', event: event(2, 'a') });
+    await settle();
+    await clock.advance(50);
+    await settle();
+    assert.deepEqual(setAside, [1], 'timed out: set aside, not retried');
+    assert.equal(d.acked, 1, 'the position moves past the set-aside event');
+    assert.deepEqual(started, [1], 'but event 2 waits while attempt 1 may still run');
+    running.shift()?.();
+    await settle();
+    await settle();
+    assert.deepEqual(started, [1, 2]);
+  });
+
+  it('filtered events wait behind a slow handler instead of growing the watermark without bound', async () => {
+    const h = harness(1);
+    const hung = new Delivery({
+      ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options,
+      accept: (e) => e.sequenceId === 1,
+    });
+    for (let i = 1; i <= 1_000; i++) hung.push({ kind: 'event', event: event(i, `r${i}`) });
+    await settle();
+    assert.ok(hung.size >= 1_000 - 8 - 1, `filtered events beyond the window wait in the queue: ${hung.size} queued`);
+    assert.equal(hung.acked, 0);
+  });
+
+  it('a handler returning null counts as done', async () => {
+    const h = harness(1);
+    const d = new Delivery({ ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options, handlers: { onEvent: () => null as unknown as void } });
+    d.push({ kind: 'event', event: event(1, 'a') });
+    await settle();
+    assert.equal(d.acked, 1);
+    assert.deepEqual(h.failures, []);
+  });
 });

@@ -131,4 +131,17 @@ describe('for await consumers', () => {
     await m.close();
     await service.stop();
   });
+
+  it('a loop refused because the topic is watched does not close the watch that has it', async () => {
+    const { service, manager } = await setup();
+    const m = await manager();
+    const sub = await m.registerWatch(TOPIC, { onEvent: () => undefined });
+    const err = await (async () => {
+      for await (const record of m.watch(TOPIC)) void record;
+    })().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG');
+    assert.deepEqual(m.status().watches.map((w) => [w.id, w.state]), [[sub.id, 'ready']]);
+    await m.close();
+    await service.stop();
+  });
 });

@@ -156,4 +156,24 @@ describe('position flush policy', () => {
     assert.deepEqual(writes, [3, 4, 5], 'flush (close) writes at once');
     assert.equal(clock.pending, 0, 'and leaves no timer');
   });
+
+  it('close() writes the last position even while a batched write runs, and leaves no timer', async () => {
+    const clock = new FakeClock();
+    const writes: number[] = [];
+    let release: (() => void) | undefined;
+    const slow = { getSequence: () => undefined, setSequence: (_t: string, s: number) => new Promise<void>((resolve) => { writes.push(s); release = resolve; }) };
+    const keeper = new PositionKeeper(slow, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
+    for (let i = 1; i <= 3; i++) keeper.record(i); // a write of 3 starts
+    keeper.record(4);
+    keeper.record(5);
+    const closing = keeper.close();
+    release?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await closing;
+    assert.deepEqual(writes, [3, 5]);
+    assert.equal(clock.pending, 0);
+    keeper.record(6);
+    assert.deepEqual(writes, [3, 5], 'nothing is written after close');
+  });
 });
