@@ -57,3 +57,42 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal, options?: 
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Settles like `work`, unless `ms` pass first on `clock` (rejects with `onTimeout()`) or `signal` aborts first
+ * (rejects with `onAbort()`). The timer and the abort listener are removed either way. The one shape of every
+ * bounded wait in the SDK (a token getter, a handler attempt, reading a position).
+ */
+export function withDeadline<T>(
+  work: PromiseLike<T>,
+  clock: Clock,
+  ms: number,
+  onTimeout: () => Error,
+  signal?: AbortSignal,
+  onAbort?: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => {
+      timer.cancel();
+      reject((onAbort ?? onTimeout)());
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      reject(onTimeout());
+    }, ms);
+    if (signal?.aborted === true) return abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => {
+        timer.cancel();
+        signal?.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        signal?.removeEventListener('abort', abort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,8 +1,7 @@
 import { WatchError } from './errors';
 import type { WireEvent } from './proto';
-import type { ResourceInstance, ResourceReference, WatchEvent, WatchEventType } from './types';
+import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type WatchEvent, type WatchEventType } from './types';
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
 
 /**
  * Parses a wire sequence id (int64, carried as a decimal string) into a number, refusing anything that is not a
@@ -21,7 +20,7 @@ export function parseSequenceId(value: unknown, where: string): number {
 
 /** Maps a wire event type to ours; PING is not a resource change and is handled by the stream. */
 export function parseEventType(value: unknown, where: string): WatchEventType {
-  if (typeof value === 'string' && EVENT_TYPES.has(value)) return value as WatchEventType;
+  if (typeof value === 'string' && WATCH_EVENT_TYPES.has(value)) return value as WatchEventType;
   throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
 }
 

@@ -1,5 +1,5 @@
 import { Backoff, type ResolvedBackoff } from './backoff';
-import { sleep, type Clock } from './clock';
+import { sleep, withDeadline, type Clock } from './clock';
 import { WatchError } from './errors';
 
 /** How a failing handler is retried. */
@@ -73,20 +73,7 @@ function isTimeout(err: unknown): boolean {
 
 function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<unknown> {
   if (policy.timeoutMs <= 0) return Promise.resolve(running);
-  return new Promise((resolve, reject) => {
-    const timer = policy.clock.setTimeout(
-      () => reject(Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true, [ABANDONED]: Promise.resolve(running) })),
-      policy.timeoutMs,
-    );
-    running.then(
-      (value) => {
-        timer.cancel();
-        resolve(value);
-      },
-      (err: unknown) => {
-        timer.cancel();
-        reject(err);
-      },
-    );
-  });
+  return withDeadline(running, policy.clock, policy.timeoutMs, () =>
+    Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true, [ABANDONED]: Promise.resolve(running) }),
+  );
 }

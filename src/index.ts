@@ -5,10 +5,9 @@
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
 export type { WatchHandlers, ResyncNotice } from './delivery';
-export type { WatchOptions, WatchFilter } from './topic-watch';
 export type { WatchRecord, IterateOptions } from './watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './dead-letter-spool';
-export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
+export type { WatchManagerOptions, WatchOptions, WatchFilter, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
 export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
 export type { BackoffOptions } from './backoff';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';

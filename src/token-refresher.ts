@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { Backoff, type ResolvedBackoff } from './backoff';
-import type { Clock, Timer } from './clock';
+import { withDeadline, type Clock, type Timer } from './clock';
 import { WatchError, toWatchError } from './errors';
 import type { Log } from './logger';
 import type { TokenGetter } from './options';
@@ -91,28 +91,23 @@ export class TokenRefresher {
 
   private async fetchOnce(): Promise<string> {
     const { clock, timeoutMs, getToken } = this.options;
-    let timer: Timer | undefined;
-    let onAbort: (() => void) | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(
-        () => reject(new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      onAbort = () => reject(new WatchError('CLOSED', 'closed while waiting for getToken'));
-      this.closing.signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      const raw = await Promise.race([Promise.resolve().then(getToken), deadline]);
+      const raw = await withDeadline(
+        Promise.resolve().then(getToken),
+        clock,
+        timeoutMs,
+        () => new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`),
+        this.closing.signal,
+        () => new WatchError('CLOSED', 'closed while waiting for getToken'),
+      );
       const token = this.accept(raw);
       this.schedule(token);
       return token.value;
     } catch (err) {
       throw toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed');
-    } finally {
-      timer?.cancel();
-      if (onAbort !== undefined) this.closing.signal.removeEventListener('abort', onAbort);
     }
   }
+
 
   private accept(raw: unknown): HeldToken {
     if (typeof raw !== 'string' || raw.trim() === '') {

@@ -1,41 +1,17 @@
 import { Backoff } from './backoff';
 import { catchUp } from './catch-up';
-import { sleep, type Timer } from './clock';
+import { sleep, withDeadline } from './clock';
 import type { DeadLetterSpool } from './dead-letter-spool';
 import { Delivery, type WatchHandlers } from './delivery';
 import { WatchError, toWatchError } from './errors';
 import type { HistoryClient } from './history-client';
 import type { Log } from './logger';
-import type { ResolvedOptions, StartFrom } from './options';
+import type { ResolvedOptions, ResolvedWatchOptions, WatchFilter } from './options';
 import { PositionKeeper } from './position-keeper';
 import type { WireWatchClient } from './proto';
 import type { TokenRefresher } from './token-refresher';
 import { TopicConnection } from './topic-connection';
-import type { AgentStatus, WatchEvent, WatchEventType, WatchMetrics, WatchStatus } from './types';
-
-/** Per-watch options of {@link WatchManager.registerWatch}. */
-export interface WatchOptions {
-  /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
-  from?: StartFrom;
-  /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
-  resync?: { list(topic: string): unknown[] | Promise<unknown[]> };
-  /**
-   * Client-side filter: only events matching every given criterion reach the handlers. The others still advance
-   * the position, so they are never fetched again.
-   */
-  filter?: WatchFilter;
-  /**
-   * Handlers running at once. Events of one resource (see `keyOf`) never run concurrently or out of order.
-   * @default 1
-   */
-  concurrency?: number;
-  /** The resource an event belongs to. @default the payload's `metadata.selfLink` (else `kind/name`) */
-  keyOf?: (event: WatchEvent) => string;
-  /** Attempts of a failing handler, the first included, with backoff between them. @default 3 */
-  maxAttempts?: number;
-  /** One handler attempt longer than this counts as failed; 0 = no limit. @default 60000 */
-  handlerTimeoutMs?: number;
-}
+import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types';
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {
@@ -44,15 +20,6 @@ export function defaultKeyOf(event: WatchEvent): string {
 
 /** Retry backoff of a failing handler: short, since the event waits. */
 const HANDLER_BACKOFF = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
-
-/** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
-export interface WatchFilter {
-  /** Resource kinds (`payload.kind`), for example `APIService`. */
-  kinds?: string[];
-  types?: WatchEventType[];
-  /** Resource names (`payload.name`): exact strings or patterns. */
-  names?: Array<string | RegExp>;
-}
 
 /** Compiles a filter into a predicate (undefined: no filter). */
 export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEvent) => boolean) | undefined {
@@ -110,7 +77,7 @@ export class TopicWatch {
     readonly id: string,
     readonly topic: string,
     private readonly handlers: WatchHandlers,
-    private readonly watchOptions: WatchOptions & { liveWaitsForAcks: boolean },
+    private readonly watchOptions: ResolvedWatchOptions & { liveWaitsForAcks: boolean },
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
@@ -121,15 +88,12 @@ export class TopicWatch {
       handlers,
       keeper: this.keeper,
       highWater: options.maxBufferedEvents,
-      onFailure: (err) => {
-        this.report(err);
-        void this.stop(err);
-      },
+      onFailure: (err) => this.giveUp(err),
       onLow: () => this.conn?.resumeIfLow(),
       accept: compileFilter(watchOptions.filter),
-      concurrency: watchOptions.concurrency ?? 1,
+      concurrency: watchOptions.concurrency,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
-      policy: { maxAttempts: watchOptions.maxAttempts ?? 3, timeoutMs: watchOptions.handlerTimeoutMs ?? 60_000, backoff: HANDLER_BACKOFF, clock: options.clock },
+      policy: { maxAttempts: watchOptions.maxAttempts, timeoutMs: watchOptions.handlerTimeoutMs, backoff: HANDLER_BACKOFF, clock: options.clock },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
       deadLetter: ctx.deadLetters === undefined ? undefined : async (event, error, attempts) => {
         const letter = await (ctx.deadLetters as DeadLetterSpool).add(event, error, attempts, options.clock.now());
@@ -142,14 +106,14 @@ export class TopicWatch {
   async start(): Promise<void> {
     const { clock, connectTimeoutMs } = this.ctx.options;
     // Reading the position has the start's deadline too: a provider that hangs must not hang registerWatch.
-    let readTimer: Timer | undefined;
-    const stored = await Promise.race([
+    const stored = await withDeadline(
       this.keeper.read(),
-      new Promise<never>((_, reject) => {
-        readTimer = clock.setTimeout(() => reject(new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`)), connectTimeoutMs);
-        this.closing.signal.addEventListener('abort', () => reject(new WatchError('CLOSED', `watch ${this.topic} was closed while starting`)), { once: true });
-      }),
-    ]).finally(() => readTimer?.cancel());
+      clock,
+      connectTimeoutMs,
+      () => new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`),
+      this.closing.signal,
+      () => new WatchError('CLOSED', `watch ${this.topic} was closed while starting`),
+    );
     if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     if (stored !== undefined) {
       this.delivery.startAt(stored, false);
@@ -256,6 +220,12 @@ export class TopicWatch {
     else waiter.reject(error);
   }
 
+  /** A permanent failure: tell the application, then stop the watch. */
+  private giveUp(error: WatchError): void {
+    this.report(error);
+    void this.stop(error);
+  }
+
   private report(error: WatchError): void {
     this.lastError = error;
     if (!this.started) return; // before the start resolves, errors reach the caller through its rejection
@@ -336,8 +306,7 @@ export class TopicWatch {
       if (error.retryable) {
         this.connectionLost(conn, error);
       } else {
-        this.report(error);
-        void this.stop(error);
+        this.giveUp(error);
       }
       return;
     }
@@ -370,8 +339,7 @@ export class TopicWatch {
       outcome = new WatchError('TOKEN_EXPIRED', `watch ${this.topic}: the service ended the stream for its token (${error.message})`, { cause: error, grpcCode: error.grpcCode });
     }
     if (!outcome.retryable) {
-      this.report(outcome);
-      void this.stop(outcome);
+      this.giveUp(outcome);
       return;
     }
     this.connectionLost(conn, outcome);
@@ -387,8 +355,7 @@ export class TopicWatch {
   private failed(error: WatchError, wasReady: boolean): void {
     if (this.closing.signal.aborted) return;
     if (!error.retryable) {
-      this.report(error);
-      void this.stop(error);
+      this.giveUp(error);
       return;
     }
     const { clock, reconnect } = this.ctx.options;

@@ -6,6 +6,9 @@
 /** What happened to the resource. PING events of the wire never reach users. */
 export type WatchEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'SUBRESOURCEUPDATED' | 'TRIGGERACTION';
 
+/** Every {@link WatchEventType}, for checks at run time. */
+export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
+
 /** A reference from one resource to another (WIRE.md `Reference`). */
 export interface ResourceReference {
   id: string;

@@ -1,6 +1,6 @@
 import type { ResyncNotice, WatchHandlers } from './delivery';
 import { WatchError } from './errors';
-import type { WatchOptions } from './topic-watch';
+import type { WatchOptions } from './options';
 import type { WatchEvent } from './types';
 
 /** One record of a `for await` watch. */
@@ -19,7 +19,7 @@ export interface IterateOptions extends Pick<WatchOptions, 'from' | 'resync' | '
   /** Aborting ends the iteration and closes the watch. */
   signal?: AbortSignal;
   /**
-   * Records handed over but not acknowledged, at most. Past it the SDK stops reading the stream, so HTTP/2 flow
+   * Records handed over but not acknowledged, at most (1 to 1000). Past it the SDK stops reading the stream, so HTTP/2 flow
    * control pushes back on the service: memory does not grow with the backlog.
    * @default 100
    */
@@ -58,7 +58,6 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly topic: string,
     private readonly autoAck: boolean,
     private readonly close: () => Promise<void>,
     signal: AbortSignal | undefined,
@@ -145,7 +144,4 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
     return this;
   }
 
-  toString(): string {
-    return `WatchIterator(${this.topic})`;
-  }
 }

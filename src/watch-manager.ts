@@ -8,8 +8,8 @@ import type { WireWatchClient } from './proto';
 import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
-import { resolveFrom } from './options';
-import { TopicWatch, type WatchFilter, type WatchOptions } from './topic-watch';
+import { resolveWatchOptions, type WatchOptions } from './options';
+import { TopicWatch } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from './watch-iterator';
 import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchMetrics, WatchStatus } from './types';
 import { VERSION } from './version';
@@ -33,22 +33,6 @@ export interface Subscription {
 // A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
 // absolute path of safe characters is accepted, so that other API versions work too.
 const SELF_LINK = /^\/[A-Za-z0-9._~\-/]+$/;
-
-const EVENT_TYPES: ReadonlySet<string> = new Set(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
-
-function validateFilter(filter: WatchFilter | undefined): void {
-  if (filter === undefined) return;
-  const bad = (field: string, what: string): WatchError => new WatchError('INVALID_CONFIG', `invalid argument 'options.filter.${field}': ${what}`);
-  if (typeof filter !== 'object' || filter === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options.filter': must be an object");
-  for (const key of Object.keys(filter)) if (!['kinds', 'types', 'names'].includes(key)) throw bad(key, 'unknown criterion');
-  if (filter.kinds !== undefined && (!Array.isArray(filter.kinds) || filter.kinds.some((k) => typeof k !== 'string'))) throw bad('kinds', 'must be an array of strings');
-  if (filter.types !== undefined && (!Array.isArray(filter.types) || filter.types.some((t) => !EVENT_TYPES.has(t)))) {
-    throw bad('types', `must be an array of ${[...EVENT_TYPES].join(', ')}`);
-  }
-  if (filter.names !== undefined && (!Array.isArray(filter.names) || filter.names.some((n) => typeof n !== 'string' && !(n instanceof RegExp)))) {
-    throw bad('names', 'must be an array of strings or RegExps');
-  }
-}
 
 /**
  * Subscribes to resource-change events of a watch service, one `subscribe` stream per WatchTopic over one shared
@@ -117,31 +101,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         throw new WatchError('INVALID_CONFIG', `invalid argument 'handlers.${name}': must be a function`);
       }
     }
-    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    if (options.from !== undefined) resolveFrom(options.from, 'options.from');
-    if (options.resync !== undefined && typeof options.resync?.list !== 'function') {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.resync.list': must be a function");
-    }
-    validateFilter(options.filter);
-    const whole = (field: 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs', min: number, max: number): void => {
-      const v = options[field];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
-        throw new WatchError('INVALID_CONFIG', `invalid argument 'options.${field}': must be a whole number between ${min} and ${max}`);
-      }
-    };
-    whole('concurrency', 1, 1_000);
-    whole('maxAttempts', 1, 100);
-    whole('handlerTimeoutMs', 0, 2_147_483_647);
-    if (options.keyOf !== undefined && typeof options.keyOf !== 'function') {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.keyOf': must be a function");
-    }
+    const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
         throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`);
       }
     }
     const id = `watch-${this.nextId++}`;
-    const watch = new TopicWatch(id, selfLink, handlers, { ...options, liveWaitsForAcks }, {
+    const watch = new TopicWatch(id, selfLink, handlers, { ...resolved, liveWaitsForAcks }, {
       options: this.options,
       client: () => this.channel(),
       history: () => (this.history ??= this.createHistory()),
@@ -177,14 +144,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
     if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
     const highWaterMark = options.highWaterMark ?? 100;
-    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 100_000) {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.highWaterMark': must be a whole number between 1 and 100000");
+    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000");
     }
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: TopicWatch | undefined;
-    const iterator = new WatchIterator(selfLink, options.autoAck ?? true, async () => {
+    const iterator = new WatchIterator(options.autoAck ?? true, async () => {
       cancelled = true;
       // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
       // watch of the same topic: a refused registration created none).

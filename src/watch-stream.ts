@@ -40,8 +40,6 @@ export class WatchStream {
   private finalError: WatchError | undefined;
   private readEnded = false;
   private failedLocally = false;
-  /** Pings answered on this stream. */
-  pingsAnswered = 0;
   constructor(private readonly options: WatchStreamOptions) {}
 
   /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
@@ -152,7 +150,6 @@ export class WatchStream {
     this.markAlive();
     if (message.type === 'PING') {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
-      this.pingsAnswered += 1;
       if (this.finalError === undefined) this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
       this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
       return;
