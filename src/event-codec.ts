@@ -1,5 +1,5 @@
 import { WatchError } from './errors';
-import type { WireEvent } from './proto';
+import type { DecodedEvent, DecodedInt64, DecodedResource } from './proto';
 import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type WatchEvent, type WatchEventType } from './types';
 
 
@@ -24,43 +24,73 @@ export function parseEventType(value: unknown, where: string): WatchEventType {
   throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
 }
 
-type WirePayload = NonNullable<WireEvent['payload']>;
+/** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
+const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
 
-const EMPTY_META = { id: '', scope: null, selfLink: '', references: [] };
+/** The wire `Event.Type` number of a ping. */
+export const WIRE_PING = 5;
 
-/**
- * The decoded payload already has the public shape (proto-loader fills defaults, enums as names): it is handed on
- * as it is, not copied, so a busy stream costs no allocation per field. Only absent parts are filled in.
- */
-function toResource(payload: WirePayload | null): ResourceInstance {
-  if (payload === null) return { group: '', kind: '', name: '', metadata: { ...EMPTY_META, references: [] }, attributes: {} };
-  if (payload.metadata === null) (payload as { metadata: unknown }).metadata = { ...EMPTY_META, references: [] };
-  return payload as unknown as ResourceInstance;
+const TWO_POW_32 = 4294967296;
+
+/** A decoded int64 as a number, or NaN when it is negative or above 2^53 - 1 (rounding would skip or repeat). */
+function int64ToNumber(value: DecodedInt64): number {
+  if (typeof value === 'number') return value;
+  // high carries bits 32..63 as a signed int: 0..0x1fffff keeps the value a safe integer.
+  return value.high >= 0 && value.high <= 0x1fffff ? value.high * TWO_POW_32 + (value.low >>> 0) : NaN;
+}
+
+function toResource(p: DecodedResource | null): ResourceInstance {
+  if (p === null) return { group: '', kind: '', name: '', metadata: { id: '', scope: null, selfLink: '', references: [] }, attributes: {} };
+  const m = p.metadata;
+  const s = m === null ? null : m.scope;
+  return {
+    group: p.group,
+    kind: p.kind,
+    name: p.name,
+    metadata: {
+      id: m === null ? '' : m.id,
+      scope: s === null ? null : { id: s.id, kind: s.kind, name: s.name, selfLink: s.selfLink },
+      selfLink: m === null ? '' : m.selfLink,
+      references: m === null ? [] : m.references.map((r): ResourceReference => ({
+        id: r.id, kind: r.kind, name: r.name, scopeKind: r.scopeKind, scopeName: r.scopeName, selfLink: r.selfLink, type: r.type === 1 ? 'HARD' : 'SOFT',
+      })),
+    },
+    // protobufjs gives every decoded message a map object of its own: handed on, not copied.
+    attributes: p.attributes,
+  };
 }
 
 /**
- * Turns a decoded wire `Event` (not a PING) into the public {@link WatchEvent}. Throws `PROTOCOL` for an event that
- * cannot be placed in sequence: one without metadata, a usable sequence id, or a known type.
+ * Turns a decoded wire `Event` (not a PING) into the public {@link WatchEvent}, in one pass over protobufjs's
+ * decoded message. Throws `PROTOCOL` for an event that cannot be placed in sequence: one without metadata, a usable
+ * sequence id, or a known type.
  */
-export function fromWireEvent(wire: WireEvent, topic: string): WatchEvent {
-  const where = `event ${JSON.stringify(wire.id)} on ${topic}`;
-  if (wire.metadata == null) throw new WatchError('PROTOCOL', `${where}: no metadata`);
+export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
+  const meta = wire.metadata;
+  const type = WIRE_TYPES[wire.type];
+  const sequenceId = meta === null ? NaN : int64ToNumber(meta.sequenceID);
+  if (meta === null || type === undefined || !(sequenceId > 0)) {
+    const where = `event ${JSON.stringify(wire.id)} on ${topic}`;
+    if (meta === null) throw new WatchError('PROTOCOL', `${where}: no metadata`);
+    if (type === undefined) throw new WatchError('PROTOCOL', `${where}: unknown event type ${wire.type}`);
+    throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${String(meta.sequenceID)}`);
+  }
   const event: WatchEvent = {
     id: wire.id,
     time: wire.time,
     version: wire.version,
     product: wire.product,
     correlationId: wire.correlationId,
-    organizationId: wire.organization?.id ?? '',
-    type: parseEventType(wire.type, where),
-    topic: wire.metadata.watchTopicSelfLink === '' ? topic : wire.metadata.watchTopicSelfLink,
-    watchTopicId: wire.metadata.watchTopicID,
-    sequenceId: parseSequenceId(wire.metadata.sequenceID, where),
-    subresource: wire.metadata.subresource,
+    organizationId: wire.organization === null ? '' : wire.organization.id,
+    type,
+    topic: meta.watchTopicSelfLink === '' ? topic : meta.watchTopicSelfLink,
+    watchTopicId: meta.watchTopicID,
+    sequenceId,
+    subresource: meta.subresource,
     payload: toResource(wire.payload),
   };
-  const action = wire.metadata.actionDetails;
-  if (action != null) event.actionDetails = { typeUrl: action.type_url, value: new Uint8Array(action.value) };
+  const action = meta.actionDetails;
+  if (action !== null) event.actionDetails = { typeUrl: action.type_url, value: new Uint8Array(action.value) };
   return event;
 }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Log } from './logger';
 import type { ResolvedOptions } from './options';
-import { watchProto, type WireWatchClient } from './proto';
+import { decodeEvent, watchProto, type DecodedEvent, type WireRequest } from './proto';
 
 // Watch payloads carry whole resources; grpc-js's 4 MiB default would end the stream on one large resource.
 const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
@@ -43,10 +43,19 @@ export function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
 }
 
 /**
- * The one gRPC channel of a manager: every watch's stream is multiplexed over its single HTTP/2 connection. All
- * grpc-js channel options the SDK sets live here.
+ * The one gRPC channel of a manager: every watch's stream is multiplexed over its single HTTP/2 connection. Requests
+ * are encoded by proto-loader; events are decoded by protobufjs alone ({@link decodeEvent}).
  */
-export function createWatchClient(options: ResolvedOptions, log: Log): WireWatchClient {
-  const Client = watchProto().central.events.v1.watch;
-  return new Client(options.target, credentials(options, log), channelOptions(options));
+export class WatchClient extends grpc.Client {
+  private readonly method = watchProto().central.events.v1.watch.service.subscribe;
+
+  /** Opens one `subscribe` call. */
+  subscribe(metadata: grpc.Metadata): grpc.ClientDuplexStream<WireRequest, DecodedEvent> {
+    return this.makeBidiStreamRequest(this.method.path, this.method.requestSerialize, decodeEvent, metadata);
+  }
+}
+
+/** The manager's client, with every grpc-js channel option the SDK sets. */
+export function createWatchClient(options: ResolvedOptions, log: Log): WatchClient {
+  return new WatchClient(options.target, credentials(options, log), channelOptions(options));
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
 import type { ProtoGrpcType } from './generated/watch';
 
 /**
@@ -10,13 +11,15 @@ import type { ProtoGrpcType } from './generated/watch';
 
 // The options match the generated types (`npm run gen:proto`): int64 as string (converted with a range check in
 // the codec, never silently rounded), enums as names, defaults filled in, proto3 `optional` kept visible.
+const PROTO_DIR = path.join(__dirname, '..', 'proto');
+
 const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
   enums: String,
   defaults: true,
   oneofs: true,
-  includeDirs: [path.join(__dirname, '..', 'proto')],
+  includeDirs: [PROTO_DIR],
 };
 
 let cached: ProtoGrpcType | undefined;
@@ -30,8 +33,59 @@ export function watchProto(): ProtoGrpcType {
   return cached;
 }
 
-export type { Event__Output as WireEvent } from './generated/central/events/v1/Event';
+/** A decoded `ResourceInstance` as protobufjs returns it (absent messages are `null`, enums numbers). */
+export interface DecodedResource {
+  group: string;
+  kind: string;
+  name: string;
+  metadata: {
+    id: string;
+    scope: { id: string; kind: string; name: string; selfLink: string } | null;
+    selfLink: string;
+    references: Array<{ id: string; kind: string; name: string; scopeKind: string; scopeName: string; selfLink: string; type: number }>;
+  } | null;
+  attributes: Record<string, string>;
+}
+
+/** An int64 as protobufjs decodes it: a `Long` (from the `long` package it depends on), or a number without it. */
+export type DecodedInt64 = number | { low: number; high: number };
+
+/** A decoded wire `Event` as protobufjs returns it, before the codec turns it into a public `WatchEvent`. */
+export interface DecodedEvent {
+  id: string;
+  time: string;
+  version: string;
+  product: string;
+  correlationId: string;
+  organization: { id: string } | null;
+  type: number;
+  payload: DecodedResource | null;
+  metadata: {
+    watchTopicID: string;
+    watchTopicSelfLink: string;
+    sequenceID: DecodedInt64;
+    subresource: string;
+    actionDetails: { type_url: string; value: Uint8Array } | null;
+  } | null;
+}
+
+let eventType: protobuf.Type | undefined;
+
+/**
+ * Decodes one `Event` message of the subscribe stream. The stream's hot path: protobufjs's decoder alone, without
+ * proto-loader's second pass (`toObject`, which copies every message into a new object and formats int64 as
+ * strings), because the codec builds the public event in one pass anyway. ~1.5x fewer µs per event (bench/throughput).
+ */
+export function decodeEvent(bytes: Buffer): DecodedEvent {
+  if (eventType === undefined) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
+    root.loadSync('watch.proto', { keepCase: true }).resolveAll();
+    eventType = root.lookupType('central.events.v1.Event');
+  }
+  return eventType.decode(bytes) as unknown as DecodedEvent;
+}
+
 export type { Request as WireRequest, Request__Output as WireRequestOutput } from './generated/central/events/v1/Request';
 export type { Event as WireEventInput } from './generated/central/events/v1/Event';
-export type { watchClient as WireWatchClient } from './generated/central/events/v1/watch';
 export type { watchHandlers as WireWatchHandlers } from './generated/central/events/v1/watch';

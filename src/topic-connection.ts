@@ -4,7 +4,7 @@ import type { Delivery } from './delivery';
 import { WatchError } from './errors';
 import type { Log } from './logger';
 import type { ResolvedOptions } from './options';
-import type { WireWatchClient } from './proto';
+import type { WatchClient } from './grpc-channel';
 import type { AgentStatus, WatchEvent } from './types';
 import { WatchStream } from './watch-stream';
 
@@ -15,7 +15,7 @@ const QUIET_ACCEPT_MS = 2_000;
 
 /** Options of {@link TopicConnection}. */
 export interface TopicConnectionOptions {
-  client: WireWatchClient;
+  client: WatchClient;
   topic: string;
   options: ResolvedOptions;
   log: Log;

@@ -8,7 +8,7 @@ import type { HistoryClient } from './history-client';
 import type { Log } from './logger';
 import type { ResolvedOptions, ResolvedWatchOptions, WatchFilter } from './options';
 import { PositionKeeper } from './position-keeper';
-import type { WireWatchClient } from './proto';
+import type { WatchClient } from './grpc-channel';
 import type { TokenRefresher } from './token-refresher';
 import { TopicConnection } from './topic-connection';
 import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types';
@@ -36,7 +36,7 @@ export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEv
 /** Dependencies a {@link TopicWatch} gets from its manager. */
 export interface TopicWatchContext {
   options: ResolvedOptions;
-  client: () => WireWatchClient;
+  client: () => WatchClient;
   history: () => HistoryClient;
   tokens: TokenRefresher;
   log: Log;

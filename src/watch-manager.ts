@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { DeadLetterSpool } from './dead-letter-spool';
 import { WatchError } from './errors';
-import { createWatchClient } from './grpc-channel';
+import { createWatchClient, type WatchClient } from './grpc-channel';
 import { createLog, type Log } from './logger';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
-import type { WireWatchClient } from './proto';
 import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
@@ -50,7 +49,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly log: Log;
   private readonly tokens: TokenRefresher;
   private readonly watches = new Map<string, TopicWatch>();
-  private client: WireWatchClient | undefined;
+  private client: WatchClient | undefined;
   private history: HistoryClient | undefined;
   /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
   readonly deadLetters: DeadLetterSpool | undefined;
@@ -259,7 +258,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, tls, timeoutMs: historyTimeoutMs, userAgent, clock });
   }
 
-  private channel(): WireWatchClient {
+  private channel(): WatchClient {
     this.client ??= createWatchClient(this.options, this.log);
     return this.client;
   }

@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { WatchError, fromGrpcStatus } from './errors';
-import { fromWireEvent } from './event-codec';
+import { WIRE_PING, fromWireEvent } from './event-codec';
+import type { WatchClient } from './grpc-channel';
 import type { Log } from './logger';
-import type { WireEvent, WireRequest, WireWatchClient } from './proto';
+import type { DecodedEvent, WireRequest } from './proto';
 import type { AgentStatus, WatchEvent } from './types';
 
 /** What a {@link WatchStream} reports to its owner. */
@@ -19,7 +20,7 @@ export interface WatchStreamCallbacks {
 
 /** Options of {@link WatchStream}. */
 export interface WatchStreamOptions {
-  client: WireWatchClient;
+  client: WatchClient;
   topic: string;
   tenantId: string;
   log: Log;
@@ -32,7 +33,7 @@ export interface WatchStreamOptions {
  * outcome. It knows nothing of positions or reconnects: that is the manager's.
  */
 export class WatchStream {
-  private call: grpc.ClientDuplexStream<WireRequest, WireEvent> | undefined;
+  private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
   private ready = false;
   private alive = false;
   private finished = false;
@@ -54,7 +55,7 @@ export class WatchStream {
     // unhandled one would crash the process (FACTS.md). The outcome itself is read from 'status'.
     call.on('error', () => undefined);
     call.on('metadata', () => this.markAlive());
-    call.on('data', (message: WireEvent) => this.receive(message));
+    call.on('data', (message: DecodedEvent) => this.receive(message));
     call.on('end', () => {
       this.readEnded = true;
       this.settle();
@@ -143,12 +144,12 @@ export class WatchStream {
     this.options.callbacks.onReady();
   }
 
-  private receive(message: WireEvent): void {
+  private receive(message: DecodedEvent): void {
     // Messages read after the final status are still events the service sent (grpc-js reports the status before a
     // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
     if (this.cancelled || this.failedLocally) return;
     this.markAlive();
-    if (message.type === 'PING') {
+    if (message.type === WIRE_PING) {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
       if (this.finalError === undefined) this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
       this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
