@@ -14,6 +14,10 @@ import { redactSecrets } from './redact';
  * - `TOPIC_NOT_FOUND`: the service does not know the WatchTopic self link. Not retried.
  * - `CONNECTION_LOST`: the stream or connection ended (network, keepalive timeout, server restart). Retried.
  * - `PROTOCOL`: the service sent something that breaks the wire contract. Not retried.
+ * - `PROXY_AUTH`: the HTTP proxy refused the credentials (401/407), or wants some and none were given. Not retried.
+ * - `PROXY_REFUSED`: the HTTP proxy refused to tunnel to the service (403: host or port not allowed). Not retried.
+ * - `PROXY_UNREACHABLE`: the HTTP proxy itself cannot be reached. Retried once a watch ran; at start it fails the
+ *   start at once, since a proxy that was never reachable is almost always a wrong address.
  * - `HISTORY_UNAVAILABLE`: the event-history API failed (5xx, 429, timeout, connection error). Retried.
  * - `HISTORY_GONE`: the position to resume from was purged from history (410) and no `onResync` handler was given
  *   to be told; the watch stops rather than skip events silently.
@@ -32,6 +36,9 @@ export type WatchErrorCode =
   | 'TOPIC_NOT_FOUND'
   | 'CONNECTION_LOST'
   | 'PROTOCOL'
+  | 'PROXY_AUTH'
+  | 'PROXY_REFUSED'
+  | 'PROXY_UNREACHABLE'
   | 'HISTORY_UNAVAILABLE'
   | 'HISTORY_GONE'
   | 'STATE_CORRUPT'
@@ -49,6 +56,9 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   TOPIC_NOT_FOUND: false,
   CONNECTION_LOST: true,
   PROTOCOL: false,
+  PROXY_AUTH: false,
+  PROXY_REFUSED: false,
+  PROXY_UNREACHABLE: true,
   HISTORY_UNAVAILABLE: true,
   HISTORY_GONE: false,
   STATE_CORRUPT: false,

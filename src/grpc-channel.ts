@@ -1,6 +1,8 @@
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Log } from './logger';
 import type { ResolvedOptions } from './options';
+import { proxyFor, type ProxyEndpoint } from './proxy';
 import { decodeEvent, watchProto, type DecodedEvent, type WireRequest } from './proto';
 
 // Watch payloads carry whole resources; grpc-js's 4 MiB default would end the stream on one large resource.
@@ -11,13 +13,33 @@ function credentials(options: ResolvedOptions, log: Log): grpc.ChannelCredential
     log.warnOnce('plaintext', `TLS is off (tls: false): the token travels in clear text to ${options.target}; use this for local testing only`);
     return grpc.credentials.createInsecure();
   }
-  const { ca, key, cert } = options.tls;
-  const asBuffer = (v: string | Buffer | undefined): Buffer | null => (v === undefined ? null : Buffer.from(v));
-  return grpc.credentials.createSsl(asBuffer(ca), asBuffer(key), asBuffer(cert));
+  const { ca, key, cert, minVersion } = options.tls;
+  // A secure context rather than createSsl(): it is the only way to set the minimum TLS version.
+  return grpc.credentials.createFromSecureContext(createSecureContext({ ca, key, cert, minVersion }));
+}
+
+/** Where the channel connects, and through which proxy. */
+export interface ChannelRoute {
+  /** The address grpc-js dials: the proxy, the entry address, or the target. */
+  address: string;
+  /** The `host:port` the connection reaches in the end (asked of the proxy in CONNECT). */
+  destination: string;
+  proxy: ProxyEndpoint | undefined;
+}
+
+/** The route of the manager's channel: the proxy decision (option or environment) and `entryAddress` applied. */
+export function channelRoute(options: ResolvedOptions): ChannelRoute {
+  const destination = options.entryAddress === undefined ? options.target : formatAddress(options.entryAddress);
+  const proxy = proxyFor(options.proxy, options.proxyEnv, 'grpc', options.host, options.port);
+  return { address: proxy === undefined ? destination : proxy.address, destination, proxy };
+}
+
+function formatAddress({ host, port }: { host: string; port: number }): string {
+  return `${host}:${port}`;
 }
 
 /** The grpc-js channel options the SDK sets (exported for the throughput bench's like-for-like bare client). */
-export function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
+export function channelOptions(options: ResolvedOptions, route = channelRoute(options)): grpc.ChannelOptions {
   const channel: grpc.ChannelOptions = {
     'grpc.primary_user_agent': options.userAgent,
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
@@ -28,6 +50,9 @@ export function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
     // A 1 MiB HTTP/2 flow-control window instead of 64 KiB: ~1.4x the events/s of grpc-js's default on a busy topic
     // (FACTS.md). Memory stays bounded: the SDK stops reading past maxBufferedEvents.
     'grpc-node.flow_control_window': 1024 * 1024,
+    // grpc-js's own proxy support reads the environment (lower case only) with a matcher of its own; the SDK
+    // decides instead (channelRoute), with the one matcher it shares with the history client.
+    'grpc.enable_http_proxy': 0,
   };
   if (options.keepalive !== false) {
     // On by default, unlike grpc-js (#2578, #2785): a dropped network must be noticed.
@@ -35,9 +60,19 @@ export function channelOptions(options: ResolvedOptions): grpc.ChannelOptions {
     channel['grpc.keepalive_timeout_ms'] = options.keepalive.timeoutMs;
     channel['grpc.keepalive_permit_without_calls'] = 1;
   }
+  if (route.address !== options.target) {
+    // Dialling a proxy or an entry address: the service must still see its own name as :authority, and TLS must
+    // check the certificate against it (grpc-js derives both from the default authority).
+    channel['grpc.default_authority'] = options.target;
+  }
+  if (route.proxy !== undefined) {
+    // grpc-js's HTTP CONNECT support, per channel (FACTS.md): internal option names, unchanged since 1.1.
+    channel['grpc.http_connect_target'] = `dns:${route.destination}`;
+    if (route.proxy.credentials !== undefined) channel['grpc.http_connect_creds'] = route.proxy.credentials;
+  }
   if (options.tls !== false && options.tls.servername !== undefined) {
+    // The certificate check and SNI only; :authority stays the target's.
     channel['grpc.ssl_target_name_override'] = options.tls.servername;
-    channel['grpc.default_authority'] = options.tls.servername;
   }
   return channel;
 }
@@ -56,6 +91,7 @@ export class WatchClient extends grpc.Client {
 }
 
 /** The manager's client, with every grpc-js channel option the SDK sets. */
-export function createWatchClient(options: ResolvedOptions, log: Log): WatchClient {
-  return new WatchClient(options.target, credentials(options, log), channelOptions(options));
+export function createWatchClient(options: ResolvedOptions, log: Log, route = channelRoute(options)): WatchClient {
+  if (route.proxy !== undefined) log.info('gRPC channel through proxy', { proxy: route.proxy.toString(), destination: route.destination });
+  return new WatchClient(route.address, credentials(options, log), channelOptions(options, route));
 }

@@ -3,7 +3,10 @@ import https from 'node:https';
 import type { Clock } from './clock';
 import { WatchError } from './errors';
 import { fromHistoryEvent } from './event-codec';
-import type { TlsOptions } from './options';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { ResolvedTls } from './options';
+import type { ProxyEndpoint } from './proxy';
+import { proxyRefusal, proxyUnreachable } from './proxy-probe';
 import type { TokenRefresher } from './token-refresher';
 import type { WatchEvent } from './types';
 
@@ -14,7 +17,11 @@ export interface HistoryClientOptions {
   tenantId: string;
   tokens: TokenRefresher;
   /** The channel's TLS settings, applied to https requests; false for plaintext. */
-  tls: TlsOptions | false;
+  tls: ResolvedTls | false;
+  /** The proxy to tunnel through, or undefined to go direct. */
+  proxy: ProxyEndpoint | undefined;
+  /** Connect here instead of the URL's host (whose name is kept for SNI, certificates and `Host`). */
+  entryHost: string | undefined;
   /** Deadline of one request, headers and body. */
   timeoutMs: number;
   userAgent: string;
@@ -44,12 +51,25 @@ export class HistoryGone extends Error {
  */
 export class HistoryClient {
   private readonly agent: http.Agent;
+  private readonly proxy: ProxyEndpoint | undefined;
+  private readonly connectOptions: https.RequestOptions;
 
   constructor(private readonly options: HistoryClientOptions) {
-    const tls = options.tls;
-    this.agent = tls === false
-      ? new http.Agent({ keepAlive: true, maxSockets: 8 })
-      : new https.Agent({ keepAlive: true, maxSockets: 8, minVersion: 'TLSv1.2', ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername });
+    const { baseUrl, tls } = options;
+    const secure = baseUrl.protocol === 'https:';
+    this.proxy = options.proxy;
+    const pool = { keepAlive: true, maxSockets: 8 };
+    // Through a proxy every request is a CONNECT tunnel (https-proxy-agent), for http URLs too: a proxy then never
+    // sees the token, and a refusal is always the proxy's own answer to CONNECT (told apart below).
+    this.agent = this.proxy !== undefined ? new HttpsProxyAgent(this.proxy.url(), pool) : secure ? new https.Agent(pool) : new http.Agent(pool);
+    // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
+    const connect: https.RequestOptions = {};
+    if (secure && tls !== false) {
+      Object.assign(connect, { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion });
+      connect.servername = tls.servername ?? baseUrl.hostname.replace(/^\[|\]$/g, '');
+    }
+    if (options.entryHost !== undefined) connect.hostname = options.entryHost;
+    this.connectOptions = connect;
   }
 
   /** Events after `after`, ascending, page `page` of `pageSize`. */
@@ -109,13 +129,19 @@ export class HistoryClient {
         req.destroy();
         const err = outcome.err;
         if (signal.aborted) reject(new WatchError('CLOSED', `${where}: cancelled`));
+        else if (err instanceof WatchError) reject(err);
+        // Through a proxy, every connection is to the proxy: failing to make one is the proxy's unreachability.
+        else if (this.proxy !== undefined && proxyAnswer === undefined && isConnectFailure(err)) reject(proxyUnreachable(this.proxy, err));
         else reject(new WatchError('HISTORY_UNAVAILABLE', `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
       };
+      let proxyAnswer: number | undefined;
       const req = lib.request(url, {
+        ...this.connectOptions,
         method: 'GET',
         agent: this.agent,
         signal,
         headers: {
+          Host: url.host,
           Authorization: `Bearer ${token}`,
           'X-Axway-Tenant-Id': tenantId,
           'Content-Type': 'application/json',
@@ -127,7 +153,18 @@ export class HistoryClient {
       // connection that dies in a way Node reports only on the response, must not hold the catch-up forever.
       const deadline = clock.setTimeout(() => settle({ ok: false, err: Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), timeoutMs);
       req.on('error', (err) => settle({ ok: false, err }));
+      // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it (FACTS.md): its
+      // 'proxyConnect' event is what tells a proxy's 401/403/407 from the history server's.
+      req.once('proxyConnect', (answer: { statusCode: number }) => (proxyAnswer = answer.statusCode));
       req.on('response', (res) => {
+        if (proxyAnswer !== undefined && this.proxy !== undefined) {
+          const refusal = proxyRefusal(this.proxy, proxyAnswer, `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
+          if (refusal !== undefined) {
+            res.resume();
+            settle({ ok: false, err: refusal.code === 'CONNECTION_LOST' ? new WatchError('HISTORY_UNAVAILABLE', `${where}: ${refusal.message}`) : refusal });
+            return;
+          }
+        }
         let body = '';
         let ended = false;
         res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the page
@@ -146,6 +183,13 @@ export class HistoryClient {
       req.end();
     });
   }
+}
+
+// Errors of dialling a socket; with a proxy, only the proxy is ever dialled.
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function isConnectFailure(err: Error): boolean {
+  return CONNECT_FAILURES.has((err as { code?: string }).code ?? '');
 }
 
 function statusError(res: { status: number; header: string | undefined }, topic: string, where: string, after: number): Error {

@@ -1,9 +1,11 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import type winston from 'winston';
 import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './backoff';
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { createDefaultLogger, type LogLevel } from './logger';
+import { parseProxyUrl, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
 import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from './types';
 
@@ -20,6 +22,17 @@ export interface TlsOptions {
   key?: string | Buffer;
   /** The host name to check the server certificate against (and send as SNI), when it differs from `target`'s. */
   servername?: string;
+  /** The oldest TLS version accepted; nothing older than 1.2 is allowed. @default 'TLSv1.2' */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** {@link TlsOptions} after validation: `ca` is the system's roots plus the extra ones, ready for Node and grpc-js. */
+export interface ResolvedTls {
+  ca: string[] | undefined;
+  cert: string | Buffer | undefined;
+  key: string | Buffer | undefined;
+  servername: string | undefined;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** HTTP/2 keepalive pings, so that a silently dead peer is noticed. */
@@ -62,6 +75,21 @@ export interface WatchManagerOptions {
    * @default { intervalMs: 50000, timeoutMs: 10000 }
    */
   keepalive?: KeepaliveOptions | false;
+  /**
+   * An HTTP CONNECT proxy for every connection of this manager (the gRPC channel and the history API):
+   * `http://[user:pass@]host:port`. `false` turns proxies off. Without it, the environment decides, read once when
+   * the manager is created: `grpc_proxy`, `https_proxy`, `http_proxy` and `no_proxy` (lower case first, then upper
+   * case), with one `no_proxy` matcher for gRPC and HTTP. `process.env` is never modified.
+   * @default the environment variables
+   */
+  proxy?: string | false;
+  /**
+   * Connect to this `host:port` instead of resolving `target`'s host, while keeping `target`'s host name for SNI,
+   * the certificate check and `:authority` (a single entry point in front of the service). Through a proxy, this is
+   * the address the proxy is asked to tunnel to.
+   * @default none (connect to `target`)
+   */
+  entryAddress?: string;
   /** A winston logger. @default a winston logger on stderr at level `warn` */
   logger?: winston.Logger;
   /** Prepended to grpc-js's own user agent. @default 'watch-manager/<version>' */
@@ -155,7 +183,12 @@ export interface ResolvedOptions {
   port: number;
   tenantId: string;
   getToken: TokenGetter;
-  tls: TlsOptions | false;
+  tls: ResolvedTls | false;
+  /** The explicit proxy, `false`, or undefined when {@link proxyEnv} decides. */
+  proxy: ProxyEndpoint | false | undefined;
+  /** The proxy variables of the environment when the manager was created. */
+  proxyEnv: Environment;
+  entryAddress: { host: string; port: number } | undefined;
   keepalive: Required<KeepaliveOptions> | false;
   logger: winston.Logger;
   userAgent: string;
@@ -177,7 +210,7 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
-  'target', 'tenantId', 'getToken', 'tls', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
+  'target', 'tenantId', 'getToken', 'tls', 'proxy', 'entryAddress', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
   'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'positionFlush', 'deadLetterDir',
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
@@ -234,21 +267,40 @@ export function parseTarget(value: unknown, field = 'target'): { host: string; p
   return { host: match[1] as string, port };
 }
 
-function resolveTls(value: unknown): TlsOptions | false {
-  if (value === undefined) return {};
+function resolveTls(value: unknown): ResolvedTls | false {
   if (value === false) return false;
-  if (!isRecord(value)) throw invalid('tls', 'must be an object or false');
-  checkKeys(value, ['ca', 'cert', 'key', 'servername'], 'tls.');
-  const tls: TlsOptions = {};
-  const ca = pem(value.ca, 'tls.ca', 'certificate');
-  const cert = pem(value.cert, 'tls.cert', 'certificate');
-  const key = pem(value.key, 'tls.key', 'key');
+  if (value !== undefined && !isRecord(value)) throw invalid('tls', 'must be an object or false');
+  const input = value ?? {};
+  checkKeys(input, ['ca', 'cert', 'key', 'servername', 'minVersion'], 'tls.');
+  const ca = pem(input.ca, 'tls.ca', 'certificate');
+  const cert = pem(input.cert, 'tls.cert', 'certificate');
+  const key = pem(input.key, 'tls.key', 'key');
   if ((cert === undefined) !== (key === undefined)) throw invalid(cert === undefined ? 'tls.cert' : 'tls.key', 'tls.cert and tls.key go together');
-  if (ca !== undefined) tls.ca = ca;
-  if (cert !== undefined) tls.cert = cert;
-  if (key !== undefined) tls.key = key;
-  if (value.servername !== undefined) tls.servername = nonEmptyString(value.servername, 'tls.servername');
-  return tls;
+  const minVersion = input.minVersion ?? 'TLSv1.2';
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') throw invalid('tls.minVersion', "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
+  return {
+    // Extra CAs are added to the system's roots, as "extra" says (a bare `ca` would replace them in Node and grpc-js).
+    ca: ca === undefined ? undefined : [...rootCertificates, ca.toString()],
+    cert,
+    key,
+    servername: input.servername === undefined ? undefined : nonEmptyString(input.servername, 'tls.servername'),
+    minVersion,
+  };
+}
+
+/** The environment variables {@link proxyFor} reads, copied once: later changes to `process.env` do not leak in. */
+function proxyEnvironment(): Environment {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy']) {
+    for (const key of [name, name.toUpperCase()]) if (process.env[key] !== undefined) env[key] = process.env[key];
+  }
+  return env;
+}
+
+function resolveProxy(value: unknown): ProxyEndpoint | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('proxy', "must be 'http://[user:pass@]host:port' or false");
+  return parseProxyUrl(value.trim(), "option 'proxy'");
 }
 
 function resolveKeepalive(value: unknown): Required<KeepaliveOptions> | false {
@@ -386,6 +438,9 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     tenantId: nonEmptyString(input.tenantId, 'tenantId'),
     getToken: input.getToken as TokenGetter,
     tls,
+    proxy: resolveProxy(input.proxy),
+    proxyEnv: proxyEnvironment(),
+    entryAddress: input.entryAddress === undefined ? undefined : parseTarget(input.entryAddress, 'entryAddress'),
     keepalive: resolveKeepalive(input.keepalive),
     logger: resolveLogger(input.logger),
     userAgent,

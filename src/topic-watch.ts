@@ -38,6 +38,11 @@ export interface TopicWatchContext {
   options: ResolvedOptions;
   client: () => WatchClient;
   history: () => HistoryClient;
+  /**
+   * Finds out why a stream failed before any sign of life, where grpc-js cannot say (a proxy's refusal reads as a
+   * bare UNAVAILABLE): resolves with a more precise error, or `error` itself.
+   */
+  diagnose: (error: WatchError) => Promise<WatchError>;
   tokens: TokenRefresher;
   log: Log;
   /** The dead-letter spool, when the manager has one. */
@@ -338,6 +343,16 @@ export class TopicWatch {
       this.forceFreshToken = true;
       outcome = new WatchError('TOKEN_EXPIRED', `watch ${this.topic}: the service ended the stream for its token (${error.message})`, { cause: error, grpcCode: error.grpcCode });
     }
+    if (outcome.code === 'CONNECTION_LOST' && !conn.hasShownLife) {
+      void this.ctx.diagnose(outcome).then((diagnosed) => {
+        if (conn === this.conn && !this.closing.signal.aborted) this.ended(conn, diagnosed);
+      });
+      return;
+    }
+    this.ended(conn, outcome);
+  }
+
+  private ended(conn: TopicConnection, outcome: WatchError): void {
     if (!outcome.retryable) {
       this.giveUp(outcome);
       return;
@@ -354,7 +369,9 @@ export class TopicWatch {
 
   private failed(error: WatchError, wasReady: boolean): void {
     if (this.closing.signal.aborted) return;
-    if (!error.retryable) {
+    // A proxy that could not be reached even once is a wrong address far more often than an outage: the start
+    // fails at once instead of retrying until connectTimeoutMs. Once a watch ran, a proxy outage is retried.
+    if (!error.retryable || (!this.started && error.code === 'PROXY_UNREACHABLE')) {
       this.giveUp(error);
       return;
     }

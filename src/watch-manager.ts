@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { DeadLetterSpool } from './dead-letter-spool';
 import { WatchError } from './errors';
-import { createWatchClient, type WatchClient } from './grpc-channel';
+import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './grpc-channel';
+import { historyProxy, type ProxyEndpoint } from './proxy';
+import { probeProxy } from './proxy-probe';
 import { createLog, type Log } from './logger';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
 import { TokenRefresher } from './token-refresher';
@@ -29,6 +31,8 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+const PROBE_TIMEOUT_MS = 5_000;
+
 // A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
 // absolute path of safe characters is accepted, so that other API versions work too.
 const SELF_LINK = /^\/[A-Za-z0-9._~\-/]+$/;
@@ -50,6 +54,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly tokens: TokenRefresher;
   private readonly watches = new Map<string, TopicWatch>();
   private client: WatchClient | undefined;
+  private readonly route: ChannelRoute;
+  private probing: Promise<WatchError | undefined> | undefined;
+  private readonly historyProxy: ProxyEndpoint | undefined;
   private history: HistoryClient | undefined;
   /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
   readonly deadLetters: DeadLetterSpool | undefined;
@@ -62,6 +69,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     super();
     this.options = resolveOptions(options, VERSION);
     this.log = createLog(this.options.logger);
+    // Proxy decisions are made here, once, so that a bad proxy variable fails the constructor like a bad option.
+    this.route = channelRoute(this.options);
+    this.historyProxy = historyProxy(this.options);
     this.deadLetters = this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
       getToken: this.options.getToken,
@@ -111,6 +121,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       options: this.options,
       client: () => this.channel(),
       history: () => (this.history ??= this.createHistory()),
+      diagnose: (error) => this.diagnose(selfLink, error),
       tokens: this.tokens,
       log: this.log,
       deadLetters: this.deadLetters,
@@ -254,12 +265,23 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   }
 
   private createHistory(): HistoryClient {
-    const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock } = this.options;
-    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, tls, timeoutMs: historyTimeoutMs, userAgent, clock });
+    const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock, entryAddress, host } = this.options;
+    // The entry address stands in for the service's host, for the history API too when it lives on that host.
+    const entryHost = entryAddress !== undefined && historyUrl.hostname === host ? entryAddress.host : undefined;
+    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, tls, proxy: this.historyProxy, entryHost, timeoutMs: historyTimeoutMs, userAgent, clock });
   }
 
   private channel(): WatchClient {
-    this.client ??= createWatchClient(this.options, this.log);
+    this.client ??= createWatchClient(this.options, this.log, this.route);
     return this.client;
+  }
+
+  /** A stream that failed before any sign of life, through a proxy: ask the proxy why (one probe for all watches). */
+  private async diagnose(topic: string, error: WatchError): Promise<WatchError> {
+    const { proxy, destination } = this.route;
+    if (proxy === undefined) return error;
+    this.probing ??= probeProxy(proxy, destination, Math.min(PROBE_TIMEOUT_MS, this.options.connectTimeoutMs)).finally(() => (this.probing = undefined));
+    const found = await this.probing;
+    return found === undefined ? error : new WatchError(found.code, `watch ${topic}: ${found.message}`, { cause: error });
   }
 }

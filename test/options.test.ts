@@ -22,6 +22,12 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ['tls.cert without key', { tls: { cert: PEM_GARBAGE } }, 'tls.cert'],
   ['tls.servername empty', { tls: { servername: '' } }, 'tls.servername'],
   ['tls unknown key', { tls: { insecure: true } }, 'tls.insecure'],
+  ['tls.minVersion below 1.2', { tls: { minVersion: 'TLSv1.1' } }, 'tls.minVersion'],
+  ['proxy with another scheme', { proxy: 'socks5://proxy.corp:1080' }, 'proxy'],
+  ['proxy with a path', { proxy: 'http://proxy.corp:3128/path' }, 'proxy'],
+  ['proxy true', { proxy: true }, 'proxy'],
+  ['proxy not a URL', { proxy: 'http://proxy corp:3128' }, 'proxy'],
+  ['entryAddress without port', { entryAddress: '127.0.0.1' }, 'entryAddress'],
   ['keepalive.intervalMs negative', { keepalive: { intervalMs: -1 } }, 'keepalive.intervalMs'],
   ['keepalive.timeoutMs not an integer', { keepalive: { timeoutMs: 1.5 } }, 'keepalive.timeoutMs'],
   ['keepalive.intervalMs NaN', { keepalive: { intervalMs: Number.NaN } }, 'keepalive.intervalMs'],
@@ -65,7 +71,9 @@ describe('options: one validation step', () => {
   it('applies documented defaults and judges 0 as given, not as missing', () => {
     const resolved = resolveOptions({ ...valid, closeTimeoutMs: 0, reconnect: { initialDelayMs: 0 } }, '1.0.0');
     assert.deepEqual(resolved.keepalive, { intervalMs: 50_000, timeoutMs: 10_000 });
-    assert.deepEqual(resolved.tls, {});
+    assert.deepEqual(resolved.tls, { ca: undefined, cert: undefined, key: undefined, servername: undefined, minVersion: 'TLSv1.2' });
+    assert.equal(resolved.proxy, undefined);
+    assert.equal(resolved.entryAddress, undefined);
     assert.equal(resolved.closeTimeoutMs, 0);
     assert.equal(resolved.reconnect.initialDelayMs, 0);
     assert.equal(resolved.reconnect.maxDelayMs, 30_000);

@@ -1,0 +1,58 @@
+import http from 'node:http';
+import { WatchError } from './errors';
+import type { ProxyEndpoint } from './proxy';
+
+/**
+ * The typed error for a proxy's non-2xx answer to `CONNECT destination`, or undefined for a 2xx. Shared by the gRPC
+ * channel's diagnosis and the history client, so that both name a refusal the same way. Names the proxy by
+ * `host:port`, never with its credentials.
+ */
+export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destination: string): WatchError | undefined {
+  if (statusCode >= 200 && statusCode < 300) return undefined;
+  const who = `proxy ${proxy.address}`;
+  if (statusCode === 401 || statusCode === 407) {
+    const why = proxy.credentials === undefined ? 'requires credentials and none were given' : 'refused the credentials';
+    return new WatchError('PROXY_AUTH', `${who} ${why} (${statusCode})`);
+  }
+  if (statusCode === 403) return new WatchError('PROXY_REFUSED', `${who} refused to connect to ${destination} (403: host or port not allowed)`);
+  // 502/503/504 and the like: the proxy is fine but could not reach the service, a transient network failure.
+  return new WatchError('CONNECTION_LOST', `${who} could not reach ${destination} (${statusCode})`);
+}
+
+/** The typed error for a failure to reach the proxy itself (connection refused, unknown host, timeout). */
+export function proxyUnreachable(proxy: ProxyEndpoint, err: unknown): WatchError {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  return new WatchError('PROXY_UNREACHABLE', `proxy ${proxy.address} cannot be reached (${detail})`, { cause: err });
+}
+
+/**
+ * Asks the proxy for a tunnel to `destination` (`host:port`) and closes it at once: grpc-js reports a proxy's
+ * refusal only as a bare `UNAVAILABLE` (FACTS.md), so when a proxied stream fails before any sign of life this
+ * finds out why. Resolves with the proxy's error, or undefined when the proxy would tunnel (the failure is then
+ * beyond it). Never rejects.
+ */
+export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs: number): Promise<WatchError | undefined> {
+  return new Promise((resolve) => {
+    const headers: http.OutgoingHttpHeaders = { host: destination };
+    const authorization = proxy.authorization();
+    if (authorization !== undefined) headers['proxy-authorization'] = authorization;
+    const req = http.request({ host: proxy.host, port: proxy.port, method: 'CONNECT', path: destination, headers, agent: false });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve(proxyUnreachable(proxy, new Error(`no answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    timer.unref();
+    const done = (error: WatchError | undefined): void => {
+      clearTimeout(timer);
+      resolve(error);
+    };
+    // Node reports every answer to CONNECT through 'connect', whatever its status.
+    req.on('connect', (res, socket) => {
+      socket.destroy();
+      done(proxyRefusal(proxy, res.statusCode ?? 0, destination));
+    });
+    req.on('error', (err) => done(proxyUnreachable(proxy, err)));
+    req.end();
+  });
+}
