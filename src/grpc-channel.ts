@@ -70,9 +70,10 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
     channel['grpc.http_connect_target'] = `dns:${route.destination}`;
     if (route.proxy.credentials !== undefined) channel['grpc.http_connect_creds'] = route.proxy.credentials;
   }
-  if (options.tls !== false && options.tls.servername !== undefined) {
-    // The certificate check and SNI only; :authority stays the target's.
-    channel['grpc.ssl_target_name_override'] = options.tls.servername;
+  if (options.tls !== false && (options.tls.servername !== undefined || route.address !== options.target)) {
+    // The name for the certificate check and SNI: grpc-js takes the dialled address's otherwise, which through an
+    // entry address is an IP the certificate does not name. :authority stays the target's.
+    channel['grpc.ssl_target_name_override'] = options.tls.servername ?? options.host.replace(/^\[|\]$/g, '');
   }
   return channel;
 }

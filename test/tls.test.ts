@@ -36,6 +36,34 @@ describe('TLS to the watch service and the history API', () => {
     await service.stop();
   });
 
+  it('entryAddress: dials 127.0.0.1 while the certificate, SNI and :authority keep a name that does not resolve', async () => {
+    const named = makeTestCerts(['watch.invalid']);
+    const service = await startService({ tls: { cert: named.cert, key: named.key } });
+    const jwt = await token(service);
+    service.publishMany(TOPIC, 10);
+    const grpcPort = service.target.split(':')[1] as string;
+    const historyPort = new URL(service.historyUrl).port;
+    const got: WatchEvent[] = [];
+    const manager = new WatchManager({
+      target: `watch.invalid:${grpcPort}`, entryAddress: `127.0.0.1:${grpcPort}`, historyUrl: `https://watch.invalid:${historyPort}`,
+      tenantId: service.tenantId, getToken: () => jwt, logger: captureLogger(), tls: { ca: named.ca }, from: 0, proxy: false,
+    });
+    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
+    service.publish(TOPIC);
+    await service.waitFor(() => got.length === 11, 5_000, 'catch-up and a live event through the entry address');
+    assert.deepEqual(got.map((e) => e.sequenceId), Array.from({ length: 11 }, (_, i) => i + 1));
+    await manager.close();
+    // Without entryAddress the name does not resolve: the proof that the entry address was what got dialled.
+    const lost = new WatchManager({
+      target: `watch.invalid:${grpcPort}`, historyUrl: `https://watch.invalid:${historyPort}`, tenantId: service.tenantId, getToken: () => jwt,
+      logger: captureLogger(), tls: { ca: named.ca }, from: 0, proxy: false, connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+    });
+    const err = await lost.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    assert.ok(err instanceof WatchError && err.retryable, String(err));
+    await lost.close();
+    await service.stop();
+  });
+
   it('refuses a server whose certificate another CA signed', async () => {
     const service = await startService({ tls: { cert: certs.cert, key: certs.key } });
     const jwt = await token(service);

@@ -14,6 +14,7 @@ export interface CliConfig {
   from: StartFrom;
   insecure: boolean;
   caFile: string | undefined;
+  proxy: string | undefined;
   keepaliveMs: number | undefined;
   keepaliveTimeoutMs: number | undefined;
   json: boolean | undefined;
@@ -55,6 +56,7 @@ function program(): Command {
     .option('--from <where>', "where to start without a saved position: latest, beginning or a sequence id", parseFrom, 'latest')
     .option('--insecure', 'plaintext gRPC and HTTP (local testing only)', false)
     .option('--ca-file <path>', 'extra CA certificate(s) to trust, PEM')
+    .option('--proxy <url>', 'HTTP CONNECT proxy http://[user:pass@]host:port for gRPC and HTTP (default: https_proxy/http_proxy/no_proxy)')
     .option('--keepalive-ms <n>', 'HTTP/2 keepalive ping interval in ms', positiveInt('--keepalive-ms'))
     .option('--keepalive-timeout-ms <n>', 'HTTP/2 keepalive timeout in ms', positiveInt('--keepalive-timeout-ms'))
     .option('--json', 'one JSON object per line (default when stdout is not a terminal)')
@@ -95,6 +97,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     from: o.from as StartFrom,
     insecure: o.insecure === true,
     caFile: o.caFile as string | undefined,
+    proxy: o.proxy as string | undefined,
     keepaliveMs: o.keepaliveMs as number | undefined,
     keepaliveTimeoutMs: o.keepaliveTimeoutMs as number | undefined,
     json: o.json as boolean | undefined,

@@ -32,6 +32,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   selfLink: '--topic',
   historyUrl: '--history-url',
   file: '--state-file',
+  proxy: '--proxy',
 };
 
 function exitCodeOf(err: WatchError): number {
@@ -108,6 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     logger: createDefaultLogger(config.logLevel, io.stderr),
     from: config.from,
   };
+  if (config.proxy !== undefined) options.proxy = config.proxy;
   const historyUrl = demo?.historyUrl ?? config.historyUrl;
   if (historyUrl !== undefined) options.historyUrl = historyUrl;
   if (config.stateFile !== undefined) {
