@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { WatchManager, type WatchError, type WatchManagerOptions, type WatchOptions } from '../src';
 import { seededRandom, type FakeWatchService } from '../src/testing';
 import { captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
+import { startTinyproxy } from './support/tinyproxy';
 
 scanForSecrets();
 
@@ -109,5 +110,27 @@ describe('chaos', { timeout: 60_000 }, () => {
       }
     }
     assert.equal(stats.permanent, 0);
+  });
+
+  it('the same with the consumer behind tinyproxy (BasicAuth): exact sequences, every connection through the proxy', async (t) => {
+    const started = performance.now();
+    const service = await startService({ topics: TOPICS, seed: 44 });
+    const port = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
+    const proxy = await startTinyproxy({ user: 'chaos', password: secret('chaos-proxy-pw-2291'), allowPorts: [port(service.target), port(service.historyUrl)] });
+    try {
+      const { delivered, published, stats } = await runChaos(service, { proxy: proxy.url() }, 44);
+      const connects = proxy.connects();
+      t.diagnostic(`chaos behind tinyproxy: ${JSON.stringify(stats)}, ${connects.length} CONNECTs, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      for (const topic of TOPICS) assert.deepEqual(delivered.get(topic), published.get(topic), topic);
+      assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
+      assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
+      assert.equal(stats.permanent, 0);
+      assert.ok(connects.includes(service.target), 'the gRPC channel went through the proxy');
+      assert.ok(connects.includes(new URL(service.historyUrl).host), 'the history requests went through the proxy');
+      assert.deepEqual(new Set(connects), new Set([service.target, new URL(service.historyUrl).host]), 'nothing else was tunnelled');
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
   });
 });
