@@ -1,12 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { Clock } from './clock';
 import { WatchError } from './errors';
 import { fromHistoryEvent } from './event-codec';
-import { HttpsProxyAgent } from 'https-proxy-agent';
-import type { ResolvedTls } from './options';
-import type { ProxyEndpoint } from './proxy';
-import { proxyRefusal, proxyUnreachable } from './proxy-probe';
+import type { HttpTransport } from './http-transport';
 import type { TokenRefresher } from './token-refresher';
 import type { WatchEvent } from './types';
 
@@ -16,16 +10,11 @@ export interface HistoryClientOptions {
   baseUrl: URL;
   tenantId: string;
   tokens: TokenRefresher;
-  /** The channel's TLS settings, applied to https requests; false for plaintext. */
-  tls: ResolvedTls | false;
-  /** The proxy to tunnel through, or undefined to go direct. */
-  proxy: ProxyEndpoint | undefined;
-  /** Connect here instead of the URL's host (whose name is kept for SNI, certificates and `Host`). */
-  entryHost: string | undefined;
+  /** Carries the requests (TLS, proxy, entry address). */
+  transport: HttpTransport;
   /** Deadline of one request, headers and body. */
   timeoutMs: number;
   userAgent: string;
-  clock: Clock;
 }
 
 /** One page of history. */
@@ -50,27 +39,7 @@ export class HistoryGone extends Error {
  * {@link HistoryGone} for 410.
  */
 export class HistoryClient {
-  private readonly agent: http.Agent;
-  private readonly proxy: ProxyEndpoint | undefined;
-  private readonly connectOptions: https.RequestOptions;
-
-  constructor(private readonly options: HistoryClientOptions) {
-    const { baseUrl, tls } = options;
-    const secure = baseUrl.protocol === 'https:';
-    this.proxy = options.proxy;
-    const pool = { keepAlive: true, maxSockets: 8 };
-    // Through a proxy every request is a CONNECT tunnel (https-proxy-agent), for http URLs too: a proxy then never
-    // sees the token, and a refusal is always the proxy's own answer to CONNECT (told apart below).
-    this.agent = this.proxy !== undefined ? new HttpsProxyAgent(this.proxy.url(), pool) : secure ? new https.Agent(pool) : new http.Agent(pool);
-    // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
-    const connect: https.RequestOptions = {};
-    if (secure && tls !== false) {
-      Object.assign(connect, { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion });
-      connect.servername = tls.servername ?? baseUrl.hostname.replace(/^\[|\]$/g, '');
-    }
-    if (options.entryHost !== undefined) connect.hostname = options.entryHost;
-    this.connectOptions = connect;
-  }
+  constructor(private readonly options: HistoryClientOptions) {}
 
   /** Events after `after`, ascending, page `page` of `pageSize`. */
   async page(topic: string, after: number, page: number, pageSize: number, signal: AbortSignal): Promise<HistoryPage> {
@@ -87,15 +56,9 @@ export class HistoryClient {
     return events[0]?.sequenceId ?? 0;
   }
 
-  /**
-   * Destroys every connection, idle or busy, and resolves once their sockets are closed, so that a manager's
-   * `close()` leaves no handle behind.
-   */
-  async close(): Promise<void> {
-    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flat().filter((x) => x !== undefined);
-    const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
-    this.agent.destroy();
-    await Promise.all(closed);
+  /** Closes the connections (see {@link HttpTransport.close}). */
+  close(): Promise<void> {
+    return this.options.transport.close();
   }
 
   private async get(topic: string, query: URLSearchParams, where: string, signal: AbortSignal, after: number): Promise<WatchEvent[]> {
@@ -112,84 +75,20 @@ export class HistoryClient {
     }
   }
 
-  private request(topic: string, query: URLSearchParams, token: string, where: string, signal: AbortSignal): Promise<{ status: number; body: string; header: string | undefined }> {
-    const { baseUrl, tenantId, timeoutMs, userAgent, clock } = this.options;
+  private async request(topic: string, query: URLSearchParams, token: string, where: string, signal: AbortSignal): Promise<{ status: number; body: string; header: string | undefined }> {
+    const { baseUrl, tenantId, timeoutMs, userAgent, transport } = this.options;
     const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${topic}?${query.toString()}`, baseUrl);
-    const lib = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (outcome: { ok: true; status: number; body: string; header: string | undefined } | { ok: false; err: Error }): void => {
-        if (settled) return;
-        settled = true;
-        deadline.cancel();
-        if (outcome.ok) {
-          resolve({ status: outcome.status, body: outcome.body, header: outcome.header });
-          return;
-        }
-        req.destroy();
-        const err = outcome.err;
-        if (signal.aborted) reject(new WatchError('CLOSED', `${where}: cancelled`));
-        else if (err instanceof WatchError) reject(err);
-        // Through a proxy, every connection is to the proxy: failing to make one is the proxy's unreachability.
-        else if (this.proxy !== undefined && proxyAnswer === undefined && isConnectFailure(err)) reject(proxyUnreachable(this.proxy, err));
-        else reject(new WatchError('HISTORY_UNAVAILABLE', `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
-      };
-      let proxyAnswer: number | undefined;
-      const req = lib.request(url, {
-        ...this.connectOptions,
-        method: 'GET',
-        agent: this.agent,
-        signal,
-        headers: {
-          Host: url.host,
-          Authorization: `Bearer ${token}`,
-          'X-Axway-Tenant-Id': tenantId,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-          'User-Agent': userAgent,
-        },
-      });
-      // One deadline for headers and body, settling the page itself: a server that trickles a page, or a
-      // connection that dies in a way Node reports only on the response, must not hold the catch-up forever.
-      const deadline = clock.setTimeout(() => settle({ ok: false, err: Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), timeoutMs);
-      req.on('error', (err) => settle({ ok: false, err }));
-      // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it (FACTS.md): its
-      // 'proxyConnect' event is what tells a proxy's 401/403/407 from the history server's.
-      req.once('proxyConnect', (answer: { statusCode: number }) => (proxyAnswer = answer.statusCode));
-      req.on('response', (res) => {
-        if (proxyAnswer !== undefined && this.proxy !== undefined) {
-          const refusal = proxyRefusal(this.proxy, proxyAnswer, `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
-          if (refusal !== undefined) {
-            res.resume();
-            settle({ ok: false, err: refusal.code === 'CONNECTION_LOST' ? new WatchError('HISTORY_UNAVAILABLE', `${where}: ${refusal.message}`) : refusal });
-            return;
-          }
-        }
-        let body = '';
-        let ended = false;
-        res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the page
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('error', (err) => settle({ ok: false, err }));
-        res.on('aborted', () => settle({ ok: false, err: Object.assign(new Error('connection closed mid-page'), { code: 'ECONNRESET' }) }));
-        res.on('end', () => {
-          ended = true;
-          const header = res.headers['x-axway-max-sequence-id'];
-          settle({ ok: true, status: res.statusCode ?? 0, body, header: Array.isArray(header) ? header[0] : header });
-        });
-        res.on('close', () => {
-          if (!ended) settle({ ok: false, err: Object.assign(new Error('connection closed mid-page'), { code: 'ECONNRESET' }) });
-        });
-      });
-      req.end();
+    const reply = await transport.request(url, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${token}`, 'X-Axway-Tenant-Id': tenantId, 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': userAgent },
+      timeoutMs,
+      signal,
+      where,
+      unavailable: 'HISTORY_UNAVAILABLE',
     });
+    const header = reply.headers['x-axway-max-sequence-id'];
+    return { status: reply.status, body: reply.body, header: Array.isArray(header) ? header[0] : header };
   }
-}
-
-// Errors of dialling a socket; with a proxy, only the proxy is ever dialled.
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-function isConnectFailure(err: Error): boolean {
-  return CONNECT_FAILURES.has((err as { code?: string }).code ?? '');
 }
 
 function statusError(res: { status: number; header: string | undefined }, topic: string, where: string, after: number): Error {

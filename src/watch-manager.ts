@@ -9,6 +9,7 @@ import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '
 import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
+import { HttpTransport } from './http-transport';
 import { resolveWatchOptions, type WatchOptions } from './options';
 import { TopicWatch } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from './watch-iterator';
@@ -268,7 +269,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock, entryAddress, host } = this.options;
     // The entry address stands in for the service's host, for the history API too when it lives on that host.
     const entryHost = entryAddress !== undefined && historyUrl.hostname === host ? entryAddress.host : undefined;
-    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, tls, proxy: this.historyProxy, entryHost, timeoutMs: historyTimeoutMs, userAgent, clock });
+    const transport = new HttpTransport({ secure: historyUrl.protocol === 'https:', tls, proxy: this.historyProxy, entryHost, clock });
+    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, transport, timeoutMs: historyTimeoutMs, userAgent });
   }
 
   private channel(): WatchClient {

@@ -1,0 +1,142 @@
+import http from 'node:http';
+import https from 'node:https';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { Clock } from './clock';
+import { WatchError, type WatchErrorCode } from './errors';
+import type { ResolvedTls } from './options';
+import type { ProxyEndpoint } from './proxy';
+import { proxyRefusal, proxyUnreachable } from './proxy-probe';
+
+/** Options of {@link HttpTransport}. */
+export interface HttpTransportOptions {
+  /** Whether requests go to an https origin (picks the agent and applies `tls`). */
+  secure: boolean;
+  /** TLS settings for https origins; false for plaintext. */
+  tls: ResolvedTls | false;
+  /** The proxy to tunnel through, or undefined to go direct. */
+  proxy: ProxyEndpoint | undefined;
+  /** Connect here instead of the URL's host (whose name is kept for SNI, certificates and `Host`). */
+  entryHost?: string;
+  clock: Clock;
+}
+
+/** One request of {@link HttpTransport.request}. */
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  headers: http.OutgoingHttpHeaders;
+  body?: string;
+  /** Deadline of the whole exchange, headers and body. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Names the request in error messages. */
+  where: string;
+  /** The code of a network failure or timeout (retryable), for example `HISTORY_UNAVAILABLE`. */
+  unavailable: WatchErrorCode;
+}
+
+/** A complete answer: status, headers and the whole body as text. */
+export interface HttpReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+// Errors of dialling a socket; with a proxy, only the proxy is ever dialled.
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The SDK's HTTP/1.1 client for the history API and the token endpoint: kept-alive connections, the manager's TLS
+ * settings and proxy (a CONNECT tunnel through https-proxy-agent, for http origins too, so a proxy never sees a
+ * token), one deadline per exchange, and typed errors: a proxy's own refusal is `PROXY_*`, never taken for the
+ * origin's answer; a network failure or timeout is the caller's `unavailable` code.
+ */
+export class HttpTransport {
+  private readonly agent: http.Agent;
+  private readonly connectOptions: https.RequestOptions = {};
+
+  constructor(private readonly options: HttpTransportOptions) {
+    const { secure, tls, proxy } = options;
+    const pool = { keepAlive: true, maxSockets: 8 };
+    this.agent = proxy !== undefined ? new HttpsProxyAgent(proxy.url(), pool) : secure ? new https.Agent(pool) : new http.Agent(pool);
+    // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
+    if (secure && tls !== false) Object.assign(this.connectOptions, { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, servername: tls.servername });
+    if (options.entryHost !== undefined) this.connectOptions.hostname = options.entryHost;
+  }
+
+  /** Sends one request and reads the whole answer; rejects with a typed {@link WatchError}. */
+  request(url: URL, init: HttpRequest): Promise<HttpReply> {
+    const { proxy, clock } = this.options;
+    const lib = url.protocol === 'https:' ? https : http;
+    const { where, signal } = init;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let proxyAnswer: number | undefined;
+      const settle = (outcome: { ok: true; reply: HttpReply } | { ok: false; err: Error }): void => {
+        if (settled) return;
+        settled = true;
+        deadline.cancel();
+        if (outcome.ok) {
+          resolve(outcome.reply);
+          return;
+        }
+        req.destroy();
+        const err = outcome.err;
+        if (signal?.aborted === true) reject(new WatchError('CLOSED', `${where}: cancelled`));
+        else if (err instanceof WatchError) reject(err);
+        else if (proxy !== undefined && proxyAnswer === undefined && CONNECT_FAILURES.has((err as { code?: string }).code ?? '')) reject(proxyUnreachable(proxy, err));
+        else reject(new WatchError(init.unavailable, `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
+      };
+      const servername = this.connectOptions.servername ?? (url.protocol === 'https:' ? url.hostname.replace(/^\[|\]$/g, '') : undefined);
+      const req = lib.request(url, {
+        ...this.connectOptions,
+        servername,
+        method: init.method,
+        agent: this.agent,
+        signal,
+        headers: { Host: url.host, ...init.headers },
+      });
+      // One deadline for headers and body: a server that trickles an answer, or a connection that dies in a way
+      // Node reports only on the response, must not hold the caller forever.
+      const deadline = clock.setTimeout(() => settle({ ok: false, err: Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), init.timeoutMs);
+      req.on('error', (err) => settle({ ok: false, err }));
+      // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it (FACTS.md): its
+      // 'proxyConnect' event is what tells a proxy's 401/403/407 from the origin's.
+      req.once('proxyConnect', (answer: { statusCode: number }) => (proxyAnswer = answer.statusCode));
+      req.on('response', (res) => {
+        if (proxyAnswer !== undefined && proxy !== undefined) {
+          const refusal = proxyRefusal(proxy, proxyAnswer, `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
+          if (refusal !== undefined) {
+            res.resume();
+            settle({ ok: false, err: refusal.code === 'CONNECTION_LOST' ? new WatchError(init.unavailable, `${where}: ${refusal.message}`) : refusal });
+            return;
+          }
+        }
+        let body = '';
+        let ended = false;
+        res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the body
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('error', (err) => settle({ ok: false, err }));
+        res.on('aborted', () => settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) }));
+        res.on('end', () => {
+          ended = true;
+          settle({ ok: true, reply: { status: res.statusCode ?? 0, headers: res.headers, body } });
+        });
+        res.on('close', () => {
+          if (!ended) settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) });
+        });
+      });
+      req.end(init.body);
+    });
+  }
+
+  /**
+   * Destroys every connection, idle or busy, and resolves once their sockets are closed, so that closing leaves no
+   * handle behind.
+   */
+  async close(): Promise<void> {
+    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flat().filter((x) => x !== undefined);
+    const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
+    this.agent.destroy();
+    await Promise.all(closed);
+  }
+}
