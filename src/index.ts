@@ -7,6 +7,7 @@ export { WatchManager, type Subscription, type WatchManagerEvents } from './watc
 export type { WatchHandlers, ResyncNotice } from './delivery';
 export type { WatchRecord, IterateOptions } from './watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './dead-letter-spool';
+export { clientCredentialsToken, type ClientSecretCredentials, type ClientAssertionCredentials, type ClientCredentialsOptions } from './client-credentials';
 export type { WatchManagerOptions, WatchOptions, WatchFilter, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
 export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
 export type { BackoffOptions } from './backoff';

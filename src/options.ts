@@ -5,7 +5,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './ba
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { createDefaultLogger, type LogLevel } from './logger';
-import { parseProxyUrl, type Environment, type ProxyEndpoint } from './proxy';
+import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
 import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from './types';
 
@@ -269,32 +269,28 @@ export function parseTarget(value: unknown, field = 'target'): { host: string; p
 
 function resolveTls(value: unknown): ResolvedTls | false {
   if (value === false) return false;
-  if (value !== undefined && !isRecord(value)) throw invalid('tls', 'must be an object or false');
-  const input = value ?? {};
-  checkKeys(input, ['ca', 'cert', 'key', 'servername', 'minVersion'], 'tls.');
-  const ca = pem(input.ca, 'tls.ca', 'certificate');
-  const cert = pem(input.cert, 'tls.cert', 'certificate');
-  const key = pem(input.key, 'tls.key', 'key');
-  if ((cert === undefined) !== (key === undefined)) throw invalid(cert === undefined ? 'tls.cert' : 'tls.key', 'tls.cert and tls.key go together');
+  return resolveTlsOption(value ?? {}, 'tls');
+}
+
+/** Validates {@link TlsOptions} given as `field` (an option or argument name used in the error). */
+export function resolveTlsOption(value: unknown, field: string): ResolvedTls {
+  if (!isRecord(value)) throw invalid(field, 'must be an object or false');
+  const input = value;
+  checkKeys(input, ['ca', 'cert', 'key', 'servername', 'minVersion'], `${field}.`);
+  const ca = pem(input.ca, `${field}.ca`, 'certificate');
+  const cert = pem(input.cert, `${field}.cert`, 'certificate');
+  const key = pem(input.key, `${field}.key`, 'key');
+  if ((cert === undefined) !== (key === undefined)) throw invalid(cert === undefined ? `${field}.cert` : `${field}.key`, 'cert and key go together');
   const minVersion = input.minVersion ?? 'TLSv1.2';
-  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') throw invalid('tls.minVersion', "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') throw invalid(`${field}.minVersion`, "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
   return {
     // Extra CAs are added to the system's roots, as "extra" says (a bare `ca` would replace them in Node and grpc-js).
     ca: ca === undefined ? undefined : [...rootCertificates, ca.toString()],
     cert,
     key,
-    servername: input.servername === undefined ? undefined : nonEmptyString(input.servername, 'tls.servername'),
+    servername: input.servername === undefined ? undefined : nonEmptyString(input.servername, `${field}.servername`),
     minVersion,
   };
-}
-
-/** The environment variables {@link proxyFor} reads, copied once: later changes to `process.env` do not leak in. */
-function proxyEnvironment(): Environment {
-  const env: Record<string, string | undefined> = {};
-  for (const name of ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy']) {
-    for (const key of [name, name.toUpperCase()]) if (process.env[key] !== undefined) env[key] = process.env[key];
-  }
-  return env;
 }
 
 function resolveProxy(value: unknown): ProxyEndpoint | false | undefined {
@@ -439,7 +435,7 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     getToken: input.getToken as TokenGetter,
     tls,
     proxy: resolveProxy(input.proxy),
-    proxyEnv: proxyEnvironment(),
+    proxyEnv: readProxyEnvironment(),
     entryAddress: input.entryAddress === undefined ? undefined : parseTarget(input.entryAddress, 'entryAddress'),
     keepalive: resolveKeepalive(input.keepalive),
     logger: resolveLogger(input.logger),

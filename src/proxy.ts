@@ -170,9 +170,17 @@ export function proxyFor(option: ProxyOption | ProxyEndpoint, env: Environment, 
   return undefined;
 }
 
-/** The proxy of the manager's history client (the `historyUrl`'s scheme picks the variable). */
-export function historyProxy(options: { proxy: ProxyEndpoint | false | undefined; proxyEnv: Environment; historyUrl: URL }): ProxyEndpoint | undefined {
-  const { historyUrl } = options;
-  const secure = historyUrl.protocol === 'https:';
-  return proxyFor(options.proxy, options.proxyEnv, secure ? 'https' : 'http', historyUrl.hostname, Number(historyUrl.port) || (secure ? 443 : 80));
+/** The proxy for requests to `url` (its scheme picks the variable): the history API, the token endpoint. */
+export function proxyForUrl(option: ProxyEndpoint | false | undefined, env: Environment, url: URL): ProxyEndpoint | undefined {
+  const secure = url.protocol === 'https:';
+  return proxyFor(option, env, secure ? 'https' : 'http', url.hostname, Number(url.port) || (secure ? 443 : 80));
+}
+
+/** The variables {@link proxyFor} reads, copied once: later changes to `process.env` do not leak in. */
+export function readProxyEnvironment(): Environment {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy']) {
+    for (const key of [name, name.toUpperCase()]) if (process.env[key] !== undefined) env[key] = process.env[key];
+  }
+  return env;
 }

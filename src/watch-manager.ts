@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { DeadLetterSpool } from './dead-letter-spool';
 import { WatchError } from './errors';
 import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './grpc-channel';
-import { historyProxy, type ProxyEndpoint } from './proxy';
+import { proxyForUrl, type ProxyEndpoint } from './proxy';
+import { ADOPT_SETTINGS, type AdoptingTokenGetter } from './client-credentials';
 import { probeProxy } from './proxy-probe';
 import { createLog, type Log } from './logger';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
@@ -72,7 +73,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     this.log = createLog(this.options.logger);
     // Proxy decisions are made here, once, so that a bad proxy variable fails the constructor like a bad option.
     this.route = channelRoute(this.options);
-    this.historyProxy = historyProxy(this.options);
+    this.historyProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.historyUrl);
+    (this.options.getToken as AdoptingTokenGetter)[ADOPT_SETTINGS]?.(this.options);
     this.deadLetters = this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
       getToken: this.options.getToken,
@@ -219,6 +221,19 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** Counters and gauges of every watch (delivered, acknowledged, in flight, buffered, reconnects, catch-up, lag). */
   metrics(): { watches: WatchMetrics[] } {
     return { watches: [...this.watches.values()].map((w) => w.metrics()) };
+  }
+
+  /**
+   * What `util.inspect` and `JSON.stringify` show of a manager: a summary without options, tokens or connections,
+   * so that logging a manager can never leak a token, a proxy password or key material.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `WatchManager ${JSON.stringify(this.toJSON())}`;
+  }
+
+  toJSON(): { target: string; proxy: string; state: ConnectionState; watches: number } {
+    const proxy = this.route.proxy === undefined ? 'none' : this.route.proxy.toString();
+    return { target: this.options.target, proxy, state: this.status().state, watches: this.watches.size };
   }
 
   /** The manager's state and each watch's, accurate at the moment of the call. */

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Delivery } from '../src/delivery';

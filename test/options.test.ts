@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchManagerOptions } from '../src';
 import { resolveOptions } from '../src/options';

@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { WatchManager, WatchError } from '../src';
 import { channelOptions, channelRoute } from '../src/grpc-channel';
 import { resolveOptions } from '../src/options';
-import { bypassesProxy, historyProxy, parseProxyUrl, proxyFor, type Environment } from '../src/proxy';
+import { bypassesProxy, parseProxyUrl, proxyFor, proxyForUrl, type Environment } from '../src/proxy';
 import { redactSecrets } from '../src/redact';
 
 const valid = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
@@ -84,7 +85,7 @@ describe('proxy choice', () => {
     const resolved = withEnv({ https_proxy: 'http://envproxy:3128', no_proxy: 'internal.corp' }, () => resolveOptions(valid, '1'));
     withEnv({}, () => {
       assert.equal(channelRoute(resolved).address, 'envproxy:3128');
-      assert.equal(String(historyProxy(resolved)), 'http://envproxy:3128');
+      assert.equal(String(proxyForUrl(resolved.proxy, resolved.proxyEnv, resolved.historyUrl)), 'http://envproxy:3128');
     });
   });
 });

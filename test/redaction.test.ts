@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { WatchError } from '../src';
+import { generateKeyPairSync } from 'node:crypto';
+import { WatchError, WatchManager, clientCredentialsToken } from '../src';
 import { createLog } from '../src/logger';
 import { redactSecrets, registerSecret } from '../src/redact';
-import { captureLogger, captured, findLeak, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import { TOPIC, captureLogger, captured, findLeak, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -38,6 +39,34 @@ describe('secrets never reach logs or errors', () => {
     const err = recordError(new WatchError('TOKEN_UNAVAILABLE', `failed with ${jwt}`, { cause: new Error(`inner ${jwt}`) }));
     assert.equal(findLeak(captured.slice(before), [jwt]), undefined);
     assert.ok(!inspect(err, { depth: 5 }).includes(jwt));
+    await service.stop();
+  });
+
+  it('keeps tokens, proxy passwords and key material out of inspect, JSON, status() and metrics() of a running manager', async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    const password = secret('inspect-proxy-pw-6613');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const keyLine = secret(keyPem.split('\n')[1] as string);
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(),
+      // An env-style proxy that no_proxy exempts here: the manager holds the password without using it.
+      proxy: `http://agent:${password}@127.0.0.1:1`, entryAddress: service.target,
+    });
+    // The direct route for this test: the proxy above is only held, so tunnel nothing through it.
+    const direct = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger() });
+    await direct.registerWatch(TOPIC, { onEvent: () => undefined });
+    const views = [
+      inspect(manager, { depth: Infinity, showHidden: true }), JSON.stringify(manager), inspect(direct, { depth: Infinity, showHidden: true }), JSON.stringify(direct),
+      JSON.stringify(direct.status()), JSON.stringify(direct.metrics()), inspect(direct.status(), { depth: Infinity }), inspect(service, { depth: Infinity }),
+      inspect({ keyHolder: clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'a', privateKey: keyPem, keyId: 'k' }) }, { depth: Infinity, showHidden: true }),
+    ];
+    captured.push(...views);
+    assert.equal(findLeak(views, [jwt, password, keyLine]), undefined);
+    assert.match(views[0] as string, /proxy":"http:\/\/127\.0\.0\.1:1"/);
+    await direct.close();
+    await manager.close();
     await service.stop();
   });
 });

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import { Backoff, DEFAULT_BACKOFF, backoffDelay } from '../src/backoff';
 import { FakeClock, seededRandom } from '../src/testing';

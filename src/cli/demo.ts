@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { clientCredentialsToken } from '../client-credentials';
 import { systemClock, type Timer } from '../clock';
 import { FakeWatchService } from '../testing/fake-watch-service';
 
@@ -14,8 +16,9 @@ export interface Demo {
 const DEMO_TOPIC = '/management/v1alpha1/watchtopics/demo';
 
 /**
- * Starts the fake watch service with a publisher (4 events a second), pings every 3 s and 10-second tokens, so that
- * within seconds `--log-level debug` shows pings answered and tokens refreshed in-stream.
+ * Starts the fake watch service with a publisher (4 events a second), pings every 3 s and 10-second tokens from its
+ * OAuth2 token endpoint (fetched with {@link clientCredentialsToken}, as an agent with a service account would), so
+ * that within seconds `--log-level debug` shows pings answered and tokens refreshed in-stream.
  */
 export async function startDemo(): Promise<Demo> {
   const service = await FakeWatchService.start({ topics: [DEMO_TOPIC], pingIntervalMs: 3_000 });
@@ -25,12 +28,15 @@ export async function startDemo(): Promise<Demo> {
     timer = systemClock.setTimeout(publish, 250);
   };
   publish();
+  const clientSecret = randomBytes(18).toString('base64url');
+  service.registerClient({ clientId: 'demo-agent', clientSecret, tokenTtlMs: 10_000 });
+  const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'demo-agent', clientSecret });
   return {
     target: service.target,
     historyUrl: service.historyUrl,
     tenantId: service.tenantId,
     topic: DEMO_TOPIC,
-    getToken: () => service.issueToken({ ttlMs: 10_000 }),
+    getToken: async () => getToken(),
     async stop() {
       timer?.cancel();
       await service.stop();

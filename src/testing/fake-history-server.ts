@@ -3,6 +3,7 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sleep, type Clock } from '../clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
+import { TOKEN_PATH, type FakeTokenEndpoint } from './fake-token-endpoint';
 import type { TopicLog } from './topic-log';
 import type { WatchEvent } from '../types';
 import { toHistoryJson } from './wire-render';
@@ -40,6 +41,8 @@ export interface HistoryBackend {
   topic(selfLink: string): TopicLog | undefined;
   clock: Clock;
   random: () => number;
+  /** Serves the token endpoint's path, when the service has one. */
+  tokenEndpoint?: FakeTokenEndpoint;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -84,8 +87,10 @@ export class FakeHistoryServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    this.counters.requests += 1;
     const url = new URL(req.url ?? '/', 'http://fake');
+    // The token endpoint shares the port but not the history API's faults or counters.
+    if (url.pathname === TOKEN_PATH && this.backend.tokenEndpoint !== undefined) return this.backend.tokenEndpoint.handle(req, res, this.closing.signal);
+    this.counters.requests += 1;
     this.queries.push(url.search);
     if (this.queries.length > 1000) this.queries.shift();
     if (this.faults.delayMs > 0) await sleep(this.backend.clock, this.faults.delayMs, this.closing.signal);

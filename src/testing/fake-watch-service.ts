@@ -5,6 +5,7 @@ import { watchProto, type WireEventInput, type WireWatchHandlers } from '../prot
 import type { WatchEvent } from '../types';
 import { seededRandom } from './fake-clock';
 import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';
+import { FakeTokenEndpoint, TOKEN_PATH, type FakeClient, type TokenEndpointCounters, type TokenEndpointFaults } from './fake-token-endpoint';
 import { FakeSubscription, type FakeServiceCounters } from './fake-subscription';
 import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
 import { TopicLog, type PublishInput } from './topic-log';
@@ -62,6 +63,7 @@ export class FakeWatchService {
   private readonly subscriptions = new Set<FakeSubscription>();
   private readonly random: () => number;
   private readonly history: FakeHistoryServer;
+  private readonly tokenEndpoint: FakeTokenEndpoint;
   private isPaused = false;
   private topicSeq = 0;
   private grpcPort = 0;
@@ -73,9 +75,11 @@ export class FakeWatchService {
     this.random = seededRandom(options.seed ?? 1);
     this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
     for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
+    this.tokenEndpoint = new FakeTokenEndpoint(this.tokens, this.clock, () => this.tokenUrl);
     this.history = new FakeHistoryServer({
       tenantId: this.tenantId,
       tokens: this.tokens,
+      tokenEndpoint: this.tokenEndpoint,
       topic: (selfLink) => this.topics.get(selfLink),
       clock: this.clock,
       random: this.random,
@@ -99,6 +103,11 @@ export class FakeWatchService {
     return service;
   }
 
+  /** A summary for `util.inspect`: the service holds tokens and signing keys, which logs must not show. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `FakeWatchService ${JSON.stringify({ target: this.target, historyUrl: this.historyUrl, topics: [...this.topics.keys()] })}`;
+  }
+
   /** `host:port` of the gRPC server. */
   get target(): string {
     return `${this.options.host ?? '127.0.0.1'}:${this.grpcPort}`;
@@ -107,6 +116,29 @@ export class FakeWatchService {
   /** Base URL of the event-history API (`{historyUrl}/events{selfLink}`). */
   get historyUrl(): string {
     return `${this.options.tls === undefined ? 'http' : 'https'}://${this.options.host ?? '127.0.0.1'}:${this.historyPort}`;
+  }
+
+  /**
+   * URL of the service's OAuth2 token endpoint (client-credentials grant), on the history API's port: clients are
+   * added with {@link registerClient}; it issues the service's own short-lived JWTs.
+   */
+  get tokenUrl(): string {
+    return `${this.historyUrl}${TOKEN_PATH}`;
+  }
+
+  /** Makes a service account known to the token endpoint (a client secret, or a public key and its key id). */
+  registerClient(client: FakeClient): void {
+    this.tokenEndpoint.register(client);
+  }
+
+  /** Sets the faults of the token endpoint (see {@link TokenEndpointFaults}); `{}` clears them. */
+  setTokenFaults(faults: TokenEndpointFaults): void {
+    this.tokenEndpoint.setFaults(faults);
+  }
+
+  /** The token endpoint's counters. */
+  get tokenCounters(): TokenEndpointCounters {
+    return this.tokenEndpoint.counters;
   }
 
   /** The history server's counters. */

@@ -7,6 +7,7 @@ export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions } fro
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';
 export type { IssueTokenOptions } from './fake-token-issuer';
+export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './fake-token-endpoint';
 export type { PublishInput } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
 export { FaultProxy } from './fault-proxy';

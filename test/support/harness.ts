@@ -1,5 +1,8 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import { Writable } from 'node:stream';
 import winston from 'winston';
@@ -12,6 +15,28 @@ import type { IssueTokenOptions } from '../../src/testing';
  */
 export const captured: string[] = [];
 export const secrets = new Set<string>();
+
+/**
+ * Where each test file of one `npm test` run leaves what it captured, for the suite-wide scan
+ * (zz-suite-secret-scan.test.ts, run last): one directory per test-runner process, the parent of every file's.
+ */
+export function suiteScanDir(runnerPid = process.ppid): string {
+  return path.join(tmpdir(), 'watch-manager-secret-scan', String(runnerPid));
+}
+
+// Everything written to stderr is captured too: default loggers, warnings, anything a library prints.
+const writeStderr = process.stderr.write.bind(process.stderr);
+process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+  captured.push(String(chunk));
+  return (writeStderr as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stderr.write;
+
+process.on('exit', () => {
+  const dir = suiteScanDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.basename(process.argv[1] ?? `pid-${process.pid}`);
+  writeFileSync(path.join(dir, `${file}.json`), JSON.stringify({ file, captured, secrets: [...secrets] }), { mode: 0o600 });
+});
 
 /** A winston logger that keeps every line (debug and up) in {@link captured}. */
 export function captureLogger(): winston.Logger {

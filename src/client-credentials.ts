@@ -1,0 +1,224 @@
+import { KeyObject, createPrivateKey, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { systemClock, type Clock } from './clock';
+import { WatchError } from './errors';
+import { HttpTransport } from './http-transport';
+import { type ResolvedOptions, type TlsOptions, type TokenGetter, resolveTlsOption } from './options';
+import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
+import { registerSecret } from './redact';
+
+/** OAuth2 client credentials with a client secret (sent as `client_secret_post`). */
+export interface ClientSecretCredentials {
+  /** The identity provider's token endpoint, for example `https://login.axway.com/auth/realms/Broker/protocol/openid-connect/token`. */
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes to ask for. @default none */
+  scope?: string;
+}
+
+/**
+ * OAuth2 client credentials with a signed JWT client assertion (`private_key_jwt`, RFC 7523), as the service's
+ * identity provider uses for service accounts: the key never leaves the process, only a short-lived signature does.
+ */
+export interface ClientAssertionCredentials {
+  tokenUrl: string;
+  clientId: string;
+  /** The service account's private key, PEM (PKCS#8 or PKCS#1) or a KeyObject. */
+  privateKey: string | Buffer | KeyObject;
+  /** The key id registered with the identity provider, sent as the assertion's `kid`. */
+  keyId: string;
+  /** @default RS256 for RSA keys, ES256/ES384/ES512 for EC keys by curve */
+  algorithm?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512';
+  /** The assertion's `aud`. @default tokenUrl */
+  audience?: string;
+  scope?: string;
+}
+
+/** Transport settings of {@link clientCredentialsToken}. */
+export interface ClientCredentialsOptions {
+  /**
+   * HTTP CONNECT proxy for the token endpoint, or false. @default the proxy of the manager it is given to (and,
+   * before that or without one, the environment's, as for the manager)
+   */
+  proxy?: string | false;
+  /** TLS settings for the token endpoint. @default the manager's (system roots without one) */
+  tls?: TlsOptions;
+  /** Deadline of one token request. @default 10000 */
+  timeoutMs?: number;
+  /** Time, injectable for tests. @default the manager's clock, else the system clock */
+  clock?: Clock;
+}
+
+/** The settings a manager lends to a getter made by {@link clientCredentialsToken} (see `adoptManagerSettings`). */
+export const ADOPT_SETTINGS = Symbol.for('watch-manager.adoptSettings');
+
+/** A token getter that can take the transport settings of the manager it is given to. */
+export type AdoptingTokenGetter = TokenGetter & { [ADOPT_SETTINGS]?: (options: ResolvedOptions) => void };
+
+type CredentialsGetter = (() => Promise<string>) & { [ADOPT_SETTINGS]?: (options: ResolvedOptions) => void };
+
+interface Cached {
+  token: string;
+  refreshAt: number;
+}
+
+function invalid(field: string, problem: string): WatchError {
+  return new WatchError('INVALID_CONFIG', `invalid argument '${field}': ${problem}`);
+}
+
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string');
+  return value;
+}
+
+const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorithm']>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+
+function algorithmOf(key: KeyObject, given: ClientAssertionCredentials['algorithm']): NonNullable<ClientAssertionCredentials['algorithm']> {
+  if (given !== undefined) return given;
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  const byCurve = key.asymmetricKeyType === 'ec' ? EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
+  if (byCurve === undefined) throw invalid('credentials.algorithm', `cannot be chosen for a ${key.asymmetricKeyType ?? 'unknown'} key; give it`);
+  return byCurve;
+}
+
+/** The grant's form fields, minus the client authentication that {@link clientCredentialsToken} adds per request. */
+type Authenticate = (now: number) => Promise<Record<string, string>>;
+
+function authentication(credentials: ClientSecretCredentials | ClientAssertionCredentials, tokenUrl: string): Authenticate {
+  if ('clientSecret' in credentials && credentials.clientSecret !== undefined) {
+    if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both');
+    const secret = text(credentials.clientSecret, 'credentials.clientSecret');
+    registerSecret(secret);
+    return async () => ({ client_secret: secret });
+  }
+  if (!('privateKey' in credentials) || credentials.privateKey === undefined) throw invalid('credentials', 'needs clientSecret or privateKey with keyId');
+  let key: KeyObject;
+  try {
+    const given = credentials.privateKey;
+    key = given instanceof KeyObject ? given : createPrivateKey(given);
+  } catch {
+    // The parser's message may quote the key material: never repeat it.
+    throw invalid('credentials.privateKey', 'is not a PEM private key');
+  }
+  if (key.type !== 'private') throw invalid('credentials.privateKey', 'is not a private key');
+  const keyId = text(credentials.keyId, 'credentials.keyId');
+  const alg = algorithmOf(key, credentials.algorithm);
+  const audience = credentials.audience ?? tokenUrl;
+  const clientId = credentials.clientId;
+  return async (now) => {
+    const iat = Math.floor(now / 1000);
+    // Short-lived and unique (jti), so that a captured assertion is worth nothing.
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg, kid: keyId, typ: 'JWT' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(audience)
+      .setJti(randomUUID())
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 60)
+      .sign(key);
+    return { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+  };
+}
+
+function oauthError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown; error_description?: unknown };
+    const parts = [parsed.error, parsed.error_description].filter((p): p is string => typeof p === 'string' && p !== '');
+    return parts.length > 0 ? `: ${parts.join(': ')}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A `getToken` for {@link WatchManager} that users do not have to write: the OAuth2 client-credentials grant against
+ * `tokenUrl`, with a client secret or a signed JWT client assertion. The token is cached until 4/5 of its
+ * `expires_in` and then fetched again; concurrent calls share one request. Given to a manager, it goes through that
+ * manager's proxy and TLS settings unless `options` set its own.
+ *
+ * Errors: the endpoint refusing the client (400/401/403) is `UNAUTHENTICATED` (not retried: the credentials are
+ * wrong); 404 is `INVALID_CONFIG` (a wrong `tokenUrl`); 429, 5xx, a malformed answer, a network failure or timeout
+ * is `TOKEN_UNAVAILABLE` (retried by the manager); a proxy's refusal is `PROXY_*`. The secret, the key and the
+ * tokens never appear in messages or logs.
+ */
+export function clientCredentialsToken(credentials: ClientSecretCredentials | ClientAssertionCredentials, options: ClientCredentialsOptions = {}): () => Promise<string> {
+  if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
+  const tokenUrl = text(credentials.tokenUrl, 'credentials.tokenUrl');
+  let url: URL;
+  try {
+    url = new URL(tokenUrl);
+  } catch {
+    throw invalid('credentials.tokenUrl', 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('credentials.tokenUrl', 'must be an http(s) URL');
+  if (url.username !== '' || url.password !== '') throw invalid('credentials.tokenUrl', 'must not carry credentials');
+  const clientId = text(credentials.clientId, 'credentials.clientId');
+  const authenticate = authentication(credentials, tokenUrl);
+  const scope = credentials.scope;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw invalid('options.timeoutMs', 'must be a whole number >= 1');
+  const ownProxy: ProxyEndpoint | false | undefined = options.proxy === undefined || options.proxy === false ? options.proxy : parseProxyUrl(options.proxy, "argument 'options.proxy'");
+  const ownTls = options.tls === undefined ? undefined : resolveTlsOption(options.tls, 'options.tls');
+
+  // Settings lent by the manager this getter is given to; the getter's own options win.
+  let lent: { proxy: ProxyEndpoint | false | undefined; proxyEnv: Environment; tls: ResolvedOptions['tls']; clock: Clock } | undefined;
+  let transport: HttpTransport | undefined;
+  let cached: Cached | undefined;
+  let inFlight: Promise<string> | undefined;
+
+  const clock = (): Clock => options.clock ?? lent?.clock ?? systemClock;
+  const http = (): HttpTransport => {
+    if (transport === undefined) {
+      const proxy = proxyForUrl(ownProxy ?? lent?.proxy, lent?.proxyEnv ?? readProxyEnvironment(), url);
+      const tls = ownTls ?? (lent?.tls === false || lent === undefined ? resolveTlsOption({}, 'options.tls') : lent.tls);
+      transport = new HttpTransport({ secure: url.protocol === 'https:', tls, proxy, clock: clock() });
+    }
+    return transport;
+  };
+
+  const fetchToken = async (): Promise<string> => {
+    const started = clock().now();
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, ...(await authenticate(started)) });
+    if (scope !== undefined) form.set('scope', scope);
+    const reply = await http().request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: form.toString(),
+      timeoutMs,
+      where: `token request for client ${clientId}`,
+      unavailable: 'TOKEN_UNAVAILABLE',
+    });
+    const where = `token endpoint ${url.host}`;
+    if (reply.status === 400 || reply.status === 401 || reply.status === 403) {
+      throw new WatchError('UNAUTHENTICATED', `${where} refused client ${clientId} (${reply.status}${oauthError(reply.body)})`);
+    }
+    if (reply.status === 404) throw new WatchError('INVALID_CONFIG', `invalid argument 'credentials.tokenUrl': ${where} answered 404`);
+    if (reply.status !== 200) throw new WatchError('TOKEN_UNAVAILABLE', `${where} answered ${reply.status}${oauthError(reply.body)}`);
+    let body: { access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(reply.body) as typeof body;
+    } catch {
+      throw new WatchError('TOKEN_UNAVAILABLE', `${where}: the answer is not JSON`);
+    }
+    if (typeof body.access_token !== 'string' || body.access_token === '') throw new WatchError('TOKEN_UNAVAILABLE', `${where}: the answer has no access_token`);
+    registerSecret(body.access_token);
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in);
+    // Without a usable expires_in the token is used once; the manager reads its JWT exp for the refresh anyway.
+    const lifetimeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : 0;
+    cached = { token: body.access_token, refreshAt: started + Math.floor((lifetimeMs * 4) / 5) };
+    return body.access_token;
+  };
+
+  const getToken: CredentialsGetter = () => {
+    if (cached !== undefined && clock().now() < cached.refreshAt) return Promise.resolve(cached.token);
+    // One request at a time: a hundred watches starting at once share it.
+    inFlight ??= fetchToken().finally(() => (inFlight = undefined));
+    return inFlight;
+  };
+  getToken[ADOPT_SETTINGS] = (manager) => {
+    lent ??= { proxy: manager.proxy, proxyEnv: manager.proxyEnv, tls: manager.tls, clock: manager.clock };
+  };
+  return getToken;
+}

@@ -1,0 +1,32 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { findLeak, suiteScanDir } from './support/harness';
+
+// Runs last (the runner takes the files in order, one at a time: --test-concurrency=1 in `npm test`). Every other
+// test file left everything it captured (SDK log lines at debug level, stderr, CLI output, errors with their cause
+// chains and util.inspect) and every token and password it used; no secret of any file may appear in any of it.
+describe('suite-wide secret scan', () => {
+  it('no token or password used anywhere in the suite appears in any log line, output or error of the suite', (t) => {
+    const dir = suiteScanDir();
+    const mine = path.basename(__filename);
+    const expected = readdirSync(__dirname).filter((f) => f.endsWith('.test.ts') && f !== mine);
+    let reports: Array<{ file: string; captured: string[]; secrets: string[] }> = [];
+    try {
+      reports = readdirSync(dir).map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as (typeof reports)[number]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const missing = expected.filter((f) => !reports.some((r) => r.file === f));
+    assert.deepEqual(missing, [], 'every test file of the suite reported what it captured (run this with the whole suite: npm test)');
+    const secrets = new Set(reports.flatMap((r) => r.secrets));
+    const lines = reports.flatMap((r) => r.captured);
+    assert.ok(secrets.size >= 20, `the suite used ${secrets.size} secrets`);
+    assert.ok(lines.length >= 1_000, `the suite captured ${lines.length} lines`);
+    t.diagnostic(`scanned ${lines.length} captured lines/errors of ${reports.length} test files for ${secrets.size} secrets`);
+    const hit = findLeak(lines, secrets);
+    // Only the start of the line is shown: the line itself holds the secret.
+    assert.equal(hit, undefined, `a secret appeared in the suite's output: ${hit?.slice(0, 40)}…`);
+  });
+});
