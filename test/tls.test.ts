@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchEvent } from '../src';
-import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
 import { makeTestCerts, type TestCerts } from './support/certs';
 
 scanForSecrets();
@@ -61,6 +61,29 @@ describe('TLS to the watch service and the history API', () => {
     const err = await lost.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
     assert.ok(err instanceof WatchError && err.retryable, String(err));
     await lost.close();
+    await service.stop();
+  });
+
+  it('tls: false is plaintext only when asked for, and warns once that the token travels in clear text', async () => {
+    const service = await startService({ topics: [TOPIC, `${TOPIC}-2`] });
+    const jwt = await token(service);
+    const before = captured.length;
+    const plain = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), tls: false });
+    await plain.registerWatch(TOPIC, { onEvent: () => undefined });
+    await plain.registerWatch(`${TOPIC}-2`, { onEvent: () => undefined });
+    await plain.close();
+    const warnings = captured.slice(before).filter((line) => line.includes('clear text'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0] as string, /"level":"warn"/);
+    // Without tls: false the SDK speaks TLS, which a plaintext service cannot answer: never a silent downgrade.
+    const secure = new WatchManager({
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl.replace('http:', 'https:'), getToken: () => jwt, logger: captureLogger(),
+      from: 'beginning', connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+    });
+    const err = await secure.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    assert.ok(err instanceof WatchError, String(err));
+    assert.equal(service.counters.subscribes, 2, 'no plaintext subscription from the TLS manager');
+    await secure.close();
     await service.stop();
   });
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { WatchError } from '../errors';
-import { createDefaultLogger } from '../logger';
+import * as grpc from '@grpc/grpc-js';
+import { createDefaultLogger, createLog } from '../logger';
 import type { WatchManagerOptions } from '../options';
 import type { ResyncNotice } from '../delivery';
 import { FileSequenceStore } from '../sequence-store';
@@ -99,6 +100,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return fail(EXIT.USAGE, `--ca-file: cannot read ${config.caFile}`);
     }
   }
+  const logger = createDefaultLogger(config.logLevel, io.stderr);
+  // grpc-js prints its own errors (a proxy's refusal among them) through a process-global logger straight to
+  // stderr. The CLI owns its process: they go to --log-level debug, redacted, instead of breaking the one-line
+  // message of an exit. (A library must not touch that global; the SDK itself leaves it alone.)
+  const log = createLog(logger);
+  grpc.setLogger({ error: (...args: unknown[]) => log.debug(`grpc-js: ${args.map(String).join(' ')}`) });
   const demo = config.demo ? await startDemo() : undefined;
   const topics = demo === undefined ? config.topics : [demo.topic];
   const options: WatchManagerOptions = {
@@ -106,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     tenantId: demo?.tenantId ?? (config.tenant as string),
     getToken: tokenGetter(config, io, demo),
     tls: config.insecure || demo !== undefined ? false : ca === undefined ? {} : { ca },
-    logger: createDefaultLogger(config.logLevel, io.stderr),
+    logger,
     from: config.from,
   };
   if (config.proxy !== undefined) options.proxy = config.proxy;
