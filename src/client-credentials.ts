@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { HttpTransport } from './http-transport';
-import { type ResolvedOptions, type TlsOptions, type TokenGetter, resolveTlsOption } from './options';
+import { httpUrl, resolveTlsOption, type ResolvedOptions, type TlsOptions, type TokenGetter } from './options';
 import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { registerSecret } from './redact';
 
@@ -145,15 +145,8 @@ function oauthError(body: string): string {
  */
 export function clientCredentialsToken(credentials: ClientSecretCredentials | ClientAssertionCredentials, options: ClientCredentialsOptions = {}): () => Promise<string> {
   if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
-  const tokenUrl = text(credentials.tokenUrl, 'credentials.tokenUrl');
-  let url: URL;
-  try {
-    url = new URL(tokenUrl);
-  } catch {
-    throw invalid('credentials.tokenUrl', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('credentials.tokenUrl', 'must be an http(s) URL');
-  if (url.username !== '' || url.password !== '') throw invalid('credentials.tokenUrl', 'must not carry credentials');
+  const url = httpUrl(credentials.tokenUrl, 'credentials.tokenUrl', 'argument');
+  const tokenUrl = url.href;
   const clientId = text(credentials.clientId, 'credentials.clientId');
   const authenticate = authentication(credentials, tokenUrl);
   const scope = credentials.scope;

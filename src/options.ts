@@ -215,8 +215,22 @@ const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
 
-function invalid(field: string, problem: string): WatchError {
-  return new WatchError('INVALID_CONFIG', `invalid option '${field}': ${problem}`);
+function invalid(field: string, problem: string, what = 'option'): WatchError {
+  return new WatchError('INVALID_CONFIG', `invalid ${what} '${field}': ${problem}`);
+}
+
+/** An absolute http(s) URL without credentials: the history API's or a token endpoint's. */
+export function httpUrl(value: unknown, field: string, what = 'option'): URL {
+  const text = nonEmptyString(value, field);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(field, 'must be an absolute http(s) URL', what);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(field, 'must be an http(s) URL', what);
+  if (url.username !== '' || url.password !== '') throw invalid(field, 'must not carry credentials', what);
+  return url;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -361,15 +375,7 @@ export function resolveFrom(value: unknown, field = 'from'): StartFrom {
 
 function resolveHistoryUrl(value: unknown, host: string, tls: boolean): URL {
   if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);
-  const text = nonEmptyString(value, 'historyUrl');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid('historyUrl', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('historyUrl', 'must be an http(s) URL');
-  if (url.username !== '' || url.password !== '') throw invalid('historyUrl', 'must not carry credentials');
+  const url = httpUrl(value, 'historyUrl');
   if (url.search !== '' || url.hash !== '') throw invalid('historyUrl', 'must not have a query or fragment');
   if (url.protocol === 'http:' && tls) throw invalid('historyUrl', 'is plain http while tls is on; use https or set tls: false');
   return url;
