@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { HttpTransport } from './http-transport';
-import { httpUrl, resolveTlsOption, type ResolvedOptions, type TlsOptions, type TokenGetter } from './options';
+import { httpUrl, resolveTlsOption, type ResolvedTls, type TlsOptions, type TokenGetter, type TokenRequest } from './options';
 import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { registerSecret } from './redact';
 
@@ -50,13 +50,27 @@ export interface ClientCredentialsOptions {
   clock?: Clock;
 }
 
-/** The settings a manager lends to a getter made by {@link clientCredentialsToken} (see `adoptManagerSettings`). */
-export const ADOPT_SETTINGS = Symbol.for('watch-manager.adoptSettings');
+/**
+ * What a manager lends to a getter made by {@link clientCredentialsToken}: its proxy decision and the parts of its
+ * TLS settings that are not specific to the watch service (trusted CAs, minimum version: not its `servername` or
+ * client certificate, which belong to the service's host).
+ */
+export interface LentSettings {
+  proxy: ProxyEndpoint | false | undefined;
+  proxyEnv: Environment;
+  tls: Pick<ResolvedTls, 'ca' | 'minVersion'> | false;
+  clock: Clock;
+}
 
-/** A token getter that can take the transport settings of the manager it is given to. */
-export type AdoptingTokenGetter = TokenGetter & { [ADOPT_SETTINGS]?: (options: ResolvedOptions) => void };
+// Module-private (not Symbol.for): only getters made here can receive a manager's settings.
+const ADOPT = Symbol('watch-manager.adoptSettings');
 
-type CredentialsGetter = (() => Promise<string>) & { [ADOPT_SETTINGS]?: (options: ResolvedOptions) => void };
+type CredentialsGetter = ((request?: TokenRequest) => Promise<string>) & { [ADOPT]?: (settings: LentSettings) => void };
+
+/** Lends `settings` to `getToken` when it was made by {@link clientCredentialsToken}; a no-op otherwise. */
+export function lendSettings(getToken: TokenGetter, settings: LentSettings): void {
+  (getToken as CredentialsGetter)[ADOPT]?.(settings);
+}
 
 interface Cached {
   token: string;
@@ -89,7 +103,7 @@ function authentication(credentials: ClientSecretCredentials | ClientAssertionCr
   if ('clientSecret' in credentials && credentials.clientSecret !== undefined) {
     if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both');
     const secret = text(credentials.clientSecret, 'credentials.clientSecret');
-    registerSecret(secret);
+    registerSecret(secret, { pinned: true });
     return async () => ({ client_secret: secret });
   }
   if (!('privateKey' in credentials) || credentials.privateKey === undefined) throw invalid('credentials', 'needs clientSecret or privateKey with keyId');
@@ -143,7 +157,7 @@ function oauthError(body: string): string {
  * is `TOKEN_UNAVAILABLE` (retried by the manager); a proxy's refusal is `PROXY_*`. The secret, the key and the
  * tokens never appear in messages or logs.
  */
-export function clientCredentialsToken(credentials: ClientSecretCredentials | ClientAssertionCredentials, options: ClientCredentialsOptions = {}): () => Promise<string> {
+export function clientCredentialsToken(credentials: ClientSecretCredentials | ClientAssertionCredentials, options: ClientCredentialsOptions = {}): (request?: TokenRequest) => Promise<string> {
   if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
   const url = httpUrl(credentials.tokenUrl, 'credentials.tokenUrl', 'argument');
   const tokenUrl = url.href;
@@ -155,8 +169,8 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
   const ownProxy: ProxyEndpoint | false | undefined = options.proxy === undefined || options.proxy === false ? options.proxy : parseProxyUrl(options.proxy, "argument 'options.proxy'");
   const ownTls = options.tls === undefined ? undefined : resolveTlsOption(options.tls, 'options.tls');
 
-  // Settings lent by the manager this getter is given to; the getter's own options win.
-  let lent: { proxy: ProxyEndpoint | false | undefined; proxyEnv: Environment; tls: ResolvedOptions['tls']; clock: Clock } | undefined;
+  // Settings lent by the first manager this getter is given to; the getter's own options win.
+  let lent: LentSettings | undefined;
   let transport: HttpTransport | undefined;
   let cached: Cached | undefined;
   let inFlight: Promise<string> | undefined;
@@ -165,7 +179,8 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
   const http = (): HttpTransport => {
     if (transport === undefined) {
       const proxy = proxyForUrl(ownProxy ?? lent?.proxy, lent?.proxyEnv ?? readProxyEnvironment(), url);
-      const tls = ownTls ?? (lent?.tls === false || lent === undefined ? resolveTlsOption({}, 'options.tls') : lent.tls);
+      const base = resolveTlsOption({}, 'options.tls');
+      const tls: ResolvedTls = ownTls ?? (lent === undefined || lent.tls === false ? base : { ...base, ca: lent.tls.ca, minVersion: lent.tls.minVersion });
       transport = new HttpTransport({ secure: url.protocol === 'https:', tls, proxy, clock: clock() });
     }
     return transport;
@@ -204,14 +219,20 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
     return body.access_token;
   };
 
-  const getToken: CredentialsGetter = () => {
+  const getToken: CredentialsGetter = (request) => {
+    // A forced call means the holder found the token unusable (refused, revoked, about to expire): never hand it back.
+    if (request?.forceRefresh === true && cached !== undefined && inFlight === undefined) cached = undefined;
     if (cached !== undefined && clock().now() < cached.refreshAt) return Promise.resolve(cached.token);
     // One request at a time: a hundred watches starting at once share it.
     inFlight ??= fetchToken().finally(() => (inFlight = undefined));
     return inFlight;
   };
-  getToken[ADOPT_SETTINGS] = (manager) => {
-    lent ??= { proxy: manager.proxy, proxyEnv: manager.proxyEnv, tls: manager.tls, clock: manager.clock };
+  getToken[ADOPT] = (settings) => {
+    if (lent !== undefined) return; // shared by several managers: the first one's settings stay
+    lent = settings;
+    // Called before it was given to the manager: the connections made so far did not use its settings.
+    void transport?.close();
+    transport = undefined;
   };
   return getToken;
 }

@@ -34,7 +34,7 @@ const TWO_POW_32 = 4294967296;
 
 /** A decoded int64 as a number, or NaN when it is negative or above 2^53 - 1 (rounding would skip or repeat). */
 function int64ToNumber(value: DecodedInt64): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : NaN;
   // high carries bits 32..63 as a signed int: 0..0x1fffff keeps the value a safe integer.
   return value.high >= 0 && value.high <= 0x1fffff ? value.high * TWO_POW_32 + (value.low >>> 0) : NaN;
 }

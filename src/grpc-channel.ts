@@ -1,5 +1,6 @@
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { WatchError } from './errors';
 import type { Log } from './logger';
 import type { ResolvedOptions } from './options';
 import { proxyFor, type ProxyEndpoint } from './proxy';
@@ -30,7 +31,14 @@ export interface ChannelRoute {
 /** The route of the manager's channel: the proxy decision (option or environment) and `entryAddress` applied. */
 export function channelRoute(options: ResolvedOptions): ChannelRoute {
   const destination = options.entryAddress === undefined ? options.target : formatAddress(options.entryAddress);
-  const proxy = proxyFor(options.proxy, options.proxyEnv, 'grpc', options.host, options.port);
+  const dialled = options.entryAddress ?? options;
+  // Exempt by no_proxy when either the service's name or the address actually dialled is.
+  const proxy = proxyFor(options.proxy, options.proxyEnv, 'grpc', options.host, options.port, dialled.host);
+  if (proxy !== undefined && dialled.host.startsWith('[')) {
+    // grpc-js writes the CONNECT target without the brackets an IPv6 literal needs (`CONNECT ::1:443`): refuse
+    // rather than fail later with an unexplained lost connection.
+    throw new WatchError('INVALID_CONFIG', `invalid option '${options.entryAddress === undefined ? 'target' : 'entryAddress'}': an IPv6 address cannot be reached through a proxy (use a host name)`);
+  }
   return { address: proxy === undefined ? destination : proxy.address, destination, proxy };
 }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { Clock } from './clock';
 import { WatchError, type WatchErrorCode } from './errors';
@@ -41,6 +42,47 @@ export interface HttpReply {
   body: string;
 }
 
+type ConnectOpts = Parameters<HttpsProxyAgent<string>['connect']>[1];
+
+/**
+ * https-proxy-agent, with the socket of each pending CONNECT in reach: the agent keeps it to itself until the proxy
+ * answers (the request gets no socket, and no 'close', before that), so a request abandoned meanwhile (deadline,
+ * abort, close) would leave it open, holding the process, for as long as a silent proxy keeps it.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  private readonly pending = new Map<http.ClientRequest, AbortController>();
+
+  override connect(req: http.ClientRequest, opts: ConnectOpts): Promise<net.Socket> {
+    const abandon = new AbortController();
+    this.pending.set(req, abandon);
+    // The agent dials with `this.connectOpts` synchronously inside connect(); net sockets honour a `signal`.
+    const self = this as unknown as { connectOpts: object };
+    const shared = self.connectOpts;
+    self.connectOpts = { ...shared, signal: abandon.signal };
+    let dialled: Promise<net.Socket>;
+    try {
+      dialled = super.connect(req, opts);
+    } finally {
+      self.connectOpts = shared;
+    }
+    return dialled.finally(() => this.pending.delete(req));
+  }
+
+  /** Destroys the proxy connection of `req` if its tunnel is not set up yet. */
+  abandon(req: http.ClientRequest): void {
+    this.pending.get(req)?.abort();
+  }
+
+  /** Destroys every proxy connection whose tunnel is not set up yet. */
+  abandonAll(): void {
+    for (const abandon of this.pending.values()) abandon.abort();
+  }
+}
+
+// The largest answer read: a history page of 1,000 large resources stays far below; anything bigger is not an
+// answer of this API, and reading it would only grow memory.
+const MAX_BODY_CHARS = 64 * 1024 * 1024;
+
 // Errors of dialling a socket; with a proxy, only the proxy is ever dialled.
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -57,7 +99,10 @@ export class HttpTransport {
   constructor(private readonly options: HttpTransportOptions) {
     const { secure, tls, proxy } = options;
     const pool = { keepAlive: true, maxSockets: 8 };
-    this.agent = proxy !== undefined ? new HttpsProxyAgent(proxy.url(), pool) : secure ? new https.Agent(pool) : new http.Agent(pool);
+    // The proxy's credentials go in a header, not in the URL: https-proxy-agent's debug output prints the URL.
+    const authorization = proxy?.authorization();
+    const tunnel = { ...pool, headers: authorization === undefined ? {} : { 'Proxy-Authorization': authorization } };
+    this.agent = proxy !== undefined ? new TunnelAgent(proxy.toString(), tunnel) : secure ? new https.Agent(pool) : new http.Agent(pool);
     // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
     if (secure && tls !== false) Object.assign(this.connectOptions, { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, servername: tls.servername });
     if (options.entryHost !== undefined) this.connectOptions.hostname = options.entryHost;
@@ -80,6 +125,7 @@ export class HttpTransport {
           return;
         }
         req.destroy();
+        if (this.agent instanceof TunnelAgent) this.agent.abandon(req);
         const err = outcome.err;
         if (signal?.aborted === true) reject(new WatchError('CLOSED', `${where}: cancelled`));
         else if (err instanceof WatchError) reject(err);
@@ -114,7 +160,10 @@ export class HttpTransport {
         let body = '';
         let ended = false;
         res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the body
-        res.on('data', (chunk: string) => (body += chunk));
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length > MAX_BODY_CHARS) settle({ ok: false, err: new WatchError('PROTOCOL', `${where}: the answer is larger than ${MAX_BODY_CHARS} characters`) });
+        });
         res.on('error', (err) => settle({ ok: false, err }));
         res.on('aborted', () => settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) }));
         res.on('end', () => {
@@ -136,6 +185,7 @@ export class HttpTransport {
   async close(): Promise<void> {
     const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flat().filter((x) => x !== undefined);
     const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
+    if (this.agent instanceof TunnelAgent) this.agent.abandonAll();
     this.agent.destroy();
     await Promise.all(closed);
   }

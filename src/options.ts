@@ -9,8 +9,20 @@ import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoi
 import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
 import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from './types';
 
-/** Supplies the current access token (a JWT, without `Bearer `). Called again whenever a token is needed. */
-export type TokenGetter = () => string | Promise<string>;
+/** Why {@link TokenGetter} is called. */
+export interface TokenRequest {
+  /**
+   * True when the token held so far will not do (it is about to expire, or the service refused it): a getter that
+   * caches must fetch a new one rather than hand back the cached one.
+   */
+  forceRefresh: boolean;
+}
+
+/**
+ * Supplies the current access token (a JWT, without `Bearer `). Called again whenever a token is needed; a getter
+ * that caches should honour `request.forceRefresh`.
+ */
+export type TokenGetter = (request: TokenRequest) => string | Promise<string>;
 
 /** TLS settings of the connection to the watch service. Without them the system's trusted roots are used. */
 export interface TlsOptions {

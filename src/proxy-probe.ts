@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Clock } from './clock';
 import { WatchError } from './errors';
 import type { ProxyEndpoint } from './proxy';
 
@@ -15,6 +16,8 @@ export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destinati
     return new WatchError('PROXY_AUTH', `${who} ${why} (${statusCode})`);
   }
   if (statusCode === 403) return new WatchError('PROXY_REFUSED', `${who} refused to connect to ${destination} (403: host or port not allowed)`);
+  // A proxy that does not do CONNECT at all, or not for this request: asking again will not change its mind.
+  if (statusCode === 400 || statusCode === 405 || statusCode === 501) return new WatchError('PROXY_REFUSED', `${who} does not tunnel to ${destination} (${statusCode}: no HTTP CONNECT)`);
   // 502/503/504 and the like: the proxy is fine but could not reach the service, a transient network failure.
   return new WatchError('CONNECTION_LOST', `${who} could not reach ${destination} (${statusCode})`);
 }
@@ -30,29 +33,36 @@ export function proxyUnreachable(proxy: ProxyEndpoint, err: unknown): WatchError
  * Asks the proxy for a tunnel to `destination` (`host:port`) and closes it at once: grpc-js reports a proxy's
  * refusal only as a bare `UNAVAILABLE` (FACTS.md), so when a proxied stream fails before any sign of life this
  * finds out why. Resolves with the proxy's error, or undefined when the proxy would tunnel (the failure is then
- * beyond it). Never rejects.
+ * beyond it); a proxy that takes the connection but does not answer within `timeoutMs` is a retryable
+ * `CONNECTION_LOST` (busy, or its own upstream hangs), not an unreachable one. Never rejects; `signal` ends it early.
  */
-export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs: number): Promise<WatchError | undefined> {
+export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs: number, clock: Clock, signal: AbortSignal): Promise<WatchError | undefined> {
   return new Promise((resolve) => {
     const headers: http.OutgoingHttpHeaders = { host: destination };
     const authorization = proxy.authorization();
     if (authorization !== undefined) headers['proxy-authorization'] = authorization;
-    const req = http.request({ host: proxy.host, port: proxy.port, method: 'CONNECT', path: destination, headers, agent: false });
-    const timer = setTimeout(() => {
-      req.destroy();
-      resolve(proxyUnreachable(proxy, new Error(`no answer within ${timeoutMs} ms`)));
+    const req = http.request({ host: proxy.host, port: proxy.port, method: 'CONNECT', path: destination, headers, agent: false, signal });
+    let connected = false;
+    req.once('socket', (socket) => socket.once('connect', () => (connected = true)));
+    const timer = clock.setTimeout(() => {
+      done(connected
+        ? new WatchError('CONNECTION_LOST', `proxy ${proxy.address} did not answer CONNECT to ${destination} within ${timeoutMs} ms`)
+        : proxyUnreachable(proxy, new Error(`no connection within ${timeoutMs} ms`)));
     }, timeoutMs);
-    timer.unref();
-    const done = (error: WatchError | undefined): void => {
-      clearTimeout(timer);
+    let settled = false;
+    function done(error: WatchError | undefined): void {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      req.destroy();
       resolve(error);
-    };
+    }
     // Node reports every answer to CONNECT through 'connect', whatever its status.
     req.on('connect', (res, socket) => {
       socket.destroy();
       done(proxyRefusal(proxy, res.statusCode ?? 0, destination));
     });
-    req.on('error', (err) => done(proxyUnreachable(proxy, err)));
+    req.on('error', (err) => done(signal.aborted ? undefined : proxyUnreachable(proxy, err)));
     req.end();
   });
 }

@@ -18,16 +18,23 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi, `$1:${MASK}@`],
 ];
 
-// Bounded so that a long-running process that rotates tokens for months does not grow it without limit.
+// Rotating values (tokens) are bounded so that a process that refreshes tokens for months does not grow the list
+// without limit; pinned ones (passwords, client secrets: few, and alive as long as the process) are never dropped.
 const MAX_KNOWN = 64;
 const known: string[] = [];
+const pinned: string[] = [];
 
 /**
  * Remembers a secret value (a token, a password) so that it is scrubbed by exact match from then on. Values
- * shorter than 6 characters are not registered: scrubbing them would mangle ordinary text.
+ * shorter than 6 characters are not registered: scrubbing them would mangle ordinary text. `pinned` keeps it for
+ * good; otherwise it may give way to the 64 most recent ones.
  */
-export function registerSecret(value: string): void {
-  if (value.length < 6 || known.includes(value)) return;
+export function registerSecret(value: string, options: { pinned?: boolean } = {}): void {
+  if (value.length < 6 || known.includes(value) || pinned.includes(value)) return;
+  if (options.pinned === true) {
+    pinned.push(value);
+    return;
+  }
   known.push(value);
   if (known.length > MAX_KNOWN) known.shift();
 }
@@ -35,7 +42,7 @@ export function registerSecret(value: string): void {
 /** Returns `text` with every known secret and every secret-shaped value replaced by `[REDACTED]`. */
 export function redactSecrets(text: string): string {
   let out = text;
-  for (const secret of known) {
+  for (const secret of [...pinned, ...known]) {
     if (out.includes(secret)) out = out.split(secret).join(MASK);
   }
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);

@@ -58,7 +58,8 @@ export class TokenRefresher {
     if (!force && held !== undefined && (held.expiresAt === undefined || held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS)) {
       return { token: held.value, fresh: false };
     }
-    return { token: await this.fetch(), fresh: true };
+    // On start a getter's cache may answer; a held token that is about to expire, or a forced call, needs a new one.
+    return { token: await this.fetch(force || held !== undefined), fresh: true };
   }
 
   /** The token held now, if any, without calling the getter. */
@@ -80,20 +81,20 @@ export class TokenRefresher {
     this.listeners.clear();
   }
 
-  private fetch(): Promise<string> {
+  private fetch(forceRefresh: boolean): Promise<string> {
     if (this.closing.signal.aborted) return Promise.reject(new WatchError('CLOSED', 'the token refresher is closed'));
     // One getter call at a time: every stream that needs a token at once shares it.
-    this.inflight ??= this.fetchOnce().finally(() => {
+    this.inflight ??= this.fetchOnce(forceRefresh).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
   }
 
-  private async fetchOnce(): Promise<string> {
+  private async fetchOnce(forceRefresh: boolean): Promise<string> {
     const { clock, timeoutMs, getToken } = this.options;
     try {
       const raw = await withDeadline(
-        Promise.resolve().then(getToken),
+        Promise.resolve({ forceRefresh }).then(getToken),
         clock,
         timeoutMs,
         () => new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`),
@@ -146,7 +147,7 @@ export class TokenRefresher {
   private async refresh(): Promise<void> {
     const before = this.held?.value;
     try {
-      const value = await this.fetch();
+      const value = await this.fetch(true);
       this.retry.reset();
       if (value === before) return;
       this.refreshes += 1;

@@ -3,7 +3,7 @@ import { DeadLetterSpool } from './dead-letter-spool';
 import { WatchError } from './errors';
 import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './grpc-channel';
 import { proxyForUrl, type ProxyEndpoint } from './proxy';
-import { ADOPT_SETTINGS, type AdoptingTokenGetter } from './client-credentials';
+import { lendSettings } from './client-credentials';
 import { probeProxy } from './proxy-probe';
 import { createLog, type Log } from './logger';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
@@ -33,6 +33,8 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+// How long the diagnosis of a proxied failure may wait for the proxy's answer to CONNECT: long enough for a busy
+// proxy, short enough that a refusal is reported well within the 10 s a user waits for a typed error.
 const PROBE_TIMEOUT_MS = 5_000;
 
 // A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
@@ -58,6 +60,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private client: WatchClient | undefined;
   private readonly route: ChannelRoute;
   private probing: Promise<WatchError | undefined> | undefined;
+  /** Aborted by close(): ends a proxy probe still waiting. */
+  private readonly closed = new AbortController();
   private readonly historyProxy: ProxyEndpoint | undefined;
   private history: HistoryClient | undefined;
   /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
@@ -74,7 +78,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // Proxy decisions are made here, once, so that a bad proxy variable fails the constructor like a bad option.
     this.route = channelRoute(this.options);
     this.historyProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.historyUrl);
-    (this.options.getToken as AdoptingTokenGetter)[ADOPT_SETTINGS]?.(this.options);
+    const { proxy, proxyEnv, tls, clock } = this.options;
+    lendSettings(this.options.getToken, { proxy, proxyEnv, tls: tls === false ? false : { ca: tls.ca, minVersion: tls.minVersion }, clock });
     this.deadLetters = this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
       getToken: this.options.getToken,
@@ -250,6 +255,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   close(): Promise<void> {
     this.isClosed = true; // before anything runs: the state events of the closing watches already say 'closed'
     this.closing ??= (async () => {
+      this.closed.abort();
       this.tokens.close();
       await Promise.all([...this.watches.values()].map((w) => w.close()));
       this.client?.close();
@@ -282,9 +288,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
 
   private createHistory(): HistoryClient {
     const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock, entryAddress, host } = this.options;
-    // The entry address stands in for the service's host, for the history API too when it lives on that host.
-    const entryHost = entryAddress !== undefined && historyUrl.hostname === host ? entryAddress.host : undefined;
-    const transport = new HttpTransport({ secure: historyUrl.protocol === 'https:', tls, proxy: this.historyProxy, entryHost, clock });
+    // The entry address, the servername and the client certificate belong to the service's host: they apply to the
+    // history API when it lives on that host, never to another one.
+    const sameHost = historyUrl.hostname === host;
+    const entryHost = entryAddress !== undefined && sameHost ? entryAddress.host.replace(/^\[|\]$/g, '') : undefined;
+    const historyTls = tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
+    const transport = new HttpTransport({ secure: historyUrl.protocol === 'https:', tls: historyTls, proxy: this.historyProxy, entryHost, clock });
     return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, transport, timeoutMs: historyTimeoutMs, userAgent });
   }
 
@@ -297,7 +306,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private async diagnose(topic: string, error: WatchError): Promise<WatchError> {
     const { proxy, destination } = this.route;
     if (proxy === undefined) return error;
-    this.probing ??= probeProxy(proxy, destination, Math.min(PROBE_TIMEOUT_MS, this.options.connectTimeoutMs)).finally(() => (this.probing = undefined));
+    const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.options.connectTimeoutMs);
+    this.probing ??= probeProxy(proxy, destination, timeoutMs, this.options.clock, this.closed.signal).finally(() => (this.probing = undefined));
     const found = await this.probing;
     return found === undefined ? error : new WatchError(found.code, `watch ${topic}: ${found.message}`, { cause: error });
   }

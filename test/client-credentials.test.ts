@@ -44,6 +44,34 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     await shared.stop();
   });
 
+  it('fetches a new token when the holder says the cached one will not do: a revoked token is replaced, not fatal', async () => {
+    const cc = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
+    const a = secret(await cc());
+    assert.equal(await cc({ forceRefresh: false }), a);
+    const b = secret(await cc({ forceRefresh: true }));
+    assert.notEqual(b, a);
+    const handed: string[] = [];
+    const getToken = async (request: { forceRefresh: boolean }): Promise<string> => {
+      const token = await cc(request);
+      handed.push(secret(token));
+      return token;
+    };
+    const got: WatchEvent[] = [];
+    const errors: WatchError[] = [];
+    const manager = new WatchManager({
+      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger(),
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
+    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (e) => void errors.push(recordError(e)) });
+    const revoked = handed.at(-1) as string;
+    service.revokeToken(revoked);
+    await service.waitFor(() => handed.length >= 2 && handed.at(-1) !== revoked && service.activeStreams === 1, 5_000, 'a new token and a new stream');
+    service.publish(TOPIC);
+    await service.waitFor(() => got.length === 1, 5_000, 'an event on the new token');
+    assert.deepEqual(errors.map((e) => e.code), ['TOKEN_EXPIRED'], 'one retryable error, no UNAUTHENTICATED');
+    await manager.close();
+  });
+
   it('shares one request among 100 concurrent calls', async () => {
     service.setTokenFaults({ delayMs: 50 });
     const before = service.tokenCounters.requests;
@@ -138,10 +166,15 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     assert.equal(err.code, 'PROXY_AUTH');
     assert.equal(service.tokenCounters.requests, before, 'the token request never reached the endpoint directly');
 
+    // With the right credentials: the token request opens a tunnel of its own (the history client opens another).
     const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
+    const issued = service.tokenCounters.issued;
+    const tunnels = (): number => proxy.connects().filter((c) => c === new URL(service.tokenUrl).host).length;
+    const tunnelsBefore = tunnels();
     const ok = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger(), proxy: proxy.url() });
     await ok.registerWatch(TOPIC, { onEvent: () => undefined });
     await ok.close();
-    assert.equal(service.tokenCounters.issued >= 1, true);
+    assert.equal(service.tokenCounters.issued, issued + 1);
+    assert.ok(tunnels() - tunnelsBefore >= 2, `token and history tunnels: ${tunnels() - tunnelsBefore}`);
   });
 });

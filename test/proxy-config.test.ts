@@ -5,14 +5,15 @@ import { inspect } from 'node:util';
 import { WatchManager, WatchError } from '../src';
 import { channelOptions, channelRoute } from '../src/grpc-channel';
 import { resolveOptions } from '../src/options';
-import { bypassesProxy, parseProxyUrl, proxyFor, proxyForUrl, type Environment } from '../src/proxy';
+import { bypassesProxy } from '../src/no-proxy';
+import { parseProxyUrl, proxyFor, proxyForUrl, type Environment } from '../src/proxy';
 import { redactSecrets } from '../src/redact';
 
 const valid = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
 
 /** Runs `body` with `vars` set in process.env (and every proxy variable cleared), then restores it. */
 function withEnv<T>(vars: Record<string, string>, body: () => T): T {
-  const names = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+  const names = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy', 'no_grpc_proxy'].flatMap((n) => [n, n.toUpperCase()]);
   const saved = new Map(names.map((n) => [n, process.env[n]]));
   for (const n of names) delete process.env[n];
   Object.assign(process.env, vars);
@@ -33,7 +34,9 @@ describe('no_proxy: one matcher for gRPC and HTTP', () => {
     ['example.com', 'watch.example.com', 443, true],
     ['example.com', 'badexample.com', 443, false],
     ['.example.com', 'watch.example.com', 443, true],
-    ['.example.com', 'example.com', 443, true],
+    ['.example.com', 'example.com', 443, false],
+    ['*.example.com', 'example.com', 443, false],
+    ['example.com.', 'watch.example.com.', 443, true],
     ['*.example.com', 'a.b.example.com', 443, true],
     ['EXAMPLE.com', 'Watch.Example.COM', 443, true],
     ['example.com:8443', 'watch.example.com', 8443, true],
@@ -70,6 +73,19 @@ describe('proxy choice', () => {
     assert.equal(String(proxyFor(undefined, env, 'https', 'x', 443)), 'http://s:2');
     assert.equal(String(proxyFor(undefined, env, 'http', 'x', 80)), 'http://h:3', 'a bare host:port is http');
     assert.equal(proxyFor(undefined, { http_proxy: '' }, 'http', 'x', 80), undefined, 'empty is unset');
+  });
+  it('takes no_grpc_proxy instead of no_proxy for gRPC when set, as grpc-js does', () => {
+    const both = { ...env, no_proxy: 'x', no_grpc_proxy: 'y' };
+    assert.equal(String(proxyFor(undefined, both, 'grpc', 'x', 443)), 'http://g:1', 'no_proxy does not apply to gRPC then');
+    assert.equal(proxyFor(undefined, both, 'grpc', 'y', 443), undefined);
+    assert.equal(proxyFor(undefined, both, 'https', 'x', 443), undefined, 'HTTP still follows no_proxy');
+  });
+  it('exempts a connection when its entry address is listed, not only its service name', () => {
+    assert.equal(proxyFor(undefined, { ...env, no_proxy: '10.0.0.0/8' }, 'grpc', 'watch.example.com', 443, '10.1.2.3'), undefined);
+  });
+  it('refuses an IPv6 literal to be reached through a proxy (grpc-js drops its brackets in CONNECT)', () => {
+    assert.throws(() => new WatchManager({ ...valid, target: '[::1]:8443', proxy: 'http://p:3128' }), (err: WatchError) => err.code === 'INVALID_CONFIG' && /'target'/.test(err.message));
+    assert.throws(() => new WatchManager({ ...valid, entryAddress: '[::1]:8443', proxy: 'http://p:3128' }), (err: WatchError) => err.code === 'INVALID_CONFIG' && /'entryAddress'/.test(err.message));
   });
   it('lets no_proxy exempt a host, false turn proxies off, and an explicit proxy win over both', () => {
     assert.equal(proxyFor(undefined, { ...env, no_proxy: 'x' }, 'grpc', 'x', 443), undefined);

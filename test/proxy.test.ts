@@ -126,6 +126,22 @@ describe('through a real HTTP CONNECT proxy (tinyproxy)', { timeout: 120_000 }, 
   });
 });
 
+describe('a proxy that accepts connections and never answers', () => {
+  it('fails the watch with a typed error and leaves no connection holding the process after close()', async () => {
+    const fixture = path.join(__dirname, 'fixtures', 'silent-proxy-consumer.ts');
+    const t0 = Date.now();
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', fixture], { timeout: 20_000 }, (err, stdout, stderr) => {
+        captured.push(stdout, stderr);
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? null, stdout });
+      });
+    });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, 'HISTORY_UNAVAILABLE\n', 'exited by itself, before its 3 s "still alive" report');
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+});
+
 describe('through tinyproxy with TLS to the service (a test CA made now)', { timeout: 60_000 }, () => {
   let certs: TestCerts;
   before(() => {
@@ -149,7 +165,7 @@ describe('through tinyproxy with TLS to the service (a test CA made now)', { tim
 });
 
 describe('proxy environment variables', { timeout: 60_000 }, () => {
-  const NAMES = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+  const NAMES = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy', 'no_grpc_proxy'].flatMap((n) => [n, n.toUpperCase()]);
   let saved: Map<string, string | undefined>;
   before(() => {
     saved = new Map(NAMES.map((n) => [n, process.env[n]]));

@@ -51,10 +51,10 @@ describe('secrets never reach logs or errors', () => {
     const keyLine = secret(keyPem.split('\n')[1] as string);
     const manager = new WatchManager({
       target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(),
-      // An env-style proxy that no_proxy exempts here: the manager holds the password without using it.
+      // Only held and inspected (no watch is registered): a manager configured with a proxy password and an entry address.
       proxy: `http://agent:${password}@127.0.0.1:1`, entryAddress: service.target,
     });
-    // The direct route for this test: the proxy above is only held, so tunnel nothing through it.
+    // And a running one, for status(), metrics() and the state of live connections.
     const direct = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger() });
     await direct.registerWatch(TOPIC, { onEvent: () => undefined });
     const views = [

@@ -21,6 +21,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Registers a handler for SIGINT/SIGTERM; returns its removal. */
   onSignal?: (handler: () => void) => () => void;
+  /** True for the `watch-tail` binary: it may set process-global state (grpc-js's logger); an embedding may not. */
+  ownsProcess?: boolean;
 }
 
 // The manager's option names, as the flags a user typed.
@@ -104,8 +106,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // grpc-js prints its own errors (a proxy's refusal among them) through a process-global logger straight to
   // stderr. The CLI owns its process: they go to --log-level debug, redacted, instead of breaking the one-line
   // message of an exit. (A library must not touch that global; the SDK itself leaves it alone.)
-  const log = createLog(logger);
-  grpc.setLogger({ error: (...args: unknown[]) => log.debug(`grpc-js: ${args.map(String).join(' ')}`) });
+  if (io.ownsProcess === true) {
+    const log = createLog(logger);
+    grpc.setLogger({ error: (...args: unknown[]) => log.debug(`grpc-js: ${args.map(String).join(' ')}`) });
+  }
   const demo = config.demo ? await startDemo() : undefined;
   const topics = demo === undefined ? config.topics : [demo.topic];
   const options: WatchManagerOptions = {

@@ -17,7 +17,7 @@ const onSignal = (handler: () => void): (() => void) => {
   };
 };
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, onSignal }).then(
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, onSignal, ownsProcess: true }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -32,10 +32,12 @@ process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolea
 }) as typeof process.stderr.write;
 
 process.on('exit', () => {
+  // The scan itself reports nothing: it reads and removes this run's reports.
+  if (path.basename(process.argv[1] ?? '').startsWith('zz-suite-secret-scan')) return;
   const dir = suiteScanDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.basename(process.argv[1] ?? `pid-${process.pid}`);
-  writeFileSync(path.join(dir, `${file}.json`), JSON.stringify({ file, captured, secrets: [...secrets] }), { mode: 0o600 });
+  writeFileSync(path.join(dir, `${file}.json`), JSON.stringify({ file, at: Date.now(), captured, secrets: [...secrets] }), { mode: 0o600 });
 });
 
 /** A winston logger that keeps every line (debug and up) in {@link captured}. */
@@ -78,7 +80,6 @@ export function findLeak(lines: readonly string[], values: Iterable<string>): st
 /** Adds an `after` hook: no secret used by this file may appear in anything captured. */
 export function scanForSecrets(): void {
   after(() => {
-    assert.ok(secrets.size > 0 || captured.length >= 0);
     const hit = findLeak(captured, secrets);
     // Only the start of the line is shown: the line itself holds the secret.
     assert.equal(hit, undefined, `a secret appeared in captured output: ${hit?.slice(0, 30)}…`);
