@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../src/cli/main';
+import { liveLine, resyncLine } from '../src/cli/records';
+import type { ResyncNotice } from '../src';
 import type { FakeWatchService } from '../src/testing';
 import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
 
@@ -106,10 +108,67 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const { result: piped } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1']));
     service.publish(TOPIC);
     assert.match((await piped).out, /^\{"record":"event"/);
-    const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1'], {}, true));
+    const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1'], { NO_COLOR: '1' }, true));
     const event = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'CREATED' });
     const line = (await tty).out;
     assert.match(line, new RegExp(`^${event.time} +demo +CREATED +APIService/petstore +#${event.sequenceId}\\n$`));
+  });
+
+  it('colours a terminal\'s lines (type, topic, live highlighted) unless NO_COLOR is set; columns stay aligned', async () => {
+    const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '2'], {}, true));
+    const created = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'CREATED' });
+    const deleted = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'DELETED' });
+    const out = (await tty).out;
+    assert.match(out, /\x1b\[32mCREATED/, 'CREATED in green');
+    assert.match(out, /\x1b\[31mDELETED/, 'DELETED in red');
+    assert.match(liveLine(TOPIC, true), /^\x1b\[32m\x1b\[1m-- live: /, 'the live line bold and green');
+    assert.match(resyncLine({ topic: TOPIC, reason: 'purged', newestSequenceId: 9 } as ResyncNotice, true), /^\x1b\[7m\x1b\[1m-- RESYNC: /, 'resync bold, inverted');
+    assert.equal(liveLine(TOPIC, false), `-- live: ${TOPIC} (missed events delivered; live events follow)`);
+    // eslint-disable-next-line no-control-regex
+    const plain = out.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => !l.startsWith('-- live'));
+    assert.match(plain[0] as string, new RegExp(`^${created.time} +demo +CREATED +APIService/petstore +#${created.sequenceId}$`));
+    assert.match(plain[1] as string, new RegExp(`^${deleted.time} +demo +DELETED +APIService/petstore +#${deleted.sequenceId}$`));
+    assert.equal((plain[0] as string).indexOf('APIService'), (plain[1] as string).indexOf('APIService'), 'aligned');
+  });
+
+  it('draws a catch-up progress bar on a terminal stderr only, never on stdout', async () => {
+    const topic = '/management/v1alpha1/watchtopics/progress';
+    service.createTopic(topic);
+    service.publishMany(topic, 3_000);
+    service.setHistoryFaults({ delayMs: 60 }); // 30 pages, 4 in flight: long enough for a few redraws
+    const stderr = new Capture(true);
+    const stdout = new Capture(false);
+    const before = service.counters.accepted;
+    const running = runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3001'], { stdout, stderr, env: {} });
+    // One live event, held back during the catch-up: it tells how far the catch-up goes (the bar's total).
+    await service.waitFor(() => service.counters.accepted > before, 5_000, 'subscribed');
+    service.publish(topic);
+    const code = await running;
+    service.setHistoryFaults({});
+    assert.equal(code, 0, stderr.text);
+    assert.match(stderr.text, /catch-up .*\d+\/\d+ events · \d+\/s/, 'done/total, rate');
+    assert.match(stderr.text, /ETA \d+s/);
+    const lines = stdout.text.trim().split('\n');
+    assert.equal(lines.filter((l) => (JSON.parse(l) as { record: string }).record === 'event').length, 3_001, 'stdout holds records only');
+    const quiet = new Capture(false);
+    const again = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000'], { stdout: new Capture(false), stderr: quiet, env: {} });
+    assert.equal(again, 0);
+    assert.doesNotMatch(quiet.text, /catch-up/, 'no bar when stderr is not a terminal');
+  });
+
+  it('tails several --topic over one connection, with a live record for each', async () => {
+    const other = '/management/v1alpha1/watchtopics/second';
+    service.createTopic(other);
+    const stdout = new Capture(false);
+    const running = runCli([...base, '--topic', TOPIC, '--topic', other, '--json', '--max-events', '4'], { stdout, stderr: new Capture(), env: {} });
+    await service.waitFor(() => (stdout.text.match(/"record":"live"/g) ?? []).length === 2, 5_000, 'both topics live');
+    service.publishMany(TOPIC, 2);
+    service.publishMany(other, 2);
+    assert.equal(await running, 0);
+    const records = stdout.text.trim().split('\n').map((l) => JSON.parse(l) as { record: string; topic: string });
+    assert.deepEqual(new Set(records.filter((r) => r.record === 'live').map((r) => r.topic)), new Set([TOPIC, other]));
+    assert.equal(records.filter((r) => r.record === 'event' && r.topic === TOPIC).length, 2);
+    assert.equal(records.filter((r) => r.record === 'event' && r.topic === other).length, 2);
   });
 
   it('reads the token file again for every token, so rotating the file rotates the token', async () => {

@@ -43,6 +43,25 @@ function parseFrom(value: string): StartFrom {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+const EXAMPLES = `
+Examples:
+  # the embedded fake service, tailed until Ctrl-C (add --log-level debug to see pings and token refreshes)
+  watch-tail --demo
+
+  # two topics over one connection, resuming after restarts, JSON lines into a file
+  watch-tail --target apicentral.axway.com:443 --tenant 123456 --token-file ~/.axway/token.jwt \\
+    --topic /management/v1alpha1/watchtopics/agent-a --topic /management/v1alpha1/watchtopics/agent-b \\
+    --state-file ~/.watch-tail/positions.json --json >> events.jsonl
+
+  # everything history still holds, through a corporate proxy, with a private CA
+  watch-tail --target watch.corp.internal:443 --tenant 123456 --token-env WATCH_TOKEN \\
+    --topic /management/v1alpha1/watchtopics/audit --from beginning \\
+    --proxy http://user:pass@proxy.corp:3128 --ca-file corp-root.pem
+
+Exit codes: 0 finished (--max-events, SIGINT/SIGTERM after saving the state), 2 bad flags or configuration,
+3 authentication or authorization refused, 1 any other fatal error. Records and flags: CLI.md.
+`;
+
 function program(): Command {
   return new Command('watch-tail')
     .description('Tail the events of one or more watch topics (see CLI.md)')
@@ -80,7 +99,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     cmd.parse([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { help: cmd.helpInformation() };
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { help: `${cmd.helpInformation()}${EXAMPLES}` };
       throw new UsageError(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
     }
     throw err;

@@ -9,6 +9,8 @@ import type { WatchEvent } from '../types';
 import { WatchManager } from '../watch-manager';
 import { parseArgs, UsageError, type CliConfig } from './args';
 import { startDemo, type Demo } from './demo';
+import { CatchUpProgress } from './progress';
+import { systemClock } from '../clock';
 import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
 /** Exit codes of CLI.md. */
@@ -146,6 +148,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 
   const json = config.json ?? io.stdout.isTTY !== true;
+  // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+  const colour = !json && io.stdout.isTTY === true && (io.env.NO_COLOR ?? '') === '';
+  const progress = new CatchUpProgress(manager, io.stderr, systemClock);
+  progress.start();
   let written = 0;
   let settle!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {
@@ -170,12 +176,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   };
   const onEvent = async (event: WatchEvent): Promise<void> => {
-    await emit(eventRecord(event), eventLine(event));
+    await emit(eventRecord(event), eventLine(event, colour));
     written += 1;
     if (config.maxEvents !== undefined && written >= config.maxEvents) finish(EXIT.OK);
   };
-  const onLive = (topic: string): Promise<void> => emit(liveRecord(topic), liveLine(topic));
-  const onResync = (notice: ResyncNotice): Promise<void> => emit(resyncRecord(notice), resyncLine(notice));
+  const onLive = (topic: string): Promise<void> => emit(liveRecord(topic), liveLine(topic, colour));
+  const onResync = (notice: ResyncNotice): Promise<void> => emit(resyncRecord(notice), resyncLine(notice, colour));
   const onError = (err: WatchError): void => {
     if (done) return;
     // Retryable errors are the SDK's to handle (it reconnects or retries); only a final one ends the tail.
@@ -189,6 +195,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
   }
   const code = await finished;
+  progress.stop();
   removeSignal?.();
   await manager.close();
   await demo?.stop();

@@ -1,3 +1,4 @@
+import { styleText } from 'node:util';
 import type { ResyncNotice } from '../delivery';
 import type { WatchEvent } from '../types';
 
@@ -15,15 +16,36 @@ export function eventRecord(event: WatchEvent): Record<string, unknown> {
   };
 }
 
-/** One human-readable line per event: time, topic, type, kind/name, sequence id; aligned in columns. */
-export function eventLine(event: WatchEvent): string {
+type Style = Parameters<typeof styleText>[0];
+
+/**
+ * `text` in `styles` (ANSI), or as it is without colour. The caller decides (a terminal, no NO_COLOR): styleText's
+ * own check looks at process.stdout, which is not always the stream written to.
+ */
+function paint(colour: boolean, text: string, ...styles: Style[]): string {
+  return colour ? styles.reduce((t, style) => styleText(style, t, { validateStream: false }), text) : text;
+}
+
+const TYPE_STYLE: Readonly<Record<WatchEvent['type'], Style>> = {
+  CREATED: 'green',
+  UPDATED: 'yellow',
+  DELETED: 'red',
+  SUBRESOURCEUPDATED: 'cyan',
+  TRIGGERACTION: 'magenta',
+};
+
+/**
+ * One human-readable line per event: time, topic, type, kind/name, sequence id; aligned in columns (padded before
+ * colouring, so colours do not shift them).
+ */
+export function eventLine(event: WatchEvent, colour = false): string {
   const topic = event.topic.slice(event.topic.lastIndexOf('/') + 1);
   return [
-    event.time.padEnd(24),
-    topic.padEnd(20),
-    event.type.padEnd(18),
+    paint(colour, event.time.padEnd(24), 'dim'),
+    paint(colour, topic.padEnd(20), 'blue'),
+    paint(colour, event.type.padEnd(18), TYPE_STYLE[event.type]),
     `${event.payload.kind}/${event.payload.name}`.padEnd(40),
-    `#${event.sequenceId}`,
+    paint(colour, `#${event.sequenceId}`, 'dim'),
   ].join(' ');
 }
 
@@ -38,10 +60,10 @@ export function resyncRecord(notice: ResyncNotice): Record<string, unknown> {
 }
 
 /** Human-readable forms of the `live` and `resync` records. */
-export function liveLine(topic: string): string {
-  return `-- live: ${topic} (missed events delivered; live events follow)`;
+export function liveLine(topic: string, colour = false): string {
+  return paint(colour, `-- live: ${topic} (missed events delivered; live events follow)`, 'bold', 'green');
 }
 
-export function resyncLine(notice: ResyncNotice): string {
-  return `-- RESYNC: ${notice.topic}: ${notice.reason}; continuing after #${notice.newestSequenceId} (re-list this topic)`;
+export function resyncLine(notice: ResyncNotice, colour = false): string {
+  return paint(colour, `-- RESYNC: ${notice.topic}: ${notice.reason}; continuing after #${notice.newestSequenceId} (re-list this topic)`, 'bold', 'inverse');
 }
