@@ -57,7 +57,15 @@ describe('the npm package, packed and installed offline into an empty directory'
       '': { name: 'app', dependencies: { 'watch-manager': spec } },
       'node_modules/watch-manager': { version: pkg.version, resolved: spec, integrity, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
     };
-    for (const [key, entry] of Object.entries(lock.packages)) if (key !== '' && entry.dev !== true) packages[key] = entry;
+    // With the tarball URL next to each integrity, npm takes the tarballs from its cache without asking the registry
+    // for package metadata (this project's lockfile leaves `resolved` out).
+    const registry = 'https://registry.npmjs.org';
+    for (const [key, entry] of Object.entries(lock.packages)) {
+      if (key === '' || entry.dev === true) continue;
+      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const version = (entry as { version: string }).version;
+      packages[key] = { resolved: `${registry}/${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`, ...entry };
+    }
     mkdirSync(app);
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies: { 'watch-manager': spec } }));
     writeFileSync(path.join(app, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }));

@@ -196,8 +196,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const code = await finished;
   progress.stop();
-  removeSignal?.();
   await manager.close();
   await demo?.stop();
+  // Only now: a second signal during the close above must still find the listener that exits at once.
+  removeSignal?.();
   return code;
 }
