@@ -10,6 +10,7 @@ import { liveLine, resyncLine } from '../src/cli/records';
 import type { ResyncNotice } from '../src';
 import type { FakeWatchService } from '../src/testing';
 import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
+import { exitCode } from './support/exit-code';
 
 scanForSecrets();
 
@@ -190,7 +191,7 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const started = performance.now();
     const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts'), '--demo', '--json', '--max-events', '5'], { timeout: 20_000 }, (err, stdout) =>
-        resolve({ code: err === null ? 0 : Number(err.code), stdout }),
+        resolve({ code: err === null ? 0 : exitCode(err), stdout }),
       );
     });
     assert.equal(run.code, 0);

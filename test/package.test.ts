@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { captured } from './support/harness';
+import { exitCode } from './support/exit-code';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -13,7 +14,7 @@ function run(command: string, args: string[], cwd: string, timeout = 120_000): P
   return new Promise((resolve) => {
     execFile(command, args, { cwd, timeout, env: { ...process.env, npm_config_update_notifier: 'false' } }, (err, stdout, stderr) => {
       captured.push(stdout, stderr);
-      resolve({ code: err === null ? 0 : Number((err as { code?: unknown }).code ?? 1), stdout, stderr });
+      resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr });
     });
   });
 }

@@ -6,6 +6,7 @@ import { WatchManager, WatchError, type WatchEvent, type WatchManagerOptions } f
 import type { FakeWatchService } from '../src/testing';
 import { makeTestCerts, type TestCerts } from './support/certs';
 import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import { exitCode } from './support/exit-code';
 import { freePort, startTinyproxy, type Tinyproxy } from './support/tinyproxy';
 
 scanForSecrets();
@@ -46,7 +47,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
       captured.push(stdout, stderr);
-      resolve({ code: err === null ? 0 : Number((err as { code?: unknown }).code), stdout, stderr, ms: Date.now() - t0 });
+      resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr, ms: Date.now() - t0 });
     });
   });
 }

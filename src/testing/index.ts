@@ -11,3 +11,4 @@ export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './f
 export type { PublishInput } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
 export { FaultProxy } from './fault-proxy';
+export { ConnectProxy, type ConnectProxyOptions } from './connect-proxy';

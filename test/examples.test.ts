@@ -1,0 +1,108 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { captured, scanForSecrets, secret } from './support/harness';
+import { startTinyproxy, type Tinyproxy } from './support/tinyproxy';
+import { exitCode } from './support/exit-code';
+
+scanForSecrets();
+
+const ROOT = path.join(__dirname, '..');
+
+/** Runs `examples/<file>` as a user would (`npm run example:…`): a child process, the built package by its name. */
+function example(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples', file)], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      captured.push(stdout, stderr);
+      resolve({ code: exitCode(err), stdout, stderr });
+    });
+  });
+}
+
+const trimmed = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+
+describe('examples/ and the README samples', { timeout: 180_000 }, () => {
+  before(async () => {
+    // The examples import 'watch-manager' (the package's own name, resolved through its exports to dist/): build
+    // this checkout first so they run what the tests test.
+    const built = await new Promise<number>((resolve) => {
+      execFile(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT }, (err) => resolve(err === null ? 0 : 1));
+    });
+    assert.equal(built, 0);
+  });
+
+  it('every ts sample in the README is marked as an excerpt of an example and stands in it, line for line', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/(?:<!-- excerpt: (\S+) -->\n)?```ts\n([\s\S]*?)```/g)];
+    assert.ok(blocks.length >= 4, `${blocks.length} samples`);
+    for (const [, file, code] of blocks) {
+      assert.ok(file !== undefined, `a sample without an excerpt marker:\n${code?.slice(0, 200)}`);
+      const source = trimmed(readFileSync(path.join(ROOT, file), 'utf8'));
+      const sample = trimmed(code as string);
+      const at = source.findIndex((_, i) => sample.every((line, j) => source[i + j] === line));
+      assert.ok(at >= 0, `the README sample from ${file} no longer stands in it:\n${sample.slice(0, 3).join('\n')}…`);
+    }
+  });
+
+  it('handler agent: catch-up then live, a file store, dead letters set aside and redriven', async () => {
+    const run = await example('handler-agent.ts');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^live: \/management\/v1alpha1\/watchtopics\/agent-demo$/m);
+    const dead = Number(/^dead letters: (\d+)$/m.exec(run.stdout)?.[1]);
+    assert.ok(dead >= 1, run.stdout);
+    assert.match(run.stdout, new RegExp(`^redriven: \\{"redriven":${dead},"failed":0\\}$`, 'm'));
+    assert.match(run.stdout, /^position saved: \d+ in /m);
+    assert.ok((run.stdout.match(/^applied #/gm) ?? []).length >= 20);
+  });
+
+  it('for await: records in order, break after 15 events', async () => {
+    const run = await example('for-await.ts');
+    assert.equal(run.code, 0, run.stderr);
+    const ids = [...run.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+    assert.deepEqual(ids, Array.from({ length: 15 }, (_, i) => i + 1), 'from the beginning, in order, no gap');
+    assert.match(run.stdout, /^live: /m);
+    assert.match(run.stdout, /^done after 15 events$/m);
+  });
+
+  it('testing kit: every event once despite aborted streams, an expired token and failing history', async () => {
+    const run = await example('testing-kit.ts');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^agent saw 21 events, each once, through \d+ reconnects$/m);
+  });
+
+  describe('proxied agent', () => {
+    let proxy: Tinyproxy;
+    before(async () => {
+      // The example's fake service takes random ports: this tinyproxy lets CONNECT reach any of them.
+      proxy = await startTinyproxy({ user: 'agent', password: secret('example-tinyproxy-pw-3390'), allowPorts: [] });
+    });
+    after(async () => {
+      await proxy.stop();
+    });
+
+    it('streams through its embedded ConnectProxy: gRPC, history and token endpoint tunnelled', async () => {
+      const run = await example('proxied-agent.ts');
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^through http:\/\/127\.0\.0\.1:\d+: 6 events$/m);
+      const tunnels = Number(/^tunnels: (\d+)/m.exec(run.stdout)?.[1]);
+      assert.ok(tunnels >= 3, run.stdout);
+    });
+
+    it('streams through Debian tinyproxy given as PROXY_URL, and tinyproxy logged the tunnels', async () => {
+      const run = await example('proxied-agent.ts', { PROXY_URL: proxy.url() });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /: 6 events$/m);
+      assert.ok(proxy.connects().length >= 3, proxy.connects().join(', '));
+    });
+
+    it('exits 1 with the typed refusal when the proxy refuses its credentials', async () => {
+      const t0 = Date.now();
+      const run = await example('proxied-agent.ts', { PROXY_URL: proxy.url({ user: 'agent', password: secret('wrong-example-pw-11') }) });
+      assert.equal(run.code, 1, 'exited by itself with 1');
+      assert.ok(Date.now() - t0 < 15_000);
+      assert.match(run.stderr, /cannot watch: WatchError: .*proxy 127\.0\.0\.1:\d+ refused the credentials/);
+    });
+  });
+});
