@@ -8,7 +8,7 @@ export type { WatchHandlers, ResyncNotice } from './delivery';
 export type { WatchRecord, IterateOptions } from './watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './dead-letter-spool';
 export { clientCredentialsToken, type ClientSecretCredentials, type ClientAssertionCredentials, type ClientCredentialsOptions } from './client-credentials';
-export type { WatchManagerOptions, WatchOptions, WatchFilter, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, StartFrom } from './options';
+export type { WatchManagerOptions, WatchOptions, WatchFilter, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, TokenRequest, StartFrom } from './options';
 export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
 export type { BackoffOptions } from './backoff';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';

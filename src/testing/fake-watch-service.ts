@@ -35,6 +35,22 @@ export interface FakeWatchServiceOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
+/**
+ * A wire `Event` (WIRE.md) as {@link FakeWatchService.sendRaw} sends it: any field may be missing or wrong, which is
+ * the point. Enums by name, int64 as a decimal string.
+ */
+export interface RawWireEvent {
+  id?: string;
+  time?: string;
+  version?: string;
+  product?: string;
+  correlationId?: string;
+  organization?: { id?: string };
+  type?: string;
+  payload?: Record<string, unknown>;
+  metadata?: { watchTopicID?: string; watchTopicSelfLink?: string; sequenceID?: string; subresource?: string };
+}
+
 /** Options of {@link FakeWatchService.abortStreams}. */
 export interface AbortOptions {
   /** Only streams of this topic. @default all */
@@ -201,8 +217,9 @@ export class FakeWatchService {
    * Sends `message` as it is to every active subscription of `topic`, without recording it in history: for tests
    * of how a client treats a message that breaks the contract.
    */
-  sendRaw(topic: string, message: WireEventInput): void {
-    for (const sub of this.subscriptions) if (sub.topic?.selfLink === topic) sub.pushWire(message);
+  sendRaw(topic: string, message: RawWireEvent): void {
+    // The serializer takes any shape it can encode; the generated type is stricter than a broken message needs.
+    for (const sub of this.subscriptions) if (sub.topic?.selfLink === topic) sub.pushWire(message as WireEventInput);
   }
 
   /** Publishes `count` events to `topic`; returns them. */

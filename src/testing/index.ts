@@ -3,12 +3,12 @@
  * real service: a fake clock, a fault-injecting TCP proxy.
  * @packageDocumentation
  */
-export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions } from './fake-watch-service';
+export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions, type RawWireEvent } from './fake-watch-service';
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';
-export type { IssueTokenOptions } from './fake-token-issuer';
+export { FakeTokenIssuer, type IssueTokenOptions, type TokenCheck } from './fake-token-issuer';
 export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './fake-token-endpoint';
-export type { PublishInput } from './topic-log';
+export { TopicLog, type PublishInput } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
 export { FaultProxy } from './fault-proxy';
 export { ConnectProxy, type ConnectProxyOptions } from './connect-proxy';
