@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const vsSame = paired('sdk-handler', 'bare-same');
   const iterVsDefaults = paired('sdk-iterator', 'bare-default');
   process.stdout.write(`paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}\n`);
-  process.stdout.write(`BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`);
+  process.stdout.write(`BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`);
 }
 
 void main();

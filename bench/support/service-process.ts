@@ -2,6 +2,9 @@
 // WM_EVENTS events to one topic, then prints one JSON line {target, historyUrl, tenantId, token, topic} on stdout
 // and serves until stdin closes. With WM_FEED=N it then feeds N more events to the first subscriber, no faster
 // than its stream takes them (history keeps only the last WM_RETAIN, default 10000, so memory stays flat).
+// Commands on stdin, one per line: `rate N S` publishes N events a second for S seconds, each carrying its send time
+// (µs, attribute sentAt: performance.timeOrigin + now, comparable across processes); `abort` ends every stream
+// (UNAVAILABLE) and answers `aborted <sentAt µs>` on stdout.
 import { FakeWatchService } from '../../src/testing';
 
 const TOPIC = '/management/v1alpha1/watchtopics/bench';
@@ -23,7 +26,35 @@ async function main(): Promise<void> {
       await service.feed(TOPIC, feed);
     })();
   }
-  process.stdin.resume();
+  const nowMicros = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+  let buffered = '';
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const [command, a, b] = buffered.slice(0, nl).trim().split(/\s+/);
+      buffered = buffered.slice(nl + 1);
+      if (command === 'abort') {
+        const at = nowMicros();
+        service.abortStreams();
+        process.stdout.write(`aborted ${at}\n`);
+      } else if (command === 'rate') {
+        publishAtRate(Number(a), Number(b));
+      }
+    }
+  });
+  // A steady rate: each tick publishes what the elapsed time calls for, so timer jitter does not change the rate.
+  const publishAtRate = (perSecond: number, seconds: number): void => {
+    const started = performance.now();
+    let sent = 0;
+    const total = perSecond * seconds;
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
+      for (; sent < due; sent++) service.publish(TOPIC, { attributes: { sentAt: String(nowMicros()) } });
+      if (sent < total) setTimeout(tick, 1);
+      else process.stdout.write('rate done\n');
+    };
+    tick();
+  };
   process.stdin.on('end', () => void service.stop().then(() => process.exit(0)));
 }
 
