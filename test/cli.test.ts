@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { runCli } from '../src/cli/main';
 import { liveLine, resyncLine } from '../src/cli/records';
 import type { ResyncNotice } from '../src';
-import type { FakeWatchService } from '../src/testing';
+import { FaultProxy, type FakeWatchService } from '../src/testing';
+import { makeTestCerts } from './support/certs';
 import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
 import { exitCode } from './support/exit-code';
 
@@ -170,6 +171,61 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     assert.deepEqual(new Set(records.filter((r) => r.record === 'live').map((r) => r.topic)), new Set([TOPIC, other]));
     assert.equal(records.filter((r) => r.record === 'event' && r.topic === TOPIC).length, 2);
     assert.equal(records.filter((r) => r.record === 'event' && r.topic === other).length, 2);
+  });
+
+  it('--ca-file: trusts a private CA for TLS to gRPC and the history API', async () => {
+    const certs = makeTestCerts(['127.0.0.1']);
+    const secure = await startService({ tls: { cert: certs.cert, key: certs.key } });
+    try {
+      const caFile = path.join(dir, 'ca.pem');
+      writeFileSync(caFile, certs.ca);
+      const tokenFile = path.join(dir, 'tls-token');
+      writeFileSync(tokenFile, await token(secure));
+      secure.publishMany(TOPIC, 3);
+      const args = ['--target', secure.target, '--history-url', secure.historyUrl, '--tenant', secure.tenantId, '--token-file', tokenFile, '--topic', TOPIC, '--from', 'beginning', '--max-events', '3', '--json'];
+      const ok = await cli([...args, '--ca-file', caFile]);
+      assert.equal(ok.code, 0, ok.err);
+      assert.equal(ok.out.trim().split('\n').filter((l) => l.includes('"record":"event"')).length, 3);
+      assert.doesNotMatch(ok.err, /clear text/, 'TLS, not plaintext');
+    } finally {
+      await secure.stop();
+    }
+  });
+
+  it('--log-level debug: diagnostics (pings answered) on stderr, records alone on stdout', async () => {
+    const pinging = await startService({ pingIntervalMs: 30 });
+    try {
+      const tokenFile = path.join(dir, 'ping-token');
+      writeFileSync(tokenFile, await token(pinging));
+      const stdout = new Capture(false);
+      const stderr = new Capture(false);
+      const running = runCli(['--target', pinging.target, '--history-url', pinging.historyUrl, '--tenant', pinging.tenantId, '--token-file', tokenFile, '--insecure', '--topic', TOPIC, '--max-events', '1', '--log-level', 'debug'], { stdout, stderr, env: {} });
+      await pinging.waitFor(() => pinging.counters.pingResponses >= 3, 5_000, 'pings answered');
+      pinging.publish(TOPIC);
+      assert.equal(await running, 0, stderr.text);
+      assert.match(stderr.text, /debug watch-manager: ping answered/);
+      for (const line of stdout.text.trim().split('\n')) assert.match(line, /^\{"record":"(event|live)"/);
+    } finally {
+      await pinging.stop();
+    }
+  });
+
+  it('--keepalive-ms and --keepalive-timeout-ms: a silently dead connection is noticed and replaced', async () => {
+    const faults = await FaultProxy.start(service.target);
+    try {
+      const before = service.counters.subscribes;
+      const stdout = new Capture(false);
+      const running = runCli([...base.map((a) => (a === service.target ? faults.target : a)), '--topic', TOPIC, '--json', '--max-events', '1', '--keepalive-ms', '300', '--keepalive-timeout-ms', '300'], { stdout, stderr: new Capture(), env: {} });
+      await service.waitFor(() => service.counters.subscribes > before && stdout.text.includes('"record":"live"'), 5_000, 'live');
+      faults.freeze(); // bytes stop, no FIN, no RST: only keepalive can tell
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      faults.thaw();
+      await service.waitFor(() => service.counters.subscribes > before + 1, 10_000, 'a new subscription after the dead one');
+      service.publish(TOPIC);
+      assert.equal(await running, 0);
+    } finally {
+      await faults.close();
+    }
   });
 
   it('reads the token file again for every token, so rotating the file rotates the token', async () => {
