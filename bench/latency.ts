@@ -10,7 +10,8 @@ const SECONDS = numberArg('--seconds', 10);
 const ROUNDS = numberArg('--rounds', 3);
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
-const nowMicros = (): number => (performance.timeOrigin + performance.now()) * 1000;
+// CLOCK_MONOTONIC, shared with the service process (see bench/support/service-process.ts).
+const nowMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 
 async function round(): Promise<{ p50: number; p99: number; max: number; count: number }> {

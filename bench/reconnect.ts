@@ -9,7 +9,8 @@ import { median, numberArg, range, startServiceProcess } from './support/stats';
 
 const ABORTS = numberArg('--aborts', 12);
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
-const nowMicros = (): number => (performance.timeOrigin + performance.now()) * 1000;
+// CLOCK_MONOTONIC, shared with the service process (see bench/support/service-process.ts).
+const nowMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 const p90 = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] as number;
 
 async function main(): Promise<void> {

@@ -71,7 +71,7 @@ function runOne(bench: Bench): Promise<{ fields: Record<string, string>; seconds
       process.stderr.write(chunk); // progress while it runs; the table comes on stdout at the end
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('exit', (code) => {
+    child.on('close', (code) => { // 'close': all output read, the BENCH line included
       writeFileSync(path.join(RESULTS, `${bench.name}.log`), out);
       const line = out.split('\n').reverse().find((l) => l.startsWith(`BENCH ${bench.name} `));
       if (code !== 0 || line === undefined) return reject(new Error(`${bench.script} failed (exit ${code}); see bench/results/${bench.name}.log`));

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   await finished;
   clearInterval(publisher);
 
+  await sub.close(); // one watch (its position is written); nothing is set aside any more below
   const spool = manager.deadLetters;
   if (spool !== undefined) {
     const letters = await spool.list();
@@ -64,9 +65,7 @@ async function main(): Promise<void> {
     const redriven = await spool.redrive(async (event) => console.log(`redriven #${event.sequenceId} ${event.payload.name}`));
     console.log(`redriven: ${JSON.stringify(redriven)}`);
   }
-  const [watch] = manager.status().watches;
-  console.log(`position saved: ${watch?.lastSequenceId} in ${stateDir}`);
-  await sub.close(); // one watch (its position is written)
+  console.log(`position saved: ${await new FileSequenceStore(path.join(stateDir, 'positions.json')).getSequence(TOPIC)} in ${stateDir}`);
   await manager.close(); // everything; resolves when nothing is left running
   await service.stop();
 }

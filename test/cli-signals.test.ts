@@ -28,7 +28,8 @@ function start(args: string[]): Run {
   return {
     lines: () => out.split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { record: string; sequenceId?: number }),
     signal: (name) => void child.kill(name),
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    // 'close', not 'exit': only then has all of the child's output been read.
+    exited: new Promise((resolve) => child.once('close', (code) => resolve(code))),
   };
 }
 
@@ -67,6 +68,31 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     const next = start([...base, '--state-file', state, '--max-events', '5']);
     assert.equal(await next.exited, 0);
     assert.deepEqual(written(next), [1, 2, 3, 4, 5].map((i) => (position as number) + i));
+  });
+
+  it('a reader that goes away (| head) ends the tail with exit 0 and a saved state, not an EPIPE crash', async () => {
+    const state = path.join(dir, 'epipe.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...base, '--state-file', state, '--from', 'beginning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      captured.push(chunk);
+    });
+    let lines = 0;
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        lines += chunk.split('\n').length - 1;
+        if (lines >= 3) {
+          child.stdout.destroy(); // as `head -3` does: the pipe closes, the next write fails with EPIPE
+          resolve();
+        }
+      });
+    });
+    assert.equal(await exited, 0, err);
+    assert.doesNotMatch(err, /EPIPE|Unhandled/);
+    const position = await new FileSequenceStore(state).getSequence(TOPIC);
+    assert.ok(position !== undefined && position >= 3, `state saved: ${position}`);
   });
 
   it('a second signal exits at once (130), and even then the state file is whole', async (t) => {

@@ -70,6 +70,8 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     ['unknown flag, with a suggestion', ['--demo', '--max-event', '3'], /--max-events/],
     ['a target without port', ['--target', 'example.com', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X'], /--target/],
     ['a topic that is not a self link', ['--target', 'h:1', '--tenant', 't', '--topic', 'demo', '--token-env', 'X', '--insecure'], /--topic/],
+    ['an unreadable --token-file', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-file', '/nonexistent/token.jwt'], /--token-file: cannot read/],
+    ['an unset --token-env variable', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'WM_UNSET_TOKEN_VARIABLE'], /--token-env: environment variable WM_UNSET_TOKEN_VARIABLE is not set/],
     ['an unreadable --ca-file', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--ca-file', '/nonexistent/ca.pem'], /--ca-file/],
   ];
   for (const [name, args, flag] of usage) {
@@ -156,6 +158,10 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const again = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000'], { stdout: new Capture(false), stderr: quiet, env: {} });
     assert.equal(again, 0);
     assert.doesNotMatch(quiet.text, /catch-up/, 'no bar when stderr is not a terminal');
+    const both = new Capture(true);
+    const third = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000', '--json'], { stdout: new Capture(true), stderr: both, env: {} });
+    assert.equal(third, 0);
+    assert.doesNotMatch(both.text, /catch-up/, 'no bar when stdout is the terminal too (the events would overwrite it)');
   });
 
   it('tails several --topic over one connection, with a live record for each', async () => {

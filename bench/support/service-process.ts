@@ -3,8 +3,8 @@
 // and serves until stdin closes. With WM_FEED=N it then feeds N more events to the first subscriber, no faster
 // than its stream takes them (history keeps only the last WM_RETAIN, default 10000, so memory stays flat).
 // Commands on stdin, one per line: `rate N S` publishes N events a second for S seconds, each carrying its send time
-// (µs, attribute sentAt: performance.timeOrigin + now, comparable across processes); `abort` ends every stream
-// (UNAVAILABLE) and answers `aborted <sentAt µs>` on stdout.
+// (attribute sentAt: µs of CLOCK_MONOTONIC, process.hrtime, which every process on the machine shares, unlike
+// performance.timeOrigin, sampled per process); `abort` ends every stream (UNAVAILABLE) and answers `aborted <µs>`.
 import { FakeWatchService } from '../../src/testing';
 
 const TOPIC = '/management/v1alpha1/watchtopics/bench';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       await service.feed(TOPIC, feed);
     })();
   }
-  const nowMicros = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const nowMicros = (): number => Number(process.hrtime.bigint() / 1000n);
   let buffered = '';
   process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;

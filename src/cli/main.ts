@@ -112,6 +112,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const log = createLog(logger);
     grpc.setLogger({ error: (...args: unknown[]) => log.debug(`grpc-js: ${args.map(String).join(' ')}`) });
   }
+  // The token source is read once now, so that a wrong flag is a usage error at once, not a retry loop.
+  if (config.tokenFile !== undefined) {
+    try {
+      await readFile(config.tokenFile, 'utf8');
+    } catch {
+      return fail(EXIT.USAGE, `--token-file: cannot read ${config.tokenFile}`);
+    }
+  } else if (config.tokenEnv !== undefined && (io.env[config.tokenEnv] ?? '').trim() === '') {
+    return fail(EXIT.USAGE, `--token-env: environment variable ${config.tokenEnv} is not set`);
+  }
   const demo = config.demo ? await startDemo() : undefined;
   const topics = demo === undefined ? config.topics : [demo.topic];
   const options: WatchManagerOptions = {
@@ -151,7 +161,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
   const colour = !json && io.stdout.isTTY === true && (io.env.NO_COLOR ?? '') === '';
   const progress = new CatchUpProgress(manager, io.stderr, systemClock);
-  progress.start();
+  progress.start(io.stdout.isTTY === true);
   let written = 0;
   let settle!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {
@@ -175,15 +185,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       throw new Error('stdout closed');
     }
   };
+  let reserved = 0;
   const onEvent = async (event: WatchEvent): Promise<void> => {
-    await emit(eventRecord(event), eventLine(event, colour));
+    // Several topics' handlers may be writing at once: each takes its place first, so --max-events is exact.
+    if (config.maxEvents !== undefined && reserved >= config.maxEvents) throw new Error('watch-tail is finishing');
+    reserved += 1;
+    try {
+      await emit(eventRecord(event), eventLine(event, colour));
+    } catch (err) {
+      reserved -= 1;
+      throw err;
+    }
     written += 1;
     if (config.maxEvents !== undefined && written >= config.maxEvents) finish(EXIT.OK);
   };
   const onLive = (topic: string): Promise<void> => emit(liveRecord(topic), liveLine(topic, colour));
   const onResync = (notice: ResyncNotice): Promise<void> => emit(resyncRecord(notice), resyncLine(notice, colour));
+  let unsaved: WatchError | undefined;
   const onError = (err: WatchError): void => {
-    if (done) return;
+    // While finishing, only a failure to save the state matters: exit 0 promises a saved state (CLI.md).
+    if (done) {
+      if (err.code === 'STATE_IO' || err.code === 'STATE_CORRUPT') unsaved ??= err;
+      return;
+    }
     // Retryable errors are the SDK's to handle (it reconnects or retries); only a final one ends the tail.
     if (!err.retryable) finish(exitCodeOf(err), `${err.code}: ${flagMessage(err)}`);
   };
@@ -194,10 +218,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
     });
   }
-  const code = await finished;
+  let code = await finished;
   progress.stop();
   await manager.close();
   await demo?.stop();
+  if (code === EXIT.OK && unsaved !== undefined) code = fail(EXIT.FATAL, `${unsaved.code}: the state was not saved: ${unsaved.message}`);
   // Only now: a second signal during the close above must still find the listener that exits at once.
   removeSignal?.();
   return code;

@@ -30,8 +30,9 @@ function progressOf(manager: WatchManager): Progress | undefined {
 }
 
 /**
- * The catch-up progress bar of `watch-tail` (CLI.md): on stderr, only when it is a terminal, only for a catch-up of
- * more than a few hundred events; events done / total when known, rate, ETA. It never writes to stdout.
+ * The catch-up progress bar of `watch-tail` (CLI.md): on stderr, only when it is a terminal (and stdout is not),
+ * only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It never writes
+ * to stdout.
  */
 export class CatchUpProgress {
   private bar: SingleBar | undefined;
@@ -40,8 +41,13 @@ export class CatchUpProgress {
 
   constructor(private readonly manager: WatchManager, private readonly stream: NodeJS.WritableStream & { isTTY?: boolean }, private readonly clock: Clock) {}
 
-  start(): void {
-    if (this.stream.isTTY !== true) return;
+  /**
+   * Draws only when stderr is a terminal and stdout is not: the bar is for output going to a file or a pipe (a long
+   * catch-up shows nothing otherwise); on a terminal the events scroll by themselves, and a bar on the cursor line
+   * would be overwritten by them.
+   */
+  start(stdoutIsTerminal: boolean): void {
+    if (this.stream.isTTY !== true || stdoutIsTerminal) return;
     this.startedAt = this.clock.now();
     this.poll();
   }
@@ -73,7 +79,7 @@ export class CatchUpProgress {
       this.bar = new SingleBar({
         stream: this.stream as NodeJS.WritableStream,
         clearOnComplete: true,
-        hideCursor: true,
+        hideCursor: false, // an exit at the second signal must not leave the user's cursor hidden
         format: (options, params, p: typeof payload) => {
           const counts = p.known ? `${params.value}/${params.total} events` : `${params.value} events`;
           const bar = p.known ? `${Format.BarFormat(params.progress, options)} ` : '';

@@ -17,6 +17,10 @@ const onSignal = (handler: () => void): (() => void) => {
   };
 };
 
+// A reader that goes away (`watch-tail … | head`) makes writes fail with EPIPE: without a listener that would be an
+// uncaught 'error' event. The failed write itself tells runCli to finish (exit 0, state saved).
+process.stdout.on('error', () => undefined);
+
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, onSignal, ownsProcess: true }).then(
   (code) => {
     process.exitCode = code;

@@ -66,7 +66,9 @@ export class ConnectProxy {
     const port = Number(match[2]);
     if (allowPorts !== undefined && !allowPorts.includes(port)) return refuse(403, 'Forbidden');
     const host = (match[1] as string).replace(/^\[|\]$/g, '');
+    let established = false;
     const upstream = net.connect(port, host, () => {
+      established = true;
       this.tunnels.push(req.url as string);
       client.write('HTTP/1.1 200 Connection established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
@@ -74,7 +76,8 @@ export class ConnectProxy {
       client.pipe(upstream);
     });
     this.track(upstream);
-    upstream.on('error', () => refuse(502, 'Bad Gateway'));
+    // Before the tunnel is up the client still expects an HTTP answer; after, the bytes are the tunnel's own.
+    upstream.on('error', () => (established ? client.destroy() : refuse(502, 'Bad Gateway')));
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
   }
