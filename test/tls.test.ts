@@ -1,8 +1,8 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchEvent } from '../src';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
-import { makeTestCerts, type TestCerts } from './support/certs';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import { makeClientCert, makeTestCerts, type TestCerts } from './support/certs';
 
 scanForSecrets();
 
@@ -84,6 +84,27 @@ describe('TLS to the watch service and the history API', () => {
     assert.ok(err instanceof WatchError, String(err));
     assert.equal(service.counters.subscribes, 2, 'no plaintext subscription from the TLS manager');
     await secure.close();
+    await service.stop();
+  });
+
+  it('mutual TLS: the client certificate is presented to gRPC and the history API; without it the service refuses', async () => {
+    const client = makeClientCert(certs, 'agent-client');
+    secret(client.key.split('\n')[1] as string);
+    const service = await startService({ tls: { cert: certs.cert, key: certs.key, clientCa: certs.ca } });
+    const jwt = await token(service);
+    service.publishMany(TOPIC, 5);
+    const got: WatchEvent[] = [];
+    const base = { target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), from: 0 as const };
+    const manager = new WatchManager({ ...base, tls: { ca: certs.ca, cert: client.cert, key: client.key } });
+    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
+    service.publish(TOPIC);
+    await service.waitFor(() => got.length === 6, 5_000, 'catch-up over mTLS history and a live event over mTLS gRPC');
+    await manager.close();
+    const without = new WatchManager({ ...base, tls: { ca: certs.ca }, connectTimeoutMs: 1_500, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const err = await without.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    assert.ok(err instanceof WatchError, String(err));
+    assert.equal(service.counters.subscribes, 1, 'no subscription without a client certificate');
+    await without.close();
     await service.stop();
   });
 

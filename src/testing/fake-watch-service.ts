@@ -32,7 +32,12 @@ export interface FakeWatchServiceOptions {
   /** The host to listen on. @default '127.0.0.1' */
   host?: string;
   /** Serve gRPC and the history API with TLS (PEM). @default plaintext */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  tls?: {
+    cert: string | Buffer;
+    key: string | Buffer;
+    /** Require a client certificate signed by this CA (mutual TLS) on both servers. @default none required */
+    clientCa?: string | Buffer;
+  };
 }
 
 /**
@@ -99,7 +104,10 @@ export class FakeWatchService {
       topic: (selfLink) => this.topics.get(selfLink),
       clock: this.clock,
       random: this.random,
-    }, options.tls === undefined ? undefined : https.createServer({ cert: options.tls.cert, key: options.tls.key }));
+    }, options.tls === undefined ? undefined : https.createServer({
+      cert: options.tls.cert, key: options.tls.key,
+      ...(options.tls.clientCa === undefined ? {} : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+    }));
   }
 
   /** Starts both servers on free ports of `host`. */
@@ -111,7 +119,11 @@ export class FakeWatchService {
     const host = options.host ?? '127.0.0.1';
     const creds = options.tls === undefined
       ? grpc.ServerCredentials.createInsecure()
-      : grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }]);
+      : grpc.ServerCredentials.createSsl(
+        options.tls.clientCa === undefined ? null : Buffer.from(options.tls.clientCa),
+        [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],
+        options.tls.clientCa !== undefined,
+      );
     service.grpcPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:0`, creds, (err, port) => (err === null ? resolve(port) : reject(err)));
     });
