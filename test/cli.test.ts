@@ -224,7 +224,8 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       const running = runCli([...base.map((a) => (a === service.target ? faults.target : a)), '--topic', TOPIC, '--json', '--max-events', '1', '--keepalive-ms', '300', '--keepalive-timeout-ms', '300'], { stdout, stderr: new Capture(), env: {} });
       await service.waitFor(() => service.counters.subscribes > before && stdout.text.includes('"record":"live"'), 5_000, 'live');
       faults.freeze(); // bytes stop, no FIN, no RST: only keepalive can tell
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Keepalive 300/300 notices within ~600 ms; frozen four times that, so a loaded machine still sees it.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
       faults.thaw();
       await service.waitFor(() => service.counters.subscribes > before + 1, 10_000, 'a new subscription after the dead one');
       service.publish(TOPIC);
