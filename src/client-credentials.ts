@@ -11,7 +11,9 @@ import { registerSecret } from './redact';
 export interface ClientSecretCredentials {
   /** The identity provider's token endpoint, for example `https://login.axway.com/auth/realms/Broker/protocol/openid-connect/token`. */
   tokenUrl: string;
+  /** The service account's client id. */
   clientId: string;
+  /** Its secret; scrubbed from every log line and error. */
   clientSecret: string;
   /** Space-separated scopes to ask for. @default none */
   scope?: string;
@@ -22,7 +24,9 @@ export interface ClientSecretCredentials {
  * identity provider uses for service accounts: the key never leaves the process, only a short-lived signature does.
  */
 export interface ClientAssertionCredentials {
+  /** The identity provider's token endpoint. */
   tokenUrl: string;
+  /** The service account's client id (the assertion's issuer and subject). */
   clientId: string;
   /** The service account's private key, PEM (PKCS#8 or PKCS#1) or a KeyObject. */
   privateKey: string | Buffer | KeyObject;
@@ -32,6 +36,7 @@ export interface ClientAssertionCredentials {
   algorithm?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512';
   /** The assertion's `aud`. @default tokenUrl */
   audience?: string;
+  /** Space-separated scopes to ask for. @default none */
   scope?: string;
 }
 

@@ -5,6 +5,7 @@
 
 /** A scheduled callback; `cancel()` is idempotent. */
 export interface Timer {
+  /** Stops the callback from running, if it has not run yet. */
   cancel(): void;
 }
 

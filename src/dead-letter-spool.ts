@@ -10,10 +10,18 @@ import type { WatchEvent } from './types';
 export interface DeadLetter {
   /** The entry's id (its file name, without directory). */
   id: string;
+  /** The topic the event came from. */
   topic: string;
+  /** The event, as the handler got it. */
   event: WatchEvent;
   /** The last error's message (scrubbed of secrets) and code, if it had one. */
-  error: { message: string; code?: string };
+  error: {
+    /** The message, scrubbed of secrets. */
+    message: string;
+    /** The error's `code`, when it had one. */
+    code?: string;
+  };
+  /** How many times the handler was tried. */
   attempts: number;
   /** When it was set aside, epoch ms. */
   failedAt: number;
@@ -41,6 +49,10 @@ function entryName(topic: string, sequenceId: number): string {
 export class DeadLetterSpool {
   private recovered: Promise<void> | undefined;
 
+  /**
+   * @param dir The spool's directory (created on first use); one writer per directory.
+   * @param beforeStep For crash tests: called before each step of a durable write.
+   */
   constructor(readonly dir: string, private readonly beforeStep?: (step: WriteStep) => void | Promise<void>) {}
 
   /** Sets `event` aside with the error that failed it; resolves once the entry is durable. */
@@ -86,7 +98,12 @@ export class DeadLetterSpool {
    * Hands every entry to `handler` again, in order; each one it handles without throwing is removed. Resolves with
    * the counts; entries that fail again stay.
    */
-  async redrive(handler: (event: WatchEvent, letter: DeadLetter) => void | Promise<void>): Promise<{ redriven: number; failed: number }> {
+  async redrive(handler: (event: WatchEvent, letter: DeadLetter) => void | Promise<void>): Promise<{
+    /** Entries handled without a throw, and removed. */
+    redriven: number;
+    /** Entries whose handler threw; they stay in the spool. */
+    failed: number;
+  }> {
     let redriven = 0;
     let failed = 0;
     for (const letter of await this.list()) {

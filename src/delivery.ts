@@ -6,6 +6,7 @@ import { Watermark } from './watermark';
 
 /** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
 export interface ResyncNotice {
+  /** The topic whose position could not be resumed. */
   topic: string;
   /** Why, for logs. */
   reason: string;

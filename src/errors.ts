@@ -84,9 +84,13 @@ export interface WatchErrorOptions {
 
 /** The one error class of the SDK. `code` says what happened; `retryable` whether trying again can help. */
 export class WatchError extends Error {
+  /** What happened; switch on it, never on the message. */
   readonly code: WatchErrorCode;
+  /** Whether trying again may cure it (the SDK retries these by itself). */
   readonly retryable: boolean;
+  /** The gRPC status code behind it, when there was one. */
   readonly grpcCode: number | undefined;
+  /** The underlying error, scrubbed of secrets. */
   override readonly cause: unknown;
 
   constructor(code: WatchErrorCode, message: string, options: WatchErrorOptions = {}) {
@@ -99,6 +103,7 @@ export class WatchError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** `instanceof` by brand, so that it holds across two installed copies of the package. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }

@@ -133,7 +133,12 @@ export interface WatchManagerOptions {
    * repeats more: at most `maxUnsavedAcks`).
    * @default { everyAcks: 1, intervalMs: 1000 }
    */
-  positionFlush?: { everyAcks?: number; intervalMs?: number };
+  positionFlush?: {
+    /** Write after this many acknowledgements. @default 1 */
+    everyAcks?: number;
+    /** Write this long after the first unsaved acknowledgement at the latest. @default 1000 */
+    intervalMs?: number;
+  };
   /**
    * A directory for the dead-letter spool: an event whose handler failed `maxAttempts` times is written there
    * (crash-safe) and delivery moves on. Without it, such a failure stops the watch with `HANDLER_FAILED`.
@@ -159,6 +164,7 @@ export interface WatchManagerOptions {
 export interface WatchFilter {
   /** Resource kinds (`payload.kind`), for example `APIService`. */
   kinds?: string[];
+  /** Event types, for example `['CREATED', 'DELETED']`. */
   types?: WatchEventType[];
   /** Resource names (`payload.name`): exact strings or patterns. */
   names?: Array<string | RegExp>;
@@ -169,7 +175,10 @@ export interface WatchOptions {
   /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
   from?: StartFrom;
   /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
-  resync?: { list(topic: string): unknown[] | Promise<unknown[]> };
+  resync?: {
+    /** Lists the topic's resources now (list-then-watch); the result goes to `onResync` as `snapshot`. */
+    list(topic: string): unknown[] | Promise<unknown[]>;
+  };
   /**
    * Client-side filter: only events matching every given criterion reach the handlers. The others still advance
    * the position, so they are never fetched again.

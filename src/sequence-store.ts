@@ -71,6 +71,7 @@ function ioError(file: string, action: string, err: unknown): WatchError {
  * One process per file: concurrent writers from several processes are not coordinated.
  */
 export class FileSequenceStore implements SequenceProvider {
+  /** The position file's path. */
   readonly file: string;
   private positions: Map<string, number> | undefined;
   private loading: Promise<Map<string, number>> | undefined;

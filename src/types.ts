@@ -11,34 +11,54 @@ export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>(['
 
 /** A reference from one resource to another (WIRE.md `Reference`). */
 export interface ResourceReference {
+  /** The referenced resource's id. */
   id: string;
+  /** Its kind, for example `APIService`. */
   kind: string;
+  /** Its name. */
   name: string;
+  /** The kind of its scope, for example `Environment`. */
   scopeKind: string;
+  /** The name of its scope. */
   scopeName: string;
+  /** Its self link. */
   selfLink: string;
+  /** A `HARD` reference keeps the referenced resource from being deleted; a `SOFT` one does not. */
   type: 'SOFT' | 'HARD';
 }
 
 /** The scope (environment, catalog…) a resource lives in. */
 export interface ResourceScope {
+  /** The scope's id. */
   id: string;
+  /** Its kind, for example `Environment`. */
   kind: string;
+  /** Its name. */
   name: string;
+  /** Its self link. */
   selfLink: string;
 }
 
 /** The changed resource as the event carries it (WIRE.md `ResourceInstance`). */
 export interface ResourceInstance {
+  /** The API group, for example `management` or `catalog`. */
   group: string;
+  /** The resource kind, for example `APIService`. */
   kind: string;
+  /** The resource's name, unique within its scope. */
   name: string;
+  /** Identity and place of the resource. */
   metadata: {
+    /** The resource's id. */
     id: string;
+    /** The scope it lives in, or null for an unscoped resource. */
     scope: ResourceScope | null;
+    /** Its self link: the default key of per-resource ordering (`keyOf`). */
     selfLink: string;
+    /** The resources it refers to. */
     references: ResourceReference[];
   };
+  /** Free-form string attributes. */
   attributes: Record<string, string>;
 }
 
@@ -48,29 +68,48 @@ export interface WatchEvent {
   id: string;
   /** When the change happened (RFC 3339, as the service sends it). */
   time: string;
+  /** The event format's version, as the service sends it. */
   version: string;
+  /** The product that emitted the event, for example `AmplifyCentral`. */
   product: string;
+  /** Ties together the events one request caused. */
   correlationId: string;
+  /** The organization (tenant) the resource belongs to. */
   organizationId: string;
+  /** What happened to the resource. */
   type: WatchEventType;
   /** The WatchTopic self link this event belongs to. */
   topic: string;
+  /** The WatchTopic's id. */
   watchTopicId: string;
   /** Increases per topic; the resume position. Not necessarily consecutive. */
   sequenceId: number;
   /** The subresource that changed, for `SUBRESOURCEUPDATED`; empty otherwise. */
   subresource: string;
+  /** The resource as it is after the change (for `DELETED`, as it was). */
   payload: ResourceInstance;
   /** The `actionDetails` of a `TRIGGERACTION` event, when present: a protobuf `Any`, undecoded. */
-  actionDetails?: { typeUrl: string; value: Uint8Array };
+  actionDetails?: {
+    /** The `Any`'s type URL, naming the message in `value`. */
+    typeUrl: string;
+    /** The encoded message. */
+    value: Uint8Array;
+  };
 }
 
 /** What an agent reports about itself with {@link WatchManager.sendAgentStatus}. */
 export interface AgentStatus {
   /** The agent's state, for example `running` or `unhealthy`. */
   state: string;
+  /** A human-readable detail of the state. */
   message: string;
-  context?: { environmentName?: string; agentName?: string };
+  /** Which agent this is. */
+  context?: {
+    /** The environment the agent serves. */
+    environmentName?: string;
+    /** The agent's name. */
+    agentName?: string;
+  };
 }
 
 /** The lifecycle state of a manager or of one watch. */
@@ -78,8 +117,11 @@ export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'reconnecting' |
 
 /** One watch in {@link ManagerStatus}. */
 export interface WatchStatus {
+  /** The watch's id (`watch-1`, …), unique within the manager. */
   id: string;
+  /** The WatchTopic self link. */
   topic: string;
+  /** Where the watch is in its lifecycle. */
   state: Exclude<ConnectionState, 'idle'>;
   /** True once the missed events were delivered and live events flow (false while catching up). */
   live: boolean;
@@ -93,15 +135,21 @@ export interface WatchStatus {
 
 /** A snapshot of {@link WatchManager.status}. */
 export interface ManagerStatus {
+  /** `reconnecting` if any watch is, else `connecting` if any is, else `ready`; `idle` without watches. */
   state: ConnectionState;
+  /** Every watch not closed yet. */
   watches: WatchStatus[];
 }
 
 /** A watch changed state: the payload of the manager's `'state'` event. */
 export interface StateChange {
+  /** The watch that changed. */
   watchId: string;
+  /** Its topic. */
   topic: string;
+  /** Its state before. */
   from: WatchStatus['state'];
+  /** Its state now. */
   to: WatchStatus['state'];
   /** The code of the error that caused the change, if one did (for example `CONNECTION_LOST` → `reconnecting`). */
   errorCode?: string;
@@ -111,8 +159,11 @@ export interface StateChange {
 
 /** Counters and gauges of one watch: {@link WatchManager.metrics}. */
 export interface WatchMetrics {
+  /** The watch's id. */
   id: string;
+  /** Its topic. */
   topic: string;
+  /** Its state. */
   state: WatchStatus['state'];
   /** Events whose handler finished (filtered and repeated events not counted). */
   delivered: number;
@@ -131,7 +182,14 @@ export interface WatchMetrics {
   /** Reconnects after retryable failures. */
   reconnects: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */
-  catchUp: { active: boolean; replayed: number; targetSequenceId?: number };
+  catchUp: {
+    /** Whether a catch-up is running now. */
+    active: boolean;
+    /** Events replayed from history by the current (or last) catch-up. */
+    replayed: number;
+    /** The first live event held back: the catch-up ends just before it. */
+    targetSequenceId?: number;
+  };
   /** `time` of the last event handled. */
   lastEventTime?: string;
   /** Clock now − the last handled event's `time`, in ms: how far behind the consumer is while events flow. */

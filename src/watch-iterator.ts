@@ -6,13 +6,25 @@ import type { WatchEvent } from './types';
 /** One record of a `for await` watch. */
 export type WatchRecord =
   | {
+      /** An event to handle. */
       kind: 'event';
+      /** The event. */
       event: WatchEvent;
       /** Acknowledges the event (with `autoAck: false`; with autoAck asking for the next record does it). Idempotent. */
       ack(): void;
     }
-  | { kind: 'resync'; notice: ResyncNotice }
-  | { kind: 'live'; topic: string };
+  | {
+      /** The position could not be resumed: re-list (see {@link ResyncNotice}). */
+      kind: 'resync';
+      /** What was skipped and where delivery goes on. */
+      notice: ResyncNotice;
+    }
+  | {
+      /** The missed events were all delivered; live events follow. */
+      kind: 'live';
+      /** The topic now live. */
+      topic: string;
+    };
 
 /** Options of {@link WatchManager.watch}. */
 export interface IterateOptions extends Pick<WatchOptions, 'from' | 'resync' | 'filter'> {

@@ -224,7 +224,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   }
 
   /** Counters and gauges of every watch (delivered, acknowledged, in flight, buffered, reconnects, catch-up, lag). */
-  metrics(): { watches: WatchMetrics[] } {
+  metrics(): {
+    /** One entry per watch not closed yet. */
+    watches: WatchMetrics[];
+  } {
     return { watches: [...this.watches.values()].map((w) => w.metrics()) };
   }
 
@@ -236,7 +239,17 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return `WatchManager ${JSON.stringify(this.toJSON())}`;
   }
 
-  toJSON(): { target: string; proxy: string; state: ConnectionState; watches: number } {
+  /** The summary `JSON.stringify` and `util.inspect` show: no options, tokens or connections. */
+  toJSON(): {
+    /** The service's `host:port`. */
+    target: string;
+    /** The channel's proxy as `http://host:port` (never its credentials), or `none`. */
+    proxy: string;
+    /** The manager's state. */
+    state: ConnectionState;
+    /** How many watches it has. */
+    watches: number;
+  } {
     const proxy = this.route.proxy === undefined ? 'none' : this.route.proxy.toString();
     return { target: this.options.target, proxy, state: this.status().state, watches: this.watches.size };
   }

@@ -5,6 +5,7 @@ import net from 'node:net';
 export interface ConnectProxyOptions {
   /** BasicAuth credentials the proxy requires; none = an open proxy. */
   user?: string;
+  /** The password that goes with `user`. */
   password?: string;
   /** The only destination ports CONNECT may reach (others get 403). @default any */
   allowPorts?: number[];
@@ -22,6 +23,7 @@ export class ConnectProxy {
 
   private constructor(private readonly server: http.Server, private readonly options: ConnectProxyOptions) {}
 
+  /** Starts a proxy on a free port of 127.0.0.1. */
   static async start(options: ConnectProxyOptions = {}): Promise<ConnectProxy> {
     const server = http.createServer((_req, res) => {
       res.writeHead(405, { allow: 'CONNECT' });

@@ -26,11 +26,17 @@ export interface HistoryFaults {
 
 /** Counters of the history server. */
 export interface HistoryCounters {
+  /** Requests received (the token endpoint's not counted). */
   requests: number;
+  /** Pages answered with 200. */
   pagesServed: number;
+  /** Events in those pages. */
   eventsServed: number;
+  /** Failures injected by {@link HistoryFaults}. */
   failuresInjected: number;
+  /** `410 Gone` answers. */
   gone: number;
+  /** `401` answers. */
   unauthorized: number;
 }
 

@@ -24,22 +24,35 @@ export interface SubscriptionHost {
 
 /** Everything the fake watch service saw and did. */
 export interface FakeServiceCounters {
+  /** `subscribe` calls opened. */
   subscribes: number;
+  /** Subscriptions accepted. */
   accepted: number;
+  /** Subscriptions refused for their token. */
   rejectedUnauthenticated: number;
+  /** Subscriptions refused for their tenant. */
   rejectedPermission: number;
+  /** Subscriptions refused for an unknown topic. */
   rejectedNotFound: number;
+  /** In-stream token refreshes accepted. */
   tokenRefreshes: number;
+  /** In-stream token refreshes refused. */
   refreshesRejected: number;
+  /** Streams ended because their token expired without a refresh. */
   expiredStreams: number;
+  /** PING events sent. */
   pingsSent: number;
+  /** PING answers received. */
   pingResponses: number;
   /** The slowest ping answer, in the service clock's ms. */
   maxPingLatencyMs: number;
   /** Ping answers whose id matched no outstanding ping. */
   unknownPingResponses: number;
+  /** Every AGENT_STATUS request, in order. */
   agentStatuses: AgentStatus[];
+  /** Resource events written to streams. */
   eventsSent: number;
+  /** Streams ended by {@link FakeWatchService.abortStreams}. */
   aborted: number;
 }
 

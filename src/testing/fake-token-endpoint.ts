@@ -6,8 +6,24 @@ import type { FakeTokenIssuer } from './fake-token-issuer';
 
 /** A service account the fake token endpoint knows: a client secret, or a public key for JWT client assertions. */
 export type FakeClient =
-  | { clientId: string; clientSecret: string; tokenTtlMs?: number }
-  | { clientId: string; publicKey: string | Buffer | KeyObject; keyId: string; tokenTtlMs?: number };
+  | {
+      /** The client id. */
+      clientId: string;
+      /** Its secret (`client_secret_post` or Basic). */
+      clientSecret: string;
+      /** Lifetime of the tokens it gets. @default 60000 */
+      tokenTtlMs?: number;
+    }
+  | {
+      /** The client id. */
+      clientId: string;
+      /** The public key its JWT assertions are checked with. */
+      publicKey: string | Buffer | KeyObject;
+      /** The `kid` its assertions must carry. */
+      keyId: string;
+      /** Lifetime of the tokens it gets. @default 60000 */
+      tokenTtlMs?: number;
+    };
 
 /** Faults of the token endpoint, for error tests. */
 export interface TokenEndpointFaults {
@@ -21,9 +37,13 @@ export interface TokenEndpointFaults {
 
 /** Counters of the token endpoint. */
 export interface TokenEndpointCounters {
+  /** Requests received. */
   requests: number;
+  /** Tokens issued. */
   issued: number;
+  /** Requests refused (400/401). */
   refused: number;
+  /** Failures injected by {@link TokenEndpointFaults}. */
   failuresInjected: number;
 }
 

@@ -4,8 +4,20 @@ import type { Clock } from '../clock';
 
 /** The outcome of checking a bearer token. */
 export type TokenCheck =
-  | { ok: true; expiresAt: number; tenantId: string }
-  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked' };
+  | {
+      /** The token is valid. */
+      ok: true;
+      /** Its expiry, epoch ms. */
+      expiresAt: number;
+      /** The tenant it was issued for. */
+      tenantId: string;
+    }
+  | {
+      /** The token is refused. */
+      ok: false;
+      /** Why. */
+      reason: 'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked';
+    };
 
 /** Options of {@link FakeTokenIssuer.issue}. */
 export interface IssueTokenOptions {
@@ -30,6 +42,7 @@ export class FakeTokenIssuer {
 
   constructor(private readonly clock: Clock, private readonly defaultTenant: string) {}
 
+  /** A new signed JWT, valid for `ttlMs` on the service's clock. */
   async issue(options: IssueTokenOptions = {}): Promise<string> {
     const now = this.clock.now();
     const ttl = options.ttlMs ?? 60_000;

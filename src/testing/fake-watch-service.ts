@@ -33,7 +33,9 @@ export interface FakeWatchServiceOptions {
   host?: string;
   /** Serve gRPC and the history API with TLS (PEM). @default plaintext */
   tls?: {
+    /** The servers' certificate chain, PEM. */
     cert: string | Buffer;
+    /** Its private key, PEM. */
     key: string | Buffer;
     /** Require a client certificate signed by this CA (mutual TLS) on both servers. @default none required */
     clientCa?: string | Buffer;
@@ -45,15 +47,36 @@ export interface FakeWatchServiceOptions {
  * the point. Enums by name, int64 as a decimal string.
  */
 export interface RawWireEvent {
+  /** The event's id. */
   id?: string;
+  /** RFC 3339 time. */
   time?: string;
+  /** Format version. */
   version?: string;
+  /** Emitting product. */
   product?: string;
+  /** Correlation id. */
   correlationId?: string;
-  organization?: { id?: string };
+  /** The organization. */
+  organization?: {
+    /** Its id. */
+    id?: string;
+  };
+  /** `CREATED`, `UPDATED`, `DELETED`, `SUBRESOURCEUPDATED`, `TRIGGERACTION`, `PING` (or anything, to break it). */
   type?: string;
+  /** The resource, as a `ResourceInstance` object. */
   payload?: Record<string, unknown>;
-  metadata?: { watchTopicID?: string; watchTopicSelfLink?: string; sequenceID?: string; subresource?: string };
+  /** Topic and position. */
+  metadata?: {
+    /** The WatchTopic's id. */
+    watchTopicID?: string;
+    /** The WatchTopic's self link. */
+    watchTopicSelfLink?: string;
+    /** The sequence id, decimal. */
+    sequenceID?: string;
+    /** The changed subresource. */
+    subresource?: string;
+  };
 }
 
 /** Options of {@link FakeWatchService.abortStreams}. */
@@ -62,6 +85,7 @@ export interface AbortOptions {
   topic?: string;
   /** The status the streams end with. @default UNAVAILABLE */
   code?: grpc.status;
+  /** The status message. @default 'aborted by test' */
   details?: string;
 }
 
@@ -72,9 +96,13 @@ export interface AbortOptions {
  * counters of everything the service saw.
  */
 export class FakeWatchService {
+  /** The only tenant the service accepts. */
   readonly tenantId: string;
+  /** The service's clock: token expiry, pings, delays. */
   readonly clock: Clock;
+  /** Issues, checks, expires and revokes the service's JWTs. */
   readonly tokens: FakeTokenIssuer;
+  /** What the gRPC side saw and did. */
   readonly counters: FakeServiceCounters = {
     subscribes: 0, accepted: 0, rejectedUnauthenticated: 0, rejectedPermission: 0, rejectedNotFound: 0,
     tokenRefreshes: 0, refreshesRejected: 0, expiredStreams: 0, pingsSent: 0, pingResponses: 0, maxPingLatencyMs: 0,
@@ -287,6 +315,7 @@ export class FakeWatchService {
     this.isPaused = true;
   }
 
+  /** Sends what {@link pause} held, and goes on. */
   resume(): void {
     this.isPaused = false;
     for (const sub of this.subscriptions) sub.flush();

@@ -56,6 +56,7 @@ export class FaultProxy {
     this.pairs.clear();
   }
 
+  /** Resets every connection and stops listening. */
   async close(): Promise<void> {
     this.reset();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -2,11 +2,17 @@ import type { ResourceInstance, WatchEvent, WatchEventType } from '../types';
 
 /** What a test may set when publishing; everything else is filled with realistic values. */
 export interface PublishInput {
+  /** The event type. @default one of the five in turn, by sequence id */
   type?: WatchEventType;
+  /** The resource kind. @default one of five kinds in turn, by sequence id */
   kind?: string;
+  /** The resource name. @default `<kind in lower case>-<sequence id mod 97>`, so that resources recur */
   name?: string;
+  /** The API group (with `kind`). @default 'management' */
   group?: string;
+  /** Resource attributes. @default { createdBy: 'fake-watch-service', revision: '<sequence id>' } */
   attributes?: Record<string, string>;
+  /** The subresource. @default 'status' for `SUBRESOURCEUPDATED`, else '' */
   subresource?: string;
   /** Extra gap before this event's sequence id (sequence ids need not be consecutive). @default 0 */
   skip?: number;
@@ -33,6 +39,10 @@ export class TopicLog {
   /** Keep at most this many events in history (older ones are purged as new ones come); 0 = all. */
   retain = 0;
 
+  /**
+   * @param selfLink The WatchTopic's self link.
+   * @param topicId The WatchTopic's id.
+   */
   constructor(
     readonly selfLink: string,
     readonly topicId: string,
