@@ -3,7 +3,8 @@ import { SignJWT } from 'jose';
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { HttpTransport } from './http-transport';
-import { httpUrl, resolveTlsOption, type ResolvedTls, type TlsOptions, type TokenGetter, type TokenRequest } from './options';
+import { httpUrl } from './option-checks';
+import { resolveTlsOption, type ResolvedTls, type TlsOptions, type TokenGetter, type TokenRequest } from './options';
 import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { registerSecret } from './redact';
 

@@ -1,13 +1,12 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import type winston from 'winston';
+import { checkKeys, duration, httpUrl, invalid, isRecord, nonEmptyString } from './option-checks';
 import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './backoff';
 import { systemClock, type Clock } from './clock';
-import { WatchError } from './errors';
 import { createDefaultLogger, type LogLevel } from './logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
-import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from './types';
 
 /** Why {@link TokenGetter} is called. */
 export interface TokenRequest {
@@ -160,43 +159,6 @@ export interface WatchManagerOptions {
   clock?: Clock;
 }
 
-/** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
-export interface WatchFilter {
-  /** Resource kinds (`payload.kind`), for example `APIService`. */
-  kinds?: string[];
-  /** Event types, for example `['CREATED', 'DELETED']`. */
-  types?: WatchEventType[];
-  /** Resource names (`payload.name`): exact strings or patterns. */
-  names?: Array<string | RegExp>;
-}
-
-/** Per-watch options of {@link WatchManager.registerWatch}. */
-export interface WatchOptions {
-  /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
-  from?: StartFrom;
-  /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
-  resync?: {
-    /** Lists the topic's resources now (list-then-watch); the result goes to `onResync` as `snapshot`. */
-    list(topic: string): unknown[] | Promise<unknown[]>;
-  };
-  /**
-   * Client-side filter: only events matching every given criterion reach the handlers. The others still advance
-   * the position, so they are never fetched again.
-   */
-  filter?: WatchFilter;
-  /**
-   * Handlers running at once. Events of one resource (see `keyOf`) never run concurrently or out of order.
-   * @default 1
-   */
-  concurrency?: number;
-  /** The resource an event belongs to. @default the payload's `metadata.selfLink` (else `kind/name`) */
-  keyOf?: (event: WatchEvent) => string;
-  /** Attempts of a failing handler, the first included, with backoff between them. @default 3 */
-  maxAttempts?: number;
-  /** One handler attempt longer than this counts as failed; 0 = no limit. @default 60000 */
-  handlerTimeoutMs?: number;
-}
-
 /** {@link WatchManagerOptions} after defaults and validation. */
 export interface ResolvedOptions {
   target: string;
@@ -235,48 +197,6 @@ const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'positionFlush', 'deadLetterDir',
   'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
 ];
-
-function invalid(field: string, problem: string, what = 'option'): WatchError {
-  return new WatchError('INVALID_CONFIG', `invalid ${what} '${field}': ${problem}`);
-}
-
-/** An absolute http(s) URL without credentials: the history API's or a token endpoint's. */
-export function httpUrl(value: unknown, field: string, what = 'option'): URL {
-  const text = nonEmptyString(value, field);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(field, 'must be an absolute http(s) URL', what);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(field, 'must be an http(s) URL', what);
-  if (url.username !== '' || url.password !== '') throw invalid(field, 'must not carry credentials', what);
-  return url;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function checkKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw invalid(`${prefix}${key}`, 'unknown option');
-  }
-}
-
-function nonEmptyString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string');
-  if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain line breaks or NUL');
-  return value;
-}
-
-/** A whole number of milliseconds in [min, max], or the default when undefined (never a truthiness check). */
-function duration(value: unknown, field: string, fallback: number, min = 1, max = 2_147_483_647): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number');
-  if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`);
-  return value;
-}
 
 /** PEM text or a Buffer of it, parsed here so that a broken file fails now and not at the first connect. */
 function pem(value: unknown, field: string, kind: 'certificate' | 'key'): string | Buffer | undefined {
@@ -408,38 +328,6 @@ function resolveClock(value: unknown): Clock {
     throw invalid('clock', 'must have now(), setTimeout() and random()');
   }
   return value as unknown as Clock;
-}
-
-function checkFilter(filter: unknown): void {
-  if (filter === undefined) return;
-  if (!isRecord(filter)) throw invalid('options.filter', 'must be an object');
-  checkKeys(filter, ['kinds', 'types', 'names'], 'options.filter.');
-  const list = (v: unknown, ok: (x: unknown) => boolean): boolean => v === undefined || (Array.isArray(v) && v.every(ok));
-  if (!list(filter.kinds, (k) => typeof k === 'string')) throw invalid('options.filter.kinds', 'must be an array of strings');
-  if (!list(filter.types, (t) => typeof t === 'string' && WATCH_EVENT_TYPES.has(t))) {
-    throw invalid('options.filter.types', `must be an array of ${[...WATCH_EVENT_TYPES].join(', ')}`);
-  }
-  if (!list(filter.names, (n) => typeof n === 'string' || n instanceof RegExp)) throw invalid('options.filter.names', 'must be an array of strings or RegExps');
-}
-
-/** {@link WatchOptions} after defaults and validation. */
-export type ResolvedWatchOptions = WatchOptions & Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
-
-/** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
-export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
-  if (!isRecord(input)) throw invalid('options', 'must be an object');
-  if (input.from !== undefined) resolveFrom(input.from, 'options.from');
-  if (input.resync !== undefined && (!isRecord(input.resync) || typeof input.resync.list !== 'function')) {
-    throw invalid('options.resync.list', 'must be a function');
-  }
-  checkFilter(input.filter);
-  if (input.keyOf !== undefined && typeof input.keyOf !== 'function') throw invalid('options.keyOf', 'must be a function');
-  return {
-    ...(input as WatchOptions),
-    concurrency: duration(input.concurrency, 'options.concurrency', 1, 1, 1_000),
-    maxAttempts: duration(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
-    handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', 60_000, 0),
-  };
 }
 
 /**

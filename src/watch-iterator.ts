@@ -1,6 +1,6 @@
 import type { ResyncNotice, WatchHandlers } from './delivery';
 import { WatchError } from './errors';
-import type { WatchOptions } from './options';
+import type { WatchOptions } from './watch-options';
 import type { WatchEvent } from './types';
 
 /** One record of a `for await` watch. */

@@ -11,7 +11,7 @@ import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
 import { HistoryClient } from './history-client';
 import { HttpTransport } from './http-transport';
-import { resolveWatchOptions, type WatchOptions } from './options';
+import { resolveWatchOptions, type WatchOptions } from './watch-options';
 import { TopicWatch } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from './watch-iterator';
 import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchMetrics, WatchStatus } from './types';

@@ -1,0 +1,72 @@
+import { checkKeys, duration, invalid, isRecord } from './option-checks';
+import { resolveFrom, type StartFrom } from './options';
+import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from './types';
+
+/** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
+export interface WatchFilter {
+  /** Resource kinds (`payload.kind`), for example `APIService`. */
+  kinds?: string[];
+  /** Event types, for example `['CREATED', 'DELETED']`. */
+  types?: WatchEventType[];
+  /** Resource names (`payload.name`): exact strings or patterns. */
+  names?: Array<string | RegExp>;
+}
+
+/** Per-watch options of {@link WatchManager.registerWatch}. */
+export interface WatchOptions {
+  /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
+  from?: StartFrom;
+  /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
+  resync?: {
+    /** Lists the topic's resources now (list-then-watch); the result goes to `onResync` as `snapshot`. */
+    list(topic: string): unknown[] | Promise<unknown[]>;
+  };
+  /**
+   * Client-side filter: only events matching every given criterion reach the handlers. The others still advance
+   * the position, so they are never fetched again.
+   */
+  filter?: WatchFilter;
+  /**
+   * Handlers running at once. Events of one resource (see `keyOf`) never run concurrently or out of order.
+   * @default 1
+   */
+  concurrency?: number;
+  /** The resource an event belongs to. @default the payload's `metadata.selfLink` (else `kind/name`) */
+  keyOf?: (event: WatchEvent) => string;
+  /** Attempts of a failing handler, the first included, with backoff between them. @default 3 */
+  maxAttempts?: number;
+  /** One handler attempt longer than this counts as failed; 0 = no limit. @default 60000 */
+  handlerTimeoutMs?: number;
+}
+
+function checkFilter(filter: unknown): void {
+  if (filter === undefined) return;
+  if (!isRecord(filter)) throw invalid('options.filter', 'must be an object');
+  checkKeys(filter, ['kinds', 'types', 'names'], 'options.filter.');
+  const list = (v: unknown, ok: (x: unknown) => boolean): boolean => v === undefined || (Array.isArray(v) && v.every(ok));
+  if (!list(filter.kinds, (k) => typeof k === 'string')) throw invalid('options.filter.kinds', 'must be an array of strings');
+  if (!list(filter.types, (t) => typeof t === 'string' && WATCH_EVENT_TYPES.has(t))) {
+    throw invalid('options.filter.types', `must be an array of ${[...WATCH_EVENT_TYPES].join(', ')}`);
+  }
+  if (!list(filter.names, (n) => typeof n === 'string' || n instanceof RegExp)) throw invalid('options.filter.names', 'must be an array of strings or RegExps');
+}
+
+/** {@link WatchOptions} after defaults and validation. */
+export type ResolvedWatchOptions = WatchOptions & Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
+
+/** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
+export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
+  if (!isRecord(input)) throw invalid('options', 'must be an object');
+  if (input.from !== undefined) resolveFrom(input.from, 'options.from');
+  if (input.resync !== undefined && (!isRecord(input.resync) || typeof input.resync.list !== 'function')) {
+    throw invalid('options.resync.list', 'must be a function');
+  }
+  checkFilter(input.filter);
+  if (input.keyOf !== undefined && typeof input.keyOf !== 'function') throw invalid('options.keyOf', 'must be a function');
+  return {
+    ...(input as WatchOptions),
+    concurrency: duration(input.concurrency, 'options.concurrency', 1, 1, 1_000),
+    maxAttempts: duration(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
+    handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', 60_000, 0),
+  };
+}
