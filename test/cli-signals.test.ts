@@ -100,9 +100,11 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     const run = start([...base, '--state-file', state, '--from', 'beginning']);
     await service.waitFor(() => written(run).length >= 500, 20_000, '500 records');
     // Two different signals: two of the same kind can merge into one before the process sees them.
+    const t0 = Date.now();
     run.signal('SIGINT');
     run.signal('SIGTERM');
     const code = await run.exited;
+    assert.ok(Date.now() - t0 < 3_000, `exited ${Date.now() - t0} ms after the signals`);
     t.diagnostic(`exit ${code} after ${written(run).length} records`);
     assert.equal(code, 130, 'the second signal does not wait for the clean close');
     // Written by temp file + rename: whatever moment the process died, the file is a complete earlier or later one.

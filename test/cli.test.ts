@@ -88,6 +88,9 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const run = await cli(['--help']);
     assert.equal(run.code, 0);
     assert.match(run.out, /--token-file/);
+    assert.match(run.out, /\nExamples:\n/);
+    assert.match(run.out, /watch-tail --demo\n/);
+    assert.match(run.out, /Exit codes: 0 finished/);
   });
 
   it('--json writes one event record per line and exits 0 after --max-events', async () => {

@@ -114,6 +114,7 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     assert.equal(bad.retryable, false);
     const wrong = await failure(clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: secret('not-the-secret-77') })());
     assert.equal(wrong.code, 'UNAUTHENTICATED');
+    assert.equal(wrong.retryable, false);
     assert.match(wrong.message, /refused client agent \(401: invalid_client: bad credentials\)/);
     service.setTokenFaults({ failNext: 1, status: 500 });
     const down = await failure(getToken()());

@@ -60,6 +60,7 @@ describe('TLS to the watch service and the history API', () => {
     });
     const err = await lost.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
     assert.ok(err instanceof WatchError && err.retryable, String(err));
+    assert.match(err.message, /resol|ENOTFOUND|getaddrinfo|EAI_AGAIN/i, "the failure is the unresolvable name");
     await lost.close();
     await service.stop();
   });

@@ -59,7 +59,8 @@ Examples:
     --proxy http://user:pass@proxy.corp:3128 --ca-file corp-root.pem
 
 Exit codes: 0 finished (--max-events, SIGINT/SIGTERM after saving the state), 2 bad flags or configuration,
-3 authentication or authorization refused, 1 any other fatal error. Records and flags: CLI.md.
+3 authentication or authorization refused, 1 any other fatal error (130: a second signal).
+Records: {"record":"event"|"live"|"resync",…} one JSON object per line; see the README's watch-tail section.
 `;
 
 function program(): Command {
