@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { systemClock, type Clock } from './clock';
 import { WatchError } from './errors';
 import { HttpTransport } from './http-transport';
-import { httpUrl } from './option-checks';
+import { duration, httpUrl, invalid as invalidField, nonEmptyString } from './option-checks';
 import { resolveTlsOption, type ResolvedTls, type TlsOptions, type TokenGetter, type TokenRequest } from './options';
 import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { registerSecret } from './redact';
@@ -83,14 +83,7 @@ interface Cached {
   refreshAt: number;
 }
 
-function invalid(field: string, problem: string): WatchError {
-  return new WatchError('INVALID_CONFIG', `invalid argument '${field}': ${problem}`);
-}
-
-function text(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string');
-  return value;
-}
+const invalid = (field: string, problem: string): WatchError => invalidField(field, problem, 'argument');
 
 const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorithm']>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
@@ -108,7 +101,7 @@ type Authenticate = (now: number) => Promise<Record<string, string>>;
 function authentication(credentials: ClientSecretCredentials | ClientAssertionCredentials, tokenUrl: string): Authenticate {
   if ('clientSecret' in credentials && credentials.clientSecret !== undefined) {
     if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both');
-    const secret = text(credentials.clientSecret, 'credentials.clientSecret');
+    const secret = nonEmptyString(credentials.clientSecret, 'credentials.clientSecret', 'argument');
     registerSecret(secret, { pinned: true });
     return async () => ({ client_secret: secret });
   }
@@ -122,7 +115,7 @@ function authentication(credentials: ClientSecretCredentials | ClientAssertionCr
     throw invalid('credentials.privateKey', 'is not a PEM private key');
   }
   if (key.type !== 'private') throw invalid('credentials.privateKey', 'is not a private key');
-  const keyId = text(credentials.keyId, 'credentials.keyId');
+  const keyId = nonEmptyString(credentials.keyId, 'credentials.keyId', 'argument');
   const alg = algorithmOf(key, credentials.algorithm);
   const audience = credentials.audience ?? tokenUrl;
   const clientId = credentials.clientId;
@@ -167,11 +160,10 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
   if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
   const url = httpUrl(credentials.tokenUrl, 'credentials.tokenUrl', 'argument');
   const tokenUrl = url.href;
-  const clientId = text(credentials.clientId, 'credentials.clientId');
+  const clientId = nonEmptyString(credentials.clientId, 'credentials.clientId', 'argument');
   const authenticate = authentication(credentials, tokenUrl);
   const scope = credentials.scope;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw invalid('options.timeoutMs', 'must be a whole number >= 1');
+  const timeoutMs = duration(options.timeoutMs, 'options.timeoutMs', 10_000, 1, undefined, 'argument');
   const ownProxy: ProxyEndpoint | false | undefined = options.proxy === undefined || options.proxy === false ? options.proxy : parseProxyUrl(options.proxy, "argument 'options.proxy'");
   const ownTls = options.tls === undefined ? undefined : resolveTlsOption(options.tls, 'options.tls');
 

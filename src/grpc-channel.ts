@@ -69,8 +69,8 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
     channel['grpc.keepalive_permit_without_calls'] = 1;
   }
   if (route.address !== options.target) {
-    // Dialling a proxy or an entry address: the service must still see its own name as :authority, and TLS must
-    // check the certificate against it (grpc-js derives both from the default authority).
+    // Dialling a proxy or an entry address: the service must still see its own name as :authority (the name the
+    // certificate is checked against is set below: grpc-js would take the dialled address's).
     channel['grpc.default_authority'] = options.target;
   }
   if (route.proxy !== undefined) {

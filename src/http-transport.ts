@@ -5,7 +5,7 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { Clock } from './clock';
 import { WatchError, type WatchErrorCode } from './errors';
 import type { ResolvedTls } from './options';
-import type { ProxyEndpoint } from './proxy';
+import { portOf, type ProxyEndpoint } from './proxy';
 import { proxyRefusal, proxyUnreachable } from './proxy-probe';
 
 /** Options of {@link HttpTransport}. */
@@ -150,10 +150,10 @@ export class HttpTransport {
       req.once('proxyConnect', (answer: { statusCode: number }) => (proxyAnswer = answer.statusCode));
       req.on('response', (res) => {
         if (proxyAnswer !== undefined && proxy !== undefined) {
-          const refusal = proxyRefusal(proxy, proxyAnswer, `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`);
+          const refusal = proxyRefusal(proxy, proxyAnswer, `${url.hostname}:${portOf(url)}`, init.unavailable);
           if (refusal !== undefined) {
             res.resume();
-            settle({ ok: false, err: refusal.code === 'CONNECTION_LOST' ? new WatchError(init.unavailable, `${where}: ${refusal.message}`) : refusal });
+            settle({ ok: false, err: refusal });
             return;
           }
         }

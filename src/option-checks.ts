@@ -9,7 +9,7 @@ export function invalid(field: string, problem: string, what = 'option'): WatchE
 
 /** An absolute http(s) URL without credentials: the history API's or a token endpoint's. */
 export function httpUrl(value: unknown, field: string, what = 'option'): URL {
-  const text = nonEmptyString(value, field);
+  const text = nonEmptyString(value, field, what);
   let url: URL;
   try {
     url = new URL(text);
@@ -34,16 +34,16 @@ export function checkKeys(value: Record<string, unknown>, allowed: readonly stri
 }
 
 /** A string with something in it and no line breaks (it may end up in a header). */
-export function nonEmptyString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string');
-  if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain line breaks or NUL');
+export function nonEmptyString(value: unknown, field: string, what = 'option'): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string', what);
+  if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain line breaks or NUL', what);
   return value;
 }
 
 /** A whole number of milliseconds in [min, max], or the default when undefined (never a truthiness check). */
-export function duration(value: unknown, field: string, fallback: number, min = 1, max = 2_147_483_647): number {
+export function duration(value: unknown, field: string, fallback: number, min = 1, max = 2_147_483_647, what = 'option'): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number');
-  if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number', what);
+  if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`, what);
   return value;
 }

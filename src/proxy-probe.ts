@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Clock } from './clock';
-import { WatchError } from './errors';
+import { WatchError, type WatchErrorCode } from './errors';
 import type { ProxyEndpoint } from './proxy';
 
 /**
@@ -8,7 +8,7 @@ import type { ProxyEndpoint } from './proxy';
  * channel's diagnosis and the history client, so that both name a refusal the same way. Names the proxy by
  * `host:port`, never with its credentials.
  */
-export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destination: string): WatchError | undefined {
+export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destination: string, transient: WatchErrorCode = 'CONNECTION_LOST'): WatchError | undefined {
   if (statusCode >= 200 && statusCode < 300) return undefined;
   const who = `proxy ${proxy.address}`;
   if (statusCode === 401 || statusCode === 407) {
@@ -18,8 +18,9 @@ export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destinati
   if (statusCode === 403) return new WatchError('PROXY_REFUSED', `${who} refused to connect to ${destination} (403: host or port not allowed)`);
   // A proxy that does not do CONNECT at all, or not for this request: asking again will not change its mind.
   if (statusCode === 400 || statusCode === 405 || statusCode === 501) return new WatchError('PROXY_REFUSED', `${who} does not tunnel to ${destination} (${statusCode}: no HTTP CONNECT)`);
-  // 502/503/504 and the like: the proxy is fine but could not reach the service, a transient network failure.
-  return new WatchError('CONNECTION_LOST', `${who} could not reach ${destination} (${statusCode})`);
+  // 502/503/504 and the like: the proxy is fine but could not reach the service, a transient network failure
+  // (`transient` names it as the caller does: a lost stream, an unavailable history API…).
+  return new WatchError(transient, `${who} could not reach ${destination} (${statusCode})`);
 }
 
 /** The typed error for a failure to reach the proxy itself (connection refused, unknown host, timeout). */

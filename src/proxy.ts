@@ -35,7 +35,6 @@ export class ProxyEndpoint {
     return this.credentials === undefined ? undefined : `Basic ${Buffer.from(this.credentials).toString('base64')}`;
   }
 
-
   toString(): string {
     return `http://${this.address}`;
   }
@@ -91,18 +90,14 @@ const VARIABLES: Readonly<Record<ProxyUse, readonly string[]>> = {
   http: ['http_proxy'],
 };
 
-/** The manager's `proxy` option: a URL, `false` (never), or undefined (the environment decides). */
-export type ProxyOption = string | false | undefined;
-
 /**
- * The proxy for a connection to `host:port`, or undefined to go direct. An explicit `proxy` option applies to every
- * connection of the manager; without it the environment variables (read once, when the manager is created) and
- * `no_proxy` decide; `false` turns proxies off. Never reads or writes `process.env` itself: the caller passes it.
+ * The proxy for a connection to `host:port` (or its `alias`, the address actually dialled), or undefined to go
+ * direct. An explicit proxy (the parsed `proxy` option) applies to every connection of the manager; `false` turns
+ * proxies off; without either the environment variables (read once, when the manager is created) and `no_proxy`
+ * decide. Never reads or writes `process.env` itself: the caller passes it.
  */
-export function proxyFor(option: ProxyOption | ProxyEndpoint, env: Environment, use: ProxyUse, host: string, port: number, alias?: string): ProxyEndpoint | undefined {
-  if (option === false) return undefined;
-  if (option instanceof ProxyEndpoint) return option;
-  if (option !== undefined) return parseProxyUrl(option, "option 'proxy'");
+export function proxyFor(option: ProxyEndpoint | false | undefined, env: Environment, use: ProxyUse, host: string, port: number, alias?: string): ProxyEndpoint | undefined {
+  if (option !== undefined) return option === false ? undefined : option;
   // grpc-js's own rule: no_grpc_proxy, when set, takes the place of no_proxy for gRPC.
   const exemptions = use === 'grpc' && fromEnv(env, 'no_grpc_proxy') !== undefined ? 'no_grpc_proxy' : 'no_proxy';
   if (bypassesProxy(env, host, port, exemptions) || (alias !== undefined && bypassesProxy(env, alias, port, exemptions))) return undefined;
@@ -113,16 +108,23 @@ export function proxyFor(option: ProxyOption | ProxyEndpoint, env: Environment, 
   return undefined;
 }
 
+/** The port an http(s) URL reaches: its own, or the scheme's default. */
+export function portOf(url: URL): number {
+  return Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+}
+
 /** The proxy for requests to `url` (its scheme picks the variable): the history API, the token endpoint. */
 export function proxyForUrl(option: ProxyEndpoint | false | undefined, env: Environment, url: URL): ProxyEndpoint | undefined {
-  const secure = url.protocol === 'https:';
-  return proxyFor(option, env, secure ? 'https' : 'http', url.hostname, Number(url.port) || (secure ? 443 : 80));
+  return proxyFor(option, env, url.protocol === 'https:' ? 'https' : 'http', url.hostname, portOf(url));
 }
+
+// Every variable proxyFor reads: the proxies of each use, and the two exemption lists.
+const PROXY_VARIABLES = [...new Set(Object.values(VARIABLES).flat()), 'no_proxy', 'no_grpc_proxy'];
 
 /** The variables {@link proxyFor} reads, copied once: later changes to `process.env` do not leak in. */
 export function readProxyEnvironment(): Environment {
   const env: Record<string, string | undefined> = {};
-  for (const name of ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy', 'no_grpc_proxy']) {
+  for (const name of PROXY_VARIABLES) {
     for (const key of [name, name.toUpperCase()]) if (process.env[key] !== undefined) env[key] = process.env[key];
   }
   return env;

@@ -90,7 +90,7 @@ describe('proxy choice', () => {
   it('lets no_proxy exempt a host, false turn proxies off, and an explicit proxy win over both', () => {
     assert.equal(proxyFor(undefined, { ...env, no_proxy: 'x' }, 'grpc', 'x', 443), undefined);
     assert.equal(proxyFor(false, env, 'grpc', 'y', 443), undefined);
-    assert.equal(String(proxyFor('http://p:9', { ...env, no_proxy: '*' }, 'grpc', 'x', 443)), 'http://p:9');
+    assert.equal(String(proxyFor(parseProxyUrl('http://p:9', 'test'), { ...env, no_proxy: '*' }, 'grpc', 'x', 443)), 'http://p:9');
   });
   it('names a bad variable in INVALID_CONFIG, never its password', () => {
     withEnv({ HTTPS_PROXY: 'socks5://u:hunter22secret@p:1080' }, () => {

@@ -47,6 +47,8 @@ export interface TokenEndpointCounters {
   failuresInjected: number;
 }
 
+const MAX_REQUEST_CHARS = 64 * 1024;
+
 /** The path the fake service serves its token endpoint on (Axway's identity provider's, on the history port). */
 export const TOKEN_PATH = '/auth/realms/Broker/protocol/openid-connect/token';
 
@@ -77,7 +79,11 @@ export class FakeTokenEndpoint {
     this.counters.requests += 1;
     let body = '';
     req.setEncoding('utf8');
-    for await (const chunk of req) body += chunk as string;
+    for await (const chunk of req) {
+      body += chunk as string;
+      // A token request is a few hundred bytes; a client that sends more is refused, not buffered.
+      if (body.length > MAX_REQUEST_CHARS) return this.refuse(res, 413, 'invalid_request', 'request too large');
+    }
     if (this.faults.delayMs > 0) await sleep(this.clock, this.faults.delayMs, signal);
     if (signal.aborted) return;
     if (this.faults.failNext > 0) {
