@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const redriven = await spool.redrive(async (event) => console.log(`redriven #${event.sequenceId} ${event.payload.name}`));
     console.log(`redriven: ${JSON.stringify(redriven)}`);
   }
-  console.log(`position saved: ${await new FileSequenceStore(path.join(stateDir, 'positions.json')).getSequence(TOPIC)} in ${stateDir}`);
+  console.log(`position saved: ${(await FileSequenceStore.read(path.join(stateDir, 'positions.json')))[TOPIC]} in ${stateDir}`);
   await manager.close(); // everything; resolves when nothing is left running
   await service.stop();
 }

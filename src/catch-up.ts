@@ -3,12 +3,14 @@ import { sleep, type Clock } from './clock';
 import type { Delivery } from './delivery';
 import { WatchError, toWatchError } from './errors';
 import { HistoryGone, type HistoryClient, type HistoryPage } from './history-client';
+import type { Log } from './logger';
 
 /** What one catch-up needs from its watch. */
 export interface CatchUpContext {
   topic: string;
   history: HistoryClient;
   delivery: Delivery;
+  /** Events asked per page (lowered for this catch-up when the server turns out to serve fewer per page). */
   pageSize: number;
   /** Catch-up stops feeding while this many items wait for delivery. */
   highWater: number;
@@ -22,6 +24,7 @@ export interface CatchUpContext {
   whenAlive: () => Promise<void>;
   /** A retryable history failure, for the application's `onError`. */
   report: (error: WatchError) => void;
+  log: Log;
   /** Captures the newest position and lists the resources, for list-then-watch after a 410. */
   list: ((topic: string) => unknown[] | Promise<unknown[]>) | undefined;
   /** Whether the application takes resync notices (else a 410 stops the watch). */
@@ -45,9 +48,12 @@ export interface CatchUpContext {
  * Pages are numbered from a fixed `from`, so the next pages are fetched while the current one is delivered.
  */
 export async function catchUp(ctx: CatchUpContext, from: number): Promise<void> {
+  const gate = new RetryGate(ctx);
+  // Per catch-up, not per watch: a wrongly lowered size (see onePass) costs one catch-up, never the watch's life.
+  const size = { value: ctx.pageSize };
   let after = from;
   for (;;) {
-    const pass = await onePass(ctx, after);
+    const pass = await onePass(ctx, gate, size, after);
     after = pass.last;
     if (pass.confirmed) return;
     // No sign of life yet (a quiet stream that was accepted without headers): wait for one, but poll history
@@ -70,70 +76,138 @@ interface PassResult {
 /**
  * Pages requested ahead of the one being delivered, so that request latency overlaps the work on other pages.
  * Measured with bench/catchup.ts on 2 cores: 4 pages of 100 beat 2 and 3; with pages of 1000, 4 in flight cost more
- * in garbage collection than they gain, and 3 is best.
+ * in garbage collection than they gain, and 3 is best. Never below 2: the page after a short one must be in flight
+ * to tell the last page from a server that caps its pages.
  */
 function pagesInFlight(pageSize: number): number {
   return pageSize <= 250 ? 4 : 3;
 }
 
-async function onePass(ctx: CatchUpContext, start: number): Promise<PassResult> {
+/** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
+type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
+
+async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, start: number): Promise<PassResult> {
   let after = start;
   let last = start;
   let requested = 0;
-  const window = pagesInFlight(ctx.pageSize);
-  const inFlight: Array<ReturnType<typeof fetchPage>> = [];
+  const inFlight: Array<Promise<PageResult>> = [];
   const fill = (): void => {
-    while (inFlight.length < window) inFlight.push(fetchPage(ctx, after, ++requested));
+    const size = pageSize.value;
+    while (inFlight.length < pagesInFlight(size)) inFlight.push(fetchPage(ctx, gate, after, ++requested, size));
+  };
+  /** Drops the pages in flight and numbers pages anew from `position`: they were numbered from another start. */
+  const restart = (position: number): void => {
+    inFlight.length = 0;
+    after = position;
+    requested = 0;
+    fill();
   };
   fill();
   for (;;) {
-    const result = await (inFlight.shift() as ReturnType<typeof fetchPage>).promise;
+    const result = await (inFlight.shift() as Promise<PageResult>);
     if (result instanceof HistoryGone) {
-      inFlight.length = 0; // pages of the purged range are void
-      after = last = await resync(ctx, result);
-      requested = 0;
-      fill();
+      // Pages after `after` are void. When this pass already delivered beyond it, ask again from there: only a
+      // position that is itself purged is a resync (else the notice would name events history still holds).
+      restart(result.after < last ? last : await resync(ctx, result));
+      last = after;
       continue;
     }
     let handed = 0;
     for (const event of result.page.events) {
-      if (event.sequenceId <= last) continue; // a page boundary that moved under us: already handed over
+      if (event.sequenceId <= last) continue; // an earlier page of this pass handed it over already
       ctx.delivery.push({ kind: 'event', event });
       last = event.sequenceId;
       handed += 1;
     }
     ctx.replayed(handed);
-    // A short page ends the pass. Pages requested after it are ignored: one of them may hold events appended
-    // since, while the short page's own tail (appended after it was served) was never fetched. The next pass,
-    // if any, starts from `last`.
-    if (result.page.last) return { last, confirmed: result.aliveAtRequest };
+    const size = pageSize.value;
+    const count = result.page.events.length;
+    if (count < size) {
+      // A short page is the last one (WIRE.md), unless the next page, already in flight, holds events: then either
+      // the server serves fewer per page than asked (a cap), or events were appended between the two answers.
+      // Taking the short page as the last would skip the rest in the first case, so the pass starts over after
+      // the last event handed over. A cap shows on the first page of a numbering (every later page is capped
+      // too, so the first is the one that is short) with the next page no longer than it; appends show anywhere.
+      const next = await (inFlight[0] as Promise<PageResult>);
+      const nextCount = next instanceof HistoryGone ? 0 : next.page.events.length;
+      if (nextCount > 0) {
+        if (result.number === 1 && nextCount <= count && count > 0) {
+          pageSize.value = count;
+          ctx.log.warnOnce(`page-cap:${ctx.topic}:${count}`, `the history API serves at most ${count} events per page (asked ${size}); page size lowered to ${count}`, { topic: ctx.topic });
+        }
+        restart(last);
+        continue;
+      }
+      // Pages requested after the short one are ignored: one of them may hold events appended since, while the
+      // short page's own tail (appended after it was served) was never fetched. The next pass, if any, starts
+      // from `last`.
+      return { last, confirmed: result.aliveAtRequest };
+    }
     fill();
     await ctx.delivery.whenBelow(ctx.highWater);
     if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
   }
 }
 
-/** A page request under way; failures that trying again can cure are retried with backoff inside. */
-function fetchPage(ctx: CatchUpContext, after: number, page: number): { promise: Promise<{ page: HistoryPage; aliveAtRequest: boolean } | HistoryGone> } {
-  const promise = (async () => {
-    const retry = new Backoff(ctx.backoff, () => ctx.clock.random());
+/**
+ * One pause for every page of a catch-up: a failure or a `Retry-After` holds back all the pages in flight until it
+ * is over, instead of each page retrying on its own schedule (four requests per round against a service that asked
+ * for quiet). Retries of failed pages share one backoff, which a success resets.
+ */
+class RetryGate {
+  private until = 0;
+  private readonly backoff: Backoff;
+
+  constructor(private readonly ctx: CatchUpContext) {
+    this.backoff = new Backoff(ctx.backoff, () => ctx.clock.random());
+  }
+
+  /** Resolves when no pause is on (at once, mostly). */
+  async pass(): Promise<void> {
     for (;;) {
+      const wait = this.until - this.ctx.clock.now();
+      if (wait <= 0 || this.ctx.signal.aborted) return;
+      await sleep(this.ctx.clock, wait, this.ctx.signal);
+    }
+  }
+
+  /** A failed request: pauses every page for the next backoff delay, or the server's `Retry-After` if longer. */
+  failed(error: WatchError): number {
+    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
+    this.until = Math.max(this.until, this.ctx.clock.now() + delay);
+    return delay;
+  }
+
+  succeeded(): void {
+    this.backoff.reset();
+  }
+}
+
+/** A page request; failures that trying again can cure are retried inside, behind the gate. */
+function fetchPage(ctx: CatchUpContext, gate: RetryGate, after: number, page: number, pageSize: number): Promise<PageResult> {
+  const promise = (async (): Promise<PageResult> => {
+    for (;;) {
+      await gate.pass();
+      if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
       const aliveAtRequest = ctx.alive();
       try {
-        return { page: await ctx.history.page(ctx.topic, after, page, ctx.pageSize, ctx.signal), aliveAtRequest };
+        const result = { page: await ctx.history.page(ctx.topic, after, page, pageSize, ctx.signal), number: page, after, aliveAtRequest };
+        gate.succeeded();
+        return result;
       } catch (err) {
         if (err instanceof HistoryGone) return err;
         if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
         const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `history of ${ctx.topic}`);
         if (!error.retryable) throw error;
+        const delay = gate.failed(error);
+        ctx.log.warn(`history request failed; retrying in ${delay} ms`, { topic: ctx.topic, code: error.code, page });
         ctx.report(error);
-        await sleep(ctx.clock, retry.next(), ctx.signal);
       }
     }
   })();
   // A prefetch may fail before anyone awaits it; its failure is read where it is awaited.
   promise.catch(() => undefined);
-  return { promise };
+  return promise;
 }
 
 /** 410 Gone: tell the application (with a fresh list if configured) and continue after the newest position. */
@@ -144,7 +218,7 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   const newest = gone.newestSequenceId;
   const reason = `history after sequence id ${gone.after} was purged`;
   if (ctx.list === undefined) {
-    ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, newestSequenceId: newest } });
+    ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest } });
     return newest;
   }
   // List-then-watch (the Kubernetes informer's idea): the newest id was captured before listing, so changes made
@@ -157,6 +231,6 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   }
   // The connection may have ended during the list: its notice is void (the next catch-up makes its own).
   if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
-  ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, newestSequenceId: newest, snapshot } });
+  ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest, snapshot } });
   return newest;
 }

@@ -29,16 +29,58 @@ export interface Clock {
   random(): number;
 }
 
-/** The real clock: wall time, Node timers (unref'd unless asked), `Math.random`. */
-export const systemClock: Clock = {
+/** The longest delay a Node timer keeps: a longer one fires after 1 ms instead (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Every timer the SDK arms goes through here: a delay that is not a number or below 0 fires at once, and one longer
+ * than {@link MAX_TIMER_MS} (a JWT valid for 30 days, a huge Retry-After) is armed in pieces and re-armed until it is
+ * due, instead of firing after 1 ms in a hot loop (Node's overflow rule, FACTS.md). Wraps any clock, so an injected
+ * one is held to the same rule.
+ */
+export function boundedClock(inner: Clock): Clock {
+  if ((inner as { [BOUNDED]?: true })[BOUNDED] === true) return inner;
+  const clock: Clock & { [BOUNDED]: true } = {
+    [BOUNDED]: true,
+    now: () => inner.now(),
+    random: () => inner.random(),
+    setTimeout(fn, ms, options) {
+      let remaining = typeof ms === 'number' && ms > 0 ? ms : 0;
+      let current: Timer;
+      let cancelled = false;
+      const arm = (): void => {
+        const step = Math.min(remaining, MAX_TIMER_MS);
+        remaining -= step;
+        current = inner.setTimeout(() => {
+          if (cancelled) return;
+          if (remaining > 0) arm();
+          else fn();
+        }, step, options);
+      };
+      arm();
+      return {
+        cancel: () => {
+          cancelled = true;
+          current.cancel();
+        },
+      };
+    },
+  };
+  return clock;
+}
+
+const BOUNDED = Symbol('watch-manager.boundedClock');
+
+/** The real clock: wall time, Node timers (unref'd unless asked), `Math.random`; delays bounded (see {@link boundedClock}). */
+export const systemClock: Clock = boundedClock({
   now: () => Date.now(),
   setTimeout(fn, ms, options = {}) {
-    const handle = setTimeout(fn, Math.max(0, ms));
+    const handle = setTimeout(fn, ms);
     if (options.ref !== true) handle.unref();
     return { cancel: () => clearTimeout(handle) };
   },
   random: () => Math.random(),
-};
+});
 
 /**
  * Resolves after `ms` on `clock`, or at once when `signal` aborts (nats.js `delay`: a pending sleep must never make

@@ -2,6 +2,7 @@ import { WatchError } from './errors';
 import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from './position-keeper';
 import type { WatchEvent } from './types';
+import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
 
 /** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
@@ -10,6 +11,11 @@ export interface ResyncNotice {
   topic: string;
   /** Why, for logs. */
   reason: string;
+  /**
+   * The position that could not be resumed. The events after it, up to and including `newestSequenceId`, were
+   * skipped: exactly that range must be re-listed.
+   */
+  previousSequenceId: number;
   /** The position delivery continues after. */
   newestSequenceId: number;
   /** With a `resync.list` option: what `list()` returned, taken after `newestSequenceId` was captured. */
@@ -79,6 +85,12 @@ export interface DeliveryOptions {
    * it such a failure stops the watch.
    */
   deadLetter?: (event: WatchEvent, error: unknown, attempts: number) => Promise<void>;
+  /** What to do with an event of a type this SDK does not know (a newer service): hand it over, or skip it. @default 'skip' */
+  unknownTypes?: 'skip' | 'deliver';
+  /** Told of each event of an unknown type, before it is skipped or handed over. */
+  onUnknownType?: (event: WatchEvent) => void;
+  /** Told of each event that arrived after a higher id and was never handed over: it is handed over late. */
+  onLate?: (event: WatchEvent, highest: number) => void;
 }
 
 /**
@@ -96,10 +108,15 @@ export class Delivery {
   delivered = 0;
   /** Events set aside in the dead-letter spool. */
   deadLettered = 0;
+  /** Events of a type this SDK does not know (skipped or handed over, per `unknownTypes`). */
+  unknownTypes = 0;
+  /** Events handed over late: they arrived after a higher id and had not been handed over before. */
+  late = 0;
   /** The last handled event (its `time` gives the lag in metrics, computed when asked, not per event). */
   lastEvent: WatchEvent | undefined;
   private readonly watermark = new Watermark();
-  private dispatched = 0;
+  /** The highest id handed over, and the ids below it never handed over (a repeat vs. an id out of order). */
+  private readonly seen = new SequenceHoles();
   private queue: DeliveryItem[] = [];
   private head = 0;
   private pumping = false;
@@ -132,7 +149,7 @@ export class Delivery {
   /** Sets the position without delivering anything (a stored position, or `from`); written when `persist`. */
   startAt(position: number, persist: boolean): void {
     this.watermark.reset(position);
-    this.dispatched = Math.max(this.dispatched, position);
+    if (position >= this.seen.highest) this.seen.reset(position);
     if (persist) this.options.keeper.record(position);
   }
 
@@ -241,27 +258,34 @@ export class Delivery {
         this.take();
         return this.barrier(item);
       }
-      const seq = item.event.sequenceId;
-      if (seq <= this.dispatched) {
+      const event = item.event;
+      const seq = event.sequenceId;
+      // Not above the highest id handed over: a repeat (dropped), or an id that came out of order and was never
+      // handed over (a server breaking the ascending order): handed over late, never dropped without a trace.
+      const late = seq <= this.seen.highest;
+      if (late && !this.seen.missing(seq)) {
         this.take();
         this.duplicates += 1;
         continue;
       }
       // Filtered events take a watermark slot too: past the window they wait like any other.
-      if (this.watermark.outstanding >= window) return this.freed();
-      if (accept !== undefined && !accept(item.event)) {
+      if (!late && this.watermark.outstanding >= window) return this.freed();
+      const unknown = event.type === 'UNKNOWN';
+      if (unknown) {
+        this.unknownTypes += 1;
+        this.options.onUnknownType?.(event);
+      }
+      if ((unknown && this.options.unknownTypes !== 'deliver') || (accept !== undefined && !accept(event))) {
         this.take();
-        this.filtered += 1;
-        this.dispatched = seq;
-        this.watermark.add(seq);
-        this.completed(seq);
+        if (!unknown) this.filtered += 1;
+        this.passOver(event, late);
         continue;
       }
       if (this.running >= concurrency) return this.freed();
       let key = '';
       try {
         // One at a time, events cannot overlap: the key matters only with concurrency.
-        if (concurrency > 1) key = this.options.keyOf(item.event);
+        if (concurrency > 1) key = this.options.keyOf(event);
       } catch (err) {
         this.fail(`keyOf threw for sequence id ${seq}`, err);
         return undefined;
@@ -270,11 +294,30 @@ export class Delivery {
       const bound = this.options.keeper.withinBound();
       if (bound !== undefined) return bound;
       this.take();
-      this.dispatched = seq;
-      this.watermark.add(seq);
-      this.dispatch(item.event, key);
+      if (late) {
+        // Not in the watermark (its slots ascend, and the position is past this id already): a crash while it is
+        // handled does not bring it back. The application is told (onLate) that order was broken.
+        this.seen.fill(seq);
+        this.late += 1;
+        this.options.onLate?.(event, this.seen.highest);
+      } else {
+        this.seen.advance(seq);
+        this.watermark.add(seq);
+      }
+      this.dispatch(event, key);
     }
     return undefined;
+  }
+
+  /** An event not handed to the application (filtered, or of an unknown type): it still advances the position. */
+  private passOver(event: WatchEvent, late: boolean): void {
+    if (late) {
+      this.seen.fill(event.sequenceId);
+      return;
+    }
+    this.seen.advance(event.sequenceId);
+    this.watermark.add(event.sequenceId);
+    this.completed(event.sequenceId);
   }
 
   private dispatch(event: WatchEvent, key: string): void {
@@ -394,7 +437,8 @@ export class Delivery {
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
     if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
       this.watermark.reset(item.notice.newestSequenceId);
-      this.dispatched = Math.max(this.dispatched, item.notice.newestSequenceId);
+      // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
+      if (item.notice.newestSequenceId > this.seen.highest) this.seen.reset(item.notice.newestSequenceId);
       keeper.record(item.notice.newestSequenceId);
     }
     return true;

@@ -17,13 +17,13 @@ export function tempPrefix(file: string): string {
  * `write-file-atomic` leaves out, FACTS.md). `beforeStep` lets a test interrupt each step as a crash would. On a
  * failure before the rename the temp file is removed; the error is rethrown as it is.
  */
-export async function writeFileDurably(file: string, text: string, beforeStep?: (step: WriteStep) => void | Promise<void>): Promise<void> {
+export async function writeFileDurably(file: string, text: string, beforeStep?: (step: WriteStep) => void | Promise<void>, io: DurableIo = fsp): Promise<void> {
   const temp = path.join(path.dirname(file), `${tempPrefix(file)}${process.pid}-${++tempSeq}`);
   const step = async (name: WriteStep): Promise<void> => beforeStep?.(name);
-  let handle: fsp.FileHandle | undefined;
+  let handle: DurableHandle | undefined;
   try {
     await step('open');
-    handle = await fsp.open(temp, 'wx', 0o600);
+    handle = await io.open(temp, 'wx', 0o600);
     await step('write');
     await handle.writeFile(text);
     await step('sync');
@@ -31,22 +31,39 @@ export async function writeFileDurably(file: string, text: string, beforeStep?: 
     await handle.close();
     handle = undefined;
     await step('rename');
-    await fsp.rename(temp, file);
+    await io.rename(temp, file);
   } catch (err) {
     await handle?.close().catch(() => undefined);
-    await fsp.rm(temp, { force: true }).catch(() => undefined);
+    await io.rm(temp, { force: true }).catch(() => undefined);
     throw err;
   }
   await step('sync-dir');
-  await syncDirectory(path.dirname(file));
+  await syncDirectory(path.dirname(file), io);
 }
 
 /** fsyncs a directory, so that a rename or an unlink in it survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
+export async function syncDirectory(dir: string, io: DurableIo = fsp): Promise<void> {
+  const handle = await io.open(dir, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** The file handle operations a durable write uses. */
+export interface DurableHandle {
+  writeFile(data: string): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file system operations a durable write uses: `fs.promises` by default. Injectable so that a test can record
+ * the real calls in order (each still reaches the real file system) and prove the fsyncs and their order.
+ */
+export interface DurableIo {
+  open(file: string, flags: string, mode?: number): Promise<DurableHandle>;
+  rename(from: string, to: string): Promise<void>;
+  rm(file: string, options: { force: boolean }): Promise<void>;
 }

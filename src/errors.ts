@@ -13,7 +13,10 @@ import { redactSecrets } from './redact';
  * - `PERMISSION_DENIED`: the service refused the tenant or the topic for this token. Not retried.
  * - `TOPIC_NOT_FOUND`: the service does not know the WatchTopic self link. Not retried.
  * - `CONNECTION_LOST`: the stream or connection ended (network, keepalive timeout, server restart). Retried.
- * - `PROTOCOL`: the service sent something that breaks the wire contract. Not retried.
+ * - `STALLED`: an open stream on which neither an event nor a service PING arrived for the stall timeout
+ *   (`stallTimeoutMs`): replaced by a new one, then a catch-up. Retried.
+ * - `PROTOCOL`: the service sent something that breaks the wire contract. Not retried, unless the breach may be
+ *   passing (a history page out of order, an unusable 410, an id out of order on the stream): then retryable.
  * - `PROXY_AUTH`: the HTTP proxy refused the credentials (401/407), or wants some and none were given. Not retried.
  * - `PROXY_REFUSED`: the HTTP proxy refused to tunnel to the service (403: host or port not allowed). Not retried.
  * - `PROXY_UNREACHABLE`: the HTTP proxy itself cannot be reached. Retried once a watch ran; at start it fails the
@@ -22,7 +25,8 @@ import { redactSecrets } from './redact';
  * - `HISTORY_GONE`: the position to resume from was purged from history (410) and no `onResync` handler was given
  *   to be told; the watch stops rather than skip events silently.
  * - `STATE_CORRUPT`: a position file is truncated, garbled, of another format version, or fails its checksum.
- * - `STATE_IO`: a position file or its directory cannot be read or written.
+ * - `STATE_IO`: a position file or its directory cannot be read or written, or a write did not settle in time.
+ * - `STATE_LOCKED`: another process holds the position file (its pid is in the message). Not retried.
  * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
  * - `CLOSED`: the manager or the watch was closed while the operation was pending.
  * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
@@ -35,6 +39,7 @@ export type WatchErrorCode =
   | 'PERMISSION_DENIED'
   | 'TOPIC_NOT_FOUND'
   | 'CONNECTION_LOST'
+  | 'STALLED'
   | 'PROTOCOL'
   | 'PROXY_AUTH'
   | 'PROXY_REFUSED'
@@ -43,6 +48,7 @@ export type WatchErrorCode =
   | 'HISTORY_GONE'
   | 'STATE_CORRUPT'
   | 'STATE_IO'
+  | 'STATE_LOCKED'
   | 'HANDLER_FAILED'
   | 'CLOSED'
   | 'INTERNAL';
@@ -55,6 +61,7 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   PERMISSION_DENIED: false,
   TOPIC_NOT_FOUND: false,
   CONNECTION_LOST: true,
+  STALLED: true,
   PROTOCOL: false,
   PROXY_AUTH: false,
   PROXY_REFUSED: false,
@@ -63,6 +70,7 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   HISTORY_GONE: false,
   STATE_CORRUPT: false,
   STATE_IO: false,
+  STATE_LOCKED: false,
   HANDLER_FAILED: false,
   CLOSED: false,
   INTERNAL: false,
@@ -80,6 +88,8 @@ export interface WatchErrorOptions {
   retryable?: boolean;
   /** The gRPC status code that produced this error, when one did. */
   grpcCode?: number;
+  /** How long the server asked callers to wait before trying again (`Retry-After`), in ms. */
+  retryAfterMs?: number;
 }
 
 /** The one error class of the SDK. `code` says what happened; `retryable` whether trying again can help. */
@@ -90,6 +100,8 @@ export class WatchError extends Error {
   readonly retryable: boolean;
   /** The gRPC status code behind it, when there was one. */
   readonly grpcCode: number | undefined;
+  /** How long the server asked to wait before the next try (its `Retry-After`, capped), when it did; the SDK waits at least this long. */
+  readonly retryAfterMs: number | undefined;
   /** The underlying error, scrubbed of secrets. */
   override readonly cause: unknown;
 
@@ -99,6 +111,7 @@ export class WatchError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? RETRYABLE[code];
     this.grpcCode = options.grpcCode;
+    this.retryAfterMs = options.retryAfterMs;
     this.cause = scrubCause(options.cause);
     Object.defineProperty(this, BRAND, { value: true });
   }

@@ -24,6 +24,9 @@ export function parseEventType(value: unknown, where: string): WatchEventType {
   throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
 }
 
+/** The event type, or `UNKNOWN` with the raw name for one a newer service added (delivery decides what to do). */
+type TypeFields = { type: WatchEventType | 'UNKNOWN'; rawType?: string };
+
 /** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
 
@@ -62,17 +65,18 @@ function toResource(p: DecodedResource | null): ResourceInstance {
 
 /**
  * Turns a decoded wire `Event` (not a PING) into the public {@link WatchEvent}, in one pass over protobufjs's
- * decoded message. Throws `PROTOCOL` for an event that cannot be placed in sequence: one without metadata, a usable
- * sequence id, or a known type.
+ * decoded message. Throws `PROTOCOL` for an event that cannot be placed in sequence: one without metadata or a
+ * usable sequence id. A type this contract does not know is `UNKNOWN`, with the number in `rawType`.
  */
 export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
   const meta = wire.metadata;
-  const type = WIRE_TYPES[wire.type];
+  // A number this contract does not name is a type a newer service added: the event still has its place in the
+  // sequence, so it is kept as UNKNOWN rather than stopping the watch (delivery skips or hands it over).
+  const type = (WIRE_TYPES as ReadonlyArray<WatchEventType | undefined>)[wire.type] ?? 'UNKNOWN';
   const sequenceId = meta === null ? NaN : int64ToNumber(meta.sequenceID);
-  if (meta === null || type === undefined || !(sequenceId > 0)) {
+  if (meta === null || !(sequenceId > 0)) {
     const where = `event ${JSON.stringify(wire.id)} on ${topic}`;
     if (meta === null) throw new WatchError('PROTOCOL', `${where}: no metadata`);
-    if (type === undefined) throw new WatchError('PROTOCOL', `${where}: unknown event type ${wire.type}`);
     throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${String(meta.sequenceID)}`);
   }
   const event: WatchEvent = {
@@ -89,6 +93,7 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
     subresource: meta.subresource,
     payload: toResource(wire.payload),
   };
+  if (type === 'UNKNOWN') event.rawType = String(wire.type);
   const action = meta.actionDetails;
   if (action !== null) event.actionDetails = { typeUrl: action.type_url, value: new Uint8Array(action.value) };
   return event;
@@ -98,9 +103,11 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
  * Maps a history type string to ours (WIRE.md): drop a leading `Resource`, upper-case the rest
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
-export function parseHistoryType(value: unknown, where: string): WatchEventType {
-  const name = typeof value === 'string' ? value.replace(/^Resource/, '').toUpperCase() : value;
-  return parseEventType(name, where);
+export function parseHistoryType(value: unknown, where: string): TypeFields {
+  if (typeof value !== 'string' || value === '') throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
+  const name = value.replace(/^Resource/, '').toUpperCase();
+  // A name this contract does not know is a type a newer service added (see fromWireEvent).
+  return WATCH_EVENT_TYPES.has(name) ? { type: name as WatchEventType } : { type: 'UNKNOWN', rawType: value.slice(0, 100) };
 }
 
 type Json = Record<string, unknown>;
@@ -164,7 +171,7 @@ export function fromHistoryEvent(item: unknown, topic: string, where: string): W
     product: str(item.product),
     correlationId: str(item.correlationId),
     organizationId: isObject(item.organization) ? str(item.organization.id) : '',
-    type: parseHistoryType(item.type, where),
+    ...parseHistoryType(item.type, where),
     topic: str(meta.watchTopicSelfLink) === '' ? topic : str(meta.watchTopicSelfLink),
     watchTopicId: str(meta.watchTopicID),
     sequenceId: parseSequenceId(meta.sequenceID, where),

@@ -42,6 +42,26 @@ export function channelRoute(options: ResolvedOptions): ChannelRoute {
   return { address: proxy === undefined ? destination : proxy.address, destination, proxy };
 }
 
+/**
+ * The proxy's `user:password` in a form only grpc-js's CONNECT can read. grpc-js prints every channel option with
+ * `JSON.stringify` in its tracing (`GRPC_TRACE=channel,subchannel GRPC_VERBOSITY=DEBUG`), so a plain string would put
+ * the password on stderr. It reads this option only as `Buffer.from(value)` (http_proxy.ts), which takes an object's
+ * `valueOf()`; every way to print the object (JSON, string conversion, inspect) shows `[REDACTED]` instead.
+ * test/proxy.test.ts runs a proxied watch with grpc-js tracing on and checks both that the proxy accepted the
+ * credentials and that they appear nowhere.
+ */
+function sealedCredentials(credentials: string): string {
+  const shown = '[REDACTED]';
+  // Typed as the string grpc-js declares; it only ever hands the value to Buffer.from.
+  return Object.freeze({
+    valueOf: () => credentials,
+    toString: () => shown,
+    toJSON: () => shown,
+    [Symbol.toPrimitive]: () => shown,
+    [Symbol.for('nodejs.util.inspect.custom')]: () => shown,
+  }) as unknown as string;
+}
+
 function formatAddress({ host, port }: { host: string; port: number }): string {
   return `${host}:${port}`;
 }
@@ -76,7 +96,7 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
   if (route.proxy !== undefined) {
     // grpc-js's HTTP CONNECT support, per channel (FACTS.md): internal option names, unchanged since 1.1.
     channel['grpc.http_connect_target'] = `dns:${route.destination}`;
-    if (route.proxy.credentials !== undefined) channel['grpc.http_connect_creds'] = route.proxy.credentials;
+    if (route.proxy.credentials !== undefined) channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);
   }
   if (options.tls !== false && (options.tls.servername !== undefined || route.address !== options.target)) {
     // The name for the certificate check and SNI: grpc-js takes the dialled address's otherwise, which through an

@@ -1,6 +1,7 @@
 import { WatchError } from './errors';
 import { fromHistoryEvent } from './event-codec';
-import type { HttpTransport } from './http-transport';
+import type { Clock } from './clock';
+import { retryAfterMs, type HttpTransport } from './http-transport';
 import type { TokenRefresher } from './token-refresher';
 import type { WatchEvent } from './types';
 
@@ -15,6 +16,8 @@ export interface HistoryClientOptions {
   /** Deadline of one request, headers and body. */
   timeoutMs: number;
   userAgent: string;
+  /** Reads `Retry-After` dates against it. */
+  clock: Clock;
 }
 
 /** One page of history. */
@@ -41,19 +44,37 @@ export class HistoryGone extends Error {
 export class HistoryClient {
   constructor(private readonly options: HistoryClientOptions) {}
 
-  /** Events after `after`, ascending, page `page` of `pageSize`. */
+  /**
+   * Events after `after`, ascending, page `page` of `pageSize`. A page that breaks the query (an event not above
+   * `after`, or not in strictly ascending order: a server that ignored `sort=sequenceID,ASC`) is refused as a
+   * retryable `PROTOCOL` error naming the page: delivering part of it would move the position past events that were
+   * never handed over.
+   */
   async page(topic: string, after: number, page: number, pageSize: number, signal: AbortSignal): Promise<HistoryPage> {
     const query = new URLSearchParams({ query: `sequenceID>${after}`, sort: 'sequenceID,ASC', page: String(page), pageSize: String(pageSize) });
     const where = `history of ${topic} after ${after}, page ${page}`;
     const events = await this.get(topic, query, where, signal, after);
+    let previous = after;
+    for (const event of events) {
+      if (event.sequenceId <= previous) {
+        const problem = previous === after && event === events[0]
+          ? `holds sequence id ${event.sequenceId}, not above the ${after} asked for`
+          : `is not in ascending sequence order (${event.sequenceId} after ${previous})`;
+        throw new WatchError('PROTOCOL', `${where}: the page ${problem}; the server did not honour query=sequenceID>${after}&sort=sequenceID,ASC`, { retryable: true });
+      }
+      previous = event.sequenceId;
+    }
     return { events, last: events.length < pageSize };
   }
 
-  /** The newest sequence id of `topic` (0 when it has no event), as the reference SDK learns it for `from: latest`. */
+  /**
+   * The newest sequence id of `topic` (0 when it has no event), as the reference SDK learns it for `from: latest`.
+   * The highest id of the answer, so that a server that ignores `sort` or `pageSize` cannot make it older.
+   */
   async newest(topic: string, signal: AbortSignal): Promise<number> {
     const query = new URLSearchParams({ sort: 'sequenceID,DESC', page: '1', pageSize: '1' });
     const events = await this.get(topic, query, `newest event of ${topic}`, signal, 0);
-    return events[0]?.sequenceId ?? 0;
+    return events.reduce((max, e) => Math.max(max, e.sequenceId), 0);
   }
 
   /** Closes the connections (see {@link HttpTransport.close}). */
@@ -71,13 +92,15 @@ export class HistoryClient {
         token = (await this.options.tokens.current(true)).token;
         continue;
       }
-      throw statusError(res, topic, where, after);
+      throw statusError(res, topic, where, after, this.options.clock.now());
     }
   }
 
-  private async request(topic: string, query: URLSearchParams, token: string, where: string, signal: AbortSignal): Promise<{ status: number; body: string; header: string | undefined }> {
+  private async request(topic: string, query: URLSearchParams, token: string, where: string, signal: AbortSignal): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
     const { baseUrl, tenantId, timeoutMs, userAgent, transport } = this.options;
-    const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${topic}?${query.toString()}`, baseUrl);
+    // Each segment encoded: the self link was checked (no dot segments), and encoding keeps it one path under /events.
+    const path = topic.split('/').map(encodeURIComponent).join('/');
+    const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${path}?${query.toString()}`, baseUrl);
     const reply = await transport.request(url, {
       method: 'GET',
       headers: { Authorization: `Bearer ${token}`, 'X-Axway-Tenant-Id': tenantId, 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': userAgent },
@@ -86,17 +109,26 @@ export class HistoryClient {
       where,
       unavailable: 'HISTORY_UNAVAILABLE',
     });
-    const header = reply.headers['x-axway-max-sequence-id'];
-    return { status: reply.status, body: reply.body, header: Array.isArray(header) ? header[0] : header };
+    return { status: reply.status, body: reply.body, headers: reply.headers };
   }
 }
 
-function statusError(res: { status: number; header: string | undefined }, topic: string, where: string, after: number): Error {
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function statusError(res: { status: number; headers: Record<string, string | string[] | undefined> }, topic: string, where: string, after: number, now: number): Error {
   switch (res.status) {
     case 410: {
-      const newest = Number(res.header);
-      if (res.header === undefined || !Number.isSafeInteger(newest) || newest < 0) {
-        return new WatchError('PROTOCOL', `${where}: 410 Gone without a usable X-Axway-Max-Sequence-Id header`);
+      // The newest id must be a whole number above the position asked for: anything else (missing, garbled, 0, not
+      // above) cannot be resumed from, and taking it would loop at once (ask, 410, resync to it, ask again). A
+      // retryable PROTOCOL error instead, retried with backoff: a gateway may have mangled the answer.
+      const value = header(res.headers, 'x-axway-max-sequence-id');
+      const newest = value !== undefined && /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+      if (!Number.isSafeInteger(newest) || newest <= after) {
+        const got = value === undefined ? 'none' : JSON.stringify(value.slice(0, 40));
+        return new WatchError('PROTOCOL', `${where}: 410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from (${got}; it must be a sequence id above ${after})`, { retryable: true });
       }
       return new HistoryGone(newest, after);
     }
@@ -106,9 +138,14 @@ function statusError(res: { status: number; header: string | undefined }, topic:
       return new WatchError('PERMISSION_DENIED', `${where}: permission denied (403)`);
     case 404:
       return new WatchError('TOPIC_NOT_FOUND', `${where}: no history for ${topic} (404)`);
-    default:
-      if (res.status === 429 || res.status >= 500) return new WatchError('HISTORY_UNAVAILABLE', `${where}: HTTP ${res.status}`);
+    default: {
+      if (res.status === 429 || res.status >= 500) {
+        const wait = retryAfterMs(header(res.headers, 'retry-after'), now);
+        const asked = wait === undefined ? '' : `; the server asked to wait ${wait} ms`;
+        return new WatchError('HISTORY_UNAVAILABLE', `${where}: HTTP ${res.status}${asked}`, wait === undefined ? {} : { retryAfterMs: wait });
+      }
       return new WatchError('PROTOCOL', `${where}: unexpected HTTP ${res.status}`);
+    }
   }
 }
 

@@ -86,6 +86,27 @@ const MAX_BODY_CHARS = 64 * 1024 * 1024;
 // Errors of dialling a socket; with a proxy, only the proxy is ever dialled.
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** The longest `Retry-After` honoured: a server asking for an hour must not stall a watch for an hour. */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/**
+ * A `Retry-After` header (RFC 9110: delay-seconds or an HTTP date) as ms from `now`, capped at
+ * {@link MAX_RETRY_AFTER_MS}; undefined when absent or unreadable (the caller's own backoff applies then).
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  let ms: number;
+  if (/^\d{1,10}$/.test(text)) {
+    ms = Number(text) * 1000;
+  } else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at) || !/[A-Za-z]/.test(text)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
 /**
  * The SDK's HTTP/1.1 client for the history API and the token endpoint: kept-alive connections, the manager's TLS
  * settings and proxy (a CONNECT tunnel through https-proxy-agent, for http origins too, so a proxy never sees a

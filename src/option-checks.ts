@@ -27,9 +27,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Refuses keys not in `allowed`, so that a typo fails instead of being ignored. */
-export function checkKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
+export function checkKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string, what = 'option'): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw invalid(`${prefix}${key}`, 'unknown option');
+    if (!allowed.includes(key)) throw invalid(`${prefix}${key}`, `unknown option (known: ${allowed.join(', ')})`, what);
   }
 }
 
@@ -37,6 +37,48 @@ export function checkKeys(value: Record<string, unknown>, allowed: readonly stri
 export function nonEmptyString(value: unknown, field: string, what = 'option'): string {
   if (typeof value !== 'string' || value.trim() === '') throw invalid(field, 'must be a non-empty string', what);
   if (/[\r\n\0]/.test(value)) throw invalid(field, 'must not contain line breaks or NUL', what);
+  return value;
+}
+
+/**
+ * The first character of `value` that gRPC metadata and an HTTP header cannot carry (only visible ASCII and inner
+ * spaces may: grpc-js throws synchronously on anything else, Node's HTTP client too), as `{ index, code }`, or
+ * undefined when every character is fine. The value itself is never part of the answer: it may be a token.
+ */
+export function unsafeHeaderChar(value: string, allowSpaces: boolean): { index: number; code: string } | undefined {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x20 && c < 0x7f) continue;
+    if (c === 0x20 && allowSpaces && i > 0 && i < value.length - 1) continue;
+    return { index: i, code: `U+${c.toString(16).toUpperCase().padStart(4, '0')}` };
+  }
+  return undefined;
+}
+
+/**
+ * A string that can travel as a gRPC metadata value and an HTTP header value (the tenant id, the user agent):
+ * visible ASCII, inner spaces allowed, nothing else. Checked here so that no unchecked value reaches `metadata.set`.
+ */
+export function headerValue(value: unknown, field: string, what = 'option'): string {
+  const text = nonEmptyString(value, field, what);
+  const bad = unsafeHeaderChar(text, true);
+  if (bad !== undefined) throw invalid(field, `has a character gRPC metadata cannot carry (${bad.code} at position ${bad.index}); only visible ASCII is allowed`, what);
+  return text;
+}
+
+/**
+ * A WatchTopic self link (`/management/v1alpha1/watchtopics/<name>`, WIRE.md): an absolute path of non-empty
+ * segments of unreserved URL characters, none of them `.` or `..`. It becomes part of the history request's path,
+ * where a dot segment would move the request, with the bearer token, to another resource of the service.
+ */
+export function selfLink(value: unknown, field = 'selfLink', what = 'argument'): string {
+  const example = 'a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>';
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 1024) throw invalid(field, `expected ${example}, got ${JSON.stringify(value)}`, what);
+  for (const segment of value.slice(1).split('/')) {
+    if (segment === '' || segment === '.' || segment === '..' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {
+      throw invalid(field, `expected ${example} (non-empty segments of letters, digits and . _ ~ -, no . or .. segments, no query or fragment), got ${JSON.stringify(value)}`, what);
+    }
+  }
   return value;
 }
 

@@ -1,9 +1,9 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import type winston from 'winston';
-import { checkKeys, duration, httpUrl, invalid, isRecord, nonEmptyString } from './option-checks';
+import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from './option-checks';
 import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './backoff';
-import { systemClock, type Clock } from './clock';
+import { boundedClock, systemClock, type Clock } from './clock';
 import { createDefaultLogger, type LogLevel } from './logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
@@ -155,6 +155,29 @@ export interface WatchManagerOptions {
   historyPageSize?: number;
   /** Deadline of one history request. @default 30000 */
   historyTimeoutMs?: number;
+  /**
+   * Deadline of one position write (`setSequence`): a write that does not settle in time is reported as `STATE_IO`
+   * and tried again with the next acknowledgement, so a store that hangs never stalls delivery silently.
+   * @default 30000
+   */
+  stateTimeoutMs?: number;
+  /**
+   * An open stream on which neither an event nor a service PING arrived for this long is stalled: it is replaced
+   * (retryable `STALLED`, then a catch-up), even though its connection looks healthy. `false` turns the watchdog
+   * off. By default it follows the service's own ping interval: 3 times the longest gap seen between its pings on
+   * the stream (the first gap counted from the subscription), armed from the first ping on; a service that never
+   * pings is left to HTTP/2 keepalive. Time during which the SDK itself stopped reading (backpressure) never counts.
+   * @default 3 × the service's ping interval, as observed
+   */
+  stallTimeoutMs?: number | false;
+  /**
+   * What happens to an event whose type this SDK does not know (a newer service added one): `'skip'` = not handed
+   * to the handlers, the position moves past it; `'deliver'` = handed over with `type: 'UNKNOWN'` and the service's
+   * name in `rawType`. Either way a warning is logged once per type and `metrics().unknownTypes` counts them; the
+   * watch never stops for it.
+   * @default 'skip'
+   */
+  unknownEventTypes?: 'skip' | 'deliver';
   /** Time and randomness, injectable for tests. @default the system clock */
   clock?: Clock;
 }
@@ -189,13 +212,16 @@ export interface ResolvedOptions {
   historyUrl: URL;
   historyPageSize: number;
   historyTimeoutMs: number;
+  stateTimeoutMs: number;
+  stallTimeoutMs: number | false | undefined;
+  unknownEventTypes: 'skip' | 'deliver';
   clock: Clock;
 }
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target', 'tenantId', 'getToken', 'tls', 'proxy', 'entryAddress', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
   'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'positionFlush', 'deadLetterDir',
-  'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'clock',
+  'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'stateTimeoutMs', 'stallTimeoutMs', 'unknownEventTypes', 'clock',
 ];
 
 /** PEM text or a Buffer of it, parsed here so that a broken file fails now and not at the first connect. */
@@ -251,6 +277,9 @@ export function resolveTlsOption(value: unknown, field: string): ResolvedTls {
 function resolveProxy(value: unknown): ProxyEndpoint | false | undefined {
   if (value === undefined || value === false) return value;
   if (typeof value !== 'string' || value.trim() === '') throw invalid('proxy', "must be 'http://[user:pass@]host:port' or false");
+  // A bare 'host:port' is tolerated in the proxy variables (as curl does), never here: a typo such as 'notaurl'
+  // would otherwise be taken as a host name and fail later as an unreachable proxy.
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value.trim())) throw invalid('proxy', "must be a URL 'http://[user:pass@]host[:port]' (the scheme is required) or false");
   return parseProxyUrl(value.trim(), "option 'proxy'");
 }
 
@@ -322,12 +351,18 @@ function resolveHistoryUrl(value: unknown, host: string, tls: boolean): URL {
   return url;
 }
 
+function resolveUnknownTypes(value: unknown): 'skip' | 'deliver' {
+  if (value === undefined) return 'skip';
+  if (value !== 'skip' && value !== 'deliver') throw invalid('unknownEventTypes', "must be 'skip' or 'deliver'");
+  return value;
+}
+
 function resolveClock(value: unknown): Clock {
   if (value === undefined) return systemClock;
   if (!isRecord(value) || typeof value.now !== 'function' || typeof value.setTimeout !== 'function' || typeof value.random !== 'function') {
     throw invalid('clock', 'must have now(), setTimeout() and random()');
   }
-  return value as unknown as Clock;
+  return boundedClock(value as unknown as Clock);
 }
 
 /**
@@ -341,12 +376,12 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
   const { host, port } = parseTarget(input.target);
   if (typeof input.getToken !== 'function') throw invalid('getToken', 'must be a function returning the token');
   const tls = resolveTls(input.tls);
-  const userAgent = input.userAgent === undefined ? `watch-manager/${version}` : nonEmptyString(input.userAgent, 'userAgent');
+  const userAgent = input.userAgent === undefined ? `watch-manager/${version}` : headerValue(input.userAgent, 'userAgent');
   return {
     target: input.target as string,
     host,
     port,
-    tenantId: nonEmptyString(input.tenantId, 'tenantId'),
+    tenantId: headerValue(input.tenantId, 'tenantId'),
     getToken: input.getToken as TokenGetter,
     tls,
     proxy: resolveProxy(input.proxy),
@@ -369,6 +404,9 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),
     historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
     historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
+    stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', 30_000),
+    stallTimeoutMs: input.stallTimeoutMs === false || input.stallTimeoutMs === undefined ? input.stallTimeoutMs : duration(input.stallTimeoutMs, 'stallTimeoutMs', 0, 10),
+    unknownEventTypes: resolveUnknownTypes(input.unknownEventTypes),
     clock: resolveClock(input.clock),
   };
 }

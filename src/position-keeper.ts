@@ -1,4 +1,4 @@
-import type { Clock, Timer } from './clock';
+import { withDeadline, type Clock, type Timer } from './clock';
 import { WatchError, toWatchError } from './errors';
 import type { SequenceProvider } from './sequence-store';
 
@@ -7,6 +7,8 @@ export interface PositionFlushPolicy {
   everyAcks: number;
   intervalMs: number;
   clock: Clock | undefined;
+  /** Deadline of one write (with `clock`): a store that never settles is reported as `STATE_IO`, not waited for. */
+  timeoutMs?: number;
 }
 
 /**
@@ -88,7 +90,14 @@ export class PositionKeeper {
       this.savedAcks = this.acks;
       return;
     }
-    this.writing = this.drain(result, sequenceId);
+    this.writing = this.drain(this.bounded(result), sequenceId);
+  }
+
+  /** A write with the policy's deadline: a `setSequence` that never settles must not stall delivery silently. */
+  private bounded(write: Promise<void>): Promise<void> {
+    const { clock, timeoutMs } = this.policy;
+    if (clock === undefined || timeoutMs === undefined) return write;
+    return withDeadline(write, clock, timeoutMs, () => new WatchError('STATE_IO', `storing the position of ${this.topic}: setSequence did not settle within ${timeoutMs} ms`));
   }
 
   /** Resolves when at most `maxUnsaved` acknowledgements wait to be written (at once when the store keeps up). */
@@ -154,7 +163,8 @@ export class PositionKeeper {
         target = this.recorded;
         acks = this.acks;
         try {
-          pending = this.provider.setSequence(this.topic, target);
+          const next = this.provider.setSequence(this.topic, target);
+          pending = next !== undefined && typeof (next as { then?: unknown }).then === 'function' ? this.bounded(next) : next;
         } catch (err) {
           pending = Promise.reject(err);
         }

@@ -3,6 +3,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurably, tempPrefix, type WriteStep } from './durable-file';
 import { WatchError } from './errors';
+import { FileLock } from './file-lock';
+import { checkKeys, duration } from './option-checks';
 
 /**
  * Where the acknowledged position of each topic is kept (the reference SDK's `GetSequence`/`SetSequence`, per
@@ -14,6 +16,8 @@ export interface SequenceProvider {
   getSequence(topic: string): number | undefined | Promise<number | undefined>;
   /** Stores `sequenceId` as the position of `topic`; a returned promise resolves when it is durable. */
   setSequence(topic: string, sequenceId: number): void | Promise<void>;
+  /** Releases what the provider holds (a lock, connections); called by the manager's `close()`. Optional. */
+  close?(): void | Promise<void>;
 }
 
 /** Keeps positions in memory: a restart starts over from `from`. The default provider. */
@@ -33,6 +37,14 @@ export type { WriteStep };
 
 /** Options of {@link FileSequenceStore}. */
 export interface FileSequenceStoreOptions {
+  /**
+   * The store holds an exclusive lock on the file for its life (from its first use to {@link FileSequenceStore.close},
+   * or the process's exit). A holder that crashed stops refreshing it: its lock is taken over once it was not
+   * refreshed for this long (at least 2000). A live holder is never waited for: a second process is refused at once
+   * with `STATE_LOCKED`.
+   * @default 10000
+   */
+  lockStaleMs?: number;
   /** Called before each step of every write; a throw there interrupts the write as a crash would. Tests only. */
   beforeStep?: (step: WriteStep) => void | Promise<void>;
 }
@@ -68,18 +80,33 @@ function ioError(file: string, action: string, err: unknown): WatchError {
  * another version or fails its checksum is `STATE_CORRUPT`, never taken as "no position": that would silently
  * replay or skip everything. A missing file is a first run; a missing directory is `STATE_IO`.
  *
- * One process per file: concurrent writers from several processes are not coordinated.
+ * A position counts as stored only once a write holding it is durable: until then `getSequence` does not show it,
+ * and a failed write leaves it pending, so that asking again writes again (never "saved" without a write).
+ *
+ * One process per file: the store holds an exclusive lock (`<file>.lock`, see {@link FileSequenceStoreOptions})
+ * from its first use until {@link close}; a second process is refused with `STATE_LOCKED` naming the holder's pid.
+ * After `close()` the next use takes the lock again.
  */
 export class FileSequenceStore implements SequenceProvider {
   /** The position file's path. */
   readonly file: string;
-  private positions: Map<string, number> | undefined;
+  /** What the file holds: positions of a write that completed (or of the file as read). */
+  private durable: Map<string, number> | undefined;
+  /** Positions asked for and not yet durable: carried by the next write, kept when it fails. */
+  private readonly wanted = new Map<string, number>();
   private loading: Promise<Map<string, number>> | undefined;
   private pendingWrite: Promise<void> | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
+  private lock: FileLock | undefined;
+  /** Set when the lock was lost while held: every later write fails with it. */
+  private lost: WatchError | undefined;
+  private readonly lockStaleMs: number;
 
   constructor(file: string, private readonly options: FileSequenceStoreOptions = {}) {
     if (typeof file !== 'string' || file === '') throw new WatchError('INVALID_CONFIG', "invalid argument 'file': must be a path");
+    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    checkKeys(options as Record<string, unknown>, ['lockStaleMs', 'beforeStep'], 'options.', 'argument');
+    this.lockStaleMs = duration(options.lockStaleMs, 'options.lockStaleMs', 10_000, 2_000, 3_600_000, 'argument');
     this.file = path.resolve(file);
   }
 
@@ -87,35 +114,71 @@ export class FileSequenceStore implements SequenceProvider {
     return (await this.load()).get(topic);
   }
 
-  /** Records `sequenceId` for `topic` (ignored unless larger) and resolves once a write holding it is durable. */
+  /**
+   * Records `sequenceId` for `topic` and resolves once a write holding it is durable; rejects (`STATE_IO`,
+   * `STATE_LOCKED`) when that write failed, leaving the position pending: the next call writes it again. A value
+   * not above the stored one resolves at once.
+   */
   async setSequence(topic: string, sequenceId: number): Promise<void> {
     if (!Number.isSafeInteger(sequenceId) || sequenceId < 0) {
       throw new WatchError('INVALID_CONFIG', `invalid sequence id ${String(sequenceId)} for ${topic}`);
     }
-    const positions = await this.load();
-    if (sequenceId <= (positions.get(topic) ?? 0)) return this.lastWrite;
-    positions.set(topic, sequenceId);
+    const durable = await this.load();
+    if (sequenceId <= (durable.get(topic) ?? 0)) return;
+    if (sequenceId > (this.wanted.get(topic) ?? 0)) this.wanted.set(topic, sequenceId);
     return this.scheduleWrite();
   }
 
-  /** Every position now known, for tools and tests. */
+  /**
+   * The positions a file holds now, read without taking its lock: for tools and monitoring beside a running agent
+   * (the file is replaced whole, so a reader never sees half of it). Rejects like {@link getSequence} would
+   * (`STATE_CORRUPT`, `STATE_IO`); a missing file holds none.
+   */
+  static async read(file: string): Promise<Record<string, number>> {
+    const resolved = path.resolve(file);
+    let text: string;
+    try {
+      text = await fsp.readFile(resolved, 'utf8');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return {};
+      throw ioError(resolved, 'read', err);
+    }
+    return parse(text, resolved);
+  }
+
+  /** Every position stored (durable) now, for tools and tests. */
   async all(): Promise<Record<string, number>> {
     return Object.fromEntries(await this.load());
   }
 
+  /**
+   * Waits for the write under way, then releases the lock, so that another process (or store) may take the file.
+   * Idempotent; a later use takes the lock again and reads the file anew.
+   */
+  async close(): Promise<void> {
+    await this.loading?.catch(() => undefined);
+    await this.lastWrite;
+    const lock = this.lock;
+    this.lock = undefined;
+    this.durable = undefined;
+    this.loading = undefined;
+    this.lost = undefined;
+    await lock?.close();
+  }
+
   private load(): Promise<Map<string, number>> {
-    if (this.positions !== undefined) return Promise.resolve(this.positions);
-    this.loading ??= this.read().then(
-      (map) => (this.positions = map),
+    if (this.durable !== undefined) return Promise.resolve(this.durable);
+    this.loading ??= this.open().then(
+      (map) => (this.durable = map),
       (err: unknown) => {
-        this.loading = undefined; // a later call may try again (the directory may appear)
+        this.loading = undefined; // a later call may try again (the directory may appear, the holder may stop)
         throw err;
       },
     );
     return this.loading;
   }
 
-  private async read(): Promise<Map<string, number>> {
+  private async open(): Promise<Map<string, number>> {
     const dir = path.dirname(this.file);
     try {
       const stat = await fsp.stat(dir);
@@ -123,6 +186,22 @@ export class FileSequenceStore implements SequenceProvider {
     } catch (err) {
       throw ioError(this.file, 'use the directory of', err);
     }
+    // The lock before anything else: a second process must neither read a file being replaced nor write it.
+    this.lock ??= await FileLock.acquire(this.file, {
+      staleMs: this.lockStaleMs,
+      onCompromised: (error) => (this.lost = error),
+    });
+    try {
+      return await this.read(dir);
+    } catch (err) {
+      const lock = this.lock;
+      this.lock = undefined;
+      await lock.close();
+      throw err;
+    }
+  }
+
+  private async read(dir: string): Promise<Map<string, number>> {
     await this.removeLeftovers(dir);
     let text: string;
     try {
@@ -148,9 +227,16 @@ export class FileSequenceStore implements SequenceProvider {
 
   private scheduleWrite(): Promise<void> {
     // Writes are serial and coalesced: an update made while a write runs is carried by the next one.
-    this.pendingWrite ??= this.lastWrite.then(() => {
+    this.pendingWrite ??= this.lastWrite.then(async () => {
       this.pendingWrite = undefined;
-      return this.write(Object.fromEntries(this.positions ?? []));
+      const durable = this.durable ?? new Map<string, number>();
+      const next = new Map(durable);
+      const carried = new Map(this.wanted);
+      for (const [topic, seq] of carried) if (seq > (next.get(topic) ?? 0)) next.set(topic, seq);
+      await this.write(Object.fromEntries(next));
+      // Only now, after the durable write, is the new state the store's (a failure above leaves `wanted` as is).
+      this.durable = next;
+      for (const [topic, seq] of carried) if (this.wanted.get(topic) === seq) this.wanted.delete(topic);
     });
     const write = this.pendingWrite;
     this.lastWrite = write.catch(() => undefined);
@@ -158,6 +244,8 @@ export class FileSequenceStore implements SequenceProvider {
   }
 
   private async write(positions: Record<string, number>): Promise<void> {
+    if (this.lost !== undefined) throw this.lost;
+    if (this.lock === undefined) throw new WatchError('STATE_IO', `position file ${this.file}: the store was closed`);
     const body: PositionFile = { format: FORMAT, version: VERSION, positions, checksum: checksum(positions) };
     try {
       await writeFileDurably(this.file, `${JSON.stringify(body)}\n`, this.options.beforeStep);

@@ -4,6 +4,7 @@ import { withDeadline, type Clock, type Timer } from './clock';
 import { WatchError, toWatchError } from './errors';
 import type { Log } from './logger';
 import type { TokenGetter } from './options';
+import { unsafeHeaderChar } from './option-checks';
 import { registerSecret } from './redact';
 
 /** Options of {@link TokenRefresher}. */
@@ -117,6 +118,12 @@ export class TokenRefresher {
     // Users often keep the header form around; the wire wants the bare token after our own "Bearer ".
     const value = raw.trim().replace(/^Bearer\s+/i, '');
     registerSecret(value);
+    // The token goes into gRPC metadata and an HTTP header: a character they cannot carry would make grpc-js throw
+    // (and print the value) deep inside a call. Refused here, naming the getter and the position, never the token.
+    const bad = unsafeHeaderChar(value, false);
+    if (bad !== undefined) {
+      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character a request header cannot carry (${bad.code} at position ${bad.index}); a token is visible ASCII without spaces`);
+    }
     const expiresAt = readExpiry(value);
     const now = this.options.clock.now();
     if (expiresAt !== undefined && expiresAt <= now) {

@@ -6,6 +6,7 @@ import type { Log } from './logger';
 import type { ResolvedOptions } from './options';
 import type { WatchClient } from './grpc-channel';
 import type { AgentStatus, WatchEvent } from './types';
+import { StallWatchdog } from './stall-watchdog';
 import { WatchStream } from './watch-stream';
 
 // The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
@@ -38,6 +39,7 @@ export class TopicConnection {
   private live = false;
   private paused = false;
   private attemptTimer: Timer | undefined;
+  private watchdog: StallWatchdog | undefined;
   private markAlive!: () => void;
   private readonly alive = new Promise<void>((resolve) => (this.markAlive = resolve));
 
@@ -51,12 +53,15 @@ export class TopicConnection {
         callbacks: {
           onReady: () => {
             this.attemptTimer?.cancel();
+            this.watch();
             opts.onReady(this);
           },
           onAlive: () => this.markAlive(),
           onEvent: (event) => this.receive(event),
+          onPing: () => this.watchdog?.ping(),
           onEnd: (error) => {
             this.attemptTimer?.cancel();
+            this.watchdog?.stop();
             opts.onEnd(this, error);
           },
         },
@@ -74,6 +79,15 @@ export class TopicConnection {
   }
 
   get isLive(): boolean {
+    return this.live;
+  }
+
+  /**
+   * Whether this connection moved the watch forward: it went live (so its live events were handed over). A
+   * connection that did is a healthy one that ended (a load balancer's maximum connection age): the reconnect
+   * backoff starts over.
+   */
+  get madeProgress(): boolean {
     return this.live;
   }
 
@@ -114,6 +128,7 @@ export class TopicConnection {
   resumeIfLow(): void {
     if (!this.paused || !this.live || this.opts.delivery.size > this.opts.options.maxBufferedEvents / 2) return;
     this.paused = false;
+    this.watchdog?.resume();
     this.stream.resume();
   }
 
@@ -126,6 +141,7 @@ export class TopicConnection {
   close(): void {
     this.abort.abort();
     this.attemptTimer?.cancel();
+    this.watchdog?.stop();
     this.stream.cancel();
     this.held = [];
     this.markAlive(); // releases a catch-up waiting for life; it sees the abort
@@ -134,14 +150,31 @@ export class TopicConnection {
   private receive(event: WatchEvent): void {
     if (this.abort.signal.aborted) return;
     const { delivery, options } = this.opts;
+    this.watchdog?.event();
     if (this.live) delivery.push({ kind: 'event', event });
     else this.held.push(event);
     const waiting = this.live ? delivery.size : this.held.length;
     if (!this.paused && waiting >= options.maxBufferedEvents) {
       // Bounded buffers: stop reading so HTTP/2 flow control pushes back on the service (nats.js #67).
       this.paused = true;
+      this.watchdog?.suspend();
       this.stream.pause();
     }
+  }
+
+  /** Starts the stall watchdog once the subscription is accepted (before, the connect deadline judges it). */
+  private watch(): void {
+    const { clock, stallTimeoutMs } = this.opts.options;
+    if (stallTimeoutMs === false || this.watchdog !== undefined) return;
+    this.watchdog = new StallWatchdog({
+      clock,
+      timeoutMs: stallTimeoutMs,
+      onStall: (silentMs) => {
+        if (this.abort.signal.aborted) return;
+        this.stream.fail(new WatchError('STALLED', `watch ${this.opts.topic}: neither an event nor a ping for ${silentMs} ms on an open stream; replacing it`));
+      },
+    });
+    if (this.paused) this.watchdog.suspend();
   }
 
   /** Judges a stream that has said nothing: accepted on a READY channel, or given up after `connectTimeoutMs`. */

@@ -88,7 +88,9 @@ export class TopicWatch {
   ) {
     const { options } = ctx;
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
-    this.keeper = new PositionKeeper(options.sequenceProvider, topic, options.maxUnsavedAcks, (err) => this.report(err), { ...options.positionFlush, clock: options.clock });
+    // A failed save is never held back until the start resolves (nor dropped if it rejects): the application is
+    // told at once that a position it believes stored is not.
+    this.keeper = new PositionKeeper(options.sequenceProvider, topic, options.maxUnsavedAcks, (err) => this.report(err, true), { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs });
     this.delivery = new Delivery({
       topic,
       handlers,
@@ -101,6 +103,15 @@ export class TopicWatch {
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
       policy: { maxAttempts: watchOptions.maxAttempts, timeoutMs: watchOptions.handlerTimeoutMs, backoff: HANDLER_BACKOFF, clock: options.clock },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
+      unknownTypes: options.unknownEventTypes,
+      onUnknownType: (event) => {
+        ctx.log.warnOnce(`unknown-type:${event.rawType ?? ''}`, `events of a type this SDK does not know (${JSON.stringify(event.rawType)}) are ${options.unknownEventTypes === 'skip' ? 'skipped (the position moves past them)' : 'handed over as UNKNOWN'}; a newer service? (unknownEventTypes)`, { topic, sequenceId: event.sequenceId });
+      },
+      onLate: (event, highest) => {
+        const error = new WatchError('PROTOCOL', `watch ${topic}: sequence id ${event.sequenceId} arrived after ${highest} and was not handed over before: handed over late, out of order (the service broke the ascending order)`, { retryable: true });
+        ctx.log.warn(error.message, { topic, sequenceId: event.sequenceId });
+        this.report(error, true);
+      },
       deadLetter: ctx.deadLetters === undefined ? undefined : async (event, error, attempts) => {
         const letter = await (ctx.deadLetters as DeadLetterSpool).add(event, error, attempts, options.clock.now());
         ctx.log.warn('event set aside in the dead-letter spool', { topic, sequenceId: event.sequenceId, id: letter.id, attempts });
@@ -172,7 +183,7 @@ export class TopicWatch {
     const m: WatchMetrics = {
       id: this.id, topic: this.topic, state: this.state, delivered: d.delivered, acknowledgedSequenceId: d.acked,
       inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates, deadLettered: d.deadLettered,
-      reconnects: this.reconnects, catchUp,
+      unknownTypes: d.unknownTypes, lateEvents: d.late, reconnects: this.reconnects, catchUp,
     };
     if (d.lastEvent !== undefined) {
       m.lastEventTime = d.lastEvent.time;
@@ -232,9 +243,14 @@ export class TopicWatch {
     void this.stop(error);
   }
 
-  private report(error: WatchError): void {
+  /**
+   * Tells the application. Before the start resolves, a failed attempt reaches the caller through the start's
+   * rejection (the last error) instead; `always` errors (a failed save, a broken order) are not about the attempt
+   * and go to `onError` at once.
+   */
+  private report(error: WatchError, always = false): void {
     this.lastError = error;
-    if (!this.started) return; // before the start resolves, errors reach the caller through its rejection
+    if (!this.started && !always) return;
     try {
       this.handlers.onError?.(error);
     } catch (err) {
@@ -302,7 +318,7 @@ export class TopicWatch {
       await catchUp({
         topic: this.topic, history, delivery: this.delivery, pageSize: options.historyPageSize,
         highWater: options.maxBufferedEvents, clock: options.clock, backoff: options.reconnect, signal,
-        alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e),
+        alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e), log: this.ctx.log,
         list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
         replayed: (n) => void (this.replayed += n),
       }, this.delivery.acked);
@@ -364,11 +380,14 @@ export class TopicWatch {
   /** A retryable end of `conn`: drop it and everything not yet delivered, and reconnect after a backoff. */
   private connectionLost(conn: TopicConnection, error: WatchError): void {
     const wasReady = conn.isReady;
+    // Only attempts that moved nothing forward escalate the backoff: a service that ends each healthy stream after a
+    // while (a maximum connection age) must not push the delays towards the cap.
+    const progressed = conn.madeProgress || this.replayed > 0;
     this.dropConnection();
-    this.failed(error, wasReady);
+    this.failed(error, wasReady, progressed);
   }
 
-  private failed(error: WatchError, wasReady: boolean): void {
+  private failed(error: WatchError, wasReady: boolean, progressed = false): void {
     if (this.closing.signal.aborted) return;
     // A proxy that could not be reached even once is a wrong address far more often than an outage: the start
     // fails at once instead of retrying until connectTimeoutMs. Once a watch ran, a proxy outage is retried.
@@ -377,8 +396,9 @@ export class TopicWatch {
       return;
     }
     const { clock, reconnect } = this.ctx.options;
-    if (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs) this.backoff.reset();
-    const delay = this.backoff.next();
+    if (progressed || (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs)) this.backoff.reset();
+    // A server that asked for a pause (Retry-After) gets at least that.
+    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
     if (this.started) this.reconnects += 1;
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);

@@ -76,8 +76,13 @@ export interface WatchEvent {
   correlationId: string;
   /** The organization (tenant) the resource belongs to. */
   organizationId: string;
-  /** What happened to the resource. */
-  type: WatchEventType;
+  /**
+   * What happened to the resource. `UNKNOWN`: a type this SDK does not know (a newer service); such events reach
+   * handlers only with the manager option `unknownEventTypes: 'deliver'`, with the service's name in `rawType`.
+   */
+  type: WatchEventType | 'UNKNOWN';
+  /** For an `UNKNOWN` type: the type as the service sent it (the enum number on the stream, the name in history). */
+  rawType?: string;
   /** The WatchTopic self link this event belongs to. */
   topic: string;
   /** The WatchTopic's id. */
@@ -179,6 +184,13 @@ export interface WatchMetrics {
   duplicates: number;
   /** Events set aside in the dead-letter spool. */
   deadLettered: number;
+  /** Events of a type this SDK does not know (a newer service): skipped or handed over per `unknownEventTypes`. */
+  unknownTypes: number;
+  /**
+   * Events that arrived after a higher sequence id without having been handed over before (the service broke the
+   * ascending order): handed over late, each also reported to `onError` as a retryable `PROTOCOL` error.
+   */
+  lateEvents: number;
   /** Reconnects after retryable failures. */
   reconnects: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */

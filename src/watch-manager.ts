@@ -6,6 +6,7 @@ import { proxyForUrl, type ProxyEndpoint } from './proxy';
 import { lendSettings } from './client-credentials';
 import { probeProxy } from './proxy-probe';
 import { createLog, type Log } from './logger';
+import { checkKeys, selfLink as checkSelfLink } from './option-checks';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './options';
 import { TokenRefresher } from './token-refresher';
 import type { WatchHandlers } from './delivery';
@@ -36,10 +37,6 @@ export interface Subscription {
 // How long the diagnosis of a proxied failure may wait for the proxy's answer to CONNECT: long enough for a busy
 // proxy, short enough that a refusal is reported well within the 10 s a user waits for a typed error.
 const PROBE_TIMEOUT_MS = 5_000;
-
-// A WatchTopic self link as the service forms them: /management/v1alpha1/watchtopics/<name> (WIRE.md). Any
-// absolute path of safe characters is accepted, so that other API versions work too.
-const SELF_LINK = /^\/[A-Za-z0-9._~\-/]+$/;
 
 /**
  * Subscribes to resource-change events of a watch service, one `subscribe` stream per WatchTopic over one shared
@@ -107,9 +104,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
 
   private async register(selfLink: string, handlers: WatchHandlers, options: WatchOptions, liveWaitsForAcks: boolean, created?: (watch: TopicWatch) => void): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
-    if (typeof selfLink !== 'string' || !SELF_LINK.test(selfLink)) {
-      throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': expected a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>, got ${JSON.stringify(selfLink)}`);
-    }
+    checkSelfLink(selfLink);
     if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
     }
@@ -161,6 +156,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
     if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    checkKeys(options as Record<string, unknown>, ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'], 'options.', 'argument');
     const highWaterMark = options.highWaterMark ?? 100;
     if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000");
@@ -275,6 +271,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.client = undefined;
       await this.history?.close();
       this.history = undefined;
+      // The positions are written (each watch flushed on close): the provider may let go of what it holds (the file
+      // store's lock). A FileSequenceStore takes it again if it is used after this.
+      try {
+        await this.options.sequenceProvider.close?.();
+      } catch (err) {
+        this.log.warn('the sequence provider failed to close', { error: err instanceof Error ? err.message : String(err) });
+      }
     })();
     return this.closing;
   }
@@ -307,7 +310,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const entryHost = entryAddress !== undefined && sameHost ? entryAddress.host.replace(/^\[|\]$/g, '') : undefined;
     const historyTls = tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
     const transport = new HttpTransport({ secure: historyUrl.protocol === 'https:', tls: historyTls, proxy: this.historyProxy, entryHost, clock });
-    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, transport, timeoutMs: historyTimeoutMs, userAgent });
+    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, transport, timeoutMs: historyTimeoutMs, userAgent, clock });
   }
 
   private channel(): WatchClient {

@@ -51,16 +51,22 @@ function checkFilter(filter: unknown): void {
   if (!list(filter.names, (n) => typeof n === 'string' || n instanceof RegExp)) throw invalid('options.filter.names', 'must be an array of strings or RegExps');
 }
 
+/** Every key of {@link WatchOptions}. */
+export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = ['from', 'resync', 'filter', 'concurrency', 'keyOf', 'maxAttempts', 'handlerTimeoutMs'];
+
 /** {@link WatchOptions} after defaults and validation. */
 export type ResolvedWatchOptions = WatchOptions & Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
 
 /** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
 export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
   if (!isRecord(input)) throw invalid('options', 'must be an object');
+  // Unknown keys are refused as the manager's are: `{ concurency: 4 }` must not silently run one at a time.
+  checkKeys(input, WATCH_OPTION_KEYS, 'options.');
   if (input.from !== undefined) resolveFrom(input.from, 'options.from');
   if (input.resync !== undefined && (!isRecord(input.resync) || typeof input.resync.list !== 'function')) {
     throw invalid('options.resync.list', 'must be a function');
   }
+  if (input.resync !== undefined) checkKeys(input.resync as Record<string, unknown>, ['list'], 'options.resync.');
   checkFilter(input.filter);
   if (input.keyOf !== undefined && typeof input.keyOf !== 'function') throw invalid('options.keyOf', 'must be a function');
   return {

@@ -3,6 +3,7 @@ import { WatchError, fromGrpcStatus } from './errors';
 import { WIRE_PING, fromWireEvent } from './event-codec';
 import type { WatchClient } from './grpc-channel';
 import type { Log } from './logger';
+import { unsafeHeaderChar } from './option-checks';
 import type { DecodedEvent, WireRequest } from './proto';
 import type { AgentStatus, WatchEvent } from './types';
 
@@ -14,6 +15,8 @@ export interface WatchStreamCallbacks {
   onAlive(): void;
   /** A resource event, in the order the service sent it. Pings never come here. */
   onEvent(event: WatchEvent): void;
+  /** A service PING arrived (and was answered). */
+  onPing(): void;
   /** The stream is over and every event it carried was handed to `onEvent`. Called exactly once, unless `cancel()`. */
   onEnd(error: WatchError): void;
 }
@@ -46,6 +49,14 @@ export class WatchStream {
   /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
   open(token: string): void {
     const { client, topic, tenantId } = this.options;
+    // Both values were checked where they entered (the options, the token refresher); grpc-js would throw on a bad
+    // one, with the value in its message. Never reached with an unchecked value: a bug ends the stream typed instead.
+    if (unsafeHeaderChar(token, false) !== undefined || unsafeHeaderChar(tenantId, true) !== undefined) {
+      this.finalError = new WatchError('INTERNAL', `watch ${topic}: a metadata value reached the stream unchecked`);
+      this.failedLocally = true;
+      queueMicrotask(() => this.settle());
+      return;
+    }
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     metadata.set('x-axway-tenant-id', tenantId);
@@ -153,6 +164,7 @@ export class WatchStream {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
       if (this.finalError === undefined) this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
       this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
+      this.options.callbacks.onPing();
       return;
     }
     let event: WatchEvent;

@@ -56,7 +56,7 @@ describe('crash safety', { timeout: 120_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(random() * 300)));
       consumer.kill();
       const run = await consumer.done;
-      runs.push({ ...run, positionAtKill: (await new FileSequenceStore(state).getSequence(TOPIC)) ?? 0 });
+      runs.push({ ...run, positionAtKill: (await FileSequenceStore.read(state))[TOPIC] ?? 0 });
     }
     clearInterval(publisher);
     const last = service.topic(TOPIC)?.newestSequenceId ?? 0;

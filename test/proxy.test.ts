@@ -74,6 +74,31 @@ describe('through a real HTTP CONNECT proxy (tinyproxy)', { timeout: 120_000 }, 
     assert.ok(connects.includes(new URL(service.historyUrl).host), `history through the proxy: ${connects.join(', ')}`);
   });
 
+  it('#11 grpc-js\'s own tracing (GRPC_TRACE=all GRPC_VERBOSITY=DEBUG) never shows the proxy password, and the proxy still gets it', async () => {
+    const child = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env = {
+        ...process.env, GRPC_TRACE: 'all', GRPC_VERBOSITY: 'DEBUG', WM_TARGET: service.target, WM_HISTORY: service.historyUrl, WM_TENANT: service.tenantId,
+        WM_TOPIC: TOPIC, WM_PROXY: proxy.url(),
+      };
+      void token(service).then((jwt) => {
+        const run = execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'traced-proxy-consumer.ts')], { env: { ...env, WM_TOKEN: jwt }, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+          captured.push(stdout, stderr);
+          resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr });
+        });
+        run.stdout?.on('data', (d: Buffer) => {
+          if (String(d).includes('live')) service.publish(TOPIC);
+        });
+      });
+    });
+    assert.equal(child.code, 0, child.stdout);
+    assert.match(child.stdout, /event\n/, 'an event came through the authenticating proxy: the credentials reached it');
+    assert.match(child.stderr, /Channel constructed with options/, 'grpc-js printed its channel options');
+    assert.match(child.stderr, /"grpc\.http_connect_creds": "\[REDACTED\]"/);
+    for (const form of [PASSWORD, `${USER}:${PASSWORD}`, Buffer.from(`${USER}:${PASSWORD}`).toString('base64')]) {
+      assert.ok(!child.stderr.includes(form) && !child.stdout.includes(form), 'the password in none of its forms');
+    }
+  });
+
   const refusals: Array<[string, () => Promise<Partial<WatchManagerOptions>>, WatchError['code'], RegExp]> = [
     ['a wrong password', async () => ({ proxy: proxy.url({ user: USER, password: secret('wrong-password-99') }) }), 'PROXY_AUTH', /refused the credentials \((401|407)\)/],
     ['missing credentials', async () => ({ proxy: proxy.url(false) }), 'PROXY_AUTH', /requires credentials and none were given \(407\)/],

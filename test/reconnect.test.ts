@@ -7,7 +7,7 @@ import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token 
 scanForSecrets();
 
 describe('reconnect policy', () => {
-  it('backs off exponentially (full jitter, capped) and resets after a healthy period', async () => {
+  it('#15 backs off exponentially (full jitter, capped) only while attempts make no progress; progress or a healthy period starts over', async () => {
     const service = await startService();
     const jwt = await token(service);
     // random() just below 1: every delay is its cap minus one, so the schedule is exact.
@@ -17,20 +17,54 @@ describe('reconnect policy', () => {
       logger: captureLogger(), clock, reconnect: { initialDelayMs: 1_000, maxDelayMs: 20_000, multiplier: 10, resetAfterMs: 5_000 },
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void recordError(e) });
-    const delayAfterAbort = async (): Promise<number> => {
-      const before = service.counters.accepted;
-      service.abortStreams({ topic: TOPIC });
-      await service.waitFor(() => manager.status().state === 'reconnecting', 5_000, 'reconnecting');
-      const delay = (manager.status().watches[0]?.nextAttemptAt ?? 0) - clock.now();
-      await clock.advance(delay);
-      await service.waitFor(() => service.counters.accepted > before && manager.status().state === 'ready', 5_000, 'back');
-      return delay;
+    let failures = 0;
+    /** The delay before the next attempt, once the current one failed (each failure counts one reconnect). */
+    const nextDelay = async (): Promise<number> => {
+      await service.waitFor(() => (manager.metrics().watches[0]?.reconnects ?? 0) > failures, 5_000, 'the attempt failed');
+      failures += 1;
+      return (manager.status().watches[0]?.nextAttemptAt ?? 0) - clock.now();
     };
-    assert.equal(await delayAfterAbort(), 999, 'first: cap 1000');
-    assert.equal(await delayAfterAbort(), 9_990, 'second, without a healthy period: cap 10000');
-    assert.equal(await delayAfterAbort(), 19_980, 'third: capped at maxDelayMs 20000');
-    await clock.advance(5_000); // a healthy period
-    assert.equal(await delayAfterAbort(), 999, 'after 5 s of health the backoff starts over');
+    const wait = async (delay: number): Promise<void> => {
+      const before = service.counters.subscribes;
+      await clock.advance(delay);
+      await service.waitFor(() => service.counters.subscribes > before, 5_000, 'the next attempt');
+    };
+    const live = (): boolean => manager.status().watches[0]?.live === true;
+
+    // The service restarts: three attempts refused before any sign of life.
+    service.setHostile({ refuseSubscriptions: 3 });
+    service.abortStreams({ topic: TOPIC });
+    const schedule: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const delay = await nextDelay();
+      schedule.push(delay);
+      await wait(delay);
+    }
+    assert.deepEqual(schedule, [999, 9_990, 19_980, 19_980], 'the stream that went live starts at cap 1000; refusals escalate to the 20000 cap');
+    await service.waitFor(live, 5_000, 'live again');
+
+    // A service that ends every healthy stream (a maximum connection age): each one made progress, no escalation.
+    for (let i = 0; i < 3; i++) {
+      service.abortStreams({ topic: TOPIC });
+      const delay = await nextDelay();
+      assert.equal(delay, 999, `abort ${i + 1} after progress: first delay again`);
+      await wait(delay);
+      await service.waitFor(live, 5_000, 'live again');
+    }
+
+    // No progress (the catch-up cannot finish) but a healthy period of 5 s on an accepted stream also starts over.
+    service.setHistoryFaults({ failRate: 1 });
+    service.abortStreams({ topic: TOPIC });
+    await wait(await nextDelay());
+    service.setHostile({ refuseSubscriptions: 0 });
+    service.abortStreams({ topic: TOPIC });
+    assert.equal(await nextDelay(), 9_990, 'an accepted stream without progress escalates');
+    await wait(9_990);
+    await service.waitFor(() => manager.status().state === 'ready', 5_000, 'accepted');
+    await clock.advance(5_000);
+    service.abortStreams({ topic: TOPIC });
+    assert.equal(await nextDelay(), 999, 'after 5 s of health the backoff starts over');
+    service.setHistoryFaults({});
     await manager.close();
     await service.stop();
   });

@@ -24,6 +24,25 @@ describe('secrets never reach logs or errors', () => {
     assert.match(out, /http:\/\/user:\[REDACTED\]@proxy:3128/);
   });
 
+  it('scrubs an Authorization value of any scheme whole, never only the scheme word (redaction hole)', () => {
+    const cases: Array<[string, string]> = [
+      ['Authorization: Token s3cr3tvalue', 's3cr3tvalue'],
+      ['Proxy-Authorization: Digest username="bob", realm="r", nonce="n0nce", response="6629fae49393a05397450978507c4ef1"', '6629fae49393a05397450978507c4ef1'],
+      [JSON.stringify({ headers: { 'Proxy-Authorization': 'Digest username="bob", response="77aa0c1d2e3f"' } }), '77aa0c1d2e3f'],
+      ['authorization=Negotiate YIIGsecretblob', 'YIIGsecretblob'],
+      ["{'authorization': 'Token abc123secret'}", 'abc123secret'],
+      ['Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/x, SignedHeaders=host, Signature=fe5f80f77d5fa3be', 'fe5f80f77d5fa3be'],
+      ['Authorization: opaqueonly', 'opaqueonly'],
+    ];
+    for (const [text, value] of cases) {
+      const out = redactSecrets(text);
+      assert.ok(!out.includes(value), `${value} left in ${out}`);
+      assert.ok(!/\[REDACTED\]\s+\S*\w{6}/.test(out.replace(/Bearer \[REDACTED\]/g, '')), `something after the mask: ${out}`);
+    }
+    assert.equal(redactSecrets('Authorization: Token s3cr3tvalue'), 'Authorization: [REDACTED]');
+    assert.equal(redactSecrets('the proxy refused authorization (407)'), 'the proxy refused authorization (407)', 'prose is left alone');
+  });
+
   it('scrubs an opaque token by value once the SDK has seen it', () => {
     const opaque = secret('opaque-7f3a9c2e1b');
     registerSecret(opaque);

@@ -23,6 +23,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 async function written(file: string, positions: Record<string, number>): Promise<void> {
   const store = new FileSequenceStore(file);
   for (const [topic, seq] of Object.entries(positions)) await store.setSequence(topic, seq);
+  await store.close();
+}
+
+/** The stored position of `topic`, read by a store of its own (closed again: each holds the file's lock). */
+async function readBack(file: string, topic: string): Promise<number | undefined> {
+  const store = new FileSequenceStore(file);
+  try {
+    return await store.getSequence(topic);
+  } finally {
+    await store.close();
+  }
 }
 
 describe('sequence stores', () => {
@@ -37,11 +48,10 @@ describe('sequence stores', () => {
   it('FileSequenceStore keeps many topics in one versioned, checksummed file with mode 0600', async () => {
     const file = path.join(dir(), 'positions.json');
     await written(file, { [TOPIC]: 42, [T2]: 7 });
-    await new FileSequenceStore(file).setSequence(TOPIC, 41); // backwards: ignored
-    const again = new FileSequenceStore(file);
-    assert.equal(await again.getSequence(TOPIC), 42);
-    assert.equal(await again.getSequence(T2), 7);
-    assert.equal(await again.getSequence('/management/v1alpha1/watchtopics/none'), undefined);
+    await written(file, { [TOPIC]: 41 }); // backwards: ignored
+    assert.equal(await readBack(file, TOPIC), 42);
+    assert.equal(await readBack(file, T2), 7);
+    assert.equal(await readBack(file, '/management/v1alpha1/watchtopics/none'), undefined);
     const body = JSON.parse(readFileSync(file, 'utf8')) as { format: string; version: number; checksum: string };
     assert.equal(body.format, 'watch-manager.positions');
     assert.equal(body.version, 1);
@@ -50,16 +60,16 @@ describe('sequence stores', () => {
   });
 
   it('a missing file is a first run (no position), not an error', async () => {
-    assert.equal(await new FileSequenceStore(path.join(dir(), 'new.json')).getSequence(TOPIC), undefined);
+    assert.equal(await readBack(path.join(dir(), 'new.json'), TOPIC), undefined);
   });
 
   it('coalesces concurrent writes and never loses the last one', async () => {
     const file = path.join(dir(), 'positions.json');
     const store = new FileSequenceStore(file);
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.setSequence(i % 2 === 0 ? TOPIC : T2, i + 1)));
-    const again = new FileSequenceStore(file);
-    assert.equal(await again.getSequence(TOPIC), 49);
-    assert.equal(await again.getSequence(T2), 50);
+    await store.close();
+    assert.equal(await readBack(file, TOPIC), 49);
+    assert.equal(await readBack(file, T2), 50);
   });
 
   const broken: Array<[string, (file: string) => void, string]> = [
@@ -104,7 +114,8 @@ describe('sequence stores', () => {
         },
       });
       await assert.rejects(crashing.setSequence(TOPIC, 9));
-      const after = await new FileSequenceStore(file).getSequence(TOPIC);
+      await crashing.close();
+      const after = await readBack(file, TOPIC);
       // Before the rename nothing of the new version is visible; once renamed, it is whole.
       assert.equal(after, step === 'sync-dir' ? 9 : 5);
       assert.deepEqual(readdirSync(d).filter((n) => n.includes('.tmp-')), [], 'no temp file left behind');
@@ -116,7 +127,7 @@ describe('sequence stores', () => {
     const file = path.join(d, 'positions.json');
     await written(file, { [TOPIC]: 5 });
     writeFileSync(`${file}.tmp-99999-1`, '{"format":"watch-manager.positions","version":1,"positions":{"');
-    assert.equal(await new FileSequenceStore(file).getSequence(TOPIC), 5);
+    assert.equal(await readBack(file, TOPIC), 5);
     assert.deepEqual(readdirSync(d), ['positions.json']);
   });
 

@@ -109,10 +109,15 @@ describe('event codec', () => {
   const subscribe = watchProto().central.events.v1.watch.service.subscribe;
   const wire = (event: Parameters<typeof subscribe.responseSerialize>[0]): DecodedEvent => decodeEvent(subscribe.responseSerialize(event));
 
-  it('refuses an unknown event type, a missing metadata and an unusable int64 sequence id', () => {
+  it('keeps an unknown event type as UNKNOWN with its number; refuses a missing metadata and an unusable int64 sequence id', () => {
     const meta = { watchTopicID: '', watchTopicSelfLink: '/t', sequenceID: '1', subresource: '' };
     assert.throws(() => fromWireEvent(wire({ id: 'e', type: 'CREATED' }), '/t'), /no metadata/);
-    assert.throws(() => fromWireEvent({ ...wire({ id: 'e', metadata: meta }), type: 9 }, '/t'), /unknown event type 9/);
+    // A number the contract does not name, as a newer service would send it (protobufjs writes it as it is).
+    const unknown = fromWireEvent(wire({ id: 'e', type: 9 as never, metadata: meta }), '/t');
+    assert.equal(unknown.type, 'UNKNOWN');
+    assert.equal(unknown.rawType, '9');
+    assert.equal(unknown.sequenceId, 1);
+    assert.equal(fromWireEvent(wire({ id: 'e', type: 'DELETED', metadata: meta }), '/t').rawType, undefined);
     for (const bad of ['0', '-1', '9007199254740992', '-9223372036854775808', '9223372036854775807']) {
       assert.throws(() => fromWireEvent(wire({ id: 'e', type: 'CREATED', metadata: { ...meta, sequenceID: bad } }), '/t'), { code: 'PROTOCOL', message: new RegExp(`invalid sequence id ${bad}`) });
     }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { WatchError } from '../errors';
+import { unsafeHeaderChar } from '../option-checks';
 import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logger';
 import type { WatchManagerOptions } from '../options';
@@ -56,19 +57,28 @@ function flagMessage(err: WatchError): string {
   return err.message.replace(/'([A-Za-z.]+)'/, (whole, field: string) => (FLAG_OF[field] === undefined ? whole : FLAG_OF[field]));
 }
 
+/**
+ * The token held by a file or a variable: one line of visible ASCII (a trailing line break is fine). Throws an Error
+ * naming `source` and what is wrong, never the content.
+ */
+function tokenText(raw: string, source: string): string {
+  const text = raw.trim();
+  if (text === '') throw new Error(`${source} is empty`);
+  if (/[\r\n]/.test(text)) throw new Error(`${source} holds more than one line (a token is one line)`);
+  const bad = unsafeHeaderChar(text.replace(/^Bearer\s+/i, ''), false);
+  if (bad !== undefined) throw new Error(`${source} holds a character a token cannot have (${bad.code} at position ${bad.index})`);
+  return text;
+}
+
 function tokenGetter(config: CliConfig, io: CliIo, demo: Demo | undefined): () => Promise<string> {
   if (demo !== undefined) return demo.getToken;
   if (config.tokenFile !== undefined) {
     const file = config.tokenFile;
     // Read on every call: rotating the file rotates the token (CLI.md).
-    return async () => (await readFile(file, 'utf8')).trim();
+    return async () => tokenText(await readFile(file, 'utf8'), `token file ${file}`);
   }
   const name = config.tokenEnv as string;
-  return async () => {
-    const value = io.env[name];
-    if (value === undefined || value.trim() === '') throw new Error(`environment variable ${name} is not set`);
-    return value.trim();
-  };
+  return async () => tokenText(io.env[name] ?? '', `environment variable ${name}`);
 }
 
 function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
@@ -114,13 +124,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   // The token source is read once now, so that a wrong flag is a usage error at once, not a retry loop.
   if (config.tokenFile !== undefined) {
+    let raw: string;
     try {
-      await readFile(config.tokenFile, 'utf8');
+      raw = await readFile(config.tokenFile, 'utf8');
     } catch {
       return fail(EXIT.USAGE, `--token-file: cannot read ${config.tokenFile}`);
     }
-  } else if (config.tokenEnv !== undefined && (io.env[config.tokenEnv] ?? '').trim() === '') {
-    return fail(EXIT.USAGE, `--token-env: environment variable ${config.tokenEnv} is not set`);
+    try {
+      tokenText(raw, config.tokenFile);
+    } catch (err) {
+      return fail(EXIT.USAGE, `--token-file: ${(err as Error).message}`);
+    }
+  } else if (config.tokenEnv !== undefined) {
+    if ((io.env[config.tokenEnv] ?? '').trim() === '') return fail(EXIT.USAGE, `--token-env: environment variable ${config.tokenEnv} is not set`);
+    try {
+      tokenText(io.env[config.tokenEnv] ?? '', `environment variable ${config.tokenEnv}`);
+    } catch (err) {
+      return fail(EXIT.USAGE, `--token-env: ${(err as Error).message}`);
+    }
   }
   const demo = config.demo ? await startDemo() : undefined;
   const topics = demo === undefined ? config.topics : [demo.topic];

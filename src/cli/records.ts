@@ -32,6 +32,7 @@ const TYPE_STYLE: Readonly<Record<WatchEvent['type'], Style>> = {
   DELETED: 'red',
   SUBRESOURCEUPDATED: 'cyan',
   TRIGGERACTION: 'magenta',
+  UNKNOWN: 'gray',
 };
 
 /**

@@ -6,6 +6,7 @@ import type { FakeTokenIssuer } from './fake-token-issuer';
 import { TOKEN_PATH, type FakeTokenEndpoint } from './fake-token-endpoint';
 import type { TopicLog } from './topic-log';
 import type { WatchEvent } from '../types';
+import { cappedPageSize, goneHeader, hasUnknownType, shuffledPage, type HostileBehaviour } from './hostile';
 import { toHistoryJson } from './wire-render';
 
 /** Faults the history server injects, for resilience tests. */
@@ -34,8 +35,10 @@ export interface HistoryCounters {
   eventsServed: number;
   /** Failures injected by {@link HistoryFaults}. */
   failuresInjected: number;
-  /** `410 Gone` answers. */
+  /** `410 Gone` answers (purged positions and hostile `gone`). */
   gone: number;
+  /** Requests answered with a `Retry-After` header (hostile `retryAfter`), not counted in `failuresInjected`. */
+  throttled: number;
   /** `401` answers. */
   unauthorized: number;
 }
@@ -61,11 +64,13 @@ const MAX_PAGE_SIZE = 1000;
 export class FakeHistoryServer {
   private readonly server: http.Server | https.Server;
   private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, cutNext: 0 };
-  readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, unauthorized: 0 };
+  readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, throttled: 0, unauthorized: 0 };
   /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
   readonly queries: string[] = [];
   private readonly closing = new AbortController();
   private readonly cache = new WeakMap<WatchEvent, string>();
+  private hostile: HostileBehaviour = {};
+  private throttleLeft = 0;
 
   /** `server`: an https server for TLS tests; a plain http one by default. */
   constructor(private readonly backend: HistoryBackend, server?: http.Server | https.Server) {
@@ -86,6 +91,12 @@ export class FakeHistoryServer {
     this.faults = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, cutNext: 0, ...faults };
   }
 
+  /** Replaces the hostile behaviour (checked by the service); `retryAfter.count` counts from now. */
+  setHostile(behaviour: HostileBehaviour): void {
+    this.hostile = behaviour;
+    this.throttleLeft = behaviour.retryAfter?.count ?? Infinity;
+  }
+
   async close(): Promise<void> {
     this.closing.abort();
     this.server.closeAllConnections();
@@ -101,6 +112,7 @@ export class FakeHistoryServer {
     if (this.queries.length > 1000) this.queries.shift();
     if (this.faults.delayMs > 0) await sleep(this.backend.clock, this.faults.delayMs, this.closing.signal);
     if (this.closing.signal.aborted) return;
+    if (this.throttle(res)) return;
     if (this.injectFailure()) return reply(res, this.faults.status, { error: 'injected failure' });
     if (req.method !== 'GET' || !url.pathname.startsWith('/events/')) return reply(res, 404, { error: 'not found' });
 
@@ -118,14 +130,9 @@ export class FakeHistoryServer {
 
     const params = parseParams(url.searchParams);
     if (typeof params === 'string') return reply(res, 400, { error: params });
-    if (params.after !== undefined && params.after < topic.purgedThrough) {
-      this.counters.gone += 1;
-      res.setHeader('X-Axway-Max-Sequence-Id', String(topic.newestSequenceId));
-      return reply(res, 410, { error: `events after ${params.after} were purged` });
-    }
-    const events = params.descending
-      ? topic.newest(params.page * params.pageSize).slice((params.page - 1) * params.pageSize)
-      : topic.after(params.after ?? 0, params.page, params.pageSize);
+    if (params.after !== undefined && this.hostile.gone !== undefined) return this.gone(res, params.after, goneHeader(this.hostile.gone, params.after));
+    if (params.after !== undefined && params.after < topic.purgedThrough) return this.gone(res, params.after, String(topic.newestSequenceId));
+    const events = this.page(topic, params);
     if (this.faults.malformedNext > 0) {
       this.faults.malformedNext -= 1;
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -144,8 +151,41 @@ export class FakeHistoryServer {
     replyJson(res, 200, `[${events.map((e) => this.rendered(e)).join(',')}]`);
   }
 
+  /** The events of the page `params` asks for, as the hostile `pageCap` and `pageOrder` make the server answer. */
+  private page(topic: TopicLog, params: PageParams): WatchEvent[] {
+    const pageSize = cappedPageSize(this.hostile, params.pageSize);
+    if (params.descending) return topic.newest(params.page * pageSize).slice((params.page - 1) * pageSize);
+    const order = this.hostile.pageOrder ?? 'asc';
+    if (order === 'desc') return topic.afterNewestFirst(params.after ?? 0, params.page, pageSize);
+    const events = topic.after(params.after ?? 0, params.page, pageSize);
+    return order === 'shuffle' ? shuffledPage(events, this.backend.random) : events;
+  }
+
+  /** `410 Gone` for a resume after `after`; `maxSequenceId` undefined leaves the header out. */
+  private gone(res: http.ServerResponse, after: number, maxSequenceId: string | undefined): void {
+    this.counters.gone += 1;
+    if (maxSequenceId !== undefined) res.setHeader('X-Axway-Max-Sequence-Id', maxSequenceId);
+    reply(res, 410, { error: `events after ${after} were purged` });
+  }
+
+  /**
+   * Hostile `retryAfter`: answers `status` with `Retry-After` while the count lasts. First of all checks, as a
+   * gateway in front of the service sheds load before the service (or its injected faults) sees the request.
+   */
+  private throttle(res: http.ServerResponse): boolean {
+    const rule = this.hostile.retryAfter;
+    if (rule === undefined || this.throttleLeft <= 0) return false;
+    this.throttleLeft -= 1;
+    this.counters.throttled += 1;
+    res.setHeader('Retry-After', rule.header);
+    reply(res, rule.status, { error: 'too many requests, retry later' });
+    return true;
+  }
+
   /** An event's JSON, rendered once: a page costs the server a join, so a benchmark measures the client. */
   private rendered(event: WatchEvent): string {
+    // Hostile `unknownTypeEvery` renders some events differently: those bypass the cache, which holds the faithful form.
+    if (hasUnknownType(this.hostile, event.sequenceId)) return JSON.stringify(toHistoryJson(event, true));
     let text = this.cache.get(event);
     if (text === undefined) {
       text = JSON.stringify(toHistoryJson(event));

@@ -3,6 +3,7 @@ import { sleep, type Clock, type Timer } from '../clock';
 import type { WireEventInput, WireRequestOutput } from '../proto';
 import type { AgentStatus, WatchEvent } from '../types';
 import type { FakeTokenIssuer, TokenCheck } from './fake-token-issuer';
+import { hasUnknownType, LiveShaper, type HostileBehaviour } from './hostile';
 import type { TopicLog } from './topic-log';
 import { toWireEvent } from './wire-render';
 
@@ -18,6 +19,10 @@ export interface SubscriptionHost {
   /** Whether an accepted subscription sends response headers at once (the client's first sign of life). */
   sendHeaders: boolean;
   paused(): boolean;
+  /** The service's current hostile behaviour (see {@link HostileBehaviour}). */
+  hostile(): HostileBehaviour;
+  /** Whether this subscription is one hostile `refuseSubscriptions` refuses (counts it down). */
+  takeRefusal(): boolean;
   counters: FakeServiceCounters;
   ended(sub: FakeSubscription): void;
 }
@@ -54,6 +59,18 @@ export interface FakeServiceCounters {
   eventsSent: number;
   /** Streams ended by {@link FakeWatchService.abortStreams}. */
   aborted: number;
+  /** Repeats of an event already sent on the stream (hostile `repeatEvery`). */
+  repeated: number;
+  /** Events held back and sent after a later one (hostile `reorder`). */
+  reordered: number;
+  /** Events queued on a stream with a type the contract does not know (hostile `unknownTypeEvery`). */
+  unknownTypes: number;
+  /** Events (and raw messages) a stream dropped instead of sending, while `silent` (hostile `silent`). */
+  dropped: number;
+  /** Streams ended after their allowed number of events (hostile `abortAfterEvents`). */
+  abortedAfterEvents: number;
+  /** Subscriptions refused with UNAVAILABLE before any sign of life (hostile `refuseSubscriptions`). */
+  refusedSubscriptions: number;
 }
 
 type Call = grpc.ServerDuplexStream<WireRequestOutput, WireEventInput>;
@@ -72,9 +89,14 @@ export class FakeSubscription {
   private chain: Promise<void> = Promise.resolve();
   private currentToken = '';
   private idleWaiters: Array<() => void> = [];
+  private shaper: LiveShaper<WireEventInput> | undefined;
+  private stalled = false;
+  /** Events written since the stream started or the hostile behaviour last changed (for `abortAfterEvents`). */
+  private eventsWritten = 0;
 
   constructor(private readonly call: Call, private readonly host: SubscriptionHost) {
     host.counters.subscribes += 1;
+    this.shaper = LiveShaper.for(host.hostile());
     call.on('data', (req: WireRequestOutput) => {
       // Requests are handled one after another, in arrival order, even though token checks are asynchronous.
       this.chain = this.chain.then(() => this.onRequest(req));
@@ -92,16 +114,62 @@ export class FakeSubscription {
     return this.active && !this.done;
   }
 
-  /** Queues a live event (sent at once unless paused or flow control holds it back). */
+  /**
+   * Queues a live event (sent at once unless paused or flow control holds it back), as the hostile behaviour
+   * renders, reorders and repeats it.
+   */
   push(event: WatchEvent): void {
-    this.pushWire(toWireEvent(event));
+    if (!this.isActive) return;
+    if (this.stalled) {
+      this.host.counters.dropped += 1;
+      return;
+    }
+    const unknownType = hasUnknownType(this.host.hostile(), event.sequenceId);
+    if (unknownType) this.host.counters.unknownTypes += 1;
+    const message = toWireEvent(event, unknownType);
+    if (this.shaper === undefined) this.outbox.push(message);
+    else for (const { item, note } of this.shaper.next(message)) this.queueShaped(item, note);
+    this.flush();
   }
 
   /** Queues a wire message as it is. */
   pushWire(message: WireEventInput): void {
     if (!this.isActive) return;
+    if (this.stalled) {
+      this.host.counters.dropped += 1;
+      return;
+    }
     this.outbox.push(message);
     this.flush();
+  }
+
+  /**
+   * The service's hostile behaviour was replaced: the per-stream counting of `reorder`, `repeatEvery` and
+   * `abortAfterEvents` starts afresh. Events `reorder` held go out now, in their original order (nothing later was
+   * sent yet, so this is in order); a stream turned silent drops what it had queued.
+   */
+  hostileChanged(): void {
+    const held = this.shaper?.release() ?? [];
+    this.shaper = LiveShaper.for(this.host.hostile());
+    this.eventsWritten = 0;
+    if (!this.isActive) return;
+    this.outbox.push(...held);
+    this.flush();
+  }
+
+  private queueShaped(message: WireEventInput, note: 'repeat' | 'reordered' | undefined): void {
+    if (note === 'repeat') this.host.counters.repeated += 1;
+    if (note === 'reordered') this.host.counters.reordered += 1;
+    this.outbox.push(message);
+  }
+
+  /**
+   * This stream stalls for good: from now on nothing new is fed to it (events and pings are dropped) while it stays
+   * open, as a stream whose server side stopped feeding it. What it queued before still goes out (a send buffer is
+   * not lost): an id sent late by `reorder` is never lost behind a later one. Streams opened later are not affected.
+   */
+  stall(): void {
+    this.stalled = true;
   }
 
   /** Whether everything queued was handed to the transport (flow control is not holding anything back). */
@@ -126,10 +194,19 @@ export class FakeSubscription {
   }
 
   private flushOutbox(): void {
+    // Hostile `silent` drops whatever is queued, even what pause held (pause holds, silence drops: a silent service
+    // sends nothing, now or later). Pings are not even queued (armPing).
+    if (this.host.hostile().silent === true) this.dropQueued();
     while (this.outbox.length > 0 && !this.waitingDrain && !this.host.paused() && !this.done) {
       const next = this.outbox.shift() as WireEventInput;
-      if (next.type !== 'PING') this.host.counters.eventsSent += 1;
-      if (!this.call.write(next)) {
+      const isEvent = next.type !== 'PING';
+      if (isEvent) {
+        this.host.counters.eventsSent += 1;
+        this.eventsWritten += 1;
+      }
+      const written = this.call.write(next);
+      if (isEvent && this.endAtMaxAge()) return;
+      if (!written) {
         this.waitingDrain = true;
         this.call.once('drain', () => {
           this.waitingDrain = false;
@@ -137,6 +214,23 @@ export class FakeSubscription {
         });
       }
     }
+  }
+
+  /** Hostile `silent`: what the stream queued is dropped, events counted (pings are not queued while silent). */
+  private dropQueued(): void {
+    for (const message of this.outbox.splice(0)) if (message.type !== 'PING') this.host.counters.dropped += 1;
+  }
+
+  /**
+   * Hostile `abortAfterEvents`: a load balancer's maximum connection age ends the stream right after its Nth event.
+   * The events already written reach the client before the status (grpc-js sends it after pending writes).
+   */
+  private endAtMaxAge(): boolean {
+    const limit = this.host.hostile().abortAfterEvents;
+    if (limit === undefined || this.eventsWritten < limit) return false;
+    this.host.counters.abortedAfterEvents += 1;
+    this.end(grpc.status.UNAVAILABLE, 'max connection age');
+    return true;
   }
 
   /** Ends the stream with `code` (an abort, an expiry, a refusal). */
@@ -186,6 +280,10 @@ export class FakeSubscription {
   }
 
   private async subscribe(req: WireRequestOutput): Promise<void> {
+    if (this.host.takeRefusal()) {
+      this.host.counters.refusedSubscriptions += 1;
+      return this.end(grpc.status.UNAVAILABLE, 'service restarting');
+    }
     const md = this.call.metadata;
     const header = md.get('authorization')[0];
     const metaToken = typeof header === 'string' ? bearer(header) : undefined;
@@ -242,13 +340,18 @@ export class FakeSubscription {
     if (interval === false) return;
     this.pingTimer = this.host.clock.setTimeout(() => {
       if (!this.isActive) return;
-      const id = `ping-${++this.pingSeq}`;
-      this.pings.set(id, this.host.clock.now());
-      this.host.counters.pingsSent += 1;
-      this.outbox.push({ id, type: 'PING', time: new Date(this.host.clock.now()).toISOString() });
-      this.flush();
+      // A silent service sends no pings either (hostile `silent`): only the transport shows the peer is there.
+      if (this.host.hostile().silent !== true && !this.stalled) this.sendPing();
       this.armPing();
     }, interval);
+  }
+
+  private sendPing(): void {
+    const id = `ping-${++this.pingSeq}`;
+    this.pings.set(id, this.host.clock.now());
+    this.host.counters.pingsSent += 1;
+    this.outbox.push({ id, type: 'PING', time: new Date(this.host.clock.now()).toISOString() });
+    this.flush();
   }
 
   private pingAnswered(id: string): void {

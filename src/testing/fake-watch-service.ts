@@ -8,6 +8,7 @@ import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './f
 import { FakeTokenEndpoint, TOKEN_PATH, type FakeClient, type TokenEndpointCounters, type TokenEndpointFaults } from './fake-token-endpoint';
 import { FakeSubscription, type FakeServiceCounters } from './fake-subscription';
 import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
+import { checkHostile, type HostileBehaviour } from './hostile';
 import { TopicLog, type PublishInput } from './topic-log';
 
 /** Options of {@link FakeWatchService.start}. */
@@ -107,6 +108,7 @@ export class FakeWatchService {
     subscribes: 0, accepted: 0, rejectedUnauthenticated: 0, rejectedPermission: 0, rejectedNotFound: 0,
     tokenRefreshes: 0, refreshesRejected: 0, expiredStreams: 0, pingsSent: 0, pingResponses: 0, maxPingLatencyMs: 0,
     unknownPingResponses: 0, agentStatuses: [], eventsSent: 0, aborted: 0,
+    repeated: 0, reordered: 0, unknownTypes: 0, dropped: 0, abortedAfterEvents: 0, refusedSubscriptions: 0,
   };
   private readonly topics = new Map<string, TopicLog>();
   private readonly subscriptions = new Set<FakeSubscription>();
@@ -114,6 +116,8 @@ export class FakeWatchService {
   private readonly history: FakeHistoryServer;
   private readonly tokenEndpoint: FakeTokenEndpoint;
   private isPaused = false;
+  private hostile: HostileBehaviour = {};
+  private refusalsLeft = 0;
   private topicSeq = 0;
   private grpcPort = 0;
   private historyPort = 0;
@@ -300,6 +304,22 @@ export class FakeWatchService {
     return n;
   }
 
+  /**
+   * Stalls the active streams (of `topic`, or all) for good: each stays open with a healthy connection, but nothing
+   * new is fed to it, neither events nor pings (what it had queued still goes out), while events still reach history:
+   * the stream that "stops delivering" (kubernetes-client/javascript #596). Unlike hostile `silent`, streams opened
+   * afterwards behave. Returns how many were stalled.
+   */
+  stallStreams(options: { topic?: string } = {}): number {
+    let n = 0;
+    for (const sub of this.subscriptions) {
+      if (!sub.isActive || (options.topic !== undefined && sub.topic?.selfLink !== options.topic)) continue;
+      sub.stall();
+      n += 1;
+    }
+    return n;
+  }
+
   /** Forgets `topic`'s events up to `through` (default all): resumes from before it are answered 410 Gone. */
   purgeHistory(topic: string, through?: number): void {
     this.topics.get(topic)?.purge(through);
@@ -308,6 +328,19 @@ export class FakeWatchService {
   /** Sets the faults of the history API (see {@link HistoryFaults}); `{}` clears them. */
   setHistoryFaults(faults: HistoryFaults): void {
     this.history.setFaults(faults);
+  }
+
+  /**
+   * Makes the service misbehave as a real service, a newer version of it or a gateway might (see
+   * {@link HostileBehaviour}): replaces the whole current set; `{}` clears it. Open streams start their per-stream
+   * counting afresh (runs of `reorder`, `repeatEvery`, `abortAfterEvents`) and send what `reorder` held back at once,
+   * in order; `retryAfter.count` counts from now. Throws a RangeError for a value out of range.
+   */
+  setHostile(behaviour: HostileBehaviour): void {
+    this.hostile = checkHostile(behaviour);
+    this.refusalsLeft = this.hostile.refuseSubscriptions ?? 0;
+    this.history.setHostile(this.hostile);
+    for (const sub of this.subscriptions) sub.hostileChanged();
   }
 
   /** Holds every write to the streams (events and pings) until {@link resume}. */
@@ -347,6 +380,8 @@ export class FakeWatchService {
       activationDelayMs: this.options.activationDelayMs ?? 0,
       sendHeaders: this.options.sendHeaders ?? true,
       paused: () => this.isPaused,
+      hostile: () => this.hostile,
+      takeRefusal: () => this.refusalsLeft > 0 && this.refusalsLeft-- > 0,
       counters: this.counters,
       ended: (s) => this.subscriptions.delete(s),
     });

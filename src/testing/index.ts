@@ -6,6 +6,7 @@
 export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions, type RawWireEvent } from './fake-watch-service';
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';
+export type { HostileBehaviour } from './hostile';
 export { FakeTokenIssuer, type IssueTokenOptions, type TokenCheck } from './fake-token-issuer';
 export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './fake-token-endpoint';
 export { TopicLog, type PublishInput } from './topic-log';

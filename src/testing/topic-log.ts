@@ -93,6 +93,16 @@ export class TopicLog {
     return this.events.slice(from, from + pageSize);
   }
 
+  /**
+   * Events with a sequence id above `after`, newest first, page `page` (1-based) of `pageSize`: what a server that
+   * ignores `sort=sequenceID,ASC` answers (hostile `pageOrder: 'desc'`).
+   */
+  afterNewestFirst(after: number, page: number, pageSize: number): WatchEvent[] {
+    const start = firstAbove(this.events, after);
+    const end = Math.max(start, this.events.length - (page - 1) * pageSize);
+    return this.events.slice(Math.max(start, end - pageSize), end).reverse();
+  }
+
   /** The newest `count` events, newest first. */
   newest(count: number): WatchEvent[] {
     return this.events.slice(Math.max(0, this.events.length - count)).reverse();

@@ -6,11 +6,23 @@ function envelope(event: WatchEvent): { id: string; time: string; version: strin
   return { id: event.id, time: event.time, version: event.version, product: event.product, correlationId: event.correlationId, organization: { id: event.organizationId } };
 }
 
-/** The event as the watch stream carries it (WIRE.md `Event`). */
-export function toWireEvent(event: WatchEvent): WireEventInput {
+/** An `Event.Type` number the contract does not define: a newer service's type, as an older client sees it. */
+export const UNKNOWN_WIRE_TYPE: number = 42;
+
+/** A history `type` string the contract does not define. */
+export const UNKNOWN_HISTORY_TYPE = 'ResourceArchived';
+
+/**
+ * The event as the watch stream carries it (WIRE.md `Event`); `unknownType` (or a type the contract does not name):
+ * with {@link UNKNOWN_WIRE_TYPE} instead of its type.
+ */
+export function toWireEvent(event: WatchEvent, unknownType = false): WireEventInput {
+  const type = event.type;
   return {
     ...envelope(event),
-    type: event.type,
+    // A number, not a name: protobufjs's fromObject writes an unknown enum number as it is, but turns an unknown name
+    // into the default (CREATED). The generated type lists only the known numbers.
+    type: unknownType || !isContractType(type) ? (UNKNOWN_WIRE_TYPE as WireEventInput['type']) : type,
     payload: event.payload,
     metadata: {
       watchTopicID: event.watchTopicId,
@@ -29,14 +41,21 @@ const HISTORY_TYPES: Readonly<Record<WatchEventType, string>> = {
   TRIGGERACTION: 'TriggerAction',
 };
 
+/** Whether the contract names `type` (an event a test built by hand may carry one it does not). */
+function isContractType(type: string): type is WatchEventType {
+  return Object.hasOwn(HISTORY_TYPES, type);
+}
+
 /**
  * The event as the event-history API returns it (WIRE.md "Event JSON"), with the extra fields real payloads carry
- * (`spec`, `finalizers`, audit metadata), which a client must tolerate.
+ * (`spec`, `finalizers`, audit metadata), which a client must tolerate; `unknownType` (or a type the contract does
+ * not name): with {@link UNKNOWN_HISTORY_TYPE} instead of its type.
  */
-export function toHistoryJson(event: WatchEvent): Record<string, unknown> {
+export function toHistoryJson(event: WatchEvent, unknownType = false): Record<string, unknown> {
+  const type = event.type;
   return {
     ...envelope(event),
-    type: HISTORY_TYPES[event.type],
+    type: unknownType || !isContractType(type) ? UNKNOWN_HISTORY_TYPE : HISTORY_TYPES[type],
     payload: {
       ...event.payload,
       metadata: { ...event.payload.metadata, audit: { createTimestamp: event.time, createUserId: 'fake' }, resourceVersion: String(event.sequenceId) },
