@@ -51,9 +51,11 @@ export async function catchUp(ctx: CatchUpContext, from: number): Promise<void> 
   const gate = new RetryGate(ctx);
   // Per catch-up, not per watch: a wrongly lowered size (see onePass) costs one catch-up, never the watch's life.
   const size = { value: ctx.pageSize };
+  // Whether the server served a whole page (as many as asked) in this catch-up: then a short page is the last.
+  const served = { full: false };
   let after = from;
   for (;;) {
-    const pass = await onePass(ctx, gate, size, after);
+    const pass = await onePass(ctx, gate, size, served, after);
     after = pass.last;
     if (pass.confirmed) return;
     // No sign of life yet (a quiet stream that was accepted without headers): wait for one, but poll history
@@ -86,10 +88,12 @@ function pagesInFlight(pageSize: number): number {
 /** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
 type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
 
-async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, start: number): Promise<PassResult> {
+async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number): Promise<PassResult> {
   let after = start;
   let last = start;
   let requested = 0;
+  /** The count of the short page that made this numbering ask again from `last`, while that answer is awaited. */
+  let verifyCount: number | undefined;
   const inFlight: Array<Promise<PageResult>> = [];
   const fill = (): void => {
     const size = pageSize.value;
@@ -113,35 +117,59 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
       continue;
     }
     let handed = 0;
+    let behind: number | undefined;
     for (const event of result.page.events) {
-      if (event.sequenceId <= last) continue; // an earlier page of this pass handed it over already
+      // Pages are numbered from one start, so a later page never holds an id at or below one an earlier page held,
+      // unless the server does not page one ascending order (a server that ignores sort=ASC with single-event
+      // pages passes the per-page check). Never skipped silently: delivery drops a repeat, and hands an id it never
+      // handed over late, with a typed error naming it.
+      if (event.sequenceId <= last) behind ??= event.sequenceId;
+      else last = event.sequenceId;
       ctx.delivery.push({ kind: 'event', event });
-      last = event.sequenceId;
       handed += 1;
     }
     ctx.replayed(handed);
+    if (behind !== undefined) {
+      ctx.report(new WatchError('PROTOCOL', `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the server did not page in ascending order`, { retryable: true }));
+    }
     const size = pageSize.value;
     const count = result.page.events.length;
+    if (count >= size) served.full = true;
     if (count < size) {
-      // A short page is the last one (WIRE.md), unless the next page, already in flight, holds events: then either
-      // the server serves fewer per page than asked (a cap), or events were appended between the two answers.
-      // Taking the short page as the last would skip the rest in the first case, so the pass starts over after
-      // the last event handed over. A cap shows on the first page of a numbering (every later page is capped
-      // too, so the first is the one that is short) with the next page no longer than it; appends show anywhere.
+      // WIRE.md takes a short page for the last one. That holds against a server that serves `size` per page; one
+      // that serves fewer (a cap) returns short pages with more after them, and one that offsets its pages by one
+      // size and caps them by another may even return an empty next page while events lie in between.
+      if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest }; // nothing after `last`
       const next = await (inFlight[0] as Promise<PageResult>);
-      const nextCount = next instanceof HistoryGone ? 0 : next.page.events.length;
-      if (nextCount > 0) {
-        if (result.number === 1 && nextCount <= count && count > 0) {
-          pageSize.value = count;
-          ctx.log.warnOnce(`page-cap:${ctx.topic}:${count}`, `the history API serves at most ${count} events per page (asked ${size}); page size lowered to ${count}`, { topic: ctx.topic });
-        }
-        restart(last);
+      if (!(next instanceof HistoryGone) && next.page.events.some((e) => e.sequenceId <= last)) {
+        // The next page goes back below what was handed over: the server does not page in ascending order (it
+        // ignored sort=ASC). Starting over after `last` would skip what lies below it; every page is read instead,
+        // in turn, and delivery hands over late (with a typed error each) the ids it never had.
+        fill();
         continue;
       }
-      // Pages requested after the short one are ignored: one of them may hold events appended since, while the
-      // short page's own tail (appended after it was served) was never fetched. The next pass, if any, starts
-      // from `last`.
-      return { last, confirmed: result.aliveAtRequest };
+      const nextCount = next instanceof HistoryGone ? 0 : next.page.events.length;
+      const verifying = verifyCount;
+      verifyCount = undefined;
+      if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {
+        // The last page: the server served whole pages in this catch-up, or asked again from the last id it gave a
+        // different count (a cap gives the same one). Pages requested after it are ignored: one may hold events
+        // appended since, which the stream carries. Confirmed if it was asked after the stream's first sign of
+        // life: every event older than what the stream can carry was in history then, and was fetched.
+        return { last, confirmed: result.aliveAtRequest };
+      }
+      if (nextCount > 0 ? result.number === 1 && count > 0 && nextCount <= count : verifying !== undefined) {
+        // A cap: the first page of a numbering is short with more after it (no longer than it), or the same count
+        // came back when asked again. Ask for what the server serves from now on.
+        pageSize.value = count;
+        ctx.log.warnOnce(`page-cap:${ctx.topic}:${count}`, `the history API serves at most ${count} events per page (asked ${size}); page size lowered to ${count}`, { topic: ctx.topic });
+      } else if (nextCount === 0) {
+        // Never a whole page yet, and nothing on the next one: ask once more from the last id handed over before
+        // taking this page for the last (a capped server's next page may be empty while events lie in between).
+        verifyCount = count;
+      }
+      restart(last);
+      continue;
     }
     fill();
     await ctx.delivery.whenBelow(ctx.highWater);

@@ -63,7 +63,17 @@ export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs:
       socket.destroy();
       done(proxyRefusal(proxy, res.statusCode ?? 0, destination));
     });
-    req.on('error', (err) => done(signal.aborted ? undefined : proxyUnreachable(proxy, err)));
+    req.on('error', (err) => {
+      if (signal.aborted) return done(undefined);
+      if (!connected) return done(proxyUnreachable(proxy, err));
+      // Reached, but no usable answer: not an HTTP proxy at that address (a parse error), or one that dropped the
+      // connection (transient). Neither is "unreachable", which at start means a wrong address.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('HPE_')) {
+        return done(new WatchError('PROXY_REFUSED', `proxy ${proxy.address} answered CONNECT with something that is not HTTP (${code}): is it an HTTP proxy?`, { cause: err }));
+      }
+      done(new WatchError('CONNECTION_LOST', `proxy ${proxy.address} closed the connection without answering CONNECT to ${destination}`, { cause: err }));
+    });
     req.end();
   });
 }

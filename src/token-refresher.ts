@@ -43,7 +43,7 @@ export class TokenRefresher {
   private readonly listeners = new Set<(token: string) => void>();
   private readonly closing = new AbortController();
   private readonly retry: Backoff;
-  /** Successful scheduled refreshes that produced a new token. */
+  /** New tokens after the first one (scheduled refreshes, or fetches for a token about to expire), each sent to the open streams. */
   refreshes = 0;
 
   constructor(private readonly options: TokenRefresherOptions) {
@@ -102,8 +102,17 @@ export class TokenRefresher {
         this.closing.signal,
         () => new WatchError('CLOSED', 'closed while waiting for getToken'),
       );
+      const before = this.held?.value;
       const token = this.accept(raw);
       this.schedule(token);
+      if (before !== undefined && token.value !== before) {
+        // Every new token goes to the open streams, however it was fetched: one fetched for a reconnect (the held one
+        // was about to expire) re-arms the refresh for itself, so the streams still holding the old one would
+        // otherwise see it expire under them (found by the chaos test with 3-second tokens).
+        this.refreshes += 1;
+        this.options.log.debug('token refreshed', { refreshes: this.refreshes });
+        for (const listener of [...this.listeners]) listener(token.value);
+      }
       return token.value;
     } catch (err) {
       throw toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed');
@@ -152,14 +161,9 @@ export class TokenRefresher {
   }
 
   private async refresh(): Promise<void> {
-    const before = this.held?.value;
     try {
-      const value = await this.fetch(true);
+      await this.fetch(true);
       this.retry.reset();
-      if (value === before) return;
-      this.refreshes += 1;
-      this.options.log.debug('token refreshed', { refreshes: this.refreshes });
-      for (const listener of [...this.listeners]) listener(value);
     } catch (err) {
       if (this.closing.signal.aborted) return;
       const code = err instanceof WatchError ? err.code : 'TOKEN_UNAVAILABLE';

@@ -44,6 +44,8 @@ export class WatchStream {
   private finalError: WatchError | undefined;
   private readEnded = false;
   private failedLocally = false;
+  /** The token the service holds for this stream: the one it was opened with, or the last one sent in-stream. */
+  private token = '';
   constructor(private readonly options: WatchStreamOptions) {}
 
   /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
@@ -57,6 +59,7 @@ export class WatchStream {
       queueMicrotask(() => this.settle());
       return;
     }
+    this.token = token;
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     metadata.set('x-axway-tenant-id', tenantId);
@@ -80,6 +83,8 @@ export class WatchStream {
 
   /** Sends a fresh token on the open stream, so that the service does not end it at the old token's expiry. */
   sendToken(token: string): boolean {
+    if (token === this.token) return true; // the stream holds it already (opened with it, or sent before)
+    this.token = token;
     // requestType left unset, as the reference SDK sends it (WIRE.md: "unset or TOKEN_REFRESH").
     return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
   }

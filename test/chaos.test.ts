@@ -17,15 +17,20 @@ const TOTAL = 21_000;
 export async function runChaos(service: FakeWatchService, extra: Partial<WatchManagerOptions>, seed = 42, watchOptions: WatchOptions = {}): Promise<{ delivered: Map<string, number[]>; published: Map<string, number[]>; keys: Map<number, string>; stats: Record<string, number> }> {
   const random = seededRandom(seed);
   service.setHistoryFaults({ failRate: 0.2, delayMs: 1 });
+  // A server that serves at most 37 events per page (pageSize 100): the page numbering of the prefetch, the short
+  // page rule and the page size adaptation are all in play on every catch-up.
+  service.setHostile({ pageCap: 37 });
   let current = '';
-  const getToken = async (): Promise<string> => (current = secret(await service.issueToken({ ttlMs: 600_000 })));
+  // Tokens of 3 s: every stream lives on in-stream refreshes; one sent late would let the service end the stream.
+  const getToken = async (): Promise<string> => (current = secret(await service.issueToken({ ttlMs: 3_000 })));
   const delivered = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
   const keys = new Map<number, string>();
   const published = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
   const errors: WatchError[] = [];
   const manager = new WatchManager({
     target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken, tls: false,
-    logger: captureLogger(), from: 'beginning', reconnect: { initialDelayMs: 5, maxDelayMs: 40 }, ...extra,
+    // A long cap: only a backoff that starts over after each attempt that made progress keeps 60+ aborts quick.
+    logger: captureLogger(), from: 'beginning', reconnect: { initialDelayMs: 5, maxDelayMs: 2_000 }, ...extra,
   });
   for (const topic of TOPICS) {
     await manager.registerWatch(topic, {
@@ -43,6 +48,7 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
   let nextAbort = 100 + Math.floor(random() * 200);
   let untilBack = -1;
   let aborts = 0;
+  let expiredOnPurpose = 0;
   for (let i = 1; i <= TOTAL; i++) {
     const topic = TOPICS[Math.floor(random() * TOPICS.length)] as string;
     (published.get(topic) as number[]).push(service.publish(topic).sequenceId);
@@ -55,7 +61,11 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
       // …then let it come back, so that every abort meets live streams.
       await service.waitFor(() => service.activeStreams === TOPICS.length, 10_000, 'streams back');
     }
-    if (i === Math.floor(TOTAL / 2)) service.expireToken(current); // every stream on it ends UNAUTHENTICATED
+    if (i === Math.floor(TOTAL / 2)) {
+      expiredOnPurpose = service.counters.expiredStreams;
+      service.expireToken(current); // every stream on it ends UNAUTHENTICATED
+      expiredOnPurpose = service.counters.expiredStreams - expiredOnPurpose;
+    }
     if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const done = (): boolean => TOPICS.every((t) => (delivered.get(t) as number[]).length >= (published.get(t) as number[]).length);
@@ -70,15 +80,17 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
       aborts, subscribes: service.counters.subscribes, historyRequests: service.historyCounters.requests,
       historyFailures: service.historyCounters.failuresInjected, connectionLost: codes('CONNECTION_LOST'),
       tokenExpired: codes('TOKEN_EXPIRED'), historyUnavailable: codes('HISTORY_UNAVAILABLE'),
-      permanent: errors.filter((e) => !e.retryable).length,
+      permanent: errors.filter((e) => !e.retryable).length, refreshes: service.counters.tokenRefreshes,
+      expiredStreams: service.counters.expiredStreams, expiredOnPurpose,
     },
   };
 }
 
 describe('chaos', { timeout: 60_000 }, () => {
-  it('21,000 events on 3 topics through stream aborts, failing and slow history, token expiry: exact sequences', async (t) => {
+  it('21,000 events on 3 topics through stream aborts, failing and slow history, page caps, a quiet late service, short tokens, token expiry: exact sequences', async (t) => {
     const started = performance.now();
-    const service = await startService({ topics: TOPICS, seed: 42 });
+    // A quiet service that activates late: every hand-off must wait for the stream's first sign of life.
+    const service = await startService({ topics: TOPICS, seed: 42, sendHeaders: false, activationDelayMs: 20 });
     const { delivered, published, stats } = await runChaos(service, {});
     await service.stop();
     t.diagnostic(`chaos: ${JSON.stringify(stats)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -91,6 +103,8 @@ describe('chaos', { timeout: 60_000 }, () => {
     assert.ok(stats.historyFailures >= 10, `history failures injected: ${stats.historyFailures}`);
     assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
     assert.equal(stats.permanent, 0);
+    assert.ok(stats.refreshes >= 3, `in-stream refreshes: ${stats.refreshes}`);
+    assert.equal(stats.expiredStreams, stats.expiredOnPurpose, 'no stream outlived its token: every refresh came in time');
   });
 
   it('the same with 8 concurrent handlers: every event exactly once, each resource in order', async (t) => {
@@ -110,6 +124,7 @@ describe('chaos', { timeout: 60_000 }, () => {
       }
     }
     assert.equal(stats.permanent, 0);
+    assert.equal(stats.expiredStreams, stats.expiredOnPurpose, 'no stream outlived its token');
   });
 
   it('the same with the consumer behind tinyproxy (BasicAuth): exact sequences, every connection through the proxy', async (t) => {
@@ -125,6 +140,7 @@ describe('chaos', { timeout: 60_000 }, () => {
       assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
       assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
       assert.equal(stats.permanent, 0);
+      assert.equal(stats.expiredStreams, stats.expiredOnPurpose, 'no stream outlived its token');
       assert.ok(connects.includes(service.target), 'the gRPC channel went through the proxy');
       assert.ok(connects.includes(new URL(service.historyUrl).host), 'the history requests went through the proxy');
       assert.deepEqual(new Set(connects), new Set([service.target, new URL(service.historyUrl).host]), 'nothing else was tunnelled');

@@ -93,6 +93,26 @@ describe('order violations (#6)', () => {
     });
   }
 
+  it('#6 single-event pages newest first (a server ignoring sort, capped at 1): each id once, every one out of order named by a typed error', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 10);
+    service.setHostile({ pageOrder: 'desc', pageCap: 1 }); // each page alone is "ascending": only the next page shows it
+    const c = await consumer(service, { from: 'beginning' });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
+    assert.deepEqual([...c.ids()].sort((a, b) => a - b), range(1, 10), 'each id exactly once');
+    const named = new Set(c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)));
+    const highest: number[] = [];
+    for (const id of c.ids()) {
+      if (id < Math.max(0, ...highest)) assert.ok(named.has(id), `${id} out of order without a typed error naming it`);
+      highest.push(id);
+    }
+    assert.ok(c.errors.some((e) => e.code === 'PROTOCOL' && /did not page in ascending order/.test(e.message)), 'the page is named too');
+    assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 10);
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('#6 stream ids out of order (5,3,4,6…) are handed over late, never dropped: a retryable PROTOCOL error, a log line and a metric each', async () => {
     const service = await startService();
     service.publishMany(TOPIC, 2);
@@ -147,6 +167,22 @@ describe('a server that caps its pages (#7)', () => {
       assert.deepEqual(c.ids(), range(1, 303));
       assert.ok(captured.slice(linesBefore).some((l) => l.includes(`serves at most ${cap} events per page (asked 100); page size lowered to ${cap}`)), 'the adaptation is logged');
       assert.ok(service.historyQueries.some((q) => q.includes(`pageSize=${cap}`)), 'later pages ask for what the server serves');
+      await c.manager.close();
+      await service.stop();
+    });
+  }
+
+  for (const total of [250, 100]) {
+    it(`#7 a server that offsets pages by the size asked but truncates them to 30 (${total} events): no gap`, async () => {
+      // With 100 events, page 2 of the first numbering is empty although events 31..100 exist: only asking again
+      // from the last id handed over shows that the short page was not the last.
+      const service = await startService();
+      service.publishMany(TOPIC, total);
+      service.setHostile({ pageLimit: 30 });
+      const c = await consumer(service, { from: 'beginning' });
+      await c.manager.registerWatch(TOPIC, c.handlers);
+      await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
+      assert.deepEqual(c.ids(), range(1, total));
       await c.manager.close();
       await service.stop();
     });

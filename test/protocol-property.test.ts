@@ -32,6 +32,10 @@ type Step =
   | { kind: 'wait'; ms: number };
 
 interface Scenario {
+  /** Against the quiet service: no response headers, live events only 30 ms after a subscription is accepted. */
+  quiet: boolean;
+  /** Token lifetime: short ones live on in-stream refreshes during the run. */
+  tokenTtlMs: number;
   initial: number;
   skip: number;
   stored: number | undefined;
@@ -78,6 +82,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
+  quiet: fc.boolean(),
+  tokenTtlMs: fc.constantFrom(60_000, 1_500),
   initial: fc.integer({ min: 0, max: 60 }),
   skip: fc.integer({ min: 0, max: 2 }),
   stored: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
@@ -100,25 +106,31 @@ const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 const onUncaught = (err: unknown): void => void unhandled.push(err);
 
 describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
-  let service: FakeWatchService;
+  let loud: FakeWatchService;
+  let quiet: FakeWatchService;
   let runs = 0;
   const mixed = new Map<string, number>();
   const count = (what: string): void => void mixed.set(what, (mixed.get(what) ?? 0) + 1);
 
   before(async () => {
-    service = await startService({ pingIntervalMs: 100 });
+    loud = await startService({ pingIntervalMs: 100 });
+    quiet = await startService({ pingIntervalMs: 100, sendHeaders: false, activationDelayMs: 30 });
     process.on('unhandledRejection', onUnhandled);
     process.on('uncaughtException', onUncaught);
   });
   after(async () => {
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUncaught);
-    await service.stop();
+    await loud.stop();
+    await quiet.stop();
   });
 
   /** Runs one scenario against a topic of its own; throws (with the details) when the invariant breaks. */
   async function run(s: Scenario): Promise<void> {
     runs += 1;
+    const service = s.quiet ? quiet : loud;
+    count(s.quiet ? 'service:quiet' : 'service:loud');
+    if (s.tokenTtlMs < 60_000) count('tokens:short');
     const topic = `/management/v1alpha1/watchtopics/p${runs}`;
     service.createTopic(topic);
     service.setHostile({});
@@ -131,14 +143,16 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
     const store = new MemorySequenceStore();
     const start = s.stored === undefined ? 0 : Math.min(s.stored, published.at(-1) ?? 0);
     if (s.stored !== undefined) store.setSequence(topic, start);
-    let current = secret(await service.issueToken({ ttlMs: 60_000 }));
+    let current = secret(await service.issueToken({ ttlMs: s.tokenTtlMs }));
+    const expiredBefore = service.counters.expiredStreams;
+    let expiredOnPurpose = 0;
     const delivered: number[] = [];
     const resyncs: Array<{ notice: ResyncNotice; deliveredBefore: number }> = [];
     const errors: WatchError[] = [];
     const unhandledBefore = unhandled.length;
     const manager = new WatchManager({
       target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, logger: captureLogger(),
-      getToken: async ({ forceRefresh }) => (forceRefresh ? (current = secret(await service.issueToken({ ttlMs: 60_000 }))) : current),
+      getToken: async ({ forceRefresh }) => (forceRefresh ? (current = secret(await service.issueToken({ ttlMs: s.tokenTtlMs }))) : current),
       sequenceProvider: store, from: 'beginning', historyPageSize: s.pageSize, maxBufferedEvents: s.maxBufferedEvents,
       reconnect: { initialDelayMs: 5, maxDelayMs: 50 }, stallTimeoutMs: 300, unknownEventTypes: 'deliver', connectTimeoutMs: 10_000,
     });
@@ -164,9 +178,12 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
             count(`abort:${st.how}`);
             break;
           }
-          case 'expireToken':
+          case 'expireToken': {
+            const before = service.counters.expiredStreams;
             service.expireToken(current);
+            expiredOnPurpose += service.counters.expiredStreams - before;
             break;
+          }
           case 'purge': {
             const newest = published.at(-1) ?? 0;
             service.purgeHistory(topic, Math.max(0, newest - st.keep));
@@ -204,6 +221,8 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
       while (!done() && performance.now() < deadline) await sleep(5);
       await sleep(30); // late repeats, if any, arrive now and must be dropped
       check(s, { published, start, delivered, resyncs, errors, stopped: stopped(), done: done() });
+      // Refresh timing: no stream outlived its token (with 1.5 s tokens, runs past 1.2 s refresh in-stream).
+      assert.equal(service.counters.expiredStreams - expiredBefore, expiredOnPurpose, `a stream outlived its token: ${JSON.stringify(s)}`);
     } finally {
       await manager.close();
     }

@@ -62,6 +62,26 @@ describe('in-stream token refresh', () => {
     await service.stop();
   });
 
+  it('a token fetched for a reconnect (the held one about to expire) goes to the open streams too (chaos finding)', async () => {
+    const clock = new FakeClock();
+    const service = await startService({ clock });
+    const r = refresher(clock, async () => secret(await service.issueToken({ ttlMs: 3_000 })));
+    const sent: string[] = [];
+    r.onRefresh((token) => void sent.push(token));
+    const first = await r.current();
+    // 2.1 s in, less than the 1 s margin is left: a reconnect asks, and gets a new token before the scheduled
+    // refresh (at 4/5 = 2.4 s), which it re-arms for the new one. The streams still holding the first must get it.
+    await clock.advance(2_100);
+    const second = await r.current();
+    assert.equal(second.fresh, true);
+    assert.notEqual(second.token, first.token);
+    assert.deepEqual(sent, [second.token], 'the open streams are sent the new token at once');
+    await clock.advance(2_400);
+    assert.equal(sent.length, 2, 'and the next refresh follows on its own schedule');
+    r.close();
+    await service.stop();
+  });
+
   it('gives TOKEN_UNAVAILABLE after tokenTimeoutMs when the getter hangs, and never blocks close()', async () => {
     const clock = new FakeClock();
     const r = refresher(clock, () => new Promise<string>(() => undefined), 2_000);

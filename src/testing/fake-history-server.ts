@@ -151,13 +151,15 @@ export class FakeHistoryServer {
     replyJson(res, 200, `[${events.map((e) => this.rendered(e)).join(',')}]`);
   }
 
-  /** The events of the page `params` asks for, as the hostile `pageCap` and `pageOrder` make the server answer. */
+  /** The events of the page `params` asks for, as the hostile `pageCap`, `pageLimit` and `pageOrder` make the server answer. */
   private page(topic: TopicLog, params: PageParams): WatchEvent[] {
     const pageSize = cappedPageSize(this.hostile, params.pageSize);
     if (params.descending) return topic.newest(params.page * pageSize).slice((params.page - 1) * pageSize);
     const order = this.hostile.pageOrder ?? 'asc';
     if (order === 'desc') return topic.afterNewestFirst(params.after ?? 0, params.page, pageSize);
-    const events = topic.after(params.after ?? 0, params.page, pageSize);
+    const limited = topic.after(params.after ?? 0, params.page, pageSize);
+    // pageLimit: offsets by the size asked, answers truncated to the limit (the events in between are on no page).
+    const events = this.hostile.pageLimit === undefined ? limited : limited.slice(0, this.hostile.pageLimit);
     return order === 'shuffle' ? shuffledPage(events, this.backend.random) : events;
   }
 

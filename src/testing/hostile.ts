@@ -13,6 +13,13 @@ export interface HostileBehaviour {
    */
   pageCap?: number;
   /**
+   * History: the server pages by the `pageSize` asked (page p starts at item (p-1)·pageSize) but truncates each
+   * answer to `pageLimit` events, so the events between the limit and the next page's start are on no page of that
+   * numbering (a gateway that truncates large answers). Ascending catch-up queries only.
+   * @default no limit
+   */
+  pageLimit?: number;
+  /**
    * History: how the server orders an ascending query (`sort=sequenceID,ASC`, the default). `'desc'`: it ignores
    * the sort, orders the query's whole result newest first, then pages it (page 1 = the newest pageSize events above
    * N). `'shuffle'`: each page holds the events `'asc'` would give, in an order drawn from the service's seeded
@@ -103,6 +110,7 @@ export interface HostileBehaviour {
 export function checkHostile(behaviour: HostileBehaviour): HostileBehaviour {
   const { pageCap, pageOrder, gone, retryAfter, repeatEvery, reorder, unknownTypeEvery, abortAfterEvents } = behaviour;
   whole('pageCap', pageCap, 1);
+  whole('pageLimit', behaviour.pageLimit, 1);
   if (pageOrder !== undefined && !['asc', 'desc', 'shuffle'].includes(pageOrder)) refuse('pageOrder', pageOrder, "'asc', 'desc' or 'shuffle'");
   if (gone !== undefined && gone.maxSequenceId !== null && typeof gone.maxSequenceId !== 'string') refuse('gone.maxSequenceId', gone.maxSequenceId, 'a string or null');
   if (retryAfter !== undefined) {
