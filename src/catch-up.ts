@@ -31,6 +31,11 @@ export interface CatchUpContext {
   canResync: boolean;
   /** Counts events handed to delivery from history. */
   replayed: (count: number) => void;
+  /**
+   * Told that history went back below an id it had already given (pages out of order across pages): the ids after
+   * `from` cannot be trusted to have all been fetched, and a later catch-up should read them again.
+   */
+  suspect: (from: number) => void;
 }
 
 /**
@@ -47,16 +52,33 @@ export interface CatchUpContext {
  *
  * Pages are numbered from a fixed `from`, so the next pages are fetched while the current one is delivered.
  */
-export async function catchUp(ctx: CatchUpContext, from: number): Promise<void> {
+export async function catchUp(ctx: CatchUpContext, from: number, rereadFrom = from): Promise<void> {
   const gate = new RetryGate(ctx);
   // Per catch-up, not per watch: a wrongly lowered size (see onePass) costs one catch-up, never the watch's life.
   const size = { value: ctx.pageSize };
   // Whether the server served a whole page (as many as asked) in this catch-up: then a short page is the last.
   const served = { full: false };
-  let after = from;
+  // Reading again from below the position (after a server broke the order): what was handed over is dropped as a
+  // repeat by delivery, what never was is handed over late, with a typed error naming it.
+  let after = Math.min(from, rereadFrom);
+  let reread = false;
+  // The highest id handed to delivery so far (or the position): where a catch-up reading below it resumes when
+  // history turns out to be purged there, never a resync of ids that were delivered.
+  const handed = { highest: from };
   for (;;) {
-    const pass = await onePass(ctx, gate, size, served, after);
+    const start = after;
+    const pass = await onePass(ctx, gate, size, served, after, handed);
     after = pass.last;
+    if (pass.disordered) {
+      ctx.suspect(start);
+      // Pages that went back below one another may have jumped over ids (a server that changed how it pages during
+      // the pass): the pass is read once more from where it started, before the hand-off.
+      if (!reread) {
+        reread = true;
+        after = start;
+        continue;
+      }
+    }
     if (pass.confirmed) return;
     // No sign of life yet (a quiet stream that was accepted without headers): wait for one, but poll history
     // meanwhile, so that events still flow if the stream stays silent.
@@ -73,6 +95,8 @@ interface PassResult {
   last: number;
   /** Whether the final, short page was requested after the stream's first sign of life. */
   confirmed: boolean;
+  /** Whether a page went back below an id an earlier page of the pass had given. */
+  disordered: boolean;
 }
 
 /**
@@ -88,10 +112,11 @@ function pagesInFlight(pageSize: number): number {
 /** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
 type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
 
-async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number): Promise<PassResult> {
+async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number, handed: { highest: number }): Promise<PassResult> {
   let after = start;
   let last = start;
   let requested = 0;
+  let disordered = false;
   /** The count of the short page that made this numbering ask again from `last`, while that answer is awaited. */
   let verifyCount: number | undefined;
   const inFlight: Array<Promise<PageResult>> = [];
@@ -110,27 +135,31 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
   for (;;) {
     const result = await (inFlight.shift() as Promise<PageResult>);
     if (result instanceof HistoryGone) {
-      // Pages after `after` are void. When this pass already delivered beyond it, ask again from there: only a
-      // position that is itself purged is a resync (else the notice would name events history still holds).
-      restart(result.after < last ? last : await resync(ctx, result));
+      // Pages after `after` are void. When this pass already delivered beyond it (or reads again below the
+      // position), ask again from there: only the position itself purged is a resync (else the notice would name
+      // events that were delivered, or that history still holds).
+      const resumeAt = Math.max(last, handed.highest);
+      restart(result.after < resumeAt ? resumeAt : await resync(ctx, result));
       last = after;
       continue;
     }
-    let handed = 0;
+    let given = 0;
     let behind: number | undefined;
     for (const event of result.page.events) {
       // Pages are numbered from one start, so a later page never holds an id at or below one an earlier page held,
-      // unless the server does not page one ascending order (a server that ignores sort=ASC with single-event
-      // pages passes the per-page check). Never skipped silently: delivery drops a repeat, and hands an id it never
-      // handed over late, with a typed error naming it.
+      // unless the server pages inconsistently: it ignores sort=ASC (single-event pages pass the per-page check),
+      // or it changed its page size during the numbering (a cap switched on, replicas with different caps). Never
+      // skipped silently: delivery drops a repeat, and hands an id it never handed over late, with a typed error.
       if (event.sequenceId <= last) behind ??= event.sequenceId;
       else last = event.sequenceId;
+      if (event.sequenceId > handed.highest) handed.highest = event.sequenceId;
       ctx.delivery.push({ kind: 'event', event });
-      handed += 1;
+      given += 1;
     }
-    ctx.replayed(handed);
+    ctx.replayed(given);
     if (behind !== undefined) {
-      ctx.report(new WatchError('PROTOCOL', `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the server did not page in ascending order`, { retryable: true }));
+      disordered = true;
+      ctx.report(new WatchError('PROTOCOL', `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the pages overlap (the server ignored sort=ASC, or changed its page size meanwhile)`, { retryable: true }));
     }
     const size = pageSize.value;
     const count = result.page.events.length;
@@ -139,7 +168,7 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
       // WIRE.md takes a short page for the last one. That holds against a server that serves `size` per page; one
       // that serves fewer (a cap) returns short pages with more after them, and one that offsets its pages by one
       // size and caps them by another may even return an empty next page while events lie in between.
-      if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest }; // nothing after `last`
+      if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest, disordered }; // nothing after `last`
       const next = await (inFlight[0] as Promise<PageResult>);
       if (!(next instanceof HistoryGone) && next.page.events.some((e) => e.sequenceId <= last)) {
         // The next page goes back below what was handed over: the server does not page in ascending order (it
@@ -156,7 +185,7 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
         // different count (a cap gives the same one). Pages requested after it are ignored: one may hold events
         // appended since, which the stream carries. Confirmed if it was asked after the stream's first sign of
         // life: every event older than what the stream can carry was in history then, and was fetched.
-        return { last, confirmed: result.aliveAtRequest };
+        return { last, confirmed: result.aliveAtRequest, disordered };
       }
       if (nextCount > 0 ? result.number === 1 && count > 0 && nextCount <= count : verifying !== undefined) {
         // A cap: the first page of a numbering is short with more after it (no longer than it), or the same count

@@ -78,6 +78,15 @@ export class TopicWatch {
   private agentStatus: AgentStatus | undefined;
   private reconnects = 0;
   private replayed = 0;
+  /**
+   * Where the next catch-up reads history from when that is below the position: set when the service broke the
+   * ascending order (an id on the stream out of order, history pages going back), since an id it held back and
+   * never sent, or a page it jumped over, lies below the position where no catch-up from the position looks.
+   * Cleared by a catch-up that read from there and saw no disorder.
+   */
+  private rereadFrom: number | undefined;
+  /** The position the current connection's catch-up started from. */
+  private connectionFrom = 0;
 
   constructor(
     readonly id: string,
@@ -108,6 +117,7 @@ export class TopicWatch {
         ctx.log.warnOnce(`unknown-type:${event.rawType ?? ''}`, `events of a type this SDK does not know (${JSON.stringify(event.rawType)}) are ${options.unknownEventTypes === 'skip' ? 'skipped (the position moves past them)' : 'handed over as UNKNOWN'}; a newer service? (unknownEventTypes)`, { topic, sequenceId: event.sequenceId });
       },
       onLate: (event, highest) => {
+        this.suspect(this.connectionFrom);
         const error = new WatchError('PROTOCOL', `watch ${topic}: sequence id ${event.sequenceId} arrived after ${highest} and was not handed over before: handed over late, out of order (the service broke the ascending order)`, { retryable: true });
         ctx.log.warn(error.message, { topic, sequenceId: event.sequenceId });
         this.report(error, true);
@@ -237,6 +247,11 @@ export class TopicWatch {
     else waiter.reject(error);
   }
 
+  /** The service broke the ascending order: the next catch-up reads again from `from` (see {@link rereadFrom}). */
+  private suspect(from: number): void {
+    this.rereadFrom = Math.min(this.rereadFrom ?? from, from);
+  }
+
   /** A permanent failure: tell the application, then stop the watch. */
   private giveUp(error: WatchError): void {
     this.report(error);
@@ -313,6 +328,8 @@ export class TopicWatch {
   private async handOver(conn: TopicConnection): Promise<void> {
     const { options } = this.ctx;
     const signal = conn.signal;
+    this.connectionFrom = Math.min(this.delivery.acked, this.rereadFrom ?? this.delivery.acked);
+    let suspected = false;
     try {
       const history = this.ctx.history();
       await catchUp({
@@ -321,7 +338,12 @@ export class TopicWatch {
         alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e), log: this.ctx.log,
         list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
         replayed: (n) => void (this.replayed += n),
-      }, this.delivery.acked);
+        suspect: (from) => {
+          suspected = true;
+          this.suspect(from);
+        },
+      }, this.delivery.acked, this.rereadFrom);
+      if (!suspected) this.rereadFrom = undefined;
     } catch (err) {
       if (signal.aborted || conn !== this.conn) return;
       const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `catch-up of ${this.topic}`);

@@ -107,7 +107,7 @@ describe('order violations (#6)', () => {
       if (id < Math.max(0, ...highest)) assert.ok(named.has(id), `${id} out of order without a typed error naming it`);
       highest.push(id);
     }
-    assert.ok(c.errors.some((e) => e.code === 'PROTOCOL' && /did not page in ascending order/.test(e.message)), 'the page is named too');
+    assert.ok(c.errors.some((e) => e.code === 'PROTOCOL' && /the pages overlap/.test(e.message)), 'the page is named too');
     assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 10);
     await c.manager.close();
     await service.stop();
@@ -289,6 +289,37 @@ describe('Retry-After (#9)', () => {
       await service.stop();
     });
   }
+});
+
+describe('a service that ends every healthy stream (#15)', () => {
+  it('#15 streams ended after 50 events each (a maximum connection age): 2,000 events promptly, the backoff never escalates', async () => {
+    const service = await startService();
+    service.setHostile({ abortAfterEvents: 50 });
+    // A long cap: a backoff that escalated over these healthy streams would reach seconds within a few ends.
+    const c = await consumer(service, { from: 'beginning', reconnect: { initialDelayMs: 100, maxDelayMs: 30_000 } });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    const delays: number[] = [];
+    c.manager.on('state', (change) => {
+      const next = c.manager.status().watches[0]?.nextAttemptAt;
+      if (change.to === 'reconnecting' && next !== undefined) delays.push(next - Date.now());
+    });
+    const started = performance.now();
+    // Paced (1,000 a second), so that each stream carries its 50 live events before the service ends it.
+    for (let i = 0; i < 100; i++) {
+      service.publishMany(TOPIC, 20);
+      await sleep(20);
+    }
+    await service.waitFor(() => c.ids().length === 2_000, 20_000, 'all 2,000 events');
+    const elapsed = performance.now() - started;
+    assert.deepEqual(c.ids(), range(1, 2_000));
+    assert.ok(service.counters.abortedAfterEvents >= 8, `streams ended by the service: ${service.counters.abortedAfterEvents}`);
+    assert.ok(delays.length >= 8, `reconnects seen: ${delays.length}`);
+    assert.ok(Math.max(...delays) <= 110, `every delay within the first cap (100 ms): ${delays.map((d) => d.toFixed(0)).join(',')}`);
+    assert.ok(elapsed < 10_000, `delivered in ${elapsed.toFixed(0)} ms`);
+    await c.manager.close();
+    await service.stop();
+  });
 });
 
 describe('a stream that stays open but stops delivering (#16)', () => {
