@@ -22,9 +22,11 @@ export interface HistoryClientOptions {
 
 /** One page of history. */
 export interface HistoryPage {
+  /**
+   * The events, ascending and above the position asked. Whether a short page is the last one is the catch-up's
+   * to judge (a server may serve fewer than asked), so the page does not claim it.
+   */
   events: WatchEvent[];
-  /** True when the page was shorter than asked: the last one (WIRE.md). */
-  last: boolean;
 }
 
 /** The answer to a purged position: `410 Gone` with the newest sequence id now (WIRE.md). */
@@ -64,7 +66,7 @@ export class HistoryClient {
       }
       previous = event.sequenceId;
     }
-    return { events, last: events.length < pageSize };
+    return { events };
   }
 
   /**

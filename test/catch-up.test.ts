@@ -165,6 +165,41 @@ describe('catch-up and resume', () => {
     await service.stop();
   });
 
+  it('410: the position is stored at the newest id as soon as onResync resolved, before any later event', async () => {
+    const { service, store, c } = await purgedWhileDown();
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    await service.waitFor(() => store.getSequence(TOPIC) === 20, 5_000, 'the resync target stored');
+    assert.deepEqual(c.seen, [{ resync: 20 }, 'live']);
+    assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 20);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it("from: N with no stored position is stored at start, so a restart without 'from' still resumes after N", async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 10);
+    const store = new MemorySequenceStore();
+    const first = await consumer(service, { from: 6, sequenceProvider: store });
+    await first.manager.registerWatch(TOPIC, { onEvent: () => new Promise<void>(() => undefined) }); // never acknowledges
+    await service.waitFor(() => store.getSequence(TOPIC) === 6, 5_000, 'position 6 stored before any acknowledgement');
+    await first.manager.close();
+    await service.stop();
+  });
+
+  it('retries an HTTP 500 from history like a 503 (HISTORY_UNAVAILABLE), never stops the watch', async () => {
+    const service = await startService();
+    service.publishMany(TOPIC, 120);
+    service.setHistoryFaults({ failNext: 3, status: 500 });
+    const c = await consumer(service, { from: 'beginning' });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    assert.deepEqual(c.events(), range(1, 120));
+    assert.ok(c.errors.some((e) => e.code === 'HISTORY_UNAVAILABLE' && e.retryable && /HTTP 500/.test(e.message)));
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('410 with resync.list: the snapshot comes before any change, and changes after the captured id follow', async () => {
     const { service, c } = await purgedWhileDown();
     const list = async (topic: string): Promise<unknown[]> => {

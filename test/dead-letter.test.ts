@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeadLetterSpool, MemorySequenceStore, WatchManager, type WatchError, type WatchEvent } from '../src';
@@ -75,6 +75,22 @@ describe('dead-letter spool', () => {
     const quarantined = readdirSync(path.join(spoolDir, 'quarantine'));
     assert.equal(quarantined.length, 2);
     assert.ok(existsSync(path.join(spoolDir, good.id)));
+  });
+
+  it('a whole, well-formed entry whose checksum fails (a field edited by hand) is quarantined, never listed or redriven', async () => {
+    const spoolDir = dir();
+    const spool = new DeadLetterSpool(spoolDir);
+    const event = { ...(await startAndPublish()), topic: TOPIC };
+    const good = await spool.add(event, new Error('x'), 2, 1);
+    const edited = await spool.add({ ...event, sequenceId: event.sequenceId + 1 }, new Error('y'), 2, 2);
+    const file = path.join(spoolDir, edited.id);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"attempts":2', '"attempts":3'));
+    const fresh = new DeadLetterSpool(spoolDir);
+    assert.deepEqual((await fresh.list()).map((l) => l.id), [good.id]);
+    let redriven = 0;
+    await fresh.redrive(() => void (redriven += 1));
+    assert.equal(redriven, 1, 'only the entry that reads back whole');
+    assert.equal(readdirSync(path.join(spoolDir, 'quarantine')).length, 1);
   });
 
   it('an interrupted write leaves no entry; a spool that cannot be written stops the watch (HANDLER_FAILED)', async () => {

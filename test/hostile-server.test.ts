@@ -409,6 +409,47 @@ describe('test holes found by mutation', () => {
     await service.stop();
   });
 
+  it('a repeat of an event the filter or unknownEventTypes kept away is counted as a repeat, not filtered or warned twice', async () => {
+    const service = await startService();
+    const c = await consumer(service, { from: 'beginning' });
+    const linesBefore = captured.length;
+    await c.manager.registerWatch(TOPIC, c.handlers, { filter: { kinds: ['APIService'] } });
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    service.setHostile({ repeatEvery: 2, unknownTypeEvery: 4 });
+    service.publishMany(TOPIC, 4, { kind: 'Secret' }); // 1,2,(2),3,4,(4): 4 is of an unknown type
+    service.publish(TOPIC, { kind: 'APIService' }); // 5
+    await service.waitFor(() => c.ids().length === 1, 5_000, 'the one that passes the filter');
+    await service.waitFor(() => (c.manager.metrics().watches[0]?.duplicates ?? 0) === 2, 5_000, 'both repeats seen');
+    const m = c.manager.metrics().watches[0];
+    assert.equal(m?.filtered, 3, 'each filtered event once');
+    assert.equal(m?.unknownTypes, 1, 'the unknown type once');
+    assert.equal(m?.duplicates, 2);
+    assert.equal(captured.slice(linesBefore).filter((l) => l.includes('events of a type this SDK does not know')).length, 1);
+    assert.deepEqual(c.ids(), [5]);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('a quiet service, the position up to date: events published before the stream is active are fetched, not taken as nothing', async () => {
+    // The usual reconnect: nothing to catch up at connect, so the first page is empty; it is asked before the
+    // stream's first sign of life (no headers, activation 300 ms later), so it proves nothing about what comes
+    // in between, and those events reach history only.
+    const service = await startService({ sendHeaders: false, activationDelayMs: 300 });
+    service.publishMany(TOPIC, 10);
+    const store = new MemorySequenceStore();
+    store.setSequence(TOPIC, 10);
+    const c = await consumer(service, { sequenceProvider: store });
+    const registering = c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => service.counters.subscribes === 1, 5_000, 'subscribing');
+    await sleep(50);
+    service.publishMany(TOPIC, 5); // during the activation window: history only
+    await registering;
+    await service.waitFor(() => c.ids().length === 5, 10_000, 'the five events of the activation window');
+    assert.deepEqual(c.ids(), range(11, 15));
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('after a 410, pages are numbered anew from the resync target: events published during the resync are not skipped', async () => {
     // The stream is silent and activates late: what is published during the list reaches history only, so the
     // catch-up after the resync must fetch it page by page from the newest id, numbered from page 1.

@@ -40,6 +40,11 @@ describe('secrets never reach logs or errors', () => {
       assert.ok(!/\[REDACTED\]\s+\S*\w{6}/.test(out.replace(/Bearer \[REDACTED\]/g, '')), `something after the mask: ${out}`);
     }
     assert.equal(redactSecrets('Authorization: Token s3cr3tvalue'), 'Authorization: [REDACTED]');
+    // Every JWT of a line, not only the first; a bearer value in lower case too, without a header name.
+    const jwtA = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnQQ';
+    const jwtB = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0.c2lnQg';
+    assert.equal(redactSecrets(`old ${jwtA} new ${jwtB}`), 'old [REDACTED] new [REDACTED]');
+    assert.equal(redactSecrets('sent bearer opaque-value-77 to the proxy'), 'sent bearer [REDACTED] to the proxy');
     assert.equal(redactSecrets('the proxy refused authorization (407)'), 'the proxy refused authorization (407)', 'prose is left alone');
   });
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fsp, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promises as fsp, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -234,6 +234,26 @@ describe('writes have a deadline (#14)', () => {
 });
 
 describe('the durable write order (fsync hole)', () => {
+  it('a write that fails at the rename removes its temp file at once (nothing left for a reader to trip on)', async () => {
+    const d = dir();
+    const file = path.join(d, 'positions.json');
+    const calls: string[] = [];
+    const failingRename: DurableIo = {
+      open: (p, flags, mode) => fsp.open(p, flags, mode),
+      rename: async () => {
+        calls.push('rename');
+        throw Object.assign(new Error('cross-device'), { code: 'EXDEV' });
+      },
+      rm: async (p, options) => {
+        calls.push(`rm ${path.basename(p).startsWith('positions.json.tmp-') ? 'TEMP' : path.basename(p)}`);
+        await fsp.rm(p, options);
+      },
+    };
+    await assert.rejects(writeFileDurably(file, 'x\n', undefined, failingRename), /cross-device/);
+    assert.deepEqual(calls, ['rename', 'rm TEMP']);
+    assert.deepEqual(readdirSync(d), [], 'no temp file, no file');
+  });
+
   it('fsyncs the temp file, then renames it over the file, then fsyncs the directory, all on the real file system', async () => {
     const d = dir();
     const file = path.join(d, 'positions.json');

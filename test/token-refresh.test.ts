@@ -158,6 +158,34 @@ describe('in-stream token refresh', () => {
     await service.stop();
   });
 
+  it('a successful refresh starts the retry backoff over: the next outage retries at the first delay again', async () => {
+    const clock = Object.assign(new FakeClock(), { random: () => 0.999 }); // every delay is its cap minus one
+    const service = await startService({ clock });
+    let fail = false;
+    let calls = 0;
+    const r = refresher(clock, async () => {
+      calls += 1;
+      if (fail) throw new Error('idp down');
+      return secret(await service.issueToken({ ttlMs: 10_000 }));
+    });
+    await r.current();
+    fail = true;
+    await clock.advance(8_000); // the scheduled refresh fails: retry in 499
+    await clock.advance(499); // fails again: retry in 999
+    assert.equal(calls, 3);
+    fail = false;
+    await clock.advance(999); // succeeds
+    assert.equal(calls, 4);
+    fail = true;
+    await clock.advance(8_000); // the next scheduled refresh fails
+    assert.equal(calls, 5);
+    fail = false;
+    await clock.advance(499);
+    assert.equal(calls, 6, 'retried at the first delay (499), not the third (1999)');
+    r.close();
+    await service.stop();
+  });
+
   it('reconnects with a fresh token when the service ends a stream for an expired token (TOKEN_EXPIRED)', async () => {
     const service = await startService();
     let current = await token(service);

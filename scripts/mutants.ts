@@ -1,0 +1,853 @@
+/**
+ * The mutants of `npm run mutate` (scripts/mutate.ts): one-token bugs at the decision points the SDK's guarantee
+ * rests on. Each is a bug someone could plausibly write, and one a good test suite must catch.
+ *
+ * Rules: `find` is an exact snippet that occurs exactly once in `file` (else the mutant is stale and the run fails:
+ * update the snippet to the code as it is now); `replace` is the same snippet with ONE token changed (an operator, a
+ * constant, a boolean, a dropped `!`, a removed call or statement); `tests` are the 1–4 test files that exercise the
+ * code, all importing `../src` (the scratch copy has no `dist/`). `equivalent` says why a mutant cannot change
+ * behaviour; it is then left out of the kill rate (it still runs: a kill means the claim is wrong).
+ */
+export interface Mutant {
+  /** Unique, lower-case words joined by '-'; `--only` matches a substring of it. */
+  name: string;
+  /** Repo-relative, under src/. */
+  file: string;
+  /** An exact snippet that occurs exactly once in `file`. */
+  find: string;
+  /** `find` with one token changed. */
+  replace: string;
+  /** The related test files, repo-relative. */
+  tests: string[];
+  /** Why this mutant cannot change behaviour, if so; excluded from the kill rate. */
+  equivalent?: string;
+}
+
+const CATCH_UP = 'test/catch-up.test.ts';
+const CHAOS = 'test/chaos.test.ts';
+const CLI = 'test/cli.test.ts';
+const CONCURRENCY = 'test/concurrency.test.ts';
+const CRASH = 'test/crash.test.ts';
+const CREDENTIALS = 'test/client-credentials.test.ts';
+const DEAD_LETTER = 'test/dead-letter.test.ts';
+const AUTH = 'test/auth-errors.test.ts';
+const FAKE_HISTORY = 'test/fake-history.test.ts';
+const FILTER = 'test/filter.test.ts';
+const HOSTILE = 'test/hostile-server.test.ts';
+const INPUTS = 'test/inputs.test.ts';
+const ITERATOR = 'test/iterator.test.ts';
+const LIVE = 'test/live-watch.test.ts';
+const LIVENESS = 'test/liveness.test.ts';
+const PROXY = 'test/proxy.test.ts';
+const PROXY_CONFIG = 'test/proxy-config.test.ts';
+const RECONNECT = 'test/reconnect.test.ts';
+const REDACTION = 'test/redaction.test.ts';
+const STATE = 'test/state.test.ts';
+const STORE = 'test/sequence-store.test.ts';
+const TOKEN = 'test/token-refresh.test.ts';
+const UNITS = 'test/units.test.ts';
+
+export const mutants: Mutant[] = [
+  // ── Dedupe of repeated sequence ids (delivery.ts) ────────────────────────────────────────────────────────────
+  {
+    // The hand-off's classic off-by-one: a live event equal to the last one replayed from history is delivered twice.
+    name: 'delivery-dedupe-boundary',
+    file: 'src/delivery.ts',
+    find: 'const late = seq <= this.seen.highest;',
+    replace: 'const late = seq < this.seen.highest;',
+    tests: [CATCH_UP, LIVE, HOSTILE],
+  },
+  {
+    // A repeat is handed over again instead of dropped (and an id never handed over would be dropped).
+    name: 'delivery-dedupe-repeat-not-dropped',
+    file: 'src/delivery.ts',
+    find: 'if (late && !this.seen.missing(seq)) {',
+    replace: 'if (late && this.seen.missing(seq)) {',
+    tests: [CATCH_UP, LIVE, HOSTILE, CHAOS],
+  },
+  {
+    // A filtered event does not count as handed over: the id stays "missing", so a repeat of it is not a repeat.
+    name: 'delivery-dedupe-filtered-not-recorded',
+    file: 'src/delivery.ts',
+    find: '    this.seen.advance(event.sequenceId);\n    this.watermark.add(event.sequenceId);',
+    replace: '    this.watermark.add(event.sequenceId);',
+    tests: [FILTER, CATCH_UP, HOSTILE],
+  },
+  {
+    // After a resync the position stays where it was: a restart would hit the purged range (410) again.
+    name: 'delivery-resync-moves-position',
+    file: 'src/delivery.ts',
+    find: "item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position",
+    replace: "item.kind === 'resync' && item.notice.newestSequenceId < this.watermark.position",
+    tests: [CATCH_UP, ITERATOR, CLI, HOSTILE],
+  },
+
+  // ── The contiguous watermark (watermark.ts) ──────────────────────────────────────────────────────────────────
+  {
+    // Completing a later event marks the head done: the position passes an event still being handled.
+    name: 'watermark-head-shortcut',
+    file: 'src/watermark.ts',
+    find: 'head !== undefined && head.seq === seq ? head : this.find(seq)',
+    replace: 'head !== undefined && head.seq <= seq ? head : this.find(seq)',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+  {
+    // The binary search goes the wrong way: an out-of-order completion is not found, the position sticks.
+    name: 'watermark-binary-search',
+    file: 'src/watermark.ts',
+    find: 'if (slot.seq < seq) lo = mid + 1;',
+    replace: 'if (slot.seq > seq) lo = mid + 1;',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+  {
+    // The position advances over slots that are not done (any sequence id is truthy).
+    name: 'watermark-advance-over-undone',
+    file: 'src/watermark.ts',
+    find: '(this.slots[this.head] as { done: boolean }).done)',
+    replace: '(this.slots[this.head] as { seq: number }).seq)',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+
+  // ── Catch-up (catch-up.ts) ───────────────────────────────────────────────────────────────────────────────────
+  {
+    // The end of a pass (an empty page right after the last id) without the sign-of-life condition: the activation
+    // window of a quiet stream loses events.
+    name: 'catchup-short-page-unconfirmed',
+    file: 'src/catch-up.ts',
+    find: 'result.after === last) return { last, confirmed: result.aliveAtRequest',
+    replace: 'result.after === last) return { last, confirmed: true',
+    tests: [CATCH_UP, HOSTILE],
+  },
+  {
+    // The same at the other end of a pass: a short page followed by an empty one, after whole pages.
+    name: 'catchup-last-page-unconfirmed',
+    file: 'src/catch-up.ts',
+    find: '        return { last, confirmed: result.aliveAtRequest',
+    replace: '        return { last, confirmed: true',
+    tests: [CATCH_UP, HOSTILE],
+  },
+  {
+    // Prefetched pages numbered from 0 instead of 1 (history pages are 1-based).
+    name: 'catchup-page-numbering',
+    file: 'src/catch-up.ts',
+    find: '++requested',
+    replace: 'requested++',
+    tests: [CATCH_UP, FAKE_HISTORY],
+  },
+  {
+    // After a resync (or a restart of the numbering) pages go on counting from the old start: the first pages after
+    // the new position are never asked for.
+    name: 'catchup-page-counter-not-reset',
+    file: 'src/catch-up.ts',
+    find: '    requested = 0;',
+    replace: '',
+    tests: [CATCH_UP, ITERATOR, HOSTILE],
+  },
+  {
+    // Catch-up feeds delivery without waiting for room: memory grows with the backlog.
+    name: 'catchup-when-below-dropped',
+    file: 'src/catch-up.ts',
+    find: 'await ctx.delivery.whenBelow(ctx.highWater);',
+    replace: '',
+    tests: [CATCH_UP, HOSTILE, CHAOS],
+  },
+  {
+    // A 410 without an onResync handler resyncs silently, and one with a handler stops the watch.
+    name: 'catchup-410-without-handler',
+    file: 'src/catch-up.ts',
+    find: 'if (!ctx.canResync) {',
+    replace: 'if (ctx.canResync) {',
+    tests: [CATCH_UP, ITERATOR, HOSTILE],
+  },
+  {
+    // The 410 hand-off continues after the purged position instead of the newest one.
+    name: 'catchup-410-newest',
+    file: 'src/catch-up.ts',
+    find: 'const newest = gone.newestSequenceId;',
+    replace: 'const newest = gone.after;',
+    tests: [CATCH_UP, ITERATOR, HOSTILE],
+  },
+  {
+    // Retryable history failures stop the watch; permanent ones are retried forever.
+    name: 'catchup-retryable-history-failure',
+    file: 'src/catch-up.ts',
+    find: 'if (!error.retryable) throw error;',
+    replace: 'if (error.retryable) throw error;',
+    tests: [CATCH_UP, HOSTILE],
+  },
+
+  // ── History page decode and status mapping (history-client.ts) ───────────────────────────────────────────────
+  {
+    // HTTP 500 is no longer a retryable HISTORY_UNAVAILABLE (only 501 and up are).
+    name: 'history-500-retryable',
+    file: 'src/history-client.ts',
+    find: 'res.status === 429 || res.status >= 500',
+    replace: 'res.status === 429 || res.status > 500',
+    tests: [CATCH_UP, FAKE_HISTORY, HOSTILE],
+  },
+  {
+    // A 403 from history reads as a refused token.
+    name: 'history-403-code',
+    file: 'src/history-client.ts',
+    find: "return new WatchError('PERMISSION_DENIED'",
+    replace: "return new WatchError('UNAUTHENTICATED'",
+    tests: [AUTH, ITERATOR],
+  },
+  {
+    // A 401 is not retried once with a fresh token (a token that expired between our check and the server's).
+    name: 'history-401-fresh-token-retry',
+    file: 'src/history-client.ts',
+    find: 'res.status === 401 && attempt === 0',
+    replace: 'res.status === 401 && attempt === 1',
+    tests: [TOKEN, AUTH, RECONNECT],
+  },
+  {
+    // Every usable 410 header is refused: no resync ever happens.
+    name: 'history-410-header-check',
+    file: 'src/history-client.ts',
+    find: 'if (!Number.isSafeInteger(newest) ||',
+    replace: 'if (Number.isSafeInteger(newest) ||',
+    tests: [CATCH_UP, ITERATOR, HOSTILE],
+  },
+  {
+    // The newest id taken as the lowest of the answer: from 'latest' replays history.
+    name: 'history-newest',
+    file: 'src/history-client.ts',
+    find: 'Math.max(max, e.sequenceId)',
+    replace: 'Math.min(max, e.sequenceId)',
+    tests: [CATCH_UP, LIVE],
+  },
+
+  // ── The start position (topic-watch.ts start() and connect()) ────────────────────────────────────────────────
+  {
+    // from: 'beginning' behaves as 'latest', and 'latest' as 'beginning'.
+    name: 'start-from-beginning',
+    file: 'src/topic-watch.ts',
+    find: "} else if (from === 'beginning') {",
+    replace: "} else if (from === 'latest') {",
+    tests: [CATCH_UP, ITERATOR],
+  },
+  {
+    // The stored position is ignored and `from` used instead (and the reverse).
+    name: 'start-stored-position',
+    file: 'src/topic-watch.ts',
+    find: 'if (stored !== undefined) {',
+    replace: 'if (stored === undefined) {',
+    tests: [CATCH_UP, FILTER],
+  },
+  {
+    // from: N is not written at once: a restart before the first event starts from `from` again, not from N.
+    name: 'start-from-number-persisted',
+    file: 'src/topic-watch.ts',
+    find: 'this.delivery.startAt(from, from > 0);',
+    replace: 'this.delivery.startAt(from, from < 0);',
+    tests: [CATCH_UP, CLI, STATE],
+  },
+  {
+    // from: 'latest' is not written at once: a restart before the first event skips what came meanwhile.
+    name: 'start-latest-persisted',
+    file: 'src/topic-watch.ts',
+    find: 'this.ctx.history().newest(this.topic, this.closing.signal), true);',
+    replace: 'this.ctx.history().newest(this.topic, this.closing.signal), false);',
+    tests: [CATCH_UP, LIVE, STATE],
+  },
+
+  // ── Filters (compileFilter in topic-watch.ts) ────────────────────────────────────────────────────────────────
+  {
+    // Kinds OR types instead of AND.
+    name: 'filter-and-or',
+    file: 'src/topic-watch.ts',
+    find: '(kinds === undefined || kinds.has(event.payload.kind)) &&',
+    replace: '(kinds === undefined || kinds.has(event.payload.kind)) ||',
+    tests: [FILTER, CATCH_UP],
+  },
+  {
+    // A names filter needs every name to match instead of one.
+    name: 'filter-names-some',
+    file: 'src/topic-watch.ts',
+    find: 'names.some(',
+    replace: 'names.every(',
+    tests: [FILTER],
+  },
+  {
+    // A types filter that is given is ignored.
+    name: 'filter-types-ignored',
+    file: 'src/topic-watch.ts',
+    find: '(types === undefined || types.has(event.type))',
+    replace: '(types !== undefined || types.has(event.type))',
+    tests: [FILTER],
+  },
+
+  // ── Backoff (backoff.ts) and its reset (topic-watch.ts) ──────────────────────────────────────────────────────
+  {
+    name: 'backoff-cap',
+    file: 'src/backoff.ts',
+    find: 'Math.min(policy.maxDelayMs,',
+    replace: 'Math.max(policy.maxDelayMs,',
+    tests: [UNITS, RECONNECT],
+  },
+  {
+    name: 'backoff-exponent',
+    file: 'src/backoff.ts',
+    find: 'Math.pow(policy.multiplier, attempt)',
+    replace: 'Math.pow(policy.multiplier, attempt + 1)',
+    tests: [UNITS, RECONNECT],
+  },
+  {
+    // The attempt counter never grows: no exponential growth at all.
+    name: 'backoff-attempt-count',
+    file: 'src/backoff.ts',
+    find: 'Math.min(this.attempt + 1, 64)',
+    replace: 'Math.min(this.attempt + 0, 64)',
+    tests: [UNITS, RECONNECT],
+  },
+  {
+    // The backoff resets only after an unhealthy (short) period.
+    name: 'backoff-reset-after-health',
+    file: 'src/topic-watch.ts',
+    find: 'clock.now() - this.readyAt >= reconnect.resetAfterMs',
+    replace: 'clock.now() - this.readyAt < reconnect.resetAfterMs',
+    tests: [RECONNECT],
+  },
+  {
+    // The backoff resets only for connections that were never ready.
+    name: 'backoff-reset-was-ready',
+    file: 'src/topic-watch.ts',
+    find: '(wasReady && this.readyAt !== undefined',
+    replace: '(!wasReady && this.readyAt !== undefined',
+    tests: [RECONNECT],
+  },
+
+  // ── Token refresh timing (token-refresher.ts) ────────────────────────────────────────────────────────────────
+  {
+    name: 'token-refresh-four-fifths',
+    file: 'src/token-refresher.ts',
+    find: '* 4) / 5)',
+    replace: '* 3) / 5)',
+    tests: [TOKEN, INPUTS],
+  },
+  {
+    // A token 1 ms from expiry is still used to open a stream.
+    name: 'token-expiry-margin',
+    file: 'src/token-refresher.ts',
+    find: 'const EXPIRY_MARGIN_MS = 1_000;',
+    replace: 'const EXPIRY_MARGIN_MS = 0;',
+    tests: [TOKEN, INPUTS],
+  },
+  {
+    // The held token is used only when it is about to expire, and refetched while it is good.
+    name: 'token-held-while-valid',
+    file: 'src/token-refresher.ts',
+    find: 'held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS',
+    replace: 'held.expiresAt - this.options.clock.now() < EXPIRY_MARGIN_MS',
+    tests: [TOKEN],
+  },
+  {
+    // The floor of the refresh delay becomes its ceiling: refreshes every 100 ms.
+    name: 'token-refresh-floor',
+    file: 'src/token-refresher.ts',
+    find: 'Math.max(MIN_REFRESH_DELAY_MS,',
+    replace: 'Math.min(MIN_REFRESH_DELAY_MS,',
+    tests: [TOKEN, INPUTS],
+  },
+  {
+    // A refresh that succeeds after failures does not reset the refresh backoff: the next failure waits longer.
+    name: 'token-refresh-backoff-reset',
+    file: 'src/token-refresher.ts',
+    find: 'this.retry.reset();',
+    replace: '',
+    tests: [TOKEN, INPUTS],
+  },
+
+  // ── The ping answer (watch-stream.ts) ────────────────────────────────────────────────────────────────────────
+  {
+    name: 'ping-answered',
+    file: 'src/watch-stream.ts',
+    find: 'if (this.finalError === undefined) this.write(',
+    replace: 'if (this.finalError !== undefined) this.write(',
+    tests: [LIVENESS],
+  },
+  {
+    name: 'ping-answer-id',
+    file: 'src/watch-stream.ts',
+    find: 'pingResponse: { id: message.id }',
+    replace: "pingResponse: { id: '' }",
+    tests: [LIVENESS],
+  },
+
+  // ── Backpressure marks (topic-connection.ts, delivery.ts) ────────────────────────────────────────────────────
+  {
+    // The stream is never paused: live events pile up in memory without bound.
+    name: 'backpressure-pause',
+    file: 'src/topic-connection.ts',
+    find: 'if (!this.paused && waiting >= options.maxBufferedEvents) {',
+    replace: 'if (this.paused && waiting >= options.maxBufferedEvents) {',
+    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+  },
+  {
+    // A stream paused during a catch-up is never resumed once live (resumeIfLow returns whenever live).
+    name: 'backpressure-resume-when-live',
+    file: 'src/topic-connection.ts',
+    find: 'if (!this.paused || !this.live ||',
+    replace: 'if (!this.paused || this.live ||',
+    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+  },
+  {
+    // Delivery never tells the connection that its queue fell low: a paused stream stays paused.
+    name: 'backpressure-on-low',
+    file: 'src/delivery.ts',
+    find: 'this.options.onLow();',
+    replace: '',
+    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+  },
+
+  // ── Durable write order (durable-file.ts) ────────────────────────────────────────────────────────────────────
+  {
+    // The temp file is renamed over the target without fsync: a power loss can leave an empty position file.
+    name: 'durable-temp-fsync',
+    file: 'src/durable-file.ts',
+    find: 'await handle.sync();\n    await handle.close();',
+    replace: 'await handle.close();',
+    tests: [STORE, STATE, DEAD_LETTER],
+  },
+  {
+    // The rename is not made durable: after a power loss the old file (or no entry) is back.
+    name: 'durable-directory-fsync',
+    file: 'src/durable-file.ts',
+    find: 'await syncDirectory(path.dirname(file), io);',
+    replace: '',
+    tests: [STORE, STATE, DEAD_LETTER],
+  },
+  {
+    name: 'durable-file-mode',
+    file: 'src/durable-file.ts',
+    find: "(temp, 'wx', 0o600)",
+    replace: "(temp, 'wx', 0o644)",
+    tests: [STORE, STATE],
+  },
+  {
+    // A write that fails before the rename leaves its temp file behind.
+    name: 'durable-temp-cleanup',
+    file: 'src/durable-file.ts',
+    find: 'await io.rm(temp, { force: true }).catch(() => undefined);',
+    replace: '',
+    tests: [STORE, STATE, DEAD_LETTER],
+  },
+
+  // ── Position flush bound and batching (position-keeper.ts) ───────────────────────────────────────────────────
+  {
+    // A batch is written one acknowledgement late.
+    name: 'position-batch-size',
+    file: 'src/position-keeper.ts',
+    find: 'if (this.acks - this.savedAcks >= this.policy.everyAcks) this.startWrite();',
+    replace: 'if (this.acks - this.savedAcks > this.policy.everyAcks) this.startWrite();',
+    tests: [STORE],
+  },
+  {
+    // The maxUnsavedAcks bound is not enforced: delivery never waits for a store that falls behind.
+    name: 'position-unsaved-bound',
+    file: 'src/position-keeper.ts',
+    find: 'return new Promise((resolve) => this.waiters.push(resolve));',
+    replace: 'return undefined;',
+    tests: [STORE, CRASH, STATE],
+  },
+  {
+    // The interval timer never writes the rest of a batch.
+    name: 'position-interval-write',
+    file: 'src/position-keeper.ts',
+    find: 'if (this.writing === undefined && this.written < this.recorded) this.startWrite();',
+    replace: 'if (this.writing === undefined && this.written > this.recorded) this.startWrite();',
+    tests: [STORE],
+  },
+
+  // ── Redaction patterns (redact.ts) ───────────────────────────────────────────────────────────────────────────
+  {
+    // Only the first JWT of a text is scrubbed.
+    name: 'redact-jwt-global',
+    file: 'src/redact.ts',
+    find: '\\.[A-Za-z0-9_-]*/g, MASK],',
+    replace: '\\.[A-Za-z0-9_-]*/, MASK],',
+    tests: [REDACTION, PROXY_CONFIG],
+  },
+  {
+    // A lower-case "bearer <token>" is left in clear.
+    name: 'redact-bearer-case',
+    file: 'src/redact.ts',
+    find: '([Bb]earer|BEARER|Basic|BASIC)',
+    replace: '([B]earer|BEARER|Basic|BASIC)',
+    tests: [REDACTION, PROXY_CONFIG],
+  },
+  {
+    // "Authorization: <opaque value>" is scrubbed only when written in lower case.
+    name: 'redact-authorization-case',
+    file: 'src/redact.ts',
+    find: '/gi, `$1${MASK}`]',
+    replace: '/g, `$1${MASK}`]',
+    tests: [REDACTION, PROXY_CONFIG],
+  },
+  {
+    // Opaque tokens shorter than 60 characters are never registered, so never scrubbed by value.
+    name: 'redact-registry-min-length',
+    file: 'src/redact.ts',
+    find: 'value.length < 6 ||',
+    replace: 'value.length < 60 ||',
+    tests: [REDACTION],
+  },
+
+  // ── Proxy refusal typing (proxy-probe.ts, http-transport.ts, topic-watch.ts) ─────────────────────────────────
+  {
+    // A 407 (the proxy wants credentials) is not PROXY_AUTH.
+    name: 'proxy-407-auth',
+    file: 'src/proxy-probe.ts',
+    find: 'statusCode === 401 || statusCode === 407',
+    replace: 'statusCode === 401 || statusCode === 408',
+    tests: [PROXY, CREDENTIALS],
+  },
+  {
+    // A 403 (host or port not allowed) is not PROXY_REFUSED.
+    name: 'proxy-403-refused',
+    file: 'src/proxy-probe.ts',
+    find: 'if (statusCode === 403) return',
+    replace: 'if (statusCode === 404) return',
+    tests: [PROXY],
+  },
+  {
+    // Every answer below 500 counts as a tunnel: refusals are never typed.
+    name: 'proxy-2xx-range',
+    file: 'src/proxy-probe.ts',
+    find: 'statusCode >= 200 && statusCode < 300',
+    replace: 'statusCode >= 200 && statusCode < 500',
+    tests: [PROXY, CREDENTIALS],
+  },
+  {
+    // The proxy's own answer to CONNECT is taken for the origin's (https-proxy-agent replays it).
+    name: 'proxy-answer-is-proxy',
+    file: 'src/http-transport.ts',
+    find: 'if (proxyAnswer !== undefined && proxy !== undefined) {',
+    replace: 'if (proxyAnswer === undefined && proxy !== undefined) {',
+    tests: [PROXY, CREDENTIALS],
+  },
+  {
+    // A proxy that cannot be reached reads as an unavailable history API.
+    name: 'proxy-unreachable-typing',
+    file: 'src/http-transport.ts',
+    find: 'proxyAnswer === undefined && CONNECT_FAILURES.has(',
+    replace: 'proxyAnswer !== undefined && CONNECT_FAILURES.has(',
+    tests: [PROXY],
+  },
+  {
+    // An unreachable proxy at start is retried until connectTimeoutMs instead of failing at once.
+    name: 'proxy-unreachable-at-start',
+    file: 'src/topic-watch.ts',
+    find: "(!this.started && error.code === 'PROXY_UNREACHABLE')",
+    replace: "(this.started && error.code === 'PROXY_UNREACHABLE')",
+    tests: [PROXY],
+  },
+
+  // ── Handler retries (handler-runner.ts) ──────────────────────────────────────────────────────────────────────
+  {
+    // One attempt more than maxAttempts.
+    name: 'handler-max-attempts',
+    file: 'src/handler-runner.ts',
+    find: 'attempts < policy.maxAttempts && !isTimeout(error)',
+    replace: 'attempts <= policy.maxAttempts && !isTimeout(error)',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+  {
+    // A timed-out attempt is retried while it may still run (and plain failures are not retried).
+    name: 'handler-timeout-final',
+    file: 'src/handler-runner.ts',
+    find: 'attempts < policy.maxAttempts && !isTimeout(error)',
+    replace: 'attempts < policy.maxAttempts && isTimeout(error)',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+  {
+    // handlerTimeoutMs 0 (no limit) becomes a 0 ms limit.
+    name: 'handler-no-timeout',
+    file: 'src/handler-runner.ts',
+    find: 'if (policy.timeoutMs <= 0) return',
+    replace: 'if (policy.timeoutMs < 0) return',
+    tests: [CONCURRENCY],
+  },
+  {
+    // A backoff sleep that completes stops the retries; one that is aborted (closing) goes on retrying.
+    name: 'handler-retry-after-sleep',
+    file: 'src/handler-runner.ts',
+    find: 'if (!(await sleep(policy.clock, backoff.next(), signal))) break;',
+    replace: 'if ((await sleep(policy.clock, backoff.next(), signal))) break;',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+
+  // ── Dead letters (dead-letter-spool.ts, delivery.ts) ─────────────────────────────────────────────────────────
+  {
+    // The spool is never used: a failed event stops the watch instead of being set aside.
+    name: 'dead-letter-used',
+    file: 'src/delivery.ts',
+    find: 'if (outcome.ok || spool === undefined || this.stopped) return outcome;',
+    replace: 'if (outcome.ok || spool !== undefined || this.stopped) return outcome;',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // An entry whose redrive fails is removed all the same.
+    name: 'dead-letter-redrive-keeps-failed',
+    file: 'src/dead-letter-spool.ts',
+    find: 'failed += 1;\n        continue;',
+    replace: 'failed += 1;',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // The recovery pass quarantines the whole entries and keeps the torn ones.
+    name: 'dead-letter-recovery-suspects',
+    file: 'src/dead-letter-spool.ts',
+    find: '(await this.read(e.name)) === undefined',
+    replace: '(await this.read(e.name)) !== undefined',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // An entry of the right format and version is read even when its checksum does not match.
+    name: 'dead-letter-checksum',
+    file: 'src/dead-letter-spool.ts',
+    find: 'version !== VERSION || sum !== checksum(entry)',
+    replace: 'version !== VERSION && sum !== checksum(entry)',
+    tests: [DEAD_LETTER],
+  },
+];
+
+/**
+ * Each fix of issue 11 (and of what its randomized and chaos tests found), reverted: the test named for the
+ * defect must fail. Not always one token (a check is switched off); run them alone with `--only revert`.
+ */
+export const reverts: Mutant[] = [
+  {
+    // #1: a getter's token that metadata cannot carry reached grpc-js (a crash, the token on stderr)
+    name: 'revert-01-token-header-check',
+    file: 'src/token-refresher.ts',
+    find: "    if (bad !== undefined) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
+    replace: "    if (bad !== undefined && false) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
+    tests: [INPUTS],
+  },
+  {
+    // #1: a tenant id with a tab or non-ASCII accepted at construction
+    name: 'revert-01-tenant-header-check',
+    file: 'src/options.ts',
+    find: "    tenantId: headerValue(input.tenantId, 'tenantId'),",
+    replace: "    tenantId: nonEmptyString(input.tenantId, 'tenantId'),",
+    tests: [INPUTS],
+  },
+  {
+    // #1: --token-file holding two lines accepted
+    name: 'revert-01-token-file-one-line',
+    file: 'src/cli/main.ts',
+    find: "  if (/[\\r\\n]/.test(text)) throw",
+    replace: "  if (/[\\r]/.test(text)) throw",
+    tests: [INPUTS],
+  },
+  {
+    // #2: a delay above 2^31-1 ms handed to Node as it is (fires after 1 ms: a hot loop)
+    name: 'revert-02-timer-cap',
+    file: 'src/clock.ts',
+    find: "        const step = Math.min(remaining, MAX_TIMER_MS);",
+    replace: "        const step = Math.max(remaining, 0);",
+    tests: [INPUTS],
+  },
+  {
+    // #3: a 410 naming the asked position itself taken as a resync target (a loop)
+    name: 'revert-03-gone-not-above',
+    file: 'src/history-client.ts',
+    find: "      if (!Number.isSafeInteger(newest) || newest <= after) {",
+    replace: "      if (!Number.isSafeInteger(newest) || newest < after) {",
+    tests: [HOSTILE],
+  },
+  {
+    // #4: a position asked for counts as stored before the durable write (a retry writes nothing)
+    name: 'revert-04-durable-before-state',
+    file: 'src/sequence-store.ts',
+    find: "    if (sequenceId <= (durable.get(topic) ?? 0)) return;",
+    replace: "    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;",
+    tests: [STATE],
+  },
+  {
+    // #4: a save that fails before the start resolves never reaches onError
+    name: 'revert-04-failed-save-reported-before-start',
+    file: 'src/topic-watch.ts',
+    find: "(err) => this.report(err, true)",
+    replace: "(err) => this.report(err, false)",
+    tests: [STATE],
+  },
+  {
+    // #5: a live holder waited for instead of refused at once (and a dead one refused)
+    name: 'revert-05-live-holder-refused',
+    file: 'src/file-lock.ts',
+    find: "      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '');",
+    replace: "      if (holder !== undefined && holderIsGone(holder)) throw locked(file, holder, '');",
+    tests: [STATE],
+  },
+  {
+    // #6: a history page out of order handed over (the position moves past ids never delivered)
+    name: 'revert-06-history-page-order',
+    file: 'src/history-client.ts',
+    find: "      if (event.sequenceId <= previous) {",
+    replace: "      if (event.sequenceId <= previous && previous < 0) {",
+    tests: [HOSTILE],
+  },
+  {
+    // #6: an id out of order on the stream dropped as a repeat
+    name: 'revert-06-stream-late-dropped',
+    file: 'src/delivery.ts',
+    find: "      if (late && !this.seen.missing(seq)) {",
+    replace: "      if (late) {",
+    tests: [HOSTILE],
+  },
+  {
+    // #7: the page size not lowered to a server's cap
+    name: 'revert-07-page-cap-adapts',
+    file: 'src/catch-up.ts',
+    find: "        pageSize.value = count;",
+    replace: "        pageSize.value = size;",
+    tests: [HOSTILE],
+  },
+  {
+    // #7: a short page with an empty next page taken as the last without asking again
+    name: 'revert-07-short-page-verified',
+    file: 'src/catch-up.ts',
+    find: "      if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {",
+    replace: "      if (nextCount === 0 && (true || (verifying !== undefined && count !== verifying))) {",
+    tests: [HOSTILE],
+  },
+  {
+    // #8: an unknown event type stops the watch with PROTOCOL
+    name: 'revert-08-unknown-type-stops',
+    file: 'src/event-codec.ts',
+    find: "  if (meta === null || !(sequenceId > 0)) {",
+    replace: "  if (meta === null || !(sequenceId > 0) || type === 'UNKNOWN') {",
+    tests: [HOSTILE],
+  },
+  {
+    // #9: Retry-After ignored
+    name: 'revert-09-retry-after-ignored',
+    file: 'src/catch-up.ts',
+    find: "    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);",
+    replace: "    const delay = Math.max(this.backoff.next(), 0);",
+    tests: [HOSTILE],
+  },
+  {
+    // #10: a per-watch option typo ignored
+    name: 'revert-10-watch-option-keys',
+    file: 'src/watch-options.ts',
+    find: "  checkKeys(input, WATCH_OPTION_KEYS, 'options.');",
+    replace: "  checkKeys(input, Object.keys(input), 'options.');",
+    tests: [INPUTS],
+  },
+  {
+    // #11: the proxy password a plain channel option that grpc-js's tracing prints
+    name: 'revert-11-plain-proxy-credentials',
+    file: 'src/grpc-channel.ts',
+    find: "channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);",
+    replace: "channel['grpc.http_connect_creds'] = String(route.proxy.credentials);",
+    tests: [PROXY_CONFIG],
+  },
+  {
+    // #12: an empty --token-file waited on instead of refused
+    name: 'revert-12-empty-token-file',
+    file: 'src/cli/main.ts',
+    find: "  if (text === '') throw new Error(`${source} is empty`);",
+    replace: "  if (text === '\\0') throw new Error(`${source} is empty`);",
+    tests: [INPUTS],
+  },
+  {
+    // #12: a proxy value without a scheme taken as a host
+    name: 'revert-12-proxy-scheme-required',
+    file: 'src/options.ts',
+    find: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/\\//.test(value.trim()))",
+    replace: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/?\\/?/.test(value.trim()))",
+    tests: [INPUTS],
+  },
+  {
+    // #13: a self link with dot segments accepted (the history request leaves /events)
+    name: 'revert-13-dot-segments',
+    file: 'src/option-checks.ts',
+    find: "    if (segment === '' || segment === '.' || segment === '..' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
+    replace: "    if (segment === '' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
+    tests: [INPUTS],
+  },
+  {
+    // #14: a setSequence that never settles waited for forever
+    name: 'revert-14-write-deadline',
+    file: 'src/position-keeper.ts',
+    find: "    if (clock === undefined || timeoutMs === undefined) return write;",
+    replace: "    if (clock === undefined || timeoutMs !== undefined) return write;",
+    tests: [STATE],
+  },
+  {
+    // #15: the backoff escalates over healthy streams that a service ends
+    name: 'revert-15-backoff-after-progress',
+    file: 'src/topic-watch.ts',
+    find: "    const progressed = conn.madeProgress || this.replayed > 0;",
+    replace: "    const progressed = conn.madeProgress && this.replayed > 0;",
+    tests: [RECONNECT],
+  },
+  {
+    // #16: a stream that stays open but stops delivering never replaced
+    name: 'revert-16-stall-watchdog',
+    file: 'src/stall-watchdog.ts',
+    find: "    if (silent < timeout) {",
+    replace: "    if (silent < timeout * 1000) {",
+    tests: [HOSTILE],
+  },
+  {
+    // test hole: never pause the stream while catching up
+    name: 'revert-hole-backpressure-during-catch-up',
+    file: 'src/topic-connection.ts',
+    find: "    const waiting = this.live ? delivery.size : this.held.length;",
+    replace: "    const waiting = this.live ? delivery.size : 0;",
+    tests: [HOSTILE],
+  },
+  {
+    // test hole: pages after a resync numbered on from the old start
+    name: 'revert-hole-page-counter-after-resync',
+    file: 'src/catch-up.ts',
+    find: "    after = position;\n    requested = 0;",
+    replace: "    after = position;\n    requested = requested || 0;",
+    tests: [HOSTILE],
+  },
+  {
+    // test hole: the temp file's fsync dropped
+    name: 'revert-hole-fsync-temp',
+    file: 'src/durable-file.ts',
+    find: "    await step('sync');\n    await handle.sync();",
+    replace: "    await step('sync');\n    void handle.sync;",
+    tests: [STATE],
+  },
+  {
+    // test hole: the directory's fsync dropped
+    name: 'revert-hole-fsync-dir',
+    file: 'src/durable-file.ts',
+    find: "  await step('sync-dir');\n  await syncDirectory(path.dirname(file), io);",
+    replace: "  await step('sync-dir');\n  void syncDirectory;",
+    tests: [STATE],
+  },
+  {
+    // test hole: only the scheme word of an Authorization value masked
+    name: 'revert-hole-redaction-scheme-word',
+    file: 'src/redact.ts',
+    find: "(?:[A-Za-z][\\w.+-]*\\s+)?(?:[^\\s,;\"'\\\\]+|",
+    replace: "(?:[^\\s,;\"'\\\\]+|",
+    tests: [REDACTION],
+  },
+  {
+    // chaos finding: a token fetched for a reconnect never reaches the open streams
+    name: 'revert-finding-reconnect-token-to-streams',
+    file: 'src/token-refresher.ts',
+    find: "      if (before !== undefined && token.value !== before) {",
+    replace: "      if (before !== undefined && token.value === before) {",
+    tests: [TOKEN],
+  },
+  {
+    // property finding: a pass whose pages overlapped not read again
+    name: 'revert-finding-reread-after-disorder',
+    file: 'src/catch-up.ts',
+    find: "      if (!reread) {\n        reread = true;",
+    replace: "      if (reread) {\n        reread = true;",
+    tests: [HOSTILE],
+  },
+];
