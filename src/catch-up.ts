@@ -45,12 +45,14 @@ export interface CatchUpContext {
  * The protocol has no "subscription active" acknowledgement, so events published between the last history page and
  * the moment the service starts sending on our stream could fall in a gap (the reference Go SDK loses them: it
  * subscribes only after its catch-up). The stream is therefore opened first and its live events held back, and the
- * catch-up is complete only when a page fetched *after the stream showed a sign of life* came back short: every
- * event older than the first one the stream can carry is then in history and was fetched. If the last page was
+ * catch-up is complete only when the last page of a pass was fetched *after the stream showed a sign of life*:
+ * every event older than the first one the stream can carry is then in history and was fetched. If the last page was
  * requested before any sign of life, catch-up waits for one and makes one more pass from where it got to. Live
  * events held back meanwhile are delivered after it; those already delivered from history are dropped by sequence id.
  *
- * Pages are numbered from a fixed `from`, so the next pages are fetched while the current one is delivered.
+ * Pages are numbered from a fixed start, so the next pages are fetched while the current one is delivered. Which page
+ * is the last is decided on evidence, not on the page size asked (see onePass): a server may serve fewer. After the
+ * service broke the ascending order, `rereadFrom` (below `from`) makes the catch-up read those ids again.
  */
 export async function catchUp(ctx: CatchUpContext, from: number, rereadFrom = from): Promise<void> {
   const gate = new RetryGate(ctx);

@@ -5,7 +5,6 @@ import net from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { FileSequenceStore, WatchError, WatchManager, type WatchErrorCode, type WatchManagerOptions } from '../src';
 import { runCli } from '../src/cli/main';
 import { systemClock } from '../src/clock';
@@ -13,7 +12,7 @@ import { HttpTransport } from '../src/http-transport';
 import { parseProxyUrl } from '../src/proxy';
 import { probeProxy } from '../src/proxy-probe';
 import type { FakeWatchService, RawWireEvent } from '../src/testing';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -52,14 +51,6 @@ async function typedError(work: () => unknown, what: string): Promise<WatchError
   return recordError(err);
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += String(chunk);
-    captured.push(String(chunk));
-    done();
-  }
-}
 
 after(() => {
   const total = [...counts.values()].reduce((n, c) => n + c.cases, 0);

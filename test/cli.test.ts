@@ -4,28 +4,16 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { runCli } from '../src/cli/main';
 import { liveLine, resyncLine } from '../src/cli/records';
 import type { ResyncNotice } from '../src';
 import { FaultProxy, type FakeWatchService } from '../src/testing';
 import { makeTestCerts } from './support/certs';
-import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
+import { Capture, TOPIC, scanForSecrets, startService, token } from './support/harness';
 import { exitCode } from './support/exit-code';
 
 scanForSecrets();
 
-class Capture extends Writable {
-  text = '';
-  constructor(readonly isTTY = false) {
-    super();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += String(chunk);
-    captured.push(String(chunk));
-    done();
-  }
-}
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}, tty = false): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Capture(tty);

@@ -113,6 +113,29 @@ describe('order violations (#6)', () => {
     await service.stop();
   });
 
+  it('#6 a server that changes how it pages during a pass (newest first, then as asked): the pass is read again, nothing skipped', async () => {
+    // Pages 1-4 come newest first, one event each; then the server pages as asked, and page 5 of that numbering
+    // starts far beyond what pages 1-4 would have held: only reading the pass again from its start fetches those.
+    const service = await startService();
+    service.publishMany(TOPIC, 50);
+    service.setHostile({ pageOrder: 'desc', pageCap: 1 });
+    service.setHistoryFaults({ delayMs: 40 });
+    const c = await consumer(service, { from: 'beginning', historyPageSize: 10 });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => service.historyCounters.pagesServed >= 4, 5_000, 'the four pages in flight served newest first');
+    service.setHostile({});
+    await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
+    assert.deepEqual([...c.ids()].sort((a, b) => a - b), range(1, 50), 'each id exactly once');
+    const named = new Set(c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)));
+    let highest = 0;
+    for (const id of c.ids()) {
+      if (id < highest) assert.ok(named.has(id), `${id} out of order without a typed error naming it`);
+      highest = Math.max(highest, id);
+    }
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('#6 stream ids out of order (5,3,4,6…) are handed over late, never dropped: a retryable PROTOCOL error, a log line and a metric each', async () => {
     const service = await startService();
     service.publishMany(TOPIC, 2);

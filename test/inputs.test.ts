@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { WatchError, WatchManager, clientCredentialsToken, type WatchManagerOptions } from '../src';
 import { runCli } from '../src/cli/main';
 import { MAX_TIMER_MS, boundedClock, systemClock, type Clock, type Timer } from '../src/clock';
@@ -11,7 +10,7 @@ import { createLog } from '../src/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
 import { TokenRefresher } from '../src/token-refresher';
 import type { FakeWatchService } from '../src/testing';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -36,14 +35,6 @@ function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>)
   };
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += String(chunk);
-    captured.push(String(chunk));
-    done();
-  }
-}
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string; ms: number }> {
   const stdout = new Capture();

@@ -4,11 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from '../src';
 import { runCli } from '../src/cli/main';
 import { writeFileDurably, type DurableHandle, type DurableIo } from '../src/durable-file';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
+import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -23,14 +22,6 @@ async function errorOf(p: Promise<unknown>): Promise<WatchError> {
   return recordError(err);
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += String(chunk);
-    captured.push(String(chunk));
-    done();
-  }
-}
 
 /** Starts the lock holder fixture; resolves with it once it holds the lock (printed `locked <pid>`). */
 async function holder(file: string, topic: string, staleMs = 2_000): Promise<ChildProcess> {

@@ -51,6 +51,19 @@ export function captureLogger(): winston.Logger {
   return winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
 }
 
+/** A writable stream that keeps what is written (`text`) and hands it to the secret scan: a CLI's stdout or stderr. */
+export class Capture extends Writable {
+  text = '';
+  constructor(readonly isTTY = false) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += String(chunk);
+    captured.push(String(chunk));
+    done();
+  }
+}
+
 /** Keeps an error (message, cause chain, inspect output) for the secret scan, and returns it. */
 export function recordError<T>(err: T): T {
   captured.push(inspect(err, { depth: 6 }));
