@@ -24,8 +24,6 @@ export function parseEventType(value: unknown, where: string): WatchEventType {
   throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
 }
 
-/** The event type, or `UNKNOWN` with the raw name for one a newer service added (delivery decides what to do). */
-type TypeFields = { type: WatchEventType | 'UNKNOWN'; rawType?: string };
 
 /** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
@@ -103,11 +101,11 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
  * Maps a history type string to ours (WIRE.md): drop a leading `Resource`, upper-case the rest
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
-export function parseHistoryType(value: unknown, where: string): TypeFields {
+export function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
   if (typeof value !== 'string' || value === '') throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
   const name = value.replace(/^Resource/, '').toUpperCase();
   // A name this contract does not know is a type a newer service added (see fromWireEvent).
-  return WATCH_EVENT_TYPES.has(name) ? { type: name as WatchEventType } : { type: 'UNKNOWN', rawType: value.slice(0, 100) };
+  return WATCH_EVENT_TYPES.has(name) ? (name as WatchEventType) : 'UNKNOWN';
 }
 
 type Json = Record<string, unknown>;
@@ -164,18 +162,21 @@ export function fromHistoryEvent(item: unknown, topic: string, where: string): W
   if (!isObject(item)) throw new WatchError('PROTOCOL', `${where}: not an event object`);
   const meta = item.metadata;
   if (!isObject(meta)) throw new WatchError('PROTOCOL', `${where}: event ${JSON.stringify(item.id)} has no metadata`);
-  return {
+  const type = parseHistoryType(item.type, where);
+  const event: WatchEvent = {
     id: str(item.id),
     time: str(item.time),
     version: str(item.version),
     product: str(item.product),
     correlationId: str(item.correlationId),
     organizationId: isObject(item.organization) ? str(item.organization.id) : '',
-    ...parseHistoryType(item.type, where),
+    type,
     topic: str(meta.watchTopicSelfLink) === '' ? topic : str(meta.watchTopicSelfLink),
     watchTopicId: str(meta.watchTopicID),
     sequenceId: parseSequenceId(meta.sequenceID, where),
     subresource: str(meta.subresource),
     payload: resourceFromJson(item.payload),
   };
+  if (type === 'UNKNOWN') event.rawType = String(item.type).slice(0, 100);
+  return event;
 }
