@@ -9,11 +9,13 @@ import { captureLogger, recordError, scanForSecrets, secret, startService } from
 scanForSecrets();
 
 // The randomized protocol test of issue 11. A model server (the fake service with its hostile switches and faults)
-// mixes legal behaviour (page caps, delays, non-dense ids, stream aborts, a GOAWAY, repeats of ids already sent,
-// 410 purges, token expiry, silence, Retry-After) with illegal behaviour (pages out of order, ids out of order on the
-// stream, a 410 that cannot be resumed from, unknown event types). Whatever the mix, every event is delivered exactly
-// once, in order — or was named by a resync notice's exact range, or was handed over late with a typed error naming
-// it — and every error is a typed WatchError: never a silent gap, never a duplicate, never an unhandled rejection.
+// mixes legal behaviour (page caps and truncated pages, delays, non-dense ids, stream aborts, a GOAWAY, refused
+// subscriptions, repeats of ids already sent, 410 purges, token expiry, stalled streams, Retry-After, a quiet service
+// that activates late, short tokens) with illegal behaviour (pages out of order, ids out of order on the stream, a 410
+// that cannot be resumed from, unknown event types). Whatever the mix, every event is delivered exactly once, in
+// order — or was named by a resync notice's exact range, or was handed over late with a typed error naming it — every
+// error is a typed WatchError, and no stream outlives its token: never a silent gap, never a duplicate, never an
+// unhandled rejection.
 //
 // Replay a failure with its seed (printed, and in fast-check's report): WM_PROPERTY_SEED=<seed> npm test, or run
 // more: WM_PROPERTY_RUNS=1000 node --import tsx --test test/protocol-property.test.ts
@@ -51,6 +53,8 @@ const legalHostile = fc.record(
     repeatEvery: fc.integer({ min: 2, max: 6 }),
     retryAfter: fc.record({ status: fc.constantFrom(429 as const, 503 as const), header: fc.constant('0'), count: fc.integer({ min: 1, max: 3 }) }),
     abortAfterEvents: fc.integer({ min: 3, max: 20 }),
+    pageLimit: fc.integer({ min: 1, max: 12 }),
+    refuseSubscriptions: fc.integer({ min: 1, max: 3 }),
   },
   { requiredKeys: [] },
 );
