@@ -850,4 +850,13 @@ export const reverts: Mutant[] = [
     replace: "      if (reread) {\n        reread = true;",
     tests: [HOSTILE],
   },
+  {
+    // property finding (seed 61): a purge met while reading again below the position, after pages overlapped, resumed
+    // above it without a notice, though the broken order had jumped over ids the purge then took
+    name: 'revert-finding-resync-after-gaps',
+    file: 'src/catch-up.ts',
+    find: "      const gapsBelow = start < handed.position || handed.gaps;",
+    replace: "      const gapsBelow = false;",
+    tests: [HOSTILE],
+  },
 ];

@@ -64,9 +64,10 @@ export async function catchUp(ctx: CatchUpContext, from: number, rereadFrom = fr
   // repeat by delivery, what never was is handed over late, with a typed error naming it.
   let after = Math.min(from, rereadFrom);
   let reread = false;
-  // The highest id handed to delivery so far (or the position): where a catch-up reading below it resumes when
-  // history turns out to be purged there, never a resync of ids that were delivered.
-  const handed = { highest: from };
+  // The highest id handed to delivery so far (or the position): where a catch-up resumes when history turns out to
+  // be purged below it, never a resync of ids that were delivered; unless the ids below it may have gaps (`gaps`:
+  // pages of this catch-up overlapped), which a purge may have taken.
+  const handed = { highest: from, position: from, gaps: false };
   for (;;) {
     const start = after;
     const pass = await onePass(ctx, gate, size, served, after, handed);
@@ -114,7 +115,7 @@ function pagesInFlight(pageSize: number): number {
 /** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
 type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
 
-async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number, handed: { highest: number }): Promise<PassResult> {
+async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number, handed: { highest: number; position: number; gaps: boolean }): Promise<PassResult> {
   let after = start;
   let last = start;
   let requested = 0;
@@ -137,11 +138,14 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
   for (;;) {
     const result = await (inFlight.shift() as Promise<PageResult>);
     if (result instanceof HistoryGone) {
-      // Pages after `after` are void. When this pass already delivered beyond it (or reads again below the
-      // position), ask again from there: only the position itself purged is a resync (else the notice would name
-      // events that were delivered, or that history still holds).
+      // Pages after `after` are void. When this pass already delivered beyond it in order, ask again from there:
+      // only the position itself purged is a resync (else the notice would name events history still holds). But
+      // when the ids below what was handed over may have gaps (this pass reads again below the position, or its
+      // pages overlapped: the service broke the order), the purge may have taken ids never handed over: a resync
+      // from where this reading started, so that none of them goes missing without a notice.
       const resumeAt = Math.max(last, handed.highest);
-      restart(result.after < resumeAt ? resumeAt : await resync(ctx, result));
+      const gapsBelow = start < handed.position || handed.gaps;
+      restart(result.after < resumeAt && !gapsBelow ? resumeAt : await resync(ctx, result));
       last = after;
       continue;
     }
@@ -161,6 +165,7 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
     ctx.replayed(given);
     if (behind !== undefined) {
       disordered = true;
+      handed.gaps = true;
       ctx.report(new WatchError('PROTOCOL', `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the pages overlap (the server ignored sort=ASC, or changed its page size meanwhile)`, { retryable: true }));
     }
     const size = pageSize.value;

@@ -136,6 +136,31 @@ describe('order violations (#6)', () => {
     await service.stop();
   });
 
+  it('#6 history purged while ids the broken order jumped over are read again: a resync names them, none goes missing silently', async () => {
+    // Pages newest first (one event each) hand over 50, 49, 48, 47 while 6..46 were never fetched; then history is
+    // purged through 45 and pages as asked: reading the pass again from 5 meets 410. Only a resync can tell the
+    // consumer about 6..45 now.
+    const service = await startService();
+    service.publishMany(TOPIC, 50);
+    const store = new MemorySequenceStore();
+    store.setSequence(TOPIC, 5);
+    service.setHostile({ pageOrder: 'desc', pageCap: 1 });
+    service.setHistoryFaults({ delayMs: 40 });
+    const c = await consumer(service, { sequenceProvider: store, historyPageSize: 10 });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => service.historyCounters.pagesServed >= 4, 5_000, 'the four pages in flight served newest first');
+    service.purgeHistory(TOPIC, 45);
+    service.setHostile({});
+    await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
+    const named = (id: number): boolean => c.resyncs.some((n) => id > n.previousSequenceId && id <= n.newestSequenceId);
+    const missing = range(6, 50).filter((id) => !c.ids().includes(id) && !named(id));
+    assert.deepEqual(missing, [], 'every id delivered or named by a resync');
+    assert.ok(c.resyncs.some((n) => n.previousSequenceId === 5), `a resync from where the reading started: ${JSON.stringify(c.resyncs)}`);
+    assert.equal(new Set(c.ids()).size, c.ids().length, 'nothing twice');
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('#6 stream ids out of order (5,3,4,6…) are handed over late, never dropped: a retryable PROTOCOL error, a log line and a metric each', async () => {
     const service = await startService();
     service.publishMany(TOPIC, 2);
