@@ -52,7 +52,7 @@ export const mutants: Mutant[] = [
   {
     // The hand-off's classic off-by-one: a live event equal to the last one replayed from history is delivered twice.
     name: 'delivery-dedupe-boundary',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: 'const late = seq <= this.seen.highest;',
     replace: 'const late = seq < this.seen.highest;',
     tests: [CATCH_UP, LIVE, HOSTILE],
@@ -60,7 +60,7 @@ export const mutants: Mutant[] = [
   {
     // A repeat is handed over again instead of dropped (and an id never handed over would be dropped).
     name: 'delivery-dedupe-repeat-not-dropped',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: 'if (late && !this.seen.missing(seq)) {',
     replace: 'if (late && this.seen.missing(seq)) {',
     tests: [CATCH_UP, LIVE, HOSTILE, CHAOS],
@@ -68,7 +68,7 @@ export const mutants: Mutant[] = [
   {
     // A filtered event does not count as handed over: the id stays "missing", so a repeat of it is not a repeat.
     name: 'delivery-dedupe-filtered-not-recorded',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: '    this.seen.advance(event.sequenceId);\n    this.watermark.add(event.sequenceId);',
     replace: '    this.watermark.add(event.sequenceId);',
     tests: [FILTER, CATCH_UP, HOSTILE],
@@ -76,7 +76,7 @@ export const mutants: Mutant[] = [
   {
     // After a resync the position stays where it was: a restart would hit the purged range (410) again.
     name: 'delivery-resync-moves-position',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: "item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position",
     replace: "item.kind === 'resync' && item.notice.newestSequenceId < this.watermark.position",
     tests: [CATCH_UP, ITERATOR, CLI, HOSTILE],
@@ -86,7 +86,7 @@ export const mutants: Mutant[] = [
   {
     // Completing a later event marks the head done: the position passes an event still being handled.
     name: 'watermark-head-shortcut',
-    file: 'src/watermark.ts',
+    file: 'src/delivery/watermark.ts',
     find: 'head !== undefined && head.seq === seq ? head : this.find(seq)',
     replace: 'head !== undefined && head.seq <= seq ? head : this.find(seq)',
     tests: [CONCURRENCY, ITERATOR],
@@ -94,7 +94,7 @@ export const mutants: Mutant[] = [
   {
     // The binary search goes the wrong way: an out-of-order completion is not found, the position sticks.
     name: 'watermark-binary-search',
-    file: 'src/watermark.ts',
+    file: 'src/delivery/watermark.ts',
     find: 'if (slot.seq < seq) lo = mid + 1;',
     replace: 'if (slot.seq > seq) lo = mid + 1;',
     tests: [CONCURRENCY, ITERATOR],
@@ -102,7 +102,7 @@ export const mutants: Mutant[] = [
   {
     // The position advances over slots that are not done (any sequence id is truthy).
     name: 'watermark-advance-over-undone',
-    file: 'src/watermark.ts',
+    file: 'src/delivery/watermark.ts',
     find: '(this.slots[this.head] as { done: boolean }).done)',
     replace: '(this.slots[this.head] as { seq: number }).seq)',
     tests: [CONCURRENCY, ITERATOR],
@@ -113,7 +113,7 @@ export const mutants: Mutant[] = [
     // The end of a pass (an empty page right after the last id) without the sign-of-life condition: the activation
     // window of a quiet stream loses events.
     name: 'catchup-short-page-unconfirmed',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: 'result.after === last) return { last, confirmed: result.aliveAtRequest',
     replace: 'result.after === last) return { last, confirmed: true',
     tests: [CATCH_UP, HOSTILE],
@@ -121,7 +121,7 @@ export const mutants: Mutant[] = [
   {
     // The same at the other end of a pass: a short page followed by an empty one, after whole pages.
     name: 'catchup-last-page-unconfirmed',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: '        return { last, confirmed: result.aliveAtRequest',
     replace: '        return { last, confirmed: true',
     tests: [CATCH_UP, HOSTILE],
@@ -129,7 +129,7 @@ export const mutants: Mutant[] = [
   {
     // Prefetched pages numbered from 0 instead of 1 (history pages are 1-based).
     name: 'catchup-page-numbering',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: '++requested',
     replace: 'requested++',
     tests: [CATCH_UP, FAKE_HISTORY],
@@ -138,7 +138,7 @@ export const mutants: Mutant[] = [
     // After a resync (or a restart of the numbering) pages go on counting from the old start: the first pages after
     // the new position are never asked for.
     name: 'catchup-page-counter-not-reset',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: '    requested = 0;',
     replace: '',
     tests: [CATCH_UP, ITERATOR, HOSTILE],
@@ -146,7 +146,7 @@ export const mutants: Mutant[] = [
   {
     // Catch-up feeds delivery without waiting for room: memory grows with the backlog.
     name: 'catchup-when-below-dropped',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: 'await ctx.delivery.whenBelow(ctx.highWater);',
     replace: '',
     tests: [CATCH_UP, HOSTILE, CHAOS],
@@ -154,7 +154,7 @@ export const mutants: Mutant[] = [
   {
     // A 410 without an onResync handler resyncs silently, and one with a handler stops the watch.
     name: 'catchup-410-without-handler',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: 'if (!ctx.canResync) {',
     replace: 'if (ctx.canResync) {',
     tests: [CATCH_UP, ITERATOR, HOSTILE],
@@ -162,7 +162,7 @@ export const mutants: Mutant[] = [
   {
     // The 410 hand-off continues after the purged position instead of the newest one.
     name: 'catchup-410-newest',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: 'const newest = gone.newestSequenceId;',
     replace: 'const newest = gone.after;',
     tests: [CATCH_UP, ITERATOR, HOSTILE],
@@ -170,7 +170,7 @@ export const mutants: Mutant[] = [
   {
     // Retryable history failures stop the watch; permanent ones are retried forever.
     name: 'catchup-retryable-history-failure',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: 'if (!error.retryable) throw error;',
     replace: 'if (error.retryable) throw error;',
     tests: [CATCH_UP, HOSTILE],
@@ -180,7 +180,7 @@ export const mutants: Mutant[] = [
   {
     // HTTP 500 is no longer a retryable HISTORY_UNAVAILABLE (only 501 and up are).
     name: 'history-500-retryable',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: 'res.status === 429 || res.status >= 500',
     replace: 'res.status === 429 || res.status > 500',
     tests: [CATCH_UP, FAKE_HISTORY, HOSTILE],
@@ -188,7 +188,7 @@ export const mutants: Mutant[] = [
   {
     // A 403 from history reads as a refused token.
     name: 'history-403-code',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: "return new WatchError('PERMISSION_DENIED'",
     replace: "return new WatchError('UNAUTHENTICATED'",
     tests: [AUTH, ITERATOR],
@@ -196,7 +196,7 @@ export const mutants: Mutant[] = [
   {
     // A 401 is not retried once with a fresh token (a token that expired between our check and the server's).
     name: 'history-401-fresh-token-retry',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: 'res.status === 401 && attempt === 0',
     replace: 'res.status === 401 && attempt === 1',
     tests: [TOKEN, AUTH, RECONNECT],
@@ -204,7 +204,7 @@ export const mutants: Mutant[] = [
   {
     // Every usable 410 header is refused: no resync ever happens.
     name: 'history-410-header-check',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: 'if (!Number.isSafeInteger(newest) ||',
     replace: 'if (Number.isSafeInteger(newest) ||',
     tests: [CATCH_UP, ITERATOR, HOSTILE],
@@ -212,7 +212,7 @@ export const mutants: Mutant[] = [
   {
     // The newest id taken as the lowest of the answer: from 'latest' replays history.
     name: 'history-newest',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: 'Math.max(max, e.sequenceId)',
     replace: 'Math.min(max, e.sequenceId)',
     tests: [CATCH_UP, LIVE],
@@ -321,7 +321,7 @@ export const mutants: Mutant[] = [
   // ── Token refresh timing (token-refresher.ts) ────────────────────────────────────────────────────────────────
   {
     name: 'token-refresh-four-fifths',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: '* 4) / 5)',
     replace: '* 3) / 5)',
     tests: [TOKEN, INPUTS],
@@ -329,7 +329,7 @@ export const mutants: Mutant[] = [
   {
     // A token 1 ms from expiry is still used to open a stream.
     name: 'token-expiry-margin',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: 'const EXPIRY_MARGIN_MS = 1_000;',
     replace: 'const EXPIRY_MARGIN_MS = 0;',
     tests: [TOKEN, INPUTS],
@@ -337,7 +337,7 @@ export const mutants: Mutant[] = [
   {
     // The held token is used only when it is about to expire, and refetched while it is good.
     name: 'token-held-while-valid',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: 'held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS',
     replace: 'held.expiresAt - this.options.clock.now() < EXPIRY_MARGIN_MS',
     tests: [TOKEN],
@@ -345,7 +345,7 @@ export const mutants: Mutant[] = [
   {
     // The floor of the refresh delay becomes its ceiling: refreshes every 100 ms.
     name: 'token-refresh-floor',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: 'Math.max(MIN_REFRESH_DELAY_MS,',
     replace: 'Math.min(MIN_REFRESH_DELAY_MS,',
     tests: [TOKEN, INPUTS],
@@ -353,7 +353,7 @@ export const mutants: Mutant[] = [
   {
     // A refresh that succeeds after failures does not reset the refresh backoff: the next failure waits longer.
     name: 'token-refresh-backoff-reset',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: 'this.retry.reset();',
     replace: '',
     tests: [TOKEN, INPUTS],
@@ -362,14 +362,14 @@ export const mutants: Mutant[] = [
   // ── The ping answer (watch-stream.ts) ────────────────────────────────────────────────────────────────────────
   {
     name: 'ping-answered',
-    file: 'src/watch-stream.ts',
+    file: 'src/transport/watch-stream.ts',
     find: 'if (this.finalError === undefined) this.write(',
     replace: 'if (this.finalError !== undefined) this.write(',
     tests: [LIVENESS],
   },
   {
     name: 'ping-answer-id',
-    file: 'src/watch-stream.ts',
+    file: 'src/transport/watch-stream.ts',
     find: 'pingResponse: { id: message.id }',
     replace: "pingResponse: { id: '' }",
     tests: [LIVENESS],
@@ -395,7 +395,7 @@ export const mutants: Mutant[] = [
   {
     // Delivery never tells the connection that its queue fell low: a paused stream stays paused.
     name: 'backpressure-on-low',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: 'this.options.onLow();',
     replace: '',
     tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
@@ -405,7 +405,7 @@ export const mutants: Mutant[] = [
   {
     // The temp file is renamed over the target without fsync: a power loss can leave an empty position file.
     name: 'durable-temp-fsync',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: 'await handle.sync();\n    await handle.close();',
     replace: 'await handle.close();',
     tests: [STORE, STATE, DEAD_LETTER],
@@ -413,14 +413,14 @@ export const mutants: Mutant[] = [
   {
     // The rename is not made durable: after a power loss the old file (or no entry) is back.
     name: 'durable-directory-fsync',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: 'await syncDirectory(path.dirname(file), io);',
     replace: '',
     tests: [STORE, STATE, DEAD_LETTER],
   },
   {
     name: 'durable-file-mode',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: "(temp, 'wx', 0o600)",
     replace: "(temp, 'wx', 0o644)",
     tests: [STORE, STATE],
@@ -428,7 +428,7 @@ export const mutants: Mutant[] = [
   {
     // A write that fails before the rename leaves its temp file behind.
     name: 'durable-temp-cleanup',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: 'await io.rm(temp, { force: true }).catch(() => undefined);',
     replace: '',
     tests: [STORE, STATE, DEAD_LETTER],
@@ -438,7 +438,7 @@ export const mutants: Mutant[] = [
   {
     // A batch is written one acknowledgement late.
     name: 'position-batch-size',
-    file: 'src/position-keeper.ts',
+    file: 'src/state/position-keeper.ts',
     find: 'if (this.acks - this.savedAcks >= this.policy.everyAcks) this.startWrite();',
     replace: 'if (this.acks - this.savedAcks > this.policy.everyAcks) this.startWrite();',
     tests: [STORE],
@@ -446,7 +446,7 @@ export const mutants: Mutant[] = [
   {
     // The maxUnsavedAcks bound is not enforced: delivery never waits for a store that falls behind.
     name: 'position-unsaved-bound',
-    file: 'src/position-keeper.ts',
+    file: 'src/state/position-keeper.ts',
     find: 'return new Promise((resolve) => this.waiters.push(resolve));',
     replace: 'return undefined;',
     tests: [STORE, CRASH, STATE],
@@ -454,7 +454,7 @@ export const mutants: Mutant[] = [
   {
     // The interval timer never writes the rest of a batch.
     name: 'position-interval-write',
-    file: 'src/position-keeper.ts',
+    file: 'src/state/position-keeper.ts',
     find: 'if (this.writing === undefined && this.written < this.recorded) this.startWrite();',
     replace: 'if (this.writing === undefined && this.written > this.recorded) this.startWrite();',
     tests: [STORE],
@@ -464,7 +464,7 @@ export const mutants: Mutant[] = [
   {
     // Only the first JWT of a text is scrubbed.
     name: 'redact-jwt-global',
-    file: 'src/redact.ts',
+    file: 'src/logging/redact.ts',
     find: '\\.[A-Za-z0-9_-]*/g, MASK],',
     replace: '\\.[A-Za-z0-9_-]*/, MASK],',
     tests: [REDACTION, PROXY_CONFIG],
@@ -472,7 +472,7 @@ export const mutants: Mutant[] = [
   {
     // A lower-case "bearer <token>" is left in clear.
     name: 'redact-bearer-case',
-    file: 'src/redact.ts',
+    file: 'src/logging/redact.ts',
     find: '([Bb]earer|BEARER|Basic|BASIC)',
     replace: '([B]earer|BEARER|Basic|BASIC)',
     tests: [REDACTION, PROXY_CONFIG],
@@ -480,7 +480,7 @@ export const mutants: Mutant[] = [
   {
     // "Authorization: <opaque value>" is scrubbed only when written in lower case.
     name: 'redact-authorization-case',
-    file: 'src/redact.ts',
+    file: 'src/logging/redact.ts',
     find: '/gi, `$1${MASK}`]',
     replace: '/g, `$1${MASK}`]',
     tests: [REDACTION, PROXY_CONFIG],
@@ -488,7 +488,7 @@ export const mutants: Mutant[] = [
   {
     // Opaque tokens shorter than 60 characters are never registered, so never scrubbed by value.
     name: 'redact-registry-min-length',
-    file: 'src/redact.ts',
+    file: 'src/logging/redact.ts',
     find: 'value.length < 6 ||',
     replace: 'value.length < 60 ||',
     tests: [REDACTION],
@@ -498,7 +498,7 @@ export const mutants: Mutant[] = [
   {
     // A 407 (the proxy wants credentials) is not PROXY_AUTH.
     name: 'proxy-407-auth',
-    file: 'src/proxy-probe.ts',
+    file: 'src/transport/proxy-probe.ts',
     find: 'statusCode === 401 || statusCode === 407',
     replace: 'statusCode === 401 || statusCode === 408',
     tests: [PROXY, CREDENTIALS],
@@ -506,7 +506,7 @@ export const mutants: Mutant[] = [
   {
     // A 403 (host or port not allowed) is not PROXY_REFUSED.
     name: 'proxy-403-refused',
-    file: 'src/proxy-probe.ts',
+    file: 'src/transport/proxy-probe.ts',
     find: 'if (statusCode === 403) return',
     replace: 'if (statusCode === 404) return',
     tests: [PROXY],
@@ -514,7 +514,7 @@ export const mutants: Mutant[] = [
   {
     // Every answer below 500 counts as a tunnel: refusals are never typed.
     name: 'proxy-2xx-range',
-    file: 'src/proxy-probe.ts',
+    file: 'src/transport/proxy-probe.ts',
     find: 'statusCode >= 200 && statusCode < 300',
     replace: 'statusCode >= 200 && statusCode < 500',
     tests: [PROXY, CREDENTIALS],
@@ -522,7 +522,7 @@ export const mutants: Mutant[] = [
   {
     // The proxy's own answer to CONNECT is taken for the origin's (https-proxy-agent replays it).
     name: 'proxy-answer-is-proxy',
-    file: 'src/http-transport.ts',
+    file: 'src/transport/http-transport.ts',
     find: 'if (proxyAnswer !== undefined && proxy !== undefined) {',
     replace: 'if (proxyAnswer === undefined && proxy !== undefined) {',
     tests: [PROXY, CREDENTIALS],
@@ -530,7 +530,7 @@ export const mutants: Mutant[] = [
   {
     // A proxy that cannot be reached reads as an unavailable history API.
     name: 'proxy-unreachable-typing',
-    file: 'src/http-transport.ts',
+    file: 'src/transport/http-transport.ts',
     find: 'proxyAnswer === undefined && CONNECT_FAILURES.has(',
     replace: 'proxyAnswer !== undefined && CONNECT_FAILURES.has(',
     tests: [PROXY],
@@ -548,7 +548,7 @@ export const mutants: Mutant[] = [
   {
     // One attempt more than maxAttempts.
     name: 'handler-max-attempts',
-    file: 'src/handler-runner.ts',
+    file: 'src/delivery/handler-runner.ts',
     find: 'attempts < policy.maxAttempts && !isTimeout(error)',
     replace: 'attempts <= policy.maxAttempts && !isTimeout(error)',
     tests: [CONCURRENCY, DEAD_LETTER],
@@ -556,7 +556,7 @@ export const mutants: Mutant[] = [
   {
     // A timed-out attempt is retried while it may still run (and plain failures are not retried).
     name: 'handler-timeout-final',
-    file: 'src/handler-runner.ts',
+    file: 'src/delivery/handler-runner.ts',
     find: 'attempts < policy.maxAttempts && !isTimeout(error)',
     replace: 'attempts < policy.maxAttempts && isTimeout(error)',
     tests: [CONCURRENCY, DEAD_LETTER],
@@ -564,7 +564,7 @@ export const mutants: Mutant[] = [
   {
     // handlerTimeoutMs 0 (no limit) becomes a 0 ms limit.
     name: 'handler-no-timeout',
-    file: 'src/handler-runner.ts',
+    file: 'src/delivery/handler-runner.ts',
     find: 'if (policy.timeoutMs <= 0) return',
     replace: 'if (policy.timeoutMs < 0) return',
     tests: [CONCURRENCY],
@@ -572,7 +572,7 @@ export const mutants: Mutant[] = [
   {
     // A backoff sleep that completes stops the retries; one that is aborted (closing) goes on retrying.
     name: 'handler-retry-after-sleep',
-    file: 'src/handler-runner.ts',
+    file: 'src/delivery/handler-runner.ts',
     find: 'if (!(await sleep(policy.clock, backoff.next(), signal))) break;',
     replace: 'if ((await sleep(policy.clock, backoff.next(), signal))) break;',
     tests: [CONCURRENCY, DEAD_LETTER],
@@ -582,7 +582,7 @@ export const mutants: Mutant[] = [
   {
     // The spool is never used: a failed event stops the watch instead of being set aside.
     name: 'dead-letter-used',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: 'if (outcome.ok || spool === undefined || this.stopped) return outcome;',
     replace: 'if (outcome.ok || spool !== undefined || this.stopped) return outcome;',
     tests: [DEAD_LETTER],
@@ -590,7 +590,7 @@ export const mutants: Mutant[] = [
   {
     // An entry whose redrive fails is removed all the same.
     name: 'dead-letter-redrive-keeps-failed',
-    file: 'src/dead-letter-spool.ts',
+    file: 'src/delivery/dead-letter-spool.ts',
     find: 'failed += 1;\n        continue;',
     replace: 'failed += 1;',
     tests: [DEAD_LETTER],
@@ -598,7 +598,7 @@ export const mutants: Mutant[] = [
   {
     // The recovery pass quarantines the whole entries and keeps the torn ones.
     name: 'dead-letter-recovery-suspects',
-    file: 'src/dead-letter-spool.ts',
+    file: 'src/delivery/dead-letter-spool.ts',
     find: '(await this.read(e.name)) === undefined',
     replace: '(await this.read(e.name)) !== undefined',
     tests: [DEAD_LETTER],
@@ -606,7 +606,7 @@ export const mutants: Mutant[] = [
   {
     // An entry of the right format and version is read even when its checksum does not match.
     name: 'dead-letter-checksum',
-    file: 'src/dead-letter-spool.ts',
+    file: 'src/delivery/dead-letter-spool.ts',
     find: 'version !== VERSION || sum !== checksum(entry)',
     replace: 'version !== VERSION && sum !== checksum(entry)',
     tests: [DEAD_LETTER],
@@ -621,7 +621,7 @@ export const reverts: Mutant[] = [
   {
     // #1: a getter's token that metadata cannot carry reached grpc-js (a crash, the token on stderr)
     name: 'revert-01-token-header-check',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: "    if (bad !== undefined) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
     replace: "    if (bad !== undefined && false) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
     tests: [INPUTS],
@@ -629,7 +629,7 @@ export const reverts: Mutant[] = [
   {
     // #1: a tenant id with a tab or non-ASCII accepted at construction
     name: 'revert-01-tenant-header-check',
-    file: 'src/options.ts',
+    file: 'src/config/options.ts',
     find: "    tenantId: headerValue(input.tenantId, 'tenantId'),",
     replace: "    tenantId: nonEmptyString(input.tenantId, 'tenantId'),",
     tests: [INPUTS],
@@ -653,7 +653,7 @@ export const reverts: Mutant[] = [
   {
     // #3: a 410 naming the asked position itself taken as a resync target (a loop)
     name: 'revert-03-gone-not-above',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: "      if (!Number.isSafeInteger(newest) || newest <= after) {",
     replace: "      if (!Number.isSafeInteger(newest) || newest < after) {",
     tests: [HOSTILE],
@@ -661,7 +661,7 @@ export const reverts: Mutant[] = [
   {
     // #4: a position asked for counts as stored before the durable write (a retry writes nothing)
     name: 'revert-04-durable-before-state',
-    file: 'src/sequence-store.ts',
+    file: 'src/state/file-sequence-store.ts',
     find: "    if (sequenceId <= (durable.get(topic) ?? 0)) return;",
     replace: "    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;",
     tests: [STATE],
@@ -677,7 +677,7 @@ export const reverts: Mutant[] = [
   {
     // #5: a live holder waited for instead of refused at once (and a dead one refused)
     name: 'revert-05-live-holder-refused',
-    file: 'src/file-lock.ts',
+    file: 'src/state/file-lock.ts',
     find: "      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '');",
     replace: "      if (holder !== undefined && holderIsGone(holder)) throw locked(file, holder, '');",
     tests: [STATE],
@@ -685,7 +685,7 @@ export const reverts: Mutant[] = [
   {
     // #6: a history page out of order handed over (the position moves past ids never delivered)
     name: 'revert-06-history-page-order',
-    file: 'src/history-client.ts',
+    file: 'src/history/history-client.ts',
     find: "      if (event.sequenceId <= previous) {",
     replace: "      if (event.sequenceId <= previous && previous < 0) {",
     tests: [HOSTILE],
@@ -693,7 +693,7 @@ export const reverts: Mutant[] = [
   {
     // #6: an id out of order on the stream dropped as a repeat
     name: 'revert-06-stream-late-dropped',
-    file: 'src/delivery.ts',
+    file: 'src/delivery/delivery.ts',
     find: "      if (late && !this.seen.missing(seq)) {",
     replace: "      if (late) {",
     tests: [HOSTILE],
@@ -701,7 +701,7 @@ export const reverts: Mutant[] = [
   {
     // #7: the page size not lowered to a server's cap
     name: 'revert-07-page-cap-adapts',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "        pageSize.value = count;",
     replace: "        pageSize.value = size;",
     tests: [HOSTILE],
@@ -709,7 +709,7 @@ export const reverts: Mutant[] = [
   {
     // #7: a short page with an empty next page taken as the last without asking again
     name: 'revert-07-short-page-verified',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "      if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {",
     replace: "      if (nextCount === 0 && (true || (verifying !== undefined && count !== verifying))) {",
     tests: [HOSTILE],
@@ -717,7 +717,7 @@ export const reverts: Mutant[] = [
   {
     // #8: an unknown event type stops the watch with PROTOCOL
     name: 'revert-08-unknown-type-stops',
-    file: 'src/event-codec.ts',
+    file: 'src/transport/event-codec.ts',
     find: "  if (meta === null || !(sequenceId > 0)) {",
     replace: "  if (meta === null || !(sequenceId > 0) || type === 'UNKNOWN') {",
     tests: [HOSTILE],
@@ -725,7 +725,7 @@ export const reverts: Mutant[] = [
   {
     // #9: Retry-After ignored
     name: 'revert-09-retry-after-ignored',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);",
     replace: "    const delay = Math.max(this.backoff.next(), 0);",
     tests: [HOSTILE],
@@ -733,7 +733,7 @@ export const reverts: Mutant[] = [
   {
     // #10: a per-watch option typo ignored
     name: 'revert-10-watch-option-keys',
-    file: 'src/watch-options.ts',
+    file: 'src/config/watch-options.ts',
     find: "  checkKeys(input, WATCH_OPTION_KEYS, 'options.');",
     replace: "  checkKeys(input, Object.keys(input), 'options.');",
     tests: [INPUTS],
@@ -741,7 +741,7 @@ export const reverts: Mutant[] = [
   {
     // #11: the proxy password a plain channel option that grpc-js's tracing prints
     name: 'revert-11-plain-proxy-credentials',
-    file: 'src/grpc-channel.ts',
+    file: 'src/transport/grpc-channel.ts',
     find: "channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);",
     replace: "channel['grpc.http_connect_creds'] = String(route.proxy.credentials);",
     tests: [PROXY_CONFIG],
@@ -757,7 +757,7 @@ export const reverts: Mutant[] = [
   {
     // #12: a proxy value without a scheme taken as a host
     name: 'revert-12-proxy-scheme-required',
-    file: 'src/options.ts',
+    file: 'src/config/options.ts',
     find: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/\\//.test(value.trim()))",
     replace: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/?\\/?/.test(value.trim()))",
     tests: [INPUTS],
@@ -773,7 +773,7 @@ export const reverts: Mutant[] = [
   {
     // #14: a setSequence that never settles waited for forever
     name: 'revert-14-write-deadline',
-    file: 'src/position-keeper.ts',
+    file: 'src/state/position-keeper.ts',
     find: "    if (clock === undefined || timeoutMs === undefined) return write;",
     replace: "    if (clock === undefined || timeoutMs !== undefined) return write;",
     tests: [STATE],
@@ -789,7 +789,7 @@ export const reverts: Mutant[] = [
   {
     // #16: a stream that stays open but stops delivering never replaced
     name: 'revert-16-stall-watchdog',
-    file: 'src/stall-watchdog.ts',
+    file: 'src/transport/stall-watchdog.ts',
     find: "    if (silent < timeout) {",
     replace: "    if (silent < timeout * 1000) {",
     tests: [HOSTILE],
@@ -805,7 +805,7 @@ export const reverts: Mutant[] = [
   {
     // test hole: pages after a resync numbered on from the old start
     name: 'revert-hole-page-counter-after-resync',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "    after = position;\n    requested = 0;",
     replace: "    after = position;\n    requested = requested || 0;",
     tests: [HOSTILE],
@@ -813,7 +813,7 @@ export const reverts: Mutant[] = [
   {
     // test hole: the temp file's fsync dropped
     name: 'revert-hole-fsync-temp',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: "    await step('sync');\n    await handle.sync();",
     replace: "    await step('sync');\n    void handle.sync;",
     tests: [STATE],
@@ -821,7 +821,7 @@ export const reverts: Mutant[] = [
   {
     // test hole: the directory's fsync dropped
     name: 'revert-hole-fsync-dir',
-    file: 'src/durable-file.ts',
+    file: 'src/state/durable-file.ts',
     find: "  await step('sync-dir');\n  await syncDirectory(path.dirname(file), io);",
     replace: "  await step('sync-dir');\n  void syncDirectory;",
     tests: [STATE],
@@ -829,7 +829,7 @@ export const reverts: Mutant[] = [
   {
     // test hole: only the scheme word of an Authorization value masked
     name: 'revert-hole-redaction-scheme-word',
-    file: 'src/redact.ts',
+    file: 'src/logging/redact.ts',
     find: "(?:[A-Za-z][\\w.+-]*\\s+)?(?:[^\\s,;\"'\\\\]+|",
     replace: "(?:[^\\s,;\"'\\\\]+|",
     tests: [REDACTION],
@@ -837,7 +837,7 @@ export const reverts: Mutant[] = [
   {
     // chaos finding: a token fetched for a reconnect never reaches the open streams
     name: 'revert-finding-reconnect-token-to-streams',
-    file: 'src/token-refresher.ts',
+    file: 'src/auth/token-refresher.ts',
     find: "      if (before !== undefined && token.value !== before) {",
     replace: "      if (before !== undefined && token.value === before) {",
     tests: [TOKEN],
@@ -845,7 +845,7 @@ export const reverts: Mutant[] = [
   {
     // property finding: a pass whose pages overlapped not read again
     name: 'revert-finding-reread-after-disorder',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "      if (!reread) {\n        reread = true;",
     replace: "      if (reread) {\n        reread = true;",
     tests: [HOSTILE],
@@ -854,7 +854,7 @@ export const reverts: Mutant[] = [
     // property finding (seed 61): a purge met while reading again below the position, after pages overlapped, resumed
     // above it without a notice, though the broken order had jumped over ids the purge then took
     name: 'revert-finding-resync-after-gaps',
-    file: 'src/catch-up.ts',
+    file: 'src/history/catch-up.ts',
     find: "      const gapsBelow = start < handed.position || handed.gaps;",
     replace: "      const gapsBelow = false;",
     tests: [HOSTILE],

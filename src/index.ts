@@ -4,13 +4,16 @@
  * @packageDocumentation
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
-export type { WatchHandlers, ResyncNotice } from './delivery';
-export type { WatchRecord, IterateOptions } from './watch-iterator';
-export { DeadLetterSpool, type DeadLetter } from './dead-letter-spool';
-export { clientCredentialsToken, type ClientSecretCredentials, type ClientAssertionCredentials, type ClientCredentialsOptions } from './client-credentials';
-export type { WatchOptions, WatchFilter } from './watch-options';
-export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, TokenGetter, TokenRequest, StartFrom } from './options';
-export { MemorySequenceStore, FileSequenceStore, type SequenceProvider, type FileSequenceStoreOptions, type WriteStep } from './sequence-store';
+export type { WatchHandlers, ResyncNotice } from './delivery/watch-handlers';
+export type { WatchRecord, IterateOptions } from './delivery/watch-iterator';
+export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
+export { clientCredentialsToken, type ClientSecretCredentials, type ClientAssertionCredentials, type ClientCredentialsOptions } from './auth/client-credentials';
+export type { WatchOptions, WatchFilter } from './config/watch-options';
+export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, StartFrom } from './config/options';
+export type { TokenGetter, TokenRequest } from './auth/token-getter';
+export type { SequenceProvider } from './state/sequence-provider';
+export { MemorySequenceStore } from './state/memory-sequence-store';
+export { FileSequenceStore, type FileSequenceStoreOptions, type WriteStep } from './state/file-sequence-store';
 export type { BackoffOptions } from './backoff';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';
 export type { Clock, Timer, TimerOptions } from './clock';
@@ -28,4 +31,4 @@ export type {
   WatchMetrics,
 } from './types';
 export { VERSION } from './version';
-export { createDefaultLogger, type LogLevel } from './logger';
+export { createDefaultLogger, type LogLevel } from './logging/logger';

@@ -1,13 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Timer } from './clock';
-import type { Delivery } from './delivery';
+import type { Delivery } from './delivery/delivery';
 import { WatchError } from './errors';
-import type { Log } from './logger';
-import type { ResolvedOptions } from './options';
-import type { WatchClient } from './grpc-channel';
+import type { Log } from './logging/logger';
+import type { ResolvedOptions } from './config/options';
+import type { WatchClient } from './transport/grpc-channel';
 import type { AgentStatus, WatchEvent } from './types';
-import { StallWatchdog } from './stall-watchdog';
-import { WatchStream } from './watch-stream';
+import { StallWatchdog } from './transport/stall-watchdog';
+import { WatchStream } from './transport/watch-stream';
 
 // The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
 // neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.

@@ -1,16 +1,17 @@
 import { Backoff } from './backoff';
-import { catchUp } from './catch-up';
+import { catchUp } from './history/catch-up';
 import { sleep, withDeadline } from './clock';
-import type { DeadLetterSpool } from './dead-letter-spool';
-import { Delivery, type WatchHandlers } from './delivery';
+import type { DeadLetterSpool } from './delivery/dead-letter-spool';
+import { Delivery } from './delivery/delivery';
+import type { WatchHandlers } from './delivery/watch-handlers';
 import { WatchError, toWatchError } from './errors';
-import type { HistoryClient } from './history-client';
-import type { Log } from './logger';
-import type { ResolvedOptions } from './options';
-import type { ResolvedWatchOptions, WatchFilter } from './watch-options';
-import { PositionKeeper } from './position-keeper';
-import type { WatchClient } from './grpc-channel';
-import type { TokenRefresher } from './token-refresher';
+import type { HistoryClient } from './history/history-client';
+import type { Log } from './logging/logger';
+import type { ResolvedOptions } from './config/options';
+import type { ResolvedWatchOptions, WatchFilter } from './config/watch-options';
+import { PositionKeeper } from './state/position-keeper';
+import type { WatchClient } from './transport/grpc-channel';
+import type { TokenRefresher } from './auth/token-refresher';
 import { TopicConnection } from './topic-connection';
 import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types';
 

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { FileSequenceStore, WatchError, WatchManager, type WatchErrorCode, type WatchManagerOptions } from '../src';
 import { runCli } from '../src/cli/main';
 import { systemClock } from '../src/clock';
-import { HttpTransport } from '../src/http-transport';
-import { parseProxyUrl } from '../src/proxy';
-import { probeProxy } from '../src/proxy-probe';
+import { HttpTransport } from '../src/transport/http-transport';
+import { parseProxyUrl } from '../src/config/proxy';
+import { probeProxy } from '../src/transport/proxy-probe';
 import type { FakeWatchService, RawWireEvent } from '../src/testing';
 import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 

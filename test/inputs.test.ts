@@ -6,9 +6,9 @@ import path from 'node:path';
 import { WatchError, WatchManager, clientCredentialsToken, type WatchManagerOptions } from '../src';
 import { runCli } from '../src/cli/main';
 import { MAX_TIMER_MS, boundedClock, systemClock, type Clock, type Timer } from '../src/clock';
-import { createLog } from '../src/logger';
+import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
-import { TokenRefresher } from '../src/token-refresher';
+import { TokenRefresher } from '../src/auth/token-refresher';
 import type { FakeWatchService } from '../src/testing';
 import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 

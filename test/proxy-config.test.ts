@@ -3,11 +3,11 @@ import './support/harness';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { WatchManager, WatchError } from '../src';
-import { channelOptions, channelRoute } from '../src/grpc-channel';
-import { resolveOptions } from '../src/options';
-import { bypassesProxy } from '../src/no-proxy';
-import { parseProxyUrl, proxyFor, proxyForUrl, type Environment } from '../src/proxy';
-import { redactSecrets } from '../src/redact';
+import { channelOptions, channelRoute } from '../src/transport/grpc-channel';
+import { resolveOptions } from '../src/config/options';
+import { bypassesProxy } from '../src/config/no-proxy';
+import { parseProxyUrl, proxyFor, proxyForUrl, type Environment } from '../src/config/proxy';
+import { redactSecrets } from '../src/logging/redact';
 
 const valid = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
 import { WatchError, WatchManager, clientCredentialsToken } from '../src';
-import { createLog } from '../src/logger';
-import { redactSecrets, registerSecret } from '../src/redact';
+import { createLog } from '../src/logging/logger';
+import { redactSecrets, registerSecret } from '../src/logging/redact';
 import { TOPIC, captureLogger, captured, findLeak, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();

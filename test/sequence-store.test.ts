@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager, type WriteStep } from '../src';
-import { PositionKeeper } from '../src/position-keeper';
+import { PositionKeeper } from '../src/state/position-keeper';
 import { FakeClock } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 

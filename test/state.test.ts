@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from '../src';
 import { runCli } from '../src/cli/main';
-import { writeFileDurably, type DurableHandle, type DurableIo } from '../src/durable-file';
+import { writeFileDurably, type DurableHandle, type DurableIo } from '../src/state/durable-file';
 import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchEvent } from '../src';
 import { FakeClock } from '../src/testing';
-import { TokenRefresher } from '../src/token-refresher';
-import { createLog } from '../src/logger';
+import { TokenRefresher } from '../src/auth/token-refresher';
+import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
 import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
 

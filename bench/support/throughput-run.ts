@@ -2,9 +2,9 @@
 // argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same, and prints {mode, events, ms, cpuUs}.
 import * as grpc from '@grpc/grpc-js';
 import { WatchManager } from '../../src';
-import { channelOptions } from '../../src/grpc-channel';
-import { resolveOptions } from '../../src/options';
-import { watchProto } from '../../src/proto';
+import { channelOptions } from '../../src/transport/grpc-channel';
+import { resolveOptions } from '../../src/config/options';
+import { watchProto } from '../../src/transport/proto';
 import type { ServiceInfo } from './stats';
 
 const mode = process.argv[2] as 'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same';

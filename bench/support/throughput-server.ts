@@ -5,7 +5,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { watchProto } from '../../src/proto';
+import { watchProto } from '../../src/transport/proto';
 import { TopicLog } from '../../src/testing/topic-log';
 import { toWireEvent } from '../../src/testing/wire-render';
 

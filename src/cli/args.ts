@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { LogLevel } from '../logger';
-import type { StartFrom } from '../options';
+import type { LogLevel } from '../logging/logger';
+import type { StartFrom } from '../config/options';
 
 /** The parsed command line of `watch-tail` (CLI.md). */
 export interface CliConfig {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { clientCredentialsToken } from '../client-credentials';
+import { clientCredentialsToken } from '../auth/client-credentials';
 import { systemClock, type Timer } from '../clock';
 import { FakeWatchService } from '../testing/fake-watch-service';
 

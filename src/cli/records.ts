@@ -1,5 +1,5 @@
 import { styleText } from 'node:util';
-import type { ResyncNotice } from '../delivery';
+import type { ResyncNotice } from '../delivery/watch-handlers';
 import type { WatchEvent } from '../types';
 
 /** The `event` output record of CLI.md. */

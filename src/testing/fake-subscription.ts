@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { sleep, type Clock, type Timer } from '../clock';
-import type { WireEventInput, WireRequestOutput } from '../proto';
+import type { WireEventInput, WireRequestOutput } from '../transport/proto';
 import type { AgentStatus, WatchEvent } from '../types';
 import type { FakeTokenIssuer, TokenCheck } from './fake-token-issuer';
 import { hasUnknownType, LiveShaper, type HostileBehaviour } from './hostile';

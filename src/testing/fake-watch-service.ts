@@ -1,7 +1,7 @@
 import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../clock';
-import { watchProto, type WireEventInput, type WireWatchHandlers } from '../proto';
+import { watchProto, type WireEventInput, type WireWatchHandlers } from '../transport/proto';
 import type { WatchEvent } from '../types';
 import { seededRandom } from './fake-clock';
 import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';

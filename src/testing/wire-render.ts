@@ -1,4 +1,4 @@
-import type { WireEventInput } from '../proto';
+import type { WireEventInput } from '../transport/proto';
 import type { WatchEvent, WatchEventType } from '../types';
 
 /** The fields the stream and the history API carry alike. */

@@ -1,7 +1,7 @@
-import type { ResyncNotice, WatchHandlers } from './delivery';
-import { WatchError } from './errors';
-import type { WatchOptions } from './watch-options';
-import type { WatchEvent } from './types';
+import type { ResyncNotice, WatchHandlers } from './watch-handlers';
+import { WatchError } from '../errors';
+import type { WatchOptions } from '../config/watch-options';
+import type { WatchEvent } from '../types';
 
 /** One record of a `for await` watch. */
 export type WatchRecord =

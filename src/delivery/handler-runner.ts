@@ -1,6 +1,6 @@
-import { Backoff, type ResolvedBackoff } from './backoff';
-import { sleep, withDeadline, type Clock } from './clock';
-import { WatchError } from './errors';
+import { Backoff, type ResolvedBackoff } from '../backoff';
+import { sleep, withDeadline, type Clock } from '../clock';
+import { WatchError } from '../errors';
 
 /** How a failing handler is retried. */
 export interface HandlerPolicy {

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { WatchError, fromGrpcStatus } from './errors';
+import { WatchError, fromGrpcStatus } from '../errors';
 import { WIRE_PING, fromWireEvent } from './event-codec';
 import type { WatchClient } from './grpc-channel';
-import type { Log } from './logger';
-import { unsafeHeaderChar } from './option-checks';
+import type { Log } from '../logging/logger';
+import { unsafeHeaderChar } from '../option-checks';
 import type { DecodedEvent, WireRequest } from './proto';
-import type { AgentStatus, WatchEvent } from './types';
+import type { AgentStatus, WatchEvent } from '../types';
 
 /** What a {@link WatchStream} reports to its owner. */
 export interface WatchStreamCallbacks {

@@ -1,9 +1,9 @@
-import { Backoff, type ResolvedBackoff } from './backoff';
-import { sleep, type Clock } from './clock';
-import type { Delivery } from './delivery';
-import { WatchError, toWatchError } from './errors';
+import { Backoff, type ResolvedBackoff } from '../backoff';
+import { sleep, type Clock } from '../clock';
+import type { Delivery } from '../delivery/delivery';
+import { WatchError, toWatchError } from '../errors';
 import { HistoryGone, type HistoryClient, type HistoryPage } from './history-client';
-import type { Log } from './logger';
+import type { Log } from '../logging/logger';
 
 /** What one catch-up needs from its watch. */
 export interface CatchUpContext {

@@ -1,6 +1,6 @@
-import { withDeadline, type Clock, type Timer } from './clock';
-import { WatchError, toWatchError } from './errors';
-import type { SequenceProvider } from './sequence-store';
+import { withDeadline, type Clock, type Timer } from '../clock';
+import { WatchError, toWatchError } from '../errors';
+import type { SequenceProvider } from './sequence-provider';
 
 /** When positions are written: after `everyAcks` acknowledgements, or `intervalMs` after the first unsaved one. */
 export interface PositionFlushPolicy {

@@ -1,12 +1,13 @@
 import { KeyObject, createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { systemClock, type Clock } from './clock';
-import { WatchError } from './errors';
-import { HttpTransport } from './http-transport';
-import { duration, httpUrl, invalid as invalidField, nonEmptyString } from './option-checks';
-import { resolveTlsOption, type ResolvedTls, type TlsOptions, type TokenGetter, type TokenRequest } from './options';
-import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
-import { registerSecret } from './redact';
+import { systemClock, type Clock } from '../clock';
+import { WatchError } from '../errors';
+import { HttpTransport } from '../transport/http-transport';
+import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../option-checks';
+import { resolveTlsOption, type ResolvedTls, type TlsOptions } from '../config/options';
+import type { TokenGetter, TokenRequest } from './token-getter';
+import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from '../config/proxy';
+import { registerSecret } from '../logging/redact';
 
 /** OAuth2 client credentials with a client secret (sent as `client_secret_post`). */
 export interface ClientSecretCredentials {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { syncDirectory, writeFileDurably, type WriteStep } from './durable-file';
-import { WatchError } from './errors';
-import { redactSecrets } from './redact';
-import type { WatchEvent } from './types';
+import { syncDirectory, writeFileDurably, type WriteStep } from '../state/durable-file';
+import { WatchError } from '../errors';
+import { redactSecrets } from '../logging/redact';
+import type { WatchEvent } from '../types';
 
 /** An event whose handler failed for good, set aside instead of stopping the watch. */
 export interface DeadLetter {

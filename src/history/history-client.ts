@@ -1,9 +1,9 @@
-import { WatchError } from './errors';
-import { fromHistoryEvent } from './event-codec';
-import type { Clock } from './clock';
-import { retryAfterMs, type HttpTransport } from './http-transport';
-import type { TokenRefresher } from './token-refresher';
-import type { WatchEvent } from './types';
+import { WatchError } from '../errors';
+import { fromHistoryEvent } from '../transport/event-codec';
+import type { Clock } from '../clock';
+import { retryAfterMs, type HttpTransport } from '../transport/http-transport';
+import type { TokenRefresher } from '../auth/token-refresher';
+import type { WatchEvent } from '../types';
 
 /** Options of {@link HistoryClient}. */
 export interface HistoryClientOptions {

@@ -1,6 +1,6 @@
-import { WatchError } from './errors';
+import { WatchError } from '../errors';
 import type { DecodedEvent, DecodedInt64, DecodedResource } from './proto';
-import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type WatchEvent, type WatchEventType } from './types';
+import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type WatchEvent, type WatchEventType } from '../types';
 
 
 /**

@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
-import type { ProtoGrpcType } from './generated/watch';
+import type { ProtoGrpcType } from '../generated/watch';
 
 /**
  * Loading of `proto/watch.proto` (written from WIRE.md), shared by the client and the fake service so that both
@@ -11,7 +11,7 @@ import type { ProtoGrpcType } from './generated/watch';
 
 // The options match the generated types (`npm run gen:proto`): int64 as string (converted with a range check in
 // the codec, never silently rounded), enums as names, defaults filled in, proto3 `optional` kept visible.
-const PROTO_DIR = path.join(__dirname, '..', 'proto');
+const PROTO_DIR = path.join(__dirname, '..', '..', 'proto');
 
 const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -86,6 +86,6 @@ export function decodeEvent(bytes: Buffer): DecodedEvent {
   return eventType.decode(bytes) as unknown as DecodedEvent;
 }
 
-export type { Request as WireRequest, Request__Output as WireRequestOutput } from './generated/central/events/v1/Request';
-export type { Event as WireEventInput } from './generated/central/events/v1/Event';
-export type { watchHandlers as WireWatchHandlers } from './generated/central/events/v1/watch';
+export type { Request as WireRequest, Request__Output as WireRequestOutput } from '../generated/central/events/v1/Request';
+export type { Event as WireEventInput } from '../generated/central/events/v1/Event';
+export type { watchHandlers as WireWatchHandlers } from '../generated/central/events/v1/watch';

@@ -1,7 +1,7 @@
 import http from 'node:http';
-import type { Clock } from './clock';
-import { WatchError, type WatchErrorCode } from './errors';
-import type { ProxyEndpoint } from './proxy';
+import type { Clock } from '../clock';
+import { WatchError, type WatchErrorCode } from '../errors';
+import type { ProxyEndpoint } from '../config/proxy';
 
 /**
  * The typed error for a proxy's non-2xx answer to `CONNECT destination`, or undefined for a 2xx. Shared by the gRPC

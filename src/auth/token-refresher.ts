@@ -1,11 +1,11 @@
 import { decodeJwt } from 'jose';
-import { Backoff, type ResolvedBackoff } from './backoff';
-import { withDeadline, type Clock, type Timer } from './clock';
-import { WatchError, toWatchError } from './errors';
-import type { Log } from './logger';
-import type { TokenGetter } from './options';
-import { unsafeHeaderChar } from './option-checks';
-import { registerSecret } from './redact';
+import { Backoff, type ResolvedBackoff } from '../backoff';
+import { withDeadline, type Clock, type Timer } from '../clock';
+import { WatchError, toWatchError } from '../errors';
+import type { Log } from '../logging/logger';
+import type { TokenGetter } from './token-getter';
+import { unsafeHeaderChar } from '../option-checks';
+import { registerSecret } from '../logging/redact';
 
 /** Options of {@link TokenRefresher}. */
 export interface TokenRefresherOptions {

@@ -1,27 +1,14 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import type winston from 'winston';
-import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from './option-checks';
-import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from './backoff';
-import { boundedClock, systemClock, type Clock } from './clock';
-import { createDefaultLogger, type LogLevel } from './logger';
+import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from '../option-checks';
+import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from '../backoff';
+import { boundedClock, systemClock, type Clock } from '../clock';
+import { createDefaultLogger, type LogLevel } from '../logging/logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
-import { MemorySequenceStore, type SequenceProvider } from './sequence-store';
-
-/** Why {@link TokenGetter} is called. */
-export interface TokenRequest {
-  /**
-   * True when the token held so far will not do (it is about to expire, or the service refused it): a getter that
-   * caches must fetch a new one rather than hand back the cached one.
-   */
-  forceRefresh: boolean;
-}
-
-/**
- * Supplies the current access token (a JWT, without `Bearer `). Called again whenever a token is needed; a getter
- * that caches should honour `request.forceRefresh`.
- */
-export type TokenGetter = (request: TokenRequest) => string | Promise<string>;
+import { MemorySequenceStore } from '../state/memory-sequence-store';
+import type { SequenceProvider } from '../state/sequence-provider';
+import type { TokenGetter } from '../auth/token-getter';
 
 /** TLS settings of the connection to the watch service. Without them the system's trusted roots are used. */
 export interface TlsOptions {

@@ -2,10 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import type { Clock } from './clock';
-import { WatchError, type WatchErrorCode } from './errors';
-import type { ResolvedTls } from './options';
-import { portOf, type ProxyEndpoint } from './proxy';
+import type { Clock } from '../clock';
+import { WatchError, type WatchErrorCode } from '../errors';
+import type { ResolvedTls } from '../config/options';
+import { portOf, type ProxyEndpoint } from '../config/proxy';
 import { proxyRefusal, proxyUnreachable } from './proxy-probe';
 
 /** Options of {@link HttpTransport}. */

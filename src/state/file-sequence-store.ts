@@ -2,36 +2,10 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurably, tempPrefix, type WriteStep } from './durable-file';
-import { WatchError } from './errors';
+import { WatchError } from '../errors';
 import { FileLock } from './file-lock';
-import { checkKeys, duration } from './option-checks';
-
-/**
- * Where the acknowledged position of each topic is kept (the reference SDK's `GetSequence`/`SetSequence`, per
- * topic). A position is the sequence id of the last event whose handler finished; delivery resumes after it.
- * Either method may be synchronous or return a promise. `setSequence` is only ever called with a larger value.
- */
-export interface SequenceProvider {
-  /** The stored position of `topic`, or undefined when none is stored. */
-  getSequence(topic: string): number | undefined | Promise<number | undefined>;
-  /** Stores `sequenceId` as the position of `topic`; a returned promise resolves when it is durable. */
-  setSequence(topic: string, sequenceId: number): void | Promise<void>;
-  /** Releases what the provider holds (a lock, connections); called by the manager's `close()`. Optional. */
-  close?(): void | Promise<void>;
-}
-
-/** Keeps positions in memory: a restart starts over from `from`. The default provider. */
-export class MemorySequenceStore implements SequenceProvider {
-  private readonly positions = new Map<string, number>();
-
-  getSequence(topic: string): number | undefined {
-    return this.positions.get(topic);
-  }
-
-  setSequence(topic: string, sequenceId: number): void {
-    if (sequenceId > (this.positions.get(topic) ?? 0)) this.positions.set(topic, sequenceId);
-  }
-}
+import { checkKeys, duration } from '../option-checks';
+import type { SequenceProvider } from './sequence-provider';
 
 export type { WriteStep };
 

@@ -1,9 +1,9 @@
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { WatchError } from './errors';
-import type { Log } from './logger';
-import type { ResolvedOptions } from './options';
-import { proxyFor, type ProxyEndpoint } from './proxy';
+import { WatchError } from '../errors';
+import type { Log } from '../logging/logger';
+import type { ResolvedOptions } from '../config/options';
+import { proxyFor, type ProxyEndpoint } from '../config/proxy';
 import { decodeEvent, watchProto, type DecodedEvent, type WireRequest } from './proto';
 
 // Watch payloads carry whole resources; grpc-js's 4 MiB default would end the stream on one large resource.

@@ -1,6 +1,6 @@
-import { WatchError } from './errors';
+import { WatchError } from '../errors';
 import { bypassesProxy, fromEnv, type Environment } from './no-proxy';
-import { registerSecret } from './redact';
+import { registerSecret } from '../logging/redact';
 
 export type { Environment } from './no-proxy';
 

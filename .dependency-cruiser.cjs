@@ -1,0 +1,93 @@
+// The layers of ARCHITECTURE.md, enforced: `npm run lint` fails on an import against them and on any cycle.
+// A layer may import the layers below it and the contracts; never one above it, never a sibling of its own floor.
+// Keep this file and ARCHITECTURE.md's table in the same change.
+
+/** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
+const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks)[.]ts$|^src/logging/';
+/** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
+const CONTRACTS = '^src/(state/sequence-provider|auth/token-getter|delivery/watch-handlers|history/history-source)[.]ts$';
+const GENERATED = '^src/generated/';
+
+/** From the bottom up: each layer's paths, and what (besides the foundation and the contracts) it may import. */
+const LAYERS = [
+  { name: 'state', path: '^src/state/', may: [] },
+  { name: 'config', path: '^src/config/', may: ['^src/state/'] },
+  { name: 'transport', path: '^src/transport/', may: ['^src/state/', '^src/config/', GENERATED] },
+  { name: 'auth', path: '^src/auth/', may: ['^src/state/', '^src/config/', '^src/transport/'] },
+  { name: 'delivery', path: '^src/delivery/', may: ['^src/state/', '^src/config/'] },
+  {
+    name: 'history',
+    path: '^src/history/',
+    may: ['^src/state/', '^src/config/', '^src/transport/', '^src/auth/', '^src/delivery/'],
+  },
+  {
+    name: 'engine',
+    path: '^src/(topic-connection|topic-watch|watch-manager)[.]ts$',
+    may: ['^src/(state|config|transport|auth|delivery|history)/', '^src/(topic-connection|topic-watch|watch-manager)[.]ts$'],
+  },
+];
+
+const layerRules = LAYERS.map((layer) => ({
+  name: `layer-${layer.name}`,
+  comment: `${layer.name} imports only the foundation, the contracts and: ${layer.may.join(' ') || 'nothing else'} (ARCHITECTURE.md)`,
+  severity: 'error',
+  from: { path: layer.path, pathNot: CONTRACTS },
+  to: {
+    path: '^src/',
+    pathNot: [FOUNDATION, CONTRACTS, layer.path, ...layer.may],
+  },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Imports point down only: no cycle, however long (grpc-js runs madge -c for the same reason).',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'foundation-stays-down',
+      comment: 'The foundation imports nothing of the SDK above it.',
+      severity: 'error',
+      from: { path: FOUNDATION },
+      to: { path: '^src/', pathNot: FOUNDATION },
+    },
+    {
+      name: 'contracts-stay-pure',
+      comment: 'A contract imports only the foundation and other contracts, so that any layer may import it.',
+      severity: 'error',
+      from: { path: CONTRACTS },
+      to: { path: '^src/', pathNot: [FOUNDATION, CONTRACTS] },
+    },
+    {
+      name: 'generated-behind-transport',
+      comment: 'Generated proto types never leak past the transport (STYLE.md): the public types are ours.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/transport/', GENERATED] },
+      to: { path: GENERATED },
+    },
+    {
+      name: 'surface-on-top',
+      comment: 'Nothing in the SDK imports its entry points, the CLI or the testing kit.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(index[.]ts|cli/|testing/)' },
+      to: { path: '^src/(index[.]ts|cli/|testing/)' },
+    },
+    ...layerRules,
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: ['node_modules', '^src/generated/'] },
+    includeOnly: '^src/',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

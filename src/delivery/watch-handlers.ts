@@ -1,0 +1,45 @@
+import type { WatchError } from '../errors';
+import type { WatchEvent } from '../types';
+
+/** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
+export interface ResyncNotice {
+  /** The topic whose position could not be resumed. */
+  topic: string;
+  /** Why, for logs. */
+  reason: string;
+  /**
+   * The position that could not be resumed. The events after it, up to and including `newestSequenceId`, were
+   * skipped: exactly that range must be re-listed.
+   */
+  previousSequenceId: number;
+  /** The position delivery continues after. */
+  newestSequenceId: number;
+  /** With a `resync.list` option: what `list()` returned, taken after `newestSequenceId` was captured. */
+  snapshot?: unknown[];
+}
+
+/** What the application gives {@link WatchManager.registerWatch}. */
+export interface WatchHandlers {
+  /**
+   * Called once per resource event. With `concurrency: 1` (the default) one at a time in sequence order: the next
+   * call waits until the promise this one returns settles. With more, events of different resources run in
+   * parallel while events of one resource (`keyOf`) never overlap and keep their order. An event is acknowledged
+   * when its promise resolves; the stored position is the highest sequence id below which every event is
+   * acknowledged. A throw or rejection is retried (`maxAttempts`); the last failure stops the watch with
+   * `HANDLER_FAILED`, its position before that event.
+   */
+  onEvent(event: WatchEvent): void | Promise<void>;
+  /**
+   * The saved position was purged from history: events were skipped and the application must re-list (with a
+   * `resync.list` option, the list is in `notice.snapshot`). The position moves to `notice.newestSequenceId` once
+   * this resolves. Without this handler such a watch stops with `HISTORY_GONE` rather than skip silently.
+   */
+  onResync?(notice: ResyncNotice): void | Promise<void>;
+  /** The missed events were all delivered; live events follow. Called after every (re)connect's catch-up. */
+  onLive?(topic: string): void | Promise<void>;
+  /**
+   * Told about every error of the watch after it started: retryable ones (`error.retryable`, the SDK reconnects by
+   * itself) and the final one that stopped it.
+   */
+  onError?(error: WatchError): void;
+}
