@@ -3,9 +3,10 @@
 // Keep this file and ARCHITECTURE.md's table in the same change.
 
 /** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
-const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks)[.]ts$|^src/logging/';
+const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks|thenable)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
-const CONTRACTS = '^src/(state/sequence-provider|auth/token-getter|delivery/watch-handlers|history/history-source)[.]ts$';
+const CONTRACTS =
+  '^src/(state/sequence-provider|auth/token-getter|delivery/watch-handlers|history/history-source)[.]ts$';
 const GENERATED = '^src/generated/';
 
 /** From the bottom up: each layer's paths, and what (besides the foundation and the contracts) it may import. */
@@ -23,7 +24,10 @@ const LAYERS = [
   {
     name: 'engine',
     path: '^src/(topic-connection|topic-watch|watch-manager)[.]ts$',
-    may: ['^src/(state|config|transport|auth|delivery|history)/', '^src/(topic-connection|topic-watch|watch-manager)[.]ts$'],
+    may: [
+      '^src/(state|config|transport|auth|delivery|history)/',
+      '^src/(topic-connection|topic-watch|watch-manager)[.]ts$',
+    ],
   },
 ];
 

@@ -24,13 +24,22 @@ async function measure(run: () => Promise<number>): Promise<Sample> {
 }
 
 function pageUrl(info: ServiceInfo, page: number, pageSize: number): string {
-  const q = new URLSearchParams({ query: 'sequenceID>0', sort: 'sequenceID,ASC', page: String(page), pageSize: String(pageSize) });
+  const q = new URLSearchParams({
+    query: 'sequenceID>0',
+    sort: 'sequenceID,ASC',
+    page: String(page),
+    pageSize: String(pageSize),
+  });
   return `${info.historyUrl}/events${info.topic}?${q.toString()}`;
 }
 
 async function getPage(info: ServiceInfo, page: number, pageSize: number): Promise<unknown[]> {
   const res = await fetch(pageUrl(info, page, pageSize), {
-    headers: { Authorization: `Bearer ${info.token}`, 'X-Axway-Tenant-Id': info.tenantId, 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: `Bearer ${info.token}`,
+      'X-Axway-Tenant-Id': info.tenantId,
+      'Content-Type': 'application/json',
+    },
   });
   return JSON.parse(await res.text()) as unknown[];
 }
@@ -65,8 +74,14 @@ async function sdk(info: ServiceInfo, pageSize: number): Promise<number> {
   let live!: () => void;
   const done = new Promise<void>((resolve) => (live = resolve));
   const manager = new WatchManager({
-    target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false,
-    from: 'beginning', historyPageSize: pageSize, logger: quiet,
+    target: info.target,
+    historyUrl: info.historyUrl,
+    tenantId: info.tenantId,
+    getToken: () => info.token,
+    tls: false,
+    from: 'beginning',
+    historyPageSize: pageSize,
+    logger: quiet,
   });
   await manager.registerWatch(info.topic, { onEvent: () => void (n += 1), onLive: () => live() });
   await done;
@@ -96,14 +111,18 @@ async function main(): Promise<void> {
         const sample = await measure(() => run(pageSize));
         const key = `${name}@${pageSize}`;
         results.set(key, [...(results.get(key) ?? []), sample]);
-        process.stdout.write(`round ${round + 1} page ${pageSize} ${name}: ${sample.eventsPerS.toFixed(0)} events/s, ${sample.cpuUsPerEvent.toFixed(2)} µs CPU/event\n`);
+        process.stdout.write(
+          `round ${round + 1} page ${pageSize} ${name}: ${sample.eventsPerS.toFixed(0)} events/s, ${sample.cpuUsPerEvent.toFixed(2)} µs CPU/event\n`,
+        );
       }
     }
   }
   stop();
   const rate = (key: string): number[] => (results.get(key) ?? []).map((s) => s.eventsPerS);
   const cpu = (key: string): number[] => (results.get(key) ?? []).map((s) => s.cpuUsPerEvent);
-  process.stdout.write(`\n| page size | method | events/s (median) | range | client CPU µs/event (median) | vs one-page | vs two-in-flight |\n|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(
+    `\n| page size | method | events/s (median) | range | client CPU µs/event (median) | vs one-page | vs two-in-flight |\n|---|---|---|---|---|---|---|\n`,
+  );
   const ratios = new Map<string, [number, number]>();
   for (const pageSize of [100, 1000]) {
     for (const [name] of methods) {
@@ -111,11 +130,15 @@ async function main(): Promise<void> {
       const vsOne = median(rate(key)) / median(rate(`one-page@${pageSize}`));
       const vsTwo = median(rate(key)) / median(rate(`two-in-flight@${pageSize}`));
       ratios.set(key, [vsOne, vsTwo]);
-      process.stdout.write(`| ${pageSize} | ${name} | ${median(rate(key)).toFixed(0)} | ${range(rate(key))} | ${median(cpu(key)).toFixed(2)} | ${vsOne.toFixed(2)}x | ${vsTwo.toFixed(2)}x |\n`);
+      process.stdout.write(
+        `| ${pageSize} | ${name} | ${median(rate(key)).toFixed(0)} | ${range(rate(key))} | ${median(cpu(key)).toFixed(2)} | ${vsOne.toFixed(2)}x | ${vsTwo.toFixed(2)}x |\n`,
+      );
     }
   }
   const [vsOne, vsTwo] = ratios.get('sdk@100') as [number, number];
-  process.stdout.write(`\nBENCH catchup events_per_s=${median(rate('sdk@100')).toFixed(0)} ratio_vs_one_page=${vsOne.toFixed(2)} ratio_vs_two_in_flight=${vsTwo.toFixed(2)} cpu_us_per_event=${median(cpu('sdk@100')).toFixed(2)} page_size=100 events=${EVENTS}\n`);
+  process.stdout.write(
+    `\nBENCH catchup events_per_s=${median(rate('sdk@100')).toFixed(0)} ratio_vs_one_page=${vsOne.toFixed(2)} ratio_vs_two_in_flight=${vsTwo.toFixed(2)} cpu_us_per_event=${median(cpu('sdk@100')).toFixed(2)} page_size=100 events=${EVENTS}\n`,
+  );
 }
 
 void main();

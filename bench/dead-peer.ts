@@ -15,12 +15,20 @@ async function round(service: FakeWatchService): Promise<number> {
   const jwt = await service.issueToken();
   let detectedAt = 0;
   const manager = new WatchManager({
-    target: proxy.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-    keepalive: { intervalMs, timeoutMs }, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    target: proxy.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => jwt,
+    tls: false,
+    keepalive: { intervalMs, timeoutMs },
+    reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
   });
-  await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => {
-    if (e.code === 'CONNECTION_LOST' && detectedAt === 0) detectedAt = performance.now();
-  } });
+  await manager.registerWatch(TOPIC, {
+    onEvent: () => undefined,
+    onError: (e) => {
+      if (e.code === 'CONNECTION_LOST' && detectedAt === 0) detectedAt = performance.now();
+    },
+  });
   // Freeze at a random point of the keepalive cycle, as a real network failure would.
   await new Promise((resolve) => setTimeout(resolve, Math.random() * intervalMs));
   const frozenAt = performance.now();
@@ -43,8 +51,12 @@ async function main(): Promise<void> {
   const sorted = [...times].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] as number;
   const budget = intervalMs + timeoutMs;
-  process.stdout.write(`keepalive ${intervalMs}/${timeoutMs} ms: median ${median.toFixed(0)} ms, range ${sorted[0]?.toFixed(0)}–${sorted.at(-1)?.toFixed(0)} ms, budget ${budget} ms\n`);
-  process.stdout.write(`BENCH dead-peer detect_ms_median=${median.toFixed(0)} detect_ms_max=${sorted.at(-1)?.toFixed(0)} budget_ms=${budget} within_budget=${(sorted.at(-1) as number) <= budget}\n`);
+  process.stdout.write(
+    `keepalive ${intervalMs}/${timeoutMs} ms: median ${median.toFixed(0)} ms, range ${sorted[0]?.toFixed(0)}–${sorted.at(-1)?.toFixed(0)} ms, budget ${budget} ms\n`,
+  );
+  process.stdout.write(
+    `BENCH dead-peer detect_ms_median=${median.toFixed(0)} detect_ms_max=${sorted.at(-1)?.toFixed(0)} budget_ms=${budget} within_budget=${(sorted.at(-1) as number) <= budget}\n`,
+  );
 }
 
 void main();

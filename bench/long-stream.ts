@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   let inOrder = true;
   let last = 0;
   const manager = new WatchManager({
-    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false,
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    tls: false,
     getToken: () => service.issueToken({ ttlMs: 5_000 }),
   });
   await manager.registerWatch(TOPIC, {
@@ -34,14 +37,20 @@ async function main(): Promise<void> {
   }, 100);
   const report = setInterval(() => {
     const c = service.counters;
-    process.stdout.write(`t=${((performance.now() - started) / 1000).toFixed(0)}s refreshes=${c.tokenRefreshes} subscribes=${c.subscribes} pings=${c.pingResponses}/${c.pingsSent} delivered=${delivered}\n`);
+    process.stdout.write(
+      `t=${((performance.now() - started) / 1000).toFixed(0)}s refreshes=${c.tokenRefreshes} subscribes=${c.subscribes} pings=${c.pingResponses}/${c.pingsSent} delivered=${delivered}\n`,
+    );
   }, 10_000);
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   clearInterval(publisher);
   clearInterval(report);
   await service.waitFor(() => delivered === published, 5_000, 'last events');
   service.pause();
-  await service.waitFor(() => service.counters.pingResponses === service.counters.pingsSent, 5_000, 'last ping answers');
+  await service.waitFor(
+    () => service.counters.pingResponses === service.counters.pingsSent,
+    5_000,
+    'last ping answers',
+  );
   const c = service.counters;
   const reconnects = c.subscribes - 1;
   await manager.close();

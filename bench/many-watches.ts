@@ -19,27 +19,44 @@ function heapAfterGc(): number {
 async function main(): Promise<void> {
   process.env.WM_TOPICS = String(WATCHES);
   const { info, stop } = await startServiceProcess(0);
-  const manager = new WatchManager({ target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false, logger: quiet });
+  const manager = new WatchManager({
+    target: info.target,
+    historyUrl: info.historyUrl,
+    tenantId: info.tenantId,
+    getToken: () => info.token,
+    tls: false,
+    logger: quiet,
+  });
   const before = heapAfterGc();
   const t0 = performance.now();
   let received = 0;
   for (let i = 0; i < WATCHES; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, WATCHES - i) }, (_, j) => manager.registerWatch(`${info.topic}-${i + j}`, { onEvent: () => void (received += 1) })));
+    await Promise.all(
+      Array.from({ length: Math.min(50, WATCHES - i) }, (_, j) =>
+        manager.registerWatch(`${info.topic}-${i + j}`, { onEvent: () => void (received += 1) }),
+      ),
+    );
   }
   const setupS = (performance.now() - t0) / 1000;
   const after = heapAfterGc();
   const perWatchKiB = (after - before) / WATCHES / 1024;
   const ready = manager.status().watches.filter((w) => w.state === 'ready').length;
-  process.stdout.write(`${ready}/${WATCHES} watches ready in ${setupS.toFixed(1)} s; heap ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB: ${perWatchKiB.toFixed(1)} KiB per watch\n`);
+  process.stdout.write(
+    `${ready}/${WATCHES} watches ready in ${setupS.toFixed(1)} s; heap ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB: ${perWatchKiB.toFixed(1)} KiB per watch\n`,
+  );
   const cpu0 = process.cpuUsage();
   const i0 = performance.now();
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   const cpu = process.cpuUsage(cpu0);
   const idlePct = ((cpu.user + cpu.system) / 1000 / (performance.now() - i0)) * 100;
-  process.stdout.write(`idle for ${SECONDS} s: client CPU ${idlePct.toFixed(2)} % of one core (${received} events, keepalive pings included)\n`);
+  process.stdout.write(
+    `idle for ${SECONDS} s: client CPU ${idlePct.toFixed(2)} % of one core (${received} events, keepalive pings included)\n`,
+  );
   await manager.close();
   stop();
-  process.stdout.write(`BENCH many-watches heap_kib_per_watch=${perWatchKiB.toFixed(1)} idle_cpu_pct=${idlePct.toFixed(2)} watches=${ready}\n`);
+  process.stdout.write(
+    `BENCH many-watches heap_kib_per_watch=${perWatchKiB.toFixed(1)} idle_cpu_pct=${idlePct.toFixed(2)} watches=${ready}\n`,
+  );
 }
 
 void main();

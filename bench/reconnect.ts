@@ -11,12 +11,18 @@ const ABORTS = numberArg('--aborts', 12);
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
 // CLOCK_MONOTONIC, shared with the service process (see bench/support/service-process.ts).
 const nowMicros = (): number => Number(process.hrtime.bigint() / 1000n);
-const p90 = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] as number;
+const p90 = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] as number;
 
 async function main(): Promise<void> {
   const { info, child, stop } = await startServiceProcess(0);
   const manager = new WatchManager({
-    target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false, logger: quiet,
+    target: info.target,
+    historyUrl: info.historyUrl,
+    tenantId: info.tenantId,
+    getToken: () => info.token,
+    tls: false,
+    logger: quiet,
     reconnect: { resetAfterMs: 1_000 },
   });
   let abortedAt = 0;
@@ -48,21 +54,34 @@ async function main(): Promise<void> {
     firstAt = 0;
     const before = lines.length;
     child.stdin?.write('abort\n');
-    while (!lines.slice(before).some((l) => l.startsWith('aborted '))) await new Promise((resolve) => setTimeout(resolve, 1));
-    abortedAt = Number(lines.slice(before).find((l) => l.startsWith('aborted '))?.split(' ')[1]);
+    while (!lines.slice(before).some((l) => l.startsWith('aborted ')))
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    abortedAt = Number(
+      lines
+        .slice(before)
+        .find((l) => l.startsWith('aborted '))
+        ?.split(' ')[1],
+    );
     const deadline = Date.now() + 10_000;
-    while ((readyAt === 0 || firstAt === 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    while ((readyAt === 0 || firstAt === 0) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 1));
     if (firstAt === 0) throw new Error(`abort ${i + 1}: no event after 10 s`);
     toReady.push((readyAt - abortedAt) / 1000);
     toEvent.push((firstAt - abortedAt) / 1000);
-    process.stdout.write(`abort ${i + 1}: subscribed again after ${toReady.at(-1)?.toFixed(1)} ms, first new event handled after ${toEvent.at(-1)?.toFixed(1)} ms\n`);
+    process.stdout.write(
+      `abort ${i + 1}: subscribed again after ${toReady.at(-1)?.toFixed(1)} ms, first new event handled after ${toEvent.at(-1)?.toFixed(1)} ms\n`,
+    );
   }
   await manager.close();
   stop();
   if (!inOrder) throw new Error('events out of order or repeated');
   process.stdout.write(`${delivered} events handled in order, none repeated\n`);
-  process.stdout.write(`subscribed again: median ${median(toReady).toFixed(0)} ms, p90 ${p90(toReady).toFixed(0)}, range ${range(toReady)}; first new event: median ${median(toEvent).toFixed(0)} ms, p90 ${p90(toEvent).toFixed(0)}, range ${range(toEvent)}\n`);
-  process.stdout.write(`BENCH reconnect aborts=${ABORTS} resubscribed_ms_median=${median(toReady).toFixed(0)} resubscribed_ms_p90=${p90(toReady).toFixed(0)} first_event_ms_median=${median(toEvent).toFixed(0)} first_event_ms_range=${range(toEvent)} first_event_ms_p90=${p90(toEvent).toFixed(0)}\n`);
+  process.stdout.write(
+    `subscribed again: median ${median(toReady).toFixed(0)} ms, p90 ${p90(toReady).toFixed(0)}, range ${range(toReady)}; first new event: median ${median(toEvent).toFixed(0)} ms, p90 ${p90(toEvent).toFixed(0)}, range ${range(toEvent)}\n`,
+  );
+  process.stdout.write(
+    `BENCH reconnect aborts=${ABORTS} resubscribed_ms_median=${median(toReady).toFixed(0)} resubscribed_ms_p90=${p90(toReady).toFixed(0)} first_event_ms_median=${median(toEvent).toFixed(0)} first_event_ms_range=${range(toEvent)} first_event_ms_p90=${p90(toEvent).toFixed(0)}\n`,
+  );
 }
 
 void main();

@@ -17,20 +17,37 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   {
-    name: 'throughput', script: 'throughput.ts',
+    name: 'throughput',
+    script: 'throughput.ts',
     rows: (f) => [
       ['throughput: registerWatch (ack, concurrency 1)', `${f.events_per_s} events/s`, ''],
       ['throughput: for await', `${f.iterator_events_per_s} events/s`, ''],
-      ['throughput: SDK / bare grpc-js (defaults), paired median (range)', `${f.ratio_vs_bare_defaults}x (${f.ratio_vs_bare_defaults_range})`, '≥ 1.2x'],
-      ['throughput: SDK / bare grpc-js (same channel options)', `${f.ratio_vs_bare_same_options}x (${f.ratio_vs_bare_same_options_range})`, '≥ 0.9x'],
+      [
+        'throughput: SDK / bare grpc-js (defaults), paired median (range)',
+        `${f.ratio_vs_bare_defaults}x (${f.ratio_vs_bare_defaults_range})`,
+        '≥ 1.2x',
+      ],
+      [
+        'throughput: SDK / bare grpc-js (same channel options)',
+        `${f.ratio_vs_bare_same_options}x (${f.ratio_vs_bare_same_options_range})`,
+        '≥ 0.9x',
+      ],
     ],
   },
   {
-    name: 'latency', script: 'latency.ts',
-    rows: (f) => [[`end-to-end latency at ${f.rate_per_s} events/s: p50 / p99 (ranges over rounds)`, `${f.p50_ms} ms (${f.p50_range}) / ${f.p99_ms} ms (${f.p99_range}), max ${f.max_ms} ms`, '']],
+    name: 'latency',
+    script: 'latency.ts',
+    rows: (f) => [
+      [
+        `end-to-end latency at ${f.rate_per_s} events/s: p50 / p99 (ranges over rounds)`,
+        `${f.p50_ms} ms (${f.p50_range}) / ${f.p99_ms} ms (${f.p99_range}), max ${f.max_ms} ms`,
+        '',
+      ],
+    ],
   },
   {
-    name: 'catchup', script: 'catchup.ts',
+    name: 'catchup',
+    script: 'catchup.ts',
     rows: (f) => [
       ['catch-up from history (page 100)', `${f.events_per_s} events/s, ${f.cpu_us_per_event} µs CPU/event`, ''],
       ['catch-up: SDK / bare fetch one page at a time', `${f.ratio_vs_one_page}x`, '> 1x'],
@@ -38,24 +55,60 @@ const BENCHES: Bench[] = [
     ],
   },
   {
-    name: 'slow-consumer', script: 'slow-consumer.ts',
-    rows: (f) => [['slow consumer, 2M queued, 1 ms/event, 30 s: RSS growth handler / iterator', `${f.handler_growth_mib} / ${f.iterator_growth_mib} MiB`, `< ${f.limit_mib} MiB`]],
+    name: 'slow-consumer',
+    script: 'slow-consumer.ts',
+    rows: (f) => [
+      [
+        'slow consumer, 2M queued, 1 ms/event, 30 s: RSS growth handler / iterator',
+        `${f.handler_growth_mib} / ${f.iterator_growth_mib} MiB`,
+        `< ${f.limit_mib} MiB`,
+      ],
+    ],
   },
   {
-    name: 'many-watches', script: 'many-watches.ts', nodeFlags: ['--expose-gc'],
-    rows: (f) => [[`${f.watches} watches on one manager: heap per watch, idle CPU`, `${f.heap_kib_per_watch} KiB, ${f.idle_cpu_pct} % of a core`, '']],
+    name: 'many-watches',
+    script: 'many-watches.ts',
+    nodeFlags: ['--expose-gc'],
+    rows: (f) => [
+      [
+        `${f.watches} watches on one manager: heap per watch, idle CPU`,
+        `${f.heap_kib_per_watch} KiB, ${f.idle_cpu_pct} % of a core`,
+        '',
+      ],
+    ],
   },
   {
-    name: 'reconnect', script: 'reconnect.ts',
-    rows: (f) => [[`reconnect after a stream abort (${f.aborts} aborts, default backoff): first new event handled`, `median ${f.first_event_ms_median} ms, p90 ${f.first_event_ms_p90} ms (${f.first_event_ms_range})`, '']],
+    name: 'reconnect',
+    script: 'reconnect.ts',
+    rows: (f) => [
+      [
+        `reconnect after a stream abort (${f.aborts} aborts, default backoff): first new event handled`,
+        `median ${f.first_event_ms_median} ms, p90 ${f.first_event_ms_p90} ms (${f.first_event_ms_range})`,
+        '',
+      ],
+    ],
   },
   {
-    name: 'dead-peer', script: 'dead-peer.ts',
-    rows: (f) => [['dead peer noticed (keepalive 1000/1000 ms): median / max', `${f.detect_ms_median} / ${f.detect_ms_max} ms`, `≤ ${f.budget_ms} ms`]],
+    name: 'dead-peer',
+    script: 'dead-peer.ts',
+    rows: (f) => [
+      [
+        'dead peer noticed (keepalive 1000/1000 ms): median / max',
+        `${f.detect_ms_median} / ${f.detect_ms_max} ms`,
+        `≤ ${f.budget_ms} ms`,
+      ],
+    ],
   },
   {
-    name: 'long-stream', script: 'long-stream.ts',
-    rows: (f) => [[`one stream for ${f.duration_s} s with 5 s tokens: refreshes, reconnects, pings answered (slowest)`, `${f.refreshes}, ${f.reconnects}, ${f.pings_answered} (${f.max_ping_ms} ms)`, '0 reconnects']],
+    name: 'long-stream',
+    script: 'long-stream.ts',
+    rows: (f) => [
+      [
+        `one stream for ${f.duration_s} s with 5 s tokens: refreshes, reconnects, pings answered (slowest)`,
+        `${f.refreshes}, ${f.reconnects}, ${f.pings_answered} (${f.max_ping_ms} ms)`,
+        '0 reconnects',
+      ],
+    ],
   },
 ];
 
@@ -64,18 +117,32 @@ const RESULTS = path.join(__dirname, 'results');
 function runOne(bench: Bench): Promise<{ fields: Record<string, string>; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(bench.nodeFlags ?? []), '--import', 'tsx', path.join(__dirname, bench.script)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [...(bench.nodeFlags ?? []), '--import', 'tsx', path.join(__dirname, bench.script)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       process.stderr.write(chunk); // progress while it runs; the table comes on stdout at the end
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('close', (code) => { // 'close': all output read, the BENCH line included
+    child.on('close', (code) => {
+      // 'close': all output read, the BENCH line included
       writeFileSync(path.join(RESULTS, `${bench.name}.log`), out);
-      const line = out.split('\n').reverse().find((l) => l.startsWith(`BENCH ${bench.name} `));
-      if (code !== 0 || line === undefined) return reject(new Error(`${bench.script} failed (exit ${code}); see bench/results/${bench.name}.log`));
-      const fields = Object.fromEntries(line.split(' ').slice(2).map((kv) => kv.split('=') as [string, string]));
+      const line = out
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith(`BENCH ${bench.name} `));
+      if (code !== 0 || line === undefined)
+        return reject(new Error(`${bench.script} failed (exit ${code}); see bench/results/${bench.name}.log`));
+      const fields = Object.fromEntries(
+        line
+          .split(' ')
+          .slice(2)
+          .map((kv) => kv.split('=') as [string, string]),
+      );
       resolve({ fields, seconds: (performance.now() - started) / 1000 });
     });
   });

@@ -20,10 +20,18 @@ async function run(mode: 'handler' | 'iterator'): Promise<Result> {
   delete process.env.WM_FEED;
   try {
     return await new Promise<Result>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'slow-consumer-run.ts'), mode], {
-        env: { ...process.env, WM_SERVICE: JSON.stringify(info), WM_SECONDS: String(SECONDS) },
-        timeout: (SECONDS + 120) * 1000,
-      }, (err, stdout) => (err === null ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Result) : reject(err)));
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(__dirname, 'support', 'slow-consumer-run.ts'), mode],
+        {
+          env: { ...process.env, WM_SERVICE: JSON.stringify(info), WM_SECONDS: String(SECONDS) },
+          timeout: (SECONDS + 120) * 1000,
+        },
+        (err, stdout) => {
+          if (err !== null) reject(new Error(`the slow consumer failed: ${err.message}`));
+          else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Result);
+        },
+      );
     });
   } finally {
     stop();
@@ -35,13 +43,18 @@ async function main(): Promise<void> {
   for (const mode of ['handler', 'iterator'] as const) {
     process.stdout.write(`${mode}: ${EVENTS} events queued, 1 ms per event, ${SECONDS} s\n`);
     const { samples } = await run(mode);
-    for (const s of samples) process.stdout.write(`  t=${String(s.t).padStart(2)}s rss=${s.rssMiB.toFixed(1)} MiB handled=${s.handled}\n`);
+    for (const s of samples)
+      process.stdout.write(`  t=${String(s.t).padStart(2)}s rss=${s.rssMiB.toFixed(1)} MiB handled=${s.handled}\n`);
     const first = samples[0]?.rssMiB ?? 0;
     growth[mode] = Math.max(...samples.map((s) => s.rssMiB)) - first;
-    process.stdout.write(`  growth over the first sample: ${(growth[mode] as number).toFixed(1)} MiB (backlog left: ${EVENTS - (samples.at(-1)?.handled ?? 0)} events)\n`);
+    process.stdout.write(
+      `  growth over the first sample: ${growth[mode].toFixed(1)} MiB (backlog left: ${EVENTS - (samples.at(-1)?.handled ?? 0)} events)\n`,
+    );
   }
   const worst = Math.max(growth.handler ?? 0, growth.iterator ?? 0);
-  process.stdout.write(`BENCH slow-consumer rss_growth_mib=${worst.toFixed(1)} handler_growth_mib=${(growth.handler ?? 0).toFixed(1)} iterator_growth_mib=${(growth.iterator ?? 0).toFixed(1)} limit_mib=64\n`);
+  process.stdout.write(
+    `BENCH slow-consumer rss_growth_mib=${worst.toFixed(1)} handler_growth_mib=${(growth.handler ?? 0).toFixed(1)} iterator_growth_mib=${(growth.iterator ?? 0).toFixed(1)} limit_mib=64\n`,
+  );
 }
 
 void main();

@@ -21,14 +21,23 @@ function cpuSeconds(pid: number): number {
 
 function measure(mode: Mode, info: ServiceInfo): Promise<{ ms: number; cpuUs: number }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'throughput-run.ts'), mode], { env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 }, (err, stdout) =>
-      err === null ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; cpuUs: number }) : reject(err),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'support', 'throughput-run.ts'), mode],
+      { env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 },
+      (err, stdout) => {
+        if (err !== null) reject(new Error(`a throughput run failed: ${err.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; cpuUs: number });
+      },
     );
   });
 }
 
 async function main(): Promise<void> {
-  const { info, child, stop } = await startProcess<ServiceInfo & { events: number; bytesPerEvent: number }>('throughput-server.ts', { WM_EVENTS: String(EVENTS) });
+  const { info, child, stop } = await startProcess<ServiceInfo & { events: number; bytesPerEvent: number }>(
+    'throughput-server.ts',
+    { WM_EVENTS: String(EVENTS) },
+  );
   process.stdout.write(`server ready: ${EVENTS} events of ${info.bytesPerEvent} bytes on the wire\n`);
   const rate = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const cpu = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
@@ -43,21 +52,32 @@ async function main(): Promise<void> {
       rate.get(mode)?.push((EVENTS / r.ms) * 1000);
       cpu.get(mode)?.push(r.cpuUs / EVENTS);
       serverShare.get(mode)?.push(share);
-      process.stdout.write(`round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event, server CPU ${share.toFixed(0)} %\n`);
+      process.stdout.write(
+        `round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event, server CPU ${share.toFixed(0)} %\n`,
+      );
     }
   }
   stop();
-  const paired = (a: Mode, b: Mode): number[] => (rate.get(a) ?? []).map((x, i) => x / ((rate.get(b) ?? [])[i] as number));
-  process.stdout.write(`\n| client | events/s (median) | range | client CPU µs/event | server CPU % of a core |\n|---|---|---|---|---|\n`);
+  const paired = (a: Mode, b: Mode): number[] =>
+    (rate.get(a) ?? []).map((x, i) => x / ((rate.get(b) ?? [])[i] as number));
+  process.stdout.write(
+    `\n| client | events/s (median) | range | client CPU µs/event | server CPU % of a core |\n|---|---|---|---|---|\n`,
+  );
   for (const mode of MODES) {
     const r = rate.get(mode) ?? [];
-    process.stdout.write(`| ${mode} | ${median(r).toFixed(0)} | ${range(r)} | ${median(cpu.get(mode) ?? []).toFixed(2)} | ${median(serverShare.get(mode) ?? []).toFixed(0)} |\n`);
+    process.stdout.write(
+      `| ${mode} | ${median(r).toFixed(0)} | ${range(r)} | ${median(cpu.get(mode) ?? []).toFixed(2)} | ${median(serverShare.get(mode) ?? []).toFixed(0)} |\n`,
+    );
   }
   const vsDefaults = paired('sdk-handler', 'bare-default');
   const vsSame = paired('sdk-handler', 'bare-same');
   const iterVsDefaults = paired('sdk-iterator', 'bare-default');
-  process.stdout.write(`paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}\n`);
-  process.stdout.write(`BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`);
+  process.stdout.write(
+    `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}\n`,
+  );
+  process.stdout.write(
+    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`,
+  );
 }
 
 void main();

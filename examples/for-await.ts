@@ -11,18 +11,28 @@ async function main(): Promise<void> {
   service.publishMany(TOPIC, 5);
   const token = await service.issueToken({ ttlMs: 60_000 });
   const manager = new WatchManager({
-    target: service.target, historyUrl: service.historyUrl, tenantId: service.tenantId, getToken: () => token,
+    target: service.target,
+    historyUrl: service.historyUrl,
+    tenantId: service.tenantId,
+    getToken: () => token,
     tls: false, // the fake service speaks plaintext; never do this against the real service
   });
   const publisher = setInterval(() => service.publish(TOPIC), 20);
 
   let events = 0;
   // At most 50 records wait unacknowledged; past that the SDK stops reading and HTTP/2 pushes back on the service.
-  for await (const record of manager.watch(TOPIC, { from: 'beginning', highWaterMark: 50, signal: AbortSignal.timeout(10_000) })) {
+  for await (const record of manager.watch(TOPIC, {
+    from: 'beginning',
+    highWaterMark: 50,
+    signal: AbortSignal.timeout(10_000),
+  })) {
     if (record.kind === 'live') console.log(`live: ${record.topic}`);
-    else if (record.kind === 'resync') console.log(`resync: re-list, then go on after #${record.notice.newestSequenceId}`);
+    else if (record.kind === 'resync')
+      console.log(`resync: re-list, then go on after #${record.notice.newestSequenceId}`);
     else {
-      console.log(`#${record.event.sequenceId} ${record.event.type} ${record.event.payload.kind}/${record.event.payload.name}`);
+      console.log(
+        `#${record.event.sequenceId} ${record.event.type} ${record.event.payload.kind}/${record.event.payload.name}`,
+      );
       if (++events === 15) break; // closes the watch; the 15th is not acknowledged, a restart would see it again
     }
   }

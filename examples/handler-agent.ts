@@ -5,7 +5,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, WatchManager, clientCredentialsToken, type WatchEvent } from 'watch-manager';
+import {
+  FileSequenceStore,
+  WatchManager,
+  clientCredentialsToken,
+  type WatchEvent,
+  type WatchHandlers,
+} from 'watch-manager';
 import { FakeWatchService } from 'watch-manager/testing';
 
 const TOPIC = '/management/v1alpha1/watchtopics/agent-demo';
@@ -27,7 +33,11 @@ async function main(): Promise<void> {
     historyUrl: service.historyUrl, // default: https://<target host>
     tenantId: service.tenantId, // sent as x-axway-tenant-id
     // An OAuth2 service account; any `() => token` works too (called at start, before each expiry, after a refusal).
-    getToken: clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'handler-agent', clientSecret: 'example-secret-123' }),
+    getToken: clientCredentialsToken({
+      tokenUrl: service.tokenUrl,
+      clientId: 'handler-agent',
+      clientSecret: 'example-secret-123',
+    }),
     sequenceProvider: new FileSequenceStore(path.join(stateDir, 'positions.json')), // survive restarts
     deadLetterDir: path.join(stateDir, 'dead-letters'), // failed events are set aside here, never dropped
     from: 'beginning', // without a stored position: everything history holds (default 'latest')
@@ -37,7 +47,7 @@ async function main(): Promise<void> {
   let handled = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const sub = await manager.registerWatch(TOPIC, {
+  const handlers: WatchHandlers = {
     // Acknowledged when the promise resolves: the stored position is the highest sequence id below which every
     // event is acknowledged. A throw is retried (maxAttempts), then the event goes to the dead-letter spool.
     onEvent: async (event) => {
@@ -50,7 +60,9 @@ async function main(): Promise<void> {
     onLive: (topic) => console.log(`live: ${topic}`),
     // Retryable errors (the SDK reconnects or retries by itself) and the error that stopped the watch.
     onError: (err) => console.error(`watch error ${err.code} (retryable: ${err.retryable})`),
-  }, { concurrency: 4, maxAttempts: 2 }); // 4 handlers at once, one resource (payload selfLink) at a time
+  };
+  // 4 handlers at once, one resource (payload selfLink) at a time.
+  const sub = await manager.registerWatch(TOPIC, handlers, { concurrency: 4, maxAttempts: 2 });
   await manager.sendAgentStatus({ state: 'running', message: 'watching' });
   const publisher = setInterval(() => service.publish(TOPIC), 20);
   await finished;
@@ -62,10 +74,14 @@ async function main(): Promise<void> {
     const letters = await spool.list();
     console.log(`dead letters: ${letters.length}`);
     // Redrive with the fix deployed: each entry is removed once its handler succeeds.
-    const redriven = await spool.redrive(async (event) => console.log(`redriven #${event.sequenceId} ${event.payload.name}`));
+    const redriven = await spool.redrive(async (event) =>
+      console.log(`redriven #${event.sequenceId} ${event.payload.name}`),
+    );
     console.log(`redriven: ${JSON.stringify(redriven)}`);
   }
-  console.log(`position saved: ${(await FileSequenceStore.read(path.join(stateDir, 'positions.json')))[TOPIC]} in ${stateDir}`);
+  console.log(
+    `position saved: ${(await FileSequenceStore.read(path.join(stateDir, 'positions.json')))[TOPIC]} in ${stateDir}`,
+  );
   await manager.close(); // everything; resolves when nothing is left running
   await service.stop();
 }

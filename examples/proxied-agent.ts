@@ -10,7 +10,10 @@ const TOPIC = '/management/v1alpha1/watchtopics/proxied-demo';
 async function main(): Promise<void> {
   const service = await FakeWatchService.start({ topics: [TOPIC] });
   service.registerClient({ clientId: 'proxied-agent', clientSecret: 'example-secret-456' });
-  const embedded = process.env.PROXY_URL === undefined ? await ConnectProxy.start({ user: 'agent', password: 'proxy-pw-789' }) : undefined;
+  const embedded =
+    process.env.PROXY_URL === undefined
+      ? await ConnectProxy.start({ user: 'agent', password: 'proxy-pw-789' })
+      : undefined;
   const proxy = process.env.PROXY_URL ?? (embedded as ConnectProxy).url;
 
   const manager = new WatchManager({
@@ -18,7 +21,11 @@ async function main(): Promise<void> {
     historyUrl: service.historyUrl,
     tenantId: service.tenantId,
     proxy, // or leave it out: https_proxy / http_proxy / no_proxy then decide, read once here
-    getToken: clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'proxied-agent', clientSecret: 'example-secret-456' }),
+    getToken: clientCredentialsToken({
+      tokenUrl: service.tokenUrl,
+      clientId: 'proxied-agent',
+      clientSecret: 'example-secret-456',
+    }),
     from: 'beginning',
     tls: false, // the fake service speaks plaintext; never do this against the real service
   });

@@ -10,8 +10,12 @@ async function main(): Promise<void> {
   const token = await service.issueToken({ ttlMs: 5_000 });
   let current = token;
   const manager = new WatchManager({
-    target: service.target, historyUrl: service.historyUrl, tenantId: service.tenantId, tls: false,
-    getToken: async ({ forceRefresh }) => (forceRefresh ? (current = await service.issueToken({ ttlMs: 5_000 })) : current),
+    target: service.target,
+    historyUrl: service.historyUrl,
+    tenantId: service.tenantId,
+    tls: false,
+    getToken: async ({ forceRefresh }) =>
+      forceRefresh ? (current = await service.issueToken({ ttlMs: 5_000 })) : current,
     reconnect: { initialDelayMs: 10, maxDelayMs: 100 },
   });
   const seen = new Set<number>();
@@ -31,7 +35,9 @@ async function main(): Promise<void> {
   await service.waitFor(() => seen.size === 21, 10_000, 'every event despite the faults');
   console.log(service.counters); // subscribes, refreshes, pings, agent statuses, events sent…
 
-  console.log(`agent saw ${seen.size} events in ${calls} handler calls, through ${manager.metrics().watches[0]?.reconnects} reconnects`);
+  console.log(
+    `agent saw ${seen.size} events in ${calls} handler calls, through ${manager.metrics().watches[0]?.reconnects} reconnects`,
+  );
   await manager.close();
   await service.stop();
 }

@@ -180,17 +180,17 @@ export const mutants: Mutant[] = [
   {
     // HTTP 500 is no longer a retryable HISTORY_UNAVAILABLE (only 501 and up are).
     name: 'history-500-retryable',
-    file: 'src/history/history-client.ts',
-    find: 'res.status === 429 || res.status >= 500',
-    replace: 'res.status === 429 || res.status > 500',
+    file: 'src/errors.ts',
+    find: "if (status === 429 || status >= 500) return 'HISTORY_UNAVAILABLE';",
+    replace: "if (status === 429 || status > 500) return 'HISTORY_UNAVAILABLE';",
     tests: [CATCH_UP, FAKE_HISTORY, HOSTILE],
   },
   {
     // A 403 from history reads as a refused token.
     name: 'history-403-code',
-    file: 'src/history/history-client.ts',
-    find: "return new WatchError('PERMISSION_DENIED'",
-    replace: "return new WatchError('UNAUTHENTICATED'",
+    file: 'src/errors.ts',
+    find: "if (status === 403) return 'PERMISSION_DENIED';",
+    replace: "if (status === 403) return 'UNAUTHENTICATED';",
     tests: [AUTH, ITERATOR],
   },
   {
@@ -363,8 +363,9 @@ export const mutants: Mutant[] = [
   {
     name: 'ping-answered',
     file: 'src/transport/watch-stream.ts',
-    find: 'if (this.finalError === undefined) this.write(',
-    replace: 'if (this.finalError !== undefined) this.write(',
+    find: "if (this.finalError === undefined)\n        this.write({\n          selfLink: this.options.topic,\n          token: '',",
+    replace:
+      "if (this.finalError !== undefined)\n        this.write({\n          selfLink: this.options.topic,\n          token: '',",
     tests: [LIVENESS],
   },
   {
@@ -481,8 +482,8 @@ export const mutants: Mutant[] = [
     // "Authorization: <opaque value>" is scrubbed only when written in lower case.
     name: 'redact-authorization-case',
     file: 'src/logging/redact.ts',
-    find: '/gi, `$1${MASK}`]',
-    replace: '/g, `$1${MASK}`]',
+    find: '/gi,\n    `$1${MASK}`,',
+    replace: '/g,\n    `$1${MASK}`,',
     tests: [REDACTION, PROXY_CONFIG],
   },
   {
@@ -498,17 +499,17 @@ export const mutants: Mutant[] = [
   {
     // A 407 (the proxy wants credentials) is not PROXY_AUTH.
     name: 'proxy-407-auth',
-    file: 'src/transport/proxy-probe.ts',
-    find: 'statusCode === 401 || statusCode === 407',
-    replace: 'statusCode === 401 || statusCode === 408',
+    file: 'src/errors.ts',
+    find: "if (status === 401 || status === 407) return 'PROXY_AUTH';",
+    replace: "if (status === 401 || status === 408) return 'PROXY_AUTH';",
     tests: [PROXY, CREDENTIALS],
   },
   {
     // A 403 (host or port not allowed) is not PROXY_REFUSED.
     name: 'proxy-403-refused',
-    file: 'src/transport/proxy-probe.ts',
-    find: 'if (statusCode === 403) return',
-    replace: 'if (statusCode === 404) return',
+    file: 'src/errors.ts',
+    find: 'if (status === 403 || status === 400',
+    replace: 'if (status === 404 || status === 400',
     tests: [PROXY],
   },
   {
@@ -531,8 +532,8 @@ export const mutants: Mutant[] = [
     // A proxy that cannot be reached reads as an unavailable history API.
     name: 'proxy-unreachable-typing',
     file: 'src/transport/http-transport.ts',
-    find: 'proxyAnswer === undefined && CONNECT_FAILURES.has(',
-    replace: 'proxyAnswer !== undefined && CONNECT_FAILURES.has(',
+    find: 'proxyAnswer === undefined &&\n          CONNECT_FAILURES.has(',
+    replace: 'proxyAnswer !== undefined &&\n          CONNECT_FAILURES.has(',
     tests: [PROXY],
   },
   {
@@ -622,8 +623,9 @@ export const reverts: Mutant[] = [
     // #1: a getter's token that metadata cannot carry reached grpc-js (a crash, the token on stderr)
     name: 'revert-01-token-header-check',
     file: 'src/auth/token-refresher.ts',
-    find: "    if (bad !== undefined) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
-    replace: "    if (bad !== undefined && false) {\n      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character",
+    find: "    if (bad !== undefined) {\n      throw new WatchError(\n        'TOKEN_UNAVAILABLE',\n        `getToken returned a token with a character",
+    replace:
+      "    if (bad !== undefined && false) {\n      throw new WatchError(\n        'TOKEN_UNAVAILABLE',\n        `getToken returned a token with a character",
     tests: [INPUTS],
   },
   {
@@ -638,40 +640,40 @@ export const reverts: Mutant[] = [
     // #1: --token-file holding two lines accepted
     name: 'revert-01-token-file-one-line',
     file: 'src/cli/main.ts',
-    find: "  if (/[\\r\\n]/.test(text)) throw",
-    replace: "  if (/[\\r]/.test(text)) throw",
+    find: '  if (/[\\r\\n]/.test(text)) throw',
+    replace: '  if (/[\\r]/.test(text)) throw',
     tests: [INPUTS],
   },
   {
     // #2: a delay above 2^31-1 ms handed to Node as it is (fires after 1 ms: a hot loop)
     name: 'revert-02-timer-cap',
     file: 'src/clock.ts',
-    find: "        const step = Math.min(remaining, MAX_TIMER_MS);",
-    replace: "        const step = Math.max(remaining, 0);",
+    find: '        const step = Math.min(remaining, MAX_TIMER_MS);',
+    replace: '        const step = Math.max(remaining, 0);',
     tests: [INPUTS],
   },
   {
     // #3: a 410 naming the asked position itself taken as a resync target (a loop)
     name: 'revert-03-gone-not-above',
     file: 'src/history/history-client.ts',
-    find: "      if (!Number.isSafeInteger(newest) || newest <= after) {",
-    replace: "      if (!Number.isSafeInteger(newest) || newest < after) {",
+    find: '      if (!Number.isSafeInteger(newest) || newest <= after) {',
+    replace: '      if (!Number.isSafeInteger(newest) || newest < after) {',
     tests: [HOSTILE],
   },
   {
     // #4: a position asked for counts as stored before the durable write (a retry writes nothing)
     name: 'revert-04-durable-before-state',
     file: 'src/state/file-sequence-store.ts',
-    find: "    if (sequenceId <= (durable.get(topic) ?? 0)) return;",
-    replace: "    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;",
+    find: '    if (sequenceId <= (durable.get(topic) ?? 0)) return;',
+    replace: '    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;',
     tests: [STATE],
   },
   {
     // #4: a save that fails before the start resolves never reaches onError
     name: 'revert-04-failed-save-reported-before-start',
     file: 'src/topic-watch.ts',
-    find: "(err) => this.report(err, true)",
-    replace: "(err) => this.report(err, false)",
+    find: '(err) => this.report(err, true)',
+    replace: '(err) => this.report(err, false)',
     tests: [STATE],
   },
   {
@@ -686,39 +688,39 @@ export const reverts: Mutant[] = [
     // #6: a history page out of order handed over (the position moves past ids never delivered)
     name: 'revert-06-history-page-order',
     file: 'src/history/history-client.ts',
-    find: "      if (event.sequenceId <= previous) {",
-    replace: "      if (event.sequenceId <= previous && previous < 0) {",
+    find: '      if (event.sequenceId <= previous) {',
+    replace: '      if (event.sequenceId <= previous && previous < 0) {',
     tests: [HOSTILE],
   },
   {
     // #6: an id out of order on the stream dropped as a repeat
     name: 'revert-06-stream-late-dropped',
     file: 'src/delivery/delivery.ts',
-    find: "      if (late && !this.seen.missing(seq)) {",
-    replace: "      if (late) {",
+    find: '      if (late && !this.seen.missing(seq)) {',
+    replace: '      if (late) {',
     tests: [HOSTILE],
   },
   {
     // #7: the page size not lowered to a server's cap
     name: 'revert-07-page-cap-adapts',
     file: 'src/history/catch-up.ts',
-    find: "        pageSize.value = count;",
-    replace: "        pageSize.value = size;",
+    find: '        pageSize.value = count;',
+    replace: '        pageSize.value = size;',
     tests: [HOSTILE],
   },
   {
     // #7: a short page with an empty next page taken as the last without asking again
     name: 'revert-07-short-page-verified',
     file: 'src/history/catch-up.ts',
-    find: "      if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {",
-    replace: "      if (nextCount === 0 && (true || (verifying !== undefined && count !== verifying))) {",
+    find: '      if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {',
+    replace: '      if (nextCount === 0 && (true || (verifying !== undefined && count !== verifying))) {',
     tests: [HOSTILE],
   },
   {
     // #8: an unknown event type stops the watch with PROTOCOL
     name: 'revert-08-unknown-type-stops',
     file: 'src/transport/event-codec.ts',
-    find: "  if (meta === null || !(sequenceId > 0)) {",
+    find: '  if (meta === null || !(sequenceId > 0)) {',
     replace: "  if (meta === null || !(sequenceId > 0) || type === 'UNKNOWN') {",
     tests: [HOSTILE],
   },
@@ -726,8 +728,8 @@ export const reverts: Mutant[] = [
     // #9: Retry-After ignored
     name: 'revert-09-retry-after-ignored',
     file: 'src/history/catch-up.ts',
-    find: "    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);",
-    replace: "    const delay = Math.max(this.backoff.next(), 0);",
+    find: '    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);',
+    replace: '    const delay = Math.max(this.backoff.next(), 0);',
     tests: [HOSTILE],
   },
   {
@@ -758,8 +760,8 @@ export const reverts: Mutant[] = [
     // #12: a proxy value without a scheme taken as a host
     name: 'revert-12-proxy-scheme-required',
     file: 'src/config/options.ts',
-    find: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/\\//.test(value.trim()))",
-    replace: "  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/?\\/?/.test(value.trim()))",
+    find: '  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/\\//.test(value.trim()))',
+    replace: '  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/?\\/?/.test(value.trim()))',
     tests: [INPUTS],
   },
   {
@@ -774,40 +776,40 @@ export const reverts: Mutant[] = [
     // #14: a setSequence that never settles waited for forever
     name: 'revert-14-write-deadline',
     file: 'src/state/position-keeper.ts',
-    find: "    if (clock === undefined || timeoutMs === undefined) return write;",
-    replace: "    if (clock === undefined || timeoutMs !== undefined) return write;",
+    find: '    if (clock === undefined || timeoutMs === undefined) return write;',
+    replace: '    if (clock === undefined || timeoutMs !== undefined) return write;',
     tests: [STATE],
   },
   {
     // #15: the backoff escalates over healthy streams that a service ends
     name: 'revert-15-backoff-after-progress',
     file: 'src/topic-watch.ts',
-    find: "    const progressed = conn.madeProgress || this.replayed > 0;",
-    replace: "    const progressed = conn.madeProgress && this.replayed > 0;",
+    find: '    const progressed = conn.madeProgress || this.replayed > 0;',
+    replace: '    const progressed = conn.madeProgress && this.replayed > 0;',
     tests: [RECONNECT],
   },
   {
     // #16: a stream that stays open but stops delivering never replaced
     name: 'revert-16-stall-watchdog',
     file: 'src/transport/stall-watchdog.ts',
-    find: "    if (silent < timeout) {",
-    replace: "    if (silent < timeout * 1000) {",
+    find: '    if (silent < timeout) {',
+    replace: '    if (silent < timeout * 1000) {',
     tests: [HOSTILE],
   },
   {
     // test hole: never pause the stream while catching up
     name: 'revert-hole-backpressure-during-catch-up',
     file: 'src/topic-connection.ts',
-    find: "    const waiting = this.live ? delivery.size : this.held.length;",
-    replace: "    const waiting = this.live ? delivery.size : 0;",
+    find: '    const waiting = this.live ? delivery.size : this.held.length;',
+    replace: '    const waiting = this.live ? delivery.size : 0;',
     tests: [HOSTILE],
   },
   {
     // test hole: pages after a resync numbered on from the old start
     name: 'revert-hole-page-counter-after-resync',
     file: 'src/history/catch-up.ts',
-    find: "    after = position;\n    requested = 0;",
-    replace: "    after = position;\n    requested = requested || 0;",
+    find: '    after = position;\n    requested = 0;',
+    replace: '    after = position;\n    requested = requested || 0;',
     tests: [HOSTILE],
   },
   {
@@ -830,24 +832,24 @@ export const reverts: Mutant[] = [
     // test hole: only the scheme word of an Authorization value masked
     name: 'revert-hole-redaction-scheme-word',
     file: 'src/logging/redact.ts',
-    find: "(?:[A-Za-z][\\w.+-]*\\s+)?(?:[^\\s,;\"'\\\\]+|",
-    replace: "(?:[^\\s,;\"'\\\\]+|",
+    find: '(?:[A-Za-z][\\w.+-]*\\s+)?(?:[^\\s,;"\'\\\\]+|',
+    replace: '(?:[^\\s,;"\'\\\\]+|',
     tests: [REDACTION],
   },
   {
     // chaos finding: a token fetched for a reconnect never reaches the open streams
     name: 'revert-finding-reconnect-token-to-streams',
     file: 'src/auth/token-refresher.ts',
-    find: "      if (before !== undefined && token.value !== before) {",
-    replace: "      if (before !== undefined && token.value === before) {",
+    find: '      if (before !== undefined && token.value !== before) {',
+    replace: '      if (before !== undefined && token.value === before) {',
     tests: [TOKEN],
   },
   {
     // property finding: a pass whose pages overlapped not read again
     name: 'revert-finding-reread-after-disorder',
     file: 'src/history/catch-up.ts',
-    find: "      if (!reread) {\n        reread = true;",
-    replace: "      if (reread) {\n        reread = true;",
+    find: '      if (!reread) {\n        reread = true;',
+    replace: '      if (reread) {\n        reread = true;',
     tests: [HOSTILE],
   },
   {
@@ -855,8 +857,8 @@ export const reverts: Mutant[] = [
     // above it without a notice, though the broken order had jumped over ids the purge then took
     name: 'revert-finding-resync-after-gaps',
     file: 'src/history/catch-up.ts',
-    find: "      const gapsBelow = start < handed.position || handed.gaps;",
-    replace: "      const gapsBelow = false;",
+    find: '      const gapsBelow = start < handed.position || handed.gaps;',
+    replace: '      const gapsBelow = false;',
     tests: [HOSTILE],
   },
 ];

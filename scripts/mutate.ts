@@ -38,7 +38,16 @@ const KILL_GRACE_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 16_000;
 
 /** The test command of package.json's "test" script, minus the file list (and with a reporter fit for a log). */
-const TEST_ARGS = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=120000', '--test-reporter=spec'];
+const TEST_ARGS = [
+  '--import',
+  'tsx',
+  '--import',
+  './test/support/leak-check.ts',
+  '--test',
+  '--test-concurrency=1',
+  '--test-timeout=120000',
+  '--test-reporter=spec',
+];
 
 type Status = 'KILLED' | 'SURVIVED' | 'TIMEOUT' | 'STALE' | 'EQUIVALENT';
 
@@ -81,7 +90,8 @@ function parseArgs(argv: readonly string[]): Args {
         args.only.push(value);
       } else {
         const seconds = Number(value);
-        if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout takes a number of seconds > 0, not ${JSON.stringify(value)}`);
+        if (!Number.isFinite(seconds) || seconds <= 0)
+          throw new UsageError(`--timeout takes a number of seconds > 0, not ${JSON.stringify(value)}`);
         args.timeoutS = seconds;
       }
     } else if (arg === '--help' || arg === '-h') {
@@ -118,7 +128,8 @@ function validate(list: readonly Mutant[]): string[] {
     if (!/^src\/.+\.ts$/.test(m.file)) problems.push(`${who}: file ${m.file} is not a .ts file under src/`);
     if (m.find === '') problems.push(`${who}: empty find`);
     if (m.find === m.replace) problems.push(`${who}: replace equals find, nothing is mutated`);
-    if (m.tests.length === 0 || m.tests.length > 4) problems.push(`${who}: needs 1 to 4 test files, has ${m.tests.length}`);
+    if (m.tests.length === 0 || m.tests.length > 4)
+      problems.push(`${who}: needs 1 to 4 test files, has ${m.tests.length}`);
     for (const t of m.tests) {
       if (!/^test\/[^/]+\.test\.ts$/.test(t)) problems.push(`${who}: test ${t} is not a test/<name>.test.ts file`);
       if (!fs.existsSync(path.join(REPO, t))) {
@@ -131,7 +142,8 @@ function validate(list: readonly Mutant[]): string[] {
         problems.push(`${who}: test ${t} reads dist/, which the scratch copy does not have`);
       }
     }
-    if (m.equivalent !== undefined && m.equivalent.trim() === '') problems.push(`${who}: an equivalent mutant must say why`);
+    if (m.equivalent !== undefined && m.equivalent.trim() === '')
+      problems.push(`${who}: an equivalent mutant must say why`);
   }
   return problems;
 }
@@ -247,7 +259,7 @@ function runTests(scratch: Scratch, files: readonly string[], timeoutS: number):
     child.once('close', (code) => {
       clearTimeout(deadline);
       if (hardKill !== undefined) clearTimeout(hardKill);
-      // --test-force-exit ends the runner, not what a test started: whatever is left of the group goes now, so
+      // The runner's exit ends the runner, not what a test started: whatever is left of the group goes now, so
       // that no server or proxy of this run outlives it (and holds a port or a file of the next one).
       killGroup(child, 'SIGKILL');
       current = undefined;
@@ -268,7 +280,8 @@ function pad(text: string, width: number): string {
 
 function printTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] as number))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] as number))).join('  ');
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(row));
@@ -287,10 +300,18 @@ function list(mutants: readonly Mutant[]): number {
     const count = fs.existsSync(file) ? occurrences(fs.readFileSync(file, 'utf8'), m.find) : 0;
     if (count !== 1) stale += 1;
     const state = count === 1 ? (m.equivalent === undefined ? 'ok' : 'equivalent') : `STALE (${count}x)`;
-    return [m.name, state, m.file, m.tests.map((t) => path.basename(t, '.test.ts')).join(','), `${oneLine(m.find, 50)} => ${oneLine(m.replace, 50)}`];
+    return [
+      m.name,
+      state,
+      m.file,
+      m.tests.map((t) => path.basename(t, '.test.ts')).join(','),
+      `${oneLine(m.find, 50)} => ${oneLine(m.replace, 50)}`,
+    ];
   });
   printTable(['name', 'state', 'file', 'tests', 'mutation'], rows);
-  console.log(`${mutants.length} mutants, ${stale} stale, ${new Set(mutants.flatMap((m) => m.tests)).size} distinct test files`);
+  console.log(
+    `${mutants.length} mutants, ${stale} stale, ${new Set(mutants.flatMap((m) => m.tests)).size} distinct test files`,
+  );
   return stale > 0 ? 1 : 0;
 }
 
@@ -326,7 +347,11 @@ async function main(): Promise<number> {
       scratch.remove();
     }
   });
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.once(signal, () => {
       console.error(`\nmutate: ${signal}: stopping the test run and removing ${scratch.root}`);
       process.exit(code); // the 'exit' handler above does the cleanup, synchronously
@@ -353,7 +378,9 @@ async function main(): Promise<number> {
     }
     outcomes.push({ mutant: m, status: 'STALE', seconds: 0 });
     console.log(`STALE ${m.name} (0.0s)`);
-    console.log(`  ${text === undefined ? `${m.file} does not exist` : `the snippet occurs ${count} times in ${m.file}, not once`}: ${oneLine(m.find)}`);
+    console.log(
+      `  ${text === undefined ? `${m.file} does not exist` : `the snippet occurs ${count} times in ${m.file}, not once`}: ${oneLine(m.find)}`,
+    );
   }
 
   // Baseline: a mutant is judged against a green run of the same files, each file once, unmutated.
@@ -363,8 +390,12 @@ async function main(): Promise<number> {
     const run = await runTests(scratch, [file], args.timeoutS);
     if (run.code !== 0 || run.timedOut) {
       console.error(run.tail);
-      console.error(`mutate: the baseline fails: ${file} ${run.timedOut ? `timed out after ${args.timeoutS} s` : `exits ${run.code ?? 'by a signal'}`} without any mutant (its output above).`);
-      console.error('mutate: a mutant can only be judged against a green baseline; fix the suite (or wait for the edit under way), then run again.');
+      console.error(
+        `mutate: the baseline fails: ${file} ${run.timedOut ? `timed out after ${args.timeoutS} s` : `exits ${run.code ?? 'by a signal'}`} without any mutant (its output above).`,
+      );
+      console.error(
+        'mutate: a mutant can only be judged against a green baseline; fix the suite (or wait for the edit under way), then run again.',
+      );
       return 1;
     }
     console.log(`  ok ${file} (${run.seconds.toFixed(1)}s)`);
@@ -375,7 +406,10 @@ async function main(): Promise<number> {
     const text = pristine.get(m.file) as string;
     const file = path.join(scratch.repo, m.file);
     // The snippet is a literal: a function replacer, so that `$` in it is never read as a pattern.
-    fs.writeFileSync(file, text.replace(m.find, () => m.replace));
+    fs.writeFileSync(
+      file,
+      text.replace(m.find, () => m.replace),
+    );
     let run: RunResult;
     try {
       run = await runTests(scratch, m.tests, args.timeoutS);
@@ -387,7 +421,9 @@ async function main(): Promise<number> {
     const verdict = run.timedOut ? 'timeout' : run.code === 0 ? 'survived' : 'killed';
     if (m.equivalent !== undefined) {
       outcomes.push({ mutant: m, status: 'EQUIVALENT', seconds, equivalentRun: verdict });
-      console.log(`EQUIVALENT ${m.name} (${seconds.toFixed(1)}s)${verdict === 'survived' ? '' : `  -- but the tests ${verdict === 'killed' ? 'killed' : 'timed out on'} it: the equivalence claim is wrong`}`);
+      console.log(
+        `EQUIVALENT ${m.name} (${seconds.toFixed(1)}s)${verdict === 'survived' ? '' : `  -- but the tests ${verdict === 'killed' ? 'killed' : 'timed out on'} it: the equivalence claim is wrong`}`,
+      );
       continue;
     }
     const status: Status = verdict === 'timeout' ? 'TIMEOUT' : verdict === 'survived' ? 'SURVIVED' : 'KILLED';
@@ -412,26 +448,47 @@ async function main(): Promise<number> {
     console.log('survivors: none');
   } else {
     console.log(`survivors (${survivors.length}): the tests pass with these bugs in the code`);
-    printTable(['name', 'file', 'mutated snippet (find => replace)'], survivors.map((o) => [o.mutant.name, o.mutant.file, `${oneLine(o.mutant.find, 70)} => ${oneLine(o.mutant.replace, 70)}`]));
+    printTable(
+      ['name', 'file', 'mutated snippet (find => replace)'],
+      survivors.map((o) => [
+        o.mutant.name,
+        o.mutant.file,
+        `${oneLine(o.mutant.find, 70)} => ${oneLine(o.mutant.replace, 70)}`,
+      ]),
+    );
   }
   const equivalents = outcomes.filter((o) => o.status === 'EQUIVALENT');
   if (equivalents.length > 0) {
     console.log('');
     console.log(`equivalent (${equivalents.length}), excluded from the kill rate:`);
-    for (const o of equivalents) console.log(`  ${o.mutant.name}: ${o.mutant.equivalent ?? ''}${o.equivalentRun === 'survived' ? '' : ` [tests: ${o.equivalentRun ?? ''}]`}`);
+    for (const o of equivalents)
+      console.log(
+        `  ${o.mutant.name}: ${o.mutant.equivalent ?? ''}${o.equivalentRun === 'survived' ? '' : ` [tests: ${o.equivalentRun ?? ''}]`}`,
+      );
   }
   if (stale > 0) {
     console.log('');
-    console.log(`stale (${stale}): update find in scripts/mutants.ts to the code as it is now: ${outcomes.filter((o) => o.status === 'STALE').map((o) => o.mutant.name).join(', ')}`);
+    console.log(
+      `stale (${stale}): update find in scripts/mutants.ts to the code as it is now: ${outcomes
+        .filter((o) => o.status === 'STALE')
+        .map((o) => o.mutant.name)
+        .join(', ')}`,
+    );
   }
   console.log('');
-  console.log(`killed by a failing test: ${killed - timeouts}, killed by timeout: ${timeouts}; total ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+  console.log(
+    `killed by a failing test: ${killed - timeouts}, killed by timeout: ${timeouts}; total ${((performance.now() - t0) / 1000).toFixed(0)}s`,
+  );
   const rate = judged === 0 ? 'n/a' : ((killed / judged) * 100).toFixed(1);
   if (revertOutcomes.length > 0) {
     const r = (s: Status): number => revertOutcomes.filter((o) => o.status === s).length;
-    console.log(`REVERTS reverts=${revertOutcomes.length} killed=${r('KILLED') + r('TIMEOUT')} survived=${r('SURVIVED')} stale=${r('STALE')}`);
+    console.log(
+      `REVERTS reverts=${revertOutcomes.length} killed=${r('KILLED') + r('TIMEOUT')} survived=${r('SURVIVED')} stale=${r('STALE')}`,
+    );
   }
-  console.log(`MUTATE mutants=${n} equivalent=${equivalent} killed=${killed} survived=${survived} stale=${stale} kill_rate=${rate}`);
+  console.log(
+    `MUTATE mutants=${n} equivalent=${equivalent} killed=${killed} survived=${survived} stale=${stale} kill_rate=${rate}`,
+  );
   return stale > 0 || revertOutcomes.some((o) => o.status === 'STALE') ? 1 : 0;
 }
 

@@ -51,11 +51,15 @@ export function boundedClock(inner: Clock): Clock {
       const arm = (): void => {
         const step = Math.min(remaining, MAX_TIMER_MS);
         remaining -= step;
-        current = inner.setTimeout(() => {
-          if (cancelled) return;
-          if (remaining > 0) arm();
-          else fn();
-        }, step, options);
+        current = inner.setTimeout(
+          () => {
+            if (cancelled) return;
+            if (remaining > 0) arm();
+            else fn();
+          },
+          step,
+          options,
+        );
       };
       arm();
       return {
@@ -93,12 +97,30 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal, options?: 
       timer.cancel();
       resolve(false);
     };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms, options);
+    const timer = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      ms,
+      options,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What {@link withDeadline} waits for, how long, and what it rejects with. */
+export interface DeadlineOptions {
+  /** The clock the deadline runs on. */
+  clock: Clock;
+  /** How long the work may take. */
+  ms: number;
+  /** The error when `ms` passed first. */
+  onTimeout: () => Error;
+  /** Ends the wait early. @default never */
+  signal?: AbortSignal;
+  /** The error when `signal` aborted first. @default `onTimeout` */
+  onAbort?: () => Error;
 }
 
 /**
@@ -106,14 +128,8 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal, options?: 
  * (rejects with `onAbort()`). The timer and the abort listener are removed either way. The one shape of every
  * bounded wait in the SDK (a token getter, a handler attempt, reading a position).
  */
-export function withDeadline<T>(
-  work: PromiseLike<T>,
-  clock: Clock,
-  ms: number,
-  onTimeout: () => Error,
-  signal?: AbortSignal,
-  onAbort?: () => Error,
-): Promise<T> {
+export function withDeadline<T>(work: PromiseLike<T>, deadline: DeadlineOptions): Promise<T> {
+  const { clock, ms, onTimeout, signal, onAbort } = deadline;
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => {
       timer.cancel();

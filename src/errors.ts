@@ -127,16 +127,21 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof WatchError && err.retryable;
 }
 
+/** The message of anything thrown: an Error's own, else its string form (a user's code may throw anything). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Wraps anything thrown into a WatchError of `code`, keeping an existing WatchError as it is. */
 export function toWatchError(err: unknown, code: WatchErrorCode, context: string): WatchError {
   if (err instanceof WatchError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return new WatchError(code, `${context}: ${detail}`, { cause: err });
 }
 
 /** The subset of a gRPC status the mapping reads. */
 export interface GrpcStatusLike {
-  code: number;
+  code: GrpcStatus;
   details: string;
 }
 
@@ -155,7 +160,11 @@ export function fromGrpcStatus(status: GrpcStatusLike, topic: string): WatchErro
     case GrpcStatus.PERMISSION_DENIED:
       return new WatchError('PERMISSION_DENIED', `${where}: permission denied (${details})`, opts);
     case GrpcStatus.NOT_FOUND:
-      return new WatchError('TOPIC_NOT_FOUND', `${where}: the service does not know this watch topic (${details})`, opts);
+      return new WatchError(
+        'TOPIC_NOT_FOUND',
+        `${where}: the service does not know this watch topic (${details})`,
+        opts,
+      );
     case GrpcStatus.INVALID_ARGUMENT:
     case GrpcStatus.UNIMPLEMENTED:
     case GrpcStatus.FAILED_PRECONDITION:
@@ -166,7 +175,11 @@ export function fromGrpcStatus(status: GrpcStatusLike, topic: string): WatchErro
     default:
       // UNAVAILABLE (network, keepalive timeout), CANCELLED (server shutdown), RESOURCE_EXHAUSTED (GOAWAY
       // too_many_pings, see FACTS.md), DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, DATA_LOSS: all transient.
-      return new WatchError('CONNECTION_LOST', `${where}: connection lost (${GrpcStatus[status.code] ?? status.code}: ${details})`, opts);
+      return new WatchError(
+        'CONNECTION_LOST',
+        `${where}: connection lost (${GrpcStatus[status.code] ?? status.code}: ${details})`,
+        opts,
+      );
   }
 }
 
@@ -179,4 +192,35 @@ function scrubCause(cause: unknown): unknown {
   const code = (cause as { code?: unknown }).code;
   if (code !== undefined) Object.defineProperty(copy, 'code', { value: code, enumerable: true });
   return copy;
+}
+
+/** Who answered an HTTP request: one status means something else from each. */
+export type HttpPeer = 'history' | 'token-endpoint' | 'proxy';
+
+/**
+ * The code of an HTTP status that is not a success, per peer: the one place HTTP statuses map to codes, as
+ * {@link fromGrpcStatus} is for gRPC. The callers word the message. For a `proxy`, `undefined` is a status that
+ * says the proxy could not reach the destination (502, 503, 504…): not the proxy's refusal, but the transient
+ * failure of whatever the caller was reaching.
+ */
+export function codeOfHttpStatus(peer: 'history' | 'token-endpoint', status: number): WatchErrorCode;
+export function codeOfHttpStatus(peer: 'proxy', status: number): WatchErrorCode | undefined;
+export function codeOfHttpStatus(peer: HttpPeer, status: number): WatchErrorCode | undefined {
+  switch (peer) {
+    case 'history': // WIRE.md
+      if (status === 401) return 'UNAUTHENTICATED';
+      if (status === 403) return 'PERMISSION_DENIED';
+      if (status === 404) return 'TOPIC_NOT_FOUND';
+      if (status === 410) return 'HISTORY_GONE';
+      if (status === 429 || status >= 500) return 'HISTORY_UNAVAILABLE';
+      return 'PROTOCOL';
+    case 'token-endpoint': // RFC 6749 §5.2: a refused client is 400 or 401; 404 is a wrong URL, not a refusal.
+      if (status === 400 || status === 401 || status === 403) return 'UNAUTHENTICATED';
+      if (status === 404) return 'INVALID_CONFIG';
+      return 'TOKEN_UNAVAILABLE';
+    case 'proxy': // RFC 9110: 407 asks for credentials; 400/405/501 from a proxy that does not tunnel at all.
+      if (status === 401 || status === 407) return 'PROXY_AUTH';
+      if (status === 403 || status === 400 || status === 405 || status === 501) return 'PROXY_REFUSED';
+      return undefined;
+  }
 }

@@ -27,7 +27,12 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Refuses keys not in `allowed`, so that a typo fails instead of being ignored. */
-export function checkKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string, what = 'option'): void {
+export function checkKeys(
+  value: Record<string, unknown>,
+  allowed: readonly string[],
+  prefix: string,
+  what = 'option',
+): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) throw invalid(`${prefix}${key}`, `unknown option (known: ${allowed.join(', ')})`, what);
   }
@@ -62,7 +67,12 @@ export function unsafeHeaderChar(value: string, allowSpaces: boolean): { index: 
 export function headerValue(value: unknown, field: string, what = 'option'): string {
   const text = nonEmptyString(value, field, what);
   const bad = unsafeHeaderChar(text, true);
-  if (bad !== undefined) throw invalid(field, `has a character gRPC metadata cannot carry (${bad.code} at position ${bad.index}); only visible ASCII is allowed`, what);
+  if (bad !== undefined)
+    throw invalid(
+      field,
+      `has a character gRPC metadata cannot carry (${bad.code} at position ${bad.index}); only visible ASCII is allowed`,
+      what,
+    );
   return text;
 }
 
@@ -73,17 +83,29 @@ export function headerValue(value: unknown, field: string, what = 'option'): str
  */
 export function selfLink(value: unknown, field = 'selfLink', what = 'argument'): string {
   const example = 'a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>';
-  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 1024) throw invalid(field, `expected ${example}, got ${JSON.stringify(value)}`, what);
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 1024)
+    throw invalid(field, `expected ${example}, got ${JSON.stringify(value)}`, what);
   for (const segment of value.slice(1).split('/')) {
     if (segment === '' || segment === '.' || segment === '..' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {
-      throw invalid(field, `expected ${example} (non-empty segments of letters, digits and . _ ~ -, no . or .. segments, no query or fragment), got ${JSON.stringify(value)}`, what);
+      throw invalid(
+        field,
+        `expected ${example} (non-empty segments of letters, digits and . _ ~ -, no . or .. segments, no query or fragment), got ${JSON.stringify(value)}`,
+        what,
+      );
     }
   }
   return value;
 }
 
 /** A whole number of milliseconds in [min, max], or the default when undefined (never a truthiness check). */
-export function duration(value: unknown, field: string, fallback: number, min = 1, max = 2_147_483_647, what = 'option'): number {
+export function duration(
+  value: unknown,
+  field: string,
+  fallback: number,
+  min = 1,
+  max = 2_147_483_647,
+  what = 'option',
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number', what);
   if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`, what);

@@ -44,29 +44,27 @@ export class TopicConnection {
   private readonly alive = new Promise<void>((resolve) => (this.markAlive = resolve));
 
   constructor(private readonly opts: TopicConnectionOptions) {
-    this.stream = new WatchStream(
-      {
-        client: opts.client,
-        topic: opts.topic,
-        tenantId: opts.options.tenantId,
-        log: opts.log,
-        callbacks: {
-          onReady: () => {
-            this.attemptTimer?.cancel();
-            this.watch();
-            opts.onReady(this);
-          },
-          onAlive: () => this.markAlive(),
-          onEvent: (event) => this.receive(event),
-          onPing: () => this.watchdog?.ping(),
-          onEnd: (error) => {
-            this.attemptTimer?.cancel();
-            this.watchdog?.stop();
-            opts.onEnd(this, error);
-          },
+    this.stream = new WatchStream({
+      client: opts.client,
+      topic: opts.topic,
+      tenantId: opts.options.tenantId,
+      log: opts.log,
+      callbacks: {
+        onReady: () => {
+          this.attemptTimer?.cancel();
+          this.watch();
+          opts.onReady(this);
+        },
+        onAlive: () => this.markAlive(),
+        onEvent: (event) => this.receive(event),
+        onPing: () => this.watchdog?.ping(),
+        onEnd: (error) => {
+          this.attemptTimer?.cancel();
+          this.watchdog?.stop();
+          opts.onEnd(this, error);
         },
       },
-    );
+    });
   }
 
   /** Aborted when this connection is closed: cancels its catch-up. */
@@ -171,7 +169,12 @@ export class TopicConnection {
       timeoutMs: stallTimeoutMs,
       onStall: (silentMs) => {
         if (this.abort.signal.aborted) return;
-        this.stream.fail(new WatchError('STALLED', `watch ${this.opts.topic}: neither an event nor a ping for ${silentMs} ms on an open stream; replacing it`));
+        this.stream.fail(
+          new WatchError(
+            'STALLED',
+            `watch ${this.opts.topic}: neither an event nor a ping for ${silentMs} ms on an open stream; replacing it`,
+          ),
+        );
       },
     });
     if (this.paused) this.watchdog.suspend();
@@ -180,15 +183,23 @@ export class TopicConnection {
   /** Judges a stream that has said nothing: accepted on a READY channel, or given up after `connectTimeoutMs`. */
   private judge(openedAt: number): void {
     const { clock, connectTimeoutMs, target } = this.opts.options;
-    this.attemptTimer = clock.setTimeout(() => {
-      if (this.abort.signal.aborted || this.stream.isReady) return;
-      if (this.opts.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) {
-        this.stream.accept();
-      } else if (clock.now() - openedAt >= connectTimeoutMs) {
-        this.stream.fail(new WatchError('CONNECTION_LOST', `watch ${this.opts.topic}: could not connect to ${target} within ${connectTimeoutMs} ms`));
-      } else {
-        this.judge(openedAt);
-      }
-    }, Math.min(QUIET_ACCEPT_MS, connectTimeoutMs));
+    this.attemptTimer = clock.setTimeout(
+      () => {
+        if (this.abort.signal.aborted || this.stream.isReady) return;
+        if (this.opts.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY) {
+          this.stream.accept();
+        } else if (clock.now() - openedAt >= connectTimeoutMs) {
+          this.stream.fail(
+            new WatchError(
+              'CONNECTION_LOST',
+              `watch ${this.opts.topic}: could not connect to ${target} within ${connectTimeoutMs} ms`,
+            ),
+          );
+        } else {
+          this.judge(openedAt);
+        }
+      },
+      Math.min(QUIET_ACCEPT_MS, connectTimeoutMs),
+    );
   }
 }

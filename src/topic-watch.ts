@@ -4,7 +4,7 @@ import { sleep, withDeadline } from './clock';
 import type { DeadLetterSpool } from './delivery/dead-letter-spool';
 import { Delivery } from './delivery/delivery';
 import type { WatchHandlers } from './delivery/watch-handlers';
-import { WatchError, toWatchError } from './errors';
+import { WatchError, toWatchError, errorMessage } from './errors';
 import type { HistoryClient } from './history/history-client';
 import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
@@ -17,7 +17,9 @@ import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {
-  return event.payload.metadata.selfLink !== '' ? event.payload.metadata.selfLink : `${event.payload.kind}/${event.payload.name}`;
+  return event.payload.metadata.selfLink !== ''
+    ? event.payload.metadata.selfLink
+    : `${event.payload.kind}/${event.payload.name}`;
 }
 
 /** Retry backoff of a failing handler: short, since the event waits. */
@@ -32,7 +34,8 @@ export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEv
   return (event) =>
     (kinds === undefined || kinds.has(event.payload.kind)) &&
     (types === undefined || types.has(event.type)) &&
-    (names === undefined || names.some((n) => (typeof n === 'string' ? n === event.payload.name : n.test(event.payload.name))));
+    (names === undefined ||
+      names.some((n) => (typeof n === 'string' ? n === event.payload.name : n.test(event.payload.name))));
 }
 
 /** Dependencies a {@link TopicWatch} gets from its manager. */
@@ -50,7 +53,12 @@ export interface TopicWatchContext {
   /** The dead-letter spool, when the manager has one. */
   deadLetters: DeadLetterSpool | undefined;
   /** Called on every state change of this watch, with the error behind it, if any. */
-  stateChanged: (watch: TopicWatch, from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void;
+  stateChanged: (
+    watch: TopicWatch,
+    from: WatchStatus['state'],
+    to: WatchStatus['state'],
+    error: WatchError | undefined,
+  ) => void;
 }
 
 type WatchState = WatchStatus['state'];
@@ -100,7 +108,13 @@ export class TopicWatch {
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
     // A failed save is never held back until the start resolves (nor dropped if it rejects): the application is
     // told at once that a position it believes stored is not.
-    this.keeper = new PositionKeeper(options.sequenceProvider, topic, options.maxUnsavedAcks, (err) => this.report(err, true), { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs });
+    this.keeper = new PositionKeeper(
+      options.sequenceProvider,
+      topic,
+      options.maxUnsavedAcks,
+      (err) => this.report(err, true),
+      { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs },
+    );
     this.delivery = new Delivery({
       topic,
       handlers,
@@ -111,22 +125,48 @@ export class TopicWatch {
       accept: compileFilter(watchOptions.filter),
       concurrency: watchOptions.concurrency,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
-      policy: { maxAttempts: watchOptions.maxAttempts, timeoutMs: watchOptions.handlerTimeoutMs, backoff: HANDLER_BACKOFF, clock: options.clock },
+      policy: {
+        maxAttempts: watchOptions.maxAttempts,
+        timeoutMs: watchOptions.handlerTimeoutMs,
+        backoff: HANDLER_BACKOFF,
+        clock: options.clock,
+      },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
-        ctx.log.warnOnce(`unknown-type:${event.rawType ?? ''}`, `events of a type this SDK does not know (${JSON.stringify(event.rawType)}) are ${options.unknownEventTypes === 'skip' ? 'skipped (the position moves past them)' : 'handed over as UNKNOWN'}; a newer service? (unknownEventTypes)`, { topic, sequenceId: event.sequenceId });
+        ctx.log.warnOnce(
+          `unknown-type:${event.rawType ?? ''}`,
+          `events of a type this SDK does not know (${JSON.stringify(event.rawType)}) are ${options.unknownEventTypes === 'skip' ? 'skipped (the position moves past them)' : 'handed over as UNKNOWN'}; a newer service? (unknownEventTypes)`,
+          { topic, sequenceId: event.sequenceId },
+        );
       },
       onLate: (event, highest) => {
         this.suspect(this.connectionFrom);
-        const error = new WatchError('PROTOCOL', `watch ${topic}: sequence id ${event.sequenceId} arrived after ${highest} and was not handed over before: handed over late, out of order (the service broke the ascending order)`, { retryable: true });
+        const error = new WatchError(
+          'PROTOCOL',
+          `watch ${topic}: sequence id ${event.sequenceId} arrived after ${highest} and was not handed over before: handed over late, out of order (the service broke the ascending order)`,
+          { retryable: true },
+        );
         ctx.log.warn(error.message, { topic, sequenceId: event.sequenceId });
         this.report(error, true);
       },
-      deadLetter: ctx.deadLetters === undefined ? undefined : async (event, error, attempts) => {
-        const letter = await (ctx.deadLetters as DeadLetterSpool).add(event, error, attempts, options.clock.now());
-        ctx.log.warn('event set aside in the dead-letter spool', { topic, sequenceId: event.sequenceId, id: letter.id, attempts });
-      },
+      deadLetter:
+        ctx.deadLetters === undefined
+          ? undefined
+          : async (event, error, attempts) => {
+              const letter = await (ctx.deadLetters as DeadLetterSpool).add(
+                event,
+                error,
+                attempts,
+                options.clock.now(),
+              );
+              ctx.log.warn('event set aside in the dead-letter spool', {
+                topic,
+                sequenceId: event.sequenceId,
+                id: letter.id,
+                attempts,
+              });
+            },
     });
   }
 
@@ -134,14 +174,14 @@ export class TopicWatch {
   async start(): Promise<void> {
     const { clock, connectTimeoutMs } = this.ctx.options;
     // Reading the position has the start's deadline too: a provider that hangs must not hang registerWatch.
-    const stored = await withDeadline(
-      this.keeper.read(),
+    const stored = await withDeadline(this.keeper.read(), {
       clock,
-      connectTimeoutMs,
-      () => new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`),
-      this.closing.signal,
-      () => new WatchError('CLOSED', `watch ${this.topic} was closed while starting`),
-    );
+      ms: connectTimeoutMs,
+      onTimeout: () =>
+        new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`),
+      signal: this.closing.signal,
+      onAbort: () => new WatchError('CLOSED', `watch ${this.topic} was closed while starting`),
+    });
     if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     if (stored !== undefined) {
       this.delivery.startAt(stored, false);
@@ -157,7 +197,11 @@ export class TopicWatch {
     }
     const deadline = clock.setTimeout(() => {
       const cause = this.lastError;
-      const error = new WatchError(cause?.code ?? 'CONNECTION_LOST', `watch ${this.topic}: not subscribed within ${connectTimeoutMs} ms${cause === undefined ? '' : ` (last error: ${cause.message})`}`, { cause });
+      const error = new WatchError(
+        cause?.code ?? 'CONNECTION_LOST',
+        `watch ${this.topic}: not subscribed within ${connectTimeoutMs} ms${cause === undefined ? '' : ` (last error: ${cause.message})`}`,
+        { cause },
+      );
       this.settleStart(error);
       void this.stop(error);
     }, connectTimeoutMs);
@@ -180,7 +224,13 @@ export class TopicWatch {
   }
 
   status(): WatchStatus {
-    const status: WatchStatus = { id: this.id, topic: this.topic, state: this.state, live: this.conn?.isLive === true && this.state === 'ready', lastSequenceId: this.delivery.acked };
+    const status: WatchStatus = {
+      id: this.id,
+      topic: this.topic,
+      state: this.state,
+      live: this.conn?.isLive === true && this.state === 'ready',
+      lastSequenceId: this.delivery.acked,
+    };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     if (this.state === 'reconnecting' && this.nextAttemptAt !== undefined) status.nextAttemptAt = this.nextAttemptAt;
     return status;
@@ -189,12 +239,26 @@ export class TopicWatch {
   metrics(): WatchMetrics {
     const d = this.delivery;
     const held = this.conn?.heldBack ?? { count: 0, first: undefined };
-    const catchUp: WatchMetrics['catchUp'] = { active: this.conn !== undefined && !this.conn.isLive, replayed: this.replayed };
+    const catchUp: WatchMetrics['catchUp'] = {
+      active: this.conn !== undefined && !this.conn.isLive,
+      replayed: this.replayed,
+    };
     if (held.first !== undefined) catchUp.targetSequenceId = held.first;
     const m: WatchMetrics = {
-      id: this.id, topic: this.topic, state: this.state, delivered: d.delivered, acknowledgedSequenceId: d.acked,
-      inFlight: d.inFlight, buffered: d.size + held.count, filtered: d.filtered, duplicates: d.duplicates, deadLettered: d.deadLettered,
-      unknownTypes: d.unknownTypes, lateEvents: d.late, reconnects: this.reconnects, catchUp,
+      id: this.id,
+      topic: this.topic,
+      state: this.state,
+      delivered: d.delivered,
+      acknowledgedSequenceId: d.acked,
+      inFlight: d.inFlight,
+      buffered: d.size + held.count,
+      filtered: d.filtered,
+      duplicates: d.duplicates,
+      deadLettered: d.deadLettered,
+      unknownTypes: d.unknownTypes,
+      lateEvents: d.late,
+      reconnects: this.reconnects,
+      catchUp,
     };
     if (d.lastEvent !== undefined) {
       m.lastEventTime = d.lastEvent.time;
@@ -270,7 +334,10 @@ export class TopicWatch {
     try {
       this.handlers.onError?.(error);
     } catch (err) {
-      this.ctx.log.error('onError handler threw', { topic: this.topic, error: err instanceof Error ? err.message : String(err) });
+      this.ctx.log.error('onError handler threw', {
+        topic: this.topic,
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -333,17 +400,31 @@ export class TopicWatch {
     let suspected = false;
     try {
       const history = this.ctx.history();
-      await catchUp({
-        topic: this.topic, history, delivery: this.delivery, pageSize: options.historyPageSize,
-        highWater: options.maxBufferedEvents, clock: options.clock, backoff: options.reconnect, signal,
-        alive: () => conn.hasShownLife, whenAlive: () => conn.whenAlive(), report: (e) => this.report(e), log: this.ctx.log,
-        list: this.watchOptions.resync?.list.bind(this.watchOptions.resync), canResync: this.handlers.onResync !== undefined,
-        replayed: (n) => void (this.replayed += n),
-        suspect: (from) => {
-          suspected = true;
-          this.suspect(from);
+      await catchUp(
+        {
+          topic: this.topic,
+          history,
+          delivery: this.delivery,
+          pageSize: options.historyPageSize,
+          highWater: options.maxBufferedEvents,
+          clock: options.clock,
+          backoff: options.reconnect,
+          signal,
+          alive: () => conn.hasShownLife,
+          whenAlive: () => conn.whenAlive(),
+          report: (e) => this.report(e),
+          log: this.ctx.log,
+          list: this.watchOptions.resync?.list.bind(this.watchOptions.resync),
+          canResync: this.handlers.onResync !== undefined,
+          replayed: (n) => void (this.replayed += n),
+          suspect: (from) => {
+            suspected = true;
+            this.suspect(from);
+          },
         },
-      }, this.delivery.acked, this.rereadFrom);
+        this.delivery.acked,
+        this.rereadFrom,
+      );
       if (!suspected) this.rereadFrom = undefined;
     } catch (err) {
       if (signal.aborted || conn !== this.conn) return;
@@ -381,7 +462,11 @@ export class TopicWatch {
       // A token the service took before (or one from our cache) is refused: it expired or was revoked. Try once
       // more with a fresh one; a fresh token refused before any sign of life is a permanent refusal.
       this.forceFreshToken = true;
-      outcome = new WatchError('TOKEN_EXPIRED', `watch ${this.topic}: the service ended the stream for its token (${error.message})`, { cause: error, grpcCode: error.grpcCode });
+      outcome = new WatchError(
+        'TOKEN_EXPIRED',
+        `watch ${this.topic}: the service ended the stream for its token (${error.message})`,
+        { cause: error, grpcCode: error.grpcCode },
+      );
     }
     if (outcome.code === 'CONNECTION_LOST' && !conn.hasShownLife) {
       void this.ctx.diagnose(outcome).then((diagnosed) => {
@@ -419,14 +504,19 @@ export class TopicWatch {
       return;
     }
     const { clock, reconnect } = this.ctx.options;
-    if (progressed || (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs)) this.backoff.reset();
+    if (progressed || (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs))
+      this.backoff.reset();
     // A server that asked for a pause (Retry-After) gets at least that.
     const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
     if (this.started) this.reconnects += 1;
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
     this.setState('reconnecting', error);
-    this.ctx.log.info(`watch reconnecting in ${delay} ms`, { topic: this.topic, code: error.code, attempt: this.backoff.attempts });
+    this.ctx.log.info(`watch reconnecting in ${delay} ms`, {
+      topic: this.topic,
+      code: error.code,
+      attempt: this.backoff.attempts,
+    });
     // Ref'd: while a watch waits to reconnect, nothing else may keep the process alive, and an open watch must.
     void sleep(clock, delay, this.closing.signal, { ref: true }).then((elapsed) => {
       if (elapsed) void this.connect();

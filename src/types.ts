@@ -7,7 +7,13 @@
 export type WatchEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'SUBRESOURCEUPDATED' | 'TRIGGERACTION';
 
 /** Every {@link WatchEventType}, for checks at run time. */
-export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>(['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION']);
+export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>([
+  'CREATED',
+  'UPDATED',
+  'DELETED',
+  'SUBRESOURCEUPDATED',
+  'TRIGGERACTION',
+]);
 
 /** A reference from one resource to another (WIRE.md `Reference`). */
 export interface ResourceReference {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DeadLetterSpool } from './delivery/dead-letter-spool';
-import { WatchError } from './errors';
+import { WatchError, errorMessage } from './errors';
 import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './transport/grpc-channel';
 import { proxyForUrl, type ProxyEndpoint } from './config/proxy';
 import { lendSettings } from './auth/client-credentials';
@@ -76,8 +76,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     this.route = channelRoute(this.options);
     this.historyProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.historyUrl);
     const { proxy, proxyEnv, tls, clock } = this.options;
-    lendSettings(this.options.getToken, { proxy, proxyEnv, tls: tls === false ? false : { ca: tls.ca, minVersion: tls.minVersion }, clock });
-    this.deadLetters = this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
+    lendSettings(this.options.getToken, {
+      proxy,
+      proxyEnv,
+      tls: tls === false ? false : { ca: tls.ca, minVersion: tls.minVersion },
+      clock,
+    });
+    this.deadLetters =
+      this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
       getToken: this.options.getToken,
       timeoutMs: this.options.tokenTimeoutMs,
@@ -102,7 +108,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.register(selfLink, handlers, options, true);
   }
 
-  private async register(selfLink: string, handlers: WatchHandlers, options: WatchOptions, liveWaitsForAcks: boolean, created?: (watch: TopicWatch) => void): Promise<Subscription> {
+  private async register(
+    selfLink: string,
+    handlers: WatchHandlers,
+    options: WatchOptions,
+    liveWaitsForAcks: boolean,
+    created?: (watch: TopicWatch) => void,
+  ): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
     if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
@@ -116,20 +128,29 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
-        throw new WatchError('INVALID_CONFIG', `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`);
+        throw new WatchError(
+          'INVALID_CONFIG',
+          `invalid argument 'selfLink': ${selfLink} is already watched by ${existing.id}`,
+        );
       }
     }
     const id = `watch-${this.nextId++}`;
-    const watch = new TopicWatch(id, selfLink, handlers, { ...resolved, liveWaitsForAcks }, {
-      options: this.options,
-      client: () => this.channel(),
-      history: () => (this.history ??= this.createHistory()),
-      diagnose: (error) => this.diagnose(selfLink, error),
-      tokens: this.tokens,
-      log: this.log,
-      deadLetters: this.deadLetters,
-      stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
-    });
+    const watch = new TopicWatch(
+      id,
+      selfLink,
+      handlers,
+      { ...resolved, liveWaitsForAcks },
+      {
+        options: this.options,
+        client: () => this.channel(),
+        history: () => (this.history ??= this.createHistory()),
+        diagnose: (error) => this.diagnose(selfLink, error),
+        tokens: this.tokens,
+        log: this.log,
+        deadLetters: this.deadLetters,
+        stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
+      },
+    );
     this.watches.set(id, watch);
     created?.(watch);
     try {
@@ -155,24 +176,37 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    checkKeys(options as Record<string, unknown>, ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'], 'options.', 'argument');
+    if (typeof options !== 'object' || options === null)
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    checkKeys(
+      options as Record<string, unknown>,
+      ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'],
+      'options.',
+      'argument',
+    );
     const highWaterMark = options.highWaterMark ?? 100;
     if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000");
+      throw new WatchError(
+        'INVALID_CONFIG',
+        "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000",
+      );
     }
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: TopicWatch | undefined;
-    const iterator = new WatchIterator(options.autoAck ?? true, async () => {
-      cancelled = true;
-      // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
-      // watch of the same topic: a refused registration created none).
-      if (subscription === undefined) void own?.close();
-      await starting;
-      await subscription?.close();
-    }, options.signal);
+    const iterator = new WatchIterator(
+      options.autoAck ?? true,
+      async () => {
+        cancelled = true;
+        // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
+        // watch of the same topic: a refused registration created none).
+        if (subscription === undefined) void own?.close();
+        await starting;
+        await subscription?.close();
+      },
+      options.signal,
+    );
     const watchOptions: WatchOptions = {
       // Every unacknowledged record is one running handler; unique keys, so none waits for another.
       concurrency: highWaterMark,
@@ -208,10 +242,17 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    */
   async sendAgentStatus(status: AgentStatus, topic?: string): Promise<number> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
-    if (typeof status !== 'object' || status === null || typeof status.state !== 'string' || typeof status.message !== 'string') {
+    if (
+      typeof status !== 'object' ||
+      status === null ||
+      typeof status.state !== 'string' ||
+      typeof status.message !== 'string'
+    ) {
       throw new WatchError('INVALID_CONFIG', "invalid argument 'status': state and message must be strings");
     }
-    const targets = [...this.watches.values()].filter((w) => w.currentState !== 'closed' && (topic === undefined || w.topic === topic));
+    const targets = [...this.watches.values()].filter(
+      (w) => w.currentState !== 'closed' && (topic === undefined || w.topic === topic),
+    );
     if (topic !== undefined && targets.length === 0) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is not watched`);
     }
@@ -276,20 +317,27 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       try {
         await this.options.sequenceProvider.close?.();
       } catch (err) {
-        this.log.warn('the sequence provider failed to close', { error: err instanceof Error ? err.message : String(err) });
+        this.log.warn('the sequence provider failed to close', {
+          error: errorMessage(err),
+        });
       }
     })();
     return this.closing;
   }
 
-  private stateChanged(watch: TopicWatch, from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined): void {
+  private stateChanged(
+    watch: TopicWatch,
+    from: WatchStatus['state'],
+    to: WatchStatus['state'],
+    error: WatchError | undefined,
+  ): void {
     if (this.listenerCount('state') === 0) return;
     const change: StateChange = { watchId: watch.id, topic: watch.topic, from, to, manager: this.status().state };
     if (error !== undefined) change.errorCode = error.code;
     try {
       this.emit('state', change);
     } catch (err) {
-      this.log.error("a 'state' listener threw", { error: err instanceof Error ? err.message : String(err) });
+      this.log.error("a 'state' listener threw", { error: errorMessage(err) });
     }
   }
 
@@ -308,9 +356,24 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // history API when it lives on that host, never to another one.
     const sameHost = historyUrl.hostname === host;
     const entryHost = entryAddress !== undefined && sameHost ? entryAddress.host.replace(/^\[|\]$/g, '') : undefined;
-    const historyTls = tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
-    const transport = new HttpTransport({ secure: historyUrl.protocol === 'https:', tls: historyTls, proxy: this.historyProxy, entryHost, clock });
-    return new HistoryClient({ baseUrl: historyUrl, tenantId, tokens: this.tokens, transport, timeoutMs: historyTimeoutMs, userAgent, clock });
+    const historyTls =
+      tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
+    const transport = new HttpTransport({
+      secure: historyUrl.protocol === 'https:',
+      tls: historyTls,
+      proxy: this.historyProxy,
+      entryHost,
+      clock,
+    });
+    return new HistoryClient({
+      baseUrl: historyUrl,
+      tenantId,
+      tokens: this.tokens,
+      transport,
+      timeoutMs: historyTimeoutMs,
+      userAgent,
+      clock,
+    });
   }
 
   private channel(): WatchClient {
@@ -323,8 +386,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const { proxy, destination } = this.route;
     if (proxy === undefined) return error;
     const timeoutMs = Math.min(PROBE_TIMEOUT_MS, this.options.connectTimeoutMs);
-    this.probing ??= probeProxy(proxy, destination, timeoutMs, this.options.clock, this.closed.signal).finally(() => (this.probing = undefined));
+    this.probing ??= probeProxy(proxy, destination, timeoutMs, this.options.clock, this.closed.signal).finally(
+      () => (this.probing = undefined),
+    );
     const found = await this.probing;
-    return found === undefined ? error : new WatchError(found.code, `watch ${topic}: ${found.message}`, { cause: error });
+    return found === undefined
+      ? error
+      : new WatchError(found.code, `watch ${topic}: ${found.message}`, { cause: error });
   }
 }

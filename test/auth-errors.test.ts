@@ -13,14 +13,22 @@ scanForSecrets();
 const CLI = path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts');
 
 /** Runs the real `watch-tail` binary in a child process. */
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      captured.push(stdout, stderr);
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        captured.push(stdout, stderr);
+        resolve({ code, stdout, stderr, ms: performance.now() - started });
+      },
+    );
   });
 }
 
@@ -48,9 +56,21 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
     let last: WatchError | undefined;
     for (const from of ['latest', 'beginning'] as const) {
       const jwt = await token(service);
-      const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), from, ...extra });
+      const manager = new WatchManager({
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl: service.historyUrl,
+        getToken: () => jwt,
+        tls: false,
+        logger: captureLogger(),
+        from,
+        ...extra,
+      });
       const before = service.counters.subscribes + service.historyCounters.requests;
-      const err = await manager.registerWatch(topic, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+      const err = await manager.registerWatch(topic, { onEvent: () => undefined }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
       // No retry loop: one subscribe at most, and the first history requests (up to four pages in flight, plus one
       // retry with a fresh token after a 401).
@@ -88,7 +108,21 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
     const foreign = await token(other);
     const file = path.join(dir, 'token');
     writeFileSync(file, `${foreign}\n`);
-    const run = await runCli(['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--topic', TOPIC, '--token-file', file, '--insecure', '--log-level', 'error']);
+    const run = await runCli([
+      '--target',
+      service.target,
+      '--history-url',
+      service.historyUrl,
+      '--tenant',
+      service.tenantId,
+      '--topic',
+      TOPIC,
+      '--token-file',
+      file,
+      '--insecure',
+      '--log-level',
+      'error',
+    ]);
     assert.equal(run.code, 3, run.stderr);
     assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
     assert.equal(run.stdout, '');
@@ -99,11 +133,24 @@ describe('refusals: each a distinct typed error, no hang, no retry loop', () => 
   it('watch-tail exits 3 for a wrong tenant and 1 for an unknown topic', async () => {
     const jwt = await token(service);
     const env = { WM_TEST_TOKEN: jwt };
-    const base = ['--target', service.target, '--history-url', service.historyUrl, '--token-env', 'WM_TEST_TOKEN', '--insecure', '--log-level', 'error'];
+    const base = [
+      '--target',
+      service.target,
+      '--history-url',
+      service.historyUrl,
+      '--token-env',
+      'WM_TEST_TOKEN',
+      '--insecure',
+      '--log-level',
+      'error',
+    ];
     const tenant = await runCli([...base, '--tenant', 'someone-else', '--topic', TOPIC], env);
     assert.equal(tenant.code, 3, tenant.stderr);
     assert.match(tenant.stderr, /^watch-tail: PERMISSION_DENIED: [^\n]*\n$/);
-    const topic = await runCli([...base, '--tenant', service.tenantId, '--topic', '/management/v1alpha1/watchtopics/nope'], env);
+    const topic = await runCli(
+      [...base, '--tenant', service.tenantId, '--topic', '/management/v1alpha1/watchtopics/nope'],
+      env,
+    );
     assert.equal(topic.code, 1, topic.stderr);
     assert.match(topic.stderr, /^watch-tail: TOPIC_NOT_FOUND: [^\n]*\n$/);
   });

@@ -12,7 +12,16 @@ import { HttpTransport } from '../src/transport/http-transport';
 import { parseProxyUrl } from '../src/config/proxy';
 import { probeProxy } from '../src/transport/proxy-probe';
 import type { FakeWatchService, RawWireEvent } from '../src/testing';
-import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import {
+  Capture,
+  TOPIC,
+  captureLogger,
+  recordError,
+  scanForSecrets,
+  secret,
+  startService,
+  token,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -36,7 +45,9 @@ function tally(family: string, outcome: 'typed' | 'correct'): void {
 /** `work` settles within `ms`, or the case is a hang. */
 async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`HANG: ${what} did not settle within ${ms} ms`)), ms)));
+  const hang = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`HANG: ${what} did not settle within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([work, hang]);
   } finally {
@@ -46,16 +57,26 @@ async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T
 
 /** The WatchError `work` fails with (thrown synchronously or rejected), within 10 s. */
 async function typedError(work: () => unknown, what: string): Promise<WatchError> {
-  const err = await bounded(Promise.resolve().then(work).then(() => undefined, (e: unknown) => e), 10_000, what);
+  const err = await bounded(
+    Promise.resolve()
+      .then(work)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    10_000,
+    what,
+  );
   assert.ok(err instanceof WatchError, `${what}: expected a WatchError, got ${String(err)}`);
   return recordError(err);
 }
 
-
 after(() => {
   const total = [...counts.values()].reduce((n, c) => n + c.cases, 0);
   const lines = [...counts].map(([family, c]) => `${family}: ${c.cases} (${c.typed} typed, ${c.correct} correct)`);
-  process.stdout.write(`# bad inputs: ${total} cases — ${lines.join('; ')}; unhandled rejections: ${unhandled.length}\n`);
+  process.stdout.write(
+    `# bad inputs: ${total} cases — ${lines.join('; ')}; unhandled rejections: ${unhandled.length}\n`,
+  );
   assert.ok(total >= 100, `at least 100 bad inputs: ${total}`);
   assert.equal(unhandled.length, 0, `no unhandled rejection or exception: ${String(unhandled[0])}`);
 });
@@ -111,14 +132,22 @@ describe('options and arguments', () => {
     ['unknownEventTypes keep', { unknownEventTypes: 'keep' }, /'unknownEventTypes'/],
     ['positionFlush everyAcks 0', { positionFlush: { everyAcks: 0 } }, /'positionFlush\.everyAcks'/],
     ['clock without random', { clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } }, /'clock'/],
-    ['logger without debug', { logger: { error: () => undefined, warn: () => undefined, info: () => undefined } }, /'logger'/],
-    ['sequenceProvider without setSequence', { sequenceProvider: { getSequence: () => undefined } }, /'sequenceProvider'/],
+    [
+      'logger without debug',
+      { logger: { error: () => undefined, warn: () => undefined, info: () => undefined } },
+      /'logger'/,
+    ],
+    [
+      'sequenceProvider without setSequence',
+      { sequenceProvider: { getSequence: () => undefined } },
+      /'sequenceProvider'/,
+    ],
     ['an unknown key (a typo)', { tenantID: 'x' }, /'tenantID'/],
     ['userAgent with a newline', { userAgent: 'a\nb' }, /'userAgent'/],
   ];
   for (const [name, patch, field] of cases) {
     it(`refuses option ${name} with INVALID_CONFIG naming it`, async () => {
-      const err = await typedError(() => new WatchManager({ ...VALID, ...patch } as WatchManagerOptions), name);
+      const err = await typedError(() => new WatchManager({ ...VALID, ...patch }), name);
       assert.equal(err.code, 'INVALID_CONFIG');
       assert.match(err.message, field);
       tally('options', 'typed');
@@ -131,16 +160,44 @@ describe('options and arguments', () => {
     const calls: Array<[string, () => unknown, RegExp]> = [
       ['handlers null', () => manager.registerWatch(TOPIC, null as never), /'handlers'/],
       ['onEvent not a function', () => manager.registerWatch(TOPIC, { onEvent: 1 } as never), /'handlers'/],
-      ['onError a string', () => manager.registerWatch(TOPIC, { onEvent, onError: 'x' } as never), /'handlers\.onError'/],
-      ['options.filter.types FOO', () => manager.registerWatch(TOPIC, { onEvent }, { filter: { types: ['FOO' as never] } }), /'options\.filter\.types'/],
-      ['options.maxAttempts 0', () => manager.registerWatch(TOPIC, { onEvent }, { maxAttempts: 0 }), /'options\.maxAttempts'/],
-      ['options.handlerTimeoutMs negative', () => manager.registerWatch(TOPIC, { onEvent }, { handlerTimeoutMs: -1 }), /'options\.handlerTimeoutMs'/],
-      ['options.keyOf a string', () => manager.registerWatch(TOPIC, { onEvent }, { keyOf: 'k' as never }), /'options\.keyOf'/],
-      ['options.resync.list a number', () => manager.registerWatch(TOPIC, { onEvent }, { resync: { list: 1 as never } }), /'options\.resync\.list'/],
+      [
+        'onError a string',
+        () => manager.registerWatch(TOPIC, { onEvent, onError: 'x' } as never),
+        /'handlers\.onError'/,
+      ],
+      [
+        'options.filter.types FOO',
+        () => manager.registerWatch(TOPIC, { onEvent }, { filter: { types: ['FOO' as never] } }),
+        /'options\.filter\.types'/,
+      ],
+      [
+        'options.maxAttempts 0',
+        () => manager.registerWatch(TOPIC, { onEvent }, { maxAttempts: 0 }),
+        /'options\.maxAttempts'/,
+      ],
+      [
+        'options.handlerTimeoutMs negative',
+        () => manager.registerWatch(TOPIC, { onEvent }, { handlerTimeoutMs: -1 }),
+        /'options\.handlerTimeoutMs'/,
+      ],
+      [
+        'options.keyOf a string',
+        () => manager.registerWatch(TOPIC, { onEvent }, { keyOf: 'k' as never }),
+        /'options\.keyOf'/,
+      ],
+      [
+        'options.resync.list a number',
+        () => manager.registerWatch(TOPIC, { onEvent }, { resync: { list: 1 as never } }),
+        /'options\.resync\.list'/,
+      ],
       ['selfLink a number', () => manager.registerWatch(42 as never, { onEvent }), /'selfLink'/],
       ['selfLink with a NUL', () => manager.registerWatch('/a/b\u0000c', { onEvent }), /'selfLink'/],
       ['watch() highWaterMark 0', () => manager.watch(TOPIC, { highWaterMark: 0 }), /'options\.highWaterMark'/],
-      ['watch() highWaterMark fractional', () => manager.watch(TOPIC, { highWaterMark: 1.5 }), /'options\.highWaterMark'/],
+      [
+        'watch() highWaterMark fractional',
+        () => manager.watch(TOPIC, { highWaterMark: 1.5 }),
+        /'options\.highWaterMark'/,
+      ],
       ['sendAgentStatus without a message', () => manager.sendAgentStatus({ state: 'running' } as never), /'status'/],
     ];
     for (const [name, call, field] of calls) {
@@ -173,7 +230,14 @@ describe('tokens from the getter', () => {
     ['a carriage return inside', () => secret('abcdefghij\rklmnopqrstu'), 'TOKEN_UNAVAILABLE', /U\+000D/],
     ['a NUL inside', () => secret('abcdefghij\u0000klmnopqrstu'), 'TOKEN_UNAVAILABLE', /U\+0000/],
     ['an emoji inside', () => secret('abcdefghij\u{1F600}klmnopqrstu'), 'TOKEN_UNAVAILABLE', /U\+D83D/],
-    ['a thrown error', () => { throw new Error('identity provider down'); }, 'TOKEN_UNAVAILABLE', /identity provider down/],
+    [
+      'a thrown error',
+      () => {
+        throw new Error('identity provider down');
+      },
+      'TOKEN_UNAVAILABLE',
+      /identity provider down/,
+    ],
     ['a rejection', () => Promise.reject(new Error('vault sealed')), 'TOKEN_UNAVAILABLE', /vault sealed/],
     ['a hang', () => new Promise(() => undefined), 'TOKEN_UNAVAILABLE', /did not answer within 200 ms/],
     ['an expired JWT', expired, 'TOKEN_EXPIRED', /expired/],
@@ -181,13 +245,19 @@ describe('tokens from the getter', () => {
   for (const [name, getter, code, message] of cases) {
     it(`a getter returning ${name}: ${code}, no subscription, no token in any output`, async () => {
       const manager = new WatchManager({
-        target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, logger: captureLogger(),
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl: service.historyUrl,
+        tls: false,
+        logger: captureLogger(),
         getToken: async () => {
           const value = await getter();
           if (typeof value === 'string' && value.trim().length >= 6) secret(value);
           return value as string;
         },
-        tokenTimeoutMs: 200, connectTimeoutMs: 600, reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+        tokenTimeoutMs: 200,
+        connectTimeoutMs: 600,
+        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
       });
       const before = service.counters.subscribes;
       const err = await typedError(() => manager.registerWatch(TOPIC, { onEvent: () => undefined }), name);
@@ -210,19 +280,48 @@ describe('stream frames', () => {
   });
 
   let topics = 0;
-  const meta = (sequenceID: string | undefined): RawWireEvent['metadata'] => ({ watchTopicID: 'w', watchTopicSelfLink: TOPIC, ...(sequenceID === undefined ? {} : { sequenceID }) });
+  const meta = (sequenceID: string | undefined): RawWireEvent['metadata'] => ({
+    watchTopicID: 'w',
+    watchTopicSelfLink: TOPIC,
+    ...(sequenceID === undefined ? {} : { sequenceID }),
+  });
   const frames: Array<[string, RawWireEvent, 'PROTOCOL' | number | 'none']> = [
     ['no metadata', { id: 'a', type: 'CREATED' }, 'PROTOCOL'],
     ['sequence id 0', { id: 'a', type: 'CREATED', metadata: meta('0') }, 'PROTOCOL'],
     ['sequence id negative', { id: 'a', type: 'CREATED', metadata: meta('-7') }, 'PROTOCOL'],
     ['sequence id above 2^53', { id: 'a', type: 'CREATED', metadata: meta('9007199254740993') }, 'PROTOCOL'],
     ['sequence id missing', { id: 'a', type: 'UPDATED', metadata: meta(undefined) }, 'PROTOCOL'],
-    ['the largest safe sequence id', { id: 'a', type: 'CREATED', metadata: meta('9007199254740991') }, 9007199254740991],
-    ['an unknown type (skipped by default, the position moves)', { id: 'a', type: 42 as never, metadata: meta('5') }, 'none'],
+    [
+      'the largest safe sequence id',
+      { id: 'a', type: 'CREATED', metadata: meta('9007199254740991') },
+      9007199254740991,
+    ],
+    [
+      'an unknown type (skipped by default, the position moves)',
+      { id: 'a', type: 42 as never, metadata: meta('5') },
+      'none',
+    ],
     ['no payload', { id: 'a', type: 'DELETED', metadata: meta('6') }, 6],
     ['no organization, empty strings', { type: 'UPDATED', metadata: meta('7') }, 7],
-    ['a payload with odd attributes', { id: 'a', type: 'UPDATED', payload: { kind: 'K', name: 'n', attributes: { '': '', 'ü': '\u0000' } }, metadata: meta('8') }, 8],
-    ['another topic\'s self link in metadata', { id: 'a', type: 'CREATED', metadata: { ...meta('9'), watchTopicSelfLink: '/management/v1alpha1/watchtopics/other' } }, 9],
+    [
+      'a payload with odd attributes',
+      {
+        id: 'a',
+        type: 'UPDATED',
+        payload: { kind: 'K', name: 'n', attributes: { '': '', ü: '\u0000' } },
+        metadata: meta('8'),
+      },
+      8,
+    ],
+    [
+      "another topic's self link in metadata",
+      {
+        id: 'a',
+        type: 'CREATED',
+        metadata: { ...meta('9'), watchTopicSelfLink: '/management/v1alpha1/watchtopics/other' },
+      },
+      9,
+    ],
     ['a repeat of a delivered id', { id: 'a', type: 'CREATED', metadata: meta('2') }, 'none'],
     ['a PING (answered, never handed over)', { id: 'ping-x', type: 'PING' }, 'none'],
     ['a PING without id', { type: 'PING' }, 'none'],
@@ -235,27 +334,58 @@ describe('stream frames', () => {
       const got: number[] = [];
       const errors: WatchError[] = [];
       const manager = new WatchManager({
-        target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), from: 'beginning',
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl: service.historyUrl,
+        getToken: () => jwt,
+        tls: false,
+        logger: captureLogger(),
+        from: 'beginning',
         reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
       });
-      await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.sequenceId), onError: (e) => void errors.push(recordError(e)) });
+      await manager.registerWatch(topic, {
+        onEvent: (e) => void got.push(e.sequenceId),
+        onError: (e) => void errors.push(recordError(e)),
+      });
       service.publish(topic);
       service.publish(topic);
       await service.waitFor(() => got.length === 2, 5_000, 'two events');
-      service.sendRaw(topic, { ...frame, metadata: frame.metadata === undefined ? undefined : { ...frame.metadata, watchTopicSelfLink: frame.metadata.watchTopicSelfLink === TOPIC ? topic : frame.metadata.watchTopicSelfLink } });
+      service.sendRaw(topic, {
+        ...frame,
+        metadata:
+          frame.metadata === undefined
+            ? undefined
+            : {
+                ...frame.metadata,
+                watchTopicSelfLink:
+                  frame.metadata.watchTopicSelfLink === TOPIC ? topic : frame.metadata.watchTopicSelfLink,
+              },
+      });
       if (expected === 'PROTOCOL') {
-        await bounded(service.waitFor(() => errors.length > 0, 5_000, 'the error'), 6_000, name);
+        await bounded(
+          service.waitFor(() => errors.length > 0, 5_000, 'the error'),
+          6_000,
+          name,
+        );
         assert.equal(errors[0]?.code, 'PROTOCOL');
         tally('stream frames', 'typed');
       } else if (typeof expected === 'number') {
-        await bounded(service.waitFor(() => got.length === 3, 5_000, 'the frame'), 6_000, name);
+        await bounded(
+          service.waitFor(() => got.length === 3, 5_000, 'the frame'),
+          6_000,
+          name,
+        );
         assert.equal(got[2], expected);
         assert.deepEqual(errors, []);
         tally('stream frames', 'correct');
       } else {
         // Then a regular event: it is the next one handed over (the frame was not), and the watch goes on.
         const next = service.publish(topic, { skip: 100 });
-        await bounded(service.waitFor(() => got.length >= 3, 5_000, 'the next event'), 6_000, name);
+        await bounded(
+          service.waitFor(() => got.length >= 3, 5_000, 'the next event'),
+          6_000,
+          name,
+        );
         assert.deepEqual(got, [1, 2, next.sequenceId]);
         assert.deepEqual(errors, []);
         tally('stream frames', 'correct');
@@ -282,12 +412,27 @@ describe('history bodies and headers', () => {
     await service.stop();
   });
 
-  const event = (seq: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id: `e${String(seq)}`, type: 'ResourceCreated', payload: {}, metadata: { sequenceID: seq }, ...extra });
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (_req: http.IncomingMessage, res: http.ServerResponse): void => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  };
-  const cases: Array<[string, (req: http.IncomingMessage, res: http.ServerResponse) => void, WatchErrorCode | 'delivered', RegExp | number[]]> = [
+  const event = (seq: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id: `e${String(seq)}`,
+    type: 'ResourceCreated',
+    payload: {},
+    metadata: { sequenceID: seq },
+    ...extra,
+  });
+  const json =
+    (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+  const cases: Array<
+    [
+      string,
+      (req: http.IncomingMessage, res: http.ServerResponse) => void,
+      WatchErrorCode | 'delivered',
+      RegExp | number[],
+    ]
+  > = [
     ['a body that is not JSON', json(200, '[{"id": '), 'PROTOCOL', /not valid JSON/],
     ['an object instead of an array', json(200, { items: [] }), 'PROTOCOL', /not a JSON array/],
     ['an array of strings', json(200, ['x']), 'PROTOCOL', /not an event object/],
@@ -299,21 +444,61 @@ describe('history bodies and headers', () => {
     ['a sequence id as a numeric string', json(200, [event('3')]), 'delivered', [3]],
     ['a type that is a number', json(200, [event(1, { type: 7 })]), 'PROTOCOL', /is not a type name/],
     ['a missing type', json(200, [event(1, { type: undefined })]), 'PROTOCOL', /is not a type name/],
-    ['a page in descending order', json(200, [event(3), event(2), event(1)]), 'PROTOCOL', /not in ascending sequence order \(2 after 3\)/],
+    [
+      'a page in descending order',
+      json(200, [event(3), event(2), event(1)]),
+      'PROTOCOL',
+      /not in ascending sequence order \(2 after 3\)/,
+    ],
     ['a repeated id in a page', json(200, [event(1), event(1)]), 'PROTOCOL', /not in ascending sequence order/],
     ['an event not above the asked position', json(200, [event(0.5 + 0.5)]), 'delivered', [1]],
-    ['unknown fields everywhere (tolerated)', json(200, [event(4, { spec: { deep: [1, 2] }, extra: null, payload: { kind: 'K', spec: {}, metadata: { audit: {} } } })]), 'delivered', [4]],
+    [
+      'unknown fields everywhere (tolerated)',
+      json(200, [
+        event(4, { spec: { deep: [1, 2] }, extra: null, payload: { kind: 'K', spec: {}, metadata: { audit: {} } } }),
+      ]),
+      'delivered',
+      [4],
+    ],
     ['a 302 redirect', json(302, '', { location: 'http://elsewhere/' }), 'PROTOCOL', /unexpected HTTP 302/],
     ['a 204 without body', json(204, ''), 'PROTOCOL', /unexpected HTTP 204/],
     ['a 418', json(418, { error: 'teapot' }), 'PROTOCOL', /unexpected HTTP 418/],
     ['a 503 with Retry-After garbage', json(503, {}, { 'retry-after': 'soon' }), 'HISTORY_UNAVAILABLE', /HTTP 503$/],
-    ['a 429 with Retry-After in the past', json(429, {}, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }), 'HISTORY_UNAVAILABLE', /asked to wait 0 ms/],
+    [
+      'a 429 with Retry-After in the past',
+      json(429, {}, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }),
+      'HISTORY_UNAVAILABLE',
+      /asked to wait 0 ms/,
+    ],
     ['a 503 with a negative Retry-After', json(503, {}, { 'retry-after': '-5' }), 'HISTORY_UNAVAILABLE', /HTTP 503$/],
-    ['a 410 with a negative newest id', json(410, {}, { 'x-axway-max-sequence-id': '-5' }), 'PROTOCOL', /cannot be resumed from \("-5"/],
-    ['a 410 with a huge newest id', json(410, {}, { 'x-axway-max-sequence-id': '99999999999999999999' }), 'PROTOCOL', /cannot be resumed from/],
-    ['a 410 with two newest ids', json(410, {}, { 'x-axway-max-sequence-id': '5, 6' }), 'PROTOCOL', /cannot be resumed from/],
+    [
+      'a 410 with a negative newest id',
+      json(410, {}, { 'x-axway-max-sequence-id': '-5' }),
+      'PROTOCOL',
+      /cannot be resumed from \("-5"/,
+    ],
+    [
+      'a 410 with a huge newest id',
+      json(410, {}, { 'x-axway-max-sequence-id': '99999999999999999999' }),
+      'PROTOCOL',
+      /cannot be resumed from/,
+    ],
+    [
+      'a 410 with two newest ids',
+      json(410, {}, { 'x-axway-max-sequence-id': '5, 6' }),
+      'PROTOCOL',
+      /cannot be resumed from/,
+    ],
     ['a 500 with an HTML body', json(500, '<html>boom</html>'), 'HISTORY_UNAVAILABLE', /HTTP 500/],
-    ['a connection cut mid-body', (_req, res) => { res.writeHead(200, { 'content-length': '100' }); res.write('[{"id"', () => res.socket?.destroy()); }, 'HISTORY_UNAVAILABLE', /ECONNRESET|closed/],
+    [
+      'a connection cut mid-body',
+      (_req, res) => {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('[{"id"', () => res.socket?.destroy());
+      },
+      'HISTORY_UNAVAILABLE',
+      /ECONNRESET|closed/,
+    ],
   ];
   for (const [name, handler, outcome, detail] of cases) {
     it(`history answering ${name}: ${outcome === 'delivered' ? 'the events' : outcome}`, async () => {
@@ -322,18 +507,36 @@ describe('history bodies and headers', () => {
       const got: number[] = [];
       const errors: WatchError[] = [];
       const manager = new WatchManager({
-        target: service.target, tenantId: service.tenantId, historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), from: 'beginning',
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl,
+        getToken: () => jwt,
+        tls: false,
+        logger: captureLogger(),
+        from: 'beginning',
         reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
       });
       // A permanent failure may come before the subscription is accepted (a rejection) or after (onError).
-      await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e.sequenceId), onError: (e) => void errors.push(recordError(e)) })
+      await manager
+        .registerWatch(TOPIC, {
+          onEvent: (e) => void got.push(e.sequenceId),
+          onError: (e) => void errors.push(recordError(e)),
+        })
         .catch((e: unknown) => void errors.push(recordError(e as WatchError)));
       if (outcome === 'delivered') {
-        await bounded(service.waitFor(() => got.length === (detail as number[]).length, 5_000, 'delivered'), 6_000, name);
+        await bounded(
+          service.waitFor(() => got.length === (detail as number[]).length, 5_000, 'delivered'),
+          6_000,
+          name,
+        );
         assert.deepEqual(got, detail);
         tally('history', 'correct');
       } else {
-        await bounded(service.waitFor(() => errors.length > 0, 5_000, 'an error'), 6_000, name);
+        await bounded(
+          service.waitFor(() => errors.length > 0, 5_000, 'an error'),
+          6_000,
+          name,
+        );
         assert.equal(errors[0]?.code, outcome, errors[0]?.message);
         assert.match(errors[0]?.message ?? '', detail as RegExp);
         assert.deepEqual(got, [], 'nothing of a bad page handed over');
@@ -345,13 +548,18 @@ describe('history bodies and headers', () => {
 });
 
 describe('state files', () => {
-  const body = (positions: unknown, extra: Record<string, unknown> = {}): string => JSON.stringify({ format: 'watch-manager.positions', version: 1, positions, checksum: 'sha256:0', ...extra });
+  const body = (positions: unknown, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ format: 'watch-manager.positions', version: 1, positions, checksum: 'sha256:0', ...extra });
   const cases: Array<[string, (file: string) => void, WatchErrorCode | 'none']> = [
     ['empty', (f) => writeFileSync(f, ''), 'STATE_CORRUPT'],
     ['one brace', (f) => writeFileSync(f, '{'), 'STATE_CORRUPT'],
     ['null', (f) => writeFileSync(f, 'null'), 'STATE_CORRUPT'],
     ['an array', (f) => writeFileSync(f, '[]'), 'STATE_CORRUPT'],
-    ['another format', (f) => writeFileSync(f, JSON.stringify({ format: 'x', version: 1, positions: {} })), 'STATE_CORRUPT'],
+    [
+      'another format',
+      (f) => writeFileSync(f, JSON.stringify({ format: 'x', version: 1, positions: {} })),
+      'STATE_CORRUPT',
+    ],
     ['version 2', (f) => writeFileSync(f, body({}, { version: 2 })), 'STATE_CORRUPT'],
     ['positions an array', (f) => writeFileSync(f, body([1, 2])), 'STATE_CORRUPT'],
     ['a fractional position', (f) => writeFileSync(f, body({ [TOPIC]: 1.5 })), 'STATE_CORRUPT'],
@@ -366,7 +574,8 @@ describe('state files', () => {
   for (const [name, make, code] of cases) {
     it(`a position file that is ${name}: ${code === 'none' ? 'no position, no error' : code}`, async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'wm-bad-state-'));
-      const file = name === 'a missing directory' ? path.join(dir, 'no', 'positions.json') : path.join(dir, 'positions.json');
+      const file =
+        name === 'a missing directory' ? path.join(dir, 'no', 'positions.json') : path.join(dir, 'positions.json');
       make(file);
       const store = new FileSequenceStore(file);
       if (code === 'none') {
@@ -376,7 +585,8 @@ describe('state files', () => {
       } else {
         const err = await typedError(() => store.getSequence(TOPIC), name);
         assert.equal(err.code, code, err.message);
-        if (name !== 'a missing directory') assert.equal((await typedError(() => FileSequenceStore.read(file), name)).code, code);
+        if (name !== 'a missing directory')
+          assert.equal((await typedError(() => FileSequenceStore.read(file), name)).code, code);
         tally('state files', 'typed');
       }
       await store.close();
@@ -409,30 +619,66 @@ describe('proxy replies', () => {
   });
 
   const password = secret('bad-proxy-password-5150');
-  const status = (line: string) => (socket: net.Socket): void => void socket.end(`${line}\r\nContent-Length: 0\r\n\r\n`);
-  const cases: Array<[string, (socket: net.Socket, request: string) => void, WatchErrorCode, WatchErrorCode | 'none']> = [
-    ['407 Proxy Authentication Required', status('HTTP/1.1 407 Proxy Authentication Required'), 'PROXY_AUTH', 'PROXY_AUTH'],
-    ['401 Unauthorized', status('HTTP/1.1 401 Unauthorized'), 'PROXY_AUTH', 'PROXY_AUTH'],
-    ['403 Forbidden', status('HTTP/1.1 403 Forbidden'), 'PROXY_REFUSED', 'PROXY_REFUSED'],
-    ['405 Method Not Allowed (no CONNECT)', status('HTTP/1.1 405 Method Not Allowed'), 'PROXY_REFUSED', 'PROXY_REFUSED'],
-    ['502 Bad Gateway', status('HTTP/1.1 502 Bad Gateway'), 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
-    ['garbage instead of HTTP', (socket) => void socket.end('hello there\r\n\r\n'), 'HISTORY_UNAVAILABLE', 'PROXY_REFUSED'],
-    ['a close without a word', (socket) => void socket.destroy(), 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
-    ['200 and then a close of the tunnel', (socket) => void socket.end('HTTP/1.1 200 Connection established\r\n\r\n'), 'HISTORY_UNAVAILABLE', 'none'],
-    ['silence (never answers)', () => undefined, 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
-  ];
+  const status =
+    (line: string) =>
+    (socket: net.Socket): void =>
+      void socket.end(`${line}\r\nContent-Length: 0\r\n\r\n`);
+  const cases: Array<[string, (socket: net.Socket, request: string) => void, WatchErrorCode, WatchErrorCode | 'none']> =
+    [
+      [
+        '407 Proxy Authentication Required',
+        status('HTTP/1.1 407 Proxy Authentication Required'),
+        'PROXY_AUTH',
+        'PROXY_AUTH',
+      ],
+      ['401 Unauthorized', status('HTTP/1.1 401 Unauthorized'), 'PROXY_AUTH', 'PROXY_AUTH'],
+      ['403 Forbidden', status('HTTP/1.1 403 Forbidden'), 'PROXY_REFUSED', 'PROXY_REFUSED'],
+      [
+        '405 Method Not Allowed (no CONNECT)',
+        status('HTTP/1.1 405 Method Not Allowed'),
+        'PROXY_REFUSED',
+        'PROXY_REFUSED',
+      ],
+      ['502 Bad Gateway', status('HTTP/1.1 502 Bad Gateway'), 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
+      [
+        'garbage instead of HTTP',
+        (socket) => void socket.end('hello there\r\n\r\n'),
+        'HISTORY_UNAVAILABLE',
+        'PROXY_REFUSED',
+      ],
+      ['a close without a word', (socket) => void socket.destroy(), 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
+      [
+        '200 and then a close of the tunnel',
+        (socket) => void socket.end('HTTP/1.1 200 Connection established\r\n\r\n'),
+        'HISTORY_UNAVAILABLE',
+        'none',
+      ],
+      ['silence (never answers)', () => undefined, 'HISTORY_UNAVAILABLE', 'CONNECTION_LOST'],
+    ];
   for (const [name, handler, httpCode, probeCode] of cases) {
     it(`a proxy answering CONNECT with ${name}: ${httpCode} on HTTP, ${probeCode} from the gRPC probe; never its password`, async () => {
       reply = handler;
       const proxy = parseProxyUrl(`http://agent:${password}@127.0.0.1:${proxyPort}`, 'test');
       const transport = new HttpTransport({ secure: false, tls: false, proxy, clock: systemClock });
-      const err = await typedError(() => transport.request(new URL('http://watch.example.com:8080/events/x'), {
-        method: 'GET', headers: {}, timeoutMs: 800, where: 'history', unavailable: 'HISTORY_UNAVAILABLE',
-      }), name);
+      const err = await typedError(
+        () =>
+          transport.request(new URL('http://watch.example.com:8080/events/x'), {
+            method: 'GET',
+            headers: {},
+            timeoutMs: 800,
+            where: 'history',
+            unavailable: 'HISTORY_UNAVAILABLE',
+          }),
+        name,
+      );
       assert.equal(err.code, httpCode, err.message);
       assert.ok(!err.message.includes(password));
       await transport.close();
-      const probe = await bounded(probeProxy(proxy, 'watch.example.com:443', 800, systemClock, new AbortController().signal), 5_000, name);
+      const probe = await bounded(
+        probeProxy(proxy, 'watch.example.com:443', 800, systemClock, new AbortController().signal),
+        5_000,
+        name,
+      );
       if (probe !== undefined) recordError(probe);
       assert.equal(probe?.code ?? 'none', probeCode, probe?.message);
       tally('proxy replies', 'typed');
@@ -450,8 +696,18 @@ describe('watch-tail flags', () => {
   const cases: Array<[string, string[], number, RegExp]> = [
     ['--target without a port', ['--target', 'h', ...base], 2, /--target/],
     ['--target with a bad port', ['--target', 'h:99999', ...base], 2, /--target/],
-    ['--tenant with a tab', ['--target', 'h:1', '--tenant', 'a\tb', '--topic', TOPIC, '--token-file', tokenFile], 2, /--tenant/],
-    ['--topic with dot segments', ['--target', 'h:1', '--tenant', 't', '--topic', '/management/../admin', '--token-file', tokenFile], 2, /--topic/],
+    [
+      '--tenant with a tab',
+      ['--target', 'h:1', '--tenant', 'a\tb', '--topic', TOPIC, '--token-file', tokenFile],
+      2,
+      /--tenant/,
+    ],
+    [
+      '--topic with dot segments',
+      ['--target', 'h:1', '--tenant', 't', '--topic', '/management/../admin', '--token-file', tokenFile],
+      2,
+      /--topic/,
+    ],
     ['--topic twice', ['--target', 'h:1', ...base, '--topic', TOPIC], 2, /--topic/],
     ['--from negative', ['--target', 'h:1', ...base, '--from', '-1'], 2, /--from/],
     ['--from a word', ['--target', 'h:1', ...base, '--from', 'soon'], 2, /--from/],
@@ -460,8 +716,18 @@ describe('watch-tail flags', () => {
     ['--proxy without a scheme', ['--target', 'h:1', ...base, '--proxy', 'proxy.corp:3128'], 2, /--proxy/],
     ['--proxy socks', ['--target', 'h:1', ...base, '--proxy', 'socks5://p:1080'], 2, /--proxy/],
     ['--history-url ftp', ['--target', 'h:1', ...base, '--history-url', 'ftp://h'], 2, /--history-url/],
-    ['--ca-file that is not PEM', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-file', tokenFile, '--ca-file', garbagePem], 2, /--ca-file/],
-    ['--state-file in a directory nobody may write', ['--target', 'h:1', ...base, '--state-file', '/proc/wm/state.json'], 1, /STATE_IO/],
+    [
+      '--ca-file that is not PEM',
+      ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-file', tokenFile, '--ca-file', garbagePem],
+      2,
+      /--ca-file/,
+    ],
+    [
+      '--state-file in a directory nobody may write',
+      ['--target', 'h:1', ...base, '--state-file', '/proc/wm/state.json'],
+      1,
+      /STATE_IO/,
+    ],
     ['--log-level loud', ['--target', 'h:1', ...base, '--log-level', 'loud'], 2, /--log-level/],
     ['a stray argument', ['--target', 'h:1', ...base, 'extra'], 2, /argument/],
   ];

@@ -13,13 +13,24 @@ async function consumer(service: FakeWatchService, extra: Partial<WatchManagerOp
   const seen: Seen = [];
   const errors: WatchError[] = [];
   const manager = new WatchManager({
-    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-    logger: captureLogger(), reconnect: { initialDelayMs: 5, maxDelayMs: 50 }, ...extra,
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => jwt,
+    tls: false,
+    logger: captureLogger(),
+    reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+    ...extra,
   });
   const handlers = {
     onEvent: (e: { sequenceId: number }) => void seen.push(e.sequenceId),
     onLive: () => void seen.push('live'),
-    onResync: (n: ResyncNotice) => void seen.push(n.snapshot === undefined ? { resync: n.newestSequenceId } : { resync: n.newestSequenceId, snapshot: n.snapshot }),
+    onResync: (n: ResyncNotice) =>
+      void seen.push(
+        n.snapshot === undefined
+          ? { resync: n.newestSequenceId }
+          : { resync: n.newestSequenceId, snapshot: n.snapshot },
+      ),
     onError: (e: WatchError) => void errors.push(recordError(e)),
   };
   const events = (): number[] => seen.filter((x): x is number => typeof x === 'number');
@@ -57,7 +68,10 @@ describe('catch-up and resume', () => {
     await service.waitFor(() => second.events().length === 255, 5_000, '255 events');
     assert.deepEqual(second.seen, [...range(101, 350), 'live', ...range(351, 355)]);
     const queries = service.historyQueries.filter((q) => q.includes('sequenceID%3E100'));
-    assert.ok(queries.some((q) => q.includes('page=3') && q.includes('pageSize=100')), 'paged with pageSize 100');
+    assert.ok(
+      queries.some((q) => q.includes('page=3') && q.includes('pageSize=100')),
+      'paged with pageSize 100',
+    );
     await second.manager.close();
     await service.stop();
   });
@@ -65,7 +79,11 @@ describe('catch-up and resume', () => {
   it("from: 'beginning' replays all of history; from: N starts after N; 'latest' replays nothing", async () => {
     const service = await startService();
     service.publishMany(TOPIC, 30);
-    for (const [from, expected] of [['beginning', range(1, 30)], [12, range(13, 30)], ['latest', []]] as const) {
+    for (const [from, expected] of [
+      ['beginning', range(1, 30)],
+      [12, range(13, 30)],
+      ['latest', []],
+    ] as const) {
       const c = await consumer(service, { from });
       await c.manager.registerWatch(TOPIC, c.handlers);
       await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
@@ -272,7 +290,11 @@ describe('catch-up and resume', () => {
     service.publishMany(TOPIC, 40);
     service.publishMany(TOPIC, 10, { kind: 'Secret' });
     const c = await consumer(service, { from: 'beginning' });
-    await c.manager.registerWatch(TOPIC, c.handlers, { filter: { kinds: ['APIService', 'APIServiceRevision', 'APIServiceInstance', 'ConsumerInstance', 'AccessRequest'] } });
+    await c.manager.registerWatch(TOPIC, c.handlers, {
+      filter: {
+        kinds: ['APIService', 'APIServiceRevision', 'APIServiceInstance', 'ConsumerInstance', 'AccessRequest'],
+      },
+    });
     await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
     let [m] = c.manager.metrics().watches;
     assert.ok(m !== undefined);
@@ -285,7 +307,11 @@ describe('catch-up and resume', () => {
     assert.equal(m.buffered, 0);
     assert.ok(m.lagMs !== undefined && m.lagMs >= 0 && m.lastEventTime !== undefined);
     service.abortStreams({ topic: TOPIC });
-    await service.waitFor(() => c.manager.metrics().watches[0]?.reconnects === 1 && c.manager.status().state === 'ready', 5_000, 'reconnected');
+    await service.waitFor(
+      () => c.manager.metrics().watches[0]?.reconnects === 1 && c.manager.status().state === 'ready',
+      5_000,
+      'reconnected',
+    );
     [m] = c.manager.metrics().watches;
     assert.equal(m?.delivered, 40, 'nothing delivered twice after the reconnect');
     await c.manager.close();

@@ -7,14 +7,40 @@ import { startTinyproxy } from './support/tinyproxy';
 
 scanForSecrets();
 
-const TOPICS = ['/management/v1alpha1/watchtopics/chaos-a', '/management/v1alpha1/watchtopics/chaos-b', '/management/v1alpha1/watchtopics/chaos-c'];
+const TOPICS = [
+  '/management/v1alpha1/watchtopics/chaos-a',
+  '/management/v1alpha1/watchtopics/chaos-b',
+  '/management/v1alpha1/watchtopics/chaos-c',
+];
 const TOTAL = 21_000;
 
 /**
  * Runs the chaos scenario of issue 4 against `service` (a consumer configured by `extra`) and returns what each
  * topic received. Faults are drawn from a seeded random: the same seed gives the same schedule of faults.
  */
-export async function runChaos(service: FakeWatchService, extra: Partial<WatchManagerOptions>, seed = 42, watchOptions: WatchOptions = {}): Promise<{ delivered: Map<string, number[]>; published: Map<string, number[]>; keys: Map<number, string>; stats: Record<string, number> }> {
+export async function runChaos(
+  service: FakeWatchService,
+  extra: Partial<WatchManagerOptions>,
+  seed = 42,
+  watchOptions: WatchOptions = {},
+): Promise<{
+  delivered: Map<string, number[]>;
+  published: Map<string, number[]>;
+  keys: Map<number, string>;
+  stats: {
+    aborts: number;
+    subscribes: number;
+    historyRequests: number;
+    historyFailures: number;
+    connectionLost: number;
+    tokenExpired: number;
+    historyUnavailable: number;
+    permanent: number;
+    refreshes: number;
+    expiredStreams: number;
+    expiredOnPurpose: number;
+  };
+}> {
   const random = seededRandom(seed);
   service.setHistoryFaults({ failRate: 0.2, delayMs: 1 });
   // A server that serves at most 37 events per page (pageSize 100): the page numbering of the prefetch, the short
@@ -28,22 +54,33 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
   const published = new Map<string, number[]>(TOPICS.map((t) => [t, []]));
   const errors: WatchError[] = [];
   const manager = new WatchManager({
-    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken, tls: false,
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken,
+    tls: false,
     // A long cap: only a backoff that starts over after each attempt that made progress keeps 60+ aborts quick.
-    logger: captureLogger(), from: 'beginning', reconnect: { initialDelayMs: 5, maxDelayMs: 2_000 }, ...extra,
+    logger: captureLogger(),
+    from: 'beginning',
+    reconnect: { initialDelayMs: 5, maxDelayMs: 2_000 },
+    ...extra,
   });
   for (const topic of TOPICS) {
-    await manager.registerWatch(topic, {
-      onEvent: async (e) => {
-        (delivered.get(e.topic) as number[]).push(e.sequenceId);
-        keys.set(e.sequenceId, `${e.topic} ${e.payload.metadata.selfLink}`);
-        if (e.sequenceId % 97 === 0 || e.sequenceId % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // slower now and then
+    await manager.registerWatch(
+      topic,
+      {
+        onEvent: async (e) => {
+          (delivered.get(e.topic) as number[]).push(e.sequenceId);
+          keys.set(e.sequenceId, `${e.topic} ${e.payload.metadata.selfLink}`);
+          if (e.sequenceId % 97 === 0 || e.sequenceId % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // slower now and then
+        },
+        onResync: () => {
+          throw new Error('no history is purged in this scenario');
+        },
+        onError: (e) => void errors.push(recordError(e)),
       },
-      onResync: () => {
-        throw new Error('no history is purged in this scenario');
-      },
-      onError: (e) => void errors.push(recordError(e)),
-    }, watchOptions);
+      watchOptions,
+    );
   }
   let nextAbort = 100 + Math.floor(random() * 200);
   let untilBack = -1;
@@ -68,7 +105,8 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
     }
     if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
-  const done = (): boolean => TOPICS.every((t) => (delivered.get(t) as number[]).length >= (published.get(t) as number[]).length);
+  const done = (): boolean =>
+    TOPICS.every((t) => (delivered.get(t) as number[]).length >= (published.get(t) as number[]).length);
   await service.waitFor(done, 45_000, 'every published event delivered');
   await manager.close();
   const codes = (code: string): number => errors.filter((e) => e.code === code).length;
@@ -77,11 +115,17 @@ export async function runChaos(service: FakeWatchService, extra: Partial<WatchMa
     published,
     keys,
     stats: {
-      aborts, subscribes: service.counters.subscribes, historyRequests: service.historyCounters.requests,
-      historyFailures: service.historyCounters.failuresInjected, connectionLost: codes('CONNECTION_LOST'),
-      tokenExpired: codes('TOKEN_EXPIRED'), historyUnavailable: codes('HISTORY_UNAVAILABLE'),
-      permanent: errors.filter((e) => !e.retryable).length, refreshes: service.counters.tokenRefreshes,
-      expiredStreams: service.counters.expiredStreams, expiredOnPurpose,
+      aborts,
+      subscribes: service.counters.subscribes,
+      historyRequests: service.historyCounters.requests,
+      historyFailures: service.historyCounters.failuresInjected,
+      connectionLost: codes('CONNECTION_LOST'),
+      tokenExpired: codes('TOKEN_EXPIRED'),
+      historyUnavailable: codes('HISTORY_UNAVAILABLE'),
+      permanent: errors.filter((e) => !e.retryable).length,
+      refreshes: service.counters.tokenRefreshes,
+      expiredStreams: service.counters.expiredStreams,
+      expiredOnPurpose,
     },
   };
 }
@@ -98,13 +142,20 @@ describe('chaos', { timeout: 60_000 }, () => {
       // Exactly the published sequence: no loss, no duplicate, no reordering.
       assert.deepEqual(delivered.get(topic), published.get(topic), topic);
     }
-    assert.equal([...published.values()].reduce((n, s) => n + s.length, 0), TOTAL);
+    assert.equal(
+      [...published.values()].reduce((n, s) => n + s.length, 0),
+      TOTAL,
+    );
     assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
     assert.ok(stats.historyFailures >= 10, `history failures injected: ${stats.historyFailures}`);
     assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
     assert.equal(stats.permanent, 0);
     assert.ok(stats.refreshes >= 3, `in-stream refreshes: ${stats.refreshes}`);
-    assert.equal(stats.expiredStreams, stats.expiredOnPurpose, 'no stream outlived its token: every refresh came in time');
+    assert.equal(
+      stats.expiredStreams,
+      stats.expiredOnPurpose,
+      'no stream outlived its token: every refresh came in time',
+    );
   });
 
   it('the same with 8 concurrent handlers: every event exactly once, each resource in order', async (t) => {
@@ -112,10 +163,16 @@ describe('chaos', { timeout: 60_000 }, () => {
     const service = await startService({ topics: TOPICS, seed: 43 });
     const { delivered, published, keys, stats } = await runChaos(service, {}, 43, { concurrency: 8 });
     await service.stop();
-    t.diagnostic(`chaos, concurrency 8: ${JSON.stringify(stats)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `chaos, concurrency 8: ${JSON.stringify(stats)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     for (const topic of TOPICS) {
       const got = delivered.get(topic) as number[];
-      assert.deepEqual([...got].sort((a, b) => a - b), published.get(topic), `${topic}: no loss, no duplicate`);
+      assert.deepEqual(
+        [...got].sort((a, b) => a - b),
+        published.get(topic),
+        `${topic}: no loss, no duplicate`,
+      );
       const lastOfKey = new Map<string, number>();
       for (const seq of got) {
         const key = keys.get(seq) as string;
@@ -131,11 +188,17 @@ describe('chaos', { timeout: 60_000 }, () => {
     const started = performance.now();
     const service = await startService({ topics: TOPICS, seed: 44 });
     const port = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
-    const proxy = await startTinyproxy({ user: 'chaos', password: secret('chaos-proxy-pw-2291'), allowPorts: [port(service.target), port(service.historyUrl)] });
+    const proxy = await startTinyproxy({
+      user: 'chaos',
+      password: secret('chaos-proxy-pw-2291'),
+      allowPorts: [port(service.target), port(service.historyUrl)],
+    });
     try {
       const { delivered, published, stats } = await runChaos(service, { proxy: proxy.url() }, 44);
       const connects = proxy.connects();
-      t.diagnostic(`chaos behind tinyproxy: ${JSON.stringify(stats)}, ${connects.length} CONNECTs, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      t.diagnostic(
+        `chaos behind tinyproxy: ${JSON.stringify(stats)}, ${connects.length} CONNECTs, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
       for (const topic of TOPICS) assert.deepEqual(delivered.get(topic), published.get(topic), topic);
       assert.ok(stats.aborts >= 60, `streams aborted: ${stats.aborts}`);
       assert.ok(stats.tokenExpired >= 1, 'the token expiry was met');
@@ -143,7 +206,11 @@ describe('chaos', { timeout: 60_000 }, () => {
       assert.equal(stats.expiredStreams, stats.expiredOnPurpose, 'no stream outlived its token');
       assert.ok(connects.includes(service.target), 'the gRPC channel went through the proxy');
       assert.ok(connects.includes(new URL(service.historyUrl).host), 'the history requests went through the proxy');
-      assert.deepEqual(new Set(connects), new Set([service.target, new URL(service.historyUrl).host]), 'nothing else was tunnelled');
+      assert.deepEqual(
+        new Set(connects),
+        new Set([service.target, new URL(service.historyUrl).host]),
+        'nothing else was tunnelled',
+      );
     } finally {
       await proxy.stop();
       await service.stop();

@@ -26,7 +26,11 @@ function start(args: string[]): Run {
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => captured.push(chunk));
   return {
-    lines: () => out.split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { record: string; sequenceId?: number }),
+    lines: () =>
+      out
+        .split('\n')
+        .filter((l) => l.endsWith('}'))
+        .map((l) => JSON.parse(l) as { record: string; sequenceId?: number }),
     signal: (name) => void child.kill(name),
     // 'close', not 'exit': only then has all of the child's output been read.
     exited: new Promise((resolve) => child.once('close', (code) => resolve(code))),
@@ -45,13 +49,30 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     dir = mkdtempSync(path.join(tmpdir(), 'wm-signals-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service, { ttlMs: 3_600_000 }));
-    base = ['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--json'];
+    base = [
+      '--target',
+      service.target,
+      '--history-url',
+      service.historyUrl,
+      '--tenant',
+      service.tenantId,
+      '--token-file',
+      file,
+      '--insecure',
+      '--topic',
+      TOPIC,
+      '--json',
+    ];
   });
   after(async () => {
     await service.stop();
   });
 
-  const written = (run: Run): number[] => run.lines().filter((r) => r.record === 'event').map((r) => r.sequenceId as number);
+  const written = (run: Run): number[] =>
+    run
+      .lines()
+      .filter((r) => r.record === 'event')
+      .map((r) => r.sequenceId as number);
 
   it('SIGINT: stops intake, saves the state file and exits 0; the file holds exactly the last record written', async () => {
     const state = path.join(dir, 'sigint.json');
@@ -61,18 +82,29 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     assert.equal(await run.exited, 0);
     const seen = written(run);
     assert.ok(seen.length < 20_000, `interrupted during the catch-up (${seen.length} written)`);
-    assert.deepEqual(seen, Array.from({ length: seen.length }, (_, i) => i + 1), 'in order, no gap, no repeat');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: seen.length }, (_, i) => i + 1),
+      'in order, no gap, no repeat',
+    );
     const position = (await FileSequenceStore.read(state))[TOPIC];
     assert.equal(position, seen.at(-1), 'the state file holds the last record written');
     // A restart goes on with the next event: nothing skipped, nothing repeated.
     const next = start([...base, '--state-file', state, '--max-events', '5']);
     assert.equal(await next.exited, 0);
-    assert.deepEqual(written(next), [1, 2, 3, 4, 5].map((i) => (position as number) + i));
+    assert.deepEqual(
+      written(next),
+      [1, 2, 3, 4, 5].map((i) => (position as number) + i),
+    );
   });
 
   it('a reader that goes away (| head) ends the tail with exit 0 and a saved state, not an EPIPE crash', async () => {
     const state = path.join(dir, 'epipe.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...base, '--state-file', state, '--from', 'beginning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...base, '--state-file', state, '--from', 'beginning'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       err += chunk;
@@ -109,6 +141,9 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     assert.equal(code, 130, 'the second signal does not wait for the clean close');
     // Written by temp file + rename: whatever moment the process died, the file is a complete earlier or later one.
     const position = (await FileSequenceStore.read(state))[TOPIC];
-    assert.ok(position !== undefined && position >= 1 && position <= (written(run).at(-1) ?? 0), `position ${position}`);
+    assert.ok(
+      position !== undefined && position >= 1 && position <= (written(run).at(-1) ?? 0),
+      `position ${position}`,
+    );
   });
 });

@@ -14,8 +14,11 @@ import { exitCode } from './support/exit-code';
 
 scanForSecrets();
 
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}, tty = false): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  tty = false,
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Capture(tty);
   const stderr = new Capture();
   const code = await runCli(args, { stdout, stderr, env });
@@ -32,7 +35,17 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), 'wm-cli-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service));
-    base = ['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--token-file', file, '--insecure'];
+    base = [
+      '--target',
+      service.target,
+      '--history-url',
+      service.historyUrl,
+      '--tenant',
+      service.tenantId,
+      '--token-file',
+      file,
+      '--insecure',
+    ];
   });
   after(async () => {
     await service.stop();
@@ -51,16 +64,40 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     ['no tenant', ['--target', 'h:1', '--topic', TOPIC, '--token-env', 'X'], /--tenant/],
     ['no topic', ['--target', 'h:1', '--tenant', 't', '--token-env', 'X'], /--topic/],
     ['no token source', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC], /--token-file or --token-env/],
-    ['two token sources', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--token-file', 'f'], /--token-file or --token-env/],
+    [
+      'two token sources',
+      ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--token-file', 'f'],
+      /--token-file or --token-env/,
+    ],
     ['bad --max-events', ['--demo', '--max-events', '0'], /--max-events/],
     ['bad --keepalive-ms', ['--demo', '--keepalive-ms', 'soon'], /--keepalive-ms/],
     ['bad --log-level', ['--demo', '--log-level', 'loud'], /--log-level/],
     ['unknown flag, with a suggestion', ['--demo', '--max-event', '3'], /--max-events/],
-    ['a target without port', ['--target', 'example.com', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X'], /--target/],
-    ['a topic that is not a self link', ['--target', 'h:1', '--tenant', 't', '--topic', 'demo', '--token-env', 'X', '--insecure'], /--topic/],
-    ['an unreadable --token-file', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-file', '/nonexistent/token.jwt'], /--token-file: cannot read/],
-    ['an unset --token-env variable', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'WM_UNSET_TOKEN_VARIABLE'], /--token-env: environment variable WM_UNSET_TOKEN_VARIABLE is not set/],
-    ['an unreadable --ca-file', ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--ca-file', '/nonexistent/ca.pem'], /--ca-file/],
+    [
+      'a target without port',
+      ['--target', 'example.com', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X'],
+      /--target/,
+    ],
+    [
+      'a topic that is not a self link',
+      ['--target', 'h:1', '--tenant', 't', '--topic', 'demo', '--token-env', 'X', '--insecure'],
+      /--topic/,
+    ],
+    [
+      'an unreadable --token-file',
+      ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-file', '/nonexistent/token.jwt'],
+      /--token-file: cannot read/,
+    ],
+    [
+      'an unset --token-env variable',
+      ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'WM_UNSET_TOKEN_VARIABLE'],
+      /--token-env: environment variable WM_UNSET_TOKEN_VARIABLE is not set/,
+    ],
+    [
+      'an unreadable --ca-file',
+      ['--target', 'h:1', '--tenant', 't', '--topic', TOPIC, '--token-env', 'X', '--ca-file', '/nonexistent/ca.pem'],
+      /--ca-file/,
+    ],
   ];
   for (const [name, args, flag] of usage) {
     it(`exits 2 with one line naming the flag: ${name}`, async () => {
@@ -86,14 +123,22 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const published = service.publishMany(TOPIC, 8);
     const run = await pending;
     assert.equal(run.code, 0, run.err);
-    const lines = run.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = run.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 5);
     lines.forEach((record, i) => {
       const event = published[i];
       assert.ok(event !== undefined);
       const { group, kind, name, metadata, attributes } = event.payload;
       assert.deepEqual(record, {
-        record: 'event', topic: TOPIC, sequenceId: event.sequenceId, id: event.id, type: event.type, time: event.time,
+        record: 'event',
+        topic: TOPIC,
+        sequenceId: event.sequenceId,
+        id: event.id,
+        type: event.type,
+        time: event.time,
         payload: { group, kind, name, metadata, attributes },
       });
     });
@@ -103,13 +148,15 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const { result: piped } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1']));
     service.publish(TOPIC);
     assert.match((await piped).out, /^\{"record":"event"/);
-    const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '1'], { NO_COLOR: '1' }, true));
+    const { result: tty } = await subscribed(() =>
+      cli([...base, '--topic', TOPIC, '--max-events', '1'], { NO_COLOR: '1' }, true),
+    );
     const event = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'CREATED' });
     const line = (await tty).out;
     assert.match(line, new RegExp(`^${event.time} +demo +CREATED +APIService/petstore +#${event.sequenceId}\\n$`));
   });
 
-  it('colours a terminal\'s lines (type, topic, live highlighted) unless NO_COLOR is set; columns stay aligned', async () => {
+  it("colours a terminal's lines (type, topic, live highlighted) unless NO_COLOR is set; columns stay aligned", async () => {
     const { result: tty } = await subscribed(() => cli([...base, '--topic', TOPIC, '--max-events', '2'], {}, true));
     const created = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'CREATED' });
     const deleted = service.publish(TOPIC, { kind: 'APIService', name: 'petstore', type: 'DELETED' });
@@ -117,12 +164,24 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     assert.match(out, /\x1b\[32mCREATED/, 'CREATED in green');
     assert.match(out, /\x1b\[31mDELETED/, 'DELETED in red');
     assert.match(liveLine(TOPIC, true), /^\x1b\[32m\x1b\[1m-- live: /, 'the live line bold and green');
-    assert.match(resyncLine({ topic: TOPIC, reason: 'purged', newestSequenceId: 9 } as ResyncNotice, true), /^\x1b\[7m\x1b\[1m-- RESYNC: /, 'resync bold, inverted');
+    assert.match(
+      resyncLine({ topic: TOPIC, reason: 'purged', newestSequenceId: 9 } as ResyncNotice, true),
+      /^\x1b\[7m\x1b\[1m-- RESYNC: /,
+      'resync bold, inverted',
+    );
     assert.equal(liveLine(TOPIC, false), `-- live: ${TOPIC} (missed events delivered; live events follow)`);
-    // eslint-disable-next-line no-control-regex
-    const plain = out.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => !l.startsWith('-- live'));
-    assert.match(plain[0] as string, new RegExp(`^${created.time} +demo +CREATED +APIService/petstore +#${created.sequenceId}$`));
-    assert.match(plain[1] as string, new RegExp(`^${deleted.time} +demo +DELETED +APIService/petstore +#${deleted.sequenceId}$`));
+    const plain = out
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((l) => !l.startsWith('-- live'));
+    assert.match(
+      plain[0] as string,
+      new RegExp(`^${created.time} +demo +CREATED +APIService/petstore +#${created.sequenceId}$`),
+    );
+    assert.match(
+      plain[1] as string,
+      new RegExp(`^${deleted.time} +demo +DELETED +APIService/petstore +#${deleted.sequenceId}$`),
+    );
     assert.equal((plain[0] as string).indexOf('APIService'), (plain[1] as string).indexOf('APIService'), 'aligned');
   });
 
@@ -134,7 +193,11 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const stderr = new Capture(true);
     const stdout = new Capture(false);
     const before = service.counters.accepted;
-    const running = runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3001'], { stdout, stderr, env: {} });
+    const running = runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3001'], {
+      stdout,
+      stderr,
+      env: {},
+    });
     // One live event, held back during the catch-up: it tells how far the catch-up goes (the bar's total).
     await service.waitFor(() => service.counters.accepted > before, 5_000, 'subscribed');
     service.publish(topic);
@@ -144,27 +207,50 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     assert.match(stderr.text, /catch-up .*\d+\/\d+ events · \d+\/s/, 'done/total, rate');
     assert.match(stderr.text, /ETA \d+s/);
     const lines = stdout.text.trim().split('\n');
-    assert.equal(lines.filter((l) => (JSON.parse(l) as { record: string }).record === 'event').length, 3_001, 'stdout holds records only');
+    assert.equal(
+      lines.filter((l) => (JSON.parse(l) as { record: string }).record === 'event').length,
+      3_001,
+      'stdout holds records only',
+    );
     const quiet = new Capture(false);
-    const again = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000'], { stdout: new Capture(false), stderr: quiet, env: {} });
+    const again = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000'], {
+      stdout: new Capture(false),
+      stderr: quiet,
+      env: {},
+    });
     assert.equal(again, 0);
     assert.doesNotMatch(quiet.text, /catch-up/, 'no bar when stderr is not a terminal');
     const both = new Capture(true);
-    const third = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000', '--json'], { stdout: new Capture(true), stderr: both, env: {} });
+    const third = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000', '--json'], {
+      stdout: new Capture(true),
+      stderr: both,
+      env: {},
+    });
     assert.equal(third, 0);
-    assert.doesNotMatch(both.text, /catch-up/, 'no bar when stdout is the terminal too (the events would overwrite it)');
+    assert.doesNotMatch(
+      both.text,
+      /catch-up/,
+      'no bar when stdout is the terminal too (the events would overwrite it)',
+    );
   });
 
   it('tails several --topic over one connection, with a live record for each', async () => {
     const other = '/management/v1alpha1/watchtopics/second';
     service.createTopic(other);
     const stdout = new Capture(false);
-    const running = runCli([...base, '--topic', TOPIC, '--topic', other, '--json', '--max-events', '4'], { stdout, stderr: new Capture(), env: {} });
+    const running = runCli([...base, '--topic', TOPIC, '--topic', other, '--json', '--max-events', '4'], {
+      stdout,
+      stderr: new Capture(),
+      env: {},
+    });
     await service.waitFor(() => (stdout.text.match(/"record":"live"/g) ?? []).length === 2, 5_000, 'both topics live');
     service.publishMany(TOPIC, 2);
     service.publishMany(other, 2);
     assert.equal(await running, 0);
-    const records = stdout.text.trim().split('\n').map((l) => JSON.parse(l) as { record: string; topic: string });
+    const records = stdout.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: string; topic: string });
     assert.deepEqual(new Set(records.filter((r) => r.record === 'live').map((r) => r.topic)), new Set([TOPIC, other]));
     assert.equal(records.filter((r) => r.record === 'event' && r.topic === TOPIC).length, 2);
     assert.equal(records.filter((r) => r.record === 'event' && r.topic === other).length, 2);
@@ -179,10 +265,32 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       const tokenFile = path.join(dir, 'tls-token');
       writeFileSync(tokenFile, await token(secure));
       secure.publishMany(TOPIC, 3);
-      const args = ['--target', secure.target, '--history-url', secure.historyUrl, '--tenant', secure.tenantId, '--token-file', tokenFile, '--topic', TOPIC, '--from', 'beginning', '--max-events', '3', '--json'];
+      const args = [
+        '--target',
+        secure.target,
+        '--history-url',
+        secure.historyUrl,
+        '--tenant',
+        secure.tenantId,
+        '--token-file',
+        tokenFile,
+        '--topic',
+        TOPIC,
+        '--from',
+        'beginning',
+        '--max-events',
+        '3',
+        '--json',
+      ];
       const ok = await cli([...args, '--ca-file', caFile]);
       assert.equal(ok.code, 0, ok.err);
-      assert.equal(ok.out.trim().split('\n').filter((l) => l.includes('"record":"event"')).length, 3);
+      assert.equal(
+        ok.out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('"record":"event"')).length,
+        3,
+      );
       assert.doesNotMatch(ok.err, /clear text/, 'TLS, not plaintext');
     } finally {
       await secure.stop();
@@ -196,7 +304,26 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       writeFileSync(tokenFile, await token(pinging));
       const stdout = new Capture(false);
       const stderr = new Capture(false);
-      const running = runCli(['--target', pinging.target, '--history-url', pinging.historyUrl, '--tenant', pinging.tenantId, '--token-file', tokenFile, '--insecure', '--topic', TOPIC, '--max-events', '1', '--log-level', 'debug'], { stdout, stderr, env: {} });
+      const running = runCli(
+        [
+          '--target',
+          pinging.target,
+          '--history-url',
+          pinging.historyUrl,
+          '--tenant',
+          pinging.tenantId,
+          '--token-file',
+          tokenFile,
+          '--insecure',
+          '--topic',
+          TOPIC,
+          '--max-events',
+          '1',
+          '--log-level',
+          'debug',
+        ],
+        { stdout, stderr, env: {} },
+      );
       await pinging.waitFor(() => pinging.counters.pingResponses >= 3, 5_000, 'pings answered');
       pinging.publish(TOPIC);
       assert.equal(await running, 0, stderr.text);
@@ -212,13 +339,35 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     try {
       const before = service.counters.subscribes;
       const stdout = new Capture(false);
-      const running = runCli([...base.map((a) => (a === service.target ? faults.target : a)), '--topic', TOPIC, '--json', '--max-events', '1', '--keepalive-ms', '300', '--keepalive-timeout-ms', '300'], { stdout, stderr: new Capture(), env: {} });
-      await service.waitFor(() => service.counters.subscribes > before && stdout.text.includes('"record":"live"'), 5_000, 'live');
+      const running = runCli(
+        [
+          ...base.map((a) => (a === service.target ? faults.target : a)),
+          '--topic',
+          TOPIC,
+          '--json',
+          '--max-events',
+          '1',
+          '--keepalive-ms',
+          '300',
+          '--keepalive-timeout-ms',
+          '300',
+        ],
+        { stdout, stderr: new Capture(), env: {} },
+      );
+      await service.waitFor(
+        () => service.counters.subscribes > before && stdout.text.includes('"record":"live"'),
+        5_000,
+        'live',
+      );
       faults.freeze(); // bytes stop, no FIN, no RST: only keepalive can tell
       // Keepalive 300/300 notices within ~600 ms; frozen four times that, so a loaded machine still sees it.
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       faults.thaw();
-      await service.waitFor(() => service.counters.subscribes > before + 1, 10_000, 'a new subscription after the dead one');
+      await service.waitFor(
+        () => service.counters.subscribes > before + 1,
+        10_000,
+        'a new subscription after the dead one',
+      );
       service.publish(TOPIC);
       assert.equal(await running, 0);
     } finally {
@@ -230,11 +379,28 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const file = path.join(dir, 'rotating');
     const first = await token(service, { ttlMs: 3_000 });
     writeFileSync(file, first);
-    const { result: pending } = await subscribed(() => cli([...base.slice(0, 4), '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--max-events', '1']));
+    const { result: pending } = await subscribed(() =>
+      cli([
+        ...base.slice(0, 4),
+        '--tenant',
+        service.tenantId,
+        '--token-file',
+        file,
+        '--insecure',
+        '--topic',
+        TOPIC,
+        '--max-events',
+        '1',
+      ]),
+    );
     const refreshesBefore = service.counters.tokenRefreshes;
     writeFileSync(file, await token(service, { ttlMs: 60_000 }));
     // The 3 s token is refreshed in-stream at 4/5 of its life, from the rewritten file.
-    await service.waitFor(() => service.counters.tokenRefreshes > refreshesBefore, 8_000, 'in-stream refresh from the file');
+    await service.waitFor(
+      () => service.counters.tokenRefreshes > refreshesBefore,
+      8_000,
+      'in-stream refresh from the file',
+    );
     service.revokeToken(first);
     service.publish(TOPIC);
     const run = await pending;
@@ -244,12 +410,26 @@ describe('watch-tail', { timeout: 60_000 }, () => {
   it('--demo tails the embedded service (the README quick start)', async () => {
     const started = performance.now();
     const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts'), '--demo', '--json', '--max-events', '5'], { timeout: 20_000 }, (err, stdout) =>
-        resolve({ code: err === null ? 0 : exitCode(err), stdout }),
+      execFile(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts'),
+          '--demo',
+          '--json',
+          '--max-events',
+          '5',
+        ],
+        { timeout: 20_000 },
+        (err, stdout) => resolve({ code: err === null ? 0 : exitCode(err), stdout }),
       );
     });
     assert.equal(run.code, 0);
-    const all = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; sequenceId: number });
+    const all = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: string; sequenceId: number });
     assert.equal(all[0]?.record, 'live', 'nothing to catch up from latest: live first');
     const records = all.filter((r) => r.record === 'event');
     assert.equal(records.length, 5);
@@ -263,17 +443,28 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     service.publishMany(topic, 50);
     const state = path.join(dir, 'state.json');
     const args = [...base, '--topic', topic, '--state-file', state, '--from', 'beginning', '--json'];
-    const records = (out: string): Array<Record<string, unknown>> => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = (out: string): Array<Record<string, unknown>> =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
 
     const first = await cli([...args, '--max-events', '30']);
     assert.equal(first.code, 0, first.err);
     const firstSeqs = records(first.out).map((r) => r.sequenceId);
-    assert.deepEqual(firstSeqs, Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(
+      firstSeqs,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
 
     const second = await cli([...args, '--max-events', '20']);
     assert.equal(second.code, 0, second.err);
     const secondRecords = records(second.out);
-    assert.deepEqual(secondRecords.map((r) => r.sequenceId), Array.from({ length: 20 }, (_, i) => i + 31), 'resumed after 30');
+    assert.deepEqual(
+      secondRecords.map((r) => r.sequenceId),
+      Array.from({ length: 20 }, (_, i) => i + 31),
+      'resumed after 30',
+    );
 
     // History purged while the tail is down: a resync record first, then the events after the newest id (by
     // catch-up or live, depending on when they come; a live record, if any, after the resync).
@@ -282,8 +473,16 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const { result } = await subscribed(() => cli([...args, '--max-events', '2']));
     service.publishMany(topic, 2);
     const third = records((await result).out);
-    assert.deepEqual(third[0], { record: 'resync', topic, reason: 'history after sequence id 50 was purged', newestSequenceId: 60 });
-    assert.deepEqual(third.filter((r) => r.record === 'event').map((r) => r.sequenceId), [61, 62]);
+    assert.deepEqual(third[0], {
+      record: 'resync',
+      topic,
+      reason: 'history after sequence id 50 was purged',
+      newestSequenceId: 60,
+    });
+    assert.deepEqual(
+      third.filter((r) => r.record === 'event').map((r) => r.sequenceId),
+      [61, 62],
+    );
     assert.ok(third.slice(1).every((r) => r.record === 'event' || (r.record === 'live' && r.topic === topic)));
   });
 
@@ -292,7 +491,13 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     service.createTopic(topic);
     service.publishMany(topic, 10);
     const run = await cli([...base, '--topic', topic, '--from', '7', '--json', '--max-events', '3']);
-    assert.deepEqual(run.out.trim().split('\n').map((l) => (JSON.parse(l) as { sequenceId: number }).sequenceId), [8, 9, 10]);
+    assert.deepEqual(
+      run.out
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { sequenceId: number }).sequenceId),
+      [8, 9, 10],
+    );
     const bad = await cli([...base, '--topic', topic, '--from', 'yesterday']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--from/);

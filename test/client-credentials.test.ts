@@ -11,7 +11,10 @@ scanForSecrets();
 const SECRET = secret('client-secret-4f8a9c1e');
 
 async function failure(promise: Promise<unknown>): Promise<WatchError> {
-  const err = await promise.then(() => undefined, (e: unknown) => recordError(e));
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => recordError(e),
+  );
   assert.ok(err instanceof WatchError, String(err));
   assert.ok(!err.message.includes(SECRET));
   return err;
@@ -31,13 +34,16 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     const clock = new FakeClock();
     const shared = await startService({ clock });
     shared.registerClient({ clientId: 'agent', clientSecret: SECRET, tokenTtlMs: 10_000 });
-    const getToken = clientCredentialsToken({ tokenUrl: shared.tokenUrl, clientId: 'agent', clientSecret: SECRET }, { clock });
+    const getToken = clientCredentialsToken(
+      { tokenUrl: shared.tokenUrl, clientId: 'agent', clientSecret: SECRET },
+      { clock },
+    );
     const first = secret(await getToken());
     assert.equal(await getToken(), first, 'cached');
-    clock.advance(7_999);
+    await clock.advance(7_999);
     assert.equal(await getToken(), first, 'still cached just before 4/5 of 10 s');
     assert.equal(shared.tokenCounters.issued, 1);
-    clock.advance(1);
+    await clock.advance(1);
     const second = secret(await getToken());
     assert.notEqual(second, first, 'a new token at 8 s, before the first expires at 10 s');
     assert.equal(shared.tokenCounters.issued, 2);
@@ -59,16 +65,32 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     const got: WatchEvent[] = [];
     const errors: WatchError[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger(),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      getToken,
+      logger: captureLogger(),
       reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
     });
-    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (e) => void errors.push(recordError(e)) });
+    await manager.registerWatch(TOPIC, {
+      onEvent: (e) => void got.push(e),
+      onError: (e) => void errors.push(recordError(e)),
+    });
     const revoked = handed.at(-1) as string;
     service.revokeToken(revoked);
-    await service.waitFor(() => handed.length >= 2 && handed.at(-1) !== revoked && service.activeStreams === 1, 5_000, 'a new token and a new stream');
+    await service.waitFor(
+      () => handed.length >= 2 && handed.at(-1) !== revoked && service.activeStreams === 1,
+      5_000,
+      'a new token and a new stream',
+    );
     service.publish(TOPIC);
     await service.waitFor(() => got.length === 1, 5_000, 'an event on the new token');
-    assert.deepEqual(errors.map((e) => e.code), ['TOKEN_EXPIRED'], 'one retryable error, no UNAUTHENTICATED');
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['TOKEN_EXPIRED'],
+      'one retryable error, no UNAUTHENTICATED',
+    );
     await manager.close();
   });
 
@@ -84,17 +106,28 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
   });
 
   it('signs a JWT client assertion (RSA and EC keys) and the watch service accepts the token', async () => {
-    for (const [type, keyId] of [['rsa', 'rsa-key-1'], ['ec', 'ec-key-1']] as const) {
-      const pair = type === 'rsa'
-        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    for (const [type, keyId] of [
+      ['rsa', 'rsa-key-1'],
+      ['ec', 'ec-key-1'],
+    ] as const) {
+      const pair =
+        type === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const clientId = `sa-${type}`;
       service.registerClient({ clientId, publicKey: pair.publicKey, keyId });
       const privateKey = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       secret(privateKey.split('\n')[1] as string);
       const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId, privateKey, keyId });
       const got: WatchEvent[] = [];
-      const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger() });
+      const manager = new WatchManager({
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl: service.historyUrl,
+        tls: false,
+        getToken,
+        logger: captureLogger(),
+      });
       await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
       service.publish(TOPIC);
       await service.waitFor(() => got.length === 1, 5_000, `an event with a ${type} assertion token`);
@@ -106,13 +139,20 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     }
   });
 
-  it('types the endpoint\'s errors: 400 and 401 UNAUTHENTICATED, 500 TOKEN_UNAVAILABLE (retryable), 404 INVALID_CONFIG', async () => {
-    const getToken = (): ReturnType<typeof clientCredentialsToken> => clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
+  it("types the endpoint's errors: 400 and 401 UNAUTHENTICATED, 500 TOKEN_UNAVAILABLE (retryable), 404 INVALID_CONFIG", async () => {
+    const getToken = (): ReturnType<typeof clientCredentialsToken> =>
+      clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
     service.setTokenFaults({ failNext: 1, status: 400 });
     const bad = await failure(getToken()());
     assert.equal(bad.code, 'UNAUTHENTICATED');
     assert.equal(bad.retryable, false);
-    const wrong = await failure(clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: secret('not-the-secret-77') })());
+    const wrong = await failure(
+      clientCredentialsToken({
+        tokenUrl: service.tokenUrl,
+        clientId: 'agent',
+        clientSecret: secret('not-the-secret-77'),
+      })(),
+    );
     assert.equal(wrong.code, 'UNAUTHENTICATED');
     assert.equal(wrong.retryable, false);
     assert.match(wrong.message, /refused client agent \(401: invalid_client: bad credentials\)/);
@@ -120,15 +160,34 @@ describe('clientCredentialsToken against the fake token endpoint', { timeout: 60
     const down = await failure(getToken()());
     assert.equal(down.code, 'TOKEN_UNAVAILABLE');
     assert.equal(down.retryable, true);
-    const missing = await failure(clientCredentialsToken({ tokenUrl: `${service.historyUrl}/no/such/endpoint`, clientId: 'agent', clientSecret: SECRET })());
+    const missing = await failure(
+      clientCredentialsToken({
+        tokenUrl: `${service.historyUrl}/no/such/endpoint`,
+        clientId: 'agent',
+        clientSecret: SECRET,
+      })(),
+    );
     assert.equal(missing.code, 'INVALID_CONFIG');
-    assert.throws(() => clientCredentialsToken({ tokenUrl: 'ftp://x', clientId: 'agent', clientSecret: SECRET }), { code: 'INVALID_CONFIG' });
-    assert.throws(() => clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', privateKey: 'not a key', keyId: 'k' }), { code: 'INVALID_CONFIG' });
+    assert.throws(() => clientCredentialsToken({ tokenUrl: 'ftp://x', clientId: 'agent', clientSecret: SECRET }), {
+      code: 'INVALID_CONFIG',
+    });
+    assert.throws(
+      () =>
+        clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', privateKey: 'not a key', keyId: 'k' }),
+      { code: 'INVALID_CONFIG' },
+    );
   });
 
   it('a refused client stops registerWatch with UNAUTHENTICATED, not a retry loop', async () => {
     const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'nobody', clientSecret: SECRET });
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger() });
+    const manager = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      getToken,
+      logger: captureLogger(),
+    });
     const err = await failure(manager.registerWatch(TOPIC, { onEvent: () => undefined }));
     assert.equal(err.code, 'UNAUTHENTICATED');
     await manager.close();
@@ -142,7 +201,11 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     service = await startService();
     service.registerClient({ clientId: 'agent', clientSecret: SECRET });
     const port = (a: string): number => Number(a.slice(a.lastIndexOf(':') + 1));
-    proxy = await startTinyproxy({ user: 'agent', password: 'token-proxy-pw-5521', allowPorts: [port(service.target), port(service.historyUrl)] });
+    proxy = await startTinyproxy({
+      user: 'agent',
+      password: 'token-proxy-pw-5521',
+      allowPorts: [port(service.target), port(service.historyUrl)],
+    });
   });
   after(async () => {
     await proxy.stop();
@@ -150,7 +213,10 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
   });
 
   it('goes through its own proxy option', async () => {
-    const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET }, { proxy: proxy.url() });
+    const getToken = clientCredentialsToken(
+      { tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET },
+      { proxy: proxy.url() },
+    );
     secret(await getToken());
     assert.deepEqual(proxy.connects(), [new URL(service.tokenUrl).host]);
   });
@@ -159,7 +225,12 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     const refusing = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
     const before = service.tokenCounters.requests;
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken: refusing, logger: captureLogger(),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      getToken: refusing,
+      logger: captureLogger(),
       proxy: proxy.url({ user: 'agent', password: secret('wrong-token-proxy-pw') }),
     });
     const err = await failure(manager.registerWatch(TOPIC, { onEvent: () => undefined }));
@@ -172,7 +243,15 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     const issued = service.tokenCounters.issued;
     const tunnels = (): number => proxy.connects().filter((c) => c === new URL(service.tokenUrl).host).length;
     const tunnelsBefore = tunnels();
-    const ok = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, getToken, logger: captureLogger(), proxy: proxy.url() });
+    const ok = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      getToken,
+      logger: captureLogger(),
+      proxy: proxy.url(),
+    });
     await ok.registerWatch(TOPIC, { onEvent: () => undefined });
     await ok.close();
     assert.equal(service.tokenCounters.issued, issued + 1);

@@ -11,7 +11,15 @@ describe('close()', () => {
     const service = await startService({ pingIntervalMs: 100 });
     const jwt = await token(service);
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'close-exits.ts')], {
-      env: { ...process.env, WM_TARGET: service.target, WM_HISTORY: service.historyUrl, WM_TENANT: service.tenantId, WM_TOKEN: jwt, WM_TOPIC: TOPIC, WM_EVENTS: '20' },
+      env: {
+        ...process.env,
+        WM_TARGET: service.target,
+        WM_HISTORY: service.historyUrl,
+        WM_TENANT: service.tenantId,
+        WM_TOKEN: jwt,
+        WM_TOPIC: TOPIC,
+        WM_EVENTS: '20',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -15,9 +15,24 @@ const TOPIC = '/management/v1alpha1/watchtopics/concurrency';
 
 function event(seq: number, key: string): WatchEvent {
   return {
-    id: `e${seq}`, time: '', version: '', product: '', correlationId: '', organizationId: '', type: 'UPDATED', topic: TOPIC,
-    watchTopicId: 'wt', sequenceId: seq, subresource: '',
-    payload: { group: 'g', kind: 'K', name: key, metadata: { id: '', scope: null, selfLink: `/k/${key}`, references: [] }, attributes: {} },
+    id: `e${seq}`,
+    time: '',
+    version: '',
+    product: '',
+    correlationId: '',
+    organizationId: '',
+    type: 'UPDATED',
+    topic: TOPIC,
+    watchTopicId: 'wt',
+    sequenceId: seq,
+    subresource: '',
+    payload: {
+      group: 'g',
+      kind: 'K',
+      name: key,
+      metadata: { id: '', scope: null, selfLink: `/k/${key}`, references: [] },
+      attributes: {},
+    },
   };
 }
 
@@ -35,7 +50,14 @@ interface Harness {
 function harness(concurrency: number, maxAttempts = 1, timeoutMs = 0): Harness {
   const store = new MemorySequenceStore();
   const clock = new FakeClock();
-  const h: Harness = { delivery: undefined as unknown as Delivery, store, running: [], started: [], failures: [], clock };
+  const h: Harness = {
+    delivery: undefined as unknown as Delivery,
+    store,
+    running: [],
+    started: [],
+    failures: [],
+    clock,
+  };
   h.delivery = new Delivery({
     topic: TOPIC,
     handlers: {
@@ -89,7 +111,11 @@ describe('concurrent handlers', () => {
           assert.equal(h.delivery.acked, seq);
           for (const key of new Set(keys)) {
             const order = h.started.filter((e) => e.payload.name === `r${key}`).map((e) => e.sequenceId);
-            assert.deepEqual(order, [...order].sort((a, b) => a - b), `resource r${key} in order`);
+            assert.deepEqual(
+              order,
+              [...order].sort((a, b) => a - b),
+              `resource r${key} in order`,
+            );
           }
         },
       ),
@@ -102,18 +128,28 @@ describe('concurrent handlers', () => {
     const events = [event(1, 'a'), event(2, 'a'), event(3, 'b'), event(4, 'c'), event(5, 'b')];
     for (const e of events) h.delivery.push({ kind: 'event', event: e });
     await settle();
-    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [1, 3, 4], 'a, b and c run; the second a and b wait');
+    assert.deepEqual(
+      h.running.map((r) => r.event.sequenceId),
+      [1, 3, 4],
+      'a, b and c run; the second a and b wait',
+    );
     const finish = async (seq: number): Promise<void> => {
       const at = h.running.findIndex((r) => r.event.sequenceId === seq);
       h.running.splice(at, 1)[0]?.resolve();
       await settle();
     };
     await finish(3);
-    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [1, 4, 5]);
+    assert.deepEqual(
+      h.running.map((r) => r.event.sequenceId),
+      [1, 4, 5],
+    );
     assert.equal(h.delivery.acked, 0, 'nothing acknowledged while 1 runs');
     await finish(1);
     assert.equal(h.delivery.acked, 1);
-    assert.deepEqual(h.running.map((r) => r.event.sequenceId), [4, 5, 2]);
+    assert.deepEqual(
+      h.running.map((r) => r.event.sequenceId),
+      [4, 5, 2],
+    );
   });
 
   it('retries a failing handler with backoff, then stops with HANDLER_FAILED, the position before it', async () => {
@@ -195,9 +231,19 @@ describe('concurrent handlers', () => {
     const setAside: number[] = [];
     const d = new Delivery({
       topic: TOPIC,
-      handlers: { onEvent: (e) => new Promise<void>((resolve) => { started.push(e.sequenceId); running.push(resolve); }) },
+      handlers: {
+        onEvent: (e) =>
+          new Promise<void>((resolve) => {
+            started.push(e.sequenceId);
+            running.push(resolve);
+          }),
+      },
       keeper: new PositionKeeper(new MemorySequenceStore(), TOPIC, 1_000, () => undefined),
-      onFailure: () => undefined, onLow: () => undefined, highWater: 1_000, concurrency: 1, keyOf: defaultKeyOf,
+      onFailure: () => undefined,
+      onLow: () => undefined,
+      highWater: 1_000,
+      concurrency: 1,
+      keyOf: defaultKeyOf,
       policy: { maxAttempts: 3, timeoutMs: 50, backoff: DEFAULT_BACKOFF, clock },
       deadLetter: async (e) => void setAside.push(e.sequenceId),
     });
@@ -229,7 +275,10 @@ describe('concurrent handlers', () => {
 
   it('a handler returning null counts as done', async () => {
     const h = harness(1);
-    const d = new Delivery({ ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options, handlers: { onEvent: () => null as unknown as void } });
+    const d = new Delivery({
+      ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options,
+      handlers: { onEvent: () => null as unknown as void },
+    });
     d.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     assert.equal(d.acked, 1);

@@ -16,10 +16,26 @@ interface Run {
 }
 
 /** Starts the crash consumer; `kill(ms)` SIGKILLs it that long after its first printed event. */
-function startConsumer(service: FakeWatchService, jwt: string, state: string, until?: number): { done: Promise<Run>; firstEvent: Promise<void>; kill: () => void } {
-  const env: NodeJS.ProcessEnv = { ...process.env, WM_TARGET: service.target, WM_HISTORY: service.historyUrl, WM_TENANT: service.tenantId, WM_TOKEN: jwt, WM_TOPIC: TOPIC, WM_STATE: state };
+function startConsumer(
+  service: FakeWatchService,
+  jwt: string,
+  state: string,
+  until?: number,
+): { done: Promise<Run>; firstEvent: Promise<void>; kill: () => void } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WM_TARGET: service.target,
+    WM_HISTORY: service.historyUrl,
+    WM_TENANT: service.tenantId,
+    WM_TOKEN: jwt,
+    WM_TOPIC: TOPIC,
+    WM_STATE: state,
+  };
   if (until !== undefined) env.WM_UNTIL = String(until);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'crash-consumer.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'crash-consumer.ts')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let first!: () => void;
@@ -71,17 +87,24 @@ describe('crash safety', { timeout: 120_000 }, () => {
       const previous = runs[i - 1];
       const resumeAfter = previous?.positionAtKill ?? 0;
       assert.equal(run.printed[0], resumeAfter + 1, `run ${i} resumes right after the stored position ${resumeAfter}`);
-      run.printed.forEach((seq, j) => assert.ok(j === 0 || seq === (run.printed[j - 1] as number) + 1, `run ${i} is gap-free and in order`));
+      run.printed.forEach((seq, j) =>
+        assert.ok(j === 0 || seq === (run.printed[j - 1] as number) + 1, `run ${i} is gap-free and in order`),
+      );
       // A repeat is an event printed before the kill but not yet durably acknowledged: in flight at the kill.
       const lastBefore = previous?.printed.at(-1) ?? 0;
       assert.ok(resumeAfter <= lastBefore, 'the stored position never runs ahead of the output');
       repeats += Math.max(0, lastBefore - resumeAfter);
       // Bounded by maxUnsavedAcks (default 100) plus the event whose handler had just finished.
       assert.ok(lastBefore - resumeAfter <= 101, `at most 101 repeats after kill ${i}: ${lastBefore - resumeAfter}`);
-      assert.ok(run.printed[0] as number <= expectedNext, `nothing skipped before run ${i}`);
+      assert.ok(run.printed[0] <= expectedNext, `nothing skipped before run ${i}`);
       expectedNext = Math.max(expectedNext, (run.printed.at(-1) ?? 0) + 1);
     }
     assert.equal(expectedNext, last + 1, 'every published event was printed');
-    t.diagnostic(`crash: ${last} events, 10 kills, ${repeats} repeated (in flight at a kill), per kill: ${runs.slice(0, -1).map((r, i) => (r.printed.at(-1) ?? 0) - (runs[i]?.positionAtKill ?? 0)).join(',')}`);
+    t.diagnostic(
+      `crash: ${last} events, 10 kills, ${repeats} repeated (in flight at a kill), per kill: ${runs
+        .slice(0, -1)
+        .map((r, i) => (r.printed.at(-1) ?? 0) - (runs[i]?.positionAtKill ?? 0))
+        .join(',')}`,
+    );
   });
 });

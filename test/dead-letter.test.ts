@@ -17,22 +17,32 @@ describe('dead-letter spool', () => {
     const store = new MemorySequenceStore();
     const spoolDir = dir();
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), sequenceProvider: store, deadLetterDir: spoolDir,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      sequenceProvider: store,
+      deadLetterDir: spoolDir,
     });
     const got: number[] = [];
     const errors: WatchError[] = [];
     let attempts = 0;
-    await manager.registerWatch(TOPIC, {
-      onEvent: (e) => {
-        if (e.payload.name === 'poison') {
-          attempts += 1;
-          throw new Error('cannot apply poison');
-        }
-        got.push(e.sequenceId);
+    await manager.registerWatch(
+      TOPIC,
+      {
+        onEvent: (e) => {
+          if (e.payload.name === 'poison') {
+            attempts += 1;
+            throw new Error('cannot apply poison');
+          }
+          got.push(e.sequenceId);
+        },
+        onError: (e) => void errors.push(recordError(e)),
       },
-      onError: (e) => void errors.push(recordError(e)),
-    }, { maxAttempts: 3 });
+      { maxAttempts: 3 },
+    );
     service.publish(TOPIC, { name: 'fine-1' });
     const poison = service.publish(TOPIC, { name: 'poison' });
     const after = service.publish(TOPIC, { name: 'fine-2' });
@@ -50,9 +60,12 @@ describe('dead-letter spool', () => {
     assert.equal(letter?.attempts, 3);
     assert.equal(letter?.error.message, 'cannot apply poison');
 
-    assert.deepEqual(await spool.redrive(() => {
-      throw new Error('still broken');
-    }), { redriven: 0, failed: 1 });
+    assert.deepEqual(
+      await spool.redrive(() => {
+        throw new Error('still broken');
+      }),
+      { redriven: 0, failed: 1 },
+    );
     assert.equal((await spool.list()).length, 1, 'a failed redrive keeps the entry');
     const redriven: WatchEvent[] = [];
     assert.deepEqual(await spool.redrive((e) => void redriven.push(e)), { redriven: 1, failed: 0 });
@@ -68,10 +81,16 @@ describe('dead-letter spool', () => {
     const event = { ...(await startAndPublish()), topic: TOPIC };
     const good = await spool.add(event, new Error('x'), 2, 1);
     writeFileSync(path.join(spoolDir, `${good.id}.tmp-123-1`), '{"format":"watch-manager.dead-letter","vers');
-    writeFileSync(path.join(spoolDir, '000000000000-0000000000000099.json'), '{"format":"watch-manager.dead-letter","version":1,"topic"');
+    writeFileSync(
+      path.join(spoolDir, '000000000000-0000000000000099.json'),
+      '{"format":"watch-manager.dead-letter","version":1,"topic"',
+    );
     const fresh = new DeadLetterSpool(spoolDir);
     const listed = await fresh.list();
-    assert.deepEqual(listed.map((l) => l.id), [good.id]);
+    assert.deepEqual(
+      listed.map((l) => l.id),
+      [good.id],
+    );
     const quarantined = readdirSync(path.join(spoolDir, 'quarantine'));
     assert.equal(quarantined.length, 2);
     assert.ok(existsSync(path.join(spoolDir, good.id)));
@@ -86,7 +105,10 @@ describe('dead-letter spool', () => {
     const file = path.join(spoolDir, edited.id);
     writeFileSync(file, readFileSync(file, 'utf8').replace('"attempts":2', '"attempts":3'));
     const fresh = new DeadLetterSpool(spoolDir);
-    assert.deepEqual((await fresh.list()).map((l) => l.id), [good.id]);
+    assert.deepEqual(
+      (await fresh.list()).map((l) => l.id),
+      [good.id],
+    );
     let redriven = 0;
     await fresh.redrive(() => void (redriven += 1));
     assert.equal(redriven, 1, 'only the entry that reads back whole');
@@ -101,7 +123,11 @@ describe('dead-letter spool', () => {
         if (s === step) throw new Error(`crash before ${s}`);
       });
       await assert.rejects(crashing.add(event, new Error('x'), 1, 1), { code: 'STATE_IO' });
-      assert.deepEqual(await new DeadLetterSpool(spoolDir).list(), [], `nothing half-written after a crash before ${step}`);
+      assert.deepEqual(
+        await new DeadLetterSpool(spoolDir).list(),
+        [],
+        `nothing half-written after a crash before ${step}`,
+      );
     }
 
     const service = await startService();
@@ -109,16 +135,25 @@ describe('dead-letter spool', () => {
     const blocked = path.join(mkdtempSync(path.join(tmpdir(), 'wm-dlq-')), 'file');
     writeFileSync(blocked, 'a file where the directory should be');
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), deadLetterDir: blocked,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      deadLetterDir: blocked,
     });
     const errors: WatchError[] = [];
-    await manager.registerWatch(TOPIC, {
-      onEvent: () => {
-        throw new Error('always');
+    await manager.registerWatch(
+      TOPIC,
+      {
+        onEvent: () => {
+          throw new Error('always');
+        },
+        onError: (e) => void errors.push(recordError(e)),
       },
-      onError: (e) => void errors.push(recordError(e)),
-    }, { maxAttempts: 1 });
+      { maxAttempts: 1 },
+    );
     service.publish(TOPIC);
     await service.waitFor(() => errors.length > 0, 5_000, 'failure');
     assert.equal(errors[0]?.code, 'HANDLER_FAILED');

@@ -13,10 +13,15 @@ describe('API reference (npm run docs)', { timeout: 120_000 }, () => {
   it('TypeDoc builds it from the JSDoc with zero warnings (warnings are errors in typedoc.json)', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'wm-docs-'));
     const run = await new Promise<{ code: number; text: string }>((resolve) => {
-      execFile(process.execPath, [path.join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: ROOT, timeout: 110_000 }, (err, stdout, stderr) => {
-        captured.push(stdout, stderr);
-        resolve({ code: exitCode(err), text: stdout + stderr });
-      });
+      execFile(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out],
+        { cwd: ROOT, timeout: 110_000 },
+        (err, stdout, stderr) => {
+          captured.push(stdout, stderr);
+          resolve({ code: exitCode(err), text: stdout + stderr });
+        },
+      );
     });
     rmSync(out, { recursive: true, force: true });
     assert.equal(run.code, 0, run.text);

@@ -14,21 +14,35 @@ const ROOT = path.join(__dirname, '..');
 /** Runs `examples/<file>` as a user would (`npm run example:…`): a child process, the built package by its name. */
 function example(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'examples', file)], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      captured.push(stdout, stderr);
-      resolve({ code: exitCode(err), stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'examples', file)],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        captured.push(stdout, stderr);
+        resolve({ code: exitCode(err), stdout, stderr });
+      },
+    );
   });
 }
 
-const trimmed = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+const trimmed = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 
 describe('examples/ and the README samples', { timeout: 180_000 }, () => {
   before(async () => {
     // The examples import 'watch-manager' (the package's own name, resolved through its exports to dist/): build
     // this checkout first so they run what the tests test.
     const built = await new Promise<number>((resolve) => {
-      execFile(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT }, (err) => resolve(err === null ? 0 : 1));
+      execFile(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        { cwd: ROOT },
+        (err) => resolve(err === null ? 0 : 1),
+      );
     });
     assert.equal(built, 0);
   });
@@ -48,10 +62,15 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
 
   it('the README quick start: npm run demo prints 40 events and exits 0', async () => {
     const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '-s', 'demo'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-        captured.push(stdout, stderr);
-        resolve({ code: exitCode(err), stdout });
-      });
+      execFile(
+        process.platform === 'win32' ? 'npm.cmd' : 'npm',
+        ['run', '-s', 'demo'],
+        { cwd: ROOT, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          captured.push(stdout, stderr);
+          resolve({ code: exitCode(err), stdout });
+        },
+      );
     });
     assert.equal(run.code, 0);
     assert.equal((run.stdout.match(/"record":"event"/g) ?? []).length, 40);
@@ -72,7 +91,11 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
     const run = await example('for-await.ts');
     assert.equal(run.code, 0, run.stderr);
     const ids = [...run.stdout.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
-    assert.deepEqual(ids, Array.from({ length: 15 }, (_, i) => i + 1), 'from the beginning, in order, no gap');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 15 }, (_, i) => i + 1),
+      'from the beginning, in order, no gap',
+    );
     assert.match(run.stdout, /^live: /m);
     assert.match(run.stdout, /^done after 15 events$/m);
   });
@@ -80,7 +103,11 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
   it('testing kit: every event once despite aborted streams, an expired token and failing history', async () => {
     const run = await example('testing-kit.ts');
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^agent saw 21 events in 21 handler calls, through [1-9]\d* reconnects$/m, 'each once, after reconnects');
+    assert.match(
+      run.stdout,
+      /^agent saw 21 events in 21 handler calls, through [1-9]\d* reconnects$/m,
+      'each once, after reconnects',
+    );
   });
 
   describe('proxied agent', () => {
@@ -110,7 +137,9 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
 
     it('exits 1 with the typed refusal when the proxy refuses its credentials', async () => {
       const t0 = Date.now();
-      const run = await example('proxied-agent.ts', { PROXY_URL: proxy.url({ user: 'agent', password: secret('wrong-example-pw-11') }) });
+      const run = await example('proxied-agent.ts', {
+        PROXY_URL: proxy.url({ user: 'agent', password: secret('wrong-example-pw-11') }),
+      });
       assert.equal(run.code, 1, 'exited by itself with 1');
       assert.ok(Date.now() - t0 < 15_000);
       assert.match(run.stderr, /cannot watch: WatchError: .*proxy 127\.0\.0\.1:\d+ refused the credentials/);

@@ -10,7 +10,12 @@ describe('the fake event-history API (WIRE.md)', () => {
   let jwt: string;
   const get = async (query: string, headers: Record<string, string> = {}, topic = TOPIC): Promise<Response> =>
     fetch(`${service.historyUrl}/events${topic}${query}`, {
-      headers: { Authorization: `Bearer ${jwt}`, 'X-Axway-Tenant-Id': service.tenantId, 'Content-Type': 'application/json', ...headers },
+      headers: {
+        Authorization: `Bearer ${jwt}`,
+        'X-Axway-Tenant-Id': service.tenantId,
+        'Content-Type': 'application/json',
+        ...headers,
+      },
     });
 
   before(async () => {
@@ -24,8 +29,12 @@ describe('the fake event-history API (WIRE.md)', () => {
   });
 
   it('pages events after N in ascending order; a short page is the last', async () => {
-    const page = async (p: number): Promise<Array<{ metadata: { sequenceID: number }; type: string; payload: { spec?: unknown } }>> => {
-      const res = await get(`?query=${encodeURIComponent('sequenceID>100')}&sort=${encodeURIComponent('sequenceID,ASC')}&page=${p}&pageSize=100`);
+    const page = async (
+      p: number,
+    ): Promise<Array<{ metadata: { sequenceID: number }; type: string; payload: { spec?: unknown } }>> => {
+      const res = await get(
+        `?query=${encodeURIComponent('sequenceID>100')}&sort=${encodeURIComponent('sequenceID,ASC')}&page=${p}&pageSize=100`,
+      );
       assert.equal(res.status, 200);
       return (await res.json()) as never;
     };
@@ -41,7 +50,10 @@ describe('the fake event-history API (WIRE.md)', () => {
   it('answers the newest event for sort=sequenceID,DESC&pageSize=1', async () => {
     const res = await get('?sort=sequenceID,DESC&page=1&pageSize=1');
     const body = (await res.json()) as Array<{ metadata: { sequenceID: number } }>;
-    assert.deepEqual(body.map((e) => e.metadata.sequenceID), [261]);
+    assert.deepEqual(
+      body.map((e) => e.metadata.sequenceID),
+      [261],
+    );
   });
 
   it('answers 410 Gone with X-Axway-Max-Sequence-Id for a purged position', async () => {
@@ -68,7 +80,7 @@ describe('the fake event-history API (WIRE.md)', () => {
     service.setHistoryFaults({ malformedNext: 1 });
     const res = await get('');
     assert.equal(res.status, 200);
-    await assert.rejects(res.json() as Promise<unknown>);
+    await assert.rejects(res.json());
     service.setHistoryFaults({});
     assert.ok(service.historyCounters.failuresInjected >= 2);
   });

@@ -21,11 +21,20 @@ interface Page {
 /** One `GET /events{TOPIC}` with the contract's headers; the page's sequence ids and types when it is a 200. */
 async function history(service: FakeWatchService, jwt: string, query: string): Promise<Page> {
   const res = await fetch(`${service.historyUrl}/events${TOPIC}?${query}`, {
-    headers: { Authorization: `Bearer ${jwt}`, 'X-Axway-Tenant-Id': service.tenantId, 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: `Bearer ${jwt}`,
+      'X-Axway-Tenant-Id': service.tenantId,
+      'Content-Type': 'application/json',
+    },
   });
-  const body = (await res.json()) as unknown;
+  const body = await res.json();
   const events = res.status === 200 ? (body as Array<{ type: string; metadata: { sequenceID: number } }>) : [];
-  return { status: res.status, headers: res.headers, ids: events.map((e) => e.metadata.sequenceID), types: events.map((e) => e.type) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    ids: events.map((e) => e.metadata.sequenceID),
+    types: events.map((e) => e.type),
+  };
 }
 
 /** The query string of a catch-up after `after` (WIRE.md). */
@@ -47,7 +56,11 @@ interface BareStream {
 }
 
 /** Opens a bare stream on TOPIC and resolves once the service accepted it. */
-async function subscribe(service: FakeWatchService, jwt: string, channel: grpc.ChannelOptions = {}): Promise<BareStream> {
+async function subscribe(
+  service: FakeWatchService,
+  jwt: string,
+  channel: grpc.ChannelOptions = {},
+): Promise<BareStream> {
   const before = service.counters.accepted;
   const Client = watchProto().central.events.v1.watch;
   const client = new Client(service.target, grpc.credentials.createInsecure(), channel);
@@ -119,8 +132,15 @@ describe('the fake service in hostile mode (setHostile)', () => {
     service.publishMany(TOPIC, 30);
     service.setHostile({ pageCap: 7 });
     const pages = await Promise.all([1, 2, 3, 4].map((p) => history(service, jwt, catchUp(10, p, 100))));
-    assert.deepEqual(pages.map((p) => p.ids), [range(11, 17), range(18, 24), range(25, 30), []]);
-    assert.deepEqual((await history(service, jwt, catchUp(10, 1, 5))).ids, range(11, 15), 'a smaller pageSize is left as asked');
+    assert.deepEqual(
+      pages.map((p) => p.ids),
+      [range(11, 17), range(18, 24), range(25, 30), []],
+    );
+    assert.deepEqual(
+      (await history(service, jwt, catchUp(10, 1, 5))).ids,
+      range(11, 15),
+      'a smaller pageSize is left as asked',
+    );
     const newest = await history(service, jwt, `sort=${encodeURIComponent('sequenceID,DESC')}&page=2&pageSize=100`);
     assert.deepEqual(newest.ids, range(23, 17), 'the DESC query is capped too (its page 2)');
     service.setHostile({});
@@ -133,10 +153,17 @@ describe('the fake service in hostile mode (setHostile)', () => {
     service.publishMany(TOPIC, 30);
     service.setHostile({ pageOrder: 'desc' });
     const pages = await Promise.all([1, 2, 3, 4].map((p) => history(service, jwt, catchUp(10, p, 8))));
-    assert.deepEqual(pages.map((p) => p.ids), [range(30, 23), range(22, 15), range(14, 11), []]);
+    assert.deepEqual(
+      pages.map((p) => p.ids),
+      [range(30, 23), range(22, 15), range(14, 11), []],
+    );
     assert.deepEqual((await history(service, jwt, NEWEST)).ids, [30]);
     service.setHostile({ pageOrder: 'desc', pageCap: 3 });
-    assert.deepEqual((await history(service, jwt, catchUp(10, 2, 100))).ids, range(27, 25), 'capped, then paged newest first');
+    assert.deepEqual(
+      (await history(service, jwt, catchUp(10, 2, 100))).ids,
+      range(27, 25),
+      'capped, then paged newest first',
+    );
     await closeAll();
   });
 
@@ -153,7 +180,11 @@ describe('the fake service in hostile mode (setHostile)', () => {
       orders.push(got);
       for (const [i, ids] of got.entries()) {
         const asc = i < 4 ? range(i * 10 + 1, i * 10 + 10) : range(21 + (i - 4) * 2, 22 + (i - 4) * 2);
-        assert.deepEqual([...ids].sort((a, b) => a - b), asc, `run ${run}, page ${i}: the right events`);
+        assert.deepEqual(
+          [...ids].sort((a, b) => a - b),
+          asc,
+          `run ${run}, page ${i}: the right events`,
+        );
         assert.notDeepEqual(ids, asc, `run ${run}, page ${i}: not ascending`);
       }
       await closeAll();
@@ -191,13 +222,24 @@ describe('the fake service in hostile mode (setHostile)', () => {
     const tokenRes = await fetch(service.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'agent', client_secret: clientSecret }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'agent',
+        client_secret: clientSecret,
+      }).toString(),
     });
     assert.equal(tokenRes.status, 200, 'the token endpoint is not throttled');
     secret(((await tokenRes.json()) as { access_token: string }).access_token);
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await history(service, jwt, catchUp(0, 1, 100)));
-    assert.deepEqual(answers.map((a) => [a.status, a.headers.get('retry-after')]), [[429, '30'], [429, '30'], [200, null]]);
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.headers.get('retry-after')]),
+      [
+        [429, '30'],
+        [429, '30'],
+        [200, null],
+      ],
+    );
     assert.deepEqual(answers[2]?.ids, [1, 2, 3]);
     const date = 'Wed, 21 Oct 2026 07:28:00 GMT';
     service.setHostile({ retryAfter: { status: 503, header: date } });
@@ -227,7 +269,7 @@ describe('the fake service in hostile mode (setHostile)', () => {
     await closeAll();
   });
 
-  it('reorder: the first hold of every run of every events go out after the run\'s next ({2,4} on 3..10: 5,3,4,6,9,7,8,10)', async () => {
+  it("reorder: the first hold of every run of every events go out after the run's next ({2,4} on 3..10: 5,3,4,6,9,7,8,10)", async () => {
     await start();
     const stream = await open();
     service.publishMany(TOPIC, 2);
@@ -251,15 +293,27 @@ describe('the fake service in hostile mode (setHostile)', () => {
     const published = service.publishMany(TOPIC, 10);
     await service.waitFor(() => stream.ids().length === 10, 5_000, '10 events');
     // proto-loader decodes an enum number it has no name for as the number: 42 was on the wire.
-    assert.deepEqual(stream.messages.filter((m) => (m.type as unknown) === 42).map((m) => Number(m.metadata?.sequenceID)), [4, 8]);
+    assert.deepEqual(
+      stream.messages.filter((m) => (m.type as unknown) === 42).map((m) => Number(m.metadata?.sequenceID)),
+      [4, 8],
+    );
     assert.ok(stream.messages.every((m) => Number(m.metadata?.sequenceID) % 4 === 0 || typeof m.type === 'string'));
     const page = await history(service, jwt, catchUp(0, 1, 100));
-    assert.deepEqual(page.ids.filter((_, i) => page.types[i] === 'ResourceArchived'), [4, 8]);
+    assert.deepEqual(
+      page.ids.filter((_, i) => page.types[i] === 'ResourceArchived'),
+      [4, 8],
+    );
     assert.ok(page.types.every((t) => /^(Resource(Created|Updated|Deleted|Archived)|SubResourceUpdated)$/.test(t)));
-    assert.ok(published.every((e) => ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED'].includes(e.type)), 'the log keeps the true type');
+    assert.ok(
+      published.every((e) => ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED'].includes(e.type)),
+      'the log keeps the true type',
+    );
     assert.equal(service.counters.unknownTypes, 2);
     service.setHostile({});
-    assert.ok((await history(service, jwt, catchUp(0, 1, 100))).types.every((t) => t !== 'ResourceArchived'), 'cleared');
+    assert.ok(
+      (await history(service, jwt, catchUp(0, 1, 100))).types.every((t) => t !== 'ResourceArchived'),
+      'cleared',
+    );
     await closeAll();
   });
 
@@ -268,7 +322,11 @@ describe('the fake service in hostile mode (setHostile)', () => {
     // Client keepalive pings every 100 ms: the connection must stay healthy through the silence.
     const stream = await open({ 'grpc.keepalive_time_ms': 100, 'grpc.keepalive_timeout_ms': 1_000 });
     service.publishMany(TOPIC, 2);
-    await service.waitFor(() => stream.ids().length === 2 && stream.pings() >= 2, 5_000, 'events and pings before the silence');
+    await service.waitFor(
+      () => stream.ids().length === 2 && stream.pings() >= 2,
+      5_000,
+      'events and pings before the silence',
+    );
     service.setHostile({ silent: true });
     // Whatever was written before the switch is on its way: wait for exactly that, then nothing more may come.
     const seen = service.counters.eventsSent + service.counters.pingsSent;
@@ -311,7 +369,10 @@ describe('the fake service in hostile mode (setHostile)', () => {
 
   it('refuses out-of-range switches, naming the field', async () => {
     await start();
-    assert.throws(() => service.setHostile({ reorder: { hold: 2, every: 2 } }), /reorder\.every must be a whole number >= 3/);
+    assert.throws(
+      () => service.setHostile({ reorder: { hold: 2, every: 2 } }),
+      /reorder\.every must be a whole number >= 3/,
+    );
     assert.throws(() => service.setHostile({ repeatEvery: 1 }), /repeatEvery/);
     assert.throws(() => service.setHostile({ pageCap: 0 }), /pageCap/);
     await closeAll();
@@ -327,7 +388,8 @@ function range(from: number, to: number): number[] {
 /** Open sockets and servers by kind (timers are not counted: grpc-js's backoff timers are unref'd and short-lived). */
 function handles(): Map<string, number> {
   const out = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo()) if (/TCP|Pipe|HTTP2|Server/i.test(kind)) out.set(kind, (out.get(kind) ?? 0) + 1);
+  for (const kind of process.getActiveResourcesInfo())
+    if (/TCP|Pipe|HTTP2|Server/i.test(kind)) out.set(kind, (out.get(kind) ?? 0) + 1);
   return out;
 }
 

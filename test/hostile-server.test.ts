@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySequenceStore, WatchError, WatchManager, type ResyncNotice, type WatchEvent, type WatchManagerOptions } from '../src';
+import {
+  MemorySequenceStore,
+  type WatchError,
+  WatchManager,
+  type ResyncNotice,
+  type WatchEvent,
+  type WatchManagerOptions,
+} from '../src';
 import { FakeClock, type FakeWatchService } from '../src/testing';
 import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
 
@@ -19,8 +26,14 @@ async function consumer(service: FakeWatchService, extra: Partial<WatchManagerOp
   const errors: WatchError[] = [];
   const resyncs: ResyncNotice[] = [];
   const manager = new WatchManager({
-    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-    logger: captureLogger(), reconnect: { initialDelayMs: 20, maxDelayMs: 200 }, ...extra,
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => jwt,
+    tls: false,
+    logger: captureLogger(),
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    ...extra,
   });
   const handlers = {
     onEvent: (e: WatchEvent) => {
@@ -59,7 +72,10 @@ describe('a 410 Gone that cannot be resumed from (#3)', () => {
       const protocol = c.errors.filter((e) => e.code === 'PROTOCOL');
       assert.ok(protocol.length >= 1);
       assert.ok(protocol.every((e) => e.retryable));
-      assert.match(protocol[0]?.message ?? '', /410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from .*above 5/);
+      assert.match(
+        protocol[0]?.message ?? '',
+        /410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from .*above 5/,
+      );
       // The gateway heals: the same watch goes on from its position, without a gap.
       service.setHostile({});
       await service.waitFor(() => c.seen.includes('live'), 5_000, 'live after the healing');
@@ -84,7 +100,11 @@ describe('order violations (#6)', () => {
       assert.equal(error.retryable, true);
       assert.match(error.message, /history of .* after 0, page \d+: the page is not in ascending sequence order/);
       assert.deepEqual(c.ids(), [], 'no event of a page out of order was handed over');
-      assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 0, 'the position did not move past anything');
+      assert.equal(
+        c.manager.metrics().watches[0]?.acknowledgedSequenceId,
+        0,
+        'the position did not move past anything',
+      );
       service.setHostile({});
       await service.waitFor(() => c.seen.includes('live'), 5_000, 'live once the server sorts again');
       assert.deepEqual(c.ids(), range(1, 250));
@@ -100,14 +120,23 @@ describe('order violations (#6)', () => {
     const c = await consumer(service, { from: 'beginning' });
     await c.manager.registerWatch(TOPIC, c.handlers);
     await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
-    assert.deepEqual([...c.ids()].sort((a, b) => a - b), range(1, 10), 'each id exactly once');
-    const named = new Set(c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)));
+    assert.deepEqual(
+      [...c.ids()].sort((a, b) => a - b),
+      range(1, 10),
+      'each id exactly once',
+    );
+    const named = new Set(
+      c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)),
+    );
     const highest: number[] = [];
     for (const id of c.ids()) {
       if (id < Math.max(0, ...highest)) assert.ok(named.has(id), `${id} out of order without a typed error naming it`);
       highest.push(id);
     }
-    assert.ok(c.errors.some((e) => e.code === 'PROTOCOL' && /the pages overlap/.test(e.message)), 'the page is named too');
+    assert.ok(
+      c.errors.some((e) => e.code === 'PROTOCOL' && /the pages overlap/.test(e.message)),
+      'the page is named too',
+    );
     assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 10);
     await c.manager.close();
     await service.stop();
@@ -122,11 +151,21 @@ describe('order violations (#6)', () => {
     service.setHistoryFaults({ delayMs: 40 });
     const c = await consumer(service, { from: 'beginning', historyPageSize: 10 });
     await c.manager.registerWatch(TOPIC, c.handlers);
-    await service.waitFor(() => service.historyCounters.pagesServed >= 4, 5_000, 'the four pages in flight served newest first');
+    await service.waitFor(
+      () => service.historyCounters.pagesServed >= 4,
+      5_000,
+      'the four pages in flight served newest first',
+    );
     service.setHostile({});
     await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
-    assert.deepEqual([...c.ids()].sort((a, b) => a - b), range(1, 50), 'each id exactly once');
-    const named = new Set(c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)));
+    assert.deepEqual(
+      [...c.ids()].sort((a, b) => a - b),
+      range(1, 50),
+      'each id exactly once',
+    );
+    const named = new Set(
+      c.errors.flatMap((e) => (/sequence id (\d+) arrived after/.exec(e.message)?.slice(1) ?? []).map(Number)),
+    );
     let highest = 0;
     for (const id of c.ids()) {
       if (id < highest) assert.ok(named.has(id), `${id} out of order without a typed error naming it`);
@@ -148,14 +187,21 @@ describe('order violations (#6)', () => {
     service.setHistoryFaults({ delayMs: 40 });
     const c = await consumer(service, { sequenceProvider: store, historyPageSize: 10 });
     await c.manager.registerWatch(TOPIC, c.handlers);
-    await service.waitFor(() => service.historyCounters.pagesServed >= 4, 5_000, 'the four pages in flight served newest first');
+    await service.waitFor(
+      () => service.historyCounters.pagesServed >= 4,
+      5_000,
+      'the four pages in flight served newest first',
+    );
     service.purgeHistory(TOPIC, 45);
     service.setHostile({});
     await service.waitFor(() => c.seen.includes('live'), 10_000, 'live');
     const named = (id: number): boolean => c.resyncs.some((n) => id > n.previousSequenceId && id <= n.newestSequenceId);
     const missing = range(6, 50).filter((id) => !c.ids().includes(id) && !named(id));
     assert.deepEqual(missing, [], 'every id delivered or named by a resync');
-    assert.ok(c.resyncs.some((n) => n.previousSequenceId === 5), `a resync from where the reading started: ${JSON.stringify(c.resyncs)}`);
+    assert.ok(
+      c.resyncs.some((n) => n.previousSequenceId === 5),
+      `a resync from where the reading started: ${JSON.stringify(c.resyncs)}`,
+    );
     assert.equal(new Set(c.ids()).size, c.ids().length, 'nothing twice');
     await c.manager.close();
     await service.stop();
@@ -173,10 +219,24 @@ describe('order violations (#6)', () => {
     await service.waitFor(() => c.ids().length === 10, 5_000, 'every event');
     assert.deepEqual(c.ids(), [1, 2, 5, 3, 4, 6, 9, 7, 8, 10], 'each id exactly once, the late ones late');
     const late = c.errors.filter((e) => e.code === 'PROTOCOL');
-    assert.deepEqual(late.map((e) => /sequence id (\d+) arrived after (\d+)/.exec(e.message)?.slice(1).map(Number)), [[3, 5], [4, 5], [7, 9], [8, 9]]);
+    assert.deepEqual(
+      late.map((e) => /sequence id (\d+) arrived after (\d+)/.exec(e.message)?.slice(1).map(Number)),
+      [
+        [3, 5],
+        [4, 5],
+        [7, 9],
+        [8, 9],
+      ],
+    );
     assert.ok(late.every((e) => e.retryable));
     assert.equal(c.manager.metrics().watches[0]?.lateEvents, 4);
-    assert.equal(captured.slice(linesBefore).filter((l) => l.includes('"level":"warn"') && l.includes('handed over late, out of order')).length, 4, 'a log line each');
+    assert.equal(
+      captured
+        .slice(linesBefore)
+        .filter((l) => l.includes('"level":"warn"') && l.includes('handed over late, out of order')).length,
+      4,
+      'a log line each',
+    );
     assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 10);
     await c.manager.close();
     await service.stop();
@@ -189,7 +249,11 @@ describe('order violations (#6)', () => {
     await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
     service.setHostile({ repeatEvery: 3 });
     service.publishMany(TOPIC, 9);
-    await service.waitFor(() => service.counters.repeated === 3 && c.ids().length === 9, 5_000, 'everything and the repeats');
+    await service.waitFor(
+      () => service.counters.repeated === 3 && c.ids().length === 9,
+      5_000,
+      'everything and the repeats',
+    );
     await sleep(50);
     assert.deepEqual(c.ids(), range(1, 9));
     assert.equal(c.manager.metrics().watches[0]?.duplicates, 3);
@@ -213,8 +277,16 @@ describe('a server that caps its pages (#7)', () => {
       service.publishMany(TOPIC, 3);
       await service.waitFor(() => c.ids().length === 303, 5_000, 'live events');
       assert.deepEqual(c.ids(), range(1, 303));
-      assert.ok(captured.slice(linesBefore).some((l) => l.includes(`serves at most ${cap} events per page (asked 100); page size lowered to ${cap}`)), 'the adaptation is logged');
-      assert.ok(service.historyQueries.some((q) => q.includes(`pageSize=${cap}`)), 'later pages ask for what the server serves');
+      assert.ok(
+        captured
+          .slice(linesBefore)
+          .some((l) => l.includes(`serves at most ${cap} events per page (asked 100); page size lowered to ${cap}`)),
+        'the adaptation is logged',
+      );
+      assert.ok(
+        service.historyQueries.some((q) => q.includes(`pageSize=${cap}`)),
+        'later pages ask for what the server serves',
+      );
       await c.manager.close();
       await service.stop();
     });
@@ -262,7 +334,7 @@ describe('a server that caps its pages (#7)', () => {
 });
 
 describe('event types this SDK does not know (#8)', () => {
-  it("#8 unknown types are skipped by default: the watch goes on, the position moves past them, warned once per type, counted; a restart does not meet them again", async () => {
+  it('#8 unknown types are skipped by default: the watch goes on, the position moves past them, warned once per type, counted; a restart does not meet them again', async () => {
     const service = await startService();
     service.setHostile({ unknownTypeEvery: 5 });
     service.publishMany(TOPIC, 12); // 5 and 10 from history as ResourceArchived
@@ -274,7 +346,10 @@ describe('event types this SDK does not know (#8)', () => {
     service.publishMany(TOPIC, 8); // 15 and 20 on the stream as type 42
     await service.waitFor(() => c.ids().length === 16, 5_000, 'the known ones');
     await service.waitFor(() => store.getSequence(TOPIC) === 20, 5_000, 'the position past the last one (20, unknown)');
-    assert.deepEqual(c.ids(), range(1, 20).filter((n) => n % 5 !== 0));
+    assert.deepEqual(
+      c.ids(),
+      range(1, 20).filter((n) => n % 5 !== 0),
+    );
     assert.equal(c.manager.metrics().watches[0]?.unknownTypes, 4);
     assert.deepEqual(c.errors, [], 'not an error');
     const warnings = captured.slice(linesBefore).filter((l) => l.includes('events of a type this SDK does not know'));
@@ -300,18 +375,34 @@ describe('event types this SDK does not know (#8)', () => {
     await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
     service.publishMany(TOPIC, 2);
     await service.waitFor(() => c.ids().length === 6, 5_000, 'all six');
-    assert.deepEqual(c.events.map((e) => [e.sequenceId, e.type, e.rawType]), [
-      [1, c.events[0]?.type, undefined], [2, c.events[1]?.type, undefined], [3, 'UNKNOWN', 'ResourceArchived'], [4, c.events[3]?.type, undefined], [5, c.events[4]?.type, undefined], [6, 'UNKNOWN', '42'],
-    ]);
+    assert.deepEqual(
+      c.events.map((e) => [e.sequenceId, e.type, e.rawType]),
+      [
+        [1, c.events[0]?.type, undefined],
+        [2, c.events[1]?.type, undefined],
+        [3, 'UNKNOWN', 'ResourceArchived'],
+        [4, c.events[3]?.type, undefined],
+        [5, c.events[4]?.type, undefined],
+        [6, 'UNKNOWN', '42'],
+      ],
+    );
     assert.equal(c.manager.metrics().watches[0]?.unknownTypes, 2);
-    await assert.rejects(async () => new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', unknownEventTypes: 'keep' as never }), /unknownEventTypes/);
+    await assert.rejects(
+      async () =>
+        new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', unknownEventTypes: 'keep' as never }),
+      /unknownEventTypes/,
+    );
     await c.manager.close();
     await service.stop();
   });
 });
 
 describe('Retry-After (#9)', () => {
-  for (const [form, header, waitMs] of [['seconds', '30', 30_000], ['an HTTP date', 'date+20s', 20_000], ['a huge value, capped', '100000', 300_000]] as const) {
+  for (const [form, header, waitMs] of [
+    ['seconds', '30', 30_000],
+    ['an HTTP date', 'date+20s', 20_000],
+    ['a huge value, capped', '100000', 300_000],
+  ] as const) {
     it(`#9 a 429 with Retry-After as ${form} pauses every page in flight of the topic until it is over`, async () => {
       const clock = new FakeClock();
       const service = await startService();
@@ -321,9 +412,14 @@ describe('Retry-After (#9)', () => {
       const linesBefore = captured.length;
       const c = await consumer(service, { from: 'beginning', clock });
       await c.manager.registerWatch(TOPIC, c.handlers);
-      const retrying = (): number => captured.slice(linesBefore).filter((l) => l.includes('history request failed; retrying in')).length;
+      const retrying = (): number =>
+        captured.slice(linesBefore).filter((l) => l.includes('history request failed; retrying in')).length;
       // Throttled by the server, and each answer read by the client (the pause starts when it is read).
-      await service.waitFor(() => service.historyCounters.throttled === 4 && retrying() === 4, 5_000, 'the four pages in flight throttled');
+      await service.waitFor(
+        () => service.historyCounters.throttled === 4 && retrying() === 4,
+        5_000,
+        'the four pages in flight throttled',
+      );
       const requests = service.historyCounters.requests;
       await clock.advance(waitMs - 1_000);
       await sleep(100);
@@ -332,7 +428,10 @@ describe('Retry-After (#9)', () => {
       await service.waitFor(() => c.seen.includes('live'), 5_000, 'live after the pause');
       assert.deepEqual(c.ids(), range(1, 250));
       const throttled = c.errors.filter((e) => e.code === 'HISTORY_UNAVAILABLE');
-      assert.ok(throttled.length >= 1 && throttled.every((e) => e.retryAfterMs === waitMs && e.retryable), throttled.map((e) => e.message).join('; '));
+      assert.ok(
+        throttled.length >= 1 && throttled.every((e) => e.retryAfterMs === waitMs && e.retryable),
+        throttled.map((e) => e.message).join('; '),
+      );
       await c.manager.close();
       await service.stop();
     });
@@ -361,9 +460,15 @@ describe('a service that ends every healthy stream (#15)', () => {
     await service.waitFor(() => c.ids().length === 2_000, 20_000, 'all 2,000 events');
     const elapsed = performance.now() - started;
     assert.deepEqual(c.ids(), range(1, 2_000));
-    assert.ok(service.counters.abortedAfterEvents >= 8, `streams ended by the service: ${service.counters.abortedAfterEvents}`);
+    assert.ok(
+      service.counters.abortedAfterEvents >= 8,
+      `streams ended by the service: ${service.counters.abortedAfterEvents}`,
+    );
     assert.ok(delays.length >= 8, `reconnects seen: ${delays.length}`);
-    assert.ok(Math.max(...delays) <= 110, `every delay within the first cap (100 ms): ${delays.map((d) => d.toFixed(0)).join(',')}`);
+    assert.ok(
+      Math.max(...delays) <= 110,
+      `every delay within the first cap (100 ms): ${delays.map((d) => d.toFixed(0)).join(',')}`,
+    );
     assert.ok(elapsed < 10_000, `delivered in ${elapsed.toFixed(0)} ms`);
     await c.manager.close();
     await service.stop();
@@ -385,7 +490,10 @@ describe('a stream that stays open but stops delivering (#16)', () => {
     const started = performance.now();
     await service.waitFor(() => c.errors.some((e) => e.code === 'STALLED'), 5_000, 'the stall noticed');
     const after = performance.now() - started;
-    assert.ok(after >= 900 && after < 3_000, `noticed after ${after.toFixed(0)} ms (3 × the 200 ms ping gap, at least 1 s)`);
+    assert.ok(
+      after >= 900 && after < 3_000,
+      `noticed after ${after.toFixed(0)} ms (3 × the 200 ms ping gap, at least 1 s)`,
+    );
     const stalled = c.errors.find((e) => e.code === 'STALLED') as WatchError;
     assert.equal(stalled.retryable, true);
     assert.match(stalled.message, /neither an event nor a ping for \d+ ms/);
@@ -404,11 +512,21 @@ describe('a stream that stays open but stops delivering (#16)', () => {
     const service = await startService({ pingIntervalMs: 100 });
     // A slow consumer and a small buffer: the SDK pauses the stream for far longer than the stall timeout.
     const c = await consumer(service, { from: 'beginning', stallTimeoutMs: 300, maxBufferedEvents: 4 });
-    await c.manager.registerWatch(TOPIC, { ...c.handlers, onEvent: async (e) => { c.handlers.onEvent(e); await sleep(25); } });
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onEvent: async (e) => {
+        c.handlers.onEvent(e);
+        await sleep(25);
+      },
+    });
     await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
     service.publishMany(TOPIC, 60); // 1.5 s of work, the stream paused most of it
     await service.waitFor(() => c.ids().length === 60, 10_000, 'all of them');
-    assert.deepEqual(c.errors.filter((e) => e.code === 'STALLED'), [], 'paused by the SDK is not stalled');
+    assert.deepEqual(
+      c.errors.filter((e) => e.code === 'STALLED'),
+      [],
+      'paused by the SDK is not stalled',
+    );
     service.setHostile({ silent: true });
     await service.waitFor(() => c.errors.some((e) => e.code === 'STALLED'), 3_000, 'the stall noticed');
     await c.manager.close();
@@ -440,7 +558,13 @@ describe('test holes found by mutation', () => {
       if (live()) maxAfterLive = Math.max(maxAfterLive, buffered);
       else maxBeforeLive = Math.max(maxBeforeLive, buffered);
     }, 2);
-    await c.manager.registerWatch(TOPIC, { ...c.handlers, onEvent: async (e) => { c.handlers.onEvent(e); if (e.sequenceId % 50 === 0) await sleep(1); } });
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onEvent: async (e) => {
+        c.handlers.onEvent(e);
+        if (e.sequenceId % 50 === 0) await sleep(1);
+      },
+    });
     await service.waitFor(live, 30_000, 'live');
     await sleep(300); // a busy publisher after live too
     publishing = false;
@@ -450,7 +574,10 @@ describe('test holes found by mutation', () => {
     clearInterval(sampler);
     assert.ok(during >= 200, `published during the catch-up: ${during}`);
     // A page (100) may be handed to delivery above the mark; held-back live events stop at the mark.
-    assert.ok(maxBeforeLive <= maxBufferedEvents + 100 + maxBufferedEvents + 5, `buffered during the catch-up: max ${maxBeforeLive}`);
+    assert.ok(
+      maxBeforeLive <= maxBufferedEvents + 100 + maxBufferedEvents + 5,
+      `buffered during the catch-up: max ${maxBeforeLive}`,
+    );
     assert.ok(maxAfterLive <= maxBufferedEvents + 5, `buffered after live: max ${maxAfterLive}`);
     assert.deepEqual(c.ids(), range(1, total));
     await c.manager.close();
@@ -472,7 +599,10 @@ describe('test holes found by mutation', () => {
     assert.equal(m?.filtered, 3, 'each filtered event once');
     assert.equal(m?.unknownTypes, 1, 'the unknown type once');
     assert.equal(m?.duplicates, 2);
-    assert.equal(captured.slice(linesBefore).filter((l) => l.includes('events of a type this SDK does not know')).length, 1);
+    assert.equal(
+      captured.slice(linesBefore).filter((l) => l.includes('events of a type this SDK does not know')).length,
+      1,
+    );
     assert.deepEqual(c.ids(), [5]);
     await c.manager.close();
     await service.stop();

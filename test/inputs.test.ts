@@ -10,7 +10,16 @@ import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
 import { TokenRefresher } from '../src/auth/token-refresher';
 import type { FakeWatchService } from '../src/testing';
-import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import {
+  Capture,
+  TOPIC,
+  captureLogger,
+  recordError,
+  scanForSecrets,
+  secret,
+  startService,
+  token,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -23,20 +32,31 @@ process.on('unhandledRejection', (reason) => void unhandled.push(reason));
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<WatchError> {
-  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(() => undefined, (e: unknown) => e);
+  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
   return recordError(err);
 }
 
 function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>): WatchManagerOptions {
   return {
-    target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => 'unused', tls: false,
-    logger: captureLogger(), reconnect: { initialDelayMs: 5, maxDelayMs: 20 }, ...extra,
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => 'unused',
+    tls: false,
+    logger: captureLogger(),
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
   };
 }
 
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string; ms: number }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string; ms: number }> {
   const stdout = new Capture();
   const stderr = new Capture();
   const started = performance.now();
@@ -45,7 +65,13 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 }
 
 describe('inputs gRPC metadata cannot carry (#1)', () => {
-  for (const [name, tenantId] of [['a tab', 'org\t1'], ['an inner newline', 'org\n1'], ['non-ASCII', 'orgé1'], ['a NUL', 'org\u00001'], ['a DEL', 'org\u007f']] as const) {
+  for (const [name, tenantId] of [
+    ['a tab', 'org\t1'],
+    ['an inner newline', 'org\n1'],
+    ['non-ASCII', 'orgé1'],
+    ['a NUL', 'org\u00001'],
+    ['a DEL', 'org\u007f'],
+  ] as const) {
     it(`#1 a tenant id with ${name} is refused at construction: INVALID_CONFIG naming tenantId`, () => {
       const err = (() => {
         try {
@@ -71,11 +97,16 @@ describe('inputs gRPC metadata cannot carry (#1)', () => {
       const service = await startService();
       const bad = secret(damage(await token(service)));
       let calls = 0;
-      const manager = new WatchManager(options(service, { getToken: () => ((calls += 1), bad), connectTimeoutMs: 300 }));
+      const manager = new WatchManager(
+        options(service, { getToken: () => ((calls += 1), bad), connectTimeoutMs: 300 }),
+      );
       const before = unhandled.length;
       const err = await codeOf(manager.registerWatch(TOPIC, { onEvent: () => undefined }));
       assert.equal(err.code, 'TOKEN_UNAVAILABLE');
-      assert.match(err.message, /getToken returned a token with a character a request header cannot carry \(U\+[0-9A-F]{4} at position 20\)/);
+      assert.match(
+        err.message,
+        /getToken returned a token with a character a request header cannot carry \(U\+[0-9A-F]{4} at position 20\)/,
+      );
       assert.ok(!err.message.includes(bad.slice(0, 20)), 'the message never quotes the token');
       assert.ok(calls >= 1);
       assert.equal(service.counters.subscribes, 0, 'nothing reached grpc-js');
@@ -92,7 +123,22 @@ describe('inputs gRPC metadata cannot carry (#1)', () => {
     const jwt = await token(service);
     const twoLines = path.join(dir, 'two-lines');
     writeFileSync(twoLines, `${jwt}\n${secret('second-line-of-the-file-0123')}\n`);
-    const args = (file: string): string[] => ['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--token-file', file, '--insecure', '--topic', TOPIC, '--json', '--max-events', '1'];
+    const args = (file: string): string[] => [
+      '--target',
+      service.target,
+      '--history-url',
+      service.historyUrl,
+      '--tenant',
+      service.tenantId,
+      '--token-file',
+      file,
+      '--insecure',
+      '--topic',
+      TOPIC,
+      '--json',
+      '--max-events',
+      '1',
+    ];
     const run = await cli(args(twoLines));
     assert.equal(run.code, 2, run.err);
     assert.match(run.err, /^watch-tail: --token-file: .* holds more than one line \(a token is one line\)\n$/);
@@ -146,7 +192,12 @@ describe('timers longer than Node keeps (#2)', () => {
     const jwt = await token(service, { ttlMs: 30 * DAY_MS });
     let calls = 0;
     const refresher = new TokenRefresher({
-      getToken: () => ((calls += 1), jwt), timeoutMs: 1_000, fallbackRefreshMs: 300_000, backoff: DEFAULT_BACKOFF, clock: systemClock, log: createLog(captureLogger()),
+      getToken: () => ((calls += 1), jwt),
+      timeoutMs: 1_000,
+      fallbackRefreshMs: 300_000,
+      backoff: DEFAULT_BACKOFF,
+      clock: systemClock,
+      log: createLog(captureLogger()),
     });
     await refresher.current();
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -157,8 +208,20 @@ describe('timers longer than Node keeps (#2)', () => {
 
   it('#2 clientCredentialsToken with 30-day tokens: one token request, not hundreds a second', async () => {
     const service = await startService();
-    service.registerClient({ clientId: 'long-lived', clientSecret: secret('long-lived-secret-0042'), tokenTtlMs: 30 * DAY_MS });
-    const manager = new WatchManager(options(service, { getToken: clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'long-lived', clientSecret: 'long-lived-secret-0042' }) }));
+    service.registerClient({
+      clientId: 'long-lived',
+      clientSecret: secret('long-lived-secret-0042'),
+      tokenTtlMs: 30 * DAY_MS,
+    });
+    const manager = new WatchManager(
+      options(service, {
+        getToken: clientCredentialsToken({
+          tokenUrl: service.tokenUrl,
+          clientId: 'long-lived',
+          clientSecret: 'long-lived-secret-0042',
+        }),
+      }),
+    );
     await manager.registerWatch(TOPIC, { onEvent: () => undefined });
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(service.tokenCounters.requests, 1, `token requests in 500 ms: ${service.tokenCounters.requests}`);
@@ -194,10 +257,19 @@ describe('per-watch option typos (#10)', () => {
 describe('proxy values and token files that are not what they claim (#12)', () => {
   it("#12 the proxy option refuses a value that is not an http(s)://host[:port] URL ('notaurl', 'host:port')", () => {
     for (const proxy of ['notaurl', 'proxy.corp:3128', '//proxy.corp:3128', 'user:pw@proxy.corp:3128']) {
-      assert.throws(() => new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', proxy }), (e: unknown) => {
-        recordError(e);
-        return e instanceof WatchError && e.code === 'INVALID_CONFIG' && /'proxy'/.test(e.message) && !e.message.includes('pw');
-      }, proxy);
+      assert.throws(
+        () => new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', proxy }),
+        (e: unknown) => {
+          recordError(e);
+          return (
+            e instanceof WatchError &&
+            e.code === 'INVALID_CONFIG' &&
+            /'proxy'/.test(e.message) &&
+            !e.message.includes('pw')
+          );
+        },
+        proxy,
+      );
     }
   });
 
@@ -227,7 +299,18 @@ describe('self links (#13)', () => {
     const service = await startService();
     let tokens = 0;
     const manager = new WatchManager(options(service, { getToken: () => ((tokens += 1), 'never-used') }));
-    for (const link of ['/management/../../admin', '/management/v1alpha1/watchtopics/..', '/management/./watchtopics/x', '/management//watchtopics/x', '/management/watchtopics/x/', '/management/watchtopics/x?admin=1', '/management/watchtopics/x#frag', '/management/%2e%2e/admin', 'management/watchtopics/x', '/']) {
+    for (const link of [
+      '/management/../../admin',
+      '/management/v1alpha1/watchtopics/..',
+      '/management/./watchtopics/x',
+      '/management//watchtopics/x',
+      '/management/watchtopics/x/',
+      '/management/watchtopics/x?admin=1',
+      '/management/watchtopics/x#frag',
+      '/management/%2e%2e/admin',
+      'management/watchtopics/x',
+      '/',
+    ]) {
       const err = await codeOf(manager.registerWatch(link, { onEvent: () => undefined }));
       assert.equal(err.code, 'INVALID_CONFIG', link);
       assert.match(err.message, /'selfLink'/);
@@ -235,7 +318,20 @@ describe('self links (#13)', () => {
     assert.equal(service.historyCounters.requests, 0, 'no history request, so no bearer token sent anywhere');
     assert.equal(service.counters.subscribes, 0);
     assert.equal(tokens, 0);
-    const run = await cli(['--target', service.target, '--tenant', 't', '--token-env', 'T', '--insecure', '--topic', '/management/../../admin'], { T: 'x'.repeat(20) });
+    const run = await cli(
+      [
+        '--target',
+        service.target,
+        '--tenant',
+        't',
+        '--token-env',
+        'T',
+        '--insecure',
+        '--topic',
+        '/management/../../admin',
+      ],
+      { T: 'x'.repeat(20) },
+    );
     assert.equal(run.code, 2);
     assert.match(run.err, /--topic/);
     await manager.close();
@@ -248,7 +344,9 @@ describe('self links (#13)', () => {
     const manager = new WatchManager(options(service, { getToken: () => jwt, from: 'beginning' }));
     service.publishMany('/management/v1alpha1/watchtopics/a.b~c_d-e', 2);
     const seen: number[] = [];
-    await manager.registerWatch('/management/v1alpha1/watchtopics/a.b~c_d-e', { onEvent: (e) => void seen.push(e.sequenceId) });
+    await manager.registerWatch('/management/v1alpha1/watchtopics/a.b~c_d-e', {
+      onEvent: (e) => void seen.push(e.sequenceId),
+    });
     await service.waitFor(() => seen.length === 2, 5_000, 'both events');
     await manager.close();
     await service.stop();

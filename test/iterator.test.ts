@@ -6,16 +6,29 @@ import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token 
 
 scanForSecrets();
 
-async function setup(): Promise<{ service: FakeWatchService; store: MemorySequenceStore; manager: () => Promise<WatchManager> }> {
+async function setup(): Promise<{
+  service: FakeWatchService;
+  store: MemorySequenceStore;
+  manager: () => Promise<WatchManager>;
+}> {
   const service = await startService();
   const jwt = await token(service);
   const store = new MemorySequenceStore();
   const manager = async (): Promise<WatchManager> =>
-    new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), sequenceProvider: store });
+    new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      sequenceProvider: store,
+    });
   return { service, store, manager };
 }
 
-const label = (r: WatchRecord): string | number => (r.kind === 'event' ? r.event.sequenceId : r.kind === 'resync' ? `resync ${r.notice.newestSequenceId}` : 'live');
+const label = (r: WatchRecord): string | number =>
+  r.kind === 'event' ? r.event.sequenceId : r.kind === 'resync' ? `resync ${r.notice.newestSequenceId}` : 'live';
 
 describe('for await consumers', () => {
   it('yields catch-up events, live, then live events; break closes the watch and writes the position', async () => {
@@ -110,7 +123,10 @@ describe('for await consumers', () => {
     const m = await manager();
     const err = await (async () => {
       for await (const record of m.watch('/management/v1alpha1/watchtopics/missing')) void record;
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WatchError);
     recordError(err);
     assert.equal(err.code, 'TOPIC_NOT_FOUND');
@@ -138,9 +154,15 @@ describe('for await consumers', () => {
     const sub = await m.registerWatch(TOPIC, { onEvent: () => undefined });
     const err = await (async () => {
       for await (const record of m.watch(TOPIC)) void record;
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG');
-    assert.deepEqual(m.status().watches.map((w) => [w.id, w.state]), [[sub.id, 'ready']]);
+    assert.deepEqual(
+      m.status().watches.map((w) => [w.id, w.state]),
+      [[sub.id, 'ready']],
+    );
     await m.close();
     await service.stop();
   });

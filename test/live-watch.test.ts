@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type StateChange, type WatchEvent, type WatchManagerOptions } from '../src';
+import { WatchManager, type WatchError, type StateChange, type WatchEvent, type WatchManagerOptions } from '../src';
 import { FakeClock, type FakeWatchService } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
@@ -12,13 +12,23 @@ describe('a live watch against the fake service', () => {
   const managers: WatchManager[] = [];
 
   const manager = (extra: Partial<WatchManagerOptions> = {}): WatchManager => {
-    const m = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), ...extra });
+    const m = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      ...extra,
+    });
     managers.push(m);
     return m;
   };
 
   before(async () => {
-    service = await startService({ topics: [TOPIC, '/management/v1alpha1/watchtopics/second', '/management/v1alpha1/watchtopics/third'] });
+    service = await startService({
+      topics: [TOPIC, '/management/v1alpha1/watchtopics/second', '/management/v1alpha1/watchtopics/third'],
+    });
     jwt = await token(service, { ttlMs: 3_600_000 });
   });
   after(async () => {
@@ -70,11 +80,22 @@ describe('a live watch against the fake service', () => {
     const sub = await pending;
     assert.deepEqual(m.status(), {
       state: 'ready',
-      watches: [{ id: sub.id, topic: '/management/v1alpha1/watchtopics/third', state: 'ready', live: m.status().watches[0]?.live ?? false, lastSequenceId: 0 }],
+      watches: [
+        {
+          id: sub.id,
+          topic: '/management/v1alpha1/watchtopics/third',
+          state: 'ready',
+          live: m.status().watches[0]?.live ?? false,
+          lastSequenceId: 0,
+        },
+      ],
     });
     await m.close();
     assert.equal(m.status().state, 'closed');
-    assert.deepEqual(m.status().watches.map((w) => w.state), ['closed']);
+    assert.deepEqual(
+      m.status().watches.map((w) => w.state),
+      ['closed'],
+    );
     await m.close(); // idempotent
     await assert.rejects(m.registerWatch(TOPIC, { onEvent: () => undefined }), { code: 'CLOSED' });
   });
@@ -89,7 +110,11 @@ describe('a live watch against the fake service', () => {
     const [watch] = m.status().watches;
     assert.equal(watch?.state, 'reconnecting');
     assert.equal(watch?.lastErrorCode, 'CONNECTION_LOST');
-    assert.ok(watch?.nextAttemptAt !== undefined && watch.nextAttemptAt >= clock.now() && watch.nextAttemptAt <= clock.now() + 60_000);
+    assert.ok(
+      watch?.nextAttemptAt !== undefined &&
+        watch.nextAttemptAt >= clock.now() &&
+        watch.nextAttemptAt <= clock.now() + 60_000,
+    );
     assert.equal(errors[0]?.code, 'CONNECTION_LOST');
     assert.equal(errors[0]?.retryable, true);
     await clock.advance(60_000);
@@ -102,7 +127,8 @@ describe('a live watch against the fake service', () => {
     const seen = new Map<string, number>();
     const topics = [TOPIC, '/management/v1alpha1/watchtopics/second', '/management/v1alpha1/watchtopics/third'];
     const before = service.counters.accepted;
-    for (const topic of topics) await m.registerWatch(topic, { onEvent: (e) => void seen.set(e.topic, (seen.get(e.topic) ?? 0) + 1) });
+    for (const topic of topics)
+      await m.registerWatch(topic, { onEvent: (e) => void seen.set(e.topic, (seen.get(e.topic) ?? 0) + 1) });
     assert.equal(service.counters.accepted - before, 3);
     for (const topic of topics) service.publishMany(topic, 10);
     await service.waitFor(() => topics.every((t) => seen.get(t) === 10), 5_000, '10 per topic');
@@ -114,18 +140,33 @@ describe('a live watch against the fake service', () => {
     const m = manager({ reconnect: { initialDelayMs: 1, maxDelayMs: 1 } });
     await m.registerWatch(TOPIC, { onEvent: () => undefined, onError: () => undefined });
     const start = service.counters.agentStatuses.length;
-    assert.equal(await m.sendAgentStatus({ state: 'running', message: 'all good', context: { agentName: 'da', environmentName: 'env' } }), 1);
+    assert.equal(
+      await m.sendAgentStatus({
+        state: 'running',
+        message: 'all good',
+        context: { agentName: 'da', environmentName: 'env' },
+      }),
+      1,
+    );
     await service.waitFor(() => service.counters.agentStatuses.length === start + 1, 5_000, 'agent status');
-    assert.deepEqual(service.counters.agentStatuses.at(-1), { state: 'running', message: 'all good', context: { environmentName: 'env', agentName: 'da' } });
+    assert.deepEqual(service.counters.agentStatuses.at(-1), {
+      state: 'running',
+      message: 'all good',
+      context: { environmentName: 'env', agentName: 'da' },
+    });
     service.abortStreams({ topic: TOPIC });
     await service.waitFor(() => service.counters.agentStatuses.length === start + 2, 5_000, 'agent status re-sent');
-    await assert.rejects(m.sendAgentStatus({ state: 'x', message: 'y' }, '/management/v1alpha1/watchtopics/none'), { code: 'INVALID_CONFIG' });
+    await assert.rejects(m.sendAgentStatus({ state: 'x', message: 'y' }, '/management/v1alpha1/watchtopics/none'), {
+      code: 'INVALID_CONFIG',
+    });
     await m.close();
   });
 
   it('rejects a bad self link and bad handlers with INVALID_CONFIG', async () => {
     const m = manager();
-    await assert.rejects(m.registerWatch('watchtopics/no-leading-slash', { onEvent: () => undefined }), { code: 'INVALID_CONFIG' });
+    await assert.rejects(m.registerWatch('watchtopics/no-leading-slash', { onEvent: () => undefined }), {
+      code: 'INVALID_CONFIG',
+    });
     await assert.rejects(m.registerWatch('', { onEvent: () => undefined }), { code: 'INVALID_CONFIG' });
     await assert.rejects(m.registerWatch(TOPIC, {} as never), { code: 'INVALID_CONFIG' });
     assert.deepEqual(m.status(), { state: 'idle', watches: [] });
@@ -136,7 +177,10 @@ describe('a live watch against the fake service', () => {
     const errors: WatchError[] = [];
     const got: number[] = [];
     const topic = '/management/v1alpha1/watchtopics/second';
-    await m.registerWatch(topic, { onEvent: (e) => void got.push(e.sequenceId), onError: (e) => void errors.push(recordError(e)) });
+    await m.registerWatch(topic, {
+      onEvent: (e) => void got.push(e.sequenceId),
+      onError: (e) => void errors.push(recordError(e)),
+    });
     service.sendRaw(topic, { id: 'broken', type: 'UPDATED', metadata: { watchTopicSelfLink: topic, sequenceID: '0' } });
     await service.waitFor(() => errors.length === 1, 5_000, 'protocol error');
     assert.equal(errors[0]?.code, 'PROTOCOL');
@@ -174,12 +218,15 @@ describe('a live watch against the fake service', () => {
     service.abortStreams({ topic: TOPIC });
     await service.waitFor(() => changes.length >= 3, 5_000, 'reconnected');
     await m.close();
-    assert.deepEqual(changes.map(({ from, to, errorCode, manager: state }) => ({ from, to, errorCode, state })), [
-      { from: 'connecting', to: 'ready', errorCode: undefined, state: 'ready' },
-      { from: 'ready', to: 'reconnecting', errorCode: 'CONNECTION_LOST', state: 'reconnecting' },
-      { from: 'reconnecting', to: 'ready', errorCode: undefined, state: 'ready' },
-      { from: 'ready', to: 'closed', errorCode: undefined, state: 'closed' },
-    ]);
+    assert.deepEqual(
+      changes.map(({ from, to, errorCode, manager: state }) => ({ from, to, errorCode, state })),
+      [
+        { from: 'connecting', to: 'ready', errorCode: undefined, state: 'ready' },
+        { from: 'ready', to: 'reconnecting', errorCode: 'CONNECTION_LOST', state: 'reconnecting' },
+        { from: 'reconnecting', to: 'ready', errorCode: undefined, state: 'ready' },
+        { from: 'ready', to: 'closed', errorCode: undefined, state: 'closed' },
+      ],
+    );
     assert.ok(changes.every((c) => c.watchId === sub.id && c.topic === TOPIC));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type WatchEvent } from '../src';
+import { WatchManager, type WatchError, type WatchEvent } from '../src';
 import { FaultProxy } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
@@ -12,12 +12,23 @@ describe('liveness: pings and keepalive', () => {
     const service = await startService({ pingIntervalMs: 50 });
     const jwt = await token(service);
     const got: WatchEvent[] = [];
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger() });
+    const manager = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+    });
     await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
     const published = service.publishMany(TOPIC, 5);
     await service.waitFor(() => service.counters.pingsSent >= 20, 10_000, '20 pings');
     service.pause(); // no more pings go out; every one sent must come back
-    await service.waitFor(() => service.counters.pingResponses === service.counters.pingsSent, 5_000, 'every ping answered');
+    await service.waitFor(
+      () => service.counters.pingResponses === service.counters.pingsSent,
+      5_000,
+      'every ping answered',
+    );
     assert.ok(service.counters.maxPingLatencyMs < 1_000, `slowest answer ${service.counters.maxPingLatencyMs} ms`);
     assert.equal(service.counters.unknownPingResponses, 0);
     assert.deepEqual(got, published, 'only resource events reach the handler');
@@ -33,11 +44,20 @@ describe('liveness: pings and keepalive', () => {
     const errors: Array<{ error: WatchError; at: number }> = [];
     const keepalive = { intervalMs: 300, timeoutMs: 300 };
     const manager = new WatchManager({
-      target: proxy.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(), keepalive,
+      target: proxy.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      keepalive,
       reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
     });
     const got: WatchEvent[] = [];
-    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (error) => void errors.push({ error: recordError(error), at: performance.now() }) });
+    await manager.registerWatch(TOPIC, {
+      onEvent: (e) => void got.push(e),
+      onError: (error) => void errors.push({ error: recordError(error), at: performance.now() }),
+    });
     service.publish(TOPIC);
     await service.waitFor(() => got.length === 1, 5_000, 'first event');
     const frozenAt = performance.now();
@@ -47,7 +67,10 @@ describe('liveness: pings and keepalive', () => {
     assert.equal(errors[0]?.error.code, 'CONNECTION_LOST');
     assert.equal(errors[0]?.error.retryable, true);
     // grpc-js pings once per interval and gives the ack `timeout`; the event loop and timer granularity add a little.
-    assert.ok(detectedAfter <= keepalive.intervalMs + keepalive.timeoutMs + 250, `detected after ${detectedAfter.toFixed(0)} ms`);
+    assert.ok(
+      detectedAfter <= keepalive.intervalMs + keepalive.timeoutMs + 250,
+      `detected after ${detectedAfter.toFixed(0)} ms`,
+    );
     assert.equal(manager.status().state, 'reconnecting');
     await manager.close();
     await proxy.close();

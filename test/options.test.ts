@@ -38,7 +38,11 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ['tokenTimeoutMs zero', { tokenTimeoutMs: 0 }, 'tokenTimeoutMs'],
   ['connectTimeoutMs as string', { connectTimeoutMs: '1000' }, 'connectTimeoutMs'],
   ['maxBufferedEvents zero', { maxBufferedEvents: 0 }, 'maxBufferedEvents'],
-  ['reconnect.maxDelayMs below initial', { reconnect: { initialDelayMs: 1000, maxDelayMs: 10 } }, 'reconnect.maxDelayMs'],
+  [
+    'reconnect.maxDelayMs below initial',
+    { reconnect: { initialDelayMs: 1000, maxDelayMs: 10 } },
+    'reconnect.maxDelayMs',
+  ],
   ['reconnect.multiplier below 1', { reconnect: { multiplier: 0.5 } }, 'reconnect.multiplier'],
   ['clock without random', { clock: { now: () => 0, setTimeout: () => undefined } }, 'clock'],
   ['unknown option (typo)', { keepAlive: { intervalMs: 1000 } }, 'keepAlive'],
@@ -50,7 +54,7 @@ describe('options: one validation step', () => {
       const options = { ...valid, ...change };
       let thrown: unknown;
       try {
-        new WatchManager(options as unknown as WatchManagerOptions);
+        new WatchManager(options);
       } catch (err) {
         thrown = err;
       }
@@ -72,7 +76,13 @@ describe('options: one validation step', () => {
   it('applies documented defaults and judges 0 as given, not as missing', () => {
     const resolved = resolveOptions({ ...valid, closeTimeoutMs: 0, reconnect: { initialDelayMs: 0 } }, '1.0.0');
     assert.deepEqual(resolved.keepalive, { intervalMs: 50_000, timeoutMs: 10_000 });
-    assert.deepEqual(resolved.tls, { ca: undefined, cert: undefined, key: undefined, servername: undefined, minVersion: 'TLSv1.2' });
+    assert.deepEqual(resolved.tls, {
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      servername: undefined,
+      minVersion: 'TLSv1.2',
+    });
     assert.equal(resolved.proxy, undefined);
     assert.equal(resolved.entryAddress, undefined);
     assert.equal(resolved.closeTimeoutMs, 0);
@@ -93,7 +103,8 @@ describe('options: one validation step', () => {
     const key = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n';
     assert.throws(
       () => new WatchManager({ ...valid, tls: { key } }),
-      (err: WatchError) => err.code === 'INVALID_CONFIG' && err.message.includes("'tls.key'") && !err.message.includes('c2VjcmV0'),
+      (err: WatchError) =>
+        err.code === 'INVALID_CONFIG' && err.message.includes("'tls.key'") && !err.message.includes('c2VjcmV0'),
     );
   });
 });

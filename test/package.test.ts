@@ -10,12 +10,22 @@ import { exitCode } from './support/exit-code';
 
 const ROOT = path.join(__dirname, '..');
 
-function run(command: string, args: string[], cwd: string, timeout = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeout = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout, env: { ...process.env, npm_config_update_notifier: 'false' } }, (err, stdout, stderr) => {
-      captured.push(stdout, stderr);
-      resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, timeout, env: { ...process.env, npm_config_update_notifier: 'false' } },
+      (err, stdout, stderr) => {
+        captured.push(stdout, stderr);
+        resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr });
+      },
+    );
   });
 }
 
@@ -51,12 +61,24 @@ describe('the npm package, packed and installed offline into an empty directory'
     // Offline: a lockfile made from this project's own (its production packages, already in npm's cache since
     // `npm ci`) plus the tarball, so `npm ci --offline` needs no registry.
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    const integrity = `sha512-${createHash('sha512').update(readFileSync(path.join(work, tarball))).digest('base64')}`;
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const integrity = `sha512-${createHash('sha512')
+      .update(readFileSync(path.join(work, tarball)))
+      .digest('base64')}`;
     const spec = `file:../${tarball}`;
     const packages: Record<string, unknown> = {
       '': { name: 'app', dependencies: { 'watch-manager': spec } },
-      'node_modules/watch-manager': { version: pkg.version, resolved: spec, integrity, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
+      'node_modules/watch-manager': {
+        version: pkg.version,
+        resolved: spec,
+        integrity,
+        license: pkg.license,
+        dependencies: pkg.dependencies,
+        bin: pkg.bin,
+        engines: pkg.engines,
+      },
     };
     // With the tarball URL next to each integrity, npm takes the tarballs from its cache without asking the registry
     // for package metadata (this project's lockfile leaves `resolved` out).
@@ -65,11 +87,20 @@ describe('the npm package, packed and installed offline into an empty directory'
       if (key === '' || entry.dev === true) continue;
       const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const version = (entry as { version: string }).version;
-      packages[key] = { resolved: `${registry}/${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`, ...entry };
+      packages[key] = {
+        resolved: `${registry}/${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`,
+        ...entry,
+      };
     }
     mkdirSync(app);
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies: { 'watch-manager': spec } }));
-    writeFileSync(path.join(app, 'package-lock.json'), JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }));
+    writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'app', private: true, dependencies: { 'watch-manager': spec } }),
+    );
+    writeFileSync(
+      path.join(app, 'package-lock.json'),
+      JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }),
+    );
     const installed = await run(NPM, ['ci', '--offline', '--no-audit', '--no-fund'], app);
     assert.equal(installed.code, 0, installed.stderr);
   });
@@ -79,22 +110,42 @@ describe('the npm package, packed and installed offline into an empty directory'
 
   it('holds only what users need: dist, proto, README, LICENSE, package.json (no tests, benches or sources)', async () => {
     const listed = await run(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
-    const files = (JSON.parse(listed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
-    assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/testing/index.js') && files.includes('proto/watch.proto') && files.includes('LICENSE'));
-    const allowed = (f: string): boolean => /^(dist\/|proto\/|README\.md$|LICENSE$|package\.json$)/.test(f) && !f.endsWith('.map') && (!f.endsWith('.ts') || f.endsWith('.d.ts'));
+    const files =
+      (JSON.parse(listed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
+    assert.ok(
+      files.includes('dist/index.js') &&
+        files.includes('dist/index.d.ts') &&
+        files.includes('dist/testing/index.js') &&
+        files.includes('proto/watch.proto') &&
+        files.includes('LICENSE'),
+    );
+    const allowed = (f: string): boolean =>
+      /^(dist\/|proto\/|README\.md$|LICENSE$|package\.json$)/.test(f) &&
+      !f.endsWith('.map') &&
+      (!f.endsWith('.ts') || f.endsWith('.d.ts'));
     const stray = files.filter((f) => !allowed(f));
     assert.deepEqual(stray, []);
   });
 
   it('works with require (CommonJS), the main entry and watch-manager/testing', async () => {
-    writeFileSync(path.join(app, 'main.cjs'), program("const { WatchManager, WatchError, VERSION } = require('watch-manager');\nconst { FakeWatchService } = require('watch-manager/testing');"));
+    writeFileSync(
+      path.join(app, 'main.cjs'),
+      program(
+        "const { WatchManager, WatchError, VERSION } = require('watch-manager');\nconst { FakeWatchService } = require('watch-manager/testing');",
+      ),
+    );
     const r = await run(process.execPath, ['main.cjs'], app, 30_000);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ok \d+ \d+\.\d+\.\d+/);
   });
 
   it('works with import (ES modules): named exports of both entries', async () => {
-    writeFileSync(path.join(app, 'main.mjs'), program("import { WatchManager, WatchError, VERSION } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';"));
+    writeFileSync(
+      path.join(app, 'main.mjs'),
+      program(
+        "import { WatchManager, WatchError, VERSION } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';",
+      ),
+    );
     const r = await run(process.execPath, ['main.mjs'], app, 30_000);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ok \d+ /);
@@ -107,17 +158,58 @@ const manager: WatchManager = new WatchManager(options);
 const code: WatchErrorCode = 'PROXY_AUTH';
 export const checks: [WatchManager, WatchErrorCode, typeof FakeWatchService] = [manager, code, FakeWatchService];
 `;
-    writeFileSync(path.join(app, 'types-esm.mts'), use("import { WatchManager, type WatchManagerOptions, type WatchErrorCode } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';"));
-    writeFileSync(path.join(app, 'types-cjs.cts'), use("import { WatchManager, type WatchManagerOptions, type WatchErrorCode } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';"));
+    writeFileSync(
+      path.join(app, 'types-esm.mts'),
+      use(
+        "import { WatchManager, type WatchManagerOptions, type WatchErrorCode } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';",
+      ),
+    );
+    writeFileSync(
+      path.join(app, 'types-cjs.cts'),
+      use(
+        "import { WatchManager, type WatchManagerOptions, type WatchErrorCode } from 'watch-manager';\nimport { FakeWatchService } from 'watch-manager/testing';",
+      ),
+    );
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = await run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--skipLibCheck', 'false', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'types-esm.mts', 'types-cjs.cts'], app, 60_000);
+    const r = await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--target',
+        'es2022',
+        '--skipLibCheck',
+        'false',
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(ROOT, 'node_modules', '@types'),
+        'types-esm.mts',
+        'types-cjs.cts',
+      ],
+      app,
+      60_000,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
   it('runs its bin through npx: watch-tail --demo', async () => {
-    const r = await run(NPM, ['exec', '--offline', '--', 'watch-tail', '--demo', '--max-events', '3', '--json'], app, 30_000);
+    const r = await run(
+      NPM,
+      ['exec', '--offline', '--', 'watch-tail', '--demo', '--max-events', '3', '--json'],
+      app,
+      30_000,
+    );
     assert.equal(r.code, 0, r.stderr);
-    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string });
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: string });
     assert.equal(records.filter((x) => x.record === 'event').length, 3);
   });
 });

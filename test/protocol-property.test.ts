@@ -51,7 +51,11 @@ const legalHostile = fc.record(
   {
     pageCap: fc.integer({ min: 1, max: 12 }),
     repeatEvery: fc.integer({ min: 2, max: 6 }),
-    retryAfter: fc.record({ status: fc.constantFrom(429 as const, 503 as const), header: fc.constant('0'), count: fc.integer({ min: 1, max: 3 }) }),
+    retryAfter: fc.record({
+      status: fc.constantFrom(429 as const, 503 as const),
+      header: fc.constant('0'),
+      count: fc.integer({ min: 1, max: 3 }),
+    }),
     abortAfterEvents: fc.integer({ min: 3, max: 20 }),
     pageLimit: fc.integer({ min: 1, max: 12 }),
     refuseSubscriptions: fc.integer({ min: 1, max: 3 }),
@@ -61,7 +65,9 @@ const legalHostile = fc.record(
 const illegalHostile = fc.record(
   {
     pageOrder: fc.constantFrom('desc' as const, 'shuffle' as const),
-    reorder: fc.integer({ min: 1, max: 3 }).chain((hold) => fc.record({ hold: fc.constant(hold), every: fc.integer({ min: hold + 1, max: hold + 4 }) })),
+    reorder: fc
+      .integer({ min: 1, max: 3 })
+      .chain((hold) => fc.record({ hold: fc.constant(hold), every: fc.integer({ min: hold + 1, max: hold + 4 }) })),
     gone: fc.record({ maxSequenceId: fc.constantFrom<string | null>('0', 'asked', 'x', null) }),
     unknownTypeEvery: fc.integer({ min: 2, max: 7 }),
   },
@@ -69,15 +75,43 @@ const illegalHostile = fc.record(
 );
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('publish' as const), count: fc.integer({ min: 1, max: 40 }), skip: fc.integer({ min: 0, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('abort' as const), how: fc.constantFrom('UNAVAILABLE' as const, 'OK' as const, 'GOAWAY' as const, 'CANCELLED' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('expireToken' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('purge' as const), keep: fc.integer({ min: 0, max: 10 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('silence' as const), ms: fc.integer({ min: 100, max: 600 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('history' as const), failNext: fc.integer({ min: 0, max: 3 }), delayMs: fc.integer({ min: 0, max: 15 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('publish' as const),
+      count: fc.integer({ min: 1, max: 40 }),
+      skip: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   {
     weight: 2,
-    arbitrary: fc.oneof(legalHostile, illegalHostile, fc.tuple(legalHostile, illegalHostile).map(([a, b]) => ({ ...a, ...b })))
+    arbitrary: fc.record({
+      kind: fc.constant('abort' as const),
+      how: fc.constantFrom('UNAVAILABLE' as const, 'OK' as const, 'GOAWAY' as const, 'CANCELLED' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('expireToken' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('purge' as const), keep: fc.integer({ min: 0, max: 10 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('silence' as const), ms: fc.integer({ min: 100, max: 600 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('history' as const),
+      failNext: fc.integer({ min: 0, max: 3 }),
+      delayMs: fc.integer({ min: 0, max: 15 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .oneof(
+        legalHostile,
+        illegalHostile,
+        fc.tuple(legalHostile, illegalHostile).map(([a, b]) => ({ ...a, ...b })),
+      )
       // A stream that reorders and also ends on its own (abortAfterEvents) loses the events it held back: see below.
       .filter((b: HostileBehaviour) => !(b.reorder !== undefined && b.abortAfterEvents !== undefined))
       .map((behaviour) => ({ kind: 'hostile' as const, behaviour })),
@@ -98,9 +132,26 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 });
 
 const CODES: ReadonlySet<WatchErrorCode> = new Set<WatchErrorCode>([
-  'INVALID_CONFIG', 'TOKEN_UNAVAILABLE', 'TOKEN_EXPIRED', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'TOPIC_NOT_FOUND', 'CONNECTION_LOST', 'STALLED',
-  'PROTOCOL', 'PROXY_AUTH', 'PROXY_REFUSED', 'PROXY_UNREACHABLE', 'HISTORY_UNAVAILABLE', 'HISTORY_GONE', 'STATE_CORRUPT', 'STATE_IO', 'STATE_LOCKED',
-  'HANDLER_FAILED', 'CLOSED', 'INTERNAL',
+  'INVALID_CONFIG',
+  'TOKEN_UNAVAILABLE',
+  'TOKEN_EXPIRED',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+  'TOPIC_NOT_FOUND',
+  'CONNECTION_LOST',
+  'STALLED',
+  'PROTOCOL',
+  'PROXY_AUTH',
+  'PROXY_REFUSED',
+  'PROXY_UNREACHABLE',
+  'HISTORY_UNAVAILABLE',
+  'HISTORY_GONE',
+  'STATE_CORRUPT',
+  'STATE_IO',
+  'STATE_LOCKED',
+  'HANDLER_FAILED',
+  'CLOSED',
+  'INTERNAL',
 ]);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -155,17 +206,32 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
     const errors: WatchError[] = [];
     const unhandledBefore = unhandled.length;
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, logger: captureLogger(),
-      getToken: async ({ forceRefresh }) => (forceRefresh ? (current = secret(await service.issueToken({ ttlMs: s.tokenTtlMs }))) : current),
-      sequenceProvider: store, from: 'beginning', historyPageSize: s.pageSize, maxBufferedEvents: s.maxBufferedEvents,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 50 }, stallTimeoutMs: 300, unknownEventTypes: 'deliver', connectTimeoutMs: 10_000,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      logger: captureLogger(),
+      getToken: async ({ forceRefresh }) =>
+        forceRefresh ? (current = secret(await service.issueToken({ ttlMs: s.tokenTtlMs }))) : current,
+      sequenceProvider: store,
+      from: 'beginning',
+      historyPageSize: s.pageSize,
+      maxBufferedEvents: s.maxBufferedEvents,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+      stallTimeoutMs: 300,
+      unknownEventTypes: 'deliver',
+      connectTimeoutMs: 10_000,
     });
     try {
-      await manager.registerWatch(topic, {
-        onEvent: (e) => void delivered.push(e.sequenceId),
-        onResync: (notice) => void resyncs.push({ notice, deliveredBefore: delivered.length }),
-        onError: (e) => void errors.push(recordError(e)),
-      }, { concurrency: s.concurrency, keyOf: (e) => String(e.sequenceId) });
+      await manager.registerWatch(
+        topic,
+        {
+          onEvent: (e) => void delivered.push(e.sequenceId),
+          onResync: (notice) => void resyncs.push({ notice, deliveredBefore: delivered.length }),
+          onError: (e) => void errors.push(recordError(e)),
+        },
+        { concurrency: s.concurrency, keyOf: (e) => String(e.sequenceId) },
+      );
       for (const st of s.steps) {
         count(st.kind);
         // A server holding events back out of order (reorder) and then ending the stream loses them after it sent a
@@ -177,8 +243,17 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
             publish(st.count, st.skip);
             break;
           case 'abort': {
-            const code = { UNAVAILABLE: grpc.status.UNAVAILABLE, OK: grpc.status.OK, GOAWAY: grpc.status.RESOURCE_EXHAUSTED, CANCELLED: grpc.status.CANCELLED }[st.how];
-            service.abortStreams({ topic, code, details: st.how === 'GOAWAY' ? 'GOAWAY too_many_pings' : 'aborted by the model' });
+            const code = {
+              UNAVAILABLE: grpc.status.UNAVAILABLE,
+              OK: grpc.status.OK,
+              GOAWAY: grpc.status.RESOURCE_EXHAUSTED,
+              CANCELLED: grpc.status.CANCELLED,
+            }[st.how];
+            service.abortStreams({
+              topic,
+              code,
+              details: st.how === 'GOAWAY' ? 'GOAWAY too_many_pings' : 'aborted by the model',
+            });
             count(`abort:${st.how}`);
             break;
           }
@@ -220,39 +295,69 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
       publish(1, 0);
       const last = published.at(-1) as number;
       const stopped = (): boolean => errors.some((e) => !e.retryable);
-      const done = (): boolean => stopped() || delivered.includes(last) || resyncs.some((r) => r.notice.newestSequenceId >= last);
+      const done = (): boolean =>
+        stopped() || delivered.includes(last) || resyncs.some((r) => r.notice.newestSequenceId >= last);
       const deadline = performance.now() + 15_000;
       while (!done() && performance.now() < deadline) await sleep(5);
       await sleep(30); // late repeats, if any, arrive now and must be dropped
       check(s, { published, start, delivered, resyncs, errors, stopped: stopped(), done: done() });
       // Refresh timing: no stream outlived its token (with 1.5 s tokens, runs past 1.2 s refresh in-stream).
-      assert.equal(service.counters.expiredStreams - expiredBefore, expiredOnPurpose, `a stream outlived its token: ${JSON.stringify(s)}`);
+      assert.equal(
+        service.counters.expiredStreams - expiredBefore,
+        expiredOnPurpose,
+        `a stream outlived its token: ${JSON.stringify(s)}`,
+      );
     } finally {
       await manager.close();
     }
     assert.equal(unhandled.length, unhandledBefore, `no unhandled rejection or exception: ${String(unhandled.at(-1))}`);
   }
 
-  function check(s: Scenario, r: { published: number[]; start: number; delivered: number[]; resyncs: Array<{ notice: ResyncNotice; deliveredBefore: number }>; errors: WatchError[]; stopped: boolean; done: boolean }): void {
-    const context = (): string => JSON.stringify({ scenario: s, delivered: r.delivered, resyncs: r.resyncs.map((x) => [x.notice.previousSequenceId, x.notice.newestSequenceId]), errors: r.errors.map((e) => `${e.code}: ${e.message}`).slice(0, 10) });
+  function check(
+    s: Scenario,
+    r: {
+      published: number[];
+      start: number;
+      delivered: number[];
+      resyncs: Array<{ notice: ResyncNotice; deliveredBefore: number }>;
+      errors: WatchError[];
+      stopped: boolean;
+      done: boolean;
+    },
+  ): void {
+    const context = (): string =>
+      JSON.stringify({
+        scenario: s,
+        delivered: r.delivered,
+        resyncs: r.resyncs.map((x) => [x.notice.previousSequenceId, x.notice.newestSequenceId]),
+        errors: r.errors.map((e) => `${e.code}: ${e.message}`).slice(0, 10),
+      });
     for (const e of r.errors) assert.ok(e instanceof WatchError && CODES.has(e.code), `an untyped error: ${String(e)}`);
-    assert.ok(r.done, `neither delivered nor named nor a final typed error within 15 s (a silent gap or a hang): ${context()}`);
+    assert.ok(
+      r.done,
+      `neither delivered nor named nor a final typed error within 15 s (a silent gap or a hang): ${context()}`,
+    );
     const seen = new Set<number>();
     for (const id of r.delivered) {
       assert.ok(!seen.has(id), `sequence id ${id} delivered twice: ${context()}`);
       seen.add(id);
     }
-    const late = new Set(r.errors.flatMap((e) => {
-      const m = /sequence id (\d+) arrived after \d+ and was not handed over before/.exec(e.message);
-      return e.code === 'PROTOCOL' && m !== null ? [Number(m[1])] : [];
-    }));
+    const late = new Set(
+      r.errors.flatMap((e) => {
+        const m = /sequence id (\d+) arrived after \d+ and was not handed over before/.exec(e.message);
+        return e.code === 'PROTOCOL' && m !== null ? [Number(m[1])] : [];
+      }),
+    );
     let highest = r.start;
     for (const id of r.delivered) {
       if (id > highest) highest = id;
       else assert.ok(late.has(id), `sequence id ${id} out of order without a typed error naming it: ${context()}`);
     }
     for (const { notice } of r.resyncs) {
-      assert.ok(notice.newestSequenceId > notice.previousSequenceId, `a resync range that is empty or backwards: ${context()}`);
+      assert.ok(
+        notice.newestSequenceId > notice.previousSequenceId,
+        `a resync range that is empty or backwards: ${context()}`,
+      );
     }
     const naming = (id: number): Array<{ notice: ResyncNotice; deliveredBefore: number }> =>
       r.resyncs.filter(({ notice }) => id > notice.previousSequenceId && id <= notice.newestSequenceId);
@@ -264,19 +369,36 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
     // pages were in flight, as replicas with different caps would): pages overlap. Only after the SDK reported that
     // with a typed error may its notice name ids it delivered.
     const overlapReported = r.errors.some((e) => e.code === 'PROTOCOL' && e.message.includes('the pages overlap'));
-    const illegal = overlapReported || s.steps.some((st) => st.kind === 'hostile' && (st.behaviour.pageOrder !== undefined || st.behaviour.reorder !== undefined || st.behaviour.gone !== undefined));
+    const illegal =
+      overlapReported ||
+      s.steps.some(
+        (st) =>
+          st.kind === 'hostile' &&
+          (st.behaviour.pageOrder !== undefined ||
+            st.behaviour.reorder !== undefined ||
+            st.behaviour.gone !== undefined),
+      );
     for (const id of r.published) {
       if (id <= r.start) continue;
       const got = seen.has(id);
       const notices = naming(id);
       if (!got) {
-        assert.ok(notices.length > 0, `sequence id ${id} was neither delivered nor named by a resync (a silent gap): ${context()}`);
+        assert.ok(
+          notices.length > 0,
+          `sequence id ${id} was neither delivered nor named by a resync (a silent gap): ${context()}`,
+        );
         continue;
       }
       if (notices.length === 0) continue;
-      assert.ok(illegal, `sequence id ${id} was delivered and also named by a resync, from a server that kept the order: ${context()}`);
+      assert.ok(
+        illegal,
+        `sequence id ${id} was delivered and also named by a resync, from a server that kept the order: ${context()}`,
+      );
       const at = r.delivered.indexOf(id);
-      assert.ok(notices.every((n) => at < n.deliveredBefore), `sequence id ${id} was delivered after a resync that named it: ${context()}`);
+      assert.ok(
+        notices.every((n) => at < n.deliveredBefore),
+        `sequence id ${id} was delivered after a resync that named it: ${context()}`,
+      );
     }
     for (const id of seen) assert.ok(id > r.start, `sequence id ${id} at or below the start position ${r.start}`);
     if (r.resyncs.length > 0) count('outcome:resync');
@@ -293,7 +415,17 @@ describe('randomized protocol test (fast-check)', { timeout: 900_000 }, () => {
 
   it(`${RUNS} scenarios (seed ${SEED}): exactly once and in order, or a resync naming the range, or a typed error`, async (t) => {
     t.diagnostic(`seed ${SEED}, ${RUNS} runs (replay: WM_PROPERTY_SEED=${SEED})`);
-    await fc.assert(fc.asyncProperty(scenario, run), { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true });
-    t.diagnostic(`behaviours mixed: ${[...mixed].sort().map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    await fc.assert(fc.asyncProperty(scenario, run), {
+      seed: SEED,
+      numRuns: RUNS,
+      endOnFailure: true,
+      includeErrorInReport: true,
+    });
+    t.diagnostic(
+      `behaviours mixed: ${[...mixed]
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   });
 });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import './support/harness';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { WatchManager, WatchError } from '../src';
+import { WatchManager, type WatchError } from '../src';
 import { channelOptions, channelRoute } from '../src/transport/grpc-channel';
 import { resolveOptions } from '../src/config/options';
 import { bypassesProxy } from '../src/config/no-proxy';
@@ -13,7 +13,10 @@ const valid = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () =
 
 /** Runs `body` with `vars` set in process.env (and every proxy variable cleared), then restores it. */
 function withEnv<T>(vars: Record<string, string>, body: () => T): T {
-  const names = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy', 'no_grpc_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+  const names = ['grpc_proxy', 'https_proxy', 'http_proxy', 'no_proxy', 'no_grpc_proxy'].flatMap((n) => [
+    n,
+    n.toUpperCase(),
+  ]);
   const saved = new Map(names.map((n) => [n, process.env[n]]));
   for (const n of names) delete process.env[n];
   Object.assign(process.env, vars);
@@ -67,7 +70,7 @@ describe('no_proxy: one matcher for gRPC and HTTP', () => {
 
 describe('proxy choice', () => {
   const env: Environment = { grpc_proxy: 'http://g:1', HTTPS_PROXY: 'http://s:2', http_proxy: 'h:3' };
-  it('picks grpc_proxy, then https_proxy, then http_proxy for gRPC; the scheme\'s variable for HTTP', () => {
+  it("picks grpc_proxy, then https_proxy, then http_proxy for gRPC; the scheme's variable for HTTP", () => {
     assert.equal(String(proxyFor(undefined, env, 'grpc', 'x', 443)), 'http://g:1');
     assert.equal(String(proxyFor(undefined, { ...env, grpc_proxy: undefined }, 'grpc', 'x', 443)), 'http://s:2');
     assert.equal(String(proxyFor(undefined, env, 'https', 'x', 443)), 'http://s:2');
@@ -76,29 +79,51 @@ describe('proxy choice', () => {
   });
   it('takes no_grpc_proxy instead of no_proxy for gRPC when set, as grpc-js does', () => {
     const both = { ...env, no_proxy: 'x', no_grpc_proxy: 'y' };
-    assert.equal(String(proxyFor(undefined, both, 'grpc', 'x', 443)), 'http://g:1', 'no_proxy does not apply to gRPC then');
+    assert.equal(
+      String(proxyFor(undefined, both, 'grpc', 'x', 443)),
+      'http://g:1',
+      'no_proxy does not apply to gRPC then',
+    );
     assert.equal(proxyFor(undefined, both, 'grpc', 'y', 443), undefined);
     assert.equal(proxyFor(undefined, both, 'https', 'x', 443), undefined, 'HTTP still follows no_proxy');
   });
   it('exempts a connection when its entry address is listed, not only its service name', () => {
-    assert.equal(proxyFor(undefined, { ...env, no_proxy: '10.0.0.0/8' }, 'grpc', 'watch.example.com', 443, '10.1.2.3'), undefined);
+    assert.equal(
+      proxyFor(undefined, { ...env, no_proxy: '10.0.0.0/8' }, 'grpc', 'watch.example.com', 443, '10.1.2.3'),
+      undefined,
+    );
   });
   it('refuses an IPv6 literal to be reached through a proxy (grpc-js drops its brackets in CONNECT)', () => {
-    assert.throws(() => new WatchManager({ ...valid, target: '[::1]:8443', proxy: 'http://p:3128' }), (err: WatchError) => err.code === 'INVALID_CONFIG' && /'target'/.test(err.message));
-    assert.throws(() => new WatchManager({ ...valid, entryAddress: '[::1]:8443', proxy: 'http://p:3128' }), (err: WatchError) => err.code === 'INVALID_CONFIG' && /'entryAddress'/.test(err.message));
+    assert.throws(
+      () => new WatchManager({ ...valid, target: '[::1]:8443', proxy: 'http://p:3128' }),
+      (err: WatchError) => err.code === 'INVALID_CONFIG' && /'target'/.test(err.message),
+    );
+    assert.throws(
+      () => new WatchManager({ ...valid, entryAddress: '[::1]:8443', proxy: 'http://p:3128' }),
+      (err: WatchError) => err.code === 'INVALID_CONFIG' && /'entryAddress'/.test(err.message),
+    );
   });
   it('lets no_proxy exempt a host, false turn proxies off, and an explicit proxy win over both', () => {
     assert.equal(proxyFor(undefined, { ...env, no_proxy: 'x' }, 'grpc', 'x', 443), undefined);
     assert.equal(proxyFor(false, env, 'grpc', 'y', 443), undefined);
-    assert.equal(String(proxyFor(parseProxyUrl('http://p:9', 'test'), { ...env, no_proxy: '*' }, 'grpc', 'x', 443)), 'http://p:9');
+    assert.equal(
+      String(proxyFor(parseProxyUrl('http://p:9', 'test'), { ...env, no_proxy: '*' }, 'grpc', 'x', 443)),
+      'http://p:9',
+    );
   });
   it('names a bad variable in INVALID_CONFIG, never its password', () => {
     withEnv({ HTTPS_PROXY: 'socks5://u:hunter22secret@p:1080' }, () => {
-      assert.throws(() => new WatchManager(valid), (err: WatchError) => err.code === 'INVALID_CONFIG' && /HTTPS_PROXY/.test(err.message) && !err.message.includes('hunter22secret'));
+      assert.throws(
+        () => new WatchManager(valid),
+        (err: WatchError) =>
+          err.code === 'INVALID_CONFIG' && /HTTPS_PROXY/.test(err.message) && !err.message.includes('hunter22secret'),
+      );
     });
   });
   it('reads the environment once, when the manager is created', () => {
-    const resolved = withEnv({ https_proxy: 'http://envproxy:3128', no_proxy: 'internal.corp' }, () => resolveOptions(valid, '1'));
+    const resolved = withEnv({ https_proxy: 'http://envproxy:3128', no_proxy: 'internal.corp' }, () =>
+      resolveOptions(valid, '1'),
+    );
     withEnv({}, () => {
       assert.equal(channelRoute(resolved).address, 'envproxy:3128');
       assert.equal(String(proxyForUrl(resolved.proxy, resolved.proxyEnv, resolved.historyUrl)), 'http://envproxy:3128');
@@ -112,7 +137,12 @@ describe('proxy endpoint', () => {
     assert.equal(proxy.credentials, 'al@ice:p:ss-w0rd');
     assert.equal(proxy.address, 'proxy.corp:3128');
     assert.equal(proxy.authorization(), `Basic ${Buffer.from('al@ice:p:ss-w0rd').toString('base64')}`);
-    for (const text of [String(proxy), JSON.stringify({ proxy }), inspect(proxy, { depth: 5, showHidden: false }), inspect({ proxy }, { depth: 5 })]) {
+    for (const text of [
+      String(proxy),
+      JSON.stringify({ proxy }),
+      inspect(proxy, { depth: 5, showHidden: false }),
+      inspect({ proxy }, { depth: 5 }),
+    ]) {
       assert.ok(!text.includes('p:ss-w0rd') && !text.includes('p%3Ass-w0rd'), text);
     }
     assert.equal(redactSecrets('x p:ss-w0rd y'), 'x [REDACTED] y', 'the password is registered for scrubbing');
@@ -127,7 +157,13 @@ describe('proxy endpoint', () => {
     // prints options with JSON.stringify).
     const creds: unknown = channel['grpc.http_connect_creds'];
     assert.equal(Buffer.from(creds as string).toString(), 'user:pw-123456');
-    for (const shown of [JSON.stringify(channel), String(creds), `${String(creds)}`, inspect(channel, { depth: 5 }), `x${creds as string}`]) {
+    for (const shown of [
+      JSON.stringify(channel),
+      String(creds),
+      `${String(creds)}`,
+      inspect(channel, { depth: 5 }),
+      `x${creds as string}`,
+    ]) {
       assert.ok(!shown.includes('pw-123456'), shown);
     }
     assert.equal(channel['grpc.default_authority'], 'watch.example.com:443');

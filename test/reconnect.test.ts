@@ -13,14 +13,24 @@ describe('reconnect policy', () => {
     // random() just below 1: every delay is its cap minus one, so the schedule is exact.
     const clock = Object.assign(new FakeClock(), { random: () => 0.999 });
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), clock, reconnect: { initialDelayMs: 1_000, maxDelayMs: 20_000, multiplier: 10, resetAfterMs: 5_000 },
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      clock,
+      reconnect: { initialDelayMs: 1_000, maxDelayMs: 20_000, multiplier: 10, resetAfterMs: 5_000 },
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void recordError(e) });
     let failures = 0;
     /** The delay before the next attempt, once the current one failed (each failure counts one reconnect). */
     const nextDelay = async (): Promise<number> => {
-      await service.waitFor(() => (manager.metrics().watches[0]?.reconnects ?? 0) > failures, 5_000, 'the attempt failed');
+      await service.waitFor(
+        () => (manager.metrics().watches[0]?.reconnects ?? 0) > failures,
+        5_000,
+        'the attempt failed',
+      );
       failures += 1;
       return (manager.status().watches[0]?.nextAttemptAt ?? 0) - clock.now();
     };
@@ -40,7 +50,11 @@ describe('reconnect policy', () => {
       schedule.push(delay);
       await wait(delay);
     }
-    assert.deepEqual(schedule, [999, 9_990, 19_980, 19_980], 'the stream that went live starts at cap 1000; refusals escalate to the 20000 cap');
+    assert.deepEqual(
+      schedule,
+      [999, 9_990, 19_980, 19_980],
+      'the stream that went live starts at cap 1000; refusals escalate to the 20000 cap',
+    );
     await service.waitFor(live, 5_000, 'live again');
 
     // A service that ends every healthy stream (a maximum connection age): each one made progress, no escalation.
@@ -74,13 +88,21 @@ describe('reconnect policy', () => {
     const jwt = await token(service);
     const errors: WatchError[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), reconnect: { initialDelayMs: 1, maxDelayMs: 5 },
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      reconnect: { initialDelayMs: 1, maxDelayMs: 5 },
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
     service.revokeToken(jwt); // the getter keeps returning the revoked token
     await service.waitFor(() => manager.status().watches[0]?.state === 'closed', 5_000, 'the watch stopped');
-    assert.deepEqual(errors.map((e) => e.code), ['TOKEN_EXPIRED', 'UNAUTHENTICATED']);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['TOKEN_EXPIRED', 'UNAUTHENTICATED'],
+    );
     assert.equal(errors.at(-1)?.retryable, false);
     assert.ok(service.counters.subscribes <= 3, `no loop: ${service.counters.subscribes} subscribes`);
     await manager.close();

@@ -5,7 +5,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { WatchError, WatchManager, clientCredentialsToken } from '../src';
 import { createLog } from '../src/logging/logger';
 import { redactSecrets, registerSecret } from '../src/logging/redact';
-import { TOPIC, captureLogger, captured, findLeak, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import {
+  TOPIC,
+  captureLogger,
+  captured,
+  findLeak,
+  recordError,
+  scanForSecrets,
+  secret,
+  startService,
+  token,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -27,17 +37,29 @@ describe('secrets never reach logs or errors', () => {
   it('scrubs an Authorization value of any scheme whole, never only the scheme word (redaction hole)', () => {
     const cases: Array<[string, string]> = [
       ['Authorization: Token s3cr3tvalue', 's3cr3tvalue'],
-      ['Proxy-Authorization: Digest username="bob", realm="r", nonce="n0nce", response="6629fae49393a05397450978507c4ef1"', '6629fae49393a05397450978507c4ef1'],
-      [JSON.stringify({ headers: { 'Proxy-Authorization': 'Digest username="bob", response="77aa0c1d2e3f"' } }), '77aa0c1d2e3f'],
+      [
+        'Proxy-Authorization: Digest username="bob", realm="r", nonce="n0nce", response="6629fae49393a05397450978507c4ef1"',
+        '6629fae49393a05397450978507c4ef1',
+      ],
+      [
+        JSON.stringify({ headers: { 'Proxy-Authorization': 'Digest username="bob", response="77aa0c1d2e3f"' } }),
+        '77aa0c1d2e3f',
+      ],
       ['authorization=Negotiate YIIGsecretblob', 'YIIGsecretblob'],
       ["{'authorization': 'Token abc123secret'}", 'abc123secret'],
-      ['Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/x, SignedHeaders=host, Signature=fe5f80f77d5fa3be', 'fe5f80f77d5fa3be'],
+      [
+        'Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/x, SignedHeaders=host, Signature=fe5f80f77d5fa3be',
+        'fe5f80f77d5fa3be',
+      ],
       ['Authorization: opaqueonly', 'opaqueonly'],
     ];
     for (const [text, value] of cases) {
       const out = redactSecrets(text);
       assert.ok(!out.includes(value), `${value} left in ${out}`);
-      assert.ok(!/\[REDACTED\]\s+\S*\w{6}/.test(out.replace(/Bearer \[REDACTED\]/g, '')), `something after the mask: ${out}`);
+      assert.ok(
+        !/\[REDACTED\]\s+\S*\w{6}/.test(out.replace(/Bearer \[REDACTED\]/g, '')),
+        `something after the mask: ${out}`,
+      );
     }
     assert.equal(redactSecrets('Authorization: Token s3cr3tvalue'), 'Authorization: [REDACTED]');
     // Every JWT of a line, not only the first; a bearer value in lower case too, without a header name.
@@ -45,7 +67,11 @@ describe('secrets never reach logs or errors', () => {
     const jwtB = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0.c2lnQg';
     assert.equal(redactSecrets(`old ${jwtA} new ${jwtB}`), 'old [REDACTED] new [REDACTED]');
     assert.equal(redactSecrets('sent bearer opaque-value-77 to the proxy'), 'sent bearer [REDACTED] to the proxy');
-    assert.equal(redactSecrets('the proxy refused authorization (407)'), 'the proxy refused authorization (407)', 'prose is left alone');
+    assert.equal(
+      redactSecrets('the proxy refused authorization (407)'),
+      'the proxy refused authorization (407)',
+      'prose is left alone',
+    );
   });
 
   it('scrubs an opaque token by value once the SDK has seen it', () => {
@@ -60,7 +86,9 @@ describe('secrets never reach logs or errors', () => {
     const log = createLog(captureLogger());
     const before = captured.length;
     log.warn(`careless message with ${jwt}`, { header: `Bearer ${jwt}` });
-    const err = recordError(new WatchError('TOKEN_UNAVAILABLE', `failed with ${jwt}`, { cause: new Error(`inner ${jwt}`) }));
+    const err = recordError(
+      new WatchError('TOKEN_UNAVAILABLE', `failed with ${jwt}`, { cause: new Error(`inner ${jwt}`) }),
+    );
     assert.equal(findLeak(captured.slice(before), [jwt]), undefined);
     assert.ok(!inspect(err, { depth: 5 }).includes(jwt));
     await service.stop();
@@ -74,17 +102,46 @@ describe('secrets never reach logs or errors', () => {
     const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const keyLine = secret(keyPem.split('\n')[1] as string);
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger(),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
       // Only held and inspected (no watch is registered): a manager configured with a proxy password and an entry address.
-      proxy: `http://agent:${password}@127.0.0.1:1`, entryAddress: service.target,
+      proxy: `http://agent:${password}@127.0.0.1:1`,
+      entryAddress: service.target,
     });
     // And a running one, for status(), metrics() and the state of live connections.
-    const direct = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false, logger: captureLogger() });
+    const direct = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+    });
     await direct.registerWatch(TOPIC, { onEvent: () => undefined });
     const views = [
-      inspect(manager, { depth: Infinity, showHidden: true }), JSON.stringify(manager), inspect(direct, { depth: Infinity, showHidden: true }), JSON.stringify(direct),
-      JSON.stringify(direct.status()), JSON.stringify(direct.metrics()), inspect(direct.status(), { depth: Infinity }), inspect(service, { depth: Infinity }),
-      inspect({ keyHolder: clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'a', privateKey: keyPem, keyId: 'k' }) }, { depth: Infinity, showHidden: true }),
+      inspect(manager, { depth: Infinity, showHidden: true }),
+      JSON.stringify(manager),
+      inspect(direct, { depth: Infinity, showHidden: true }),
+      JSON.stringify(direct),
+      JSON.stringify(direct.status()),
+      JSON.stringify(direct.metrics()),
+      inspect(direct.status(), { depth: Infinity }),
+      inspect(service, { depth: Infinity }),
+      inspect(
+        {
+          keyHolder: clientCredentialsToken({
+            tokenUrl: service.tokenUrl,
+            clientId: 'a',
+            privateKey: keyPem,
+            keyId: 'k',
+          }),
+        },
+        { depth: Infinity, showHidden: true },
+      ),
     ];
     captured.push(...views);
     assert.equal(findLeak(views, [jwt, password, keyLine]), undefined);

@@ -14,7 +14,10 @@ const dir = (): string => mkdtempSync(path.join(tmpdir(), 'wm-state-'));
 const T2 = '/management/v1alpha1/watchtopics/other';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
   recordError(err);
   return err.code;
@@ -77,8 +80,16 @@ describe('sequence stores', () => {
     ['empty (a torn write)', (f) => writeFileSync(f, ''), 'STATE_CORRUPT'],
     ['garbage', (f) => writeFileSync(f, '\u0000\u0001 not json at all'), 'STATE_CORRUPT'],
     ['another format', (f) => writeFileSync(f, JSON.stringify({ positions: {} })), 'STATE_CORRUPT'],
-    ['a wrong version', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace('"version":1', '"version":9')), 'STATE_CORRUPT'],
-    ['a position edited by hand (checksum)', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace(':42', ':43')), 'STATE_CORRUPT'],
+    [
+      'a wrong version',
+      (f) => writeFileSync(f, readFileSync(f, 'utf8').replace('"version":1', '"version":9')),
+      'STATE_CORRUPT',
+    ],
+    [
+      'a position edited by hand (checksum)',
+      (f) => writeFileSync(f, readFileSync(f, 'utf8').replace(':42', ':43')),
+      'STATE_CORRUPT',
+    ],
     ['a negative position', (f) => writeFileSync(f, readFileSync(f, 'utf8').replace(':42', ':-1')), 'STATE_CORRUPT'],
   ];
   for (const [name, damage, code] of broken) {
@@ -118,7 +129,11 @@ describe('sequence stores', () => {
       const after = await readBack(file, TOPIC);
       // Before the rename nothing of the new version is visible; once renamed, it is whole.
       assert.equal(after, step === 'sync-dir' ? 9 : 5);
-      assert.deepEqual(readdirSync(d).filter((n) => n.includes('.tmp-')), [], 'no temp file left behind');
+      assert.deepEqual(
+        readdirSync(d).filter((n) => n.includes('.tmp-')),
+        [],
+        'no temp file left behind',
+      );
     });
   }
 
@@ -137,8 +152,13 @@ describe('sequence stores', () => {
     const file = path.join(dir(), 'positions.json');
     writeFileSync(file, '{"format":"watch-manager.positions","version":1,"positions":{"/x":1},"checksum":"sha256:00"}');
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), sequenceProvider: new FileSequenceStore(file),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      sequenceProvider: new FileSequenceStore(file),
     });
     assert.equal(await codeOf(manager.registerWatch(TOPIC, { onEvent: () => undefined })), 'STATE_CORRUPT');
     assert.equal(service.counters.subscribes, 0, 'nothing was fetched on a guess');
@@ -151,7 +171,13 @@ describe('position flush policy', () => {
   it('writes after everyAcks acknowledgements or intervalMs after the first unsaved one, and always on flush', async () => {
     const clock = new FakeClock();
     const writes: number[] = [];
-    const keeper = new PositionKeeper({ getSequence: () => undefined, setSequence: (_t: string, s: number) => void writes.push(s) }, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
+    const keeper = new PositionKeeper(
+      { getSequence: () => undefined, setSequence: (_t: string, s: number) => void writes.push(s) },
+      TOPIC,
+      1_000,
+      () => undefined,
+      { everyAcks: 3, intervalMs: 500, clock },
+    );
     keeper.record(1);
     keeper.record(2);
     assert.deepEqual(writes, [], 'not yet: 2 of 3');
@@ -172,7 +198,14 @@ describe('position flush policy', () => {
     const clock = new FakeClock();
     const writes: number[] = [];
     let release: (() => void) | undefined;
-    const slow = { getSequence: () => undefined, setSequence: (_t: string, s: number) => new Promise<void>((resolve) => { writes.push(s); release = resolve; }) };
+    const slow = {
+      getSequence: () => undefined,
+      setSequence: (_t: string, s: number) =>
+        new Promise<void>((resolve) => {
+          writes.push(s);
+          release = resolve;
+        }),
+    };
     const keeper = new PositionKeeper(slow, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
     for (let i = 1; i <= 3; i++) keeper.record(i); // a write of 3 starts
     keeper.record(4);

@@ -17,15 +17,21 @@ const dir = (): string => mkdtempSync(path.join(tmpdir(), 'wm-state-'));
 const OTHER = '/management/v1alpha1/watchtopics/other';
 
 async function errorOf(p: Promise<unknown>): Promise<WatchError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
   return recordError(err);
 }
 
-
 /** Starts the lock holder fixture; resolves with it once it holds the lock (printed `locked <pid>`). */
 async function holder(file: string, topic: string, staleMs = 2_000): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'hold-state.ts'), file, topic, String(staleMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'fixtures', 'hold-state.ts'), file, topic, String(staleMs)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += String(d)));
@@ -69,15 +75,23 @@ describe('a position reported saved is saved (#4)', () => {
     assert.deepEqual(body.positions, { [TOPIC]: 9 }, 'on disk, not only in memory');
   });
 
-  it('#4 a save that fails before the stream\'s first sign of life reaches onError (from: latest persists at once)', async () => {
+  it("#4 a save that fails before the stream's first sign of life reaches onError (from: latest persists at once)", async () => {
     const service = await startService();
     const jwt = await token(service);
     service.publishMany(TOPIC, 5);
-    const failing: SequenceProvider = { getSequence: () => undefined, setSequence: () => Promise.reject(new Error('read-only file system')) };
+    const failing: SequenceProvider = {
+      getSequence: () => undefined,
+      setSequence: () => Promise.reject(new Error('read-only file system')),
+    };
     const errors: WatchError[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), sequenceProvider: failing,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      sequenceProvider: failing,
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
     await service.waitFor(() => errors.length > 0, 5_000, 'the failed save reported');
@@ -96,9 +110,30 @@ describe('a position reported saved is saved (#4)', () => {
     const stdout = new Capture();
     const stderr = new Capture();
     let signal: (() => void) | undefined;
-    const running = runCli(['--target', service.target, '--history-url', service.historyUrl, '--tenant', service.tenantId, '--token-file', tokenFile, '--insecure', '--topic', TOPIC, '--state-file', state, '--json'], {
-      stdout, stderr, env: {}, onSignal: (handler) => ((signal = handler), () => undefined),
-    });
+    const running = runCli(
+      [
+        '--target',
+        service.target,
+        '--history-url',
+        service.historyUrl,
+        '--tenant',
+        service.tenantId,
+        '--token-file',
+        tokenFile,
+        '--insecure',
+        '--topic',
+        TOPIC,
+        '--state-file',
+        state,
+        '--json',
+      ],
+      {
+        stdout,
+        stderr,
+        env: {},
+        onSignal: (handler) => ((signal = handler), () => undefined),
+      },
+    );
     await service.waitFor(() => stdout.text.includes('"record":"live"'), 5_000, 'live');
     service.publishMany(TOPIC, 3);
     await service.waitFor(() => (stdout.text.match(/"record":"event"/g) ?? []).length === 3, 5_000, 'three records');
@@ -115,11 +150,19 @@ describe('a position reported saved is saved (#4)', () => {
     mkdirSync(state);
     writeFileSync(path.join(state, 'x'), 'x');
     service.publishMany(TOPIC, 2);
-    await service.waitFor(() => (stdout.text.match(/"record":"event"/g) ?? []).length === 5 || stderr.text.includes('watch-tail:'), 5_000, 'more records');
+    await service.waitFor(
+      () => (stdout.text.match(/"record":"event"/g) ?? []).length === 5 || stderr.text.includes('watch-tail:'),
+      5_000,
+      'more records',
+    );
     signal?.();
     const code = await running;
     assert.equal(code, 1, `${stderr.text}\n${stdout.text}`);
-    assert.match(stderr.text.replace(/^.*TLS is off.*\n/m, ''), /^watch-tail: STATE_IO: [^\n]*state\.json[^\n]*\n$/, 'one line naming the state file');
+    assert.match(
+      stderr.text.replace(/^.*TLS is off.*\n/m, ''),
+      /^watch-tail: STATE_IO: [^\n]*state\.json[^\n]*\n$/,
+      'one line naming the state file',
+    );
     await service.stop();
   });
 
@@ -128,7 +171,22 @@ describe('a position reported saved is saved (#4)', () => {
     const run = await (async () => {
       const stdout = new Capture();
       const stderr = new Capture();
-      const code = await runCli(['--target', '127.0.0.1:1', '--tenant', 't', '--token-env', 'T', '--insecure', '--topic', TOPIC, '--state-file', '/proc/wm-state.json'], { stdout, stderr, env: { T: 'x'.repeat(20) } });
+      const code = await runCli(
+        [
+          '--target',
+          '127.0.0.1:1',
+          '--tenant',
+          't',
+          '--token-env',
+          'T',
+          '--insecure',
+          '--topic',
+          TOPIC,
+          '--state-file',
+          '/proc/wm-state.json',
+        ],
+        { stdout, stderr, env: { T: 'x'.repeat(20) } },
+      );
       return { code, out: stdout.text, err: stderr.text };
     })();
     assert.equal(run.code, 1, run.err);
@@ -138,7 +196,7 @@ describe('a position reported saved is saved (#4)', () => {
 });
 
 describe('one process per state file (#5)', () => {
-  it('#5 a second process on a held state file is refused at once with STATE_LOCKED naming the holder\'s pid', async () => {
+  it("#5 a second process on a held state file is refused at once with STATE_LOCKED naming the holder's pid", async () => {
     const file = path.join(dir(), 'positions.json');
     const child = await holder(file, OTHER, 10_000);
     try {
@@ -155,7 +213,7 @@ describe('one process per state file (#5)', () => {
     }
   });
 
-  it('#5 a crashed holder\'s lock is taken over, and its positions are kept', async () => {
+  it("#5 a crashed holder's lock is taken over, and its positions are kept", async () => {
     const file = path.join(dir(), 'positions.json');
     const child = await holder(file, OTHER, 2_000);
     await killed(child); // SIGKILL: no exit hook releases the lock
@@ -164,7 +222,7 @@ describe('one process per state file (#5)', () => {
     await store.setSequence(TOPIC, 4);
     const waited = performance.now() - started;
     assert.ok(waited < 6_000, `taken over after ${waited.toFixed(0)} ms`);
-    assert.deepEqual(await store.all(), { [OTHER]: 7, [TOPIC]: 4 }, 'the dead holder\'s topic survives');
+    assert.deepEqual(await store.all(), { [OTHER]: 7, [TOPIC]: 4 }, "the dead holder's topic survives");
     await store.close();
   });
 
@@ -190,9 +248,27 @@ describe('one process per state file (#5)', () => {
     try {
       const stdout = new Capture();
       const stderr = new Capture();
-      const code = await runCli(['--target', '127.0.0.1:1', '--tenant', 't', '--token-env', 'T', '--insecure', '--topic', TOPIC, '--state-file', file], { stdout, stderr, env: { T: 'x'.repeat(20) } });
+      const code = await runCli(
+        [
+          '--target',
+          '127.0.0.1:1',
+          '--tenant',
+          't',
+          '--token-env',
+          'T',
+          '--insecure',
+          '--topic',
+          TOPIC,
+          '--state-file',
+          file,
+        ],
+        { stdout, stderr, env: { T: 'x'.repeat(20) } },
+      );
       assert.equal(code, 1);
-      assert.match(stderr.text, new RegExp(`^watch-tail: STATE_LOCKED: [^\\n]*locked by process ${String(child.pid)} [^\\n]*\\n$`));
+      assert.match(
+        stderr.text,
+        new RegExp(`^watch-tail: STATE_LOCKED: [^\\n]*locked by process ${String(child.pid)} [^\\n]*\\n$`),
+      );
     } finally {
       await killed(child);
     }
@@ -204,14 +280,29 @@ describe('writes have a deadline (#14)', () => {
     const service = await startService();
     const jwt = await token(service);
     let calls = 0;
-    const hanging: SequenceProvider = { getSequence: () => undefined, setSequence: () => ((calls += 1), new Promise<void>(() => undefined)) };
+    const hanging: SequenceProvider = {
+      getSequence: () => undefined,
+      setSequence: () => ((calls += 1), new Promise<void>(() => undefined)),
+    };
     const errors: WatchError[] = [];
     const seen: number[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, tls: false,
-      logger: captureLogger(), sequenceProvider: hanging, from: 'beginning', maxUnsavedAcks: 2, stateTimeoutMs: 200, closeTimeoutMs: 1_000,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      tls: false,
+      logger: captureLogger(),
+      sequenceProvider: hanging,
+      from: 'beginning',
+      maxUnsavedAcks: 2,
+      stateTimeoutMs: 200,
+      closeTimeoutMs: 1_000,
     });
-    await manager.registerWatch(TOPIC, { onEvent: (e) => void seen.push(e.sequenceId), onError: (e) => void errors.push(recordError(e)) });
+    await manager.registerWatch(TOPIC, {
+      onEvent: (e) => void seen.push(e.sequenceId),
+      onError: (e) => void errors.push(recordError(e)),
+    });
     service.publishMany(TOPIC, 10);
     await service.waitFor(() => seen.length === 10, 5_000, 'every event despite a store that hangs');
     await service.waitFor(() => errors.some((e) => e.code === 'STATE_IO'), 5_000, 'the hang reported');
@@ -249,7 +340,8 @@ describe('the durable write order (fsync hole)', () => {
     const d = dir();
     const file = path.join(d, 'positions.json');
     const calls: string[] = [];
-    const name = (p: string): string => (p === d ? 'DIR' : path.basename(p).startsWith('positions.json.tmp-') ? 'TEMP' : path.basename(p));
+    const name = (p: string): string =>
+      p === d ? 'DIR' : path.basename(p).startsWith('positions.json.tmp-') ? 'TEMP' : path.basename(p);
     const recording: DurableIo = {
       async open(p, flags, mode) {
         const handle = await fsp.open(p, flags, mode);
@@ -281,7 +373,16 @@ describe('the durable write order (fsync hole)', () => {
       },
     };
     await writeFileDurably(file, 'new contents\n', undefined, recording);
-    assert.deepEqual(calls, ['open TEMP', 'write TEMP', 'fsync TEMP', 'close TEMP', 'rename TEMP positions.json', 'open DIR', 'fsync DIR', 'close DIR']);
+    assert.deepEqual(calls, [
+      'open TEMP',
+      'write TEMP',
+      'fsync TEMP',
+      'close TEMP',
+      'rename TEMP positions.json',
+      'open DIR',
+      'fsync DIR',
+      'close DIR',
+    ]);
     assert.equal(readFileSync(file, 'utf8'), 'new contents\n');
   });
 });

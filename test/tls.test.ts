@@ -1,7 +1,16 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchEvent } from '../src';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import {
+  TOPIC,
+  captureLogger,
+  captured,
+  recordError,
+  scanForSecrets,
+  secret,
+  startService,
+  token,
+} from './support/harness';
 import { makeClientCert, makeTestCerts, type TestCerts } from './support/certs';
 
 scanForSecrets();
@@ -24,12 +33,21 @@ describe('TLS to the watch service and the history API', () => {
       got.length = 0;
       const from = (service.topic(TOPIC)?.newestSequenceId ?? 0) - 10; // ten to catch up over https
       const manager = new WatchManager({
-        target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), tls, from,
+        target: service.target,
+        tenantId: service.tenantId,
+        historyUrl: service.historyUrl,
+        getToken: () => jwt,
+        logger: captureLogger(),
+        tls,
+        from,
       });
       await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
       const live = service.publish(TOPIC);
       await service.waitFor(() => got.length === 11, 5_000, 'catch-up and a live event over TLS');
-      assert.deepEqual(got.map((e) => e.sequenceId), Array.from({ length: 11 }, (_, i) => from + 1 + i));
+      assert.deepEqual(
+        got.map((e) => e.sequenceId),
+        Array.from({ length: 11 }, (_, i) => from + 1 + i),
+      );
       assert.equal(got.at(-1)?.sequenceId, live.sequenceId);
       await manager.close();
     }
@@ -45,22 +63,43 @@ describe('TLS to the watch service and the history API', () => {
     const historyPort = new URL(service.historyUrl).port;
     const got: WatchEvent[] = [];
     const manager = new WatchManager({
-      target: `watch.invalid:${grpcPort}`, entryAddress: `127.0.0.1:${grpcPort}`, historyUrl: `https://watch.invalid:${historyPort}`,
-      tenantId: service.tenantId, getToken: () => jwt, logger: captureLogger(), tls: { ca: named.ca }, from: 0, proxy: false,
+      target: `watch.invalid:${grpcPort}`,
+      entryAddress: `127.0.0.1:${grpcPort}`,
+      historyUrl: `https://watch.invalid:${historyPort}`,
+      tenantId: service.tenantId,
+      getToken: () => jwt,
+      logger: captureLogger(),
+      tls: { ca: named.ca },
+      from: 0,
+      proxy: false,
     });
     await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
     service.publish(TOPIC);
     await service.waitFor(() => got.length === 11, 5_000, 'catch-up and a live event through the entry address');
-    assert.deepEqual(got.map((e) => e.sequenceId), Array.from({ length: 11 }, (_, i) => i + 1));
+    assert.deepEqual(
+      got.map((e) => e.sequenceId),
+      Array.from({ length: 11 }, (_, i) => i + 1),
+    );
     await manager.close();
     // Without entryAddress the name does not resolve: the proof that the entry address was what got dialled.
     const lost = new WatchManager({
-      target: `watch.invalid:${grpcPort}`, historyUrl: `https://watch.invalid:${historyPort}`, tenantId: service.tenantId, getToken: () => jwt,
-      logger: captureLogger(), tls: { ca: named.ca }, from: 0, proxy: false, connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+      target: `watch.invalid:${grpcPort}`,
+      historyUrl: `https://watch.invalid:${historyPort}`,
+      tenantId: service.tenantId,
+      getToken: () => jwt,
+      logger: captureLogger(),
+      tls: { ca: named.ca },
+      from: 0,
+      proxy: false,
+      connectTimeoutMs: 1_000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
     });
-    const err = await lost.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    const err = await lost.registerWatch(TOPIC, { onEvent: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => recordError(e),
+    );
     assert.ok(err instanceof WatchError && err.retryable, String(err));
-    assert.match(err.message, /resol|ENOTFOUND|getaddrinfo|EAI_AGAIN/i, "the failure is the unresolvable name");
+    assert.match(err.message, /resol|ENOTFOUND|getaddrinfo|EAI_AGAIN/i, 'the failure is the unresolvable name');
     await lost.close();
     await service.stop();
   });
@@ -69,7 +108,14 @@ describe('TLS to the watch service and the history API', () => {
     const service = await startService({ topics: [TOPIC, `${TOPIC}-2`] });
     const jwt = await token(service);
     const before = captured.length;
-    const plain = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), tls: false });
+    const plain = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      logger: captureLogger(),
+      tls: false,
+    });
     await plain.registerWatch(TOPIC, { onEvent: () => undefined });
     await plain.registerWatch(`${TOPIC}-2`, { onEvent: () => undefined });
     await plain.close();
@@ -78,10 +124,19 @@ describe('TLS to the watch service and the history API', () => {
     assert.match(warnings[0] as string, /"level":"warn"/);
     // Without tls: false the SDK speaks TLS, which a plaintext service cannot answer: never a silent downgrade.
     const secure = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl.replace('http:', 'https:'), getToken: () => jwt, logger: captureLogger(),
-      from: 'beginning', connectTimeoutMs: 1_000, reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl.replace('http:', 'https:'),
+      getToken: () => jwt,
+      logger: captureLogger(),
+      from: 'beginning',
+      connectTimeoutMs: 1_000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
     });
-    const err = await secure.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    const err = await secure.registerWatch(TOPIC, { onEvent: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => recordError(e),
+    );
     assert.ok(err instanceof WatchError, String(err));
     assert.equal(service.counters.subscribes, 2, 'no plaintext subscription from the TLS manager');
     await secure.close();
@@ -95,14 +150,29 @@ describe('TLS to the watch service and the history API', () => {
     const jwt = await token(service);
     service.publishMany(TOPIC, 5);
     const got: WatchEvent[] = [];
-    const base = { target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(), from: 0 as const };
+    const base = {
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      logger: captureLogger(),
+      from: 0 as const,
+    };
     const manager = new WatchManager({ ...base, tls: { ca: certs.ca, cert: client.cert, key: client.key } });
     await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e) });
     service.publish(TOPIC);
     await service.waitFor(() => got.length === 6, 5_000, 'catch-up over mTLS history and a live event over mTLS gRPC');
     await manager.close();
-    const without = new WatchManager({ ...base, tls: { ca: certs.ca }, connectTimeoutMs: 1_500, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
-    const err = await without.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => recordError(e));
+    const without = new WatchManager({
+      ...base,
+      tls: { ca: certs.ca },
+      connectTimeoutMs: 1_500,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    const err = await without.registerWatch(TOPIC, { onEvent: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => recordError(e),
+    );
     assert.ok(err instanceof WatchError, String(err));
     assert.equal(service.counters.subscribes, 1, 'no subscription without a client certificate');
     await without.close();
@@ -113,10 +183,19 @@ describe('TLS to the watch service and the history API', () => {
     const service = await startService({ tls: { cert: certs.cert, key: certs.key } });
     const jwt = await token(service);
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => jwt, logger: captureLogger(),
-      tls: { ca: other.ca }, connectTimeoutMs: 1_500, reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => jwt,
+      logger: captureLogger(),
+      tls: { ca: other.ca },
+      connectTimeoutMs: 1_500,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
     });
-    const err = await manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+    const err = await manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WatchError, String(err));
     recordError(err);
     assert.ok(err.retryable, `${err.code}: a certificate that may be fixed (rotated) is retried until the deadline`);

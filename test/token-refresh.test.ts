@@ -5,12 +5,28 @@ import { FakeClock } from '../src/testing';
 import { TokenRefresher } from '../src/auth/token-refresher';
 import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
-import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService, token } from './support/harness';
+import {
+  TOPIC,
+  captureLogger,
+  captured,
+  recordError,
+  scanForSecrets,
+  secret,
+  startService,
+  token,
+} from './support/harness';
 
 scanForSecrets();
 
 function refresher(clock: FakeClock, getToken: () => string | Promise<string>, timeoutMs = 1_000): TokenRefresher {
-  return new TokenRefresher({ getToken, timeoutMs, fallbackRefreshMs: 30_000, backoff: DEFAULT_BACKOFF, clock, log: createLog(captureLogger()) });
+  return new TokenRefresher({
+    getToken,
+    timeoutMs,
+    fallbackRefreshMs: 30_000,
+    backoff: DEFAULT_BACKOFF,
+    clock,
+    log: createLog(captureLogger()),
+  });
 }
 
 describe('in-stream token refresh', () => {
@@ -24,12 +40,27 @@ describe('in-stream token refresh', () => {
     };
     const errors: WatchError[] = [];
     const got: WatchEvent[] = [];
-    const manager = new WatchManager({ target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken, tls: false, clock, logger: captureLogger() });
-    await manager.registerWatch(TOPIC, { onEvent: (e) => void got.push(e), onError: (e) => void errors.push(recordError(e)) });
+    const manager = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken,
+      tls: false,
+      clock,
+      logger: captureLogger(),
+    });
+    await manager.registerWatch(TOPIC, {
+      onEvent: (e) => void got.push(e),
+      onError: (e) => void errors.push(recordError(e)),
+    });
     for (let t = 0; t < 60_000; t += 250) {
       await clock.advance(250);
       // Every token the getter handed out after the first must have reached the service before time moves on.
-      await service.waitFor(() => service.counters.tokenRefreshes === issued - 1, 5_000, `refresh ${issued - 1} seen by the service`);
+      await service.waitFor(
+        () => service.counters.tokenRefreshes === issued - 1,
+        5_000,
+        `refresh ${issued - 1} seen by the service`,
+      );
       if (t % 5_000 === 0) service.publish(TOPIC);
     }
     await service.waitFor(() => got.length === 12, 5_000, 'events during the minute');
@@ -85,7 +116,10 @@ describe('in-stream token refresh', () => {
   it('gives TOKEN_UNAVAILABLE after tokenTimeoutMs when the getter hangs, and never blocks close()', async () => {
     const clock = new FakeClock();
     const r = refresher(clock, () => new Promise<string>(() => undefined), 2_000);
-    const pending = r.current().then(() => undefined, (e: unknown) => e);
+    const pending = r.current().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await clock.advance(2_000);
     const err = await pending;
     assert.ok(err instanceof WatchError && err.code === 'TOKEN_UNAVAILABLE' && err.retryable);
@@ -100,7 +134,12 @@ describe('in-stream token refresh', () => {
     const r = refresher(clock, () => {
       throw new Error(`login failed for https://agent:${leaked}@idp.example.com/token`);
     });
-    const err = recordError(await r.current().then(() => undefined, (e: unknown) => e));
+    const err = recordError(
+      await r.current().then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(err instanceof WatchError);
     assert.equal(err.code, 'TOKEN_UNAVAILABLE');
     assert.ok(!err.message.includes(leaked));
@@ -111,7 +150,7 @@ describe('in-stream token refresh', () => {
   it('refuses a getter result that is not a token, and an already expired token', async () => {
     const clock = new FakeClock();
     const service = await startService({ clock });
-    await assert.rejects(refresher(clock, () => '' as string).current(), { code: 'TOKEN_UNAVAILABLE' });
+    await assert.rejects(refresher(clock, () => '').current(), { code: 'TOKEN_UNAVAILABLE' });
     await assert.rejects(refresher(clock, () => 42 as unknown as string).current(), { code: 'TOKEN_UNAVAILABLE' });
     const stale = await token(service, { ttlMs: 1_000 });
     await clock.advance(2_000);
@@ -191,14 +230,23 @@ describe('in-stream token refresh', () => {
     let current = await token(service);
     const errors: WatchError[] = [];
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, getToken: () => current, tls: false, logger: captureLogger(),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      getToken: () => current,
+      tls: false,
+      logger: captureLogger(),
       reconnect: { initialDelayMs: 1, maxDelayMs: 1 },
     });
     await manager.registerWatch(TOPIC, { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) });
     const old = current;
     current = await token(service);
     service.expireToken(old);
-    await service.waitFor(() => service.counters.accepted === 2 && manager.status().state === 'ready', 5_000, 'resubscribed');
+    await service.waitFor(
+      () => service.counters.accepted === 2 && manager.status().state === 'ready',
+      5_000,
+      'resubscribed',
+    );
     assert.equal(errors[0]?.code, 'TOKEN_EXPIRED');
     assert.equal(errors[0]?.retryable, true);
     await manager.close();
@@ -209,7 +257,13 @@ describe('in-stream token refresh', () => {
     const clock = new FakeClock();
     const service = await startService();
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, clock, logger: captureLogger(), connectTimeoutMs: 10_000,
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      clock,
+      logger: captureLogger(),
+      connectTimeoutMs: 10_000,
       getToken: () => {
         calls += 1;
         return Promise.reject(new Error('no credentials yet'));
@@ -233,10 +287,17 @@ describe('in-stream token refresh', () => {
   it('close() does not wait for a getter that hangs: registerWatch rejects CLOSED at once', async () => {
     const service = await startService();
     const manager = new WatchManager({
-      target: service.target, tenantId: service.tenantId, historyUrl: service.historyUrl, tls: false, logger: captureLogger(),
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      logger: captureLogger(),
       getToken: () => new Promise<string>(() => undefined),
     });
-    const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(() => undefined, (e: unknown) => e);
+    const pending = manager.registerWatch(TOPIC, { onEvent: () => undefined }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const started = performance.now();
     await manager.close();
     const err = await pending;

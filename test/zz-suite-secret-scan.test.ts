@@ -14,7 +14,9 @@ describe('suite-wide secret scan', () => {
     const expected = readdirSync(__dirname).filter((f) => f.endsWith('.test.ts') && f !== mine);
     let reports: Array<{ file: string; at: number; captured: string[]; secrets: string[] }> = [];
     try {
-      reports = readdirSync(dir).map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as (typeof reports)[number]);
+      reports = readdirSync(dir).map(
+        (f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as (typeof reports)[number],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -22,12 +24,18 @@ describe('suite-wide secret scan', () => {
     // run's: it must not stand in for a file that reported nothing.
     reports = reports.filter((r) => Date.now() - r.at < 30 * 60_000);
     const missing = expected.filter((f) => !reports.some((r) => r.file === f));
-    assert.deepEqual(missing, [], 'every test file of the suite reported what it captured (run this with the whole suite: npm test)');
+    assert.deepEqual(
+      missing,
+      [],
+      'every test file of the suite reported what it captured (run this with the whole suite: npm test)',
+    );
     const secrets = new Set(reports.flatMap((r) => r.secrets));
     const lines = reports.flatMap((r) => r.captured);
     assert.ok(secrets.size >= 20, `the suite used ${secrets.size} secrets`);
     assert.ok(lines.length >= 1_000, `the suite captured ${lines.length} lines`);
-    t.diagnostic(`scanned ${lines.length} captured lines/errors of ${reports.length} test files for ${secrets.size} secrets`);
+    t.diagnostic(
+      `scanned ${lines.length} captured lines/errors of ${reports.length} test files for ${secrets.size} secrets`,
+    );
     const hit = findLeak(lines, secrets);
     // Only the start of the line is shown: the line itself holds the secret.
     assert.equal(hit, undefined, `a secret appeared in the suite's output: ${hit?.slice(0, 40)}…`);

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   const service = await FakeWatchService.start({ topics: [TOPIC, ...extra], pingIntervalMs: false });
   for (let i = 0; i < events; i++) service.publish(TOPIC);
   const token = await service.issueToken({ ttlMs: 3_600_000 });
-  process.stdout.write(`${JSON.stringify({ target: service.target, historyUrl: service.historyUrl, tenantId: service.tenantId, token, topic: TOPIC })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ target: service.target, historyUrl: service.historyUrl, tenantId: service.tenantId, token, topic: TOPIC })}\n`,
+  );
   const feed = Number(process.env.WM_FEED ?? '0');
   if (feed > 0) {
     const log = service.topic(TOPIC);

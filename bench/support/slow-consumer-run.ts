@@ -10,7 +10,14 @@ const quiet = { error: () => undefined, warn: () => undefined, info: () => undef
 const slow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
 
 async function main(): Promise<void> {
-  const manager = new WatchManager({ target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false, logger: quiet });
+  const manager = new WatchManager({
+    target: info.target,
+    historyUrl: info.historyUrl,
+    tenantId: info.tenantId,
+    getToken: () => info.token,
+    tls: false,
+    logger: quiet,
+  });
   let handled = 0;
   const samples: Array<{ t: number; rssMiB: number; handled: number }> = [];
   let first!: () => void;
@@ -24,14 +31,19 @@ async function main(): Promise<void> {
     await manager.registerWatch(info.topic, { onEvent });
   } else {
     void (async () => {
-      for await (const record of manager.watch(info.topic, { signal: stop.signal })) if (record.kind === 'event') await onEvent();
+      for await (const record of manager.watch(info.topic, { signal: stop.signal }))
+        if (record.kind === 'event') await onEvent();
     })();
   }
   await started;
   const t0 = performance.now();
   for (let i = 0; i <= seconds / 5; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + i * 5_000 - performance.now())));
-    samples.push({ t: Math.round((performance.now() - t0) / 1000), rssMiB: process.memoryUsage.rss() / 2 ** 20, handled });
+    samples.push({
+      t: Math.round((performance.now() - t0) / 1000),
+      rssMiB: process.memoryUsage.rss() / 2 ** 20,
+      handled,
+    });
   }
   stop.abort();
   await manager.close();

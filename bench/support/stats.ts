@@ -29,12 +29,17 @@ export interface ServiceInfo {
 }
 
 /** Starts `bench/support/service-process.ts` with `events` events published; resolves once it serves. */
-export function startServiceProcess(events: number): Promise<{ info: ServiceInfo; child: ChildProcess; stop: () => void }> {
+export function startServiceProcess(
+  events: number,
+): Promise<{ info: ServiceInfo; child: ChildProcess; stop: () => void }> {
   return startProcess<ServiceInfo>('service-process.ts', { WM_EVENTS: String(events) });
 }
 
 /** Starts a script of `bench/support` that prints one JSON line when it serves, and stops when its stdin closes. */
-export function startProcess<T>(script: string, env: Record<string, string>): Promise<{ info: T; child: ChildProcess; stop: () => void }> {
+export function startProcess<T>(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ info: T; child: ChildProcess; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script)], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -10,7 +10,14 @@ import type { ServiceInfo } from './stats';
 const mode = process.argv[2] as 'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same';
 const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
-const options = { target: info.target, historyUrl: info.historyUrl, tenantId: info.tenantId, getToken: () => info.token, tls: false as const, logger: quiet };
+const options = {
+  target: info.target,
+  historyUrl: info.historyUrl,
+  tenantId: info.tenantId,
+  getToken: () => info.token,
+  tls: false as const,
+  logger: quiet,
+};
 
 async function bare(channel: grpc.ChannelOptions): Promise<void> {
   const Client = watchProto().central.events.v1.watch;

@@ -61,10 +61,17 @@ async function main(): Promise<void> {
     res.end('[]');
   });
   await new Promise<void>((resolve) => history.listen(0, '127.0.0.1', resolve));
-  process.stdout.write(`${JSON.stringify({
-    target: `127.0.0.1:${(server.address() as AddressInfo).port}`, historyUrl: `http://127.0.0.1:${(history.address() as AddressInfo).port}`,
-    tenantId: 'bench', token: 'bench-token-not-a-jwt', topic: TOPIC, events: EVENTS, bytesPerEvent: Math.round(bytes / EVENTS),
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      target: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      historyUrl: `http://127.0.0.1:${(history.address() as AddressInfo).port}`,
+      tenantId: 'bench',
+      token: 'bench-token-not-a-jwt',
+      topic: TOPIC,
+      events: EVENTS,
+      bytesPerEvent: Math.round(bytes / EVENTS),
+    })}\n`,
+  );
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }

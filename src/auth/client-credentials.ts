@@ -1,12 +1,18 @@
 import { KeyObject, createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { systemClock, type Clock } from '../clock';
-import { WatchError } from '../errors';
+import { WatchError, codeOfHttpStatus } from '../errors';
 import { HttpTransport } from '../transport/http-transport';
 import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../option-checks';
 import { resolveTlsOption, type ResolvedTls, type TlsOptions } from '../config/options';
 import type { TokenGetter, TokenRequest } from './token-getter';
-import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from '../config/proxy';
+import {
+  parseProxyUrl,
+  proxyForUrl,
+  readProxyEnvironment,
+  type Environment,
+  type ProxyEndpoint,
+} from '../config/proxy';
 import { registerSecret } from '../logging/redact';
 
 /** OAuth2 client credentials with a client secret (sent as `client_secret_post`). */
@@ -86,27 +92,40 @@ interface Cached {
 
 const invalid = (field: string, problem: string): WatchError => invalidField(field, problem, 'argument');
 
-const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorithm']>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorithm']>> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
 
-function algorithmOf(key: KeyObject, given: ClientAssertionCredentials['algorithm']): NonNullable<ClientAssertionCredentials['algorithm']> {
+function algorithmOf(
+  key: KeyObject,
+  given: ClientAssertionCredentials['algorithm'],
+): NonNullable<ClientAssertionCredentials['algorithm']> {
   if (given !== undefined) return given;
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  const byCurve = key.asymmetricKeyType === 'ec' ? EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
-  if (byCurve === undefined) throw invalid('credentials.algorithm', `cannot be chosen for a ${key.asymmetricKeyType ?? 'unknown'} key; give it`);
+  const byCurve =
+    key.asymmetricKeyType === 'ec' ? EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
+  if (byCurve === undefined)
+    throw invalid('credentials.algorithm', `cannot be chosen for a ${key.asymmetricKeyType ?? 'unknown'} key; give it`);
   return byCurve;
 }
 
 /** The grant's form fields, minus the client authentication that {@link clientCredentialsToken} adds per request. */
 type Authenticate = (now: number) => Promise<Record<string, string>>;
 
-function authentication(credentials: ClientSecretCredentials | ClientAssertionCredentials, tokenUrl: string): Authenticate {
+function authentication(
+  credentials: ClientSecretCredentials | ClientAssertionCredentials,
+  tokenUrl: string,
+): Authenticate {
   if ('clientSecret' in credentials && credentials.clientSecret !== undefined) {
     if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both');
     const secret = nonEmptyString(credentials.clientSecret, 'credentials.clientSecret', 'argument');
     registerSecret(secret, { pinned: true });
     return async () => ({ client_secret: secret });
   }
-  if (!('privateKey' in credentials) || credentials.privateKey === undefined) throw invalid('credentials', 'needs clientSecret or privateKey with keyId');
+  if (!('privateKey' in credentials) || credentials.privateKey === undefined)
+    throw invalid('credentials', 'needs clientSecret or privateKey with keyId');
   let key: KeyObject;
   try {
     const given = credentials.privateKey;
@@ -132,14 +151,19 @@ function authentication(credentials: ClientSecretCredentials | ClientAssertionCr
       .setIssuedAt(iat)
       .setExpirationTime(iat + 60)
       .sign(key);
-    return { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    return {
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    };
   };
 }
 
 function oauthError(body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: unknown; error_description?: unknown };
-    const parts = [parsed.error, parsed.error_description].filter((p): p is string => typeof p === 'string' && p !== '');
+    const parts = [parsed.error, parsed.error_description].filter(
+      (p): p is string => typeof p === 'string' && p !== '',
+    );
     return parts.length > 0 ? `: ${parts.join(': ')}` : '';
   } catch {
     return '';
@@ -157,7 +181,10 @@ function oauthError(body: string): string {
  * is `TOKEN_UNAVAILABLE` (retried by the manager); a proxy's refusal is `PROXY_*`. The secret, the key and the
  * tokens never appear in messages or logs.
  */
-export function clientCredentialsToken(credentials: ClientSecretCredentials | ClientAssertionCredentials, options: ClientCredentialsOptions = {}): (request?: TokenRequest) => Promise<string> {
+export function clientCredentialsToken(
+  credentials: ClientSecretCredentials | ClientAssertionCredentials,
+  options: ClientCredentialsOptions = {},
+): (request?: TokenRequest) => Promise<string> {
   if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
   const url = httpUrl(credentials.tokenUrl, 'credentials.tokenUrl', 'argument');
   const tokenUrl = url.href;
@@ -165,7 +192,10 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
   const authenticate = authentication(credentials, tokenUrl);
   const scope = credentials.scope;
   const timeoutMs = duration(options.timeoutMs, 'options.timeoutMs', 10_000, 1, undefined, 'argument');
-  const ownProxy: ProxyEndpoint | false | undefined = options.proxy === undefined || options.proxy === false ? options.proxy : parseProxyUrl(options.proxy, "argument 'options.proxy'");
+  const ownProxy: ProxyEndpoint | false | undefined =
+    options.proxy === undefined || options.proxy === false
+      ? options.proxy
+      : parseProxyUrl(options.proxy, "argument 'options.proxy'");
   const ownTls = options.tls === undefined ? undefined : resolveTlsOption(options.tls, 'options.tls');
 
   // Settings lent by the first manager this getter is given to; the getter's own options win.
@@ -179,7 +209,11 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
     if (transport === undefined) {
       const proxy = proxyForUrl(ownProxy ?? lent?.proxy, lent?.proxyEnv ?? readProxyEnvironment(), url);
       const base = resolveTlsOption({}, 'options.tls');
-      const tls: ResolvedTls = ownTls ?? (lent === undefined || lent.tls === false ? base : { ...base, ca: lent.tls.ca, minVersion: lent.tls.minVersion });
+      const tls: ResolvedTls =
+        ownTls ??
+        (lent === undefined || lent.tls === false
+          ? base
+          : { ...base, ca: lent.tls.ca, minVersion: lent.tls.minVersion });
       transport = new HttpTransport({ secure: url.protocol === 'https:', tls, proxy, clock: clock() });
     }
     return transport;
@@ -187,7 +221,11 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
 
   const fetchToken = async (): Promise<string> => {
     const started = clock().now();
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, ...(await authenticate(started)) });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      ...(await authenticate(started)),
+    });
     if (scope !== undefined) form.set('scope', scope);
     const reply = await http().request(url, {
       method: 'POST',
@@ -198,18 +236,22 @@ export function clientCredentialsToken(credentials: ClientSecretCredentials | Cl
       unavailable: 'TOKEN_UNAVAILABLE',
     });
     const where = `token endpoint ${url.host}`;
-    if (reply.status === 400 || reply.status === 401 || reply.status === 403) {
-      throw new WatchError('UNAUTHENTICATED', `${where} refused client ${clientId} (${reply.status}${oauthError(reply.body)})`);
+    if (reply.status !== 200) {
+      const code = codeOfHttpStatus('token-endpoint', reply.status);
+      if (code === 'UNAUTHENTICATED')
+        throw new WatchError(code, `${where} refused client ${clientId} (${reply.status}${oauthError(reply.body)})`);
+      if (code === 'INVALID_CONFIG')
+        throw new WatchError(code, `invalid argument 'credentials.tokenUrl': ${where} answered ${reply.status}`);
+      throw new WatchError(code, `${where} answered ${reply.status}${oauthError(reply.body)}`);
     }
-    if (reply.status === 404) throw new WatchError('INVALID_CONFIG', `invalid argument 'credentials.tokenUrl': ${where} answered 404`);
-    if (reply.status !== 200) throw new WatchError('TOKEN_UNAVAILABLE', `${where} answered ${reply.status}${oauthError(reply.body)}`);
     let body: { access_token?: unknown; expires_in?: unknown };
     try {
       body = JSON.parse(reply.body) as typeof body;
     } catch {
       throw new WatchError('TOKEN_UNAVAILABLE', `${where}: the answer is not JSON`);
     }
-    if (typeof body.access_token !== 'string' || body.access_token === '') throw new WatchError('TOKEN_UNAVAILABLE', `${where}: the answer has no access_token`);
+    if (typeof body.access_token !== 'string' || body.access_token === '')
+      throw new WatchError('TOKEN_UNAVAILABLE', `${where}: the answer has no access_token`);
     registerSecret(body.access_token);
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in);
     // Without a usable expires_in the token is used once; the manager reads its JWT exp for the refresh anyway.

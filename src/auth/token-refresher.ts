@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { Backoff, type ResolvedBackoff } from '../backoff';
 import { withDeadline, type Clock, type Timer } from '../clock';
-import { WatchError, toWatchError } from '../errors';
+import { WatchError, toWatchError, errorMessage } from '../errors';
 import type { Log } from '../logging/logger';
 import type { TokenGetter } from './token-getter';
 import { unsafeHeaderChar } from '../option-checks';
@@ -56,7 +56,11 @@ export class TokenRefresher {
    */
   async current(force = false): Promise<{ token: string; fresh: boolean }> {
     const held = this.held;
-    if (!force && held !== undefined && (held.expiresAt === undefined || held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS)) {
+    if (
+      !force &&
+      held !== undefined &&
+      (held.expiresAt === undefined || held.expiresAt - this.options.clock.now() > EXPIRY_MARGIN_MS)
+    ) {
       return { token: held.value, fresh: false };
     }
     // On start a getter's cache may answer; a held token that is about to expire, or a forced call, needs a new one.
@@ -94,14 +98,13 @@ export class TokenRefresher {
   private async fetchOnce(forceRefresh: boolean): Promise<string> {
     const { clock, timeoutMs, getToken } = this.options;
     try {
-      const raw = await withDeadline(
-        Promise.resolve({ forceRefresh }).then(getToken),
+      const raw = await withDeadline(Promise.resolve({ forceRefresh }).then(getToken), {
         clock,
-        timeoutMs,
-        () => new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`),
-        this.closing.signal,
-        () => new WatchError('CLOSED', 'closed while waiting for getToken'),
-      );
+        ms: timeoutMs,
+        onTimeout: () => new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`),
+        signal: this.closing.signal,
+        onAbort: () => new WatchError('CLOSED', 'closed while waiting for getToken'),
+      });
       const before = this.held?.value;
       const token = this.accept(raw);
       this.schedule(token);
@@ -119,10 +122,12 @@ export class TokenRefresher {
     }
   }
 
-
   private accept(raw: unknown): HeldToken {
     if (typeof raw !== 'string' || raw.trim() === '') {
-      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned ${typeof raw === 'string' ? 'an empty string' : typeof raw}, not a token`);
+      throw new WatchError(
+        'TOKEN_UNAVAILABLE',
+        `getToken returned ${typeof raw === 'string' ? 'an empty string' : typeof raw}, not a token`,
+      );
     }
     // Users often keep the header form around; the wire wants the bare token after our own "Bearer ".
     const value = raw.trim().replace(/^Bearer\s+/i, '');
@@ -131,7 +136,10 @@ export class TokenRefresher {
     // (and print the value) deep inside a call. Refused here, naming the getter and the position, never the token.
     const bad = unsafeHeaderChar(value, false);
     if (bad !== undefined) {
-      throw new WatchError('TOKEN_UNAVAILABLE', `getToken returned a token with a character a request header cannot carry (${bad.code} at position ${bad.index}); a token is visible ASCII without spaces`);
+      throw new WatchError(
+        'TOKEN_UNAVAILABLE',
+        `getToken returned a token with a character a request header cannot carry (${bad.code} at position ${bad.index}); a token is visible ASCII without spaces`,
+      );
     }
     const expiresAt = readExpiry(value);
     const now = this.options.clock.now();
@@ -139,7 +147,10 @@ export class TokenRefresher {
       throw new WatchError('TOKEN_EXPIRED', `getToken returned a token that expired ${now - expiresAt} ms ago`);
     }
     if (expiresAt === undefined) {
-      this.options.log.warnOnce('token-no-exp', `the token's expiry cannot be read (not a JWT with exp); refreshing every ${this.options.fallbackRefreshMs} ms`);
+      this.options.log.warnOnce(
+        'token-no-exp',
+        `the token's expiry cannot be read (not a JWT with exp); refreshing every ${this.options.fallbackRefreshMs} ms`,
+      );
     }
     const token = { value, expiresAt };
     this.held = token;
@@ -149,9 +160,10 @@ export class TokenRefresher {
   private schedule(token: HeldToken): void {
     if (this.closing.signal.aborted) return;
     const { clock, fallbackRefreshMs } = this.options;
-    const delay = token.expiresAt === undefined
-      ? fallbackRefreshMs
-      : Math.max(MIN_REFRESH_DELAY_MS, Math.floor(((token.expiresAt - clock.now()) * 4) / 5));
+    const delay =
+      token.expiresAt === undefined
+        ? fallbackRefreshMs
+        : Math.max(MIN_REFRESH_DELAY_MS, Math.floor(((token.expiresAt - clock.now()) * 4) / 5));
     this.arm(delay);
   }
 
@@ -168,7 +180,10 @@ export class TokenRefresher {
       if (this.closing.signal.aborted) return;
       const code = err instanceof WatchError ? err.code : 'TOKEN_UNAVAILABLE';
       const delay = this.retry.next();
-      this.options.log.warn(`token refresh failed; retrying in ${delay} ms`, { code, error: err instanceof Error ? err.message : String(err) });
+      this.options.log.warn(`token refresh failed; retrying in ${delay} ms`, {
+        code,
+        error: errorMessage(err),
+      });
       this.arm(delay);
     }
   }

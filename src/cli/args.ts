@@ -73,15 +73,27 @@ function program(): Command {
     .option('--token-env <name>', 'an environment variable holding the JWT')
     .option('--history-url <url>', 'base URL of the event-history API (default https://HOST of --target)')
     .option('--state-file <path>', 'where the acknowledged position of each topic is kept; a restart resumes after it')
-    .option('--from <where>', "where to start without a saved position: latest, beginning or a sequence id", parseFrom, 'latest')
+    .option(
+      '--from <where>',
+      'where to start without a saved position: latest, beginning or a sequence id',
+      parseFrom,
+      'latest',
+    )
     .option('--insecure', 'plaintext gRPC and HTTP (local testing only)', false)
     .option('--ca-file <path>', 'extra CA certificate(s) to trust, PEM')
-    .option('--proxy <url>', 'HTTP CONNECT proxy http://[user:pass@]host:port for gRPC and HTTP (default: https_proxy/http_proxy/no_proxy)')
+    .option(
+      '--proxy <url>',
+      'HTTP CONNECT proxy http://[user:pass@]host:port for gRPC and HTTP (default: https_proxy/http_proxy/no_proxy)',
+    )
     .option('--keepalive-ms <n>', 'HTTP/2 keepalive ping interval in ms', positiveInt('--keepalive-ms'))
     .option('--keepalive-timeout-ms <n>', 'HTTP/2 keepalive timeout in ms', positiveInt('--keepalive-timeout-ms'))
     .option('--json', 'one JSON object per line (default when stdout is not a terminal)')
     .option('--max-events <n>', 'exit 0 after N resource events were written', positiveInt('--max-events'))
-    .addOption(new Option('--log-level <level>', 'diagnostics on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'))
+    .addOption(
+      new Option('--log-level <level>', 'diagnostics on stderr')
+        .choices(['error', 'warn', 'info', 'debug'])
+        .default('warn'),
+    )
     .option('--demo', 'start the embedded fake watch service and tail it', false)
     .helpOption('-h, --help', 'show this help')
     .showSuggestionAfterError(true)
@@ -100,8 +112,14 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     cmd.parse([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return { help: `${cmd.helpInformation()}${EXAMPLES}` };
-      throw new UsageError(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help')
+        return { help: `${cmd.helpInformation()}${EXAMPLES}` };
+      throw new UsageError(
+        err.message
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim(),
+      );
     }
     throw err;
   }
@@ -133,6 +151,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
       throw new UsageError('exactly one of --token-file or --token-env is required');
     }
   }
-  if (new Set(config.topics).size !== config.topics.length) throw new UsageError('--topic: the same topic is given twice');
+  if (new Set(config.topics).size !== config.topics.length)
+    throw new UsageError('--topic: the same topic is given twice');
   return config;
 }

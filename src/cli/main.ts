@@ -54,7 +54,9 @@ function exitCodeOf(err: WatchError): number {
 }
 
 function flagMessage(err: WatchError): string {
-  return err.message.replace(/'([A-Za-z.]+)'/, (whole, field: string) => (FLAG_OF[field] === undefined ? whole : FLAG_OF[field]));
+  return err.message.replace(/'([A-Za-z.]+)'/, (whole, field: string) =>
+    FLAG_OF[field] === undefined ? whole : FLAG_OF[field],
+  );
 }
 
 /**
@@ -66,7 +68,8 @@ function tokenText(raw: string, source: string): string {
   if (text === '') throw new Error(`${source} is empty`);
   if (/[\r\n]/.test(text)) throw new Error(`${source} holds more than one line (a token is one line)`);
   const bad = unsafeHeaderChar(text.replace(/^Bearer\s+/i, ''), false);
-  if (bad !== undefined) throw new Error(`${source} holds a character a token cannot have (${bad.code} at position ${bad.index})`);
+  if (bad !== undefined)
+    throw new Error(`${source} holds a character a token cannot have (${bad.code} at position ${bad.index})`);
   return text;
 }
 
@@ -83,7 +86,7 @@ function tokenGetter(config: CliConfig, io: CliIo, demo: Demo | undefined): () =
 
 function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    out.write(`${line}\n`, (err) => (err == null ? resolve() : reject(err)));
+    out.write(`${line}\n`, (err) => (err === null || err === undefined ? resolve() : reject(err)));
   });
 }
 
@@ -136,7 +139,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return fail(EXIT.USAGE, `--token-file: ${(err as Error).message}`);
     }
   } else if (config.tokenEnv !== undefined) {
-    if ((io.env[config.tokenEnv] ?? '').trim() === '') return fail(EXIT.USAGE, `--token-env: environment variable ${config.tokenEnv} is not set`);
+    if ((io.env[config.tokenEnv] ?? '').trim() === '')
+      return fail(EXIT.USAGE, `--token-env: environment variable ${config.tokenEnv} is not set`);
     try {
       tokenText(io.env[config.tokenEnv] ?? '', `environment variable ${config.tokenEnv}`);
     } catch (err) {
@@ -243,7 +247,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   progress.stop();
   await manager.close();
   await demo?.stop();
-  if (code === EXIT.OK && unsaved !== undefined) code = fail(EXIT.FATAL, `${unsaved.code}: the state was not saved: ${unsaved.message}`);
+  if (code === EXIT.OK && unsaved !== undefined)
+    code = fail(EXIT.FATAL, `${unsaved.code}: the state was not saved: ${unsaved.message}`);
   // Only now: a second signal during the close above must still find the listener that exits at once.
   removeSignal?.();
   return code;

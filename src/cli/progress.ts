@@ -39,7 +39,11 @@ export class CatchUpProgress {
   private timer: Timer | undefined;
   private startedAt = 0;
 
-  constructor(private readonly manager: WatchManager, private readonly stream: NodeJS.WritableStream & { isTTY?: boolean }, private readonly clock: Clock) {}
+  constructor(
+    private readonly manager: WatchManager,
+    private readonly stream: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Draws only when stderr is a terminal and stdout is not: the bar is for output going to a file or a pipe (a long
@@ -74,10 +78,14 @@ export class CatchUpProgress {
   private draw({ done, total }: Progress): void {
     const seconds = Math.max(0.001, (this.clock.now() - this.startedAt) / 1000);
     const rate = done / seconds;
-    const payload = { rate: Math.round(rate), known: total !== undefined, eta: total === undefined || rate === 0 ? undefined : Math.ceil((total - done) / rate) };
+    const payload = {
+      rate: Math.round(rate),
+      known: total !== undefined,
+      eta: total === undefined || rate === 0 ? undefined : Math.ceil((total - done) / rate),
+    };
     if (this.bar === undefined) {
       this.bar = new SingleBar({
-        stream: this.stream as NodeJS.WritableStream,
+        stream: this.stream,
         clearOnComplete: true,
         hideCursor: false, // an exit at the second signal must not leave the user's cursor hidden
         format: (options, params, p: typeof payload) => {

@@ -66,5 +66,10 @@ export function liveLine(topic: string, colour = false): string {
 }
 
 export function resyncLine(notice: ResyncNotice, colour = false): string {
-  return paint(colour, `-- RESYNC: ${notice.topic}: ${notice.reason}; continuing after #${notice.newestSequenceId} (re-list this topic)`, 'bold', 'inverse');
+  return paint(
+    colour,
+    `-- RESYNC: ${notice.topic}: ${notice.reason}; continuing after #${notice.newestSequenceId} (re-list this topic)`,
+    'bold',
+    'inverse',
+  );
 }

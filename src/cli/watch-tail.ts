@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { errorMessage } from '../errors';
 import { runCli } from './main';
 
 // A second SIGINT/SIGTERM exits at once; the first one lets the CLI close cleanly and save its state.
@@ -21,12 +22,18 @@ const onSignal = (handler: () => void): (() => void) => {
 // uncaught 'error' event. The failed write itself tells runCli to finish (exit 0, state saved).
 process.stdout.on('error', () => undefined);
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, onSignal, ownsProcess: true }).then(
+runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  onSignal,
+  ownsProcess: true,
+}).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`watch-tail: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`watch-tail: internal error: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   },
 );

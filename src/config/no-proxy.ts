@@ -33,7 +33,7 @@ function entryMatches(rawEntry: string, host: string, port: number): boolean {
     const bits = Number(entry.slice(slash + 1));
     if (!Number.isInteger(bits) || bits < 0 || bits > 32) return false;
     const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    return ((ipv4ToNumber(entry.slice(0, slash)) & mask) >>> 0) === ((ipv4ToNumber(host) & mask) >>> 0);
+    return (ipv4ToNumber(entry.slice(0, slash)) & mask) >>> 0 === (ipv4ToNumber(host) & mask) >>> 0;
   }
   if (isIP(entry) !== 0 || isIP(host) !== 0) return entry === host;
   // Go's rules (net/http/httpproxy): `example.com` covers example.com and its subdomains; `.example.com` and

@@ -206,15 +206,40 @@ export interface ResolvedOptions {
 }
 
 const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
-  'target', 'tenantId', 'getToken', 'tls', 'proxy', 'entryAddress', 'keepalive', 'logger', 'userAgent', 'tokenTimeoutMs',
-  'tokenRefreshIntervalMs', 'connectTimeoutMs', 'closeTimeoutMs', 'maxBufferedEvents', 'reconnect', 'sequenceProvider', 'maxUnsavedAcks', 'positionFlush', 'deadLetterDir',
-  'from', 'historyUrl', 'historyPageSize', 'historyTimeoutMs', 'stateTimeoutMs', 'stallTimeoutMs', 'unknownEventTypes', 'clock',
+  'target',
+  'tenantId',
+  'getToken',
+  'tls',
+  'proxy',
+  'entryAddress',
+  'keepalive',
+  'logger',
+  'userAgent',
+  'tokenTimeoutMs',
+  'tokenRefreshIntervalMs',
+  'connectTimeoutMs',
+  'closeTimeoutMs',
+  'maxBufferedEvents',
+  'reconnect',
+  'sequenceProvider',
+  'maxUnsavedAcks',
+  'positionFlush',
+  'deadLetterDir',
+  'from',
+  'historyUrl',
+  'historyPageSize',
+  'historyTimeoutMs',
+  'stateTimeoutMs',
+  'stallTimeoutMs',
+  'unknownEventTypes',
+  'clock',
 ];
 
 /** PEM text or a Buffer of it, parsed here so that a broken file fails now and not at the first connect. */
 function pem(value: unknown, field: string, kind: 'certificate' | 'key'): string | Buffer | undefined {
   if (value === undefined) return undefined;
-  if (!(Buffer.isBuffer(value) || typeof value === 'string') || value.length === 0) throw invalid(field, 'must be PEM text or a Buffer');
+  if (!(Buffer.isBuffer(value) || typeof value === 'string') || value.length === 0)
+    throw invalid(field, 'must be PEM text or a Buffer');
   try {
     if (kind === 'certificate') new X509Certificate(value);
     else createPrivateKey(value);
@@ -248,9 +273,11 @@ export function resolveTlsOption(value: unknown, field: string): ResolvedTls {
   const ca = pem(input.ca, `${field}.ca`, 'certificate');
   const cert = pem(input.cert, `${field}.cert`, 'certificate');
   const key = pem(input.key, `${field}.key`, 'key');
-  if ((cert === undefined) !== (key === undefined)) throw invalid(cert === undefined ? `${field}.cert` : `${field}.key`, 'cert and key go together');
+  if ((cert === undefined) !== (key === undefined))
+    throw invalid(cert === undefined ? `${field}.cert` : `${field}.key`, 'cert and key go together');
   const minVersion = input.minVersion ?? 'TLSv1.2';
-  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') throw invalid(`${field}.minVersion`, "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
+  if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3')
+    throw invalid(`${field}.minVersion`, "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
   return {
     // Extra CAs are added to the system's roots, as "extra" says (a bare `ca` would replace them in Node and grpc-js).
     ca: ca === undefined ? undefined : [...rootCertificates, ca.toString()],
@@ -263,10 +290,12 @@ export function resolveTlsOption(value: unknown, field: string): ResolvedTls {
 
 function resolveProxy(value: unknown): ProxyEndpoint | false | undefined {
   if (value === undefined || value === false) return value;
-  if (typeof value !== 'string' || value.trim() === '') throw invalid('proxy', "must be 'http://[user:pass@]host:port' or false");
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalid('proxy', "must be 'http://[user:pass@]host:port' or false");
   // A bare 'host:port' is tolerated in the proxy variables (as curl does), never here: a typo such as 'notaurl'
   // would otherwise be taken as a host name and fail later as an unreachable proxy.
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value.trim())) throw invalid('proxy', "must be a URL 'http://[user:pass@]host[:port]' (the scheme is required) or false");
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value.trim()))
+    throw invalid('proxy', "must be a URL 'http://[user:pass@]host[:port]' (the scheme is required) or false");
   return parseProxyUrl(value.trim(), "option 'proxy'");
 }
 
@@ -286,13 +315,23 @@ function resolveReconnect(value: unknown): ResolvedOptions['reconnect'] {
   if (!isRecord(value)) throw invalid('reconnect', 'must be an object');
   checkKeys(value, ['initialDelayMs', 'maxDelayMs', 'multiplier', 'resetAfterMs'], 'reconnect.');
   const initialDelayMs = duration(value.initialDelayMs, 'reconnect.initialDelayMs', DEFAULT_BACKOFF.initialDelayMs, 0);
-  const maxDelayMs = duration(value.maxDelayMs, 'reconnect.maxDelayMs', Math.max(DEFAULT_BACKOFF.maxDelayMs, initialDelayMs), 0);
+  const maxDelayMs = duration(
+    value.maxDelayMs,
+    'reconnect.maxDelayMs',
+    Math.max(DEFAULT_BACKOFF.maxDelayMs, initialDelayMs),
+    0,
+  );
   if (maxDelayMs < initialDelayMs) throw invalid('reconnect.maxDelayMs', 'must not be below reconnect.initialDelayMs');
   const multiplier = value.multiplier === undefined ? DEFAULT_BACKOFF.multiplier : value.multiplier;
   if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {
     throw invalid('reconnect.multiplier', 'must be a number >= 1');
   }
-  return { initialDelayMs, maxDelayMs, multiplier, resetAfterMs: duration(value.resetAfterMs, 'reconnect.resetAfterMs', 60_000, 0) };
+  return {
+    initialDelayMs,
+    maxDelayMs,
+    multiplier,
+    resetAfterMs: duration(value.resetAfterMs, 'reconnect.resetAfterMs', 60_000, 0),
+  };
 }
 
 function resolveLogger(value: unknown): winston.Logger {
@@ -334,7 +373,8 @@ function resolveHistoryUrl(value: unknown, host: string, tls: boolean): URL {
   if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);
   const url = httpUrl(value, 'historyUrl');
   if (url.search !== '' || url.hash !== '') throw invalid('historyUrl', 'must not have a query or fragment');
-  if (url.protocol === 'http:' && tls) throw invalid('historyUrl', 'is plain http while tls is on; use https or set tls: false');
+  if (url.protocol === 'http:' && tls)
+    throw invalid('historyUrl', 'is plain http while tls is on; use https or set tls: false');
   return url;
 }
 
@@ -346,7 +386,12 @@ function resolveUnknownTypes(value: unknown): 'skip' | 'deliver' {
 
 function resolveClock(value: unknown): Clock {
   if (value === undefined) return systemClock;
-  if (!isRecord(value) || typeof value.now !== 'function' || typeof value.setTimeout !== 'function' || typeof value.random !== 'function') {
+  if (
+    !isRecord(value) ||
+    typeof value.now !== 'function' ||
+    typeof value.setTimeout !== 'function' ||
+    typeof value.random !== 'function'
+  ) {
     throw invalid('clock', 'must have now(), setTimeout() and random()');
   }
   return boundedClock(value as unknown as Clock);
@@ -363,7 +408,8 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
   const { host, port } = parseTarget(input.target);
   if (typeof input.getToken !== 'function') throw invalid('getToken', 'must be a function returning the token');
   const tls = resolveTls(input.tls);
-  const userAgent = input.userAgent === undefined ? `watch-manager/${version}` : headerValue(input.userAgent, 'userAgent');
+  const userAgent =
+    input.userAgent === undefined ? `watch-manager/${version}` : headerValue(input.userAgent, 'userAgent');
   return {
     target: input.target as string,
     host,
@@ -392,7 +438,10 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
     historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
     stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', 30_000),
-    stallTimeoutMs: input.stallTimeoutMs === false || input.stallTimeoutMs === undefined ? input.stallTimeoutMs : duration(input.stallTimeoutMs, 'stallTimeoutMs', 0, 10),
+    stallTimeoutMs:
+      input.stallTimeoutMs === false || input.stallTimeoutMs === undefined
+        ? input.stallTimeoutMs
+        : duration(input.stallTimeoutMs, 'stallTimeoutMs', 0, 10),
     unknownEventTypes: resolveUnknownTypes(input.unknownEventTypes),
     clock: resolveClock(input.clock),
   };

@@ -61,7 +61,10 @@ export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
     throw new WatchError('INVALID_CONFIG', `invalid ${source}: not a URL (expected http://[user:pass@]host:port)`);
   }
   if (url.protocol !== 'http:') {
-    throw new WatchError('INVALID_CONFIG', `invalid ${source}: only http:// proxies (HTTP CONNECT) are supported, got ${url.protocol}//`);
+    throw new WatchError(
+      'INVALID_CONFIG',
+      `invalid ${source}: only http:// proxies (HTTP CONNECT) are supported, got ${url.protocol}//`,
+    );
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
     throw new WatchError('INVALID_CONFIG', `invalid ${source}: a proxy URL has no path, query or fragment`);
@@ -96,11 +99,22 @@ const VARIABLES: Readonly<Record<ProxyUse, readonly string[]>> = {
  * proxies off; without either the environment variables (read once, when the manager is created) and `no_proxy`
  * decide. Never reads or writes `process.env` itself: the caller passes it.
  */
-export function proxyFor(option: ProxyEndpoint | false | undefined, env: Environment, use: ProxyUse, host: string, port: number, alias?: string): ProxyEndpoint | undefined {
+export function proxyFor(
+  option: ProxyEndpoint | false | undefined,
+  env: Environment,
+  use: ProxyUse,
+  host: string,
+  port: number,
+  alias?: string,
+): ProxyEndpoint | undefined {
   if (option !== undefined) return option === false ? undefined : option;
   // grpc-js's own rule: no_grpc_proxy, when set, takes the place of no_proxy for gRPC.
   const exemptions = use === 'grpc' && fromEnv(env, 'no_grpc_proxy') !== undefined ? 'no_grpc_proxy' : 'no_proxy';
-  if (bypassesProxy(env, host, port, exemptions) || (alias !== undefined && bypassesProxy(env, alias, port, exemptions))) return undefined;
+  if (
+    bypassesProxy(env, host, port, exemptions) ||
+    (alias !== undefined && bypassesProxy(env, alias, port, exemptions))
+  )
+    return undefined;
   for (const name of VARIABLES[use]) {
     const found = fromEnv(env, name);
     if (found !== undefined) return parseProxyUrl(found.value, `environment variable ${found.name}`);
@@ -114,7 +128,11 @@ export function portOf(url: URL): number {
 }
 
 /** The proxy for requests to `url` (its scheme picks the variable): the history API, the token endpoint. */
-export function proxyForUrl(option: ProxyEndpoint | false | undefined, env: Environment, url: URL): ProxyEndpoint | undefined {
+export function proxyForUrl(
+  option: ProxyEndpoint | false | undefined,
+  env: Environment,
+  url: URL,
+): ProxyEndpoint | undefined {
   return proxyFor(option, env, url.protocol === 'https:' ? 'https' : 'http', url.hostname, portOf(url));
 }
 

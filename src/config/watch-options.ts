@@ -43,19 +43,31 @@ function checkFilter(filter: unknown): void {
   if (filter === undefined) return;
   if (!isRecord(filter)) throw invalid('options.filter', 'must be an object');
   checkKeys(filter, ['kinds', 'types', 'names'], 'options.filter.');
-  const list = (v: unknown, ok: (x: unknown) => boolean): boolean => v === undefined || (Array.isArray(v) && v.every(ok));
-  if (!list(filter.kinds, (k) => typeof k === 'string')) throw invalid('options.filter.kinds', 'must be an array of strings');
+  const list = (v: unknown, ok: (x: unknown) => boolean): boolean =>
+    v === undefined || (Array.isArray(v) && v.every(ok));
+  if (!list(filter.kinds, (k) => typeof k === 'string'))
+    throw invalid('options.filter.kinds', 'must be an array of strings');
   if (!list(filter.types, (t) => typeof t === 'string' && WATCH_EVENT_TYPES.has(t))) {
     throw invalid('options.filter.types', `must be an array of ${[...WATCH_EVENT_TYPES].join(', ')}`);
   }
-  if (!list(filter.names, (n) => typeof n === 'string' || n instanceof RegExp)) throw invalid('options.filter.names', 'must be an array of strings or RegExps');
+  if (!list(filter.names, (n) => typeof n === 'string' || n instanceof RegExp))
+    throw invalid('options.filter.names', 'must be an array of strings or RegExps');
 }
 
 /** Every key of {@link WatchOptions}. */
-export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = ['from', 'resync', 'filter', 'concurrency', 'keyOf', 'maxAttempts', 'handlerTimeoutMs'];
+export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
+  'from',
+  'resync',
+  'filter',
+  'concurrency',
+  'keyOf',
+  'maxAttempts',
+  'handlerTimeoutMs',
+];
 
 /** {@link WatchOptions} after defaults and validation. */
-export type ResolvedWatchOptions = WatchOptions & Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
+export type ResolvedWatchOptions = WatchOptions &
+  Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
 
 /** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
 export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
@@ -66,9 +78,10 @@ export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
   if (input.resync !== undefined && (!isRecord(input.resync) || typeof input.resync.list !== 'function')) {
     throw invalid('options.resync.list', 'must be a function');
   }
-  if (input.resync !== undefined) checkKeys(input.resync as Record<string, unknown>, ['list'], 'options.resync.');
+  if (input.resync !== undefined) checkKeys(input.resync, ['list'], 'options.resync.');
   checkFilter(input.filter);
-  if (input.keyOf !== undefined && typeof input.keyOf !== 'function') throw invalid('options.keyOf', 'must be a function');
+  if (input.keyOf !== undefined && typeof input.keyOf !== 'function')
+    throw invalid('options.keyOf', 'must be a function');
   return {
     ...(input as WatchOptions),
     concurrency: duration(input.concurrency, 'options.concurrency', 1, 1, 1_000),

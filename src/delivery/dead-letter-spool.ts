@@ -33,7 +33,9 @@ const QUARANTINE = 'quarantine';
 let setAside = 0;
 
 function checksum(body: Omit<DeadLetter, 'id'>): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify([body.topic, body.event, body.error, body.attempts, body.failedAt])).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify([body.topic, body.event, body.error, body.attempts, body.failedAt]))
+    .digest('hex')}`;
 }
 
 function entryName(topic: string, sequenceId: number): string {
@@ -53,7 +55,10 @@ export class DeadLetterSpool {
    * @param dir The spool's directory (created on first use); one writer per directory.
    * @param beforeStep For crash tests: called before each step of a durable write.
    */
-  constructor(readonly dir: string, private readonly beforeStep?: (step: WriteStep) => void | Promise<void>) {}
+  constructor(
+    readonly dir: string,
+    private readonly beforeStep?: (step: WriteStep) => void | Promise<void>,
+  ) {}
 
   /** Sets `event` aside with the error that failed it; resolves once the entry is durable. */
   async add(event: WatchEvent, error: unknown, attempts: number, failedAt: number): Promise<DeadLetter> {
@@ -63,15 +68,26 @@ export class DeadLetterSpool {
     const entry: Omit<DeadLetter, 'id'> = {
       topic: event.topic,
       event,
-      error: typeof code === 'string' ? { message: redactSecrets(cause.message), code } : { message: redactSecrets(cause.message) },
+      error:
+        typeof code === 'string'
+          ? { message: redactSecrets(cause.message), code }
+          : { message: redactSecrets(cause.message) },
       attempts,
       failedAt,
     };
     const id = entryName(event.topic, event.sequenceId);
     try {
-      await writeFileDurably(path.join(this.dir, id), `${JSON.stringify({ format: FORMAT, version: VERSION, ...entry, checksum: checksum(entry) })}\n`, this.beforeStep);
+      await writeFileDurably(
+        path.join(this.dir, id),
+        `${JSON.stringify({ format: FORMAT, version: VERSION, ...entry, checksum: checksum(entry) })}\n`,
+        this.beforeStep,
+      );
     } catch (err) {
-      throw new WatchError('STATE_IO', `cannot write dead letter ${id} in ${this.dir} (${(err as { code?: string }).code ?? 'error'})`, { cause: err });
+      throw new WatchError(
+        'STATE_IO',
+        `cannot write dead letter ${id} in ${this.dir} (${(err as { code?: string }).code ?? 'error'})`,
+        { cause: err },
+      );
     }
     return { id, ...entry };
   }
@@ -89,7 +105,8 @@ export class DeadLetterSpool {
 
   /** Removes an entry (after it was handled). */
   async remove(id: string): Promise<void> {
-    if (!/^[0-9a-f]{12}-\d{16}\.json$/.test(id)) throw new WatchError('INVALID_CONFIG', `invalid argument 'id': ${JSON.stringify(id)} is not a dead-letter id`);
+    if (!/^[0-9a-f]{12}-\d{16}\.json$/.test(id))
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'id': ${JSON.stringify(id)} is not a dead-letter id`);
     await fsp.rm(path.join(this.dir, id), { force: true });
     await syncDirectory(this.dir);
   }
@@ -123,13 +140,21 @@ export class DeadLetterSpool {
     try {
       return (await fsp.readdir(this.dir)).filter((n) => n.endsWith('.json'));
     } catch (err) {
-      throw new WatchError('STATE_IO', `cannot read the dead-letter directory ${this.dir} (${(err as { code?: string }).code ?? 'error'})`, { cause: err });
+      throw new WatchError(
+        'STATE_IO',
+        `cannot read the dead-letter directory ${this.dir} (${(err as { code?: string }).code ?? 'error'})`,
+        { cause: err },
+      );
     }
   }
 
   private async read(name: string): Promise<DeadLetter | undefined> {
     try {
-      const body = JSON.parse(await fsp.readFile(path.join(this.dir, name), 'utf8')) as Omit<DeadLetter, 'id'> & { format?: string; version?: number; checksum?: string };
+      const body = JSON.parse(await fsp.readFile(path.join(this.dir, name), 'utf8')) as Omit<DeadLetter, 'id'> & {
+        format?: string;
+        version?: number;
+        checksum?: string;
+      };
       const { format, version, checksum: sum, ...entry } = body;
       if (format !== FORMAT || version !== VERSION || sum !== checksum(entry)) return undefined;
       return { id: name, ...entry };
@@ -155,7 +180,8 @@ export class DeadLetterSpool {
       if (suspects.length === 0) return;
       const quarantine = path.join(this.dir, QUARANTINE);
       await fsp.mkdir(quarantine, { recursive: true, mode: 0o700 });
-      for (const name of suspects) await fsp.rename(path.join(this.dir, name), path.join(quarantine, `${name}.${process.pid}-${++setAside}`));
+      for (const name of suspects)
+        await fsp.rename(path.join(this.dir, name), path.join(quarantine, `${name}.${process.pid}-${++setAside}`));
       await syncDirectory(this.dir);
     })().catch((err: unknown) => {
       this.recovered = undefined;

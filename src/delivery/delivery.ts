@@ -1,4 +1,4 @@
-import { WatchError } from '../errors';
+import { WatchError, errorMessage } from '../errors';
 import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../types';
@@ -8,9 +8,7 @@ import type { ResyncNotice, WatchHandlers } from './watch-handlers';
 
 /** One thing to hand to the application, in order. */
 export type DeliveryItem =
-  | { kind: 'event'; event: WatchEvent }
-  | { kind: 'resync'; notice: ResyncNotice }
-  | { kind: 'live' };
+  { kind: 'event'; event: WatchEvent } | { kind: 'resync'; notice: ResyncNotice } | { kind: 'live' };
 
 const SYNC_OK: HandlerOutcome = { ok: true };
 
@@ -309,7 +307,9 @@ export class Delivery {
     }
     const again = (): unknown => this.options.handlers.onEvent(event);
     const { policy } = this.options;
-    const outcome = threw ? afterThrow(again, policy, this.abort.signal, first) : afterFirst(again, policy, this.abort.signal, first);
+    const outcome = threw
+      ? afterThrow(again, policy, this.abort.signal, first)
+      : afterFirst(again, policy, this.abort.signal, first);
     if (!(outcome instanceof Promise)) {
       this.finished(event, key, outcome);
       return;
@@ -321,7 +321,11 @@ export class Delivery {
         this.settle(event, o);
         // A timed-out attempt may still run: its slot and its resource stay busy until it ends, so that no two
         // events of one resource overlap and close() waits for it.
-        if (abandoned !== undefined) await abandoned.then(() => undefined, () => undefined);
+        if (abandoned !== undefined)
+          await abandoned.then(
+            () => undefined,
+            () => undefined,
+          );
         this.freeSlot(key);
       })
       .catch((err: unknown) => {
@@ -333,14 +337,19 @@ export class Delivery {
   }
 
   /** A failure for good goes to the dead-letter spool if there is one; only a failed write still fails. */
-  private async setAside(event: WatchEvent, outcome: HandlerOutcome): Promise<HandlerOutcome & { setAside?: boolean; abandoned?: Promise<unknown> }> {
+  private async setAside(
+    event: WatchEvent,
+    outcome: HandlerOutcome,
+  ): Promise<HandlerOutcome & { setAside?: boolean; abandoned?: Promise<unknown> }> {
     const spool = this.options.deadLetter;
     if (outcome.ok || spool === undefined || this.stopped) return outcome;
     const abandoned = outcome.abandoned;
     try {
       await spool(event, outcome.error, outcome.attempts);
     } catch (err) {
-      return abandoned === undefined ? { ok: false, error: err, attempts: outcome.attempts } : { ok: false, error: err, attempts: outcome.attempts, abandoned };
+      return abandoned === undefined
+        ? { ok: false, error: err, attempts: outcome.attempts }
+        : { ok: false, error: err, attempts: outcome.attempts, abandoned };
     }
     this.deadLettered += 1;
     return abandoned === undefined ? { ok: true, setAside: true } : { ok: true, setAside: true, abandoned };
@@ -354,7 +363,11 @@ export class Delivery {
   /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
   private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
     if (!outcome.ok) {
-      if (!this.stopped) this.fail(`onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`, outcome.error);
+      if (!this.stopped)
+        this.fail(
+          `onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`,
+          outcome.error,
+        );
       return;
     }
     if (outcome.setAside !== true) {
@@ -382,7 +395,9 @@ export class Delivery {
   /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
   private async barrier(item: Exclude<DeliveryItem, { kind: 'event' }>): Promise<boolean> {
     const { handlers, topic, keeper } = this.options;
-    const running = Promise.resolve().then(() => (item.kind === 'resync' ? handlers.onResync?.(item.notice) : handlers.onLive?.(topic)));
+    const running = Promise.resolve().then(() =>
+      item.kind === 'resync' ? handlers.onResync?.(item.notice) : handlers.onLive?.(topic),
+    );
     this.inflight.add(running); // close() waits for it like for an event handler
     try {
       await running;
@@ -404,6 +419,8 @@ export class Delivery {
 
   private fail(what: string, err: unknown): void {
     this.stopped = true;
-    this.options.onFailure(new WatchError('HANDLER_FAILED', `watch ${this.options.topic}: ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    this.options.onFailure(
+      new WatchError('HANDLER_FAILED', `watch ${this.options.topic}: ${what}: ${errorMessage(err)}`, { cause: err }),
+    );
   }
 }

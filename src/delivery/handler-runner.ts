@@ -1,5 +1,6 @@
 import { Backoff, type ResolvedBackoff } from '../backoff';
 import { sleep, withDeadline, type Clock } from '../clock';
+import { isThenable } from '../thenable';
 import { WatchError } from '../errors';
 
 /** How a failing handler is retried. */
@@ -16,13 +17,10 @@ export interface HandlerPolicy {
  * The outcome of running a handler. `abandoned`: the last attempt timed out and may still be running; the caller
  * keeps its slot (and its resource key) busy until it settles.
  */
-export type HandlerOutcome = { ok: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
+export type HandlerOutcome =
+  { ok: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
 
 const OK: HandlerOutcome = { ok: true };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /**
  * Retries of an event handler, after the first attempt the caller made itself (sparing a closure per event): until
@@ -30,7 +28,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * `signal` aborts, nor after a timeout.
  */
 /** Continues after a first attempt that returned `first` (the caller made it, to spare a closure per event). */
-export function afterFirst(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, first: unknown): HandlerOutcome | Promise<HandlerOutcome> {
+export function afterFirst(
+  fn: () => unknown,
+  policy: HandlerPolicy,
+  signal: AbortSignal,
+  first: unknown,
+): HandlerOutcome | Promise<HandlerOutcome> {
   if (!isThenable(first)) return OK;
   return withTimeout(first, policy).then(
     () => OK,
@@ -39,11 +42,21 @@ export function afterFirst(fn: () => unknown, policy: HandlerPolicy, signal: Abo
 }
 
 /** Continues after a first attempt that threw `error`. */
-export function afterThrow(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, error: unknown): Promise<HandlerOutcome> {
+export function afterThrow(
+  fn: () => unknown,
+  policy: HandlerPolicy,
+  signal: AbortSignal,
+  error: unknown,
+): Promise<HandlerOutcome> {
   return retry(fn, policy, signal, error);
 }
 
-async function retry(fn: () => unknown, policy: HandlerPolicy, signal: AbortSignal, firstError: unknown): Promise<HandlerOutcome> {
+async function retry(
+  fn: () => unknown,
+  policy: HandlerPolicy,
+  signal: AbortSignal,
+  firstError: unknown,
+): Promise<HandlerOutcome> {
   const backoff = new Backoff(policy.backoff, () => policy.clock.random());
   let error = firstError;
   let attempts = 1;
@@ -73,7 +86,13 @@ function isTimeout(err: unknown): boolean {
 
 function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<unknown> {
   if (policy.timeoutMs <= 0) return Promise.resolve(running);
-  return withDeadline(running, policy.clock, policy.timeoutMs, () =>
-    Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), { [TIMED_OUT]: true, [ABANDONED]: Promise.resolve(running) }),
-  );
+  return withDeadline(running, {
+    clock: policy.clock,
+    ms: policy.timeoutMs,
+    onTimeout: () =>
+      Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), {
+        [TIMED_OUT]: true,
+        [ABANDONED]: Promise.resolve(running),
+      }),
+  });
 }

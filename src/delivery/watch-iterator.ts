@@ -155,5 +155,4 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
   [Symbol.asyncIterator](): AsyncIterableIterator<WatchRecord> {
     return this;
   }
-
 }

@@ -1,7 +1,7 @@
 import { Backoff, type ResolvedBackoff } from '../backoff';
 import { sleep, type Clock } from '../clock';
 import type { Delivery } from '../delivery/delivery';
-import { WatchError, toWatchError } from '../errors';
+import { WatchError, toWatchError, errorMessage } from '../errors';
 import { HistoryGone, type HistoryClient, type HistoryPage } from './history-client';
 import type { Log } from '../logging/logger';
 
@@ -115,7 +115,14 @@ function pagesInFlight(pageSize: number): number {
 /** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
 type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
 
-async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: number }, served: { full: boolean }, start: number, handed: { highest: number; position: number; gaps: boolean }): Promise<PassResult> {
+async function onePass(
+  ctx: CatchUpContext,
+  gate: RetryGate,
+  pageSize: { value: number },
+  served: { full: boolean },
+  start: number,
+  handed: { highest: number; position: number; gaps: boolean },
+): Promise<PassResult> {
   let after = start;
   let last = start;
   let requested = 0;
@@ -166,7 +173,13 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
     if (behind !== undefined) {
       disordered = true;
       handed.gaps = true;
-      ctx.report(new WatchError('PROTOCOL', `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the pages overlap (the server ignored sort=ASC, or changed its page size meanwhile)`, { retryable: true }));
+      ctx.report(
+        new WatchError(
+          'PROTOCOL',
+          `history of ${ctx.topic} after ${result.after}, page ${result.number}: holds sequence id ${behind}, not above ${last} from an earlier page; the pages overlap (the server ignored sort=ASC, or changed its page size meanwhile)`,
+          { retryable: true },
+        ),
+      );
     }
     const size = pageSize.value;
     const count = result.page.events.length;
@@ -198,7 +211,11 @@ async function onePass(ctx: CatchUpContext, gate: RetryGate, pageSize: { value: 
         // A cap: the first page of a numbering is short with more after it (no longer than it), or the same count
         // came back when asked again. Ask for what the server serves from now on.
         pageSize.value = count;
-        ctx.log.warnOnce(`page-cap:${ctx.topic}:${count}`, `the history API serves at most ${count} events per page (asked ${size}); page size lowered to ${count}`, { topic: ctx.topic });
+        ctx.log.warnOnce(
+          `page-cap:${ctx.topic}:${count}`,
+          `the history API serves at most ${count} events per page (asked ${size}); page size lowered to ${count}`,
+          { topic: ctx.topic },
+        );
       } else if (nextCount === 0) {
         // Never a whole page yet, and nothing on the next one: ask once more from the last id handed over before
         // taking this page for the last (a capped server's next page may be empty while events lie in between).
@@ -248,14 +265,25 @@ class RetryGate {
 }
 
 /** A page request; failures that trying again can cure are retried inside, behind the gate. */
-function fetchPage(ctx: CatchUpContext, gate: RetryGate, after: number, page: number, pageSize: number): Promise<PageResult> {
+function fetchPage(
+  ctx: CatchUpContext,
+  gate: RetryGate,
+  after: number,
+  page: number,
+  pageSize: number,
+): Promise<PageResult> {
   const promise = (async (): Promise<PageResult> => {
     for (;;) {
       await gate.pass();
       if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
       const aliveAtRequest = ctx.alive();
       try {
-        const result = { page: await ctx.history.page(ctx.topic, after, page, pageSize, ctx.signal), number: page, after, aliveAtRequest };
+        const result = {
+          page: await ctx.history.page(ctx.topic, after, page, pageSize, ctx.signal),
+          number: page,
+          after,
+          aliveAtRequest,
+        };
         gate.succeeded();
         return result;
       } catch (err) {
@@ -277,12 +305,18 @@ function fetchPage(ctx: CatchUpContext, gate: RetryGate, after: number, page: nu
 /** 410 Gone: tell the application (with a fresh list if configured) and continue after the newest position. */
 async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   if (!ctx.canResync) {
-    throw new WatchError('HISTORY_GONE', `watch ${ctx.topic}: ${gone.message}; give an onResync handler to be told and continue`);
+    throw new WatchError(
+      'HISTORY_GONE',
+      `watch ${ctx.topic}: ${gone.message}; give an onResync handler to be told and continue`,
+    );
   }
   const newest = gone.newestSequenceId;
   const reason = `history after sequence id ${gone.after} was purged`;
   if (ctx.list === undefined) {
-    ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest } });
+    ctx.delivery.push({
+      kind: 'resync',
+      notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest },
+    });
     return newest;
   }
   // List-then-watch (the Kubernetes informer's idea): the newest id was captured before listing, so changes made
@@ -291,10 +325,15 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   try {
     snapshot = [...(await ctx.list(ctx.topic))];
   } catch (err) {
-    throw new WatchError('HANDLER_FAILED', `watch ${ctx.topic}: resync.list threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new WatchError('HANDLER_FAILED', `watch ${ctx.topic}: resync.list threw: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   // The connection may have ended during the list: its notice is void (the next catch-up makes its own).
   if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
-  ctx.delivery.push({ kind: 'resync', notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest, snapshot } });
+  ctx.delivery.push({
+    kind: 'resync',
+    notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest, snapshot },
+  });
   return newest;
 }

@@ -1,4 +1,4 @@
-import { WatchError } from '../errors';
+import { WatchError, codeOfHttpStatus } from '../errors';
 import { fromHistoryEvent } from '../transport/event-codec';
 import type { Clock } from '../clock';
 import { retryAfterMs, type HttpTransport } from '../transport/http-transport';
@@ -31,7 +31,10 @@ export interface HistoryPage {
 
 /** The answer to a purged position: `410 Gone` with the newest sequence id now (WIRE.md). */
 export class HistoryGone extends Error {
-  constructor(readonly newestSequenceId: number, readonly after: number) {
+  constructor(
+    readonly newestSequenceId: number,
+    readonly after: number,
+  ) {
     super(`events after ${after} were purged from history; newest is ${newestSequenceId}`);
   }
 }
@@ -53,16 +56,26 @@ export class HistoryClient {
    * never handed over.
    */
   async page(topic: string, after: number, page: number, pageSize: number, signal: AbortSignal): Promise<HistoryPage> {
-    const query = new URLSearchParams({ query: `sequenceID>${after}`, sort: 'sequenceID,ASC', page: String(page), pageSize: String(pageSize) });
+    const query = new URLSearchParams({
+      query: `sequenceID>${after}`,
+      sort: 'sequenceID,ASC',
+      page: String(page),
+      pageSize: String(pageSize),
+    });
     const where = `history of ${topic} after ${after}, page ${page}`;
     const events = await this.get(topic, query, where, signal, after);
     let previous = after;
     for (const event of events) {
       if (event.sequenceId <= previous) {
-        const problem = previous === after && event === events[0]
-          ? `holds sequence id ${event.sequenceId}, not above the ${after} asked for`
-          : `is not in ascending sequence order (${event.sequenceId} after ${previous})`;
-        throw new WatchError('PROTOCOL', `${where}: the page ${problem}; the server did not honour query=sequenceID>${after}&sort=sequenceID,ASC`, { retryable: true });
+        const problem =
+          previous === after && event === events[0]
+            ? `holds sequence id ${event.sequenceId}, not above the ${after} asked for`
+            : `is not in ascending sequence order (${event.sequenceId} after ${previous})`;
+        throw new WatchError(
+          'PROTOCOL',
+          `${where}: the page ${problem}; the server did not honour query=sequenceID>${after}&sort=sequenceID,ASC`,
+          { retryable: true },
+        );
       }
       previous = event.sequenceId;
     }
@@ -84,7 +97,13 @@ export class HistoryClient {
     return this.options.transport.close();
   }
 
-  private async get(topic: string, query: URLSearchParams, where: string, signal: AbortSignal, after: number): Promise<WatchEvent[]> {
+  private async get(
+    topic: string,
+    query: URLSearchParams,
+    where: string,
+    signal: AbortSignal,
+    after: number,
+  ): Promise<WatchEvent[]> {
     let { token } = await this.options.tokens.current();
     for (let attempt = 0; ; attempt++) {
       const res = await this.request(topic, query, token, where, signal);
@@ -98,14 +117,26 @@ export class HistoryClient {
     }
   }
 
-  private async request(topic: string, query: URLSearchParams, token: string, where: string, signal: AbortSignal): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  private async request(
+    topic: string,
+    query: URLSearchParams,
+    token: string,
+    where: string,
+    signal: AbortSignal,
+  ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
     const { baseUrl, tenantId, timeoutMs, userAgent, transport } = this.options;
     // Each segment encoded: the self link was checked (no dot segments), and encoding keeps it one path under /events.
     const path = topic.split('/').map(encodeURIComponent).join('/');
     const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${path}?${query.toString()}`, baseUrl);
     const reply = await transport.request(url, {
       method: 'GET',
-      headers: { Authorization: `Bearer ${token}`, 'X-Axway-Tenant-Id': tenantId, 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': userAgent },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'X-Axway-Tenant-Id': tenantId,
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'User-Agent': userAgent,
+      },
       timeoutMs,
       signal,
       where,
@@ -120,9 +151,16 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-function statusError(res: { status: number; headers: Record<string, string | string[] | undefined> }, topic: string, where: string, after: number, now: number): Error {
-  switch (res.status) {
-    case 410: {
+function statusError(
+  res: { status: number; headers: Record<string, string | string[] | undefined> },
+  topic: string,
+  where: string,
+  after: number,
+  now: number,
+): Error {
+  const code = codeOfHttpStatus('history', res.status);
+  switch (code) {
+    case 'HISTORY_GONE': {
       // The newest id must be a whole number above the position asked for: anything else (missing, garbled, 0, not
       // above) cannot be resumed from, and taking it would loop at once (ask, 410, resync to it, ask again). A
       // retryable PROTOCOL error instead, retried with backoff: a gateway may have mangled the answer.
@@ -130,24 +168,31 @@ function statusError(res: { status: number; headers: Record<string, string | str
       const newest = value !== undefined && /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
       if (!Number.isSafeInteger(newest) || newest <= after) {
         const got = value === undefined ? 'none' : JSON.stringify(value.slice(0, 40));
-        return new WatchError('PROTOCOL', `${where}: 410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from (${got}; it must be a sequence id above ${after})`, { retryable: true });
+        return new WatchError(
+          'PROTOCOL',
+          `${where}: 410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from (${got}; it must be a sequence id above ${after})`,
+          { retryable: true },
+        );
       }
       return new HistoryGone(newest, after);
     }
-    case 401:
-      return new WatchError('UNAUTHENTICATED', `${where}: the history API refused the token (401)`);
-    case 403:
-      return new WatchError('PERMISSION_DENIED', `${where}: permission denied (403)`);
-    case 404:
-      return new WatchError('TOPIC_NOT_FOUND', `${where}: no history for ${topic} (404)`);
-    default: {
-      if (res.status === 429 || res.status >= 500) {
-        const wait = retryAfterMs(header(res.headers, 'retry-after'), now);
-        const asked = wait === undefined ? '' : `; the server asked to wait ${wait} ms`;
-        return new WatchError('HISTORY_UNAVAILABLE', `${where}: HTTP ${res.status}${asked}`, wait === undefined ? {} : { retryAfterMs: wait });
-      }
-      return new WatchError('PROTOCOL', `${where}: unexpected HTTP ${res.status}`);
+    case 'UNAUTHENTICATED':
+      return new WatchError(code, `${where}: the history API refused the token (${res.status})`);
+    case 'PERMISSION_DENIED':
+      return new WatchError(code, `${where}: permission denied (${res.status})`);
+    case 'TOPIC_NOT_FOUND':
+      return new WatchError(code, `${where}: no history for ${topic} (${res.status})`);
+    case 'HISTORY_UNAVAILABLE': {
+      const wait = retryAfterMs(header(res.headers, 'retry-after'), now);
+      const asked = wait === undefined ? '' : `; the server asked to wait ${wait} ms`;
+      return new WatchError(
+        code,
+        `${where}: HTTP ${res.status}${asked}`,
+        wait === undefined ? {} : { retryAfterMs: wait },
+      );
     }
+    default:
+      return new WatchError(code, `${where}: unexpected HTTP ${res.status}`);
   }
 }
 

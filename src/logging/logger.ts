@@ -37,7 +37,9 @@ export function createDefaultLogger(level: LogLevel = 'warn', stream?: NodeJS.Wr
     ),
     transports: [
       stream === undefined
-        ? new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })
+        ? new winston.transports.Console({
+            stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+          })
         : new winston.transports.Stream({ stream }),
     ],
   });

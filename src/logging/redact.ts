@@ -16,7 +16,10 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // An Authorization or Proxy-Authorization value of any scheme, whole: the scheme word, the credentials, and
   // `key="value"` parameters (Digest, AWS, Negotiate…), raw or inside a JSON string; never only the scheme word
   // (`Authorization: Token s3cr3t` must not become `[REDACTED] s3cr3t`).
-  [/((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?!\[REDACTED\])(?![A-Za-z][\w.+-]*\s+\[REDACTED\])(?:[A-Za-z][\w.+-]*\s+)?(?:[^\s,;"'\\]+|\\?"[^"\r\n\\]*\\?")+(?:\s*,\s*[\w-]+=(?:\\?"[^"\r\n\\]*\\?"|[^\s,;"'\\]+))*/gi, `$1${MASK}`],
+  [
+    /((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?!\[REDACTED\])(?![A-Za-z][\w.+-]*\s+\[REDACTED\])(?:[A-Za-z][\w.+-]*\s+)?(?:[^\s,;"'\\]+|\\?"[^"\r\n\\]*\\?")+(?:\s*,\s*[\w-]+=(?:\\?"[^"\r\n\\]*\\?"|[^\s,;"'\\]+))*/gi,
+    `$1${MASK}`,
+  ],
   // Credentials in a URL: scheme://user:password@host
   [/([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi, `$1:${MASK}@`],
 ];

@@ -17,7 +17,12 @@ export function tempPrefix(file: string): string {
  * `write-file-atomic` leaves out, FACTS.md). `beforeStep` lets a test interrupt each step as a crash would. On a
  * failure before the rename the temp file is removed; the error is rethrown as it is.
  */
-export async function writeFileDurably(file: string, text: string, beforeStep?: (step: WriteStep) => void | Promise<void>, io: DurableIo = fsp): Promise<void> {
+export async function writeFileDurably(
+  file: string,
+  text: string,
+  beforeStep?: (step: WriteStep) => void | Promise<void>,
+  io: DurableIo = fsp,
+): Promise<void> {
   const temp = path.join(path.dirname(file), `${tempPrefix(file)}${process.pid}-${++tempSeq}`);
   const step = async (name: WriteStep): Promise<void> => beforeStep?.(name);
   let handle: DurableHandle | undefined;

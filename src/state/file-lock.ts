@@ -46,10 +46,21 @@ export class FileLock {
       realpath: false,
       onCompromised: (err: Error) => {
         heldHere.delete(file);
-        options.onCompromised(new WatchError('STATE_LOCKED', `the lock of position file ${file} was lost (${(err as { code?: string }).code ?? err.message}): another process may be writing it`, { cause: err }));
+        options.onCompromised(
+          new WatchError(
+            'STATE_LOCKED',
+            `the lock of position file ${file} was lost (${(err as { code?: string }).code ?? err.message}): another process may be writing it`,
+            { cause: err },
+          ),
+        );
       },
     };
-    if (heldHere.has(file)) throw locked(file, { pid: process.pid, host: hostname(), since: '' }, ' (another FileSequenceStore of this process)');
+    if (heldHere.has(file))
+      throw locked(
+        file,
+        { pid: process.pid, host: hostname(), since: '' },
+        ' (another FileSequenceStore of this process)',
+      );
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(file, lockOptions);
@@ -60,7 +71,10 @@ export class FileLock {
       if (holder === undefined && !(await lockIsIdle(file, options.staleMs))) throw locked(file, undefined, '');
       // The holder crashed: its lock goes stale within staleMs (no one refreshes it); wait for that, not longer.
       try {
-        release = await lockfile.lock(file, { ...lockOptions, retries: { retries: Math.ceil(options.staleMs / 250) + 4, factor: 1, minTimeout: 250, maxTimeout: 250 } });
+        release = await lockfile.lock(file, {
+          ...lockOptions,
+          retries: { retries: Math.ceil(options.staleMs / 250) + 4, factor: 1, minTimeout: 250, maxTimeout: 250 },
+        });
       } catch (again) {
         if ((again as { code?: string }).code === 'ELOCKED') throw locked(file, await readHolder(file), '');
         throw ioError(file, again);
@@ -88,7 +102,8 @@ function holderFile(file: string): string {
 async function readHolder(file: string): Promise<Holder | undefined> {
   try {
     const data = JSON.parse(await fsp.readFile(holderFile(file), 'utf8')) as Partial<Holder>;
-    if (typeof data.pid === 'number' && typeof data.host === 'string') return { pid: data.pid, host: data.host, since: String(data.since ?? '') };
+    if (typeof data.pid === 'number' && typeof data.host === 'string')
+      return { pid: data.pid, host: data.host, since: String(data.since ?? '') };
   } catch {
     // No note (a holder that crashed before writing it, or an older version): judged by the lock's age instead.
   }
@@ -122,10 +137,20 @@ async function lockIsIdle(file: string, staleMs: number): Promise<boolean> {
 }
 
 function locked(file: string, holder: Holder | undefined, detail: string): WatchError {
-  const who = holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host}${holder.since === '' ? '' : ` (since ${holder.since})`}`;
-  return new WatchError('STATE_LOCKED', `position file ${file} is locked by ${who}${detail}; two processes must not share one position file (stop the other one, or give each its own file)`);
+  const who =
+    holder === undefined
+      ? 'another process'
+      : `process ${holder.pid} on ${holder.host}${holder.since === '' ? '' : ` (since ${holder.since})`}`;
+  return new WatchError(
+    'STATE_LOCKED',
+    `position file ${file} is locked by ${who}${detail}; two processes must not share one position file (stop the other one, or give each its own file)`,
+  );
 }
 
 function ioError(file: string, err: unknown): WatchError {
-  return new WatchError('STATE_IO', `cannot lock position file ${file} (${(err as { code?: string }).code ?? 'error'})`, { cause: err });
+  return new WatchError(
+    'STATE_IO',
+    `cannot lock position file ${file} (${(err as { code?: string }).code ?? 'error'})`,
+    { cause: err },
+  );
 }

@@ -34,12 +34,19 @@ interface PositionFile {
 }
 
 function checksum(positions: Record<string, number>): string {
-  const canonical = JSON.stringify(Object.keys(positions).sort().map((k) => [k, positions[k]]));
+  const canonical = JSON.stringify(
+    Object.keys(positions)
+      .sort()
+      .map((k) => [k, positions[k]]),
+  );
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
 function corrupt(file: string, problem: string): WatchError {
-  return new WatchError('STATE_CORRUPT', `position file ${file} ${problem}; refusing to guess a position (move it aside to start over)`);
+  return new WatchError(
+    'STATE_CORRUPT',
+    `position file ${file} ${problem}; refusing to guess a position (move it aside to start over)`,
+  );
 }
 
 function ioError(file: string, action: string, err: unknown): WatchError {
@@ -76,9 +83,14 @@ export class FileSequenceStore implements SequenceProvider {
   private lost: WatchError | undefined;
   private readonly lockStaleMs: number;
 
-  constructor(file: string, private readonly options: FileSequenceStoreOptions = {}) {
-    if (typeof file !== 'string' || file === '') throw new WatchError('INVALID_CONFIG', "invalid argument 'file': must be a path");
-    if (typeof options !== 'object' || options === null) throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+  constructor(
+    file: string,
+    private readonly options: FileSequenceStoreOptions = {},
+  ) {
+    if (typeof file !== 'string' || file === '')
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'file': must be a path");
+    if (typeof options !== 'object' || options === null)
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
     checkKeys(options as Record<string, unknown>, ['lockStaleMs', 'beforeStep'], 'options.', 'argument');
     this.lockStaleMs = duration(options.lockStaleMs, 'options.lockStaleMs', 10_000, 2_000, 3_600_000, 'argument');
     this.file = path.resolve(file);
@@ -234,15 +246,21 @@ function parse(text: string, file: string): Record<string, number> {
   try {
     data = JSON.parse(text);
   } catch {
-    throw corrupt(file, text.length === 0 ? 'is empty (a truncated write?)' : 'is not valid JSON (truncated or garbled)');
+    throw corrupt(
+      file,
+      text.length === 0 ? 'is empty (a truncated write?)' : 'is not valid JSON (truncated or garbled)',
+    );
   }
   const body = data as Partial<PositionFile> | null;
-  if (typeof body !== 'object' || body === null || body.format !== FORMAT) throw corrupt(file, 'is not a watch-manager position file');
-  if (body.version !== VERSION) throw corrupt(file, `has format version ${String(body.version)}; this SDK reads version ${VERSION}`);
+  if (typeof body !== 'object' || body === null || body.format !== FORMAT)
+    throw corrupt(file, 'is not a watch-manager position file');
+  if (body.version !== VERSION)
+    throw corrupt(file, `has format version ${String(body.version)}; this SDK reads version ${VERSION}`);
   const positions = body.positions;
-  if (typeof positions !== 'object' || positions === null || Array.isArray(positions)) throw corrupt(file, 'has no positions');
+  if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
+    throw corrupt(file, 'has no positions');
   for (const [topic, seq] of Object.entries(positions)) {
-    if (!Number.isSafeInteger(seq) || (seq as number) < 0) throw corrupt(file, `has an invalid position for ${topic}`);
+    if (!Number.isSafeInteger(seq) || seq < 0) throw corrupt(file, `has an invalid position for ${topic}`);
   }
   if (body.checksum !== checksum(positions)) throw corrupt(file, 'fails its checksum');
   return positions;

@@ -1,4 +1,5 @@
 import { withDeadline, type Clock, type Timer } from '../clock';
+import { isThenable } from '../thenable';
 import { WatchError, toWatchError } from '../errors';
 import type { SequenceProvider } from './sequence-provider';
 
@@ -46,7 +47,10 @@ export class PositionKeeper {
     }
     if (value === undefined || value === null) return undefined;
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new WatchError('STATE_CORRUPT', `the sequence provider returned ${String(value)} for ${this.topic}; expected a whole number >= 0`);
+      throw new WatchError(
+        'STATE_CORRUPT',
+        `the sequence provider returned ${String(value)} for ${this.topic}; expected a whole number >= 0`,
+      );
     }
     this.recorded = this.written = value;
     return value;
@@ -97,7 +101,15 @@ export class PositionKeeper {
   private bounded(write: Promise<void>): Promise<void> {
     const { clock, timeoutMs } = this.policy;
     if (clock === undefined || timeoutMs === undefined) return write;
-    return withDeadline(write, clock, timeoutMs, () => new WatchError('STATE_IO', `storing the position of ${this.topic}: setSequence did not settle within ${timeoutMs} ms`));
+    return withDeadline(write, {
+      clock,
+      ms: timeoutMs,
+      onTimeout: () =>
+        new WatchError(
+          'STATE_IO',
+          `storing the position of ${this.topic}: setSequence did not settle within ${timeoutMs} ms`,
+        ),
+    });
   }
 
   /** Resolves when at most `maxUnsaved` acknowledgements wait to be written (at once when the store keeps up). */
@@ -164,7 +176,7 @@ export class PositionKeeper {
         acks = this.acks;
         try {
           const next = this.provider.setSequence(this.topic, target);
-          pending = next !== undefined && typeof (next as { then?: unknown }).then === 'function' ? this.bounded(next) : next;
+          pending = isThenable(next) ? this.bounded(next) : next;
         } catch (err) {
           pending = Promise.reject(err);
         }

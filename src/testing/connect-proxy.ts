@@ -21,7 +21,10 @@ export class ConnectProxy {
   readonly tunnels: string[] = [];
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(private readonly server: http.Server, private readonly options: ConnectProxyOptions) {}
+  private constructor(
+    private readonly server: http.Server,
+    private readonly options: ConnectProxyOptions,
+  ) {}
 
   /** Starts a proxy on a free port of 127.0.0.1. */
   static async start(options: ConnectProxyOptions = {}): Promise<ConnectProxy> {
@@ -30,7 +33,9 @@ export class ConnectProxy {
       res.end();
     });
     const proxy = new ConnectProxy(server, options);
-    server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => proxy.tunnel(req, client, head));
+    server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) =>
+      proxy.tunnel(req, client, head),
+    );
     server.on('connection', (socket: net.Socket) => proxy.track(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
@@ -40,7 +45,9 @@ export class ConnectProxy {
   get url(): string {
     const { port } = this.server.address() as net.AddressInfo;
     const { user, password } = this.options;
-    return user === undefined ? `http://127.0.0.1:${port}` : `http://${encodeURIComponent(user)}:${encodeURIComponent(password ?? '')}@127.0.0.1:${port}`;
+    return user === undefined
+      ? `http://127.0.0.1:${port}`
+      : `http://${encodeURIComponent(user)}:${encodeURIComponent(password ?? '')}@127.0.0.1:${port}`;
   }
 
   /** Closes the proxy and every tunnel. */
@@ -61,7 +68,8 @@ export class ConnectProxy {
     if (user !== undefined) {
       const given = /^Basic (.+)$/.exec(req.headers['proxy-authorization'] ?? '');
       if (given === null) return refuse(407, 'Proxy Authentication Required');
-      if (Buffer.from(given[1] as string, 'base64').toString() !== `${user}:${password ?? ''}`) return refuse(401, 'Unauthorized');
+      if (Buffer.from(given[1] as string, 'base64').toString() !== `${user}:${password ?? ''}`)
+        return refuse(401, 'Unauthorized');
     }
     const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '');
     if (match === null) return refuse(400, 'Bad Request');

@@ -63,8 +63,23 @@ const MAX_PAGE_SIZE = 1000;
  */
 export class FakeHistoryServer {
   private readonly server: http.Server | https.Server;
-  private faults: Required<HistoryFaults> = { failNext: 0, failRate: 0, status: 503, delayMs: 0, malformedNext: 0, cutNext: 0 };
-  readonly counters: HistoryCounters = { requests: 0, pagesServed: 0, eventsServed: 0, failuresInjected: 0, gone: 0, throttled: 0, unauthorized: 0 };
+  private faults: Required<HistoryFaults> = {
+    failNext: 0,
+    failRate: 0,
+    status: 503,
+    delayMs: 0,
+    malformedNext: 0,
+    cutNext: 0,
+  };
+  readonly counters: HistoryCounters = {
+    requests: 0,
+    pagesServed: 0,
+    eventsServed: 0,
+    failuresInjected: 0,
+    gone: 0,
+    throttled: 0,
+    unauthorized: 0,
+  };
   /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
   readonly queries: string[] = [];
   private readonly closing = new AbortController();
@@ -73,7 +88,10 @@ export class FakeHistoryServer {
   private throttleLeft = 0;
 
   /** `server`: an https server for TLS tests; a plain http one by default. */
-  constructor(private readonly backend: HistoryBackend, server?: http.Server | https.Server) {
+  constructor(
+    private readonly backend: HistoryBackend,
+    server?: http.Server | https.Server,
+  ) {
     this.server = server ?? http.createServer();
     this.server.on('request', (req, res) => void this.handle(req, res));
   }
@@ -106,7 +124,8 @@ export class FakeHistoryServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     // The token endpoint shares the port but not the history API's faults or counters.
-    if (url.pathname === TOKEN_PATH && this.backend.tokenEndpoint !== undefined) return this.backend.tokenEndpoint.handle(req, res, this.closing.signal);
+    if (url.pathname === TOKEN_PATH && this.backend.tokenEndpoint !== undefined)
+      return this.backend.tokenEndpoint.handle(req, res, this.closing.signal);
     this.counters.requests += 1;
     this.queries.push(url.search);
     if (this.queries.length > 1000) this.queries.shift();
@@ -130,8 +149,10 @@ export class FakeHistoryServer {
 
     const params = parseParams(url.searchParams);
     if (typeof params === 'string') return reply(res, 400, { error: params });
-    if (params.after !== undefined && this.hostile.gone !== undefined) return this.gone(res, params.after, goneHeader(this.hostile.gone, params.after));
-    if (params.after !== undefined && params.after < topic.purgedThrough) return this.gone(res, params.after, String(topic.newestSequenceId));
+    if (params.after !== undefined && this.hostile.gone !== undefined)
+      return this.gone(res, params.after, goneHeader(this.hostile.gone, params.after));
+    if (params.after !== undefined && params.after < topic.purgedThrough)
+      return this.gone(res, params.after, String(topic.newestSequenceId));
     const events = this.page(topic, params);
     if (this.faults.malformedNext > 0) {
       this.faults.malformedNext -= 1;
@@ -227,7 +248,8 @@ function parseParams(search: URLSearchParams): PageParams | string {
   const page = Number(search.get('page') ?? '1');
   const pageSize = Number(search.get('pageSize') ?? '100');
   if (!Number.isInteger(page) || page < 1) return 'page must be a whole number >= 1';
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) return `pageSize must be 1..${MAX_PAGE_SIZE}`;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+    return `pageSize must be 1..${MAX_PAGE_SIZE}`;
   return { after, descending: sort.endsWith('DESC'), page, pageSize };
 }
 

@@ -94,7 +94,10 @@ export class FakeSubscription {
   /** Events written since the stream started or the hostile behaviour last changed (for `abortAfterEvents`). */
   private eventsWritten = 0;
 
-  constructor(private readonly call: Call, private readonly host: SubscriptionHost) {
+  constructor(
+    private readonly call: Call,
+    private readonly host: SubscriptionHost,
+  ) {
     host.counters.subscribes += 1;
     this.shaper = LiveShaper.for(host.hostile());
     call.on('data', (req: WireRequestOutput) => {
@@ -261,9 +264,10 @@ export class FakeSubscription {
     if (req.requestType === 'PING_RESPONSE') return this.pingAnswered(req.pingResponse?.id ?? '');
     if (req.requestType === 'AGENT_STATUS') {
       const status = req.agentStatus;
-      if (status != null) {
+      if (status !== null && status !== undefined) {
         const entry: AgentStatus = { state: status.state, message: status.message };
-        if (status.context != null) entry.context = { environmentName: status.context.environmentName, agentName: status.context.agentName };
+        if (status.context !== null && status.context !== undefined)
+          entry.context = { environmentName: status.context.environmentName, agentName: status.context.agentName };
         this.host.counters.agentStatuses.push(entry);
       }
       return;
@@ -291,7 +295,10 @@ export class FakeSubscription {
     if (this.done) return;
     if (!check.ok || bearer(req.token) !== metaToken) {
       this.host.counters.rejectedUnauthenticated += 1;
-      return this.end(grpc.status.UNAUTHENTICATED, check.ok ? 'request token differs from the call token' : `token ${check.reason}`);
+      return this.end(
+        grpc.status.UNAUTHENTICATED,
+        check.ok ? 'request token differs from the call token' : `token ${check.reason}`,
+      );
     }
     const tenant = md.get('x-axway-tenant-id')[0];
     if (tenant !== this.host.tenantId || check.tenantId !== this.host.tenantId) {

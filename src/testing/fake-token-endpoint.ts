@@ -65,7 +65,11 @@ export class FakeTokenEndpoint {
   private faults: Required<TokenEndpointFaults> = { failNext: 0, status: 500, delayMs: 0 };
   readonly counters: TokenEndpointCounters = { requests: 0, issued: 0, refused: 0, failuresInjected: 0 };
 
-  constructor(private readonly tokens: FakeTokenIssuer, private readonly clock: Clock, private readonly url: () => string) {}
+  constructor(
+    private readonly tokens: FakeTokenIssuer,
+    private readonly clock: Clock,
+    private readonly url: () => string,
+  ) {}
 
   register(client: FakeClient): void {
     this.clients.set(client.clientId, client);
@@ -95,14 +99,22 @@ export class FakeTokenEndpoint {
       return this.refuse(res, 400, 'invalid_request', 'POST a form');
     }
     const form = new URLSearchParams(body);
-    if (form.get('grant_type') !== 'client_credentials') return this.refuse(res, 400, 'unsupported_grant_type', 'only client_credentials');
+    if (form.get('grant_type') !== 'client_credentials')
+      return this.refuse(res, 400, 'unsupported_grant_type', 'only client_credentials');
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
-    const [basicId, basicSecret] = basic === null ? [] : Buffer.from(basic[1] as string, 'base64').toString().split(':').map(decodeURIComponent);
+    const [basicId, basicSecret] =
+      basic === null
+        ? []
+        : Buffer.from(basic[1] as string, 'base64')
+            .toString()
+            .split(':')
+            .map(decodeURIComponent);
     const clientId = form.get('client_id') ?? basicId;
     const client = clientId === undefined ? undefined : this.clients.get(clientId);
     if (client === undefined) return this.refuse(res, 401, 'invalid_client', 'unknown client');
     if ('clientSecret' in client) {
-      if ((form.get('client_secret') ?? basicSecret) !== client.clientSecret) return this.refuse(res, 401, 'invalid_client', 'bad credentials');
+      if ((form.get('client_secret') ?? basicSecret) !== client.clientSecret)
+        return this.refuse(res, 401, 'invalid_client', 'bad credentials');
     } else if (!(await this.assertionValid(client, form))) {
       return this.refuse(res, 401, 'invalid_client', 'bad client assertion');
     }
@@ -112,14 +124,28 @@ export class FakeTokenEndpoint {
     answer(res, 200, { access_token: token, token_type: 'Bearer', expires_in: Math.floor(ttlMs / 1000) });
   }
 
-  private async assertionValid(client: Extract<FakeClient, { publicKey: unknown }>, form: URLSearchParams): Promise<boolean> {
+  private async assertionValid(
+    client: Extract<FakeClient, { publicKey: unknown }>,
+    form: URLSearchParams,
+  ): Promise<boolean> {
     const assertion = form.get('client_assertion');
-    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' || assertion === null) return false;
+    if (
+      form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' ||
+      assertion === null
+    )
+      return false;
     try {
       if (decodeProtectedHeader(assertion).kid !== client.keyId) return false;
-      const key = typeof client.publicKey === 'object' && !Buffer.isBuffer(client.publicKey) ? client.publicKey : createPublicKey(client.publicKey);
+      const key =
+        typeof client.publicKey === 'object' && !Buffer.isBuffer(client.publicKey)
+          ? client.publicKey
+          : createPublicKey(client.publicKey);
       const { payload } = await jwtVerify(assertion, key, {
-        issuer: client.clientId, subject: client.clientId, audience: this.url(), currentDate: new Date(this.clock.now()), requiredClaims: ['jti', 'exp'],
+        issuer: client.clientId,
+        subject: client.clientId,
+        audience: this.url(),
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['jti', 'exp'],
       });
       if (this.seenJti.has(payload.jti as string)) return false;
       this.seenJti.add(payload.jti as string);
@@ -137,6 +163,10 @@ export class FakeTokenEndpoint {
 
 function answer(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }

@@ -40,7 +40,10 @@ export class FakeTokenIssuer {
   /** Tokens issued so far. */
   issued = 0;
 
-  constructor(private readonly clock: Clock, private readonly defaultTenant: string) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly defaultTenant: string,
+  ) {}
 
   /** A new signed JWT, valid for `ttlMs` on the service's clock. */
   async issue(options: IssueTokenOptions = {}): Promise<string> {
@@ -73,10 +76,13 @@ export class FakeTokenIssuer {
     if (this.revoked.has(token)) return { ok: false, reason: 'revoked' };
     if (this.expiredEarly.has(token)) return { ok: false, reason: 'expired' };
     try {
-      const { payload } = await jwtVerify(token, this.secret, { currentDate: new Date(this.clock.now()), clockTolerance: 0 });
+      const { payload } = await jwtVerify(token, this.secret, {
+        currentDate: new Date(this.clock.now()),
+        clockTolerance: 0,
+      });
       const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
       if (exp <= this.clock.now()) return { ok: false, reason: 'expired' };
-      return { ok: true, expiresAt: exp, tenantId: String(payload.org_guid ?? '') };
+      return { ok: true, expiresAt: exp, tenantId: typeof payload.org_guid === 'string' ? payload.org_guid : '' };
     } catch (err) {
       const code = (err as { code?: string }).code;
       return { ok: false, reason: code === 'ERR_JWT_EXPIRED' ? 'expired' : 'invalid' };

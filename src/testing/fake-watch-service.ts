@@ -5,7 +5,13 @@ import { watchProto, type WireEventInput, type WireWatchHandlers } from '../tran
 import type { WatchEvent } from '../types';
 import { seededRandom } from './fake-clock';
 import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';
-import { FakeTokenEndpoint, TOKEN_PATH, type FakeClient, type TokenEndpointCounters, type TokenEndpointFaults } from './fake-token-endpoint';
+import {
+  FakeTokenEndpoint,
+  TOKEN_PATH,
+  type FakeClient,
+  type TokenEndpointCounters,
+  type TokenEndpointFaults,
+} from './fake-token-endpoint';
 import { FakeSubscription, type FakeServiceCounters } from './fake-subscription';
 import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
 import { checkHostile, type HostileBehaviour } from './hostile';
@@ -105,10 +111,27 @@ export class FakeWatchService {
   readonly tokens: FakeTokenIssuer;
   /** What the gRPC side saw and did. */
   readonly counters: FakeServiceCounters = {
-    subscribes: 0, accepted: 0, rejectedUnauthenticated: 0, rejectedPermission: 0, rejectedNotFound: 0,
-    tokenRefreshes: 0, refreshesRejected: 0, expiredStreams: 0, pingsSent: 0, pingResponses: 0, maxPingLatencyMs: 0,
-    unknownPingResponses: 0, agentStatuses: [], eventsSent: 0, aborted: 0,
-    repeated: 0, reordered: 0, unknownTypes: 0, dropped: 0, abortedAfterEvents: 0, refusedSubscriptions: 0,
+    subscribes: 0,
+    accepted: 0,
+    rejectedUnauthenticated: 0,
+    rejectedPermission: 0,
+    rejectedNotFound: 0,
+    tokenRefreshes: 0,
+    refreshesRejected: 0,
+    expiredStreams: 0,
+    pingsSent: 0,
+    pingResponses: 0,
+    maxPingLatencyMs: 0,
+    unknownPingResponses: 0,
+    agentStatuses: [],
+    eventsSent: 0,
+    aborted: 0,
+    repeated: 0,
+    reordered: 0,
+    unknownTypes: 0,
+    dropped: 0,
+    abortedAfterEvents: 0,
+    refusedSubscriptions: 0,
   };
   private readonly topics = new Map<string, TopicLog>();
   private readonly subscriptions = new Set<FakeSubscription>();
@@ -122,24 +145,35 @@ export class FakeWatchService {
   private grpcPort = 0;
   private historyPort = 0;
 
-  private constructor(private readonly server: grpc.Server, private readonly options: FakeWatchServiceOptions) {
+  private constructor(
+    private readonly server: grpc.Server,
+    private readonly options: FakeWatchServiceOptions,
+  ) {
     this.tenantId = options.tenantId ?? 'fake-tenant';
     this.clock = options.clock ?? systemClock;
     this.random = seededRandom(options.seed ?? 1);
     this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
     for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
     this.tokenEndpoint = new FakeTokenEndpoint(this.tokens, this.clock, () => this.tokenUrl);
-    this.history = new FakeHistoryServer({
-      tenantId: this.tenantId,
-      tokens: this.tokens,
-      tokenEndpoint: this.tokenEndpoint,
-      topic: (selfLink) => this.topics.get(selfLink),
-      clock: this.clock,
-      random: this.random,
-    }, options.tls === undefined ? undefined : https.createServer({
-      cert: options.tls.cert, key: options.tls.key,
-      ...(options.tls.clientCa === undefined ? {} : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
-    }));
+    this.history = new FakeHistoryServer(
+      {
+        tenantId: this.tenantId,
+        tokens: this.tokens,
+        tokenEndpoint: this.tokenEndpoint,
+        topic: (selfLink) => this.topics.get(selfLink),
+        clock: this.clock,
+        random: this.random,
+      },
+      options.tls === undefined
+        ? undefined
+        : https.createServer({
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ...(options.tls.clientCa === undefined
+              ? {}
+              : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          }),
+    );
   }
 
   /** Starts both servers on free ports of `host`. */
@@ -149,13 +183,14 @@ export class FakeWatchService {
     const handlers: WireWatchHandlers = { subscribe: (call) => service.accept(call) };
     server.addService(watchProto().central.events.v1.watch.service, handlers);
     const host = options.host ?? '127.0.0.1';
-    const creds = options.tls === undefined
-      ? grpc.ServerCredentials.createInsecure()
-      : grpc.ServerCredentials.createSsl(
-        options.tls.clientCa === undefined ? null : Buffer.from(options.tls.clientCa),
-        [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],
-        options.tls.clientCa !== undefined,
-      );
+    const creds =
+      options.tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.ServerCredentials.createSsl(
+            options.tls.clientCa === undefined ? null : Buffer.from(options.tls.clientCa),
+            [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],
+            options.tls.clientCa !== undefined,
+          );
     service.grpcPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:0`, creds, (err, port) => (err === null ? resolve(port) : reject(err)));
     });

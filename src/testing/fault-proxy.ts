@@ -12,7 +12,10 @@ export class FaultProxy {
   /** Connections accepted so far. */
   connections = 0;
 
-  private constructor(private readonly targetHost: string, private readonly targetPort: number) {
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {
     this.server = net.createServer((client) => this.connect(client));
   }
 

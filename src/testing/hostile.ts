@@ -37,7 +37,7 @@ export interface HostileBehaviour {
      * The `X-Axway-Max-Sequence-Id` header of the answer: this string verbatim (`'0'`, `'abc'`, `'-5'`…); `null`
      * leaves the header out; `'asked'` sends N itself (a newest id not above the asked position).
      */
-    maxSequenceId: string | null | 'asked';
+    maxSequenceId: string | null;
   };
   /**
    * History: the next `count` requests (the token endpoint's excepted) are answered `status` with a `Retry-After`
@@ -111,11 +111,15 @@ export function checkHostile(behaviour: HostileBehaviour): HostileBehaviour {
   const { pageCap, pageOrder, gone, retryAfter, repeatEvery, reorder, unknownTypeEvery, abortAfterEvents } = behaviour;
   whole('pageCap', pageCap, 1);
   whole('pageLimit', behaviour.pageLimit, 1);
-  if (pageOrder !== undefined && !['asc', 'desc', 'shuffle'].includes(pageOrder)) refuse('pageOrder', pageOrder, "'asc', 'desc' or 'shuffle'");
-  if (gone !== undefined && gone.maxSequenceId !== null && typeof gone.maxSequenceId !== 'string') refuse('gone.maxSequenceId', gone.maxSequenceId, 'a string or null');
+  if (pageOrder !== undefined && !['asc', 'desc', 'shuffle'].includes(pageOrder))
+    refuse('pageOrder', pageOrder, "'asc', 'desc' or 'shuffle'");
+  if (gone !== undefined && gone.maxSequenceId !== null && typeof gone.maxSequenceId !== 'string')
+    refuse('gone.maxSequenceId', gone.maxSequenceId, 'a string or null');
   if (retryAfter !== undefined) {
-    if (retryAfter.status !== 429 && retryAfter.status !== 503) refuse('retryAfter.status', retryAfter.status, '429 or 503');
-    if (typeof retryAfter.header !== 'string' || /[\r\n]/.test(retryAfter.header)) refuse('retryAfter.header', retryAfter.header, 'a one-line string');
+    if (retryAfter.status !== 429 && retryAfter.status !== 503)
+      refuse('retryAfter.status', retryAfter.status, '429 or 503');
+    if (typeof retryAfter.header !== 'string' || /[\r\n]/.test(retryAfter.header))
+      refuse('retryAfter.header', retryAfter.header, 'a one-line string');
     whole('retryAfter.count', retryAfter.count, 0);
   }
   whole('repeatEvery', repeatEvery, 2);
@@ -130,7 +134,8 @@ export function checkHostile(behaviour: HostileBehaviour): HostileBehaviour {
 }
 
 function whole(field: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) refuse(field, value, `a whole number >= ${min}`);
+  if (value !== undefined && !(Number.isInteger(value) && value >= min))
+    refuse(field, value, `a whole number >= ${min}`);
 }
 
 function refuse(field: string, value: unknown, expected: string): never {
@@ -178,7 +183,10 @@ class Reorder<T> {
   private held: T[] = [];
   private position = 0;
 
-  constructor(private readonly hold: number, private readonly every: number) {}
+  constructor(
+    private readonly hold: number,
+    private readonly every: number,
+  ) {}
 
   next(shaped: Shaped<T>): Array<Shaped<T>> {
     const index = this.position;
@@ -220,7 +228,10 @@ class Repeat<T> {
  * repeats of what comes out of it). Per-stream state, started afresh with each stream and each `setHostile` call.
  */
 export class LiveShaper<T> {
-  private constructor(private readonly reorder: Reorder<T> | undefined, private readonly repeat: Repeat<T> | undefined) {}
+  private constructor(
+    private readonly reorder: Reorder<T> | undefined,
+    private readonly repeat: Repeat<T> | undefined,
+  ) {}
 
   /** The shaper `behaviour` asks for, or undefined when it asks for none (a stream then sends events as they come). */
   static for<T>(behaviour: HostileBehaviour): LiveShaper<T> | undefined {

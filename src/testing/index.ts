@@ -3,7 +3,12 @@
  * real service: a fake clock, a fault-injecting TCP proxy.
  * @packageDocumentation
  */
-export { FakeWatchService, type FakeWatchServiceOptions, type AbortOptions, type RawWireEvent } from './fake-watch-service';
+export {
+  FakeWatchService,
+  type FakeWatchServiceOptions,
+  type AbortOptions,
+  type RawWireEvent,
+} from './fake-watch-service';
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';
 export type { HostileBehaviour } from './hostile';

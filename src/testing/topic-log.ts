@@ -64,9 +64,12 @@ export class TopicLog {
   append(input: PublishInput = {}): WatchEvent {
     const seq = this.lastSeq + 1 + Math.max(0, input.skip ?? 0);
     this.lastSeq = seq;
-    const [kind, group] = input.kind === undefined ? (KINDS[seq % KINDS.length] as [string, string]) : [input.kind, input.group ?? 'management'];
+    const [kind, group] =
+      input.kind === undefined
+        ? (KINDS[seq % KINDS.length] as [string, string])
+        : [input.kind, input.group ?? 'management'];
     const name = input.name ?? `${kind.toLowerCase()}-${seq % 97}`;
-    const type = input.type ?? (TYPES[seq % TYPES.length] as WatchEventType);
+    const type: WatchEventType = input.type ?? TYPES[seq % TYPES.length] ?? 'UPDATED';
     const event: WatchEvent = {
       id: `evt-${this.topicId}-${seq}`,
       time: new Date(this.now()).toISOString(),
@@ -82,7 +85,8 @@ export class TopicLog {
       payload: resource(group, kind, name, seq, input.attributes),
     };
     this.events.push(event);
-    if (this.retain > 0 && this.events.length > this.retain * 2) this.purge((this.events[this.events.length - this.retain - 1] as WatchEvent).sequenceId);
+    if (this.retain > 0 && this.events.length > this.retain * 2)
+      this.purge((this.events[this.events.length - this.retain - 1] as WatchEvent).sequenceId);
     return event;
   }
 
@@ -126,7 +130,13 @@ function firstAbove(events: readonly WatchEvent[], seq: number): number {
   return lo;
 }
 
-function resource(group: string, kind: string, name: string, seq: number, attributes?: Record<string, string>): ResourceInstance {
+function resource(
+  group: string,
+  kind: string,
+  name: string,
+  seq: number,
+  attributes?: Record<string, string>,
+): ResourceInstance {
   const env = `env-${seq % 3}`;
   return {
     group,
@@ -134,7 +144,12 @@ function resource(group: string, kind: string, name: string, seq: number, attrib
     name,
     metadata: {
       id: `8a2e${seq.toString(16).padStart(12, '0')}`,
-      scope: { id: `8a2f${(seq % 3).toString(16).padStart(12, '0')}`, kind: 'Environment', name: env, selfLink: `/${group}/v1alpha1/environments/${env}` },
+      scope: {
+        id: `8a2f${(seq % 3).toString(16).padStart(12, '0')}`,
+        kind: 'Environment',
+        name: env,
+        selfLink: `/${group}/v1alpha1/environments/${env}`,
+      },
       selfLink: `/${group}/v1alpha1/environments/${env}/${kind.toLowerCase()}s/${name}`,
       references: [
         {

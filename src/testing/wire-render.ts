@@ -2,8 +2,22 @@ import type { WireEventInput } from '../transport/proto';
 import type { WatchEvent, WatchEventType } from '../types';
 
 /** The fields the stream and the history API carry alike. */
-function envelope(event: WatchEvent): { id: string; time: string; version: string; product: string; correlationId: string; organization: { id: string } } {
-  return { id: event.id, time: event.time, version: event.version, product: event.product, correlationId: event.correlationId, organization: { id: event.organizationId } };
+function envelope(event: WatchEvent): {
+  id: string;
+  time: string;
+  version: string;
+  product: string;
+  correlationId: string;
+  organization: { id: string };
+} {
+  return {
+    id: event.id,
+    time: event.time,
+    version: event.version,
+    product: event.product,
+    correlationId: event.correlationId,
+    organization: { id: event.organizationId },
+  };
 }
 
 /** An `Event.Type` number the contract does not define: a newer service's type, as an older client sees it. */
@@ -58,7 +72,11 @@ export function toHistoryJson(event: WatchEvent, unknownType = false): Record<st
     type: unknownType || !isContractType(type) ? UNKNOWN_HISTORY_TYPE : HISTORY_TYPES[type],
     payload: {
       ...event.payload,
-      metadata: { ...event.payload.metadata, audit: { createTimestamp: event.time, createUserId: 'fake' }, resourceVersion: String(event.sequenceId) },
+      metadata: {
+        ...event.payload.metadata,
+        audit: { createTimestamp: event.time, createUserId: 'fake' },
+        resourceVersion: String(event.sequenceId),
+      },
       spec: { description: `${event.payload.kind} ${event.payload.name}` },
       finalizers: [],
     },

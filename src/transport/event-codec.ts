@@ -1,7 +1,12 @@
 import { WatchError } from '../errors';
 import type { DecodedEvent, DecodedInt64, DecodedResource } from './proto';
-import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type WatchEvent, type WatchEventType } from '../types';
-
+import {
+  WATCH_EVENT_TYPES,
+  type ResourceInstance,
+  type ResourceReference,
+  type WatchEvent,
+  type WatchEventType,
+} from '../types';
 
 /**
  * Parses a wire sequence id (int64, carried as a decimal string) into a number, refusing anything that is not a
@@ -10,8 +15,14 @@ import { WATCH_EVENT_TYPES, type ResourceInstance, type ResourceReference, type 
 export function parseSequenceId(value: unknown, where: string): number {
   // int64 strings from the decoder are plain digits; Number() of anything else (signs, exponents, spaces) is caught
   // by the checks below or by the round trip.
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.length > 0 && value.length <= 16 ? Number(value) : NaN;
-  if (typeof value === 'string' && String(n) !== value) throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.length > 0 && value.length <= 16
+        ? Number(value)
+        : NaN;
+  if (typeof value === 'string' && String(n) !== value)
+    throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${JSON.stringify(value)}`);
   }
@@ -23,7 +34,6 @@ export function parseEventType(value: unknown, where: string): WatchEventType {
   if (typeof value === 'string' && WATCH_EVENT_TYPES.has(value)) return value as WatchEventType;
   throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
 }
-
 
 /** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
@@ -40,8 +50,21 @@ function int64ToNumber(value: DecodedInt64): number {
   return value.high >= 0 && value.high <= 0x1fffff ? value.high * TWO_POW_32 + (value.low >>> 0) : NaN;
 }
 
+/** An int64 as the message of an error shows it, in decimal: a number, or protobufjs's two halves of a Long. */
+function int64Text(value: DecodedInt64): string {
+  // Two's complement from the halves: exact at any size, where a Number would round.
+  return typeof value === 'number' ? String(value) : String((BigInt(value.high) << 32n) + BigInt(value.low >>> 0));
+}
+
 function toResource(p: DecodedResource | null): ResourceInstance {
-  if (p === null) return { group: '', kind: '', name: '', metadata: { id: '', scope: null, selfLink: '', references: [] }, attributes: {} };
+  if (p === null)
+    return {
+      group: '',
+      kind: '',
+      name: '',
+      metadata: { id: '', scope: null, selfLink: '', references: [] },
+      attributes: {},
+    };
   const m = p.metadata;
   const s = m === null ? null : m.scope;
   return {
@@ -52,9 +75,18 @@ function toResource(p: DecodedResource | null): ResourceInstance {
       id: m === null ? '' : m.id,
       scope: s === null ? null : { id: s.id, kind: s.kind, name: s.name, selfLink: s.selfLink },
       selfLink: m === null ? '' : m.selfLink,
-      references: m === null ? [] : m.references.map((r): ResourceReference => ({
-        id: r.id, kind: r.kind, name: r.name, scopeKind: r.scopeKind, scopeName: r.scopeName, selfLink: r.selfLink, type: r.type === 1 ? 'HARD' : 'SOFT',
-      })),
+      references:
+        m === null
+          ? []
+          : m.references.map((r): ResourceReference => ({
+              id: r.id,
+              kind: r.kind,
+              name: r.name,
+              scopeKind: r.scopeKind,
+              scopeName: r.scopeName,
+              selfLink: r.selfLink,
+              type: r.type === 1 ? 'HARD' : 'SOFT',
+            })),
     },
     // protobufjs gives every decoded message a map object of its own: handed on, not copied.
     attributes: p.attributes,
@@ -75,7 +107,7 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
   if (meta === null || !(sequenceId > 0)) {
     const where = `event ${JSON.stringify(wire.id)} on ${topic}`;
     if (meta === null) throw new WatchError('PROTOCOL', `${where}: no metadata`);
-    throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${String(meta.sequenceID)}`);
+    throw new WatchError('PROTOCOL', `${where}: invalid sequence id ${int64Text(meta.sequenceID)}`);
   }
   const event: WatchEvent = {
     id: wire.id,
@@ -102,7 +134,8 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
 export function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
-  if (typeof value !== 'string' || value === '') throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
+  if (typeof value !== 'string' || value === '')
+    throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
   const name = value.replace(/^Resource/, '').toUpperCase();
   // A name this contract does not know is a type a newer service added (see fromWireEvent).
   return WATCH_EVENT_TYPES.has(name) ? (name as WatchEventType) : 'UNKNOWN';
@@ -125,7 +158,7 @@ function stringMap(value: unknown): Record<string, string> {
   }
   if (clean) return value as Record<string, string>;
   const out: Record<string, string> = {};
-  for (const k in value) if (typeof value[k] === 'string') out[k] = value[k] as string;
+  for (const k in value) if (typeof value[k] === 'string') out[k] = value[k];
   return out;
 }
 
@@ -140,14 +173,22 @@ function resourceFromJson(payload: unknown): ResourceInstance {
     name: str(p.name),
     metadata: {
       id: str(meta.id),
-      scope: scope === null ? null : { id: str(scope.id), kind: str(scope.kind), name: str(scope.name), selfLink: str(scope.selfLink) },
+      scope:
+        scope === null
+          ? null
+          : { id: str(scope.id), kind: str(scope.kind), name: str(scope.name), selfLink: str(scope.selfLink) },
       selfLink: str(meta.selfLink),
-      references: (Array.isArray(meta.references) ? meta.references : []).filter(isObject).map(
-        (r): ResourceReference => ({
-          id: str(r.id), kind: str(r.kind), name: str(r.name), scopeKind: str(r.scopeKind), scopeName: str(r.scopeName),
-          selfLink: str(r.selfLink), type: r.type === 'HARD' || r.type === 1 ? 'HARD' : 'SOFT',
-        }),
-      ),
+      references: (Array.isArray(meta.references) ? meta.references : [])
+        .filter(isObject)
+        .map((r): ResourceReference => ({
+          id: str(r.id),
+          kind: str(r.kind),
+          name: str(r.name),
+          scopeKind: str(r.scopeKind),
+          scopeName: str(r.scopeName),
+          selfLink: str(r.selfLink),
+          type: r.type === 'HARD' || r.type === 1 ? 'HARD' : 'SOFT',
+        })),
     },
     attributes,
   };

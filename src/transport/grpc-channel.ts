@@ -11,7 +11,10 @@ const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 
 function credentials(options: ResolvedOptions, log: Log): grpc.ChannelCredentials {
   if (options.tls === false) {
-    log.warnOnce('plaintext', `TLS is off (tls: false): the token travels in clear text to ${options.target}; use this for local testing only`);
+    log.warnOnce(
+      'plaintext',
+      `TLS is off (tls: false): the token travels in clear text to ${options.target}; use this for local testing only`,
+    );
     return grpc.credentials.createInsecure();
   }
   const { ca, key, cert, minVersion } = options.tls;
@@ -37,7 +40,10 @@ export function channelRoute(options: ResolvedOptions): ChannelRoute {
   if (proxy !== undefined && dialled.host.startsWith('[')) {
     // grpc-js writes the CONNECT target without the brackets an IPv6 literal needs (`CONNECT ::1:443`): refuse
     // rather than fail later with an unexplained lost connection.
-    throw new WatchError('INVALID_CONFIG', `invalid option '${options.entryAddress === undefined ? 'target' : 'entryAddress'}': an IPv6 address cannot be reached through a proxy (use a host name)`);
+    throw new WatchError(
+      'INVALID_CONFIG',
+      `invalid option '${options.entryAddress === undefined ? 'target' : 'entryAddress'}': an IPv6 address cannot be reached through a proxy (use a host name)`,
+    );
   }
   return { address: proxy === undefined ? destination : proxy.address, destination, proxy };
 }
@@ -96,7 +102,8 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
   if (route.proxy !== undefined) {
     // grpc-js's HTTP CONNECT support, per channel (FACTS.md): internal option names, unchanged since 1.1.
     channel['grpc.http_connect_target'] = `dns:${route.destination}`;
-    if (route.proxy.credentials !== undefined) channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);
+    if (route.proxy.credentials !== undefined)
+      channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);
   }
   if (options.tls !== false && (options.tls.servername !== undefined || route.address !== options.target)) {
     // The name for the certificate check and SNI: grpc-js takes the dialled address's otherwise, which through an
@@ -121,6 +128,7 @@ export class WatchClient extends grpc.Client {
 
 /** The manager's client, with every grpc-js channel option the SDK sets. */
 export function createWatchClient(options: ResolvedOptions, log: Log, route = channelRoute(options)): WatchClient {
-  if (route.proxy !== undefined) log.info('gRPC channel through proxy', { proxy: route.proxy.toString(), destination: route.destination });
+  if (route.proxy !== undefined)
+    log.info('gRPC channel through proxy', { proxy: route.proxy.toString(), destination: route.destination });
   return new WatchClient(route.address, credentials(options, log), channelOptions(options, route));
 }

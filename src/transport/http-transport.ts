@@ -123,9 +123,21 @@ export class HttpTransport {
     // The proxy's credentials go in a header, not in the URL: https-proxy-agent's debug output prints the URL.
     const authorization = proxy?.authorization();
     const tunnel = { ...pool, headers: authorization === undefined ? {} : { 'Proxy-Authorization': authorization } };
-    this.agent = proxy !== undefined ? new TunnelAgent(proxy.toString(), tunnel) : secure ? new https.Agent(pool) : new http.Agent(pool);
+    this.agent =
+      proxy !== undefined
+        ? new TunnelAgent(proxy.toString(), tunnel)
+        : secure
+          ? new https.Agent(pool)
+          : new http.Agent(pool);
     // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
-    if (secure && tls !== false) Object.assign(this.connectOptions, { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, servername: tls.servername });
+    if (secure && tls !== false)
+      Object.assign(this.connectOptions, {
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        minVersion: tls.minVersion,
+        servername: tls.servername,
+      });
     if (options.entryHost !== undefined) this.connectOptions.hostname = options.entryHost;
   }
 
@@ -150,10 +162,22 @@ export class HttpTransport {
         const err = outcome.err;
         if (signal?.aborted === true) reject(new WatchError('CLOSED', `${where}: cancelled`));
         else if (err instanceof WatchError) reject(err);
-        else if (proxy !== undefined && proxyAnswer === undefined && CONNECT_FAILURES.has((err as { code?: string }).code ?? '')) reject(proxyUnreachable(proxy, err));
-        else reject(new WatchError(init.unavailable, `${where}: ${(err as { code?: string }).code ?? err.message}`, { cause: err }));
+        else if (
+          proxy !== undefined &&
+          proxyAnswer === undefined &&
+          CONNECT_FAILURES.has((err as { code?: string }).code ?? '')
+        )
+          reject(proxyUnreachable(proxy, err));
+        else
+          reject(
+            new WatchError(init.unavailable, `${where}: ${(err as { code?: string }).code ?? err.message}`, {
+              cause: err,
+            }),
+          );
       };
-      const servername = this.connectOptions.servername ?? (url.protocol === 'https:' ? url.hostname.replace(/^\[|\]$/g, '') : undefined);
+      const servername =
+        this.connectOptions.servername ??
+        (url.protocol === 'https:' ? url.hostname.replace(/^\[|\]$/g, '') : undefined);
       const req = lib.request(url, {
         ...this.connectOptions,
         servername,
@@ -164,7 +188,14 @@ export class HttpTransport {
       });
       // One deadline for headers and body: a server that trickles an answer, or a connection that dies in a way
       // Node reports only on the response, must not hold the caller forever.
-      const deadline = clock.setTimeout(() => settle({ ok: false, err: Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' }) }), init.timeoutMs);
+      const deadline = clock.setTimeout(
+        () =>
+          settle({
+            ok: false,
+            err: Object.assign(new Error(`no answer within ${init.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+          }),
+        init.timeoutMs,
+      );
       req.on('error', (err) => settle({ ok: false, err }));
       // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it (FACTS.md): its
       // 'proxyConnect' event is what tells a proxy's 401/403/407 from the origin's.
@@ -183,16 +214,26 @@ export class HttpTransport {
         res.setEncoding('utf8'); // decoded per chunk, without a joined copy of the body
         res.on('data', (chunk: string) => {
           body += chunk;
-          if (body.length > MAX_BODY_CHARS) settle({ ok: false, err: new WatchError('PROTOCOL', `${where}: the answer is larger than ${MAX_BODY_CHARS} characters`) });
+          if (body.length > MAX_BODY_CHARS)
+            settle({
+              ok: false,
+              err: new WatchError('PROTOCOL', `${where}: the answer is larger than ${MAX_BODY_CHARS} characters`),
+            });
         });
         res.on('error', (err) => settle({ ok: false, err }));
-        res.on('aborted', () => settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) }));
+        res.on('aborted', () =>
+          settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) }),
+        );
         res.on('end', () => {
           ended = true;
           settle({ ok: true, reply: { status: res.statusCode ?? 0, headers: res.headers, body } });
         });
         res.on('close', () => {
-          if (!ended) settle({ ok: false, err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }) });
+          if (!ended)
+            settle({
+              ok: false,
+              err: Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }),
+            });
         });
       });
       req.end(init.body);
@@ -204,8 +245,12 @@ export class HttpTransport {
    * handle behind.
    */
   async close(): Promise<void> {
-    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)].flat().filter((x) => x !== undefined);
-    const closed = sockets.map((socket) => (socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
+    const sockets = [...Object.values(this.agent.sockets), ...Object.values(this.agent.freeSockets)]
+      .flat()
+      .filter((x) => x !== undefined);
+    const closed = sockets.map((socket) =>
+      socket.closed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+    );
     if (this.agent instanceof TunnelAgent) this.agent.abandonAll();
     this.agent.destroy();
     await Promise.all(closed);

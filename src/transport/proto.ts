@@ -42,7 +42,15 @@ export interface DecodedResource {
     id: string;
     scope: { id: string; kind: string; name: string; selfLink: string } | null;
     selfLink: string;
-    references: Array<{ id: string; kind: string; name: string; scopeKind: string; scopeName: string; selfLink: string; type: number }>;
+    references: Array<{
+      id: string;
+      kind: string;
+      name: string;
+      scopeKind: string;
+      scopeName: string;
+      selfLink: string;
+      type: number;
+    }>;
   } | null;
   attributes: Record<string, string>;
 }
@@ -86,6 +94,9 @@ export function decodeEvent(bytes: Buffer): DecodedEvent {
   return eventType.decode(bytes) as unknown as DecodedEvent;
 }
 
-export type { Request as WireRequest, Request__Output as WireRequestOutput } from '../generated/central/events/v1/Request';
+export type {
+  Request as WireRequest,
+  Request__Output as WireRequestOutput,
+} from '../generated/central/events/v1/Request';
 export type { Event as WireEventInput } from '../generated/central/events/v1/Event';
 export type { watchHandlers as WireWatchHandlers } from '../generated/central/events/v1/watch';

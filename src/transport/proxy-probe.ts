@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Clock } from '../clock';
-import { WatchError, type WatchErrorCode } from '../errors';
+import { WatchError, codeOfHttpStatus, errorMessage, type WatchErrorCode } from '../errors';
 import type { ProxyEndpoint } from '../config/proxy';
 
 /**
@@ -8,16 +8,25 @@ import type { ProxyEndpoint } from '../config/proxy';
  * channel's diagnosis and the history client, so that both name a refusal the same way. Names the proxy by
  * `host:port`, never with its credentials.
  */
-export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destination: string, transient: WatchErrorCode = 'CONNECTION_LOST'): WatchError | undefined {
+export function proxyRefusal(
+  proxy: ProxyEndpoint,
+  statusCode: number,
+  destination: string,
+  transient: WatchErrorCode = 'CONNECTION_LOST',
+): WatchError | undefined {
   if (statusCode >= 200 && statusCode < 300) return undefined;
   const who = `proxy ${proxy.address}`;
-  if (statusCode === 401 || statusCode === 407) {
-    const why = proxy.credentials === undefined ? 'requires credentials and none were given' : 'refused the credentials';
-    return new WatchError('PROXY_AUTH', `${who} ${why} (${statusCode})`);
+  const code = codeOfHttpStatus('proxy', statusCode);
+  if (code === 'PROXY_AUTH') {
+    const why =
+      proxy.credentials === undefined ? 'requires credentials and none were given' : 'refused the credentials';
+    return new WatchError(code, `${who} ${why} (${statusCode})`);
   }
-  if (statusCode === 403) return new WatchError('PROXY_REFUSED', `${who} refused to connect to ${destination} (403: host or port not allowed)`);
+  if (code === 'PROXY_REFUSED' && statusCode === 403)
+    return new WatchError(code, `${who} refused to connect to ${destination} (403: host or port not allowed)`);
   // A proxy that does not do CONNECT at all, or not for this request: asking again will not change its mind.
-  if (statusCode === 400 || statusCode === 405 || statusCode === 501) return new WatchError('PROXY_REFUSED', `${who} does not tunnel to ${destination} (${statusCode}: no HTTP CONNECT)`);
+  if (code !== undefined)
+    return new WatchError(code, `${who} does not tunnel to ${destination} (${statusCode}: no HTTP CONNECT)`);
   // 502/503/504 and the like: the proxy is fine but could not reach the service, a transient network failure
   // (`transient` names it as the caller does: a lost stream, an unavailable history API…).
   return new WatchError(transient, `${who} could not reach ${destination} (${statusCode})`);
@@ -26,7 +35,7 @@ export function proxyRefusal(proxy: ProxyEndpoint, statusCode: number, destinati
 /** The typed error for a failure to reach the proxy itself (connection refused, unknown host, timeout). */
 export function proxyUnreachable(proxy: ProxyEndpoint, err: unknown): WatchError {
   const code = (err as { code?: unknown } | undefined)?.code;
-  const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  const detail = typeof code === 'string' ? code : errorMessage(err);
   return new WatchError('PROXY_UNREACHABLE', `proxy ${proxy.address} cannot be reached (${detail})`, { cause: err });
 }
 
@@ -37,18 +46,37 @@ export function proxyUnreachable(proxy: ProxyEndpoint, err: unknown): WatchError
  * beyond it); a proxy that takes the connection but does not answer within `timeoutMs` is a retryable
  * `CONNECTION_LOST` (busy, or its own upstream hangs), not an unreachable one. Never rejects; `signal` ends it early.
  */
-export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs: number, clock: Clock, signal: AbortSignal): Promise<WatchError | undefined> {
+export function probeProxy(
+  proxy: ProxyEndpoint,
+  destination: string,
+  timeoutMs: number,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<WatchError | undefined> {
   return new Promise((resolve) => {
     const headers: http.OutgoingHttpHeaders = { host: destination };
     const authorization = proxy.authorization();
     if (authorization !== undefined) headers['proxy-authorization'] = authorization;
-    const req = http.request({ host: proxy.host, port: proxy.port, method: 'CONNECT', path: destination, headers, agent: false, signal });
+    const req = http.request({
+      host: proxy.host,
+      port: proxy.port,
+      method: 'CONNECT',
+      path: destination,
+      headers,
+      agent: false,
+      signal,
+    });
     let connected = false;
     req.once('socket', (socket) => socket.once('connect', () => (connected = true)));
     const timer = clock.setTimeout(() => {
-      done(connected
-        ? new WatchError('CONNECTION_LOST', `proxy ${proxy.address} did not answer CONNECT to ${destination} within ${timeoutMs} ms`)
-        : proxyUnreachable(proxy, new Error(`no connection within ${timeoutMs} ms`)));
+      done(
+        connected
+          ? new WatchError(
+              'CONNECTION_LOST',
+              `proxy ${proxy.address} did not answer CONNECT to ${destination} within ${timeoutMs} ms`,
+            )
+          : proxyUnreachable(proxy, new Error(`no connection within ${timeoutMs} ms`)),
+      );
     }, timeoutMs);
     let settled = false;
     function done(error: WatchError | undefined): void {
@@ -70,9 +98,21 @@ export function probeProxy(proxy: ProxyEndpoint, destination: string, timeoutMs:
       // connection (transient). Neither is "unreachable", which at start means a wrong address.
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && code.startsWith('HPE_')) {
-        return done(new WatchError('PROXY_REFUSED', `proxy ${proxy.address} answered CONNECT with something that is not HTTP (${code}): is it an HTTP proxy?`, { cause: err }));
+        return done(
+          new WatchError(
+            'PROXY_REFUSED',
+            `proxy ${proxy.address} answered CONNECT with something that is not HTTP (${code}): is it an HTTP proxy?`,
+            { cause: err },
+          ),
+        );
       }
-      done(new WatchError('CONNECTION_LOST', `proxy ${proxy.address} closed the connection without answering CONNECT to ${destination}`, { cause: err }));
+      done(
+        new WatchError(
+          'CONNECTION_LOST',
+          `proxy ${proxy.address} closed the connection without answering CONNECT to ${destination}`,
+          { cause: err },
+        ),
+      );
     });
     req.end();
   });

@@ -80,7 +80,10 @@ export class StallWatchdog {
     const timeout = this.timeoutMs;
     if (this.timer !== undefined || this.stopped || this.suspended || timeout === undefined) return;
     // One timer per timeout, not one per event: when it fires it checks the last sign and re-arms for the rest.
-    this.timer = this.options.clock.setTimeout(() => this.check(), Math.max(0, this.lastSign + timeout - this.options.clock.now()));
+    this.timer = this.options.clock.setTimeout(
+      () => this.check(),
+      Math.max(0, this.lastSign + timeout - this.options.clock.now()),
+    );
   }
 
   private check(): void {

@@ -93,9 +93,17 @@ export class WatchStream {
   sendAgentStatus(status: AgentStatus, token: string): boolean {
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
-      agentStatus.context = { environmentName: status.context.environmentName ?? '', agentName: status.context.agentName ?? '' };
+      agentStatus.context = {
+        environmentName: status.context.environmentName ?? '',
+        agentName: status.context.agentName ?? '',
+      };
     }
-    return this.write({ selfLink: this.options.topic, token: `Bearer ${token}`, requestType: 'AGENT_STATUS', agentStatus });
+    return this.write({
+      selfLink: this.options.topic,
+      token: `Bearer ${token}`,
+      requestType: 'AGENT_STATUS',
+      agentStatus,
+    });
   }
 
   /** Stops reading: the service's writes back up through HTTP/2 flow control. */
@@ -167,7 +175,13 @@ export class WatchStream {
     this.markAlive();
     if (message.type === WIRE_PING) {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
-      if (this.finalError === undefined) this.write({ selfLink: this.options.topic, token: '', requestType: 'PING_RESPONSE', pingResponse: { id: message.id } });
+      if (this.finalError === undefined)
+        this.write({
+          selfLink: this.options.topic,
+          token: '',
+          requestType: 'PING_RESPONSE',
+          pingResponse: { id: message.id },
+        });
       this.options.log.debug('ping answered', { topic: this.options.topic, id: message.id });
       this.options.callbacks.onPing();
       return;

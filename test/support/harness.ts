@@ -26,10 +26,10 @@ export function suiteScanDir(runnerPid = process.ppid): string {
 
 // Everything written to stderr is captured too: default loggers, warnings, anything a library prints.
 const writeStderr = process.stderr.write.bind(process.stderr);
-process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+process.stderr.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
   captured.push(String(chunk));
   return (writeStderr as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stderr.write;
+};
 
 process.on('exit', () => {
   // The scan itself reports nothing: it reads and removes this run's reports.
@@ -37,7 +37,11 @@ process.on('exit', () => {
   const dir = suiteScanDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.basename(process.argv[1] ?? `pid-${process.pid}`);
-  writeFileSync(path.join(dir, `${file}.json`), JSON.stringify({ file, at: Date.now(), captured, secrets: [...secrets] }), { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, `${file}.json`),
+    JSON.stringify({ file, at: Date.now(), captured, secrets: [...secrets] }),
+    { mode: 0o600 },
+  );
 });
 
 /** A winston logger that keeps every line (debug and up) in {@link captured}. */
@@ -48,7 +52,11 @@ export function captureLogger(): winston.Logger {
       done();
     },
   });
-  return winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  return winston.createLogger({
+    level: 'debug',
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
 }
 
 /** A writable stream that keeps what is written (`text`) and hands it to the secret scan: a CLI's stdout or stderr. */

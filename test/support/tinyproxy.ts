@@ -43,12 +43,21 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function launch(dir: string, options: TinyproxyOptions): Promise<{ child: ChildProcess; port: number } | undefined> {
+async function launch(
+  dir: string,
+  options: TinyproxyOptions,
+): Promise<{ child: ChildProcess; port: number } | undefined> {
   const port = await freePort();
   const log = path.join(dir, 'tinyproxy.log');
   // tinyproxy takes comments only on lines of their own (FACTS.md).
   const lines = [
-    `Port ${port}`, 'Listen 127.0.0.1', 'Timeout 60', `LogFile "${log}"`, 'LogLevel Connect', 'MaxClients 200', 'Allow 127.0.0.1',
+    `Port ${port}`,
+    'Listen 127.0.0.1',
+    'Timeout 60',
+    `LogFile "${log}"`,
+    'LogLevel Connect',
+    'MaxClients 200',
+    'Allow 127.0.0.1',
     ...(options.user === undefined ? [] : [`BasicAuth ${options.user} ${options.password ?? ''}`]),
     ...options.allowPorts.map((p) => `ConnectPort ${p}`),
   ];
@@ -77,8 +86,11 @@ export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinypro
   return {
     port,
     url(credentials) {
-      const creds = credentials ?? (options.user === undefined ? false : { user: options.user, password: options.password ?? '' });
-      return creds === false ? `http://127.0.0.1:${port}` : `http://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}`;
+      const creds =
+        credentials ?? (options.user === undefined ? false : { user: options.user, password: options.password ?? '' });
+      return creds === false
+        ? `http://127.0.0.1:${port}`
+        : `http://${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}@127.0.0.1:${port}`;
     },
     connects() {
       let text = '';
