@@ -44,6 +44,7 @@ const RECONNECT = 'test/reconnect.test.ts';
 const REDACTION = 'test/redaction.test.ts';
 const STATE = 'test/state.test.ts';
 const STORE = 'test/sequence-store.test.ts';
+const STORE_CONTRACT = 'test/store-contract.test.ts';
 const TOKEN = 'test/token-refresh.test.ts';
 const UNITS = 'test/units.test.ts';
 
@@ -666,7 +667,7 @@ export const reverts: Mutant[] = [
     file: 'src/state/file-sequence-store.ts',
     find: '    if (sequenceId <= (durable.get(topic) ?? 0)) return;',
     replace: '    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;',
-    tests: [STATE],
+    tests: [STATE, STORE_CONTRACT],
   },
   {
     // #4: a save that fails before the start resolves never reaches onError

@@ -18,7 +18,7 @@ export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOption
 export type { TokenGetter, TokenRequest } from './auth/token-getter';
 export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
-export { FileSequenceStore, type FileSequenceStoreOptions, type WriteStep } from './state/file-sequence-store';
+export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';
 export type { BackoffOptions } from './backoff';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';
 export type { Clock, Timer, TimerOptions } from './clock';
@@ -33,7 +33,10 @@ export type {
   ManagerStatus,
   WatchStatus,
   StateChange,
+  StateChangeBase,
+  StateChangeToWork,
+  StateChangeToTrouble,
   WatchMetrics,
 } from './types';
 export { VERSION } from './version';
-export { createDefaultLogger, type LogLevel } from './logging/logger';
+export { createDefaultLogger, type LogLevel, type Logger } from './logging/logger';

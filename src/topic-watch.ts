@@ -108,13 +108,13 @@ export class TopicWatch {
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
     // A failed save is never held back until the start resolves (nor dropped if it rejects): the application is
     // told at once that a position it believes stored is not.
-    this.keeper = new PositionKeeper(
-      options.sequenceProvider,
+    this.keeper = new PositionKeeper({
+      provider: options.sequenceProvider,
       topic,
-      options.maxUnsavedAcks,
-      (err) => this.report(err, true),
-      { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs },
-    );
+      maxUnsaved: options.maxUnsavedAcks,
+      onError: (err) => this.report(err, true),
+      flush: { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs },
+    });
     this.delivery = new Delivery({
       topic,
       handlers,

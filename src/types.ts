@@ -2,6 +2,7 @@
  * The SDK's own public types. Generated proto types stay inside the stream and codec modules; these are what users
  * see, and they are stable across proto regeneration.
  */
+import type { WatchErrorCode } from './errors';
 
 /** What happened to the resource. PING events of the wire never reach users. */
 export type WatchEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'SUBRESOURCEUPDATED' | 'TRIGGERACTION';
@@ -139,7 +140,7 @@ export interface WatchStatus {
   /** The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). */
   lastSequenceId: number;
   /** The code of the last error this watch met, if any. */
-  lastErrorCode?: string;
+  lastErrorCode?: WatchErrorCode;
   /** When the next connection attempt is due (epoch ms), while `reconnecting`. */
   nextAttemptAt?: number;
 }
@@ -152,20 +153,39 @@ export interface ManagerStatus {
   watches: WatchStatus[];
 }
 
-/** A watch changed state: the payload of the manager's `'state'` event. */
-export interface StateChange {
+/** What every {@link StateChange} carries, whatever the state. */
+export interface StateChangeBase {
   /** The watch that changed. */
   watchId: string;
   /** Its topic. */
   topic: string;
   /** Its state before. */
   from: WatchStatus['state'];
-  /** Its state now. */
-  to: WatchStatus['state'];
-  /** The code of the error that caused the change, if one did (for example `CONNECTION_LOST` → `reconnecting`). */
-  errorCode?: string;
   /** The manager's state after the change. */
   manager: ConnectionState;
+}
+
+/**
+ * A watch changed state: the payload of the manager's `'state'` event, keyed on the state it moved `to`. Only a move
+ * to `reconnecting` or `closed` can have a cause (for example `CONNECTION_LOST` → `reconnecting`; a watch stopped
+ * by a permanent error → `closed` with its code; `close()` → `closed` without one).
+ */
+export type StateChange = StateChangeToWork | StateChangeToTrouble;
+
+/** A move to `connecting` or `ready`: never caused by an error. */
+export interface StateChangeToWork extends StateChangeBase {
+  /** Its state now. */
+  to: 'connecting' | 'ready';
+  /** Never set: such a move has no error behind it. */
+  errorCode?: undefined;
+}
+
+/** A move to `reconnecting` or `closed`, with the code of the error behind it when one was. */
+export interface StateChangeToTrouble extends StateChangeBase {
+  /** Its state now. */
+  to: 'reconnecting' | 'closed';
+  /** The code of the error that caused the change, if one did (none for `close()`). */
+  errorCode?: WatchErrorCode;
 }
 
 /** Counters and gauges of one watch: {@link WatchManager.metrics}. */

@@ -332,8 +332,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     error: WatchError | undefined,
   ): void {
     if (this.listenerCount('state') === 0) return;
-    const change: StateChange = { watchId: watch.id, topic: watch.topic, from, to, manager: this.status().state };
-    if (error !== undefined) change.errorCode = error.code;
+    const base = { watchId: watch.id, topic: watch.topic, from, manager: this.status().state };
+    // Only a move to reconnecting or closed has a cause (the union of StateChange says so).
+    const change: StateChange =
+      to === 'reconnecting' || to === 'closed'
+        ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
+        : { ...base, to };
     try {
       this.emit('state', change);
     } catch (err) {

@@ -67,7 +67,7 @@ function harness(concurrency: number, maxAttempts = 1, timeoutMs = 0): Harness {
           h.running.push({ event: e, resolve, reject });
         }),
     },
-    keeper: new PositionKeeper(store, TOPIC, 1_000, () => undefined),
+    keeper: new PositionKeeper({ provider: store, topic: TOPIC, maxUnsaved: 1_000, onError: () => undefined }),
     onFailure: (err) => void h.failures.push(err),
     onLow: () => undefined,
     highWater: 1_000,
@@ -238,7 +238,12 @@ describe('concurrent handlers', () => {
             running.push(resolve);
           }),
       },
-      keeper: new PositionKeeper(new MemorySequenceStore(), TOPIC, 1_000, () => undefined),
+      keeper: new PositionKeeper({
+        provider: new MemorySequenceStore(),
+        topic: TOPIC,
+        maxUnsaved: 1_000,
+        onError: () => undefined,
+      }),
       onFailure: () => undefined,
       onLow: () => undefined,
       highWater: 1_000,

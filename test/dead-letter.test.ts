@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeadLetterSpool, MemorySequenceStore, WatchManager, type WatchError, type WatchEvent } from '../src';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import { interceptWrites } from '../src/state/durable-file';
 
 scanForSecrets();
 
@@ -119,7 +120,8 @@ describe('dead-letter spool', () => {
     const spoolDir = dir();
     const event = { ...(await startAndPublish()), topic: TOPIC };
     for (const step of ['open', 'write', 'sync', 'rename'] as const) {
-      const crashing = new DeadLetterSpool(spoolDir, (s) => {
+      const crashing = new DeadLetterSpool(spoolDir);
+      interceptWrites(crashing, (s) => {
         if (s === step) throw new Error(`crash before ${s}`);
       });
       await assert.rejects(crashing.add(event, new Error('x'), 1, 1), { code: 'STATE_IO' });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager, type WriteStep } from '../src';
+import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager } from '../src';
+import { interceptWrites, type WriteStep } from '../src/state/durable-file';
 import { PositionKeeper } from '../src/state/position-keeper';
 import { FakeClock } from '../src/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
@@ -119,10 +120,9 @@ describe('sequence stores', () => {
       const d = dir();
       const file = path.join(d, 'positions.json');
       await written(file, { [TOPIC]: 5 });
-      const crashing = new FileSequenceStore(file, {
-        beforeStep: (s) => {
-          if (s === step) throw new Error(`crash before ${s}`);
-        },
+      const crashing = new FileSequenceStore(file);
+      interceptWrites(crashing, (s) => {
+        if (s === step) throw new Error(`crash before ${s}`);
       });
       await assert.rejects(crashing.setSequence(TOPIC, 9));
       await crashing.close();
@@ -171,13 +171,13 @@ describe('position flush policy', () => {
   it('writes after everyAcks acknowledgements or intervalMs after the first unsaved one, and always on flush', async () => {
     const clock = new FakeClock();
     const writes: number[] = [];
-    const keeper = new PositionKeeper(
-      { getSequence: () => undefined, setSequence: (_t: string, s: number) => void writes.push(s) },
-      TOPIC,
-      1_000,
-      () => undefined,
-      { everyAcks: 3, intervalMs: 500, clock },
-    );
+    const keeper = new PositionKeeper({
+      provider: { getSequence: () => undefined, setSequence: (_t: string, s: number) => void writes.push(s) },
+      topic: TOPIC,
+      maxUnsaved: 1_000,
+      onError: () => undefined,
+      flush: { everyAcks: 3, intervalMs: 500, clock },
+    });
     keeper.record(1);
     keeper.record(2);
     assert.deepEqual(writes, [], 'not yet: 2 of 3');
@@ -206,7 +206,13 @@ describe('position flush policy', () => {
           release = resolve;
         }),
     };
-    const keeper = new PositionKeeper(slow, TOPIC, 1_000, () => undefined, { everyAcks: 3, intervalMs: 500, clock });
+    const keeper = new PositionKeeper({
+      provider: slow,
+      topic: TOPIC,
+      maxUnsaved: 1_000,
+      onError: () => undefined,
+      flush: { everyAcks: 3, intervalMs: 500, clock },
+    });
     for (let i = 1; i <= 3; i++) keeper.record(i); // a write of 3 starts
     keeper.record(4);
     keeper.record(5);

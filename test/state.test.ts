@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from '../src';
 import { runCli } from '../src/cli/main';
-import { writeFileDurably, type DurableHandle, type DurableIo } from '../src/state/durable-file';
+import { interceptWrites, writeFileDurably, type DurableHandle, type DurableIo } from '../src/state/durable-file';
 import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
@@ -57,10 +57,9 @@ describe('a position reported saved is saved (#4)', () => {
   it('#4 FileSequenceStore changes its state only after the durable write: a retry after a failed write writes', async () => {
     const file = path.join(dir(), 'positions.json');
     let failing = false;
-    const store = new FileSequenceStore(file, {
-      beforeStep: (step) => {
-        if (failing && step === 'rename') throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
-      },
+    const store = new FileSequenceStore(file);
+    interceptWrites(store, (step) => {
+      if (failing && step === 'rename') throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
     });
     await store.setSequence(TOPIC, 3);
     failing = true;

@@ -1,10 +1,9 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import type winston from 'winston';
 import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from '../option-checks';
 import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from '../backoff';
 import { boundedClock, systemClock, type Clock } from '../clock';
-import { createDefaultLogger, type LogLevel } from '../logging/logger';
+import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore } from '../state/memory-sequence-store';
 import type { SequenceProvider } from '../state/sequence-provider';
@@ -88,8 +87,12 @@ export interface WatchManagerOptions {
    * @default none (connect to `target`)
    */
   entryAddress?: string;
-  /** A winston logger. @default a winston logger on stderr at level `warn` */
-  logger?: winston.Logger;
+  /**
+   * Where the SDK logs: any logger with `error`, `warn`, `info` and `debug` methods taking a message and its fields
+   * (winston, pino, `console`). Every line is scrubbed of secrets first.
+   * @default a winston logger on stderr at level `warn`
+   */
+  logger?: Logger;
   /** Prepended to grpc-js's own user agent. @default 'watch-manager/<version>' */
   userAgent?: string;
   /** How long one `getToken` call may take before it counts as failed (`TOKEN_UNAVAILABLE`). @default 10000 */
@@ -183,7 +186,7 @@ export interface ResolvedOptions {
   proxyEnv: Environment;
   entryAddress: { host: string; port: number } | undefined;
   keepalive: Required<KeepaliveOptions> | false;
-  logger: winston.Logger;
+  logger: Logger;
   userAgent: string;
   tokenTimeoutMs: number;
   tokenRefreshIntervalMs: number;
@@ -334,13 +337,13 @@ function resolveReconnect(value: unknown): ResolvedOptions['reconnect'] {
   };
 }
 
-function resolveLogger(value: unknown): winston.Logger {
+function resolveLogger(value: unknown): Logger {
   if (value === undefined) return createDefaultLogger();
   const levels: LogLevel[] = ['error', 'warn', 'info', 'debug'];
   if (!isRecord(value) || levels.some((l) => typeof value[l] !== 'function')) {
-    throw invalid('logger', 'must be a winston logger (with error, warn, info and debug methods)');
+    throw invalid('logger', 'must have error, warn, info and debug methods (a winston, pino or console logger)');
   }
-  return value as unknown as winston.Logger;
+  return value as unknown as Logger;
 }
 
 function resolveFlush(value: unknown): ResolvedOptions['positionFlush'] {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { syncDirectory, writeFileDurably, type WriteStep } from '../state/durable-file';
+import { syncDirectory, writeFileDurably, writeHookOf } from '../state/durable-file';
 import { WatchError } from '../errors';
 import { redactSecrets } from '../logging/redact';
 import type { WatchEvent } from '../types';
@@ -51,14 +51,8 @@ function entryName(topic: string, sequenceId: number): string {
 export class DeadLetterSpool {
   private recovered: Promise<void> | undefined;
 
-  /**
-   * @param dir The spool's directory (created on first use); one writer per directory.
-   * @param beforeStep For crash tests: called before each step of a durable write.
-   */
-  constructor(
-    readonly dir: string,
-    private readonly beforeStep?: (step: WriteStep) => void | Promise<void>,
-  ) {}
+  /** @param dir The spool's directory (created on first use); one writer per directory. */
+  constructor(readonly dir: string) {}
 
   /** Sets `event` aside with the error that failed it; resolves once the entry is durable. */
   async add(event: WatchEvent, error: unknown, attempts: number, failedAt: number): Promise<DeadLetter> {
@@ -80,7 +74,7 @@ export class DeadLetterSpool {
       await writeFileDurably(
         path.join(this.dir, id),
         `${JSON.stringify({ format: FORMAT, version: VERSION, ...entry, checksum: checksum(entry) })}\n`,
-        this.beforeStep,
+        writeHookOf(this),
       );
     } catch (err) {
       throw new WatchError(

@@ -4,6 +4,21 @@ import { redactSecrets } from './redact';
 /** The levels the SDK logs at. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
+/**
+ * What the SDK needs of a logger: four levels, each taking a message and its structured fields. winston (the
+ * default), pino and `console` all fit.
+ */
+export interface Logger {
+  /** A failure the application must know about (a watch stopped, a listener threw). */
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Something recovered from, or a setting to look at (a retryable error, plaintext, an unknown event type). */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** The lifecycle of a watch (subscribed, reconnecting). */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Wire detail (pings, pages, token refreshes): never in production by default. */
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** The structured fields of a log line. Values are scrubbed of secrets before they reach the logger. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
@@ -45,8 +60,8 @@ export function createDefaultLogger(level: LogLevel = 'warn', stream?: NodeJS.Wr
   });
 }
 
-/** Wraps a winston logger (or anything with the same level methods) into a redacting {@link Log}. */
-export function createLog(logger: Pick<winston.Logger, LogLevel>): Log {
+/** Wraps a {@link Logger} into a redacting {@link Log}. */
+export function createLog(logger: Logger): Log {
   const warned = new Set<string>();
   const emit = (level: LogLevel, message: string, fields?: LogFields): void => {
     const clean: Record<string, string | number | boolean> = {};

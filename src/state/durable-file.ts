@@ -4,7 +4,23 @@ import path from 'node:path';
 /** The steps of one durable write, named so that a test can interrupt the write at each of them. */
 export type WriteStep = 'open' | 'write' | 'sync' | 'rename' | 'sync-dir';
 
+/** Called before each step of a durable write; a throw there interrupts the write as a crash would. */
+export type WriteStepHook = (step: WriteStep) => void | Promise<void>;
+
 let tempSeq = 0;
+
+/** Crash tests' hooks, per writer (a store, a spool): internal, so that no test-only option is public API. */
+const hooks = new WeakMap<object, WriteStepHook>();
+
+/** Makes every durable write of `writer` call `hook` before each step. For crash tests; not exported publicly. */
+export function interceptWrites(writer: object, hook: WriteStepHook): void {
+  hooks.set(writer, hook);
+}
+
+/** The hook {@link interceptWrites} set for `writer`, if any. */
+export function writeHookOf(writer: object): WriteStepHook | undefined {
+  return hooks.get(writer);
+}
 
 /** The name prefix of the temp files of writes to `file`: what a crash can leave behind. */
 export function tempPrefix(file: string): string {

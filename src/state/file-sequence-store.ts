@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurably, tempPrefix, type WriteStep } from './durable-file';
+import { writeFileDurably, tempPrefix, writeHookOf } from './durable-file';
 import { WatchError } from '../errors';
 import { FileLock } from './file-lock';
 import { checkKeys, duration } from '../option-checks';
 import type { SequenceProvider } from './sequence-provider';
-
-export type { WriteStep };
 
 /** Options of {@link FileSequenceStore}. */
 export interface FileSequenceStoreOptions {
@@ -19,8 +17,6 @@ export interface FileSequenceStoreOptions {
    * @default 10000
    */
   lockStaleMs?: number;
-  /** Called before each step of every write; a throw there interrupts the write as a crash would. Tests only. */
-  beforeStep?: (step: WriteStep) => void | Promise<void>;
 }
 
 const FORMAT = 'watch-manager.positions';
@@ -83,15 +79,12 @@ export class FileSequenceStore implements SequenceProvider {
   private lost: WatchError | undefined;
   private readonly lockStaleMs: number;
 
-  constructor(
-    file: string,
-    private readonly options: FileSequenceStoreOptions = {},
-  ) {
+  constructor(file: string, options: FileSequenceStoreOptions = {}) {
     if (typeof file !== 'string' || file === '')
       throw new WatchError('INVALID_CONFIG', "invalid argument 'file': must be a path");
     if (typeof options !== 'object' || options === null)
       throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    checkKeys(options as Record<string, unknown>, ['lockStaleMs', 'beforeStep'], 'options.', 'argument');
+    checkKeys(options as Record<string, unknown>, ['lockStaleMs'], 'options.', 'argument');
     this.lockStaleMs = duration(options.lockStaleMs, 'options.lockStaleMs', 10_000, 2_000, 3_600_000, 'argument');
     this.file = path.resolve(file);
   }
@@ -234,7 +227,7 @@ export class FileSequenceStore implements SequenceProvider {
     if (this.lock === undefined) throw new WatchError('STATE_IO', `position file ${this.file}: the store was closed`);
     const body: PositionFile = { format: FORMAT, version: VERSION, positions, checksum: checksum(positions) };
     try {
-      await writeFileDurably(this.file, `${JSON.stringify(body)}\n`, this.options.beforeStep);
+      await writeFileDurably(this.file, `${JSON.stringify(body)}\n`, writeHookOf(this));
     } catch (err) {
       throw err instanceof WatchError ? err : ioError(this.file, 'write', err);
     }

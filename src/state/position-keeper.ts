@@ -12,6 +12,20 @@ export interface PositionFlushPolicy {
   timeoutMs?: number;
 }
 
+/** What a {@link PositionKeeper} writes, where, and whom it tells when a write fails. */
+export interface PositionKeeperOptions {
+  /** The store. */
+  provider: SequenceProvider;
+  /** The topic whose position this keeper writes. */
+  topic: string;
+  /** How many acknowledgements may wait unwritten before delivery waits for the store. */
+  maxUnsaved: number;
+  /** Told about every failed write (a position the application believes stored is not). */
+  onError: (error: WatchError) => void;
+  /** When to write. @default after every acknowledgement, without a deadline */
+  flush?: PositionFlushPolicy;
+}
+
 /**
  * Writes one topic's acknowledged position to its {@link SequenceProvider}, behind delivery: at most one write in
  * flight, and positions acknowledged meanwhile are carried by the next one (coalesced), so a slow store costs one
@@ -29,13 +43,19 @@ export class PositionKeeper {
   private timer: Timer | undefined;
   private closed = false;
 
-  constructor(
-    private readonly provider: SequenceProvider,
-    private readonly topic: string,
-    private readonly maxUnsaved: number,
-    private readonly onError: (error: WatchError) => void,
-    private readonly policy: PositionFlushPolicy = { everyAcks: 1, intervalMs: 0, clock: undefined },
-  ) {}
+  private readonly provider: SequenceProvider;
+  private readonly topic: string;
+  private readonly maxUnsaved: number;
+  private readonly onError: (error: WatchError) => void;
+  private readonly policy: PositionFlushPolicy;
+
+  constructor(options: PositionKeeperOptions) {
+    this.provider = options.provider;
+    this.topic = options.topic;
+    this.maxUnsaved = options.maxUnsaved;
+    this.onError = options.onError;
+    this.policy = options.flush ?? { everyAcks: 1, intervalMs: 0, clock: undefined };
+  }
 
   /** Reads the stored position; a provider failure is `STATE_IO` unless it is typed already. */
   async read(): Promise<number | undefined> {

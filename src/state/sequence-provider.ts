@@ -1,12 +1,17 @@
 /**
  * Where the acknowledged position of each topic is kept (the reference SDK's `GetSequence`/`SetSequence`, per
  * topic). A position is the sequence id of the last event whose handler finished; delivery resumes after it.
- * Either method may be synchronous or return a promise. `setSequence` is only ever called with a larger value.
+ * Either method may be synchronous or return a promise. A store proves it keeps this contract by passing
+ * `sequenceProviderContract` of `watch-manager/testing`, as the built-in stores do.
  */
 export interface SequenceProvider {
   /** The stored position of `topic`, or undefined when none is stored. */
   getSequence(topic: string): number | undefined | Promise<number | undefined>;
-  /** Stores `sequenceId` as the position of `topic`; a returned promise resolves when it is durable. */
+  /**
+   * Stores `sequenceId` as the position of `topic`; a returned promise resolves when it is durable, and rejects
+   * when it could not be stored (never resolves as saved). Positions only move forward: a value not above the
+   * stored one is ignored (the SDK only sends larger ones, but writes in flight together may finish in any order).
+   */
   setSequence(topic: string, sequenceId: number): void | Promise<void>;
   /** Releases what the provider holds (a lock, connections); called by the manager's `close()`. Optional. */
   close?(): void | Promise<void>;

@@ -18,3 +18,8 @@ export { TopicLog, type PublishInput } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
 export { FaultProxy } from './fault-proxy';
 export { ConnectProxy, type ConnectProxyOptions } from './connect-proxy';
+export {
+  sequenceProviderContract,
+  type SequenceProviderSubject,
+  type ContractCheck,
+} from './sequence-provider-contract';
