@@ -23,7 +23,7 @@ export interface ContractCheck {
   /** What the check proves, as a test name. */
   name: string;
   /** Runs the check; rejects with an assertion error naming what the store got wrong. */
-  run(): Promise<void>;
+  run: () => Promise<void>;
 }
 
 const TOPIC = '/management/v1alpha1/watchtopics/contract';
@@ -80,7 +80,7 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       name: 'writes in flight together on one topic: the largest wins, whatever order they finish in',
       run: withStore(async (store) => {
         const ids = Array.from({ length: 50 }, (_, i) => i + 1);
-        await Promise.all(ids.map((id) => store.setSequence(TOPIC, id)));
+        await Promise.all(ids.map((id) => Promise.resolve(store.setSequence(TOPIC, id))));
         assert.equal(await store.getSequence(TOPIC), 50);
       }),
     },
@@ -89,7 +89,10 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       run: withStore(async (store) => {
         const topics = Array.from({ length: 20 }, (_, i) => `${TOPIC}-${i}`);
         await Promise.all(
-          topics.flatMap((topic, i) => [store.setSequence(topic, 100 + i), store.setSequence(topic, 50 + i)]),
+          topics.flatMap((topic, i) => [
+            Promise.resolve(store.setSequence(topic, 100 + i)),
+            Promise.resolve(store.setSequence(topic, 50 + i)),
+          ]),
         );
         for (const [i, topic] of topics.entries()) assert.equal(await store.getSequence(topic), 100 + i, topic);
         assert.equal(await store.getSequence(`${TOPIC}-unknown`), undefined);
@@ -112,7 +115,7 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       run: async () => {
         const first = await subject.create();
         const topics = Array.from({ length: 5 }, (_, i) => `${TOPIC}-durable-${i}`);
-        await Promise.all(topics.map((topic, i) => first.setSequence(topic, 1_000 + i)));
+        await Promise.all(topics.map((topic, i) => Promise.resolve(first.setSequence(topic, 1_000 + i))));
         await first.close?.();
         const second = await reopen(first);
         try {
