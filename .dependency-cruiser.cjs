@@ -3,7 +3,7 @@
 // Keep this file and ARCHITECTURE.md's table in the same change.
 
 /** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
-const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks|thenable)[.]ts$|^src/logging/';
+const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
 const CONTRACTS =
   '^src/(state/sequence-provider|auth/token-getter|delivery/watch-handlers|history/history-source)[.]ts$';
@@ -23,10 +23,10 @@ const LAYERS = [
   },
   {
     name: 'engine',
-    path: '^src/(topic-connection|topic-watch|watch-manager)[.]ts$',
+    path: '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle)[.]ts$',
     may: [
       '^src/(state|config|transport|auth|delivery|history)/',
-      '^src/(topic-connection|topic-watch|watch-manager)[.]ts$',
+      '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle)[.]ts$',
     ],
   },
 ];

@@ -13,6 +13,8 @@ import { PositionKeeper } from './state/position-keeper';
 import type { WatchClient } from './transport/grpc-channel';
 import type { TokenRefresher } from './auth/token-refresher';
 import { TopicConnection } from './topic-connection';
+import { StateMachine } from './state-machine';
+import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecycle';
 import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types';
 
 /** The default resource key: the changed resource's self link. */
@@ -63,6 +65,12 @@ export interface TopicWatchContext {
 
 type WatchState = WatchStatus['state'];
 
+/** Where a watch starts: a position known (stored, or `from`), or the newest id, asked of the service at connect. */
+type StartPosition = 'known' | 'newest-to-ask';
+
+/** Which token the next attempt takes: the one held (fresh enough), or a fresh one (the held one was refused). */
+type NextToken = 'held' | 'fresh';
+
 /**
  * The engine of one watch topic. Each (re)connect opens the stream first and holds its live events back, replays
  * the events after the acknowledged position from the history API, then hands over to the live events (see
@@ -70,7 +78,8 @@ type WatchState = WatchStatus['state'];
  * with backoff; permanent ones stop the watch.
  */
 export class TopicWatch {
-  private state: WatchState = 'connecting';
+  /** The lifecycle: one table of legal moves (watch-lifecycle.ts); an illegal move is an INTERNAL error. */
+  private readonly phase: StateMachine<WatchPhase>;
   private lastError: WatchError | undefined;
   private nextAttemptAt: number | undefined;
   private conn: TopicConnection | undefined;
@@ -79,10 +88,10 @@ export class TopicWatch {
   private readonly backoff: Backoff;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
+  /** When the current subscription became ready (for the backoff reset after a healthy period). */
   private readyAt: number | undefined;
-  private forceFreshToken = false;
-  private started = false;
-  private positioned = false;
+  private nextToken: NextToken = 'held';
+  private startPosition: StartPosition = 'known';
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
   private agentStatus: AgentStatus | undefined;
   private reconnects = 0;
@@ -105,6 +114,7 @@ export class TopicWatch {
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
+    this.phase = new StateMachine<WatchPhase>(`watch ${topic}`, 'idle', WATCH_TRANSITIONS);
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
     // A failed save is never held back until the start resolves (nor dropped if it rejects): the application is
     // told at once that a position it believes stored is not.
@@ -173,6 +183,7 @@ export class TopicWatch {
   /** Reads the stored position and connects; resolves once subscribed, rejects on a permanent failure or deadline. */
   async start(): Promise<void> {
     const { clock, connectTimeoutMs } = this.ctx.options;
+    this.move('positioning');
     // Reading the position has the start's deadline too: a provider that hangs must not hang registerWatch.
     const stored = await withDeadline(this.keeper.read(), {
       clock,
@@ -185,15 +196,10 @@ export class TopicWatch {
     if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     if (stored !== undefined) {
       this.delivery.startAt(stored, false);
-      this.positioned = true;
     } else {
       const from = this.watchOptions.from ?? this.ctx.options.from;
-      if (typeof from === 'number') {
-        this.delivery.startAt(from, from > 0);
-        this.positioned = true;
-      } else if (from === 'beginning') {
-        this.positioned = true;
-      }
+      if (typeof from === 'number') this.delivery.startAt(from, from > 0);
+      else if (from === 'latest') this.startPosition = 'newest-to-ask';
     }
     const deadline = clock.setTimeout(() => {
       const cause = this.lastError;
@@ -208,7 +214,7 @@ export class TopicWatch {
     const ready = new Promise<void>((resolve, reject) => {
       this.startWaiter = { resolve, reject };
     }).finally(() => deadline.cancel());
-    void this.connect();
+    this.attempt();
     return ready;
   }
 
@@ -228,7 +234,7 @@ export class TopicWatch {
       id: this.id,
       topic: this.topic,
       state: this.state,
-      live: this.conn?.isLive === true && this.state === 'ready',
+      live: this.conn?.isLive === true && this.phase.is('ready'),
       lastSequenceId: this.delivery.acked,
     };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
@@ -272,6 +278,11 @@ export class TopicWatch {
     return this.state;
   }
 
+  /** The public state of the current phase. */
+  private get state(): WatchState {
+    return PUBLIC_STATE[this.phase.state];
+  }
+
   /**
    * Stops intake, cancels the stream, catch-up and timers, waits up to `closeTimeoutMs` for a running handler, and
    * writes the acknowledged position. Idempotent; resolves when nothing of this watch is left running.
@@ -282,7 +293,7 @@ export class TopicWatch {
 
   private stop(reason: WatchError): Promise<void> {
     this.closed ??= (async () => {
-      this.setState('closed', reason.code === 'CLOSED' ? undefined : reason);
+      this.move('closed', reason.code === 'CLOSED' ? undefined : reason);
       if (reason.code !== 'CLOSED') this.lastError = reason;
       this.closing.abort();
       this.dropConnection();
@@ -297,11 +308,30 @@ export class TopicWatch {
     return this.closed;
   }
 
-  private setState(state: WatchState, cause?: WatchError): void {
+  /**
+   * Moves the lifecycle to `next` (throws `INTERNAL` on a move the table does not allow) and tells the manager when
+   * the public state changed, with the error behind it.
+   */
+  private move(next: WatchPhase, cause?: WatchError): void {
     const from = this.state;
-    if (from === 'closed' || from === state) return;
-    this.state = state;
-    this.ctx.stateChanged(this, from, state, cause);
+    try {
+      this.phase.to(next);
+    } catch (err) {
+      // A bug of the SDK: the watch stops, typed and told, rather than go on in a state no code expects. Never
+      // thrown on: a move is made inside stream and timer callbacks, where a throw would leave the watch stuck.
+      const error = toWatchError(err, 'INTERNAL', `watch ${this.topic}`);
+      this.ctx.log.error(error.message, { topic: this.topic, id: this.id });
+      this.report(error, true);
+      void this.stop(error);
+      return;
+    }
+    const to = this.state;
+    if (from !== to) this.ctx.stateChanged(this, from, to, cause);
+  }
+
+  /** Starts an attempt; an unexpected throw in it stops the watch typed instead of an unhandled rejection. */
+  private attempt(): void {
+    this.connect().catch((err: unknown) => this.giveUp(toWatchError(err, 'INTERNAL', `watch ${this.topic}`)));
   }
 
   private settleStart(error?: WatchError): void {
@@ -330,7 +360,7 @@ export class TopicWatch {
    */
   private report(error: WatchError, always = false): void {
     this.lastError = error;
-    if (!this.started && !always) return;
+    if (!this.phase.hasBeen('ready') && !always) return;
     try {
       this.handlers.onError?.(error);
     } catch (err) {
@@ -351,23 +381,25 @@ export class TopicWatch {
 
   private async connect(): Promise<void> {
     if (this.closing.signal.aborted) return;
-    this.setState(this.started ? 'reconnecting' : 'connecting');
+    // A first attempt (after the position was read, or after a failed first attempt) is `connecting`; one after a
+    // lost subscription stays `reconnecting` until it is subscribed.
+    if (!this.phase.is('reconnecting')) this.move('connecting');
     let token: { token: string; fresh: boolean };
     try {
-      token = await this.ctx.tokens.current(this.forceFreshToken);
+      token = await this.ctx.tokens.current(this.nextToken === 'fresh');
     } catch (err) {
       this.failed(toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed'), false);
       return;
     }
     if (this.closing.signal.aborted) return;
-    this.forceFreshToken = false;
-    if (!this.positioned) {
+    this.nextToken = 'held';
+    if (this.startPosition === 'newest-to-ask') {
       // from: 'latest' (the reference SDK's behaviour): start after the newest event, replay nothing. Asked before
       // the stream opens, so that whatever is published from here on is delivered (by catch-up or live), and
       // written at once, so that a restart before the first event does not skip what came meanwhile.
       try {
         this.delivery.startAt(await this.ctx.history().newest(this.topic, this.closing.signal), true);
-        this.positioned = true;
+        this.startPosition = 'known';
       } catch (err) {
         this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `newest event of ${this.topic}`), false);
         return;
@@ -443,16 +475,14 @@ export class TopicWatch {
     if (conn !== this.conn) return;
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
-    this.setState('ready');
+    const first = this.phase.is('connecting');
+    this.move('ready');
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     if (this.agentStatus !== undefined) {
       const token = this.ctx.tokens.peek();
       if (token !== undefined) conn.sendAgentStatus(this.agentStatus, token);
     }
-    if (!this.started) {
-      this.started = true;
-      this.settleStart();
-    }
+    if (first) this.settleStart();
   }
 
   private onEnd(conn: TopicConnection, error: WatchError, tokenWasFresh: boolean): void {
@@ -461,7 +491,7 @@ export class TopicWatch {
     if (error.code === 'UNAUTHENTICATED' && (conn.isReady || !tokenWasFresh)) {
       // A token the service took before (or one from our cache) is refused: it expired or was revoked. Try once
       // more with a fresh one; a fresh token refused before any sign of life is a permanent refusal.
-      this.forceFreshToken = true;
+      this.nextToken = 'fresh';
       outcome = new WatchError(
         'TOKEN_EXPIRED',
         `watch ${this.topic}: the service ended the stream for its token (${error.message})`,
@@ -499,7 +529,7 @@ export class TopicWatch {
     if (this.closing.signal.aborted) return;
     // A proxy that could not be reached even once is a wrong address far more often than an outage: the start
     // fails at once instead of retrying until connectTimeoutMs. Once a watch ran, a proxy outage is retried.
-    if (!error.retryable || (!this.started && error.code === 'PROXY_UNREACHABLE')) {
+    if (!error.retryable || (!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')) {
       this.giveUp(error);
       return;
     }
@@ -508,10 +538,10 @@ export class TopicWatch {
       this.backoff.reset();
     // A server that asked for a pause (Retry-After) gets at least that.
     const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
-    if (this.started) this.reconnects += 1;
+    if (this.phase.hasBeen('ready')) this.reconnects += 1;
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
-    this.setState('reconnecting', error);
+    this.move(this.phase.hasBeen('ready') ? 'reconnecting' : 'retrying', error);
     this.ctx.log.info(`watch reconnecting in ${delay} ms`, {
       topic: this.topic,
       code: error.code,
@@ -519,7 +549,7 @@ export class TopicWatch {
     });
     // Ref'd: while a watch waits to reconnect, nothing else may keep the process alive, and an open watch must.
     void sleep(clock, delay, this.closing.signal, { ref: true }).then((elapsed) => {
-      if (elapsed) void this.connect();
+      if (elapsed) this.attempt();
     });
   }
 }

@@ -1,0 +1,115 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchError } from '../src';
+import { StateMachine, type TransitionTable } from '../src/state-machine';
+import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from '../src/watch-lifecycle';
+import { scanForSecrets } from './support/harness';
+
+scanForSecrets();
+
+const PHASES = Object.keys(WATCH_TRANSITIONS) as WatchPhase[];
+
+describe('the lifecycle of a watch: one transition table', () => {
+  it('every legal move of the table is made, and reported once', () => {
+    let walked = 0;
+    for (const from of PHASES) {
+      for (const to of WATCH_TRANSITIONS[from]) {
+        const moves: string[] = [];
+        const machine = new StateMachine<WatchPhase>('watch /t', from, WATCH_TRANSITIONS, (a, b) =>
+          moves.push(`${a}>${b}`),
+        );
+        assert.equal(machine.to(to), from, `${from} → ${to} returns the state left`);
+        assert.equal(machine.state, to);
+        assert.ok(machine.hasBeen(from) && machine.hasBeen(to));
+        assert.deepEqual(moves, [`${from}>${to}`]);
+        walked += 1;
+      }
+    }
+    assert.equal(walked, 14, 'the table has 14 legal moves; a new one needs its test here');
+  });
+
+  it('every move the table does not list throws WatchError INTERNAL and changes nothing', () => {
+    let refused = 0;
+    for (const from of PHASES) {
+      for (const to of PHASES.filter((p) => !WATCH_TRANSITIONS[from].includes(p))) {
+        const moves: string[] = [];
+        const machine = new StateMachine<WatchPhase>('watch /t', from, WATCH_TRANSITIONS, (a, b) =>
+          moves.push(`${a}>${b}`),
+        );
+        assert.throws(
+          () => machine.to(to),
+          (err: unknown) =>
+            err instanceof WatchError &&
+            err.code === 'INTERNAL' &&
+            err.message.includes(`illegal state change ${from} → ${to}`) &&
+            err.message.startsWith('watch /t'),
+        );
+        assert.equal(machine.state, from);
+        if (to !== from) assert.equal(machine.hasBeen(to), false);
+        assert.deepEqual(moves, []);
+        refused += 1;
+      }
+    }
+    assert.equal(refused, PHASES.length * PHASES.length - 14);
+  });
+
+  it('closed is final and every phase can close; the first subscription is only reached by connecting', () => {
+    assert.deepEqual(WATCH_TRANSITIONS.closed, []);
+    for (const phase of PHASES.filter((p) => p !== 'closed'))
+      assert.ok(WATCH_TRANSITIONS[phase].includes('closed'), phase);
+    const intoReady = PHASES.filter((p) => WATCH_TRANSITIONS[p].includes('ready'));
+    assert.deepEqual(intoReady.sort(), ['connecting', 'reconnecting']);
+  });
+
+  it('each phase has a public state; the public states a user sees are those of WatchStatus', () => {
+    assert.deepEqual(Object.keys(PUBLIC_STATE).sort(), [...PHASES].sort());
+    assert.deepEqual([...new Set(Object.values(PUBLIC_STATE))].sort(), [
+      'closed',
+      'connecting',
+      'ready',
+      'reconnecting',
+    ]);
+  });
+
+  it('a life as the engine lives it: first attempts, a subscription, a loss, a failed retry, back, closed', () => {
+    const seen: WatchPhase[] = [];
+    const machine = new StateMachine<WatchPhase>('watch /t', 'idle', WATCH_TRANSITIONS, (_a, b) => seen.push(b));
+    for (const step of ['positioning', 'connecting', 'retrying', 'connecting', 'ready'] as const) machine.to(step);
+    assert.equal(machine.hasBeen('ready'), true);
+    for (const step of ['reconnecting', 'reconnecting', 'ready', 'closed'] as const) machine.to(step);
+    assert.deepEqual(seen, [
+      'positioning',
+      'connecting',
+      'retrying',
+      'connecting',
+      'ready',
+      'reconnecting',
+      'reconnecting',
+      'ready',
+      'closed',
+    ]);
+    assert.deepEqual(
+      seen.map((p) => PUBLIC_STATE[p]),
+      [
+        'connecting',
+        'connecting',
+        'reconnecting',
+        'connecting',
+        'ready',
+        'reconnecting',
+        'reconnecting',
+        'ready',
+        'closed',
+      ],
+    );
+  });
+
+  it('a machine of another table refuses what its table does not list', () => {
+    type Door = 'open' | 'shut';
+    const table: TransitionTable<Door> = { open: ['shut'], shut: [] };
+    const door = new StateMachine<Door>('door', 'open', table);
+    door.to('shut');
+    assert.throws(() => door.to('open'), { code: 'INTERNAL' });
+    assert.ok(door.is('shut') && !door.can('open'));
+  });
+});
