@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { WatchError } from '../src';
 import { StateMachine, type TransitionTable } from '../src/state-machine';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from '../src/watch-lifecycle';
+import { STREAM_END, STREAM_LIFE } from '../src/transport/stream-lifecycle';
 import { scanForSecrets } from './support/harness';
 
 scanForSecrets();
@@ -111,5 +112,40 @@ describe('the lifecycle of a watch: one transition table', () => {
     door.to('shut');
     assert.throws(() => door.to('open'), { code: 'INTERNAL' });
     assert.ok(door.is('shut') && !door.can('open'));
+  });
+});
+
+describe('the lifecycle of one subscribe call: two transition tables', () => {
+  const walk = <S extends string>(table: TransitionTable<S>): { legal: number; illegal: number } => {
+    const states = Object.keys(table) as S[];
+    let legal = 0;
+    let illegal = 0;
+    for (const from of states) {
+      for (const to of states) {
+        const machine = new StateMachine<S>('stream of /t', from, table);
+        if (table[from].includes(to)) {
+          machine.to(to);
+          assert.equal(machine.state, to);
+          legal += 1;
+        } else {
+          assert.throws(() => machine.to(to), { code: 'INTERNAL' });
+          assert.equal(machine.state, from);
+          illegal += 1;
+        }
+      }
+    }
+    return { legal, illegal };
+  };
+
+  it('life only moves forward: unknown → accepted → alive, or unknown → alive', () => {
+    assert.deepEqual(walk(STREAM_LIFE), { legal: 3, illegal: 6 });
+  });
+
+  it('the end: open → read-ended | draining | failing → finished; cancelled from any state but the final ones', () => {
+    assert.deepEqual(walk(STREAM_END), { legal: 13, illegal: 23 });
+    assert.deepEqual(STREAM_END.finished, []);
+    assert.deepEqual(STREAM_END.cancelled, []);
+    for (const state of ['open', 'read-ended', 'draining', 'failing'] as const)
+      assert.ok(STREAM_END[state].includes('cancelled'), state);
   });
 });

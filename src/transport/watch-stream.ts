@@ -6,6 +6,8 @@ import type { Log } from '../logging/logger';
 import { unsafeHeaderChar } from '../option-checks';
 import type { DecodedEvent, WireRequest } from './proto';
 import type { AgentStatus, WatchEvent } from '../types';
+import { StateMachine } from '../state-machine';
+import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stream-lifecycle';
 
 /** What a {@link WatchStream} reports to its owner. */
 export interface WatchStreamCallbacks {
@@ -37,16 +39,18 @@ export interface WatchStreamOptions {
  */
 export class WatchStream {
   private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
-  private ready = false;
-  private alive = false;
-  private finished = false;
-  private cancelled = false;
+  /** Whether the service accepted the subscription (stream-lifecycle.ts). */
+  private readonly life: StateMachine<StreamLife>;
+  /** How the call ends (stream-lifecycle.ts). */
+  private readonly end: StateMachine<StreamEnd>;
+  /** The outcome to report: the service's final status, or our own protocol failure. */
   private finalError: WatchError | undefined;
-  private readEnded = false;
-  private failedLocally = false;
   /** The token the service holds for this stream: the one it was opened with, or the last one sent in-stream. */
   private token = '';
-  constructor(private readonly options: WatchStreamOptions) {}
+  constructor(private readonly options: WatchStreamOptions) {
+    this.life = new StateMachine<StreamLife>(`stream of ${options.topic}`, 'unknown', STREAM_LIFE);
+    this.end = new StateMachine<StreamEnd>(`stream of ${options.topic}`, 'open', STREAM_END);
+  }
 
   /** Opens the call with `token` and sends the first request (selfLink, token, capability `ping`). */
   open(token: string): void {
@@ -55,8 +59,10 @@ export class WatchStream {
     // one, with the value in its message. Never reached with an unchecked value: a bug ends the stream typed instead.
     if (unsafeHeaderChar(token, false) !== undefined || unsafeHeaderChar(tenantId, true) !== undefined) {
       this.finalError = new WatchError('INTERNAL', `watch ${topic}: a metadata value reached the stream unchecked`);
-      this.failedLocally = true;
-      queueMicrotask(() => this.settle());
+      this.end.to('failing');
+      queueMicrotask(() => {
+        if (this.end.is('failing')) this.finish();
+      });
       return;
     }
     this.token = token;
@@ -70,13 +76,17 @@ export class WatchStream {
     call.on('error', () => undefined);
     call.on('metadata', () => this.markAlive());
     call.on('data', (message: DecodedEvent) => this.receive(message));
+    // The outcome is reported once it is known and nothing the service sent before it is left unread: grpc-js emits
+    // 'status' while messages may still wait in a paused stream's buffer, and those must not be dropped.
     call.on('end', () => {
-      this.readEnded = true;
-      this.settle();
+      if (this.end.is('open')) this.end.to('read-ended');
+      else if (this.end.is('draining', 'failing')) this.finish();
     });
     call.on('status', (status: grpc.StatusObject) => {
       this.finalError ??= fromGrpcStatus(status, topic);
-      this.settle();
+      // While paused, 'end' comes once the owner resumes and has read the rest.
+      if (this.end.is('open')) this.end.to('draining');
+      else if (this.end.is('read-ended', 'failing')) this.finish();
     });
     this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
   }
@@ -117,27 +127,28 @@ export class WatchStream {
 
   /** Whether the service accepted the subscription. */
   get isReady(): boolean {
-    return this.ready;
+    return this.life.is('accepted', 'alive');
   }
 
   /** Cancels the call (never a half-close, which leaks the stream: etcd3 #62). No `onEnd` follows. Idempotent. */
   cancel(): void {
-    if (this.finished || this.cancelled) return;
-    this.cancelled = true;
+    if (this.end.is('finished', 'cancelled')) return;
+    this.end.to('cancelled');
     this.call?.cancel();
   }
 
   /** Ends the stream from our side because of `error` (a protocol breach); `onEnd(error)` follows. */
   fail(error: WatchError): void {
-    if (this.finished || this.cancelled) return;
+    if (this.end.is('finished', 'cancelled')) return;
     this.finalError = error;
-    this.failedLocally = true;
+    this.end.to('failing');
     this.call?.cancel();
   }
 
   private write(request: WireRequest): boolean {
     const call = this.call;
-    if (call === undefined || this.finished || this.cancelled || call.writableEnded || call.destroyed) return false;
+    if (call === undefined || this.end.is('finished', 'cancelled') || call.writableEnded || call.destroyed)
+      return false;
     call.write(request);
     return true;
   }
@@ -152,26 +163,27 @@ export class WatchStream {
 
   /** Whether the stream has shown a sign of life (headers or a message), as opposed to a quiet `accept()`. */
   get hasShownLife(): boolean {
-    return this.alive;
+    return this.life.is('alive');
   }
 
   private markAlive(): void {
-    if (this.alive || this.cancelled) return;
-    this.alive = true;
-    this.markReady();
+    if (this.life.is('alive') || this.end.is('cancelled')) return;
+    const wasReady = this.life.is('accepted');
+    this.life.to('alive');
+    if (!wasReady) this.options.callbacks.onReady();
     this.options.callbacks.onAlive();
   }
 
   private markReady(): void {
-    if (this.ready || this.cancelled) return;
-    this.ready = true;
+    if (this.life.is('accepted', 'alive') || this.end.is('cancelled')) return;
+    this.life.to('accepted');
     this.options.callbacks.onReady();
   }
 
   private receive(message: DecodedEvent): void {
     // Messages read after the final status are still events the service sent (grpc-js reports the status before a
     // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
-    if (this.cancelled || this.failedLocally) return;
+    if (this.end.is('cancelled', 'failing') || (this.end.is('finished') && this.end.hasBeen('failing'))) return;
     this.markAlive();
     if (message.type === WIRE_PING) {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
@@ -196,15 +208,11 @@ export class WatchStream {
     this.options.callbacks.onEvent(event);
   }
 
-  /**
-   * Reports the outcome once both the final status arrived and every message before it was read: grpc-js emits
-   * 'status' while messages may still wait in a paused stream's buffer, and those must not be dropped.
-   */
-  private settle(): void {
-    if (this.finished || this.cancelled || this.finalError === undefined) return;
-    // While paused, 'end' comes once the owner resumes and has read the rest.
-    if (!this.readEnded && !this.failedLocally) return;
-    this.finished = true;
-    this.options.callbacks.onEnd(this.finalError);
+  /** Reports the outcome, once. */
+  private finish(): void {
+    this.end.to('finished');
+    this.options.callbacks.onEnd(
+      this.finalError ?? new WatchError('INTERNAL', `stream of ${this.options.topic}: ended without an outcome`),
+    );
   }
 }
