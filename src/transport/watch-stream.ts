@@ -167,7 +167,7 @@ export class WatchStream {
   }
 
   private markAlive(): void {
-    if (this.life.is('alive') || this.end.is('cancelled')) return;
+    if (this.life.state === 'alive' || this.end.state === 'cancelled') return;
     const wasReady = this.life.is('accepted');
     this.life.to('alive');
     if (!wasReady) this.options.callbacks.onReady();
@@ -183,7 +183,9 @@ export class WatchStream {
   private receive(message: DecodedEvent): void {
     // Messages read after the final status are still events the service sent (grpc-js reports the status before a
     // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
-    if (this.end.is('cancelled', 'failing') || (this.end.is('finished') && this.end.hasBeen('failing'))) return;
+    // Per message: plain comparisons, no argument array.
+    const end = this.end.state;
+    if (end === 'cancelled' || end === 'failing' || (end === 'finished' && this.end.hasBeen('failing'))) return;
     this.markAlive();
     if (message.type === WIRE_PING) {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
