@@ -46,7 +46,7 @@ const STATE = 'test/state.test.ts';
 const STORE = 'test/sequence-store.test.ts';
 const STORE_CONTRACT = 'test/store-contract.test.ts';
 const TOKEN = 'test/token-refresh.test.ts';
-const UNITS = 'test/units.test.ts';
+const UNITS = 'test/unit/units.test.ts';
 
 export const mutants: Mutant[] = [
   // ── Dedupe of repeated sequence ids (delivery.ts) ────────────────────────────────────────────────────────────
@@ -224,8 +224,8 @@ export const mutants: Mutant[] = [
     // from: 'beginning' behaves as 'latest', and 'latest' as 'beginning'.
     name: 'start-from-beginning',
     file: 'src/topic-watch.ts',
-    find: "} else if (from === 'beginning') {",
-    replace: "} else if (from === 'latest') {",
+    find: "else if (from === 'latest') this.startPosition = 'newest-to-ask';",
+    replace: "else if (from !== 'latest') this.startPosition = 'newest-to-ask';",
     tests: [CATCH_UP, ITERATOR],
   },
   {
@@ -541,8 +541,8 @@ export const mutants: Mutant[] = [
     // An unreachable proxy at start is retried until connectTimeoutMs instead of failing at once.
     name: 'proxy-unreachable-at-start',
     file: 'src/topic-watch.ts',
-    find: "(!this.started && error.code === 'PROXY_UNREACHABLE')",
-    replace: "(this.started && error.code === 'PROXY_UNREACHABLE')",
+    find: "(!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
+    replace: "(this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
     tests: [PROXY],
   },
 

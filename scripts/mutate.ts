@@ -39,6 +39,7 @@ const OUTPUT_TAIL_CHARS = 16_000;
 
 /** The test command of package.json's "test" script, minus the file list (and with a reporter fit for a log). */
 const TEST_ARGS = [
+  '--conditions=watch-manager-source',
   '--import',
   'tsx',
   '--import',
@@ -131,7 +132,8 @@ function validate(list: readonly Mutant[]): string[] {
     if (m.tests.length === 0 || m.tests.length > 4)
       problems.push(`${who}: needs 1 to 4 test files, has ${m.tests.length}`);
     for (const t of m.tests) {
-      if (!/^test\/[^/]+\.test\.ts$/.test(t)) problems.push(`${who}: test ${t} is not a test/<name>.test.ts file`);
+      if (!/^test\/(?:unit\/)?[^/]+\.test\.ts$/.test(t))
+        problems.push(`${who}: test ${t} is not a test/<name>.test.ts or test/unit/<name>.test.ts file`);
       if (!fs.existsSync(path.join(REPO, t))) {
         problems.push(`${who}: test ${t} does not exist`);
         continue;

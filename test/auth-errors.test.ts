@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WatchManager, WatchError, type WatchManagerOptions } from '../src';
-import type { FakeWatchService } from '../src/testing';
+import { WatchManager, WatchError, type WatchManagerOptions } from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

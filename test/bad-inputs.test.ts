@@ -5,13 +5,19 @@ import net from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, WatchError, WatchManager, type WatchErrorCode, type WatchManagerOptions } from '../src';
+import {
+  FileSequenceStore,
+  WatchError,
+  WatchManager,
+  type WatchErrorCode,
+  type WatchManagerOptions,
+} from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { systemClock } from '../src/clock';
 import { HttpTransport } from '../src/transport/http-transport';
 import { parseProxyUrl } from '../src/config/proxy';
 import { probeProxy } from '../src/transport/proxy-probe';
-import type { FakeWatchService, RawWireEvent } from '../src/testing';
+import type { FakeWatchService, RawWireEvent } from 'watch-manager/testing';
 import {
   Capture,
   TOPIC,

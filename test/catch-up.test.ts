@@ -1,7 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySequenceStore, WatchError, WatchManager, type ResyncNotice, type WatchManagerOptions } from '../src';
-import type { FakeWatchService } from '../src/testing';
+import {
+  MemorySequenceStore,
+  WatchError,
+  WatchManager,
+  type ResyncNotice,
+  type WatchManagerOptions,
+} from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, type WatchError, type WatchManagerOptions, type WatchOptions } from '../src';
-import { seededRandom, type FakeWatchService } from '../src/testing';
+import { WatchManager, type WatchError, type WatchManagerOptions, type WatchOptions } from 'watch-manager';
+import { seededRandom, type FakeWatchService } from 'watch-manager/testing';
 import { captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
 import { startTinyproxy } from './support/tinyproxy';
 

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { WatchManager, WatchError, clientCredentialsToken, type WatchEvent } from '../src';
-import { FakeClock, type FakeWatchService } from '../src/testing';
+import { WatchManager, WatchError, clientCredentialsToken, type WatchEvent } from 'watch-manager';
+import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
 import { startTinyproxy, type Tinyproxy } from './support/tinyproxy';
 

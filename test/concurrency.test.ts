@@ -6,10 +6,10 @@ import { Delivery } from '../src/delivery/delivery';
 import { PositionKeeper } from '../src/state/position-keeper';
 import { MemorySequenceStore } from '../src/state/memory-sequence-store';
 import { DEFAULT_BACKOFF } from '../src/backoff';
-import { FakeClock } from '../src/testing';
+import { FakeClock } from 'watch-manager/testing';
 import { defaultKeyOf } from '../src/topic-watch';
-import type { WatchEvent } from '../src';
-import type { WatchError } from '../src';
+import type { WatchEvent } from 'watch-manager';
+import type { WatchError } from 'watch-manager';
 
 const TOPIC = '/management/v1alpha1/watchtopics/concurrency';
 

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore } from '../src';
-import { seededRandom, type FakeWatchService } from '../src/testing';
+import { FileSequenceStore } from 'watch-manager';
+import { seededRandom, type FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeadLetterSpool, MemorySequenceStore, WatchManager, type WatchError, type WatchEvent } from '../src';
+import { DeadLetterSpool, MemorySequenceStore, WatchManager, type WatchError, type WatchEvent } from 'watch-manager';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 import { interceptWrites } from '../src/state/durable-file';
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FakeWatchService } from '../src/testing';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

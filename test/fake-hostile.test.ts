@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { watchProto } from '../src/transport/proto';
 import type { Event__Output } from '../src/generated/central/events/v1/Event';
-import type { FakeWatchService, FakeWatchServiceOptions } from '../src/testing';
+import type { FakeWatchService, FakeWatchServiceOptions } from 'watch-manager/testing';
 import { TOPIC, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();

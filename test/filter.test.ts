@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySequenceStore, WatchManager, type WatchEvent, type WatchFilter } from '../src';
+import { MemorySequenceStore, WatchManager, type WatchEvent, type WatchFilter } from 'watch-manager';
 import { TOPIC, captureLogger, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

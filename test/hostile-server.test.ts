@@ -7,8 +7,8 @@ import {
   type ResyncNotice,
   type WatchEvent,
   type WatchManagerOptions,
-} from '../src';
-import { FakeClock, type FakeWatchService } from '../src/testing';
+} from 'watch-manager';
+import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WatchError, WatchManager, clientCredentialsToken, type WatchManagerOptions } from '../src';
+import { WatchError, WatchManager, clientCredentialsToken, type WatchManagerOptions } from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { MAX_TIMER_MS, boundedClock, systemClock, type Clock, type Timer } from '../src/clock';
 import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';
 import { TokenRefresher } from '../src/auth/token-refresher';
-import type { FakeWatchService } from '../src/testing';
+import type { FakeWatchService } from 'watch-manager/testing';
 import {
   Capture,
   TOPIC,

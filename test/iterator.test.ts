@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemorySequenceStore, WatchError, WatchManager, type WatchRecord } from '../src';
-import type { FakeWatchService } from '../src/testing';
+import { MemorySequenceStore, WatchError, WatchManager, type WatchRecord } from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -1,7 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, type WatchError, type StateChange, type WatchEvent, type WatchManagerOptions } from '../src';
-import { FakeClock, type FakeWatchService } from '../src/testing';
+import {
+  WatchManager,
+  type WatchError,
+  type StateChange,
+  type WatchEvent,
+  type WatchManagerOptions,
+} from 'watch-manager';
+import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, type WatchError, type WatchEvent } from '../src';
-import { FaultProxy } from '../src/testing';
+import { WatchManager, type WatchError, type WatchEvent } from 'watch-manager';
+import { FaultProxy } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

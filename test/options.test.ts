@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import './support/harness';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type WatchManagerOptions } from '../src';
+import { WatchManager, WatchError, type WatchManagerOptions } from 'watch-manager';
 import { resolveOptions } from '../src/config/options';
 
 const valid: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };

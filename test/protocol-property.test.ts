@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { MemorySequenceStore, WatchError, WatchManager, type ResyncNotice, type WatchErrorCode } from '../src';
-import type { FakeWatchService, HostileBehaviour } from '../src/testing';
+import { MemorySequenceStore, WatchError, WatchManager, type ResyncNotice, type WatchErrorCode } from 'watch-manager';
+import type { FakeWatchService, HostileBehaviour } from 'watch-manager/testing';
 import { captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
 
 scanForSecrets();

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import './support/harness';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { WatchManager, type WatchError } from '../src';
+import { WatchManager, type WatchError } from 'watch-manager';
 import { channelOptions, channelRoute } from '../src/transport/grpc-channel';
 import { resolveOptions } from '../src/config/options';
 import { bypassesProxy } from '../src/config/no-proxy';

@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { WatchManager, WatchError, type WatchEvent, type WatchManagerOptions } from '../src';
-import type { FakeWatchService } from '../src/testing';
+import { WatchManager, WatchError, type WatchEvent, type WatchManagerOptions } from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { makeTestCerts, type TestCerts } from './support/certs';
 import {
   TOPIC,

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, type WatchError } from '../src';
-import { FakeClock } from '../src/testing';
+import { WatchManager, type WatchError } from 'watch-manager';
+import { FakeClock } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { generateKeyPairSync } from 'node:crypto';
-import { WatchError, WatchManager, clientCredentialsToken } from '../src';
+import { WatchError, WatchManager, clientCredentialsToken } from 'watch-manager';
 import { createLog } from '../src/logging/logger';
 import { redactSecrets, registerSecret } from '../src/logging/redact';
 import {

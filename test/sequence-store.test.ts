@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager } from '../src';
+import { FileSequenceStore, MemorySequenceStore, WatchError, WatchManager } from 'watch-manager';
 import { interceptWrites, type WriteStep } from '../src/state/durable-file';
 import { PositionKeeper } from '../src/state/position-keeper';
-import { FakeClock } from '../src/testing';
+import { FakeClock } from 'watch-manager/testing';
 import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from '../src';
+import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { interceptWrites, writeFileDurably, type DurableHandle, type DurableIo } from '../src/state/durable-file';
 import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';

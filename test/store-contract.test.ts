@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, MemorySequenceStore, type SequenceProvider } from '../src';
-import { sequenceProviderContract } from '../src/testing';
+import { FileSequenceStore, MemorySequenceStore, type SequenceProvider } from 'watch-manager';
+import { sequenceProviderContract } from 'watch-manager/testing';
 import { scanForSecrets } from './support/harness';
 
 scanForSecrets();

@@ -1,6 +1,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type WatchEvent } from '../src';
+import { WatchManager, WatchError, type WatchEvent } from 'watch-manager';
 import {
   TOPIC,
   captureLogger,

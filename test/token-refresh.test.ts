@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, WatchError, type WatchEvent } from '../src';
-import { FakeClock } from '../src/testing';
+import { WatchManager, WatchError, type WatchEvent } from 'watch-manager';
+import { FakeClock } from 'watch-manager/testing';
 import { TokenRefresher } from '../src/auth/token-refresher';
 import { createLog } from '../src/logging/logger';
 import { DEFAULT_BACKOFF } from '../src/backoff';

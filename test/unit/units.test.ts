@@ -1,15 +1,15 @@
 import { describe, it } from 'node:test';
-import './support/harness';
+import '../support/harness';
 import assert from 'node:assert/strict';
-import { Backoff, DEFAULT_BACKOFF, backoffDelay } from '../src/backoff';
-import { FakeClock, seededRandom } from '../src/testing';
-import { WatchError, fromGrpcStatus, isRetryable } from '../src/errors';
+import { Backoff, DEFAULT_BACKOFF, backoffDelay } from '../../src/backoff';
+import { FakeClock, seededRandom } from 'watch-manager/testing';
+import { WatchError, fromGrpcStatus, isRetryable } from '../../src/errors';
 import fc from 'fast-check';
-import { fromWireEvent, parseSequenceId } from '../src/transport/event-codec';
-import { decodeEvent, watchProto, type DecodedEvent } from '../src/transport/proto';
-import { toWireEvent } from '../src/testing/wire-render';
-import type { WatchEvent, WatchEventType } from '../src/types';
-import { sleep } from '../src/clock';
+import { fromWireEvent, parseSequenceId } from '../../src/transport/event-codec';
+import { decodeEvent, watchProto, type DecodedEvent } from '../../src/transport/proto';
+import { toWireEvent } from '../../src/testing/wire-render';
+import type { WatchEvent, WatchEventType } from '../../src/types';
+import { sleep } from '../../src/clock';
 import { status } from '@grpc/grpc-js';
 
 describe('backoff', () => {
