@@ -15,7 +15,7 @@ export {
 } from './auth/client-credentials';
 export type { WatchOptions, WatchFilter } from './config/watch-options';
 export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, StartFrom } from './config/options';
-export type { TokenGetter, TokenRequest } from './auth/token-getter';
+export type { TokenGetter, TokenRequest } from './config/token-getter';
 export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
 export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';

@@ -5,7 +5,7 @@ import { WatchError, codeOfHttpStatus } from '../errors';
 import { HttpTransport } from '../transport/http-transport';
 import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../option-checks';
 import { resolveTlsOption, type ResolvedTls, type TlsOptions } from '../config/options';
-import type { TokenGetter, TokenRequest } from './token-getter';
+import type { TokenGetter, TokenRequest } from '../config/token-getter';
 import {
   parseProxyUrl,
   proxyForUrl,

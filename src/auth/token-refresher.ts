@@ -3,7 +3,7 @@ import { Backoff, type ResolvedBackoff } from '../backoff';
 import { withDeadline, type Clock, type Timer } from '../clock';
 import { WatchError, toWatchError, errorMessage } from '../errors';
 import type { Log } from '../logging/logger';
-import type { TokenGetter } from './token-getter';
+import type { TokenGetter } from '../config/token-getter';
 import { unsafeHeaderChar } from '../option-checks';
 import { registerSecret } from '../logging/redact';
 

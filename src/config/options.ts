@@ -7,7 +7,7 @@ import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logg
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore } from '../state/memory-sequence-store';
 import type { SequenceProvider } from '../state/sequence-provider';
-import type { TokenGetter } from '../auth/token-getter';
+import type { TokenGetter } from './token-getter';
 
 /** TLS settings of the connection to the watch service. Without them the system's trusted roots are used. */
 export interface TlsOptions {
