@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore } from 'watch-manager';
 import type { FakeWatchService } from 'watch-manager/testing';
-import { captured, scanForSecrets, startService, token } from './support/harness';
+import { captured, scanForSecrets, startService, token, cliArgs } from './support/harness';
 
 scanForSecrets();
 
@@ -49,20 +49,7 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
     dir = mkdtempSync(path.join(tmpdir(), 'wm-signals-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service, { ttlMs: 3_600_000 }));
-    base = [
-      '--target',
-      service.target,
-      '--history-url',
-      service.historyUrl,
-      '--tenant',
-      service.tenantId,
-      '--token-file',
-      file,
-      '--insecure',
-      '--topic',
-      TOPIC,
-      '--json',
-    ];
+    base = [...cliArgs(service, file), '--topic', TOPIC, '--json'];
   });
   after(async () => {
     await service.stop();

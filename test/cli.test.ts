@@ -9,7 +9,7 @@ import { liveLine, resyncLine } from '../src/cli/records';
 import type { ResyncNotice } from 'watch-manager';
 import { FaultProxy, type FakeWatchService } from 'watch-manager/testing';
 import { makeTestCerts } from './support/certs';
-import { Capture, TOPIC, scanForSecrets, startService, token } from './support/harness';
+import { Capture, TOPIC, scanForSecrets, startService, token, cliArgs } from './support/harness';
 import { exitCode } from './support/exit-code';
 
 scanForSecrets();
@@ -35,17 +35,7 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), 'wm-cli-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service));
-    base = [
-      '--target',
-      service.target,
-      '--history-url',
-      service.historyUrl,
-      '--tenant',
-      service.tenantId,
-      '--token-file',
-      file,
-      '--insecure',
-    ];
+    base = [...cliArgs(service, file)];
   });
   after(async () => {
     await service.stop();
@@ -305,23 +295,7 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       const stdout = new Capture(false);
       const stderr = new Capture(false);
       const running = runCli(
-        [
-          '--target',
-          pinging.target,
-          '--history-url',
-          pinging.historyUrl,
-          '--tenant',
-          pinging.tenantId,
-          '--token-file',
-          tokenFile,
-          '--insecure',
-          '--topic',
-          TOPIC,
-          '--max-events',
-          '1',
-          '--log-level',
-          'debug',
-        ],
+        [...cliArgs(pinging, tokenFile), '--topic', TOPIC, '--max-events', '1', '--log-level', 'debug'],
         { stdout, stderr, env: {} },
       );
       await pinging.waitFor(() => pinging.counters.pingResponses >= 3, 5_000, 'pings answered');

@@ -19,6 +19,7 @@ import {
   secret,
   startService,
   token,
+  cliArgs,
 } from './support/harness';
 
 scanForSecrets();
@@ -124,15 +125,7 @@ describe('inputs gRPC metadata cannot carry (#1)', () => {
     const twoLines = path.join(dir, 'two-lines');
     writeFileSync(twoLines, `${jwt}\n${secret('second-line-of-the-file-0123')}\n`);
     const args = (file: string): string[] => [
-      '--target',
-      service.target,
-      '--history-url',
-      service.historyUrl,
-      '--tenant',
-      service.tenantId,
-      '--token-file',
-      file,
-      '--insecure',
+      ...cliArgs(service, file),
       '--topic',
       TOPIC,
       '--json',

@@ -7,7 +7,16 @@ import path from 'node:path';
 import { FileSequenceStore, WatchError, WatchManager, type SequenceProvider } from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { interceptWrites, writeFileDurably, type DurableHandle, type DurableIo } from '../src/state/durable-file';
-import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import {
+  Capture,
+  TOPIC,
+  captureLogger,
+  recordError,
+  scanForSecrets,
+  startService,
+  token,
+  cliArgs,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -109,30 +118,12 @@ describe('a position reported saved is saved (#4)', () => {
     const stdout = new Capture();
     const stderr = new Capture();
     let signal: (() => void) | undefined;
-    const running = runCli(
-      [
-        '--target',
-        service.target,
-        '--history-url',
-        service.historyUrl,
-        '--tenant',
-        service.tenantId,
-        '--token-file',
-        tokenFile,
-        '--insecure',
-        '--topic',
-        TOPIC,
-        '--state-file',
-        state,
-        '--json',
-      ],
-      {
-        stdout,
-        stderr,
-        env: {},
-        onSignal: (handler) => ((signal = handler), () => undefined),
-      },
-    );
+    const running = runCli([...cliArgs(service, tokenFile), '--topic', TOPIC, '--state-file', state, '--json'], {
+      stdout,
+      stderr,
+      env: {},
+      onSignal: (handler) => ((signal = handler), () => undefined),
+    });
     await service.waitFor(() => stdout.text.includes('"record":"live"'), 5_000, 'live');
     service.publishMany(TOPIC, 3);
     await service.waitFor(() => (stdout.text.match(/"record":"event"/g) ?? []).length === 3, 5_000, 'three records');

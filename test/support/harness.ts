@@ -118,3 +118,18 @@ export async function token(service: FakeWatchService, options: IssueTokenOption
 }
 
 export const TOPIC = '/management/v1alpha1/watchtopics/demo';
+
+/** watch-tail's flags that point it at `service` with the token in `tokenFile` (the fake serves plaintext). */
+export function cliArgs(service: FakeWatchService, tokenFile: string): string[] {
+  return [
+    '--target',
+    service.target,
+    '--history-url',
+    service.historyUrl,
+    '--tenant',
+    service.tenantId,
+    '--token-file',
+    tokenFile,
+    '--insecure',
+  ];
+}
