@@ -198,8 +198,8 @@ export const mutants: Mutant[] = [
     // A 401 is not retried once with a fresh token (a token that expired between our check and the server's).
     name: 'history-401-fresh-token-retry',
     file: 'src/history/history-client.ts',
-    find: 'res.status === 401 && attempt === 0',
-    replace: 'res.status === 401 && attempt === 1',
+    find: "if (attempt === 0 && codeOfHttpStatus('history', res.status) === 'UNAUTHENTICATED')",
+    replace: "if (attempt === 1 && codeOfHttpStatus('history', res.status) === 'UNAUTHENTICATED')",
     tests: [TOKEN, AUTH, RECONNECT],
   },
   {

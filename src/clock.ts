@@ -2,6 +2,7 @@
  * Time and randomness for the whole SDK. Nothing else calls `Date.now`, `setTimeout` or `Math.random`, so that a
  * test can inject a {@link FakeClock} (from `watch-manager/testing`) and make every timer and jitter exact.
  */
+import type { WatchError } from './errors';
 
 /** A scheduled callback; `cancel()` is idempotent. */
 export interface Timer {
@@ -116,11 +117,11 @@ export interface DeadlineOptions {
   /** How long the work may take. */
   ms: number;
   /** The error when `ms` passed first. */
-  onTimeout: () => Error;
+  onTimeout: () => WatchError;
   /** Ends the wait early. @default never */
   signal?: AbortSignal;
   /** The error when `signal` aborted first. @default `onTimeout` */
-  onAbort?: () => Error;
+  onAbort?: () => WatchError;
 }
 
 /**

@@ -475,14 +475,13 @@ export class TopicWatch {
     if (conn !== this.conn) return;
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
-    const first = this.phase.is('connecting');
     this.move('ready');
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     if (this.agentStatus !== undefined) {
       const token = this.ctx.tokens.peek();
       if (token !== undefined) conn.sendAgentStatus(this.agentStatus, token);
     }
-    if (first) this.settleStart();
+    this.settleStart(); // the first subscription resolves start(); later ones find no waiter
   }
 
   private onEnd(conn: TopicConnection, error: WatchError, tokenWasFresh: boolean): void {

@@ -1,4 +1,5 @@
 import { WatchError, errorMessage } from '../errors';
+import { isThenable } from '../thenable';
 import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../types';
@@ -301,7 +302,7 @@ export class Delivery {
       first = err;
       threw = true;
     }
-    if (!threw && (first === undefined || first === null || typeof (first as { then?: unknown }).then !== 'function')) {
+    if (!threw && !isThenable(first)) {
       this.finished(event, key, SYNC_OK);
       return;
     }

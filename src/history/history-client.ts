@@ -108,7 +108,7 @@ export class HistoryClient {
     for (let attempt = 0; ; attempt++) {
       const res = await this.request(topic, query, token, where, signal);
       if (res.status === 200) return decodePage(res.body, topic, where);
-      if (res.status === 401 && attempt === 0) {
+      if (attempt === 0 && codeOfHttpStatus('history', res.status) === 'UNAUTHENTICATED') {
         // The token may have expired between our check and the server's: one more try with a fresh one.
         token = (await this.options.tokens.current(true)).token;
         continue;

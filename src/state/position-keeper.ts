@@ -109,7 +109,7 @@ export class PositionKeeper {
       this.savedAcks = this.acks;
       return;
     }
-    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
+    if (!isThenable(result)) {
       this.written = sequenceId;
       this.savedAcks = this.acks;
       return;

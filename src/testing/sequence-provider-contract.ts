@@ -115,8 +115,11 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       run: async () => {
         const first = await subject.create();
         const topics = Array.from({ length: 5 }, (_, i) => `${TOPIC}-durable-${i}`);
-        await Promise.all(topics.map((topic, i) => Promise.resolve(first.setSequence(topic, 1_000 + i))));
-        await first.close?.();
+        try {
+          await Promise.all(topics.map((topic, i) => Promise.resolve(first.setSequence(topic, 1_000 + i))));
+        } finally {
+          await first.close?.(); // also when a write failed: a store may hold a lock the reopen needs
+        }
         const second = await reopen(first);
         try {
           for (const [i, topic] of topics.entries())

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { WatchError, fromGrpcStatus } from '../errors';
+import { WatchError, fromGrpcStatus, toWatchError } from '../errors';
 import { WIRE_PING, fromWireEvent } from './event-codec';
 import type { WatchClient } from './grpc-channel';
 import type { Log } from '../logging/logger';
@@ -185,7 +185,8 @@ export class WatchStream {
     // paused stream's buffer is read); only our own cancel or a protocol failure voids them.
     // Per message: plain comparisons, no argument array.
     const end = this.end.state;
-    if (end === 'cancelled' || end === 'failing' || (end === 'finished' && this.end.hasBeen('failing'))) return;
+    // After 'finished' nothing is left to read: only a failure's cancel can leave messages behind.
+    if (end === 'cancelled' || end === 'failing' || end === 'finished') return;
     this.markAlive();
     if (message.type === WIRE_PING) {
       // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
@@ -204,7 +205,7 @@ export class WatchStream {
     try {
       event = fromWireEvent(message, this.options.topic);
     } catch (err) {
-      this.fail(err instanceof WatchError ? err : new WatchError('PROTOCOL', String(err)));
+      this.fail(toWatchError(err, 'PROTOCOL', `watch ${this.options.topic}`));
       return;
     }
     this.options.callbacks.onEvent(event);
