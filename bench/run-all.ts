@@ -23,6 +23,16 @@ const BENCHES: Bench[] = [
       ['throughput: registerWatch (ack, concurrency 1)', `${f.events_per_s} events/s`, ''],
       ['throughput: for await', `${f.iterator_events_per_s} events/s`, ''],
       [
+        'throughput: for await / registerWatch, paired median (range)',
+        `${f.iterator_vs_handler}x (${f.iterator_vs_handler_range})`,
+        '≥ 0.9x',
+      ],
+      [
+        'throughput: peak RSS for await / registerWatch',
+        `${f.iterator_rss_vs_handler}x (${f.iterator_peak_rss_mib} / ${f.handler_peak_rss_mib} MiB)`,
+        '≤ 1.3x',
+      ],
+      [
         'throughput: SDK / bare grpc-js (defaults), paired median (range)',
         `${f.ratio_vs_bare_defaults}x (${f.ratio_vs_bare_defaults_range})`,
         '≥ 1.2x',

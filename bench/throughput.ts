@@ -19,7 +19,13 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function measure(mode: Mode, info: ServiceInfo): Promise<{ ms: number; cpuUs: number }> {
+interface Measured {
+  ms: number;
+  cpuUs: number;
+  peakRssMiB: number;
+}
+
+function measure(mode: Mode, info: ServiceInfo): Promise<Measured> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -27,7 +33,7 @@ function measure(mode: Mode, info: ServiceInfo): Promise<{ ms: number; cpuUs: nu
       { env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 },
       (err, stdout) => {
         if (err !== null) reject(new Error(`a throughput run failed: ${err.message}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; cpuUs: number });
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Measured);
       },
     );
   });
@@ -42,6 +48,7 @@ async function main(): Promise<void> {
   const rate = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const cpu = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const serverShare = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  const rss = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   for (const mode of MODES) await measure(mode, info); // warm-up: the server's first streams, the OS caches
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? MODES : [...MODES].reverse();
@@ -52,8 +59,9 @@ async function main(): Promise<void> {
       rate.get(mode)?.push((EVENTS / r.ms) * 1000);
       cpu.get(mode)?.push(r.cpuUs / EVENTS);
       serverShare.get(mode)?.push(share);
+      rss.get(mode)?.push(r.peakRssMiB);
       process.stdout.write(
-        `round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event, server CPU ${share.toFixed(0)} %\n`,
+        `round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, server CPU ${share.toFixed(0)} %\n`,
       );
     }
   }
@@ -61,22 +69,26 @@ async function main(): Promise<void> {
   const paired = (a: Mode, b: Mode): number[] =>
     (rate.get(a) ?? []).map((x, i) => x / ((rate.get(b) ?? [])[i] as number));
   process.stdout.write(
-    `\n| client | events/s (median) | range | client CPU µs/event | server CPU % of a core |\n|---|---|---|---|---|\n`,
+    `\n| client | events/s (median) | range | client CPU µs/event | peak RSS MiB | server CPU % of a core |\n|---|---|---|---|---|---|\n`,
   );
   for (const mode of MODES) {
     const r = rate.get(mode) ?? [];
     process.stdout.write(
-      `| ${mode} | ${median(r).toFixed(0)} | ${range(r)} | ${median(cpu.get(mode) ?? []).toFixed(2)} | ${median(serverShare.get(mode) ?? []).toFixed(0)} |\n`,
+      `| ${mode} | ${median(r).toFixed(0)} | ${range(r)} | ${median(cpu.get(mode) ?? []).toFixed(2)} | ${median(rss.get(mode) ?? []).toFixed(0)} | ${median(serverShare.get(mode) ?? []).toFixed(0)} |\n`,
     );
   }
   const vsDefaults = paired('sdk-handler', 'bare-default');
   const vsSame = paired('sdk-handler', 'bare-same');
   const iterVsDefaults = paired('sdk-iterator', 'bare-default');
+  // for await against the handler path, round by round (both read the same server in the same round).
+  const iterVsHandler = paired('sdk-iterator', 'sdk-handler');
+  const rssOf = (m: Mode): number[] => rss.get(m) ?? [];
+  const iterRss = rssOf('sdk-iterator').map((x, i) => x / (rssOf('sdk-handler')[i] as number));
   process.stdout.write(
-    `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}\n`,
+    `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}, sdk-iterator/sdk-handler ${median(iterVsHandler).toFixed(2)} (${range(iterVsHandler, 2)}), peak RSS sdk-iterator/sdk-handler ${median(iterRss).toFixed(2)} (${range(iterRss, 2)})\n`,
   );
   process.stdout.write(
-    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)}\n`,
+    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)} iterator_vs_handler=${median(iterVsHandler).toFixed(2)} iterator_vs_handler_range=${range(iterVsHandler, 2)} iterator_rss_vs_handler=${median(iterRss).toFixed(2)} handler_peak_rss_mib=${median(rssOf('sdk-handler')).toFixed(0)} iterator_peak_rss_mib=${median(rssOf('sdk-iterator')).toFixed(0)}\n`,
   );
 }
 

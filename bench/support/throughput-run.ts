@@ -1,5 +1,5 @@
 // One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
-// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same, and prints {mode, events, ms, cpuUs}.
+// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same, and prints {mode, events, ms, cpuUs, peakRssMiB}.
 import * as grpc from '@grpc/grpc-js';
 import { WatchManager } from '../../src';
 import { channelOptions } from '../../src/transport/grpc-channel';
@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   else await sdk(mode === 'sdk-iterator');
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system })}\n`);
+  // maxRSS (KiB): the process's peak resident set, what the events in flight cost in memory at their worst.
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(
+    `${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system, peakRssMiB })}\n`,
+  );
   process.exit(0);
 }
 
