@@ -37,6 +37,7 @@ const HOSTILE = 'test/hostile-server.test.ts';
 const INPUTS = 'test/inputs.test.ts';
 const ITERATOR = 'test/iterator.test.ts';
 const LIVE = 'test/live-watch.test.ts';
+const INTAKE = 'test/unit/intake.test.ts';
 const LIVENESS = 'test/liveness.test.ts';
 const PROXY = 'test/proxy.test.ts';
 const PROXY_CONFIG = 'test/proxy-config.test.ts';
@@ -148,7 +149,7 @@ export const mutants: Mutant[] = [
     // Catch-up feeds delivery without waiting for room: memory grows with the backlog.
     name: 'catchup-when-below-dropped',
     file: 'src/history/catch-up.ts',
-    find: 'await ctx.delivery.whenBelow(ctx.highWater);',
+    find: 'await ctx.intake.room();',
     replace: '',
     tests: [CATCH_UP, HOSTILE, CHAOS],
   },
@@ -377,30 +378,54 @@ export const mutants: Mutant[] = [
     tests: [LIVENESS],
   },
 
-  // ── Backpressure marks (topic-connection.ts, delivery.ts) ────────────────────────────────────────────────────
+  // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.
     name: 'backpressure-pause',
-    file: 'src/topic-connection.ts',
-    find: 'if (!this.paused && waiting >= options.maxBufferedEvents) {',
-    replace: 'if (this.paused && waiting >= options.maxBufferedEvents) {',
-    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+    file: 'src/delivery/intake.ts',
+    find: 'if (!this.paused && (this.live ? this.size : this.held.length) >= this.highWater) {',
+    replace: 'if (this.paused && (this.live ? this.size : this.held.length) >= this.highWater) {',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
   },
   {
     // A stream paused during a catch-up is never resumed once live (resumeIfLow returns whenever live).
     name: 'backpressure-resume-when-live',
-    file: 'src/topic-connection.ts',
+    file: 'src/delivery/intake.ts',
     find: 'if (!this.paused || !this.live ||',
     replace: 'if (!this.paused || this.live ||',
-    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
   },
   {
-    // Delivery never tells the connection that its queue fell low: a paused stream stays paused.
+    // Taking from the queue never resumes the stream: a paused stream stays paused.
     name: 'backpressure-on-low',
-    file: 'src/delivery/delivery.ts',
-    find: 'this.options.onLow();',
+    file: 'src/delivery/intake.ts',
+    find: '    this.resumeIfLow();\n    if (this.waiters.length > 0',
+    replace: '    if (this.waiters.length > 0',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // The low mark is the high mark: the stream resumes at once, pausing and resuming on every event.
+    name: 'backpressure-low-mark',
+    file: 'src/delivery/intake.ts',
+    find: 'this.lowWater = Math.floor(options.highWater / 2);',
+    replace: 'this.lowWater = options.highWater;',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // A for-await record's ack never reaches delivery: the position never moves.
+    name: 'iterator-ack-dropped',
+    file: 'src/delivery/watch-iterator.ts',
+    find: 'if (!this.ended) this.acker?.ack(event);',
     replace: '',
-    tests: [LIVE, ITERATOR, HOSTILE, CHAOS],
+    tests: [ITERATOR],
+  },
+  {
+    // A record acknowledged twice frees two slots in delivery: more records out than highWaterMark.
+    name: 'iterator-ack-not-idempotent',
+    file: 'src/delivery/watch-iterator.ts',
+    find: '    if (this.#acked) return;\n',
+    replace: '',
+    tests: [ITERATOR],
   },
 
   // ── Durable write order (durable-file.ts) ────────────────────────────────────────────────────────────────────
@@ -800,10 +825,10 @@ export const reverts: Mutant[] = [
   {
     // test hole: never pause the stream while catching up
     name: 'revert-hole-backpressure-during-catch-up',
-    file: 'src/topic-connection.ts',
-    find: '    const waiting = this.live ? delivery.size : this.held.length;',
-    replace: '    const waiting = this.live ? delivery.size : 0;',
-    tests: [HOSTILE],
+    file: 'src/delivery/intake.ts',
+    find: '(this.live ? this.size : this.held.length) >= this.highWater',
+    replace: '(this.live ? this.size : 0) >= this.highWater',
+    tests: [INTAKE, HOSTILE],
   },
   {
     // test hole: pages after a resync numbered on from the old start

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Timer } from './clock';
-import type { Delivery } from './delivery/delivery';
+import type { Flow, Intake } from './delivery/intake';
 import { WatchError } from './errors';
 import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
 import type { WatchClient } from './transport/grpc-channel';
-import type { AgentStatus, WatchEvent } from './types';
+import type { AgentStatus } from './types';
 import { StallWatchdog } from './transport/stall-watchdog';
 import { WatchStream } from './transport/watch-stream';
 
@@ -20,7 +20,8 @@ export interface TopicConnectionOptions {
   topic: string;
   options: ResolvedOptions;
   log: Log;
-  delivery: Delivery;
+  /** The watch's intake: this connection's stream and catch-up feed it, and it pauses the stream. */
+  intake: Intake;
   /** The subscription was accepted. */
   onReady: (conn: TopicConnection) => void;
   /** The stream ended by itself (never after `close()`). */
@@ -28,16 +29,25 @@ export interface TopicConnectionOptions {
 }
 
 /**
- * One connection of a topic: its stream, and the live events held back while the catch-up runs. Until
- * {@link goLive} events wait here; after it they go straight to delivery. Either buffer is bounded: past
- * `maxBufferedEvents` the stream stops being read, so HTTP/2 flow control pushes back on the service.
+ * One connection of a topic: its stream, feeding the watch's intake (which holds its live events back while the
+ * catch-up runs, and pauses the stream when full), its connect deadline and its stall watchdog.
  */
 export class TopicConnection {
   private readonly stream: WatchStream;
   private readonly abort = new AbortController();
-  private held: WatchEvent[] = [];
-  private live = false;
-  private paused = false;
+  /** What the intake pauses and resumes: reading the stream, and the watchdog's count of its silence with it. */
+  private readonly flow: Flow = {
+    pause: () => {
+      this.watchdog?.suspend();
+      this.stream.pause();
+    },
+    resume: () => {
+      this.watchdog?.resume();
+      this.stream.resume();
+    },
+  };
+  /** Whether this connection's catch-up finished and its live events went to delivery (known after it ended). */
+  private wentLive = false;
   private attemptTimer: Timer | undefined;
   private watchdog: StallWatchdog | undefined;
   private markAlive!: () => void;
@@ -56,7 +66,11 @@ export class TopicConnection {
           opts.onReady(this);
         },
         onAlive: () => this.markAlive(),
-        onEvent: (event) => this.receive(event),
+        onEvent: (event) => {
+          if (this.abort.signal.aborted) return;
+          this.watchdog?.event();
+          opts.intake.receive(event);
+        },
         onPing: () => this.watchdog?.ping(),
         onEnd: (error) => {
           this.attemptTimer?.cancel();
@@ -77,7 +91,7 @@ export class TopicConnection {
   }
 
   get isLive(): boolean {
-    return this.live;
+    return this.wentLive;
   }
 
   /**
@@ -86,7 +100,7 @@ export class TopicConnection {
    * backoff starts over.
    */
   get madeProgress(): boolean {
-    return this.live;
+    return this.isLive;
   }
 
   /** Whether the stream showed a sign of life (headers or a message). */
@@ -100,6 +114,7 @@ export class TopicConnection {
   }
 
   open(token: string): void {
+    this.opts.intake.connect(this.flow);
     this.stream.open(token);
     this.judge(this.opts.options.clock.now());
   }
@@ -112,52 +127,23 @@ export class TopicConnection {
     return this.stream.isReady && this.stream.sendAgentStatus(status, token);
   }
 
-  /** The catch-up is complete: mark the hand-off, then deliver the held-back live events (repeats are dropped there). */
+  /** The catch-up is complete: the intake marks the hand-off and moves the held-back live events on. */
   goLive(): void {
-    const { delivery } = this.opts;
-    delivery.push({ kind: 'live' });
-    this.live = true;
-    for (const event of this.held) delivery.push({ kind: 'event', event });
-    this.held = [];
-    this.resumeIfLow();
+    this.wentLive = true;
+    this.opts.intake.goLive();
   }
 
-  /** Reads again once delivery has room (called when its queue fell low). */
-  resumeIfLow(): void {
-    if (!this.paused || !this.live || this.opts.delivery.size > this.opts.options.maxBufferedEvents / 2) return;
-    this.paused = false;
-    this.watchdog?.resume();
-    this.stream.resume();
-  }
-
-  /** Live events held back now, and the first one's sequence id (what the catch-up catches up to). */
-  get heldBack(): { count: number; first: number | undefined } {
-    return { count: this.held.length, first: this.held[0]?.sequenceId };
-  }
-
-  /** Cancels the stream and the catch-up; drops what was held back. No `onEnd` follows. Idempotent. */
+  /**
+   * Cancels the stream and the catch-up; the intake drops what this connection held back and what is queued. No
+   * `onEnd` follows. Idempotent.
+   */
   close(): void {
     this.abort.abort();
     this.attemptTimer?.cancel();
     this.watchdog?.stop();
     this.stream.cancel();
-    this.held = [];
+    this.opts.intake.disconnect(this.flow);
     this.markAlive(); // releases a catch-up waiting for life; it sees the abort
-  }
-
-  private receive(event: WatchEvent): void {
-    if (this.abort.signal.aborted) return;
-    const { delivery, options } = this.opts;
-    this.watchdog?.event();
-    if (this.live) delivery.push({ kind: 'event', event });
-    else this.held.push(event);
-    const waiting = this.live ? delivery.size : this.held.length;
-    if (!this.paused && waiting >= options.maxBufferedEvents) {
-      // Bounded buffers: stop reading so HTTP/2 flow control pushes back on the service (nats.js #67).
-      this.paused = true;
-      this.watchdog?.suspend();
-      this.stream.pause();
-    }
   }
 
   /** Starts the stall watchdog once the subscription is accepted (before, the connect deadline judges it). */
@@ -177,7 +163,7 @@ export class TopicConnection {
         );
       },
     });
-    if (this.paused) this.watchdog.suspend();
+    if (this.opts.intake.isPaused) this.watchdog.suspend();
   }
 
   /** Judges a stream that has said nothing: accepted on a READY channel, or given up after `connectTimeoutMs`. */

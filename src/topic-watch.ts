@@ -2,7 +2,7 @@ import { Backoff } from './backoff';
 import { catchUp } from './history/catch-up';
 import { sleep, withDeadline } from './clock';
 import type { DeadLetterSpool } from './delivery/dead-letter-spool';
-import { Delivery } from './delivery/delivery';
+import { Delivery, type Consumer } from './delivery/delivery';
 import type { WatchHandlers } from './delivery/watch-handlers';
 import { WatchError, toWatchError, errorMessage } from './errors';
 import type { HistoryClient } from './history/history-client';
@@ -110,7 +110,7 @@ export class TopicWatch {
     readonly id: string,
     readonly topic: string,
     private readonly handlers: WatchHandlers,
-    private readonly watchOptions: ResolvedWatchOptions & { liveWaitsForAcks: boolean },
+    private readonly watchOptions: ResolvedWatchOptions & Consumer,
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
@@ -131,7 +131,6 @@ export class TopicWatch {
       keeper: this.keeper,
       highWater: options.maxBufferedEvents,
       onFailure: (err) => this.giveUp(err),
-      onLow: () => this.conn?.resumeIfLow(),
       accept: compileFilter(watchOptions.filter),
       concurrency: watchOptions.concurrency,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
@@ -142,6 +141,7 @@ export class TopicWatch {
         clock: options.clock,
       },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
+      ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
         ctx.log.warnOnce(
@@ -244,7 +244,7 @@ export class TopicWatch {
 
   metrics(): WatchMetrics {
     const d = this.delivery;
-    const held = this.conn?.heldBack ?? { count: 0, first: undefined };
+    const held = this.conn === undefined ? { count: 0, first: undefined } : d.intake.heldBack;
     const catchUp: WatchMetrics['catchUp'] = {
       active: this.conn !== undefined && !this.conn.isLive,
       replayed: this.replayed,
@@ -376,7 +376,6 @@ export class TopicWatch {
     this.conn = undefined;
     if (conn === undefined) return;
     conn.close();
-    this.delivery.clear();
   }
 
   private async connect(): Promise<void> {
@@ -412,7 +411,7 @@ export class TopicWatch {
       topic: this.topic,
       options: this.ctx.options,
       log: this.ctx.log,
-      delivery: this.delivery,
+      intake: this.delivery.intake,
       onReady: (c) => this.onReady(c),
       onEnd: (c, error) => this.onEnd(c, error, token.fresh),
     });
@@ -436,9 +435,8 @@ export class TopicWatch {
         {
           topic: this.topic,
           history,
-          delivery: this.delivery,
+          intake: this.delivery.intake,
           pageSize: options.historyPageSize,
-          highWater: options.maxBufferedEvents,
           clock: options.clock,
           backoff: options.reconnect,
           signal,

@@ -10,6 +10,7 @@ import { checkKeys, selfLink as checkSelfLink } from './option-checks';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './config/options';
 import { TokenRefresher } from './auth/token-refresher';
 import type { WatchHandlers } from './delivery/watch-handlers';
+import type { Consumer } from './delivery/delivery';
 import { HistoryClient } from './history/history-client';
 import { HttpTransport } from './transport/http-transport';
 import { resolveWatchOptions, type WatchOptions } from './config/watch-options';
@@ -105,14 +106,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
    */
   registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
-    return this.register(selfLink, handlers, options, true);
+    return this.register(selfLink, handlers, options, { liveWaitsForAcks: true });
   }
 
   private async register(
     selfLink: string,
     handlers: WatchHandlers,
     options: WatchOptions,
-    liveWaitsForAcks: boolean,
+    consumer: Consumer,
     created?: (watch: TopicWatch) => void,
   ): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
@@ -139,7 +140,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       id,
       selfLink,
       handlers,
-      { ...resolved, liveWaitsForAcks },
+      { ...resolved, ...consumer },
       {
         options: this.options,
         client: () => this.channel(),
@@ -208,9 +209,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       options.signal,
     );
     const watchOptions: WatchOptions = {
-      // Every unacknowledged record is one running handler; unique keys, so none waits for another.
+      // Records taken by the loop and not acknowledged count as running: at most highWaterMark of them.
       concurrency: highWaterMark,
-      keyOf: (event) => String(event.sequenceId),
       maxAttempts: 1,
       handlerTimeoutMs: 0,
     };
@@ -218,7 +218,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (options.resync !== undefined) watchOptions.resync = options.resync;
     if (options.filter !== undefined) watchOptions.filter = options.filter;
     // `live` is handed over in order without waiting for acks the loop has not given yet (that would deadlock).
-    starting = this.register(selfLink, iterator.handlers(), watchOptions, false, (w) => (own = w)).then(
+    const consumer: Consumer = { liveWaitsForAcks: false, sink: iterator };
+    starting = this.register(selfLink, iterator.handlers(), watchOptions, consumer, (w) => (own = w)).then(
       (sub) => {
         subscription = sub;
         if (cancelled) void sub.close();

@@ -69,7 +69,6 @@ function harness(concurrency: number, maxAttempts = 1, timeoutMs = 0): Harness {
     },
     keeper: new PositionKeeper({ provider: store, topic: TOPIC, maxUnsaved: 1_000, onError: () => undefined }),
     onFailure: (err) => void h.failures.push(err),
-    onLow: () => undefined,
     highWater: 1_000,
     concurrency,
     keyOf: defaultKeyOf,
@@ -89,7 +88,7 @@ describe('concurrent handlers', () => {
           const h = harness(8);
           let seq = 0;
           const events = keys.map((k, i) => event((seq += gaps[i % gaps.length] as number), `r${k}`));
-          for (const e of events) h.delivery.push({ kind: 'event', event: e });
+          for (const e of events) h.delivery.intake.push({ kind: 'event', event: e });
           await settle();
           const done = new Set<number>();
           for (let step = 0; h.running.length > 0; step++) {
@@ -126,7 +125,7 @@ describe('concurrent handlers', () => {
   it('runs different resources in parallel and the same resource in order', async () => {
     const h = harness(4);
     const events = [event(1, 'a'), event(2, 'a'), event(3, 'b'), event(4, 'c'), event(5, 'b')];
-    for (const e of events) h.delivery.push({ kind: 'event', event: e });
+    for (const e of events) h.delivery.intake.push({ kind: 'event', event: e });
     await settle();
     assert.deepEqual(
       h.running.map((r) => r.event.sequenceId),
@@ -154,8 +153,8 @@ describe('concurrent handlers', () => {
 
   it('retries a failing handler with backoff, then stops with HANDLER_FAILED, the position before it', async () => {
     const h = harness(2, 3);
-    h.delivery.push({ kind: 'event', event: event(1, 'a') });
-    h.delivery.push({ kind: 'event', event: event(2, 'b') });
+    h.delivery.intake.push({ kind: 'event', event: event(1, 'a') });
+    h.delivery.intake.push({ kind: 'event', event: event(2, 'b') });
     await settle();
     h.running.find((r) => r.event.sequenceId === 1)?.resolve();
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -175,7 +174,7 @@ describe('concurrent handlers', () => {
 
   it('counts a handler that exceeds handlerTimeoutMs as failed', async () => {
     const h = harness(1, 1, 5_000);
-    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    h.delivery.intake.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     await h.clock.advance(5_000);
     await settle();
@@ -186,7 +185,7 @@ describe('concurrent handlers', () => {
 
   it('a retry that succeeds acknowledges the event once', async () => {
     const h = harness(1, 3);
-    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    h.delivery.intake.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     h.running.shift()?.reject(new Error('transient'));
     await settle();
@@ -200,7 +199,7 @@ describe('concurrent handlers', () => {
 
   it('a timed-out attempt is not retried while it may still run (no double execution)', async () => {
     const h = harness(1, 3, 1_000);
-    h.delivery.push({ kind: 'event', event: event(1, 'a') });
+    h.delivery.intake.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     await h.clock.advance(1_000);
     await settle();
@@ -217,7 +216,7 @@ describe('concurrent handlers', () => {
         throw new Error('no selfLink');
       },
     });
-    bad.push({ kind: 'event', event: event(1, 'a') });
+    bad.intake.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
     assert.match(h.failures[0]?.message ?? '', /keyOf threw/);
@@ -245,15 +244,14 @@ describe('concurrent handlers', () => {
         onError: () => undefined,
       }),
       onFailure: () => undefined,
-      onLow: () => undefined,
       highWater: 1_000,
       concurrency: 1,
       keyOf: defaultKeyOf,
       policy: { maxAttempts: 3, timeoutMs: 50, backoff: DEFAULT_BACKOFF, clock },
       deadLetter: async (e) => void setAside.push(e.sequenceId),
     });
-    d.push({ kind: 'event', event: event(1, 'a') });
-    d.push({ kind: 'event', event: event(2, 'a') });
+    d.intake.push({ kind: 'event', event: event(1, 'a') });
+    d.intake.push({ kind: 'event', event: event(2, 'a') });
     await settle();
     await clock.advance(50);
     await settle();
@@ -272,7 +270,7 @@ describe('concurrent handlers', () => {
       ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options,
       accept: (e) => e.sequenceId === 1,
     });
-    for (let i = 1; i <= 1_000; i++) hung.push({ kind: 'event', event: event(i, `r${i}`) });
+    for (let i = 1; i <= 1_000; i++) hung.intake.push({ kind: 'event', event: event(i, `r${i}`) });
     await settle();
     assert.ok(hung.size >= 1_000 - 8 - 1, `filtered events beyond the window wait in the queue: ${hung.size} queued`);
     assert.equal(hung.acked, 0);
@@ -284,7 +282,7 @@ describe('concurrent handlers', () => {
       ...(h.delivery as unknown as { options: ConstructorParameters<typeof Delivery>[0] }).options,
       handlers: { onEvent: () => null as unknown as void },
     });
-    d.push({ kind: 'event', event: event(1, 'a') });
+    d.intake.push({ kind: 'event', event: event(1, 'a') });
     await settle();
     assert.equal(d.acked, 1);
     assert.deepEqual(h.failures, []);

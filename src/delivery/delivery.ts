@@ -5,13 +5,30 @@ import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../types';
 import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
-import type { ResyncNotice, WatchHandlers } from './watch-handlers';
+import type { WatchHandlers } from './watch-handlers';
+import { Intake, type DeliveryItem } from './intake';
 
-/** One thing to hand to the application, in order. */
-export type DeliveryItem =
-  { kind: 'event'; event: WatchEvent } | { kind: 'resync'; notice: ResyncNotice } | { kind: 'live' };
+/** Acknowledges an event a {@link EventSink} took. */
+export interface Acknowledger {
+  ack(event: WatchEvent): void;
+  /** The sink ran out of events: hand over what can be handed over now. */
+  refill(): void;
+}
+
+/**
+ * A consumer that takes events itself (the `for await` loop) instead of handlers that delivery runs: it is offered
+ * each event in order and acknowledges it later. No promise, closure or retry per event.
+ */
+export interface EventSink {
+  offer(event: WatchEvent, from: Acknowledger): void;
+  /** Whether the consumer waits for an event now (an ack then hands over more at once). */
+  readonly hungry: boolean;
+}
 
 const SYNC_OK: HandlerOutcome = { ok: true };
+
+/** Who takes the events: handlers delivery runs (`live` after every ack), or a sink (`live` once handed over in order). */
+export type Consumer = Pick<DeliveryOptions, 'liveWaitsForAcks' | 'sink'>;
 
 /** Options of {@link Delivery}. */
 export interface DeliveryOptions {
@@ -20,13 +37,14 @@ export interface DeliveryOptions {
   keeper: PositionKeeper;
   /** A handler failed for good: the watch must stop. */
   onFailure: (error: WatchError) => void;
-  /** Called when the queue fell to half of `highWater` (resume reading). */
-  onLow: () => void;
+  /** Items queued at most (see {@link Intake}). */
   highWater: number;
   /** Events it refuses are not handed to the application, but acknowledged (their position is never fetched again). */
   accept?: (event: WatchEvent) => boolean;
-  /** Handlers running at once. */
+  /** Handlers running at once (with a `sink`: events taken and not yet acknowledged). */
   concurrency: number;
+  /** Hands events to this consumer instead of `handlers.onEvent` (which is then not called); barriers still run handlers. */
+  sink?: EventSink;
   /** The resource an event belongs to: events with one key never run concurrently or out of order. */
   keyOf: (event: WatchEvent) => string;
   /** Retries and timeout of a handler. */
@@ -56,7 +74,7 @@ export interface DeliveryOptions {
  * consecutive), up to `concurrency` handlers at once with per-key order, positions acknowledged as a contiguous
  * watermark. `live` and `resync` items are barriers: they run alone, after everything before them is done.
  */
-export class Delivery {
+export class Delivery implements Acknowledger {
   /** Events dropped as repeats. */
   duplicates = 0;
   /** Events the filter kept from the application (acknowledged all the same). */
@@ -74,8 +92,8 @@ export class Delivery {
   private readonly watermark = new Watermark();
   /** The highest id handed over, and the ids below it never handed over (a repeat vs. an id out of order). */
   private readonly seen = new SequenceHoles();
-  private queue: DeliveryItem[] = [];
-  private head = 0;
+  /** What feeds delivery (the stream, the catch-up): the one bounded buffer, with its pausing and waiting. */
+  readonly intake: Intake;
   private pumping = false;
   private stopped = false;
   private running = 0;
@@ -83,19 +101,22 @@ export class Delivery {
   /** Per busy key: the events waiting for the one running. */
   private readonly keys = new Map<string, WatchEvent[]>();
   private wake: (() => void) | undefined;
-  private waiters: Array<{ below: number; resolve: () => void }> = [];
+  /** Delivery waits for a sink to acknowledge (all slots taken). */
+  private parked = false;
   private readonly abort = new AbortController();
 
-  constructor(private readonly options: DeliveryOptions) {}
+  constructor(private readonly options: DeliveryOptions) {
+    this.intake = new Intake({ highWater: options.highWater, onItem: () => this.pump() });
+  }
 
   /** The acknowledged position: every event up to it was handled (or was a resync target). */
   get acked(): number {
     return this.watermark.position;
   }
 
-  /** Items waiting (not counting those being handled). */
+  /** Items waiting (not counting those being handled, nor live events held back during a catch-up). */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.intake.size;
   }
 
   /** Handlers running now. */
@@ -110,55 +131,29 @@ export class Delivery {
     if (persist) this.options.keeper.record(position);
   }
 
-  push(item: DeliveryItem): void {
+  /** Acknowledges an event the sink took: it counts as handled. Ignored once delivery stopped. */
+  ack(event: WatchEvent): void {
     if (this.stopped) return;
-    this.queue.push(item);
-    if (!this.pumping) this.pump();
+    this.running -= 1;
+    this.settle(event, SYNC_OK);
+    // Refilled when half the slots are free or the consumer waits: one drain per batch, not one per event.
+    if (!this.parked) this.wake?.();
+    else if (this.running * 2 <= this.options.concurrency || this.options.sink?.hungry === true) this.refill();
   }
 
-  /**
-   * Drops every item not yet started (a connection ended: the next catch-up fetches them again from the position;
-   * those being handled are recognised by sequence id when they come again).
-   */
-  clear(): void {
-    this.queue = [];
-    this.head = 0;
-    this.release();
-  }
-
-  /** Resolves once fewer than `below` items wait, or delivery stopped. */
-  whenBelow(below: number): Promise<void> {
-    if (this.size < below || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ below, resolve }));
+  refill(): void {
+    if (!this.parked) return;
+    this.parked = false;
+    this.pump();
   }
 
   /** Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves. */
   async stop(grace: Promise<unknown>): Promise<void> {
     this.stopped = true;
     this.abort.abort(); // no more retries
-    this.clear();
+    this.intake.close();
     this.wake?.();
     if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
-  }
-
-  private release(): void {
-    if (this.waiters.length === 0) return;
-    const size = this.size;
-    const ready = this.waiters.filter((w) => size < w.below || this.stopped);
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
-  }
-
-  private take(): void {
-    this.head += 1;
-    // Compact now and then instead of shift(), which is O(n) per call.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    if (this.size === Math.floor(this.options.highWater / 2)) this.options.onLow();
-    this.release();
   }
 
   /** Resolves when a handler finishes (or delivery stops). */
@@ -204,15 +199,15 @@ export class Delivery {
 
   /** Hands out what it can now; returns what to wait for before going on, or undefined when done or stopped. */
   private drain(): Promise<unknown> | undefined {
-    const { concurrency, accept } = this.options;
+    const { concurrency, accept, sink } = this.options;
+    const intake = this.intake;
     // Events dispatched but not below the watermark: bounds the per-key waiting lists when one resource is hot.
     const window = concurrency * 8;
-    while (!this.stopped && this.head < this.queue.length) {
-      const item = this.queue[this.head] as DeliveryItem;
+    for (let item = intake.peek(); item !== undefined && !this.stopped; item = intake.peek()) {
       if (item.kind !== 'event') {
         const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
         if (waits && this.watermark.outstanding > 0) return this.freed();
-        this.take();
+        intake.take();
         return this.barrier(item);
       }
       const event = item.event;
@@ -221,7 +216,7 @@ export class Delivery {
       // handed over (a server breaking the ascending order): handed over late, never dropped without a trace.
       const late = seq <= this.seen.highest;
       if (late && !this.seen.missing(seq)) {
-        this.take();
+        intake.take();
         this.duplicates += 1;
         continue;
       }
@@ -233,16 +228,22 @@ export class Delivery {
         this.options.onUnknownType?.(event);
       }
       if ((unknown && this.options.unknownTypes !== 'deliver') || (accept !== undefined && !accept(event))) {
-        this.take();
+        intake.take();
         if (!unknown) this.filtered += 1;
         this.passOver(event, late);
         continue;
       }
-      if (this.running >= concurrency) return this.freed();
+      if (this.running >= concurrency) {
+        if (sink === undefined) return this.freed();
+        // A sink's loop acknowledges from its own call stack: delivery goes on from there (see ack and refill), in
+        // batches, with no promise per event.
+        this.parked = true;
+        return undefined;
+      }
       let key = '';
       try {
-        // One at a time, events cannot overlap: the key matters only with concurrency.
-        if (concurrency > 1) key = this.options.keyOf(event);
+        // One at a time, events cannot overlap: the key matters only with concurrency (and a sink runs nothing).
+        if (concurrency > 1 && sink === undefined) key = this.options.keyOf(event);
       } catch (err) {
         this.fail(`keyOf threw for sequence id ${seq}`, err);
         return undefined;
@@ -250,7 +251,7 @@ export class Delivery {
       // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
       const bound = this.options.keeper.withinBound();
       if (bound !== undefined) return bound;
-      this.take();
+      intake.take();
       if (late) {
         // Not in the watermark (its slots ascend, and the position is past this id already): a crash while it is
         // handled does not bring it back. The application is told (onLate) that order was broken.
@@ -261,7 +262,11 @@ export class Delivery {
         this.seen.advance(seq);
         this.watermark.add(seq);
       }
-      this.dispatch(event, key);
+      if (sink === undefined) this.dispatch(event, key);
+      else {
+        this.running += 1;
+        sink.offer(event, this);
+      }
     }
     return undefined;
   }
@@ -420,6 +425,7 @@ export class Delivery {
 
   private fail(what: string, err: unknown): void {
     this.stopped = true;
+    this.intake.close(); // nothing more is queued, and a catch-up waiting for room is let go
     this.options.onFailure(
       new WatchError('HANDLER_FAILED', `watch ${this.options.topic}: ${what}: ${errorMessage(err)}`, { cause: err }),
     );

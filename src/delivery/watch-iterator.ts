@@ -1,4 +1,5 @@
 import type { ResyncNotice, WatchHandlers } from './watch-handlers';
+import type { Acknowledger, EventSink } from './delivery';
 import { WatchError } from '../errors';
 import type { WatchOptions } from '../config/watch-options';
 import type { WatchEvent } from '../types';
@@ -44,26 +45,47 @@ export interface IterateOptions extends Pick<WatchOptions, 'from' | 'resync' | '
   autoAck?: boolean;
 }
 
-interface Pending {
-  record: WatchRecord;
-  done: () => void;
-}
-
-// Given to handlers still waiting for the loop when it ends: not an acknowledgement, so the position stays before
-// them. Delivery is stopping by then and ignores it.
+// Given to a barrier handler still waiting for the loop when it ends: not an acknowledgement, so the position stays
+// before it. Delivery is stopping by then and ignores it.
 const NOT_ACKNOWLEDGED = new WatchError('CLOSED', 'the iteration ended before this record was acknowledged');
 
+const DONE: IteratorResult<WatchRecord> = { done: true, value: undefined };
+
+/** An event record: one object per event, whose `ack` reaches delivery through the iterator (no closure). */
+class EventRecord {
+  readonly kind = 'event' as const;
+  #acked = false;
+  readonly #iterator: WatchIterator;
+
+  constructor(
+    readonly event: WatchEvent,
+    iterator: WatchIterator,
+  ) {
+    this.#iterator = iterator;
+  }
+
+  ack(): void {
+    if (this.#acked) return;
+    this.#acked = true;
+    this.#iterator.acknowledge(this.event);
+  }
+}
+
 /**
- * The `for await` form of a watch: handlers that hand records to the loop and resolve (acknowledge) when it is
- * done with them. `break`, `return` or an aborted signal close the watch, which writes the acknowledged position
- * (the record the loop broke out of is not acknowledged: a restart delivers it again). A watch that stops for good
- * makes the loop throw its `WatchError`.
+ * The `for await` form of a watch. Events come from delivery as a sink (each offered once, in order, and
+ * acknowledged later: no promise or closure per event); `resync` and `live` come through handlers that resolve when
+ * the loop is done with them, since delivery runs those alone. `break`, `return` or an aborted signal close the
+ * watch, which writes the acknowledged position (the record the loop broke out of is not acknowledged: a restart
+ * delivers it again). A watch that stops for good makes the loop throw its `WatchError`.
  */
-export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
-  private readonly buffer: Pending[] = [];
-  /** Handler promises not settled yet, to be released when the loop ends. */
-  private readonly open = new Set<(err: WatchError) => void>();
-  private handed: Pending | undefined;
+export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventSink {
+  /** Records ready for the loop; bounded by delivery (events taken and not acknowledged, at most its concurrency). */
+  private buffer: WatchRecord[] = [];
+  private head = 0;
+  private acker: Acknowledger | undefined;
+  /** The `resync` or `live` record whose handler waits for the loop (delivery runs one at a time). */
+  private barrier: { record: WatchRecord; done: () => void; reject: (err: WatchError) => void } | undefined;
+  private handed: WatchRecord | undefined;
   private wakeUp: (() => void) | undefined;
   private failure: WatchError | undefined;
   private ended = false;
@@ -85,24 +107,28 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
 
   private detach: () => void = () => undefined;
 
-  /** The handlers that feed this iterator. */
+  /** The handlers that feed this iterator its `resync` and `live` records, and its failure. */
   handlers(): WatchHandlers {
-    // Each record's handler resolves when the loop is done with it: that is its acknowledgement.
-    const hand = (make: (done: () => void) => WatchRecord): Promise<void> =>
+    // A barrier's handler resolves when the loop is done with its record.
+    const hand = (record: WatchRecord): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         if (this.ended) return reject(NOT_ACKNOWLEDGED);
-        const done = (): void => {
-          this.open.delete(reject);
-          resolve();
+        this.barrier = {
+          record,
+          reject,
+          done: () => {
+            this.barrier = undefined;
+            resolve();
+          },
         };
-        this.open.add(reject);
-        this.buffer.push({ record: make(done), done });
-        this.wakeUp?.();
+        this.add(record);
       });
     return {
-      onEvent: (event) => hand((done) => ({ kind: 'event', event, ack: done })),
-      onResync: (notice) => hand(() => ({ kind: 'resync', notice })),
-      onLive: (topic) => hand(() => ({ kind: 'live', topic })),
+      onEvent: () => {
+        throw new WatchError('INTERNAL', 'a for await watch takes its events as a sink');
+      },
+      onResync: (notice) => hand({ kind: 'resync', notice }),
+      onLive: (topic) => hand({ kind: 'live', topic }),
       onError: (error) => {
         if (error.retryable) return;
         this.failure = error;
@@ -111,48 +137,94 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord> {
     };
   }
 
+  /** Delivery hands over an event (see {@link EventSink}). */
+  offer(event: WatchEvent, from: Acknowledger): void {
+    if (this.ended) return;
+    this.acker = from;
+    this.add(new EventRecord(event, this));
+  }
+
+  get hungry(): boolean {
+    return this.wakeUp !== undefined;
+  }
+
+  /** An event record was acknowledged (by the loop moving on, or `record.ack()`); void once the loop ended. */
+  acknowledge(event: WatchEvent): void {
+    if (!this.ended) this.acker?.ack(event);
+  }
+
   /** A start failure (registerWatch rejected): the loop throws it. */
   failed(error: WatchError): void {
     this.failure = error;
     this.wakeUp?.();
   }
 
-  async next(): Promise<IteratorResult<WatchRecord>> {
+  next(): Promise<IteratorResult<WatchRecord>> {
     const previous = this.handed;
     this.handed = undefined;
     // Asking for the next record acknowledges the previous one (always for resync and live: they need no ack).
-    if (previous !== undefined && (this.autoAck || previous.record.kind !== 'event')) previous.done();
-    for (;;) {
-      if (this.ended) return { done: true, value: undefined };
-      const next = this.buffer.shift();
-      if (next !== undefined) {
-        this.handed = next;
-        return { done: false, value: next.record };
-      }
-      if (this.failure !== undefined) {
-        const error = this.failure;
-        await this.return();
-        throw error;
-      }
-      await new Promise<void>((resolve) => (this.wakeUp = resolve));
-      this.wakeUp = undefined;
+    if (previous !== undefined) {
+      if (previous.kind === 'event') {
+        if (this.autoAck) previous.ack();
+      } else if (this.barrier?.record === previous) this.barrier.done();
     }
+    if (this.ended) return Promise.resolve(DONE);
+    const record = this.take();
+    // The common case under load answers at once: no async function, no waiting promise.
+    if (record !== undefined) return Promise.resolve({ done: false, value: record });
+    return this.wait();
   }
 
   /** Ends the iteration and closes the watch (writing the acknowledged position). Idempotent. */
   async return(): Promise<IteratorResult<WatchRecord>> {
     this.ended = true;
     this.detach();
-    this.buffer.length = 0;
-    for (const reject of [...this.open]) reject(NOT_ACKNOWLEDGED);
-    this.open.clear();
+    this.buffer = [];
+    this.head = 0;
+    this.barrier?.reject(NOT_ACKNOWLEDGED);
+    this.barrier = undefined;
     this.wakeUp?.();
     this.closing ??= this.close();
     await this.closing;
-    return { done: true, value: undefined };
+    return DONE;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<WatchRecord> {
     return this;
+  }
+
+  private add(record: WatchRecord): void {
+    this.buffer.push(record);
+    this.wakeUp?.();
+  }
+
+  private take(): WatchRecord | undefined {
+    if (this.head === this.buffer.length) return undefined;
+    const record = this.buffer[this.head] as WatchRecord;
+    this.head += 1;
+    if (this.head === this.buffer.length) {
+      this.buffer = [];
+      this.head = 0;
+    }
+    this.handed = record;
+    return record;
+  }
+
+  /** Nothing ready: waits for a record, the end, or a failure. */
+  private async wait(): Promise<IteratorResult<WatchRecord>> {
+    for (;;) {
+      if (this.ended) return DONE;
+      const record = this.take();
+      if (record !== undefined) return { done: false, value: record };
+      if (this.failure !== undefined) {
+        const error = this.failure;
+        await this.return();
+        throw error;
+      }
+      this.acker?.refill();
+      if (this.head < this.buffer.length) continue;
+      await new Promise<void>((resolve) => (this.wakeUp = resolve));
+      this.wakeUp = undefined;
+    }
   }
 }

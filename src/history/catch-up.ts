@@ -1,6 +1,6 @@
 import { Backoff, type ResolvedBackoff } from '../backoff';
 import { sleep, type Clock } from '../clock';
-import type { Delivery } from '../delivery/delivery';
+import type { Intake } from '../delivery/intake';
 import { WatchError, toWatchError, errorMessage } from '../errors';
 import { HistoryGone, type HistoryClient, type HistoryPage } from './history-client';
 import type { Log } from '../logging/logger';
@@ -9,11 +9,10 @@ import type { Log } from '../logging/logger';
 export interface CatchUpContext {
   topic: string;
   history: HistoryClient;
-  delivery: Delivery;
+  /** Where the events go; the catch-up waits for its room. */
+  intake: Intake;
   /** Events asked per page (lowered for this catch-up when the server turns out to serve fewer per page). */
   pageSize: number;
-  /** Catch-up stops feeding while this many items wait for delivery. */
-  highWater: number;
   clock: Clock;
   backoff: ResolvedBackoff;
   /** Aborted when the connection ends or the watch closes. */
@@ -166,7 +165,7 @@ async function onePass(
       if (event.sequenceId <= last) behind ??= event.sequenceId;
       else last = event.sequenceId;
       if (event.sequenceId > handed.highest) handed.highest = event.sequenceId;
-      ctx.delivery.push({ kind: 'event', event });
+      ctx.intake.push({ kind: 'event', event });
       given += 1;
     }
     ctx.replayed(given);
@@ -225,7 +224,7 @@ async function onePass(
       continue;
     }
     fill();
-    await ctx.delivery.whenBelow(ctx.highWater);
+    await ctx.intake.room();
     if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
   }
 }
@@ -313,7 +312,7 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   const newest = gone.newestSequenceId;
   const reason = `history after sequence id ${gone.after} was purged`;
   if (ctx.list === undefined) {
-    ctx.delivery.push({
+    ctx.intake.push({
       kind: 'resync',
       notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest },
     });
@@ -331,7 +330,7 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   }
   // The connection may have ended during the list: its notice is void (the next catch-up makes its own).
   if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
-  ctx.delivery.push({
+  ctx.intake.push({
     kind: 'resync',
     notice: { topic: ctx.topic, reason, previousSequenceId: gone.after, newestSequenceId: newest, snapshot },
   });
