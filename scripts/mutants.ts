@@ -378,6 +378,15 @@ export const mutants: Mutant[] = [
     tests: [LIVENESS],
   },
 
+  {
+    // HistoryGone answers instanceof for every WatchError (the brand it inherits): a 503 would be taken for a purge.
+    name: 'history-gone-own-brand',
+    file: 'src/history/history-source.ts',
+    find: '(value as Record<symbol, unknown>)[GONE] === true',
+    replace: 'value instanceof WatchError',
+    tests: ['test/unit/history-source.test.ts', CATCH_UP],
+  },
+
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.

@@ -5,7 +5,7 @@ import type { DeadLetterSpool } from './delivery/dead-letter-spool';
 import { Delivery, type Consumer } from './delivery/delivery';
 import type { WatchHandlers } from './delivery/watch-handlers';
 import { WatchError, toWatchError, errorMessage } from './errors';
-import type { HistoryClient } from './history/history-client';
+import type { HistorySource } from './history/history-source';
 import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
 import type { ResolvedWatchOptions, WatchFilter } from './config/watch-options';
@@ -44,7 +44,7 @@ export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEv
 export interface TopicWatchContext {
   options: ResolvedOptions;
   client: () => WatchClient;
-  history: () => HistoryClient;
+  history: () => HistorySource;
   /**
    * Finds out why a stream failed before any sign of life, where grpc-js cannot say (a proxy's refusal reads as a
    * bare UNAVAILABLE): resolves with a more precise error, or `error` itself.

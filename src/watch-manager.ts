@@ -12,6 +12,7 @@ import { TokenRefresher } from './auth/token-refresher';
 import type { WatchHandlers } from './delivery/watch-handlers';
 import type { Consumer } from './delivery/delivery';
 import { HistoryClient } from './history/history-client';
+import type { HistorySource } from './history/history-source';
 import { HttpTransport } from './transport/http-transport';
 import { resolveWatchOptions, type WatchOptions } from './config/watch-options';
 import { TopicWatch } from './topic-watch';
@@ -61,7 +62,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** Aborted by close(): ends a proxy probe still waiting. */
   private readonly closed = new AbortController();
   private readonly historyProxy: ProxyEndpoint | undefined;
-  private history: HistoryClient | undefined;
+  private history: HistorySource | undefined;
   /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
   readonly deadLetters: DeadLetterSpool | undefined;
   private nextId = 1;
@@ -355,7 +356,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return 'ready';
   }
 
-  private createHistory(): HistoryClient {
+  private createHistory(): HistorySource {
     const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock, entryAddress, host } = this.options;
     // The entry address, the servername and the client certificate belong to the service's host: they apply to the
     // history API when it lives on that host, never to another one.

@@ -2,13 +2,13 @@ import { Backoff, type ResolvedBackoff } from '../backoff';
 import { sleep, type Clock } from '../clock';
 import type { Intake } from '../delivery/intake';
 import { WatchError, toWatchError, errorMessage } from '../errors';
-import { HistoryGone, type HistoryClient, type HistoryPage } from './history-client';
+import { HistoryGone, type HistoryPage, type HistorySource } from './history-source';
 import type { Log } from '../logging/logger';
 
 /** What one catch-up needs from its watch. */
 export interface CatchUpContext {
   topic: string;
-  history: HistoryClient;
+  history: HistorySource;
   /** Where the events go; the catch-up waits for its room. */
   intake: Intake;
   /** Events asked per page (lowered for this catch-up when the server turns out to serve fewer per page). */
@@ -278,7 +278,7 @@ function fetchPage(
       const aliveAtRequest = ctx.alive();
       try {
         const result = {
-          page: await ctx.history.page(ctx.topic, after, page, pageSize, ctx.signal),
+          page: await ctx.history.page(ctx.topic, { after, page, pageSize }, ctx.signal),
           number: page,
           after,
           aliveAtRequest,
