@@ -5,13 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  FileSequenceStore,
-  WatchManager,
-  clientCredentialsToken,
-  type WatchEvent,
-  type WatchHandlers,
-} from 'watch-manager';
+import { FileSequenceStore, WatchManager, type WatchEvent, type WatchHandlers } from 'watch-manager';
 import { FakeWatchService } from 'watch-manager/testing';
 
 const TOPIC = '/management/v1alpha1/watchtopics/agent-demo';
@@ -32,12 +26,12 @@ async function main(): Promise<void> {
     target: service.target, // gRPC host:port of the watch service, e.g. 'apicentral.axway.com:443'
     historyUrl: service.historyUrl, // default: https://<target host>
     tenantId: service.tenantId, // sent as x-axway-tenant-id
-    // An OAuth2 service account; any `() => token` works too (called at start, before each expiry, after a refusal).
-    getToken: clientCredentialsToken({
+    // An OAuth2 service account; or `getToken: () => token` (called at start, before each expiry, after a refusal).
+    clientCredentials: {
       tokenUrl: service.tokenUrl,
       clientId: 'handler-agent',
       clientSecret: 'example-secret-123',
-    }),
+    },
     sequenceProvider: new FileSequenceStore(path.join(stateDir, 'positions.json')), // survive restarts
     deadLetterDir: path.join(stateDir, 'dead-letters'), // failed events are set aside here, never dropped
     from: 'beginning', // without a stored position: everything history holds (default 'latest')

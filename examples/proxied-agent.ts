@@ -2,7 +2,7 @@
 // all go through it. Give your proxy as PROXY_URL (http://user:pass@host:port; the fake service listens on
 // 127.0.0.1, so the proxy must reach it), or leave it out to use the small proxy of watch-manager/testing.
 //   npm run example:proxied          PROXY_URL=http://user:pass@127.0.0.1:3128 npm run example:proxied
-import { WatchManager, clientCredentialsToken } from 'watch-manager';
+import { WatchManager } from 'watch-manager';
 import { ConnectProxy, FakeWatchService } from 'watch-manager/testing';
 
 const TOPIC = '/management/v1alpha1/watchtopics/proxied-demo';
@@ -21,11 +21,11 @@ async function main(): Promise<void> {
     historyUrl: service.historyUrl,
     tenantId: service.tenantId,
     proxy, // or leave it out: https_proxy / http_proxy / no_proxy then decide, read once here
-    getToken: clientCredentialsToken({
+    clientCredentials: {
       tokenUrl: service.tokenUrl,
       clientId: 'proxied-agent',
       clientSecret: 'example-secret-456',
-    }),
+    },
     from: 'beginning',
     tls: false, // the fake service speaks plaintext; never do this against the real service
   });

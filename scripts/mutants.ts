@@ -387,6 +387,23 @@ export const mutants: Mutant[] = [
     tests: ['test/unit/history-source.test.ts', CATCH_UP],
   },
 
+  {
+    // A manager's clientCredentials do not take its proxy: token requests bypass the enterprise proxy.
+    name: 'credentials-manager-proxy-dropped',
+    file: 'src/config/options.ts',
+    find: 'credentialsToken(input.clientCredentials, { proxy, proxyEnv, tls: shared, clock })',
+    replace: 'credentialsToken(input.clientCredentials, { proxy: undefined, proxyEnv, tls: shared, clock })',
+    tests: [CREDENTIALS],
+  },
+  {
+    // A standalone clientCredentialsToken getter given to a proxied manager: nobody is told it bypasses the proxy.
+    name: 'credentials-standalone-not-told',
+    file: 'src/watch-manager.ts',
+    find: 'if (isStandaloneCredentialsToken(options.getToken) &&',
+    replace: 'if (!isStandaloneCredentialsToken(options.getToken) &&',
+    tests: [CREDENTIALS],
+  },
+
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.

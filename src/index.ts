@@ -7,12 +7,8 @@ export { WatchManager, type Subscription, type WatchManagerEvents } from './watc
 export type { WatchHandlers, ResyncNotice } from './delivery/watch-handlers';
 export type { WatchRecord, IterateOptions } from './delivery/watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
-export {
-  clientCredentialsToken,
-  type ClientSecretCredentials,
-  type ClientAssertionCredentials,
-  type ClientCredentialsOptions,
-} from './auth/client-credentials';
+export { clientCredentialsToken, type ClientCredentialsOptions } from './auth/client-credentials';
+export type { ClientCredentials, ClientSecretCredentials, ClientAssertionCredentials } from './config/credentials';
 export type { WatchOptions, WatchFilter } from './config/watch-options';
 export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, StartFrom } from './config/options';
 export type { TokenGetter, TokenRequest } from './config/token-getter';

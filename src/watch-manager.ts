@@ -3,7 +3,7 @@ import { DeadLetterSpool } from './delivery/dead-letter-spool';
 import { WatchError, errorMessage } from './errors';
 import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './transport/grpc-channel';
 import { proxyForUrl, type ProxyEndpoint } from './config/proxy';
-import { lendSettings } from './auth/client-credentials';
+import { isStandaloneCredentialsToken, managerCredentialsToken } from './auth/client-credentials';
 import { probeProxy } from './transport/proxy-probe';
 import { createLog, type Log } from './logging/logger';
 import { checkKeys, selfLink as checkSelfLink } from './option-checks';
@@ -72,18 +72,17 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
   constructor(options: WatchManagerOptions) {
     super();
-    this.options = resolveOptions(options, VERSION);
+    this.options = resolveOptions(options, VERSION, managerCredentialsToken);
     this.log = createLog(this.options.logger);
+    if (isStandaloneCredentialsToken(options.getToken) && (options.proxy !== undefined || options.tls !== undefined)) {
+      // Before, such a getter silently took this manager's settings; now only `clientCredentials` does.
+      this.log.warn(
+        "getToken was made by clientCredentialsToken: its token requests use its own proxy and TLS options, not this manager's; give the credentials as the clientCredentials option to share them",
+      );
+    }
     // Proxy decisions are made here, once, so that a bad proxy variable fails the constructor like a bad option.
     this.route = channelRoute(this.options);
     this.historyProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.historyUrl);
-    const { proxy, proxyEnv, tls, clock } = this.options;
-    lendSettings(this.options.getToken, {
-      proxy,
-      proxyEnv,
-      tls: tls === false ? false : { ca: tls.ca, minVersion: tls.minVersion },
-      clock,
-    });
     this.deadLetters =
       this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({

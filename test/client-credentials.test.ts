@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { WatchManager, WatchError, clientCredentialsToken, type WatchEvent } from 'watch-manager';
 import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
-import { TOPIC, captureLogger, recordError, scanForSecrets, secret, startService } from './support/harness';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, secret, startService } from './support/harness';
 import { startTinyproxy, type Tinyproxy } from './support/tinyproxy';
 
 scanForSecrets();
@@ -221,15 +221,14 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     assert.deepEqual(proxy.connects(), [new URL(service.tokenUrl).host]);
   });
 
-  it('takes the proxy of the manager it is given to (a refusing proxy fails the token request itself)', async () => {
-    const refusing = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
+  it('clientCredentials on a manager go through its proxy (a refusing proxy fails the token request itself)', async () => {
     const before = service.tokenCounters.requests;
     const manager = new WatchManager({
       target: service.target,
       tenantId: service.tenantId,
       historyUrl: service.historyUrl,
       tls: false,
-      getToken: refusing,
+      clientCredentials: { tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET },
       logger: captureLogger(),
       proxy: proxy.url({ user: 'agent', password: secret('wrong-token-proxy-pw') }),
     });
@@ -239,7 +238,6 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     assert.equal(service.tokenCounters.requests, before, 'the token request never reached the endpoint directly');
 
     // With the right credentials: the token request opens a tunnel of its own (the history client opens another).
-    const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
     const issued = service.tokenCounters.issued;
     const tunnels = (): number => proxy.connects().filter((c) => c === new URL(service.tokenUrl).host).length;
     const tunnelsBefore = tunnels();
@@ -248,7 +246,7 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
       tenantId: service.tenantId,
       historyUrl: service.historyUrl,
       tls: false,
-      getToken,
+      clientCredentials: { tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET },
       logger: captureLogger(),
       proxy: proxy.url(),
     });
@@ -256,5 +254,38 @@ describe('clientCredentialsToken through tinyproxy', { timeout: 60_000 }, () => 
     await ok.close();
     assert.equal(service.tokenCounters.issued, issued + 1);
     assert.ok(tunnels() - tunnelsBefore >= 2, `token and history tunnels: ${tunnels() - tunnelsBefore}`);
+  });
+
+  it('a clientCredentialsToken getter keeps its own settings: a manager neither changes it nor hides that', async () => {
+    const getToken = clientCredentialsToken({ tokenUrl: service.tokenUrl, clientId: 'agent', clientSecret: SECRET });
+    const issued = service.tokenCounters.issued;
+    const warnings: string[] = [];
+    const logger = {
+      error: () => undefined,
+      warn: (message: string) => void warnings.push(message),
+      info: () => undefined,
+      debug: () => undefined,
+    };
+    const manager = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      tls: false,
+      getToken,
+      logger,
+      proxy: proxy.url({ user: 'agent', password: secret('wrong-token-proxy-pw') }),
+    });
+    captured.push(...warnings);
+    assert.equal(
+      warnings.filter((w) => /clientCredentialsToken.*clientCredentials option/.test(w)).length,
+      1,
+      'told once that the getter does not share the manager settings',
+    );
+    await manager.close();
+    // The getter was not handed the manager's (refusing) proxy: it fetches directly, as its own options say.
+    const tunnels = proxy.connects().length;
+    secret(await getToken({ forceRefresh: true }));
+    assert.equal(service.tokenCounters.issued, issued + 1);
+    assert.equal(proxy.connects().length, tunnels, 'no tunnel: the token request went direct');
   });
 });

@@ -17,6 +17,30 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ['tenantId empty', { tenantId: '' }, 'tenantId'],
   ['tenantId with newline', { tenantId: 'a\nb' }, 'tenantId'],
   ['getToken not a function', { getToken: 'token' }, 'getToken'],
+  ['neither getToken nor clientCredentials', { getToken: undefined }, 'getToken'],
+  [
+    'getToken and clientCredentials both',
+    { clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a', clientSecret: 's' } },
+    'clientCredentials',
+  ],
+  [
+    'clientCredentials.tokenUrl not a URL',
+    { getToken: undefined, clientCredentials: { tokenUrl: 'idp', clientId: 'a', clientSecret: 's' } },
+    'clientCredentials.tokenUrl',
+  ],
+  [
+    'clientCredentials without a secret or key',
+    { getToken: undefined, clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a' } },
+    'clientCredentials',
+  ],
+  [
+    'clientCredentials.privateKey not a key',
+    {
+      getToken: undefined,
+      clientCredentials: { tokenUrl: 'https://idp.example.com/t', clientId: 'a', privateKey: 'no', keyId: 'k' },
+    },
+    'clientCredentials.privateKey',
+  ],
   ['tls not an object', { tls: 'yes' }, 'tls'],
   ['tls true', { tls: true }, 'tls'],
   ['tls.ca not PEM', { tls: { ca: PEM_GARBAGE } }, 'tls.ca'],

@@ -122,7 +122,19 @@ describe('secrets never reach logs or errors', () => {
       logger: captureLogger(),
     });
     await direct.registerWatch(TOPIC, { onEvent: () => undefined });
+    // And one given its service account as clientCredentials: the secret is not kept in its options.
+    const clientSecret = secret('inspect-client-secret-7741');
+    const credentialed = new WatchManager({
+      target: service.target,
+      tenantId: service.tenantId,
+      historyUrl: service.historyUrl,
+      clientCredentials: { tokenUrl: service.tokenUrl, clientId: 'a', clientSecret },
+      tls: false,
+      logger: captureLogger(),
+    });
     const views = [
+      inspect(credentialed, { depth: Infinity, showHidden: true }),
+      JSON.stringify(credentialed),
       inspect(manager, { depth: Infinity, showHidden: true }),
       JSON.stringify(manager),
       inspect(direct, { depth: Infinity, showHidden: true }),
@@ -144,10 +156,11 @@ describe('secrets never reach logs or errors', () => {
       ),
     ];
     captured.push(...views);
-    assert.equal(findLeak(views, [jwt, password, keyLine]), undefined);
-    assert.match(views[0] as string, /proxy":"http:\/\/127\.0\.0\.1:1"/);
+    assert.equal(findLeak(views, [jwt, password, keyLine, clientSecret]), undefined);
+    assert.match(views[2] as string, /proxy":"http:\/\/127\.0\.0\.1:1"/);
     await direct.close();
     await manager.close();
+    await credentialed.close();
     await service.stop();
   });
 });

@@ -5,48 +5,15 @@ import { WatchError, codeOfHttpStatus } from '../errors';
 import { HttpTransport } from '../transport/http-transport';
 import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../option-checks';
 import { resolveTlsOption, type ResolvedTls, type TlsOptions } from '../config/options';
-import type { TokenGetter, TokenRequest } from '../config/token-getter';
-import {
-  parseProxyUrl,
-  proxyForUrl,
-  readProxyEnvironment,
-  type Environment,
-  type ProxyEndpoint,
-} from '../config/proxy';
+import type { TokenRequest } from '../config/token-getter';
+import type {
+  ClientAssertionCredentials,
+  ClientCredentials,
+  ClientSecretCredentials,
+  InheritedSettings,
+} from '../config/credentials';
+import { parseProxyUrl, proxyForUrl, readProxyEnvironment, type ProxyEndpoint } from '../config/proxy';
 import { registerSecret } from '../logging/redact';
-
-/** OAuth2 client credentials with a client secret (sent as `client_secret_post`). */
-export interface ClientSecretCredentials {
-  /** The identity provider's token endpoint, for example `https://login.axway.com/auth/realms/Broker/protocol/openid-connect/token`. */
-  tokenUrl: string;
-  /** The service account's client id. */
-  clientId: string;
-  /** Its secret; scrubbed from every log line and error. */
-  clientSecret: string;
-  /** Space-separated scopes to ask for. @default none */
-  scope?: string;
-}
-
-/**
- * OAuth2 client credentials with a signed JWT client assertion (`private_key_jwt`, RFC 7523), as the service's
- * identity provider uses for service accounts: the key never leaves the process, only a short-lived signature does.
- */
-export interface ClientAssertionCredentials {
-  /** The identity provider's token endpoint. */
-  tokenUrl: string;
-  /** The service account's client id (the assertion's issuer and subject). */
-  clientId: string;
-  /** The service account's private key, PEM (PKCS#8 or PKCS#1) or a KeyObject. */
-  privateKey: string | Buffer | KeyObject;
-  /** The key id registered with the identity provider, sent as the assertion's `kid`. */
-  keyId: string;
-  /** @default RS256 for RSA keys, ES256/ES384/ES512 for EC keys by curve */
-  algorithm?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512';
-  /** The assertion's `aud`. @default tokenUrl */
-  audience?: string;
-  /** Space-separated scopes to ask for. @default none */
-  scope?: string;
-}
 
 /** Transport settings of {@link clientCredentialsToken}. */
 export interface ClientCredentialsOptions {
@@ -63,34 +30,22 @@ export interface ClientCredentialsOptions {
   clock?: Clock;
 }
 
-/**
- * What a manager lends to a getter made by {@link clientCredentialsToken}: its proxy decision and the parts of its
- * TLS settings that are not specific to the watch service (trusted CAs, minimum version: not its `servername` or
- * client certificate, which belong to the service's host).
- */
-export interface LentSettings {
-  proxy: ProxyEndpoint | false | undefined;
-  proxyEnv: Environment;
-  tls: Pick<ResolvedTls, 'ca' | 'minVersion'> | false;
-  clock: Clock;
-}
-
-// Module-private (not Symbol.for): only getters made here can receive a manager's settings.
-const ADOPT = Symbol('watch-manager.adoptSettings');
-
-type CredentialsGetter = ((request?: TokenRequest) => Promise<string>) & { [ADOPT]?: (settings: LentSettings) => void };
-
-/** Lends `settings` to `getToken` when it was made by {@link clientCredentialsToken}; a no-op otherwise. */
-export function lendSettings(getToken: TokenGetter, settings: LentSettings): void {
-  (getToken as CredentialsGetter)[ADOPT]?.(settings);
-}
-
 interface Cached {
   token: string;
   refreshAt: number;
 }
 
-const invalid = (field: string, problem: string): WatchError => invalidField(field, problem, 'argument');
+/** How validation errors name what was given: `credentials` of an argument, or the manager's `clientCredentials` option. */
+interface Naming {
+  base: 'credentials' | 'clientCredentials';
+  what: 'argument' | 'option';
+}
+
+const AS_ARGUMENT: Naming = { base: 'credentials', what: 'argument' };
+const AS_OPTION: Naming = { base: 'clientCredentials', what: 'option' };
+
+const invalid = (field: string, problem: string, n: Naming = AS_ARGUMENT): WatchError =>
+  invalidField(field.replace(/^credentials/, n.base), problem, n.what);
 
 const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorithm']>> = {
   prime256v1: 'ES256',
@@ -101,42 +56,44 @@ const EC_ALGORITHMS: Readonly<Record<string, ClientAssertionCredentials['algorit
 function algorithmOf(
   key: KeyObject,
   given: ClientAssertionCredentials['algorithm'],
+  n: Naming,
 ): NonNullable<ClientAssertionCredentials['algorithm']> {
   if (given !== undefined) return given;
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
   const byCurve =
     key.asymmetricKeyType === 'ec' ? EC_ALGORITHMS[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
   if (byCurve === undefined)
-    throw invalid('credentials.algorithm', `cannot be chosen for a ${key.asymmetricKeyType ?? 'unknown'} key; give it`);
+    throw invalid(
+      'credentials.algorithm',
+      `cannot be chosen for a ${key.asymmetricKeyType ?? 'unknown'} key; give it`,
+      n,
+    );
   return byCurve;
 }
 
 /** The grant's form fields, minus the client authentication that {@link clientCredentialsToken} adds per request. */
 type Authenticate = (now: number) => Promise<Record<string, string>>;
 
-function authentication(
-  credentials: ClientSecretCredentials | ClientAssertionCredentials,
-  tokenUrl: string,
-): Authenticate {
+function authentication(credentials: ClientCredentials, tokenUrl: string, n: Naming): Authenticate {
   if ('clientSecret' in credentials && credentials.clientSecret !== undefined) {
-    if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both');
-    const secret = nonEmptyString(credentials.clientSecret, 'credentials.clientSecret', 'argument');
+    if ('privateKey' in credentials) throw invalid('credentials', 'give clientSecret or privateKey, not both', n);
+    const secret = nonEmptyString(credentials.clientSecret, `${n.base}.clientSecret`, n.what);
     registerSecret(secret, { pinned: true });
     return async () => ({ client_secret: secret });
   }
   if (!('privateKey' in credentials) || credentials.privateKey === undefined)
-    throw invalid('credentials', 'needs clientSecret or privateKey with keyId');
+    throw invalid('credentials', 'needs clientSecret or privateKey with keyId', n);
   let key: KeyObject;
   try {
     const given = credentials.privateKey;
     key = given instanceof KeyObject ? given : createPrivateKey(given);
   } catch {
     // The parser's message may quote the key material: never repeat it.
-    throw invalid('credentials.privateKey', 'is not a PEM private key');
+    throw invalid('credentials.privateKey', 'is not a PEM private key', n);
   }
-  if (key.type !== 'private') throw invalid('credentials.privateKey', 'is not a private key');
-  const keyId = nonEmptyString(credentials.keyId, 'credentials.keyId', 'argument');
-  const alg = algorithmOf(key, credentials.algorithm);
+  if (key.type !== 'private') throw invalid('credentials.privateKey', 'is not a private key', n);
+  const keyId = nonEmptyString(credentials.keyId, `${n.base}.keyId`, n.what);
+  const alg = algorithmOf(key, credentials.algorithm, n);
   const audience = credentials.audience ?? tokenUrl;
   const clientId = credentials.clientId;
   return async (now) => {
@@ -173,8 +130,9 @@ function oauthError(body: string): string {
 /**
  * A `getToken` for {@link WatchManager} that users do not have to write: the OAuth2 client-credentials grant against
  * `tokenUrl`, with a client secret or a signed JWT client assertion. The token is cached until 4/5 of its
- * `expires_in` and then fetched again; concurrent calls share one request. Given to a manager, it goes through that
- * manager's proxy and TLS settings unless `options` set its own.
+ * `expires_in` and then fetched again; concurrent calls share one request. It goes through its own `options` (by
+ * default the environment's proxy variables and the system's roots), not a manager's: to share a manager's proxy,
+ * TLS settings and clock, give the credentials to the manager as its `clientCredentials` option instead.
  *
  * Errors: the endpoint refusing the client (400/401/403) is `UNAUTHENTICATED` (not retried: the credentials are
  * wrong); 404 is `INVALID_CONFIG` (a wrong `tokenUrl`); 429, 5xx, a malformed answer, a network failure or timeout
@@ -185,11 +143,43 @@ export function clientCredentialsToken(
   credentials: ClientSecretCredentials | ClientAssertionCredentials,
   options: ClientCredentialsOptions = {},
 ): (request?: TokenRequest) => Promise<string> {
-  if (typeof credentials !== 'object' || credentials === null) throw invalid('credentials', 'must be an object');
-  const url = httpUrl(credentials.tokenUrl, 'credentials.tokenUrl', 'argument');
+  const getToken = credentialsToken(credentials, options, undefined, AS_ARGUMENT);
+  standalone.add(getToken);
+  return getToken;
+}
+
+/**
+ * The getter a manager makes of its `clientCredentials` option: through the manager's proxy, TLS settings and
+ * clock. Validation errors name the option.
+ */
+export function managerCredentialsToken(
+  credentials: unknown,
+  settings: InheritedSettings,
+): (request?: TokenRequest) => Promise<string> {
+  return credentialsToken(credentials, {}, settings, AS_OPTION);
+}
+
+// Getters made by clientCredentialsToken, only to warn a manager given one that it does not share the manager's
+// settings (looked up, never changed).
+const standalone = new WeakSet<object>();
+
+/** Whether `getToken` was made by {@link clientCredentialsToken}. */
+export function isStandaloneCredentialsToken(getToken: unknown): boolean {
+  return typeof getToken === 'function' && standalone.has(getToken);
+}
+
+function credentialsToken(
+  given: unknown,
+  options: ClientCredentialsOptions,
+  inherited: InheritedSettings | undefined,
+  n: Naming,
+): (request?: TokenRequest) => Promise<string> {
+  if (typeof given !== 'object' || given === null) throw invalid('credentials', 'must be an object', n);
+  const credentials = given as ClientCredentials;
+  const url = httpUrl(credentials.tokenUrl, `${n.base}.tokenUrl`, n.what);
   const tokenUrl = url.href;
-  const clientId = nonEmptyString(credentials.clientId, 'credentials.clientId', 'argument');
-  const authenticate = authentication(credentials, tokenUrl);
+  const clientId = nonEmptyString(credentials.clientId, `${n.base}.clientId`, n.what);
+  const authenticate = authentication(credentials, tokenUrl, n);
   const scope = credentials.scope;
   const timeoutMs = duration(options.timeoutMs, 'options.timeoutMs', 10_000, 1, undefined, 'argument');
   const ownProxy: ProxyEndpoint | false | undefined =
@@ -198,22 +188,20 @@ export function clientCredentialsToken(
       : parseProxyUrl(options.proxy, "argument 'options.proxy'");
   const ownTls = options.tls === undefined ? undefined : resolveTlsOption(options.tls, 'options.tls');
 
-  // Settings lent by the first manager this getter is given to; the getter's own options win.
-  let lent: LentSettings | undefined;
   let transport: HttpTransport | undefined;
   let cached: Cached | undefined;
   let inFlight: Promise<string> | undefined;
 
-  const clock = (): Clock => options.clock ?? lent?.clock ?? systemClock;
+  const clock = (): Clock => options.clock ?? inherited?.clock ?? systemClock;
   const http = (): HttpTransport => {
     if (transport === undefined) {
-      const proxy = proxyForUrl(ownProxy ?? lent?.proxy, lent?.proxyEnv ?? readProxyEnvironment(), url);
+      const proxy = proxyForUrl(ownProxy ?? inherited?.proxy, inherited?.proxyEnv ?? readProxyEnvironment(), url);
       const base = resolveTlsOption({}, 'options.tls');
       const tls: ResolvedTls =
         ownTls ??
-        (lent === undefined || lent.tls === false
+        (inherited === undefined || inherited.tls === false
           ? base
-          : { ...base, ca: lent.tls.ca, minVersion: lent.tls.minVersion });
+          : { ...base, ca: inherited.tls.ca, minVersion: inherited.tls.minVersion });
       transport = new HttpTransport({ secure: url.protocol === 'https:', tls, proxy, clock: clock() });
     }
     return transport;
@@ -241,7 +229,7 @@ export function clientCredentialsToken(
       if (code === 'UNAUTHENTICATED')
         throw new WatchError(code, `${where} refused client ${clientId} (${reply.status}${oauthError(reply.body)})`);
       if (code === 'INVALID_CONFIG')
-        throw new WatchError(code, `invalid argument 'credentials.tokenUrl': ${where} answered ${reply.status}`);
+        throw new WatchError(code, `invalid ${n.what} '${n.base}.tokenUrl': ${where} answered ${reply.status}`);
       throw new WatchError(code, `${where} answered ${reply.status}${oauthError(reply.body)}`);
     }
     let body: { access_token?: unknown; expires_in?: unknown };
@@ -260,7 +248,7 @@ export function clientCredentialsToken(
     return body.access_token;
   };
 
-  const getToken: CredentialsGetter = (request) => {
+  return (request) => {
     // A forced call means the holder found the token unusable (refused, revoked, about to expire): never hand it back.
     if (request?.forceRefresh === true && cached !== undefined && inFlight === undefined) cached = undefined;
     if (cached !== undefined && clock().now() < cached.refreshAt) return Promise.resolve(cached.token);
@@ -268,12 +256,4 @@ export function clientCredentialsToken(
     inFlight ??= fetchToken().finally(() => (inFlight = undefined));
     return inFlight;
   };
-  getToken[ADOPT] = (settings) => {
-    if (lent !== undefined) return; // shared by several managers: the first one's settings stay
-    lent = settings;
-    // Called before it was given to the manager: the connections made so far did not use its settings.
-    void transport?.close();
-    transport = undefined;
-  };
-  return getToken;
 }

@@ -8,6 +8,7 @@ import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoi
 import { MemorySequenceStore } from '../state/memory-sequence-store';
 import type { SequenceProvider } from '../state/sequence-provider';
 import type { TokenGetter } from './token-getter';
+import type { ClientCredentials, CredentialsTokenFactory } from './credentials';
 
 /** TLS settings of the connection to the watch service. Without them the system's trusted roots are used. */
 export interface TlsOptions {
@@ -59,8 +60,17 @@ export interface WatchManagerOptions {
   target: string;
   /** The tenant (organization) id, sent as `x-axway-tenant-id`. */
   tenantId: string;
-  /** Supplies the access token; called at start, before each token expiry, and after an authentication failure. */
-  getToken: TokenGetter;
+  /**
+   * Supplies the access token; called at start, before each token expiry, and after an authentication failure.
+   * Give this or {@link clientCredentials}, not both.
+   */
+  getToken?: TokenGetter;
+  /**
+   * An OAuth2 service account instead of `getToken`: the manager fetches its tokens with the client-credentials grant
+   * (as {@link clientCredentialsToken} does), through this manager's proxy decision, trusted CAs and clock. Give this
+   * or {@link getToken}, not both. The secret and the key are not kept in the manager's options.
+   */
+  clientCredentials?: ClientCredentials;
   /**
    * TLS settings, or `false` for plaintext (local testing only: the token then travels in clear text, and a warning
    * is logged once).
@@ -212,6 +222,7 @@ const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target',
   'tenantId',
   'getToken',
+  'clientCredentials',
   'tls',
   'proxy',
   'entryAddress',
@@ -405,12 +416,28 @@ function resolveClock(value: unknown): Clock {
  * naming the first wrong field. Checks use `=== undefined`, never truthiness, so `0` and `''` are judged as given
  * (grpc-js's `jitter: 0` weakness).
  */
-export function resolveOptions(input: unknown, version: string): ResolvedOptions {
+export function resolveOptions(
+  input: unknown,
+  version: string,
+  credentialsToken?: CredentialsTokenFactory,
+): ResolvedOptions {
   if (!isRecord(input)) throw invalid('options', 'must be an object');
   checkKeys(input, KNOWN_KEYS, '');
   const { host, port } = parseTarget(input.target);
-  if (typeof input.getToken !== 'function') throw invalid('getToken', 'must be a function returning the token');
+  if (input.getToken !== undefined && input.clientCredentials !== undefined)
+    throw invalid('clientCredentials', 'give getToken or clientCredentials, not both');
+  if (input.clientCredentials === undefined && typeof input.getToken !== 'function')
+    throw invalid('getToken', 'must be a function returning the token (or give clientCredentials)');
   const tls = resolveTls(input.tls);
+  const proxy = resolveProxy(input.proxy);
+  const proxyEnv = readProxyEnvironment();
+  const clock = resolveClock(input.clock);
+  let getToken = input.getToken as TokenGetter | undefined;
+  if (getToken === undefined) {
+    if (credentialsToken === undefined) throw invalid('clientCredentials', 'is not taken here; give getToken');
+    const shared = tls === false ? false : { ca: tls.ca, minVersion: tls.minVersion };
+    getToken = credentialsToken(input.clientCredentials, { proxy, proxyEnv, tls: shared, clock });
+  }
   const userAgent =
     input.userAgent === undefined ? `watch-manager/${version}` : headerValue(input.userAgent, 'userAgent');
   return {
@@ -418,10 +445,10 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
     host,
     port,
     tenantId: headerValue(input.tenantId, 'tenantId'),
-    getToken: input.getToken as TokenGetter,
+    getToken,
     tls,
-    proxy: resolveProxy(input.proxy),
-    proxyEnv: readProxyEnvironment(),
+    proxy,
+    proxyEnv,
     entryAddress: input.entryAddress === undefined ? undefined : parseTarget(input.entryAddress, 'entryAddress'),
     keepalive: resolveKeepalive(input.keepalive),
     logger: resolveLogger(input.logger),
@@ -446,6 +473,6 @@ export function resolveOptions(input: unknown, version: string): ResolvedOptions
         ? input.stallTimeoutMs
         : duration(input.stallTimeoutMs, 'stallTimeoutMs', 0, 10),
     unknownEventTypes: resolveUnknownTypes(input.unknownEventTypes),
-    clock: resolveClock(input.clock),
+    clock,
   };
 }

@@ -23,6 +23,6 @@ describe('the history source contract: HistoryGone', () => {
     assert.equal(new WatchError('HISTORY_GONE', 'no onResync') instanceof HistoryGone, false);
     assert.equal(new WatchError('PROTOCOL', 'x') instanceof HistoryGone, false);
     assert.equal(new Error('x') instanceof HistoryGone, false);
-    assert.equal(null instanceof HistoryGone, false);
+    assert.equal((null as unknown) instanceof HistoryGone, false);
   });
 });
