@@ -404,6 +404,32 @@ export const mutants: Mutant[] = [
     tests: [CREDENTIALS],
   },
 
+  {
+    // The stream does not follow the token feed: a refreshed token never reaches an open stream, which the service
+    // then ends at the old token's expiry.
+    name: 'stream-token-feed-unfollowed',
+    file: 'src/transport/watch-stream.ts',
+    find: '    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));\n',
+    replace: '',
+    tests: [TOKEN],
+  },
+  {
+    // An accepted stream does not send the agent status set before it: it is lost at every reconnect.
+    name: 'stream-agent-status-not-resent',
+    file: 'src/transport/watch-stream.ts',
+    find: '      if (status !== undefined) this.sendAgentStatus(status);',
+    replace: '',
+    tests: [LIVE],
+  },
+  {
+    // The agent status goes out on a stream not yet accepted (the service may still refuse it).
+    name: 'stream-agent-status-before-accepted',
+    file: 'src/transport/watch-stream.ts',
+    find: '    if (!this.isReady) return false;\n    const token = this.options.tokens.peek()',
+    replace: '    const token = this.options.tokens.peek()',
+    tests: [LIVE],
+  },
+
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.

@@ -5,9 +5,9 @@ import { WatchError } from './errors';
 import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
 import type { WatchClient } from './transport/grpc-channel';
-import type { AgentStatus } from './types';
 import { StallWatchdog } from './transport/stall-watchdog';
 import { WatchStream } from './transport/watch-stream';
+import type { AgentStatusFeed, TokenFeed } from './transport/stream-feeds';
 
 // The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
 // neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.
@@ -22,6 +22,9 @@ export interface TopicConnectionOptions {
   log: Log;
   /** The watch's intake: this connection's stream and catch-up feed it, and it pauses the stream. */
   intake: Intake;
+  /** Followed by the stream itself: new tokens and the watch's agent status reach it without a relay. */
+  tokens: TokenFeed;
+  agentStatus: AgentStatusFeed;
   /** The subscription was accepted. */
   onReady: (conn: TopicConnection) => void;
   /** The stream ended by itself (never after `close()`). */
@@ -59,6 +62,8 @@ export class TopicConnection {
       topic: opts.topic,
       tenantId: opts.options.tenantId,
       log: opts.log,
+      tokens: opts.tokens,
+      agentStatus: opts.agentStatus,
       callbacks: {
         onReady: () => {
           this.attemptTimer?.cancel();
@@ -117,14 +122,6 @@ export class TopicConnection {
     this.opts.intake.connect(this.flow);
     this.stream.open(token);
     this.judge(this.opts.options.clock.now());
-  }
-
-  sendToken(token: string): void {
-    this.stream.sendToken(token);
-  }
-
-  sendAgentStatus(status: AgentStatus, token: string): boolean {
-    return this.stream.isReady && this.stream.sendAgentStatus(status, token);
   }
 
   /** The catch-up is complete: the intake marks the hand-off and moves the held-back live events on. */

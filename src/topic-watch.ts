@@ -15,7 +15,8 @@ import type { TokenRefresher } from './auth/token-refresher';
 import { TopicConnection } from './topic-connection';
 import { StateMachine } from './state-machine';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecycle';
-import type { AgentStatus, WatchEvent, WatchMetrics, WatchStatus } from './types';
+import type { WatchEvent, WatchMetrics, WatchStatus } from './types';
+import { AgentStatusFeed } from './transport/stream-feeds';
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {
@@ -93,7 +94,8 @@ export class TopicWatch {
   private nextToken: NextToken = 'held';
   private startPosition: StartPosition = 'known';
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
-  private agentStatus: AgentStatus | undefined;
+  /** The agent status its streams send once accepted and whenever it changes (`manager.sendAgentStatus`). */
+  readonly agentStatus = new AgentStatusFeed();
   private reconnects = 0;
   private replayed = 0;
   /**
@@ -216,17 +218,6 @@ export class TopicWatch {
     }).finally(() => deadline.cancel());
     this.attempt();
     return ready;
-  }
-
-  /** Sends a fresh token on the open stream (in-stream refresh). */
-  sendToken(token: string): void {
-    this.conn?.sendToken(token);
-  }
-
-  /** Sends `status` now if a stream is open, and again after every reconnect. Returns whether it was sent now. */
-  sendAgentStatus(status: AgentStatus, token: string): boolean {
-    this.agentStatus = status;
-    return this.conn?.sendAgentStatus(status, token) === true;
   }
 
   status(): WatchStatus {
@@ -412,14 +403,13 @@ export class TopicWatch {
       options: this.ctx.options,
       log: this.ctx.log,
       intake: this.delivery.intake,
+      tokens: this.ctx.tokens,
+      agentStatus: this.agentStatus,
       onReady: (c) => this.onReady(c),
       onEnd: (c, error) => this.onEnd(c, error, token.fresh),
     });
     this.conn = conn;
     conn.open(token.token);
-    // A refresh that came while this connection was being set up went to no stream: send it now.
-    const latest = this.ctx.tokens.peek();
-    if (latest !== undefined && latest !== token.token) conn.sendToken(latest);
     void this.handOver(conn);
   }
 
@@ -475,10 +465,6 @@ export class TopicWatch {
     this.nextAttemptAt = undefined;
     this.move('ready');
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
-    if (this.agentStatus !== undefined) {
-      const token = this.ctx.tokens.peek();
-      if (token !== undefined) conn.sendAgentStatus(this.agentStatus, token);
-    }
     this.settleStart(); // the first subscription resolves start(); later ones find no waiter
   }
 

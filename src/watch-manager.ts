@@ -93,9 +93,6 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock: this.options.clock,
       log: this.log,
     });
-    this.tokens.onRefresh((token) => {
-      for (const watch of this.watches.values()) watch.sendToken(token);
-    });
   }
 
   /**
@@ -257,8 +254,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (topic !== undefined && targets.length === 0) {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is not watched`);
     }
-    const { token } = await this.tokens.current();
-    return targets.filter((w) => w.sendAgentStatus(status, token)).length;
+    // A valid token first (fetched if the held one is about to expire): the streams send the status with it.
+    await this.tokens.current();
+    return targets.filter((w) => w.agentStatus.set(status)).length;
   }
 
   /** Counters and gauges of every watch (delivered, acknowledged, in flight, buffered, reconnects, catch-up, lag). */

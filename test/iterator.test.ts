@@ -101,6 +101,34 @@ describe('for await consumers', () => {
     await service.stop();
   });
 
+  it('ack() is idempotent: a record acknowledged twice counts once and frees one slot', async () => {
+    const { service, manager } = await setup();
+    service.publishMany(TOPIC, 6);
+    const m = await manager();
+    const records = m.watch(TOPIC, { from: 'beginning', autoAck: false, highWaterMark: 2 });
+    const take = async (): Promise<Extract<WatchRecord, { kind: 'event' }>> => {
+      for (;;) {
+        const r = await records.next();
+        assert.equal(r.done, false);
+        if (r.value.kind === 'event') return r.value;
+      }
+    };
+    const first = await take();
+    first.ack();
+    first.ack();
+    assert.equal(m.metrics().watches[0]?.delivered, 1, 'counted once');
+    await take(); // 2 and 3 are out, unacknowledged: both slots taken
+    await take();
+    const next = await Promise.race([
+      records.next().then(() => 'another record'),
+      new Promise((resolve) => setImmediate(() => resolve('waits for an ack'))),
+    ]);
+    assert.equal(next, 'waits for an ack', 'no more than highWaterMark records out unacknowledged');
+    await records.return?.();
+    await m.close();
+    await service.stop();
+  });
+
   it('resync and live records come in order', async () => {
     const { service, store, manager } = await setup();
     service.publishMany(TOPIC, 20);

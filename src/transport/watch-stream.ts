@@ -8,6 +8,7 @@ import type { DecodedEvent, WireRequest } from './proto';
 import type { AgentStatus, WatchEvent } from '../types';
 import { StateMachine } from '../state-machine';
 import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stream-lifecycle';
+import type { AgentStatusFeed, TokenFeed } from './stream-feeds';
 
 /** What a {@link WatchStream} reports to its owner. */
 export interface WatchStreamCallbacks {
@@ -30,11 +31,15 @@ export interface WatchStreamOptions {
   tenantId: string;
   log: Log;
   callbacks: WatchStreamCallbacks;
+  /** New tokens, sent in-stream as they come (from `open` until the stream ends). */
+  tokens: TokenFeed;
+  /** The watch's agent status, sent once the subscription is accepted and whenever it changes. */
+  agentStatus: AgentStatusFeed;
 }
 
 /**
  * One `subscribe` call (WIRE.md): opens it with the call metadata and the first request, sends in-stream token
- * refreshes and agent status, answers the service's PING events, decodes resource events, and reports one final
+ * refreshes and agent status (it follows both feeds itself while open), answers the service's PING events, decodes resource events, and reports one final
  * outcome. It knows nothing of positions or reconnects: that is the manager's.
  */
 export class WatchStream {
@@ -47,6 +52,8 @@ export class WatchStream {
   private finalError: WatchError | undefined;
   /** The token the service holds for this stream: the one it was opened with, or the last one sent in-stream. */
   private token = '';
+  /** Removes this stream from the feeds it follows. */
+  private unfollow: Array<() => void> = [];
   constructor(private readonly options: WatchStreamOptions) {
     this.life = new StateMachine<StreamLife>(`stream of ${options.topic}`, 'unknown', STREAM_LIFE);
     this.end = new StateMachine<StreamEnd>(`stream of ${options.topic}`, 'open', STREAM_END);
@@ -89,18 +96,25 @@ export class WatchStream {
       else if (this.end.is('read-ended', 'failing')) this.finish();
     });
     this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
+    const { tokens } = this.options;
+    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));
+    // A refresh that came while the owner was getting the token for this stream went to no stream: send it now.
+    const latest = tokens.peek();
+    if (latest !== undefined) this.sendToken(latest);
   }
 
   /** Sends a fresh token on the open stream, so that the service does not end it at the old token's expiry. */
-  sendToken(token: string): boolean {
+  private sendToken(token: string): boolean {
     if (token === this.token) return true; // the stream holds it already (opened with it, or sent before)
     this.token = token;
     // requestType left unset, as the reference SDK sends it (WIRE.md: "unset or TOKEN_REFRESH").
     return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
   }
 
-  /** Sends an `AGENT_STATUS` request. */
-  sendAgentStatus(status: AgentStatus, token: string): boolean {
+  /** Sends an `AGENT_STATUS` request with the newest token; only on an accepted stream. */
+  private sendAgentStatus(status: AgentStatus): boolean {
+    if (!this.isReady) return false;
+    const token = this.options.tokens.peek() ?? this.token;
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
       agentStatus.context = {
@@ -134,6 +148,7 @@ export class WatchStream {
   cancel(): void {
     if (this.end.is('finished', 'cancelled')) return;
     this.end.to('cancelled');
+    this.stopFollowing();
     this.call?.cancel();
   }
 
@@ -170,14 +185,30 @@ export class WatchStream {
     if (this.life.state === 'alive' || this.end.state === 'cancelled') return;
     const wasReady = this.life.is('accepted');
     this.life.to('alive');
-    if (!wasReady) this.options.callbacks.onReady();
+    if (!wasReady) this.accepted();
     this.options.callbacks.onAlive();
   }
 
   private markReady(): void {
     if (this.life.is('accepted', 'alive') || this.end.is('cancelled')) return;
     this.life.to('accepted');
-    this.options.callbacks.onReady();
+    this.accepted();
+  }
+
+  /** The subscription was accepted: the agent status goes out now and with every change. */
+  private accepted(): void {
+    const { agentStatus, callbacks } = this.options;
+    if (!this.end.is('finished')) {
+      this.unfollow.push(agentStatus.listen((status) => this.sendAgentStatus(status)));
+      const status = agentStatus.current;
+      if (status !== undefined) this.sendAgentStatus(status);
+    }
+    callbacks.onReady();
+  }
+
+  private stopFollowing(): void {
+    for (const remove of this.unfollow) remove();
+    this.unfollow = [];
   }
 
   private receive(message: DecodedEvent): void {
@@ -214,6 +245,7 @@ export class WatchStream {
   /** Reports the outcome, once. */
   private finish(): void {
     this.end.to('finished');
+    this.stopFollowing();
     this.options.callbacks.onEnd(
       this.finalError ?? new WatchError('INTERNAL', `stream of ${this.options.topic}: ended without an outcome`),
     );
