@@ -26,7 +26,7 @@ export interface Mutant {
 const CATCH_UP = 'test/catch-up.test.ts';
 const CHAOS = 'test/chaos.test.ts';
 const CLI = 'test/cli.test.ts';
-const CONCURRENCY = 'test/concurrency.test.ts';
+const CONCURRENCY = 'test/unit/delivery.test.ts';
 const CRASH = 'test/crash.test.ts';
 const CREDENTIALS = 'test/client-credentials.test.ts';
 const DEAD_LETTER = 'test/dead-letter.test.ts';

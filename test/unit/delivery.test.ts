@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
-import './support/harness';
+import '../support/harness';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Delivery } from '../src/delivery/delivery';
-import { PositionKeeper } from '../src/state/position-keeper';
-import { MemorySequenceStore } from '../src/state/memory-sequence-store';
-import { DEFAULT_BACKOFF } from '../src/backoff';
+import { Delivery } from '../../src/delivery/delivery';
+import { PositionKeeper } from '../../src/state/position-keeper';
+import { MemorySequenceStore } from '../../src/state/memory-sequence-store';
+import { DEFAULT_BACKOFF } from '../../src/backoff';
 import { FakeClock } from 'watch-manager/testing';
-import { defaultKeyOf } from '../src/topic-watch';
+import { defaultKeyOf } from '../../src/topic-watch';
 import type { WatchEvent } from 'watch-manager';
 import type { WatchError } from 'watch-manager';
 
