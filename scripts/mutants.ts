@@ -472,6 +472,14 @@ export const mutants: Mutant[] = [
     tests: [ITERATOR],
   },
   {
+    // The iterator's buffer is never compacted while delivery refills it: memory grows with every record handed over.
+    name: 'iterator-buffer-not-compacted',
+    file: 'src/delivery/watch-iterator.ts',
+    find: '} else if (this.head >= 32 && this.head * 2 >= this.buffer.length) {',
+    replace: '} else if (this.head < 0) {',
+    tests: ['test/unit/watch-iterator.test.ts'],
+  },
+  {
     // A record acknowledged twice frees two slots in delivery: more records out than highWaterMark.
     name: 'iterator-ack-not-idempotent',
     file: 'src/delivery/watch-iterator.ts',

@@ -202,8 +202,13 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
     if (this.head === this.buffer.length) return undefined;
     const record = this.buffer[this.head] as WatchRecord;
     this.head += 1;
+    // Delivery refills before the buffer runs dry, so it may never be empty: compact once the records taken are as
+    // many as those waiting (amortized O(1)), or the array keeps every record ever handed over.
     if (this.head === this.buffer.length) {
       this.buffer = [];
+      this.head = 0;
+    } else if (this.head >= 32 && this.head * 2 >= this.buffer.length) {
+      this.buffer = this.buffer.slice(this.head);
       this.head = 0;
     }
     this.handed = record;
