@@ -76,7 +76,10 @@ export function boundedClock(inner: Clock): Clock {
 
 const BOUNDED = Symbol('watch-manager.boundedClock');
 
-/** The real clock: wall time, Node timers (unref'd unless asked), `Math.random`; delays bounded (see {@link boundedClock}). */
+/**
+ * The real clock: wall time, Node timers (unref'd unless asked), `Math.random`; delays bounded (see {@link
+ * boundedClock}).
+ */
 export const systemClock: Clock = boundedClock({
   now: () => Date.now(),
   setTimeout(fn, ms, options = {}) {

@@ -100,7 +100,10 @@ export class WatchError extends Error {
   readonly retryable: boolean;
   /** The gRPC status code behind it, when there was one. */
   readonly grpcCode: number | undefined;
-  /** How long the server asked to wait before the next try (its `Retry-After`, capped), when it did; the SDK waits at least this long. */
+  /**
+   * How long the server asked to wait before the next try (its `Retry-After`, capped), when it did; the SDK waits at
+   * least this long.
+   */
   readonly retryAfterMs: number | undefined;
   /** The underlying error, scrubbed of secrets. */
   override readonly cause: unknown;

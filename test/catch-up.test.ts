@@ -205,7 +205,8 @@ describe('catch-up and resume', () => {
     service.publishMany(TOPIC, 10);
     const store = new MemorySequenceStore();
     const first = await consumer(service, { from: 6, sequenceProvider: store });
-    await first.manager.registerWatch(TOPIC, { onEvent: () => new Promise<void>(() => undefined) }); // never acknowledges
+    // never acknowledges
+    await first.manager.registerWatch(TOPIC, { onEvent: () => new Promise<void>(() => undefined) });
     await service.waitFor(() => store.getSequence(TOPIC) === 6, 5_000, 'position 6 stored before any acknowledgement');
     await first.manager.close();
     await service.stop();

@@ -72,7 +72,8 @@ export async function runChaos(
         onEvent: async (e) => {
           (delivered.get(e.topic) as number[]).push(e.sequenceId);
           keys.set(e.sequenceId, `${e.topic} ${e.payload.metadata.selfLink}`);
-          if (e.sequenceId % 97 === 0 || e.sequenceId % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // slower now and then
+          // slower now and then
+          if (e.sequenceId % 97 === 0 || e.sequenceId % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
         },
         onResync: () => {
           throw new Error('no history is purged in this scenario');

@@ -175,7 +175,8 @@ describe('the fake service in hostile mode (setHostile)', () => {
       service.setHostile({ pageOrder: 'shuffle' });
       const got: number[][] = [];
       for (let p = 1; p <= 4; p++) got.push((await history(service, jwt, catchUp(0, p, 10))).ids);
-      // Two-event pages: a shuffle leaves half of them as they were, and the fake must still hand them back out of order.
+      // Two-event pages: a shuffle leaves half of them as they were, and the fake must still hand them back out of
+      // order.
       for (let p = 1; p <= 10; p++) got.push((await history(service, jwt, catchUp(20, p, 2))).ids);
       orders.push(got);
       for (const [i, ids] of got.entries()) {

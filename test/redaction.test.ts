@@ -108,7 +108,8 @@ describe('secrets never reach logs or errors', () => {
       getToken: () => jwt,
       tls: false,
       logger: captureLogger(),
-      // Only held and inspected (no watch is registered): a manager configured with a proxy password and an entry address.
+      // Only held and inspected (no watch is registered): a manager configured with a proxy password and an entry
+      // address.
       proxy: `http://agent:${password}@127.0.0.1:1`,
       entryAddress: service.target,
     });

@@ -35,7 +35,9 @@ interface Cached {
   refreshAt: number;
 }
 
-/** How validation errors name what was given: `credentials` of an argument, or the manager's `clientCredentials` option. */
+/**
+ * How validation errors name what was given: `credentials` of an argument, or the manager's `clientCredentials` option.
+ */
 interface Naming {
   base: 'credentials' | 'clientCredentials';
   what: 'argument' | 'option';

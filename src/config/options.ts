@@ -113,7 +113,9 @@ export interface WatchManagerOptions {
   connectTimeoutMs?: number;
   /** How long `close()` waits for a handler still running. @default 10000 */
   closeTimeoutMs?: number;
-  /** Events buffered per watch before the SDK stops reading the stream (HTTP/2 flow control pushes back). @default 1000 */
+  /**
+   * Events buffered per watch before the SDK stops reading the stream (HTTP/2 flow control pushes back). @default 1000
+   */
   maxBufferedEvents?: number;
   /** Reconnect backoff. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 } */
   reconnect?: ReconnectOptions;

@@ -27,7 +27,9 @@ export interface EventSink {
 
 const SYNC_OK: HandlerOutcome = { ok: true };
 
-/** Who takes the events: handlers delivery runs (`live` after every ack), or a sink (`live` once handed over in order). */
+/**
+ * Who takes the events: handlers delivery runs (`live` after every ack), or a sink (`live` once handed over in order).
+ */
 export type Consumer = Pick<DeliveryOptions, 'liveWaitsForAcks' | 'sink'>;
 
 /** Options of {@link Delivery}. */
@@ -43,7 +45,10 @@ export interface DeliveryOptions {
   accept?: (event: WatchEvent) => boolean;
   /** Handlers running at once (with a `sink`: events taken and not yet acknowledged). */
   concurrency: number;
-  /** Hands events to this consumer instead of `handlers.onEvent` (which is then not called); barriers still run handlers. */
+  /**
+   * Hands events to this consumer instead of `handlers.onEvent` (which is then not called); barriers still run
+   * handlers.
+   */
   sink?: EventSink;
   /** The resource an event belongs to: events with one key never run concurrently or out of order. */
   keyOf: (event: WatchEvent) => string;
@@ -60,7 +65,10 @@ export interface DeliveryOptions {
    * it such a failure stops the watch.
    */
   deadLetter?: (event: WatchEvent, error: unknown, attempts: number) => Promise<void>;
-  /** What to do with an event of a type this SDK does not know (a newer service): hand it over, or skip it. @default 'skip' */
+  /**
+   * What to do with an event of a type this SDK does not know (a newer service): hand it over, or skip it. @default
+   * 'skip'
+   */
   unknownTypes?: 'skip' | 'deliver';
   /** Told of each event of an unknown type, before it is skipped or handed over. */
   onUnknownType?: (event: WatchEvent) => void;

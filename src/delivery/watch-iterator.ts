@@ -11,7 +11,9 @@ export type WatchRecord =
       kind: 'event';
       /** The event. */
       event: WatchEvent;
-      /** Acknowledges the event (with `autoAck: false`; with autoAck asking for the next record does it). Idempotent. */
+      /**
+       * Acknowledges the event (with `autoAck: false`; with autoAck asking for the next record does it). Idempotent.
+       */
       ack(): void;
     }
   | {
@@ -32,8 +34,8 @@ export interface IterateOptions extends Pick<WatchOptions, 'from' | 'resync' | '
   /** Aborting ends the iteration and closes the watch. */
   signal?: AbortSignal;
   /**
-   * Records handed over but not acknowledged, at most (1 to 1000). Past it the SDK stops reading the stream, so HTTP/2 flow
-   * control pushes back on the service: memory does not grow with the backlog.
+   * Records handed over but not acknowledged, at most (1 to 1000). Past it the SDK stops reading the stream, so HTTP/2
+   * flow control pushes back on the service: memory does not grow with the backlog.
    * @default 100
    */
   highWaterMark?: number;

@@ -187,7 +187,8 @@ async function onePass(
       // WIRE.md takes a short page for the last one. That holds against a server that serves `size` per page; one
       // that serves fewer (a cap) returns short pages with more after them, and one that offsets its pages by one
       // size and caps them by another may even return an empty next page while events lie in between.
-      if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest, disordered }; // nothing after `last`
+      // nothing after `last`
+      if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest, disordered };
       const next = await (inFlight[0] as Promise<PageResult>);
       if (!(next instanceof HistoryGone) && next.page.events.some((e) => e.sequenceId <= last)) {
         // The next page goes back below what was handed over: the server does not page in ascending order (it

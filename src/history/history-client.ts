@@ -22,10 +22,10 @@ export interface HistoryClientOptions {
 }
 
 /**
- * The {@link HistorySource} of WIRE.md's event-history ("harvester") API: `GET {baseUrl}/events{selfLink}` with the bearer token and
- * tenant headers, `query=sequenceID>N`, `sort`, 1-based `page` and `pageSize`. Connections are kept alive between
- * pages (≈0.5 ms per request saved, FACTS.md). Failures are typed: `HISTORY_UNAVAILABLE` (retryable: 5xx, 429,
- * timeouts, network), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, `PROTOCOL` (malformed page), and
+ * The {@link HistorySource} of WIRE.md's event-history ("harvester") API: `GET {baseUrl}/events{selfLink}` with the
+ * bearer token and tenant headers, `query=sequenceID>N`, `sort`, 1-based `page` and `pageSize`. Connections are kept
+ * alive between pages (≈0.5 ms per request saved, FACTS.md). Failures are typed: `HISTORY_UNAVAILABLE` (retryable: 5xx,
+ * 429, timeouts, network), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, `PROTOCOL` (malformed page), and
  * {@link HistoryGone} for 410.
  */
 export class HistoryClient implements HistorySource {

@@ -172,7 +172,10 @@ export class FakeHistoryServer {
     replyJson(res, 200, `[${events.map((e) => this.rendered(e)).join(',')}]`);
   }
 
-  /** The events of the page `params` asks for, as the hostile `pageCap`, `pageLimit` and `pageOrder` make the server answer. */
+  /**
+   * The events of the page `params` asks for, as the hostile `pageCap`, `pageLimit` and `pageOrder` make the server
+   * answer.
+   */
   private page(topic: TopicLog, params: PageParams): WatchEvent[] {
     const pageSize = cappedPageSize(this.hostile, params.pageSize);
     if (params.descending) return topic.newest(params.page * pageSize).slice((params.page - 1) * pageSize);
@@ -207,7 +210,8 @@ export class FakeHistoryServer {
 
   /** An event's JSON, rendered once: a page costs the server a join, so a benchmark measures the client. */
   private rendered(event: WatchEvent): string {
-    // Hostile `unknownTypeEvery` renders some events differently: those bypass the cache, which holds the faithful form.
+    // Hostile `unknownTypeEvery` renders some events differently: those bypass the cache, which holds the faithful
+    // form.
     if (hasUnknownType(this.hostile, event.sequenceId)) return JSON.stringify(toHistoryJson(event, true));
     let text = this.cache.get(event);
     if (text === undefined) {

@@ -23,14 +23,20 @@ export interface FakeWatchServiceOptions {
   tenantId?: string;
   /** Topics that exist from the start. @default ['/management/v1alpha1/watchtopics/demo'] */
   topics?: string[];
-  /** Interval of the service's PING events on each stream that advertised the `ping` capability, or false. @default 30000 */
+  /**
+   * Interval of the service's PING events on each stream that advertised the `ping` capability, or false. @default
+   * 30000
+   */
   pingIntervalMs?: number | false;
   /**
    * Delay between accepting a subscription and sending it live events: events published meanwhile reach only
    * history, as with a service whose fan-out lags. @default 0
    */
   activationDelayMs?: number;
-  /** Whether an accepted subscription sends response headers at once; false = silent until its first message. @default true */
+  /**
+   * Whether an accepted subscription sends response headers at once; false = silent until its first message. @default
+   * true
+   */
   sendHeaders?: boolean;
   /** The service's clock (token expiry, pings, history delays). @default the system clock */
   clock?: Clock;

@@ -80,10 +80,10 @@ export interface HostileBehaviour {
    */
   unknownTypeEvery?: number;
   /**
-   * Stream: every stream stops sending anything, live events and PINGs alike: they are dropped (unlike
-   * `pause()`, which holds them); dropped events are counted in `counters.dropped`. Streams and their HTTP/2 connections stay open and
-   * healthy (grpc-js still answers keepalive pings); events still reach history. Turning it off sends new events
-   * again; dropped ones are not re-sent.
+   * Stream: every stream stops sending anything, live events and PINGs alike: they are dropped (unlike `pause()`, which
+   * holds them); dropped events are counted in `counters.dropped`. Streams and their HTTP/2 connections stay open and
+   * healthy (grpc-js still answers keepalive pings); events still reach history. Turning it off sends new events again;
+   * dropped ones are not re-sent.
    * @default false
    */
   silent?: boolean;

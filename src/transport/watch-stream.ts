@@ -39,8 +39,8 @@ export interface WatchStreamOptions {
 
 /**
  * One `subscribe` call (WIRE.md): opens it with the call metadata and the first request, sends in-stream token
- * refreshes and agent status (it follows both feeds itself while open), answers the service's PING events, decodes resource events, and reports one final
- * outcome. It knows nothing of positions or reconnects: that is the manager's.
+ * refreshes and agent status (it follows both feeds itself while open), answers the service's PING events, decodes
+ * resource events, and reports one final outcome. It knows nothing of positions or reconnects: that is the manager's.
  */
 export class WatchStream {
   private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
