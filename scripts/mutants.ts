@@ -421,14 +421,6 @@ export const mutants: Mutant[] = [
     replace: '',
     tests: [LIVE],
   },
-  {
-    // The agent status goes out on a stream not yet accepted (the service may still refuse it).
-    name: 'stream-agent-status-before-accepted',
-    file: 'src/transport/watch-stream.ts',
-    find: '    if (!this.isReady) return false;\n    const token = this.options.tokens.peek()',
-    replace: '    const token = this.options.tokens.peek()',
-    tests: [LIVE],
-  },
 
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {

@@ -111,9 +111,8 @@ export class WatchStream {
     return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
   }
 
-  /** Sends an `AGENT_STATUS` request with the newest token; only on an accepted stream. */
+  /** Sends an `AGENT_STATUS` request with the newest token (called once the stream is accepted, see accepted()). */
   private sendAgentStatus(status: AgentStatus): boolean {
-    if (!this.isReady) return false;
     const token = this.options.tokens.peek() ?? this.token;
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
