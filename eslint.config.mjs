@@ -72,6 +72,17 @@ export default tseslint.config(
     rules: { ...clockOnly, '@typescript-eslint/no-explicit-any': 'error' },
   },
   {
+    // pg is an optional peer dependency: only the watch-manager/postgres entry may load it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/postgres/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'pg', message: 'Only src/postgres/ loads pg (an optional peer dependency).' }] },
+      ],
+    },
+  },
+  {
     // Tests match terminal colours (ESC) in output.
     files: ['test/**/*.ts'],
     rules: { 'no-control-regex': 'off' },

@@ -139,6 +139,25 @@ describe('the npm package, packed and installed offline into an empty directory'
     assert.match(r.stdout, /^ok \d+ \d+\.\d+\.\d+/);
   });
 
+  it('never loads pg unless watch-manager/postgres is imported, which names the missing peer in one line', async () => {
+    writeFileSync(
+      path.join(app, 'peer.cjs'),
+      [
+        "require('watch-manager');",
+        "require('watch-manager/testing');",
+        "if (Object.keys(require.cache).some((f) => /[\\/]node_modules[\\/]pg[\\/]/.test(f))) throw new Error('pg loaded');",
+        "try { require('watch-manager/postgres'); } catch (err) { console.log(err.message); process.exit(0); }",
+        "throw new Error('watch-manager/postgres loaded without pg installed');",
+      ].join('\n'),
+    );
+    const r = await run(process.execPath, ['peer.cjs'], app, 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^watch-manager\/postgres needs the optional peer dependency 'pg' \(node-postgres\): npm install pg/,
+    );
+  });
+
   it('works with import (ES modules): named exports of both entries', async () => {
     writeFileSync(
       path.join(app, 'main.mjs'),

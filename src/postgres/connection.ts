@@ -1,0 +1,69 @@
+import { Pool, type PoolConfig } from 'pg';
+import { WatchError, errorMessage } from '../errors';
+import { registerSecret } from '../logging/redact';
+import { invalid, isRecord } from '../option-checks';
+
+/** How a PostgreSQL-backed part reaches its database: a connection string, or a pool the application owns. */
+export interface PostgresConnectionOptions {
+  /** `postgres://user:password@host:port/database`; the password is scrubbed from every log line and error. */
+  connectionString?: string;
+  /** An existing `pg.Pool` (not closed by the SDK). Give this or `connectionString`. */
+  pool?: Pool;
+  /**
+   * The schema of the SDK's tables; created on first use when missing.
+   * @default 'watch_manager'
+   */
+  schema?: string;
+}
+
+/** A pool to use, whether the SDK must end it, and the schema's quoted name. */
+export interface PostgresConnection {
+  pool: Pool;
+  owned: boolean;
+  /** The schema as a quoted SQL identifier. */
+  schema: string;
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** One validation step for the connection options of `what` (the class they are given to, for messages). */
+export function resolveConnection(input: unknown, what: string): PostgresConnection {
+  if (!isRecord(input)) throw invalid('options', 'must be an object', `${what} argument`);
+  const { connectionString, pool, schema = 'watch_manager' } = input as PostgresConnectionOptions;
+  if ((connectionString === undefined) === (pool === undefined))
+    throw invalid('connectionString', 'give connectionString or pool (a pg.Pool), exactly one', `${what} option`);
+  if (typeof schema !== 'string' || !SCHEMA.test(schema))
+    throw invalid('schema', 'must be a lower-case SQL identifier (letters, digits, _; at most 63)', `${what} option`);
+  if (pool !== undefined) {
+    if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function')
+      throw invalid('pool', 'must be a pg.Pool', `${what} option`);
+    return { pool, owned: false, schema: `"${schema}"` };
+  }
+  if (typeof connectionString !== 'string' || connectionString.trim() === '')
+    throw invalid('connectionString', 'must be a non-empty string', `${what} option`);
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    // Never repeat the value: it may hold the password.
+    throw invalid('connectionString', 'must be a postgres:// or postgresql:// URL', `${what} option`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw invalid('connectionString', 'must be a postgres:// or postgresql:// URL', `${what} option`);
+  if (url.password !== '') {
+    registerSecret(decodeURIComponent(url.password), { pinned: true });
+    registerSecret(url.password, { pinned: true });
+  }
+  const config: PoolConfig = { connectionString, max: 4, connectionTimeoutMillis: 10_000 };
+  const owned = new Pool(config);
+  // An idle client's error (the server restarted, the network dropped) is emitted on the pool: without a listener
+  // it would crash the process. The next query gets a new client and reports its own failure.
+  owned.on('error', () => undefined);
+  return { pool: owned, owned: true, schema: `"${schema}"` };
+}
+
+/** A database failure as a typed error: `STATE_IO`, naming what was being done; never the password. */
+export function databaseError(action: string, err: unknown): WatchError {
+  const code = isRecord(err) && typeof err.code === 'string' ? ` (${err.code})` : '';
+  return new WatchError('STATE_IO', `PostgreSQL: cannot ${action}: ${errorMessage(err)}${code}`, { cause: err });
+}

@@ -1,0 +1,9 @@
+/**
+ * watch-manager/postgres: positions (and, later, leases) in PostgreSQL through `pg` (node-postgres), an optional
+ * peer dependency loaded only by this entry.
+ * @packageDocumentation
+ */
+import './peer-check';
+export { PostgresSequenceStore, type PostgresSequenceStoreOptions } from './postgres-sequence-store';
+export type { PostgresConnectionOptions } from './connection';
+export { schemaSql } from './schema';

@@ -1,0 +1,49 @@
+import type { Pool } from 'pg';
+import { databaseError } from './connection';
+
+/**
+ * The SDK's tables, as SQL a DBA can run ahead with a user that has DDL rights (the README shows it for
+ * `watch_manager`). One row per topic: its position, and (for a coordinator) who holds its lease at which epoch.
+ * Positions are `bigint`: sequence ids go up to 2^53 - 1.
+ */
+export function schemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${schema};
+CREATE TABLE IF NOT EXISTS ${schema}.topics (
+  topic       text PRIMARY KEY,
+  position    bigint,
+  holder      text,
+  epoch       bigint NOT NULL DEFAULT 0,
+  lease_until timestamptz,
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);`;
+}
+
+// One constant key for pg_advisory_xact_lock: two processes creating the tables at once wait for each other
+// instead of failing on a duplicate type (CREATE ... IF NOT EXISTS is not atomic against a concurrent create).
+const DDL_LOCK = 7_363_021_912;
+
+/** Creates the tables when missing (idempotent, under a transaction-scoped advisory lock). */
+export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
+  let client;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw databaseError('connect', err);
+  }
+  try {
+    // Tables made ahead by a DBA: nothing to create, and a user without DDL rights must not be asked to.
+    const present = await client.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+      `${schema}.topics`,
+    ]);
+    if (present.rows[0]?.ok === true) return;
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
+    await client.query(schemaSql(schema));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw databaseError(`create the tables in schema ${schema}`, err);
+  } finally {
+    client.release();
+  }
+}

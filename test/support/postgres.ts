@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './tinyproxy';
+
+const run = promisify(execFile);
+
+/** A PostgreSQL server of a test's own: a cluster in a temp dir, on a free port, its socket in the temp dir. */
+export interface TestPostgres {
+  port: number;
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication: no password). */
+  connectionString: string;
+  /** `pg_ctl restart -m fast`: every connection is dropped, the data stays. */
+  restart(): Promise<void>;
+  /** `pg_ctl stop -m fast` (restart() brings it back). */
+  stopServer(): Promise<void>;
+  /** Stops the server and removes the cluster. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Debian's PostgreSQL binaries (`/usr/lib/postgresql/<major>/bin`, not on PATH), newest major first. */
+export function postgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const majors = readdirSync(root)
+    .filter((d) => /^\d+$/.test(d))
+    .sort((a, b) => Number(b) - Number(a));
+  for (const major of majors) {
+    const bin = path.join(root, major, 'bin');
+    if (existsSync(path.join(bin, 'initdb')) && existsSync(path.join(bin, 'pg_ctl'))) return bin;
+  }
+  return undefined;
+}
+
+/**
+ * Starts a fresh cluster (FACTS.md): `initdb` refuses root, so as root the cluster's directory belongs to user
+ * `postgres` and both commands run as it (`runuser`). Trust authentication on 127.0.0.1 only.
+ */
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = postgresBin();
+  if (bin === undefined)
+    throw new Error('PostgreSQL is not installed (Debian package postgresql); .ci/run installs it');
+  const dir = mkdtempSync(path.join(tmpdir(), 'wm-pg-'));
+  const data = path.join(dir, 'data');
+  const asRoot = userInfo().uid === 0;
+  const as = async (command: string, args: string[]): Promise<void> => {
+    const file = path.join(bin, command);
+    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], { timeout: 60_000 });
+    else await run(file, args, { timeout: 60_000 });
+  };
+  if (asRoot) {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
+  }
+  const port = await freePort();
+  await as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  const start = (): Promise<void> =>
+    as('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
+  await start();
+  let stopped = false;
+  return {
+    port,
+    connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    restart: async () => {
+      await as('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-m', 'fast', '-w', 'restart']);
+    },
+    stopServer: () => as('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await as('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
