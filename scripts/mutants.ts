@@ -422,6 +422,50 @@ export const mutants: Mutant[] = [
     tests: [LIVE],
   },
 
+  // ── Lease rows (postgres/lease-table.ts) ────────────────────────────────────────────────────────────────────
+  {
+    // A position write does not check the lease: a deposed holder overwrites its successor's position.
+    name: 'lease-write-unfenced',
+    file: 'src/postgres/lease-table.ts',
+    find: 'ELSE position END, updated_at = now()\n         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`',
+    // The parameters stay in use (their types must be known to PostgreSQL): only the fence goes.
+    replace:
+      'ELSE position END, updated_at = now()\n         WHERE topic = $1 AND $2::text IS NOT NULL AND $3::bigint >= 0`',
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // A lease is taken whoever holds it: two members own one topic.
+    name: 'lease-acquire-steals',
+    file: 'src/postgres/lease-table.ts',
+    find: 'WHERE t.holder IS NULL OR t.lease_until IS NULL OR t.lease_until <= clock_timestamp()',
+    replace: 'WHERE true',
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // A takeover keeps the epoch: the deposed holder's writes still pass the fence.
+    name: 'lease-epoch-not-bumped',
+    file: 'src/postgres/lease-table.ts',
+    find: 'epoch = t.epoch + 1,',
+    replace: 'epoch = t.epoch,',
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // A smaller position replaces a larger one.
+    name: 'lease-position-backwards',
+    file: 'src/postgres/lease-table.ts',
+    find: 'SET position = CASE WHEN position IS NULL OR position < $4 THEN $4 ELSE position END',
+    replace: 'SET position = $4',
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // A PostgresSequenceStore write moves a position backwards.
+    name: 'pg-store-backwards',
+    file: 'src/postgres/postgres-sequence-store.ts',
+    find: 'WHERE t.position IS NULL OR t.position < EXCLUDED.position',
+    replace: 'WHERE true',
+    tests: ['test/postgres-store.test.ts'],
+  },
+
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.

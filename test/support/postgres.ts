@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +35,19 @@ export function postgresBin(): string | undefined {
 }
 
 /**
+ * Where the cluster's directory goes. As root it belongs to user `postgres`, which must be able to reach it: every
+ * directory above it searchable by others. A private TMPDIR (a sandbox's, mode 700) is not, so /tmp is used then.
+ */
+function clusterBase(asRoot: boolean): string {
+  const base = tmpdir();
+  if (!asRoot) return base;
+  for (let dir = path.resolve(base); ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return '/tmp';
+    if (dir === path.dirname(dir)) return base;
+  }
+}
+
+/**
  * Starts a fresh cluster (FACTS.md): `initdb` refuses root, so as root the cluster's directory belongs to user
  * `postgres` and both commands run as it (`runuser`). Trust authentication on 127.0.0.1 only.
  */
@@ -42,13 +55,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBin();
   if (bin === undefined)
     throw new Error('PostgreSQL is not installed (Debian package postgresql); .ci/run installs it');
-  const dir = mkdtempSync(path.join(tmpdir(), 'wm-pg-'));
-  const data = path.join(dir, 'data');
   const asRoot = userInfo().uid === 0;
+  const dir = mkdtempSync(path.join(clusterBase(asRoot), 'wm-pg-'));
+  const data = path.join(dir, 'data');
   const as = async (command: string, args: string[]): Promise<void> => {
     const file = path.join(bin, command);
-    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], { timeout: 60_000 });
-    else await run(file, args, { timeout: 60_000 });
+    // Run from the cluster's directory: user postgres may not be allowed into the current one.
+    if (asRoot) await run('runuser', ['-u', 'postgres', '--', file, ...args], { timeout: 60_000, cwd: dir });
+    else await run(file, args, { timeout: 60_000, cwd: dir });
   };
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);

@@ -1,0 +1,149 @@
+import type { Pool, PoolClient } from 'pg';
+import { WatchError } from '../errors';
+import { databaseError } from './connection';
+
+/** A lease won: the epoch that fences every later write, and the position stored for the topic. */
+export interface WonLease {
+  epoch: number;
+  position: number | undefined;
+}
+
+/** Who holds a topic's lease now, as the database judges it. */
+export interface LeaseHolder {
+  holder: string | undefined;
+  epoch: number;
+  /** Whether the lease ran out by the database's clock (a holder that stopped renewing). */
+  expired: boolean;
+  position: number | undefined;
+}
+
+/** Something that can run a query: the pool, or a client inside a transaction. */
+type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+/**
+ * The lease rows of `<schema>.topics`: one per topic, holding the position with who may write it. Every renew and
+ * every position write names the holder and the epoch it won (`WHERE holder = $me AND epoch = $epoch`) and a lease
+ * not yet run out by the database's clock; a takeover bumps the epoch. A stale holder racing a takeover waits on the
+ * row lock, re-checks its WHERE on the new row, and changes nothing (0 rows), so it can never write after a newer
+ * holder. Positions only move forward. Times are `clock_timestamp()`, the database's clock when the statement runs
+ * (`now()` is the start of the transaction: inside a long transactional handler it would judge a lease by the past).
+ */
+export class LeaseTable {
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+  ) {}
+
+  /**
+   * Takes `topic`'s lease for `member` when nobody holds it or its holder's lease ran out; the epoch goes up by one.
+   * Undefined when someone else holds it.
+   */
+  async acquire(topic: string, member: string, leaseMs: number): Promise<WonLease | undefined> {
+    const { rows } = await this.run(`take the lease of ${topic}`, this.pool, (db) =>
+      db.query<{ epoch: string; position: string | null }>(
+        `INSERT INTO ${this.schema}.topics AS t (topic, holder, epoch, lease_until)
+         VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
+         ON CONFLICT (topic) DO UPDATE
+           SET holder = EXCLUDED.holder, epoch = t.epoch + 1, lease_until = EXCLUDED.lease_until, updated_at = now()
+           WHERE t.holder IS NULL OR t.lease_until IS NULL OR t.lease_until <= clock_timestamp()
+         RETURNING epoch, position`,
+        [topic, member, leaseMs],
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { epoch: sequenceNumber(row.epoch, topic, 'epoch'), position: optionalNumber(row.position, topic) };
+  }
+
+  /** Extends the lease `member` holds at `epoch`; false when it no longer does (run out, or taken over). */
+  async renew(
+    topic: string,
+    member: string,
+    epoch: number,
+    leaseMs: number,
+    db: Queryable = this.pool,
+  ): Promise<boolean> {
+    const { rowCount } = await this.run(`renew the lease of ${topic}`, db, (q) =>
+      q.query(
+        `UPDATE ${this.schema}.topics SET lease_until = clock_timestamp() + $4 * interval '1 millisecond'
+         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
+        [topic, member, epoch, leaseMs],
+      ),
+    );
+    return rowCount === 1;
+  }
+
+  /** Gives the lease up at once (a graceful hand-off); false when `member` did not hold it at `epoch`. */
+  async release(topic: string, member: string, epoch: number): Promise<boolean> {
+    const { rowCount } = await this.run(`release the lease of ${topic}`, this.pool, (q) =>
+      q.query(
+        `UPDATE ${this.schema}.topics SET holder = NULL, lease_until = NULL, updated_at = now()
+         WHERE topic = $1 AND holder = $2 AND epoch = $3`,
+        [topic, member, epoch],
+      ),
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Stores `position` for `topic` if `member` still holds the lease at `epoch` (and it has not run out); a position
+   * not above the stored one leaves it as it is. False when fenced: nothing was written. `db` may be a client in a
+   * transaction (a transactional handler's), whose row lock then holds off a takeover until it commits.
+   */
+  async writePosition(
+    topic: string,
+    member: string,
+    epoch: number,
+    position: number,
+    db: Queryable = this.pool,
+  ): Promise<boolean> {
+    const { rowCount } = await this.run(`store the position of ${topic}`, db, (q) =>
+      q.query(
+        `UPDATE ${this.schema}.topics
+         SET position = CASE WHEN position IS NULL OR position < $4 THEN $4 ELSE position END, updated_at = now()
+         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
+        [topic, member, epoch, position],
+      ),
+    );
+    return rowCount === 1;
+  }
+
+  /** The lease of `topic` as the database sees it now. */
+  async holderOf(topic: string): Promise<LeaseHolder> {
+    const { rows } = await this.run(`read the lease of ${topic}`, this.pool, (q) =>
+      q.query<{ holder: string | null; epoch: string; expired: boolean | null; position: string | null }>(
+        `SELECT holder, epoch, (lease_until IS NULL OR lease_until <= clock_timestamp()) AS expired, position
+         FROM ${this.schema}.topics WHERE topic = $1`,
+        [topic],
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined) return { holder: undefined, epoch: 0, expired: true, position: undefined };
+    return {
+      holder: row.holder ?? undefined,
+      epoch: sequenceNumber(row.epoch, topic, 'epoch'),
+      expired: row.expired !== false,
+      position: optionalNumber(row.position, topic),
+    };
+  }
+
+  private async run<T>(action: string, db: Queryable, query: (db: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await query(db);
+    } catch (err) {
+      throw databaseError(action, err);
+    }
+  }
+}
+
+/** A `bigint` column as a number: pg returns it as a string; anything not a safe whole number is corrupt state. */
+function sequenceNumber(raw: string, topic: string, what: string): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new WatchError('STATE_CORRUPT', `PostgreSQL: the ${what} of ${topic} is not a whole number (${raw})`);
+  return value;
+}
+
+function optionalNumber(raw: string | null, topic: string): number | undefined {
+  return raw === null ? undefined : sequenceNumber(raw, topic, 'position');
+}
