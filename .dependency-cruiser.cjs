@@ -5,7 +5,7 @@
 /** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
 const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
-const CONTRACTS = '^src/(state/sequence-provider|config/token-getter|delivery/watch-handlers)[.]ts$';
+const CONTRACTS = '^src/(state/sequence-provider|state/coordinator|config/token-getter|delivery/watch-handlers)[.]ts$';
 const GENERATED = '^src/generated/';
 
 /** From the bottom up: each layer's paths, and what (besides the foundation and the contracts) it may import. */

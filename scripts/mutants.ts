@@ -439,7 +439,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/lease-table.ts',
     find: 'WHERE t.holder IS NULL OR t.lease_until IS NULL OR t.lease_until <= clock_timestamp()',
     replace: 'WHERE true',
-    tests: ['test/unit/lease-table.test.ts'],
+    tests: ['test/unit/lease-table.test.ts', 'test/postgres-coordinator.test.ts'],
   },
   {
     // A takeover keeps the epoch: the deposed holder's writes still pass the fence.
@@ -456,6 +456,22 @@ export const mutants: Mutant[] = [
     find: 'SET position = CASE WHEN position IS NULL OR position < $4 THEN $4 ELSE position END',
     replace: 'SET position = $4',
     tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // The renew deadline is not kept: a member cut off from the database keeps running its topics past it.
+    name: 'coordinator-deadline-ignored',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'if (now - h.renewedAt > this.renewDeadlineMs)',
+    replace: 'if (now - h.renewedAt > Infinity)',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // A member never gives up a topic that belongs elsewhere: the first member keeps everything.
+    name: 'coordinator-no-hand-off',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();',
+    replace: '',
+    tests: ['test/postgres-coordinator.test.ts'],
   },
   {
     // A PostgresSequenceStore write moves a position backwards.

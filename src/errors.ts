@@ -27,6 +27,9 @@ import { redactSecrets } from './logging/redact';
  * - `STATE_CORRUPT`: a position file is truncated, garbled, of another format version, or fails its checksum.
  * - `STATE_IO`: a position file or its directory cannot be read or written, or a write did not settle in time.
  * - `STATE_LOCKED`: another process holds the position file (its pid is in the message). Not retried.
+ * - `LEASE_LOST`: with a coordinator, this member no longer holds a topic's lease (it could not renew in time, or
+ *   another member took it over); the topic stops here and runs where the lease is. Retryable: the member takes
+ *   topics again when it can.
  * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
  * - `CLOSED`: the manager or the watch was closed while the operation was pending.
  * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
@@ -49,6 +52,7 @@ export type WatchErrorCode =
   | 'STATE_CORRUPT'
   | 'STATE_IO'
   | 'STATE_LOCKED'
+  | 'LEASE_LOST'
   | 'HANDLER_FAILED'
   | 'CLOSED'
   | 'INTERNAL';
@@ -71,6 +75,7 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   STATE_CORRUPT: false,
   STATE_IO: false,
   STATE_LOCKED: false,
+  LEASE_LOST: true,
   HANDLER_FAILED: false,
   CLOSED: false,
   INTERNAL: false,

@@ -7,3 +7,5 @@ import './peer-check';
 export { PostgresSequenceStore, type PostgresSequenceStoreOptions } from './postgres-sequence-store';
 export type { PostgresConnectionOptions } from './connection';
 export { schemaSql } from './schema';
+export { PostgresCoordinator, type PostgresCoordinatorOptions } from './postgres-coordinator';
+export type { Coordinator, TopicLease } from '../state/coordinator';

@@ -52,9 +52,11 @@ describe(
 
     it('a lease that ran out is taken over at the next epoch; the deposed holder renews and writes nothing', async () => {
       const t = topic();
-      const first = await leases.acquire(t, 'a', 200);
+      const first = await leases.acquire(t, 'a', 60_000);
       assert.ok(first !== undefined);
       assert.equal(await leases.writePosition(t, 'a', first.epoch, 10), true);
+      // Shortened to 1 ms once written (a short lease from the start would race the write on a loaded machine).
+      assert.equal(await leases.renew(t, 'a', first.epoch, 1), true);
       await untilExpired(t);
       assert.equal(await leases.writePosition(t, 'a', first.epoch, 11), false, 'a run-out lease writes nothing');
       const second = await leases.acquire(t, 'b', 60_000);
@@ -96,7 +98,7 @@ describe(
 
     it("a stale holder's transaction racing a takeover: the takeover waits on the row lock, the stale write lands first or not at all", async () => {
       const t = topic();
-      const first = await leases.acquire(t, 'a', 300);
+      const first = await leases.acquire(t, 'a', 60_000);
       assert.ok(first !== undefined);
       // a's transaction writes while its lease holds and keeps the row locked past the lease's end.
       const client = await pool.connect();
@@ -104,6 +106,8 @@ describe(
       try {
         await client.query('BEGIN');
         assert.equal(await leases.writePosition(t, 'a', first.epoch, 20, client), true);
+        // The lease runs out while the transaction holds the row (shortened inside it: others see it at COMMIT).
+        assert.equal(await leases.renew(t, 'a', first.epoch, 1, client), true);
         await untilExpiredBy(t, client);
         takeover = leases.acquire(t, 'b', 60_000); // blocks on a's row lock
         let settled = false;

@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import { systemClock, type Clock, type Timer } from '../clock';
+import { WatchError, errorMessage } from '../errors';
+import { duration, invalid, nonEmptyString } from '../option-checks';
+import type { Coordinator, TopicLease } from '../state/coordinator';
+import { assignTopics } from '../state/rendezvous';
+import {
+  databaseError,
+  resolveConnection,
+  type PostgresConnection,
+  type PostgresConnectionOptions,
+} from './connection';
+import { LeaseTable } from './lease-table';
+import { ensureSchema } from './schema';
+
+/** Options of {@link PostgresCoordinator}. */
+export interface PostgresCoordinatorOptions extends PostgresConnectionOptions {
+  /** This member's id. @default hostname + a random suffix: a restarted process is a new member */
+  memberId?: string;
+  /** How long a lease lasts without renewal, judged by the database's clock. @default 15000 */
+  leaseMs?: number;
+  /** How often leases are renewed and the membership heartbeat is written. @default 2000 */
+  renewMs?: number;
+  /**
+   * A member that could not renew for this long (its own monotonic clock) stops its topics before the lease can run
+   * out: leaseMs > renewDeadlineMs > 1.2 x renewMs (client-go's ordering). @default two thirds of leaseMs
+   */
+  renewDeadlineMs?: number;
+  /** Time, injectable for tests. @default the system clock, with performance.now() as the monotonic clock */
+  clock?: Clock;
+}
+
+interface Held {
+  lease: ActiveLease;
+  /** Monotonic time of the last renewal that succeeded (or of the win). */
+  renewedAt: number;
+}
+
+/** A lease this member holds (see {@link TopicLease}). */
+class ActiveLease implements TopicLease {
+  readonly owner: string;
+  private readonly controller = new AbortController();
+  private handOff: Array<() => void> = [];
+  private handOffAsked = false;
+
+  constructor(
+    readonly topic: string,
+    readonly epoch: number,
+    readonly position: number | undefined,
+    private readonly coordinator: PostgresCoordinator,
+    private readonly table: LeaseTable,
+  ) {
+    this.owner = coordinator.memberId;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  writePosition(position: number): Promise<boolean> {
+    if (this.signal.aborted) return Promise.resolve(false);
+    return this.table.writePosition(this.topic, this.owner, this.epoch, position);
+  }
+
+  onHandOff(listener: () => void): void {
+    this.handOff.push(listener);
+    if (this.handOffAsked) listener();
+  }
+
+  /** The coordinator wants the topic elsewhere: tells the holder once (without a listener it is released now). */
+  askHandOff(): void {
+    if (this.handOffAsked) return;
+    this.handOffAsked = true;
+    if (this.handOff.length === 0) void this.release();
+    for (const listener of this.handOff) listener();
+  }
+
+  async release(): Promise<void> {
+    if (this.signal.aborted) return;
+    this.end(new WatchError('LEASE_LOST', `the lease of ${this.topic} was released by ${this.owner}`));
+    await this.coordinator.forget(this, true);
+  }
+
+  /** Ends the lease here (lost or released): the holder stops. */
+  end(reason: WatchError): void {
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+}
+
+/**
+ * Leases of topics among replicas, in PostgreSQL: one row per topic holds the holder, the epoch and the position
+ * (see {@link LeaseTable}); members heartbeat a row each, and each topic's owner is chosen by rendezvous hashing over
+ * the members that survived two heartbeats. Hashing only steers; the lease rows keep a topic from ever being owned
+ * twice. Renewals and heartbeats go through a pool of their own, so busy handlers cannot starve them.
+ */
+export class PostgresCoordinator implements Coordinator {
+  readonly memberId: string;
+  private readonly db: PostgresConnection;
+  /** Renewals and heartbeats: a pool of their own when the coordinator makes its pools. */
+  private readonly renewals: Pool;
+  private readonly leases: LeaseTable;
+  private readonly fencedWrites: LeaseTable;
+  private readonly leaseMs: number;
+  private readonly renewMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly clock: Clock;
+  private readonly monotonic: () => number;
+  private readonly claims = new Map<string, (lease: TopicLease) => void>();
+  private readonly held = new Map<string, Held>();
+  private timer: Timer | undefined;
+  private ticking: Promise<void> | undefined;
+  private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+
+  /** Validates the options (`INVALID_CONFIG` naming the field, never the password); connects in `start()`. */
+  constructor(options: PostgresCoordinatorOptions) {
+    const what = 'PostgresCoordinator option';
+    if (typeof options !== 'object' || options === null)
+      throw invalid('options', 'must be an object', 'PostgresCoordinator argument');
+    this.leaseMs = duration(options.leaseMs, 'leaseMs', 15_000, 100, undefined, what);
+    this.renewMs = duration(options.renewMs, 'renewMs', 2_000, 10, undefined, what);
+    if (this.leaseMs <= this.renewMs) throw invalid('leaseMs', `must be above renewMs (${this.renewMs})`, what);
+    this.renewDeadlineMs = duration(
+      options.renewDeadlineMs,
+      'renewDeadlineMs',
+      Math.round((this.leaseMs * 2) / 3),
+      1,
+      undefined,
+      what,
+    );
+    if (this.renewDeadlineMs >= this.leaseMs || this.renewDeadlineMs <= 1.2 * this.renewMs)
+      throw invalid(
+        'renewDeadlineMs',
+        `must be below leaseMs (${this.leaseMs}) and above 1.2 x renewMs (${1.2 * this.renewMs})`,
+        what,
+      );
+    this.memberId =
+      options.memberId === undefined
+        ? `${hostname()}-${randomBytes(4).toString('hex')}`
+        : nonEmptyString(options.memberId, 'memberId', what);
+    const clock = options.clock;
+    if (clock !== undefined && (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function'))
+      throw invalid('clock', 'must have now() and setTimeout()', what);
+    this.clock = clock ?? systemClock;
+    // The renew deadline is judged on a monotonic clock: a wall clock set back would keep a cut-off member going.
+    this.monotonic = clock === undefined ? () => performance.now() : () => clock.now();
+    this.db = resolveConnection(options, 'PostgresCoordinator');
+    this.renewals = this.db.owned ? ownPool(options.connectionString as string, this.renewDeadlineMs) : this.db.pool;
+    this.leases = new LeaseTable(this.renewals, this.db.schema);
+    this.fencedWrites = new LeaseTable(this.db.pool, this.db.schema);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'starting';
+    await ensureSchema(this.db.pool, this.db.schema);
+    await this.heartbeat();
+    this.state = 'running';
+    this.schedule(0);
+  }
+
+  claim(topic: string, onLease: (lease: TopicLease) => void): () => Promise<void> {
+    this.claims.set(topic, onLease);
+    this.schedule(0);
+    return async () => {
+      this.claims.delete(topic);
+      await this.held.get(topic)?.lease.release();
+    };
+  }
+
+  /** The leases held now (topic → epoch). */
+  holding(): Map<string, number> {
+    return new Map([...this.held].map(([topic, h]) => [topic, h.lease.epoch]));
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.timer?.cancel();
+    await this.ticking;
+    await Promise.all([...this.held.values()].map((h) => h.lease.release()));
+    await this.renewals
+      .query(`DELETE FROM ${this.db.schema}.members WHERE member_id = $1`, [this.memberId])
+      .catch(() => undefined);
+    if (this.db.owned) await Promise.all([this.db.pool.end(), this.renewals.end()]);
+  }
+
+  /** A lease ended here: forgotten, and given back to the database when released on purpose. */
+  async forget(lease: ActiveLease, release: boolean): Promise<void> {
+    if (this.held.get(lease.topic)?.lease !== lease) return;
+    this.held.delete(lease.topic);
+    if (release) await this.leases.release(lease.topic, this.memberId, lease.epoch).catch(() => false);
+    this.schedule(this.renewMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.state !== 'running') return;
+    this.timer?.cancel();
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.ticking ??= this.tick().finally(() => {
+        this.ticking = undefined;
+        this.schedule(this.renewMs);
+      });
+    }, ms);
+  }
+
+  /** One round: heartbeat, renew what is held, hand off what belongs elsewhere, take what belongs here. */
+  private async tick(): Promise<void> {
+    const now = this.monotonic();
+    // The deadline is judged on this member's own clock first: a member cut off from the database stops its
+    // topics before the database can give them to another.
+    for (const h of [...this.held.values()]) {
+      if (now - h.renewedAt > this.renewDeadlineMs) this.lose(h, `could not renew within ${this.renewDeadlineMs} ms`);
+    }
+    let members: string[];
+    try {
+      await this.heartbeat();
+      members = await this.liveMembers();
+    } catch {
+      return; // the database is away: renewals are retried next round, the deadline above stops topics in time
+    }
+    for (const h of [...this.held.values()]) {
+      try {
+        if (await this.leases.renew(h.lease.topic, this.memberId, h.lease.epoch, this.leaseMs)) {
+          h.renewedAt = this.monotonic();
+        } else this.lose(h, 'another member holds it now, or it ran out');
+      } catch {
+        // retried next round; the deadline decides
+      }
+    }
+    const owners = assignTopics([...this.claims.keys()], members);
+    for (const [topic, h] of this.held) {
+      const owner = owners.get(topic);
+      if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();
+    }
+    for (const [topic, onLease] of this.claims) {
+      if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
+      let won;
+      try {
+        won = await this.leases.acquire(topic, this.memberId, this.leaseMs);
+      } catch {
+        continue;
+      }
+      if (won === undefined || this.state !== 'running') continue;
+      const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites);
+      this.held.set(topic, { lease, renewedAt: this.monotonic() });
+      try {
+        onLease(lease);
+      } catch {
+        void lease.release();
+      }
+    }
+  }
+
+  private lose(h: Held, why: string): void {
+    this.held.delete(h.lease.topic);
+    h.lease.end(new WatchError('LEASE_LOST', `${this.memberId} lost the lease of ${h.lease.topic}: ${why}`));
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.renewals.query(
+        `INSERT INTO ${this.db.schema}.members AS m (member_id) VALUES ($1)
+         ON CONFLICT (member_id) DO UPDATE SET heartbeat_at = clock_timestamp(), beats = m.beats + 1`,
+        [this.memberId],
+      );
+    } catch (err) {
+      throw databaseError(`write the heartbeat of member ${this.memberId}`, err);
+    }
+  }
+
+  /** Members whose heartbeat is younger than a lease and that survived two heartbeats (and this one). */
+  private async liveMembers(): Promise<string[]> {
+    try {
+      const { rows } = await this.renewals.query<{ member_id: string }>(
+        `SELECT member_id FROM ${this.db.schema}.members
+         WHERE heartbeat_at > clock_timestamp() - $1 * interval '1 millisecond' AND (beats >= 2 OR member_id = $2)`,
+        [this.leaseMs, this.memberId],
+      );
+      return rows.map((r) => r.member_id);
+    } catch (err) {
+      throw databaseError('read the members', err);
+    }
+  }
+}
+
+function ownPool(connectionString: string, queryTimeoutMs: number): Pool {
+  // Renewals must answer before the deadline or count as failed: a query that hangs must not hold the round.
+  const pool = new Pool({
+    connectionString,
+    max: 2,
+    connectionTimeoutMillis: queryTimeoutMs,
+    query_timeout: queryTimeoutMs,
+  });
+  pool.on('error', (err: unknown) => void errorMessage(err));
+  return pool;
+}

@@ -1,0 +1,138 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { WatchError } from 'watch-manager';
+import { PostgresCoordinator, type TopicLease } from 'watch-manager/postgres';
+import { startPostgres, type TestPostgres } from './support/postgres';
+import { captured, scanForSecrets, secret } from './support/harness';
+
+scanForSecrets();
+
+// Several coordinators (members) in one process against a real PostgreSQL. Replicas as child processes, with
+// kill -9 and SIGSTOP, come with the manager's integration.
+let pg: TestPostgres;
+let schemas = 0;
+const TOPICS = Array.from({ length: 6 }, (_, i) => `/management/v1alpha1/watchtopics/shard-${i}`);
+
+/** Every lease each member held: topic, member, epoch, from when to when (monotonic ms). */
+interface Tenure {
+  topic: string;
+  member: string;
+  epoch: number;
+  from: number;
+  to: number | undefined;
+}
+
+function member(schema: string, memberId: string, tenures: Tenure[]): PostgresCoordinator {
+  const c = new PostgresCoordinator({
+    connectionString: pg.connectionString,
+    schema,
+    memberId,
+    leaseMs: 1_500,
+    renewMs: 100,
+  });
+  for (const topic of TOPICS) {
+    c.claim(topic, (lease: TopicLease) => {
+      const tenure: Tenure = { topic, member: memberId, epoch: lease.epoch, from: performance.now(), to: undefined };
+      tenures.push(tenure);
+      lease.signal.addEventListener('abort', () => (tenure.to = performance.now()), { once: true });
+    });
+  }
+  return c;
+}
+
+async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    assert.ok(performance.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** No topic held by two members at once, and epochs rise with each new tenure of a topic. */
+function assertNoOverlap(tenures: Tenure[]): void {
+  for (const topic of TOPICS) {
+    const mine = tenures.filter((t) => t.topic === topic).sort((a, b) => a.from - b.from);
+    for (let i = 1; i < mine.length; i++) {
+      const [prev, next] = [mine[i - 1] as Tenure, mine[i] as Tenure];
+      assert.ok(prev.to !== undefined && prev.to <= next.from, `${topic}: ${prev.member} and ${next.member} overlap`);
+      assert.ok(next.epoch > prev.epoch, `${topic}: epoch ${next.epoch} after ${prev.epoch}`);
+    }
+  }
+}
+
+describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { timeout: 120_000 }, () => {
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+
+  it('two members split the topics evenly, never both on one; a member closing hands its topics over', async () => {
+    const schema = `coord_${++schemas}`;
+    const tenures: Tenure[] = [];
+    const a = member(schema, 'member-a', tenures);
+    const b = member(schema, 'member-b', tenures);
+    await Promise.all([a.start(), b.start()]);
+    const balanced = (): boolean => a.holding().size === 3 && b.holding().size === 3;
+    await until('3 topics each', balanced);
+    assert.deepEqual(new Set([...a.holding().keys(), ...b.holding().keys()]), new Set(TOPICS));
+    const handOff = performance.now();
+    await b.close();
+    await until('member-a holds every topic', () => a.holding().size === 6);
+    const handOffMs = performance.now() - handOff;
+    assert.ok(handOffMs < 2 * 1_500, `graceful hand-off in ${handOffMs.toFixed(0)} ms`);
+    await a.close();
+    assertNoOverlap(tenures);
+  });
+
+  it('a member that stops renewing (cut off) loses its topics to the other within the lease', async () => {
+    const schema = `coord_${++schemas}`;
+    const tenures: Tenure[] = [];
+    const a = member(schema, 'member-a', tenures);
+    await a.start();
+    await until('member-a holds every topic', () => a.holding().size === 6);
+    // Cut member-a off: its database goes away under it (its leases stay in the rows until they run out).
+    const b = member(schema, 'member-b', tenures);
+    await pg.stopServer();
+    const lost = performance.now();
+    await until('member-a stops its topics at its renew deadline', () => a.holding().size === 0, 5_000);
+    const stoppedAfter = performance.now() - lost;
+    assert.ok(
+      stoppedAfter < 1_500,
+      `stopped ${stoppedAfter.toFixed(0)} ms after the database went, before the lease ran out`,
+    );
+    const reasons = tenures.map((t) => t.to !== undefined);
+    assert.ok(reasons.every(Boolean));
+    await pg.restart();
+    await b.start();
+    await until('the two share the topics again', () => a.holding().size + b.holding().size === 6);
+    await Promise.all([a.close(), b.close()]);
+    assertNoOverlap(tenures);
+  });
+
+  it('bad configuration is INVALID_CONFIG naming the setting, never the password', () => {
+    const password = secret('coordinator-pw-5524');
+    const url = `postgres://agent:${password}@127.0.0.1:1/db`;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ connectionString: url, leaseMs: 1_000, renewMs: 1_000 }, 'leaseMs'],
+      [{ connectionString: url, leaseMs: 1_000, renewMs: 800 }, 'renewDeadlineMs'],
+      [{ connectionString: url, renewMs: 0 }, 'renewMs'],
+      [{ connectionString: url, memberId: '' }, 'memberId'],
+      [{ connectionString: url, schema: 'x;drop' }, 'schema'],
+    ];
+    for (const [options, field] of cases) {
+      assert.throws(
+        () => new PostgresCoordinator(options),
+        (err: unknown) => {
+          assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG', String(err));
+          assert.match(err.message, new RegExp(`'${field}'`));
+          assert.equal(err.message.includes(password), false);
+          captured.push(err.message);
+          return true;
+        },
+      );
+    }
+  });
+});
