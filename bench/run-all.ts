@@ -76,6 +76,17 @@ const BENCHES: Bench[] = [
     ],
   },
   {
+    name: 'postgres-positions',
+    script: 'postgres-positions.ts',
+    rows: (f) => [
+      [
+        'registerWatch with positions in PostgreSQL / in a FileSequenceStore, paired median (range)',
+        `${f.ratio_vs_file}x (${f.ratio_range}): ${f.postgres_events_per_s} vs ${f.file_events_per_s} events/s`,
+        `≥ ${f.target}x`,
+      ],
+    ],
+  },
+  {
     name: 'many-watches',
     script: 'many-watches.ts',
     nodeFlags: ['--expose-gc'],

@@ -1,12 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Pool } from 'pg';
-import { WatchError } from 'watch-manager';
+import { WatchError, WatchManager } from 'watch-manager';
 import { PostgresSequenceStore, schemaSql } from 'watch-manager/postgres';
 import { sequenceProviderContract } from 'watch-manager/testing';
 import { freePort } from './support/tinyproxy';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { captured, scanForSecrets, secret } from './support/harness';
+import { TOPIC, captureLogger, captured, scanForSecrets, secret, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -56,6 +58,9 @@ describe('PostgresSequenceStore against a real PostgreSQL', { timeout: 120_000 }
   });
 
   it('uses tables a DBA created ahead from the README SQL, and creates nothing then', async () => {
+    // The README's SQL is the SDK's own, for the default schema.
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    assert.ok(readme.includes('```sql\n' + schemaSql('watch_manager') + '\n```'), 'the README shows the SDK SQL');
     const pool = new Pool({ connectionString: pg.connectionString });
     await pool.query(schemaSql('"ahead"'));
     const store = new PostgresSequenceStore({ connectionString: pg.connectionString, schema: 'ahead' });
@@ -81,6 +86,39 @@ describe('PostgresSequenceStore against a real PostgreSQL', { timeout: 120_000 }
     assert.equal(stored, true);
     assert.equal(await store.getSequence('/t'), 2);
     await store.close();
+  });
+
+  it('a manager keeps its positions there: a restarted one resumes after the last event handled', async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    const options = {
+      target: service.target,
+      historyUrl: service.historyUrl,
+      tenantId: service.tenantId,
+      getToken: () => jwt,
+      tls: false as const,
+      logger: captureLogger(),
+      from: 'beginning' as const,
+    };
+    service.publishMany(TOPIC, 5);
+    const seen: number[] = [];
+    const first = new WatchManager({
+      ...options,
+      sequenceProvider: new PostgresSequenceStore({ connectionString: pg.connectionString, schema: 'resume' }),
+    });
+    await first.registerWatch(TOPIC, { onEvent: (e) => void seen.push(e.sequenceId) });
+    await service.waitFor(() => seen.length === 5, 10_000, 'the first five');
+    await first.close(); // closes the store too
+    service.publishMany(TOPIC, 3);
+    const second = new WatchManager({
+      ...options,
+      sequenceProvider: new PostgresSequenceStore({ connectionString: pg.connectionString, schema: 'resume' }),
+    });
+    await second.registerWatch(TOPIC, { onEvent: (e) => void seen.push(e.sequenceId) });
+    await service.waitFor(() => seen.length === 8, 10_000, 'the next three');
+    await second.close();
+    await service.stop();
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8], 'each event once, in order, across the restart');
   });
 
   it('bad configuration is INVALID_CONFIG naming the field, a failure to reach it STATE_IO, never the password', async () => {

@@ -1,13 +1,20 @@
 // One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
-// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same, and prints {mode, events, ms, cpuUs, peakRssMiB}.
+// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same | sdk-file | sdk-postgres (registerWatch with a
+// FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL), and prints
+// {mode, events, ms, cpuUs, peakRssMiB}.
 import * as grpc from '@grpc/grpc-js';
-import { WatchManager } from '../../src';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FileSequenceStore, WatchManager, type SequenceProvider } from '../../src';
+import { PostgresSequenceStore } from '../../src/postgres';
 import { channelOptions } from '../../src/transport/grpc-channel';
 import { resolveOptions } from '../../src/config/options';
 import { watchProto } from '../../src/transport/proto';
 import type { ServiceInfo } from './stats';
 
-const mode = process.argv[2] as 'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same';
+const mode = process.argv[2] as
+  'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same' | 'sdk-file' | 'sdk-postgres';
 const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
 const options = {
@@ -38,8 +45,18 @@ async function bare(channel: grpc.ChannelOptions): Promise<void> {
   client.close();
 }
 
-async function sdk(iterator: boolean): Promise<void> {
-  const manager = new WatchManager(options);
+/** The position store of the mode: the default (memory), a file in a temp dir, or PostgreSQL. */
+function store(): SequenceProvider | undefined {
+  if (mode === 'sdk-file') return new FileSequenceStore(path.join(mkdtempSync(path.join(tmpdir(), 'wm-bench-')), 'p'));
+  if (mode === 'sdk-postgres') {
+    const schema = `bench_${process.pid}`;
+    return new PostgresSequenceStore({ connectionString: process.env.WM_PG_URL, schema });
+  }
+  return undefined;
+}
+
+async function sdk(iterator: boolean, sequenceProvider: SequenceProvider | undefined): Promise<void> {
+  const manager = new WatchManager(sequenceProvider === undefined ? options : { ...options, sequenceProvider });
   let n = 0;
   if (iterator) {
     for await (const record of manager.watch(info.topic)) if (record.kind === 'event' && ++n === info.events) break;
@@ -53,11 +70,14 @@ async function sdk(iterator: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // A store is set up before the clock starts (PostgreSQL creates its tables on first use).
+  const sequenceProvider = store();
+  await sequenceProvider?.getSequence('/management/v1alpha1/watchtopics/warm-up');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (mode === 'bare-default') await bare({});
   else if (mode === 'bare-same') await bare(channelOptions(resolveOptions(options, '0')));
-  else await sdk(mode === 'sdk-iterator');
+  else await sdk(mode === 'sdk-iterator', sequenceProvider);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   // maxRSS (KiB): the process's peak resident set, what the events in flight cost in memory at their worst.

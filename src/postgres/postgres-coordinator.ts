@@ -92,7 +92,7 @@ class ActiveLease implements TopicLease {
 
 /**
  * Leases of topics among replicas, in PostgreSQL: one row per topic holds the holder, the epoch and the position
- * (see {@link LeaseTable}); members heartbeat a row each, and each topic's owner is chosen by rendezvous hashing over
+ * (see `lease-table.ts`); members heartbeat a row each, and each topic's owner is chosen by rendezvous hashing over
  * the members that survived two heartbeats. Hashing only steers; the lease rows keep a topic from ever being owned
  * twice. Renewals and heartbeats go through a pool of their own, so busy handlers cannot starve them.
  */
@@ -187,7 +187,10 @@ export class PostgresCoordinator implements Coordinator {
     if (this.db.owned) await Promise.all([this.db.pool.end(), this.renewals.end()]);
   }
 
-  /** A lease ended here: forgotten, and given back to the database when released on purpose. */
+  /**
+   * A lease ended here: forgotten, and given back to the database when released on purpose.
+   * @internal
+   */
   async forget(lease: ActiveLease, release: boolean): Promise<void> {
     if (this.held.get(lease.topic)?.lease !== lease) return;
     this.held.delete(lease.topic);

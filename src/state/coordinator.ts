@@ -19,6 +19,7 @@ export interface Coordinator {
 
 /** One lease of one topic, from winning it to losing or releasing it. */
 export interface TopicLease {
+  /** The topic's self link. */
   readonly topic: string;
   /** The fencing token: the lease's epoch, higher for every new holder. */
   readonly epoch: number;
