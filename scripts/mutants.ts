@@ -474,6 +474,14 @@ export const mutants: Mutant[] = [
     tests: ['test/postgres-coordinator.test.ts'],
   },
   {
+    // Wrong credentials, an unknown database or missing privileges are reported as passing I/O failures.
+    name: 'pg-config-errors-untyped',
+    file: 'src/postgres/connection.ts',
+    find: 'const config = code === undefined ? undefined : CONFIG_STATES[code];',
+    replace: 'const config = undefined as [string, string] | undefined;',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
     // A PostgresSequenceStore write moves a position backwards.
     name: 'pg-store-backwards',
     file: 'src/postgres/postgres-sequence-store.ts',

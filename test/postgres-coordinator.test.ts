@@ -2,7 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { WatchError } from 'watch-manager';
-import { PostgresCoordinator, type TopicLease } from 'watch-manager/postgres';
+import { Pool } from 'pg';
+import { PostgresCoordinator, schemaSql, type TopicLease } from 'watch-manager/postgres';
+import { freePort } from './support/tinyproxy';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { captured, scanForSecrets, secret } from './support/harness';
 
@@ -110,6 +112,60 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     await until('the two share the topics again', () => a.holding().size + b.holding().size === 6);
     await Promise.all([a.close(), b.close()]);
     assertNoOverlap(tenures);
+  });
+
+  it('at start: an unreachable database, wrong credentials, an unknown database, missing privileges are typed, naming the setting, never the password', async () => {
+    const admin = new Pool({ connectionString: pg.connectionString });
+    const right = secret('reader-pw-right-8841');
+    const wrong = secret('reader-pw-wrong-3307');
+    await admin.query(`CREATE ROLE reader LOGIN PASSWORD '${right}'`);
+    const url = (user: string, password: string, db = 'postgres', port = pg.port): string =>
+      `postgres://${user}:${password}@127.0.0.1:${port}/${db}`;
+    const startFails = async (options: Record<string, unknown>): Promise<WatchError> => {
+      const c = new PostgresCoordinator({ leaseMs: 1_500, renewMs: 100, ...options });
+      const err = await c.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await c.close();
+      assert.ok(err instanceof WatchError, String(err));
+      captured.push(err.message, String(err.cause));
+      for (const pw of [right, wrong]) assert.equal(err.message.includes(pw), false, 'a password in the message');
+      return err;
+    };
+    const unreachable = await startFails({ connectionString: url('reader', right, 'postgres', await freePort()) });
+    assert.equal(unreachable.code, 'STATE_IO');
+    assert.match(unreachable.message, /'connectionString' cannot be reached \(ECONNREFUSED\)/);
+    const refused = await startFails({ connectionString: url('reader', wrong) });
+    assert.equal(refused.code, 'INVALID_CONFIG');
+    assert.match(refused.message, /refused the credentials \(28P01\); check the option 'connectionString'/);
+    const noDb = await startFails({ connectionString: url('reader', right, 'nowhere') });
+    assert.equal(noDb.code, 'INVALID_CONFIG');
+    assert.match(noDb.message, /does not exist \(3D000\)/);
+    const noRights = await startFails({ connectionString: url('reader', right), schema: 'reader_made' });
+    assert.equal(noRights.code, 'INVALID_CONFIG');
+    assert.match(noRights.message, /lacks a privilege.*\(42501\); check the option 'schema'/);
+    // A DBA creates the tables ahead and grants the rows: the same user then runs without any DDL right.
+    await admin.query(schemaSql('"dba_made"'));
+    await admin.query('GRANT USAGE ON SCHEMA dba_made TO reader');
+    await admin.query('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA dba_made TO reader');
+    const tenures: Tenure[] = [];
+    const runs = new PostgresCoordinator({
+      connectionString: url('reader', right),
+      schema: 'dba_made',
+      memberId: 'reader-member',
+      leaseMs: 1_500,
+      renewMs: 100,
+    });
+    runs.claim(
+      TOPICS[0] as string,
+      (lease) =>
+        void tenures.push({ topic: lease.topic, member: lease.owner, epoch: lease.epoch, from: 0, to: undefined }),
+    );
+    await runs.start();
+    await until('the lease is won', () => tenures.length === 1);
+    await runs.close();
+    await admin.end();
   });
 
   it('bad configuration is INVALID_CONFIG naming the setting, never the password', () => {

@@ -62,8 +62,42 @@ export function resolveConnection(input: unknown, what: string): PostgresConnect
   return { pool: owned, owned: true, schema: `"${schema}"` };
 }
 
-/** A database failure as a typed error: `STATE_IO`, naming what was being done; never the password. */
+/** SQLSTATEs that are a wrong setting, not a passing failure: the setting each points to, and what to do. */
+const CONFIG_STATES: Readonly<Record<string, [setting: string, hint: string]>> = {
+  '28P01': ['connectionString', 'the database refused the credentials'],
+  '28000': ['connectionString', 'the database refused this user (pg_hba.conf)'],
+  '3D000': ['connectionString', 'the database does not exist'],
+  '42501': [
+    'schema',
+    "the user lacks a privilege: create the tables ahead with the README's SQL and grant SELECT, INSERT, UPDATE, DELETE on them",
+  ],
+};
+
+/** Network failures of the connection itself: the database cannot be reached at the address given. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+
+/**
+ * A database failure as a typed error, naming what was being done, never the password: a wrong setting (credentials,
+ * database, privileges) is `INVALID_CONFIG` naming it; anything else `STATE_IO` (an unreachable database names the
+ * `connectionString` it was looked for at).
+ */
 export function databaseError(action: string, err: unknown): WatchError {
-  const code = isRecord(err) && typeof err.code === 'string' ? ` (${err.code})` : '';
-  return new WatchError('STATE_IO', `PostgreSQL: cannot ${action}: ${errorMessage(err)}${code}`, { cause: err });
+  const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
+  const config = code === undefined ? undefined : CONFIG_STATES[code];
+  if (config !== undefined) {
+    const [setting, hint] = config;
+    return new WatchError(
+      'INVALID_CONFIG',
+      `PostgreSQL: cannot ${action}: ${hint} (${code}); check the option '${setting}': ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+  if (code !== undefined && UNREACHABLE.has(code))
+    return new WatchError(
+      'STATE_IO',
+      `PostgreSQL: cannot ${action}: the database of the option 'connectionString' cannot be reached (${code})`,
+      { cause: err },
+    );
+  const suffix = code === undefined ? '' : ` (${code})`;
+  return new WatchError('STATE_IO', `PostgreSQL: cannot ${action}: ${errorMessage(err)}${suffix}`, { cause: err });
 }
