@@ -7,6 +7,7 @@ import { captured, scanForSecrets, secret } from './support/harness';
 import { startTinyproxy, type Tinyproxy } from './support/tinyproxy';
 import { exitCode } from './support/exit-code';
 
+import { startPostgres } from './support/postgres';
 scanForSecrets();
 
 const ROOT = path.join(__dirname, '..');
@@ -85,6 +86,21 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
     assert.match(run.stdout, new RegExp(`^redriven: \\{"redriven":${dead},"failed":0\\}$`, 'm'));
     assert.match(run.stdout, /^position saved: \d+ in /m);
     assert.ok((run.stdout.match(/^applied #/gm) ?? []).length >= 20);
+  });
+
+  it('positions in PostgreSQL: a restarted manager resumes after the last event handled', async () => {
+    const pg = await startPostgres();
+    try {
+      const run = await example('postgres-positions.ts', { DATABASE_URL: pg.connectionString });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^first run: 1 2 3 4 5$/m);
+      assert.match(run.stdout, /^after a restart: 6 7 8$/m);
+    } finally {
+      await pg.stop();
+    }
+    const usage = await example('postgres-positions.ts', { DATABASE_URL: undefined });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^set DATABASE_URL=/);
   });
 
   it('for await: records in order, break after 15 events', async () => {
