@@ -1,0 +1,166 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { startPostgres, type TestPostgres } from './support/postgres';
+import { captured, scanForSecrets } from './support/harness';
+
+scanForSecrets();
+
+// Replicas as child processes (PostgresCoordinator members) on a real PostgreSQL, with real signals: kill -9 and
+// SIGSTOP/SIGCONT. Every line a replica prints is kept with the time it was read.
+const LEASE_MS = 1_500;
+const RENEW_MS = 200;
+const X = '/management/v1alpha1/watchtopics/replica-x';
+const Y = '/management/v1alpha1/watchtopics/replica-y';
+
+interface Line {
+  event: string;
+  member: string;
+  topic?: string;
+  epoch?: number;
+  ok?: boolean;
+  at: number;
+}
+
+class Replica {
+  readonly lines: Line[] = [];
+  private readonly child: ChildProcess;
+
+  constructor(
+    readonly member: string,
+    connectionString: string,
+    schema: string,
+  ) {
+    this.child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, 'fixtures', 'coordinator-replica.ts'),
+        connectionString,
+        schema,
+        member,
+        String(LEASE_MS),
+        String(RENEW_MS),
+        X,
+        Y,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buffer = '';
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += String(chunk);
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        const text = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        captured.push(text);
+        this.lines.push(JSON.parse(text) as Line);
+      }
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => captured.push(String(chunk)));
+  }
+
+  /** The topics this replica holds now, by its own lines. */
+  holding(): Set<string> {
+    const held = new Set<string>();
+    for (const l of this.lines) {
+      if (l.event === 'won' && l.topic !== undefined) held.add(l.topic);
+      if (l.event === 'lost' && l.topic !== undefined) held.delete(l.topic);
+    }
+    return held;
+  }
+
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('replicas as child processes: fail-over on kill -9 and fencing after SIGSTOP', { timeout: 180_000 }, () => {
+  let pg: TestPostgres;
+  const replicas: Replica[] = [];
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await pg?.stop();
+  });
+  const replica = (member: string, schema: string): Replica => {
+    const r = new Replica(member, pg.connectionString, schema);
+    replicas.push(r);
+    return r;
+  };
+
+  it('kill -9 of the member holding a topic: another takes it over within leaseMs + 2 x renewMs', async () => {
+    const a = replica('replica-a', 'killed');
+    const b = replica('replica-b', 'killed');
+    await until('one topic each', () => a.holding().size === 1 && b.holding().size === 1);
+    const victim = a.holding().has(X) ? a : b;
+    const survivor = victim === a ? b : a;
+    const killedAt = Date.now();
+    victim.signal('SIGKILL');
+    await until('the survivor wins the topic', () => survivor.holding().has(X) && survivor.holding().has(Y));
+    const won = survivor.lines.find((l) => l.event === 'won' && l.at >= killedAt) as Line;
+    const takeover = won.at - killedAt;
+    assert.ok(takeover <= LEASE_MS + 2 * RENEW_MS, `taken over after ${takeover} ms`);
+  });
+
+  it('a member frozen past its lease writes nothing when it wakes (0 rows), stops the topic, and no position goes back', async () => {
+    const schema = 'frozen';
+    const a = replica('replica-c', schema);
+    const b = replica('replica-d', schema);
+    await until('one topic each', () => a.holding().size === 1 && b.holding().size === 1);
+    const frozen = a.holding().has(Y) ? a : b;
+    const other = frozen === a ? b : a;
+    // A ledger of Y's stored position, read throughout: it must never go back.
+    const pool = new Pool({ connectionString: pg.connectionString });
+    const ledger: number[] = [];
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        const { rows } = await pool.query<{ position: string | null }>(
+          `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+          [Y],
+        );
+        ledger.push(Number(rows[0]?.position ?? 0));
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    const epoch = frozen.lines.filter((l) => l.event === 'won' && l.topic === Y).at(-1)?.epoch as number;
+    frozen.signal('SIGSTOP');
+    await until('the other member takes the topic over', () => other.holding().has(Y));
+    const stoppedFor = Date.now();
+    frozen.signal('SIGCONT');
+    await until('the frozen member says it lost the topic', () => !frozen.holding().has(Y));
+    await new Promise((resolve) => setTimeout(resolve, 4 * RENEW_MS)); // let late writes land, if any would
+    reading = false;
+    await reader;
+    await pool.end();
+    const late = frozen.lines.filter(
+      (l) => l.event === 'write' && l.topic === Y && l.epoch === epoch && l.at >= stoppedFor,
+    );
+    assert.ok(
+      late.every((l) => l.ok === false),
+      `a write after waking affected a row: ${JSON.stringify(late)}`,
+    );
+    for (let i = 1; i < ledger.length; i++)
+      assert.ok((ledger[i] as number) >= (ledger[i - 1] as number), `position went back: ${ledger.join(',')}`);
+  });
+});
