@@ -431,7 +431,7 @@ export const mutants: Mutant[] = [
     // The parameters stay in use (their types must be known to PostgreSQL): only the fence goes.
     replace:
       'ELSE position END, updated_at = now()\n         WHERE topic = $1 AND $2::text IS NOT NULL AND $3::bigint >= 0`',
-    tests: ['test/unit/lease-table.test.ts'],
+    tests: ['test/unit/lease-table.test.ts', 'test/replicas.test.ts'],
   },
   {
     // A lease is taken whoever holds it: two members own one topic.
@@ -463,7 +463,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: 'if (now - h.renewedAt > this.renewDeadlineMs)',
     replace: 'if (now - h.renewedAt > Infinity)',
-    tests: ['test/postgres-coordinator.test.ts'],
+    tests: ['test/postgres-coordinator.test.ts', 'test/replicas.test.ts'],
   },
   {
     // A member never gives up a topic that belongs elsewhere: the first member keeps everything.
