@@ -168,6 +168,24 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     await admin.end();
   });
 
+  it('a start that failed (the database away) can be tried again, and calls while it starts share it', async () => {
+    const tenures: Tenure[] = [];
+    const c = member(`coord_${++schemas}`, 'member-retry', tenures);
+    await pg.stopServer();
+    const failed = await c.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(failed instanceof WatchError && failed.code === 'STATE_IO', String(failed));
+    await pg.restart();
+    const [one, two] = [c.start(), c.start()];
+    assert.equal(one, two, 'one start shared');
+    await one;
+    await until('its leases', () => c.holding().size === TOPICS.length);
+    await c.close();
+    await assert.rejects(c.start(), { code: 'CLOSED' });
+  });
+
   it('bad configuration is INVALID_CONFIG naming the setting, never the password', () => {
     const password = secret('coordinator-pw-5524');
     const url = `postgres://agent:${password}@127.0.0.1:1/db`;

@@ -113,6 +113,7 @@ export class PostgresCoordinator implements Coordinator {
   private timer: Timer | undefined;
   private ticking: Promise<void> | undefined;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  private starting: Promise<void> | undefined;
 
   /** Validates the options (`INVALID_CONFIG` naming the field, never the password); connects in `start()`. */
   constructor(options: PostgresCoordinatorOptions) {
@@ -152,11 +153,22 @@ export class PostgresCoordinator implements Coordinator {
     this.fencedWrites = new LeaseTable(this.db.pool, this.db.schema);
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'new') return;
+  /** Joins (see {@link Coordinator.start}). Calls while it starts share one start; a failed one may be retried. */
+  start(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(new WatchError('CLOSED', 'the PostgresCoordinator is closed'));
+    this.starting ??= this.join().catch((err: unknown) => {
+      this.starting = undefined; // the database may come back: a later start() tries again
+      if (this.state === 'starting') this.state = 'new';
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async join(): Promise<void> {
     this.state = 'starting';
     await ensureSchema(this.db.pool, this.db.schema);
     await this.heartbeat();
+    if (this.state !== 'starting') return; // closed meanwhile
     this.state = 'running';
     this.schedule(0);
   }
