@@ -87,6 +87,22 @@ const BENCHES: Bench[] = [
     ],
   },
   {
+    name: 'failover',
+    script: 'failover.ts',
+    rows: (f) => [
+      [
+        `replicas: kill -9 → lease taken over (lease ${f.lease_ms} / renew ${f.renew_ms} ms, ${f.kills} kills): median / p90 / max`,
+        `${f.kill_median_ms} / ${f.kill_p90_ms} / ${f.kill_max_ms} ms`,
+        `p90 ≤ ${f.kill_target_ms} ms`,
+      ],
+      [
+        'replicas: graceful hand-off (SIGTERM): median / max',
+        `${f.graceful_median_ms} / ${f.graceful_max_ms} ms`,
+        `≤ ${f.graceful_target_ms} ms`,
+      ],
+    ],
+  },
+  {
     name: 'many-watches',
     script: 'many-watches.ts',
     nodeFlags: ['--expose-gc'],
