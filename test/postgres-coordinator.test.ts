@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { PostgresCoordinator, schemaSql, type TopicLease } from 'watch-manager/postgres';
 import { freePort } from './support/tinyproxy';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { captured, scanForSecrets, secret } from './support/harness';
+import { captured, scanForSecrets, secret, until } from './support/harness';
 
 scanForSecrets();
 
@@ -41,14 +41,6 @@ function member(schema: string, memberId: string, tenures: Tenure[]): PostgresCo
     });
   }
   return c;
-}
-
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    assert.ok(performance.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** No topic held by two members at once, and epochs rise with each new tenure of a topic. */

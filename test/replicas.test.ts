@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { captured, scanForSecrets } from './support/harness';
+import { captured, scanForSecrets, until } from './support/harness';
 
 scanForSecrets();
 
@@ -81,14 +81,6 @@ class Replica {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGKILL');
     await exited;
-  }
-}
-
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

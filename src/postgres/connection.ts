@@ -54,12 +54,20 @@ export function resolveConnection(input: unknown, what: string): PostgresConnect
     registerSecret(decodeURIComponent(url.password), { pinned: true });
     registerSecret(url.password, { pinned: true });
   }
-  const config: PoolConfig = { connectionString, max: 4, connectionTimeoutMillis: 10_000 };
-  const owned = new Pool(config);
+  return {
+    pool: newPool({ connectionString, max: 4, connectionTimeoutMillis: 10_000 }),
+    owned: true,
+    schema: `"${schema}"`,
+  };
+}
+
+/** A pool the SDK owns (and ends). */
+export function newPool(config: PoolConfig): Pool {
+  const pool = new Pool(config);
   // An idle client's error (the server restarted, the network dropped) is emitted on the pool: without a listener
   // it would crash the process. The next query gets a new client and reports its own failure.
-  owned.on('error', () => undefined);
-  return { pool: owned, owned: true, schema: `"${schema}"` };
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** SQLSTATEs that are a wrong setting, not a passing failure: the setting each points to, and what to do. */

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { systemClock, type Clock, type Timer } from '../clock';
-import { WatchError, errorMessage } from '../errors';
+import { WatchError } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
 import type { Coordinator, TopicLease } from '../state/coordinator';
 import { assignTopics } from '../state/rendezvous';
 import {
   databaseError,
+  newPool,
   resolveConnection,
   type PostgresConnection,
   type PostgresConnectionOptions,
@@ -148,7 +149,15 @@ export class PostgresCoordinator implements Coordinator {
     // The renew deadline is judged on a monotonic clock: a wall clock set back would keep a cut-off member going.
     this.monotonic = clock === undefined ? () => performance.now() : () => clock.now();
     this.db = resolveConnection(options, 'PostgresCoordinator');
-    this.renewals = this.db.owned ? ownPool(options.connectionString as string, this.renewDeadlineMs) : this.db.pool;
+    // Renewals must answer before the deadline or count as failed: a query that hangs must not hold the round.
+    this.renewals = this.db.owned
+      ? newPool({
+          connectionString: options.connectionString,
+          max: 2,
+          connectionTimeoutMillis: this.renewDeadlineMs,
+          query_timeout: this.renewDeadlineMs,
+        })
+      : this.db.pool;
     this.leases = new LeaseTable(this.renewals, this.db.schema);
     this.fencedWrites = new LeaseTable(this.db.pool, this.db.schema);
   }
@@ -300,16 +309,4 @@ export class PostgresCoordinator implements Coordinator {
       throw databaseError('read the members', err);
     }
   }
-}
-
-function ownPool(connectionString: string, queryTimeoutMs: number): Pool {
-  // Renewals must answer before the deadline or count as failed: a query that hangs must not hold the round.
-  const pool = new Pool({
-    connectionString,
-    max: 2,
-    connectionTimeoutMillis: queryTimeoutMs,
-    query_timeout: queryTimeoutMs,
-  });
-  pool.on('error', (err: unknown) => void errorMessage(err));
-  return pool;
 }
