@@ -3,40 +3,24 @@
 // server process, in turn, each run a fresh process; the position keeper batches writes the same way for both
 // (maxUnsavedAcks, its flush policy). Prints medians, ranges and the paired ratio.
 //   node --import tsx bench/postgres-positions.ts [--events 200000] [--rounds 5]
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { startPostgres } from '../test/support/postgres';
-import { median, numberArg, range, startProcess, type ServiceInfo } from './support/stats';
+import { median, numberArg, range, runThroughput, startProcess, type ServiceInfo } from './support/stats';
 
 const EVENTS = numberArg('--events', 200_000);
 const ROUNDS = numberArg('--rounds', 5);
 const MODES = ['sdk-file', 'sdk-postgres'] as const;
 type Mode = (typeof MODES)[number];
 
-function measure(mode: Mode, info: ServiceInfo, pgUrl: string): Promise<{ ms: number; cpuUs: number }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, 'support', 'throughput-run.ts'), mode],
-      { env: { ...process.env, WM_SERVICE: JSON.stringify(info), WM_PG_URL: pgUrl }, timeout: 300_000 },
-      (err, stdout) => {
-        if (err !== null) reject(new Error(`a ${mode} run failed: ${err.message}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; cpuUs: number });
-      },
-    );
-  });
-}
-
 async function main(): Promise<void> {
   const pg = await startPostgres();
   const { info, stop } = await startProcess<ServiceInfo>('throughput-server.ts', { WM_EVENTS: String(EVENTS) });
   const rate: Record<Mode, number[]> = { 'sdk-file': [], 'sdk-postgres': [] };
   try {
-    for (const mode of MODES) await measure(mode, info, pg.connectionString); // warm-up
+    for (const mode of MODES) await runThroughput(mode, info, { env: { WM_PG_URL: pg.connectionString } }); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) {
-        const r = await measure(mode, info, pg.connectionString);
+        const r = await runThroughput(mode, info, { env: { WM_PG_URL: pg.connectionString } });
         rate[mode].push((EVENTS / r.ms) * 1000);
         process.stdout.write(
           `round ${round + 1} ${mode}: ${((EVENTS / r.ms) * 1000).toFixed(0)} events/s, ${(r.cpuUs / EVENTS).toFixed(2)} µs CPU/event\n`,

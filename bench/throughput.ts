@@ -3,10 +3,8 @@
 // the same server process (gRPC framing over node:http2, 32 KiB writes). Each measurement is a fresh process;
 // the order alternates each round. Prints medians, ranges, paired ratios and the server's CPU share.
 //   node --import tsx bench/throughput.ts [--events 200000] [--rounds 5]
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { median, numberArg, range, startProcess, type ServiceInfo } from './support/stats';
+import { median, numberArg, range, runThroughput, startProcess, type ServiceInfo } from './support/stats';
 
 const EVENTS = numberArg('--events', 200_000);
 const ROUNDS = numberArg('--rounds', 5);
@@ -19,26 +17,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-interface Measured {
-  ms: number;
-  cpuUs: number;
-  peakRssMiB: number;
-}
-
-function measure(mode: Mode, info: ServiceInfo): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, 'support', 'throughput-run.ts'), mode],
-      { env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 },
-      (err, stdout) => {
-        if (err !== null) reject(new Error(`a throughput run failed: ${err.message}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Measured);
-      },
-    );
-  });
-}
-
 async function main(): Promise<void> {
   const { info, child, stop } = await startProcess<ServiceInfo & { events: number; bytesPerEvent: number }>(
     'throughput-server.ts',
@@ -49,12 +27,12 @@ async function main(): Promise<void> {
   const cpu = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const serverShare = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const rss = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
-  for (const mode of MODES) await measure(mode, info); // warm-up: the server's first streams, the OS caches
+  for (const mode of MODES) await runThroughput(mode, info); // warm-up: the server's first streams, the OS caches
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? MODES : [...MODES].reverse();
     for (const mode of order) {
       const s0 = cpuSeconds(child.pid as number);
-      const r = await measure(mode, info);
+      const r = await runThroughput(mode, info);
       const share = ((cpuSeconds(child.pid as number) - s0) / (r.ms / 1000)) * 100;
       rate.get(mode)?.push((EVENTS / r.ms) * 1000);
       cpu.get(mode)?.push(r.cpuUs / EVENTS);

@@ -3,10 +3,9 @@
 // events/s is taken pair by pair (the machine's speed drifts; a pair shares its moment). Answers "is the handler path
 // no slower than before this change?". The other checkout needs bench/support/throughput-run.ts and its node_modules.
 //   node --import tsx bench/versus.ts --base ../base [--mode sdk-handler] [--events 200000] [--rounds 10]
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { median, numberArg, range, startProcess, type ServiceInfo } from './support/stats';
+import { median, numberArg, range, runThroughput, startProcess, type ServiceInfo } from './support/stats';
 
 const EVENTS = numberArg('--events', 200_000);
 const ROUNDS = numberArg('--rounds', 10);
@@ -16,26 +15,6 @@ const arg = (name: string, fallback?: string): string | undefined => {
 };
 const MODE = arg('--mode', 'sdk-handler') as string;
 const BASE = arg('--base');
-
-interface Measured {
-  ms: number;
-  cpuUs: number;
-  peakRssMiB: number;
-}
-
-function measure(checkout: string, info: ServiceInfo): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(checkout, 'bench', 'support', 'throughput-run.ts'), MODE],
-      { cwd: checkout, env: { ...process.env, WM_SERVICE: JSON.stringify(info) }, timeout: 300_000 },
-      (err, stdout) => {
-        if (err !== null) reject(new Error(`a run in ${checkout} failed: ${err.message}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Measured);
-      },
-    );
-  });
-}
 
 async function main(): Promise<void> {
   if (BASE === undefined || !existsSync(path.join(BASE, 'bench', 'support', 'throughput-run.ts'))) {
@@ -47,12 +26,12 @@ async function main(): Promise<void> {
   const { info, stop } = await startProcess<ServiceInfo>('throughput-server.ts', { WM_EVENTS: String(EVENTS) });
   const rates: Record<'here' | 'base', number[]> = { here: [], base: [] };
   const cpu: Record<'here' | 'base', number[]> = { here: [], base: [] };
-  await measure(here, info); // warm-up: the server's first streams, the OS caches
-  await measure(base, info);
+  await runThroughput(MODE, info, { root: here }); // warm-up: the server's first streams, the OS caches
+  await runThroughput(MODE, info, { root: base });
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['here', 'base'] as const) : (['base', 'here'] as const);
     for (const which of order) {
-      const r = await measure(which === 'here' ? here : base, info);
+      const r = await runThroughput(MODE, info, { root: which === 'here' ? here : base });
       rates[which].push((EVENTS / r.ms) * 1000);
       cpu[which].push(r.cpuUs / EVENTS);
       process.stdout.write(

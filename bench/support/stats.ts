@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 /** The number after `--name` on the command line, or `fallback`. */
@@ -59,4 +59,34 @@ export function startProcess<T>(
 export function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+/** What one run of `bench/support/throughput-run.ts` prints. */
+export interface ThroughputRun {
+  ms: number;
+  cpuUs: number;
+  peakRssMiB: number;
+}
+
+/**
+ * One throughput measurement in a fresh process: `throughput-run.ts <mode>` of the checkout at `root` (this one by
+ * default) against the server in `info`, with `env` added.
+ */
+export function runThroughput(
+  mode: string,
+  info: ServiceInfo,
+  options: { root?: string; env?: Record<string, string> } = {},
+): Promise<ThroughputRun> {
+  const root = options.root ?? path.join(__dirname, '..', '..');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'bench', 'support', 'throughput-run.ts'), mode],
+      { cwd: root, env: { ...process.env, WM_SERVICE: JSON.stringify(info), ...options.env }, timeout: 300_000 },
+      (err, stdout) => {
+        if (err !== null) reject(new Error(`a ${mode} run in ${root} failed: ${err.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string) as ThroughputRun);
+      },
+    );
+  });
 }
