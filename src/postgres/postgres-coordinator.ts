@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
-import { systemClock, type Clock, type Timer } from '../clock';
+import { sleep, systemClock, type Clock, type Timer } from '../clock';
 import { WatchError } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
 import type { Coordinator, TopicLease } from '../state/coordinator';
@@ -200,7 +200,9 @@ export class PostgresCoordinator implements Coordinator {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.timer?.cancel();
-    await this.ticking;
+    // A round under way finishes first (its acquisitions are then released below), but never holds close() past the
+    // renew deadline: a borrowed pool has no query timeout of ours.
+    if (this.ticking !== undefined) await Promise.race([this.ticking, sleep(this.clock, this.renewDeadlineMs)]);
     await Promise.all([...this.held.values()].map((h) => h.lease.release()));
     await this.renewals
       .query(`DELETE FROM ${this.db.schema}.members WHERE member_id = $1`, [this.memberId])
