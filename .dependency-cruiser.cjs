@@ -24,10 +24,10 @@ const LAYERS = [
   { name: 'postgres', path: '^src/postgres/', may: ['^src/state/', '^src/config/'] },
   {
     name: 'engine',
-    path: '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle)[.]ts$',
+    path: '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     may: [
       '^src/(state|config|transport|auth|delivery|history)/',
-      '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle)[.]ts$',
+      '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     ],
   },
 ];

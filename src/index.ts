@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
-export type { WatchHandlers, ResyncNotice } from './delivery/watch-handlers';
+export type { WatchHandlers, ResyncNotice, EventContext, TransactionClient } from './delivery/watch-handlers';
+export type { Coordinator, TopicLease, ObservedLease, TransactionResult } from './state/coordinator';
 export type { WatchRecord, IterateOptions } from './delivery/watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
 export { clientCredentialsToken, type ClientCredentialsOptions } from './auth/client-credentials';
@@ -33,6 +34,7 @@ export type {
   StateChangeToWork,
   StateChangeToTrouble,
   WatchMetrics,
+  LeaseChange,
 } from './types';
 export { VERSION } from './version';
 export { createDefaultLogger, type LogLevel, type Logger } from './logging/logger';

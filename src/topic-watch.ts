@@ -10,6 +10,7 @@ import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
 import type { ResolvedWatchOptions, WatchFilter } from './config/watch-options';
 import { PositionKeeper } from './state/position-keeper';
+import type { SequenceProvider } from './state/sequence-provider';
 import type { WatchClient } from './transport/grpc-channel';
 import type { TokenRefresher } from './auth/token-refresher';
 import { TopicConnection } from './topic-connection';
@@ -55,6 +56,12 @@ export interface TopicWatchContext {
   log: Log;
   /** The dead-letter spool, when the manager has one. */
   deadLetters: DeadLetterSpool | undefined;
+  /** Where this watch's position is kept: the manager's provider, or the lease's (with a coordinator). */
+  positions: SequenceProvider;
+  /** The lease epoch it runs under (`ctx.fencingToken` of its handlers); undefined without a coordinator. */
+  fencingToken?: number;
+  /** The agent status its streams send; a watch that outlives this engine (under leases) keeps one across them. */
+  agentStatus?: AgentStatusFeed;
   /** Called on every state change of this watch, with the error behind it, if any. */
   stateChanged: (
     watch: TopicWatch,
@@ -95,7 +102,7 @@ export class TopicWatch {
   private startPosition: StartPosition = 'known';
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
   /** The agent status its streams send once accepted and whenever it changes (`manager.sendAgentStatus`). */
-  readonly agentStatus = new AgentStatusFeed();
+  readonly agentStatus: AgentStatusFeed;
   private reconnects = 0;
   private replayed = 0;
   /**
@@ -116,12 +123,13 @@ export class TopicWatch {
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
+    this.agentStatus = ctx.agentStatus ?? new AgentStatusFeed();
     this.phase = new StateMachine<WatchPhase>(`watch ${topic}`, 'idle', WATCH_TRANSITIONS);
     this.backoff = new Backoff(options.reconnect, () => options.clock.random());
     // A failed save is never held back until the start resolves (nor dropped if it rejects): the application is
     // told at once that a position it believes stored is not.
     this.keeper = new PositionKeeper({
-      provider: options.sequenceProvider,
+      provider: ctx.positions,
       topic,
       maxUnsaved: options.maxUnsavedAcks,
       onError: (err) => this.report(err, true),
@@ -143,6 +151,7 @@ export class TopicWatch {
         clock: options.clock,
       },
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
+      ...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),
       ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
@@ -282,17 +291,25 @@ export class TopicWatch {
     return this.stop(new WatchError('CLOSED', `watch ${this.topic} was closed`));
   }
 
-  private stop(reason: WatchError): Promise<void> {
+  /**
+   * Stops as `close()` does, for `reason` (a lease lost or handed off): the handlers' `ctx.signal` is aborted with it.
+   * The watch moves to `closed` without an error: its owner reports the reason.
+   */
+  stopFor(reason: WatchError): Promise<void> {
+    return this.stop(reason, false);
+  }
+
+  private stop(reason: WatchError, failure = reason.code !== 'CLOSED'): Promise<void> {
     this.closed ??= (async () => {
-      this.move('closed', reason.code === 'CLOSED' ? undefined : reason);
-      if (reason.code !== 'CLOSED') this.lastError = reason;
+      this.move('closed', failure ? reason : undefined);
+      if (failure) this.lastError = reason;
       this.closing.abort();
       this.dropConnection();
       this.settleStart(reason);
       const { clock, closeTimeoutMs } = this.ctx.options;
       const grace = new AbortController();
       const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
-      await this.delivery.stop(graceSleep);
+      await this.delivery.stop(graceSleep, reason);
       await Promise.race([this.keeper.close(), graceSleep]);
       grace.abort();
     })();

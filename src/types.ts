@@ -133,8 +133,11 @@ export interface WatchStatus {
   id: string;
   /** The WatchTopic self link. */
   topic: string;
-  /** Where the watch is in its lifecycle. */
-  state: Exclude<ConnectionState, 'idle'>;
+  /**
+   * Where the watch is in its lifecycle. `standby`: with a coordinator, while another member holds the topic's lease
+   * (or nobody does yet).
+   */
+  state: Exclude<ConnectionState, 'idle'> | 'standby';
   /** True once the missed events were delivered and live events flow (false while catching up). */
   live: boolean;
   /** The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). */
@@ -143,6 +146,12 @@ export interface WatchStatus {
   lastErrorCode?: WatchErrorCode;
   /** When the next connection attempt is due (epoch ms), while `reconnecting`. */
   nextAttemptAt?: number;
+  /** With a coordinator: whether this member runs the topic (`active`) or waits for its lease (`standby`). */
+  role?: 'active' | 'standby';
+  /** With a coordinator: the member holding the topic's lease (this one when active), as last seen. */
+  owner?: string;
+  /** With a coordinator: the epoch of that lease (the handlers' `ctx.fencingToken` when active). */
+  epoch?: number;
 }
 
 /** A snapshot of {@link WatchManager.status}. */
@@ -182,9 +191,9 @@ export interface StateChangeToWork extends StateChangeBase {
 
 /** A move to `reconnecting` or `closed`, with the code of the error behind it when one was. */
 export interface StateChangeToTrouble extends StateChangeBase {
-  /** Its state now. */
-  to: 'reconnecting' | 'closed';
-  /** The code of the error that caused the change, if one did (none for `close()`). */
+  /** Its state now (`standby`: with a coordinator, the topic runs elsewhere or waits for its lease). */
+  to: 'reconnecting' | 'closed' | 'standby';
+  /** The code of the error that caused the change, if one did (none for `close()`; `LEASE_LOST` for a lost lease). */
   errorCode?: WatchErrorCode;
 }
 
@@ -232,4 +241,26 @@ export interface WatchMetrics {
   lastEventTime?: string;
   /** Clock now − the last handled event's `time`, in ms: how far behind the consumer is while events flow. */
   lagMs?: number;
+  /** With a coordinator: `active` or `standby` (see {@link WatchStatus.role}); counters add up over every lease. */
+  role?: 'active' | 'standby';
+  /** With a coordinator: the member holding the topic's lease, as last seen. */
+  owner?: string;
+  /** With a coordinator: the epoch of that lease. */
+  epoch?: number;
+}
+
+/** A lease of a watch's topic was won, lost or given up here: the payload of the manager's `'lease'` event. */
+export interface LeaseChange {
+  /** The watch. */
+  watchId: string;
+  /** Its topic. */
+  topic: string;
+  /** `won`: the topic runs here now; `lost`: it stopped, the lease ran out or was taken; `released`: given up. */
+  kind: 'won' | 'lost' | 'released';
+  /** The lease's epoch (the fencing token). */
+  epoch: number;
+  /** This member's id. */
+  owner: string;
+  /** Why it was lost (`LEASE_LOST`), or the error that made the watch give the lease up. */
+  errorCode?: WatchErrorCode;
 }

@@ -14,16 +14,31 @@ import type { Consumer } from './delivery/delivery';
 import { HistoryClient } from './history/history-client';
 import type { HistorySource } from './history/history-source';
 import { HttpTransport } from './transport/http-transport';
-import { resolveWatchOptions, type WatchOptions } from './config/watch-options';
-import { TopicWatch } from './topic-watch';
+import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from './config/watch-options';
+import { TopicWatch, type TopicWatchContext } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from './delivery/watch-iterator';
-import type { AgentStatus, ConnectionState, ManagerStatus, StateChange, WatchMetrics, WatchStatus } from './types';
+import type {
+  AgentStatus,
+  ConnectionState,
+  LeaseChange,
+  ManagerStatus,
+  StateChange,
+  WatchMetrics,
+  WatchStatus,
+} from './types';
+import { CoordinatedWatch } from './coordinated-watch';
+import type { ManagedWatch } from './managed-watch';
+import type { TopicLease } from './state/coordinator';
+import { LeasePositions } from './state/lease-positions';
+import type { AgentStatusFeed } from './transport/stream-feeds';
 import { VERSION } from './version';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {
-  /** A watch changed state (connecting → ready → reconnecting → … → closed). */
+  /** A watch changed state (connecting → ready → reconnecting → … → closed; with a coordinator also standby). */
   state: [change: StateChange];
+  /** With a coordinator: a lease of a watch's topic was won, lost or let go by this member. */
+  lease: [change: LeaseChange];
 }
 
 /** A registered watch, as {@link WatchManager.registerWatch} hands it out. */
@@ -55,7 +70,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly options: ResolvedOptions;
   private readonly log: Log;
   private readonly tokens: TokenRefresher;
-  private readonly watches = new Map<string, TopicWatch>();
+  private readonly watches = new Map<string, ManagedWatch>();
   private client: WatchClient | undefined;
   private readonly route: ChannelRoute;
   private probing: Promise<WatchError | undefined> | undefined;
@@ -101,6 +116,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * subscription; rejects with `INVALID_CONFIG` (bad self link, topic already watched), `STATE_CORRUPT`/`STATE_IO`
    * (the stored position cannot be read), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
    * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
+   *
+   * With a `coordinator`, it resolves once the coordinator started and the topic is claimed (the watch stands by);
+   * the watch runs here only while this member holds the topic's lease (`'lease'` events, `status().watches[i].role`).
+   * Coordinator errors (database unreachable, wrong credentials, missing privileges) reject it, typed.
    */
   registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
     return this.register(selfLink, handlers, options, { liveWaitsForAcks: true });
@@ -111,7 +130,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     handlers: WatchHandlers,
     options: WatchOptions,
     consumer: Consumer,
-    created?: (watch: TopicWatch) => void,
+    created?: (watch: ManagedWatch) => void,
   ): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
@@ -132,23 +151,34 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         );
       }
     }
+    const { coordinator } = this.options;
+    if (coordinator !== undefined && consumer.sink !== undefined)
+      throw new WatchError(
+        'INVALID_CONFIG',
+        'watch() (for await) is not coordinated: use registerWatch with a coordinator',
+      );
+    if (resolved.transaction && coordinator?.transactional !== true)
+      throw new WatchError(
+        'INVALID_CONFIG',
+        "invalid argument 'options.transaction': needs a coordinator with transactions (PostgresCoordinator)",
+      );
     const id = `watch-${this.nextId++}`;
-    const watch = new TopicWatch(
-      id,
-      selfLink,
-      handlers,
-      { ...resolved, ...consumer },
-      {
-        options: this.options,
-        client: () => this.channel(),
-        history: () => (this.history ??= this.createHistory()),
-        diagnose: (error) => this.diagnose(selfLink, error),
-        tokens: this.tokens,
-        log: this.log,
-        deadLetters: this.deadLetters,
-        stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
-      },
-    );
+    const watchOptions = { ...resolved, ...consumer };
+    const watch: ManagedWatch =
+      coordinator === undefined
+        ? new TopicWatch(id, selfLink, handlers, watchOptions, {
+            ...this.engineContext(selfLink),
+            positions: this.options.sequenceProvider,
+            stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
+          })
+        : new CoordinatedWatch(id, selfLink, handlers, resolved.transaction, {
+            coordinator,
+            engine: (lease, leaseHandlers, agentStatus, changed) =>
+              this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
+            stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
+            leaseChanged: (change) => this.leaseChanged(change),
+            log: this.log,
+          });
     this.watches.set(id, watch);
     created?.(watch);
     try {
@@ -192,7 +222,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
-    let own: TopicWatch | undefined;
+    let own: ManagedWatch | undefined;
     const iterator = new WatchIterator(
       options.autoAck ?? true,
       async () => {
@@ -224,6 +254,39 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       (err: unknown) => iterator.failed(err instanceof WatchError ? err : new WatchError('INTERNAL', String(err))),
     );
     return iterator;
+  }
+
+  /** What every engine of a topic gets from this manager. */
+  private engineContext(
+    topic: string,
+  ): Pick<TopicWatchContext, 'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters'> {
+    return {
+      options: this.options,
+      client: () => this.channel(),
+      history: () => (this.history ??= this.createHistory()),
+      diagnose: (error) => this.diagnose(topic, error),
+      tokens: this.tokens,
+      log: this.log,
+      deadLetters: this.deadLetters,
+    };
+  }
+
+  /** The engine of one lease of a coordinated watch: positions under the lease's fence, its epoch as fencing token. */
+  private leaseEngine(
+    id: string,
+    lease: TopicLease,
+    handlers: WatchHandlers,
+    watchOptions: ResolvedWatchOptions & Consumer,
+    agentStatus: AgentStatusFeed,
+    changed: (from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void,
+  ): TopicWatch {
+    return new TopicWatch(id, lease.topic, handlers, watchOptions, {
+      ...this.engineContext(lease.topic),
+      positions: new LeasePositions(lease),
+      fencingToken: lease.epoch,
+      agentStatus,
+      stateChanged: (_w, from, to, error) => changed(from, to, error),
+    });
   }
 
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
@@ -307,6 +370,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.closed.abort();
       this.tokens.close();
       await Promise.all([...this.watches.values()].map((w) => w.close()));
+      // Every watch stored its position and let its lease go: the member leaves (its heartbeat row goes).
+      try {
+        await this.options.coordinator?.close();
+      } catch (err) {
+        this.log.warn('the coordinator failed to close', { error: errorMessage(err) });
+      }
       this.client?.close();
       this.client = undefined;
       await this.history?.close();
@@ -324,8 +393,17 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.closing;
   }
 
+  private leaseChanged(change: LeaseChange): void {
+    if (this.listenerCount('lease') === 0) return;
+    try {
+      this.emit('lease', change);
+    } catch (err) {
+      this.log.error("a 'lease' listener threw", { error: errorMessage(err) });
+    }
+  }
+
   private stateChanged(
-    watch: TopicWatch,
+    watch: ManagedWatch,
     from: WatchStatus['state'],
     to: WatchStatus['state'],
     error: WatchError | undefined,
@@ -334,7 +412,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const base = { watchId: watch.id, topic: watch.topic, from, manager: this.status().state };
     // Only a move to reconnecting or closed has a cause (the union of StateChange says so).
     const change: StateChange =
-      to === 'reconnecting' || to === 'closed'
+      to === 'reconnecting' || to === 'closed' || to === 'standby'
         ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
         : { ...base, to };
     try {
@@ -344,7 +422,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     }
   }
 
-  private aggregateState(states: ReadonlyArray<ConnectionState>): ConnectionState {
+  private aggregateState(states: ReadonlyArray<WatchStatus['state']>): ConnectionState {
     if (this.isClosed) return 'closed';
     const open = states.filter((s) => s !== 'closed');
     if (open.length === 0) return 'idle';

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { Pool } from 'pg';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { captured, scanForSecrets, until } from './support/harness';
+import { scanForSecrets, until } from './support/harness';
+import { ReplicaProcess, type ReplicaLine } from './support/replica-process';
 
 scanForSecrets();
 
@@ -15,72 +14,13 @@ const RENEW_MS = 200;
 const X = '/management/v1alpha1/watchtopics/replica-x';
 const Y = '/management/v1alpha1/watchtopics/replica-y';
 
-interface Line {
-  event: string;
-  member: string;
-  topic?: string;
-  epoch?: number;
-  ok?: boolean;
-  at: number;
-}
+type Line = ReplicaLine;
 
-class Replica {
-  readonly lines: Line[] = [];
-  private readonly child: ChildProcess;
-
-  constructor(
-    readonly member: string,
-    connectionString: string,
-    schema: string,
-  ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(__dirname, 'fixtures', 'coordinator-replica.ts'),
-        connectionString,
-        schema,
-        member,
-        String(LEASE_MS),
-        String(RENEW_MS),
-        X,
-        Y,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let buffer = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += String(chunk);
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const text = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        captured.push(text);
-        this.lines.push(JSON.parse(text) as Line);
-      }
+class Replica extends ReplicaProcess {
+  constructor(member: string, connectionString: string, schema: string) {
+    super(member, 'coordinator-replica.ts', {
+      args: [connectionString, schema, member, String(LEASE_MS), String(RENEW_MS), X, Y],
     });
-    this.child.stderr?.on('data', (chunk: Buffer) => captured.push(String(chunk)));
-  }
-
-  /** The topics this replica holds now, by its own lines. */
-  holding(): Set<string> {
-    const held = new Set<string>();
-    for (const l of this.lines) {
-      if (l.event === 'won' && l.topic !== undefined) held.add(l.topic);
-      if (l.event === 'lost' && l.topic !== undefined) held.delete(l.topic);
-    }
-    return held;
-  }
-
-  signal(name: NodeJS.Signals): void {
-    this.child.kill(name);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
   }
 }
 

@@ -6,6 +6,7 @@ import { boundedClock, systemClock, type Clock } from '../clock';
 import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore } from '../state/memory-sequence-store';
+import type { Coordinator } from '../state/coordinator';
 import type { SequenceProvider } from '../state/sequence-provider';
 import type { TokenGetter } from './token-getter';
 import type { ClientCredentials, CredentialsTokenFactory } from './credentials';
@@ -119,8 +120,17 @@ export interface WatchManagerOptions {
   maxBufferedEvents?: number;
   /** Reconnect backoff. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 } */
   reconnect?: ReconnectOptions;
-  /** Where each topic's acknowledged position is kept. @default a new {@link MemorySequenceStore} */
+  /**
+   * Where each topic's acknowledged position is kept. @default a new {@link MemorySequenceStore} (with a
+   * `coordinator`: the coordinator's lease rows, and this option is refused)
+   */
   sequenceProvider?: SequenceProvider;
+  /**
+   * Shares topics among replicas (`PostgresCoordinator` of `watch-manager/postgres`): a watch runs on this member
+   * only while it holds the topic's lease, and its positions are kept in the lease rows, written under their fence.
+   * The manager starts it with the first watch and closes it in `close()`. @default none: every watch runs here
+   */
+  coordinator?: Coordinator;
   /**
    * How many acknowledged events may wait for their position to be written before delivery waits for the store:
    * the most a crash can repeat. Positions are written behind delivery, coalesced (one write carries many).
@@ -207,6 +217,7 @@ export interface ResolvedOptions {
   maxBufferedEvents: number;
   reconnect: ResolvedBackoff & { resetAfterMs: number };
   sequenceProvider: SequenceProvider;
+  coordinator: Coordinator | undefined;
   maxUnsavedAcks: number;
   positionFlush: { everyAcks: number; intervalMs: number };
   deadLetterDir: string | undefined;
@@ -238,6 +249,7 @@ const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'maxBufferedEvents',
   'reconnect',
   'sequenceProvider',
+  'coordinator',
   'maxUnsavedAcks',
   'positionFlush',
   'deadLetterDir',
@@ -377,6 +389,20 @@ function resolveProvider(value: unknown): SequenceProvider {
   return value as unknown as SequenceProvider;
 }
 
+function resolveCoordinator(value: unknown, provider: unknown): Coordinator | undefined {
+  if (value === undefined) return undefined;
+  if (
+    !isRecord(value) ||
+    typeof value.memberId !== 'string' ||
+    !['start', 'claim', 'observed', 'close'].every((m) => typeof value[m] === 'function')
+  ) {
+    throw invalid('coordinator', 'must be a Coordinator (memberId, start(), claim(), observed(), close())');
+  }
+  if (provider !== undefined)
+    throw invalid('sequenceProvider', 'must not be given with a coordinator: positions are kept in its lease rows');
+  return value as unknown as Coordinator;
+}
+
 /** Parses a `from` value (option or CLI flag). */
 export function resolveFrom(value: unknown, field = 'from'): StartFrom {
   if (value === undefined) return 'latest';
@@ -462,6 +488,7 @@ export function resolveOptions(
     maxBufferedEvents: duration(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
+    coordinator: resolveCoordinator(input.coordinator, input.sequenceProvider),
     maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
     positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),

@@ -37,6 +37,13 @@ export interface WatchOptions {
   maxAttempts?: number;
   /** One handler attempt longer than this counts as failed; 0 = no limit. @default 60000 */
   handlerTimeoutMs?: number;
+  /**
+   * With a coordinator that has transactions (PostgreSQL): each `onEvent` runs inside a transaction that also stores
+   * the event's position, `ctx.client` its client; it commits only while this member holds the topic's lease at the
+   * handler's epoch. Effects written through `ctx.client` are then exactly once across crashes and fail-overs.
+   * Handlers run one at a time (`concurrency` must be 1). @default false
+   */
+  transaction?: boolean;
 }
 
 function checkFilter(filter: unknown): void {
@@ -63,11 +70,12 @@ export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'keyOf',
   'maxAttempts',
   'handlerTimeoutMs',
+  'transaction',
 ];
 
 /** {@link WatchOptions} after defaults and validation. */
 export type ResolvedWatchOptions = WatchOptions &
-  Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs'>>;
+  Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs' | 'transaction'>>;
 
 /** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
 export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
@@ -82,9 +90,15 @@ export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
   checkFilter(input.filter);
   if (input.keyOf !== undefined && typeof input.keyOf !== 'function')
     throw invalid('options.keyOf', 'must be a function');
+  if (input.transaction !== undefined && typeof input.transaction !== 'boolean')
+    throw invalid('options.transaction', 'must be true or false');
+  const concurrency = duration(input.concurrency, 'options.concurrency', 1, 1, 1_000);
+  if (input.transaction === true && concurrency !== 1)
+    throw invalid('options.concurrency', 'must be 1 with transaction: true (one transaction at a time)');
   return {
     ...(input as WatchOptions),
-    concurrency: duration(input.concurrency, 'options.concurrency', 1, 1, 1_000),
+    transaction: input.transaction === true,
+    concurrency,
     maxAttempts: duration(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
     handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', 60_000, 0),
   };

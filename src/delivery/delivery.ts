@@ -7,6 +7,7 @@ import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
 import type { WatchHandlers } from './watch-handlers';
 import { Intake, type DeliveryItem } from './intake';
+import { HandlerContext } from './event-context';
 
 /** Acknowledges an event a {@link EventSink} took. */
 export interface Acknowledger {
@@ -74,6 +75,8 @@ export interface DeliveryOptions {
   onUnknownType?: (event: WatchEvent) => void;
   /** Told of each event that arrived after a higher id and was never handed over: it is handed over late. */
   onLate?: (event: WatchEvent, highest: number) => void;
+  /** The lease epoch the watch runs under (`ctx.fencingToken`); undefined without a coordinator. */
+  fencingToken?: number;
 }
 
 /**
@@ -156,9 +159,9 @@ export class Delivery implements Acknowledger {
   }
 
   /** Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves. */
-  async stop(grace: Promise<unknown>): Promise<void> {
+  async stop(grace: Promise<unknown>, reason?: WatchError): Promise<void> {
     this.stopped = true;
-    this.abort.abort(); // no more retries
+    this.abort.abort(reason); // no more retries; the handlers' ctx.signal says why
     this.intake.close();
     this.wake?.();
     if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
@@ -309,8 +312,9 @@ export class Delivery implements Acknowledger {
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
     let first: unknown;
     let threw = false;
+    const ctx = new HandlerContext(this.options.topic, event.sequenceId, this.options.fencingToken, this.abort.signal);
     try {
-      first = this.options.handlers.onEvent(event);
+      first = this.options.handlers.onEvent(event, ctx);
     } catch (err) {
       first = err;
       threw = true;
@@ -319,7 +323,7 @@ export class Delivery implements Acknowledger {
       this.finished(event, key, SYNC_OK);
       return;
     }
-    const again = (): unknown => this.options.handlers.onEvent(event);
+    const again = (): unknown => this.options.handlers.onEvent(event, ctx);
     const { policy } = this.options;
     const outcome = threw
       ? afterThrow(again, policy, this.abort.signal, first)

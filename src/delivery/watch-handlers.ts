@@ -1,5 +1,33 @@
 import type { WatchError } from '../errors';
+import type { TransactionClient } from '../state/coordinator';
+
+export type { TransactionClient };
 import type { WatchEvent } from '../types';
+
+/** The second argument of `onEvent`: what a handler needs to make its effects safe. */
+export interface EventContext {
+  /** The topic's self link. */
+  readonly topic: string;
+  /** The event's sequence id. */
+  readonly sequenceId: number;
+  /**
+   * `${topic}:${sequenceId}`: the same for every delivery of this event, on any replica. A key to make effects
+   * outside the database idempotent (an upsert keyed on it, an idempotency header).
+   */
+  readonly idempotencyKey: string;
+  /**
+   * With a coordinator: the epoch of the lease this member runs the topic under, higher for every new holder. A
+   * system that remembers the highest token it saw can refuse writes of a deposed holder. Undefined without one.
+   */
+  readonly fencingToken: number | undefined;
+  /** Aborted when the watch stops here: closed, failed, or (with a coordinator) its lease lost or handed off. */
+  readonly signal: AbortSignal;
+  /**
+   * With `{ transaction: true }`: the client of the transaction the position is stored in (it commits only while
+   * this member still holds the lease). Undefined otherwise.
+   */
+  readonly client: TransactionClient | undefined;
+}
 
 /** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
 export interface ResyncNotice {
@@ -26,9 +54,10 @@ export interface WatchHandlers {
    * parallel while events of one resource (`keyOf`) never overlap and keep their order. An event is acknowledged
    * when its promise resolves; the stored position is the highest sequence id below which every event is
    * acknowledged. A throw or rejection is retried (`maxAttempts`); the last failure stops the watch with
-   * `HANDLER_FAILED`, its position before that event.
+   * `HANDLER_FAILED`, its position before that event. `ctx` carries the idempotency key, the fencing token and a
+   * signal (see {@link EventContext}).
    */
-  onEvent(event: WatchEvent): void | Promise<void>;
+  onEvent(event: WatchEvent, ctx: EventContext): void | Promise<void>;
   /**
    * The saved position was purged from history: events were skipped and the application must re-list (with a
    * `resync.list` option, the list is in `notice.snapshot`). The position moves to `notice.newestSequenceId` once

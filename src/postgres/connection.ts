@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { WatchError, errorMessage } from '../errors';
 import { registerSecret } from '../logging/redact';
 import { invalid, isRecord } from '../option-checks';
@@ -62,6 +62,39 @@ export function resolveConnection(input: unknown, what: string): PostgresConnect
 }
 
 /** A pool the SDK owns (and ends). */
+/** A client taken from a pool, and how to give it back. */
+export interface Checkout {
+  client: PoolClient;
+  /** Gives it back; `broken` (an error, or true) makes the pool drop its connection instead of reusing it. */
+  release(this: void, broken?: Error | boolean): void;
+}
+
+/**
+ * Takes a client from `pool` for several statements (a transaction). While it is taken the pool does not listen for
+ * its errors: a connection the server ends meanwhile (a restart) would emit one with no listener and crash the
+ * process. Here it is listened for, the client counted as broken, and the next statement fails typed.
+ */
+export async function checkout(pool: Pool, action: string): Promise<Checkout> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw databaseError(action, err);
+  }
+  let failed: Error | undefined;
+  const onError = (err: Error): void => {
+    failed = err;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release: (broken) => {
+      client.removeListener('error', onError);
+      client.release(broken ?? failed);
+    },
+  };
+}
+
 export function newPool(config: PoolConfig): Pool {
   const pool = new Pool(config);
   // An idle client's error (the server restarted, the network dropped) is emitted on the pool: without a listener

@@ -127,6 +127,20 @@ export class LeaseTable {
     };
   }
 
+  /** The holders of `topics` as the database sees them now (topics without a row are left out). */
+  async holders(topics: string[]): Promise<Map<string, { holder: string | undefined; epoch: number }>> {
+    const { rows } = await this.run('read the leases', this.pool, (q) =>
+      q.query<{ topic: string; holder: string | null; epoch: string }>(
+        `SELECT topic, CASE WHEN lease_until > clock_timestamp() THEN holder END AS holder, epoch
+         FROM ${this.schema}.topics WHERE topic = ANY($1)`,
+        [topics],
+      ),
+    );
+    return new Map(
+      rows.map((r) => [r.topic, { holder: r.holder ?? undefined, epoch: sequenceNumber(r.epoch, r.topic, 'epoch') }]),
+    );
+  }
+
   private async run<T>(action: string, db: Queryable, query: (db: Queryable) => Promise<T>): Promise<T> {
     try {
       return await query(db);

@@ -5,10 +5,12 @@ import type { Pool } from 'pg';
 import { sleep, systemClock, type Clock, type Timer } from '../clock';
 import { WatchError } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
-import type { Coordinator, TopicLease } from '../state/coordinator';
+import type { Coordinator, ObservedLease, TopicLease, TransactionClient } from '../state/coordinator';
 import { assignTopics } from '../state/rendezvous';
 import {
+  checkout,
   databaseError,
+  type Checkout,
   newPool,
   resolveConnection,
   type PostgresConnection,
@@ -53,6 +55,7 @@ class ActiveLease implements TopicLease {
     readonly position: number | undefined,
     private readonly coordinator: PostgresCoordinator,
     private readonly table: LeaseTable,
+    private readonly checkout: (action: string) => Promise<Checkout>,
   ) {
     this.owner = coordinator.memberId;
   }
@@ -61,9 +64,51 @@ class ActiveLease implements TopicLease {
     return this.controller.signal;
   }
 
-  writePosition(position: number): Promise<boolean> {
-    if (this.signal.aborted) return Promise.resolve(false);
-    return this.table.writePosition(this.topic, this.owner, this.epoch, position);
+  async writePosition(position: number): Promise<boolean> {
+    if (this.signal.aborted) return false;
+    if (await this.table.writePosition(this.topic, this.owner, this.epoch, position)) return true;
+    await this.lost(
+      `the write of position ${position} was fenced off (0 rows): another member holds it, or it ran out`,
+    );
+    return false;
+  }
+
+  async transaction<T>(position: number, work: (client: TransactionClient) => Promise<T>): Promise<T> {
+    if (this.signal.aborted) throw this.signal.reason;
+    const { client, release } = await this.checkout(`begin a transaction for ${this.topic}`);
+    let result: T;
+    try {
+      await client.query('BEGIN');
+      result = await work(client);
+      if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client))) {
+        const why = `its transaction for position ${position} was fenced off (0 rows) and rolled back`;
+        throw new WatchError(
+          'LEASE_LOST',
+          `${this.owner} lost the lease of ${this.topic} (epoch ${this.epoch}): ${why}`,
+        );
+      }
+    } catch (err) {
+      // A rollback that fails means a broken connection: the pool must not hand it out again.
+      const broken = await client.query('ROLLBACK').then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
+      release(broken);
+      if (err instanceof WatchError && err.code === 'LEASE_LOST') await this.lost(err.message);
+      throw err;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (err) {
+      release(true);
+      // Whether it committed is unknown: retrying could apply the effects twice. The topic stops here; whoever runs
+      // it next resumes from the position the database holds, with or without this event.
+      const why = `the commit of position ${position} failed, its outcome unknown`;
+      await this.lost(why);
+      throw new WatchError('LEASE_LOST', `${this.owner} gave up the lease of ${this.topic}: ${why}`, { cause: err });
+    }
+    release();
+    return result;
   }
 
   onHandOff(listener: () => void): void {
@@ -85,6 +130,15 @@ class ActiveLease implements TopicLease {
     await this.coordinator.forget(this, true);
   }
 
+  /** The lease is lost (fenced off, or unsure): it ends here and its row is let go if it is still this member's. */
+  private async lost(why: string): Promise<void> {
+    if (this.signal.aborted) return;
+    this.end(
+      new WatchError('LEASE_LOST', `${this.owner} lost the lease of ${this.topic} (epoch ${this.epoch}): ${why}`),
+    );
+    await this.coordinator.forget(this, true);
+  }
+
   /** Ends the lease here (lost or released): the holder stops. */
   end(reason: WatchError): void {
     if (!this.signal.aborted) this.controller.abort(reason);
@@ -99,6 +153,7 @@ class ActiveLease implements TopicLease {
  */
 export class PostgresCoordinator implements Coordinator {
   readonly memberId: string;
+  readonly transactional = true;
   private readonly db: PostgresConnection;
   /** Renewals and heartbeats: a pool of their own when the coordinator makes its pools. */
   private readonly renewals: Pool;
@@ -111,6 +166,8 @@ export class PostgresCoordinator implements Coordinator {
   private readonly monotonic: () => number;
   private readonly claims = new Map<string, (lease: TopicLease) => void>();
   private readonly held = new Map<string, Held>();
+  /** Holders of the topics claimed and not held here, as the last round saw them. */
+  private seen = new Map<string, ObservedLease>();
   private timer: Timer | undefined;
   private ticking: Promise<void> | undefined;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
@@ -191,6 +248,12 @@ export class PostgresCoordinator implements Coordinator {
     };
   }
 
+  observed(topic: string): ObservedLease | undefined {
+    const held = this.held.get(topic);
+    if (held !== undefined) return { owner: this.memberId, epoch: held.lease.epoch };
+    return this.seen.get(topic);
+  }
+
   /** The leases held now (topic → epoch). */
   holding(): Map<string, number> {
     return new Map([...this.held].map(([topic, h]) => [topic, h.lease.epoch]));
@@ -224,13 +287,19 @@ export class PostgresCoordinator implements Coordinator {
   private schedule(ms: number): void {
     if (this.state !== 'running') return;
     this.timer?.cancel();
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.ticking ??= this.tick().finally(() => {
-        this.ticking = undefined;
-        this.schedule(this.renewMs);
-      });
-    }, ms);
+    // Ref'd while topics are claimed: a member whose watches all stand by must live on to take them over; one
+    // without claims must not keep a process from exiting.
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.ticking ??= this.tick().finally(() => {
+          this.ticking = undefined;
+          this.schedule(this.renewMs);
+        });
+      },
+      ms,
+      { ref: this.claims.size > 0 },
+    );
   }
 
   /** One round: heartbeat, renew what is held, hand off what belongs elsewhere, take what belongs here. */
@@ -262,6 +331,7 @@ export class PostgresCoordinator implements Coordinator {
       const owner = owners.get(topic);
       if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();
     }
+    await this.observe();
     for (const [topic, onLease] of this.claims) {
       if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
       let won;
@@ -271,13 +341,32 @@ export class PostgresCoordinator implements Coordinator {
         continue;
       }
       if (won === undefined || this.state !== 'running') continue;
-      const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites);
+      const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
+        checkout(this.db.pool, action),
+      );
       this.held.set(topic, { lease, renewedAt: this.monotonic() });
       try {
         onLease(lease);
       } catch {
         void lease.release();
       }
+    }
+  }
+
+  /** Notes who holds the topics claimed here and held elsewhere (for `status()` of a standby). */
+  private async observe(): Promise<void> {
+    const waiting = [...this.claims.keys()].filter((t) => !this.held.has(t));
+    if (waiting.length === 0) {
+      this.seen = new Map();
+      return;
+    }
+    try {
+      const holders = await this.leases.holders(waiting);
+      this.seen = new Map(
+        waiting.map((t) => [t, { owner: holders.get(t)?.holder, epoch: holders.get(t)?.epoch ?? 0 }]),
+      );
+    } catch {
+      // only for status(): kept as last seen
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { databaseError } from './connection';
+import { checkout, databaseError } from './connection';
 
 /**
  * The SDK's tables, as SQL a DBA can run ahead with a user that has DDL rights (the README shows it for
@@ -31,12 +31,7 @@ const DDL_LOCK = 7_363_021_912;
 
 /** Creates the tables when missing (idempotent, under a transaction-scoped advisory lock). */
 export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
-  let client;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw databaseError('connect', err);
-  }
+  const { client, release } = await checkout(pool, 'connect');
   try {
     // Tables made ahead by a DBA: nothing to create, and a user without DDL rights must not be asked to.
     const present = await client.query<{ ok: boolean }>(
@@ -52,6 +47,6 @@ export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw databaseError(`create the tables in schema ${schema}`, err);
   } finally {
-    client.release();
+    release();
   }
 }

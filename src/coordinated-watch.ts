@@ -1,0 +1,339 @@
+import { HandlerContext } from './delivery/event-context';
+import type { EventContext, WatchHandlers } from './delivery/watch-handlers';
+import { WatchError, errorMessage, toWatchError } from './errors';
+import { LEASE_TRANSITIONS, type LeasePhase } from './lease-lifecycle';
+import type { Log } from './logging/logger';
+import type { ManagedWatch } from './managed-watch';
+import type { Coordinator, TopicLease } from './state/coordinator';
+import { StateMachine } from './state-machine';
+import type { TopicWatch } from './topic-watch';
+import { AgentStatusFeed } from './transport/stream-feeds';
+import type { LeaseChange, WatchEvent, WatchMetrics, WatchStatus } from './types';
+
+type WatchState = WatchStatus['state'];
+
+/** Dependencies a {@link CoordinatedWatch} gets from its manager. */
+export interface CoordinatedWatchContext {
+  coordinator: Coordinator;
+  /**
+   * Makes the engine of one lease: its positions kept under the lease's fence, `ctx.fencingToken` its epoch, these
+   * handlers, this agent status, and its state changes told to `changed`.
+   */
+  engine(
+    lease: TopicLease,
+    handlers: WatchHandlers,
+    agentStatus: AgentStatusFeed,
+    changed: (from: WatchState, to: WatchState, error: WatchError | undefined) => void,
+  ): TopicWatch;
+  /** Called on every public state change of this watch. */
+  stateChanged(watch: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void;
+  /** Called when a lease of its topic was won, lost or let go here. */
+  leaseChanged(change: LeaseChange): void;
+  log: Log;
+}
+
+/** Counters of {@link WatchMetrics} that add up over the engines of successive leases. */
+const COUNTERS = [
+  'delivered',
+  'filtered',
+  'duplicates',
+  'deadLettered',
+  'unknownTypes',
+  'lateEvents',
+  'reconnects',
+] as const;
+type Counters = Record<(typeof COUNTERS)[number], number>;
+
+/**
+ * A watch under a coordinator: it claims its topic and runs an engine ({@link TopicWatch}) only while this member
+ * holds the topic's lease: one engine per lease, its positions written under that lease's fence and its handlers
+ * given the epoch as `ctx.fencingToken`. A lost lease stops the engine at once (its handlers' `ctx.signal` aborted,
+ * `LEASE_LOST` told to `onError`); a hand-off lets the running handlers finish and stores the position before the
+ * lease is released (drain, commit, release). The next lease waits until the last engine stopped, so that no two
+ * engines of one topic ever run here at once.
+ */
+export class CoordinatedWatch implements ManagedWatch {
+  readonly agentStatus = new AgentStatusFeed();
+  private readonly phase: StateMachine<LeasePhase>;
+  private current: { lease: TopicLease; engine: TopicWatch } | undefined;
+  private withdraw: (() => Promise<void>) | undefined;
+  /** Settles when the last engine stopped and its lease was let go. */
+  private steppingDown: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+  private lastError: WatchError | undefined;
+  /** The position as last known here: the lease's when won, the engine's when it stopped. */
+  private position = 0;
+  /** The counters of the engines of earlier leases. */
+  private readonly past: Counters = {
+    delivered: 0,
+    filtered: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    unknownTypes: 0,
+    lateEvents: 0,
+    reconnects: 0,
+  };
+
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    private readonly handlers: WatchHandlers,
+    private readonly transaction: boolean,
+    private readonly ctx: CoordinatedWatchContext,
+  ) {
+    this.phase = new StateMachine<LeasePhase>(`watch ${topic}`, 'idle', LEASE_TRANSITIONS);
+  }
+
+  get currentState(): WatchState {
+    switch (this.phase.state) {
+      case 'idle':
+      case 'joining':
+        return 'connecting';
+      case 'active': {
+        const state = this.current?.engine.currentState ?? 'connecting';
+        return state === 'closed' ? 'standby' : state;
+      }
+      case 'closed':
+        return 'closed';
+      default:
+        return 'standby';
+    }
+  }
+
+  /** Starts the coordinator (its typed errors reject this) and claims the topic; resolves standing by. */
+  async start(): Promise<void> {
+    this.move('joining');
+    try {
+      await this.ctx.coordinator.start();
+    } catch (err) {
+      const error = toWatchError(err, 'STATE_IO', `the coordinator of ${this.topic}`);
+      void this.stop(error);
+      throw error;
+    }
+    if (this.phase.is('closed')) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
+    this.move('standby');
+    this.withdraw = this.ctx.coordinator.claim(this.topic, (lease) => void this.won(lease));
+  }
+
+  status(): WatchStatus {
+    const cur = this.phase.is('active') ? this.current : undefined;
+    const status: WatchStatus =
+      cur === undefined
+        ? { id: this.id, topic: this.topic, state: this.currentState, live: false, lastSequenceId: this.position }
+        : { ...cur.engine.status(), state: this.currentState };
+    if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
+    return { ...status, ...this.role(cur) };
+  }
+
+  metrics(): WatchMetrics {
+    const cur = this.phase.is('active') ? this.current : undefined;
+    const m: WatchMetrics =
+      cur === undefined
+        ? {
+            id: this.id,
+            topic: this.topic,
+            state: this.currentState,
+            ...this.past,
+            acknowledgedSequenceId: this.position,
+            inFlight: 0,
+            buffered: 0,
+            catchUp: { active: false, replayed: 0 },
+          }
+        : { ...cur.engine.metrics(), state: this.currentState };
+    if (cur !== undefined) for (const c of COUNTERS) m[c] += this.past[c];
+    return { ...m, ...this.role(cur) };
+  }
+
+  close(): Promise<void> {
+    return this.stop(new WatchError('CLOSED', `watch ${this.topic} was closed`));
+  }
+
+  private role(cur: { lease: TopicLease } | undefined): Pick<WatchStatus, 'role' | 'owner' | 'epoch'> {
+    if (cur !== undefined) return { role: 'active', owner: cur.lease.owner, epoch: cur.lease.epoch };
+    const seen = this.ctx.coordinator.observed(this.topic);
+    if (seen === undefined) return { role: 'standby' };
+    return seen.owner === undefined
+      ? { role: 'standby', epoch: seen.epoch }
+      : { role: 'standby', owner: seen.owner, epoch: seen.epoch };
+  }
+
+  /** Won a lease: once the last engine stopped, runs a new one under it. */
+  private async won(lease: TopicLease): Promise<void> {
+    await this.steppingDown;
+    if (!this.phase.is('standby') || lease.signal.aborted) {
+      await lease.release();
+      return;
+    }
+    this.position = Math.max(this.position, lease.position ?? 0);
+    let handlers: WatchHandlers;
+    try {
+      handlers = this.transaction ? this.transactional(lease) : this.handlers;
+    } catch (err) {
+      await lease.release();
+      this.giveUp(toWatchError(err, 'INVALID_CONFIG', `watch ${this.topic}`), true);
+      return;
+    }
+    const engine: TopicWatch = this.ctx.engine(lease, handlers, this.agentStatus, (from, to, error) =>
+      this.engineChanged(engine, from, to, error),
+    );
+    this.current = { lease, engine };
+    this.move('active');
+    this.tell('won', lease);
+    this.ctx.log.info('lease won: the topic runs here', { topic: this.topic, epoch: lease.epoch, owner: lease.owner });
+    lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });
+    lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
+    engine.start().catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
+  }
+
+  private lost(lease: TopicLease, engine: TopicWatch): void {
+    const reason: unknown = lease.signal.reason;
+    const error =
+      reason instanceof WatchError
+        ? reason
+        : new WatchError('LEASE_LOST', `the lease of ${this.topic} ended: ${errorMessage(reason)}`);
+    this.stepDown(lease, engine, 'lost', error);
+  }
+
+  /**
+   * The engine stops. A lost lease: at once, told to `onError` and the `'lease'` listeners. A hand-off (or an
+   * engine that could not subscribe): the handlers finish and the position is stored under the lease still held,
+   * then it is released.
+   */
+  private stepDown(lease: TopicLease, engine: TopicWatch, how: 'lost' | 'handed-off', error?: WatchError): void {
+    if (this.current?.engine !== engine || !this.phase.is('active')) return;
+    this.move('stepping-down', how === 'lost' ? error : undefined);
+    if (how === 'lost' && error !== undefined) {
+      this.ctx.log.warn(error.message, { topic: this.topic, epoch: lease.epoch });
+      this.tell('lost', lease, error);
+      this.report(error);
+    }
+    const reason =
+      error ?? new WatchError('LEASE_LOST', `watch ${this.topic}: handed over to another member (rebalancing)`);
+    this.steppingDown = (async () => {
+      await engine.stopFor(reason);
+      this.retire(engine);
+      if (how === 'handed-off') {
+        const ended: unknown = lease.signal.reason;
+        if (lease.signal.aborted && ended instanceof WatchError) {
+          // Lost while it drained (the lease ran out, the position write was fenced off): said as lost, not released.
+          this.tell('lost', lease, ended);
+          this.report(ended);
+        } else {
+          await lease.release();
+          this.tell('released', lease);
+        }
+      }
+      this.current = undefined;
+      if (this.phase.is('stepping-down')) this.move('standby');
+    })();
+  }
+
+  /**
+   * The engine stopped by itself, or could not subscribe. Retryable (not subscribed within `connectTimeoutMs`): the
+   * lease is let go for another member or a later round. Permanent (a topic not found, a handler failed): the same
+   * on every member, so the watch stops as it would without a coordinator.
+   */
+  private engineFailed(engine: TopicWatch, error: WatchError, reported: boolean): void {
+    const cur = this.current;
+    if (cur?.engine !== engine || !this.phase.is('active')) return;
+    if (!error.retryable) {
+      this.giveUp(error, !reported);
+      return;
+    }
+    this.report(error);
+    this.stepDown(cur.lease, engine, 'handed-off');
+  }
+
+  private engineChanged(engine: TopicWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void {
+    if (this.current?.engine !== engine || !this.phase.is('active')) return;
+    if (to === 'closed') {
+      // An engine stops by itself only for a permanent error (told to onError by it): the watch stops.
+      if (error !== undefined) this.engineFailed(engine, error, true);
+      return;
+    }
+    this.ctx.stateChanged(this, from === 'closed' ? 'standby' : from, to, error);
+  }
+
+  /** The counters and position of an engine that stopped, kept for the next. */
+  private retire(engine: TopicWatch): void {
+    const m = engine.metrics();
+    for (const c of COUNTERS) this.past[c] += m[c];
+    this.position = Math.max(this.position, m.acknowledgedSequenceId);
+  }
+
+  /** Handlers whose every event runs in a transaction of the lease that also stores its position. */
+  private transactional(lease: TopicLease): WatchHandlers {
+    const transaction = lease.transaction?.bind(lease);
+    if (transaction === undefined)
+      throw new WatchError(
+        'INVALID_CONFIG',
+        "invalid argument 'options.transaction': the coordinator has no transactions",
+      );
+    const handlers = this.handlers;
+    const wrapped: WatchHandlers = {
+      onEvent: (event: WatchEvent, ctx: EventContext) =>
+        transaction(event.sequenceId, async (client) => {
+          const inTransaction = new HandlerContext(ctx.topic, ctx.sequenceId, ctx.fencingToken, ctx.signal, client);
+          await handlers.onEvent(event, inTransaction);
+        }),
+    };
+    if (handlers.onError !== undefined) wrapped.onError = (e) => handlers.onError?.(e);
+    if (handlers.onLive !== undefined) wrapped.onLive = (t) => handlers.onLive?.(t);
+    if (handlers.onResync !== undefined) wrapped.onResync = (n) => handlers.onResync?.(n);
+    return wrapped;
+  }
+
+  private giveUp(error: WatchError, report: boolean): void {
+    if (report) this.report(error);
+    void this.stop(error);
+  }
+
+  private stop(reason: WatchError): Promise<void> {
+    this.closing ??= (async () => {
+      const failure = reason.code !== 'CLOSED';
+      if (failure) this.lastError = reason;
+      const cur = this.phase.is('active') ? this.current : undefined;
+      this.move('closed', failure ? reason : undefined);
+      if (cur !== undefined) {
+        // Handlers finish and the position is stored under the lease, then the claim goes and the lease with it.
+        await cur.engine.close();
+        this.retire(cur.engine);
+        this.current = undefined;
+      }
+      await this.steppingDown;
+      await this.withdraw?.();
+      if (cur !== undefined) this.tell('released', cur.lease, failure ? reason : undefined);
+    })();
+    return this.closing;
+  }
+
+  private report(error: WatchError): void {
+    this.lastError = error;
+    try {
+      this.handlers.onError?.(error);
+    } catch (err) {
+      this.ctx.log.error('onError handler threw', { topic: this.topic, error: errorMessage(err) });
+    }
+  }
+
+  private tell(kind: LeaseChange['kind'], lease: TopicLease, error?: WatchError): void {
+    const change: LeaseChange = { watchId: this.id, topic: this.topic, kind, epoch: lease.epoch, owner: lease.owner };
+    if (error !== undefined) change.errorCode = error.code;
+    this.ctx.leaseChanged(change);
+  }
+
+  /** Moves the phase and tells the manager when the public state changed. An illegal move stops the watch typed. */
+  private move(next: LeasePhase, cause?: WatchError): void {
+    const from = this.currentState;
+    try {
+      this.phase.to(next);
+    } catch (err) {
+      const error = toWatchError(err, 'INTERNAL', `watch ${this.topic}`);
+      this.ctx.log.error(error.message, { topic: this.topic, id: this.id });
+      this.giveUp(error, true);
+      return;
+    }
+    const to = this.currentState;
+    if (from !== to) this.ctx.stateChanged(this, from, to, cause);
+  }
+}
