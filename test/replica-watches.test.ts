@@ -110,18 +110,14 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
   }
 
   /** The member whose lease of `topic` is live, by the database (waits for one). */
-  async function activeOf(
-    schema: string,
-    topic: string,
-    members: ReplicaProcess[],
-  ): Promise<ReplicaProcess | undefined> {
+  async function activeOf(schema: string, topic: string, members: ReplicaProcess[]): Promise<ReplicaProcess> {
     let active: ReplicaProcess | undefined;
     await untilAsync('a member holds the topic', async () => {
       const holder = (await holders(schema)).get(topic);
       active = members.find((m) => m.member === holder);
       return active !== undefined;
     });
-    return active;
+    return active as ReplicaProcess;
   }
 
   /** Holders of live leases now, by the database. */
@@ -189,7 +185,7 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     try {
       await until('both members started', () => a.said('started') && b.said('started'));
       await rowsAtLeast(schema, 30);
-      victim = (await activeOf(schema, topic, [a, b])) as ReplicaProcess;
+      victim = await activeOf(schema, topic, [a, b]);
       const survivor = victim === a ? b : a;
       const killedAt = Date.now();
       victim.signal('SIGKILL');
@@ -244,7 +240,7 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     })();
-    let frozen: ReplicaProcess | undefined;
+    let frozen: ReplicaProcess = a;
     let rows: Effect[];
     try {
       await rowsAtLeast(schema, 20);
@@ -261,11 +257,9 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
       frozen.signal('SIGCONT');
-      await until('the frozen member says it lost the topic', () => frozen?.said('lost') === true).catch(
-        (err: unknown) => {
-          throw new Error(`${String(err)}: ${JSON.stringify(frozen?.lines)} ${frozen?.stderr ?? ''}`);
-        },
-      );
+      await until('the frozen member says it lost the topic', () => frozen.said('lost')).catch((err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(frozen.lines)} ${frozen.stderr}`);
+      });
       await new Promise((resolve) => setTimeout(resolve, 500)); // a late commit would land meanwhile
     } finally {
       clearInterval(publisher);
@@ -299,6 +293,8 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     const b = replica('agent-f', schema, topics);
     const publisher = setInterval(() => topics.forEach((topic) => service.publishMany(topic, 1)), 20);
     try {
+      // Both started: a start while the database is down is a typed failure of registerWatch, not this test's case.
+      await until('both members started', () => a.said('started') && b.said('started'));
       await until('both topics run', () => a.holding().size + b.holding().size === 2);
       await rowsAtLeast(schema, 40);
       const before = (await effects(schema)).length;
