@@ -103,6 +103,20 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
     assert.match(usage.stderr, /^set DATABASE_URL=/);
   });
 
+  it('replicas: four topics spread over two replicas, handed over when one closes, each event applied once', async () => {
+    const pg = await startPostgres();
+    try {
+      const run = await example('replicas.ts', { DATABASE_URL: pg.connectionString });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^balanced: replica-a runs 2 topics, replica-b 2$/m);
+      assert.match(run.stdout, /^replica-a: released \/management\/v1alpha1\/watchtopics\/\w+ \(epoch \d+\)$/m);
+      assert.match(run.stdout, /^replica-b runs 4 topics$/m);
+      assert.match(run.stdout, /^applied 40 events, each exactly once$/m);
+    } finally {
+      await pg.stop();
+    }
+  });
+
   it('for await: records in order, break after 15 events', async () => {
     const run = await example('for-await.ts');
     assert.equal(run.code, 0, run.stderr);

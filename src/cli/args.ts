@@ -11,6 +11,10 @@ export interface CliConfig {
   tokenEnv: string | undefined;
   historyUrl: string | undefined;
   stateFile: string | undefined;
+  /** A PostgreSQL URL: positions and leases there, so that several watch-tails of one topic fail over. */
+  postgres: string | undefined;
+  leaseMs: number | undefined;
+  renewMs: number | undefined;
   from: StartFrom;
   insecure: boolean;
   caFile: string | undefined;
@@ -53,6 +57,10 @@ Examples:
     --topic /management/v1alpha1/watchtopics/agent-a --topic /management/v1alpha1/watchtopics/agent-b \\
     --state-file ~/.watch-tail/positions.json --json >> events.jsonl
 
+  # two (or more) of these on one topic: one writes, another takes over within the lease if it dies
+  PGPASSWORD=… watch-tail --target apicentral.axway.com:443 --tenant 123456 --token-file ~/.axway/token.jwt \\
+    --topic /management/v1alpha1/watchtopics/agent-a --postgres postgres://agent@db.corp:5432/agents --json
+
   # everything history still holds, through a corporate proxy, with a private CA
   watch-tail --target watch.corp.internal:443 --tenant 123456 --token-env WATCH_TOKEN \\
     --topic /management/v1alpha1/watchtopics/audit --from beginning \\
@@ -73,6 +81,17 @@ function program(): Command {
     .option('--token-env <name>', 'an environment variable holding the JWT')
     .option('--history-url <url>', 'base URL of the event-history API (default https://HOST of --target)')
     .option('--state-file <path>', 'where the acknowledged position of each topic is kept; a restart resumes after it')
+    .option(
+      '--postgres <url>',
+      'keep positions and leases in PostgreSQL (postgres://user@host/db; the password best in PGPASSWORD): ' +
+        'several watch-tails of one topic, one writes, the others take over',
+    )
+    .option(
+      '--lease-ms <n>',
+      'with --postgres: how long a lease lasts without renewal (default 15000)',
+      positiveInt('--lease-ms'),
+    )
+    .option('--renew-ms <n>', 'with --postgres: how often leases are renewed (default 2000)', positiveInt('--renew-ms'))
     .option(
       '--from <where>',
       'where to start without a saved position: latest, beginning or a sequence id',
@@ -132,6 +151,9 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     tokenEnv: o.tokenEnv as string | undefined,
     historyUrl: o.historyUrl as string | undefined,
     stateFile: o.stateFile as string | undefined,
+    postgres: o.postgres as string | undefined,
+    leaseMs: o.leaseMs as number | undefined,
+    renewMs: o.renewMs as number | undefined,
     from: o.from as StartFrom,
     insecure: o.insecure === true,
     caFile: o.caFile as string | undefined,
@@ -151,6 +173,10 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
       throw new UsageError('exactly one of --token-file or --token-env is required');
     }
   }
+  if (config.postgres !== undefined && config.stateFile !== undefined)
+    throw new UsageError('--state-file and --postgres: give one (with --postgres the positions are kept there)');
+  if (config.postgres === undefined && (config.leaseMs !== undefined || config.renewMs !== undefined))
+    throw new UsageError(`${config.leaseMs !== undefined ? '--lease-ms' : '--renew-ms'} needs --postgres`);
   if (new Set(config.topics).size !== config.topics.length)
     throw new UsageError('--topic: the same topic is given twice');
   return config;

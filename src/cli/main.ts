@@ -4,6 +4,7 @@ import { unsafeHeaderChar } from '../option-checks';
 import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logging/logger';
 import type { WatchManagerOptions } from '../config/options';
+import type { Coordinator } from '../state/coordinator';
 import type { ResyncNotice } from '../delivery/watch-handlers';
 import { FileSequenceStore } from '../state/file-sequence-store';
 import type { WatchEvent } from '../types';
@@ -39,6 +40,11 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   historyUrl: '--history-url',
   file: '--state-file',
   proxy: '--proxy',
+  connectionString: '--postgres',
+  schema: '--postgres',
+  leaseMs: '--lease-ms',
+  renewMs: '--renew-ms',
+  renewDeadlineMs: '--lease-ms',
 };
 
 function exitCodeOf(err: WatchError): number {
@@ -71,6 +77,15 @@ function tokenText(raw: string, source: string): string {
   if (bad !== undefined)
     throw new Error(`${source} holds a character a token cannot have (${bad.code} at position ${bad.index})`);
   return text;
+}
+
+/** The coordinator of `--postgres`: watch-manager/postgres (and pg) are loaded only when the flag is given. */
+async function postgresCoordinator(config: CliConfig): Promise<Coordinator> {
+  const { PostgresCoordinator } = await import('../postgres/index.js');
+  const timing: { leaseMs?: number; renewMs?: number } = {};
+  if (config.leaseMs !== undefined) timing.leaseMs = config.leaseMs;
+  if (config.renewMs !== undefined) timing.renewMs = config.renewMs;
+  return new PostgresCoordinator({ connectionString: config.postgres, ...timing });
 }
 
 function tokenGetter(config: CliConfig, io: CliIo, demo: Demo | undefined): () => Promise<string> {
@@ -167,6 +182,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await demo?.stop();
       if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
       throw err;
+    }
+  }
+  if (config.postgres !== undefined) {
+    try {
+      options.coordinator = await postgresCoordinator(config);
+    } catch (err) {
+      await demo?.stop();
+      if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
+      // pg missing: the peer check's one line
+      return fail(EXIT.USAGE, `--postgres: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   if (config.keepaliveMs !== undefined || config.keepaliveTimeoutMs !== undefined) {
