@@ -1,20 +1,21 @@
 // One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
 // argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same | sdk-file | sdk-postgres (registerWatch with a
-// FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL), and prints
+// FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL) | sdk-transaction (a PostgresCoordinator
+// at WM_PG_URL, transactional handlers: each event's effect row and position in one commit), and prints
 // {mode, events, ms, cpuUs, peakRssMiB}.
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, WatchManager, type SequenceProvider } from '../../src';
-import { PostgresSequenceStore } from '../../src/postgres';
+import { PostgresCoordinator, PostgresSequenceStore } from '../../src/postgres';
 import { channelOptions } from '../../src/transport/grpc-channel';
 import { resolveOptions } from '../../src/config/options';
 import { watchProto } from '../../src/transport/proto';
 import type { ServiceInfo } from './stats';
 
 const mode = process.argv[2] as
-  'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same' | 'sdk-file' | 'sdk-postgres';
+  'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same' | 'sdk-file' | 'sdk-postgres' | 'sdk-transaction';
 const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
 const options = {
@@ -69,7 +70,47 @@ async function sdk(iterator: boolean, sequenceProvider: SequenceProvider | undef
   await manager.close();
 }
 
+/** Transactional handlers: an effect row per event, committed with the position under the lease's fence. */
+async function transactional(coordinator: PostgresCoordinator, schema: string): Promise<void> {
+  const manager = new WatchManager({ ...options, coordinator });
+  let n = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  await manager.registerWatch(
+    info.topic,
+    {
+      onEvent: async (event, ctx) => {
+        await ctx.client?.query(`INSERT INTO ${schema}.effects (seq) VALUES ($1)`, [event.sequenceId]);
+        if (++n === info.events) done();
+      },
+    },
+    { transaction: true },
+  );
+  await all;
+  await manager.close();
+}
+
 async function main(): Promise<void> {
+  if (mode === 'sdk-transaction') {
+    // The coordinator joins and the effects table exists before the clock starts.
+    const schema = `bench_tx_${process.pid}`;
+    const coordinator = new PostgresCoordinator({ connectionString: process.env.WM_PG_URL, schema });
+    await coordinator.start();
+    const { Pool } = await import('pg');
+    const db = new Pool({ connectionString: process.env.WM_PG_URL });
+    await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
+    await db.end();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await transactional(coordinator, schema);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    process.stdout.write(
+      `${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system, peakRssMiB })}\n`,
+    );
+    process.exit(0);
+  }
   // A store is set up before the clock starts (PostgreSQL creates its tables on first use).
   const sequenceProvider = store();
   await sequenceProvider?.getSequence('/management/v1alpha1/watchtopics/warm-up');

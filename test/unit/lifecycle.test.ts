@@ -4,6 +4,7 @@ import { WatchError } from 'watch-manager';
 import { StateMachine, type TransitionTable } from '../../src/state-machine';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from '../../src/watch-lifecycle';
 import { STREAM_END, STREAM_LIFE } from '../../src/transport/stream-lifecycle';
+import { LEASE_TRANSITIONS, type LeasePhase } from '../../src/lease-lifecycle';
 import { scanForSecrets } from '../support/harness';
 
 scanForSecrets();
@@ -147,5 +148,32 @@ describe('the lifecycle of one subscribe call: two transition tables', () => {
     assert.deepEqual(STREAM_END.cancelled, []);
     for (const state of ['open', 'read-ended', 'draining', 'failing'] as const)
       assert.ok(STREAM_END[state].includes('cancelled'), state);
+  });
+});
+
+describe('the lease phases of a coordinated watch: one transition table', () => {
+  const LEASE_PHASES = Object.keys(LEASE_TRANSITIONS) as LeasePhase[];
+  it('every legal move is made; every other move throws INTERNAL', () => {
+    const legal: string[] = [];
+    for (const from of LEASE_PHASES) {
+      for (const to of LEASE_PHASES) {
+        const machine = new StateMachine<LeasePhase>('watch /t', from, LEASE_TRANSITIONS);
+        if (LEASE_TRANSITIONS[from].includes(to)) {
+          machine.to(to);
+          legal.push(`${from}>${to}`);
+        } else
+          assert.throws(
+            () => machine.to(to),
+            (err: unknown) => err instanceof WatchError && err.code === 'INTERNAL',
+          );
+      }
+    }
+    // A lease is won only standing by (a new one waits until the last engine stopped), and closed is final.
+    assert.deepEqual(
+      legal.filter((m) => m.endsWith('>active')),
+      ['standby>active'],
+    );
+    assert.deepEqual(LEASE_TRANSITIONS.closed, []);
+    assert.equal(legal.length, 10, 'the table has 10 legal moves; a new one needs its test here');
   });
 });
