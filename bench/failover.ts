@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const db = new Pool({ connectionString: pg.connectionString, max: 2 });
   let rounds = 0;
 
-  /** One round: two replicas on a topic of its own; the one running it is killed (or stopped); time to its next event. */
+  /** A round: two replicas on a fresh topic; the one running it is killed or stopped; time to the next event. */
   async function round(kind: 'kill' | 'graceful', setting: Setting): Promise<number> {
     const n = ++rounds;
     const schema = `failover_${n}`;
