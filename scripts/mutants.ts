@@ -490,6 +490,73 @@ export const mutants: Mutant[] = [
     tests: ['test/postgres-store.test.ts'],
   },
 
+  // ── Coordinated watches (coordinated-watch.ts, postgres transactions, watch-tail --postgres) ─────────────────
+  {
+    // A lost lease is not followed: the engine keeps running the topic on a member that no longer holds it.
+    name: 'coordinated-lost-ignored',
+    file: 'src/coordinated-watch.ts',
+    find: "lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });",
+    replace: '',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // A hand-off releases the lease without waiting for the engine to drain and store its position.
+    name: 'coordinated-release-before-drain',
+    file: 'src/coordinated-watch.ts',
+    find: '      await engine.stopFor(reason);\n      this.retire(engine);',
+    replace: '      void engine.stopFor(reason);\n      this.retire(engine);',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // The handlers' ctx carries no fencing token.
+    name: 'coordinated-no-fencing-token',
+    file: 'src/topic-watch.ts',
+    find: '...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),',
+    replace: '...(ctx.fencingToken === undefined ? {} : {}),',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // The position of a transactional handler is written beside its transaction, not in it: a crash between the
+    // two loses the effect of an event whose position was stored.
+    name: 'transaction-position-outside',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position, client)',
+    replace: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position)',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // A transaction whose fenced position write found no row commits anyway: a deposed member's effect lands.
+    name: 'transaction-commit-unfenced',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: "        throw new WatchError(\n          'LEASE_LOST',\n          `${this.owner} lost the lease of ${this.topic} (epoch ${this.epoch}): ${why}`,\n        );",
+    replace: '        void why;',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // The coordinator's timer never keeps the process alive: a member whose watches all stand by exits.
+    name: 'coordinator-timer-unref',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '{ ref: this.claims.size > 0 }',
+    replace: '{ ref: false }',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // A client inside a transaction has no error listener: a server restart mid-transaction crashes the process.
+    name: 'checkout-no-error-listener',
+    file: 'src/postgres/connection.ts',
+    find: "  client.on('error', onError);\n",
+    replace: '',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // watch-tail --postgres is parsed and ignored: two tails of one topic both write every event.
+    name: 'cli-postgres-ignored',
+    file: 'src/cli/main.ts',
+    find: 'options.coordinator = await postgresCoordinator(config);',
+    replace: 'void postgresCoordinator;',
+    tests: ['test/cli-postgres.test.ts'],
+  },
+
   // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
   {
     // The stream is never paused: live events pile up in memory without bound.

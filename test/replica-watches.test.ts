@@ -285,12 +285,14 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     t.diagnostic(`${rows.length} effects, each once; ledger of ${ledger.length} reads, never back`);
   });
 
-  it('PostgreSQL restarted mid-run (pg_ctl restart): nothing lost, the watches continue', async (t) => {
+  it('PostgreSQL restarted mid-run (pg_ctl restart): nothing lost, each effect once, the watches continue', async (t) => {
     const schema = 'restarted';
     const topics = [topicName(2), topicName(3)];
     await setUp(schema, topics);
-    const a = replica('agent-e', schema, topics);
-    const b = replica('agent-f', schema, topics);
+    // Transactional handlers that spend their time inside the transaction: the restart ends connections in the
+    // middle of transactions (each must fail typed and be retried, never crash the process).
+    const a = replica('agent-e', schema, topics, { mode: 'transaction', workMs: 20 });
+    const b = replica('agent-f', schema, topics, { mode: 'transaction', workMs: 20 });
     const publisher = setInterval(() => topics.forEach((topic) => service.publishMany(topic, 1)), 20);
     try {
       // Both started: a start while the database is down is a typed failure of registerWatch, not this test's case.
@@ -307,6 +309,9 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     }
     const rows = await allHandled(schema, topics);
     assertNoOverlap(rows);
+    const seen = new Set<string>();
+    const twice = rows.filter((r) => seen.size === seen.add(`${r.topic}#${r.seq}`).size);
+    assert.deepEqual(twice, [], 'an effect committed twice');
     assert.ok(
       a.running && b.running,
       `a replica exited: ${JSON.stringify([...a.lines, ...b.lines])} ${a.stderr}${b.stderr}`,
