@@ -505,7 +505,7 @@ export const mutants: Mutant[] = [
     file: 'src/coordinated-watch.ts',
     find: '      await engine.stopFor(reason);\n      this.retire(engine);',
     replace: '      void engine.stopFor(reason);\n      this.retire(engine);',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/coordinated-manager.test.ts'],
   },
   {
     // The handlers' ctx carries no fencing token.

@@ -7,11 +7,13 @@ import {
   WatchManager,
   type EventContext,
   type LeaseChange,
+  type WatchEvent,
   type WatchManagerOptions,
 } from 'watch-manager';
 import { PostgresCoordinator } from 'watch-manager/postgres';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { startPostgres, type TestPostgres } from './support/postgres';
+import { assignTopics } from '../src/state/rendezvous';
 import { captured, scanForSecrets, startService, token, until } from './support/harness';
 
 scanForSecrets();
@@ -146,6 +148,41 @@ describe(
       const active = b.status().watches[0];
       assert.deepEqual([active?.role, active?.owner, active?.epoch], ['active', 'member-b', epoch + 1]);
       assert.equal(b.metrics().watches[0]?.delivered, 5);
+    });
+
+    it('a rebalancing hand-off drains first: the running handler finishes and its position is stored before the lease goes', async () => {
+      const schema = 'drain';
+      // A topic the hashing gives to member-d once both count: member-c runs it alone first, then hands it off.
+      const topic = Array.from({ length: 50 }, (_, i) => topicName(`drain-${i}`)).find(
+        (t) => assignTopics([t], ['member-c', 'member-d']).get(t) === 'member-d',
+      ) as string;
+      service.createTopic(topic);
+      service.publishMany(topic, 8);
+      const runs: Array<{ member: string; seq: number; from: number; to: number }> = [];
+      const slow = (member: string) => async (e: WatchEvent) => {
+        const from = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        runs.push({ member, seq: e.sequenceId, from, to: Date.now() });
+      };
+      const c = member(schema, 'member-c');
+      const leases: string[] = [];
+      c.on('lease', (l) => leases.push(`c ${l.kind}`));
+      await c.registerWatch(topic, { onEvent: slow('c') });
+      await until('c handles its first events', () => runs.length >= 2);
+      const d = member(schema, 'member-d');
+      d.on('lease', (l) => leases.push(`d ${l.kind}`));
+      await d.registerWatch(topic, { onEvent: slow('d') });
+      await until('d runs the topic', () => runs.some((r) => r.member === 'd'), 20_000);
+      await until('every event handled', () => new Set(runs.map((r) => r.seq)).size === 8, 20_000);
+      assert.deepEqual(leases.slice(0, 3), ['c won', 'c released', 'd won']);
+      assert.deepEqual(
+        runs.map((r) => r.seq),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        'each event once, in order: d resumed after the position c stored',
+      );
+      const lastOfC = Math.max(...runs.filter((r) => r.member === 'c').map((r) => r.to));
+      const firstOfD = Math.min(...runs.filter((r) => r.member === 'd').map((r) => r.from));
+      assert.ok(firstOfD >= lastOfC, `d started at ${firstOfD}, while c ran until ${lastOfC}`);
     });
 
     it('transactional handlers: an effect commits with the position; a failed attempt rolls its effect back', async () => {

@@ -261,15 +261,18 @@ export class PostgresCoordinator implements Coordinator {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    // A member that never joined has no row to delete (and its database may not even be reachable).
+    const joined = this.state !== 'new';
     this.state = 'closed';
     this.timer?.cancel();
     // A round under way finishes first (its acquisitions are then released below), but never holds close() past the
     // renew deadline: a borrowed pool has no query timeout of ours.
     if (this.ticking !== undefined) await Promise.race([this.ticking, sleep(this.clock, this.renewDeadlineMs)]);
     await Promise.all([...this.held.values()].map((h) => h.lease.release()));
-    await this.renewals
-      .query(`DELETE FROM ${this.db.schema}.members WHERE member_id = $1`, [this.memberId])
-      .catch(() => undefined);
+    if (joined)
+      await this.renewals
+        .query(`DELETE FROM ${this.db.schema}.members WHERE member_id = $1`, [this.memberId])
+        .catch(() => undefined);
     if (this.db.owned) await Promise.all([this.db.pool.end(), this.renewals.end()]);
   }
 
