@@ -247,8 +247,9 @@ export class CoordinatedWatch implements ManagedWatch {
   private engineChanged(engine: TopicWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void {
     if (this.current?.engine !== engine || !this.phase.is('active')) return;
     if (to === 'closed') {
-      // An engine stops by itself only for a permanent error (told to onError by it): the watch stops.
-      if (error !== undefined) this.engineFailed(engine, error, true);
+      // An engine stops by itself only for a permanent error (told to onError by it once it was subscribed; before,
+      // its start's rejection carries it, and this watch tells): the watch stops.
+      if (error !== undefined) this.engineFailed(engine, error, engine.wasSubscribed);
       return;
     }
     this.ctx.stateChanged(this, from === 'closed' ? 'standby' : from, to, error);
@@ -289,22 +290,28 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   private stop(reason: WatchError): Promise<void> {
-    this.closing ??= (async () => {
-      const failure = reason.code !== 'CLOSED';
-      if (failure) this.lastError = reason;
-      const cur = this.phase.is('active') ? this.current : undefined;
-      this.move('closed', failure ? reason : undefined);
-      if (cur !== undefined) {
-        // Handlers finish and the position is stored under the lease, then the claim goes and the lease with it.
-        await cur.engine.close();
-        this.retire(cur.engine);
-        this.current = undefined;
-      }
-      await this.steppingDown;
-      await this.withdraw?.();
-      if (cur !== undefined) this.tell('released', cur.lease, failure ? reason : undefined);
-    })();
+    if (this.closing !== undefined) return this.closing;
+    // Set before anything runs: the move below tells listeners that may close this watch again at once.
+    let stopped!: () => void;
+    this.closing = new Promise<void>((resolve) => (stopped = resolve));
+    void this.shutDown(reason).finally(stopped);
     return this.closing;
+  }
+
+  private async shutDown(reason: WatchError): Promise<void> {
+    const failure = reason.code !== 'CLOSED';
+    if (failure) this.lastError = reason;
+    const cur = this.phase.is('active') ? this.current : undefined;
+    this.move('closed', failure ? reason : undefined);
+    if (cur !== undefined) {
+      // Handlers finish and the position is stored under the lease, then the claim goes and the lease with it.
+      await cur.engine.close();
+      this.retire(cur.engine);
+      this.current = undefined;
+    }
+    await this.steppingDown;
+    await this.withdraw?.();
+    if (cur !== undefined) this.tell('released', cur.lease, failure ? reason : undefined);
   }
 
   private report(error: WatchError): void {

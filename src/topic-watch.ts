@@ -278,6 +278,11 @@ export class TopicWatch {
     return this.state;
   }
 
+  /** Whether it was ever subscribed: from then on it tells `onError` itself of the error that stops it. */
+  get wasSubscribed(): boolean {
+    return this.phase.hasBeen('ready');
+  }
+
   /** The public state of the current phase. */
   private get state(): WatchState {
     return PUBLIC_STATE[this.phase.state];
@@ -300,20 +305,27 @@ export class TopicWatch {
   }
 
   private stop(reason: WatchError, failure = reason.code !== 'CLOSED'): Promise<void> {
-    this.closed ??= (async () => {
-      this.move('closed', failure ? reason : undefined);
-      if (failure) this.lastError = reason;
-      this.closing.abort();
-      this.dropConnection();
-      this.settleStart(reason);
-      const { clock, closeTimeoutMs } = this.ctx.options;
-      const grace = new AbortController();
-      const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
-      await this.delivery.stop(graceSleep, reason);
-      await Promise.race([this.keeper.close(), graceSleep]);
-      grace.abort();
-    })();
+    if (this.closed !== undefined) return this.closed;
+    // Set before anything runs: the move below tells listeners (a 'state' listener, a coordinated watch) that may
+    // close this watch again at once, and must then find it closing, not start a second stop.
+    let stopped!: () => void;
+    this.closed = new Promise<void>((resolve) => (stopped = resolve));
+    void this.shutDown(reason, failure).finally(stopped);
     return this.closed;
+  }
+
+  private async shutDown(reason: WatchError, failure: boolean): Promise<void> {
+    this.move('closed', failure ? reason : undefined);
+    if (failure) this.lastError = reason;
+    this.closing.abort();
+    this.dropConnection();
+    this.settleStart(reason);
+    const { clock, closeTimeoutMs } = this.ctx.options;
+    const grace = new AbortController();
+    const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
+    await this.delivery.stop(graceSleep, reason);
+    await Promise.race([this.keeper.close(), graceSleep]);
+    grace.abort();
   }
 
   /**

@@ -2,11 +2,45 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { WatchManager, type WatchError } from 'watch-manager';
 import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
 
 describe('close()', () => {
+  it('a state listener that closes a watch as soon as it is told the watch closed: no second stop, no INTERNAL', async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    const logged: string[] = [];
+    const manager = new WatchManager({
+      target: service.target,
+      historyUrl: service.historyUrl,
+      tenantId: service.tenantId,
+      getToken: () => jwt,
+      tls: false,
+      logger: {
+        error: (m) => void logged.push(m),
+        warn: () => undefined,
+        info: () => undefined,
+        debug: () => undefined,
+      },
+    });
+    const changes: string[] = [];
+    // Plausible application code: a watch that stopped for good is closed (and the manager with it).
+    manager.on('state', (change) => {
+      changes.push(`${change.to}${change.errorCode === undefined ? '' : ` ${change.errorCode}`}`);
+      if (change.to === 'closed') void manager.closeWatch(change.watchId);
+    });
+    await assert.rejects(
+      manager.registerWatch('/management/v1alpha1/watchtopics/never-created', { onEvent: () => undefined }),
+      (err: WatchError) => err.code === 'TOPIC_NOT_FOUND',
+    );
+    assert.deepEqual(changes, ['closed TOPIC_NOT_FOUND'], 'closed once, for its own reason');
+    assert.deepEqual(logged, [], 'no illegal state change (INTERNAL) was logged');
+    await manager.close();
+    await service.stop();
+  });
+
   it('leaves no open handles: a process exits by itself after close()', async () => {
     const service = await startService({ pingIntervalMs: 100 });
     const jwt = await token(service);

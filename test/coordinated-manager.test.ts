@@ -221,6 +221,25 @@ describe(
       assert.equal(Number(stored.rows[0]?.position), 4);
     });
 
+    it('a permanent failure under a lease (a topic that does not exist) stops the watch and gives the lease back', async () => {
+      const schema = 'permanent';
+      const topic = topicName('never-created');
+      const manager = member(schema, 'member-p');
+      const errors: string[] = [];
+      const leases: string[] = [];
+      manager.on('lease', (l) => leases.push(`${l.kind}${l.errorCode === undefined ? '' : ` ${l.errorCode}`}`));
+      await manager.registerWatch(topic, { onEvent: () => undefined, onError: (e) => void errors.push(e.code) });
+      await until('the watch stopped', () => manager.status().watches[0]?.state === 'closed', 20_000);
+      assert.deepEqual(errors, ['TOPIC_NOT_FOUND'], 'told once, typed');
+      assert.equal(manager.status().watches[0]?.lastErrorCode, 'TOPIC_NOT_FOUND');
+      await until('the lease let go', () => leases.includes('released TOPIC_NOT_FOUND'));
+      const { rows } = await db.query<{ holder: string | null }>(
+        `SELECT holder FROM ${schema}.topics WHERE topic = $1`,
+        [topic],
+      );
+      assert.equal(rows[0]?.holder, null, 'the row is free for another member');
+    });
+
     it('bad combinations are INVALID_CONFIG naming the option', async () => {
       const coordinator = new PostgresCoordinator({ connectionString: pg.connectionString, schema: 'unused' });
       const codeAndField = (fn: () => unknown): [string, string] => {
