@@ -500,11 +500,11 @@ export const mutants: Mutant[] = [
     tests: ['test/coordinated-manager.test.ts'],
   },
   {
-    // A hand-off releases the lease without waiting for the engine to drain and store its position.
+    // A hand-off releases the lease once the stop's grace ended, while a slow handler still runs.
     name: 'coordinated-release-before-drain',
     file: 'src/coordinated-watch.ts',
-    find: '      await engine.stopFor(reason);\n      this.retire(engine);',
-    replace: '      void engine.stopFor(reason);\n      this.retire(engine);',
+    find: '      await engine.drained();\n',
+    replace: '',
     tests: ['test/coordinated-manager.test.ts'],
   },
   {
@@ -538,6 +538,15 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: '{ ref: this.claims.size > 0 }',
     replace: '{ ref: false }',
+    tests: ['test/replica-watches.test.ts'],
+  },
+  {
+    // A database failure under a transaction counts as the handler's: a restart of PostgreSQL stops the watch for good
+    // (HANDLER_FAILED after maxAttempts) instead of stepping the topic down until a lease is won anew.
+    name: 'transaction-database-failure-as-handler-failure',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '      else if (broken !== undefined || (err instanceof WatchError && err.code === \'STATE_IO\'))',
+    replace: '      else if (false)',
     tests: ['test/replica-watches.test.ts'],
   },
   {

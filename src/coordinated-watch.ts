@@ -126,7 +126,8 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   metrics(): WatchMetrics {
-    const cur = this.phase.is('active') ? this.current : undefined;
+    // An engine that stops (draining) still counts until it is retired: counters never go back.
+    const cur = this.current;
     const m: WatchMetrics =
       cur === undefined
         ? {
@@ -141,7 +142,7 @@ export class CoordinatedWatch implements ManagedWatch {
           }
         : { ...cur.engine.metrics(), state: this.currentState };
     if (cur !== undefined) for (const c of COUNTERS) m[c] += this.past[c];
-    return { ...m, ...this.role(cur) };
+    return { ...m, ...this.role(this.phase.is('active') ? cur : undefined) };
   }
 
   close(): Promise<void> {
@@ -182,6 +183,8 @@ export class CoordinatedWatch implements ManagedWatch {
     this.ctx.log.info('lease won: the topic runs here', { topic: this.topic, epoch: lease.epoch, owner: lease.owner });
     lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });
     lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
+    // A listener told of the win may have closed the watch (or the lease ended) meanwhile: the engine never starts.
+    if (!this.phase.is('active') || this.current?.engine !== engine) return;
     engine.start().catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
   }
 
@@ -211,7 +214,13 @@ export class CoordinatedWatch implements ManagedWatch {
       error ?? new WatchError('LEASE_LOST', `watch ${this.topic}: handed over to another member (rebalancing)`);
     this.steppingDown = (async () => {
       await engine.stopFor(reason);
+      // A handler may outlive the stop's grace (closeTimeoutMs < handlerTimeoutMs): the lease is held (and renewed)
+      // until it ended, so that the topic never runs on another member, or in a new engine here, meanwhile.
+      await engine.drained();
+      if (how === 'handed-off')
+        await engine.storeDrained().catch((err: unknown) => this.report(toWatchError(err, 'STATE_IO', this.topic)));
       this.retire(engine);
+      this.current = undefined;
       if (how === 'handed-off') {
         const ended: unknown = lease.signal.reason;
         if (lease.signal.aborted && ended instanceof WatchError) {
@@ -223,7 +232,6 @@ export class CoordinatedWatch implements ManagedWatch {
           this.tell('released', lease);
         }
       }
-      this.current = undefined;
       if (this.phase.is('stepping-down')) this.move('standby');
     })();
   }
@@ -304,14 +312,19 @@ export class CoordinatedWatch implements ManagedWatch {
     const cur = this.phase.is('active') ? this.current : undefined;
     this.move('closed', failure ? reason : undefined);
     if (cur !== undefined) {
-      // Handlers finish and the position is stored under the lease, then the claim goes and the lease with it.
+      // Handlers finish (up to closeTimeoutMs, as without a coordinator) and the position is stored under the lease,
+      // then the claim goes and the lease with it.
       await cur.engine.close();
       this.retire(cur.engine);
       this.current = undefined;
     }
     await this.steppingDown;
+    const ended: unknown = cur?.lease.signal.reason;
+    const lostMeanwhile = cur?.lease.signal.aborted === true && ended instanceof WatchError;
     await this.withdraw?.();
-    if (cur !== undefined) this.tell('released', cur.lease, failure ? reason : undefined);
+    if (cur === undefined) return;
+    if (lostMeanwhile) this.tell('lost', cur.lease, ended);
+    else this.tell('released', cur.lease, failure ? reason : undefined);
   }
 
   private report(error: WatchError): void {

@@ -297,6 +297,23 @@ export class TopicWatch {
   }
 
   /**
+   * Resolves once no handler of this watch runs any more, past `closeTimeoutMs`: a handler still running after a
+   * stop's grace keeps going, and a lease must not go to another member before it ended.
+   */
+  drained(): Promise<void> {
+    return this.delivery.settled();
+  }
+
+  /**
+   * After {@link drained}: stores the position that handlers acknowledged after the stop's grace ended (the keeper
+   * had closed by then). Through the watch's positions, so under a lease's fence.
+   */
+  async storeDrained(): Promise<void> {
+    const acked = this.delivery.acked;
+    if (acked > 0) await this.ctx.positions.setSequence(this.topic, acked);
+  }
+
+  /**
    * Stops as `close()` does, for `reason` (a lease lost or handed off): the handlers' `ctx.signal` is aborted with it.
    * The watch moves to `closed` without an error: its owner reports the reason.
    */

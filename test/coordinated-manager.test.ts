@@ -60,14 +60,19 @@ describe(
       };
     }
 
-    function member(schema: string, memberId: string, timing = { leaseMs: 1_500, renewMs: 150 }): WatchManager {
+    function member(
+      schema: string,
+      memberId: string,
+      timing = { leaseMs: 1_500, renewMs: 150 },
+      extra: Partial<WatchManagerOptions> = {},
+    ): WatchManager {
       const coordinator = new PostgresCoordinator({
         connectionString: pg.connectionString,
         schema,
         memberId,
         ...timing,
       });
-      const manager = new WatchManager(options({ coordinator }));
+      const manager = new WatchManager(options({ coordinator, ...extra }));
       managers.push(manager);
       return manager;
     }
@@ -150,21 +155,23 @@ describe(
       assert.equal(b.metrics().watches[0]?.delivered, 5);
     });
 
-    it('a rebalancing hand-off drains first: the running handler finishes and its position is stored before the lease goes', async () => {
+    it('a rebalancing hand-off drains first: the running handler finishes before the lease goes, even past closeTimeoutMs', async () => {
       const schema = 'drain';
       // A topic the hashing gives to member-d once both count: member-c runs it alone first, then hands it off.
       const topic = Array.from({ length: 50 }, (_, i) => topicName(`drain-${i}`)).find(
         (t) => assignTopics([t], ['member-c', 'member-d']).get(t) === 'member-d',
       ) as string;
       service.createTopic(topic);
-      service.publishMany(topic, 8);
+      service.publishMany(topic, 6);
       const runs: Array<{ member: string; seq: number; from: number; to: number }> = [];
       const slow = (member: string) => async (e: WatchEvent) => {
         const from = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await new Promise((resolve) => setTimeout(resolve, 800));
         runs.push({ member, seq: e.sequenceId, from, to: Date.now() });
       };
-      const c = member(schema, 'member-c');
+      // Handlers back to back, each far longer than closeTimeoutMs and a renew round: the hand-off comes while one
+      // runs, the stop's grace ends long before it does, and the lease must still wait for it.
+      const c = member(schema, 'member-c', undefined, { closeTimeoutMs: 50 });
       const leases: string[] = [];
       c.on('lease', (l) => leases.push(`c ${l.kind}`));
       await c.registerWatch(topic, { onEvent: slow('c') });
@@ -173,16 +180,41 @@ describe(
       d.on('lease', (l) => leases.push(`d ${l.kind}`));
       await d.registerWatch(topic, { onEvent: slow('d') });
       await until('d runs the topic', () => runs.some((r) => r.member === 'd'), 20_000);
-      await until('every event handled', () => new Set(runs.map((r) => r.seq)).size === 8, 20_000);
+      await until('every event handled', () => new Set(runs.map((r) => r.seq)).size === 6, 20_000);
       assert.deepEqual(leases.slice(0, 3), ['c won', 'c released', 'd won']);
       assert.deepEqual(
         runs.map((r) => r.seq),
-        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1, 2, 3, 4, 5, 6],
         'each event once, in order: d resumed after the position c stored',
       );
       const lastOfC = Math.max(...runs.filter((r) => r.member === 'c').map((r) => r.to));
       const firstOfD = Math.min(...runs.filter((r) => r.member === 'd').map((r) => r.from));
       assert.ok(firstOfD >= lastOfC, `d started at ${firstOfD}, while c ran until ${lastOfC}`);
+    });
+
+    it('a topic registered again while its last watch still closes: the new watch gets the topic', async () => {
+      const schema = 'again';
+      const topic = topicName('again');
+      service.createTopic(topic);
+      service.publishMany(topic, 2);
+      const manager = member(schema, 'member-again', undefined, { closeTimeoutMs: 2_000 });
+      const seen: number[] = [];
+      let slowOnce = true;
+      const first = await manager.registerWatch(topic, {
+        onEvent: async (e) => {
+          seen.push(e.sequenceId);
+          // The first watch's close waits for this handler: the second registers meanwhile.
+          if (slowOnce) await new Promise((resolve) => setTimeout(resolve, 500));
+          slowOnce = false;
+        },
+      });
+      await until('the first watch runs a handler', () => seen.length === 1);
+      const closing = first.close();
+      await manager.registerWatch(topic, { onEvent: (e) => void seen.push(e.sequenceId) });
+      await closing;
+      service.publishMany(topic, 2);
+      await until('the second watch handles the new events', () => seen.includes(4), 10_000);
+      assert.equal(manager.status().watches.at(-1)?.role, 'active');
     });
 
     it('transactional handlers: an effect commits with the position; a failed attempt rolls its effect back', async () => {

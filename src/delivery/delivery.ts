@@ -167,6 +167,11 @@ export class Delivery implements Acknowledger {
     if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
   }
 
+  /** Resolves once every handler running now has settled, however long that takes (no grace). */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   /** Resolves when a handler finishes (or delivery stops). */
   private freed(): Promise<void> {
     return new Promise((resolve) => {

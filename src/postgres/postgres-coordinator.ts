@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
 import { sleep, systemClock, type Clock, type Timer } from '../clock';
-import { WatchError } from '../errors';
+import { WatchError, errorMessage } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
 import type { Coordinator, ObservedLease, TopicLease, TransactionClient } from '../state/coordinator';
 import { assignTopics } from '../state/rendezvous';
@@ -38,8 +38,12 @@ export interface PostgresCoordinatorOptions extends PostgresConnectionOptions {
 
 interface Held {
   lease: ActiveLease;
-  /** Monotonic time of the last renewal that succeeded (or of the win). */
+  /** The claim it was won for: only that claim's withdrawal gives it back. */
+  claim: (lease: TopicLease) => void;
+  /** Monotonic time the last renewal that succeeded (or the acquisition) was sent: the lease runs from then. */
   renewedAt: number;
+  /** Stops the topic when no renewal succeeded within the renew deadline, however long a round takes. */
+  deadline: Timer | undefined;
 }
 
 /** A lease this member holds (see {@link TopicLease}). */
@@ -75,7 +79,14 @@ class ActiveLease implements TopicLease {
 
   async transaction<T>(position: number, work: (client: TransactionClient) => Promise<T>): Promise<T> {
     if (this.signal.aborted) throw this.signal.reason;
-    const { client, release } = await this.checkout(`begin a transaction for ${this.topic}`);
+    let taken: Checkout;
+    try {
+      taken = await this.checkout(`begin a transaction for ${this.topic}`);
+    } catch (err) {
+      await this.databaseFailed(position, err);
+      throw err;
+    }
+    const { client, release } = taken;
     let result: T;
     try {
       await client.query('BEGIN');
@@ -95,6 +106,8 @@ class ActiveLease implements TopicLease {
       );
       release(broken);
       if (err instanceof WatchError && err.code === 'LEASE_LOST') await this.lost(err.message);
+      else if (broken !== undefined || (err instanceof WatchError && err.code === 'STATE_IO'))
+        await this.databaseFailed(position, err);
       throw err;
     }
     try {
@@ -128,6 +141,15 @@ class ActiveLease implements TopicLease {
     if (this.signal.aborted) return;
     this.end(new WatchError('LEASE_LOST', `the lease of ${this.topic} was released by ${this.owner}`));
     await this.coordinator.forget(this, true);
+  }
+
+  /**
+   * The database failed under a transaction (no connection, a connection broken mid-way, a statement of ours
+   * refused): not the handler's failure, so not retried as one until the watch gives up. The topic steps down here
+   * and runs again once a lease is won anew, from the position the database holds.
+   */
+  private async databaseFailed(position: number, err: unknown): Promise<void> {
+    await this.lost(`the database failed during the transaction for position ${position}: ${errorMessage(err)}`);
   }
 
   /** The lease is lost (fenced off, or unsure): it ends here and its row is let go if it is still this member's. */
@@ -243,8 +265,11 @@ export class PostgresCoordinator implements Coordinator {
     this.claims.set(topic, onLease);
     this.schedule(0);
     return async () => {
-      this.claims.delete(topic);
-      await this.held.get(topic)?.lease.release();
+      // A later claim of the same topic (a watch registered again while the last one closed) is not this one's:
+      // neither it nor a lease won for it is touched.
+      if (this.claims.get(topic) === onLease) this.claims.delete(topic);
+      const held = this.held.get(topic);
+      if (held?.claim === onLease) await held.lease.release();
     };
   }
 
@@ -281,10 +306,13 @@ export class PostgresCoordinator implements Coordinator {
    * @internal
    */
   async forget(lease: ActiveLease, release: boolean): Promise<void> {
-    if (this.held.get(lease.topic)?.lease !== lease) return;
+    const held = this.held.get(lease.topic);
+    if (held?.lease !== lease) return;
     this.held.delete(lease.topic);
+    held.deadline?.cancel();
     if (release) await this.leases.release(lease.topic, this.memberId, lease.epoch).catch(() => false);
-    this.schedule(this.renewMs);
+    // A round soon (a topic given back may be taken by another claim here), but never one due sooner postponed.
+    if (this.timer === undefined && this.ticking === undefined) this.schedule(this.renewMs);
   }
 
   private schedule(ms: number): void {
@@ -322,8 +350,9 @@ export class PostgresCoordinator implements Coordinator {
     }
     for (const h of [...this.held.values()]) {
       try {
+        const sent = this.monotonic();
         if (await this.leases.renew(h.lease.topic, this.memberId, h.lease.epoch, this.leaseMs)) {
-          h.renewedAt = this.monotonic();
+          if (this.held.get(h.lease.topic) === h) this.armDeadline(h, sent);
         } else this.lose(h, 'another member holds it now, or it ran out');
       } catch {
         // retried next round; the deadline decides
@@ -338,16 +367,24 @@ export class PostgresCoordinator implements Coordinator {
     for (const [topic, onLease] of this.claims) {
       if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
       let won;
+      const sent = this.monotonic();
       try {
         won = await this.leases.acquire(topic, this.memberId, this.leaseMs);
       } catch {
         continue;
       }
-      if (won === undefined || this.state !== 'running') continue;
+      if (won === undefined) continue;
+      if (this.state !== 'running' || this.claims.get(topic) !== onLease) {
+        // Closed (or the claim withdrawn) while it was being taken: given back at once, not left to run out.
+        await this.leases.release(topic, this.memberId, won.epoch).catch(() => false);
+        continue;
+      }
       const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
         checkout(this.db.pool, action),
       );
-      this.held.set(topic, { lease, renewedAt: this.monotonic() });
+      const held: Held = { lease, claim: onLease, renewedAt: sent, deadline: undefined };
+      this.held.set(topic, held);
+      this.armDeadline(held, sent);
       try {
         onLease(lease);
       } catch {
@@ -373,8 +410,19 @@ export class PostgresCoordinator implements Coordinator {
     }
   }
 
+  /** The lease runs from `sent`: without a renewal that succeeds, the topic stops here `renewDeadlineMs` after it. */
+  private armDeadline(h: Held, sent: number): void {
+    h.renewedAt = sent;
+    h.deadline?.cancel();
+    const left = Math.max(0, this.renewDeadlineMs - (this.monotonic() - sent));
+    h.deadline = this.clock.setTimeout(() => {
+      if (this.held.get(h.lease.topic) === h) this.lose(h, `could not renew within ${this.renewDeadlineMs} ms`);
+    }, left);
+  }
+
   private lose(h: Held, why: string): void {
-    this.held.delete(h.lease.topic);
+    h.deadline?.cancel();
+    if (this.held.get(h.lease.topic) === h) this.held.delete(h.lease.topic);
     h.lease.end(new WatchError('LEASE_LOST', `${this.memberId} lost the lease of ${h.lease.topic}: ${why}`));
   }
 
