@@ -545,9 +545,9 @@ export const mutants: Mutant[] = [
     // (HANDLER_FAILED after maxAttempts) instead of stepping the topic down until a lease is won anew.
     name: 'transaction-database-failure-as-handler-failure',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: '      else if (broken !== undefined || (err instanceof WatchError && err.code === \'STATE_IO\'))',
-    replace: '      else if (false)',
-    tests: ['test/replica-watches.test.ts'],
+    find: '    await this.lost(`the database failed during the transaction for position ${position}: ${errorMessage(err)}`);',
+    replace: '    void [position, err];',
+    tests: ['test/coordinated-manager.test.ts'],
   },
   {
     // A client inside a transaction has no error listener: a server restart mid-transaction crashes the process.

@@ -353,5 +353,44 @@ describe(
       );
       captured.push(`outage: stopped after ${stoppedAfter} ms; leases ${leases.join(', ')}`);
     });
+
+    it('transactional handlers and PostgreSQL down for a while: the topic steps down and comes back, nothing given up, each effect once', async () => {
+      const schema = 'tx_outage';
+      const topic = topicName('tx-outage');
+      service.createTopic(topic);
+      service.publishMany(topic, 3);
+      await db.query(`CREATE SCHEMA ${schema}`);
+      await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
+      const manager = member(schema, 'member-tx-outage', { leaseMs: 3_000, renewMs: 200 });
+      const errors: string[] = [];
+      await manager.registerWatch(
+        topic,
+        {
+          onEvent: async (e, ctx) => {
+            await ctx.client?.query(`INSERT INTO ${schema}.effects VALUES ($1)`, [e.sequenceId]);
+          },
+          onError: (e) => void errors.push(e.code),
+        },
+        { transaction: true }, // maxAttempts stays 3: an outage must not use them up
+      );
+      await until('the first events committed', () => manager.status().watches[0]?.lastSequenceId === 3);
+      await pg.stopServer();
+      service.publishMany(topic, 3);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await pg.restart();
+      service.publishMany(topic, 2);
+      const committed = async (): Promise<number[]> =>
+        (await db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
+          Number(r.seq),
+        );
+      const deadline = Date.now() + 20_000;
+      while ((await committed().catch(() => [])).length < 8) {
+        assert.ok(Date.now() < deadline, `committed: ${JSON.stringify(await committed().catch(() => []))}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(await committed(), [1, 2, 3, 4, 5, 6, 7, 8], 'each effect once');
+      assert.ok(!errors.includes('HANDLER_FAILED'), errors.join(','));
+      assert.notEqual(manager.status().watches[0]?.state, 'closed');
+    });
   },
 );
