@@ -20,13 +20,15 @@ const LAYERS = [
     path: '^src/history/',
     may: ['^src/state/', '^src/config/', '^src/transport/', '^src/auth/', '^src/delivery/'],
   },
+  // Health reports and the probe server: over the public types only.
+  { name: 'health', path: '^src/health/', may: [] },
   // watch-manager/postgres: an entry of its own (it loads the optional pg); nothing else imports it.
   { name: 'postgres', path: '^src/postgres/', may: ['^src/state/', '^src/config/'] },
   {
     name: 'engine',
     path: '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     may: [
-      '^src/(state|config|transport|auth|delivery|history)/',
+      '^src/(state|config|transport|auth|delivery|history|health)/',
       '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     ],
   },

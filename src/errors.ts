@@ -30,6 +30,8 @@ import { redactSecrets } from './logging/redact';
  * - `LEASE_LOST`: with a coordinator, this member no longer holds a topic's lease (it could not renew in time, or
  *   another member took it over); the topic stops here and runs where the lease is. Retryable: the member takes
  *   topics again when it can.
+ * - `NOT_READY`: `manager.ready()` timed out: a watch is not caught up and live yet (the message says why).
+ *   Retryable: the watches go on; ask again.
  * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
  * - `CLOSED`: the manager or the watch was closed while the operation was pending.
  * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
@@ -53,6 +55,7 @@ export type WatchErrorCode =
   | 'STATE_IO'
   | 'STATE_LOCKED'
   | 'LEASE_LOST'
+  | 'NOT_READY'
   | 'HANDLER_FAILED'
   | 'CLOSED'
   | 'INTERNAL';
@@ -76,6 +79,7 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   STATE_IO: false,
   STATE_LOCKED: false,
   LEASE_LOST: true,
+  NOT_READY: true,
   HANDLER_FAILED: false,
   CLOSED: false,
   INTERNAL: false,

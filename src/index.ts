@@ -37,4 +37,6 @@ export type {
   LeaseChange,
 } from './types';
 export { VERSION } from './version';
+export type { HealthReport, WatchHealth } from './health/health-report';
+export { serveProbes, type ProbeServer, type ProbeServerOptions, type HealthSource } from './health/probe-server';
 export { createDefaultLogger, type LogLevel, type Logger } from './logging/logger';

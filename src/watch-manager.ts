@@ -32,6 +32,9 @@ import type { TopicLease } from './state/coordinator';
 import { LeasePositions } from './state/lease-positions';
 import type { AgentStatusFeed } from './transport/stream-feeds';
 import { VERSION } from './version';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { healthReport, type HealthReport } from './health/health-report';
+import { sleep } from './clock';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {
@@ -50,6 +53,9 @@ export interface Subscription {
   /** Closes this watch only; same as `manager.closeWatch(id)`. */
   close(): Promise<void>;
 }
+
+/** An event loop blocked longer than this between two health reports means the process is stuck (not live). */
+const STUCK_LOOP_MS = 5_000;
 
 // How long the diagnosis of a proxied failure may wait for the proxy's answer to CONNECT: long enough for a busy
 // proxy, short enough that a refusal is reported well within the 10 s a user waits for a typed error.
@@ -83,6 +89,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private nextId = 1;
   private closing: Promise<void> | undefined;
   private isClosed = false;
+  /** The event loop's delays, measured from the first health() on. */
+  private loop: IntervalHistogram | undefined;
 
   /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
   constructor(options: WatchManagerOptions) {
@@ -353,6 +361,50 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return { target: this.options.target, proxy, state: this.status().state, watches: this.watches.size };
   }
 
+  /**
+   * What liveness and readiness probes ask (see `serveProbes`): `live` — not stuck: no watch stopped for good, and the
+   * event loop was not blocked for more than 5 s since the last report; `ready` — every watch caught up and live (a
+   * standby watch counts as ready), and at least one registered; `reasons` says why not, without secrets.
+   */
+  health(): HealthReport {
+    if (this.loop === undefined && !this.isClosed) {
+      this.loop = monitorEventLoopDelay({ resolution: 20 });
+      this.loop.enable();
+    }
+    const maxMs = this.loop === undefined ? 0 : this.loop.max / 1e6;
+    this.loop?.reset();
+    return healthReport(this.status().watches, { maxMs, limitMs: STUCK_LOOP_MS });
+  }
+
+  /**
+   * Resolves when every registered watch is caught up and live (a standby one counts), for a start-up that must not
+   * take traffic before. Rejects with the code of a watch that stopped for good, with `NOT_READY` (retryable, the
+   * reasons in its message) after `timeoutMs`, and with `CLOSED` when the manager closes or `signal` aborts.
+   */
+  async ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null)
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+    const timeoutMs = options.timeoutMs ?? this.options.connectTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 2_147_483_647)
+      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.timeoutMs': must be a whole number of ms");
+    const { clock } = this.options;
+    const deadline = clock.now() + timeoutMs;
+    for (;;) {
+      if (this.isClosed || options.signal?.aborted === true)
+        throw new WatchError('CLOSED', this.isClosed ? 'the watch manager is closed' : 'ready() was aborted');
+      const report = healthReport(this.status().watches, undefined);
+      if (report.ready) return;
+      const stopped = report.watches.find((w) => !w.live);
+      if (stopped !== undefined) {
+        const code = this.status().watches.find((w) => w.id === stopped.id)?.lastErrorCode ?? 'CLOSED';
+        throw new WatchError(code, `watch ${stopped.topic} stopped for good: it will not be ready`);
+      }
+      if (clock.now() >= deadline)
+        throw new WatchError('NOT_READY', `not ready within ${timeoutMs} ms: ${report.reasons.join('; ')}`);
+      await sleep(clock, Math.min(50, Math.max(1, deadline - clock.now())), options.signal);
+    }
+  }
+
   /** The manager's state and each watch's, accurate at the moment of the call. */
   status(): ManagerStatus {
     const watches = [...this.watches.values()].map((w) => w.status());
@@ -368,6 +420,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     this.isClosed = true; // before anything runs: the state events of the closing watches already say 'closed'
     this.closing ??= (async () => {
       this.closed.abort();
+      this.loop?.disable();
       this.tokens.close();
       await Promise.all([...this.watches.values()].map((w) => w.close()));
       // Every watch stored its position and let its lease go: the member leaves (its heartbeat row goes).

@@ -128,6 +128,8 @@ describe(
         ['standby', 'standby', 'member-a', epoch, 'standby'],
       );
       assert.deepEqual(leases, [{ watchId: 'watch-1', topic, kind: 'won', epoch, owner: 'member-a' }]);
+      // Standing by is healthy and ready (probes must not restart or drain a standby replica).
+      assert.deepEqual([b.health().live, b.health().ready], [true, true]);
 
       // A graceful hand-off: a stores its position and releases; b wins at once (within a renew round or two).
       const closedAt = Date.now();

@@ -15,6 +15,8 @@ export interface CliConfig {
   postgres: string | undefined;
   leaseMs: number | undefined;
   renewMs: number | undefined;
+  /** Serve /healthz and /readyz on this port (0: any free one, printed on stderr). */
+  healthPort: number | undefined;
   from: StartFrom;
   insecure: boolean;
   caFile: string | undefined;
@@ -106,6 +108,11 @@ function program(): Command {
     )
     .option('--keepalive-ms <n>', 'HTTP/2 keepalive ping interval in ms', positiveInt('--keepalive-ms'))
     .option('--keepalive-timeout-ms <n>', 'HTTP/2 keepalive timeout in ms', positiveInt('--keepalive-timeout-ms'))
+    .option('--health-port <n>', 'serve /healthz and /readyz for probes on this port', (value: string) => {
+      if (!/^\d+$/.test(value) || Number(value) > 65_535)
+        throw new InvalidArgumentError('--health-port must be a port number (0-65535)');
+      return Number(value);
+    })
     .option('--json', 'one JSON object per line (default when stdout is not a terminal)')
     .option('--max-events <n>', 'exit 0 after N resource events were written', positiveInt('--max-events'))
     .addOption(
@@ -154,6 +161,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     postgres: o.postgres as string | undefined,
     leaseMs: o.leaseMs as number | undefined,
     renewMs: o.renewMs as number | undefined,
+    healthPort: o.healthPort as number | undefined,
     from: o.from as StartFrom,
     insecure: o.insecure === true,
     caFile: o.caFile as string | undefined,

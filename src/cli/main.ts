@@ -9,6 +9,7 @@ import type { ResyncNotice } from '../delivery/watch-handlers';
 import { FileSequenceStore } from '../state/file-sequence-store';
 import type { WatchEvent } from '../types';
 import { WatchManager } from '../watch-manager';
+import { serveProbes, type ProbeServer } from '../health/probe-server';
 import { parseArgs, UsageError, type CliConfig } from './args';
 import { startDemo, type Demo } from './demo';
 import { CatchUpProgress } from './progress';
@@ -207,6 +208,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     throw err;
   }
 
+  let probes: ProbeServer | undefined;
+  if (config.healthPort !== undefined) {
+    try {
+      probes = await serveProbes(manager, { port: config.healthPort });
+    } catch (err) {
+      await manager.close();
+      await demo?.stop();
+      if (err instanceof WatchError) return fail(exitCodeOf(err), `--health-port: ${err.message}`);
+      throw err;
+    }
+    io.stderr.write(`watch-tail: probes on port ${probes.port} (/healthz, /readyz)\n`);
+  }
+
   const json = config.json ?? io.stdout.isTTY !== true;
   // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
   const colour = !json && io.stdout.isTTY === true && (io.env.NO_COLOR ?? '') === '';
@@ -270,6 +284,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   let code = await finished;
   progress.stop();
+  await probes?.close();
   await manager.close();
   await demo?.stop();
   if (code === EXIT.OK && unsaved !== undefined)

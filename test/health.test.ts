@@ -1,0 +1,142 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WatchManager, serveProbes, type WatchError } from 'watch-manager';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TOPIC, captured, cliArgs, scanForSecrets, startService, token, until } from './support/harness';
+
+scanForSecrets();
+
+// manager.health(), manager.ready() and the probe server, asked over real HTTP while a watch connects, falls behind
+// in a catch-up, reconnects and stops for good.
+async function probe(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: { live: boolean; ready: boolean; reasons: string[] } }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: (await res.json()) as { live: boolean; ready: boolean; reasons: string[] } };
+}
+
+describe('health for probes', { timeout: 60_000 }, () => {
+  it('/healthz and /readyz follow a watch through catch-up, a reconnect and a permanent stop', async () => {
+    const service = await startService();
+    const jwt = await token(service, { ttlMs: 600_000 });
+    service.publishMany(TOPIC, 3_000);
+    const manager = new WatchManager({
+      target: service.target,
+      historyUrl: service.historyUrl,
+      tenantId: service.tenantId,
+      getToken: () => jwt,
+      tls: false,
+      from: 'beginning',
+      maxBufferedEvents: 100,
+      reconnect: { initialDelayMs: 400, maxDelayMs: 400 },
+      logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+    });
+    const server = await serveProbes(manager, { port: 0, host: '127.0.0.1' });
+    try {
+      // Nothing registered: live, not ready.
+      assert.equal((await probe(server.port, '/healthz')).status, 200);
+      const empty = await probe(server.port, '/readyz');
+      assert.deepEqual([empty.status, empty.body.reasons], [503, ['no watch is registered']]);
+
+      // A catch-up held up by a handler that waits: subscribed, not caught up.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let handled = 0;
+      await manager.registerWatch(TOPIC, {
+        onEvent: async () => {
+          handled += 1;
+          await gate;
+        },
+      });
+      await until('the first event handled', () => handled === 1);
+      const behind = await probe(server.port, '/readyz');
+      assert.equal(behind.status, 503);
+      assert.match(behind.body.reasons.join(), /catching up on missed events/);
+      assert.equal((await probe(server.port, '/healthz')).status, 200, 'behind is not dead');
+      await assert.rejects(manager.ready({ timeoutMs: 100 }), (e: WatchError) => e.code === 'NOT_READY' && e.retryable);
+
+      // The gate opens: caught up and live.
+      open();
+      await manager.ready({ timeoutMs: 20_000 });
+      assert.equal((await probe(server.port, '/readyz')).status, 200);
+      assert.equal(manager.health().ready, true);
+
+      // A dropped stream: not ready while it reconnects (a 400 ms backoff), ready again after.
+      service.abortStreams();
+      await until('reconnecting', () => manager.status().watches[0]?.state === 'reconnecting');
+      const reconnecting = await probe(server.port, '/readyz');
+      assert.equal(reconnecting.status, 503);
+      assert.match(reconnecting.body.reasons.join(), /reconnecting \(CONNECTION_LOST\)/);
+      await manager.ready({ timeoutMs: 20_000 });
+      assert.equal((await probe(server.port, '/readyz')).status, 200);
+
+      // The token revoked: refused for good, the watch stops: not live, and ready() says why at once.
+      service.revokeToken(jwt);
+      await until('stopped', () => manager.status().watches[0]?.state === 'closed', 20_000);
+      const dead = await probe(server.port, '/healthz');
+      assert.equal(dead.status, 503);
+      assert.match(dead.body.reasons.join(), /stopped for good \(UNAUTHENTICATED\)/);
+      await assert.rejects(manager.ready({ timeoutMs: 5_000 }), (e: WatchError) => e.code === 'UNAUTHENTICATED');
+      assert.equal((await fetch(`http://127.0.0.1:${server.port}/other`)).status, 404);
+      assert.equal((await fetch(`http://127.0.0.1:${server.port}/healthz`, { method: 'POST' })).status, 405);
+    } finally {
+      await server.close();
+      await manager.close();
+      await service.stop();
+    }
+  });
+
+  it('a bad port is INVALID_CONFIG naming it', async () => {
+    const manager = new WatchManager({ target: 'localhost:1', tenantId: 't', getToken: () => 'x', tls: false });
+    await assert.rejects(
+      serveProbes(manager, { port: 70_000 }),
+      (e: WatchError) => e.code === 'INVALID_CONFIG' && /'port'/.test(e.message),
+    );
+    await manager.close();
+  });
+
+  it('watch-tail --health-port: real probes while it tails, exit 0 on SIGTERM; a bad port exits 2', async () => {
+    const service = await startService();
+    const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'wm-health-')), 'token');
+    writeFileSync(tokenFile, await token(service, { ttlMs: 600_000 }));
+    service.publishMany(TOPIC, 5);
+    const cli = path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts');
+    const args = [...cliArgs(service, tokenFile), '--topic', TOPIC, '--from', 'beginning', '--json'];
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args, '--health-port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await until('the probe port is printed', () => /probes on port \d+/.test(err), 20_000);
+      const port = Number(/probes on port (\d+)/.exec(err)?.[1]);
+      let ready = 0;
+      const deadline = Date.now() + 20_000;
+      while (ready !== 200 && Date.now() < deadline) {
+        ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+        if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(ready, 200, err);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+    } finally {
+      child.kill('SIGKILL');
+      captured.push(err);
+    }
+    const bad = spawn(process.execPath, ['--import', 'tsx', cli, ...args, '--health-port', '99999'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let badErr = '';
+    bad.stderr.on('data', (d: Buffer) => (badErr += String(d)));
+    assert.equal(await new Promise((resolve) => bad.once('exit', resolve)), 2);
+    assert.match(badErr, /--health-port must be a port number/);
+    await service.stop();
+  });
+});
