@@ -503,8 +503,8 @@ export const mutants: Mutant[] = [
     // A hand-off releases the lease once the stop's grace ended, while a slow handler still runs.
     name: 'coordinated-release-before-drain',
     file: 'src/coordinated-watch.ts',
-    find: '      await engine.drained();\n',
-    replace: '',
+    find: 'await engine.stopFor(reason, true);',
+    replace: 'await engine.stopFor(reason, false);',
     tests: ['test/coordinated-manager.test.ts'],
   },
   {

@@ -6,6 +6,7 @@ import type { Log } from './logging/logger';
 import type { ManagedWatch } from './managed-watch';
 import type { Coordinator, TopicLease } from './state/coordinator';
 import { StateMachine } from './state-machine';
+import { Once } from './once';
 import type { TopicWatch } from './topic-watch';
 import { AgentStatusFeed } from './transport/stream-feeds';
 import type { LeaseChange, WatchEvent, WatchMetrics, WatchStatus } from './types';
@@ -59,20 +60,12 @@ export class CoordinatedWatch implements ManagedWatch {
   private withdraw: (() => Promise<void>) | undefined;
   /** Settles when the last engine stopped and its lease was let go. */
   private steppingDown: Promise<void> = Promise.resolve();
-  private closing: Promise<void> | undefined;
+  private readonly stopping = new Once();
   private lastError: WatchError | undefined;
   /** The position as last known here: the lease's when won, the engine's when it stopped. */
   private position = 0;
   /** The counters of the engines of earlier leases. */
-  private readonly past: Counters = {
-    delivered: 0,
-    filtered: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    unknownTypes: 0,
-    lateEvents: 0,
-    reconnects: 0,
-  };
+  private readonly past = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
 
   constructor(
     readonly id: string,
@@ -189,11 +182,9 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   private lost(lease: TopicLease, engine: TopicWatch): void {
-    const reason: unknown = lease.signal.reason;
     const error =
-      reason instanceof WatchError
-        ? reason
-        : new WatchError('LEASE_LOST', `the lease of ${this.topic} ended: ${errorMessage(reason)}`);
+      this.lostWith(lease) ??
+      new WatchError('LEASE_LOST', `the lease of ${this.topic} ended: ${errorMessage(lease.signal.reason)}`);
     this.stepDown(lease, engine, 'lost', error);
   }
 
@@ -213,17 +204,14 @@ export class CoordinatedWatch implements ManagedWatch {
     const reason =
       error ?? new WatchError('LEASE_LOST', `watch ${this.topic}: handed over to another member (rebalancing)`);
     this.steppingDown = (async () => {
-      await engine.stopFor(reason);
-      // A handler may outlive the stop's grace (closeTimeoutMs < handlerTimeoutMs): the lease is held (and renewed)
-      // until it ended, so that the topic never runs on another member, or in a new engine here, meanwhile.
-      await engine.drained();
-      if (how === 'handed-off')
-        await engine.storeDrained().catch((err: unknown) => this.report(toWatchError(err, 'STATE_IO', this.topic)));
+      // Every handler ends first, however long it runs (past closeTimeoutMs), and its position is stored under the
+      // lease still held (and renewed): the topic never runs on another member, or in a new engine here, meanwhile.
+      await engine.stopFor(reason, true);
       this.retire(engine);
       this.current = undefined;
       if (how === 'handed-off') {
-        const ended: unknown = lease.signal.reason;
-        if (lease.signal.aborted && ended instanceof WatchError) {
+        const ended = this.lostWith(lease);
+        if (ended !== undefined) {
           // Lost while it drained (the lease ran out, the position write was fenced off): said as lost, not released.
           this.tell('lost', lease, ended);
           this.report(ended);
@@ -298,12 +286,7 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   private stop(reason: WatchError): Promise<void> {
-    if (this.closing !== undefined) return this.closing;
-    // Set before anything runs: the move below tells listeners that may close this watch again at once.
-    let stopped!: () => void;
-    this.closing = new Promise<void>((resolve) => (stopped = resolve));
-    void this.shutDown(reason).finally(stopped);
-    return this.closing;
+    return this.stopping.run(() => this.shutDown(reason));
   }
 
   private async shutDown(reason: WatchError): Promise<void> {
@@ -319,12 +302,17 @@ export class CoordinatedWatch implements ManagedWatch {
       this.current = undefined;
     }
     await this.steppingDown;
-    const ended: unknown = cur?.lease.signal.reason;
-    const lostMeanwhile = cur?.lease.signal.aborted === true && ended instanceof WatchError;
+    const ended = cur === undefined ? undefined : this.lostWith(cur.lease);
     await this.withdraw?.();
     if (cur === undefined) return;
-    if (lostMeanwhile) this.tell('lost', cur.lease, ended);
+    if (ended !== undefined) this.tell('lost', cur.lease, ended);
     else this.tell('released', cur.lease, failure ? reason : undefined);
+  }
+
+  /** Why `lease` ended before this watch let it go, if it did (it ran out, or a write was fenced off). */
+  private lostWith(lease: TopicLease): WatchError | undefined {
+    const reason: unknown = lease.signal.reason;
+    return lease.signal.aborted && reason instanceof WatchError ? reason : undefined;
   }
 
   private report(error: WatchError): void {

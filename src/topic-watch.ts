@@ -15,6 +15,7 @@ import type { WatchClient } from './transport/grpc-channel';
 import type { TokenRefresher } from './auth/token-refresher';
 import { TopicConnection } from './topic-connection';
 import { StateMachine } from './state-machine';
+import { Once } from './once';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecycle';
 import type { WatchEvent, WatchMetrics, WatchStatus } from './types';
 import { AgentStatusFeed } from './transport/stream-feeds';
@@ -95,7 +96,8 @@ export class TopicWatch {
   private readonly keeper: PositionKeeper;
   private readonly backoff: Backoff;
   private readonly closing = new AbortController();
-  private closed: Promise<void> | undefined;
+  /** The one stop: `close()`, a failure, or the owner's `stopFor`, whichever comes first. */
+  private readonly stopping = new Once();
   /** When the current subscription became ready (for the backoff reset after a healthy period). */
   private readyAt: number | undefined;
   private nextToken: NextToken = 'held';
@@ -297,46 +299,30 @@ export class TopicWatch {
   }
 
   /**
-   * Resolves once no handler of this watch runs any more, past `closeTimeoutMs`: a handler still running after a
-   * stop's grace keeps going, and a lease must not go to another member before it ended.
+   * Stops as `close()` does, for `reason` (a lease lost or handed off): the handlers' `ctx.signal` is aborted with it,
+   * and the watch moves to `closed` without an error (its owner reports the reason). `drain`: waits for every running
+   * handler however long it takes (past `closeTimeoutMs`) before its position is written and this resolves — a lease
+   * must not go to another member while one still runs.
    */
-  drained(): Promise<void> {
-    return this.delivery.settled();
+  stopFor(reason: WatchError, drain: boolean): Promise<void> {
+    return this.stopping.run(() => this.shutDown(reason, false, drain));
   }
 
-  /**
-   * After {@link drained}: stores the position that handlers acknowledged after the stop's grace ended (the keeper
-   * had closed by then). Through the watch's positions, so under a lease's fence.
-   */
-  async storeDrained(): Promise<void> {
-    const acked = this.delivery.acked;
-    if (acked > 0) await this.ctx.positions.setSequence(this.topic, acked);
+  private stop(reason: WatchError): Promise<void> {
+    return this.stopping.run(() => this.shutDown(reason, reason.code !== 'CLOSED', false));
   }
 
-  /**
-   * Stops as `close()` does, for `reason` (a lease lost or handed off): the handlers' `ctx.signal` is aborted with it.
-   * The watch moves to `closed` without an error: its owner reports the reason.
-   */
-  stopFor(reason: WatchError): Promise<void> {
-    return this.stop(reason, false);
-  }
-
-  private stop(reason: WatchError, failure = reason.code !== 'CLOSED'): Promise<void> {
-    if (this.closed !== undefined) return this.closed;
-    // Set before anything runs: the move below tells listeners (a 'state' listener, a coordinated watch) that may
-    // close this watch again at once, and must then find it closing, not start a second stop.
-    let stopped!: () => void;
-    this.closed = new Promise<void>((resolve) => (stopped = resolve));
-    void this.shutDown(reason, failure).finally(stopped);
-    return this.closed;
-  }
-
-  private async shutDown(reason: WatchError, failure: boolean): Promise<void> {
+  private async shutDown(reason: WatchError, failure: boolean, drain: boolean): Promise<void> {
     this.move('closed', failure ? reason : undefined);
     if (failure) this.lastError = reason;
     this.closing.abort();
     this.dropConnection();
     this.settleStart(reason);
+    if (drain) {
+      await this.delivery.stop(undefined, reason);
+      await this.keeper.close();
+      return;
+    }
     const { clock, closeTimeoutMs } = this.ctx.options;
     const grace = new AbortController();
     const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);

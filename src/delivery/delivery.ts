@@ -158,17 +158,21 @@ export class Delivery implements Acknowledger {
     this.pump();
   }
 
-  /** Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves. */
-  async stop(grace: Promise<unknown>, reason?: WatchError): Promise<void> {
+  /**
+   * Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves (without one:
+   * however long they take).
+   */
+  async stop(grace: Promise<unknown> | undefined, reason?: WatchError): Promise<void> {
     this.stopped = true;
     this.abort.abort(reason); // no more retries; the handlers' ctx.signal says why
     this.intake.close();
     this.wake?.();
-    if (this.inflight.size > 0) await Promise.race([Promise.allSettled([...this.inflight]), grace]);
+    const settled = this.settled();
+    await (grace === undefined ? settled : Promise.race([settled, grace]));
   }
 
-  /** Resolves once every handler running now has settled, however long that takes (no grace). */
-  async settled(): Promise<void> {
+  /** Resolves once no handler runs (one that ends may have started another of its resource: waited for too). */
+  private async settled(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
