@@ -461,8 +461,8 @@ export const mutants: Mutant[] = [
     // The renew deadline is not kept: a member cut off from the database keeps running its topics past it.
     name: 'coordinator-deadline-ignored',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'if (now - h.renewedAt > this.renewDeadlineMs)',
-    replace: 'if (now - h.renewedAt > Infinity)',
+    find: 'const left = Math.max(0, this.renewDeadlineMs - (this.monotonic() - sent));',
+    replace: 'const left = Math.max(0, Infinity - (this.monotonic() - sent));',
     tests: ['test/postgres-coordinator.test.ts', 'test/replicas.test.ts'],
   },
   {
@@ -528,8 +528,8 @@ export const mutants: Mutant[] = [
     // A transaction whose fenced position write found no row commits anyway: a deposed member's effect lands.
     name: 'transaction-commit-unfenced',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: "        throw new WatchError(\n          'LEASE_LOST',\n          `${this.owner} lost the lease of ${this.topic} (epoch ${this.epoch}): ${why}`,\n        );",
-    replace: '        void why;',
+    find: 'throw new FencedOff(',
+    replace: 'void new FencedOff(',
     tests: ['test/replica-watches.test.ts'],
   },
   {

@@ -40,11 +40,15 @@ interface Held {
   lease: ActiveLease;
   /** The claim it was won for: only that claim's withdrawal gives it back. */
   claim: (lease: TopicLease) => void;
-  /** Monotonic time the last renewal that succeeded (or the acquisition) was sent: the lease runs from then. */
-  renewedAt: number;
-  /** Stops the topic when no renewal succeeded within the renew deadline, however long a round takes. */
+  /**
+   * Stops the topic `renewDeadlineMs` after the last renewal that succeeded (or the acquisition) was sent, on this
+   * member's own clock, however long a round takes.
+   */
   deadline: Timer | undefined;
 }
+
+/** Inside a transaction: its fenced position write found no row (the lease is another member's now). */
+class FencedOff extends Error {}
 
 /** A lease this member holds (see {@link TopicLease}). */
 class ActiveLease implements TopicLease {
@@ -91,13 +95,8 @@ class ActiveLease implements TopicLease {
     try {
       await client.query('BEGIN');
       result = await work(client);
-      if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client))) {
-        const why = `its transaction for position ${position} was fenced off (0 rows) and rolled back`;
-        throw new WatchError(
-          'LEASE_LOST',
-          `${this.owner} lost the lease of ${this.topic} (epoch ${this.epoch}): ${why}`,
-        );
-      }
+      if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client)))
+        throw new FencedOff(`its transaction for position ${position} was fenced off (0 rows) and rolled back`);
     } catch (err) {
       // A rollback that fails means a broken connection: the pool must not hand it out again.
       const broken = await client.query('ROLLBACK').then(
@@ -105,8 +104,11 @@ class ActiveLease implements TopicLease {
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
       release(broken);
-      if (err instanceof WatchError && err.code === 'LEASE_LOST') await this.lost(err.message);
-      else if (broken !== undefined || (err instanceof WatchError && err.code === 'STATE_IO'))
+      if (err instanceof FencedOff) {
+        await this.lost(err.message);
+        throw this.signal.reason; // the LEASE_LOST the lease ended with
+      }
+      if (broken !== undefined || (err instanceof WatchError && err.code === 'STATE_IO'))
         await this.databaseFailed(position, err);
       throw err;
     }
@@ -335,18 +337,12 @@ export class PostgresCoordinator implements Coordinator {
 
   /** One round: heartbeat, renew what is held, hand off what belongs elsewhere, take what belongs here. */
   private async tick(): Promise<void> {
-    const now = this.monotonic();
-    // The deadline is judged on this member's own clock first: a member cut off from the database stops its
-    // topics before the database can give them to another.
-    for (const h of [...this.held.values()]) {
-      if (now - h.renewedAt > this.renewDeadlineMs) this.lose(h, `could not renew within ${this.renewDeadlineMs} ms`);
-    }
     let members: string[];
     try {
       await this.heartbeat();
       members = await this.liveMembers();
     } catch {
-      return; // the database is away: renewals are retried next round, the deadline above stops topics in time
+      return; // the database is away: renewals are retried next round, each lease's deadline stops it in time
     }
     for (const h of [...this.held.values()]) {
       try {
@@ -382,7 +378,7 @@ export class PostgresCoordinator implements Coordinator {
       const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
         checkout(this.db.pool, action),
       );
-      const held: Held = { lease, claim: onLease, renewedAt: sent, deadline: undefined };
+      const held: Held = { lease, claim: onLease, deadline: undefined };
       this.held.set(topic, held);
       this.armDeadline(held, sent);
       try {
@@ -412,7 +408,6 @@ export class PostgresCoordinator implements Coordinator {
 
   /** The lease runs from `sent`: without a renewal that succeeds, the topic stops here `renewDeadlineMs` after it. */
   private armDeadline(h: Held, sent: number): void {
-    h.renewedAt = sent;
     h.deadline?.cancel();
     const left = Math.max(0, this.renewDeadlineMs - (this.monotonic() - sent));
     h.deadline = this.clock.setTimeout(() => {
