@@ -6,7 +6,7 @@ import { proxyForUrl, type ProxyEndpoint } from './config/proxy';
 import { isStandaloneCredentialsToken, managerCredentialsToken } from './auth/client-credentials';
 import { probeProxy } from './transport/proxy-probe';
 import { createLog, type Log } from './logging/logger';
-import { checkKeys, selfLink as checkSelfLink } from './option-checks';
+import { checkKeys, duration, selfLink as checkSelfLink } from './option-checks';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './config/options';
 import { TokenRefresher } from './auth/token-refresher';
 import type { WatchHandlers } from './delivery/watch-handlers';
@@ -184,7 +184,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
             engine: (lease, leaseHandlers, agentStatus, changed) =>
               this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
             stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
-            leaseChanged: (change) => this.leaseChanged(change),
+            leaseChanged: (change) => this.tell('lease', () => this.emit('lease', change)),
             log: this.log,
           });
     this.watches.set(id, watch);
@@ -384,21 +384,28 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   async ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     if (typeof options !== 'object' || options === null)
       throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    const timeoutMs = options.timeoutMs ?? this.options.connectTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 2_147_483_647)
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options.timeoutMs': must be a whole number of ms");
+    const timeoutMs = duration(
+      options.timeoutMs,
+      'options.timeoutMs',
+      this.options.connectTimeoutMs,
+      0,
+      undefined,
+      'argument',
+    );
     const { clock } = this.options;
     const deadline = clock.now() + timeoutMs;
     for (;;) {
       if (this.isClosed || options.signal?.aborted === true)
         throw new WatchError('CLOSED', this.isClosed ? 'the watch manager is closed' : 'ready() was aborted');
-      const report = healthReport(this.status().watches, undefined);
+      const statuses = this.status().watches;
+      const report = healthReport(statuses, undefined);
       if (report.ready) return;
-      const stopped = report.watches.find((w) => !w.live);
-      if (stopped !== undefined) {
-        const code = this.status().watches.find((w) => w.id === stopped.id)?.lastErrorCode ?? 'CLOSED';
-        throw new WatchError(code, `watch ${stopped.topic} stopped for good: it will not be ready`);
-      }
+      const stopped = statuses.find((w) => w.state === 'closed');
+      if (stopped !== undefined)
+        throw new WatchError(
+          stopped.lastErrorCode ?? 'CLOSED',
+          `watch ${stopped.topic} stopped for good: it will not be ready`,
+        );
       if (clock.now() >= deadline)
         throw new WatchError('NOT_READY', `not ready within ${timeoutMs} ms: ${report.reasons.join('; ')}`);
       await sleep(clock, Math.min(50, Math.max(1, deadline - clock.now())), options.signal);
@@ -446,12 +453,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.closing;
   }
 
-  private leaseChanged(change: LeaseChange): void {
-    if (this.listenerCount('lease') === 0) return;
+  /** Tells listeners through `emit`; one that throws is logged, never let into the SDK's own code. */
+  private tell(name: keyof WatchManagerEvents, emit: () => void): void {
     try {
-      this.emit('lease', change);
+      emit();
     } catch (err) {
-      this.log.error("a 'lease' listener threw", { error: errorMessage(err) });
+      this.log.error(`a '${name}' listener threw`, { error: errorMessage(err) });
     }
   }
 
@@ -468,11 +475,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       to === 'reconnecting' || to === 'closed' || to === 'standby'
         ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
         : { ...base, to };
-    try {
-      this.emit('state', change);
-    } catch (err) {
-      this.log.error("a 'state' listener threw", { error: errorMessage(err) });
-    }
+    this.tell('state', () => this.emit('state', change));
   }
 
   private aggregateState(states: ReadonlyArray<WatchStatus['state']>): ConnectionState {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WatchError } from '../errors';
-import { invalid, isRecord } from '../option-checks';
+import { duration, invalid, isRecord, nonEmptyString } from '../option-checks';
 import type { HealthReport } from './health-report';
 
 /** What the probe server asks: a manager (or anything that answers `health()` the same way). */
@@ -34,11 +34,9 @@ export interface ProbeServer {
  */
 export async function serveProbes(source: HealthSource, options: ProbeServerOptions): Promise<ProbeServer> {
   if (!isRecord(options)) throw invalid('options', 'must be an object', 'serveProbes argument');
-  const { port, host } = options;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535)
-    throw invalid('port', 'must be a whole number between 0 and 65535', 'serveProbes option');
-  if (host !== undefined && (typeof host !== 'string' || host === ''))
-    throw invalid('host', 'must be a non-empty string', 'serveProbes option');
+  if (options.port === undefined) throw invalid('port', 'is required', 'serveProbes option');
+  const port = duration(options.port, 'port', 0, 0, 65_535, 'serveProbes option');
+  const host = options.host === undefined ? undefined : nonEmptyString(options.host, 'host', 'serveProbes option');
   const server = createServer((req, res) => answer(source, req, res));
   // A probe is one small request: a client that holds a connection open must not hold the server.
   server.requestTimeout = 5_000;
