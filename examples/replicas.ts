@@ -46,8 +46,12 @@ async function replica(name: string, options: WatchManagerOptions, connectionStr
 /** Topics a replica runs now (its watches that are `active`). */
 const running = (manager: WatchManager): number => manager.status().watches.filter((w) => w.role === 'active').length;
 
-async function until(what: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await what())) await new Promise((resolve) => setTimeout(resolve, 50));
+async function until(what: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error(`not done within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function main(): Promise<void> {
@@ -95,4 +99,7 @@ async function main(): Promise<void> {
   await db.end();
 }
 
-void main();
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

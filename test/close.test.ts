@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { WatchManager, type WatchError } from 'watch-manager';
-import { TOPIC, captured, scanForSecrets, startService, token } from './support/harness';
+import { TOPIC, captured, quietLogger, scanForSecrets, serviceOptions, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -13,17 +13,8 @@ describe('close()', () => {
     const jwt = await token(service);
     const logged: string[] = [];
     const manager = new WatchManager({
-      target: service.target,
-      historyUrl: service.historyUrl,
-      tenantId: service.tenantId,
-      getToken: () => jwt,
-      tls: false,
-      logger: {
-        error: (m) => void logged.push(m),
-        warn: () => undefined,
-        info: () => undefined,
-        debug: () => undefined,
-      },
+      ...serviceOptions(service, jwt),
+      logger: { ...quietLogger, error: (m) => void logged.push(m) },
     });
     const changes: string[] = [];
     // Plausible application code: a watch that stopped for good is closed (and the manager with it).

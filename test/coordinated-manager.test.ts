@@ -14,7 +14,7 @@ import { PostgresCoordinator } from 'watch-manager/postgres';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { assignTopics } from '../src/state/rendezvous';
-import { captured, scanForSecrets, startService, token, until } from './support/harness';
+import { captured, quietLogger, scanForSecrets, serviceOptions, startService, token, until } from './support/harness';
 
 scanForSecrets();
 
@@ -48,14 +48,10 @@ describe(
 
     function options(extra: Partial<WatchManagerOptions> = {}): WatchManagerOptions {
       return {
-        target: service.target,
-        historyUrl: service.historyUrl,
-        tenantId: service.tenantId,
-        getToken: () => jwt,
-        tls: false,
+        ...serviceOptions(service, jwt),
         from: 'beginning',
         reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-        logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+        logger: quietLogger,
         ...extra,
       };
     }

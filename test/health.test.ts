@@ -5,7 +5,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TOPIC, captured, cliArgs, scanForSecrets, startService, token, until } from './support/harness';
+import {
+  TOPIC,
+  captured,
+  cliArgs,
+  quietLogger,
+  scanForSecrets,
+  serviceOptions,
+  startService,
+  token,
+  until,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -25,15 +35,11 @@ describe('health for probes', { timeout: 60_000 }, () => {
     const jwt = await token(service, { ttlMs: 600_000 });
     service.publishMany(TOPIC, 3_000);
     const manager = new WatchManager({
-      target: service.target,
-      historyUrl: service.historyUrl,
-      tenantId: service.tenantId,
-      getToken: () => jwt,
-      tls: false,
+      ...serviceOptions(service, jwt),
       from: 'beginning',
       maxBufferedEvents: 100,
       reconnect: { initialDelayMs: 400, maxDelayMs: 400 },
-      logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+      logger: quietLogger,
     });
     const server = await serveProbes(manager, { port: 0, host: '127.0.0.1' });
     try {

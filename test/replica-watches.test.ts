@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
 import { seededRandom, type FakeWatchService } from 'watch-manager/testing';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { assertNeverBack, positionLedger, startPostgres, type TestPostgres } from './support/postgres';
 import { scanForSecrets, startService, token, until } from './support/harness';
 import { ReplicaProcess, type ReplicaLine } from './support/replica-process';
 
@@ -225,24 +225,15 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     const a = replica('agent-c', schema, [topic], { mode: 'transaction', workMs: 20 });
     const b = replica('agent-d', schema, [topic], { mode: 'transaction', workMs: 20 });
     const publisher = setInterval(() => service.publishMany(topic, 1), 15);
-    await until('both members started', () => a.said('started') && b.said('started'));
-    await until('a member runs the topic', () => a.said('won') || b.said('won'));
-    // A ledger of the stored position, read throughout: it must never go back.
-    const ledger: number[] = [];
-    let reading = true;
-    const reader = (async () => {
-      while (reading) {
-        const { rows } = await db.query<{ position: string | null }>(
-          `SELECT position FROM ${schema}.topics WHERE topic = $1`,
-          [topic],
-        );
-        ledger.push(Number(rows[0]?.position ?? 0));
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    })();
+    let ledger: { stop(): Promise<number[]> } | undefined;
     let frozen: ReplicaProcess = a;
     let rows: Effect[];
+    let readings: number[] = [];
     try {
+      await until('both members started', () => a.said('started') && b.said('started'));
+      await until('a member runs the topic', () => a.said('won') || b.said('won'));
+      // A ledger of the stored position, read throughout: it must never go back.
+      ledger = positionLedger(db, schema, topic);
       await rowsAtLeast(schema, 20);
       // Past the start's hand-off (a member counts after two heartbeats): the holder keeps the topic from here.
       await new Promise((resolve) => setTimeout(resolve, 5 * RENEW_MS));
@@ -261,14 +252,11 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
         throw new Error(`${String(err)}: ${JSON.stringify(frozen.lines)} ${frozen.stderr}`);
       });
       await new Promise((resolve) => setTimeout(resolve, 500)); // a late commit would land meanwhile
-    } finally {
       clearInterval(publisher);
-    }
-    try {
       rows = await allHandled(schema, [topic]);
     } finally {
-      reading = false;
-      await reader;
+      clearInterval(publisher);
+      readings = (await ledger?.stop()) ?? []; // also when a step above failed: no reader left for the next test
     }
     const said = frozen.lines.filter((l) => l.event === 'error' || l.event === 'lost');
     t.diagnostic(
@@ -280,9 +268,8 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     const twice = [...counts].filter(([, n]) => n > 1).map(([s]) => s);
     assert.deepEqual(twice, [], `events whose effect committed twice: ${twice.join(',')}`);
     assertNoOverlap(rows);
-    for (let i = 1; i < ledger.length; i++)
-      assert.ok((ledger[i] as number) >= (ledger[i - 1] as number), `position went back: ${ledger.join(',')}`);
-    t.diagnostic(`${rows.length} effects, each once; ledger of ${ledger.length} reads, never back`);
+    assertNeverBack(readings);
+    t.diagnostic(`${rows.length} effects, each once; ledger of ${readings.length} reads, never back`);
   });
 
   it('PostgreSQL restarted mid-run (pg_ctl restart): nothing lost, each effect once, the watches continue', async (t) => {
@@ -384,8 +371,8 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
     const live = [spawnMember(), spawnMember(), spawnMember()];
     const publisher = setInterval(() => service.publishMany(topic, 1), 10);
     const random = seededRandom(13);
-    await until('the members started', () => live.every((m) => m.said('started')), 30_000);
     try {
+      await until('the members started', () => live.every((m) => m.said('started')), 30_000);
       for (let kill = 0; kill < 20; kill++) {
         let holder: string | undefined;
         await untilAsync('a live member holds the topic', async () => {

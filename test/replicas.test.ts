@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { assertNeverBack, positionLedger, startPostgres, type TestPostgres } from './support/postgres';
 import { scanForSecrets, until } from './support/harness';
 import { ReplicaProcess, type ReplicaLine } from './support/replica-process';
 
@@ -63,18 +63,7 @@ describe('replicas as child processes: fail-over on kill -9 and fencing after SI
     const other = frozen === a ? b : a;
     // A ledger of Y's stored position, read throughout: it must never go back.
     const pool = new Pool({ connectionString: pg.connectionString });
-    const ledger: number[] = [];
-    let reading = true;
-    const reader = (async () => {
-      while (reading) {
-        const { rows } = await pool.query<{ position: string | null }>(
-          `SELECT position FROM ${schema}.topics WHERE topic = $1`,
-          [Y],
-        );
-        ledger.push(Number(rows[0]?.position ?? 0));
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    })();
+    const ledger = positionLedger(pool, schema, Y);
     const epoch = frozen.lines.filter((l) => l.event === 'won' && l.topic === Y).at(-1)?.epoch as number;
     frozen.signal('SIGSTOP');
     await until('the other member takes the topic over', () => other.holding().has(Y));
@@ -82,8 +71,7 @@ describe('replicas as child processes: fail-over on kill -9 and fencing after SI
     frozen.signal('SIGCONT');
     await until('the frozen member says it lost the topic', () => !frozen.holding().has(Y));
     await new Promise((resolve) => setTimeout(resolve, 4 * RENEW_MS)); // let late writes land, if any would
-    reading = false;
-    await reader;
+    const readings = await ledger.stop();
     await pool.end();
     const late = frozen.lines.filter(
       (l) => l.event === 'write' && l.topic === Y && l.epoch === epoch && l.at >= stoppedFor,
@@ -92,7 +80,6 @@ describe('replicas as child processes: fail-over on kill -9 and fencing after SI
       late.every((l) => l.ok === false),
       `a write after waking affected a row: ${JSON.stringify(late)}`,
     );
-    for (let i = 1; i < ledger.length; i++)
-      assert.ok((ledger[i] as number) >= (ledger[i - 1] as number), `position went back: ${ledger.join(',')}`);
+    assertNeverBack(readings);
   });
 });

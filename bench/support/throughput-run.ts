@@ -90,7 +90,8 @@ async function transactional(coordinator: PostgresCoordinator, schema: string): 
   await manager.close();
 }
 
-async function main(): Promise<void> {
+/** Sets up what the mode needs (before the clock starts), then returns the timed run. */
+async function prepare(): Promise<() => Promise<void>> {
   if (mode === 'sdk-transaction') {
     // The coordinator joins and the effects table exists before the clock starts.
     const schema = `bench_tx_${process.pid}`;
@@ -100,25 +101,21 @@ async function main(): Promise<void> {
     const db = new Pool({ connectionString: process.env.WM_PG_URL });
     await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
     await db.end();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await transactional(coordinator, schema);
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write(
-      `${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system, peakRssMiB })}\n`,
-    );
-    process.exit(0);
+    return () => transactional(coordinator, schema);
   }
+  if (mode === 'bare-default') return () => bare({});
+  if (mode === 'bare-same') return () => bare(channelOptions(resolveOptions(options, '0')));
   // A store is set up before the clock starts (PostgreSQL creates its tables on first use).
   const sequenceProvider = store();
   await sequenceProvider?.getSequence('/management/v1alpha1/watchtopics/warm-up');
+  return () => sdk(mode === 'sdk-iterator', sequenceProvider);
+}
+
+async function main(): Promise<void> {
+  const run = await prepare();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (mode === 'bare-default') await bare({});
-  else if (mode === 'bare-same') await bare(channelOptions(resolveOptions(options, '0')));
-  else await sdk(mode === 'sdk-iterator', sequenceProvider);
+  await run();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   // maxRSS (KiB): the process's peak resident set, what the events in flight cost in memory at their worst.

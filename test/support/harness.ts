@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { FakeWatchService, type FakeWatchServiceOptions } from '../../src/testing';
 import type { IssueTokenOptions } from '../../src/testing';
+import type { Logger, WatchManagerOptions } from '../../src';
 
 /**
  * Shared test harness. Every log line any test's SDK writes and every error a test sees is captured here, and each
@@ -142,4 +143,26 @@ export async function until(what: string, check: () => boolean, ms = 20_000): Pr
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A logger that drops every line, for tests whose assertions are elsewhere (secrets are still scanned in errors). */
+export const quietLogger: Logger = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
+
+/** What points a manager at `service` with `jwt` (plaintext: the fake service serves no TLS). */
+export function serviceOptions(
+  service: FakeWatchService,
+  jwt: string,
+): Pick<WatchManagerOptions, 'target' | 'historyUrl' | 'tenantId' | 'getToken' | 'tls'> {
+  return {
+    target: service.target,
+    historyUrl: service.historyUrl,
+    tenantId: service.tenantId,
+    getToken: () => jwt,
+    tls: false,
+  };
 }

@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Pool } from 'pg';
 import { freePort } from './tinyproxy';
 
 const run = promisify(execFile);
@@ -98,4 +100,40 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A ledger of `topic`'s stored position in `<schema>.topics`, read every 25 ms until `stop()`, which resolves with
+ * the readings: for checks that a position never went back. The caller passes its own pool (and ends it).
+ */
+export function positionLedger(
+  pool: Pick<Pool, 'query'>,
+  schema: string,
+  topic: string,
+): { stop(): Promise<number[]> } {
+  const readings: number[] = [];
+  let reading = true;
+  const reader = (async () => {
+    while (reading) {
+      const { rows } = await pool.query<{ position: string | null }>(
+        `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+        [topic],
+      );
+      readings.push(Number(rows[0]?.position ?? 0));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  return {
+    stop: async () => {
+      reading = false;
+      await reader;
+      return readings;
+    },
+  };
+}
+
+/** Fails naming the readings when a position in them went back. */
+export function assertNeverBack(readings: readonly number[]): void {
+  for (let i = 1; i < readings.length; i++)
+    assert.ok((readings[i] as number) >= (readings[i - 1] as number), `position went back: ${readings.join(',')}`);
 }
