@@ -3,7 +3,8 @@
 // Keep this file and ARCHITECTURE.md's table in the same change.
 
 /** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
-const FOUNDATION = '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine|once)[.]ts$|^src/logging/';
+const FOUNDATION =
+  '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine|once)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
 const CONTRACTS = '^src/(state/sequence-provider|state/coordinator|config/token-getter|delivery/watch-handlers)[.]ts$';
 const GENERATED = '^src/generated/';
