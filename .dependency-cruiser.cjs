@@ -6,7 +6,8 @@
 const FOUNDATION =
   '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine|once)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
-const CONTRACTS = '^src/(state/sequence-provider|state/coordinator|config/token-getter|delivery/watch-handlers)[.]ts$';
+const CONTRACTS =
+  '^src/(state/sequence-provider|state/coordinator|config/token-getter|delivery/watch-handlers|telemetry/watch-telemetry)[.]ts$';
 const GENERATED = '^src/generated/';
 
 /** From the bottom up: each layer's paths, and what (besides the foundation and the contracts) it may import. */
@@ -23,13 +24,17 @@ const LAYERS = [
   },
   // Health reports and the probe server: over the public types only.
   { name: 'health', path: '^src/health/', may: [] },
+  // The telemetry link the engine reports through (a metrics backend's calls fenced): over the contract only.
+  { name: 'telemetry', path: '^src/telemetry/', may: [] },
   // watch-manager/postgres: an entry of its own (it loads the optional pg); nothing else imports it.
   { name: 'postgres', path: '^src/postgres/', may: ['^src/state/', '^src/config/'] },
+  // watch-manager/opentelemetry: an entry of its own (it loads the optional @opentelemetry/api); nothing imports it.
+  { name: 'opentelemetry', path: '^src/opentelemetry/', may: [] },
   {
     name: 'engine',
     path: '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     may: [
-      '^src/(state|config|transport|auth|delivery|history|health)/',
+      '^src/(state|config|transport|auth|delivery|history|health|telemetry)/',
       '^src/(topic-connection|topic-watch|watch-manager|watch-lifecycle|coordinated-watch|managed-watch|lease-lifecycle)[.]ts$',
     ],
   },
@@ -80,8 +85,8 @@ module.exports = {
       name: 'surface-on-top',
       comment: 'Nothing in the SDK imports its entry points, the CLI or the testing kit.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(index[.]ts|cli/|testing/|postgres/)' },
-      to: { path: '^src/(index[.]ts|cli/|testing/|postgres/)' },
+      from: { path: '^src/', pathNot: '^src/(index[.]ts|cli/|testing/|postgres/|opentelemetry/)' },
+      to: { path: '^src/(index[.]ts|cli/|testing/|postgres/|opentelemetry/)' },
     },
     ...layerRules,
     {

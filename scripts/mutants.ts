@@ -37,6 +37,7 @@ const HOSTILE = 'test/hostile-server.test.ts';
 const INPUTS = 'test/inputs.test.ts';
 const ITERATOR = 'test/iterator.test.ts';
 const LIVE = 'test/live-watch.test.ts';
+const OTEL = 'test/opentelemetry.test.ts';
 const INTAKE = 'test/unit/intake.test.ts';
 const LIVENESS = 'test/liveness.test.ts';
 const PROXY = 'test/proxy.test.ts';
@@ -833,6 +834,54 @@ export const mutants: Mutant[] = [
     find: 'version !== VERSION || sum !== checksum(entry)',
     replace: 'version !== VERSION && sum !== checksum(entry)',
     tests: [DEAD_LETTER],
+  },
+  {
+    // a failed history request retried without being counted (watch.history.retries stays 0)
+    name: 'history-retry-not-counted',
+    file: 'src/history/catch-up.ts',
+    find: '        ctx.requests.retries += 1;',
+    replace: '',
+    tests: [OTEL],
+  },
+  {
+    // a handler that failed for good recorded as a success (no error.type on messaging.process.duration)
+    name: 'handler-failure-timed-as-success',
+    file: 'src/delivery/delivery.ts',
+    find: '        telemetry?.handled(policy.clock.now() - started, !o.ok);',
+    replace: '        telemetry?.handled(policy.clock.now() - started, false);',
+    tests: [OTEL],
+  },
+  {
+    // a sync handler's duration never recorded
+    name: 'sync-handler-not-timed',
+    file: 'src/delivery/delivery.ts',
+    find: '      telemetry?.handled(policy.clock.now() - started, false);\n      this.finished(event, key, SYNC_OK);',
+    replace: '      this.finished(event, key, SYNC_OK);',
+    tests: [OTEL],
+  },
+  {
+    // a closed watch's counters dropped: the topic's counters go back when it is watched again
+    name: 'closed-watch-not-retired',
+    file: 'src/watch-manager.ts',
+    find: '    this.watches.delete(id);\n    this.retire(watch);\n  }',
+    replace: '    this.watches.delete(id);\n  }',
+    tests: [OTEL],
+  },
+  {
+    // a backend that throws in handled() lets the error into delivery
+    name: 'telemetry-handled-unguarded',
+    file: 'src/telemetry/guarded-link.ts',
+    find: "          try {\n            inner.handled(durationMs, failedAttempt);\n          } catch (err) {\n            failed('handled', err);\n          }",
+    replace: '          inner.handled(durationMs, failedAttempt);',
+    tests: [OTEL],
+  },
+  {
+    // reconnects counted without their code
+    name: 'reconnect-code-not-counted',
+    file: 'src/topic-watch.ts',
+    find: '      this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;',
+    replace: '',
+    tests: [OTEL],
   },
 ];
 

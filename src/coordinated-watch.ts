@@ -1,6 +1,6 @@
 import { HandlerContext } from './delivery/event-context';
 import type { EventContext, WatchHandlers } from './delivery/watch-handlers';
-import { WatchError, errorMessage, toWatchError } from './errors';
+import { WatchError, errorMessage, toWatchError, type WatchErrorCode } from './errors';
 import { LEASE_TRANSITIONS, type LeasePhase } from './lease-lifecycle';
 import type { Log } from './logging/logger';
 import type { ManagedWatch } from './managed-watch';
@@ -42,6 +42,8 @@ const COUNTERS = [
   'unknownTypes',
   'lateEvents',
   'reconnects',
+  'historyPages',
+  'historyRetries',
 ] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
 
@@ -66,6 +68,7 @@ export class CoordinatedWatch implements ManagedWatch {
   private position = 0;
   /** The counters of the engines of earlier leases. */
   private readonly past = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
+  private readonly pastReconnects: Partial<Record<WatchErrorCode, number>> = {};
 
   constructor(
     readonly id: string,
@@ -128,13 +131,17 @@ export class CoordinatedWatch implements ManagedWatch {
             topic: this.topic,
             state: this.currentState,
             ...this.past,
+            reconnectsByCode: { ...this.pastReconnects },
             acknowledgedSequenceId: this.position,
             inFlight: 0,
             buffered: 0,
             catchUp: { active: false, replayed: 0 },
           }
         : { ...cur.engine.metrics(), state: this.currentState };
-    if (cur !== undefined) for (const c of COUNTERS) m[c] += this.past[c];
+    if (cur !== undefined) {
+      for (const c of COUNTERS) m[c] += this.past[c];
+      m.reconnectsByCode = addCounts(m.reconnectsByCode, this.pastReconnects);
+    }
     return { ...m, ...this.role(this.phase.is('active') ? cur : undefined) };
   }
 
@@ -255,6 +262,7 @@ export class CoordinatedWatch implements ManagedWatch {
   private retire(engine: TopicWatch): void {
     const m = engine.metrics();
     for (const c of COUNTERS) this.past[c] += m[c];
+    Object.assign(this.pastReconnects, addCounts(this.pastReconnects, m.reconnectsByCode));
     this.position = Math.max(this.position, m.acknowledgedSequenceId);
   }
 
@@ -344,4 +352,14 @@ export class CoordinatedWatch implements ManagedWatch {
     const to = this.currentState;
     if (from !== to) this.ctx.stateChanged(this, from, to, cause);
   }
+}
+
+/** Counts by code, added up. */
+function addCounts(
+  a: Partial<Record<WatchErrorCode, number>>,
+  b: Partial<Record<WatchErrorCode, number>>,
+): Partial<Record<WatchErrorCode, number>> {
+  const sum = { ...a };
+  for (const [code, n] of Object.entries(b) as Array<[WatchErrorCode, number]>) sum[code] = (sum[code] ?? 0) + n;
+  return sum;
 }

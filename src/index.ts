@@ -38,5 +38,6 @@ export type {
 } from './types';
 export { VERSION } from './version';
 export type { HealthReport, WatchHealth } from './health/health-report';
+export type { WatchTelemetry, TelemetryLink, TopicTelemetry } from './telemetry/watch-telemetry';
 export { serveProbes, type ProbeServer, type ProbeServerOptions, type HealthSource } from './health/probe-server';
 export { createDefaultLogger, type LogLevel, type Logger } from './logging/logger';

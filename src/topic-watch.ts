@@ -1,10 +1,10 @@
 import { Backoff } from './backoff';
-import { catchUp } from './history/catch-up';
+import { catchUp, type HistoryRequests } from './history/catch-up';
 import { sleep, withDeadline } from './clock';
 import type { DeadLetterSpool } from './delivery/dead-letter-spool';
 import { Delivery, type Consumer } from './delivery/delivery';
 import type { WatchHandlers } from './delivery/watch-handlers';
-import { WatchError, toWatchError, errorMessage } from './errors';
+import { WatchError, toWatchError, errorMessage, type WatchErrorCode } from './errors';
 import type { HistorySource } from './history/history-source';
 import type { Log } from './logging/logger';
 import type { ResolvedOptions } from './config/options';
@@ -19,6 +19,7 @@ import { Once } from './once';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecycle';
 import type { WatchEvent, WatchMetrics, WatchStatus } from './types';
 import { AgentStatusFeed } from './transport/stream-feeds';
+import type { TopicTelemetry } from './telemetry/watch-telemetry';
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {
@@ -63,6 +64,8 @@ export interface TopicWatchContext {
   fencingToken?: number;
   /** The agent status its streams send; a watch that outlives this engine (under leases) keeps one across them. */
   agentStatus?: AgentStatusFeed;
+  /** Where its durations go, when the manager reports to a metrics backend (the `telemetry` option). */
+  telemetry?: TopicTelemetry;
   /** Called on every state change of this watch, with the error behind it, if any. */
   stateChanged: (
     watch: TopicWatch,
@@ -106,6 +109,8 @@ export class TopicWatch {
   /** The agent status its streams send once accepted and whenever it changes (`manager.sendAgentStatus`). */
   readonly agentStatus: AgentStatusFeed;
   private reconnects = 0;
+  private readonly reconnectsByCode: Partial<Record<WatchErrorCode, number>> = {};
+  private readonly historyRequests: HistoryRequests = { pages: 0, retries: 0 };
   private replayed = 0;
   /**
    * Where the next catch-up reads history from when that is below the position: set when the service broke the
@@ -155,6 +160,7 @@ export class TopicWatch {
       liveWaitsForAcks: watchOptions.liveWaitsForAcks,
       ...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),
       ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
+      ...(ctx.telemetry === undefined ? {} : { telemetry: ctx.telemetry }),
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
         ctx.log.warnOnce(
@@ -266,6 +272,9 @@ export class TopicWatch {
       unknownTypes: d.unknownTypes,
       lateEvents: d.late,
       reconnects: this.reconnects,
+      reconnectsByCode: { ...this.reconnectsByCode },
+      historyPages: this.historyRequests.pages,
+      historyRetries: this.historyRequests.retries,
       catchUp,
     };
     if (d.lastEvent !== undefined) {
@@ -451,6 +460,7 @@ export class TopicWatch {
     const signal = conn.signal;
     this.connectionFrom = Math.min(this.delivery.acked, this.rereadFrom ?? this.delivery.acked);
     let suspected = false;
+    const started = options.clock.now();
     try {
       const history = this.ctx.history();
       await catchUp(
@@ -469,6 +479,7 @@ export class TopicWatch {
           list: this.watchOptions.resync?.list.bind(this.watchOptions.resync),
           canResync: this.handlers.onResync !== undefined,
           replayed: (n) => void (this.replayed += n),
+          requests: this.historyRequests,
           suspect: (from) => {
             suspected = true;
             this.suspect(from);
@@ -488,7 +499,9 @@ export class TopicWatch {
       }
       return;
     }
-    if (conn === this.conn) conn.goLive();
+    if (conn !== this.conn) return;
+    this.ctx.telemetry?.caughtUp(options.clock.now() - started);
+    conn.goLive();
   }
 
   private onReady(conn: TopicConnection): void {
@@ -553,7 +566,10 @@ export class TopicWatch {
       this.backoff.reset();
     // A server that asked for a pause (Retry-After) gets at least that.
     const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
-    if (this.phase.hasBeen('ready')) this.reconnects += 1;
+    if (this.phase.hasBeen('ready')) {
+      this.reconnects += 1;
+      this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;
+    }
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
     this.move(this.phase.hasBeen('ready') ? 'reconnecting' : 'retrying', error);

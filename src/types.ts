@@ -228,6 +228,12 @@ export interface WatchMetrics {
   lateEvents: number;
   /** Reconnects after retryable failures. */
   reconnects: number;
+  /** The same reconnects by the code of the error behind each. */
+  reconnectsByCode: Partial<Record<WatchErrorCode, number>>;
+  /** History pages fetched by catch-ups (a repeated request counts once, when it succeeds). */
+  historyPages: number;
+  /** History requests that failed and were retried. */
+  historyRetries: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */
   catchUp: {
     /** Whether a catch-up is running now. */

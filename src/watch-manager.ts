@@ -8,6 +8,8 @@ import { probeProxy } from './transport/proxy-probe';
 import { createLog, type Log } from './logging/logger';
 import { checkKeys, duration, selfLink as checkSelfLink } from './option-checks';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './config/options';
+import { attachTelemetry } from './telemetry/guarded-link';
+import type { TelemetryLink } from './telemetry/watch-telemetry';
 import { TokenRefresher } from './auth/token-refresher';
 import type { WatchHandlers } from './delivery/watch-handlers';
 import type { Consumer } from './delivery/delivery';
@@ -89,6 +91,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private nextId = 1;
   private closing: Promise<void> | undefined;
   private isClosed = false;
+  /** Where metrics go besides metrics(), with the `telemetry` option. */
+  private readonly telemetry: TelemetryLink | undefined;
+  /** Watches whose last counters went to the telemetry already (a watch leaves once, however it closed). */
+  private readonly retired = new WeakSet<ManagedWatch>();
   /** The event loop's delays, measured from the first health() on. */
   private loop: IntervalHistogram | undefined;
 
@@ -116,6 +122,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock: this.options.clock,
       log: this.log,
     });
+    // Last: a constructor that throws after this would leave the backend reading a manager that never ran.
+    this.telemetry =
+      this.options.telemetry === undefined
+        ? undefined
+        : attachTelemetry(this.options.telemetry, () => this.metrics().watches, this.log);
   }
 
   /**
@@ -193,6 +204,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       await watch.start();
     } catch (err) {
       this.watches.delete(id);
+      this.retire(watch);
       throw err;
     }
     return { id, topic: selfLink, close: () => this.closeWatch(id) };
@@ -267,8 +279,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** What every engine of a topic gets from this manager. */
   private engineContext(
     topic: string,
-  ): Pick<TopicWatchContext, 'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters'> {
+  ): Pick<
+    TopicWatchContext,
+    'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters' | 'telemetry'
+  > {
+    const telemetry = this.telemetry?.topic(topic);
     return {
+      ...(telemetry === undefined ? {} : { telemetry }),
       options: this.options,
       client: () => this.channel(),
       history: () => (this.history ??= this.createHistory()),
@@ -303,6 +320,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (watch === undefined) return;
     await watch.close();
     this.watches.delete(id);
+    this.retire(watch);
+  }
+
+  /** Hands a watch's last counters to the telemetry, once. */
+  private retire(watch: ManagedWatch): void {
+    if (this.telemetry === undefined || this.retired.has(watch)) return;
+    this.retired.add(watch);
+    this.telemetry.retire(watch.metrics());
   }
 
   /**
@@ -430,6 +455,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.loop?.disable();
       this.tokens.close();
       await Promise.all([...this.watches.values()].map((w) => w.close()));
+      for (const w of this.watches.values()) this.retire(w);
+      this.telemetry?.close();
       // Every watch stored its position and let its lease go: the member leaves (its heartbeat row goes).
       try {
         await this.options.coordinator?.close();

@@ -7,6 +7,7 @@ import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logg
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore } from '../state/memory-sequence-store';
 import type { Coordinator } from '../state/coordinator';
+import type { WatchTelemetry } from '../telemetry/watch-telemetry';
 import type { SequenceProvider } from '../state/sequence-provider';
 import type { TokenGetter } from './token-getter';
 import type { ClientCredentials, CredentialsTokenFactory } from './credentials';
@@ -132,6 +133,12 @@ export interface WatchManagerOptions {
    */
   coordinator?: Coordinator;
   /**
+   * Where metrics go as well as {@link WatchManager.metrics}: `openTelemetryMetrics()` of
+   * `watch-manager/opentelemetry` (counters and gauges read when the exporter collects, durations recorded as they
+   * end), or an implementation of the {@link WatchTelemetry} contract. @default none: nothing is recorded
+   */
+  telemetry?: WatchTelemetry;
+  /**
    * How many acknowledged events may wait for their position to be written before delivery waits for the store:
    * the most a crash can repeat. Positions are written behind delivery, coalesced (one write carries many).
    * @default 100
@@ -218,6 +225,7 @@ export interface ResolvedOptions {
   reconnect: ResolvedBackoff & { resetAfterMs: number };
   sequenceProvider: SequenceProvider;
   coordinator: Coordinator | undefined;
+  telemetry: WatchTelemetry | undefined;
   maxUnsavedAcks: number;
   positionFlush: { everyAcks: number; intervalMs: number };
   deadLetterDir: string | undefined;
@@ -250,6 +258,7 @@ const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'reconnect',
   'sequenceProvider',
   'coordinator',
+  'telemetry',
   'maxUnsavedAcks',
   'positionFlush',
   'deadLetterDir',
@@ -403,6 +412,13 @@ function resolveCoordinator(value: unknown, provider: unknown): Coordinator | un
   return value as unknown as Coordinator;
 }
 
+function resolveTelemetry(value: unknown): WatchTelemetry | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value) || typeof value.attach !== 'function')
+    throw invalid('telemetry', 'must be a WatchTelemetry (attach()), e.g. openTelemetryMetrics()');
+  return value as unknown as WatchTelemetry;
+}
+
 /** Parses a `from` value (option or CLI flag). */
 export function resolveFrom(value: unknown, field = 'from'): StartFrom {
   if (value === undefined) return 'latest';
@@ -489,6 +505,7 @@ export function resolveOptions(
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
     coordinator: resolveCoordinator(input.coordinator, input.sequenceProvider),
+    telemetry: resolveTelemetry(input.telemetry),
     maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
     positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),

@@ -8,6 +8,7 @@ import { Watermark } from './watermark';
 import type { WatchHandlers } from './watch-handlers';
 import { Intake, type DeliveryItem } from './intake';
 import { HandlerContext } from './event-context';
+import type { TopicTelemetry } from '../telemetry/watch-telemetry';
 
 /** Acknowledges an event a {@link EventSink} took. */
 export interface Acknowledger {
@@ -77,6 +78,8 @@ export interface DeliveryOptions {
   onLate?: (event: WatchEvent, highest: number) => void;
   /** The lease epoch the watch runs under (`ctx.fencingToken`); undefined without a coordinator. */
   fencingToken?: number;
+  /** Told how long each handler ran (handlers only: a sink's loop is the application's own). */
+  telemetry?: TopicTelemetry;
 }
 
 /**
@@ -318,6 +321,9 @@ export class Delivery implements Acknowledger {
 
   private execute(event: WatchEvent, key: string): void {
     this.running += 1;
+    const { telemetry, policy } = this.options;
+    // Read only with a metrics backend: without one the hot path makes no clock call.
+    const started = telemetry === undefined ? 0 : policy.clock.now();
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
     let first: unknown;
     let threw = false;
@@ -329,20 +335,24 @@ export class Delivery implements Acknowledger {
       threw = true;
     }
     if (!threw && !isThenable(first)) {
+      telemetry?.handled(policy.clock.now() - started, false);
       this.finished(event, key, SYNC_OK);
       return;
     }
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
-    const { policy } = this.options;
     const outcome = threw
       ? afterThrow(again, policy, this.abort.signal, first)
       : afterFirst(again, policy, this.abort.signal, first);
     if (!(outcome instanceof Promise)) {
+      telemetry?.handled(policy.clock.now() - started, !outcome.ok);
       this.finished(event, key, outcome);
       return;
     }
     const tracked = outcome
-      .then((o) => this.setAside(event, o))
+      .then((o) => {
+        telemetry?.handled(policy.clock.now() - started, !o.ok);
+        return this.setAside(event, o);
+      })
       .then(async (o) => {
         const abandoned = o.abandoned;
         this.settle(event, o);

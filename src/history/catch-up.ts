@@ -30,11 +30,19 @@ export interface CatchUpContext {
   canResync: boolean;
   /** Counts events handed to delivery from history. */
   replayed: (count: number) => void;
+  /** Counts requests: pages fetched (a prefetched page counts even when it is dropped) and failed ones retried. */
+  requests: HistoryRequests;
   /**
    * Told that history went back below an id it had already given (pages out of order across pages): the ids after
    * `from` cannot be trusted to have all been fetched, and a later catch-up should read them again.
    */
   suspect: (from: number) => void;
+}
+
+/** History requests of a watch, counted for its metrics. */
+export interface HistoryRequests {
+  pages: number;
+  retries: number;
 }
 
 /**
@@ -285,6 +293,7 @@ function fetchPage(
           aliveAtRequest,
         };
         gate.succeeded();
+        ctx.requests.pages += 1;
         return result;
       } catch (err) {
         if (err instanceof HistoryGone) return err;
@@ -292,6 +301,7 @@ function fetchPage(
         const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `history of ${ctx.topic}`);
         if (!error.retryable) throw error;
         const delay = gate.failed(error);
+        ctx.requests.retries += 1;
         ctx.log.warn(`history request failed; retrying in ${delay} ms`, { topic: ctx.topic, code: error.code, page });
         ctx.report(error);
       }

@@ -1,0 +1,222 @@
+import {
+  metrics,
+  ValueType,
+  type Attributes,
+  type BatchObservableResult,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  type Observable,
+  type ObservableCounter,
+} from '@opentelemetry/api';
+import { WatchError } from '../errors';
+import type { WatchMetrics } from '../types';
+import { VERSION } from '../version';
+import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from '../telemetry/watch-telemetry';
+import { TopicTotals, type Counted } from './topic-totals';
+
+/** Options of {@link openTelemetryMetrics}. */
+export interface OpenTelemetryMetricsOptions {
+  /**
+   * Where the instruments are made. @default the global provider of `@opentelemetry/api` (`metrics.getMeterProvider()`,
+   * set by the OpenTelemetry SDK's setup; without one every record is a no-op)
+   */
+  meterProvider?: MeterProvider;
+  /** The `messaging.system` attribute of the messaging metrics. @default 'grpc_watch' */
+  messagingSystem?: string;
+}
+
+/**
+ * The instruments, by name. Names and units follow OpenTelemetry's semantic conventions where they exist (messaging:
+ * `messaging.client.consumed.messages`, `messaging.process.duration`); the rest are `watch.*`. Every instrument has
+ * the attribute `watch.topic`; the messaging ones also `messaging.system`, `messaging.operation.name` (`process`)
+ * and `messaging.destination.name` (the topic).
+ */
+export const METRIC_NAMES = {
+  /** Counter `{message}`: events whose handler finished (or a `for await` loop acknowledged). */
+  consumed: 'messaging.client.consumed.messages',
+  /** Counter `{event}`: events dropped as repeats. */
+  duplicates: 'watch.events.duplicates',
+  /** Counter `{event}`: events the filter kept from the application. */
+  filtered: 'watch.events.filtered',
+  /** Counter `{event}`: events set aside in the dead-letter spool. */
+  deadLettered: 'watch.events.dead_lettered',
+  /** Counter `{reconnect}`, attribute `error.type` (the `WatchError` code): reconnects after a retryable failure. */
+  reconnects: 'watch.reconnects',
+  /** Counter `{page}`: history pages fetched by catch-ups. */
+  historyPages: 'watch.history.pages',
+  /** Counter `{retry}`: failed history requests retried. */
+  historyRetries: 'watch.history.retries',
+  /** Histogram `s`: a handler's run, first attempt to outcome; `error.type` `HANDLER_FAILED` when it failed. */
+  processDuration: 'messaging.process.duration',
+  /** Histogram `s`: a catch-up, from its first history request to the switch to live events. */
+  catchUpDuration: 'watch.catch_up.duration',
+  /** Gauge `s`: now − the `time` of the last event handled (the largest, with several watches of the topic). */
+  lag: 'watch.lag',
+  /** UpDownCounter `{event}`: handlers running now. */
+  inFlight: 'watch.events.in_flight',
+  /** UpDownCounter `{event}`: events waiting (queued, and live events held back during a catch-up). */
+  buffered: 'watch.events.buffered',
+  /** Gauge `{sequence_id}`: the acknowledged (stored) position. */
+  position: 'watch.acknowledged_sequence_id',
+} as const;
+
+/** A name of {@link METRIC_NAMES}. */
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
+/** The buckets the messaging conventions give for durations, in seconds. */
+const PROCESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** A catch-up runs from milliseconds (nothing missed) to minutes (a long outage). */
+const CATCH_UP_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Reports the metrics of every manager given it as `telemetry` through OpenTelemetry: counters and gauges are
+ * observed (read from `metrics()` when the SDK collects: no cost per event), the two durations are histograms
+ * recorded as each ends.
+ *
+ * ```ts
+ * const manager = new WatchManager({ ...options, telemetry: openTelemetryMetrics({ meterProvider }) });
+ * ```
+ */
+export function openTelemetryMetrics(options: OpenTelemetryMetricsOptions = {}): WatchTelemetry {
+  if (typeof options !== 'object' || options === null)
+    throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
+  for (const key of Object.keys(options))
+    if (key !== 'meterProvider' && key !== 'messagingSystem')
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'options.${key}': unknown option`);
+  const provider = options.meterProvider ?? metrics.getMeterProvider();
+  if (typeof (provider as Partial<MeterProvider> | null)?.getMeter !== 'function')
+    throw new WatchError(
+      'INVALID_CONFIG',
+      "invalid argument 'options.meterProvider': must be a MeterProvider (getMeter())",
+    );
+  const system = options.messagingSystem ?? 'grpc_watch';
+  if (typeof system !== 'string' || !/^[a-z][a-z0-9_.]{0,62}$/.test(system))
+    throw new WatchError(
+      'INVALID_CONFIG',
+      "invalid argument 'options.messagingSystem': must be a lower-case name (letters, digits, '_', '.'; up to 63)",
+    );
+  return new OpenTelemetryMetrics(provider.getMeter('watch-manager', VERSION), system);
+}
+
+/** The attributes of one topic, made once: records on the hot path allocate nothing. */
+interface TopicAttributes {
+  topic: Attributes;
+  messaging: Attributes;
+  failed: Attributes;
+}
+
+class OpenTelemetryMetrics implements WatchTelemetry {
+  private readonly reads = new Set<() => readonly WatchMetrics[]>();
+  private readonly totals = new TopicTotals();
+  private readonly attributes = new Map<string, TopicAttributes>();
+  private readonly counters: Record<Counted, ObservableCounter>;
+  private readonly reconnects: ObservableCounter;
+  private readonly lag: Observable;
+  private readonly inFlight: Observable;
+  private readonly buffered: Observable;
+  private readonly position: Observable;
+  private readonly processDuration: Histogram;
+  private readonly catchUpDuration: Histogram;
+
+  constructor(
+    meter: Meter,
+    private readonly system: string,
+  ) {
+    const count = (name: string, unit: string, description: string): ObservableCounter =>
+      meter.createObservableCounter(name, { unit, description, valueType: ValueType.INT });
+    this.counters = {
+      delivered: count(METRIC_NAMES.consumed, '{message}', 'Events delivered to the application'),
+      duplicates: count(METRIC_NAMES.duplicates, '{event}', 'Events dropped as repeats'),
+      filtered: count(METRIC_NAMES.filtered, '{event}', 'Events the filter kept from the application'),
+      deadLettered: count(METRIC_NAMES.deadLettered, '{event}', 'Events set aside in the dead-letter spool'),
+      historyPages: count(METRIC_NAMES.historyPages, '{page}', 'History pages fetched by catch-ups'),
+      historyRetries: count(METRIC_NAMES.historyRetries, '{retry}', 'Failed history requests retried'),
+    };
+    this.reconnects = count(METRIC_NAMES.reconnects, '{reconnect}', 'Reconnects after a retryable failure');
+    this.lag = meter.createObservableGauge(METRIC_NAMES.lag, {
+      unit: 's',
+      description: 'Now minus the time of the last event handled',
+    });
+    this.inFlight = meter.createObservableUpDownCounter(METRIC_NAMES.inFlight, {
+      unit: '{event}',
+      description: 'Handlers running now',
+      valueType: ValueType.INT,
+    });
+    this.buffered = meter.createObservableUpDownCounter(METRIC_NAMES.buffered, {
+      unit: '{event}',
+      description: 'Events waiting for delivery',
+      valueType: ValueType.INT,
+    });
+    this.position = meter.createObservableGauge(METRIC_NAMES.position, {
+      unit: '{sequence_id}',
+      description: 'The acknowledged (stored) position',
+      valueType: ValueType.INT,
+    });
+    this.processDuration = meter.createHistogram(METRIC_NAMES.processDuration, {
+      unit: 's',
+      description: 'Duration of an event handler, first attempt to outcome',
+      advice: { explicitBucketBoundaries: PROCESS_BUCKETS },
+    });
+    this.catchUpDuration = meter.createHistogram(METRIC_NAMES.catchUpDuration, {
+      unit: 's',
+      description: 'Duration of a catch-up from history, to the switch to live events',
+      advice: { explicitBucketBoundaries: CATCH_UP_BUCKETS },
+    });
+    meter.addBatchObservableCallback(
+      (result) => this.observe(result),
+      [...Object.values(this.counters), this.reconnects, this.lag, this.inFlight, this.buffered, this.position],
+    );
+  }
+
+  attach(read: () => readonly WatchMetrics[]): TelemetryLink {
+    this.reads.add(read);
+    return {
+      topic: (topic) => this.topic(topic),
+      retire: (last) => this.totals.retire(last),
+      close: () => void this.reads.delete(read),
+    };
+  }
+
+  private topic(topic: string): TopicTelemetry {
+    const attrs = this.attributesOf(topic);
+    const { processDuration, catchUpDuration } = this;
+    return {
+      handled: (ms, failed) => processDuration.record(ms / 1000, failed ? attrs.failed : attrs.messaging),
+      caughtUp: (ms) => catchUpDuration.record(ms / 1000, attrs.topic),
+    };
+  }
+
+  private attributesOf(topic: string): TopicAttributes {
+    let attrs = this.attributes.get(topic);
+    if (attrs === undefined) {
+      const messaging = {
+        'watch.topic': topic,
+        'messaging.system': this.system,
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': topic,
+      };
+      attrs = { topic: { 'watch.topic': topic }, messaging, failed: { ...messaging, 'error.type': 'HANDLER_FAILED' } };
+      this.attributes.set(topic, attrs);
+    }
+    return attrs;
+  }
+
+  private observe(result: BatchObservableResult): void {
+    const all: WatchMetrics[] = [];
+    for (const read of this.reads) all.push(...read());
+    for (const f of this.totals.figures(all).values()) {
+      const attrs = this.attributesOf(f.topic);
+      result.observe(this.counters.delivered, f.counts.delivered, attrs.messaging);
+      for (const c of ['duplicates', 'filtered', 'deadLettered', 'historyPages', 'historyRetries'] as const)
+        result.observe(this.counters[c], f.counts[c], attrs.topic);
+      for (const [code, n] of f.reconnects)
+        result.observe(this.reconnects, n, { 'watch.topic': f.topic, 'error.type': code });
+      if (!f.watched) continue; // a topic no watch reads now has counters, not a state
+      result.observe(this.inFlight, f.inFlight, attrs.topic);
+      result.observe(this.buffered, f.buffered, attrs.topic);
+      result.observe(this.position, f.position, attrs.topic);
+      if (f.lagMs !== undefined) result.observe(this.lag, f.lagMs / 1000, attrs.topic);
+    }
+  }
+}
