@@ -121,6 +121,10 @@ export class TopicWatch {
   private rereadFrom: number | undefined;
   /** The position the current connection's catch-up started from. */
   private connectionFrom = 0;
+  /** When the current connection's catch-up started. */
+  private catchUpStarted = 0;
+  /** Whether the current connection's missed events were all delivered (its `live` item ran): live, for status. */
+  private caughtUp = false;
 
   constructor(
     readonly id: string,
@@ -161,6 +165,7 @@ export class TopicWatch {
       ...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),
       ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
       ...(ctx.telemetry === undefined ? {} : { telemetry: ctx.telemetry }),
+      liveReached: () => this.liveReached(),
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
         ctx.log.warnOnce(
@@ -242,7 +247,7 @@ export class TopicWatch {
       id: this.id,
       topic: this.topic,
       state: this.state,
-      live: this.conn?.isLive === true && this.phase.is('ready'),
+      live: this.conn?.isLive === true && this.caughtUp && this.phase.is('ready'),
       lastSequenceId: this.delivery.acked,
     };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
@@ -254,7 +259,7 @@ export class TopicWatch {
     const d = this.delivery;
     const held = this.conn === undefined ? { count: 0, first: undefined } : d.intake.heldBack;
     const catchUp: WatchMetrics['catchUp'] = {
-      active: this.conn !== undefined && !this.conn.isLive,
+      active: this.conn !== undefined && !(this.conn.isLive && this.caughtUp),
       replayed: this.replayed,
     };
     if (held.first !== undefined) catchUp.targetSequenceId = held.first;
@@ -438,6 +443,7 @@ export class TopicWatch {
       if (this.closing.signal.aborted) return;
     }
     this.replayed = 0;
+    this.caughtUp = false;
     const conn: TopicConnection = new TopicConnection({
       client: this.ctx.client(),
       topic: this.topic,
@@ -460,7 +466,7 @@ export class TopicWatch {
     const signal = conn.signal;
     this.connectionFrom = Math.min(this.delivery.acked, this.rereadFrom ?? this.delivery.acked);
     let suspected = false;
-    const started = options.clock.now();
+    this.catchUpStarted = options.clock.now();
     try {
       const history = this.ctx.history();
       await catchUp(
@@ -499,9 +505,15 @@ export class TopicWatch {
       }
       return;
     }
-    if (conn !== this.conn) return;
-    this.ctx.telemetry?.caughtUp(options.clock.now() - started);
-    conn.goLive();
+    if (conn === this.conn) conn.goLive();
+  }
+
+  /** The current connection's `live` item ran: the catch-up is over for the application too. */
+  private liveReached(): void {
+    // A live item of an earlier connection still running when it ended finds the new one not live yet.
+    if (this.conn?.isLive !== true || this.caughtUp) return;
+    this.caughtUp = true;
+    this.ctx.telemetry?.caughtUp(this.ctx.options.clock.now() - this.catchUpStarted);
   }
 
   private onReady(conn: TopicConnection): void {

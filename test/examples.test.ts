@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captured, scanForSecrets, secret } from './support/harness';
@@ -114,6 +114,61 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
       assert.match(run.stdout, /^applied 40 events, each exactly once$/m);
     } finally {
       await pg.stop();
+    }
+  });
+
+  it('prometheus: the OpenTelemetry metrics scraped over HTTP as Prometheus text, then SIGTERM stops it', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'examples', 'prometheus-metrics.ts'), '0'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      let url: string | undefined;
+      while (url === undefined) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `no metrics URL: ${stdout}${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(stdout)?.[1];
+      }
+      // ready() resolved once the 30 events of history were handled.
+      assert.match(stdout, /^handled 30 events; /m);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      const text = await res.text();
+      const topic = 'watch_topic="/management/v1alpha1/watchtopics/metrics-demo"';
+      const sample = (name: string): number => {
+        const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(topic));
+        assert.ok(line !== undefined, `${name} in:\n${text}`);
+        return Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      assert.match(text, /^# TYPE messaging_client_consumed_messages_total counter$/m);
+      assert.ok(sample('messaging_client_consumed_messages_total') >= 30);
+      assert.match(text, /^# TYPE messaging_process_duration histogram$/m);
+      assert.ok(sample('messaging_process_duration_count') >= 30);
+      assert.match(text, /^messaging_process_duration_bucket\{.*le="0\.005"\} \d+$/m);
+      assert.equal(sample('watch_catch_up_duration_count'), 1);
+      assert.ok(sample('watch_history_pages_total') >= 1);
+      assert.ok(sample('watch_acknowledged_sequence_id') >= 30);
+      assert.ok(sample('watch_events_in_flight') >= 0);
+      assert.match(text, /^# TYPE watch_lag gauge$/m);
+      assert.match(text, /^# UNIT watch_lag s$/m);
+      assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      assert.match(stdout, /^stopped after \d+ events$/m);
+    } finally {
+      child.kill('SIGKILL');
+      captured.push(stdout, stderr);
     }
   });
 

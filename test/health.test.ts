@@ -96,6 +96,29 @@ describe('health for probes', { timeout: 60_000 }, () => {
     }
   });
 
+  it('ready() waits until the missed events were handled, not only read from history', async () => {
+    const service = await startService();
+    const jwt = await token(service, { ttlMs: 600_000 });
+    // Fewer than the buffer holds: history is read and handed over at once, while the handlers still work on it.
+    service.publishMany(TOPIC, 40);
+    const manager = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    try {
+      let handled = 0;
+      await manager.registerWatch(TOPIC, {
+        onEvent: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          handled += 1;
+        },
+      });
+      await manager.ready({ timeoutMs: 20_000 });
+      assert.equal(handled, 40);
+      assert.deepEqual([manager.health().ready, manager.metrics().watches[0]?.catchUp.active], [true, false]);
+    } finally {
+      await manager.close();
+      await service.stop();
+    }
+  });
+
   it('a bad port is INVALID_CONFIG naming it', async () => {
     const manager = new WatchManager({ target: 'localhost:1', tenantId: 't', getToken: () => 'x', tls: false });
     await assert.rejects(

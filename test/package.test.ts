@@ -158,6 +158,25 @@ describe('the npm package, packed and installed offline into an empty directory'
     );
   });
 
+  it('never loads @opentelemetry/api unless watch-manager/opentelemetry is imported, which names the missing peer', async () => {
+    writeFileSync(
+      path.join(app, 'otel.cjs'),
+      [
+        "const { WatchManager } = require('watch-manager');",
+        "new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', tls: false, logger: { error() {}, warn() {}, info() {}, debug() {} } }).close();",
+        "if (Object.keys(require.cache).some((f) => /[\\/]@opentelemetry[\\/]/.test(f))) throw new Error('@opentelemetry loaded');",
+        "try { require('watch-manager/opentelemetry'); } catch (err) { console.log(err.message); process.exit(0); }",
+        "throw new Error('watch-manager/opentelemetry loaded without @opentelemetry/api installed');",
+      ].join('\n'),
+    );
+    const r = await run(process.execPath, ['otel.cjs'], app, 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^watch-manager\/opentelemetry needs the optional peer dependency '@opentelemetry\/api': npm install @opentelemetry\/api/,
+    );
+  });
+
   it('works with import (ES modules): named exports of both entries', async () => {
     writeFileSync(
       path.join(app, 'main.mjs'),

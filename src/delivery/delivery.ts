@@ -80,6 +80,8 @@ export interface DeliveryOptions {
   fencingToken?: number;
   /** Told how long each handler ran (handlers only: a sink's loop is the application's own). */
   telemetry?: TopicTelemetry;
+  /** Told when a `live` item ran: every event before it was handled (a sink: handed over), `onLive` returned. */
+  liveReached?: () => void;
 }
 
 /**
@@ -445,6 +447,7 @@ export class Delivery implements Acknowledger {
       this.inflight.delete(running);
     }
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
+    if (item.kind === 'live') this.options.liveReached?.();
     if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
       this.watermark.reset(item.notice.newestSequenceId);
       // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
