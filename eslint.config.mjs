@@ -19,6 +19,14 @@ const clockOnly = {
   ],
 };
 
+const PEER = {
+  pg: { name: 'pg', message: 'Only src/postgres/ loads pg (an optional peer dependency).' },
+  otel: {
+    name: '@opentelemetry/api',
+    message: 'Only src/opentelemetry/ loads @opentelemetry/api (an optional peer dependency).',
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'docs/**', 'node_modules/**', 'src/generated/**', 'coverage/**'] },
   js.configs.recommended,
@@ -71,16 +79,20 @@ export default tseslint.config(
     ignores: ['src/clock.ts', 'src/testing/**', 'src/cli/**'],
     rules: { ...clockOnly, '@typescript-eslint/no-explicit-any': 'error' },
   },
+  // Optional peer dependencies: only their own entry loads each (watch-manager/postgres pg,
+  // watch-manager/opentelemetry @opentelemetry/api). One rule per file set, since a later block replaces the rule.
   {
-    // pg is an optional peer dependency: only the watch-manager/postgres entry may load it.
     files: ['src/**/*.ts'],
-    ignores: ['src/postgres/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'pg', message: 'Only src/postgres/ loads pg (an optional peer dependency).' }] },
-      ],
-    },
+    ignores: ['src/postgres/**', 'src/opentelemetry/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [PEER.pg, PEER.otel] }] },
+  },
+  {
+    files: ['src/postgres/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [PEER.otel] }] },
+  },
+  {
+    files: ['src/opentelemetry/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [PEER.pg] }] },
   },
   {
     // Tests match terminal colours (ESC) in output.

@@ -1,4 +1,5 @@
-// Events/s and client CPU µs/event through registerWatch (ack on, concurrency 1) and through for await, against a
+// Events/s and client CPU µs/event through registerWatch (ack on, concurrency 1; also with OpenTelemetry metrics on:
+// sdk-otel, a real SDK MeterProvider and the Prometheus exporter) and through for await, against a
 // bare @grpc/grpc-js client of the same proto with grpc-js defaults and with the SDK's channel options, all reading
 // the same server process (gRPC framing over node:http2, 32 KiB writes). Each measurement is a fresh process;
 // the order alternates each round. Prints medians, ranges, paired ratios and the server's CPU share.
@@ -8,7 +9,7 @@ import { median, numberArg, range, runThroughput, startProcess, type ServiceInfo
 
 const EVENTS = numberArg('--events', 200_000);
 const ROUNDS = numberArg('--rounds', 5);
-const MODES = ['sdk-handler', 'sdk-iterator', 'bare-default', 'bare-same'] as const;
+const MODES = ['sdk-handler', 'sdk-otel', 'sdk-iterator', 'bare-default', 'bare-same'] as const;
 type Mode = (typeof MODES)[number];
 
 /** CPU seconds a process used so far (Linux /proc; clock ticks at 100 Hz). */
@@ -62,11 +63,14 @@ async function main(): Promise<void> {
   const iterVsHandler = paired('sdk-iterator', 'sdk-handler');
   const rssOf = (m: Mode): number[] => rss.get(m) ?? [];
   const iterRss = rssOf('sdk-iterator').map((x, i) => x / (rssOf('sdk-handler')[i] as number));
+  // Metrics on against off, round by round: the cost of the telemetry on the hot path.
+  const otelVsHandler = paired('sdk-otel', 'sdk-handler');
+  const overheadPct = (1 - median(otelVsHandler)) * 100;
   process.stdout.write(
-    `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}, sdk-iterator/sdk-handler ${median(iterVsHandler).toFixed(2)} (${range(iterVsHandler, 2)}), peak RSS sdk-iterator/sdk-handler ${median(iterRss).toFixed(2)} (${range(iterRss, 2)})\n`,
+    `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}, sdk-iterator/sdk-handler ${median(iterVsHandler).toFixed(2)} (${range(iterVsHandler, 2)}), peak RSS sdk-iterator/sdk-handler ${median(iterRss).toFixed(2)} (${range(iterRss, 2)}), sdk-otel/sdk-handler ${median(otelVsHandler).toFixed(3)} (${range(otelVsHandler, 3)})\n`,
   );
   process.stdout.write(
-    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)} iterator_vs_handler=${median(iterVsHandler).toFixed(2)} iterator_vs_handler_range=${range(iterVsHandler, 2)} iterator_rss_vs_handler=${median(iterRss).toFixed(2)} handler_peak_rss_mib=${median(rssOf('sdk-handler')).toFixed(0)} iterator_peak_rss_mib=${median(rssOf('sdk-iterator')).toFixed(0)}\n`,
+    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)} iterator_vs_handler=${median(iterVsHandler).toFixed(2)} iterator_vs_handler_range=${range(iterVsHandler, 2)} iterator_rss_vs_handler=${median(iterRss).toFixed(2)} handler_peak_rss_mib=${median(rssOf('sdk-handler')).toFixed(0)} iterator_peak_rss_mib=${median(rssOf('sdk-iterator')).toFixed(0)} otel_events_per_s=${median(rate.get('sdk-otel') ?? []).toFixed(0)} otel_vs_handler=${median(otelVsHandler).toFixed(3)} otel_vs_handler_range=${range(otelVsHandler, 3)} otel_overhead_pct=${overheadPct.toFixed(1)}\n`,
   );
 }
 

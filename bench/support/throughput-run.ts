@@ -1,13 +1,17 @@
 // One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
 // argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same | sdk-file | sdk-postgres (registerWatch with a
 // FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL) | sdk-transaction (a PostgresCoordinator
-// at WM_PG_URL, transactional handlers: each event's effect row and position in one commit), and prints
-// {mode, events, ms, cpuUs, peakRssMiB}.
+// at WM_PG_URL, transactional handlers: each event's effect row and position in one commit) | sdk-otel (sdk-handler
+// with OpenTelemetry metrics: a real SDK MeterProvider with the Prometheus exporter as its reader, scraped once at
+// the end to check it counted every event), and prints {mode, events, ms, cpuUs, peakRssMiB}.
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileSequenceStore, WatchManager, type SequenceProvider } from '../../src';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { FileSequenceStore, WatchManager, type SequenceProvider, type WatchTelemetry } from '../../src';
+import { openTelemetryMetrics } from '../../src/opentelemetry';
 import { PostgresCoordinator, PostgresSequenceStore } from '../../src/postgres';
 import { channelOptions } from '../../src/transport/grpc-channel';
 import { resolveOptions } from '../../src/config/options';
@@ -15,7 +19,14 @@ import { watchProto } from '../../src/transport/proto';
 import type { ServiceInfo } from './stats';
 
 const mode = process.argv[2] as
-  'sdk-handler' | 'sdk-iterator' | 'bare-default' | 'bare-same' | 'sdk-file' | 'sdk-postgres' | 'sdk-transaction';
+  | 'sdk-handler'
+  | 'sdk-iterator'
+  | 'bare-default'
+  | 'bare-same'
+  | 'sdk-file'
+  | 'sdk-postgres'
+  | 'sdk-transaction'
+  | 'sdk-otel';
 const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
 const options = {
@@ -56,8 +67,16 @@ function store(): SequenceProvider | undefined {
   return undefined;
 }
 
-async function sdk(iterator: boolean, sequenceProvider: SequenceProvider | undefined): Promise<void> {
-  const manager = new WatchManager(sequenceProvider === undefined ? options : { ...options, sequenceProvider });
+async function sdk(
+  iterator: boolean,
+  sequenceProvider: SequenceProvider | undefined,
+  telemetry?: WatchTelemetry,
+): Promise<void> {
+  const manager = new WatchManager({
+    ...options,
+    ...(sequenceProvider === undefined ? {} : { sequenceProvider }),
+    ...(telemetry === undefined ? {} : { telemetry }),
+  });
   let n = 0;
   if (iterator) {
     for await (const record of manager.watch(info.topic)) if (record.kind === 'event' && ++n === info.events) break;
@@ -102,6 +121,21 @@ async function prepare(): Promise<() => Promise<void>> {
     await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
     await db.end();
     return () => transactional(coordinator, schema);
+  }
+  if (mode === 'sdk-otel') {
+    const exporter = new PrometheusExporter({ preventServerStart: true });
+    const meterProvider = new MeterProvider({ readers: [exporter] });
+    const telemetry = openTelemetryMetrics({ meterProvider });
+    return async () => {
+      await sdk(false, undefined, telemetry);
+      // Outside the hot path, but inside the timing: one scrape, as Prometheus would make, proves every event counted.
+      const { resourceMetrics } = await exporter.collect();
+      const consumed = resourceMetrics.scopeMetrics
+        .flatMap((s) => s.metrics)
+        .find((m) => m.descriptor.name === 'messaging.client.consumed.messages')?.dataPoints[0]?.value;
+      if (consumed !== info.events) throw new Error(`metrics counted ${JSON.stringify(consumed)} of ${info.events} events`);
+      await meterProvider.shutdown();
+    };
   }
   if (mode === 'bare-default') return () => bare({});
   if (mode === 'bare-same') return () => bare(channelOptions(resolveOptions(options, '0')));
