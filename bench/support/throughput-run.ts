@@ -133,7 +133,8 @@ async function prepare(): Promise<() => Promise<void>> {
       const consumed = resourceMetrics.scopeMetrics
         .flatMap((s) => s.metrics)
         .find((m) => m.descriptor.name === 'messaging.client.consumed.messages')?.dataPoints[0]?.value;
-      if (consumed !== info.events) throw new Error(`metrics counted ${JSON.stringify(consumed)} of ${info.events} events`);
+      if (consumed !== info.events)
+        throw new Error(`metrics counted ${JSON.stringify(consumed)} of ${info.events} events`);
       await meterProvider.shutdown();
     };
   }
