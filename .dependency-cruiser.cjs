@@ -4,7 +4,7 @@
 
 /** Primitives every layer uses: errors, time, backoff, public types, value checks, logging and redaction. */
 const FOUNDATION =
-  '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine|once)[.]ts$|^src/logging/';
+  '^src/(errors|clock|backoff|types|version|option-checks|thenable|state-machine|once|node-support)[.]ts$|^src/logging/';
 /** Contracts: interfaces an application or a second implementation fills in. Importable from every layer. */
 const CONTRACTS =
   '^src/(state/sequence-provider|state/coordinator|config/token-getter|delivery/watch-handlers|telemetry/watch-telemetry)[.]ts$';

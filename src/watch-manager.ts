@@ -9,6 +9,7 @@ import { createLog, type Log } from './logging/logger';
 import { checkKeys, duration, selfLink as checkSelfLink } from './option-checks';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './config/options';
 import { attachTelemetry } from './telemetry/guarded-link';
+import { warnIfEndOfLife } from './node-support';
 import type { TelemetryLink } from './telemetry/watch-telemetry';
 import { TokenRefresher } from './auth/token-refresher';
 import type { WatchHandlers } from './delivery/watch-handlers';
@@ -101,6 +102,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
   constructor(options: WatchManagerOptions) {
     super();
+    // Once per process, before anything can fail: an agent on an ended Node.js line hears of it at start.
+    warnIfEndOfLife();
     this.options = resolveOptions(options, VERSION, managerCredentialsToken);
     this.log = createLog(this.options.logger);
     if (isStandaloneCredentialsToken(options.getToken) && (options.proxy !== undefined || options.tls !== undefined)) {
