@@ -38,6 +38,7 @@ const INPUTS = 'test/inputs.test.ts';
 const ITERATOR = 'test/iterator.test.ts';
 const LIVE = 'test/live-watch.test.ts';
 const OTEL = 'test/opentelemetry.test.ts';
+const HEALTH = 'test/health.test.ts';
 const INTAKE = 'test/unit/intake.test.ts';
 const LIVENESS = 'test/liveness.test.ts';
 const PROXY = 'test/proxy.test.ts';
@@ -836,6 +837,39 @@ export const mutants: Mutant[] = [
     tests: [DEAD_LETTER],
   },
   {
+    // the live barrier reached after onLive returned: ready() inside onLive (or before a for await loop) never resolves
+    name: 'live-reached-after-on-live',
+    file: 'src/delivery/delivery.ts',
+    find: "    if (item.kind === 'live') this.options.liveReached?.();\n    const running",
+    replace: '    const running',
+    tests: [HEALTH],
+  },
+  {
+    // two openTelemetryMetrics() on one provider each register the instruments: the last observation wins
+    name: 'otel-instance-per-call',
+    file: 'src/opentelemetry/open-telemetry-metrics.ts',
+    find: '    bySystem.set(system, instance);',
+    replace: '',
+    tests: [OTEL],
+  },
+  {
+    // a closed watch's gauges stay exported at their last values
+    name: 'gone-topic-gauges-kept',
+    file: 'src/opentelemetry/topic-totals.ts',
+    find: '      f.lagMs = 0;',
+    replace: '',
+    tests: [OTEL],
+  },
+  {
+    // the global meter provider bound when openTelemetryMetrics() is called, before the SDK's setup
+    name: 'otel-global-provider-bound-early',
+    file: 'src/opentelemetry/open-telemetry-metrics.ts',
+    find: '  return { attach: (read) => instanceFor(given ?? metrics.getMeterProvider(), system).attach(read) };',
+    replace:
+      '  const early = given ?? metrics.getMeterProvider();\n  return { attach: (read) => instanceFor(early, system).attach(read) };',
+    tests: [OTEL],
+  },
+  {
     // a failed history request retried without being counted (watch.history.retries stays 0)
     name: 'history-retry-not-counted',
     file: 'src/history/catch-up.ts',
@@ -847,15 +881,15 @@ export const mutants: Mutant[] = [
     // a handler that failed for good recorded as a success (no error.type on messaging.process.duration)
     name: 'handler-failure-timed-as-success',
     file: 'src/delivery/delivery.ts',
-    find: '        telemetry?.handled(policy.clock.now() - started, !o.ok);',
-    replace: '        telemetry?.handled(policy.clock.now() - started, false);',
+    find: '    telemetry.handled(Math.max(0, policy.clock.now() - started), !ok);',
+    replace: '    telemetry.handled(Math.max(0, policy.clock.now() - started), false);',
     tests: [OTEL],
   },
   {
     // a sync handler's duration never recorded
     name: 'sync-handler-not-timed',
     file: 'src/delivery/delivery.ts',
-    find: '      telemetry?.handled(policy.clock.now() - started, false);\n      this.finished(event, key, SYNC_OK);',
+    find: '      telemetry?.handled(Math.max(0, policy.clock.now() - started), false);\n      this.finished(event, key, SYNC_OK);',
     replace: '      this.finished(event, key, SYNC_OK);',
     tests: [OTEL],
   },
@@ -871,8 +905,8 @@ export const mutants: Mutant[] = [
     // a backend that throws in handled() lets the error into delivery
     name: 'telemetry-handled-unguarded',
     file: 'src/telemetry/guarded-link.ts',
-    find: "          try {\n            inner.handled(durationMs, failedAttempt);\n          } catch (err) {\n            failed('handled', err);\n          }",
-    replace: '          inner.handled(durationMs, failedAttempt);',
+    find: '            const result: unknown = backend.handled(durationMs, failedRun);',
+    replace: '            const result: unknown = undefined; backend.handled(durationMs, failedRun);',
     tests: [OTEL],
   },
   {

@@ -513,7 +513,7 @@ export class TopicWatch {
     // A live item of an earlier connection still running when it ended finds the new one not live yet.
     if (this.conn?.isLive !== true || this.caughtUp) return;
     this.caughtUp = true;
-    this.ctx.telemetry?.caughtUp(this.ctx.options.clock.now() - this.catchUpStarted);
+    this.ctx.telemetry?.caughtUp(Math.max(0, this.ctx.options.clock.now() - this.catchUpStarted));
   }
 
   private onReady(conn: TopicConnection): void {

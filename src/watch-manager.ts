@@ -330,7 +330,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private retire(watch: ManagedWatch): void {
     if (this.telemetry === undefined || this.retired.has(watch)) return;
     this.retired.add(watch);
-    this.telemetry.retire(watch.metrics());
+    let last: WatchMetrics;
+    try {
+      last = watch.metrics();
+    } catch (err) {
+      this.log.warn('the metrics of a closed watch could not be read', { id: watch.id, error: errorMessage(err) });
+      return;
+    }
+    this.telemetry.retire(last);
   }
 
   /**
@@ -457,9 +464,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.closed.abort();
       this.loop?.disable();
       this.tokens.close();
-      await Promise.all([...this.watches.values()].map((w) => w.close()));
-      for (const w of this.watches.values()) this.retire(w);
-      this.telemetry?.close();
+      try {
+        await Promise.all([...this.watches.values()].map((w) => w.close()));
+      } finally {
+        // Also when a close failed: the backend keeps their last counters and stops reading this manager.
+        for (const w of this.watches.values()) this.retire(w);
+        this.telemetry?.close();
+      }
       // Every watch stored its position and let its lease go: the member leaves (its heartbeat row goes).
       try {
         await this.options.coordinator?.close();

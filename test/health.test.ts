@@ -119,6 +119,43 @@ describe('health for probes', { timeout: 60_000 }, () => {
     }
   });
 
+  it('ready() inside onLive, and before a for await loop takes its first record, resolves', async () => {
+    const service = await startService();
+    const jwt = await token(service, { ttlMs: 600_000 });
+    service.publishMany(TOPIC, 5);
+    const manager = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    try {
+      let readyInOnLive: unknown;
+      await manager.registerWatch(TOPIC, {
+        onEvent: () => undefined,
+        onLive: async () => {
+          readyInOnLive = await manager.ready({ timeoutMs: 5_000 }).then(
+            () => 'ready',
+            (err: WatchError) => err.code,
+          );
+        },
+      });
+      await until('onLive', () => readyInOnLive !== undefined);
+      assert.equal(readyInOnLive, 'ready');
+    } finally {
+      await manager.close();
+    }
+    const other = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    try {
+      const records = other.watch(TOPIC);
+      await other.ready({ timeoutMs: 5_000 }); // the loop has not asked for anything yet
+      const ids: number[] = [];
+      for await (const record of records) {
+        if (record.kind === 'event') ids.push(record.event.sequenceId);
+        if (record.kind === 'live') break;
+      }
+      assert.deepEqual(ids, [1, 2, 3, 4, 5]);
+    } finally {
+      await other.close();
+      await service.stop();
+    }
+  });
+
   it('a bad port is INVALID_CONFIG naming it', async () => {
     const manager = new WatchManager({ target: 'localhost:1', tenantId: 't', getToken: () => 'x', tls: false });
     await assert.rejects(

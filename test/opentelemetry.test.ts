@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { WatchManager, WatchError, type WatchMetrics, type WatchTelemetry } from 'watch-manager';
 import { METRIC_NAMES, openTelemetryMetrics } from 'watch-manager/opentelemetry';
@@ -176,6 +177,13 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
       await sub.close();
       const afterClose = await collect(reader);
       assert.equal(value(afterClose, METRIC_NAMES.consumed, messaging), 17);
+      // Gauges of a topic no watch reads: nothing runs, waits or lags; its last position stays.
+      assert.deepEqual(
+        [METRIC_NAMES.inFlight, METRIC_NAMES.buffered, METRIC_NAMES.lag, METRIC_NAMES.position].map((n) =>
+          value(afterClose, n, topic),
+        ),
+        [0, 0, 0, 20],
+      );
       service.setHostile({});
       await manager.registerWatch(TOPIC, { onEvent: () => undefined });
       service.publishMany(TOPIC, 3, { kind: 'Keep' });
@@ -201,19 +209,19 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
   it('a backend that throws never stops a watch nor loses an event; it is logged once', async () => {
     const service = await startService();
     const jwt = await token(service, { ttlMs: 600_000 });
+    // Thrown, and rejected: an async backend's rejection must not become an unhandled rejection (a crash).
     const failing: WatchTelemetry = {
       attach: () => ({
         topic: () => ({
-          handled: () => {
+          handled: async () => {
+            await Promise.resolve();
             throw new Error('exporter down');
           },
           caughtUp: () => {
             throw new Error('exporter down');
           },
         }),
-        retire: () => {
-          throw new Error('exporter down');
-        },
+        retire: () => Promise.reject(new Error('exporter down')),
         close: () => undefined,
       }),
     };
@@ -248,6 +256,48 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
     }
   });
 
+  it('two instances on one provider add up; the global provider is looked up when a manager attaches', async () => {
+    const service = await startService();
+    const jwt = await token(service, { ttlMs: 600_000 });
+    const { reader, provider } = setup();
+    // Made before the SDK's setup registers the global provider, as an application's module order may have it.
+    const viaGlobal = openTelemetryMetrics();
+    metrics.setGlobalMeterProvider(provider);
+    const managers = [
+      new WatchManager({
+        ...serviceOptions(service, jwt),
+        from: 'beginning',
+        logger: quietLogger,
+        telemetry: viaGlobal,
+      }),
+      new WatchManager({
+        ...serviceOptions(service, jwt),
+        from: 'beginning',
+        logger: quietLogger,
+        telemetry: openTelemetryMetrics({ meterProvider: provider }),
+      }),
+    ];
+    try {
+      service.publishMany(TOPIC, 25);
+      for (const m of managers) await m.registerWatch(TOPIC, { onEvent: () => undefined });
+      for (const m of managers) await m.ready({ timeoutMs: 20_000 });
+      const figures = await collect(reader);
+      const messaging = {
+        'watch.topic': TOPIC,
+        'messaging.system': 'grpc_watch',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': TOPIC,
+      };
+      assert.equal(value(figures, METRIC_NAMES.consumed, messaging), 50);
+      assert.equal(histogram(figures, METRIC_NAMES.processDuration, messaging).count, 50);
+    } finally {
+      metrics.disable();
+      for (const m of managers) await m.close();
+      await provider.shutdown();
+      await service.stop();
+    }
+  });
+
   it('refuses bad settings with INVALID_CONFIG naming the setting', () => {
     const base = { target: 'h:1', tenantId: 't', getToken: () => 'x', tls: false as const };
     const refused = (make: () => unknown, setting: RegExp): void => {
@@ -271,6 +321,26 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
       /'telemetry': attach\(\) failed: no meter/,
     );
     refused(() => openTelemetryMetrics({ meterProvider: 5 as never }), /'options.meterProvider'/);
+    refused(() => openTelemetryMetrics({ meterProvider: null as never }), /'options.meterProvider'/);
+    refused(() => openTelemetryMetrics({ messagingSystem: null as never }), /'options.messagingSystem'/);
+    refused(
+      () =>
+        new WatchManager({
+          ...base,
+          telemetry: openTelemetryMetrics({
+            meterProvider: {
+              getMeter: () => {
+                throw new Error('no meter');
+              },
+            },
+          }),
+        }),
+      /'telemetry': getMeter\(\) failed: no meter/,
+    );
+    refused(
+      () => new WatchManager({ ...base, telemetry: { attach: () => ({}) as never } }),
+      /must return a TelemetryLink/,
+    );
     refused(() => openTelemetryMetrics({ messagingSystem: 'Not Valid' }), /'options.messagingSystem'/);
     refused(() => openTelemetryMetrics({ meter: 1 } as never), /'options.meter'/);
     // The global provider (a no-op without the SDK's setup) is the default.

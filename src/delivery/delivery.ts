@@ -80,7 +80,7 @@ export interface DeliveryOptions {
   fencingToken?: number;
   /** Told how long each handler ran (handlers only: a sink's loop is the application's own). */
   telemetry?: TopicTelemetry;
-  /** Told when a `live` item ran: every event before it was handled (a sink: handed over), `onLive` returned. */
+  /** Told when a `live` item is reached: every event before it was handled (a sink: handed over); before `onLive`. */
   liveReached?: () => void;
 }
 
@@ -337,7 +337,7 @@ export class Delivery implements Acknowledger {
       threw = true;
     }
     if (!threw && !isThenable(first)) {
-      telemetry?.handled(policy.clock.now() - started, false);
+      telemetry?.handled(Math.max(0, policy.clock.now() - started), false);
       this.finished(event, key, SYNC_OK);
       return;
     }
@@ -346,13 +346,13 @@ export class Delivery implements Acknowledger {
       ? afterThrow(again, policy, this.abort.signal, first)
       : afterFirst(again, policy, this.abort.signal, first);
     if (!(outcome instanceof Promise)) {
-      telemetry?.handled(policy.clock.now() - started, !outcome.ok);
+      this.timed(started, outcome.ok);
       this.finished(event, key, outcome);
       return;
     }
     const tracked = outcome
       .then((o) => {
-        telemetry?.handled(policy.clock.now() - started, !o.ok);
+        this.timed(started, o.ok);
         return this.setAside(event, o);
       })
       .then(async (o) => {
@@ -373,6 +373,14 @@ export class Delivery implements Acknowledger {
       });
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  /** Tells the telemetry how long a handler ran; not a run a stop cut short (that is no handler's failure). */
+  private timed(started: number, ok: boolean): void {
+    const { telemetry, policy } = this.options;
+    if (telemetry === undefined || (!ok && this.abort.signal.aborted)) return;
+    // A wall clock stepped back (NTP) must not make a negative duration.
+    telemetry.handled(Math.max(0, policy.clock.now() - started), !ok);
   }
 
   /** A failure for good goes to the dead-letter spool if there is one; only a failed write still fails. */
@@ -434,6 +442,10 @@ export class Delivery implements Acknowledger {
   /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
   private async barrier(item: Exclude<DeliveryItem, { kind: 'event' }>): Promise<boolean> {
     const { handlers, topic, keeper } = this.options;
+    // Before onLive runs: every event before the item was handled (the barrier waited for their acks), and onLive
+    // itself may wait for the watch to be live (manager.ready() inside it, or a for await loop that has not taken
+    // the live record yet).
+    if (item.kind === 'live') this.options.liveReached?.();
     const running = Promise.resolve().then(() =>
       item.kind === 'resync' ? handlers.onResync?.(item.notice) : handlers.onLive?.(topic),
     );
@@ -447,7 +459,6 @@ export class Delivery implements Acknowledger {
       this.inflight.delete(running);
     }
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
-    if (item.kind === 'live') this.options.liveReached?.();
     if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
       this.watermark.reset(item.notice.newestSequenceId);
       // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.

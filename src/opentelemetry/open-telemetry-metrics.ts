@@ -1,4 +1,5 @@
 import {
+  diag,
   metrics,
   ValueType,
   type Attributes,
@@ -9,7 +10,7 @@ import {
   type Observable,
   type ObservableCounter,
 } from '@opentelemetry/api';
-import { WatchError } from '../errors';
+import { WatchError, errorMessage } from '../errors';
 import type { WatchMetrics } from '../types';
 import { VERSION } from '../version';
 import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from '../telemetry/watch-telemetry';
@@ -84,19 +85,52 @@ export function openTelemetryMetrics(options: OpenTelemetryMetricsOptions = {}):
   for (const key of Object.keys(options))
     if (key !== 'meterProvider' && key !== 'messagingSystem')
       throw new WatchError('INVALID_CONFIG', `invalid argument 'options.${key}': unknown option`);
-  const provider = options.meterProvider ?? metrics.getMeterProvider();
-  if (typeof (provider as Partial<MeterProvider> | null)?.getMeter !== 'function')
+  const given: unknown = options.meterProvider;
+  if (given !== undefined && !isMeterProvider(given))
     throw new WatchError(
       'INVALID_CONFIG',
       "invalid argument 'options.meterProvider': must be a MeterProvider (getMeter())",
     );
-  const system = options.messagingSystem ?? 'grpc_watch';
+  const system: unknown = options.messagingSystem === undefined ? 'grpc_watch' : options.messagingSystem;
   if (typeof system !== 'string' || !/^[a-z][a-z0-9_.]{0,62}$/.test(system))
     throw new WatchError(
       'INVALID_CONFIG',
       "invalid argument 'options.messagingSystem': must be a lower-case name (letters, digits, '_', '.'; up to 63)",
     );
-  return new OpenTelemetryMetrics(provider.getMeter('watch-manager', VERSION), system);
+  // The global provider is looked up when a manager attaches, not now: the SDK's setup may come after this call
+  // (@opentelemetry/api hands out a no-op provider until one is registered, and never swaps it later).
+  return { attach: (read) => instanceFor(given ?? metrics.getMeterProvider(), system).attach(read) };
+}
+
+function isMeterProvider(value: unknown): value is MeterProvider {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as Partial<MeterProvider>).getMeter === 'function'
+  );
+}
+
+/**
+ * One set of instruments per provider and `messaging.system`: two would each register a callback for the same
+ * instruments, and the SDK would report whichever observed last instead of their sum.
+ */
+const instances = new WeakMap<MeterProvider, Map<string, OpenTelemetryMetrics>>();
+
+function instanceFor(provider: MeterProvider, system: string): OpenTelemetryMetrics {
+  let bySystem = instances.get(provider);
+  if (bySystem === undefined) instances.set(provider, (bySystem = new Map()));
+  let instance = bySystem.get(system);
+  if (instance === undefined) {
+    let meter: Meter;
+    try {
+      meter = provider.getMeter('watch-manager', VERSION);
+    } catch (err) {
+      throw new WatchError('INVALID_CONFIG', `invalid option 'telemetry': getMeter() failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    instance = new OpenTelemetryMetrics(meter, system);
+    bySystem.set(system, instance);
+  }
+  return instance;
 }
 
 /** The attributes of one topic, made once: records on the hot path allocate nothing. */
@@ -204,7 +238,15 @@ class OpenTelemetryMetrics implements WatchTelemetry {
 
   private observe(result: BatchObservableResult): void {
     const all: WatchMetrics[] = [];
-    for (const read of this.reads) all.push(...read());
+    for (const read of this.reads) {
+      // One manager whose metrics cannot be read (a coordinator of the application's that throws) must not take
+      // the figures of the others with it.
+      try {
+        all.push(...read());
+      } catch (err) {
+        diag.warn(`watch-manager: the metrics of a manager could not be read: ${errorMessage(err)}`);
+      }
+    }
     for (const f of this.totals.figures(all).values()) {
       const attrs = this.attributesOf(f.topic);
       result.observe(this.counters.delivered, f.counts.delivered, attrs.messaging);
@@ -212,7 +254,6 @@ class OpenTelemetryMetrics implements WatchTelemetry {
         result.observe(this.counters[c], f.counts[c], attrs.topic);
       for (const [code, n] of f.reconnects)
         result.observe(this.reconnects, n, { 'watch.topic': f.topic, 'error.type': code });
-      if (!f.watched) continue; // a topic no watch reads now has counters, not a state
       result.observe(this.inFlight, f.inFlight, attrs.topic);
       result.observe(this.buffered, f.buffered, attrs.topic);
       result.observe(this.position, f.position, attrs.topic);

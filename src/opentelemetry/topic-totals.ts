@@ -33,9 +33,9 @@ export interface TopicFigures extends TopicCounters {
   watched: boolean;
   inFlight: number;
   buffered: number;
-  /** The largest lag among its watches, ms (none before a first event). */
+  /** The largest lag among its watches, ms (none before a first event; 0 for a topic no watch reads now). */
   lagMs: number | undefined;
-  /** The highest acknowledged position among its watches. */
+  /** The highest acknowledged position among its watches (or of the last that left). */
   position: number;
 }
 
@@ -54,13 +54,14 @@ function add(into: TopicCounters, m: WatchMetrics): void {
 
 /** Per-topic totals over the watches read and the watches retired. */
 export class TopicTotals {
-  private readonly retired = new Map<string, TopicCounters>();
+  private readonly retired = new Map<string, TopicCounters & { position: number }>();
 
-  /** A watch left: its last counters stay in its topic's totals. */
+  /** A watch left: its last counters (and its position) stay in its topic's totals. */
   retire(last: WatchMetrics): void {
     let kept = this.retired.get(last.topic);
-    if (kept === undefined) this.retired.set(last.topic, (kept = zero()));
+    if (kept === undefined) this.retired.set(last.topic, (kept = { ...zero(), position: 0 }));
     add(kept, last);
+    kept.position = Math.max(kept.position, last.acknowledgedSequenceId);
   }
 
   /** The figures of every topic, from the metrics read now. */
@@ -76,12 +77,16 @@ export class TopicTotals {
     };
     for (const [topic, kept] of this.retired) {
       const f = of(topic);
+      // Not read now: nothing runs or waits, nothing lags (else a closed watch's last gauges would stay exported).
+      f.position = kept.position;
+      f.lagMs = 0;
       for (const c of COUNTED) f.counts[c] += kept.counts[c];
       for (const [code, n] of kept.reconnects) f.reconnects.set(code, (f.reconnects.get(code) ?? 0) + n);
     }
     for (const m of current) {
       const f = of(m.topic);
       add(f, m);
+      if (!f.watched) f.lagMs = undefined; // a watch reads it now: its own lag, not the 0 of those that left
       f.watched = true;
       f.inFlight += m.inFlight;
       f.buffered += m.buffered;
