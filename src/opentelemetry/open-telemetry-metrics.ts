@@ -116,7 +116,7 @@ const instances = new WeakMap<MeterProvider, Map<string, OpenTelemetryMetrics>>(
 
 function instanceFor(provider: MeterProvider, system: string): OpenTelemetryMetrics {
   let bySystem = instances.get(provider);
-  if (bySystem === undefined) instances.set(provider, (bySystem = new Map()));
+  if (bySystem === undefined) instances.set(provider, (bySystem = new Map<string, OpenTelemetryMetrics>()));
   let instance = bySystem.get(system);
   if (instance === undefined) {
     let meter: Meter;
