@@ -66,11 +66,14 @@ async function main(): Promise<void> {
   // Metrics on against off, round by round: the cost of the telemetry on the hot path.
   const otelVsHandler = paired('sdk-otel', 'sdk-handler');
   const overheadPct = (1 - median(otelVsHandler)) * 100;
+  // Client CPU per event, paired the same way: steadier than events/s on a shared machine.
+  const cpuOf = (m: Mode): number[] => cpu.get(m) ?? [];
+  const otelCpu = cpuOf('sdk-otel').map((x, i) => x / (cpuOf('sdk-handler')[i] as number));
   process.stdout.write(
     `paired ratios (median, range): sdk-handler/bare-default ${median(vsDefaults).toFixed(2)} (${range(vsDefaults, 2)}), sdk-handler/bare-same ${median(vsSame).toFixed(2)} (${range(vsSame, 2)}), sdk-iterator/bare-default ${median(iterVsDefaults).toFixed(2)}, sdk-iterator/sdk-handler ${median(iterVsHandler).toFixed(2)} (${range(iterVsHandler, 2)}), peak RSS sdk-iterator/sdk-handler ${median(iterRss).toFixed(2)} (${range(iterRss, 2)}), sdk-otel/sdk-handler ${median(otelVsHandler).toFixed(3)} (${range(otelVsHandler, 3)})\n`,
   );
   process.stdout.write(
-    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)} iterator_vs_handler=${median(iterVsHandler).toFixed(2)} iterator_vs_handler_range=${range(iterVsHandler, 2)} iterator_rss_vs_handler=${median(iterRss).toFixed(2)} handler_peak_rss_mib=${median(rssOf('sdk-handler')).toFixed(0)} iterator_peak_rss_mib=${median(rssOf('sdk-iterator')).toFixed(0)} otel_events_per_s=${median(rate.get('sdk-otel') ?? []).toFixed(0)} otel_vs_handler=${median(otelVsHandler).toFixed(3)} otel_vs_handler_range=${range(otelVsHandler, 3)} otel_overhead_pct=${overheadPct.toFixed(1)}\n`,
+    `BENCH throughput ratio_vs_bare_defaults=${median(vsDefaults).toFixed(2)} ratio_vs_bare_defaults_range=${range(vsDefaults, 2)} ratio_vs_bare_same_options=${median(vsSame).toFixed(2)} ratio_vs_bare_same_options_range=${range(vsSame, 2)} events_per_s=${median(rate.get('sdk-handler') ?? []).toFixed(0)} iterator_events_per_s=${median(rate.get('sdk-iterator') ?? []).toFixed(0)} iterator_vs_handler=${median(iterVsHandler).toFixed(2)} iterator_vs_handler_range=${range(iterVsHandler, 2)} iterator_rss_vs_handler=${median(iterRss).toFixed(2)} handler_peak_rss_mib=${median(rssOf('sdk-handler')).toFixed(0)} iterator_peak_rss_mib=${median(rssOf('sdk-iterator')).toFixed(0)} otel_events_per_s=${median(rate.get('sdk-otel') ?? []).toFixed(0)} otel_vs_handler=${median(otelVsHandler).toFixed(3)} otel_vs_handler_range=${range(otelVsHandler, 3)} otel_overhead_pct=${overheadPct.toFixed(1)} otel_cpu_per_event_vs_handler=${median(otelCpu).toFixed(3)} otel_cpu_per_event_vs_handler_range=${range(otelCpu, 3)}\n`,
   );
 }
 

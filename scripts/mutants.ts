@@ -870,6 +870,22 @@ export const mutants: Mutant[] = [
     tests: [OTEL],
   },
   {
+    // the sampler's stride from the rate the wrong way round: fast topics recorded in full (the hot-path cost)
+    name: 'sampler-stride-inverted',
+    file: 'src/opentelemetry/rate-sampler.ts',
+    find: '      this.stride = Math.max(1, Math.ceil(rate / this.perWindow));',
+    replace: '      this.stride = Math.max(1, Math.ceil(this.perWindow / rate));',
+    tests: ['test/unit/rate-sampler.test.ts'],
+  },
+  {
+    // the run that closes a window counted in it: a topic at exactly the limit is sampled
+    name: 'sampler-counts-current-run-in-closed-window',
+    file: 'src/opentelemetry/rate-sampler.ts',
+    find: '    const now = this.now();\n    const elapsed',
+    replace: '    this.inWindow += 1;\n    const now = this.now();\n    const elapsed',
+    tests: ['test/unit/rate-sampler.test.ts'],
+  },
+  {
     // a failed history request retried without being counted (watch.history.retries stays 0)
     name: 'history-retry-not-counted',
     file: 'src/history/catch-up.ts',

@@ -326,6 +326,21 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
     refused(() => openTelemetryMetrics({ meterProvider: 5 as never }), /'options.meterProvider'/);
     refused(() => openTelemetryMetrics({ meterProvider: null as never }), /'options.meterProvider'/);
     refused(() => openTelemetryMetrics({ messagingSystem: null as never }), /'options.messagingSystem'/);
+    for (const bad of [0, 0.5, Number.NaN, -1, '10', null])
+      refused(
+        () => openTelemetryMetrics({ processDurationsPerSecond: bad as never }),
+        /'options.processDurationsPerSecond'/,
+      );
+    const shared = setup().provider;
+    new WatchManager({ ...base, telemetry: openTelemetryMetrics({ meterProvider: shared }) });
+    refused(
+      () =>
+        new WatchManager({
+          ...base,
+          telemetry: openTelemetryMetrics({ meterProvider: shared, processDurationsPerSecond: Infinity }),
+        }),
+      /processDurationsPerSecond Infinity differs from the 1000 of the instruments already made/,
+    );
     refused(
       () =>
         new WatchManager({
