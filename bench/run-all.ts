@@ -42,6 +42,11 @@ const BENCHES: Bench[] = [
         `${f.ratio_vs_bare_same_options}x (${f.ratio_vs_bare_same_options_range})`,
         '≥ 0.9x',
       ],
+      [
+        'throughput: OpenTelemetry metrics on / off, paired median (range); client CPU per event on / off',
+        `${f.otel_vs_handler}x (${f.otel_vs_handler_range}); ${f.otel_cpu_per_event_vs_handler}x`,
+        '≥ 0.95x (≤ 5 % fewer events/s)',
+      ],
     ],
   },
   {
