@@ -864,9 +864,9 @@ export const mutants: Mutant[] = [
     // the global meter provider bound when openTelemetryMetrics() is called, before the SDK's setup
     name: 'otel-global-provider-bound-early',
     file: 'src/opentelemetry/open-telemetry-metrics.ts',
-    find: '  return { attach: (read) => instanceFor(given ?? metrics.getMeterProvider(), system).attach(read) };',
+    find: '  return {\n    attach: (read) => instanceFor(given ?? metrics.getMeterProvider(), system, perSecond).attach(read),',
     replace:
-      '  const early = given ?? metrics.getMeterProvider();\n  return { attach: (read) => instanceFor(early, system).attach(read) };',
+      '  const early = given ?? metrics.getMeterProvider();\n  return {\n    attach: (read) => instanceFor(early, system, perSecond).attach(read),',
     tests: [OTEL],
   },
   {
