@@ -886,6 +886,14 @@ export const mutants: Mutant[] = [
     tests: ['test/unit/rate-sampler.test.ts'],
   },
   {
+    // no idle limit on the transaction after the fenced write: a member frozen before COMMIT keeps the row locked
+    name: 'frozen-commit-holds-lease-row',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '      await client.query("SELECT set_config(\'idle_in_transaction_session_timeout\', $1, true)", [',
+    replace: '      await client.query("SELECT set_config(\'application_name\', $1, true)", [',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
     // a failed history request retried without being counted (watch.history.retries stays 0)
     name: 'history-retry-not-counted',
     file: 'src/history/catch-up.ts',

@@ -106,6 +106,59 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     assertNoOverlap(tenures);
   });
 
+  it('a member frozen between its fenced position write and COMMIT does not keep the topic locked: its transaction ends after a lease of idleness', async () => {
+    const schema = `coord_${++schemas}`;
+    const topic = TOPICS[0] as string;
+    let lease: TopicLease | undefined;
+    const a = new PostgresCoordinator({
+      connectionString: pg.connectionString,
+      schema,
+      memberId: 'member-a',
+      leaseMs: 1_500,
+      renewMs: 100,
+    });
+    a.claim(topic, (l) => (lease = l));
+    await a.start();
+    await until('member-a holds the topic', () => lease !== undefined);
+    const held = lease as TopicLease;
+    // The COMMIT is held back, as in a process frozen right after the fenced write (the write locks the row).
+    let resume!: () => void;
+    const frozen = new Promise<void>((resolve) => (resume = resolve));
+    const tx = held.transaction?.(7, (client) => {
+      const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: typeof query }).query = (text, values) =>
+        text === 'COMMIT' ? frozen.then(() => query(text, values)) : query(text, values);
+      return Promise.resolve();
+    });
+    assert.ok(tx !== undefined);
+    const outcome = tx.then(
+      () => 'committed',
+      (err: WatchError) => err.code,
+    );
+    // Another member's acquisition needs that row: here, an UPDATE of it from another session.
+    const other = new Pool({ connectionString: pg.connectionString });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the fenced write is done, the COMMIT held
+      const started = performance.now();
+      await other.query(`SET lock_timeout = '6s'`);
+      await other.query(`UPDATE ${schema}.topics SET updated_at = now() WHERE topic = $1`, [topic]);
+      const waited = performance.now() - started;
+      assert.ok(waited < 1_500 + 1_000, `the row was locked ${waited.toFixed(0)} ms`);
+      resume();
+      // The server ended the frozen transaction: it never committed, and the member gave the lease up.
+      assert.equal(await outcome, 'LEASE_LOST');
+      const { rows } = await other.query<{ position: string | null }>(
+        `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+        [topic],
+      );
+      assert.notEqual(rows[0]?.position, '7');
+    } finally {
+      resume();
+      await other.end();
+      await a.close();
+    }
+  });
+
   it('at start: an unreachable database, wrong credentials, an unknown database, missing privileges are typed, naming the setting, never the password', async () => {
     const admin = new Pool({ connectionString: pg.connectionString });
     const right = secret('reader-pw-right-8841');

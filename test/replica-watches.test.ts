@@ -110,6 +110,18 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
   }
 
   /** The member whose lease of `topic` is live, by the database (waits for one). */
+  /** Until no member won, lost or released a lease for `quietMs`. */
+  async function settled(members: ReplicaProcess[], quietMs: number): Promise<void> {
+    const lastChange = (): number =>
+      Math.max(
+        0,
+        ...members.flatMap((m) =>
+          m.lines.filter((l) => l.event === 'won' || l.event === 'lost' || l.event === 'released').map((l) => l.at),
+        ),
+      );
+    await until('the leases settle', () => Date.now() - lastChange() >= quietMs);
+  }
+
   async function activeOf(schema: string, topic: string, members: ReplicaProcess[]): Promise<ReplicaProcess> {
     let active: ReplicaProcess | undefined;
     await untilAsync('a member holds the topic', async () => {
@@ -235,8 +247,10 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
       // A ledger of the stored position, read throughout: it must never go back.
       ledger = positionLedger(db, schema, topic);
       await rowsAtLeast(schema, 20);
-      // Past the start's hand-off (a member counts after two heartbeats): the holder keeps the topic from here.
-      await new Promise((resolve) => setTimeout(resolve, 5 * RENEW_MS));
+      // Past the start's hand-off (a member counts after two heartbeats): no lease has changed hands for a while, so
+      // the holder keeps the topic from here (a hand-off still under way when the holder is read would freeze the
+      // member giving the topic up, and the other's 'won' would come before the freeze).
+      await settled([a, b], 3 * RENEW_MS);
       frozen = await activeOf(schema, topic, [a, b]);
       const other = frozen === a ? b : a;
       const frozenAt = Date.now();
@@ -245,7 +259,14 @@ describe('replicas of an agent: one active member per topic, fail-over, fencing'
         'the other member takes the topic over',
         () => other.lines.some((l) => l.event === 'won' && l.at >= frozenAt),
         20_000,
-      );
+      ).catch((err: Error) => {
+        const leases = [a, b].flatMap((m) =>
+          m.lines
+            .filter((l) => ['won', 'lost', 'released'].includes(l.event))
+            .map((l) => `${m.member} ${l.event} ${l.at}`),
+        );
+        throw new Error(`${err.message}; froze ${frozen.member} at ${frozenAt}; lease lines: ${leases.join(', ')}`);
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       frozen.signal('SIGCONT');
       await until('the frozen member says it lost the topic', () => frozen.said('lost')).catch((err: unknown) => {

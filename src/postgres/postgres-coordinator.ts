@@ -95,6 +95,13 @@ class ActiveLease implements TopicLease {
     try {
       await client.query('BEGIN');
       result = await work(client);
+      // The fenced write locks the topic's row until COMMIT. A member frozen in between (SIGSTOP, a VM paused, a
+      // long GC) keeps its connection, and the lock, for as long as it is frozen: no other member could take the
+      // topic over (its acquisition waits on that row). Past a lease of idleness the server ends the session, the
+      // transaction rolls back, the lock goes; the woken member's COMMIT then fails and it gives the lease up.
+      await client.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
+        String(this.coordinator.leaseMs),
+      ]);
       if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client)))
         throw new FencedOff(`its transaction for position ${position} was fenced off (0 rows) and rolled back`);
     } catch (err) {
@@ -183,7 +190,8 @@ export class PostgresCoordinator implements Coordinator {
   private readonly renewals: Pool;
   private readonly leases: LeaseTable;
   private readonly fencedWrites: LeaseTable;
-  private readonly leaseMs: number;
+  /** How long a lease lasts without renewal, ms. */
+  readonly leaseMs: number;
   private readonly renewMs: number;
   private readonly renewDeadlineMs: number;
   private readonly clock: Clock;
