@@ -856,7 +856,7 @@ export const mutants: Mutant[] = [
     // a closed watch's gauges stay exported at their last values
     name: 'gone-topic-gauges-kept',
     file: 'src/opentelemetry/topic-totals.ts',
-    find: '      f.lagMs = 0;',
+    find: '    for (const f of out.values()) if (!f.watched) f.lagMs = 0;',
     replace: '',
     tests: [OTEL],
   },
@@ -913,7 +913,7 @@ export const mutants: Mutant[] = [
     // a sync handler's duration never recorded
     name: 'sync-handler-not-timed',
     file: 'src/delivery/delivery.ts',
-    find: '      telemetry?.handled(Math.max(0, policy.clock.now() - started), false);\n      this.finished(event, key, SYNC_OK);',
+    find: '      this.timed(started, true);\n      this.finished(event, key, SYNC_OK);',
     replace: '      this.finished(event, key, SYNC_OK);',
     tests: [OTEL],
   },

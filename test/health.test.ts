@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, serveProbes, type WatchError } from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,17 @@ async function probe(
 ): Promise<{ status: number; body: { live: boolean; ready: boolean; reasons: string[] } }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: (await res.json()) as { live: boolean; ready: boolean; reasons: string[] } };
+}
+
+/** A service whose topic holds `events` missed events, and managers that start from the beginning of it. */
+async function backlogOf(events: number): Promise<{ service: FakeWatchService; newManager: () => WatchManager }> {
+  const service = await startService();
+  const jwt = await token(service, { ttlMs: 600_000 });
+  service.publishMany(TOPIC, events);
+  return {
+    service,
+    newManager: () => new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger }),
+  };
 }
 
 describe('health for probes', { timeout: 60_000 }, () => {
@@ -97,11 +109,9 @@ describe('health for probes', { timeout: 60_000 }, () => {
   });
 
   it('ready() waits until the missed events were handled, not only read from history', async () => {
-    const service = await startService();
-    const jwt = await token(service, { ttlMs: 600_000 });
     // Fewer than the buffer holds: history is read and handed over at once, while the handlers still work on it.
-    service.publishMany(TOPIC, 40);
-    const manager = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    const { service, newManager } = await backlogOf(40);
+    const manager = newManager();
     try {
       let handled = 0;
       await manager.registerWatch(TOPIC, {
@@ -120,10 +130,8 @@ describe('health for probes', { timeout: 60_000 }, () => {
   });
 
   it('ready() inside onLive, and before a for await loop takes its first record, resolves', async () => {
-    const service = await startService();
-    const jwt = await token(service, { ttlMs: 600_000 });
-    service.publishMany(TOPIC, 5);
-    const manager = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    const { service, newManager } = await backlogOf(5);
+    const manager = newManager();
     try {
       let readyInOnLive: unknown;
       await manager.registerWatch(TOPIC, {
@@ -140,7 +148,7 @@ describe('health for probes', { timeout: 60_000 }, () => {
     } finally {
       await manager.close();
     }
-    const other = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: quietLogger });
+    const other = newManager();
     try {
       const records = other.watch(TOPIC);
       await other.ready({ timeoutMs: 5_000 }); // the loop has not asked for anything yet

@@ -69,6 +69,14 @@ function histogram(figures: Map<string, Collected>, name: string, attrs: Record<
   return point(figures, name, attrs).value as Histogram;
 }
 
+/** The attributes of the messaging instruments of TOPIC. */
+const MESSAGING = {
+  'watch.topic': TOPIC,
+  'messaging.system': 'grpc_watch',
+  'messaging.operation.name': 'process',
+  'messaging.destination.name': TOPIC,
+};
+
 function setup(): { reader: PullReader; provider: MeterProvider } {
   const reader = new PullReader();
   return { reader, provider: new MeterProvider({ readers: [reader] }) };
@@ -140,12 +148,7 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
         [METRIC_NAMES.position]: '{sequence_id}',
       });
       // Counters: 18 kept events, one set aside; 2 filtered; the repeats the service sent; one retried request.
-      const messaging = {
-        ...topic,
-        'messaging.system': 'grpc_watch',
-        'messaging.operation.name': 'process',
-        'messaging.destination.name': TOPIC,
-      };
+      const messaging = MESSAGING;
       assert.equal(value(figures, METRIC_NAMES.consumed, messaging), 17);
       assert.equal(value(figures, METRIC_NAMES.filtered, topic), 2);
       assert.equal(value(figures, METRIC_NAMES.deadLettered, topic), 1);
@@ -285,12 +288,7 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
       for (const m of managers) await m.registerWatch(TOPIC, { onEvent: () => undefined });
       for (const m of managers) await m.ready({ timeoutMs: 20_000 });
       const figures = await collect(reader);
-      const messaging = {
-        'watch.topic': TOPIC,
-        'messaging.system': 'grpc_watch',
-        'messaging.operation.name': 'process',
-        'messaging.destination.name': TOPIC,
-      };
+      const messaging = MESSAGING;
       assert.equal(value(figures, METRIC_NAMES.consumed, messaging), 50);
       assert.equal(histogram(figures, METRIC_NAMES.processDuration, messaging).count, 50);
     } finally {

@@ -323,9 +323,8 @@ export class Delivery implements Acknowledger {
 
   private execute(event: WatchEvent, key: string): void {
     this.running += 1;
-    const { telemetry, policy } = this.options;
     // Read only with a metrics backend: without one the hot path makes no clock call.
-    const started = telemetry === undefined ? 0 : policy.clock.now();
+    const started = this.options.telemetry === undefined ? 0 : this.options.policy.clock.now();
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
     let first: unknown;
     let threw = false;
@@ -337,11 +336,12 @@ export class Delivery implements Acknowledger {
       threw = true;
     }
     if (!threw && !isThenable(first)) {
-      telemetry?.handled(Math.max(0, policy.clock.now() - started), false);
+      this.timed(started, true);
       this.finished(event, key, SYNC_OK);
       return;
     }
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
+    const { policy } = this.options;
     const outcome = threw
       ? afterThrow(again, policy, this.abort.signal, first)
       : afterFirst(again, policy, this.abort.signal, first);

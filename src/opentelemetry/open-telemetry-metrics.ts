@@ -14,7 +14,7 @@ import { WatchError, errorMessage } from '../errors';
 import type { WatchMetrics } from '../types';
 import { VERSION } from '../version';
 import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from '../telemetry/watch-telemetry';
-import { TopicTotals, type Counted } from './topic-totals';
+import { COUNTED, TopicTotals, type Counted } from './topic-totals';
 import { RateSampler } from './rate-sampler';
 
 /** Options of {@link openTelemetryMetrics}. */
@@ -184,6 +184,10 @@ class OpenTelemetryMetrics implements WatchTelemetry {
   ) {
     const count = (name: string, unit: string, description: string): ObservableCounter =>
       meter.createObservableCounter(name, { unit, description, valueType: ValueType.INT });
+    const gauge = (name: string, unit: string, description: string, valueType = ValueType.INT): Observable =>
+      meter.createObservableGauge(name, { unit, description, valueType });
+    const upDown = (name: string, unit: string, description: string): Observable =>
+      meter.createObservableUpDownCounter(name, { unit, description, valueType: ValueType.INT });
     this.counters = {
       delivered: count(METRIC_NAMES.consumed, '{message}', 'Events delivered to the application'),
       duplicates: count(METRIC_NAMES.duplicates, '{event}', 'Events dropped as repeats'),
@@ -193,25 +197,10 @@ class OpenTelemetryMetrics implements WatchTelemetry {
       historyRetries: count(METRIC_NAMES.historyRetries, '{retry}', 'Failed history requests retried'),
     };
     this.reconnects = count(METRIC_NAMES.reconnects, '{reconnect}', 'Reconnects after a retryable failure');
-    this.lag = meter.createObservableGauge(METRIC_NAMES.lag, {
-      unit: 's',
-      description: 'Now minus the time of the last event handled',
-    });
-    this.inFlight = meter.createObservableUpDownCounter(METRIC_NAMES.inFlight, {
-      unit: '{event}',
-      description: 'Handlers running now',
-      valueType: ValueType.INT,
-    });
-    this.buffered = meter.createObservableUpDownCounter(METRIC_NAMES.buffered, {
-      unit: '{event}',
-      description: 'Events waiting for delivery',
-      valueType: ValueType.INT,
-    });
-    this.position = meter.createObservableGauge(METRIC_NAMES.position, {
-      unit: '{sequence_id}',
-      description: 'The acknowledged (stored) position',
-      valueType: ValueType.INT,
-    });
+    this.lag = gauge(METRIC_NAMES.lag, 's', 'Now minus the time of the last event handled', ValueType.DOUBLE);
+    this.inFlight = upDown(METRIC_NAMES.inFlight, '{event}', 'Handlers running now');
+    this.buffered = upDown(METRIC_NAMES.buffered, '{event}', 'Events waiting for delivery');
+    this.position = gauge(METRIC_NAMES.position, '{sequence_id}', 'The acknowledged (stored) position');
     this.processDuration = meter.createHistogram(METRIC_NAMES.processDuration, {
       unit: 's',
       description: 'Duration of an event handler, first attempt to outcome',
@@ -283,9 +272,9 @@ class OpenTelemetryMetrics implements WatchTelemetry {
     }
     for (const f of this.totals.figures(all).values()) {
       const attrs = this.attributesOf(f.topic);
-      result.observe(this.counters.delivered, f.counts.delivered, attrs.messaging);
-      for (const c of ['duplicates', 'filtered', 'deadLettered', 'historyPages', 'historyRetries'] as const)
-        result.observe(this.counters[c], f.counts[c], attrs.topic);
+      // The events delivered are the messaging conventions' consumed messages, with their attributes.
+      for (const c of COUNTED)
+        result.observe(this.counters[c], f.counts[c], c === 'delivered' ? attrs.messaging : attrs.topic);
       for (const [code, n] of f.reconnects)
         result.observe(this.reconnects, n, { 'watch.topic': f.topic, 'error.type': code });
       result.observe(this.inFlight, f.inFlight, attrs.topic);

@@ -40,16 +40,21 @@ export interface TopicFigures extends TopicCounters {
 }
 
 function zero(): TopicCounters {
-  return {
-    counts: { delivered: 0, duplicates: 0, filtered: 0, deadLettered: 0, historyPages: 0, historyRetries: 0 },
-    reconnects: new Map(),
-  };
+  return { counts: Object.fromEntries(COUNTED.map((c) => [c, 0])) as Record<Counted, number>, reconnects: new Map() };
 }
 
-function add(into: TopicCounters, m: WatchMetrics): void {
-  for (const c of COUNTED) into.counts[c] += m[c];
-  for (const [code, n] of Object.entries(m.reconnectsByCode) as Array<[WatchErrorCode, number]>)
-    into.reconnects.set(code, (into.reconnects.get(code) ?? 0) + n);
+/** Adds counters (of a watch read now, or of those that left) into a topic's. */
+function add(
+  into: TopicCounters,
+  counts: Record<Counted, number>,
+  reconnects: Iterable<readonly [WatchErrorCode, number]>,
+): void {
+  for (const c of COUNTED) into.counts[c] += counts[c];
+  for (const [code, n] of reconnects) into.reconnects.set(code, (into.reconnects.get(code) ?? 0) + n);
+}
+
+function reconnectsOf(m: WatchMetrics): Array<[WatchErrorCode, number]> {
+  return Object.entries(m.reconnectsByCode) as Array<[WatchErrorCode, number]>;
 }
 
 /** Per-topic totals over the watches read and the watches retired. */
@@ -60,7 +65,7 @@ export class TopicTotals {
   retire(last: WatchMetrics): void {
     let kept = this.retired.get(last.topic);
     if (kept === undefined) this.retired.set(last.topic, (kept = { ...zero(), position: 0 }));
-    add(kept, last);
+    add(kept, last, reconnectsOf(last));
     kept.position = Math.max(kept.position, last.acknowledgedSequenceId);
   }
 
@@ -77,22 +82,21 @@ export class TopicTotals {
     };
     for (const [topic, kept] of this.retired) {
       const f = of(topic);
-      // Not read now: nothing runs or waits, nothing lags (else a closed watch's last gauges would stay exported).
       f.position = kept.position;
-      f.lagMs = 0;
-      for (const c of COUNTED) f.counts[c] += kept.counts[c];
-      for (const [code, n] of kept.reconnects) f.reconnects.set(code, (f.reconnects.get(code) ?? 0) + n);
+      add(f, kept.counts, kept.reconnects);
     }
     for (const m of current) {
       const f = of(m.topic);
-      add(f, m);
-      if (!f.watched) f.lagMs = undefined; // a watch reads it now: its own lag, not the 0 of those that left
+      add(f, m, reconnectsOf(m));
       f.watched = true;
       f.inFlight += m.inFlight;
       f.buffered += m.buffered;
       if (m.lagMs !== undefined) f.lagMs = Math.max(f.lagMs ?? 0, m.lagMs);
       f.position = Math.max(f.position, m.acknowledgedSequenceId);
     }
+    // A topic no watch reads now: nothing runs or waits, nothing lags (else the last gauges of a closed watch would
+    // stay exported for ever).
+    for (const f of out.values()) if (!f.watched) f.lagMs = 0;
     return out;
   }
 }
