@@ -429,10 +429,9 @@ export const mutants: Mutant[] = [
     // A position write does not check the lease: a deposed holder overwrites its successor's position.
     name: 'lease-write-unfenced',
     file: 'src/postgres/lease-table.ts',
-    find: 'ELSE position END, updated_at = now()\n         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`',
+    find: 'WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,\n        limited ?',
     // The parameters stay in use (their types must be known to PostgreSQL): only the fence goes.
-    replace:
-      'ELSE position END, updated_at = now()\n         WHERE topic = $1 AND $2::text IS NOT NULL AND $3::bigint >= 0`',
+    replace: 'WHERE topic = $1 AND $2::text IS NOT NULL AND $3::bigint >= 0`,\n        limited ?',
     tests: ['test/unit/lease-table.test.ts', 'test/replicas.test.ts'],
   },
   {
@@ -522,7 +521,7 @@ export const mutants: Mutant[] = [
     // two loses the effect of an event whose position was stored.
     name: 'transaction-position-outside',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position, client)',
+    find: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position, client, leaseMs)',
     replace: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position)',
     tests: ['test/replica-watches.test.ts'],
   },
@@ -889,8 +888,8 @@ export const mutants: Mutant[] = [
     // no idle limit on the transaction after the fenced write: a member frozen before COMMIT keeps the row locked
     name: 'frozen-commit-holds-lease-row',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: '      await client.query("SELECT set_config(\'idle_in_transaction_session_timeout\', $1, true)", [',
-    replace: '      await client.query("SELECT set_config(\'application_name\', $1, true)", [',
+    find: 'position, client, leaseMs)))',
+    replace: 'position, client)))',
     tests: ['test/postgres-coordinator.test.ts'],
   },
   {

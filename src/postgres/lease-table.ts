@@ -88,7 +88,9 @@ export class LeaseTable {
   /**
    * Stores `position` for `topic` if `member` still holds the lease at `epoch` (and it has not run out); a position
    * not above the stored one leaves it as it is. False when fenced: nothing was written. `db` may be a client in a
-   * transaction (a transactional handler's), whose row lock then holds off a takeover until it commits.
+   * transaction (a transactional handler's), whose row lock then holds off a takeover until it commits: give
+   * `idleLimitMs` there, and the same statement (no extra round trip per event) sets the transaction's
+   * `idle_in_transaction_session_timeout`, so that a member frozen before its COMMIT does not hold the lock for ever.
    */
   async writePosition(
     topic: string,
@@ -96,13 +98,16 @@ export class LeaseTable {
     epoch: number,
     position: number,
     db: Queryable = this.pool,
+    idleLimitMs?: number,
   ): Promise<boolean> {
+    const limited = idleLimitMs !== undefined;
     const { rowCount } = await this.run(`store the position of ${topic}`, db, (q) =>
       q.query(
-        `UPDATE ${this.schema}.topics
+        `${limited ? "WITH idle AS (SELECT set_config('idle_in_transaction_session_timeout', $5, true)) " : ''}
+         UPDATE ${this.schema}.topics
          SET position = CASE WHEN position IS NULL OR position < $4 THEN $4 ELSE position END, updated_at = now()
-         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
-        [topic, member, epoch, position],
+         ${limited ? 'FROM idle ' : ''}WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
+        limited ? [topic, member, epoch, position, String(idleLimitMs)] : [topic, member, epoch, position],
       ),
     );
     return rowCount === 1;

@@ -99,10 +99,8 @@ class ActiveLease implements TopicLease {
       // long GC) keeps its connection, and the lock, for as long as it is frozen: no other member could take the
       // topic over (its acquisition waits on that row). Past a lease of idleness the server ends the session, the
       // transaction rolls back, the lock goes; the woken member's COMMIT then fails and it gives the lease up.
-      await client.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
-        String(this.coordinator.leaseMs),
-      ]);
-      if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client)))
+      const leaseMs = this.coordinator.leaseMs;
+      if (!(await this.table.writePosition(this.topic, this.owner, this.epoch, position, client, leaseMs)))
         throw new FencedOff(`its transaction for position ${position} was fenced off (0 rows) and rolled back`);
     } catch (err) {
       // A rollback that fails means a broken connection: the pool must not hand it out again.
