@@ -33,7 +33,11 @@ import { redactSecrets } from './logging/redact';
  * - `NOT_READY`: `manager.ready()` timed out: a watch is not caught up and live yet (the message says why).
  *   Retryable: the watches go on; ask again.
  * - `HANDLER_FAILED`: the application's own handler threw; the watch stops before that event.
- * - `CLOSED`: the manager or the watch was closed while the operation was pending.
+ * - `TRANSACTION_CONTROL`: a transactional handler asked `ctx.client` to end or change the SDK's transaction (`COMMIT`,
+ *   `ROLLBACK`, `BEGIN`, `SAVEPOINT` outside `ctx.client.savepoint()`, `SET TRANSACTION`…, `release()`): refused,
+ *   nothing sent. Not retried by itself; thrown on by the handler, it fails the attempt like any handler error.
+ * - `CLOSED`: the manager or the watch was closed while the operation was pending, or `ctx.client` of a
+ *   transactional handler was used after the handler settled (a promise not awaited).
  * - `INTERNAL`: a bug in this SDK (an impossible state); please report it.
  */
 export type WatchErrorCode =
@@ -57,6 +61,7 @@ export type WatchErrorCode =
   | 'LEASE_LOST'
   | 'NOT_READY'
   | 'HANDLER_FAILED'
+  | 'TRANSACTION_CONTROL'
   | 'CLOSED'
   | 'INTERNAL';
 
@@ -81,6 +86,7 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   LEASE_LOST: true,
   NOT_READY: true,
   HANDLER_FAILED: false,
+  TRANSACTION_CONTROL: false,
   CLOSED: false,
   INTERNAL: false,
 };

@@ -110,26 +110,28 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     const schema = `coord_${++schemas}`;
     const topic = TOPICS[0] as string;
     let lease: TopicLease | undefined;
-    const a = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId: 'member-a',
-      leaseMs: 1_500,
-      renewMs: 100,
+    // The COMMIT is held back, as in a process frozen right after the fenced write (the write locks the row): on the
+    // pg clients of a pool of the test's own (the handler's client is a guard, not the pg client).
+    let resume!: () => void;
+    const frozen = new Promise<void>((resolve) => (resume = resolve));
+    const pool = new Pool({ connectionString: pg.connectionString, max: 4 });
+    pool.on('error', () => undefined);
+    const patched = new WeakSet<object>();
+    let freezing = false; // from the transaction on (the schema's creation commits too)
+    pool.on('acquire', (client) => {
+      if (patched.has(client)) return;
+      patched.add(client);
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: typeof query }).query = (...args) =>
+        args[0] === 'COMMIT' && freezing ? frozen.then(() => query(...args)) : query(...args);
     });
+    const a = new PostgresCoordinator({ pool, schema, memberId: 'member-a', leaseMs: 1_500, renewMs: 100 });
     a.claim(topic, (l) => (lease = l));
     await a.start();
     await until('member-a holds the topic', () => lease !== undefined);
     const held = lease as TopicLease;
-    // The COMMIT is held back, as in a process frozen right after the fenced write (the write locks the row).
-    let resume!: () => void;
-    const frozen = new Promise<void>((resolve) => (resume = resolve));
-    const tx = held.transaction?.(7, (client) => {
-      const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<unknown>;
-      (client as unknown as { query: typeof query }).query = (text, values) =>
-        text === 'COMMIT' ? frozen.then(() => query(text, values)) : query(text, values);
-      return Promise.resolve();
-    });
+    freezing = true;
+    const tx = held.transaction?.(7, () => Promise.resolve());
     assert.ok(tx !== undefined);
     const outcome = tx.then(
       () => 'committed',
@@ -156,6 +158,7 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
       resume();
       await other.end();
       await a.close();
+      await pool.end();
     }
   });
 

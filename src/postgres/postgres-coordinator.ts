@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { sleep, systemClock, type Clock, type Timer } from '../clock';
 import { WatchError, errorMessage } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
@@ -18,6 +18,7 @@ import {
 } from './connection';
 import { LeaseTable } from './lease-table';
 import { ensureSchema } from './schema';
+import { beginTransaction, outcomeOf, runGuarded, TransactionEnded } from './transaction-guard';
 
 /** Options of {@link PostgresCoordinator}. */
 export interface PostgresCoordinatorOptions extends PostgresConnectionOptions {
@@ -92,9 +93,11 @@ class ActiveLease implements TopicLease {
     }
     const { client, release } = taken;
     let result: T;
+    let xid: string | undefined;
     try {
-      await client.query('BEGIN');
-      result = await work(client);
+      xid = await beginTransaction(client);
+      // The handler gets a guard over the transaction, never the client (see transaction-guard.ts).
+      result = await runGuarded(client, xid, `the transaction of position ${position} of ${this.topic}`, work);
       // The fenced write locks the topic's row until COMMIT. A member frozen in between (SIGSTOP, a VM paused, a
       // long GC) keeps its connection, and the lock, for as long as it is frozen: no other member could take the
       // topic over (its acquisition waits on that row). Past a lease of idleness the server ends the session, the
@@ -108,6 +111,10 @@ class ActiveLease implements TopicLease {
         () => undefined,
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
+      if (err instanceof TransactionEnded && xid !== undefined && broken === undefined) {
+        await this.ended(client, xid, position, err.message).finally(() => release());
+        throw this.signal.reason; // the LEASE_LOST the lease ended with
+      }
       release(broken);
       if (err instanceof FencedOff) {
         await this.lost(err.message);
@@ -129,6 +136,27 @@ class ActiveLease implements TopicLease {
     }
     release();
     return result;
+  }
+
+  /**
+   * A statement that slipped past the guard ended the transaction while the handler ran: whatever it committed is
+   * not undone by a retry, so there is none. Committed: the effects are in; the position is stored now (fenced, its
+   * own statement) so that the event is not applied again, here or on another member. Rolled back: nothing of it is
+   * in; the event runs again where the topic runs next. Either way the topic steps down here, told as `LEASE_LOST`.
+   */
+  private async ended(client: PoolClient, xid: string, position: number, why: string): Promise<void> {
+    let said = 'its outcome unknown';
+    try {
+      const outcome = await outcomeOf(client, xid);
+      if (outcome === 'aborted') said = 'rolled back';
+      else if (outcome === 'committed')
+        said = (await this.table.writePosition(this.topic, this.owner, this.epoch, position, client))
+          ? 'committed; its position stored after it'
+          : 'committed; its position fenced off';
+    } catch {
+      // the connection is gone: unknown, as said
+    }
+    await this.lost(`${why} (${said})`);
   }
 
   onHandOff(listener: () => void): void {

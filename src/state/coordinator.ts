@@ -33,12 +33,40 @@ export interface ObservedLease {
 }
 
 /**
- * A client inside a transaction of a transactional handler (`ctx.client`, with `{ transaction: true }`): a pg
- * `PoolClient` with the PostgreSQL coordinator. Queries only: the SDK begins, commits and rolls back.
+ * `ctx.client` of a transactional handler (`{ transaction: true }`): the transaction the SDK begins, stores the
+ * event's position in, and commits only while this member holds the topic's lease at the handler's epoch. Statements
+ * only, one per call:
+ * - Statements that end or change the transaction (`BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`,
+ *   `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`, `PREPARE TRANSACTION`, `COMMIT`/`ROLLBACK PREPARED`, `SET TRANSACTION`,
+ *   `SET SESSION CHARACTERISTICS`, `SET transaction_*`/`default_transaction_*`) are refused with `TRANSACTION_CONTROL`
+ *   and nothing is sent; so is a text of several statements (PostgreSQL refuses it: 42601). A `DO` block or a
+ *   procedure that commits fails in PostgreSQL itself (2D000).
+ * - A part that may fail without failing the event runs in {@link TransactionClient.savepoint}.
+ * - Once the handler settled (returned or threw), every call rejects with `CLOSED` and sends nothing: a query of a
+ *   promise not awaited never runs outside the transaction.
+ * - A statement that failed aborts the transaction: a handler that catches its error and returns fails the event
+ *   all the same (rolled back, retried), unless the statement ran in a savepoint.
  */
 export interface TransactionClient {
-  /** Runs one statement with `$1`… parameters inside the transaction. */
-  query(text: string, values?: unknown[]): Promise<TransactionResult>;
+  /** Runs one statement with `$1`… parameters inside the transaction (pg's `{ text, values }` form too). */
+  query(text: string | TransactionQuery, values?: unknown[]): Promise<TransactionResult>;
+  /**
+   * Runs `work` inside a savepoint of the transaction, with a client of its own (this one refuses calls meanwhile):
+   * when `work` throws, or a statement of it failed, its statements are rolled back, the transaction goes on, and
+   * this rejects with the error; otherwise the savepoint is released and this resolves with what `work` returned.
+   * Savepoints nest.
+   */
+  savepoint<T>(work: (client: TransactionClient) => Promise<T>): Promise<T>;
+}
+
+/** A statement in pg's object form. */
+export interface TransactionQuery {
+  /** The statement, with `$1`… parameters. */
+  text: string;
+  /** Its parameters. */
+  values?: unknown[];
+  /** `'array'`: each row as an array of values instead of an object. */
+  rowMode?: 'array';
 }
 
 /** What a statement of a {@link TransactionClient} returns (a pg `QueryResult` has these and more). */
@@ -73,6 +101,7 @@ export interface TopicLease {
   /**
    * Runs `work` inside a transaction that also stores `position` under the fence, and commits only if this member
    * still holds the lease at this epoch; otherwise rolls back and rejects with `LEASE_LOST` (and the lease ends).
+   * `work`'s client is a guard over the transaction (see {@link TransactionClient}), closed once `work` settled.
    * Undefined when the coordinator cannot (its store is not a database).
    */
   transaction?<T>(position: number, work: (client: TransactionClient) => Promise<T>): Promise<T>;
