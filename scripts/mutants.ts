@@ -940,6 +940,120 @@ export const mutants: Mutant[] = [
     replace: '',
     tests: [OTEL],
   },
+  // ── ctx.client of a transactional handler: the guard over the transaction (issue 20, item 3) ──────────────────
+  {
+    // texts sent through the simple protocol: 'INSERT …; COMMIT' runs both, the COMMIT past the keyword check
+    name: 'guard-simple-protocol',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "      queryMode: 'extended',",
+    replace: '      queryMode: undefined,',
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a statement that ends the transaction is sent after all
+    name: 'guard-statement-unchecked',
+    file: 'src/postgres/transaction-guard.ts',
+    find: '    if (refused !== undefined)\n      throw this.refused(',
+    replace: '    if (refused !== undefined)\n      void this.refused(',
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // release() of ctx.client goes unrefused (the SDK's own release then throws after the commit)
+    name: 'guard-release-allowed',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "    throw this.refused(\n      'release()',",
+    replace: "    void this.refused(\n      'release()',",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // ctx.client stays usable after the handler settled: a late query commits outside the transaction and the fence
+    name: 'guard-open-after-handler',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "    this.#state = 'closed';",
+    replace: "    this.#state = 'open';",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // the outer client usable while a savepoint runs: its statements land inside the savepoint
+    name: 'guard-outer-usable-in-savepoint',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "    this.#state = 'suspended';",
+    replace: "    this.#state = 'open';",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a failed savepoint released instead of rolled back: the transaction stays aborted
+    name: 'guard-savepoint-not-rolled-back',
+    file: 'src/postgres/transaction-guard.ts',
+    find: 'await this.#client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)',
+    replace: 'await this.#client.query(`RELEASE SAVEPOINT ${name}`)',
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // the status pg holds trusted while the answer to a failed statement is still on its way (it says 'T')
+    name: 'end-check-stale-status',
+    file: 'src/postgres/transaction-guard.ts',
+    find: 'told.readyForQuery === true ? told.getTransactionStatus() : null',
+    replace: 'told.readyForQuery !== true ? told.getTransactionStatus() : null',
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a transaction that ended while its handler ran is not noticed: a committed effect is retried (twice)
+    name: 'end-check-ended-ignored',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "  if (state === 'ended') throw new TransactionEnded(",
+    replace: "  if (state === 'closed') throw new TransactionEnded(",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a handler that caught a failed statement and returned: its aborted transaction taken for a database failure
+    // (the topic steps down, LEASE_LOST) instead of a failed attempt
+    name: 'end-check-aborted-as-database-failure',
+    file: 'src/postgres/transaction-guard.ts',
+    find: "  if (state === 'aborted')\n",
+    replace: "  if (state === 'failed')\n",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a transaction committed past the guard: its position not stored after it, so the event is applied again
+    name: 'slipped-commit-position-not-stored',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: "      else if (outcome === 'committed')",
+    replace: "      else if (outcome !== 'committed')",
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // a transaction ended past the guard treated as a plain handler failure: retried, its committed effect twice
+    name: 'slipped-transaction-retried',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '      if (err instanceof TransactionEnded && xid !== undefined && broken === undefined) {',
+    replace: '      if (err instanceof TransactionEnded && xid !== undefined && broken !== undefined) {',
+    tests: ['test/transaction-guard.test.ts'],
+  },
+  {
+    // COMMIT is not among the statements refused
+    name: 'statement-commit-allowed',
+    file: 'src/postgres/transaction-statement.ts',
+    find: "const ENDS = new Set(['BEGIN', 'START', 'COMMIT', 'END',",
+    replace: "const ENDS = new Set(['BEGIN', 'START', 'END',",
+    tests: ['test/unit/transaction-statement.test.ts', 'test/transaction-guard.test.ts'],
+  },
+  {
+    // a leading semicolon (an empty statement PostgreSQL drops) hides a COMMIT from the check
+    name: 'statement-leading-semicolon',
+    file: 'src/postgres/transaction-statement.ts',
+    find: "(c === ';' || c === '(')",
+    replace: "(c === '(' || c === '(')",
+    tests: ['test/unit/transaction-statement.test.ts', 'test/transaction-guard.test.ts'],
+  },
+  {
+    // SET [LOCAL | SESSION] TRANSACTION … let through
+    name: 'statement-set-transaction-allowed',
+    file: 'src/postgres/transaction-statement.ts',
+    find: "  if (name === 'TRANSACTION' || characteristics",
+    replace: "  if (name === 'TRANSACTIONS' || characteristics",
+    tests: ['test/unit/transaction-statement.test.ts'],
+  },
 ];
 
 /**
