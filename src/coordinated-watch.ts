@@ -44,6 +44,7 @@ const COUNTERS = [
   'reconnects',
   'historyPages',
   'historyRetries',
+  'historyGoneNothingMissed',
 ] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
 

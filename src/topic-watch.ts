@@ -110,7 +110,7 @@ export class TopicWatch {
   readonly agentStatus: AgentStatusFeed;
   private reconnects = 0;
   private readonly reconnectsByCode: Partial<Record<WatchErrorCode, number>> = {};
-  private readonly historyRequests: HistoryRequests = { pages: 0, retries: 0 };
+  private readonly historyRequests: HistoryRequests = { pages: 0, retries: 0, goneNothingMissed: 0 };
   private replayed = 0;
   /**
    * Where the next catch-up reads history from when that is below the position: set when the service broke the
@@ -280,6 +280,7 @@ export class TopicWatch {
       reconnectsByCode: { ...this.reconnectsByCode },
       historyPages: this.historyRequests.pages,
       historyRetries: this.historyRequests.retries,
+      historyGoneNothingMissed: this.historyRequests.goneNothingMissed,
       catchUp,
     };
     if (d.lastEvent !== undefined) {

@@ -234,6 +234,11 @@ export interface WatchMetrics {
   historyPages: number;
   /** History requests that failed and were retried. */
   historyRetries: number;
+  /**
+   * `410 Gone` answers whose `X-Axway-Max-Sequence-Id` was the position asked for: a quiet topic whose last event
+   * aged out of history. Nothing was missed: no resync, the catch-up ends there.
+   */
+  historyGoneNothingMissed: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */
   catchUp: {
     /** Whether a catch-up is running now. */

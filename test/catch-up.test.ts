@@ -7,8 +7,8 @@ import {
   type ResyncNotice,
   type WatchManagerOptions,
 } from 'watch-manager';
-import type { FakeWatchService } from 'watch-manager/testing';
-import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import type { FakeWatchService, PurgedReading } from 'watch-manager/testing';
+import { TOPIC, captureLogger, captured, recordError, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -321,6 +321,107 @@ describe('catch-up and resume', () => {
     );
     [m] = c.manager.metrics().watches;
     assert.equal(m?.delivered, 40, 'nothing delivered twice after the reconnect');
+    await c.manager.close();
+    await service.stop();
+  });
+});
+
+describe('issue 20 #1: a quiet topic whose last event aged out, and a topic whose sequence restarted', () => {
+  /** 10 events, the stored position 10, history purged through 10: a quiet topic whose last event aged out. */
+  async function quietAgedOut(reading: PurgedReading) {
+    const service = await startService({ purgedReading: reading });
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 10);
+    store.setSequence(TOPIC, 10);
+    service.purgeHistory(TOPIC);
+    return { service, store, c: await consumer(service, { sequenceProvider: store }) };
+  }
+
+  it("purgedReading 'position': 410 naming the position itself is nothing missed: live, no resync, counted, a debug line", async () => {
+    const { service, store, c } = await quietAgedOut('position');
+    const lines = captured.length;
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    assert.ok(service.historyCounters.gone >= 1, 'the service answered 410');
+    assert.deepEqual(c.seen, ['live'], 'no resync');
+    assert.deepEqual(c.errors, [], 'no PROTOCOL error, no retry');
+    const [m] = c.manager.metrics().watches;
+    assert.ok((m?.historyGoneNothingMissed ?? 0) >= 1, 'counted in metrics()');
+    assert.equal(m?.historyRetries, 0);
+    assert.ok(
+      captured.slice(lines).some((l) => l.includes('"level":"debug"') && l.includes('nothing was missed')),
+      'a debug line',
+    );
+    assert.equal(c.manager.status().watches[0]?.live, true);
+    service.publishMany(TOPIC, 2);
+    await service.waitFor(() => c.events().length === 2, 5_000, 'live events');
+    assert.deepEqual(c.seen, ['live', 11, 12]);
+    assert.equal(store.getSequence(TOPIC), 12);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it("purgedReading 'next-event' (the default): the same quiet topic is answered with an empty page, and goes live alike", async () => {
+    const { service, c } = await quietAgedOut('next-event');
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    assert.equal(service.historyCounters.gone, 0, 'no 410 under this reading');
+    assert.deepEqual(c.seen, ['live']);
+    assert.equal(c.manager.metrics().watches[0]?.historyGoneNothingMissed, 0);
+    service.publishMany(TOPIC, 1);
+    await service.waitFor(() => c.events().length === 1, 5_000, 'a live event');
+    assert.deepEqual(c.seen, ['live', 11]);
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('a topic recreated while watched (its sequence restarted): one resync naming the range, then the new events, live: never a loop', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    const c = await consumer(service, { sequenceProvider: store });
+    const notices: ResyncNotice[] = [];
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onResync: (n) => {
+        notices.push(n);
+        c.handlers.onResync(n);
+      },
+    });
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    service.publishMany(TOPIC, 10);
+    await service.waitFor(() => c.events().length === 10, 5_000, 'the first sequence');
+    service.recreateTopic(TOPIC); // ends the stream: the reconnect's catch-up asks after 10
+    service.publishMany(TOPIC, 3); // ids 1..3 of the new sequence, before the reconnect
+    await service.waitFor(() => c.seen.filter((x) => x === 'live').length === 2, 5_000, 'live again');
+    service.publishMany(TOPIC, 2);
+    await service.waitFor(() => c.events().length === 12, 5_000, 'the new live events');
+    assert.deepEqual(c.seen, ['live', ...range(1, 10), { resync: 3 }, 'live', 4, 5]);
+    assert.equal(notices.length, 1);
+    assert.deepEqual([notices[0]?.previousSequenceId, notices[0]?.newestSequenceId], [10, 3]);
+    assert.match(notices[0]?.reason ?? '', /sequence restarted.*3.*below the position 10/);
+    assert.equal(c.manager.metrics().watches[0]?.acknowledgedSequenceId, 5, 'the position is the new sequence');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the pages prefetched before the answer arrive
+    const requests = service.historyCounters.requests;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(service.historyCounters.requests, requests, 'no history request once live: no loop');
+    await c.manager.close();
+    await service.stop();
+  });
+
+  it('a topic recreated while the consumer was down: a resync from the stored position to the new newest id, then live', async () => {
+    const service = await startService();
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 10);
+    store.setSequence(TOPIC, 10);
+    service.recreateTopic(TOPIC);
+    service.publishMany(TOPIC, 4);
+    const c = await consumer(service, { sequenceProvider: store });
+    await c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    service.publishMany(TOPIC, 1);
+    await service.waitFor(() => c.events().length === 1, 5_000, 'a live event');
+    assert.deepEqual(c.seen, [{ resync: 4 }, 'live', 5]);
+    assert.deepEqual(c.errors, []);
     await c.manager.close();
     await service.stop();
   });

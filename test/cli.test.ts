@@ -460,6 +460,67 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     assert.ok(third.slice(1).every((r) => r.record === 'event' || (r.record === 'live' && r.topic === topic)));
   });
 
+  for (const reading of ['position', 'next-event'] as const) {
+    it(`issue 20 #1: a quiet topic whose last event aged out (purgedReading '${reading}'): live at once, no resync record; a recreated topic: one resync record naming the range`, async () => {
+      const topic = `/management/v1alpha1/watchtopics/cli-quiet-${reading}`;
+      service.createTopic(topic);
+      service.publishMany(topic, 10);
+      const state = path.join(dir, `quiet-${reading}.json`);
+      const args = [...base, '--topic', topic, '--state-file', state, '--json'];
+      const records = (out: string): Array<Record<string, unknown>> =>
+        out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      /** Runs watch-tail for one event, published once it wrote its live record (before, it could be caught up). */
+      const oneLiveEvent = async (): Promise<{ code: number; out: string; err: string }> => {
+        const stdout = new Capture();
+        const stderr = new Capture();
+        const run = runCli([...args, '--max-events', '1'], { stdout, stderr, env: {} });
+        await service.waitFor(() => stdout.text.includes('"record":"live"'), 10_000, 'the live record');
+        service.publishMany(topic, 1);
+        return { code: await run, out: stdout.text, err: stderr.text };
+      };
+      const first = await cli([...args, '--from', 'beginning', '--max-events', '10']);
+      assert.equal(first.code, 0, first.err);
+
+      // Nothing published for longer than history keeps: the last event (the position) aged out.
+      service.purgeHistory(topic);
+      service.setPurgedReading(reading);
+      try {
+        const gone = service.historyCounters.gone;
+        const quiet = await oneLiveEvent();
+        assert.equal(quiet.code, 0, quiet.err);
+        assert.deepEqual(
+          records(quiet.out).map((r) => r.sequenceId ?? r.record),
+          ['live', 11],
+        );
+        assert.equal(service.historyCounters.gone > gone, reading === 'position', 'a 410 under this reading only');
+        assert.doesNotMatch(quiet.err, /PROTOCOL|cannot be resumed/);
+
+        // The topic is deleted and created again while the tail is down: its sequence counts from 1.
+        service.recreateTopic(topic);
+        service.publishMany(topic, 3);
+        const again = await oneLiveEvent();
+        assert.equal(again.code, 0, again.err);
+        const restarted = records(again.out);
+        assert.deepEqual(
+          restarted.map((r) => r.sequenceId ?? r.record),
+          ['resync', 'live', 4],
+        );
+        assert.deepEqual(restarted[0], {
+          record: 'resync',
+          topic,
+          reason:
+            "the topic's sequence restarted: its newest sequence id 3 is below the position 11 (the topic was recreated?); every event up to 3 of the new sequence was skipped",
+          newestSequenceId: 3,
+        });
+      } finally {
+        service.setPurgedReading('next-event');
+      }
+    });
+  }
+
   it('--from N starts with the first event after N; a bad --from exits 2', async () => {
     const topic = '/management/v1alpha1/watchtopics/cli-from';
     service.createTopic(topic);

@@ -140,6 +140,7 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
         [METRIC_NAMES.reconnects]: '{reconnect}',
         [METRIC_NAMES.historyPages]: '{page}',
         [METRIC_NAMES.historyRetries]: '{retry}',
+        [METRIC_NAMES.historyGoneNothingMissed]: '{answer}',
         [METRIC_NAMES.processDuration]: 's',
         [METRIC_NAMES.catchUpDuration]: 's',
         [METRIC_NAMES.lag]: 's',

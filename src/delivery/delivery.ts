@@ -459,11 +459,21 @@ export class Delivery implements Acknowledger {
       this.inflight.delete(running);
     }
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
-    if (item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position) {
-      this.watermark.reset(item.notice.newestSequenceId);
+    if (item.kind !== 'resync') return true;
+    const { newestSequenceId: target, previousSequenceId: previous } = item.notice;
+    if (target < previous) {
+      // The topic's sequence restarted (recreated): its new ids are below the old ones, new events and never
+      // repeats. Delivery starts over at the target. Stores move positions only forward (SequenceProvider): the
+      // stored one stays the old sequence's until the new one passes it, so a restart before then meets the same
+      // 410 and resyncs again (the application re-lists again). Only a restart after the new sequence passed the
+      // old position while nobody watched resumes there without a notice: no store can move a position back.
+      this.watermark.reset(target);
+      this.seen.reset(target);
+    } else if (target > this.watermark.position) {
+      this.watermark.reset(target);
       // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
-      if (item.notice.newestSequenceId > this.seen.highest) this.seen.reset(item.notice.newestSequenceId);
-      keeper.record(item.notice.newestSequenceId);
+      if (target > this.seen.highest) this.seen.reset(target);
+      keeper.record(target);
     }
     return true;
   }

@@ -30,7 +30,10 @@ export interface CatchUpContext {
   canResync: boolean;
   /** Counts events handed to delivery from history. */
   replayed: (count: number) => void;
-  /** Counts requests: pages fetched (a prefetched page counts even when it is dropped) and failed ones retried. */
+  /**
+   * Counts requests: pages fetched (a prefetched page counts even when it is dropped), failed ones retried, and
+   * `410 Gone` answers that said nothing was missed.
+   */
   requests: HistoryRequests;
   /**
    * Told that history went back below an id it had already given (pages out of order across pages): the ids after
@@ -43,6 +46,8 @@ export interface CatchUpContext {
 export interface HistoryRequests {
   pages: number;
   retries: number;
+  /** `410 Gone` answers whose newest id was the position itself: a quiet topic whose last event aged out. */
+  goneNothingMissed: number;
 }
 
 /**
@@ -119,8 +124,13 @@ function pagesInFlight(pageSize: number): number {
   return pageSize <= 250 ? 4 : 3;
 }
 
-/** A page as it came back: its events, its number and start, and whether the stream was alive when it was asked. */
-type PageResult = { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean } | HistoryGone;
+/**
+ * A page as it came back (its events, its number and start), or a `410 Gone`; either with whether the stream was
+ * alive when it was asked.
+ */
+type PageResult =
+  | { page: HistoryPage; number: number; after: number; aliveAtRequest: boolean }
+  | { gone: HistoryGone; aliveAtRequest: boolean };
 
 async function onePass(
   ctx: CatchUpContext,
@@ -151,7 +161,8 @@ async function onePass(
   fill();
   for (;;) {
     const result = await (inFlight.shift() as Promise<PageResult>);
-    if (result instanceof HistoryGone) {
+    if ('gone' in result) {
+      const gone = result.gone;
       // Pages after `after` are void. When this pass already delivered beyond it in order, ask again from there:
       // only the position itself purged is a resync (else the notice would name events history still holds). But
       // when the ids below what was handed over may have gaps (this pass reads again below the position, or its
@@ -159,7 +170,32 @@ async function onePass(
       // from where this reading started, so that none of them goes missing without a notice.
       const resumeAt = Math.max(last, handed.highest);
       const gapsBelow = start < handed.position || handed.gaps;
-      restart(result.after < resumeAt && !gapsBelow ? resumeAt : await resync(ctx, result));
+      if (gone.after < resumeAt && !gapsBelow) {
+        restart(resumeAt);
+        last = after;
+        continue;
+      }
+      if (gone.newestSequenceId === gone.after && !gapsBelow) {
+        // The newest id is the position itself: a quiet topic whose last event aged out of history (the service
+        // reads "purged" as the position's own event gone). Nothing after it was missed: no resync, and the pass
+        // ends as on an empty last page (the reference SDK's harvester takes it so too). Counted, for an operator
+        // who wonders why history answers 410.
+        ctx.requests.goneNothingMissed += 1;
+        ctx.log.debug('history answered 410 Gone with the position as the newest id: nothing was missed', {
+          topic: ctx.topic,
+          sequenceId: gone.after,
+        });
+        return { last, confirmed: result.aliveAtRequest, disordered };
+      }
+      const target = await resync(ctx, gone);
+      if (target < gone.after) {
+        // The topic's sequence restarted (newest below the position: the topic was recreated): what was handed over
+        // belongs to the old sequence; the new one is read from the target, and a later 410 compares against it
+        // (never against the old ids, which would ask from the old position again: a loop).
+        handed.highest = handed.position = target;
+        handed.gaps = false;
+      }
+      restart(target);
       last = after;
       continue;
     }
@@ -198,14 +234,14 @@ async function onePass(
       // nothing after `last`
       if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest, disordered };
       const next = await (inFlight[0] as Promise<PageResult>);
-      if (!(next instanceof HistoryGone) && next.page.events.some((e) => e.sequenceId <= last)) {
+      if (!('gone' in next) && next.page.events.some((e) => e.sequenceId <= last)) {
         // The next page goes back below what was handed over: the server does not page in ascending order (it
         // ignored sort=ASC). Starting over after `last` would skip what lies below it; every page is read instead,
         // in turn, and delivery hands over late (with a typed error each) the ids it never had.
         fill();
         continue;
       }
-      const nextCount = next instanceof HistoryGone ? 0 : next.page.events.length;
+      const nextCount = 'gone' in next ? 0 : next.page.events.length;
       const verifying = verifyCount;
       verifyCount = undefined;
       if (nextCount === 0 && (served.full || (verifying !== undefined && count !== verifying))) {
@@ -296,7 +332,7 @@ function fetchPage(
         ctx.requests.pages += 1;
         return result;
       } catch (err) {
-        if (err instanceof HistoryGone) return err;
+        if (err instanceof HistoryGone) return { gone: err, aliveAtRequest };
         if (ctx.signal.aborted) throw new WatchError('CLOSED', `catch-up of ${ctx.topic} cancelled`);
         const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `history of ${ctx.topic}`);
         if (!error.retryable) throw error;
@@ -312,7 +348,10 @@ function fetchPage(
   return promise;
 }
 
-/** 410 Gone: tell the application (with a fresh list if configured) and continue after the newest position. */
+/**
+ * 410 Gone: tell the application (with a fresh list if configured) and continue after the newest position. A newest
+ * id below the position is a topic whose sequence restarted: the notice says so, and delivery starts over at it.
+ */
 async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
   if (!ctx.canResync) {
     throw new WatchError(
@@ -321,7 +360,10 @@ async function resync(ctx: CatchUpContext, gone: HistoryGone): Promise<number> {
     );
   }
   const newest = gone.newestSequenceId;
-  const reason = `history after sequence id ${gone.after} was purged`;
+  const reason =
+    newest < gone.after
+      ? `the topic's sequence restarted: its newest sequence id ${newest} is below the position ${gone.after} (the topic was recreated?); every event up to ${newest} of the new sequence was skipped`
+      : `history after sequence id ${gone.after} was purged`;
   if (ctx.list === undefined) {
     ctx.intake.push({
       kind: 'resync',

@@ -94,30 +94,38 @@ export class HistoryClient implements HistorySource {
     signal: AbortSignal,
     after: number,
   ): Promise<WatchEvent[]> {
+    const url = this.url(topic, query);
+    // Failures name the URL they tried (a wrong historyUrl shows at once); without the query, which `where` says in
+    // words, and never with credentials (the URL has none: historyUrl refuses them, the proxy's are not in it).
+    const tried = `${where} (GET ${url.protocol}//${url.host}${url.pathname})`;
     let { token } = await this.options.tokens.current();
     for (let attempt = 0; ; attempt++) {
-      const res = await this.request(topic, query, token, where, signal);
+      const res = await this.request(url, token, tried, signal);
       if (res.status === 200) return decodePage(res.body, topic, where);
       if (attempt === 0 && codeOfHttpStatus('history', res.status) === 'UNAUTHENTICATED') {
         // The token may have expired between our check and the server's: one more try with a fresh one.
         token = (await this.options.tokens.current(true)).token;
         continue;
       }
-      throw statusError(res, topic, where, after, this.options.clock.now());
+      throw statusError(res, topic, tried, after, this.options.clock.now());
     }
   }
 
+  /** `{baseUrl}/events{selfLink}?{query}`. */
+  private url(topic: string, query: URLSearchParams): URL {
+    const { baseUrl } = this.options;
+    // Each segment encoded: the self link was checked (no dot segments), and encoding keeps it one path under /events.
+    const path = topic.split('/').map(encodeURIComponent).join('/');
+    return new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${path}?${query.toString()}`, baseUrl);
+  }
+
   private async request(
-    topic: string,
-    query: URLSearchParams,
+    url: URL,
     token: string,
     where: string,
     signal: AbortSignal,
   ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-    const { baseUrl, tenantId, timeoutMs, userAgent, transport } = this.options;
-    // Each segment encoded: the self link was checked (no dot segments), and encoding keeps it one path under /events.
-    const path = topic.split('/').map(encodeURIComponent).join('/');
-    const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}/events${path}?${query.toString()}`, baseUrl);
+    const { tenantId, timeoutMs, userAgent, transport } = this.options;
     const reply = await transport.request(url, {
       method: 'GET',
       headers: {
@@ -151,16 +159,17 @@ function statusError(
   const code = codeOfHttpStatus('history', res.status);
   switch (code) {
     case 'HISTORY_GONE': {
-      // The newest id must be a whole number above the position asked for: anything else (missing, garbled, 0, not
-      // above) cannot be resumed from, and taking it would loop at once (ask, 410, resync to it, ask again). A
-      // retryable PROTOCOL error instead, retried with backoff: a gateway may have mangled the answer.
+      // The newest id must be a whole number: anything else (missing, garbled, negative) cannot be acted on, and a
+      // retryable PROTOCOL error is retried with backoff (a gateway may have mangled the answer). Any whole number is
+      // taken, also one not above the position: equal to it is a quiet topic whose last event aged out (nothing
+      // missed), below it a topic whose sequence restarted; the catch-up tells the two apart (catch-up.ts).
       const value = header(res.headers, 'x-axway-max-sequence-id');
       const newest = value !== undefined && /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
-      if (!Number.isSafeInteger(newest) || newest <= after) {
+      if (!Number.isSafeInteger(newest)) {
         const got = value === undefined ? 'none' : JSON.stringify(value.slice(0, 40));
         return new WatchError(
           'PROTOCOL',
-          `${where}: 410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from (${got}; it must be a sequence id above ${after})`,
+          `${where}: 410 Gone with an X-Axway-Max-Sequence-Id that cannot be resumed from (${got}; it must be a whole sequence id)`,
           { retryable: true },
         );
       }

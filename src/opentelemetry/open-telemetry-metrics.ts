@@ -56,6 +56,8 @@ export const METRIC_NAMES = {
   historyPages: 'watch.history.pages',
   /** Counter `{retry}`: failed history requests retried. */
   historyRetries: 'watch.history.retries',
+  /** Counter `{answer}`: `410 Gone` answers that named the position itself as the newest id (nothing missed). */
+  historyGoneNothingMissed: 'watch.history.gone_nothing_missed',
   /** Histogram `s`: a handler's run, first attempt to outcome; `error.type` `HANDLER_FAILED` when it failed. */
   processDuration: 'messaging.process.duration',
   /** Histogram `s`: a catch-up, from its first history request to the switch to live events. */
@@ -195,6 +197,11 @@ class OpenTelemetryMetrics implements WatchTelemetry {
       deadLettered: count(METRIC_NAMES.deadLettered, '{event}', 'Events set aside in the dead-letter spool'),
       historyPages: count(METRIC_NAMES.historyPages, '{page}', 'History pages fetched by catch-ups'),
       historyRetries: count(METRIC_NAMES.historyRetries, '{retry}', 'Failed history requests retried'),
+      historyGoneNothingMissed: count(
+        METRIC_NAMES.historyGoneNothingMissed,
+        '{answer}',
+        '410 Gone answers whose newest id was the position itself: nothing missed',
+      ),
     };
     this.reconnects = count(METRIC_NAMES.reconnects, '{reconnect}', 'Reconnects after a retryable failure');
     this.lag = gauge(METRIC_NAMES.lag, 's', 'Now minus the time of the last event handled', ValueType.DOUBLE);

@@ -15,6 +15,7 @@ export const COUNTED = [
   'deadLettered',
   'historyPages',
   'historyRetries',
+  'historyGoneNothingMissed',
 ] as const;
 
 /** One counter of {@link COUNTED}. */

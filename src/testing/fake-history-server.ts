@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { sleep, type Clock } from '../clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
 import { TOKEN_PATH, type FakeTokenEndpoint } from './fake-token-endpoint';
-import type { TopicLog } from './topic-log';
+import type { PurgedReading, TopicLog } from './topic-log';
 import type { WatchEvent } from '../types';
 import { cappedPageSize, goneHeader, hasUnknownType, shuffledPage, type HostileBehaviour } from './hostile';
 import { toHistoryJson } from './wire-render';
@@ -52,6 +52,8 @@ export interface HistoryBackend {
   random: () => number;
   /** Serves the token endpoint's path, when the service has one. */
   tokenEndpoint?: FakeTokenEndpoint;
+  /** How "purged" is read for a `410 Gone` (see {@link PurgedReading}). */
+  purgedReading: () => PurgedReading;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -59,7 +61,8 @@ const MAX_PAGE_SIZE = 1000;
 /**
  * The event-history ("harvester") API of WIRE.md over real HTTP: `GET /events{selfLink}` with
  * `query=sequenceID>N`, `sort=sequenceID,ASC|DESC`, `page`, `pageSize`; `410 Gone` with `X-Axway-Max-Sequence-Id`
- * for a purged position; 401/403 for a bad token or tenant.
+ * for a purged position (as the service's {@link PurgedReading} says) or one above the topic's newest id (a topic
+ * recreated since); 401/403 for a bad token or tenant.
  */
 export class FakeHistoryServer {
   private readonly server: http.Server | https.Server;
@@ -151,7 +154,7 @@ export class FakeHistoryServer {
     if (typeof params === 'string') return reply(res, 400, { error: params });
     if (params.after !== undefined && this.hostile.gone !== undefined)
       return this.gone(res, params.after, goneHeader(this.hostile.gone, params.after));
-    if (params.after !== undefined && params.after < topic.purgedThrough)
+    if (params.after !== undefined && topic.isGone(params.after, this.backend.purgedReading()))
       return this.gone(res, params.after, String(topic.newestSequenceId));
     const events = this.page(topic, params);
     if (this.faults.malformedNext > 0) {

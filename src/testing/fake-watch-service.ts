@@ -15,7 +15,7 @@ import {
 import { FakeSubscription, type FakeServiceCounters } from './fake-subscription';
 import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
 import { checkHostile, type HostileBehaviour } from './hostile';
-import { TopicLog, type PublishInput } from './topic-log';
+import { TopicLog, type PublishInput, type PurgedReading } from './topic-log';
 
 /** Options of {@link FakeWatchService.start}. */
 export interface FakeWatchServiceOptions {
@@ -44,6 +44,14 @@ export interface FakeWatchServiceOptions {
   seed?: number;
   /** The host to listen on. @default '127.0.0.1' */
   host?: string;
+  /**
+   * How the history API reads "purged" for a `410 Gone`: when an event after the position was purged
+   * (`'next-event'`), or also when the position's own event was (`'position'`: a quiet topic whose last event aged
+   * out answers 410 with the position itself as the newest id). See {@link PurgedReading};
+   * {@link FakeWatchService.setPurgedReading} changes it later.
+   * @default 'next-event'
+   */
+  purgedReading?: PurgedReading;
   /** Serve gRPC and the history API with TLS (PEM). @default plaintext */
   tls?: {
     /** The servers' certificate chain, PEM. */
@@ -145,6 +153,7 @@ export class FakeWatchService {
   private readonly history: FakeHistoryServer;
   private readonly tokenEndpoint: FakeTokenEndpoint;
   private isPaused = false;
+  private purgedReading: PurgedReading;
   private hostile: HostileBehaviour = {};
   private refusalsLeft = 0;
   private topicSeq = 0;
@@ -158,6 +167,7 @@ export class FakeWatchService {
     this.tenantId = options.tenantId ?? 'fake-tenant';
     this.clock = options.clock ?? systemClock;
     this.random = seededRandom(options.seed ?? 1);
+    this.purgedReading = options.purgedReading ?? 'next-event';
     this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
     for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
     this.tokenEndpoint = new FakeTokenEndpoint(this.tokens, this.clock, () => this.tokenUrl);
@@ -169,6 +179,7 @@ export class FakeWatchService {
         topic: (selfLink) => this.topics.get(selfLink),
         clock: this.clock,
         random: this.random,
+        purgedReading: () => this.purgedReading,
       },
       options.tls === undefined
         ? undefined
@@ -364,6 +375,22 @@ export class FakeWatchService {
   /** Forgets `topic`'s events up to `through` (default all): resumes from before it are answered 410 Gone. */
   purgeHistory(topic: string, through?: number): void {
     this.topics.get(topic)?.purge(through);
+  }
+
+  /** Changes how the history API reads "purged" for a 410 (see {@link FakeWatchServiceOptions.purgedReading}). */
+  setPurgedReading(reading: PurgedReading): void {
+    this.purgedReading = reading;
+  }
+
+  /**
+   * Deletes `topic` and creates it again under the same self link: a new topic id, an empty history, sequence ids
+   * from 1 again. Its open streams end (UNAVAILABLE, as the old topic's watches would); a resume after a position of
+   * the old sequence is then answered `410 Gone` with the new newest id, below that position.
+   */
+  recreateTopic(topic: string): TopicLog {
+    if (!this.topics.delete(topic)) throw new Error(`fake watch service: unknown topic ${topic}`);
+    this.abortStreams({ topic, details: 'the watch topic was recreated' });
+    return this.createTopic(topic);
   }
 
   /** Sets the faults of the history API (see {@link HistoryFaults}); `{}` clears them. */

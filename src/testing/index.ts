@@ -14,7 +14,7 @@ export type { HistoryFaults, HistoryCounters } from './fake-history-server';
 export type { HostileBehaviour } from './hostile';
 export { FakeTokenIssuer, type IssueTokenOptions, type TokenCheck } from './fake-token-issuer';
 export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './fake-token-endpoint';
-export { TopicLog, type PublishInput } from './topic-log';
+export { TopicLog, type PublishInput, type PurgedReading } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
 export { FaultProxy } from './fault-proxy';
 export { ConnectProxy, type ConnectProxyOptions } from './connect-proxy';

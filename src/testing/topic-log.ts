@@ -18,6 +18,16 @@ export interface PublishInput {
   skip?: number;
 }
 
+/**
+ * How the history API reads "purged" when it decides whether a resume after position N is `410 Gone` (WIRE.md: "the
+ * requested position was purged"), for tests of both readings a real service may take:
+ * - `'next-event'`: gone when an event after N was purged: N itself may have aged out, as long as nothing after it
+ *   did. A quiet topic whose last event N aged out answers its events after N (none): never a 410.
+ * - `'position'`: gone also when the event at N itself was purged. A quiet topic whose last event N aged out answers
+ *   `410 Gone` with `X-Axway-Max-Sequence-Id` N, the position itself (the client must take it as "nothing missed").
+ */
+export type PurgedReading = 'next-event' | 'position';
+
 const KINDS: ReadonlyArray<[string, string]> = [
   ['APIService', 'management'],
   ['APIServiceRevision', 'management'],
@@ -110,6 +120,17 @@ export class TopicLog {
   /** The newest `count` events, newest first. */
   newest(count: number): WatchEvent[] {
     return this.events.slice(Math.max(0, this.events.length - count)).reverse();
+  }
+
+  /**
+   * Whether a resume after `after` is answered `410 Gone`, as the service reads "purged" (see
+   * {@link PurgedReading}). Either way a position above the newest id ever assigned is gone: the topic's sequence
+   * never reached it (the topic was recreated and counts from 1 again).
+   */
+  isGone(after: number, reading: PurgedReading): boolean {
+    if (after > this.lastSeq) return true;
+    if (after < this.purged) return true;
+    return reading === 'position' && after === this.purged && this.purged > 0;
   }
 
   /** Forgets every event up to `through` (default: all): resumes from before it get `410 Gone`. */
