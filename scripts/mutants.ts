@@ -209,8 +209,8 @@ export const mutants: Mutant[] = [
     // Every usable 410 header is refused: no resync ever happens.
     name: 'history-410-header-check',
     file: 'src/history/history-client.ts',
-    find: 'if (!Number.isSafeInteger(newest) ||',
-    replace: 'if (Number.isSafeInteger(newest) ||',
+    find: 'if (!Number.isSafeInteger(newest)) {',
+    replace: 'if (Number.isSafeInteger(newest)) {',
     tests: [CATCH_UP, ITERATOR, HOSTILE],
   },
   {
@@ -1095,11 +1095,12 @@ export const reverts: Mutant[] = [
     tests: [INPUTS],
   },
   {
-    // #3: a 410 naming the asked position itself taken as a resync target (a loop)
+    // #3: a 410 naming the asked position itself taken as a resync target (a loop); since issue 20 #1 the catch-up
+    // tells "nothing missed" (equal) from a restarted sequence (below)
     name: 'revert-03-gone-not-above',
-    file: 'src/history/history-client.ts',
-    find: '      if (!Number.isSafeInteger(newest) || newest <= after) {',
-    replace: '      if (!Number.isSafeInteger(newest) || newest < after) {',
+    file: 'src/history/catch-up.ts',
+    find: '      if (gone.newestSequenceId === gone.after && !gapsBelow) {',
+    replace: '      if (gone.newestSequenceId < gone.after && !gapsBelow) {',
     tests: [HOSTILE],
   },
   {
@@ -1302,5 +1303,65 @@ export const reverts: Mutant[] = [
     find: '      const gapsBelow = start < handed.position || handed.gaps;',
     replace: '      const gapsBelow = false;',
     tests: [HOSTILE],
+  },
+  // ── issue 20 #1: a 410 at or below the position ───────────────────────────────────────────────────────────
+  {
+    // A restarted sequence (newest below the position) taken as "nothing missed": no resync, the re-list never asked.
+    name: 'catchup-410-restart-as-nothing-missed',
+    file: 'src/history/catch-up.ts',
+    find: '      if (gone.newestSequenceId === gone.after && !gapsBelow) {',
+    replace: '      if (gone.newestSequenceId <= gone.after && !gapsBelow) {',
+    tests: [HOSTILE, CATCH_UP],
+  },
+  {
+    // A 410 that said nothing was missed is not counted in metrics().
+    name: 'catchup-410-nothing-missed-counted',
+    file: 'src/history/catch-up.ts',
+    find: 'ctx.requests.goneNothingMissed += 1;',
+    replace: 'ctx.requests.goneNothingMissed -= 1;',
+    tests: [CATCH_UP, HOSTILE],
+  },
+  {
+    // After a resync to a restarted sequence, a later 410 is compared with the old ids: asked from the old position
+    // again, resynced again (a loop).
+    name: 'catchup-410-restart-forgets-old-ids',
+    file: 'src/history/catch-up.ts',
+    find: '      if (target < gone.after) {',
+    replace: '      if (target > gone.after) {',
+    tests: [HOSTILE, CATCH_UP],
+  },
+  {
+    // A restarted sequence's ids (below the old highest id) dropped by delivery as repeats.
+    name: 'delivery-resync-restart-seen',
+    file: 'src/delivery/delivery.ts',
+    find: '      this.watermark.reset(target);\n      this.seen.reset(target);\n    } else if',
+    replace: '      this.watermark.reset(target);\n    } else if',
+    tests: [CATCH_UP, CLI],
+  },
+  {
+    // The fake's 'position' reading of "purged" does nothing: the quiet-topic 410 is never served.
+    name: 'fake-purged-reading-position',
+    file: 'src/testing/topic-log.ts',
+    find: "return reading === 'position' && after === this.purged && this.purged > 0;",
+    replace: "return reading !== 'position' && after === this.purged && this.purged > 0;",
+    tests: [CATCH_UP, CLI],
+  },
+  {
+    // The fake answers a position above a recreated topic's newest id with an empty page, not 410.
+    name: 'fake-gone-above-newest',
+    file: 'src/testing/topic-log.ts',
+    find: 'if (after > this.lastSeq) return true;',
+    replace: 'if (after > this.lastSeq) return false;',
+    tests: [CATCH_UP, CLI],
+  },
+  // ── issue 20 #14: catch-up overlap check ──────────────────────────────────────────────────────────────────
+  {
+    // A page repeating exactly the previous page's last id is not reported as an overlap, and the pass is not read
+    // again.
+    name: 'catchup-overlap-one-id',
+    file: 'src/history/catch-up.ts',
+    find: 'if (event.sequenceId <= last) behind ??= event.sequenceId;',
+    replace: 'if (event.sequenceId < last) behind ??= event.sequenceId;',
+    tests: [CATCH_UP],
   },
 ];

@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   MemorySequenceStore,
   WatchError,
@@ -424,5 +426,57 @@ describe('issue 20 #1: a quiet topic whose last event aged out, and a topic whos
     assert.deepEqual(c.errors, []);
     await c.manager.close();
     await service.stop();
+  });
+});
+
+describe('issue 20 #14: history pages that overlap by exactly one id', () => {
+  it("a page repeating the previous page's last id raises the typed overlap error and the pass is read again; each id once", async () => {
+    const service = await startService();
+    // The history API of a server that offsets its pages by one less than their size: page p starts with the last id
+    // of page p-1 (a one-id overlap, as a server whose page size changed by one under the numbering would give).
+    const ids = range(1, 7);
+    const asked: string[] = [];
+    const history = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://h');
+      asked.push(url.search);
+      const after = Number(/^sequenceID>(\d+)$/.exec(url.searchParams.get('query') ?? '')?.[1] ?? 0);
+      const page = Number(url.searchParams.get('page'));
+      const size = Number(url.searchParams.get('pageSize'));
+      const above = ids.filter((id) => id > after);
+      const start = (page - 1) * (size - 1);
+      const events = above.slice(start, start + size).map((id) => ({
+        id: `e${id}`,
+        type: 'ResourceUpdated',
+        payload: { kind: 'K', name: `n${id}`, metadata: { selfLink: `/k/n${id}` } },
+        metadata: { sequenceID: id },
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(events));
+    });
+    await new Promise<void>((resolve) => history.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const c = await consumer(service, {
+        historyUrl: `http://127.0.0.1:${(history.address() as AddressInfo).port}`,
+        historyPageSize: 3,
+        from: 'beginning',
+      });
+      await c.manager.registerWatch(TOPIC, c.handlers);
+      await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+      const overlap = c.errors.find((e) => e.code === 'PROTOCOL' && /the pages overlap/.test(e.message));
+      assert.ok(overlap !== undefined, `the typed overlap error: ${c.errors.map((e) => e.message).join('; ')}`);
+      assert.equal(overlap.retryable, true);
+      assert.match(
+        overlap.message,
+        /after 0, page 2: holds sequence id 3, not above \d+ from an earlier page; the pages overlap/,
+      );
+      const firstPages = asked.filter((q) => q.includes('sequenceID%3E0') && /[?&]page=1&/.test(q));
+      assert.equal(firstPages.length, 2, `the pass read again from its start: ${asked.join(' ')}`);
+      assert.deepEqual(c.events(), ids, 'each id once, in order');
+      await c.manager.close();
+    } finally {
+      history.closeAllConnections();
+      await new Promise<void>((resolve) => history.close(() => resolve()));
+      await service.stop();
+    }
   });
 });
