@@ -1364,4 +1364,37 @@ export const reverts: Mutant[] = [
     replace: 'if (event.sequenceId < last) behind ??= event.sequenceId;',
     tests: [CATCH_UP],
   },
+  // ── issue 20 #13: health after a watch stopped for good; the default history URL ──────────────────────────
+  {
+    // A watch stopped for good stays in status() and health() after its topic was registered again (/healthz 503).
+    name: 'manager-replace-stopped-watch',
+    file: 'src/watch-manager.ts',
+    find: '    this.replaceStopped(selfLink);\n    this.watches.set(id, watch);',
+    replace: '    this.watches.set(id, watch);',
+    tests: [HEALTH],
+  },
+  {
+    // The default history URL drops the target's port (tls: false asks port 80).
+    name: 'options-history-url-port',
+    file: 'src/config/options.ts',
+    find: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}:${port}`);",
+    replace: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);",
+    tests: ['test/options.test.ts', HEALTH],
+  },
+  {
+    // History errors no longer name the URL they tried.
+    name: 'history-error-names-url',
+    file: 'src/history/history-client.ts',
+    find: 'const tried = `${where} (GET ${url.protocol}//${url.host}${url.pathname})`;',
+    replace: 'const tried = where;',
+    tests: [HEALTH],
+  },
+  {
+    // A watch catching up does not say its last error (a history API that cannot be reached is not shown).
+    name: 'health-catching-up-last-error',
+    file: 'src/health/health-report.ts',
+    find: "const last = status.lastErrorCode === undefined ? '' :",
+    replace: "const last = status.lastErrorCode !== undefined ? '' :",
+    tests: [HEALTH],
+  },
 ];

@@ -201,6 +201,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
             leaseChanged: (change) => this.tell('lease', () => this.emit('lease', change)),
             log: this.log,
           });
+    this.replaceStopped(selfLink);
     this.watches.set(id, watch);
     created?.(watch);
     try {
@@ -324,6 +325,19 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     await watch.close();
     this.watches.delete(id);
     this.retire(watch);
+  }
+
+  /**
+   * A watch of `topic` that stopped for good (a permanent error: HANDLER_FAILED…) is replaced by the one registered
+   * now: it leaves status() and health() (else /healthz answered 503 for ever after the application had registered
+   * the topic again, a restart loop under Kubernetes). Its subscription's close() then finds nothing to do.
+   */
+  private replaceStopped(topic: string): void {
+    for (const [id, old] of this.watches) {
+      if (old.topic !== topic || old.currentState !== 'closed') continue;
+      this.watches.delete(id);
+      this.retire(old);
+    }
   }
 
   /** Hands a watch's last counters to the telemetry, once. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WatchManager, serveProbes, type WatchError } from 'watch-manager';
+import { MemorySequenceStore, WatchManager, serveProbes, type WatchError } from 'watch-manager';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import {
   captured,
   cliArgs,
   quietLogger,
+  recordError,
   scanForSecrets,
   serviceOptions,
   startService,
@@ -214,3 +215,93 @@ describe('health for probes', { timeout: 60_000 }, () => {
     await service.stop();
   });
 });
+
+describe(
+  'issue 20 #13: health after a watch stopped for good, and with a wrong history URL',
+  { timeout: 60_000 },
+  () => {
+    it('a watch stopped by HANDLER_FAILED and registered again leaves status() and health(): /healthz 200 again; a closed watch leaves both', async () => {
+      const { service, newManager } = await backlogOf(0);
+      const manager = newManager();
+      const server = await serveProbes(manager, { port: 0, host: '127.0.0.1' });
+      try {
+        const failed: WatchError[] = [];
+        const first = await manager.registerWatch(
+          TOPIC,
+          {
+            onEvent: () => {
+              throw new Error('the handler gives up');
+            },
+            onError: (e) => void failed.push(e),
+          },
+          { maxAttempts: 1 },
+        );
+        await manager.ready({ timeoutMs: 20_000 });
+        service.publishMany(TOPIC, 1);
+        await until('stopped for good', () => manager.status().watches[0]?.state === 'closed');
+        assert.ok(failed.some((e) => e.code === 'HANDLER_FAILED'));
+        assert.equal((await probe(server.port, '/healthz')).status, 503);
+
+        // The application registers the topic again: the stopped watch is replaced.
+        const handled: number[] = [];
+        const second = await manager.registerWatch(TOPIC, { onEvent: (e) => void handled.push(e.sequenceId) });
+        await manager.ready({ timeoutMs: 20_000 });
+        assert.deepEqual(
+          manager.status().watches.map((w) => [w.id, w.state]),
+          [[second.id, 'ready']],
+        );
+        assert.deepEqual(
+          manager.health().watches.map((w) => w.id),
+          [second.id],
+        );
+        assert.equal((await probe(server.port, '/healthz')).status, 200);
+        assert.equal((await probe(server.port, '/readyz')).status, 200);
+        await first.close(); // the replaced watch's subscription: nothing left to do
+        assert.equal(manager.status().watches.length, 1);
+
+        // A closed watch leaves both.
+        await second.close();
+        assert.deepEqual(manager.status().watches, []);
+        assert.deepEqual(manager.health().reasons, ['no watch is registered']);
+        assert.equal((await probe(server.port, '/healthz')).status, 200);
+      } finally {
+        await server.close();
+        await manager.close();
+        await service.stop();
+      }
+    });
+
+    it('without historyUrl and with tls: false the default keeps the target port; a watch whose catch-up cannot complete is not live, and its history errors name the URL tried', async () => {
+      const service = await startService();
+      const jwt = await token(service, { ttlMs: 600_000 });
+      service.publishMany(TOPIC, 5);
+      const store = new MemorySequenceStore();
+      store.setSequence(TOPIC, 2);
+      const errors: WatchError[] = [];
+      const { historyUrl: _wanted, ...options } = serviceOptions(service, jwt);
+      const manager = new WatchManager({ ...options, sequenceProvider: store, logger: quietLogger });
+      try {
+        await manager.registerWatch(TOPIC, {
+          onEvent: () => undefined,
+          onError: (e) => void errors.push(recordError(e)),
+        });
+        await until('a history error', () => errors.some((e) => e.code === 'HISTORY_UNAVAILABLE'));
+        // The gRPC port does not serve the history API: what matters is that it is the port asked.
+        const tried = errors.find((e) => e.code === 'HISTORY_UNAVAILABLE') as WatchError;
+        assert.ok(
+          tried.message.includes(`(GET http://${service.target}/events${TOPIC})`),
+          `names the URL tried: ${tried.message}`,
+        );
+        const [status] = manager.status().watches;
+        assert.deepEqual([status?.state, status?.live], ['ready', false], 'subscribed, not live');
+        const health = manager.health();
+        assert.equal(health.ready, false);
+        assert.match(health.reasons.join(), /catching up on missed events \(last error: HISTORY_UNAVAILABLE\)/);
+        await assert.rejects(manager.ready({ timeoutMs: 200 }), (e: WatchError) => e.code === 'NOT_READY');
+      } finally {
+        await manager.close();
+        await service.stop();
+      }
+    });
+  },
+);

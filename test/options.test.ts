@@ -117,6 +117,15 @@ describe('options: one validation step', () => {
     assert.equal(resolved.port, 443);
   });
 
+  it('issue 20 #13: the default historyUrl keeps the target host and port, the scheme from tls', () => {
+    const url = (target: string, tls?: false): string =>
+      resolveOptions({ ...valid, target, ...(tls === undefined ? {} : { tls }) }, '1.0.0').historyUrl.href;
+    assert.equal(url('watch.example.com:443'), 'https://watch.example.com/');
+    assert.equal(url('watch.example.com:8443'), 'https://watch.example.com:8443/');
+    assert.equal(url('127.0.0.1:50051', false), 'http://127.0.0.1:50051/');
+    assert.equal(url('[::1]:8080', false), 'http://[::1]:8080/');
+  });
+
   it('accepts tls: false and keepalive: false only as explicit choices', () => {
     const resolved = resolveOptions({ ...valid, tls: false, keepalive: false }, '1.0.0');
     assert.equal(resolved.tls, false);

@@ -81,7 +81,10 @@ function program(): Command {
     .option('--topic <selfLink>', 'a WatchTopic self link; repeat to tail several topics', collect, [])
     .option('--token-file <path>', 'a file holding the current JWT, read again whenever a token is needed')
     .option('--token-env <name>', 'an environment variable holding the JWT')
-    .option('--history-url <url>', 'base URL of the event-history API (default https://HOST of --target)')
+    .option(
+      '--history-url <url>',
+      'base URL of the event-history API (default https://HOST:PORT of --target, http:// with --insecure)',
+    )
     .option('--state-file <path>', 'where the acknowledged position of each topic is kept; a restart resumes after it')
     .option(
       '--postgres <url>',

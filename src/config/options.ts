@@ -166,8 +166,10 @@ export interface WatchManagerOptions {
   /** Where a watch starts when the provider has no position for its topic. @default 'latest' */
   from?: StartFrom;
   /**
-   * Base URL of the event-history API (`{historyUrl}/events{selfLink}`).
-   * @default `https://<target host>` (`http://` when `tls` is false)
+   * Base URL of the event-history API (`{historyUrl}/events{selfLink}`). The default keeps the target's host and
+   * port (the service serves both on one address, 443 in production) and takes the scheme from `tls`; a history API
+   * on another address (the fake service's, a gateway's) needs this option.
+   * @default `https://<target host>:<target port>` (`http://` when `tls` is false; a port 443 or 80 left out)
    */
   historyUrl?: string;
   /** Events per history page. @default 100 (the reference SDK's) */
@@ -427,8 +429,10 @@ export function resolveFrom(value: unknown, field = 'from'): StartFrom {
   throw invalid(field, "must be 'latest', 'beginning' or a sequence id (a whole number >= 0)");
 }
 
-function resolveHistoryUrl(value: unknown, host: string, tls: boolean): URL {
-  if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);
+function resolveHistoryUrl(value: unknown, host: string, port: number, tls: boolean): URL {
+  // The target's port too: without it a plaintext target on another port (tls: false, local testing) was asked for
+  // its history on port 80, and failed (ECONNREFUSED) for as long as the watch ran.
+  if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}:${port}`);
   const url = httpUrl(value, 'historyUrl');
   if (url.search !== '' || url.hash !== '') throw invalid('historyUrl', 'must not have a query or fragment');
   if (url.protocol === 'http:' && tls)
@@ -510,7 +514,7 @@ export function resolveOptions(
     positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
-    historyUrl: resolveHistoryUrl(input.historyUrl, host, tls !== false),
+    historyUrl: resolveHistoryUrl(input.historyUrl, host, port, tls !== false),
     historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
     historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
     stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', 30_000),

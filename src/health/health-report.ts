@@ -62,7 +62,11 @@ function watchHealth(status: WatchStatus): WatchHealth {
     case 'standby':
       return { ...base, live: true, ready: true, reasons };
     case 'ready':
-      if (!status.live) reasons.push('catching up on missed events');
+      // Subscribed but not caught up: with the last error, if any (a history API that cannot be reached shows here).
+      if (!status.live) {
+        const last = status.lastErrorCode === undefined ? '' : ` (last error: ${status.lastErrorCode})`;
+        reasons.push(`catching up on missed events${last}`);
+      }
       return { ...base, live: true, ready: status.live, reasons };
     case 'connecting':
       reasons.push('connecting');
