@@ -37,10 +37,12 @@ export interface ResyncNotice {
   reason: string;
   /**
    * The position that could not be resumed. The events after it, up to and including `newestSequenceId`, were
-   * skipped: exactly that range must be re-listed.
+   * skipped: exactly that range must be re-listed. When `newestSequenceId` is below it, the topic's sequence
+   * restarted (the topic was recreated): every event of the new sequence up to `newestSequenceId` was skipped, and
+   * the application re-lists the topic as a whole.
    */
   previousSequenceId: number;
-  /** The position delivery continues after. */
+  /** The position delivery continues after (below `previousSequenceId` when the topic's sequence restarted). */
   newestSequenceId: number;
   /** With a `resync.list` option: what `list()` returned, taken after `newestSequenceId` was captured. */
   snapshot?: unknown[];
