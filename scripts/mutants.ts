@@ -1397,4 +1397,13 @@ export const reverts: Mutant[] = [
     replace: "const last = status.lastErrorCode !== undefined ? '' :",
     tests: [HEALTH],
   },
+  {
+    // A "nothing missed" 410 answered before the stream's first sign of life ends the catch-up: an event published
+    // in a silent service's activation window is neither delivered nor named.
+    name: 'catchup-410-nothing-missed-confirmed',
+    file: 'src/history/catch-up.ts',
+    find: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: result.aliveAtRequest, disordered };',
+    replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
+    tests: [CATCH_UP],
+  },
 ];

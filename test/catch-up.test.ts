@@ -377,6 +377,37 @@ describe('issue 20 #1: a quiet topic whose last event aged out, and a topic whos
     await service.stop();
   });
 
+  it("purgedReading 'position' and a silent service: a 410 answered before the stream's first sign of life does not end the catch-up", async () => {
+    // The service accepts without headers and sends live events only 1 s later: an event published in between
+    // reaches history only. A 410 saying "nothing missed" before any sign of life proves nothing about it.
+    const service = await startService({ purgedReading: 'position', sendHeaders: false, activationDelayMs: 1_000 });
+    const store = new MemorySequenceStore();
+    service.publishMany(TOPIC, 10);
+    store.setSequence(TOPIC, 10);
+    service.purgeHistory(TOPIC);
+    const c = await consumer(service, { sequenceProvider: store });
+    const notices: ResyncNotice[] = [];
+    const registered = c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onResync: (n) => {
+        notices.push(n);
+        c.handlers.onResync(n);
+      },
+    });
+    await service.waitFor(() => service.historyCounters.gone >= 1, 10_000, 'the first 410');
+    service.publishMany(TOPIC, 1); // in the activation window: history only
+    await registered;
+    // Delivered, or named by a resync (this reading answers 410 for the purged position 10 once 11 exists): never a
+    // silent gap. The catch-up polls history while the stream stays silent.
+    await service.waitFor(
+      () => c.events().includes(11) || notices.some((n) => n.previousSequenceId < 11 && n.newestSequenceId >= 11),
+      15_000,
+      'event 11 delivered or named',
+    );
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('a topic recreated while watched (its sequence restarted): one resync naming the range, then the new events, live: never a loop', async () => {
     const service = await startService();
     const store = new MemorySequenceStore();
