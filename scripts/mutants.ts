@@ -81,8 +81,8 @@ export const mutants: Mutant[] = [
     // After a resync the position stays where it was: a restart would hit the purged range (410) again.
     name: 'delivery-resync-moves-position',
     file: 'src/delivery/delivery.ts',
-    find: "item.kind === 'resync' && item.notice.newestSequenceId > this.watermark.position",
-    replace: "item.kind === 'resync' && item.notice.newestSequenceId < this.watermark.position",
+    find: '    } else if (target > this.watermark.position) {',
+    replace: '    } else if (target < this.watermark.position) {',
     tests: [CATCH_UP, ITERATOR, CLI, HOSTILE],
   },
 
@@ -126,8 +126,8 @@ export const mutants: Mutant[] = [
     // The same at the other end of a pass: a short page followed by an empty one, after whole pages.
     name: 'catchup-last-page-unconfirmed',
     file: 'src/history/catch-up.ts',
-    find: '        return { last, confirmed: result.aliveAtRequest',
-    replace: '        return { last, confirmed: true',
+    find: 'was fetched.\n        return { last, confirmed: result.aliveAtRequest',
+    replace: 'was fetched.\n        return { last, confirmed: true',
     tests: [CATCH_UP, HOSTILE],
   },
   {
@@ -1054,6 +1054,108 @@ export const mutants: Mutant[] = [
     replace: "  if (name === 'TRANSACTIONS' || characteristics",
     tests: ['test/unit/transaction-statement.test.ts'],
   },
+  // ── issue 20 #1: a 410 at or below the position ───────────────────────────────────────────────────────────
+  {
+    // A restarted sequence (newest below the position) taken as "nothing missed": no resync, the re-list never asked.
+    name: 'catchup-410-restart-as-nothing-missed',
+    file: 'src/history/catch-up.ts',
+    find: '      if (gone.newestSequenceId === gone.after && !gapsBelow) {',
+    replace: '      if (gone.newestSequenceId <= gone.after && !gapsBelow) {',
+    tests: [HOSTILE, CATCH_UP],
+  },
+  {
+    // A 410 that said nothing was missed is not counted in metrics().
+    name: 'catchup-410-nothing-missed-counted',
+    file: 'src/history/catch-up.ts',
+    find: 'ctx.requests.goneNothingMissed += 1;',
+    replace: 'ctx.requests.goneNothingMissed -= 1;',
+    tests: [CATCH_UP, HOSTILE],
+  },
+  {
+    // After a resync to a restarted sequence, a later 410 is compared with the old ids: asked from the old position
+    // again, resynced again (a loop).
+    name: 'catchup-410-restart-forgets-old-ids',
+    file: 'src/history/catch-up.ts',
+    find: '      if (target < gone.after) {',
+    replace: '      if (target > gone.after) {',
+    tests: [HOSTILE, CATCH_UP],
+  },
+  {
+    // A restarted sequence's ids (below the old highest id) dropped by delivery as repeats.
+    name: 'delivery-resync-restart-seen',
+    file: 'src/delivery/delivery.ts',
+    find: '      this.watermark.reset(target);\n      this.seen.reset(target);\n    } else if',
+    replace: '      this.watermark.reset(target);\n    } else if',
+    tests: [CATCH_UP, CLI],
+  },
+  {
+    // The fake's 'position' reading of "purged" does nothing: the quiet-topic 410 is never served.
+    name: 'fake-purged-reading-position',
+    file: 'src/testing/topic-log.ts',
+    find: "return reading === 'position' && after === this.purged && this.purged > 0;",
+    replace: "return reading !== 'position' && after === this.purged && this.purged > 0;",
+    tests: [CATCH_UP, CLI],
+  },
+  {
+    // The fake answers a position above a recreated topic's newest id with an empty page, not 410.
+    name: 'fake-gone-above-newest',
+    file: 'src/testing/topic-log.ts',
+    find: 'if (after > this.lastSeq) return true;',
+    replace: 'if (after > this.lastSeq) return false;',
+    tests: [CATCH_UP, CLI],
+  },
+  // ── issue 20 #14: catch-up overlap check ──────────────────────────────────────────────────────────────────
+  {
+    // A page repeating exactly the previous page's last id is not reported as an overlap, and the pass is not read
+    // again.
+    name: 'catchup-overlap-one-id',
+    file: 'src/history/catch-up.ts',
+    find: 'if (event.sequenceId <= last) behind ??= event.sequenceId;',
+    replace: 'if (event.sequenceId < last) behind ??= event.sequenceId;',
+    tests: [CATCH_UP],
+  },
+  // ── issue 20 #13: health after a watch stopped for good; the default history URL ──────────────────────────
+  {
+    // A watch stopped for good stays in status() and health() after its topic was registered again (/healthz 503).
+    name: 'manager-replace-stopped-watch',
+    file: 'src/watch-manager.ts',
+    find: '    this.replaceStopped(selfLink);\n    this.watches.set(id, watch);',
+    replace: '    this.watches.set(id, watch);',
+    tests: [HEALTH],
+  },
+  {
+    // The default history URL drops the target's port (tls: false asks port 80).
+    name: 'options-history-url-port',
+    file: 'src/config/options.ts',
+    find: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}:${port}`);",
+    replace: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);",
+    tests: ['test/options.test.ts', HEALTH],
+  },
+  {
+    // History errors no longer name the URL they tried.
+    name: 'history-error-names-url',
+    file: 'src/history/history-client.ts',
+    find: 'const tried = `${where} (GET ${url.protocol}//${url.host}${url.pathname})`;',
+    replace: 'const tried = where;',
+    tests: [HEALTH],
+  },
+  {
+    // A watch catching up does not say its last error (a history API that cannot be reached is not shown).
+    name: 'health-catching-up-last-error',
+    file: 'src/health/health-report.ts',
+    find: "const last = status.lastErrorCode === undefined ? '' :",
+    replace: "const last = status.lastErrorCode !== undefined ? '' :",
+    tests: [HEALTH],
+  },
+  {
+    // A "nothing missed" 410 answered before the stream's first sign of life ends the catch-up: an event published
+    // in a silent service's activation window is neither delivered nor named.
+    name: 'catchup-410-nothing-missed-confirmed',
+    file: 'src/history/catch-up.ts',
+    find: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: result.aliveAtRequest, disordered };',
+    replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
+    tests: [CATCH_UP],
+  },
 ];
 
 /**
@@ -1303,107 +1405,5 @@ export const reverts: Mutant[] = [
     find: '      const gapsBelow = start < handed.position || handed.gaps;',
     replace: '      const gapsBelow = false;',
     tests: [HOSTILE],
-  },
-  // ── issue 20 #1: a 410 at or below the position ───────────────────────────────────────────────────────────
-  {
-    // A restarted sequence (newest below the position) taken as "nothing missed": no resync, the re-list never asked.
-    name: 'catchup-410-restart-as-nothing-missed',
-    file: 'src/history/catch-up.ts',
-    find: '      if (gone.newestSequenceId === gone.after && !gapsBelow) {',
-    replace: '      if (gone.newestSequenceId <= gone.after && !gapsBelow) {',
-    tests: [HOSTILE, CATCH_UP],
-  },
-  {
-    // A 410 that said nothing was missed is not counted in metrics().
-    name: 'catchup-410-nothing-missed-counted',
-    file: 'src/history/catch-up.ts',
-    find: 'ctx.requests.goneNothingMissed += 1;',
-    replace: 'ctx.requests.goneNothingMissed -= 1;',
-    tests: [CATCH_UP, HOSTILE],
-  },
-  {
-    // After a resync to a restarted sequence, a later 410 is compared with the old ids: asked from the old position
-    // again, resynced again (a loop).
-    name: 'catchup-410-restart-forgets-old-ids',
-    file: 'src/history/catch-up.ts',
-    find: '      if (target < gone.after) {',
-    replace: '      if (target > gone.after) {',
-    tests: [HOSTILE, CATCH_UP],
-  },
-  {
-    // A restarted sequence's ids (below the old highest id) dropped by delivery as repeats.
-    name: 'delivery-resync-restart-seen',
-    file: 'src/delivery/delivery.ts',
-    find: '      this.watermark.reset(target);\n      this.seen.reset(target);\n    } else if',
-    replace: '      this.watermark.reset(target);\n    } else if',
-    tests: [CATCH_UP, CLI],
-  },
-  {
-    // The fake's 'position' reading of "purged" does nothing: the quiet-topic 410 is never served.
-    name: 'fake-purged-reading-position',
-    file: 'src/testing/topic-log.ts',
-    find: "return reading === 'position' && after === this.purged && this.purged > 0;",
-    replace: "return reading !== 'position' && after === this.purged && this.purged > 0;",
-    tests: [CATCH_UP, CLI],
-  },
-  {
-    // The fake answers a position above a recreated topic's newest id with an empty page, not 410.
-    name: 'fake-gone-above-newest',
-    file: 'src/testing/topic-log.ts',
-    find: 'if (after > this.lastSeq) return true;',
-    replace: 'if (after > this.lastSeq) return false;',
-    tests: [CATCH_UP, CLI],
-  },
-  // ── issue 20 #14: catch-up overlap check ──────────────────────────────────────────────────────────────────
-  {
-    // A page repeating exactly the previous page's last id is not reported as an overlap, and the pass is not read
-    // again.
-    name: 'catchup-overlap-one-id',
-    file: 'src/history/catch-up.ts',
-    find: 'if (event.sequenceId <= last) behind ??= event.sequenceId;',
-    replace: 'if (event.sequenceId < last) behind ??= event.sequenceId;',
-    tests: [CATCH_UP],
-  },
-  // ── issue 20 #13: health after a watch stopped for good; the default history URL ──────────────────────────
-  {
-    // A watch stopped for good stays in status() and health() after its topic was registered again (/healthz 503).
-    name: 'manager-replace-stopped-watch',
-    file: 'src/watch-manager.ts',
-    find: '    this.replaceStopped(selfLink);\n    this.watches.set(id, watch);',
-    replace: '    this.watches.set(id, watch);',
-    tests: [HEALTH],
-  },
-  {
-    // The default history URL drops the target's port (tls: false asks port 80).
-    name: 'options-history-url-port',
-    file: 'src/config/options.ts',
-    find: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}:${port}`);",
-    replace: "if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}`);",
-    tests: ['test/options.test.ts', HEALTH],
-  },
-  {
-    // History errors no longer name the URL they tried.
-    name: 'history-error-names-url',
-    file: 'src/history/history-client.ts',
-    find: 'const tried = `${where} (GET ${url.protocol}//${url.host}${url.pathname})`;',
-    replace: 'const tried = where;',
-    tests: [HEALTH],
-  },
-  {
-    // A watch catching up does not say its last error (a history API that cannot be reached is not shown).
-    name: 'health-catching-up-last-error',
-    file: 'src/health/health-report.ts',
-    find: "const last = status.lastErrorCode === undefined ? '' :",
-    replace: "const last = status.lastErrorCode !== undefined ? '' :",
-    tests: [HEALTH],
-  },
-  {
-    // A "nothing missed" 410 answered before the stream's first sign of life ends the catch-up: an event published
-    // in a silent service's activation window is neither delivered nor named.
-    name: 'catchup-410-nothing-missed-confirmed',
-    file: 'src/history/catch-up.ts',
-    find: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: result.aliveAtRequest, disordered };',
-    replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
-    tests: [CATCH_UP],
   },
 ];
