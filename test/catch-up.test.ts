@@ -164,6 +164,27 @@ describe('catch-up and resume', () => {
     await service.stop();
   });
 
+  it('a last page after whole pages, asked before the silent stream showed life, does not end the catch-up', async () => {
+    // Whole pages, a short one and an empty one, all answered before the service (silent, live events only after
+    // 1 s) showed any sign of life: an event published after them reaches history only, and must still come.
+    const service = await startService({ sendHeaders: false, activationDelayMs: 1_000 });
+    service.publishMany(TOPIC, 150);
+    const c = await consumer(service, { from: 'beginning' });
+    const registered = c.manager.registerWatch(TOPIC, c.handlers);
+    await service.waitFor(() => c.events().length === 150, 10_000, 'the whole pages and the short one handed over');
+    await service.waitFor(
+      () => service.historyQueries.some((q) => q.includes('page=3&')),
+      10_000,
+      'the empty page after the short one',
+    );
+    service.publishMany(TOPIC, 1); // in the activation window: history only
+    await registered;
+    await service.waitFor(() => c.events().length === 151, 15_000, 'the event of the activation window');
+    assert.deepEqual(c.events(), range(1, 151));
+    await c.manager.close();
+    await service.stop();
+  });
+
   it('410 while the consumer was down: onResync with newestSequenceId, then the changes after it', async () => {
     const service = await startService();
     const store = new MemorySequenceStore();
