@@ -64,6 +64,8 @@ export class CoordinatedWatch implements ManagedWatch {
   /** Settles when the last engine stopped and its lease was let go. */
   private steppingDown: Promise<void> = Promise.resolve();
   private readonly stopping = new Once();
+  /** Aborted when the watch stops: a start still waiting for the coordinator gives up waiting. */
+  private readonly stopped = new AbortController();
   private lastError: WatchError | undefined;
   /** The position as last known here: the lease's when won, the engine's when it stopped. */
   private position = 0;
@@ -97,19 +99,30 @@ export class CoordinatedWatch implements ManagedWatch {
     }
   }
 
-  /** Starts the coordinator (its typed errors reject this) and claims the topic; resolves standing by. */
+  /**
+   * Starts the coordinator (its typed errors reject this) and claims the topic; resolves standing by. Closed
+   * meanwhile: rejects `CLOSED` at once, however long the coordinator still takes (a database that never answers).
+   */
   async start(): Promise<void> {
     this.move('joining');
+    const { signal } = this.stopped;
+    const closed = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
-      await this.ctx.coordinator.start();
+      await Promise.race([this.ctx.coordinator.start(), closed]);
     } catch (err) {
-      const error = toWatchError(err, 'STATE_IO', `the coordinator of ${this.topic}`);
-      void this.stop(error);
-      throw error;
+      if (!this.phase.is('closed')) {
+        const error = toWatchError(err, 'STATE_IO', `the coordinator of ${this.topic}`);
+        void this.stop(error);
+        throw error;
+      }
     }
     if (this.phase.is('closed')) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     this.move('standby');
-    this.withdraw = this.ctx.coordinator.claim(this.topic, (lease) => void this.won(lease));
+    this.withdraw = this.ctx.coordinator.claim(
+      this.topic,
+      (lease) => void this.won(lease),
+      (error) => this.claimFailed(error),
+    );
   }
 
   status(): WatchStatus {
@@ -289,6 +302,24 @@ export class CoordinatedWatch implements ManagedWatch {
     return wrapped;
   }
 
+  /**
+   * The coordinator cannot run this topic on any member (its lease row is corrupt: the lease was given back, and the
+   * topic is not tried again): told as a lease let go with the code, and the watch stops, as for any permanent error.
+   */
+  private claimFailed(error: WatchError): void {
+    this.ctx.log.error(error.message, { topic: this.topic });
+    const owner = this.ctx.coordinator.memberId;
+    this.ctx.leaseChanged({
+      watchId: this.id,
+      topic: this.topic,
+      kind: 'released',
+      epoch: 0,
+      owner,
+      errorCode: error.code,
+    });
+    this.giveUp(error, true);
+  }
+
   private giveUp(error: WatchError, report: boolean): void {
     if (report) this.report(error);
     void this.stop(error);
@@ -299,6 +330,7 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   private async shutDown(reason: WatchError): Promise<void> {
+    this.stopped.abort();
     const failure = reason.code !== 'CLOSED';
     if (failure) this.lastError = reason;
     const cur = this.phase.is('active') ? this.current : undefined;

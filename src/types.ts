@@ -268,7 +268,7 @@ export interface LeaseChange {
   topic: string;
   /** `won`: the topic runs here now; `lost`: it stopped, the lease ran out or was taken; `released`: given up. */
   kind: 'won' | 'lost' | 'released';
-  /** The lease's epoch (the fencing token). */
+  /** The lease's epoch (the fencing token); 0 when its row could not be read (`STATE_CORRUPT`). */
   epoch: number;
   /** This member's id. */
   owner: string;

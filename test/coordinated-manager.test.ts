@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import {
   MemorySequenceStore,
@@ -10,8 +11,9 @@ import {
   type WatchEvent,
   type WatchManagerOptions,
 } from 'watch-manager';
-import { PostgresCoordinator } from 'watch-manager/postgres';
+import { PostgresCoordinator, schemaSql } from 'watch-manager/postgres';
 import type { FakeWatchService } from 'watch-manager/testing';
+import { startMuteDatabase } from './support/mute-database';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { assignTopics } from '../src/state/rendezvous';
 import { captured, quietLogger, scanForSecrets, serviceOptions, startService, token, until } from './support/harness';
@@ -389,6 +391,184 @@ describe(
       assert.deepEqual(await committed(), [1, 2, 3, 4, 5, 6, 7, 8], 'each effect once');
       assert.ok(!errors.includes('HANDLER_FAILED'), errors.join(','));
       assert.notEqual(manager.status().watches[0]?.state, 'closed');
+    });
+
+    it('a lease row whose epoch is beyond 2^53 (set by hand): told (onError, a lease event, status, health), the lease given back, never taken round after round', async () => {
+      const schema = 'corrupt';
+      const beyond = topicName('epoch-beyond-2-53');
+      const largest = topicName('epoch-bigint-largest');
+      const last = topicName('epoch-2-53-less-1');
+      const topics = [beyond, largest, last];
+      for (const t of topics) {
+        service.createTopic(t);
+        service.publishMany(t, 2);
+      }
+      await db.query(schemaSql(`"${schema}"`));
+      // 2^53 + 1 (read as a JS number it would be 2^53) and bigint's largest (its bump overflows in SQL) are seen
+      // before any is taken; 2^53 - 1 is read fine, and taking it makes it 2^53.
+      await db.query(
+        `INSERT INTO ${schema}.topics (topic, epoch) VALUES ($1, 9007199254740993), ($2, $3), ($4, 9007199254740991)`,
+        [beyond, largest, '9223372036854775807', last],
+      );
+      const manager = member(schema, 'member-corrupt');
+      const errors: WatchError[] = [];
+      const leases: string[] = [];
+      const handled: number[] = [];
+      manager.on('lease', (l) => leases.push(`${l.kind} ${l.errorCode ?? '-'} ${l.epoch}`));
+      for (const t of topics)
+        await manager.registerWatch(t, {
+          onEvent: (e) => void handled.push(e.sequenceId),
+          onError: (e) => void errors.push(e),
+        });
+      const stopped = (): boolean => manager.status().watches.every((w) => w.state === 'closed');
+      await until('the three watches stopped', stopped, 10_000);
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['STATE_CORRUPT', 'STATE_CORRUPT', 'STATE_CORRUPT'],
+        'told once each',
+      );
+      for (const epoch of ['9007199254740993', '9223372036854775807', '9007199254740992'])
+        assert.ok(
+          errors.some((e) => e.message.includes(epoch)),
+          errors.map((e) => e.message).join(' | '),
+        );
+      assert.deepEqual(leases, Array(3).fill('released STATE_CORRUPT 0'));
+      assert.deepEqual(
+        manager.status().watches.map((w) => [w.state, w.lastErrorCode]),
+        Array(3).fill(['closed', 'STATE_CORRUPT']),
+      );
+      const health = manager.health();
+      assert.equal(health.ready, false);
+      assert.ok(
+        health.reasons.some((r) => r.includes('STATE_CORRUPT')),
+        health.reasons.join('; '),
+      );
+      assert.deepEqual(handled, [], 'nothing handled under an epoch that cannot fence');
+      // Several renew rounds later: the rows seen corrupt were never taken; the one taken was given back at once, and
+      // not taken again (its epoch went up once).
+      await new Promise((resolve) => setTimeout(resolve, 5 * 150));
+      const { rows } = await db.query<{ topic: string; holder: string | null; epoch: string }>(
+        `SELECT topic, holder, epoch::text FROM ${schema}.topics`,
+      );
+      assert.deepEqual(
+        new Map(rows.map((r) => [r.topic, [r.holder, r.epoch]])),
+        new Map([
+          [beyond, [null, '9007199254740993']],
+          [largest, [null, '9223372036854775807']],
+          [last, [null, '9007199254740992']],
+        ]),
+      );
+    });
+
+    it(
+      'PostgreSQL ending the SDK sessions again and again (pg_terminate_backend every 60 ms): no uncaught error, each effect exactly once',
+      { timeout: 240_000 },
+      async () => {
+        // What a fail-over, a restart or an idle-session killer does. A client whose session ends while no one listens
+        // for its 'error' event crashes the process: counted here (node:test would also fail the test on its own).
+        const uncaught: unknown[] = [];
+        const onUncaught = (err: unknown): void => void uncaught.push(err);
+        process.on('uncaughtException', onUncaught);
+        const app = 'wm-terminated';
+        const url = `${pg.connectionString}?application_name=${app}`;
+        try {
+          for (let run = 1; run <= 10; run++) {
+            const schema = `terminated_${run}`;
+            const topic = topicName(`terminated-${run}`);
+            service.createTopic(topic);
+            await db.query(`CREATE SCHEMA ${schema}`);
+            await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
+            // Odd runs: pools the SDK makes; even runs: a pool of the application's (listened to, as it must be).
+            const borrowed = run % 2 === 0 ? new Pool({ connectionString: url, max: 4 }) : undefined;
+            borrowed?.on('error', () => undefined);
+            const coordinator = new PostgresCoordinator({
+              ...(borrowed === undefined ? { connectionString: url } : { pool: borrowed }),
+              schema,
+              memberId: `member-terminated-${run}`,
+              leaseMs: 1_500,
+              renewMs: 100,
+            });
+            const manager = new WatchManager(options({ coordinator }));
+            managers.push(manager);
+            await manager.registerWatch(
+              topic,
+              {
+                onEvent: async (e, ctx) => {
+                  await ctx.client?.query(`INSERT INTO ${schema}.effects VALUES ($1)`, [e.sequenceId]);
+                },
+              },
+              { transaction: true },
+            );
+            let published = 0;
+            const until3s = performance.now() + 2_000;
+            while (performance.now() < until3s) {
+              service.publishMany(topic, 3);
+              published += 3;
+              await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
+                app,
+              ]);
+              await new Promise((resolve) => setTimeout(resolve, 60));
+            }
+            const committed = async (): Promise<number[]> =>
+              (await db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
+                Number(r.seq),
+              );
+            const deadline = Date.now() + 30_000;
+            while ((await committed()).length < published) {
+              assert.ok(Date.now() < deadline, `run ${run}: committed ${(await committed()).length} of ${published}`);
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            assert.deepEqual(
+              await committed(),
+              Array.from({ length: published }, (_, i) => i + 1),
+              `run ${run}: each effect exactly once`,
+            );
+            await manager.close();
+            await borrowed?.end();
+            assert.deepEqual(uncaught.map(String), [], `run ${run}: uncaught errors`);
+          }
+        } finally {
+          process.removeListener('uncaughtException', onUncaught);
+        }
+      },
+    );
+
+    it("close() while joining a database that never answers (TCP accepted, or a login and then no statement; SDK pools or the application's): close() within 1 s, the registration rejects CLOSED, the connects abandoned", async () => {
+      for (const [mode, borrowed] of [
+        ['silent', false],
+        ['mute', false],
+        ['silent', true],
+      ] as const) {
+        const database = await startMuteDatabase(mode);
+        // The application's pool: its own timeout (the SDK does not end it), so that it ends after the test.
+        const appPool = borrowed
+          ? new Pool({ connectionString: database.connectionString, connectionTimeoutMillis: 1_000 })
+          : undefined;
+        appPool?.on('error', () => undefined);
+        try {
+          const coordinator = new PostgresCoordinator({
+            ...(appPool === undefined ? { connectionString: database.connectionString } : { pool: appPool }),
+            memberId: 'member-silent',
+          });
+          const manager = new WatchManager(options({ coordinator }));
+          managers.push(manager);
+          const registration = manager.registerWatch(topicName('silent'), { onEvent: () => undefined }).then(
+            () => 'resolved',
+            (e: WatchError) => e.code,
+          );
+          await until(`${mode}: the connect is under way`, () => database.open() > 0);
+          if (mode === 'mute') await new Promise((resolve) => setTimeout(resolve, 100)); // logged in, a statement sent
+          const started = performance.now();
+          await manager.close();
+          const tookMs = performance.now() - started;
+          assert.ok(tookMs < 1_000, `${mode}${borrowed ? ' (pool given)' : ''}: close() took ${tookMs.toFixed(0)} ms`);
+          assert.equal(await registration, 'CLOSED', mode);
+          if (!borrowed) await until(`${mode}: the connection abandoned`, () => database.open() === 0, 2_000);
+        } finally {
+          await appPool?.end();
+          await database.stop();
+        }
+      }
     });
   },
 );

@@ -39,20 +39,43 @@ export class LeaseTable {
    * Undefined when someone else holds it.
    */
   async acquire(topic: string, member: string, leaseMs: number): Promise<WonLease | undefined> {
-    const { rows } = await this.run(`take the lease of ${topic}`, this.pool, (db) =>
-      db.query<{ epoch: string; position: string | null }>(
-        `INSERT INTO ${this.schema}.topics AS t (topic, holder, epoch, lease_until)
-         VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
-         ON CONFLICT (topic) DO UPDATE
-           SET holder = EXCLUDED.holder, epoch = t.epoch + 1, lease_until = EXCLUDED.lease_until, updated_at = now()
-           WHERE t.holder IS NULL OR t.lease_until IS NULL OR t.lease_until <= clock_timestamp()
-         RETURNING epoch, position`,
-        [topic, member, leaseMs],
-      ),
-    );
+    let rows: Array<{ epoch: string; position: string | null }>;
+    try {
+      ({ rows } = await this.run(`take the lease of ${topic}`, this.pool, (db) =>
+        db.query<{ epoch: string; position: string | null }>(
+          `INSERT INTO ${this.schema}.topics AS t (topic, holder, epoch, lease_until)
+           VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
+           ON CONFLICT (topic) DO UPDATE
+             SET holder = EXCLUDED.holder, epoch = t.epoch + 1, lease_until = EXCLUDED.lease_until, updated_at = now()
+             WHERE t.holder IS NULL OR t.lease_until IS NULL OR t.lease_until <= clock_timestamp()
+           RETURNING epoch, position`,
+          [topic, member, leaseMs],
+        ),
+      ));
+    } catch (err) {
+      // 22003: the epoch is bigint's largest already, and the bump overflows. Nothing was taken.
+      if (err instanceof WatchError && sqlState(err.cause) === '22003')
+        throw new WatchError('STATE_CORRUPT', `PostgreSQL: the epoch of ${topic} cannot go up: ${err.message}`, {
+          cause: err,
+        });
+      throw err;
+    }
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { epoch: sequenceNumber(row.epoch, topic, 'epoch'), position: optionalNumber(row.position, topic) };
+    try {
+      return { epoch: sequenceNumber(row.epoch, topic, 'epoch'), position: optionalNumber(row.position, topic) };
+    } catch (err) {
+      // Taken in the database, but no member can fence with an epoch (or resume from a position) it cannot read
+      // exactly: given back at once, by the epoch as the database holds it (a string: bigint, never a JS number).
+      await this.run(`release the lease of ${topic}`, this.pool, (q) =>
+        q.query(
+          `UPDATE ${this.schema}.topics SET holder = NULL, lease_until = NULL, updated_at = now()
+           WHERE topic = $1 AND holder = $2 AND epoch = $3::bigint`,
+          [topic, member, row.epoch],
+        ),
+      ).catch(() => undefined); // the database away: the lease runs out by itself
+      throw err;
+    }
   }
 
   /** Extends the lease `member` holds at `epoch`; false when it no longer does (run out, or taken over). */
@@ -132,8 +155,11 @@ export class LeaseTable {
     };
   }
 
-  /** The holders of `topics` as the database sees them now (topics without a row are left out). */
-  async holders(topics: string[]): Promise<Map<string, { holder: string | undefined; epoch: number }>> {
+  /**
+   * The holders of `topics` as the database sees them now (topics without a row are left out); a row whose epoch is
+   * not a safe whole number is `STATE_CORRUPT` for its topic alone.
+   */
+  async holders(topics: string[]): Promise<Map<string, { holder: string | undefined; epoch: number } | WatchError>> {
     const { rows } = await this.run('read the leases', this.pool, (q) =>
       q.query<{ topic: string; holder: string | null; epoch: string }>(
         `SELECT topic, CASE WHEN lease_until > clock_timestamp() THEN holder END AS holder, epoch
@@ -141,8 +167,14 @@ export class LeaseTable {
         [topics],
       ),
     );
-    return new Map(
-      rows.map((r) => [r.topic, { holder: r.holder ?? undefined, epoch: sequenceNumber(r.epoch, r.topic, 'epoch') }]),
+    return new Map<string, { holder: string | undefined; epoch: number } | WatchError>(
+      rows.map((r) => {
+        try {
+          return [r.topic, { holder: r.holder ?? undefined, epoch: sequenceNumber(r.epoch, r.topic, 'epoch') }];
+        } catch (err) {
+          return [r.topic, err as WatchError];
+        }
+      }),
     );
   }
 
@@ -155,12 +187,25 @@ export class LeaseTable {
   }
 }
 
-/** A `bigint` column as a number: pg returns it as a string; anything not a safe whole number is corrupt state. */
+/**
+ * A `bigint` column as a number: pg returns it as a string, checked here. Anything not a whole number up to 2^53 - 1
+ * (a row set by hand, another program) is corrupt state: read as a nearby number, an epoch would fence the wrong
+ * holder, a position skip or repeat events.
+ */
 function sequenceNumber(raw: string, topic: string, what: string): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0)
-    throw new WatchError('STATE_CORRUPT', `PostgreSQL: the ${what} of ${topic} is not a whole number (${raw})`);
+    throw new WatchError(
+      'STATE_CORRUPT',
+      `PostgreSQL: the ${what} of ${topic} is ${raw}, not a whole number from 0 to 2^53 - 1: the row needs repair`,
+    );
   return value;
+}
+
+function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }
 
 function optionalNumber(raw: string | null, topic: string): number | undefined {

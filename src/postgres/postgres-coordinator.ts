@@ -10,6 +10,7 @@ import { assignTopics } from '../state/rendezvous';
 import {
   checkout,
   databaseError,
+  endPool,
   type Checkout,
   newPool,
   resolveConnection,
@@ -223,12 +224,18 @@ export class PostgresCoordinator implements Coordinator {
   private readonly clock: Clock;
   private readonly monotonic: () => number;
   private readonly claims = new Map<string, (lease: TopicLease) => void>();
+  /** How each claim is told that its topic cannot run here (its row is corrupt). */
+  private readonly failures = new Map<(lease: TopicLease) => void, (error: WatchError) => void>();
+  /** Claims told so: never tried again (a corrupt row is reported once, never taken round after round). */
+  private readonly failed = new WeakSet<(lease: TopicLease) => void>();
   private readonly held = new Map<string, Held>();
   /** Holders of the topics claimed and not held here, as the last round saw them. */
   private seen = new Map<string, ObservedLease>();
   private timer: Timer | undefined;
   private ticking: Promise<void> | undefined;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  /** Whether this member's row may exist (a heartbeat was sent): close() then deletes it. */
+  private joined = false;
   private starting: Promise<void> | undefined;
 
   /** Validates the options (`INVALID_CONFIG` naming the field, never the password); connects in `start()`. */
@@ -269,7 +276,7 @@ export class PostgresCoordinator implements Coordinator {
       ? newPool({
           connectionString: options.connectionString,
           max: 2,
-          connectionTimeoutMillis: this.renewDeadlineMs,
+          connectionTimeoutMillis: Math.min(this.renewDeadlineMs, this.db.connectTimeoutMs),
           query_timeout: this.renewDeadlineMs,
         })
       : this.db.pool;
@@ -283,6 +290,8 @@ export class PostgresCoordinator implements Coordinator {
     this.starting ??= this.join().catch((err: unknown) => {
       this.starting = undefined; // the database may come back: a later start() tries again
       if (this.state === 'starting') this.state = 'new';
+      // Closed while joining: its connects were abandoned, and that is why it failed.
+      if (this.state === 'closed') throw new WatchError('CLOSED', 'the PostgresCoordinator was closed while it joined');
       throw err;
     });
     return this.starting;
@@ -291,16 +300,23 @@ export class PostgresCoordinator implements Coordinator {
   private async join(): Promise<void> {
     this.state = 'starting';
     await ensureSchema(this.db.pool, this.db.schema);
+    this.joined = true;
     await this.heartbeat();
     if (this.state !== 'starting') return; // closed meanwhile
     this.state = 'running';
     this.schedule(0);
   }
 
-  claim(topic: string, onLease: (lease: TopicLease) => void): () => Promise<void> {
+  claim(
+    topic: string,
+    onLease: (lease: TopicLease) => void,
+    onFailure?: (error: WatchError) => void,
+  ): () => Promise<void> {
     this.claims.set(topic, onLease);
+    if (onFailure !== undefined) this.failures.set(onLease, onFailure);
     this.schedule(0);
     return async () => {
+      this.failures.delete(onLease);
       // A later claim of the same topic (a watch registered again while the last one closed) is not this one's:
       // neither it nor a lease won for it is touched.
       if (this.claims.get(topic) === onLease) this.claims.delete(topic);
@@ -322,8 +338,8 @@ export class PostgresCoordinator implements Coordinator {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
-    // A member that never joined has no row to delete (and its database may not even be reachable).
-    const joined = this.state !== 'new';
+    // A member that never sent a heartbeat has no row to delete (and its database may not even be reachable).
+    const joined = this.joined;
     this.state = 'closed';
     this.timer?.cancel();
     // A round under way finishes first (its acquisitions are then released below), but never holds close() past the
@@ -334,7 +350,8 @@ export class PostgresCoordinator implements Coordinator {
       await this.renewals
         .query(`DELETE FROM ${this.db.schema}.members WHERE member_id = $1`, [this.memberId])
         .catch(() => undefined);
-    if (this.db.owned) await Promise.all([this.db.pool.end(), this.renewals.end()]);
+    // Connects under way (a join to a database that never answers) are abandoned, not waited for.
+    if (this.db.owned) await Promise.all([endPool(this.db.pool), endPool(this.renewals)]);
   }
 
   /**
@@ -395,13 +412,15 @@ export class PostgresCoordinator implements Coordinator {
     }
     await this.observe();
     for (const [topic, onLease] of this.claims) {
-      if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
+      if (this.held.has(topic) || this.failed.has(onLease) || owners.get(topic) !== this.memberId) continue;
       let won;
       const sent = this.monotonic();
       try {
         won = await this.leases.acquire(topic, this.memberId, this.leaseMs);
-      } catch {
-        continue;
+      } catch (err) {
+        // A corrupt row (given back already) fails the same way every round: told, and not tried again.
+        if (err instanceof WatchError && err.code === 'STATE_CORRUPT') this.fail(onLease, err);
+        continue; // else the database is away: tried again next round
       }
       if (won === undefined) continue;
       if (this.state !== 'running' || this.claims.get(topic) !== onLease) {
@@ -432,11 +451,28 @@ export class PostgresCoordinator implements Coordinator {
     }
     try {
       const holders = await this.leases.holders(waiting);
-      this.seen = new Map(
-        waiting.map((t) => [t, { owner: holders.get(t)?.holder, epoch: holders.get(t)?.epoch ?? 0 }]),
-      );
+      const seen = new Map<string, ObservedLease>();
+      for (const t of waiting) {
+        const h = holders.get(t);
+        if (h instanceof WatchError) {
+          const onLease = this.claims.get(t);
+          if (onLease !== undefined) this.fail(onLease, h);
+        } else seen.set(t, { owner: h?.holder, epoch: h?.epoch ?? 0 });
+      }
+      this.seen = seen;
     } catch {
       // only for status(): kept as last seen
+    }
+  }
+
+  /** The topic of `onLease`'s claim cannot run on any member (its row is corrupt): told once, never tried again. */
+  private fail(onLease: (lease: TopicLease) => void, error: WatchError): void {
+    if (this.failed.has(onLease)) return;
+    this.failed.add(onLease);
+    try {
+      this.failures.get(onLease)?.(error);
+    } catch {
+      // the claimant's own failure: it is told no more than once either way
     }
   }
 

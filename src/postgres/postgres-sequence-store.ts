@@ -2,6 +2,7 @@ import type { SequenceProvider } from '../state/sequence-provider';
 import { WatchError } from '../errors';
 import {
   databaseError,
+  endPool,
   resolveConnection,
   type PostgresConnection,
   type PostgresConnectionOptions,
@@ -60,11 +61,11 @@ export class PostgresSequenceStore implements SequenceProvider {
     }
   }
 
-  /** Ends the pool it made (a pool the application gave stays open). Idempotent. */
+  /** Ends the pool it made, abandoning connects under way (a pool the application gave stays open). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.db.owned) await this.db.pool.end();
+    if (this.db.owned) await endPool(this.db.pool);
   }
 
   private prepare(): Promise<void> {

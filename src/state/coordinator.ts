@@ -1,3 +1,5 @@
+import type { WatchError } from '../errors';
+
 /**
  * How replicas share topics: at most one member runs a topic at a time, fenced by an epoch that every write of its
  * position names. A `Coordinator` (the PostgreSQL one of `watch-manager/postgres`) keeps the leases; the manager runs
@@ -12,9 +14,15 @@ export interface Coordinator {
   start(): Promise<void>;
   /**
    * Asks for `topic`: `onLease` is called each time this member wins its lease, with a {@link TopicLease} that says
-   * when it is lost. Returns the withdrawal (a held lease is released).
+   * when it is lost. `onFailure` is called (once) when the topic cannot run on any member: its lease row is corrupt
+   * (`STATE_CORRUPT`, an epoch or position beyond 2^53 - 1); the claim is then not tried again. Returns the withdrawal
+   * (a held lease is released).
    */
-  claim(topic: string, onLease: (lease: TopicLease) => void): () => Promise<void>;
+  claim(
+    topic: string,
+    onLease: (lease: TopicLease) => void,
+    onFailure?: (error: WatchError) => void,
+  ): () => Promise<void>;
   /**
    * Who held `topic`'s lease when this member last looked (a member waiting for it sees the holder), or undefined
    * when it has not looked yet. For `status()`; never a basis for a decision.

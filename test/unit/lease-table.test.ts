@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
+import type { WatchError } from '../../src/errors';
 import { LeaseTable } from '../../src/postgres/lease-table';
 import { ensureSchema } from '../../src/postgres/schema';
 import { startPostgres, type TestPostgres } from '../support/postgres';
@@ -132,6 +133,38 @@ describe(
         late.release();
       }
       assert.equal((await leases.holderOf(t)).position, 20);
+    });
+
+    it("a row whose epoch or position is beyond 2^53 - 1 is STATE_CORRUPT: a lease taken on it is given back at once; an epoch at bigint's largest is not taken", async () => {
+      const [beyond, position, largest] = [topic(), topic(), topic()];
+      await pool.query(
+        `INSERT INTO "leases".topics (topic, epoch, position) VALUES ($1, 9007199254740992, NULL), ($2, 4, 9007199254740993), ($3, 9223372036854775807, NULL)`,
+        [beyond, position, largest],
+      );
+      const row = async (t: string): Promise<[string | null, string]> => {
+        const { rows } = await pool.query<{ holder: string | null; epoch: string }>(
+          `SELECT holder, epoch::text FROM "leases".topics WHERE topic = $1`,
+          [t],
+        );
+        return [rows[0]?.holder ?? null, rows[0]?.epoch ?? ''];
+      };
+      for (const [t, raw] of [
+        [beyond, '9007199254740993'],
+        [position, '9007199254740993'],
+      ] as const) {
+        await assert.rejects(leases.acquire(t, 'a', 60_000), (err: WatchError) => {
+          assert.equal(err.code, 'STATE_CORRUPT');
+          assert.ok(err.message.includes(raw), err.message);
+          return true;
+        });
+      }
+      assert.deepEqual(await row(beyond), [null, '9007199254740993'], 'taken once (the epoch went up), given back');
+      assert.deepEqual(await row(position), [null, '5']);
+      await assert.rejects(leases.acquire(largest, 'a', 60_000), { code: 'STATE_CORRUPT' });
+      assert.deepEqual(await row(largest), [null, '9223372036854775807'], 'not taken: the bump overflowed');
+      const seen = await leases.holders([beyond, position]);
+      assert.equal((seen.get(beyond) as WatchError).code, 'STATE_CORRUPT', 'read as corrupt, for its topic alone');
+      assert.deepEqual(seen.get(position), { holder: undefined, epoch: 5 });
     });
   },
 );
