@@ -540,9 +540,9 @@ describe(
         ['silent', true],
       ] as const) {
         const database = await startMuteDatabase(mode);
-        // The application's pool: its own timeout (the SDK does not end it), so that it ends after the test.
+        // The application's pool (the SDK does not end it): a timeout of its own, so that it ends after the test.
         const appPool = borrowed
-          ? new Pool({ connectionString: database.connectionString, connectionTimeoutMillis: 1_000 })
+          ? new Pool({ connectionString: database.connectionString, connectionTimeoutMillis: 3_000 })
           : undefined;
         appPool?.on('error', () => undefined);
         try {
@@ -552,10 +552,12 @@ describe(
           });
           const manager = new WatchManager(options({ coordinator }));
           managers.push(manager);
+          let settledAt = Infinity;
           const registration = manager.registerWatch(topicName('silent'), { onEvent: () => undefined }).then(
             () => 'resolved',
             (e: WatchError) => e.code,
           );
+          void registration.then(() => (settledAt = performance.now()));
           await until(`${mode}: the connect is under way`, () => database.open() > 0);
           if (mode === 'mute') await new Promise((resolve) => setTimeout(resolve, 100)); // logged in, a statement sent
           const started = performance.now();
@@ -563,6 +565,8 @@ describe(
           const tookMs = performance.now() - started;
           assert.ok(tookMs < 1_000, `${mode}${borrowed ? ' (pool given)' : ''}: close() took ${tookMs.toFixed(0)} ms`);
           assert.equal(await registration, 'CLOSED', mode);
+          const rejectedMs = settledAt - started;
+          assert.ok(rejectedMs < 1_000, `${mode}: the registration rejected ${rejectedMs.toFixed(0)} ms after close()`);
           if (!borrowed) await until(`${mode}: the connection abandoned`, () => database.open() === 0, 2_000);
         } finally {
           await appPool?.end();

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { WatchError } from 'watch-manager';
 import { Pool } from 'pg';
-import { PostgresCoordinator, schemaSql, type TopicLease } from 'watch-manager/postgres';
+import { PostgresCoordinator, PostgresSequenceStore, schemaSql, type TopicLease } from 'watch-manager/postgres';
+import { assignTopics } from '../src/state/rendezvous';
+import { startMuteDatabase } from './support/mute-database';
 import { freePort } from './support/tinyproxy';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { captured, scanForSecrets, secret, until } from './support/harness';
@@ -147,18 +149,132 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
       const waited = performance.now() - started;
       assert.ok(waited < 1_500 + 1_000, `the row was locked ${waited.toFixed(0)} ms`);
       resume();
-      // The server ended the frozen transaction: it never committed, and the member gave the lease up.
+      // The server ended the frozen transaction: it never committed, and the member gave the lease up: the lease
+      // ended here (its holder stops) and its row was let go (a later round may win it again, at a new epoch).
       assert.equal(await outcome, 'LEASE_LOST');
-      const { rows } = await other.query<{ position: string | null }>(
-        `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+      assert.equal(held.signal.aborted, true, 'the lease ended');
+      assert.equal((held.signal.reason as WatchError).code, 'LEASE_LOST');
+      const { rows } = await other.query<{ position: string | null; holder: string | null; epoch: string }>(
+        `SELECT position, holder, epoch FROM ${schema}.topics WHERE topic = $1`,
         [topic],
       );
       assert.notEqual(rows[0]?.position, '7');
+      // Its row is let go or runs out: nothing renews it at that epoch any more.
+      const live = async (): Promise<boolean> =>
+        (
+          await other.query<{ live: boolean }>(
+            `SELECT holder = 'member-a' AND epoch = $2 AND lease_until > clock_timestamp() AS live
+             FROM ${schema}.topics WHERE topic = $1`,
+            [topic, held.epoch],
+          )
+        ).rows[0]?.live === true;
+      const deadline = Date.now() + 2 * 1_500;
+      while (await live()) {
+        assert.ok(Date.now() < deadline, `the row is still held at epoch ${held.epoch}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     } finally {
       resume();
       await other.end();
       await a.close();
       await pool.end();
+    }
+  });
+
+  it('a COMMIT whose outcome is unknown (its session ended while it committed): LEASE_LOST, the lease ends at once and its row is let go', async () => {
+    const schema = `coord_${++schemas}`;
+    const topic = TOPICS[0] as string;
+    let lease: TopicLease | undefined;
+    const a = new PostgresCoordinator({
+      connectionString: pg.connectionString,
+      schema,
+      memberId: 'member-a',
+      leaseMs: 3_000,
+      renewMs: 100,
+    });
+    a.claim(topic, (l) => (lease = l));
+    const other = new Pool({ connectionString: pg.connectionString, max: 1 });
+    try {
+      await a.start();
+      // At COMMIT, a deferred trigger on the fenced write of position 7 ends its own session (as a fail-over or an
+      // idle-session killer would at that moment): the client cannot know whether it committed. Well within the
+      // renew deadline (2 s): only the COMMIT's failure can end the lease here.
+      await other.query(`
+        CREATE FUNCTION ${schema}.end_session() RETURNS trigger LANGUAGE plpgsql AS
+          'BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END';
+        CREATE CONSTRAINT TRIGGER end_at_commit AFTER UPDATE ON ${schema}.topics
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.position = 7)
+          EXECUTE FUNCTION ${schema}.end_session();`);
+      await until('member-a holds the topic', () => lease !== undefined);
+      const won = lease as TopicLease;
+      const outcome = await won
+        .transaction?.(7, () => Promise.resolve())
+        .then(
+          () => 'committed',
+          (err: WatchError) => err.code,
+        );
+      assert.equal(outcome, 'LEASE_LOST');
+      assert.equal(won.signal.aborted, true, 'the lease ended');
+      assert.equal((won.signal.reason as WatchError).code, 'LEASE_LOST');
+      const { rows } = await other.query<{ holder: string | null; epoch: string }>(
+        `SELECT holder, epoch FROM ${schema}.topics WHERE topic = $1`,
+        [topic],
+      );
+      assert.ok(
+        !(rows[0]?.holder === 'member-a' && Number(rows[0]?.epoch) === won.epoch),
+        `the row is still held at epoch ${won.epoch}`,
+      );
+    } finally {
+      await other.end();
+      await a.close();
+    }
+  });
+
+  it('a lease row that turns corrupt when taken (epoch 2^53 - 1, bumped): given back, told to the claim once, never taken again round after round', async () => {
+    const schema = `coord_${++schemas}`;
+    const [told, silent] = [TOPICS[0] as string, TOPICS[1] as string];
+    const db = new Pool({ connectionString: pg.connectionString, max: 1 });
+    await db.query(schemaSql(`"${schema}"`));
+    await db.query(
+      `INSERT INTO ${schema}.topics (topic, epoch) VALUES ($1, 9007199254740991), ($2, 9007199254740991)`,
+      [told, silent],
+    );
+    const c = new PostgresCoordinator({
+      connectionString: pg.connectionString,
+      schema,
+      memberId: 'member-a',
+      leaseMs: 1_500,
+      renewMs: 100,
+    });
+    const failures: string[] = [];
+    const won: string[] = [];
+    // One claim listens for failures, one does not (a Coordinator user of its own): neither is tried again.
+    c.claim(
+      told,
+      (l) => void won.push(l.topic),
+      (e) => void failures.push(e.code),
+    );
+    c.claim(silent, (l) => void won.push(l.topic));
+    try {
+      await c.start();
+      await until('the failure told', () => failures.length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 10 * 100)); // ten renew rounds
+      assert.deepEqual(failures, ['STATE_CORRUPT'], 'told once');
+      assert.deepEqual(won, [], 'no lease handed out');
+      const { rows } = await db.query<{ topic: string; holder: string | null; epoch: string }>(
+        `SELECT topic, holder, epoch::text FROM ${schema}.topics`,
+      );
+      assert.deepEqual(
+        new Map(rows.map((r) => [r.topic, [r.holder, r.epoch]])),
+        new Map([
+          [told, [null, '9007199254740992']],
+          [silent, [null, '9007199254740992']],
+        ]),
+        'each taken once (its epoch bumped to 2^53) and given back',
+      );
+    } finally {
+      await c.close();
+      await db.end();
     }
   });
 
@@ -243,6 +359,8 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
       [{ connectionString: url, renewMs: 0 }, 'renewMs'],
       [{ connectionString: url, memberId: '' }, 'memberId'],
       [{ connectionString: url, schema: 'x;drop' }, 'schema'],
+      [{ connectionString: url, connectTimeoutMs: 0 }, 'connectTimeoutMs'],
+      [{ pool: new Pool(), connectTimeoutMs: 1_000 }, 'connectTimeoutMs'],
     ];
     for (const [options, field] of cases) {
       assert.throws(
@@ -255,6 +373,81 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
           return true;
         },
       );
+    }
+  });
+
+  it('a member row with fewer than two heartbeats (a replica crash-looping) gets no topic; one with two does', async () => {
+    const schema = `coord_${++schemas}`;
+    const tenures: Tenure[] = [];
+    const a = member(schema, 'member-a', tenures);
+    const db = new Pool({ connectionString: pg.connectionString, max: 1 });
+    try {
+      await a.start();
+      await until('member-a holds every topic', () => a.holding().size === TOPICS.length);
+      // A member seen once, again and again: each restart of a crash-looping replica gets this far, and no further.
+      const beat = (beats: number): Promise<unknown> =>
+        db.query(
+          `INSERT INTO ${schema}.members (member_id, beats) VALUES ('member-flapping', $1)
+           ON CONFLICT (member_id) DO UPDATE SET heartbeat_at = clock_timestamp(), beats = $1`,
+          [beats],
+        );
+      for (let round = 0; round < 10; round++) {
+        await beat(1);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // a renew round
+        assert.equal(a.holding().size, TOPICS.length, `round ${round}: a topic went to a member seen once`);
+      }
+      // Seen twice, it counts: member-a hands it its share (which nobody takes here).
+      const share = [...assignTopics(TOPICS, ['member-a', 'member-flapping']).values()].filter(
+        (m) => m === 'member-flapping',
+      ).length;
+      assert.ok(share > 0);
+      await beat(2);
+      await until('member-a hands off the share of a member seen twice', () => {
+        void beat(2);
+        return a.holding().size === TOPICS.length - share;
+      });
+    } finally {
+      await a.close();
+      await db.end();
+    }
+  });
+
+  it('a database that accepts TCP and never answers: start() fails after connectTimeoutMs naming connectionString unreachable; closed while it joins, start() rejects CLOSED at once', async () => {
+    const silent = await startMuteDatabase('silent');
+    try {
+      const timed = new PostgresCoordinator({ connectionString: silent.connectionString, connectTimeoutMs: 300 });
+      const started = performance.now();
+      const err = await timed.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const tookMs = performance.now() - started;
+      await timed.close();
+      assert.ok(err instanceof WatchError && err.code === 'STATE_IO', String(err));
+      assert.match(err.message, /'connectionString' cannot be reached \(no answer within connectTimeoutMs\)/);
+      assert.ok(tookMs >= 250 && tookMs < 5_000, `failed after ${tookMs.toFixed(0)} ms`);
+      const store = new PostgresSequenceStore({ connectionString: silent.connectionString, connectTimeoutMs: 300 });
+      await assert.rejects(store.getSequence(TOPICS[0] as string), (e: WatchError) => {
+        assert.equal(e.code, 'STATE_IO');
+        assert.match(e.message, /'connectionString' cannot be reached \(no answer within connectTimeoutMs\)/);
+        return true;
+      });
+      await store.close();
+      await until('the timed-out connects are gone', () => silent.open() === 0, 5_000);
+      // The default connect timeout (10 s) is not waited for by close().
+      const joining = new PostgresCoordinator({ connectionString: silent.connectionString });
+      const outcome = joining.start().then(
+        () => 'started',
+        (e: WatchError) => e.code,
+      );
+      await until('the connect is under way', () => silent.open() > 0);
+      const closing = performance.now();
+      await joining.close();
+      const closeMs = performance.now() - closing;
+      assert.ok(closeMs < 1_000, `close() took ${closeMs.toFixed(0)} ms`);
+      assert.equal(await outcome, 'CLOSED');
+    } finally {
+      await silent.stop();
     }
   });
 });
