@@ -556,7 +556,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/connection.ts',
     find: "  client.on('error', onError);\n",
     replace: '',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/coordinated-manager.test.ts'],
   },
   {
     // watch-tail --postgres is parsed and ignored: two tails of one topic both write every event.
@@ -1155,6 +1155,132 @@ export const mutants: Mutant[] = [
     find: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: result.aliveAtRequest, disordered };',
     replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
     tests: [CATCH_UP],
+  },
+  // ── issue 20: corrupt lease rows, sessions ended by the server, a database that never answers, coordinator holes ──
+  {
+    // hysteresis lost: a member row seen once (a crash-looping replica) takes a share of the topics
+    name: 'coordinator-member-counts-after-one-beat',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'AND (beats >= 2 OR member_id = $2)',
+    replace: 'AND (beats >= 1 OR member_id = $2)',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // a COMMIT of unknown outcome throws LEASE_LOST, but the lease goes on and its row stays held
+    name: 'transaction-unknown-commit-lease-kept',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '      await this.lost(why);\n',
+    replace: '',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // a lease taken on a row whose epoch cannot be read is kept: the row stays held by a member that cannot run it
+    name: 'lease-corrupt-row-kept',
+    file: 'src/postgres/lease-table.ts',
+    find: 'SET holder = NULL, lease_until = NULL, updated_at = now()\n           WHERE topic = $1 AND holder = $2 AND epoch = $3::bigint',
+    replace:
+      'SET holder = $2, lease_until = NULL, updated_at = now()\n           WHERE topic = $1 AND holder = $2 AND epoch = $3::bigint',
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // an epoch at bigint's largest (its bump overflows) is a passing I/O failure, tried every round
+    name: 'lease-epoch-overflow-untyped',
+    file: 'src/postgres/lease-table.ts',
+    find: "sqlState(err.cause) === '22003'",
+    replace: "sqlState(err.cause) === '22004'",
+    tests: ['test/unit/lease-table.test.ts'],
+  },
+  {
+    // a corrupt row seen while standing by is not told: it is taken (its epoch bumped) before anyone hears of it
+    name: 'coordinator-corrupt-row-unseen',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '          if (onLease !== undefined) this.fail(onLease, h);\n',
+    replace: '',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // a corrupt row met when taking it is not told at once (the next round's look at the holders tells it)
+    name: 'coordinator-corrupt-acquire-untold',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: "if (err instanceof WatchError && err.code === 'STATE_CORRUPT') this.fail(onLease, err);",
+    replace: "if (err instanceof WatchError && err.code !== 'STATE_CORRUPT') this.fail(onLease, err);",
+    tests: ['test/postgres-coordinator.test.ts', 'test/coordinated-manager.test.ts'],
+    equivalent:
+      'the next round looks at the holders before it takes anything and tells the corrupt row then: one round later',
+  },
+  {
+    // a claim told its row is corrupt is tried again: the row is taken (its epoch bumped) and given back every round
+    name: 'coordinator-corrupt-claim-retried',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'if (this.held.has(topic) || this.failed.has(onLease) || owners',
+    replace: 'if (this.held.has(topic) || false || owners',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // a corrupt row stops the watch without telling onError
+    name: 'coordinated-corrupt-row-untold',
+    file: 'src/coordinated-watch.ts',
+    find: '      errorCode: error.code,\n    });\n    this.giveUp(error, true);',
+    replace: '      errorCode: error.code,\n    });\n    this.giveUp(error, false);',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // a registration waits for the coordinator's start whatever close() says: a database that never answers holds it
+    name: 'coordinated-start-ignores-close',
+    file: 'src/coordinated-watch.ts',
+    find: 'await Promise.race([this.ctx.coordinator.start(), closed]);',
+    replace: 'await Promise.race([this.ctx.coordinator.start()]);',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // a start ended by close() rejects with the failure of its abandoned connect, not CLOSED
+    name: 'coordinator-closed-start-untyped',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: "if (this.state === 'closed') throw new WatchError('CLOSED'",
+    replace: "if (this.state !== 'closed') throw new WatchError('CLOSED'",
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // close() waits for a connect under way: a database that accepts TCP and never answers holds it 10 s
+    name: 'pool-end-waits-for-connects',
+    file: 'src/postgres/connection.ts',
+    find: "if (state !== 'idle') client.connection.stream.destroy();",
+    replace: "if (state === 'in-use') client.connection.stream.destroy();",
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // close() waits for a statement the database never answers: for ever
+    name: 'pool-end-waits-for-statements',
+    file: 'src/postgres/connection.ts',
+    find: "if (state !== 'idle') client.connection.stream.destroy();",
+    replace: "if (state === 'connecting') client.connection.stream.destroy();",
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // a connect timeout is told as a bare pg message, not as the connectionString that cannot be reached
+    name: 'connect-timeout-unnamed',
+    file: 'src/postgres/connection.ts',
+    find: 'err instanceof Error && CONNECT_TIMEOUT.test(err.message);',
+    replace: 'err instanceof Error && CONNECT_TIMEOUT.test("");',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // connectTimeoutMs is checked and ignored: the pool waits its own 10 s
+    name: 'connect-timeout-ignored',
+    file: 'src/postgres/connection.ts',
+    find: 'connectionTimeoutMillis: connectTimeoutMs }',
+    replace: 'connectionTimeoutMillis: 10_000 }',
+    tests: ['test/postgres-coordinator.test.ts'],
+  },
+  {
+    // the error listener every client of an SDK pool has from its creation
+    name: 'pool-client-unlistened-from-creation',
+    file: 'src/postgres/connection.ts',
+    find: "      this.on('error', () => undefined);\n",
+    replace: '',
+    tests: ['test/coordinated-manager.test.ts'],
+    equivalent:
+      "a second layer: pg-pool's idle listener, its query() listener and checkout's (added in pg-pool's own callback) leave no gap today (20 runs of the termination test green without it)",
   },
 ];
 
