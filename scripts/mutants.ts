@@ -1199,14 +1199,12 @@ export const mutants: Mutant[] = [
     tests: ['test/coordinated-manager.test.ts'],
   },
   {
-    // a corrupt row met when taking it is not told at once (the next round's look at the holders tells it)
-    name: 'coordinator-corrupt-acquire-untold',
+    // any failure to take a lease counts as a corrupt row: a database away for a moment stops the watch for good
+    name: 'coordinator-database-blip-as-corrupt',
     file: 'src/postgres/postgres-coordinator.ts',
     find: "if (err instanceof WatchError && err.code === 'STATE_CORRUPT') this.fail(onLease, err);",
     replace: "if (err instanceof WatchError && err.code !== 'STATE_CORRUPT') this.fail(onLease, err);",
     tests: ['test/postgres-coordinator.test.ts', 'test/coordinated-manager.test.ts'],
-    equivalent:
-      'the next round looks at the holders before it takes anything and tells the corrupt row then: one round later',
   },
   {
     // a claim told its row is corrupt is tried again: the row is taken (its epoch bumped) and given back every round
