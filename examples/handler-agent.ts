@@ -24,7 +24,7 @@ async function main(): Promise<void> {
 
   const manager = new WatchManager({
     target: service.target, // gRPC host:port of the watch service, e.g. 'apicentral.axway.com:443'
-    historyUrl: service.historyUrl, // default: https://<target host>
+    historyUrl: service.historyUrl, // default: https://<target host:port>
     tenantId: service.tenantId, // sent as x-axway-tenant-id
     // An OAuth2 service account; or `getToken: () => token` (called at start, before each expiry, after a refusal).
     clientCredentials: {

@@ -1210,8 +1210,8 @@ export const mutants: Mutant[] = [
     // a claim told its row is corrupt is tried again: the row is taken (its epoch bumped) and given back every round
     name: 'coordinator-corrupt-claim-retried',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'if (this.held.has(topic) || this.failed.has(onLease) || owners',
-    replace: 'if (this.held.has(topic) || false || owners',
+    find: 'if (this.held.has(topic) || this.failed.has(onLease) || (adoptedFrom',
+    replace: 'if (this.held.has(topic) || false || (adoptedFrom',
     tests: ['test/postgres-coordinator.test.ts'],
   },
   {
@@ -1279,6 +1279,7 @@ export const mutants: Mutant[] = [
     tests: ['test/coordinated-manager.test.ts'],
     equivalent:
       "a second layer: pg-pool's idle listener, its query() listener and checkout's (added in pg-pool's own callback) leave no gap today (20 runs of the termination test green without it)",
+  },
   {
     // a coordinator given to a second manager is not marked taken: two managers share it (issue 20 item 2)
     name: 'coordinator-shared-not-marked',
@@ -1355,16 +1356,16 @@ export const mutants: Mutant[] = [
     // the wait for an unheld topic restarted every round: never called stalled, never taken over
     name: 'coordinator-unheld-since-reset',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: '[t, this.unheldSince.get(t) ?? now]',
-    replace: '[t, now]',
+    find: 'unheldSince.set(t, this.unheldSince.get(t) ?? now)',
+    replace: 'unheldSince.set(t, now)',
     tests: ['test/coordinator-health.test.ts'],
   },
   {
     // held topics counted as unheld and the reverse
     name: 'coordinator-unheld-inverted',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'waiting.filter((t) => holders.get(t)?.holder === undefined)',
-    replace: 'waiting.filter((t) => holders.get(t)?.holder !== undefined)',
+    find: 'if (h?.holder === undefined) unheldSince.set',
+    replace: 'if (h?.holder !== undefined) unheldSince.set',
     tests: ['test/coordinator-health.test.ts'],
   },
   {
