@@ -1156,6 +1156,38 @@ export const mutants: Mutant[] = [
     replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
     tests: [CATCH_UP],
   },
+  {
+    // issue 20.9: the binary leaves the ended Node.js line to the manager's two-line process warning
+    name: 'cli-node-eol-not-taken',
+    file: 'src/cli/main.ts',
+    find: 'const endOfLife = io.ownsProcess === true ? takeEndOfLifeWarning() : undefined;',
+    replace: 'const endOfLife = io.ownsProcess !== true ? takeEndOfLifeWarning() : undefined;',
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: the CLI's own line told to a machine that asked for errors only, and kept from one that did not
+    name: 'cli-node-eol-log-level',
+    file: 'src/cli/main.ts',
+    find: "io.stdout.isTTY !== true && config.logLevel === 'error'))",
+    replace: "io.stdout.isTTY !== true && config.logLevel !== 'error'))",
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: JSON to a pipe at --log-level error still told (the terminal's reading taken for the pipe's)
+    name: 'cli-node-eol-pipe',
+    file: 'src/cli/main.ts',
+    find: '!(json && io.stdout.isTTY !== true && config.logLevel',
+    replace: '!(json && io.stdout.isTTY === true && config.logLevel',
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: the warning taken by the CLI is not marked as told: the manager warns a second time
+    name: 'node-eol-taken-not-marked',
+    file: 'src/node-support.ts',
+    find: '  if (message !== undefined) flags[WARNED] = true;',
+    replace: '',
+    tests: [CLI, 'test/unit/node-support.test.ts'],
+  },
 ];
 
 /**

@@ -134,6 +134,7 @@ describe('watch-tail --postgres', { timeout: 120_000 }, () => {
       tails.push(t);
       assert.equal(await t.exited, 2, t.stderr());
       assert.match(t.stderr(), expected);
+      assert.match(t.stderr(), /^watch-tail: [^\n]*\n$/, 'exactly one line');
     }
     const refused = tail([...cliArgs(service, tokenFile), '--topic', TOPIC, '--postgres', wrongPassword]);
     tails.push(refused);
