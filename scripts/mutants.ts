@@ -523,7 +523,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position, client, leaseMs)',
     replace: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position)',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/replica-kills.test.ts'],
   },
   {
     // A transaction whose fenced position write found no row commits anyway: a deposed member's effect lands.
@@ -531,7 +531,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: 'throw new FencedOff(',
     replace: 'void new FencedOff(',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/replica-kills.test.ts'],
   },
   {
     // The coordinator's timer never keeps the process alive: a member whose watches all stand by exits.
