@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore } from '../src';
 import { FakeWatchService, seededRandom, type HostileBehaviour } from '../src/testing';
-import { auditCrashRuns, startCrashConsumer, type AuditedRun } from '../test/support/crash-runs';
+import { auditCrashRuns, startCrashConsumer, within, type AuditedRun } from '../test/support/crash-runs';
 
 const TOPIC = '/management/v1alpha1/watchtopics/soak';
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 100_000);
@@ -41,19 +41,6 @@ const LAST_RUN_MS = 300_000;
 const HOSTILE: HostileBehaviour = { pageCap: 37, repeatEvery: 50, abortAfterEvents: 700 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects naming `what` when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function main(): Promise<number> {
   const started = performance.now();

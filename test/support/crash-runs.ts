@@ -83,6 +83,19 @@ export function startCrashConsumer(
   return { done, firstEvent, kill: () => child.kill('SIGKILL') };
 }
 
+/** Rejects naming `what` when `promise` has not settled within `ms`: every wait on a consumer has a deadline. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A run with the position its store held once it had ended. */
 export interface AuditedRun {
   printed: readonly number[];
