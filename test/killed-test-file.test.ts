@@ -1,39 +1,18 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { captured, readReport, scanForSecrets, secret, suiteScanDir, until } from './support/harness';
+import { descendants, processInfo, processes, running } from './support/processes';
 
 scanForSecrets();
 
-/** The processes descended from `root` now (children, their children…), by `ps`. */
-function descendants(root: number): number[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  for (let frontier = [root]; frontier.length > 0;) {
-    const next = rows.filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
-
-/** Whether `pid` runs (a zombie, ended but not yet reaped by its new parent, does not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return false; // gone meanwhile
-  }
+/** The PostgreSQL processes of the machine whose command line names `dir` (what `pgrep -a postgres` shows). */
+function postgresOf(dir: string): string[] {
+  return processes()
+    .filter((p) => p.state !== 'Z' && p.cmdline.includes('postgres') && p.cmdline.includes(dir))
+    .map((p) => `${p.pid} ${p.cmdline}`);
 }
 
 function kill(pid: number, name: NodeJS.Signals): void {
@@ -41,15 +20,6 @@ function kill(pid: number, name: NodeJS.Signals): void {
     process.kill(pid, name);
   } catch {
     // ended meanwhile
-  }
-}
-
-/** `pgrep -a postgres`: every PostgreSQL process of the machine, with its command line. */
-function postgresProcesses(): string[] {
-  try {
-    return execFileSync('pgrep', ['-a', 'postgres'], { encoding: 'utf8' }).trim().split('\n');
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
   }
 }
 
@@ -90,36 +60,33 @@ describe('a test process killed (as the runner kills a file past its time)', () 
       const sessions = descendants(postmaster);
       const pids = [...children, postmaster, ...sessions];
       leftovers = { pids, postmaster, dir };
-      const names = execFileSync('ps', ['-o', 'comm=', '-p', children.join(',')], { encoding: 'utf8' });
-      assert.match(names, /tinyproxy/, 'tinyproxy runs');
+      const commands = children.map((pid) => processInfo(pid)?.cmdline ?? '');
       assert.ok(
-        names.split('\n').filter((n) => n === 'node').length >= 3,
-        `the consumer, the replica, the watchdog: ${names}`,
+        commands.some((cmd) => cmd.startsWith('tinyproxy')),
+        `tinyproxy runs: ${commands.join(' | ')}`,
       );
+      for (const what of ['crash-consumer.ts', 'watch-replica.ts', 'watchdog-process.mjs'])
+        assert.ok(
+          commands.some((cmd) => cmd.includes(what)),
+          `${what} runs: ${commands.join(' | ')}`,
+        );
       assert.ok(sessions.length >= 1, 'PostgreSQL runs with its sessions');
-      assert.ok(
-        postgresProcesses().some((line) => line.includes(dir)),
-        'pgrep sees the cluster',
-      );
+      assert.notDeepEqual(postgresOf(dir), [], 'the cluster is seen running');
 
       const killedAt = Date.now();
       owner.kill('SIGKILL');
       await exited;
       await until(
         'every process it started has ended and the cluster is removed',
-        () => pids.every((pid) => !alive(pid)) && !existsSync(dir),
+        () => pids.every((pid) => !running(pid)) && !existsSync(dir),
         30_000,
       ).catch((error: Error) => {
-        const left = pids.filter(alive);
+        const left = pids.filter(running);
         throw new Error(
           `${error.message}: still running ${left.join(',')}, cluster ${existsSync(dir) ? 'kept' : 'removed'}`,
         );
       });
-      assert.deepEqual(
-        postgresProcesses().filter((line) => line.includes(dir)),
-        [],
-        'no PostgreSQL process of the cluster left',
-      );
+      assert.deepEqual(postgresOf(dir), [], 'no PostgreSQL process of the cluster left');
       t.diagnostic(
         `${pids.length} processes (${children.length} children, a postmaster, ${sessions.length} of its processes) ended ${Date.now() - killedAt} ms after the kill`,
       );

@@ -1,15 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { findLeak, readReport, suiteScanDir, type Report } from './support/harness';
-
-/** When the test runner (this file's parent) started, in ms since the epoch, by `ps`. */
-function runnerStartedAt(): number {
-  const seconds = Number(execFileSync('ps', ['-o', 'etimes=', '-p', String(process.ppid)], { encoding: 'utf8' }));
-  return Date.now() - (seconds + 1) * 1_000;
-}
+import { startedAt } from './support/processes';
 
 // Runs last (the runner takes the files in order, one at a time: --test-concurrency=1 in `npm test`). Every other
 // test file left everything it captured (SDK log lines at debug level, stderr, CLI output, errors with their cause
@@ -33,7 +27,8 @@ describe('suite-wide secret scan', () => {
     }
     // A report written before this runner started (left by an earlier runner whose process id this one reuses) is
     // not this run's: it must not stand in for a file that reported nothing.
-    const started = runnerStartedAt();
+    // (The start is known to the second: boot time's precision.)
+    const started = (startedAt(process.ppid) ?? 0) - 2_000;
     reports = reports.filter((r) => r.writtenAt >= started);
     const missing = expected.filter((f) => !reports.some((r) => r.file === f));
     assert.deepEqual(
