@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { captured, cliArgs, scanForSecrets, secret, startService, token, until } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -27,6 +28,7 @@ function tail(args: string[], env: NodeJS.ProcessEnv = {}): Tail {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  endsWithParent(child);
   const sequenceIds: number[] = [];
   let out = '';
   let err = '';
