@@ -9,7 +9,7 @@ scanForSecrets();
 
 // Replicas of an agent as child processes against the fake watch service and a real PostgreSQL
 // (test/support/replica-cluster.ts), transactional handlers killed 20 times between an effect and its commit. The
-// other replica tests are in replica-watches.test.ts.
+// other replica tests are in replica-watches.test.ts and replica-balance.test.ts.
 describe('replicas of an agent: kills between effect and commit', () => {
   let c: ReplicaCluster;
   before(async () => {
