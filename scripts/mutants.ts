@@ -523,7 +523,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position, client, leaseMs)',
     replace: 'await this.table.writePosition(this.topic, this.owner, this.epoch, position)',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/replica-kills.test.ts'],
   },
   {
     // A transaction whose fenced position write found no row commits anyway: a deposed member's effect lands.
@@ -531,7 +531,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: 'throw new FencedOff(',
     replace: 'void new FencedOff(',
-    tests: ['test/replica-watches.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/replica-kills.test.ts'],
   },
   {
     // The coordinator's timer never keeps the process alive: a member whose watches all stand by exits.
@@ -1431,6 +1431,38 @@ export const mutants: Mutant[] = [
     find: 'owner !== this.memberId && owner !== h.adoptedFrom)',
     replace: 'owner !== this.memberId && h.adoptedFrom === undefined)',
     tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // issue 20.9: the binary leaves the ended Node.js line to the manager's two-line process warning
+    name: 'cli-node-eol-not-taken',
+    file: 'src/cli/main.ts',
+    find: 'const endOfLife = io.ownsProcess === true ? takeEndOfLifeWarning() : undefined;',
+    replace: 'const endOfLife = io.ownsProcess !== true ? takeEndOfLifeWarning() : undefined;',
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: the CLI's own line told to a machine that asked for errors only, and kept from one that did not
+    name: 'cli-node-eol-log-level',
+    file: 'src/cli/main.ts',
+    find: "io.stdout.isTTY !== true && config.logLevel === 'error'))",
+    replace: "io.stdout.isTTY !== true && config.logLevel !== 'error'))",
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: JSON to a pipe at --log-level error still told (the terminal's reading taken for the pipe's)
+    name: 'cli-node-eol-pipe',
+    file: 'src/cli/main.ts',
+    find: '!(json && io.stdout.isTTY !== true && config.logLevel',
+    replace: '!(json && io.stdout.isTTY === true && config.logLevel',
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: the warning taken by the CLI is not marked as told: the manager warns a second time
+    name: 'node-eol-taken-not-marked',
+    file: 'src/node-support.ts',
+    find: '  if (message !== undefined) flags[WARNED] = true;',
+    replace: '',
+    tests: [CLI, 'test/unit/node-support.test.ts'],
   },
 ];
 

@@ -99,6 +99,23 @@ export function endOfLifeMessage(version: string, now: number): string | undefin
 const WARNED = Symbol.for('watch-manager.nodeEndOfLifeWarned');
 
 /**
+ * Takes the once-per-process warning for a caller that tells it in its own way (`watch-tail` says it in one line of
+ * its own, not as a Node.js process warning): returns the message when `version`'s line is past its end of life at
+ * `now` and nobody told it yet, and marks it as told, so that {@link warnIfEndOfLife} (the manager's constructor)
+ * stays silent in this process. `undefined` when there is nothing to tell or it was told already. Never throws.
+ */
+export function takeEndOfLifeWarning(
+  version: string = process.version,
+  now: number = systemClock.now(),
+): string | undefined {
+  const flags = globalThis as { [WARNED]?: true };
+  if (flags[WARNED] === true) return undefined;
+  const message = endOfLifeMessage(version, now);
+  if (message !== undefined) flags[WARNED] = true;
+  return message;
+}
+
+/**
  * Emits a Node.js warning (code {@link NODE_EOL_WARNING_CODE}) when `version`'s line is past its end of life at
  * `now`, at most once per process; returns whether it emitted. Every argument is injectable so that tests need
  * neither an old Node.js nor a changed clock. Never throws: a bad version string, or an emitter that throws, is
@@ -109,11 +126,8 @@ export function warnIfEndOfLife(
   now: number = systemClock.now(),
   emit: WarningEmitter = (message, options) => process.emitWarning(message, options),
 ): boolean {
-  const flags = globalThis as { [WARNED]?: true };
-  if (flags[WARNED] === true) return false;
-  const message = endOfLifeMessage(version, now);
+  const message = takeEndOfLifeWarning(version, now);
   if (message === undefined) return false;
-  flags[WARNED] = true;
   try {
     emit(message, { code: NODE_EOL_WARNING_CODE });
   } catch {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { captured, cliArgs, scanForSecrets, secret, startService, token, until } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -27,6 +28,7 @@ function tail(args: string[], env: NodeJS.ProcessEnv = {}): Tail {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  endsWithParent(child);
   const sequenceIds: number[] = [];
   let out = '';
   let err = '';
@@ -134,6 +136,7 @@ describe('watch-tail --postgres', { timeout: 120_000 }, () => {
       tails.push(t);
       assert.equal(await t.exited, 2, t.stderr());
       assert.match(t.stderr(), expected);
+      assert.match(t.stderr(), /^watch-tail: [^\n]*\n$/, 'exactly one line');
     }
     const refused = tail([...cliArgs(service, tokenFile), '--topic', TOPIC, '--postgres', wrongPassword]);
     tails.push(refused);

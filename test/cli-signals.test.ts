@@ -7,6 +7,7 @@ import path from 'node:path';
 import { FileSequenceStore } from 'watch-manager';
 import type { FakeWatchService } from 'watch-manager/testing';
 import { captured, scanForSecrets, startService, token, cliArgs } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -22,6 +23,7 @@ interface Run {
 /** Starts the real watch-tail binary; stdout is collected as JSON records. */
 function start(args: string[]): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  endsWithParent(child);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => captured.push(chunk));
@@ -92,6 +94,7 @@ describe('watch-tail and signals during a catch-up', { timeout: 90_000 }, () => 
       ['--import', 'tsx', CLI, ...base, '--state-file', state, '--from', 'beginning'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    endsWithParent(child);
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       err += chunk;

@@ -9,8 +9,9 @@ import { liveLine, resyncLine } from '../src/cli/records';
 import type { ResyncNotice } from 'watch-manager';
 import { FaultProxy, type FakeWatchService } from 'watch-manager/testing';
 import { makeTestCerts } from './support/certs';
-import { Capture, TOPIC, scanForSecrets, startService, token, cliArgs } from './support/harness';
+import { Capture, TOPIC, captured, scanForSecrets, startService, token, cliArgs } from './support/harness';
 import { exitCode } from './support/exit-code';
+import { cliEndOfLifeLine } from './support/node-warnings';
 
 scanForSecrets();
 
@@ -536,5 +537,48 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     const bad = await cli([...base, '--topic', topic, '--from', 'yesterday']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--from/);
+  });
+});
+
+/** The real watch-tail binary (source) in a child process: its stderr as the user sees it. */
+function tail(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts'), ...args],
+      { env: { ...process.env, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        captured.push(stdout, stderr);
+        resolve({ code: exitCode(err), stdout, stderr });
+      },
+    );
+  });
+}
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// On an ended Node.js line (this machine's 20) the library warns as Node.js warns (two lines); the CLI says it in one
+// line of its own, only once its flags are accepted, and not at all to a machine reading JSON that asked for errors.
+describe('watch-tail on an ended Node.js line', { timeout: 60_000 }, () => {
+  it('a bad flag prints exactly one line: the one naming the flag (no warning of the Node.js line)', async () => {
+    const badTarget = await tail(['--target', 'bad host:1', '--tenant', 't', '--token-env', 'HOME', '--topic', TOPIC]);
+    assert.equal(badTarget.code, 2);
+    assert.equal(badTarget.stderr, "watch-tail: invalid option --target: expected 'host:port', got 'bad host:1'\n");
+    const unknown = await tail(['--demo', '--no-such-flag']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^watch-tail: [^\n]*--no-such-flag[^\n]*\n$/);
+  });
+
+  it('a run says it in one line of its own, first; JSON to a pipe at --log-level error: nothing at all', async () => {
+    const told = await tail(['--demo', '--json', '--max-events', '1']);
+    assert.equal(told.code, 0, told.stderr);
+    // Then --demo's plaintext warning (a log line at warn), and nothing else: no Node.js warning, no hint.
+    assert.match(
+      told.stderr,
+      new RegExp(`^${escape(cliEndOfLifeLine())}[^\\n]* warn watch-manager: TLS is off [^\\n]*\\n$`),
+    );
+    const quiet = await tail(['--demo', '--json', '--max-events', '1', '--log-level', 'error']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
   });
 });

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { WatchManager, type WatchError } from 'watch-manager';
 import { TOPIC, captured, quietLogger, scanForSecrets, serviceOptions, startService, token } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -47,6 +48,7 @@ describe('close()', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    endsWithParent(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += String(d)));

@@ -18,6 +18,7 @@ import {
   token,
   until,
 } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -184,6 +185,7 @@ describe('health for probes', { timeout: 60_000 }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args, '--health-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    endsWithParent(child);
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += String(d)));
     child.stdout.resume();

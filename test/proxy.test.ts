@@ -16,7 +16,7 @@ import {
   token,
 } from './support/harness';
 import { exitCode } from './support/exit-code';
-import { withoutEndOfLifeWarning } from './support/node-warnings';
+import { cliEndOfLifeLine } from './support/node-warnings';
 import { freePort, startTinyproxy, type Tinyproxy } from './support/tinyproxy';
 
 scanForSecrets();
@@ -257,10 +257,12 @@ describe('through a real HTTP CONNECT proxy (tinyproxy)', { timeout: 120_000 }, 
     for (const [name, args, env, line] of causes) {
       const run = await runCli([...common, ...args], { WM_TOKEN: jwt, ...env });
       assert.equal(run.code, 1, `${name}: ${run.stderr}`);
-      // The SDK's end-of-life warning on an ended Node.js line and --insecure's one warning (tokens in clear text)
-      // may come first; then exactly the one line of the exit.
+      // watch-tail's own line on an ended Node.js line, then --insecure's one warning (tokens in clear text) may come
+      // first; then exactly the one line of the exit.
+      const endOfLife = cliEndOfLifeLine();
+      assert.ok(run.stderr.startsWith(endOfLife), `${name}: ${run.stderr}`);
       assert.match(
-        withoutEndOfLifeWarning(run.stderr).replace(/^.* warn watch-manager: TLS is off .*\n/, ''),
+        run.stderr.slice(endOfLife.length).replace(/^.* warn watch-manager: TLS is off .*\n/, ''),
         line,
         name,
       );

@@ -17,6 +17,7 @@ import {
   token,
   cliArgs,
 } from './support/harness';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -41,6 +42,7 @@ async function holder(file: string, topic: string, staleMs = 2_000): Promise<Chi
     ['--import', 'tsx', path.join(__dirname, 'fixtures', 'hold-state.ts'), file, topic, String(staleMs)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  endsWithParent(child);
   let out = '';
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += String(d)));

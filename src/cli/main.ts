@@ -14,6 +14,7 @@ import { parseArgs, UsageError, type CliConfig } from './args';
 import { startDemo, type Demo } from './demo';
 import { CatchUpProgress } from './progress';
 import { systemClock } from '../clock';
+import { takeEndOfLifeWarning } from '../node-support';
 import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
 /** Exit codes of CLI.md. */
@@ -199,6 +200,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     options.keepalive = { intervalMs: config.keepaliveMs ?? 50_000, timeoutMs: config.keepaliveTimeoutMs ?? 10_000 };
   }
 
+  // The binary tells an ended Node.js line in one line of its own, not as Node.js's two-line process warning that the
+  // manager would emit: taken before the manager is built, told only once the configuration is accepted (a bad flag
+  // is one line, CLI.md). Silent for a machine reading JSON from a pipe that asked for errors only. An embedding
+  // (ownsProcess false) keeps the library's warning: the process is not the CLI's.
+  const json = config.json ?? io.stdout.isTTY !== true;
+  const endOfLife = io.ownsProcess === true ? takeEndOfLifeWarning() : undefined;
   let manager: WatchManager;
   try {
     manager = new WatchManager(options);
@@ -207,6 +214,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
     throw err;
   }
+  if (endOfLife !== undefined && !(json && io.stdout.isTTY !== true && config.logLevel === 'error'))
+    io.stderr.write(`watch-tail: warning: ${endOfLife}\n`);
 
   let probes: ProbeServer | undefined;
   if (config.healthPort !== undefined) {
@@ -221,7 +230,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`watch-tail: probes on port ${probes.port} (/healthz, /readyz)\n`);
   }
 
-  const json = config.json ?? io.stdout.isTTY !== true;
   // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
   const colour = !json && io.stdout.isTTY === true && (io.env.NO_COLOR ?? '') === '';
   const progress = new CatchUpProgress(manager, io.stderr, systemClock);

@@ -1,6 +1,6 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -11,13 +11,6 @@ import type { IssueTokenOptions } from '../../src/testing';
 import type { Logger, WatchManagerOptions } from '../../src';
 
 /**
- * Shared test harness. Every log line any test's SDK writes and every error a test sees is captured here, and each
- * test file that calls {@link scanForSecrets} fails if a token or password it used appears in any of them.
- */
-export const captured: string[] = [];
-export const secrets = new Set<string>();
-
-/**
  * Where each test file of one `npm test` run leaves what it captured, for the suite-wide scan
  * (zz-suite-secret-scan.test.ts, run last): one directory per test-runner process, the parent of every file's.
  */
@@ -25,25 +18,93 @@ export function suiteScanDir(runnerPid = process.ppid): string {
   return path.join(tmpdir(), 'watch-manager-secret-scan', String(runnerPid));
 }
 
+/**
+ * One line of a test file's report (`<file>.jsonl` in {@link suiteScanDir}): first `{ file, at }`, then each captured
+ * line (`l`) and secret (`s`) as it comes, and `{ end }` when the process exits normally.
+ */
+export type ReportLine = { file: string; at: number } | { l: string } | { s: string } | { end: number };
+
+/**
+ * The report is written as the file runs, each line at once (a synchronous write), not at exit: a file the runner
+ * kills for running past its time (a signal, with no `exit` handler run) still leaves everything it captured up to
+ * the kill, so the suite-wide scan covers it too, and tells a killed file from one that never ran. Only a test
+ * file's own process reports: a fixture that imports the harness is not one.
+ */
+const report: ((line: ReportLine) => void) | undefined = (() => {
+  const file = path.basename(process.argv[1] ?? '');
+  // The scan itself reports nothing: it reads and removes this run's reports.
+  if (!file.endsWith('.test.ts') || file.startsWith('zz-suite-secret-scan')) return undefined;
+  const dir = suiteScanDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(path.join(dir, `${file}.jsonl`), 'w', 0o600);
+  const write = (line: ReportLine): void => void writeSync(fd, `${JSON.stringify(line)}\n`);
+  write({ file, at: Date.now() });
+  process.on('exit', () => write({ end: Date.now() }));
+  return write;
+})();
+
+/** A test file's report (support/harness.ts): what it captured and used, and whether it ran to its end. */
+export interface Report {
+  file: string;
+  captured: string[];
+  secrets: string[];
+  /** False for a file that did not exit normally: the runner killed it (past its time), or it crashed. */
+  ended: boolean;
+  /** When it last wrote. */
+  writtenAt: number;
+}
+
+export function readReport(file: string): Report {
+  const report: Report = { file: '', captured: [], secrets: [], ended: false, writtenAt: statSync(file).mtimeMs };
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (text === '') continue;
+    let line: ReportLine;
+    try {
+      line = JSON.parse(text) as ReportLine;
+    } catch {
+      continue; // a line torn by a kill: its text never reached the file whole
+    }
+    if ('file' in line) report.file = line.file;
+    else if ('l' in line) report.captured.push(line.l);
+    else if ('s' in line) report.secrets.push(line.s);
+    else report.ended = true;
+  }
+  return report;
+}
+
+/** The captured lines: an array whose `push` also writes each line to the report. */
+class CapturedLines extends Array<string> {
+  // slice(), filter()… give plain arrays (a copy is not the record).
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+  override push(...lines: string[]): number {
+    for (const line of lines) report?.({ l: line });
+    return super.push(...lines);
+  }
+}
+
+/** A set of secrets whose `add` also writes each new one to the report. */
+class SecretSet extends Set<string> {
+  override add(value: string): this {
+    if (!this.has(value)) report?.({ s: value });
+    return super.add(value);
+  }
+}
+
+/**
+ * Shared test harness. Every log line any test's SDK writes and every error a test sees is captured here, and each
+ * test file that calls {@link scanForSecrets} fails if a token or password it used appears in any of them.
+ */
+export const captured: string[] = new CapturedLines();
+export const secrets: Set<string> = new SecretSet();
+
 // Everything written to stderr is captured too: default loggers, warnings, anything a library prints.
 const writeStderr = process.stderr.write.bind(process.stderr);
 process.stderr.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
   captured.push(String(chunk));
   return (writeStderr as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
 };
-
-process.on('exit', () => {
-  // The scan itself reports nothing: it reads and removes this run's reports.
-  if (path.basename(process.argv[1] ?? '').startsWith('zz-suite-secret-scan')) return;
-  const dir = suiteScanDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.basename(process.argv[1] ?? `pid-${process.pid}`);
-  writeFileSync(
-    path.join(dir, `${file}.json`),
-    JSON.stringify({ file, at: Date.now(), captured, secrets: [...secrets] }),
-    { mode: 0o600 },
-  );
-});
 
 /** A winston logger that keeps every line (debug and up) in {@link captured}. */
 export function captureLogger(): winston.Logger {

@@ -6,12 +6,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'pg';
 import { freePort } from './tinyproxy';
+import { clusterEndsWithParent, removedWithParent } from './watchdog';
 
 const run = promisify(execFile);
 
 /** A PostgreSQL server of a test's own: a cluster in a temp dir, on a free port, its socket in the temp dir. */
 export interface TestPostgres {
   port: number;
+  /** The cluster's directory: its data (`data/`), socket and log. */
+  dir: string;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication: no password). */
   connectionString: string;
   /** `pg_ctl restart -m fast`: every connection is dropped, the data stays. */
@@ -60,6 +63,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   const asRoot = userInfo().uid === 0;
   const dir = mkdtempSync(path.join(clusterBase(asRoot), 'wm-pg-'));
   const data = path.join(dir, 'data');
+  // Before anything runs: a test process killed at any moment from here on leaves no server and no cluster behind.
+  const keepDir = removedWithParent(dir);
+  const keepServer = clusterEndsWithParent(data);
   const as = async (command: string, args: string[]): Promise<void> => {
     const file = path.join(bin, command);
     // Run from the cluster's directory: user postgres may not be allowed into the current one.
@@ -88,6 +94,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   let stopped = false;
   return {
     port,
+    dir,
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restart: async () => {
       await as('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-m', 'fast', '-w', 'restart']);
@@ -98,6 +105,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       stopped = true;
       await as('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
+      keepServer();
+      keepDir();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { captured } from './harness';
+import { endsWithParent } from './watchdog';
 
 /** A line a replica fixture printed (JSON), with the member that printed it and when. */
 export interface ReplicaLine {
@@ -35,6 +36,7 @@ export class ReplicaProcess {
       ['--import', 'tsx', path.join(__dirname, '..', 'fixtures', fixture), ...(options.args ?? [])],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
     );
+    endsWithParent(this.child);
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     let buffer = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { secret } from './harness';
+import { endsWithParent, removedWithParent } from './watchdog';
 
 /** A running Debian tinyproxy of a test's own: its config in a temp dir, BasicAuth, only the test's ports allowed. */
 export interface Tinyproxy {
@@ -64,6 +65,7 @@ async function launch(
   const conf = path.join(dir, 'tinyproxy.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('tinyproxy', ['-d', '-c', conf], { stdio: 'ignore' });
+  endsWithParent(child);
   let exited = false;
   child.once('exit', () => (exited = true));
   child.once('error', () => (exited = true));
@@ -79,6 +81,7 @@ async function launch(
 export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinyproxy> {
   if (options.password !== undefined) secret(options.password);
   const dir = mkdtempSync(path.join(tmpdir(), 'wm-tinyproxy-'));
+  const keepDir = removedWithParent(dir);
   let started: { child: ChildProcess; port: number } | undefined;
   for (let attempt = 0; attempt < 5 && started === undefined; attempt++) started = await launch(dir, options);
   if (started === undefined) throw new Error('tinyproxy did not start (is it installed? .ci/run installs it)');
@@ -108,6 +111,7 @@ export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinypro
         await gone;
       }
       rmSync(dir, { recursive: true, force: true });
+      keepDir();
     },
   };
 }
