@@ -119,6 +119,9 @@ export class CoordinatedWatch implements ManagedWatch {
         ? { id: this.id, topic: this.topic, state: this.currentState, live: false, lastSequenceId: this.position }
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
+    // A standby watch waits for another member; when none runs the topic, health() must see it.
+    const seen = cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.topic) : undefined;
+    if (seen?.stalled !== undefined) status.stalled = seen.stalled;
     return { ...status, ...this.role(cur) };
   }
 

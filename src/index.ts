@@ -5,7 +5,14 @@
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
 export type { WatchHandlers, ResyncNotice, EventContext, TransactionClient } from './delivery/watch-handlers';
-export type { Coordinator, TopicLease, ObservedLease, TransactionQuery, TransactionResult } from './state/coordinator';
+export type {
+  Coordinator,
+  CoordinatorTrouble,
+  TopicLease,
+  ObservedLease,
+  TransactionQuery,
+  TransactionResult,
+} from './state/coordinator';
 export type { WatchRecord, IterateOptions } from './delivery/watch-iterator';
 export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
 export { clientCredentialsToken, type ClientCredentialsOptions } from './auth/client-credentials';

@@ -152,6 +152,11 @@ export interface WatchStatus {
   owner?: string;
   /** With a coordinator: the epoch of that lease (the handlers' `ctx.fencingToken` when active). */
   epoch?: number;
+  /**
+   * With a coordinator, standing by: why the topic runs nowhere as this member sees it (no member has held its lease
+   * for more than 2 x leaseMs); such a watch is not ready.
+   */
+  stalled?: string;
 }
 
 /** A snapshot of {@link WatchManager.status}. */

@@ -31,7 +31,7 @@ import type {
 } from './types';
 import { CoordinatedWatch } from './coordinated-watch';
 import type { ManagedWatch } from './managed-watch';
-import type { TopicLease } from './state/coordinator';
+import type { Coordinator, CoordinatorTrouble, TopicLease } from './state/coordinator';
 import { LeasePositions } from './state/lease-positions';
 import type { AgentStatusFeed } from './transport/stream-feeds';
 import { VERSION } from './version';
@@ -56,6 +56,13 @@ export interface Subscription {
   /** Closes this watch only; same as `manager.closeWatch(id)`. */
   close(): Promise<void>;
 }
+
+/**
+ * Coordinators given to a manager, each for good: a coordinator shared by two managers is closed by the first that
+ * closes, under the other (whose watches then stand by for ever), and a closed one cannot start again. Any object
+ * meeting the `Coordinator` contract counts, the application's own ones too.
+ */
+const coordinatorsTaken = new WeakSet<Coordinator>();
 
 /** An event loop blocked longer than this between two health reports means the process is stuck (not live). */
 const STUCK_LOOP_MS = 5_000;
@@ -105,6 +112,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // Once per process, before anything can fail: an agent on an ended Node.js line hears of it at start.
     warnIfEndOfLife();
     this.options = resolveOptions(options, VERSION, managerCredentialsToken);
+    const { coordinator } = this.options;
+    if (coordinator !== undefined) refuseTaken(coordinator);
     this.log = createLog(this.options.logger);
     if (isStandaloneCredentialsToken(options.getToken) && (options.proxy !== undefined || options.tls !== undefined)) {
       // Before, such a getter silently took this manager's settings; now only `clientCredentials` does.
@@ -130,6 +139,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.options.telemetry === undefined
         ? undefined
         : attachTelemetry(this.options.telemetry, () => this.metrics().watches, this.log);
+    // Once nothing can throw any more: a manager that was never made holds no coordinator.
+    if (coordinator !== undefined) coordinatorsTaken.add(coordinator);
   }
 
   /**
@@ -411,9 +422,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   }
 
   /**
-   * What liveness and readiness probes ask (see `serveProbes`): `live` — not stuck: no watch stopped for good, and the
-   * event loop was not blocked for more than 5 s since the last report; `ready` — every watch caught up and live (a
-   * standby watch counts as ready), and at least one registered; `reasons` says why not, without secrets.
+   * What liveness and readiness probes ask (see `serveProbes`): `live` — not stuck: no watch stopped for good, the
+   * coordinator (if any) not closed, and the event loop was not blocked for more than 5 s since the last report;
+   * `ready` — every watch caught up and live (a standby watch counts as ready while another member runs its topic,
+   * not when no member has held it for more than 2 x leaseMs), the coordinator renewing and claiming, and at least
+   * one watch registered; `reasons` says why not, without secrets.
    */
   health(): HealthReport {
     if (this.loop === undefined && !this.isClosed) {
@@ -422,7 +435,19 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     }
     const maxMs = this.loop === undefined ? 0 : this.loop.max / 1e6;
     this.loop?.reset();
-    return healthReport(this.status().watches, { maxMs, limitMs: STUCK_LOOP_MS });
+    return healthReport(this.status().watches, { maxMs, limitMs: STUCK_LOOP_MS }, this.coordinatorTrouble());
+  }
+
+  /** What keeps the coordinator from renewing or claiming, if anything (its own `trouble()`, optional). */
+  private coordinatorTrouble(): CoordinatorTrouble | undefined {
+    const { coordinator } = this.options;
+    if (coordinator?.trouble === undefined) return undefined;
+    try {
+      return coordinator.trouble();
+    } catch (err) {
+      // An application's coordinator that cannot say is not taken as healthy.
+      return { reason: `its trouble() threw: ${errorMessage(err)}`, final: false };
+    }
   }
 
   /**
@@ -447,7 +472,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       if (this.isClosed || options.signal?.aborted === true)
         throw new WatchError('CLOSED', this.isClosed ? 'the watch manager is closed' : 'ready() was aborted');
       const statuses = this.status().watches;
-      const report = healthReport(statuses, undefined);
+      const report = healthReport(statuses, undefined, this.coordinatorTrouble());
       if (report.ready) return;
       const stopped = statuses.find((w) => w.state === 'closed');
       if (stopped !== undefined)
@@ -586,4 +611,27 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       ? error
       : new WatchError(found.code, `watch ${topic}: ${found.message}`, { cause: error });
   }
+}
+
+/**
+ * A coordinator serves one manager: refused (`INVALID_CONFIG` naming `coordinator`) when another manager has it, or
+ * when it is closed.
+ */
+function refuseTaken(coordinator: Coordinator): void {
+  if (coordinatorsTaken.has(coordinator))
+    throw new WatchError(
+      'INVALID_CONFIG',
+      "invalid option 'coordinator': it belongs to another WatchManager already (closing that manager closes it): give each manager a coordinator of its own",
+    );
+  let trouble: CoordinatorTrouble | undefined;
+  try {
+    trouble = coordinator.trouble?.();
+  } catch {
+    trouble = undefined; // judged by health() once it runs
+  }
+  if (trouble?.final === true)
+    throw new WatchError(
+      'INVALID_CONFIG',
+      `invalid option 'coordinator': ${trouble.reason}; a closed coordinator cannot be used again: give a new one`,
+    );
 }

@@ -1,3 +1,4 @@
+import type { CoordinatorTrouble } from '../state/coordinator';
 import type { WatchStatus } from '../types';
 
 /** One watch in a {@link HealthReport}. */
@@ -10,7 +11,10 @@ export interface WatchHealth {
   state: WatchStatus['state'];
   /** False when it stopped for good (a permanent error): nothing will bring it back. */
   live: boolean;
-  /** True when it delivers live events (caught up), or, with a coordinator, stands by while another member runs it. */
+  /**
+   * True when it delivers live events (caught up), or, with a coordinator, stands by while another member runs it
+   * (not when the topic runs nowhere: see {@link WatchStatus.stalled}).
+   */
   ready: boolean;
   /** Why it is not live or not ready, when it is not. */
   reasons: string[];
@@ -23,7 +27,10 @@ export interface HealthReport {
    * process.
    */
   live: boolean;
-  /** Every watch caught up and live (a standby counts as ready): traffic may be sent. Never ready without a watch. */
+  /**
+   * Every watch caught up and live (a standby counts as ready while another member runs its topic), and the
+   * coordinator, if any, renewing and claiming: traffic may be sent. Never ready without a watch.
+   */
   ready: boolean;
   /** Each registered watch. */
   watches: WatchHealth[];
@@ -37,8 +44,16 @@ export interface LoopDelay {
   limitMs: number;
 }
 
-/** Judges watches' statuses (and the event loop) as probes see them. */
-export function healthReport(statuses: readonly WatchStatus[], loop: LoopDelay | undefined): HealthReport {
+/**
+ * Judges watches' statuses (and the event loop) as probes see them. `trouble`: what keeps the member's coordinator
+ * from renewing or claiming; its standby watches wait for nothing then, so the member is not ready (not live either
+ * when it never recovers).
+ */
+export function healthReport(
+  statuses: readonly WatchStatus[],
+  loop: LoopDelay | undefined,
+  trouble?: CoordinatorTrouble,
+): HealthReport {
   const watches = statuses.map(watchHealth);
   const reasons = watches.flatMap((w) => w.reasons.map((r) => `${w.id} ${w.topic}: ${r}`));
   let loopOk = true;
@@ -47,8 +62,10 @@ export function healthReport(statuses: readonly WatchStatus[], loop: LoopDelay |
     reasons.push(`the event loop was blocked for ${Math.round(loop.maxMs)} ms (more than ${loop.limitMs} ms)`);
   }
   if (watches.length === 0) reasons.push('no watch is registered');
-  const live = loopOk && watches.every((w) => w.live);
-  return { live, ready: live && watches.length > 0 && watches.every((w) => w.ready), watches, reasons };
+  if (trouble !== undefined) reasons.push(`coordinator: ${trouble.reason}`);
+  const live = loopOk && trouble?.final !== true && watches.every((w) => w.live);
+  const ready = live && trouble === undefined && watches.length > 0 && watches.every((w) => w.ready);
+  return { live, ready, watches, reasons };
 }
 
 function watchHealth(status: WatchStatus): WatchHealth {
@@ -60,7 +77,9 @@ function watchHealth(status: WatchStatus): WatchHealth {
       reasons.push(`stopped for good${code}`);
       return { ...base, live: false, ready: false, reasons };
     case 'standby':
-      return { ...base, live: true, ready: true, reasons };
+      // Ready while another member runs the topic; not when none does.
+      if (status.stalled !== undefined) reasons.push(`standing by, and the topic runs nowhere: ${status.stalled}`);
+      return { ...base, live: true, ready: status.stalled === undefined, reasons };
     case 'ready':
       // Subscribed but not caught up: with the last error, if any (a history API that cannot be reached shows here).
       if (!status.live) {

@@ -5,7 +5,13 @@ import type { Pool, PoolClient } from 'pg';
 import { sleep, systemClock, type Clock, type Timer } from '../clock';
 import { WatchError, errorMessage } from '../errors';
 import { duration, invalid, nonEmptyString } from '../option-checks';
-import type { Coordinator, ObservedLease, TopicLease, TransactionClient } from '../state/coordinator';
+import type {
+  Coordinator,
+  CoordinatorTrouble,
+  ObservedLease,
+  TopicLease,
+  TransactionClient,
+} from '../state/coordinator';
 import { assignTopics } from '../state/rendezvous';
 import {
   checkout,
@@ -46,6 +52,15 @@ interface Held {
    * member's own clock, however long a round takes.
    */
   deadline: Timer | undefined;
+}
+
+/**
+ * SQLSTATE 53300 (too_many_connections): the role (`CONNECTION LIMIT`) or the server (`max_connections`) has no
+ * connection left. It passes as others close theirs: waited out, never a reason to give a lease up at once.
+ */
+function noRoom(err: unknown): boolean {
+  const cause: unknown = err instanceof WatchError ? err.cause : err;
+  return typeof cause === 'object' && cause !== null && (cause as { code?: unknown }).code === '53300';
 }
 
 /** Inside a transaction: its fenced position write found no row (the lease is another member's now). */
@@ -230,6 +245,12 @@ export class PostgresCoordinator implements Coordinator {
   private ticking: Promise<void> | undefined;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private starting: Promise<void> | undefined;
+  /** When the last round that met no database failure began (monotonic), for trouble(). */
+  private lastGoodRound = 0;
+  /** The database failure of the last round that met one, for trouble(). */
+  private lastFailure: string | undefined;
+  /** Since when (monotonic) each topic claimed and not held here has been seen held by no member. */
+  private unheldSince = new Map<string, number>();
 
   /** Validates the options (`INVALID_CONFIG` naming the field, never the password); connects in `start()`. */
   constructor(options: PostgresCoordinatorOptions) {
@@ -294,6 +315,7 @@ export class PostgresCoordinator implements Coordinator {
     await this.heartbeat();
     if (this.state !== 'starting') return; // closed meanwhile
     this.state = 'running';
+    this.lastGoodRound = this.monotonic();
     this.schedule(0);
   }
 
@@ -312,7 +334,35 @@ export class PostgresCoordinator implements Coordinator {
   observed(topic: string): ObservedLease | undefined {
     const held = this.held.get(topic);
     if (held !== undefined) return { owner: this.memberId, epoch: held.lease.epoch };
-    return this.seen.get(topic);
+    const seen = this.seen.get(topic);
+    const since = this.unheldSince.get(topic);
+    if (seen === undefined || since === undefined) return seen;
+    // A topic changes hands within a lease and a round or two: one held by nobody for two leases is not changing
+    // hands, it is stuck (the member it belongs to does not take it).
+    const unheld = this.monotonic() - since;
+    if (unheld <= 2 * this.leaseMs) return seen;
+    const stalled = `no member has held its lease for ${Math.round(unheld)} ms (more than 2 x leaseMs, ${2 * this.leaseMs} ms)`;
+    return { ...seen, stalled };
+  }
+
+  /**
+   * Closed; or no round (heartbeat, renewals, claims) went through for longer than the renew deadline, the time after
+   * which a held lease is given up: this member then runs nothing, and will not take anything over.
+   */
+  trouble(): CoordinatorTrouble | undefined {
+    if (this.state === 'closed')
+      return {
+        reason: `the coordinator of member ${this.memberId} is closed: it claims and renews nothing`,
+        final: true,
+      };
+    if (this.state !== 'running') return undefined;
+    const since = this.monotonic() - this.lastGoodRound;
+    if (since <= this.renewDeadlineMs) return undefined;
+    const why = this.lastFailure === undefined ? '' : `: ${this.lastFailure}`;
+    return {
+      reason: `member ${this.memberId} could not renew or claim leases for ${Math.round(since)} ms (more than renewDeadlineMs, ${this.renewDeadlineMs} ms)${why}`,
+      final: false,
+    };
   }
 
   /** The leases held now (topic → epoch). */
@@ -371,11 +421,46 @@ export class PostgresCoordinator implements Coordinator {
 
   /** One round: heartbeat, renew what is held, hand off what belongs elsewhere, take what belongs here. */
   private async tick(): Promise<void> {
+    const started = this.monotonic();
+    let failed = false;
+    try {
+      await this.round((err) => {
+        failed = true;
+        this.lastFailure = errorMessage(err);
+      });
+    } finally {
+      if (!failed) this.lastGoodRound = started; // for trouble()
+    }
+  }
+
+  /**
+   * A connection for a transaction: a role at its connection limit (53300) is waited out, a little longer each time,
+   * while the lease lasts and for at most the renew deadline; a lease given up for it would be won again next round
+   * and given up again (a step-down each round, each a new stream and catch-up). Nothing of the transaction has run
+   * yet, so waiting changes no effect.
+   */
+  private async roomyCheckout(action: string, signal: AbortSignal): Promise<Checkout> {
+    const started = this.monotonic();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await checkout(this.db.pool, action);
+      } catch (err) {
+        if (!noRoom(err)) throw err;
+        const wait = Math.min(this.renewMs, 10 * 2 ** attempt) * (0.5 + this.clock.random() / 2);
+        if (this.monotonic() - started + wait > this.renewDeadlineMs || signal.aborted) throw err;
+        if (!(await sleep(this.clock, wait, signal))) throw err;
+      }
+    }
+  }
+
+  /** One round's work; every database failure it meets (and carries on after) is told to `failed`. */
+  private async round(failed: (err: unknown) => void): Promise<void> {
     let members: string[];
     try {
       await this.heartbeat();
       members = await this.liveMembers();
-    } catch {
+    } catch (err) {
+      failed(err);
       return; // the database is away: renewals are retried next round, each lease's deadline stops it in time
     }
     for (const h of [...this.held.values()]) {
@@ -384,8 +469,8 @@ export class PostgresCoordinator implements Coordinator {
         if (await this.leases.renew(h.lease.topic, this.memberId, h.lease.epoch, this.leaseMs)) {
           if (this.held.get(h.lease.topic) === h) this.armDeadline(h, sent);
         } else this.lose(h, 'another member holds it now, or it ran out');
-      } catch {
-        // retried next round; the deadline decides
+      } catch (err) {
+        failed(err); // retried next round; the deadline decides
       }
     }
     const owners = assignTopics([...this.claims.keys()], members);
@@ -393,14 +478,15 @@ export class PostgresCoordinator implements Coordinator {
       const owner = owners.get(topic);
       if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();
     }
-    await this.observe();
+    await this.observe(failed);
     for (const [topic, onLease] of this.claims) {
       if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
       let won;
       const sent = this.monotonic();
       try {
         won = await this.leases.acquire(topic, this.memberId, this.leaseMs);
-      } catch {
+      } catch (err) {
+        failed(err);
         continue;
       }
       if (won === undefined) continue;
@@ -409,8 +495,8 @@ export class PostgresCoordinator implements Coordinator {
         await this.leases.release(topic, this.memberId, won.epoch).catch(() => false);
         continue;
       }
-      const lease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
-        checkout(this.db.pool, action),
+      const lease: ActiveLease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
+        this.roomyCheckout(action, lease.signal),
       );
       const held: Held = { lease, claim: onLease, deadline: undefined };
       this.held.set(topic, held);
@@ -423,11 +509,15 @@ export class PostgresCoordinator implements Coordinator {
     }
   }
 
-  /** Notes who holds the topics claimed here and held elsewhere (for `status()` of a standby). */
-  private async observe(): Promise<void> {
+  /**
+   * Notes who holds the topics claimed here and held elsewhere (for `status()` of a standby), and since when each
+   * has been held by nobody (for its `stalled`).
+   */
+  private async observe(failed: (err: unknown) => void): Promise<void> {
     const waiting = [...this.claims.keys()].filter((t) => !this.held.has(t));
     if (waiting.length === 0) {
       this.seen = new Map();
+      this.unheldSince = new Map();
       return;
     }
     try {
@@ -435,8 +525,12 @@ export class PostgresCoordinator implements Coordinator {
       this.seen = new Map(
         waiting.map((t) => [t, { owner: holders.get(t)?.holder, epoch: holders.get(t)?.epoch ?? 0 }]),
       );
-    } catch {
-      // only for status(): kept as last seen
+      const now = this.monotonic();
+      this.unheldSince = new Map(
+        waiting.filter((t) => holders.get(t)?.holder === undefined).map((t) => [t, this.unheldSince.get(t) ?? now]),
+      );
+    } catch (err) {
+      failed(err); // status() keeps what it saw last
     }
   }
 

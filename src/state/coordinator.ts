@@ -22,6 +22,21 @@ export interface Coordinator {
   observed(topic: string): ObservedLease | undefined;
   /** Releases every lease at once (a graceful hand-off) and leaves. Idempotent. */
   close(): Promise<void>;
+  /**
+   * What keeps this member from running any topic now, for `health()`: undefined while it renews and claims. A
+   * coordinator closed says so (`final`: nothing brings it back); one that has not completed a round (heartbeat,
+   * renewals, claims) for longer than its renew deadline says why (the database away, a pool ended by the
+   * application, no connection left for its role). Optional: without it `health()` judges by the watches alone.
+   */
+  trouble?(): CoordinatorTrouble | undefined;
+}
+
+/** Why a coordinator's member cannot run its topics (see {@link Coordinator.trouble}). */
+export interface CoordinatorTrouble {
+  /** One line, no secret: what fails and since how long. */
+  readonly reason: string;
+  /** True when it never recovers (the coordinator closed): a restart is the cure. */
+  readonly final: boolean;
 }
 
 /** A topic's lease as a member last saw it. */
@@ -30,6 +45,11 @@ export interface ObservedLease {
   readonly owner: string | undefined;
   /** Its epoch (0: never taken). */
   readonly epoch: number;
+  /**
+   * Set when the topic runs nowhere as this member sees it: claimed here, and no member has held its lease for more
+   * than 2 x leaseMs (a member that should take it does not). Why, in one line, for `health()`.
+   */
+  readonly stalled?: string;
 }
 
 /**
