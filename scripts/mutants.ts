@@ -470,7 +470,7 @@ export const mutants: Mutant[] = [
     // A member never gives up a topic that belongs elsewhere: the first member keeps everything.
     name: 'coordinator-no-hand-off',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();',
+    find: 'if (owner !== undefined && owner !== this.memberId && !h.adopted) h.lease.askHandOff();',
     replace: '',
     tests: ['test/postgres-coordinator.test.ts'],
   },
@@ -1155,6 +1155,126 @@ export const mutants: Mutant[] = [
     find: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: result.aliveAtRequest, disordered };',
     replace: '          sequenceId: gone.after,\n        });\n        return { last, confirmed: true, disordered };',
     tests: [CATCH_UP],
+  },
+  {
+    // a coordinator given to a second manager is not marked taken: two managers share it (issue 20 item 2)
+    name: 'coordinator-shared-not-marked',
+    file: 'src/watch-manager.ts',
+    find: '    if (coordinator !== undefined) coordinatorsTaken.add(coordinator);',
+    replace: '    if (coordinator !== undefined) coordinatorsTaken.delete(coordinator);',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a closed coordinator accepted by a new manager, whose watches then stand by for ever
+    name: 'coordinator-closed-accepted',
+    file: 'src/watch-manager.ts',
+    find: '  if (trouble?.final === true)',
+    replace: '  if (trouble?.final === false)',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // ready() blind to the coordinator's trouble: resolves while nothing can run
+    name: 'ready-ignores-coordinator-trouble',
+    file: 'src/watch-manager.ts',
+    find: '      const report = healthReport(statuses, undefined, this.coordinatorTrouble());',
+    replace: '      const report = healthReport(statuses, undefined, undefined);',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a closed coordinator leaves the member live (no restart), or a passing one makes it not live
+    name: 'health-live-ignores-closed-coordinator',
+    file: 'src/health/health-report.ts',
+    find: '  const live = loopOk && trouble?.final !== true && watches.every((w) => w.live);',
+    replace: '  const live = loopOk && trouble?.final !== false && watches.every((w) => w.live);',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a member that cannot renew or claim still says ready (issue 20 item 7)
+    name: 'health-ready-ignores-coordinator-trouble',
+    file: 'src/health/health-report.ts',
+    find: '  const ready = live && trouble === undefined && watches.length > 0',
+    replace: '  const ready = live && watches.length > 0',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a topic nobody runs not shown in status(), so health() says ready
+    name: 'status-stalled-dropped',
+    file: 'src/coordinated-watch.ts',
+    find: '    if (seen?.stalled !== undefined) status.stalled = seen.stalled;',
+    replace: '    if (seen?.stalled === undefined) status.stalled = seen?.stalled;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a round that failed counted as one that went through: trouble() never says so
+    name: 'coordinator-failed-round-counted-good',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '      if (!failed) this.lastGoodRound = started;',
+    replace: '      if (!false) this.lastGoodRound = started;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // trouble() between two rounds of a healthy member: never ready
+    name: 'coordinator-trouble-without-deadline',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '    if (since <= this.renewDeadlineMs) return undefined;',
+    replace: '    if (since <= 0) return undefined;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a topic changing hands called stalled after one lease instead of two
+    name: 'coordinator-stall-one-lease',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '    if (unheld <= 2 * this.leaseMs) return seen;',
+    replace: '    if (unheld <= 1 * this.leaseMs) return seen;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // the wait for an unheld topic restarted every round: never called stalled, never taken over
+    name: 'coordinator-unheld-since-reset',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '[t, this.unheldSince.get(t) ?? now]',
+    replace: '[t, now]',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // held topics counted as unheld and the reverse
+    name: 'coordinator-unheld-inverted',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'waiting.filter((t) => holders.get(t)?.holder === undefined)',
+    replace: 'waiting.filter((t) => holders.get(t)?.holder !== undefined)',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a topic the hashing gives to a member that does not claim it runs nowhere for as long as that member lives
+    name: 'coordinator-never-adopts',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '(adopted && !this.adoptable(topic))',
+    replace: '(adopted && !false)',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a topic taken over as soon as it is called stalled: no lease for its owner to come back
+    name: 'coordinator-adopts-early',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'this.monotonic() - since > 3 * this.leaseMs',
+    replace: 'this.monotonic() - since > 2 * this.leaseMs',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // an adopted topic handed back to the hashing's owner, which does not claim it: stalls again, taken again
+    name: 'coordinator-adopted-handed-back',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'owner !== this.memberId && !h.adopted)',
+    replace: 'owner !== this.memberId && !false)',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // a transaction's connection refused 53300 gives the lease up at once: a step-down every round
+    name: 'coordinator-no-wait-for-room',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '        if (!noRoom(err)) throw err;',
+    replace: '        if (noRoom(err)) throw err;',
+    tests: ['test/coordinator-health.test.ts'],
   },
 ];
 

@@ -9,6 +9,7 @@ import {
   type LeaseChange,
   type WatchError,
   type WatchManagerOptions,
+  type WatchStatus,
 } from 'watch-manager';
 import { PostgresCoordinator, schemaSql } from 'watch-manager/postgres';
 import type { FakeWatchService } from 'watch-manager/testing';
@@ -211,35 +212,59 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     );
   });
 
-  it('a topic claimed here that no member holds for more than 2 x leaseMs: not ready, named in health() and status()', async () => {
+  it('a topic claimed here that no member holds for more than 2 x leaseMs: not ready, named in health() and status(); after 3 x leaseMs this member takes it', async () => {
     const schema = 'orphan';
     // A member that claims nothing (a replica of another version, watching other topics) is the topic's owner by
-    // hashing: the member that claims it waits for it for ever.
+    // hashing: before, the member that claims it waited for it for as long as the other one lived.
     const topic = Array.from({ length: 50 }, (_, i) => topicName(`orphan-${i}`)).find(
       (t) => assignTopics([t], ['member-claims', 'member-other']).get(t) === 'member-other',
     ) as string;
     service.createTopic(topic);
+    service.publishMany(topic, 2);
     const other = coordinator(schema, 'member-other');
     await other.start();
+    // Counted as a member once it survived two heartbeats: from then on the hashing names it.
+    for (let beats = 0; beats < 2; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      const { rows } = await admin.query<{ beats: number }>(
+        `SELECT beats FROM ${schema}.members WHERE member_id = 'member-other'`,
+      );
+      beats = Number(rows[0]?.beats ?? 0);
+    }
     const c = coordinator(schema, 'member-claims');
     const m = manager(c);
+    const leases: string[] = [];
+    m.on('lease', (l: LeaseChange) => leases.push(l.kind));
+    const seen: number[] = [];
     const registered = Date.now();
-    await m.registerWatch(topic, { onEvent: () => undefined });
-    await until('the watch reports the stall', () => m.status().watches[0]?.stalled !== undefined, 30_000);
-    const after = Date.now() - registered;
+    await m.registerWatch(topic, { onEvent: (e) => void seen.push(e.sequenceId) });
+    let stalled: { status: WatchStatus | undefined; report: HealthReport; after: number } | undefined;
+    await until(
+      'the watch reports the stall',
+      () => {
+        const status = m.status().watches[0];
+        if (status?.stalled !== undefined) stalled = { status, report: m.health(), after: Date.now() - registered };
+        return stalled !== undefined;
+      },
+      30_000,
+    );
+    const { status, report, after } = stalled as NonNullable<typeof stalled>;
     assert.ok(after > 2 * 1_500, `reported after ${after} ms: not before 2 x leaseMs`);
-    const status = m.status().watches[0];
     assert.deepEqual([status?.state, status?.role, status?.owner], ['standby', 'standby', undefined]);
     assert.match(status?.stalled ?? '', /no member has held its lease for \d+ ms \(more than 2 x leaseMs, 3000 ms\)/);
-    const report = m.health();
     assert.deepEqual([report.live, report.ready], [true, false]);
     assert.ok(
       report.reasons.some((r) => r.includes(topic) && /runs nowhere/.test(r)),
       report.reasons.join('; '),
     );
-    // Once a member runs it (the other one leaves: the topic is this member's), the stall is over.
-    await other.close();
-    await until('the topic runs here', () => m.status().watches[0]?.role === 'active' && m.health().ready);
+    assert.deepEqual(leases, [], 'not taken before 3 x leaseMs');
+
+    // A lease later, this member takes it over, although the hashing still names the other one, and keeps it.
+    await until('the topic runs here', () => seen.length === 2 && m.health().ready, 30_000);
+    const took = Date.now() - registered;
+    assert.ok(took > 3 * 1_500, `taken after ${took} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5 * 150)); // rounds that would hand it back to the hashing
+    assert.deepEqual(leases, ['won'], 'kept: not handed back to a member that does not claim it');
+    assert.equal(m.status().watches[0]?.role, 'active');
     assert.equal(m.status().watches[0]?.stalled, undefined);
   });
 

@@ -47,6 +47,8 @@ interface Held {
   lease: ActiveLease;
   /** The claim it was won for: only that claim's withdrawal gives it back. */
   claim: (lease: TopicLease) => void;
+  /** Taken although the hashing names another member, which left it unheld (see `adoptable`): never handed back. */
+  adopted: boolean;
   /**
    * Stops the topic `renewDeadlineMs` after the last renewal that succeeded (or the acquisition) was sent, on this
    * member's own clock, however long a round takes.
@@ -476,11 +478,12 @@ export class PostgresCoordinator implements Coordinator {
     const owners = assignTopics([...this.claims.keys()], members);
     for (const [topic, h] of this.held) {
       const owner = owners.get(topic);
-      if (owner !== undefined && owner !== this.memberId) h.lease.askHandOff();
+      if (owner !== undefined && owner !== this.memberId && !h.adopted) h.lease.askHandOff();
     }
     await this.observe(failed);
     for (const [topic, onLease] of this.claims) {
-      if (this.held.has(topic) || owners.get(topic) !== this.memberId) continue;
+      const adopted = owners.get(topic) !== this.memberId;
+      if (this.held.has(topic) || (adopted && !this.adoptable(topic))) continue;
       let won;
       const sent = this.monotonic();
       try {
@@ -498,8 +501,9 @@ export class PostgresCoordinator implements Coordinator {
       const lease: ActiveLease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
         this.roomyCheckout(action, lease.signal),
       );
-      const held: Held = { lease, claim: onLease, deadline: undefined };
+      const held: Held = { lease, claim: onLease, deadline: undefined, adopted };
       this.held.set(topic, held);
+      this.unheldSince.delete(topic); // held from now: a later wait for it starts anew
       this.armDeadline(held, sent);
       try {
         onLease(lease);
@@ -507,6 +511,17 @@ export class PostgresCoordinator implements Coordinator {
         void lease.release();
       }
     }
+  }
+
+  /**
+   * Whether this member takes `topic` although the hashing names another member: nobody has held it for 3 x leaseMs
+   * (a lease past the point where `observed()` calls it stalled). Members may claim different topics (a rolling
+   * deploy that adds one: the old replicas do not claim it); hashing over all members may give a topic to one that
+   * does not claim it, and without this it would run nowhere for as long as that member lives.
+   */
+  private adoptable(topic: string): boolean {
+    const since = this.unheldSince.get(topic);
+    return since !== undefined && this.monotonic() - since > 3 * this.leaseMs;
   }
 
   /**
@@ -531,6 +546,8 @@ export class PostgresCoordinator implements Coordinator {
       );
     } catch (err) {
       failed(err); // status() keeps what it saw last
+      // Nobody could take a topic while the database was away: a wait for it counts from the next look.
+      this.unheldSince = new Map();
     }
   }
 
