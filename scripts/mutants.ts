@@ -1276,6 +1276,22 @@ export const mutants: Mutant[] = [
     replace: '        if (noRoom(err)) throw err;',
     tests: ['test/coordinator-health.test.ts'],
   },
+  {
+    // a pg.Pool the application ended taken for a passing failure: no restart, the member never runs again
+    name: 'coordinator-ended-pool-not-final',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '    if (!this.db.owned && this.db.pool.ending)',
+    replace: '    if (this.db.owned && this.db.pool.ending)',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // trouble() judged against one renew period: a healthy member not ready between two rounds
+    name: 'coordinator-trouble-deadline-short',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: '    if (since <= this.renewDeadlineMs) return undefined;',
+    replace: '    if (since <= this.renewMs) return undefined;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
 ];
 
 /**

@@ -632,6 +632,6 @@ function refuseTaken(coordinator: Coordinator): void {
   if (trouble?.final === true)
     throw new WatchError(
       'INVALID_CONFIG',
-      `invalid option 'coordinator': ${trouble.reason}; a closed coordinator cannot be used again: give a new one`,
+      `invalid option 'coordinator': ${trouble.reason}; it cannot be used again: give a new one`,
     );
 }

@@ -177,7 +177,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     }
   });
 
-  it('the pool the application passed in is ended: once renewals failed past the renew deadline, not ready, saying why', async () => {
+  it('the pool the application passed in is ended: not live, not ready, saying so; a new manager refuses that coordinator', async () => {
     const topic = topicName('pool-ended');
     service.createTopic(topic);
     service.publishMany(topic, 2);
@@ -197,19 +197,53 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     const seen: number[] = [];
     await m.registerWatch(topic, { onEvent: (e) => void seen.push(e.sequenceId), onError: () => undefined });
     await until('the topic runs', () => seen.length === 2 && m.health().ready);
-    await pool.end();
-    await until('the lease is lost', () => leases.includes('lost LEASE_LOST'));
-    await until('not ready', () => !m.health().ready);
+    await pool.end(); // the application's mistake: the coordinator still uses it
     const report = m.health();
-    assert.equal(report.live, true, 'the pool may be given back: not a restart');
+    assert.deepEqual([report.live, report.ready], [false, false], 'at once: nothing brings that pool back');
     assert.ok(
-      report.reasons.some((r) => /^coordinator: member member-pool could not renew or claim leases for \d+ ms/.test(r)),
+      report.reasons.some((r) =>
+        /^coordinator: the pg\.Pool given to .*member-pool \(option 'pool'\) was ended/.test(r),
+      ),
       report.reasons.join('; '),
     );
-    assert.ok(
-      report.reasons.some((r) => /after calling end on the pool/.test(r)),
-      report.reasons.join('; '),
-    );
+    await until('the lease is lost', () => leases.includes('lost LEASE_LOST'));
+    const refused = thrown(() => new WatchManager(options(c)));
+    assert.equal(refused.code, 'INVALID_CONFIG');
+  });
+
+  it('the database gone: once no round went through for renewDeadlineMs, not ready (still live), saying why; ready again when it is back', async () => {
+    const topic = topicName('db-gone');
+    service.createTopic(topic);
+    service.publishMany(topic, 2);
+    const c = coordinator('db_gone', 'member-db-gone');
+    const m = manager(c);
+    const leases: string[] = [];
+    m.on('lease', (l: LeaseChange) => leases.push(`${l.kind}${l.errorCode === undefined ? '' : ` ${l.errorCode}`}`));
+    const seen: number[] = [];
+    await m.registerWatch(topic, { onEvent: (e) => void seen.push(e.sequenceId), onError: () => undefined });
+    await until('the topic runs', () => seen.length === 2 && m.health().ready);
+    // Between two rounds that go through, a member is ready at every look (the deadline is renewDeadlineMs, 1000).
+    for (const end = Date.now() + 1_000; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 10)))
+      assert.deepEqual(m.health().reasons, []);
+    await pg.stopServer();
+    try {
+      await until('not ready', () => !m.health().ready);
+      const report = m.health();
+      assert.equal(report.live, true, 'the database may come back: not a restart');
+      assert.ok(
+        report.reasons.some((r) =>
+          /^coordinator: member member-db-gone could not renew or claim leases for \d+ ms \(more than renewDeadlineMs, 1000 ms\): PostgreSQL: .*ECONNREFUSED/.test(
+            r,
+          ),
+        ),
+        report.reasons.join('; '),
+      );
+      await until('the lease is lost (its own deadline)', () => leases.includes('lost LEASE_LOST'));
+      assert.equal(m.health().ready, false);
+    } finally {
+      await pg.restart();
+    }
+    await until('ready again', () => m.health().ready && m.status().watches[0]?.role === 'active', 30_000);
   });
 
   it('a topic claimed here that no member holds for more than 2 x leaseMs: not ready, named in health() and status(); after 3 x leaseMs this member takes it', async () => {

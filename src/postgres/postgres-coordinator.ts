@@ -348,13 +348,20 @@ export class PostgresCoordinator implements Coordinator {
   }
 
   /**
-   * Closed; or no round (heartbeat, renewals, claims) went through for longer than the renew deadline, the time after
-   * which a held lease is given up: this member then runs nothing, and will not take anything over.
+   * Closed, or its pool (the application's) ended: for good. Or no round (heartbeat, renewals, claims) went through
+   * for longer than the renew deadline, the time after which a held lease is given up: this member then runs nothing,
+   * and will not take anything over.
    */
   trouble(): CoordinatorTrouble | undefined {
     if (this.state === 'closed')
       return {
         reason: `the coordinator of member ${this.memberId} is closed: it claims and renews nothing`,
+        final: true,
+      };
+    // pg's pool refuses every query once end() was called; the application gave it, only it could give another.
+    if (!this.db.owned && this.db.pool.ending)
+      return {
+        reason: `the pg.Pool given to the coordinator of member ${this.memberId} (option 'pool') was ended: it claims and renews nothing`,
         final: true,
       };
     if (this.state !== 'running') return undefined;
