@@ -1168,15 +1168,15 @@ export const mutants: Mutant[] = [
     // a closed coordinator accepted by a new manager, whose watches then stand by for ever
     name: 'coordinator-closed-accepted',
     file: 'src/watch-manager.ts',
-    find: '  if (trouble?.final === true)',
-    replace: '  if (trouble?.final === false)',
+    find: "  if (trouble?.final === true)\n    throw new WatchError(\n      'INVALID_CONFIG',",
+    replace: "  if (trouble?.final === false)\n    throw new WatchError(\n      'INVALID_CONFIG',",
     tests: ['test/coordinator-health.test.ts'],
   },
   {
     // ready() blind to the coordinator's trouble: resolves while nothing can run
     name: 'ready-ignores-coordinator-trouble',
     file: 'src/watch-manager.ts',
-    find: '      const report = healthReport(statuses, undefined, this.coordinatorTrouble());',
+    find: '      const report = healthReport(statuses, undefined, trouble);',
     replace: '      const report = healthReport(statuses, undefined, undefined);',
     tests: ['test/coordinator-health.test.ts'],
   },
@@ -1290,6 +1290,14 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/postgres-coordinator.ts',
     find: '    if (since <= this.renewDeadlineMs) return undefined;',
     replace: '    if (since <= this.renewMs) return undefined;',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // ready() waits out its whole timeout for a coordinator that can never run anything again
+    name: 'ready-waits-for-final-trouble',
+    file: 'src/watch-manager.ts',
+    find: '      if (trouble?.final === true) throw',
+    replace: '      if (trouble?.final === false) throw',
     tests: ['test/coordinator-health.test.ts'],
   },
 ];

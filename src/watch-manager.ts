@@ -453,7 +453,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /**
    * Resolves when every registered watch is caught up and live (a standby one counts), for a start-up that must not
    * take traffic before. Rejects with the code of a watch that stopped for good, with `NOT_READY` (retryable, the
-   * reasons in its message) after `timeoutMs`, and with `CLOSED` when the manager closes or `signal` aborts.
+   * reasons in its message) after `timeoutMs`, and with `CLOSED` when the manager closes, `signal` aborts, or the
+   * coordinator can never run anything again (closed, its pool ended).
    */
   async ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     if (typeof options !== 'object' || options === null)
@@ -472,8 +473,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       if (this.isClosed || options.signal?.aborted === true)
         throw new WatchError('CLOSED', this.isClosed ? 'the watch manager is closed' : 'ready() was aborted');
       const statuses = this.status().watches;
-      const report = healthReport(statuses, undefined, this.coordinatorTrouble());
+      const trouble = this.coordinatorTrouble();
+      const report = healthReport(statuses, undefined, trouble);
       if (report.ready) return;
+      // Nothing brings such a coordinator back: no use waiting out the timeout.
+      if (trouble?.final === true) throw new WatchError('CLOSED', `${trouble.reason}: it will not be ready`);
       const stopped = statuses.find((w) => w.state === 'closed');
       if (stopped !== undefined)
         throw new WatchError(

@@ -171,7 +171,10 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
       const [live, ready] = [await probe(server.port, '/healthz'), await probe(server.port, '/readyz')];
       assert.deepEqual([live.status, ready.status], [503, 503]);
       assert.ok(ready.body.reasons.some((r) => r.includes('is closed')));
-      await assert.rejects(m.ready({ timeoutMs: 100 }), (e: WatchError) => e.code === 'NOT_READY');
+      // At once, not after the timeout: nothing brings that coordinator back.
+      await assert.rejects(m.ready({ timeoutMs: 10_000 }), (e: WatchError) => {
+        return e.code === 'CLOSED' && /member-closed-under is closed/.test(e.message);
+      });
     } finally {
       await server.close();
     }
