@@ -24,9 +24,9 @@ export interface Coordinator {
   close(): Promise<void>;
   /**
    * What keeps this member from running any topic now, for `health()`: undefined while it renews and claims. A
-   * coordinator closed says so (`final`: nothing brings it back); one that has not completed a round (heartbeat,
-   * renewals, claims) for longer than its renew deadline says why (the database away, a pool ended by the
-   * application, no connection left for its role). Optional: without it `health()` judges by the watches alone.
+   * coordinator closed (or whose pool the application ended) says so, `final`: nothing brings it back; one that has
+   * not completed a round (heartbeat, renewals, claims) for longer than its renew deadline says why (the database
+   * away, no connection left for its role). Optional: without it `health()` judges by the watches alone.
    */
   trouble?(): CoordinatorTrouble | undefined;
 }
@@ -35,7 +35,7 @@ export interface Coordinator {
 export interface CoordinatorTrouble {
   /** One line, no secret: what fails and since how long. */
   readonly reason: string;
-  /** True when it never recovers (the coordinator closed): a restart is the cure. */
+  /** True when it never recovers (the coordinator closed, its pool ended): a restart is the cure. */
   readonly final: boolean;
 }
 
