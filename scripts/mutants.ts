@@ -470,7 +470,7 @@ export const mutants: Mutant[] = [
     // A member never gives up a topic that belongs elsewhere: the first member keeps everything.
     name: 'coordinator-no-hand-off',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'if (owner !== undefined && owner !== this.memberId && !h.adopted) h.lease.askHandOff();',
+    find: 'if (owner !== undefined && owner !== this.memberId && owner !== h.adoptedFrom) h.lease.askHandOff();',
     replace: '',
     tests: ['test/postgres-coordinator.test.ts'],
   },
@@ -1248,8 +1248,8 @@ export const mutants: Mutant[] = [
     // a topic the hashing gives to a member that does not claim it runs nowhere for as long as that member lives
     name: 'coordinator-never-adopts',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: '(adopted && !this.adoptable(topic))',
-    replace: '(adopted && !false)',
+    find: '(adoptedFrom !== undefined && !this.adoptable(topic))',
+    replace: '(adoptedFrom !== undefined && !false)',
     tests: ['test/coordinator-health.test.ts'],
   },
   {
@@ -1264,8 +1264,8 @@ export const mutants: Mutant[] = [
     // an adopted topic handed back to the hashing's owner, which does not claim it: stalls again, taken again
     name: 'coordinator-adopted-handed-back',
     file: 'src/postgres/postgres-coordinator.ts',
-    find: 'owner !== this.memberId && !h.adopted)',
-    replace: 'owner !== this.memberId && !false)',
+    find: 'owner !== this.memberId && owner !== h.adoptedFrom)',
+    replace: 'owner !== this.memberId && true)',
     tests: ['test/coordinator-health.test.ts'],
   },
   {
@@ -1298,6 +1298,14 @@ export const mutants: Mutant[] = [
     file: 'src/watch-manager.ts',
     find: '      if (trouble?.final === true) throw',
     replace: '      if (trouble?.final === false) throw',
+    tests: ['test/coordinator-health.test.ts'],
+  },
+  {
+    // an adopted topic kept for good: members that change never rebalance it
+    name: 'coordinator-adopted-kept-for-good',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'owner !== this.memberId && owner !== h.adoptedFrom)',
+    replace: 'owner !== this.memberId && h.adoptedFrom === undefined)',
     tests: ['test/coordinator-health.test.ts'],
   },
 ];

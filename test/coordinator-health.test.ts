@@ -253,8 +253,11 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     const schema = 'orphan';
     // A member that claims nothing (a replica of another version, watching other topics) is the topic's owner by
     // hashing: before, the member that claims it waited for it for as long as the other one lived.
-    const topic = Array.from({ length: 50 }, (_, i) => topicName(`orphan-${i}`)).find(
-      (t) => assignTopics([t], ['member-claims', 'member-other']).get(t) === 'member-other',
+    // And once a third member counts, the hashing names that one (which claims it): see the end.
+    const topic = Array.from({ length: 200 }, (_, i) => topicName(`orphan-${i}`)).find(
+      (t) =>
+        assignTopics([t], ['member-claims', 'member-other']).get(t) === 'member-other' &&
+        assignTopics([t], ['member-claims', 'member-other', 'member-third']).get(t) === 'member-third',
     ) as string;
     service.createTopic(topic);
     service.publishMany(topic, 2);
@@ -303,6 +306,14 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     assert.deepEqual(leases, ['won'], 'kept: not handed back to a member that does not claim it');
     assert.equal(m.status().watches[0]?.role, 'active');
     assert.equal(m.status().watches[0]?.stalled, undefined);
+
+    // The members change and the hashing names a member that claims it: handed over as usual, not kept for good.
+    const third = coordinator(schema, 'member-third');
+    const won: number[] = [];
+    third.claim(topic, (lease) => void won.push(lease.epoch));
+    await third.start();
+    await until('the third member takes it over', () => won.length === 1, 30_000);
+    assert.deepEqual(leases, ['won', 'released']);
   });
 
   it('a role at its connection limit (53300): the topics wait for a connection instead of stepping down every round; each effect once', async () => {

@@ -47,8 +47,11 @@ interface Held {
   lease: ActiveLease;
   /** The claim it was won for: only that claim's withdrawal gives it back. */
   claim: (lease: TopicLease) => void;
-  /** Taken although the hashing names another member, which left it unheld (see `adoptable`): never handed back. */
-  adopted: boolean;
+  /**
+   * Taken although the hashing named this other member, which left it unheld (see `adoptable`): not handed back to
+   * it (it does not claim the topic), only to another member the hashing names once the members changed.
+   */
+  adoptedFrom: string | undefined;
   /**
    * Stops the topic `renewDeadlineMs` after the last renewal that succeeded (or the acquisition) was sent, on this
    * member's own clock, however long a round takes.
@@ -485,12 +488,13 @@ export class PostgresCoordinator implements Coordinator {
     const owners = assignTopics([...this.claims.keys()], members);
     for (const [topic, h] of this.held) {
       const owner = owners.get(topic);
-      if (owner !== undefined && owner !== this.memberId && !h.adopted) h.lease.askHandOff();
+      if (owner !== undefined && owner !== this.memberId && owner !== h.adoptedFrom) h.lease.askHandOff();
     }
     await this.observe(failed);
     for (const [topic, onLease] of this.claims) {
-      const adopted = owners.get(topic) !== this.memberId;
-      if (this.held.has(topic) || (adopted && !this.adoptable(topic))) continue;
+      const owner = owners.get(topic);
+      const adoptedFrom = owner === this.memberId ? undefined : owner;
+      if (this.held.has(topic) || (adoptedFrom !== undefined && !this.adoptable(topic))) continue;
       let won;
       const sent = this.monotonic();
       try {
@@ -508,7 +512,7 @@ export class PostgresCoordinator implements Coordinator {
       const lease: ActiveLease = new ActiveLease(topic, won.epoch, won.position, this, this.fencedWrites, (action) =>
         this.roomyCheckout(action, lease.signal),
       );
-      const held: Held = { lease, claim: onLease, deadline: undefined, adopted };
+      const held: Held = { lease, claim: onLease, deadline: undefined, adoptedFrom };
       this.held.set(topic, held);
       this.unheldSince.delete(topic); // held from now: a later wait for it starts anew
       this.armDeadline(held, sent);
