@@ -119,7 +119,10 @@ export class Delivery implements Acknowledger {
   private wake: (() => void) | undefined;
   /** Delivery waits for a sink to acknowledge (all slots taken). */
   private parked = false;
-  private readonly abort = new AbortController();
+  /** The handlers' `ctx.signal`: aborted when their outcome can no longer count (see {@link stop}). */
+  private readonly cut = new AbortController();
+  /** Aborted by every stop: no more retries. */
+  private readonly ended = new AbortController();
 
   constructor(private readonly options: DeliveryOptions) {
     this.intake = new Intake({ highWater: options.highWater, onItem: () => this.pump() });
@@ -165,11 +168,15 @@ export class Delivery implements Acknowledger {
 
   /**
    * Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves (without one:
-   * however long they take).
+   * however long they take). No handler is retried. With a `reason` (a close, a failure, a lost lease) the running
+   * handlers' `ctx.signal` is aborted with it, and from then on a handler that settles acknowledges nothing, whatever
+   * it returns: it may have cut its work short, so the event is delivered again by whoever runs the topic next.
+   * Without one (a hand-off's drain) they finish, and what they acknowledge counts.
    */
-  async stop(grace: Promise<unknown> | undefined, reason?: WatchError): Promise<void> {
+  async stop(grace: Promise<unknown> | undefined, reason: WatchError | undefined): Promise<void> {
     this.stopped = true;
-    this.abort.abort(reason); // no more retries; the handlers' ctx.signal says why
+    this.ended.abort(reason);
+    if (reason !== undefined) this.cut.abort(reason);
     this.intake.close();
     this.wake?.();
     const settled = this.settled();
@@ -328,7 +335,7 @@ export class Delivery implements Acknowledger {
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
     let first: unknown;
     let threw = false;
-    const ctx = new HandlerContext(this.options.topic, event.sequenceId, this.options.fencingToken, this.abort.signal);
+    const ctx = new HandlerContext(this.options.topic, event.sequenceId, this.options.fencingToken, this.cut.signal);
     try {
       first = this.options.handlers.onEvent(event, ctx);
     } catch (err) {
@@ -343,8 +350,8 @@ export class Delivery implements Acknowledger {
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
     const { policy } = this.options;
     const outcome = threw
-      ? afterThrow(again, policy, this.abort.signal, first)
-      : afterFirst(again, policy, this.abort.signal, first);
+      ? afterThrow(again, policy, this.ended.signal, first)
+      : afterFirst(again, policy, this.ended.signal, first);
     if (!(outcome instanceof Promise)) {
       this.timed(started, outcome.ok);
       this.finished(event, key, outcome);
@@ -378,7 +385,7 @@ export class Delivery implements Acknowledger {
   /** Tells the telemetry how long a handler ran; not a run a stop cut short (that is no handler's failure). */
   private timed(started: number, ok: boolean): void {
     const { telemetry, policy } = this.options;
-    if (telemetry === undefined || (!ok && this.abort.signal.aborted)) return;
+    if (telemetry === undefined || (!ok && this.ended.signal.aborted)) return;
     // A wall clock stepped back (NTP) must not make a negative duration.
     telemetry.handled(Math.max(0, policy.clock.now() - started), !ok);
   }
@@ -409,6 +416,9 @@ export class Delivery implements Acknowledger {
 
   /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
   private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
+    // Settled after its ctx.signal aborted: a handler that returns on the abort skipped its work, so no outcome counts
+    // then, neither an acknowledgement nor a failure. The position stays before the event (see stop).
+    if (this.cut.signal.aborted) return;
     if (!outcome.ok) {
       if (!this.stopped)
         this.fail(
