@@ -790,8 +790,8 @@ export const mutants: Mutant[] = [
     // handlerTimeoutMs 0 (no limit) becomes a 0 ms limit.
     name: 'handler-no-timeout',
     file: 'src/delivery/handler-runner.ts',
-    find: 'if (policy.timeoutMs <= 0) return',
-    replace: 'if (policy.timeoutMs < 0) return',
+    find: 'timeoutMs <= 0',
+    replace: 'timeoutMs < 0',
     tests: [CONCURRENCY],
   },
   {
@@ -1314,16 +1314,41 @@ export const mutants: Mutant[] = [
     // a handler that returns when its ctx.signal aborted (a close) acknowledges the event it skipped
     name: 'settled-after-abort-acknowledged',
     file: 'src/delivery/delivery.ts',
-    find: '    if (this.cut.signal.aborted) return;',
+    find: '    if (outcome.ok && outcome.late === true) return;',
     replace: '',
     tests: [CONCURRENCY, 'test/close.test.ts', COORDINATED_WATCH],
+  },
+  {
+    // the abort's marker queued after the abort: a handler resolved by its abort listener itself counts as done
+    name: 'late-marker-after-abort',
+    file: 'src/delivery/delivery.ts',
+    find: '      queueMicrotask(() => (this.cutSeen = true));\n      this.cut.abort(reason);',
+    replace: '      this.cut.abort(reason);\n      queueMicrotask(() => (this.cutSeen = true));',
+    tests: [CONCURRENCY],
+  },
+  {
+    // judged at once instead of after the microtasks queued before the abort: a handler that resolved just before
+    // close() (the application closes as soon as its handler told it it is done) is repeated
+    name: 'late-marker-at-once',
+    file: 'src/delivery/delivery.ts',
+    find: '      queueMicrotask(() => (this.cutSeen = true));',
+    replace: '      this.cutSeen = true;',
+    tests: [CONCURRENCY],
+  },
+  {
+    // an attempt's lateness never asked: every handler that settles after the abort acknowledges its event
+    name: 'late-never-asked',
+    file: 'src/delivery/handler-runner.ts',
+    find: '        resolve(late?.() === true);',
+    replace: '        resolve(false);',
+    tests: [CONCURRENCY, 'test/close.test.ts'],
   },
   {
     // a hand-off's drain aborts ctx.signal too: what its handlers finish is not stored, the next member repeats it
     name: 'drain-aborts-signal',
     file: 'src/delivery/delivery.ts',
-    find: '    if (reason !== undefined) this.cut.abort(reason);',
-    replace: '    this.cut.abort(reason);',
+    find: '    if (reason !== undefined) {',
+    replace: '    if (reason !== undefined || true) {',
     tests: [CONCURRENCY, COORDINATED_WATCH],
   },
   {

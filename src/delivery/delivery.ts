@@ -121,10 +121,14 @@ export class Delivery implements Acknowledger {
   private parked = false;
   /** The handlers' `ctx.signal`: aborted when their outcome can no longer count (see {@link stop}). */
   private readonly cut = new AbortController();
+  /** Set in the first microtask after `cut` aborted: a handler's promise that settles from then on settled late. */
+  private cutSeen = false;
+  private readonly policy: HandlerPolicy;
   /** Aborted by every stop: no more retries. */
   private readonly ended = new AbortController();
 
   constructor(private readonly options: DeliveryOptions) {
+    this.policy = { ...options.policy, late: () => this.cutSeen };
     this.intake = new Intake({ highWater: options.highWater, onItem: () => this.pump() });
   }
 
@@ -176,7 +180,13 @@ export class Delivery implements Acknowledger {
   async stop(grace: Promise<unknown> | undefined, reason: WatchError | undefined): Promise<void> {
     this.stopped = true;
     this.ended.abort(reason);
-    if (reason !== undefined) this.cut.abort(reason);
+    if (reason !== undefined) {
+      // Queued before the abort: the first reaction to a handler's promise that settled before it (a handler that
+      // returned just before close() was called) runs before this microtask, one that settled on the abort or after
+      // runs after it. Judged by `signal.aborted` instead, the first kind would be taken for the second.
+      queueMicrotask(() => (this.cutSeen = true));
+      this.cut.abort(reason);
+    }
     this.intake.close();
     this.wake?.();
     const settled = this.settled();
@@ -348,7 +358,7 @@ export class Delivery implements Acknowledger {
       return;
     }
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
-    const { policy } = this.options;
+    const { policy } = this;
     const outcome = threw
       ? afterThrow(again, policy, this.ended.signal, first)
       : afterFirst(again, policy, this.ended.signal, first);
@@ -416,9 +426,9 @@ export class Delivery implements Acknowledger {
 
   /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
   private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
-    // Settled after its ctx.signal aborted: a handler that returns on the abort skipped its work, so no outcome counts
-    // then, neither an acknowledgement nor a failure. The position stays before the event (see stop).
-    if (this.cut.signal.aborted) return;
+    // Settled after its ctx.signal aborted: a handler that returns on the abort skipped its work, so it acknowledges
+    // nothing. The position stays before the event (see stop).
+    if (outcome.ok && outcome.late === true) return;
     if (!outcome.ok) {
       if (!this.stopped)
         this.fail(

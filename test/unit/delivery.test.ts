@@ -202,6 +202,29 @@ describe('concurrent handlers', () => {
     }
   });
 
+  it('#11 settled before or after the abort, to the microtask: one resolved just before stop() counts, one resolved by the abort does not', async () => {
+    const h = harness(3, 1, 60_000);
+    for (const [seq, key] of [
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ] as const)
+      h.delivery.intake.push({ kind: 'event', event: event(seq, key) });
+    await settle();
+    const [one, two, three] = h.running;
+    // 1 resolves, and the stop comes in the same turn before delivery saw the outcome (an application that closes as
+    // soon as its handler told it it is done).
+    one?.resolve();
+    // 2 is resolved by its abort listener itself, in the abort (a handler that gives up at once).
+    two?.ctx.signal.addEventListener('abort', () => two.resolve(), { once: true });
+    const stopping = h.delivery.stop(undefined, new WatchError('CLOSED', 'closed'));
+    three?.resolve(); // after the abort
+    await stopping;
+    await settle();
+    assert.equal(h.delivery.acked, 1, 'only the handler that settled before the abort counts');
+    assert.equal(h.delivery.delivered, 1);
+  });
+
   it('counts a handler that exceeds handlerTimeoutMs as failed', async () => {
     const h = harness(1, 1, 5_000);
     h.delivery.intake.push({ kind: 'event', event: event(1, 'a') });
