@@ -1322,8 +1322,8 @@ export const mutants: Mutant[] = [
     // the abort's marker queued after the abort: a handler resolved by its abort listener itself counts as done
     name: 'late-marker-after-abort',
     file: 'src/delivery/delivery.ts',
-    find: '      queueMicrotask(() => (this.cutSeen = true));\n      this.cut.abort(reason);',
-    replace: '      this.cut.abort(reason);\n      queueMicrotask(() => (this.cutSeen = true));',
+    find: '    queueMicrotask(() => (this.cutSeen = true));\n    this.cut.abort(reason);',
+    replace: '    this.cut.abort(reason);\n    queueMicrotask(() => (this.cutSeen = true));',
     tests: [CONCURRENCY],
   },
   {
@@ -1331,8 +1331,8 @@ export const mutants: Mutant[] = [
     // close() (the application closes as soon as its handler told it it is done) is repeated
     name: 'late-marker-at-once',
     file: 'src/delivery/delivery.ts',
-    find: '      queueMicrotask(() => (this.cutSeen = true));',
-    replace: '      this.cutSeen = true;',
+    find: '    queueMicrotask(() => (this.cutSeen = true));',
+    replace: '    this.cutSeen = true;',
     tests: [CONCURRENCY],
   },
   {
@@ -1347,8 +1347,8 @@ export const mutants: Mutant[] = [
     // a hand-off's drain aborts ctx.signal too: what its handlers finish is not stored, the next member repeats it
     name: 'drain-aborts-signal',
     file: 'src/delivery/delivery.ts',
-    find: '    if (reason !== undefined) {',
-    replace: '    if (reason !== undefined || true) {',
+    find: '    if (reason !== undefined) this.cutShort(reason);',
+    replace: '    this.cutShort(reason);',
     tests: [CONCURRENCY, COORDINATED_WATCH],
   },
   {
@@ -1357,6 +1357,14 @@ export const mutants: Mutant[] = [
     file: 'src/coordinated-watch.ts',
     find: "await engine.stopFor(reason, true, how === 'lost');",
     replace: "await engine.stopFor(reason, true, how !== 'lost');",
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // a lease lost while a hand-off drains leaves the running handlers uncut: they work on, no longer fenced
+    name: 'drain-not-cut-on-loss',
+    file: 'src/coordinated-watch.ts',
+    find: "    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);",
+    replace: '',
     tests: [COORDINATED_WATCH],
   },
   {

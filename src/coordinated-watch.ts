@@ -196,6 +196,8 @@ export class CoordinatedWatch implements ManagedWatch {
     const error =
       this.lostWith(lease) ??
       new WatchError('LEASE_LOST', `the lease of ${this.topic} ended: ${errorMessage(lease.signal.reason)}`);
+    // Lost while a hand-off drains: the handlers still running are no longer fenced, so they are cut short now.
+    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);
     this.stepDown(lease, engine, 'lost', error);
   }
 

@@ -329,6 +329,11 @@ export class TopicWatch {
     return this.stopping.run(() => this.shutDown(reason, false, drain, cut));
   }
 
+  /** Aborts the running handlers' `ctx.signal` after a `stopFor` without `cut` (a lease lost during the drain). */
+  cutShort(reason: WatchError): void {
+    this.delivery.cutShort(reason);
+  }
+
   private stop(reason: WatchError): Promise<void> {
     return this.stopping.run(() => this.shutDown(reason, reason.code !== 'CLOSED', false, true));
   }

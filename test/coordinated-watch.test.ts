@@ -218,6 +218,38 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     await manager.close();
   });
 
+  it('#11 a lease lost while a hand-off drains cuts the running handler short: its signal aborts, its event is not acknowledged', async () => {
+    const topic = topicName('drain-lost');
+    service.createTopic(topic);
+    service.publishMany(topic, 2);
+    const coordinator = new ScriptedCoordinator('member-drain-lost');
+    const { manager, leases } = member(coordinator);
+    const reasons: unknown[] = [];
+    const done: number[] = [];
+    await manager.registerWatch(topic, {
+      onEvent: async (e, ctx) => {
+        if (e.sequenceId === 2) {
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          reasons.push((ctx.signal.reason as { code?: string }).code);
+        }
+        done.push(e.sequenceId);
+      },
+      onError: () => undefined,
+    });
+    const lease = coordinator.grant(topic);
+    await until('event 1 handled, 2 runs', () => done.length === 1);
+    lease.handOff();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // draining: the handler of 2 still runs
+    assert.deepEqual(reasons, [], 'a hand-off alone does not cut');
+    lease.lose('renew deadline passed while draining');
+    await until('the lease told lost', () => leases.includes(`lost ${lease.epoch} LEASE_LOST`));
+    assert.deepEqual(reasons, ['LEASE_LOST']);
+    assert.deepEqual(done, [1, 2]);
+    assert.equal(coordinator.positions.get(topic), 1, 'event 2 not acknowledged');
+    assert.equal(lease.released, false, 'lost, not released');
+    await manager.close();
+  });
+
   it('#12 under a coordinator: a handler failing before the service accepted the stream is told once, to onError; registerWatch resolved', async () => {
     const slowService = await startService({ activationDelayMs: 3_000 });
     const slowJwt = await token(slowService);

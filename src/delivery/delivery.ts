@@ -180,17 +180,24 @@ export class Delivery implements Acknowledger {
   async stop(grace: Promise<unknown> | undefined, reason: WatchError | undefined): Promise<void> {
     this.stopped = true;
     this.ended.abort(reason);
-    if (reason !== undefined) {
-      // Queued before the abort: the first reaction to a handler's promise that settled before it (a handler that
-      // returned just before close() was called) runs before this microtask, one that settled on the abort or after
-      // runs after it. Judged by `signal.aborted` instead, the first kind would be taken for the second.
-      queueMicrotask(() => (this.cutSeen = true));
-      this.cut.abort(reason);
-    }
+    if (reason !== undefined) this.cutShort(reason);
     this.intake.close();
     this.wake?.();
     const settled = this.settled();
     await (grace === undefined ? settled : Promise.race([settled, grace]));
+  }
+
+  /**
+   * Aborts the handlers' `ctx.signal` with `reason`: what they settle with from now on acknowledges nothing. Also after
+   * a stop that let them finish (a hand-off's drain overtaken by the loss of its lease). Idempotent.
+   */
+  cutShort(reason: WatchError): void {
+    if (this.cut.signal.aborted) return;
+    // Queued before the abort: the first reaction to a handler's promise that settled before it (a handler that
+    // returned just before close() was called) runs before this microtask, one that settled on the abort or after
+    // runs after it. Judged by `signal.aborted` instead, the first kind would be taken for the second.
+    queueMicrotask(() => (this.cutSeen = true));
+    this.cut.abort(reason);
   }
 
   /** Resolves once no handler runs (one that ends may have started another of its resource: waited for too). */
