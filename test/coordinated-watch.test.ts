@@ -50,6 +50,13 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     return { manager, leases };
   }
 
+  /** Resolves when `signal` aborts; the bound only ends a failing test sooner (a handler never cut). */
+  const aborted = (signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, 5_000);
+      signal.addEventListener('abort', () => (clearTimeout(bound), resolve()), { once: true });
+    });
+
   const gate = (): { wait: Promise<void>; open: () => void } => {
     let open!: () => void;
     const wait = new Promise<void>((resolve) => (open = resolve));
@@ -75,13 +82,13 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     const first = coordinator.grant(topic);
     await until('event 1 runs', () => handled.length === 1);
     first.lose('renew deadline passed');
-    const cut = handled[0]?.signal;
-    assert.equal((cut?.reason as { code?: string } | undefined)?.code, 'LEASE_LOST', 'a lost lease aborts ctx.signal');
     // Won while the first engine still waits for its handler; lost before that engine stopped.
     const second = coordinator.grant(topic);
     second.lose('renew deadline passed again');
     const third = coordinator.grant(topic);
+    const cut = handled[0]?.signal;
     slow.open();
+    assert.equal((cut?.reason as { code?: string } | undefined)?.code, 'LEASE_LOST', 'a lost lease aborts ctx.signal');
     await until('a lease runs the topic again', () =>
       leases.some((l) => l.startsWith('won') && l !== `won ${first.epoch}`),
     );
@@ -173,7 +180,7 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
         seenA.push(e.sequenceId);
         if (e.sequenceId !== 3) return;
         signal = ctx.signal;
-        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+        await aborted(ctx.signal);
       },
     });
     coordinatorA.grant(topic);
@@ -229,7 +236,7 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     await manager.registerWatch(topic, {
       onEvent: async (e, ctx) => {
         if (e.sequenceId === 2) {
-          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          await aborted(ctx.signal);
           reasons.push((ctx.signal.reason as { code?: string }).code);
         }
         done.push(e.sequenceId);
