@@ -258,7 +258,7 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
   });
 
   it('#12 under a coordinator: a handler failing before the service accepted the stream is told once, to onError; registerWatch resolved', async () => {
-    const slowService = await startService({ activationDelayMs: 3_000 });
+    const slowService = await startService({ activationDelayMs: 10_000 });
     const slowJwt = await token(slowService);
     const topic = topicName('failing');
     slowService.createTopic(topic);

@@ -249,8 +249,8 @@ describe('a live watch against the fake service', () => {
 describe('one way to learn that a handler failed (#12)', () => {
   for (const maxAttempts of [1, 2]) {
     it(`#12 maxAttempts ${maxAttempts}: a handler failing in the first catch-up, before the service accepted the stream, goes to onError and the 'state' event; registerWatch resolves`, async () => {
-      // The service accepts the stream only after 3 s; the catch-up hands the events over long before that.
-      const service = await startService({ activationDelayMs: 3_000 });
+      // The service accepts the stream only after 10 s; the catch-up hands the events over long before that.
+      const service = await startService({ activationDelayMs: 10_000 });
       const jwt = await token(service);
       service.publishMany(TOPIC, 3);
       const m = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: captureLogger() });
