@@ -27,6 +27,7 @@ const CATCH_UP = 'test/catch-up.test.ts';
 const CHAOS = 'test/chaos.test.ts';
 const CLI = 'test/cli.test.ts';
 const CONCURRENCY = 'test/unit/delivery.test.ts';
+const COORDINATED_WATCH = 'test/coordinated-watch.test.ts';
 const CRASH = 'test/crash.test.ts';
 const CREDENTIALS = 'test/client-credentials.test.ts';
 const DEAD_LETTER = 'test/dead-letter.test.ts';
@@ -504,8 +505,8 @@ export const mutants: Mutant[] = [
     // A hand-off releases the lease once the stop's grace ended, while a slow handler still runs.
     name: 'coordinated-release-before-drain',
     file: 'src/coordinated-watch.ts',
-    find: 'await engine.stopFor(reason, true);',
-    replace: 'await engine.stopFor(reason, false);',
+    find: "await engine.stopFor(reason, true, how === 'lost');",
+    replace: "await engine.stopFor(reason, false, how === 'lost');",
     tests: ['test/coordinated-manager.test.ts'],
   },
   {
@@ -789,8 +790,8 @@ export const mutants: Mutant[] = [
     // handlerTimeoutMs 0 (no limit) becomes a 0 ms limit.
     name: 'handler-no-timeout',
     file: 'src/delivery/handler-runner.ts',
-    find: 'if (policy.timeoutMs <= 0) return',
-    replace: 'if (policy.timeoutMs < 0) return',
+    find: 'timeoutMs <= 0',
+    replace: 'timeoutMs < 0',
     tests: [CONCURRENCY],
   },
   {
@@ -1463,6 +1464,144 @@ export const mutants: Mutant[] = [
     find: '  if (message !== undefined) flags[WARNED] = true;',
     replace: '',
     tests: [CLI, 'test/unit/node-support.test.ts'],
+  },
+  // ── Issue 20: items 11, 12 and 14 ──────────────────────────────────────────────────────────────────────────
+  {
+    // a handler that returns when its ctx.signal aborted (a close) acknowledges the event it skipped
+    name: 'settled-after-abort-acknowledged',
+    file: 'src/delivery/delivery.ts',
+    find: '    if (outcome.ok && outcome.late === true) return;',
+    replace: '',
+    tests: [CONCURRENCY, 'test/close.test.ts', COORDINATED_WATCH],
+  },
+  {
+    // the abort's marker queued after the abort: a handler resolved by its abort listener itself counts as done
+    name: 'late-marker-after-abort',
+    file: 'src/delivery/delivery.ts',
+    find: '    queueMicrotask(() => (this.cutSeen = true));\n    this.cut.abort(reason);',
+    replace: '    this.cut.abort(reason);\n    queueMicrotask(() => (this.cutSeen = true));',
+    tests: [CONCURRENCY],
+  },
+  {
+    // judged at once instead of after the microtasks queued before the abort: a handler that resolved just before
+    // close() (the application closes as soon as its handler told it it is done) is repeated
+    name: 'late-marker-at-once',
+    file: 'src/delivery/delivery.ts',
+    find: '    queueMicrotask(() => (this.cutSeen = true));',
+    replace: '    this.cutSeen = true;',
+    tests: [CONCURRENCY],
+  },
+  {
+    // an attempt's lateness never asked: every handler that settles after the abort acknowledges its event
+    name: 'late-never-asked',
+    file: 'src/delivery/handler-runner.ts',
+    find: '        resolve(late?.() === true);',
+    replace: '        resolve(false);',
+    tests: [CONCURRENCY, 'test/close.test.ts'],
+  },
+  {
+    // a hand-off's drain aborts ctx.signal too: what its handlers finish is not stored, the next member repeats it
+    name: 'drain-aborts-signal',
+    file: 'src/delivery/delivery.ts',
+    find: '    if (reason !== undefined) this.cutShort(reason);',
+    replace: '    this.cutShort(reason);',
+    tests: [CONCURRENCY, COORDINATED_WATCH],
+  },
+  {
+    // a lost lease does not abort the handlers' ctx.signal: they run on, on a member that no longer holds the topic
+    name: 'lost-lease-keeps-signal',
+    file: 'src/coordinated-watch.ts',
+    find: "await engine.stopFor(reason, true, how === 'lost');",
+    replace: "await engine.stopFor(reason, true, how !== 'lost');",
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // a lease lost while a hand-off drains leaves the running handlers uncut: they work on, no longer fenced
+    name: 'drain-not-cut-on-loss',
+    file: 'src/coordinated-watch.ts',
+    find: "    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);",
+    replace: '',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // a transactional handler that returns after its signal aborted commits its position without its effect
+    name: 'transaction-commits-after-abort',
+    file: 'src/coordinated-watch.ts',
+    find: '          if (ctx.signal.aborted) throw ctx.signal.reason;',
+    replace: '',
+    tests: ['test/coordinated-manager.test.ts'],
+  },
+  {
+    // a handler failing before the stream was accepted rejects registerWatch instead of reaching onError
+    name: 'handler-failure-rejects-start',
+    file: 'src/topic-watch.ts',
+    find: '    this.report(error, true);\n    this.settleStart();',
+    replace: '    this.report(error, true);',
+    tests: [LIVE],
+  },
+  {
+    // a handler failing before the stream was accepted is told to nobody (registerWatch resolves all the same)
+    name: 'handler-failure-not-told-before-ready',
+    file: 'src/topic-watch.ts',
+    find: '    this.report(error, true);\n    this.settleStart();',
+    replace: '    this.report(error, false);\n    this.settleStart();',
+    tests: [LIVE],
+  },
+  {
+    // a coordinated engine's handler failure told twice (by the engine, and again by the coordinated watch)
+    name: 'handler-failure-told-twice',
+    file: 'src/topic-watch.ts',
+    find: '    return this.lastTold === error;',
+    replace: '    return this.lastTold !== error;',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: a lease lost while the previous engine still stopped starts an engine under it
+    name: 'coordinated-start-under-lost-lease',
+    file: 'src/coordinated-watch.ts',
+    find: "if (!this.phase.is('standby') || lease.signal.aborted) {",
+    replace: "if (!this.phase.is('standby')) {",
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: the counters of an engine that stopped replace those of the ones before (counters go back)
+    name: 'coordinated-counters-replaced',
+    file: 'src/coordinated-watch.ts',
+    find: 'for (const c of COUNTERS) this.past[c] += m[c];',
+    replace: 'for (const c of COUNTERS) this.past[c] = m[c];',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // the running engine's counters shown without those of the leases before
+    name: 'coordinated-metrics-without-past',
+    file: 'src/coordinated-watch.ts',
+    find: 'for (const c of COUNTERS) m[c] += this.past[c];',
+    replace: 'for (const c of COUNTERS) m[c] = this.past[c];',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: a write under a lease already lost is tried, and its refusal told as a second LEASE_LOST
+    name: 'lease-positions-write-after-loss',
+    file: 'src/state/lease-positions.ts',
+    find: '    if (this.lease.signal.aborted) return;',
+    replace: '',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: resume() restarts the ping count but not the silence: a false stall right after a long pause
+    name: 'stall-resume-keeps-last-sign',
+    file: 'src/transport/stall-watchdog.ts',
+    find: '    this.lastSign = this.pingBase = this.options.clock.now();',
+    replace: '    this.pingBase = this.options.clock.now();',
+    tests: ['test/unit/stall-watchdog.test.ts', HOSTILE],
+  },
+  {
+    // item 14: a fresh lock whose note names this process's pid (a container restarted as pid 1) refused at once
+    name: 'file-lock-own-pid-alive',
+    file: 'src/state/file-lock.ts',
+    find: '  if (holder.pid === process.pid) return true;',
+    replace: '',
+    tests: [STATE],
   },
 ];
 

@@ -209,6 +209,8 @@ export class CoordinatedWatch implements ManagedWatch {
     const error =
       this.lostWith(lease) ??
       new WatchError('LEASE_LOST', `the lease of ${this.topic} ended: ${errorMessage(lease.signal.reason)}`);
+    // Lost while a hand-off drains: the handlers still running are no longer fenced, so they are cut short now.
+    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);
     this.stepDown(lease, engine, 'lost', error);
   }
 
@@ -230,7 +232,8 @@ export class CoordinatedWatch implements ManagedWatch {
     this.steppingDown = (async () => {
       // Every handler ends first, however long it runs (past closeTimeoutMs), and its position is stored under the
       // lease still held (and renewed): the topic never runs on another member, or in a new engine here, meanwhile.
-      await engine.stopFor(reason, true);
+      // A hand-off lets them finish (what they acknowledge counts); a lost lease aborts their ctx.signal at once.
+      await engine.stopFor(reason, true, how === 'lost');
       this.retire(engine);
       this.current = undefined;
       if (how === 'handed-off') {
@@ -267,9 +270,9 @@ export class CoordinatedWatch implements ManagedWatch {
   private engineChanged(engine: TopicWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void {
     if (this.current?.engine !== engine || !this.phase.is('active')) return;
     if (to === 'closed') {
-      // An engine stops by itself only for a permanent error (told to onError by it once it was subscribed; before,
-      // its start's rejection carries it, and this watch tells): the watch stops.
-      if (error !== undefined) this.engineFailed(engine, error, engine.wasSubscribed);
+      // An engine stops by itself only for a permanent error (told to onError by it once it was subscribed, or a
+      // handler's failure; else its start's rejection carries it, and this watch tells): the watch stops.
+      if (error !== undefined) this.engineFailed(engine, error, engine.told(error));
       return;
     }
     this.ctx.stateChanged(this, from === 'closed' ? 'standby' : from, to, error);
@@ -297,6 +300,9 @@ export class CoordinatedWatch implements ManagedWatch {
         transaction(event.sequenceId, async (client) => {
           const inTransaction = new HandlerContext(ctx.topic, ctx.sequenceId, ctx.fencingToken, ctx.signal, client);
           await handlers.onEvent(event, inTransaction);
+          // Returned after its signal aborted (it may have cut its work short): rolled back, never committed with the
+          // event's position, so whoever runs the topic next handles it again.
+          if (ctx.signal.aborted) throw ctx.signal.reason;
         }),
     };
     if (handlers.onError !== undefined) wrapped.onError = (e) => handlers.onError?.(e);

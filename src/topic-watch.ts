@@ -125,6 +125,8 @@ export class TopicWatch {
   private catchUpStarted = 0;
   /** Whether the current connection's missed events were all delivered (its `live` item ran): live, for status. */
   private caughtUp = false;
+  /** The last error told to `onError`. */
+  private lastTold: WatchError | undefined;
 
   constructor(
     readonly id: string,
@@ -151,7 +153,7 @@ export class TopicWatch {
       handlers,
       keeper: this.keeper,
       highWater: options.maxBufferedEvents,
-      onFailure: (err) => this.giveUp(err),
+      onFailure: (err) => this.handlerFailed(err),
       accept: compileFilter(watchOptions.filter),
       concurrency: watchOptions.concurrency,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
@@ -295,9 +297,12 @@ export class TopicWatch {
     return this.state;
   }
 
-  /** Whether it was ever subscribed: from then on it tells `onError` itself of the error that stops it. */
-  get wasSubscribed(): boolean {
-    return this.phase.hasBeen('ready');
+  /**
+   * Whether it told `onError` itself of `error` (the one that stopped it): every error once subscribed, and a
+   * handler's failure at any time; before, its start's rejection carries the error and the owner tells.
+   */
+  told(error: WatchError): boolean {
+    return this.lastTold === error;
   }
 
   /** The public state of the current phase. */
@@ -314,27 +319,33 @@ export class TopicWatch {
   }
 
   /**
-   * Stops as `close()` does, for `reason` (a lease lost or handed off): the handlers' `ctx.signal` is aborted with it,
-   * and the watch moves to `closed` without an error (its owner reports the reason). `drain`: waits for every running
-   * handler however long it takes (past `closeTimeoutMs`) before its position is written and this resolves — a lease
-   * must not go to another member while one still runs.
+   * Stops as `close()` does, for `reason` (a lease lost or handed off), and the watch moves to `closed` without an
+   * error (its owner reports the reason). `drain`: waits for every running handler however long it takes (past
+   * `closeTimeoutMs`) before its position is written and this resolves — a lease must not go to another member while
+   * one still runs. `cut`: the handlers' `ctx.signal` is aborted with `reason`, and what they settle with no longer
+   * counts (a lost lease); without it they finish and their acknowledgements are stored (a hand-off's drain).
    */
-  stopFor(reason: WatchError, drain: boolean): Promise<void> {
-    return this.stopping.run(() => this.shutDown(reason, false, drain));
+  stopFor(reason: WatchError, drain: boolean, cut: boolean): Promise<void> {
+    return this.stopping.run(() => this.shutDown(reason, false, drain, cut));
+  }
+
+  /** Aborts the running handlers' `ctx.signal` after a `stopFor` without `cut` (a lease lost during the drain). */
+  cutShort(reason: WatchError): void {
+    this.delivery.cutShort(reason);
   }
 
   private stop(reason: WatchError): Promise<void> {
-    return this.stopping.run(() => this.shutDown(reason, reason.code !== 'CLOSED', false));
+    return this.stopping.run(() => this.shutDown(reason, reason.code !== 'CLOSED', false, true));
   }
 
-  private async shutDown(reason: WatchError, failure: boolean, drain: boolean): Promise<void> {
+  private async shutDown(reason: WatchError, failure: boolean, drain: boolean, cut: boolean): Promise<void> {
     this.move('closed', failure ? reason : undefined);
     if (failure) this.lastError = reason;
     this.closing.abort();
     this.dropConnection();
     this.settleStart(reason);
     if (drain) {
-      await this.delivery.stop(undefined, reason);
+      await this.delivery.stop(undefined, cut ? reason : undefined);
       await this.keeper.close();
       return;
     }
@@ -385,6 +396,18 @@ export class TopicWatch {
     this.rereadFrom = Math.min(this.rereadFrom ?? from, from);
   }
 
+  /**
+   * A handler failed for good (`HANDLER_FAILED`): the watch stops. The application learns it one way only, whenever it
+   * happens: `onError` and the `'state'` event, never the start's rejection — a catch-up hands events over before the
+   * subscription is accepted, and a failure then would otherwise reject `registerWatch` with maxAttempts 1 and reach
+   * `onError` with more. The start resolves: the watch was registered and ran its handlers.
+   */
+  private handlerFailed(error: WatchError): void {
+    this.report(error, true);
+    this.settleStart();
+    void this.stop(error);
+  }
+
   /** A permanent failure: tell the application, then stop the watch. */
   private giveUp(error: WatchError): void {
     this.report(error);
@@ -399,6 +422,7 @@ export class TopicWatch {
   private report(error: WatchError, always = false): void {
     this.lastError = error;
     if (!this.phase.hasBeen('ready') && !always) return;
+    this.lastTold = error;
     try {
       this.handlers.onError?.(error);
     } catch (err) {

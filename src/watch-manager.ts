@@ -146,13 +146,27 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /**
    * Starts watching `selfLink`: delivery resumes after the topic's stored position (or starts per `from`), replays
    * what was missed from the history API, then follows live events. Resolves once the service accepted the
-   * subscription; rejects with `INVALID_CONFIG` (bad self link, topic already watched), `STATE_CORRUPT`/`STATE_IO`
-   * (the stored position cannot be read), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, or the last
-   * retryable error after `connectTimeoutMs`. After it resolves, errors go to `handlers.onError`.
+   * subscription (or once a handler failed before that: the watch then stopped, see below). Rejects only with:
+   * - `INVALID_CONFIG`: a bad self link, handlers or option; the topic already watched here; `transaction` without a
+   *   transactional coordinator;
+   * - `STATE_CORRUPT`, `STATE_IO`, `STATE_LOCKED`: the stored position cannot be read (a `SequenceProvider` of your
+   *   own rejects with its own `WatchError` code, or `STATE_IO`);
+   * - `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, `PROTOCOL`: the service (or its history API) refused
+   *   for good, or broke the wire contract; `HISTORY_GONE`: the position was purged and there is no `onResync`;
+   * - `PROXY_AUTH`, `PROXY_REFUSED`, `PROXY_UNREACHABLE`: at once;
+   * - not subscribed within `connectTimeoutMs`: the last retryable error's code (`CONNECTION_LOST`,
+   *   `TOKEN_UNAVAILABLE`, `TOKEN_EXPIRED`, `HISTORY_UNAVAILABLE`, `PROTOCOL`), `CONNECTION_LOST` if there was none;
+   * - `CLOSED`: the manager or the watch was closed (before or while it started); `INTERNAL`: a bug of this SDK.
+   *
+   * Never with `HANDLER_FAILED`: a handler's failure reaches `handlers.onError` and the `'state'` event only, whenever
+   * it happens (also in the first catch-up, before the service accepted the stream: then this resolves with a watch
+   * already stopped). After it resolves, every error goes to `handlers.onError`.
    *
    * With a `coordinator`, it resolves once the coordinator started and the topic is claimed (the watch stands by);
    * the watch runs here only while this member holds the topic's lease (`'lease'` events, `status().watches[i].role`).
-   * Coordinator errors (database unreachable, wrong credentials, missing privileges) reject it, typed.
+   * Besides `INVALID_CONFIG` and `CLOSED` above, only the coordinator's start rejects it: `STATE_IO` (database
+   * unreachable, credentials refused: naming `connectionString`) or `INVALID_CONFIG` (missing privileges: naming
+   * `schema`); every error of a lease's engine goes to `handlers.onError`.
    */
   registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
     return this.register(selfLink, handlers, options, { liveWaitsForAcks: true });

@@ -1,9 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WatchManager, type WatchError } from 'watch-manager';
-import { TOPIC, captured, quietLogger, scanForSecrets, serviceOptions, startService, token } from './support/harness';
+import { FileSequenceStore, WatchManager, type EventContext, type WatchError } from 'watch-manager';
+import {
+  TOPIC,
+  captured,
+  quietLogger,
+  scanForSecrets,
+  serviceOptions,
+  startService,
+  token,
+  until,
+} from './support/harness';
 import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
@@ -66,4 +77,62 @@ describe('close()', () => {
     assert.doesNotMatch(out, /still alive/);
     await service.stop();
   });
+
+  // How a handler may end once ctx.signal aborted during close(): each is no acknowledgement (issue 20, item 11).
+  const onAbort = {
+    returns: async (signal: AbortSignal) => {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    },
+    throws: async (signal: AbortSignal) => {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      throw new Error('cut short');
+    },
+    // Ignores the signal and finishes its work later, within closeTimeoutMs: it settled after the abort all the same.
+    'finishes later': async (signal: AbortSignal) => {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+  };
+  for (const [how, settle] of Object.entries(onAbort)) {
+    it(`#11 a handler that ${how} after ctx.signal aborted in close() acknowledges nothing: the stored position stays before its event, the next run delivers it again`, async () => {
+      const service = await startService();
+      const jwt = await token(service);
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-close-')), 'positions.json');
+      service.publishMany(TOPIC, 3);
+      const run = async (handle: (seq: number, ctx: EventContext) => Promise<void>): Promise<WatchManager> => {
+        const manager = new WatchManager({
+          ...serviceOptions(service, jwt),
+          logger: quietLogger,
+          from: 'beginning',
+          sequenceProvider: new FileSequenceStore(file),
+          closeTimeoutMs: 10_000,
+        });
+        await manager.registerWatch(TOPIC, {
+          onEvent: (e, ctx) => handle(e.sequenceId, ctx),
+          onError: () => undefined,
+        });
+        return manager;
+      };
+      const first: number[] = [];
+      let cut: Promise<void> | undefined;
+      const a = await run(async (seq, ctx) => {
+        first.push(seq);
+        if (seq === 3) await (cut = settle(ctx.signal));
+      });
+      await until('event 3 runs', () => first.includes(3));
+      await a.close();
+      await cut?.catch(() => undefined);
+      assert.deepEqual(first, [1, 2, 3]);
+      assert.deepEqual(await FileSequenceStore.read(file), { [TOPIC]: 2 }, 'the position stays before event 3');
+      assert.equal(a.metrics().watches[0]?.delivered, 2, 'event 3 not counted as delivered');
+
+      const second: number[] = [];
+      const b = await run(async (seq) => void second.push(seq));
+      await until('event 3 again', () => second.includes(3));
+      await b.close();
+      assert.deepEqual(second, [3], 'whoever runs the topic next delivers event 3 again, and only it');
+      assert.deepEqual(await FileSequenceStore.read(file), { [TOPIC]: 3 });
+      await service.stop();
+    });
+  }
 });

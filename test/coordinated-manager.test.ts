@@ -253,6 +253,65 @@ describe(
       assert.equal(Number(stored.rows[0]?.position), 4);
     });
 
+    it('#11 transactional handlers: one that returns when ctx.signal aborts in close() commits nothing, not even its position; the next member handles the event', async () => {
+      const schema = 'tx_abort';
+      const topic = topicName('tx-abort');
+      service.createTopic(topic);
+      service.publishMany(topic, 3);
+      await db.query(`CREATE SCHEMA ${schema}`);
+      await db.query(`CREATE TABLE ${schema}.effects (seq bigint, member text)`);
+      const insert = `INSERT INTO ${schema}.effects VALUES ($1, $2)`;
+      const a = member(schema, 'member-abort-a');
+      let third = false;
+      await a.registerWatch(
+        topic,
+        {
+          onEvent: async (e, ctx) => {
+            if (e.sequenceId === 3) {
+              // Cut short before its work, as ctx.signal invites: it returns without an effect.
+              third = true;
+              await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+              return;
+            }
+            await ctx.client?.query(insert, [e.sequenceId, 'a']);
+          },
+        },
+        { transaction: true },
+      );
+      await until('a runs event 3', () => third);
+      await a.close();
+      const stored = async (): Promise<number> =>
+        Number(
+          (await db.query<{ position: string }>(`SELECT position FROM ${schema}.topics WHERE topic = $1`, [topic]))
+            .rows[0]?.position,
+        );
+      assert.equal(await stored(), 2, 'the position stays before event 3');
+      const b = member(schema, 'member-abort-b');
+      let handledByB = 0;
+      await b.registerWatch(
+        topic,
+        {
+          onEvent: async (e, ctx) => {
+            await ctx.client?.query(insert, [e.sequenceId, 'b']);
+            handledByB += 1;
+          },
+        },
+        { transaction: true },
+      );
+      await until('b handles event 3 and commits', () => b.status().watches[0]?.lastSequenceId === 3, 10_000);
+      assert.equal(handledByB, 1);
+      const { rows } = await db.query<{ seq: string; member: string }>(
+        `SELECT seq, member FROM ${schema}.effects ORDER BY seq`,
+      );
+      assert.deepEqual(
+        rows.map((r) => `${r.seq} ${r.member}`),
+        ['1 a', '2 a', '3 b'],
+        'each effect once; event 3 by the member that ran the topic next',
+      );
+      await b.close();
+      assert.equal(await stored(), 3);
+    });
+
     it('a permanent failure under a lease (a topic that does not exist) stops the watch and gives the lease back', async () => {
       const schema = 'permanent';
       const topic = topicName('never-created');

@@ -588,6 +588,40 @@ describe('a stream that stays open but stops delivering (#16)', () => {
   });
 });
 
+describe('#16 the stall watchdog after backpressure (issue 20)', () => {
+  it('a pause of the SDK longer than stallTimeoutMs, the service quiet at the resume: no stall until a full timeout of real silence, no reconnect', async () => {
+    const service = await startService({ pingIntervalMs: 100 });
+    // A slow handler and a buffer of 4: five events pause the stream for two handler runs (1.8 s), longer than the
+    // stall timeout (1.5 s).
+    const c = await consumer(service, { from: 'beginning', stallTimeoutMs: 1_500, maxBufferedEvents: 4 });
+    let serviceResumed: Promise<void> | undefined;
+    await c.manager.registerWatch(TOPIC, {
+      ...c.handlers,
+      onEvent: async (e) => {
+        c.handlers.onEvent(e);
+        // Taking event 3 brought the queue to the low mark: the SDK reads again from here on. The service stays
+        // quiet for 100 ms more (then its pings flow), far less than a stall timeout.
+        if (e.sequenceId === 3) serviceResumed = sleep(100).then(() => service.resume());
+        await sleep(900);
+      },
+    });
+    await service.waitFor(() => c.seen.includes('live'), 5_000, 'live');
+    service.publishMany(TOPIC, 5);
+    service.pause(); // nothing more, not even a ping, until after the SDK's resume
+    await service.waitFor(() => c.ids().length === 5, 20_000, 'all five');
+    await serviceResumed;
+    await sleep(300); // pings again
+    assert.deepEqual(
+      c.errors.map((e) => e.code),
+      [],
+      'no stall: the silence before the resume was the SDK not reading',
+    );
+    assert.equal(c.manager.metrics().watches[0]?.reconnects, 0);
+    await c.manager.close();
+    await service.stop();
+  });
+});
+
 describe('test holes found by mutation', () => {
   it('backpressure during catch-up: small buffer, slow pages, busy publisher: buffered stays bounded, and after live too', async () => {
     const service = await startService();

@@ -8,7 +8,16 @@ import {
   type WatchManagerOptions,
 } from 'watch-manager';
 import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
-import { TOPIC, captureLogger, recordError, scanForSecrets, startService, token } from './support/harness';
+import {
+  TOPIC,
+  captureLogger,
+  recordError,
+  scanForSecrets,
+  serviceOptions,
+  startService,
+  token,
+  until,
+} from './support/harness';
 
 scanForSecrets();
 
@@ -235,4 +244,57 @@ describe('a live watch against the fake service', () => {
     );
     assert.ok(changes.every((c) => c.watchId === sub.id && c.topic === TOPIC));
   });
+});
+
+describe('one way to learn that a handler failed (#12)', () => {
+  for (const maxAttempts of [1, 2]) {
+    it(`#12 maxAttempts ${maxAttempts}: a handler failing in the first catch-up, before the service accepted the stream, goes to onError and the 'state' event; registerWatch resolves`, async () => {
+      // The service accepts the stream only after 10 s; the catch-up hands the events over long before that.
+      const service = await startService({ activationDelayMs: 10_000 });
+      const jwt = await token(service);
+      service.publishMany(TOPIC, 3);
+      const m = new WatchManager({ ...serviceOptions(service, jwt), from: 'beginning', logger: captureLogger() });
+      const errors: WatchError[] = [];
+      let acceptedAtFailure = -1;
+      const changes: string[] = [];
+      m.on(
+        'state',
+        (c) => void changes.push(`${c.from} > ${c.to}${c.errorCode === undefined ? '' : ` ${c.errorCode}`}`),
+      );
+      const seen: number[] = [];
+      const sub = await m.registerWatch(
+        TOPIC,
+        {
+          onEvent: (e) => {
+            seen.push(e.sequenceId);
+            if (e.sequenceId === 2) throw new Error('cannot apply');
+          },
+          onError: (e) => {
+            acceptedAtFailure = service.counters.accepted;
+            errors.push(recordError(e));
+          },
+        },
+        { maxAttempts },
+      );
+      await until('the failure told', () => errors.length > 0 && changes.length > 0, 10_000);
+      assert.equal(sub.topic, TOPIC);
+      assert.equal(acceptedAtFailure, 0, 'the failure came before the service accepted the stream');
+      assert.deepEqual(seen, [1, ...Array<number>(maxAttempts).fill(2)]);
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['HANDLER_FAILED'],
+        'told once, to onError',
+      );
+      assert.match(errors[0]?.message ?? '', new RegExp(`sequence id 2 after ${maxAttempts} attempt`));
+      assert.deepEqual(changes, ['connecting > closed HANDLER_FAILED']);
+      const status = m.status().watches.find((w) => w.id === sub.id);
+      assert.deepEqual(
+        [status?.state, status?.lastErrorCode, status?.lastSequenceId],
+        ['closed', 'HANDLER_FAILED', 1],
+        'stopped before event 2',
+      );
+      await m.close();
+      await service.stop();
+    });
+  }
 });

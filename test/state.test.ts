@@ -218,6 +218,22 @@ describe('one process per state file (#5)', () => {
     await store.close();
   });
 
+  it("#5 a fresh lock whose holder note names this process's pid (a container restarted as pid 1) is taken over once stale, not refused", async () => {
+    const file = path.join(dir(), 'positions.json');
+    const child = await holder(file, OTHER, 2_000);
+    await killed(child); // its lock is fresh: refreshed until a moment ago
+    // The restarted container's process got the pid the crashed holder had: the note names this very process.
+    const note = JSON.parse(readFileSync(`${file}.lock-holder`, 'utf8')) as Record<string, unknown>;
+    writeFileSync(`${file}.lock-holder`, `${JSON.stringify({ ...note, pid: process.pid })}\n`);
+    const store = new FileSequenceStore(file, { lockStaleMs: 2_000 });
+    const started = performance.now();
+    await store.setSequence(TOPIC, 4);
+    const waited = performance.now() - started;
+    assert.ok(waited < 6_000, `taken over after ${waited.toFixed(0)} ms`);
+    assert.deepEqual(await store.all(), { [OTHER]: 7, [TOPIC]: 4 }, "the dead holder's topic survives");
+    await store.close();
+  });
+
   it('#5 two stores of one process on one file: the second is refused; close() lets the next one in', async () => {
     const file = path.join(dir(), 'positions.json');
     const first = new FileSequenceStore(file);

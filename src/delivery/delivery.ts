@@ -119,9 +119,16 @@ export class Delivery implements Acknowledger {
   private wake: (() => void) | undefined;
   /** Delivery waits for a sink to acknowledge (all slots taken). */
   private parked = false;
-  private readonly abort = new AbortController();
+  /** The handlers' `ctx.signal`: aborted when their outcome can no longer count (see {@link stop}). */
+  private readonly cut = new AbortController();
+  /** Set in the first microtask after `cut` aborted: a handler's promise that settles from then on settled late. */
+  private cutSeen = false;
+  private readonly policy: HandlerPolicy;
+  /** Aborted by every stop: no more retries. */
+  private readonly ended = new AbortController();
 
   constructor(private readonly options: DeliveryOptions) {
+    this.policy = { ...options.policy, late: () => this.cutSeen };
     this.intake = new Intake({ highWater: options.highWater, onItem: () => this.pump() });
   }
 
@@ -165,15 +172,32 @@ export class Delivery implements Acknowledger {
 
   /**
    * Stops intake and delivery; resolves when the running handlers settled, or when `grace` resolves (without one:
-   * however long they take).
+   * however long they take). No handler is retried. With a `reason` (a close, a failure, a lost lease) the running
+   * handlers' `ctx.signal` is aborted with it, and from then on a handler that settles acknowledges nothing, whatever
+   * it returns: it may have cut its work short, so the event is delivered again by whoever runs the topic next.
+   * Without one (a hand-off's drain) they finish, and what they acknowledge counts.
    */
-  async stop(grace: Promise<unknown> | undefined, reason?: WatchError): Promise<void> {
+  async stop(grace: Promise<unknown> | undefined, reason: WatchError | undefined): Promise<void> {
     this.stopped = true;
-    this.abort.abort(reason); // no more retries; the handlers' ctx.signal says why
+    this.ended.abort(reason);
+    if (reason !== undefined) this.cutShort(reason);
     this.intake.close();
     this.wake?.();
     const settled = this.settled();
     await (grace === undefined ? settled : Promise.race([settled, grace]));
+  }
+
+  /**
+   * Aborts the handlers' `ctx.signal` with `reason`: what they settle with from now on acknowledges nothing. Also after
+   * a stop that let them finish (a hand-off's drain overtaken by the loss of its lease). Idempotent.
+   */
+  cutShort(reason: WatchError): void {
+    if (this.cut.signal.aborted) return;
+    // Queued before the abort: the first reaction to a handler's promise that settled before it (a handler that
+    // returned just before close() was called) runs before this microtask, one that settled on the abort or after
+    // runs after it. Judged by `signal.aborted` instead, the first kind would be taken for the second.
+    queueMicrotask(() => (this.cutSeen = true));
+    this.cut.abort(reason);
   }
 
   /** Resolves once no handler runs (one that ends may have started another of its resource: waited for too). */
@@ -328,7 +352,7 @@ export class Delivery implements Acknowledger {
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
     let first: unknown;
     let threw = false;
-    const ctx = new HandlerContext(this.options.topic, event.sequenceId, this.options.fencingToken, this.abort.signal);
+    const ctx = new HandlerContext(this.options.topic, event.sequenceId, this.options.fencingToken, this.cut.signal);
     try {
       first = this.options.handlers.onEvent(event, ctx);
     } catch (err) {
@@ -341,10 +365,10 @@ export class Delivery implements Acknowledger {
       return;
     }
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
-    const { policy } = this.options;
+    const { policy } = this;
     const outcome = threw
-      ? afterThrow(again, policy, this.abort.signal, first)
-      : afterFirst(again, policy, this.abort.signal, first);
+      ? afterThrow(again, policy, this.ended.signal, first)
+      : afterFirst(again, policy, this.ended.signal, first);
     if (!(outcome instanceof Promise)) {
       this.timed(started, outcome.ok);
       this.finished(event, key, outcome);
@@ -378,7 +402,7 @@ export class Delivery implements Acknowledger {
   /** Tells the telemetry how long a handler ran; not a run a stop cut short (that is no handler's failure). */
   private timed(started: number, ok: boolean): void {
     const { telemetry, policy } = this.options;
-    if (telemetry === undefined || (!ok && this.abort.signal.aborted)) return;
+    if (telemetry === undefined || (!ok && this.ended.signal.aborted)) return;
     // A wall clock stepped back (NTP) must not make a negative duration.
     telemetry.handled(Math.max(0, policy.clock.now() - started), !ok);
   }
@@ -409,6 +433,9 @@ export class Delivery implements Acknowledger {
 
   /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
   private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
+    // Settled after its ctx.signal aborted: a handler that returns on the abort skipped its work, so it acknowledges
+    // nothing. The position stays before the event (see stop).
+    if (outcome.ok && outcome.late === true) return;
     if (!outcome.ok) {
       if (!this.stopped)
         this.fail(

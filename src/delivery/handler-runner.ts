@@ -1,5 +1,5 @@
 import { Backoff, type ResolvedBackoff } from '../backoff';
-import { sleep, withDeadline, type Clock } from '../clock';
+import { sleep, type Clock } from '../clock';
 import { isThenable } from '../thenable';
 import { WatchError } from '../errors';
 
@@ -11,16 +11,24 @@ export interface HandlerPolicy {
   timeoutMs: number;
   backoff: ResolvedBackoff;
   clock: Clock;
+  /**
+   * Whether an attempt whose promise settles now settled after the handlers' `ctx.signal` aborted. Asked in the first
+   * reaction to that promise, so that a handler that resolved just before the abort is not taken for one that
+   * resolved because of it (see Delivery.stop).
+   */
+  late?: () => boolean;
 }
 
 /**
- * The outcome of running a handler. `abandoned`: the last attempt timed out and may still be running; the caller
- * keeps its slot (and its resource key) busy until it settles.
+ * The outcome of running a handler. `late`: it succeeded, but settled after its signal aborted (it may have cut its
+ * work short). `abandoned`: the last attempt timed out and may still be running; the caller keeps its slot (and its
+ * resource key) busy until it settles.
  */
 export type HandlerOutcome =
-  { ok: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
+  { ok: true; late?: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
 
 const OK: HandlerOutcome = { ok: true };
+const LATE: HandlerOutcome = { ok: true, late: true };
 
 /**
  * Retries of an event handler, after the first attempt the caller made itself (sparing a closure per event): until
@@ -35,8 +43,8 @@ export function afterFirst(
   first: unknown,
 ): HandlerOutcome | Promise<HandlerOutcome> {
   if (!isThenable(first)) return OK;
-  return withTimeout(first, policy).then(
-    () => OK,
+  return attempt(first, policy).then(
+    (late) => (late ? LATE : OK),
     (err: unknown) => retry(fn, policy, signal, err),
   );
 }
@@ -66,8 +74,7 @@ async function retry(
     if (!(await sleep(policy.clock, backoff.next(), signal))) break;
     attempts += 1;
     try {
-      await withTimeout(Promise.resolve().then(fn), policy);
-      return OK;
+      return (await attempt(run(fn), policy)) ? LATE : OK;
     } catch (err) {
       error = err;
     }
@@ -84,15 +91,45 @@ function isTimeout(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[TIMED_OUT] === true;
 }
 
-function withTimeout(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<unknown> {
-  if (policy.timeoutMs <= 0) return Promise.resolve(running);
-  return withDeadline(running, {
-    clock: policy.clock,
-    ms: policy.timeoutMs,
-    onTimeout: () =>
-      Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${policy.timeoutMs} ms`), {
-        [TIMED_OUT]: true,
-        [ABANDONED]: Promise.resolve(running),
-      }),
+/** Calls a retry's attempt: a synchronous throw becomes a rejection. */
+function run(fn: () => unknown): PromiseLike<unknown> {
+  try {
+    const result = fn();
+    return isThenable(result) ? result : Promise.resolve(result);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Waits for one attempt, up to `policy.timeoutMs` (a longer one rejects as timed out, abandoned but maybe still
+ * running); resolves with whether it settled after the signal aborted, asked in the first reaction to its promise.
+ */
+function attempt(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<boolean> {
+  const { clock, timeoutMs, late } = policy;
+  return new Promise<boolean>((resolve, reject) => {
+    const timer =
+      timeoutMs <= 0
+        ? undefined
+        : clock.setTimeout(
+            () =>
+              reject(
+                Object.assign(new WatchError('HANDLER_FAILED', `the handler did not finish within ${timeoutMs} ms`), {
+                  [TIMED_OUT]: true,
+                  [ABANDONED]: Promise.resolve(running),
+                }),
+              ),
+            timeoutMs,
+          );
+    running.then(
+      () => {
+        timer?.cancel();
+        resolve(late?.() === true);
+      },
+      (err: unknown) => {
+        timer?.cancel();
+        reject(err);
+      },
+    );
   });
 }

@@ -20,7 +20,13 @@ export interface EventContext {
    * system that remembers the highest token it saw can refuse writes of a deposed holder. Undefined without one.
    */
   readonly fencingToken: number | undefined;
-  /** Aborted when the watch stops here: closed, failed, or (with a coordinator) its lease lost or handed off. */
+  /**
+   * Aborted when the watch stops here and a running handler's outcome can no longer count: closed, failed, or (with a
+   * coordinator) its lease lost. A handler that settles after it aborted acknowledges nothing, whatever it returns
+   * (it may have cut its work short): its event is delivered again by whoever runs the topic next, here after a
+   * restart or on another member. A graceful hand-off (rebalancing) does not abort it: the handlers finish and their
+   * acknowledgements are stored before the lease goes.
+   */
   readonly signal: AbortSignal;
   /**
    * With `{ transaction: true }`: the client of the transaction the position is stored in (it commits only while
@@ -55,9 +61,10 @@ export interface WatchHandlers {
    * call waits until the promise this one returns settles. With more, events of different resources run in
    * parallel while events of one resource (`keyOf`) never overlap and keep their order. An event is acknowledged
    * when its promise resolves; the stored position is the highest sequence id below which every event is
-   * acknowledged. A throw or rejection is retried (`maxAttempts`); the last failure stops the watch with
-   * `HANDLER_FAILED`, its position before that event. `ctx` carries the idempotency key, the fencing token and a
-   * signal (see {@link EventContext}).
+   * acknowledged — unless it settles after `ctx.signal` aborted: then it acknowledges nothing. A throw or rejection is
+   * retried (`maxAttempts`); the last failure stops the watch with `HANDLER_FAILED`, its position before that event,
+   * told to `onError` (also during the first catch-up: `registerWatch` never rejects for a handler's failure). `ctx`
+   * carries the idempotency key, the fencing token and a signal (see {@link EventContext}).
    */
   onEvent(event: WatchEvent, ctx: EventContext): void | Promise<void>;
   /**

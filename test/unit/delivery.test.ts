@@ -9,7 +9,7 @@ import { DEFAULT_BACKOFF } from '../../src/backoff';
 import { FakeClock } from 'watch-manager/testing';
 import { defaultKeyOf } from '../../src/topic-watch';
 import type { WatchEvent } from 'watch-manager';
-import type { WatchError } from 'watch-manager';
+import { WatchError, type EventContext } from 'watch-manager';
 
 const TOPIC = '/management/v1alpha1/watchtopics/concurrency';
 
@@ -41,7 +41,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 interface Harness {
   delivery: Delivery;
   store: MemorySequenceStore;
-  running: Array<{ event: WatchEvent; resolve: () => void; reject: (e: Error) => void }>;
+  running: Array<{ event: WatchEvent; resolve: () => void; reject: (e: Error) => void; ctx: EventContext }>;
   started: WatchEvent[];
   failures: WatchError[];
   clock: FakeClock;
@@ -61,10 +61,10 @@ function harness(concurrency: number, maxAttempts = 1, timeoutMs = 0): Harness {
   h.delivery = new Delivery({
     topic: TOPIC,
     handlers: {
-      onEvent: (e) =>
+      onEvent: (e, ctx) =>
         new Promise<void>((resolve, reject) => {
           h.started.push(e);
-          h.running.push({ event: e, resolve, reject });
+          h.running.push({ event: e, resolve, reject, ctx });
         }),
     },
     keeper: new PositionKeeper({ provider: store, topic: TOPIC, maxUnsaved: 1_000, onError: () => undefined }),
@@ -170,6 +170,59 @@ describe('concurrent handlers', () => {
     assert.equal(h.failures[0]?.code, 'HANDLER_FAILED');
     assert.match(h.failures[0]?.message ?? '', /sequence id 2 after 3 attempt\(s\): boom 3/);
     assert.equal(h.delivery.acked, 1);
+  });
+
+  it('#11 a handler that settles after stop(reason) aborted its ctx.signal acknowledges nothing; a drain (no reason) lets it finish and count', async () => {
+    for (const reason of [new WatchError('CLOSED', 'closed'), undefined]) {
+      const h = harness(3, 3);
+      for (const [seq, key] of [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+      ] as const)
+        h.delivery.intake.push({ kind: 'event', event: event(seq, key) });
+      await settle();
+      const [one, two, three] = h.running;
+      one?.resolve(); // before the stop: acknowledged either way
+      await settle();
+      const stopping = h.delivery.stop(undefined, reason);
+      assert.equal(two?.ctx.signal.aborted, reason !== undefined, 'the signal is aborted only with a reason');
+      assert.equal(two?.ctx.signal.reason, reason);
+      two?.resolve(); // settles after the stop
+      three?.reject(new Error('failed during the stop')); // not retried, not reported
+      await stopping;
+      await h.clock.advance(DEFAULT_BACKOFF.maxDelayMs);
+      await settle();
+      const drained = reason === undefined;
+      assert.equal(h.delivery.acked, drained ? 2 : 1, `acked after a stop ${drained ? 'without' : 'with'} a reason`);
+      assert.equal(h.store.getSequence(TOPIC), drained ? 2 : 1, 'what the store holds');
+      assert.equal(h.delivery.delivered, drained ? 2 : 1);
+      assert.equal(h.started.filter((e) => e.sequenceId === 3).length, 1, 'no retry once stopped');
+      assert.deepEqual(h.failures, [], 'a failure after the stop stops nothing more');
+    }
+  });
+
+  it('#11 settled before or after the abort, to the microtask: one resolved just before stop() counts, one resolved by the abort does not', async () => {
+    const h = harness(3, 1, 60_000);
+    for (const [seq, key] of [
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ] as const)
+      h.delivery.intake.push({ kind: 'event', event: event(seq, key) });
+    await settle();
+    const [one, two, three] = h.running;
+    // 1 resolves, and the stop comes in the same turn before delivery saw the outcome (an application that closes as
+    // soon as its handler told it it is done).
+    one?.resolve();
+    // 2 is resolved by its abort listener itself, in the abort (a handler that gives up at once).
+    two?.ctx.signal.addEventListener('abort', () => two.resolve(), { once: true });
+    const stopping = h.delivery.stop(undefined, new WatchError('CLOSED', 'closed'));
+    three?.resolve(); // after the abort
+    await stopping;
+    await settle();
+    assert.equal(h.delivery.acked, 1, 'only the handler that settled before the abort counts');
+    assert.equal(h.delivery.delivered, 1);
   });
 
   it('counts a handler that exceeds handlerTimeoutMs as failed', async () => {

@@ -1,0 +1,63 @@
+import { describe, it } from 'node:test';
+import '../support/harness';
+import assert from 'node:assert/strict';
+import { FakeClock } from 'watch-manager/testing';
+import { StallWatchdog } from '../../src/transport/stall-watchdog';
+
+/** A watchdog on a fake clock, and the silences it reported. */
+function watchdog(timeoutMs: number | undefined): { dog: StallWatchdog; clock: FakeClock; stalls: number[] } {
+  const clock = new FakeClock();
+  const stalls: number[] = [];
+  const dog = new StallWatchdog({ clock, timeoutMs, onStall: (silent) => void stalls.push(silent) });
+  return { dog, clock, stalls };
+}
+
+describe('stall watchdog', () => {
+  it('a fixed timeout: silence for the timeout is a stall, told once; an event or a ping starts the count over', async () => {
+    const { dog, clock, stalls } = watchdog(1_000);
+    await clock.advance(600);
+    dog.event();
+    await clock.advance(999);
+    assert.deepEqual(stalls, [], 'counted from the event');
+    await clock.advance(1);
+    assert.deepEqual(stalls, [1_000]);
+    await clock.advance(5_000);
+    assert.deepEqual(stalls, [1_000], 'told once, then stopped');
+  });
+
+  it('after a suspend longer than the timeout, no stall until a full timeout of real silence after the resume', async () => {
+    const { dog, clock, stalls } = watchdog(1_000);
+    await clock.advance(500);
+    dog.event();
+    dog.suspend(); // the SDK stopped reading: nothing can arrive
+    await clock.advance(5_000);
+    assert.deepEqual(stalls, [], 'time the SDK did not read never counts');
+    dog.resume();
+    await clock.advance(10);
+    assert.deepEqual(stalls, [], 'not a stall just after the resume');
+    await clock.advance(989);
+    assert.deepEqual(stalls, [], 'nor before a full timeout of silence');
+    await clock.advance(1);
+    assert.deepEqual(stalls, [1_000], 'a stall after a full timeout of silence since the resume');
+    dog.stop();
+  });
+
+  it('a timeout derived from pings: the suspended time is not a gap between pings', async () => {
+    const { dog, clock, stalls } = watchdog(undefined);
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(100);
+      dog.ping();
+    }
+    assert.equal(dog.timeoutMs, 1_000, '3 x the 100 ms gap, at least 1 s');
+    dog.suspend();
+    await clock.advance(5_000);
+    dog.resume();
+    await clock.advance(100);
+    dog.ping();
+    assert.equal(dog.timeoutMs, 1_000, 'the gap across the suspend is not taken for the ping interval');
+    await clock.advance(999);
+    assert.deepEqual(stalls, []);
+    await clock.advance(1);
+    assert.deepEqual(stalls, [1_000]);
+  });
+});
