@@ -1853,4 +1853,12 @@ export const reverts: Mutant[] = [
     replace: '      const gapsBelow = false;',
     tests: [HOSTILE],
   },
+  {
+    // close() cuts the running handlers at once: one that finishes within closeTimeoutMs is delivered again
+    name: 'close-cuts-handlers-at-once',
+    file: 'src/topic-watch.ts',
+    find: '    await this.delivery.stop(graceSleep, cut ? reason : undefined);',
+    replace: '    await this.delivery.stop(graceSleep, reason);',
+    tests: ['test/close.test.ts', 'test/cli-signals.test.ts'],
+  },
 ];

@@ -312,7 +312,9 @@ export class TopicWatch {
 
   /**
    * Stops intake, cancels the stream, catch-up and timers, waits up to `closeTimeoutMs` for a running handler, and
-   * writes the acknowledged position. Idempotent; resolves when nothing of this watch is left running.
+   * writes the acknowledged position. A handler that finishes within `closeTimeoutMs` counts (a graceful shutdown
+   * does not deliver its event again); its `ctx.signal` aborts when that time is up, and what it settles with after
+   * that acknowledges nothing. Idempotent; resolves when nothing of this watch is left running.
    */
   close(): Promise<void> {
     return this.stop(new WatchError('CLOSED', `watch ${this.topic} was closed`));
@@ -335,7 +337,8 @@ export class TopicWatch {
   }
 
   private stop(reason: WatchError): Promise<void> {
-    return this.stopping.run(() => this.shutDown(reason, reason.code !== 'CLOSED', false, true));
+    const failure = reason.code !== 'CLOSED';
+    return this.stopping.run(() => this.shutDown(reason, failure, false, failure));
   }
 
   private async shutDown(reason: WatchError, failure: boolean, drain: boolean, cut: boolean): Promise<void> {
@@ -352,7 +355,11 @@ export class TopicWatch {
     const { clock, closeTimeoutMs } = this.ctx.options;
     const grace = new AbortController();
     const graceSleep = sleep(clock, closeTimeoutMs, grace.signal);
-    await this.delivery.stop(graceSleep, reason);
+    // A failure cuts the running handlers short at once; a close gives them closeTimeoutMs to finish, and what they
+    // acknowledge meanwhile counts. Cut once that grace is over (or all of them settled): what settles after it was
+    // abandoned, and its event is delivered again by whoever runs the topic next.
+    await this.delivery.stop(graceSleep, cut ? reason : undefined);
+    this.delivery.cutShort(reason);
     await Promise.race([this.keeper.close(), graceSleep]);
     grace.abort();
   }

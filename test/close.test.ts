@@ -78,7 +78,8 @@ describe('close()', () => {
     await service.stop();
   });
 
-  // How a handler may end once ctx.signal aborted during close(): each is no acknowledgement (issue 20, item 11).
+  // How a handler may end once ctx.signal aborted during close() (when closeTimeoutMs ran out): each is no
+  // acknowledgement (issue 20, item 11).
   const onAbort = {
     returns: async (signal: AbortSignal) => {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
@@ -105,7 +106,7 @@ describe('close()', () => {
           logger: quietLogger,
           from: 'beginning',
           sequenceProvider: new FileSequenceStore(file),
-          closeTimeoutMs: 10_000,
+          closeTimeoutMs: 300,
         });
         await manager.registerWatch(TOPIC, {
           onEvent: (e, ctx) => handle(e.sequenceId, ctx),
@@ -135,4 +136,48 @@ describe('close()', () => {
       await service.stop();
     });
   }
+
+  it('#11 a handler running when close() is called that finishes within closeTimeoutMs counts: a graceful shutdown delivers nothing again', async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-close-')), 'positions.json');
+    service.publishMany(TOPIC, 3);
+    const run = async (handle: (seq: number, ctx: EventContext) => Promise<void>): Promise<WatchManager> => {
+      const manager = new WatchManager({
+        ...serviceOptions(service, jwt),
+        logger: quietLogger,
+        from: 'beginning',
+        sequenceProvider: new FileSequenceStore(file),
+        closeTimeoutMs: 60_000,
+      });
+      await manager.registerWatch(TOPIC, { onEvent: (e, ctx) => handle(e.sequenceId, ctx), onError: () => undefined });
+      return manager;
+    };
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first: number[] = [];
+    let abortedWhileRunning: boolean | undefined;
+    const a = await run(async (seq, ctx) => {
+      first.push(seq);
+      if (seq !== 3) return;
+      await held; // still working when close() is called
+      abortedWhileRunning = ctx.signal.aborted;
+    });
+    await until('event 3 runs', () => first.includes(3));
+    const closing = a.close();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // close() is under way, waiting for the handler
+    release();
+    await closing;
+    assert.equal(abortedWhileRunning, false, 'the signal is kept while closeTimeoutMs has not run out');
+    assert.deepEqual(await FileSequenceStore.read(file), { [TOPIC]: 3 }, 'event 3 finished in time: acknowledged');
+    assert.equal(a.metrics().watches[0]?.delivered, 3);
+
+    service.publishMany(TOPIC, 1);
+    const second: number[] = [];
+    const b = await run(async (seq) => void second.push(seq));
+    await until('event 4', () => second.includes(4));
+    await b.close();
+    assert.deepEqual(second, [4], 'nothing delivered again');
+    await service.stop();
+  });
 });
