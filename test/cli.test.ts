@@ -394,9 +394,9 @@ describe('watch-tail', { timeout: 60_000 }, () => {
           '--demo',
           '--json',
           '--max-events',
-          '5',
+          '20',
         ],
-        { timeout: 20_000 },
+        { timeout: 60_000 },
         (err, stdout) => resolve({ code: err === null ? 0 : exitCode(err), stdout }),
       );
     });
@@ -405,11 +405,18 @@ describe('watch-tail', { timeout: 60_000 }, () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { record: string; sequenceId: number });
-    assert.equal(all[0]?.record, 'live', 'nothing to catch up from latest: live first');
+    // From 'latest' nothing older than the start is replayed; an event the demo published while the tail was starting
+    // (every 250 ms) comes from history before the live record, so the live record need not be first. 20 events (5 s
+    // of the demo) leave the tail time to go live on a loaded machine.
+    assert.ok(
+      all.some((r) => r.record === 'live'),
+      'the tail went live',
+    );
     const records = all.filter((r) => r.record === 'event');
-    assert.equal(records.length, 5);
+    assert.equal(records.length, 20);
     assert.ok(records.every((r, i) => i === 0 || r.sequenceId > (records[i - 1] as { sequenceId: number }).sequenceId));
-    assert.ok(performance.now() - started < 15_000);
+    // It ends by itself (--max-events) within seconds on a quiet machine; the bound leaves room for a loaded one.
+    assert.ok(performance.now() - started < 45_000);
   });
 
   it('--state-file: a restart resumes exactly after the last record written; live and resync records', async () => {
