@@ -78,6 +78,32 @@ describe('close()', () => {
     await service.stop();
   });
 
+  // A service with 3 events on TOPIC, and managers in turn on one position file with `closeTimeoutMs`.
+  const threeEvents = async (
+    closeTimeoutMs: number,
+  ): Promise<{
+    service: Awaited<ReturnType<typeof startService>>;
+    file: string;
+    run: (handle: (seq: number, ctx: EventContext) => Promise<void>) => Promise<WatchManager>;
+  }> => {
+    const service = await startService();
+    const jwt = await token(service);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-close-')), 'positions.json');
+    service.publishMany(TOPIC, 3);
+    const run = async (handle: (seq: number, ctx: EventContext) => Promise<void>): Promise<WatchManager> => {
+      const manager = new WatchManager({
+        ...serviceOptions(service, jwt),
+        logger: quietLogger,
+        from: 'beginning',
+        sequenceProvider: new FileSequenceStore(file),
+        closeTimeoutMs,
+      });
+      await manager.registerWatch(TOPIC, { onEvent: (e, ctx) => handle(e.sequenceId, ctx), onError: () => undefined });
+      return manager;
+    };
+    return { service, file, run };
+  };
+
   // How a handler may end once ctx.signal aborted during close() (when closeTimeoutMs ran out): each is no
   // acknowledgement (issue 20, item 11).
   const onAbort = {
@@ -96,24 +122,7 @@ describe('close()', () => {
   };
   for (const [how, settle] of Object.entries(onAbort)) {
     it(`#11 a handler that ${how} after ctx.signal aborted in close() acknowledges nothing: the stored position stays before its event, the next run delivers it again`, async () => {
-      const service = await startService();
-      const jwt = await token(service);
-      const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-close-')), 'positions.json');
-      service.publishMany(TOPIC, 3);
-      const run = async (handle: (seq: number, ctx: EventContext) => Promise<void>): Promise<WatchManager> => {
-        const manager = new WatchManager({
-          ...serviceOptions(service, jwt),
-          logger: quietLogger,
-          from: 'beginning',
-          sequenceProvider: new FileSequenceStore(file),
-          closeTimeoutMs: 300,
-        });
-        await manager.registerWatch(TOPIC, {
-          onEvent: (e, ctx) => handle(e.sequenceId, ctx),
-          onError: () => undefined,
-        });
-        return manager;
-      };
+      const { service, run, file } = await threeEvents(300);
       const first: number[] = [];
       let cut: Promise<void> | undefined;
       const a = await run(async (seq, ctx) => {
@@ -138,21 +147,7 @@ describe('close()', () => {
   }
 
   it('#11 a handler running when close() is called that finishes within closeTimeoutMs counts: a graceful shutdown delivers nothing again', async () => {
-    const service = await startService();
-    const jwt = await token(service);
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-close-')), 'positions.json');
-    service.publishMany(TOPIC, 3);
-    const run = async (handle: (seq: number, ctx: EventContext) => Promise<void>): Promise<WatchManager> => {
-      const manager = new WatchManager({
-        ...serviceOptions(service, jwt),
-        logger: quietLogger,
-        from: 'beginning',
-        sequenceProvider: new FileSequenceStore(file),
-        closeTimeoutMs: 60_000,
-      });
-      await manager.registerWatch(TOPIC, { onEvent: (e, ctx) => handle(e.sequenceId, ctx), onError: () => undefined });
-      return manager;
-    };
+    const { service, run, file } = await threeEvents(60_000);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     const first: number[] = [];
