@@ -172,7 +172,8 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     service.publishMany(topic, 3);
     const positions = new Map<string, number>();
     const coordinatorA = new ScriptedCoordinator('member-a', positions);
-    const a = member(coordinatorA);
+    // close() aborts ctx.signal once closeTimeoutMs ran out (a handler finishing before it counts).
+    const a = member(coordinatorA, { closeTimeoutMs: 300 });
     const seenA: number[] = [];
     let signal: AbortSignal | undefined;
     await a.manager.registerWatch(topic, {
