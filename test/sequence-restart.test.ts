@@ -16,6 +16,7 @@ import {
 import { PostgresCoordinator, PostgresSequenceStore } from 'watch-manager/postgres';
 import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import { PositionKeeper } from '../src/state/position-keeper';
+import { interceptWrites } from '../src/state/durable-file';
 import { LeaseTable } from '../src/postgres/lease-table';
 import { ensureSchema } from '../src/postgres/schema';
 import { startPostgres, type TestPostgres } from './support/postgres';
@@ -279,6 +280,31 @@ describe('the position keeper orders a reset after every write', () => {
     assert.ok(err instanceof WatchError && err.code === 'STATE_IO', String(err));
     assert.match(err.message, /has not settled yet/);
     assert.deepEqual(calls, ['set 1000', 'reset 5', 'set 7'], 'no reset while a write may still land');
+  });
+});
+
+describe('FileSequenceStore.resetSequence', () => {
+  it('an old position whose write failed (still pending) never follows a reset; a pending reset is carried by the next write, and positions move forward from it', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'wm-restart-')), 'positions.json');
+    const topic = topicName('file-unit');
+    const other = topicName('file-unit-other');
+    const store = new FileSequenceStore(file);
+    await store.setSequence(topic, 10);
+    let failing = true;
+    interceptWrites(store, (step) => {
+      if (failing && step === 'rename') throw new Error('the disk is full');
+    });
+    await assert.rejects(store.setSequence(topic, 1_000)); // pending: the next write would carry it
+    await assert.rejects(store.resetSequence(topic, 5)); // pending too
+    failing = false;
+    // Above the pending reset (5), though below the durable 10: written, with the reset and without the 1000.
+    await store.setSequence(topic, 7);
+    await store.setSequence(other, 1);
+    assert.deepEqual(await FileSequenceStore.read(file), { [topic]: 7, [other]: 1 });
+    await store.setSequence(topic, 6);
+    await store.setSequence(topic, 8);
+    assert.deepEqual(await FileSequenceStore.read(file), { [topic]: 8, [other]: 1 }, 'forward only, from the reset');
+    await store.close();
   });
 });
 
