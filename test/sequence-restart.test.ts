@@ -269,6 +269,16 @@ describe('the position keeper orders a reset after every write', () => {
     assert.equal(await reset, true);
     assert.deepEqual(calls, ['set 1000', 'reset 5']);
 
+    // A write in flight when the reset is asked, given up on while the reset waits for it: waited for as well.
+    keeper.record(6);
+    const waiting = keeper.reset(2);
+    await clock.advance(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(calls, ['set 1000', 'reset 5', 'set 6'], 'not before the write given up on meanwhile settled');
+    pending.shift()?.();
+    assert.equal(await waiting, true);
+    assert.deepEqual(calls, ['set 1000', 'reset 5', 'set 6', 'reset 2']);
+
     keeper.record(7);
     await clock.advance(100); // given up on again, and this one never settles
     const again = keeper.reset(3).then(
@@ -279,7 +289,11 @@ describe('the position keeper orders a reset after every write', () => {
     const err = await again;
     assert.ok(err instanceof WatchError && err.code === 'STATE_IO', String(err));
     assert.match(err.message, /has not settled yet/);
-    assert.deepEqual(calls, ['set 1000', 'reset 5', 'set 7'], 'no reset while a write may still land');
+    assert.deepEqual(
+      calls,
+      ['set 1000', 'reset 5', 'set 6', 'reset 2', 'set 7'],
+      'no reset while a write may still land',
+    );
   });
 });
 
