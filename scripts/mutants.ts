@@ -1688,6 +1688,14 @@ export const mutants: Mutant[] = [
     tests: [RESTART],
   },
   {
+    // A reset fenced off (another member took the topic over) does not end the lease: the deposed holder runs on.
+    name: 'restart-fenced-reset-lease-not-lost',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'position)) return true;\n    await this.lost(\n      `the reset of the position',
+    replace: 'position)) return true;\n    await Promise.resolve(\n      `the reset of the position',
+    tests: [RESTART],
+  },
+  {
     // The contract skips its reset check for a store that has resetSequence (a forward-only reset passes).
     name: 'restart-contract-reset-checked',
     file: 'src/testing/sequence-provider-contract.ts',

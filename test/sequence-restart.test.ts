@@ -11,6 +11,7 @@ import {
   WatchManager,
   type ResyncNotice,
   type SequenceProvider,
+  type TopicLease,
   type WatchManagerOptions,
 } from 'watch-manager';
 import { PostgresCoordinator, PostgresSequenceStore } from 'watch-manager/postgres';
@@ -391,6 +392,35 @@ describe(
           ),
         () => position('restart_lease', topic),
       );
+    });
+
+    it("a coordinator's lease: its reset moves the row back; once another member took the topic over, its reset moves nothing and the lease ends LEASE_LOST", async () => {
+      const topic = topicName('deposed');
+      const coordinator = new PostgresCoordinator({
+        connectionString: pg.connectionString,
+        schema: 'restart_deposed',
+        memberId: 'member-a',
+        leaseMs: 60_000,
+        renewMs: 10_000,
+      });
+      let lease: TopicLease | undefined;
+      const withdraw = coordinator.claim(topic, (l) => (lease = l));
+      await coordinator.start();
+      await until('the lease', () => lease !== undefined);
+      const held = lease as TopicLease;
+      assert.equal(await held.writePosition(1_000), true);
+      assert.equal(await held.resetPosition?.(5), true);
+      assert.equal(await position('restart_deposed', topic), 5, 'moved back under the lease');
+      // Another member takes it over (the row's holder and epoch change under member-a, as after a takeover).
+      await db.query(`UPDATE restart_deposed.topics SET holder = 'member-b', epoch = epoch + 1 WHERE topic = $1`, [
+        topic,
+      ]);
+      assert.equal(await held.resetPosition?.(1), false, 'the deposed holder moves nothing');
+      assert.equal(await position('restart_deposed', topic), 5);
+      assert.equal(held.signal.aborted, true);
+      assert.equal((held.signal.reason as WatchError).code, 'LEASE_LOST');
+      await withdraw();
+      await coordinator.close();
     });
 
     it('a fenced reset: the holder moves the position back; a deposed holder moves nothing', async () => {
