@@ -46,6 +46,7 @@ const PROXY = 'test/proxy.test.ts';
 const PROXY_CONFIG = 'test/proxy-config.test.ts';
 const RECONNECT = 'test/reconnect.test.ts';
 const REDACTION = 'test/redaction.test.ts';
+const RESTART = 'test/sequence-restart.test.ts';
 const STATE = 'test/state.test.ts';
 const STORE = 'test/sequence-store.test.ts';
 const STORE_CONTRACT = 'test/store-contract.test.ts';
@@ -1085,8 +1086,8 @@ export const mutants: Mutant[] = [
     // A restarted sequence's ids (below the old highest id) dropped by delivery as repeats.
     name: 'delivery-resync-restart-seen',
     file: 'src/delivery/delivery.ts',
-    find: '      this.watermark.reset(target);\n      this.seen.reset(target);\n    } else if',
-    replace: '      this.watermark.reset(target);\n    } else if',
+    find: '    this.watermark.reset(target);\n    this.seen.reset(target);\n  }',
+    replace: '    this.watermark.reset(target);\n  }',
     tests: [CATCH_UP, CLI],
   },
   {
@@ -1603,6 +1604,105 @@ export const mutants: Mutant[] = [
     replace: '',
     tests: [STATE],
   },
+  // ── issue 20 #1: a restarted sequence moves the stored position back ──────────────────────────────────────
+  {
+    // The resync of a restarted sequence does not move the stored position back: a restart after the new sequence
+    // passed the old position resumes there, and the new events up to it are never delivered.
+    name: 'restart-reset-not-awaited',
+    file: 'src/delivery/delivery.ts',
+    find: '        await keeper.reset(target);',
+    replace: '        await keeper.flush();',
+    tests: [RESTART],
+  },
+  {
+    // The reset goes out while the write in flight (of the old sequence) has not landed.
+    name: 'restart-reset-before-write-in-flight',
+    file: 'src/state/position-keeper.ts',
+    find: '        await this.writing;\n        continue;',
+    replace: '        await this.writing;\n        break;',
+    tests: [RESTART],
+  },
+  {
+    // The reset goes out while a write given up on at its deadline may still land after it.
+    name: 'restart-reset-before-abandoned-write',
+    file: 'src/state/position-keeper.ts',
+    find: 'if (this.abandoned.size === 0 || clock === undefined',
+    replace: 'if (this.abandoned.size >= 0 || clock === undefined',
+    tests: [RESTART],
+  },
+  {
+    // After a reset the keeper still holds the old position: the new sequence's positions are never written.
+    name: 'restart-keeper-recorded-after-reset',
+    file: 'src/state/position-keeper.ts',
+    find: '    this.recorded = this.written = sequenceId;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
+    replace: '    this.written = sequenceId;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
+    tests: [RESTART],
+  },
+  {
+    // An old position whose write failed (pending) follows the reset in the next write of the file.
+    name: 'restart-file-pending-old-position',
+    file: 'src/state/file-sequence-store.ts',
+    find: '    this.wanted.delete(topic);\n    this.resets.set(topic, sequenceId);',
+    replace: '    this.resets.set(topic, sequenceId);',
+    tests: [RESTART],
+  },
+  {
+    // A position above a pending reset but below the durable one is ignored (and the reset not written with it).
+    name: 'restart-file-set-above-pending-reset',
+    file: 'src/state/file-sequence-store.ts',
+    find: 'if (sequenceId <= (this.resets.get(topic) ?? durable.get(topic) ?? 0)) return;',
+    replace: 'if (sequenceId <= (durable.get(topic) ?? 0)) return;',
+    tests: [RESTART],
+  },
+  {
+    // The lease row's reset is not fenced by epoch: a holder of an older epoch moves the position back.
+    name: 'restart-lease-reset-unfenced',
+    file: 'src/postgres/lease-table.ts',
+    find: 'SET position = $4, updated_at = now()\n         WHERE topic = $1 AND holder = $2 AND epoch = $3',
+    replace: 'SET position = $4, updated_at = now()\n         WHERE topic = $1 AND holder = $2 AND epoch >= $3',
+    tests: [RESTART],
+  },
+  {
+    // A lease that can reset gives LeasePositions no resetSequence: the lease row keeps the old position.
+    name: 'restart-lease-positions-no-reset',
+    file: 'src/state/lease-positions.ts',
+    find: 'if (reset !== undefined) this.resetSequence',
+    replace: 'if (reset === undefined) this.resetSequence',
+    tests: [RESTART],
+  },
+  {
+    // A failed reset is forgotten: the next connection resumes from the old position and the notice comes again.
+    name: 'restart-failed-reset-forgotten',
+    file: 'src/topic-watch.ts',
+    find: '    this.resetTo = target;\n',
+    replace: '    this.resetTo = undefined;\n',
+    tests: [RESTART],
+  },
+  {
+    // The PostgreSQL store's reset only moves forward, like setSequence.
+    name: 'restart-postgres-store-reset-forward-only',
+    file: 'src/postgres/postgres-sequence-store.ts',
+    find: 'ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,',
+    replace:
+      'ON CONFLICT (topic) DO UPDATE SET position = GREATEST(t.position, EXCLUDED.position), updated_at = now()`,',
+    tests: [RESTART],
+  },
+  {
+    // A reset fenced off (another member took the topic over) does not end the lease: the deposed holder runs on.
+    name: 'restart-fenced-reset-lease-not-lost',
+    file: 'src/postgres/postgres-coordinator.ts',
+    find: 'position)) return true;\n    await this.lost(\n      `the reset of the position',
+    replace: 'position)) return true;\n    await Promise.resolve(\n      `the reset of the position',
+    tests: [RESTART],
+  },
+  {
+    // The contract skips its reset check for a store that has resetSequence (a forward-only reset passes).
+    name: 'restart-contract-reset-checked',
+    file: 'src/testing/sequence-provider-contract.ts',
+    find: '        if (store.resetSequence === undefined) return;',
+    replace: '        if (store.resetSequence !== undefined) return;',
+    tests: [STORE_CONTRACT],
+  },
 ];
 
 /**
@@ -1656,8 +1756,9 @@ export const reverts: Mutant[] = [
     // #4: a position asked for counts as stored before the durable write (a retry writes nothing)
     name: 'revert-04-durable-before-state',
     file: 'src/state/file-sequence-store.ts',
-    find: '    if (sequenceId <= (durable.get(topic) ?? 0)) return;',
-    replace: '    if (sequenceId <= (this.wanted.get(topic) ?? durable.get(topic) ?? 0)) return;',
+    find: '    if (sequenceId <= (this.resets.get(topic) ?? durable.get(topic) ?? 0)) return;',
+    replace:
+      '    if (sequenceId <= (this.wanted.get(topic) ?? this.resets.get(topic) ?? durable.get(topic) ?? 0)) return;',
     tests: [STATE, STORE_CONTRACT],
   },
   {

@@ -113,6 +113,11 @@ export class TopicWatch {
   private readonly historyRequests: HistoryRequests = { pages: 0, retries: 0, goneNothingMissed: 0 };
   private replayed = 0;
   /**
+   * The position the store must be moved back to before the next catch-up: the topic's sequence restarted, and the
+   * write that moves it back failed (delivery did not go past the resync).
+   */
+  private resetTo: number | undefined;
+  /**
    * Where the next catch-up reads history from when that is below the position: set when the service broke the
    * ascending order (an id on the stream out of order, history pages going back), since an id it held back and
    * never sent, or a page it jumped over, lies below the position where no catch-up from the position looks.
@@ -147,6 +152,12 @@ export class TopicWatch {
       maxUnsaved: options.maxUnsavedAcks,
       onError: (err) => this.report(err, true),
       flush: { ...options.positionFlush, clock: options.clock, timeoutMs: options.stateTimeoutMs },
+      onNoReset: (stored, target) =>
+        ctx.log.warnOnce(
+          `no-reset:${topic}`,
+          `the sequence provider has no resetSequence: the stored position of ${topic} stays ${stored} although the topic's sequence restarted at ${target}; a restart after the new sequence passed ${stored} while nobody watched would never deliver its events up to ${stored} (implement resetSequence)`,
+          { topic },
+        ),
     });
     this.delivery = new Delivery({
       topic,
@@ -168,6 +179,7 @@ export class TopicWatch {
       ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
       ...(ctx.telemetry === undefined ? {} : { telemetry: ctx.telemetry }),
       liveReached: () => this.liveReached(),
+      onResetFailed: (error, target) => this.resetFailed(error, target),
       unknownTypes: options.unknownEventTypes,
       onUnknownType: (event) => {
         ctx.log.warnOnce(
@@ -499,6 +511,20 @@ export class TopicWatch {
     this.connectionFrom = Math.min(this.delivery.acked, this.rereadFrom ?? this.delivery.acked);
     let suspected = false;
     this.catchUpStarted = options.clock.now();
+    const resetTo = this.resetTo;
+    if (resetTo !== undefined) {
+      // Told once (the resync whose reset failed): stored now, then the catch-up reads the new sequence from it.
+      try {
+        await this.keeper.reset(resetTo);
+      } catch (err) {
+        if (!signal.aborted && conn === this.conn) this.resetFailed(toWatchError(err, 'STATE_IO', this.topic), resetTo);
+        return;
+      }
+      this.resetTo = undefined;
+      this.delivery.restartAt(resetTo);
+      this.connectionFrom = resetTo;
+      if (signal.aborted || conn !== this.conn) return;
+    }
     try {
       const history = this.ctx.history();
       await catchUp(
@@ -538,6 +564,25 @@ export class TopicWatch {
       return;
     }
     if (conn === this.conn) conn.goLive();
+  }
+
+  /**
+   * The position could not be moved back to `target` (a restarted sequence): the connection ends (dropping what is
+   * queued behind the resync) and the next one stores `target` before its catch-up, reading from it. Told once per
+   * attempt, as a retryable error with the store's code.
+   */
+  private resetFailed(error: WatchError, target: number): void {
+    this.resetTo = target;
+    const conn = this.conn;
+    if (conn === undefined || this.closing.signal.aborted) return;
+    this.connectionLost(
+      conn,
+      new WatchError(
+        error.code,
+        `watch ${this.topic}: the topic's sequence restarted and its stored position could not be moved back to ${target}; delivery waits until it is: ${error.message}`,
+        { cause: error, retryable: true },
+      ),
+    );
   }
 
   /** The current connection's `live` item ran: the catch-up is over for the application too. */

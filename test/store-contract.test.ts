@@ -63,6 +63,18 @@ describe('the contract can fail', () => {
     assert.ok((await failed({ create: backwards })).some((n) => n.startsWith('positions only move forward')));
     // A store that resolves a write its storage cannot take (and reads it back) fails the failure check.
     assert.ok((await failed({ create: volatile, broken: volatile })).some((n) => n.startsWith('a write the storage')));
+    // A store whose resetSequence keeps positions moving forward only (or leaves them as they are) fails its check.
+    const stuck = (): SequenceProvider => {
+      const m = new MemorySequenceStore();
+      return {
+        getSequence: (t) => m.getSequence(t),
+        setSequence: (t, s) => m.setSequence(t, s),
+        resetSequence: (t, s) => m.setSequence(t, s),
+      };
+    };
+    assert.ok(
+      (await failed({ create: stuck })).some((n) => n.startsWith('resetSequence, when the store has it: moves')),
+    );
     // A store that loses everything on restart fails the durability check.
     assert.ok((await failed({ create: backwards, reopen: () => backwards() })).some((n) => n.startsWith('durable')));
   });

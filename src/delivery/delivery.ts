@@ -1,4 +1,4 @@
-import { WatchError, errorMessage } from '../errors';
+import { WatchError, errorMessage, toWatchError } from '../errors';
 import { isThenable } from '../thenable';
 import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from '../state/position-keeper';
@@ -82,6 +82,11 @@ export interface DeliveryOptions {
   telemetry?: TopicTelemetry;
   /** Told when a `live` item is reached: every event before it was handled (a sink: handed over); before `onLive`. */
   liveReached?: () => void;
+  /**
+   * The topic's sequence restarted and the stored position could not be moved back to `target`: delivery did not go
+   * past the resync (its position stays), and the owner must drop what is queued behind it before it drains on.
+   */
+  onResetFailed?: (error: WatchError, target: number) => void;
 }
 
 /**
@@ -152,6 +157,15 @@ export class Delivery implements Acknowledger {
     this.watermark.reset(position);
     if (position >= this.seen.highest) this.seen.reset(position);
     if (persist) this.options.keeper.record(position);
+  }
+
+  /**
+   * Starts over at `target`, below the position (the topic's sequence restarted and the store holds `target`
+   * already): ids above it are new events, never repeats. Only while nothing runs (no event is outstanding).
+   */
+  restartAt(target: number): void {
+    this.watermark.reset(target);
+    this.seen.reset(target);
   }
 
   /** Acknowledges an event the sink took: it counts as handled. Ignored once delivery stopped. */
@@ -490,12 +504,23 @@ export class Delivery implements Acknowledger {
     const { newestSequenceId: target, previousSequenceId: previous } = item.notice;
     if (target < previous) {
       // The topic's sequence restarted (recreated): its new ids are below the old ones, new events and never
-      // repeats. Delivery starts over at the target. Stores move positions only forward (SequenceProvider): the
-      // stored one stays the old sequence's until the new one passes it, so a restart before then meets the same
-      // 410 and resyncs again (the application re-lists again). Only a restart after the new sequence passed the
-      // old position while nobody watched resumes there without a notice: no store can move a position back.
-      this.watermark.reset(target);
-      this.seen.reset(target);
+      // repeats. Delivery starts over at the target, once the store holds it: left at the old position, a restart
+      // after the new sequence passed it would resume there and never deliver the new events up to it, untold.
+      // After onResync (a crash before the reset meets the same 410: told again, never skipped silently).
+      try {
+        await keeper.reset(target);
+      } catch (err) {
+        if (this.stopped) return false;
+        // Not stored: nothing behind the resync is delivered (the owner drops it and tries again; without an owner
+        // that can, delivery stops).
+        const error = toWatchError(err, 'STATE_IO', `watch ${topic}`);
+        if (this.options.onResetFailed === undefined) this.fail('the position could not be moved back', error);
+        else this.options.onResetFailed(error, target);
+        return false;
+      }
+      // A store without resetSequence keeps the old position (its owner warned): delivery starts over all the same.
+      if (this.stopped) return false;
+      this.restartAt(target);
     } else if (target > this.watermark.position) {
       this.watermark.reset(target);
       // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.

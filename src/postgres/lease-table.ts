@@ -25,8 +25,9 @@ type Queryable = Pick<Pool | PoolClient, 'query'>;
  * every position write names the holder and the epoch it won (`WHERE holder = $me AND epoch = $epoch`) and a lease
  * not yet run out by the database's clock; a takeover bumps the epoch. A stale holder racing a takeover waits on the
  * row lock, re-checks its WHERE on the new row, and changes nothing (0 rows), so it can never write after a newer
- * holder. Positions only move forward. Times are `clock_timestamp()`, the database's clock when the statement runs
- * (`now()` is the start of the transaction: inside a long transactional handler it would judge a lease by the past).
+ * holder. Positions only move forward, but for a fenced reset when the topic's sequence restarted. Times are
+ * `clock_timestamp()`, the database's clock when the statement runs (`now()` is the start of the transaction: inside
+ * a long transactional handler it would judge a lease by the past).
  */
 export class LeaseTable {
   constructor(
@@ -131,6 +132,21 @@ export class LeaseTable {
          SET position = CASE WHEN position IS NULL OR position < $4 THEN $4 ELSE position END, updated_at = now()
          ${limited ? 'FROM idle ' : ''}WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
         limited ? [topic, member, epoch, position, String(idleLimitMs)] : [topic, member, epoch, position],
+      ),
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Stores `position` for `topic` even below the stored one (the topic's sequence restarted), fenced like
+   * {@link writePosition}: false when `member` no longer holds the lease at `epoch` (nothing was written).
+   */
+  async resetPosition(topic: string, member: string, epoch: number, position: number): Promise<boolean> {
+    const { rowCount } = await this.run(`move the position of ${topic} back to ${position}`, this.pool, (q) =>
+      q.query(
+        `UPDATE ${this.schema}.topics SET position = $4, updated_at = now()
+         WHERE topic = $1 AND holder = $2 AND epoch = $3 AND lease_until > clock_timestamp()`,
+        [topic, member, epoch, position],
       ),
     );
     return rowCount === 1;

@@ -103,6 +103,15 @@ class ActiveLease implements TopicLease {
     return false;
   }
 
+  async resetPosition(position: number): Promise<boolean> {
+    if (this.signal.aborted) return false;
+    if (await this.table.resetPosition(this.topic, this.owner, this.epoch, position)) return true;
+    await this.lost(
+      `the reset of the position to ${position} was fenced off (0 rows): another member holds it, or it ran out`,
+    );
+    return false;
+  }
+
   async transaction<T>(position: number, work: (client: TransactionClient) => Promise<T>): Promise<T> {
     if (this.signal.aborted) throw this.signal.reason;
     let taken: Checkout;

@@ -16,7 +16,8 @@ export type PostgresSequenceStoreOptions = PostgresConnectionOptions;
  * Positions in PostgreSQL, for a single replica that wants them in its database rather than a file (several
  * replicas take a `PostgresCoordinator`, which fences them). One row per topic in `<schema>.topics`; a write only
  * moves a position forward (`WHERE position < $new`, checked by the database, so writes in flight together may land
- * in any order). The tables are created on first use unless they exist (see the README for the SQL).
+ * in any order), except a reset when the topic's sequence restarted. The tables are created on first use unless they
+ * exist (see the README for the SQL).
  */
 export class PostgresSequenceStore implements SequenceProvider {
   private readonly db: PostgresConnection;
@@ -58,6 +59,20 @@ export class PostgresSequenceStore implements SequenceProvider {
       );
     } catch (err) {
       throw databaseError(`store the position of ${topic}`, err);
+    }
+  }
+
+  /** Stores `sequenceId` even below the stored position: the topic's sequence restarted (see `SequenceProvider`). */
+  async resetSequence(topic: string, sequenceId: number): Promise<void> {
+    await this.prepare();
+    try {
+      await this.db.pool.query(
+        `INSERT INTO ${this.db.schema}.topics AS t (topic, position) VALUES ($1, $2)
+         ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
+        [topic, sequenceId],
+      );
+    } catch (err) {
+      throw databaseError(`move the position of ${topic} back to ${sequenceId}`, err);
     }
   }
 

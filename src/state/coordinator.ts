@@ -120,6 +120,12 @@ export interface TopicLease {
   /** Stores `position` under the fence; false when the lease is no longer held (nothing was written). */
   writePosition(position: number): Promise<boolean>;
   /**
+   * Stores `position` under the fence even when it is below the stored one (the topic's sequence restarted: see
+   * `SequenceProvider.resetSequence`); false when the lease is no longer held (nothing was written). Optional: without
+   * it the position stays the old sequence's until the new one passes it (the SDK warns once per topic).
+   */
+  resetPosition?(position: number): Promise<boolean>;
+  /**
    * The coordinator wants the topic elsewhere (rebalancing): the holder finishes what runs, stores its position,
    * then calls `release()`. Called at most once per lease.
    */

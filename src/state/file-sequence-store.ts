@@ -71,6 +71,8 @@ export class FileSequenceStore implements SequenceProvider {
   private durable: Map<string, number> | undefined;
   /** Positions asked for and not yet durable: carried by the next write, kept when it fails. */
   private readonly wanted = new Map<string, number>();
+  /** Positions moved back (a restarted sequence) and not yet durable: carried by the next write like `wanted`. */
+  private readonly resets = new Map<string, number>();
   private loading: Promise<Map<string, number>> | undefined;
   private pendingWrite: Promise<void> | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
@@ -103,8 +105,23 @@ export class FileSequenceStore implements SequenceProvider {
       throw new WatchError('INVALID_CONFIG', `invalid sequence id ${String(sequenceId)} for ${topic}`);
     }
     const durable = await this.load();
-    if (sequenceId <= (durable.get(topic) ?? 0)) return;
+    if (sequenceId <= (this.resets.get(topic) ?? durable.get(topic) ?? 0)) return;
     if (sequenceId > (this.wanted.get(topic) ?? 0)) this.wanted.set(topic, sequenceId);
+    return this.scheduleWrite();
+  }
+
+  /**
+   * Stores `sequenceId` for `topic` even below the stored position (the topic's sequence restarted), and resolves
+   * once a write holding it is durable; rejects like {@link setSequence}, leaving it pending (the next write carries
+   * it). A larger position of the old sequence not yet durable is dropped: it must not follow the reset.
+   */
+  async resetSequence(topic: string, sequenceId: number): Promise<void> {
+    if (!Number.isSafeInteger(sequenceId) || sequenceId < 0) {
+      throw new WatchError('INVALID_CONFIG', `invalid sequence id ${String(sequenceId)} for ${topic}`);
+    }
+    await this.load();
+    this.wanted.delete(topic);
+    this.resets.set(topic, sequenceId);
     return this.scheduleWrite();
   }
 
@@ -210,11 +227,15 @@ export class FileSequenceStore implements SequenceProvider {
       this.pendingWrite = undefined;
       const durable = this.durable ?? new Map<string, number>();
       const next = new Map(durable);
+      // Resets first (they replace the position), then what moved forward since (the new sequence's positions).
+      const reset = new Map(this.resets);
+      for (const [topic, seq] of reset) next.set(topic, seq);
       const carried = new Map(this.wanted);
       for (const [topic, seq] of carried) if (seq > (next.get(topic) ?? 0)) next.set(topic, seq);
       await this.write(Object.fromEntries(next));
       // Only now, after the durable write, is the new state the store's (a failure above leaves `wanted` as is).
       this.durable = next;
+      for (const [topic, seq] of reset) if (this.resets.get(topic) === seq) this.resets.delete(topic);
       for (const [topic, seq] of carried) if (this.wanted.get(topic) === seq) this.wanted.delete(topic);
     });
     const write = this.pendingWrite;

@@ -7,18 +7,31 @@ import type { SequenceProvider } from './sequence-provider';
  * written under its fence. A write the fence refuses is a `LEASE_LOST`: the lease has ended, and nothing was stored.
  */
 export class LeasePositions implements SequenceProvider {
-  constructor(private readonly lease: TopicLease) {}
+  /** Present when the lease can move its position back (see {@link TopicLease.resetPosition}). */
+  readonly resetSequence?: (topic: string, sequenceId: number) => Promise<void>;
+
+  constructor(private readonly lease: TopicLease) {
+    const reset = lease.resetPosition?.bind(lease);
+    if (reset !== undefined) this.resetSequence = (topic, sequenceId) => this.write(topic, sequenceId, reset);
+  }
 
   getSequence(topic: string): number | undefined {
     this.check(topic);
     return this.lease.position;
   }
 
-  async setSequence(topic: string, sequenceId: number): Promise<void> {
+  setSequence(topic: string, sequenceId: number): Promise<void> {
+    return this.write(topic, sequenceId, (position) => this.lease.writePosition(position));
+  }
+
+  /** Writes with `store` (forward, or a reset) under the fence; a fenced-off write is `LEASE_LOST`. */
+  private async write(topic: string, sequenceId: number, store: (position: number) => Promise<boolean>): Promise<void> {
     this.check(topic);
-    // A lease already ended was reported once, where it ended; the write is not tried (it would store nothing).
+    // A lease already ended was reported once, where it ended; the write is not tried (it would store nothing). Its
+    // holder stops: nothing it handles from here on is stored, so whoever runs the topic next resumes from the
+    // position the lease row holds.
     if (this.lease.signal.aborted) return;
-    if (await this.lease.writePosition(sequenceId)) return;
+    if (await store(sequenceId)) return;
     throw new WatchError(
       'LEASE_LOST',
       `the position ${sequenceId} of ${topic} was not stored: ${this.lease.owner} no longer holds its lease (epoch ${this.lease.epoch})`,

@@ -11,4 +11,8 @@ export class MemorySequenceStore implements SequenceProvider {
   setSequence(topic: string, sequenceId: number): void {
     if (sequenceId > (this.positions.get(topic) ?? 0)) this.positions.set(topic, sequenceId);
   }
+
+  resetSequence(topic: string, sequenceId: number): void {
+    this.positions.set(topic, sequenceId);
+  }
 }

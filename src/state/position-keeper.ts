@@ -24,6 +24,8 @@ export interface PositionKeeperOptions {
   onError: (error: WatchError) => void;
   /** When to write. @default after every acknowledgement, without a deadline */
   flush?: PositionFlushPolicy;
+  /** Told when a reset finds a provider without `resetSequence`: the stored position stays where it is. */
+  onNoReset?: (stored: number, target: number) => void;
 }
 
 /**
@@ -39,6 +41,8 @@ export class PositionKeeper {
   private savedAcks = 0;
   private writing: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
+  /** Writes given up on at their deadline that have not settled yet: one may still land (see {@link reset}). */
+  private readonly abandoned = new Set<Promise<void>>();
 
   private timer: Timer | undefined;
   private closed = false;
@@ -48,6 +52,7 @@ export class PositionKeeper {
   private readonly maxUnsaved: number;
   private readonly onError: (error: WatchError) => void;
   private readonly policy: PositionFlushPolicy;
+  private readonly onNoReset: ((stored: number, target: number) => void) | undefined;
 
   constructor(options: PositionKeeperOptions) {
     this.provider = options.provider;
@@ -55,6 +60,7 @@ export class PositionKeeper {
     this.maxUnsaved = options.maxUnsaved;
     this.onError = options.onError;
     this.policy = options.flush ?? { everyAcks: 1, intervalMs: 0, clock: undefined };
+    this.onNoReset = options.onNoReset;
   }
 
   /** Reads the stored position; a provider failure is `STATE_IO` unless it is typed already. */
@@ -124,11 +130,15 @@ export class PositionKeeper {
     return withDeadline(write, {
       clock,
       ms: timeoutMs,
-      onTimeout: () =>
-        new WatchError(
+      onTimeout: () => {
+        this.abandoned.add(write);
+        const settled = (): void => void this.abandoned.delete(write);
+        write.then(settled, settled);
+        return new WatchError(
           'STATE_IO',
           `storing the position of ${this.topic}: setSequence did not settle within ${timeoutMs} ms`,
-        ),
+        );
+      },
     });
   }
 
@@ -138,6 +148,63 @@ export class PositionKeeper {
     if (this.writing === undefined) this.startWrite(); // do not wait for the batch or the timer: delivery waits
     if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Moves the stored position back to `sequenceId` (the topic's sequence restarted: its new ids are below the old
+   * position). Ordered after every write: the one in flight, and the positions it carries on with, land first; what
+   * is recorded and not yet written belongs to the old sequence and is dropped; positions recorded while the reset
+   * runs wait for it. Resolves true once durable, false when the provider has no `resetSequence` (the position stays:
+   * see `onNoReset`); rejects (typed, `STATE_IO` unless the store typed it, nothing reported here) when it was not
+   * stored: the caller must not go on as if it were.
+   */
+  async reset(sequenceId: number): Promise<boolean> {
+    const { clock, timeoutMs } = this.policy;
+    for (;;) {
+      if (this.writing !== undefined) {
+        await this.writing;
+        continue;
+      }
+      // A write given up on at its deadline may still land, and move the position forward again after the reset.
+      if (this.abandoned.size === 0 || clock === undefined || timeoutMs === undefined) break;
+      await withDeadline(Promise.allSettled([...this.abandoned]), {
+        clock,
+        ms: timeoutMs,
+        onTimeout: () =>
+          new WatchError(
+            'STATE_IO',
+            `moving the position of ${this.topic} back to ${sequenceId}: an earlier write, given up on after ${timeoutMs} ms, has not settled yet (it could land after the reset)`,
+          ),
+      });
+    }
+    this.disarm(); // the old sequence's unwritten position is never written now
+    if (this.closed) throw new WatchError('CLOSED', `the position of ${this.topic} was not moved back: closed`);
+    const provider = this.provider;
+    if (provider.resetSequence === undefined) {
+      this.onNoReset?.(this.recorded, sequenceId);
+      return false;
+    }
+    const run = (async () => {
+      const result = provider.resetSequence?.(this.topic, sequenceId);
+      if (isThenable(result)) await this.bounded(result);
+    })();
+    // Held as the write in flight: record() coalesces behind it, flush() and close() wait for it.
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing = settled;
+    try {
+      await run;
+    } catch (err) {
+      throw toWatchError(err, 'STATE_IO', `moving the position of ${this.topic} back to ${sequenceId}`);
+    } finally {
+      if (this.writing === settled) this.writing = undefined;
+    }
+    this.recorded = this.written = sequenceId;
+    this.savedAcks = this.acks;
+    this.release();
+    return true;
   }
 
   /** Resolves once the last recorded position is written (or its write failed and was reported). */

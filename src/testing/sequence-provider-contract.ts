@@ -30,7 +30,8 @@ const TOPIC = '/management/v1alpha1/watchtopics/contract';
 
 /**
  * The contract every {@link SequenceProvider} must keep, as checks a third-party store runs to prove itself
- * (monotonic, durable, concurrent topics, failure reporting), the same checks the built-in stores pass. Runner
+ * (monotonic, durable, concurrent topics, failure reporting, and `resetSequence` when the store has it), the same
+ * checks the built-in stores pass. Runner
  * neutral: each check is a name and a function.
  *
  * ```ts
@@ -99,6 +100,23 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       }),
     },
     {
+      name: 'resetSequence, when the store has it: moves a position back (below the stored one), and later positions move forward from there',
+      run: withStore(async (store) => {
+        if (store.resetSequence === undefined) return;
+        await store.setSequence(TOPIC, 1_000);
+        await store.setSequence(`${TOPIC}-other`, 1_000);
+        await store.resetSequence(TOPIC, 5);
+        assert.equal(await store.getSequence(TOPIC), 5, 'the reset did not move the position back');
+        assert.equal(await store.getSequence(`${TOPIC}-other`), 1_000, 'a reset moved another topic');
+        await store.setSequence(TOPIC, 4);
+        assert.equal(await store.getSequence(TOPIC), 5, 'after a reset, a smaller position replaced a larger one');
+        await store.setSequence(TOPIC, 6);
+        assert.equal(await store.getSequence(TOPIC), 6, 'after a reset, positions no longer move forward');
+        await store.resetSequence(`${TOPIC}-never`, 3);
+        assert.equal(await store.getSequence(`${TOPIC}-never`), 3, 'a reset of a topic never stored');
+      }),
+    },
+    {
       name: 'close() settles, and a second close() too',
       run: async () => {
         const store = await subject.create();
@@ -130,6 +148,29 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
       },
     });
   }
+  if (reopen !== undefined) {
+    checks.push({
+      name: 'resetSequence, when the store has it: durable, the position moved back is read back after a restart',
+      run: async () => {
+        const first = await subject.create();
+        const reset = first.resetSequence?.bind(first);
+        const topic = `${TOPIC}-reset-durable`;
+        try {
+          if (reset === undefined) return;
+          await first.setSequence(topic, 1_000);
+          await reset(topic, 5);
+        } finally {
+          await first.close?.();
+        }
+        const second = await reopen(first);
+        try {
+          assert.equal(await second.getSequence(topic), 5, `${topic} after a restart`);
+        } finally {
+          await second.close?.();
+        }
+      },
+    });
+  }
   const broken = subject.broken?.bind(subject);
   if (broken !== undefined) {
     checks.push({
@@ -153,6 +194,20 @@ export function sequenceProviderContract(subject: SequenceProviderSubject): Cont
             read = undefined; // a store that cannot read either says so: fine
           }
           assert.notEqual(read, 42, 'the failed write is read back as if stored');
+          const reset = store.resetSequence?.bind(store);
+          if (reset !== undefined) {
+            await assert.rejects(
+              Promise.resolve().then(() => reset(TOPIC, 3)),
+              Error,
+              'a reset the storage cannot take resolved',
+            );
+            try {
+              read = await store.getSequence(TOPIC);
+            } catch {
+              read = undefined;
+            }
+            assert.notEqual(read, 3, 'the failed reset is read back as if stored');
+          }
         } finally {
           await Promise.resolve(store.close?.()).catch(() => undefined);
         }
