@@ -558,7 +558,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/connection.ts',
     find: "  client.on('error', onError);\n",
     replace: '',
-    tests: ['test/replica-watches.test.ts', 'test/coordinated-manager.test.ts'],
+    tests: ['test/replica-watches.test.ts', 'test/postgres-sessions-ended.test.ts'],
   },
   {
     // watch-tail --postgres is parsed and ignored: two tails of one topic both write every event.
@@ -1278,7 +1278,7 @@ export const mutants: Mutant[] = [
     file: 'src/postgres/connection.ts',
     find: "      this.on('error', () => undefined);\n",
     replace: '',
-    tests: ['test/coordinated-manager.test.ts'],
+    tests: ['test/postgres-sessions-ended.test.ts'],
     equivalent:
       "a second layer: pg-pool's idle listener, its query() listener and checkout's (added in pg-pool's own callback) leave no gap today (20 runs of the termination test green without it)",
   },
