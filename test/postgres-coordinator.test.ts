@@ -278,6 +278,63 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     }
   });
 
+  it('a lease that cannot be taken for a while (its row locked past the query timeout) is tried again, never given up: a database blip is not a corrupt row', async () => {
+    const schema = `coord_${++schemas}`;
+    const topic = TOPICS[0] as string;
+    const db = new Pool({ connectionString: pg.connectionString, max: 2 });
+    await db.query(schemaSql(`"${schema}"`));
+    await db.query(`INSERT INTO ${schema}.topics (topic) VALUES ($1)`, [topic]);
+    // Another session holds the row: the acquisition's UPDATE waits on it until its query timeout (renewDeadlineMs).
+    const locker = await db.connect();
+    await locker.query('BEGIN');
+    await locker.query(`SELECT 1 FROM ${schema}.topics WHERE topic = $1 FOR UPDATE`, [topic]);
+    const c = new PostgresCoordinator({
+      connectionString: pg.connectionString,
+      schema,
+      memberId: 'member-a',
+      leaseMs: 1_500,
+      renewMs: 100,
+    });
+    const failures: string[] = [];
+    const won: number[] = [];
+    c.claim(
+      topic,
+      (l) => void won.push(l.epoch),
+      (e) => void failures.push(e.code),
+    );
+    // Acquisitions waiting on the lock, as the server sees them: one that timed out on the client still waits there.
+    const waiting = async (): Promise<number> =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*)::text AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+              WHERE NOT l.granted AND a.query LIKE $1`,
+            [`%INSERT INTO "${schema}".topics%`],
+          )
+        ).rows[0]?.n,
+      );
+    try {
+      await c.start();
+      // A second acquisition waiting means the first one failed at its query timeout (a failed statement, as a
+      // database blip is) and the claim was tried again.
+      const by = performance.now() + 30_000;
+      while ((await waiting()) < 2) {
+        assert.ok(performance.now() < by, 'a second acquisition waits on the lock');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await locker.query('COMMIT');
+      await until('the lease is won once the row is free', () => won.length > 0 || failures.length > 0, 20_000);
+      assert.deepEqual(failures, [], 'a failed acquisition is not told as a corrupt row');
+      // Its epoch may be above 1: the acquisitions that timed out on the client still ran on the server once the row
+      // was free (each taking a lease born expired, as it counts from when the statement began: fenced all the same).
+      assert.ok(won.length > 0);
+    } finally {
+      locker.release();
+      await c.close();
+      await db.end();
+    }
+  });
+
   it('at start: an unreachable database, wrong credentials, an unknown database, missing privileges are typed, naming the setting, never the password', async () => {
     const admin = new Pool({ connectionString: pg.connectionString });
     const right = secret('reader-pw-right-8841');
