@@ -186,7 +186,7 @@ export const mutants: Mutant[] = [
   {
     // HTTP 500 is no longer a retryable HISTORY_UNAVAILABLE (only 501 and up are).
     name: 'history-500-retryable',
-    file: 'src/errors.ts',
+    file: 'src/core/errors.ts',
     find: "if (status === 429 || status >= 500) return 'HISTORY_UNAVAILABLE';",
     replace: "if (status === 429 || status > 500) return 'HISTORY_UNAVAILABLE';",
     tests: [CATCH_UP, FAKE_HISTORY, HOSTILE],
@@ -194,7 +194,7 @@ export const mutants: Mutant[] = [
   {
     // A 403 from history reads as a refused token.
     name: 'history-403-code',
-    file: 'src/errors.ts',
+    file: 'src/core/errors.ts',
     find: "if (status === 403) return 'PERMISSION_DENIED';",
     replace: "if (status === 403) return 'UNAUTHENTICATED';",
     tests: [AUTH, ITERATOR],
@@ -228,7 +228,7 @@ export const mutants: Mutant[] = [
   {
     // from: 'beginning' behaves as 'latest', and 'latest' as 'beginning'.
     name: 'start-from-beginning',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: "else if (from === 'latest') this.startPosition = 'newest-to-ask';",
     replace: "else if (from !== 'latest') this.startPosition = 'newest-to-ask';",
     tests: [CATCH_UP, ITERATOR],
@@ -236,7 +236,7 @@ export const mutants: Mutant[] = [
   {
     // The stored position is ignored and `from` used instead (and the reverse).
     name: 'start-stored-position',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: 'if (stored !== undefined) {',
     replace: 'if (stored === undefined) {',
     tests: [CATCH_UP, FILTER],
@@ -244,7 +244,7 @@ export const mutants: Mutant[] = [
   {
     // from: N is not written at once: a restart before the first event starts from `from` again, not from N.
     name: 'start-from-number-persisted',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: 'this.delivery.startAt(from, from > 0);',
     replace: 'this.delivery.startAt(from, from < 0);',
     tests: [CATCH_UP, CLI, STATE],
@@ -252,7 +252,7 @@ export const mutants: Mutant[] = [
   {
     // from: 'latest' is not written at once: a restart before the first event skips what came meanwhile.
     name: 'start-latest-persisted',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: 'this.ctx.history().newest(this.topic, this.closing.signal), true);',
     replace: 'this.ctx.history().newest(this.topic, this.closing.signal), false);',
     tests: [CATCH_UP, LIVE, STATE],
@@ -262,7 +262,7 @@ export const mutants: Mutant[] = [
   {
     // Kinds OR types instead of AND.
     name: 'filter-and-or',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '(kinds === undefined || kinds.has(event.payload.kind)) &&',
     replace: '(kinds === undefined || kinds.has(event.payload.kind)) ||',
     tests: [FILTER, CATCH_UP],
@@ -270,7 +270,7 @@ export const mutants: Mutant[] = [
   {
     // A names filter needs every name to match instead of one.
     name: 'filter-names-some',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: 'names.some(',
     replace: 'names.every(',
     tests: [FILTER],
@@ -278,7 +278,7 @@ export const mutants: Mutant[] = [
   {
     // A types filter that is given is ignored.
     name: 'filter-types-ignored',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '(types === undefined || types.has(event.type))',
     replace: '(types !== undefined || types.has(event.type))',
     tests: [FILTER],
@@ -287,14 +287,14 @@ export const mutants: Mutant[] = [
   // ── Backoff (backoff.ts) and its reset (topic-watch.ts) ──────────────────────────────────────────────────────
   {
     name: 'backoff-cap',
-    file: 'src/backoff.ts',
+    file: 'src/core/backoff.ts',
     find: 'Math.min(policy.maxDelayMs,',
     replace: 'Math.max(policy.maxDelayMs,',
     tests: [UNITS, RECONNECT],
   },
   {
     name: 'backoff-exponent',
-    file: 'src/backoff.ts',
+    file: 'src/core/backoff.ts',
     find: 'Math.pow(policy.multiplier, attempt)',
     replace: 'Math.pow(policy.multiplier, attempt + 1)',
     tests: [UNITS, RECONNECT],
@@ -302,7 +302,7 @@ export const mutants: Mutant[] = [
   {
     // The attempt counter never grows: no exponential growth at all.
     name: 'backoff-attempt-count',
-    file: 'src/backoff.ts',
+    file: 'src/core/backoff.ts',
     find: 'Math.min(this.attempt + 1, 64)',
     replace: 'Math.min(this.attempt + 0, 64)',
     tests: [UNITS, RECONNECT],
@@ -310,7 +310,7 @@ export const mutants: Mutant[] = [
   {
     // The backoff resets only after an unhealthy (short) period.
     name: 'backoff-reset-after-health',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: 'clock.now() - this.readyAt >= reconnect.resetAfterMs',
     replace: 'clock.now() - this.readyAt < reconnect.resetAfterMs',
     tests: [RECONNECT],
@@ -318,7 +318,7 @@ export const mutants: Mutant[] = [
   {
     // The backoff resets only for connections that were never ready.
     name: 'backoff-reset-was-ready',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '(wasReady && this.readyAt !== undefined',
     replace: '(!wasReady && this.readyAt !== undefined',
     tests: [RECONNECT],
@@ -402,7 +402,7 @@ export const mutants: Mutant[] = [
   {
     // A standalone clientCredentialsToken getter given to a proxied manager: nobody is told it bypasses the proxy.
     name: 'credentials-standalone-not-told',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: 'if (isStandaloneCredentialsToken(options.getToken) &&',
     replace: 'if (!isStandaloneCredentialsToken(options.getToken) &&',
     tests: [CREDENTIALS],
@@ -497,7 +497,7 @@ export const mutants: Mutant[] = [
   {
     // A lost lease is not followed: the engine keeps running the topic on a member that no longer holds it.
     name: 'coordinated-lost-ignored',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: "lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });",
     replace: '',
     tests: ['test/coordinated-manager.test.ts'],
@@ -505,7 +505,7 @@ export const mutants: Mutant[] = [
   {
     // A hand-off releases the lease once the stop's grace ended, while a slow handler still runs.
     name: 'coordinated-release-before-drain',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: "await engine.stopFor(reason, true, how === 'lost');",
     replace: "await engine.stopFor(reason, false, how === 'lost');",
     tests: ['test/coordinated-manager.test.ts'],
@@ -513,7 +513,7 @@ export const mutants: Mutant[] = [
   {
     // The handlers' ctx carries no fencing token.
     name: 'coordinated-no-fencing-token',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),',
     replace: '...(ctx.fencingToken === undefined ? {} : {}),',
     tests: ['test/coordinated-manager.test.ts'],
@@ -724,7 +724,7 @@ export const mutants: Mutant[] = [
   {
     // A 407 (the proxy wants credentials) is not PROXY_AUTH.
     name: 'proxy-407-auth',
-    file: 'src/errors.ts',
+    file: 'src/core/errors.ts',
     find: "if (status === 401 || status === 407) return 'PROXY_AUTH';",
     replace: "if (status === 401 || status === 408) return 'PROXY_AUTH';",
     tests: [PROXY, CREDENTIALS],
@@ -732,7 +732,7 @@ export const mutants: Mutant[] = [
   {
     // A 403 (host or port not allowed) is not PROXY_REFUSED.
     name: 'proxy-403-refused',
-    file: 'src/errors.ts',
+    file: 'src/core/errors.ts',
     find: 'if (status === 403 || status === 400',
     replace: 'if (status === 404 || status === 400',
     tests: [PROXY],
@@ -764,7 +764,7 @@ export const mutants: Mutant[] = [
   {
     // An unreachable proxy at start is retried until connectTimeoutMs instead of failing at once.
     name: 'proxy-unreachable-at-start',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: "(!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
     replace: "(this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
     tests: [PROXY],
@@ -921,7 +921,7 @@ export const mutants: Mutant[] = [
   {
     // a closed watch's counters dropped: the topic's counters go back when it is watched again
     name: 'closed-watch-not-retired',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: '    this.watches.delete(id);\n    this.retire(watch);\n  }',
     replace: '    this.watches.delete(id);\n  }',
     tests: [OTEL],
@@ -937,7 +937,7 @@ export const mutants: Mutant[] = [
   {
     // reconnects counted without their code
     name: 'reconnect-code-not-counted',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '      this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;',
     replace: '',
     tests: [OTEL],
@@ -1120,7 +1120,7 @@ export const mutants: Mutant[] = [
   {
     // A watch stopped for good stays in status() and health() after its topic was registered again (/healthz 503).
     name: 'manager-replace-stopped-watch',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: '    this.replaceStopped(selfLink);\n    this.watches.set(id, watch);',
     replace: '    this.watches.set(id, watch);',
     tests: [HEALTH],
@@ -1219,7 +1219,7 @@ export const mutants: Mutant[] = [
   {
     // a corrupt row stops the watch without telling onError
     name: 'coordinated-corrupt-row-untold',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: '      errorCode: error.code,\n    });\n    this.giveUp(error, true);',
     replace: '      errorCode: error.code,\n    });\n    this.giveUp(error, false);',
     tests: ['test/coordinated-manager.test.ts'],
@@ -1227,7 +1227,7 @@ export const mutants: Mutant[] = [
   {
     // a registration waits for the coordinator's start whatever close() says: a database that never answers holds it
     name: 'coordinated-start-ignores-close',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: 'await Promise.race([this.ctx.coordinator.start(), closed]);',
     replace: 'await Promise.race([this.ctx.coordinator.start()]);',
     tests: ['test/coordinated-manager.test.ts'],
@@ -1285,7 +1285,7 @@ export const mutants: Mutant[] = [
   {
     // a coordinator given to a second manager is not marked taken: two managers share it (issue 20 item 2)
     name: 'coordinator-shared-not-marked',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: '    if (coordinator !== undefined) coordinatorsTaken.add(coordinator);',
     replace: '    if (coordinator !== undefined) coordinatorsTaken.delete(coordinator);',
     tests: ['test/coordinator-health.test.ts'],
@@ -1293,7 +1293,7 @@ export const mutants: Mutant[] = [
   {
     // a closed coordinator accepted by a new manager, whose watches then stand by for ever
     name: 'coordinator-closed-accepted',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: "  if (trouble?.final === true)\n    throw new WatchError(\n      'INVALID_CONFIG',",
     replace: "  if (trouble?.final === false)\n    throw new WatchError(\n      'INVALID_CONFIG',",
     tests: ['test/coordinator-health.test.ts'],
@@ -1301,7 +1301,7 @@ export const mutants: Mutant[] = [
   {
     // ready() blind to the coordinator's trouble: resolves while nothing can run
     name: 'ready-ignores-coordinator-trouble',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: '      const report = healthReport(statuses, undefined, trouble);',
     replace: '      const report = healthReport(statuses, undefined, undefined);',
     tests: ['test/coordinator-health.test.ts'],
@@ -1325,7 +1325,7 @@ export const mutants: Mutant[] = [
   {
     // a topic nobody runs not shown in status(), so health() says ready
     name: 'status-stalled-dropped',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: '    if (seen?.stalled !== undefined) status.stalled = seen.stalled;',
     replace: '    if (seen?.stalled === undefined) status.stalled = seen?.stalled;',
     tests: ['test/coordinator-health.test.ts'],
@@ -1421,7 +1421,7 @@ export const mutants: Mutant[] = [
   {
     // ready() waits out its whole timeout for a coordinator that can never run anything again
     name: 'ready-waits-for-final-trouble',
-    file: 'src/watch-manager.ts',
+    file: 'src/engine/watch-manager.ts',
     find: '      if (trouble?.final === true) throw',
     replace: '      if (trouble?.final === false) throw',
     tests: ['test/coordinator-health.test.ts'],
@@ -1461,7 +1461,7 @@ export const mutants: Mutant[] = [
   {
     // issue 20.9: the warning taken by the CLI is not marked as told: the manager warns a second time
     name: 'node-eol-taken-not-marked',
-    file: 'src/node-support.ts',
+    file: 'src/core/node-support.ts',
     find: '  if (message !== undefined) flags[WARNED] = true;',
     replace: '',
     tests: [CLI, 'test/unit/node-support.test.ts'],
@@ -1511,7 +1511,7 @@ export const mutants: Mutant[] = [
   {
     // a lost lease does not abort the handlers' ctx.signal: they run on, on a member that no longer holds the topic
     name: 'lost-lease-keeps-signal',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: "await engine.stopFor(reason, true, how === 'lost');",
     replace: "await engine.stopFor(reason, true, how !== 'lost');",
     tests: [COORDINATED_WATCH],
@@ -1519,7 +1519,7 @@ export const mutants: Mutant[] = [
   {
     // a lease lost while a hand-off drains leaves the running handlers uncut: they work on, no longer fenced
     name: 'drain-not-cut-on-loss',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: "    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);",
     replace: '',
     tests: [COORDINATED_WATCH],
@@ -1527,7 +1527,7 @@ export const mutants: Mutant[] = [
   {
     // a transactional handler that returns after its signal aborted commits its position without its effect
     name: 'transaction-commits-after-abort',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: '          if (ctx.signal.aborted) throw ctx.signal.reason;',
     replace: '',
     tests: ['test/coordinated-manager.test.ts'],
@@ -1535,7 +1535,7 @@ export const mutants: Mutant[] = [
   {
     // a handler failing before the stream was accepted rejects registerWatch instead of reaching onError
     name: 'handler-failure-rejects-start',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    this.report(error, true);\n    this.settleStart();',
     replace: '    this.report(error, true);',
     tests: [LIVE],
@@ -1543,7 +1543,7 @@ export const mutants: Mutant[] = [
   {
     // a handler failing before the stream was accepted is told to nobody (registerWatch resolves all the same)
     name: 'handler-failure-not-told-before-ready',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    this.report(error, true);\n    this.settleStart();',
     replace: '    this.report(error, false);\n    this.settleStart();',
     tests: [LIVE],
@@ -1551,7 +1551,7 @@ export const mutants: Mutant[] = [
   {
     // a coordinated engine's handler failure told twice (by the engine, and again by the coordinated watch)
     name: 'handler-failure-told-twice',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    return this.lastTold === error;',
     replace: '    return this.lastTold !== error;',
     tests: [COORDINATED_WATCH],
@@ -1559,7 +1559,7 @@ export const mutants: Mutant[] = [
   {
     // item 14: a lease lost while the previous engine still stopped starts an engine under it
     name: 'coordinated-start-under-lost-lease',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: "if (!this.phase.is('standby') || lease.signal.aborted) {",
     replace: "if (!this.phase.is('standby')) {",
     tests: [COORDINATED_WATCH],
@@ -1567,7 +1567,7 @@ export const mutants: Mutant[] = [
   {
     // item 14: the counters of an engine that stopped replace those of the ones before (counters go back)
     name: 'coordinated-counters-replaced',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: 'for (const c of COUNTERS) this.past[c] += m[c];',
     replace: 'for (const c of COUNTERS) this.past[c] = m[c];',
     tests: [COORDINATED_WATCH],
@@ -1575,7 +1575,7 @@ export const mutants: Mutant[] = [
   {
     // the running engine's counters shown without those of the leases before
     name: 'coordinated-metrics-without-past',
-    file: 'src/coordinated-watch.ts',
+    file: 'src/engine/coordinated-watch.ts',
     find: 'for (const c of COUNTERS) m[c] += this.past[c];',
     replace: 'for (const c of COUNTERS) m[c] = this.past[c];',
     tests: [COORDINATED_WATCH],
@@ -1673,7 +1673,7 @@ export const mutants: Mutant[] = [
   {
     // A failed reset is forgotten: the next connection resumes from the old position and the notice comes again.
     name: 'restart-failed-reset-forgotten',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    this.resetTo = target;\n',
     replace: '    this.resetTo = undefined;\n',
     tests: [RESTART],
@@ -1738,7 +1738,7 @@ export const reverts: Mutant[] = [
   {
     // #2: a delay above 2^31-1 ms handed to Node as it is (fires after 1 ms: a hot loop)
     name: 'revert-02-timer-cap',
-    file: 'src/clock.ts',
+    file: 'src/core/clock.ts',
     find: '        const step = Math.min(remaining, MAX_TIMER_MS);',
     replace: '        const step = Math.max(remaining, 0);',
     tests: [INPUTS],
@@ -1764,7 +1764,7 @@ export const reverts: Mutant[] = [
   {
     // #4: a save that fails before the start resolves never reaches onError
     name: 'revert-04-failed-save-reported-before-start',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '(err) => this.report(err, true)',
     replace: '(err) => this.report(err, false)',
     tests: [STATE],
@@ -1860,7 +1860,7 @@ export const reverts: Mutant[] = [
   {
     // #13: a self link with dot segments accepted (the history request leaves /events)
     name: 'revert-13-dot-segments',
-    file: 'src/option-checks.ts',
+    file: 'src/core/option-checks.ts',
     find: "    if (segment === '' || segment === '.' || segment === '..' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
     replace: "    if (segment === '' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
     tests: [INPUTS],
@@ -1876,7 +1876,7 @@ export const reverts: Mutant[] = [
   {
     // #15: the backoff escalates over healthy streams that a service ends
     name: 'revert-15-backoff-after-progress',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    const progressed = conn.madeProgress || this.replayed > 0;',
     replace: '    const progressed = conn.madeProgress && this.replayed > 0;',
     tests: [RECONNECT],
@@ -1957,7 +1957,7 @@ export const reverts: Mutant[] = [
   {
     // close() cuts the running handlers at once: one that finishes within closeTimeoutMs is delivered again
     name: 'close-cuts-handlers-at-once',
-    file: 'src/topic-watch.ts',
+    file: 'src/engine/topic-watch.ts',
     find: '    await this.delivery.stop(graceSleep, cut ? reason : undefined);',
     replace: '    await this.delivery.stop(graceSleep, reason);',
     tests: ['test/close.test.ts', 'test/cli-signals.test.ts'],

@@ -3,7 +3,7 @@
  * test helpers live in `watch-manager/testing`.
  * @packageDocumentation
  */
-export { WatchManager, type Subscription, type WatchManagerEvents } from './watch-manager';
+export { WatchManager, type Subscription, type WatchManagerEvents } from './engine/watch-manager';
 export type { WatchHandlers, ResyncNotice, EventContext, TransactionClient } from './delivery/watch-handlers';
 export type {
   Coordinator,
@@ -23,9 +23,9 @@ export type { TokenGetter, TokenRequest } from './config/token-getter';
 export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
 export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';
-export type { BackoffOptions } from './backoff';
-export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './errors';
-export type { Clock, Timer, TimerOptions } from './clock';
+export type { BackoffOptions } from './core/backoff';
+export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './core/errors';
+export type { Clock, Timer, TimerOptions } from './core/clock';
 export type {
   WatchEvent,
   WatchEventType,
@@ -42,8 +42,8 @@ export type {
   StateChangeToTrouble,
   WatchMetrics,
   LeaseChange,
-} from './types';
-export { VERSION } from './version';
+} from './core/types';
+export { VERSION } from './core/version';
 export type { HealthReport, WatchHealth } from './health/health-report';
 export type { WatchTelemetry, TelemetryLink, TopicTelemetry } from './telemetry/watch-telemetry';
 export { serveProbes, type ProbeServer, type ProbeServerOptions, type HealthSource } from './health/probe-server';

@@ -13,7 +13,7 @@ import {
   type WatchManagerOptions,
 } from 'watch-manager';
 import { runCli } from '../src/cli/main';
-import { systemClock } from '../src/clock';
+import { systemClock } from '../src/core/clock';
 import { HttpTransport } from '../src/transport/http-transport';
 import { parseProxyUrl } from '../src/config/proxy';
 import { probeProxy } from '../src/transport/proxy-probe';

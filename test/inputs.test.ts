@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WatchError, WatchManager, clientCredentialsToken, type WatchManagerOptions } from 'watch-manager';
 import { runCli } from '../src/cli/main';
-import { MAX_TIMER_MS, boundedClock, systemClock, type Clock, type Timer } from '../src/clock';
+import { MAX_TIMER_MS, boundedClock, systemClock, type Clock, type Timer } from '../src/core/clock';
 import { createLog } from '../src/logging/logger';
-import { DEFAULT_BACKOFF } from '../src/backoff';
+import { DEFAULT_BACKOFF } from '../src/core/backoff';
 import { TokenRefresher } from '../src/auth/token-refresher';
 import type { FakeWatchService } from 'watch-manager/testing';
 import {

@@ -4,7 +4,7 @@ import { WatchManager, WatchError, type WatchEvent } from 'watch-manager';
 import { FakeClock } from 'watch-manager/testing';
 import { TokenRefresher } from '../src/auth/token-refresher';
 import { createLog } from '../src/logging/logger';
-import { DEFAULT_BACKOFF } from '../src/backoff';
+import { DEFAULT_BACKOFF } from '../src/core/backoff';
 import {
   TOPIC,
   captureLogger,

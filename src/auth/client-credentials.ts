@@ -1,9 +1,9 @@
 import { KeyObject, createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { systemClock, type Clock } from '../clock';
-import { WatchError, codeOfHttpStatus } from '../errors';
+import { systemClock, type Clock } from '../core/clock';
+import { WatchError, codeOfHttpStatus } from '../core/errors';
 import { HttpTransport } from '../transport/http-transport';
-import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../option-checks';
+import { duration, httpUrl, invalid as invalidField, nonEmptyString } from '../core/option-checks';
 import { resolveTlsOption, type ResolvedTls, type TlsOptions } from '../config/options';
 import type { TokenRequest } from '../config/token-getter';
 import type {

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
-import { Backoff, type ResolvedBackoff } from '../backoff';
-import { withDeadline, type Clock, type Timer } from '../clock';
-import { WatchError, toWatchError, errorMessage } from '../errors';
+import { Backoff, type ResolvedBackoff } from '../core/backoff';
+import { withDeadline, type Clock, type Timer } from '../core/clock';
+import { WatchError, toWatchError, errorMessage } from '../core/errors';
 import type { Log } from '../logging/logger';
 import type { TokenGetter } from '../config/token-getter';
-import { unsafeHeaderChar } from '../option-checks';
+import { unsafeHeaderChar } from '../core/option-checks';
 import { registerSecret } from '../logging/redact';
 
 /** Options of {@link TokenRefresher}. */

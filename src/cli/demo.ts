@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { clientCredentialsToken } from '../auth/client-credentials';
-import { systemClock, type Timer } from '../clock';
+import { systemClock, type Timer } from '../core/clock';
 import { FakeWatchService } from '../testing/fake-watch-service';
 
 /** The embedded service `watch-tail --demo` tails. */

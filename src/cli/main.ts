@@ -1,20 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { WatchError } from '../errors';
-import { unsafeHeaderChar } from '../option-checks';
+import { WatchError } from '../core/errors';
+import { unsafeHeaderChar } from '../core/option-checks';
 import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logging/logger';
 import type { WatchManagerOptions } from '../config/options';
 import type { Coordinator } from '../state/coordinator';
 import type { ResyncNotice } from '../delivery/watch-handlers';
 import { FileSequenceStore } from '../state/file-sequence-store';
-import type { WatchEvent } from '../types';
-import { WatchManager } from '../watch-manager';
+import type { WatchEvent } from '../core/types';
+import { WatchManager } from '../engine/watch-manager';
 import { serveProbes, type ProbeServer } from '../health/probe-server';
 import { parseArgs, UsageError, type CliConfig } from './args';
 import { startDemo, type Demo } from './demo';
 import { CatchUpProgress } from './progress';
-import { systemClock } from '../clock';
-import { takeEndOfLifeWarning } from '../node-support';
+import { systemClock } from '../core/clock';
+import { takeEndOfLifeWarning } from '../core/node-support';
 import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
 /** Exit codes of CLI.md. */

@@ -1,6 +1,6 @@
 import { Format, SingleBar } from 'cli-progress';
-import type { Clock, Timer } from '../clock';
-import type { WatchManager } from '../watch-manager';
+import type { Clock, Timer } from '../core/clock';
+import type { WatchManager } from '../engine/watch-manager';
 
 // "A catch-up of more than a few hundred events": below this the bar would only flicker.
 const SHOW_AFTER_EVENTS = 300;

@@ -1,6 +1,6 @@
 import { styleText } from 'node:util';
 import type { ResyncNotice } from '../delivery/watch-handlers';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 
 /** The `event` output record of CLI.md. */
 export function eventRecord(event: WatchEvent): Record<string, unknown> {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { errorMessage } from '../errors';
+import { errorMessage } from '../core/errors';
 import { runCli } from './main';
 
 // A second SIGINT/SIGTERM exits at once; the first one lets the CLI close cleanly and save its state.

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../clock';
+import type { Clock } from '../core/clock';
 import type { ProxyEndpoint } from './proxy';
 import type { Environment } from './no-proxy';
 import type { TokenGetter } from './token-getter';

@@ -1,8 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from '../option-checks';
-import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from '../backoff';
-import { boundedClock, systemClock, type Clock } from '../clock';
+import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from '../core/option-checks';
+import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from '../core/backoff';
+import { boundedClock, systemClock, type Clock } from '../core/clock';
 import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logger';
 import { parseProxyUrl, readProxyEnvironment, type Environment, type ProxyEndpoint } from './proxy';
 import { MemorySequenceStore } from '../state/memory-sequence-store';

@@ -1,4 +1,4 @@
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import { bypassesProxy, fromEnv, type Environment } from './no-proxy';
 import { registerSecret } from '../logging/redact';
 

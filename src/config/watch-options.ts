@@ -1,6 +1,6 @@
-import { checkKeys, duration, invalid, isRecord } from '../option-checks';
+import { checkKeys, duration, invalid, isRecord } from '../core/option-checks';
 import { resolveFrom, type StartFrom } from './options';
-import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from '../types';
+import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from '../core/types';
 
 /** Criteria of {@link WatchOptions.filter}; each is a list of accepted values, absent = any. */
 export interface WatchFilter {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { syncDirectory, writeFileDurably, writeHookOf } from '../state/durable-file';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import { redactSecrets } from '../logging/redact';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 
 /** An event whose handler failed for good, set aside instead of stopping the watch. */
 export interface DeadLetter {

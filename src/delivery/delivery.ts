@@ -1,8 +1,8 @@
-import { WatchError, errorMessage, toWatchError } from '../errors';
-import { isThenable } from '../thenable';
+import { WatchError, errorMessage, toWatchError } from '../core/errors';
+import { isThenable } from '../core/thenable';
 import { afterFirst, afterThrow, type HandlerOutcome, type HandlerPolicy } from './handler-runner';
 import type { PositionKeeper } from '../state/position-keeper';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
 import type { WatchHandlers } from './watch-handlers';

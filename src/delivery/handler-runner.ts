@@ -1,7 +1,7 @@
-import { Backoff, type ResolvedBackoff } from '../backoff';
-import { sleep, type Clock } from '../clock';
-import { isThenable } from '../thenable';
-import { WatchError } from '../errors';
+import { Backoff, type ResolvedBackoff } from '../core/backoff';
+import { sleep, type Clock } from '../core/clock';
+import { isThenable } from '../core/thenable';
+import { WatchError } from '../core/errors';
 
 /** How a failing handler is retried. */
 export interface HandlerPolicy {

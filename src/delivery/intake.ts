@@ -1,4 +1,4 @@
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 import type { ResyncNotice } from './watch-handlers';
 
 /** One thing to hand to the application, in order. */

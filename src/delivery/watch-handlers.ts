@@ -1,8 +1,8 @@
-import type { WatchError } from '../errors';
+import type { WatchError } from '../core/errors';
 import type { TransactionClient } from '../state/coordinator';
 
 export type { TransactionClient };
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 
 /** The second argument of `onEvent`: what a handler needs to make its effects safe. */
 export interface EventContext {

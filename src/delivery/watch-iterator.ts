@@ -1,8 +1,8 @@
 import type { ResyncNotice, WatchHandlers } from './watch-handlers';
 import type { Acknowledger, EventSink } from './delivery';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import type { WatchOptions } from '../config/watch-options';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 
 /** One record of a `for await` watch. */
 export type WatchRecord =

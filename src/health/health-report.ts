@@ -1,5 +1,5 @@
 import type { CoordinatorTrouble } from '../state/coordinator';
-import type { WatchStatus } from '../types';
+import type { WatchStatus } from '../core/types';
 
 /** One watch in a {@link HealthReport}. */
 export interface WatchHealth {

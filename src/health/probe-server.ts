@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WatchError } from '../errors';
-import { duration, invalid, isRecord, nonEmptyString } from '../option-checks';
+import { WatchError } from '../core/errors';
+import { duration, invalid, isRecord, nonEmptyString } from '../core/option-checks';
 import type { HealthReport } from './health-report';
 
 /** What the probe server asks: a manager (or anything that answers `health()` the same way). */

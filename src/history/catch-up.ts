@@ -1,7 +1,7 @@
-import { Backoff, type ResolvedBackoff } from '../backoff';
-import { sleep, type Clock } from '../clock';
+import { Backoff, type ResolvedBackoff } from '../core/backoff';
+import { sleep, type Clock } from '../core/clock';
 import type { Intake } from '../delivery/intake';
-import { WatchError, toWatchError, errorMessage } from '../errors';
+import { WatchError, toWatchError, errorMessage } from '../core/errors';
 import { HistoryGone, type HistoryPage, type HistorySource } from './history-source';
 import type { Log } from '../logging/logger';
 

@@ -1,9 +1,9 @@
-import { WatchError, codeOfHttpStatus } from '../errors';
+import { WatchError, codeOfHttpStatus } from '../core/errors';
 import { fromHistoryEvent } from '../transport/event-codec';
-import type { Clock } from '../clock';
+import type { Clock } from '../core/clock';
 import { retryAfterMs, type HttpTransport } from '../transport/http-transport';
 import type { TokenRefresher } from '../auth/token-refresher';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 import { HistoryGone, type HistoryPage, type HistoryQuery, type HistorySource } from './history-source';
 
 /** Options of {@link HistoryClient}. */

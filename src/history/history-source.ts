@@ -1,5 +1,5 @@
-import { WatchError } from '../errors';
-import type { WatchEvent } from '../types';
+import { WatchError } from '../core/errors';
+import type { WatchEvent } from '../core/types';
 
 /** Which events a page holds: the `page`-th page (from 1) of `pageSize` events above `after`. */
 export interface HistoryQuery {

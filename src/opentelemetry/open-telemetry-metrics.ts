@@ -10,9 +10,9 @@ import {
   type Observable,
   type ObservableCounter,
 } from '@opentelemetry/api';
-import { WatchError, errorMessage } from '../errors';
-import type { WatchMetrics } from '../types';
-import { VERSION } from '../version';
+import { WatchError, errorMessage } from '../core/errors';
+import type { WatchMetrics } from '../core/types';
+import { VERSION } from '../core/version';
 import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from '../telemetry/watch-telemetry';
 import { COUNTED, TopicTotals, type Counted } from './topic-totals';
 import { RateSampler } from './rate-sampler';

@@ -4,8 +4,8 @@
  * watches read now. Several watches of one topic (managers sharing a backend, replicas in one process) add up;
  * their lag and position are the furthest behind and the furthest ahead.
  */
-import type { WatchErrorCode } from '../errors';
-import type { WatchMetrics } from '../types';
+import type { WatchErrorCode } from '../core/errors';
+import type { WatchMetrics } from '../core/types';
 
 /** The counters of {@link WatchMetrics} reported per topic. */
 export const COUNTED = [

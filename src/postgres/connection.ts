@@ -1,7 +1,7 @@
 import { Client, Pool, type ClientConfig, type PoolClient, type PoolConfig } from 'pg';
-import { WatchError, errorMessage } from '../errors';
+import { WatchError, errorMessage } from '../core/errors';
 import { registerSecret } from '../logging/redact';
-import { duration, invalid, isRecord } from '../option-checks';
+import { duration, invalid, isRecord } from '../core/option-checks';
 
 /** How a PostgreSQL-backed part reaches its database: a connection string, or a pool the application owns. */
 export interface PostgresConnectionOptions {

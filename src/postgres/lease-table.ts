@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import { databaseError } from './connection';
 
 /** A lease won: the epoch that fences every later write, and the position stored for the topic. */

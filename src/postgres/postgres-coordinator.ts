@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Pool, PoolClient } from 'pg';
-import { sleep, systemClock, type Clock, type Timer } from '../clock';
-import { WatchError, errorMessage } from '../errors';
-import { duration, invalid, nonEmptyString } from '../option-checks';
+import { sleep, systemClock, type Clock, type Timer } from '../core/clock';
+import { WatchError, errorMessage } from '../core/errors';
+import { duration, invalid, nonEmptyString } from '../core/option-checks';
 import type {
   Coordinator,
   CoordinatorTrouble,

@@ -1,5 +1,5 @@
 import type { SequenceProvider } from '../state/sequence-provider';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import {
   databaseError,
   endPool,

@@ -1,6 +1,6 @@
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
-import { WatchError } from '../errors';
-import { isRecord } from '../option-checks';
+import { WatchError } from '../core/errors';
+import { isRecord } from '../core/option-checks';
 import type { TransactionClient, TransactionQuery, TransactionResult } from '../state/coordinator';
 import { transactionStatement } from './transaction-statement';
 

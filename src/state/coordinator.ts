@@ -1,4 +1,4 @@
-import type { WatchError } from '../errors';
+import type { WatchError } from '../core/errors';
 
 /**
  * How replicas share topics: at most one member runs a topic at a time, fenced by an epoch that every write of its

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
-import { systemClock } from '../clock';
-import { WatchError } from '../errors';
+import { systemClock } from '../core/clock';
+import { WatchError } from '../core/errors';
 
 /** Who holds a lock, as written beside it (`<file>.lock-holder`): for the message that refuses a second process. */
 interface Holder {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurably, tempPrefix, writeHookOf } from './durable-file';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import { FileLock } from './file-lock';
-import { checkKeys, duration } from '../option-checks';
+import { checkKeys, duration } from '../core/option-checks';
 import type { SequenceProvider } from './sequence-provider';
 
 /** Options of {@link FileSequenceStore}. */

@@ -1,4 +1,4 @@
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import type { TopicLease } from './coordinator';
 import type { SequenceProvider } from './sequence-provider';
 

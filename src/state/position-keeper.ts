@@ -1,6 +1,6 @@
-import { withDeadline, type Clock, type Timer } from '../clock';
-import { isThenable } from '../thenable';
-import { WatchError, toWatchError } from '../errors';
+import { withDeadline, type Clock, type Timer } from '../core/clock';
+import { isThenable } from '../core/thenable';
+import { WatchError, toWatchError } from '../core/errors';
 import type { SequenceProvider } from './sequence-provider';
 
 /** When positions are written: after `everyAcks` acknowledgements, or `intervalMs` after the first unsaved one. */

@@ -3,10 +3,10 @@
  * promise it returns rejects with, must never stop a watch, lose an event or crash the process. Each call is fenced;
  * the first failure of each kind is logged once.
  */
-import { WatchError, errorMessage } from '../errors';
+import { WatchError, errorMessage } from '../core/errors';
 import type { Log } from '../logging/logger';
-import { isThenable } from '../thenable';
-import type { WatchMetrics } from '../types';
+import { isThenable } from '../core/thenable';
+import type { WatchMetrics } from '../core/types';
 import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from './watch-telemetry';
 
 /** Attaches a manager to `telemetry` and returns its link with every call fenced. */

@@ -6,7 +6,7 @@
  * Counters and gauges are read, not pushed: the backend calls `read()` when it collects (a scrape, an export
  * interval), so the hot path pays nothing for them. Only durations, which no snapshot can give, are told as they end.
  */
-import type { WatchMetrics } from '../types';
+import type { WatchMetrics } from '../core/types';
 
 /** Durations of the watches of one topic, told as each ends. */
 export interface TopicTelemetry {

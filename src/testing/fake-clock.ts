@@ -1,4 +1,4 @@
-import type { Clock, Timer, TimerOptions } from '../clock';
+import type { Clock, Timer, TimerOptions } from '../core/clock';
 
 /**
  * A seeded pseudo-random generator (mulberry32): the same seed gives the same sequence, so a chaos test that draws

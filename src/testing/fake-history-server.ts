@@ -1,11 +1,11 @@
 import http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { sleep, type Clock } from '../clock';
+import { sleep, type Clock } from '../core/clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
 import { TOKEN_PATH, type FakeTokenEndpoint } from './fake-token-endpoint';
 import type { PurgedReading, TopicLog } from './topic-log';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 import { cappedPageSize, goneHeader, hasUnknownType, shuffledPage, type HostileBehaviour } from './hostile';
 import { toHistoryJson } from './wire-render';
 

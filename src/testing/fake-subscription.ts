@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { sleep, type Clock, type Timer } from '../clock';
+import { sleep, type Clock, type Timer } from '../core/clock';
 import type { WireEventInput, WireRequestOutput } from '../transport/proto';
-import type { AgentStatus, WatchEvent } from '../types';
+import type { AgentStatus, WatchEvent } from '../core/types';
 import type { FakeTokenIssuer, TokenCheck } from './fake-token-issuer';
 import { hasUnknownType, LiveShaper, type HostileBehaviour } from './hostile';
 import type { TopicLog } from './topic-log';

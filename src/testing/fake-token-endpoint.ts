@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type http from 'node:http';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { sleep, type Clock } from '../clock';
+import { sleep, type Clock } from '../core/clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
 
 /** A service account the fake token endpoint knows: a client secret, or a public key for JWT client assertions. */

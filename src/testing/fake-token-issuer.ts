@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Clock } from '../clock';
+import type { Clock } from '../core/clock';
 
 /** The outcome of checking a bearer token. */
 export type TokenCheck =

@@ -1,8 +1,8 @@
 import https from 'node:https';
 import * as grpc from '@grpc/grpc-js';
-import { systemClock, type Clock } from '../clock';
+import { systemClock, type Clock } from '../core/clock';
 import { watchProto, type WireEventInput, type WireWatchHandlers } from '../transport/proto';
-import type { WatchEvent } from '../types';
+import type { WatchEvent } from '../core/types';
 import { seededRandom } from './fake-clock';
 import { FakeHistoryServer, type HistoryCounters, type HistoryFaults } from './fake-history-server';
 import {

@@ -1,4 +1,4 @@
-import type { ResourceInstance, WatchEvent, WatchEventType } from '../types';
+import type { ResourceInstance, WatchEvent, WatchEventType } from '../core/types';
 
 /** What a test may set when publishing; everything else is filled with realistic values. */
 export interface PublishInput {

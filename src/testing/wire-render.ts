@@ -1,5 +1,5 @@
 import type { WireEventInput } from '../transport/proto';
-import type { WatchEvent, WatchEventType } from '../types';
+import type { WatchEvent, WatchEventType } from '../core/types';
 
 /** The fields the stream and the history API carry alike. */
 function envelope(event: WatchEvent): {

@@ -1,4 +1,4 @@
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import type { DecodedEvent, DecodedInt64, DecodedResource } from './proto';
 import {
   WATCH_EVENT_TYPES,
@@ -6,7 +6,7 @@ import {
   type ResourceReference,
   type WatchEvent,
   type WatchEventType,
-} from '../types';
+} from '../core/types';
 
 /**
  * Parses a wire sequence id (int64, carried as a decimal string) into a number, refusing anything that is not a

@@ -1,6 +1,6 @@
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { WatchError } from '../errors';
+import { WatchError } from '../core/errors';
 import type { Log } from '../logging/logger';
 import type { ResolvedOptions } from '../config/options';
 import { proxyFor, type ProxyEndpoint } from '../config/proxy';

@@ -1,6 +1,6 @@
 import http from 'node:http';
-import type { Clock } from '../clock';
-import { WatchError, codeOfHttpStatus, errorMessage, type WatchErrorCode } from '../errors';
+import type { Clock } from '../core/clock';
+import { WatchError, codeOfHttpStatus, errorMessage, type WatchErrorCode } from '../core/errors';
 import type { ProxyEndpoint } from '../config/proxy';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../clock';
+import type { Clock, Timer } from '../core/clock';
 
 /** Options of {@link StallWatchdog}. */
 export interface StallWatchdogOptions {

@@ -1,4 +1,4 @@
-import type { AgentStatus } from '../types';
+import type { AgentStatus } from '../core/types';
 
 /**
  * The tokens an open stream must send (the token refresher): the one held now, and each new one as it comes. A

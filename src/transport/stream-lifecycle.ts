@@ -1,4 +1,4 @@
-import type { TransitionTable } from '../state-machine';
+import type { TransitionTable } from '../core/state-machine';
 
 /**
  * What one `subscribe` call ({@link WatchStream}) knows of the service's side, in two tables that move

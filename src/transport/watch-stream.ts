@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { WatchError, fromGrpcStatus, toWatchError } from '../errors';
+import { WatchError, fromGrpcStatus, toWatchError } from '../core/errors';
 import { WIRE_PING, fromWireEvent } from './event-codec';
 import type { WatchClient } from './grpc-channel';
 import type { Log } from '../logging/logger';
-import { unsafeHeaderChar } from '../option-checks';
+import { unsafeHeaderChar } from '../core/option-checks';
 import type { DecodedEvent, WireRequest } from './proto';
-import type { AgentStatus, WatchEvent } from '../types';
-import { StateMachine } from '../state-machine';
+import type { AgentStatus, WatchEvent } from '../core/types';
+import { StateMachine } from '../core/state-machine';
 import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stream-lifecycle';
 import type { AgentStatusFeed, TokenFeed } from './stream-feeds';
 

@@ -1,8 +1,8 @@
-import { endOfLifeMessage } from '../../src/node-support';
+import { endOfLifeMessage } from '../../src/core/node-support';
 
 /**
- * The SDK's own end-of-life warning (src/node-support.ts), taken out of a child's stderr so that a test can hold the
- * rest to exactly the lines it expects. On an ended Node.js line (the machines' 20 since 2026-04-30) every process
+ * The SDK's own end-of-life warning (src/core/node-support.ts), taken out of a child's stderr so that a test can hold
+ * the rest to exactly the lines it expects. On an ended Node.js line (the machines' 20 since 2026-04-30) every process
  * that builds a WatchManager prints it once, as Node.js prints any process warning (the same on 20, 22, 24 and 26):
  *
  *   (node:PID) [WATCH_MANAGER_NODE_EOL] Warning: Node.js v20.20.2 reached its end of life on 2026-04-30: …

@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { Delivery } from '../../src/delivery/delivery';
 import { PositionKeeper } from '../../src/state/position-keeper';
 import { MemorySequenceStore } from '../../src/state/memory-sequence-store';
-import { DEFAULT_BACKOFF } from '../../src/backoff';
+import { DEFAULT_BACKOFF } from '../../src/core/backoff';
 import { FakeClock } from 'watch-manager/testing';
-import { defaultKeyOf } from '../../src/topic-watch';
+import { defaultKeyOf } from '../../src/engine/topic-watch';
 import type { WatchEvent } from 'watch-manager';
 import { WatchError, type EventContext } from 'watch-manager';
 

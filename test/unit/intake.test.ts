@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Intake, type DeliveryItem, type Flow } from '../../src/delivery/intake';
-import type { WatchEvent } from '../../src/types';
+import type { WatchEvent } from '../../src/core/types';
 import { scanForSecrets } from '../support/harness';
 
 scanForSecrets();

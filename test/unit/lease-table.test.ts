@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
-import type { WatchError } from '../../src/errors';
+import type { WatchError } from '../../src/core/errors';
 import { LeaseTable } from '../../src/postgres/lease-table';
 import { ensureSchema } from '../../src/postgres/schema';
 import { startPostgres, type TestPostgres } from '../support/postgres';

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchError } from 'watch-manager';
-import { StateMachine, type TransitionTable } from '../../src/state-machine';
-import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from '../../src/watch-lifecycle';
+import { StateMachine, type TransitionTable } from '../../src/core/state-machine';
+import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from '../../src/engine/watch-lifecycle';
 import { STREAM_END, STREAM_LIFE } from '../../src/transport/stream-lifecycle';
-import { LEASE_TRANSITIONS, type LeasePhase } from '../../src/lease-lifecycle';
+import { LEASE_TRANSITIONS, type LeasePhase } from '../../src/engine/lease-lifecycle';
 import { scanForSecrets } from '../support/harness';
 
 scanForSecrets();

@@ -12,7 +12,7 @@ import {
   endOfLife,
   endOfLifeMessage,
   warnIfEndOfLife,
-} from '../../src/node-support';
+} from '../../src/core/node-support';
 
 const ROOT = path.join(__dirname, '..', '..');
 const day = (iso: string): number => Date.parse(`${iso}T12:00:00Z`);
@@ -127,7 +127,7 @@ describe('warnIfEndOfLife', () => {
     // Called twice in a child process on this very runtime, with an end of life forced through the injected
     // version: the default emitter is process.emitWarning, which prints `(node:PID) [CODE] Warning: …`.
     const script = [
-      "const { warnIfEndOfLife } = require('./src/node-support.ts');",
+      "const { warnIfEndOfLife } = require('./src/core/node-support.ts');",
       "warnIfEndOfLife('v20.20.2', Date.parse('2026-11-30'));",
       "warnIfEndOfLife('v20.20.2', Date.parse('2026-11-30'));",
       "warnIfEndOfLife(process.version, Date.parse('2026-11-30'));",

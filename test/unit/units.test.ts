@@ -1,15 +1,15 @@
 import { describe, it } from 'node:test';
 import '../support/harness';
 import assert from 'node:assert/strict';
-import { Backoff, DEFAULT_BACKOFF, backoffDelay } from '../../src/backoff';
+import { Backoff, DEFAULT_BACKOFF, backoffDelay } from '../../src/core/backoff';
 import { FakeClock, seededRandom } from 'watch-manager/testing';
-import { WatchError, fromGrpcStatus, isRetryable } from '../../src/errors';
+import { WatchError, fromGrpcStatus, isRetryable } from '../../src/core/errors';
 import fc from 'fast-check';
 import { fromWireEvent, parseSequenceId } from '../../src/transport/event-codec';
 import { decodeEvent, watchProto, type DecodedEvent } from '../../src/transport/proto';
 import { toWireEvent } from '../../src/testing/wire-render';
-import type { WatchEvent, WatchEventType } from '../../src/types';
-import { sleep } from '../../src/clock';
+import type { WatchEvent, WatchEventType } from '../../src/core/types';
+import { sleep } from '../../src/core/clock';
 import { status } from '@grpc/grpc-js';
 
 describe('backoff', () => {

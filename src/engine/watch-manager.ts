@@ -1,25 +1,25 @@
 import { EventEmitter } from 'node:events';
-import { DeadLetterSpool } from './delivery/dead-letter-spool';
-import { WatchError, errorMessage } from './errors';
-import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from './transport/grpc-channel';
-import { proxyForUrl, type ProxyEndpoint } from './config/proxy';
-import { isStandaloneCredentialsToken, managerCredentialsToken } from './auth/client-credentials';
-import { probeProxy } from './transport/proxy-probe';
-import { createLog, type Log } from './logging/logger';
-import { checkKeys, duration, selfLink as checkSelfLink } from './option-checks';
-import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from './config/options';
-import { attachTelemetry } from './telemetry/guarded-link';
-import { warnIfEndOfLife } from './node-support';
-import type { TelemetryLink } from './telemetry/watch-telemetry';
-import { TokenRefresher } from './auth/token-refresher';
-import type { WatchHandlers } from './delivery/watch-handlers';
-import type { Consumer } from './delivery/delivery';
-import { HistoryClient } from './history/history-client';
-import type { HistorySource } from './history/history-source';
-import { HttpTransport } from './transport/http-transport';
-import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from './config/watch-options';
+import { DeadLetterSpool } from '../delivery/dead-letter-spool';
+import { WatchError, errorMessage } from '../core/errors';
+import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from '../transport/grpc-channel';
+import { proxyForUrl, type ProxyEndpoint } from '../config/proxy';
+import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/client-credentials';
+import { probeProxy } from '../transport/proxy-probe';
+import { createLog, type Log } from '../logging/logger';
+import { checkKeys, duration, selfLink as checkSelfLink } from '../core/option-checks';
+import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
+import { attachTelemetry } from '../telemetry/guarded-link';
+import { warnIfEndOfLife } from '../core/node-support';
+import type { TelemetryLink } from '../telemetry/watch-telemetry';
+import { TokenRefresher } from '../auth/token-refresher';
+import type { WatchHandlers } from '../delivery/watch-handlers';
+import type { Consumer } from '../delivery/delivery';
+import { HistoryClient } from '../history/history-client';
+import type { HistorySource } from '../history/history-source';
+import { HttpTransport } from '../transport/http-transport';
+import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from '../config/watch-options';
 import { TopicWatch, type TopicWatchContext } from './topic-watch';
-import { WatchIterator, type IterateOptions, type WatchRecord } from './delivery/watch-iterator';
+import { WatchIterator, type IterateOptions, type WatchRecord } from '../delivery/watch-iterator';
 import type {
   AgentStatus,
   ConnectionState,
@@ -28,16 +28,16 @@ import type {
   StateChange,
   WatchMetrics,
   WatchStatus,
-} from './types';
+} from '../core/types';
 import { CoordinatedWatch } from './coordinated-watch';
 import type { ManagedWatch } from './managed-watch';
-import type { Coordinator, CoordinatorTrouble, TopicLease } from './state/coordinator';
-import { LeasePositions } from './state/lease-positions';
-import type { AgentStatusFeed } from './transport/stream-feeds';
-import { VERSION } from './version';
+import type { Coordinator, CoordinatorTrouble, TopicLease } from '../state/coordinator';
+import { LeasePositions } from '../state/lease-positions';
+import type { AgentStatusFeed } from '../transport/stream-feeds';
+import { VERSION } from '../core/version';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { healthReport, type HealthReport } from './health/health-report';
-import { sleep } from './clock';
+import { healthReport, type HealthReport } from '../health/health-report';
+import { sleep } from '../core/clock';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { redactSecrets } from './logging/redact';
+import { redactSecrets } from '../logging/redact';
 
 /**
  * Every failure the SDK reports carries one of these codes. Callers switch on `code`, never on the message.

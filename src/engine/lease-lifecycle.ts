@@ -1,4 +1,4 @@
-import type { TransitionTable } from './state-machine';
+import type { TransitionTable } from '../core/state-machine';
 
 /**
  * Where a coordinated watch ({@link CoordinatedWatch}) is with its topic's lease:

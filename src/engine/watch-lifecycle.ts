@@ -1,5 +1,5 @@
-import type { TransitionTable } from './state-machine';
-import type { WatchStatus } from './types';
+import type { TransitionTable } from '../core/state-machine';
+import type { WatchStatus } from '../core/types';
 
 /**
  * Where one watch ({@link TopicWatch}) is in its life. Finer than the public {@link WatchStatus.state}, which

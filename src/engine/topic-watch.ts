@@ -1,25 +1,25 @@
-import { Backoff } from './backoff';
-import { catchUp, type HistoryRequests } from './history/catch-up';
-import { sleep, withDeadline } from './clock';
-import type { DeadLetterSpool } from './delivery/dead-letter-spool';
-import { Delivery, type Consumer } from './delivery/delivery';
-import type { WatchHandlers } from './delivery/watch-handlers';
-import { WatchError, toWatchError, errorMessage, type WatchErrorCode } from './errors';
-import type { HistorySource } from './history/history-source';
-import type { Log } from './logging/logger';
-import type { ResolvedOptions } from './config/options';
-import type { ResolvedWatchOptions, WatchFilter } from './config/watch-options';
-import { PositionKeeper } from './state/position-keeper';
-import type { SequenceProvider } from './state/sequence-provider';
-import type { WatchClient } from './transport/grpc-channel';
-import type { TokenRefresher } from './auth/token-refresher';
+import { Backoff } from '../core/backoff';
+import { catchUp, type HistoryRequests } from '../history/catch-up';
+import { sleep, withDeadline } from '../core/clock';
+import type { DeadLetterSpool } from '../delivery/dead-letter-spool';
+import { Delivery, type Consumer } from '../delivery/delivery';
+import type { WatchHandlers } from '../delivery/watch-handlers';
+import { WatchError, toWatchError, errorMessage, type WatchErrorCode } from '../core/errors';
+import type { HistorySource } from '../history/history-source';
+import type { Log } from '../logging/logger';
+import type { ResolvedOptions } from '../config/options';
+import type { ResolvedWatchOptions, WatchFilter } from '../config/watch-options';
+import { PositionKeeper } from '../state/position-keeper';
+import type { SequenceProvider } from '../state/sequence-provider';
+import type { WatchClient } from '../transport/grpc-channel';
+import type { TokenRefresher } from '../auth/token-refresher';
 import { TopicConnection } from './topic-connection';
-import { StateMachine } from './state-machine';
-import { Once } from './once';
+import { StateMachine } from '../core/state-machine';
+import { Once } from '../core/once';
 import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecycle';
-import type { WatchEvent, WatchMetrics, WatchStatus } from './types';
-import { AgentStatusFeed } from './transport/stream-feeds';
-import type { TopicTelemetry } from './telemetry/watch-telemetry';
+import type { WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
+import { AgentStatusFeed } from '../transport/stream-feeds';
+import type { TopicTelemetry } from '../telemetry/watch-telemetry';
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {

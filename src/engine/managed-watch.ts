@@ -1,5 +1,5 @@
-import type { AgentStatusFeed } from './transport/stream-feeds';
-import type { WatchMetrics, WatchStatus } from './types';
+import type { AgentStatusFeed } from '../transport/stream-feeds';
+import type { WatchMetrics, WatchStatus } from '../core/types';
 
 /**
  * A registered watch as its manager keeps it: the engine of one topic ({@link TopicWatch}), or, with a coordinator,

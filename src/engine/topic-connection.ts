@@ -1,13 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Timer } from './clock';
-import type { Flow, Intake } from './delivery/intake';
-import { WatchError } from './errors';
-import type { Log } from './logging/logger';
-import type { ResolvedOptions } from './config/options';
-import type { WatchClient } from './transport/grpc-channel';
-import { StallWatchdog } from './transport/stall-watchdog';
-import { WatchStream } from './transport/watch-stream';
-import type { AgentStatusFeed, TokenFeed } from './transport/stream-feeds';
+import type { Timer } from '../core/clock';
+import type { Flow, Intake } from '../delivery/intake';
+import { WatchError } from '../core/errors';
+import type { Log } from '../logging/logger';
+import type { ResolvedOptions } from '../config/options';
+import type { WatchClient } from '../transport/grpc-channel';
+import { StallWatchdog } from '../transport/stall-watchdog';
+import { WatchStream } from '../transport/watch-stream';
+import type { AgentStatusFeed, TokenFeed } from '../transport/stream-feeds';
 
 // The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
 // neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.

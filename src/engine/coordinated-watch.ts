@@ -1,15 +1,15 @@
-import { HandlerContext } from './delivery/event-context';
-import type { EventContext, WatchHandlers } from './delivery/watch-handlers';
-import { WatchError, errorMessage, toWatchError, type WatchErrorCode } from './errors';
+import { HandlerContext } from '../delivery/event-context';
+import type { EventContext, WatchHandlers } from '../delivery/watch-handlers';
+import { WatchError, errorMessage, toWatchError, type WatchErrorCode } from '../core/errors';
 import { LEASE_TRANSITIONS, type LeasePhase } from './lease-lifecycle';
-import type { Log } from './logging/logger';
+import type { Log } from '../logging/logger';
 import type { ManagedWatch } from './managed-watch';
-import type { Coordinator, TopicLease } from './state/coordinator';
-import { StateMachine } from './state-machine';
-import { Once } from './once';
+import type { Coordinator, TopicLease } from '../state/coordinator';
+import { StateMachine } from '../core/state-machine';
+import { Once } from '../core/once';
 import type { TopicWatch } from './topic-watch';
-import { AgentStatusFeed } from './transport/stream-feeds';
-import type { LeaseChange, WatchEvent, WatchMetrics, WatchStatus } from './types';
+import { AgentStatusFeed } from '../transport/stream-feeds';
+import type { LeaseChange, WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
 
 type WatchState = WatchStatus['state'];
 
