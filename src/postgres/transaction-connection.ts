@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { sleep } from '../core/clock';
 import { WatchError } from '../core/errors';
-import { checkout, type Checkout } from './connection';
+import { checkout, sqlState, type Checkout } from './connection';
 import type { CoordinatorTiming } from './coordinator-options';
 
 /**
@@ -9,8 +9,7 @@ import type { CoordinatorTiming } from './coordinator-options';
  * connection left. It passes as others close theirs.
  */
 function noRoom(err: unknown): boolean {
-  const cause: unknown = err instanceof WatchError ? err.cause : err;
-  return typeof cause === 'object' && cause !== null && (cause as { code?: unknown }).code === '53300';
+  return sqlState(err instanceof WatchError ? err.cause : err) === '53300';
 }
 
 /**
