@@ -28,7 +28,7 @@ export class ActiveLease implements TopicLease {
   readonly owner: string;
   private readonly table: LeaseTable;
   private readonly controller = new AbortController();
-  private handOff: Array<() => void> = [];
+  private readonly handOffListeners: Array<() => void> = [];
   private handOffAsked = false;
 
   constructor(
@@ -139,7 +139,7 @@ export class ActiveLease implements TopicLease {
   }
 
   onHandOff(listener: () => void): void {
-    this.handOff.push(listener);
+    this.handOffListeners.push(listener);
     if (this.handOffAsked) listener();
   }
 
@@ -147,8 +147,8 @@ export class ActiveLease implements TopicLease {
   askHandOff(): void {
     if (this.handOffAsked) return;
     this.handOffAsked = true;
-    if (this.handOff.length === 0) void this.release();
-    for (const listener of this.handOff) listener();
+    if (this.handOffListeners.length === 0) void this.release();
+    for (const listener of this.handOffListeners) listener();
   }
 
   async release(): Promise<void> {
