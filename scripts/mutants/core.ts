@@ -13,7 +13,7 @@ import {
   NODE_SUPPORT,
   PROXY,
   RECONNECT,
-  UNITS,
+  BACKOFF,
 } from './tests';
 
 export const coreMutants: Mutant[] = [
@@ -38,20 +38,20 @@ export const coreMutants: Mutant[] = [
     name: 'backoff-cap',
     find: 'Math.min(policy.maxDelayMs,',
     replace: 'Math.max(policy.maxDelayMs,',
-    tests: [UNITS, RECONNECT],
+    tests: [BACKOFF, RECONNECT],
   },
   {
     name: 'backoff-exponent',
     find: 'Math.pow(policy.multiplier, attempt)',
     replace: 'Math.pow(policy.multiplier, attempt + 1)',
-    tests: [UNITS, RECONNECT],
+    tests: [BACKOFF, RECONNECT],
   },
   {
     // The attempt counter never grows: no exponential growth at all.
     name: 'backoff-attempt-count',
     find: 'Math.min(this.attempt + 1, 64)',
     replace: 'Math.min(this.attempt + 0, 64)',
-    tests: [UNITS, RECONNECT],
+    tests: [BACKOFF, RECONNECT],
   },
 
   // ── Proxy refusal typing (proxy-probe.ts, http-transport.ts, topic-watch.ts) ─────────────────────────────────

@@ -46,5 +46,5 @@ export const STORE_CONTRACT = 'test/store-contract.test.ts';
 export const TOKEN = 'test/token-refresh.test.ts';
 export const TRANSACTION_GUARD = 'test/transaction-guard.test.ts';
 export const TRANSACTION_STATEMENT = 'test/unit/transaction-statement.test.ts';
-export const UNITS = 'test/unit/units.test.ts';
+export const BACKOFF = 'test/unit/backoff.test.ts';
 export const WATCH_ITERATOR = 'test/unit/watch-iterator.test.ts';
