@@ -193,7 +193,7 @@ export class TokenRefresher {
 }
 
 /** The JWT's `exp` in epoch ms, read without verifying the signature (WIRE.md); undefined when absent. */
-export function readExpiry(token: string): number | undefined {
+function readExpiry(token: string): number | undefined {
   try {
     const { exp } = decodeJwt(token);
     return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;

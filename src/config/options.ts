@@ -290,7 +290,7 @@ function pem(value: unknown, field: string, kind: 'certificate' | 'key'): string
 }
 
 /** Splits `host:port` (host may be `[v6]`). */
-export function parseTarget(value: unknown, field = 'target'): { host: string; port: number } {
+function parseTarget(value: unknown, field = 'target'): { host: string; port: number } {
   const target = nonEmptyString(value, field);
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(target);
   if (match === null) throw invalid(field, `expected 'host:port', got '${target}'`);

@@ -62,7 +62,7 @@ function checkFilter(filter: unknown): void {
 }
 
 /** Every key of {@link WatchOptions}. */
-export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
+const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'from',
   'resync',
   'filter',

@@ -11,7 +11,7 @@ import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stre
 import type { AgentStatusFeed, TokenFeed } from './stream-feeds';
 
 /** What a {@link WatchStream} reports to its owner. */
-export interface WatchStreamCallbacks {
+interface WatchStreamCallbacks {
   /** The service accepted the subscription (a sign of life, or the owner's `accept()`). Called at most once. */
   onReady(): void;
   /** The stream's first sign of life: response headers or a first message. Called at most once. */
