@@ -71,12 +71,12 @@ export class TokenRefresher {
   }
 
   /** The token held now, if any, without calling the getter. */
-  peek(): string | undefined {
+  get latest(): string | undefined {
     return this.held?.value;
   }
 
-  /** Registers a listener for tokens obtained by scheduled refreshes; returns its removal. */
-  onRefresh(listener: (token: string) => void): () => void {
+  /** Calls `listener` with every new token after the first (the open streams send it in-stream); returns its removal. */
+  follow(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -97,9 +97,9 @@ export class WatchStream {
     });
     this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
     const { tokens } = this.options;
-    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));
+    this.unfollow.push(tokens.follow((next) => this.sendToken(next)));
     // A refresh that came while the owner was getting the token for this stream went to no stream: send it now.
-    const latest = tokens.peek();
+    const latest = tokens.latest;
     if (latest !== undefined) this.sendToken(latest);
   }
 
@@ -113,7 +113,7 @@ export class WatchStream {
 
   /** Sends an `AGENT_STATUS` request with the newest token (called once the stream is accepted, see accepted()). */
   private sendAgentStatus(status: AgentStatus): boolean {
-    const token = this.options.tokens.peek() ?? this.token;
+    const token = this.options.tokens.latest ?? this.token;
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
       agentStatus.context = {
@@ -198,8 +198,8 @@ export class WatchStream {
   private accepted(): void {
     const { agentStatus, callbacks } = this.options;
     if (!this.end.is('finished')) {
-      this.unfollow.push(agentStatus.listen((status) => this.sendAgentStatus(status)));
-      const status = agentStatus.current;
+      this.unfollow.push(agentStatus.follow((status) => this.sendAgentStatus(status)));
+      const status = agentStatus.latest;
       if (status !== undefined) this.sendAgentStatus(status);
     }
     callbacks.onReady();
