@@ -43,10 +43,7 @@ export class TokenRefresher {
   private readonly listeners = new Set<(token: string) => void>();
   private readonly closing = new AbortController();
   private readonly retry: Backoff;
-  /**
-   * New tokens after the first one (scheduled refreshes, or fetches for a token about to expire), each sent to the open
-   * streams.
-   */
+  /** New tokens after the first one (scheduled or for a token about to expire), each sent to the open streams. */
   refreshes = 0;
 
   constructor(private readonly options: TokenRefresherOptions) {
