@@ -72,7 +72,7 @@ export class TokenRefresher {
     return this.held?.value;
   }
 
-  /** Calls `listener` with every new token after the first (the open streams send it in-stream); returns its removal. */
+  /** Calls `listener` with every new token after the first (open streams send it in-stream); returns its removal. */
   follow(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
