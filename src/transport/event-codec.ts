@@ -29,7 +29,7 @@ export function parseSequenceId(value: unknown, where: string): number {
   return n;
 }
 
-/** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
+/** Wire `Event.Type` numbers (docs/wire.md#event), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
 
 /** The wire `Event.Type` number of a ping. */
@@ -124,7 +124,7 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
 }
 
 /**
- * Maps a history type string to ours (WIRE.md): drop a leading `Resource`, upper-case the rest
+ * Maps a history type string to ours (docs/wire.md#event-json): drop a leading `Resource`, upper-case the rest
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
 function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
@@ -189,7 +189,7 @@ function resourceFromJson(payload: unknown): ResourceInstance {
 }
 
 /**
- * Turns one event of a history page (WIRE.md "Event JSON") into a {@link WatchEvent} equal to the one the stream
+ * Turns one event of a history page (docs/wire.md#event-json) into a {@link WatchEvent} equal to the one the stream
  * would have carried. Unknown fields are ignored (real payloads carry `spec` and more); an item that cannot be
  * placed in sequence is `PROTOCOL`, naming where it was.
  */
