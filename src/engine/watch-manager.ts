@@ -223,7 +223,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
             engine: (lease, leaseHandlers, agentStatus, changed) =>
               this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
             stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
-            leaseChanged: (change) => this.tell('lease', () => this.emit('lease', change)),
+            leaseChanged: (change) => this.emitSafely('lease', () => this.emit('lease', change)),
             log: this.log,
           });
     this.replaceStopped(selfLink);
@@ -551,8 +551,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.closing;
   }
 
-  /** Tells listeners through `emit`; one that throws is logged, never let into the SDK's own code. */
-  private tell(name: keyof WatchManagerEvents, emit: () => void): void {
+  /** Emits through `emit`; a listener that throws is logged, never let into the SDK's own code. */
+  private emitSafely(name: keyof WatchManagerEvents, emit: () => void): void {
     try {
       emit();
     } catch (err) {
@@ -573,7 +573,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       to === 'reconnecting' || to === 'closed' || to === 'standby'
         ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
         : { ...base, to };
-    this.tell('state', () => this.emit('state', change));
+    this.emitSafely('state', () => this.emit('state', change));
   }
 
   private aggregateState(states: ReadonlyArray<WatchStatus['state']>): ConnectionState {
