@@ -629,10 +629,8 @@ export class TopicWatch {
   }
 
   /**
-   * A handler failed for good (`HANDLER_FAILED`): the watch stops. The application learns it one way only, whenever it
-   * happens: `onError` and the `'state'` event, never the start's rejection — a catch-up hands events over before the
-   * subscription is accepted, and a failure then would otherwise reject `registerWatch` with maxAttempts 1 and reach
-   * `onError` with more. The start resolves: the watch was registered and ran its handlers.
+   * A handler failed for good (`HANDLER_FAILED`): the watch stops. Told one way whenever it happens, `onError` and the
+   * `'state'` event, also in a catch-up before the subscription was accepted: the start resolves, never rejects.
    */
   private handlerFailed(error: WatchError): void {
     this.report(error, true);

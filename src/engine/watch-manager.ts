@@ -56,11 +56,7 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-/**
- * Coordinators given to a manager, each for good: a coordinator shared by two managers is closed by the first that
- * closes, under the other (whose watches then stand by for ever), and a closed one cannot start again. Any object
- * meeting the `Coordinator` contract counts, the application's own ones too.
- */
+/** Coordinators given to a manager, for good: the first of two managers to close would close a shared one. */
 const coordinatorsTaken = new WeakSet<Coordinator>();
 
 // How long the diagnosis of a proxied failure may wait for the proxy's answer to CONNECT: long enough for a busy
