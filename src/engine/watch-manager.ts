@@ -6,7 +6,8 @@ import { proxyForUrl, type ProxyEndpoint } from '../config/proxy';
 import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/client-credentials';
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
-import { checkKeys, selfLink as checkSelfLink } from '../core/option-checks';
+import { selfLink as checkSelfLink } from '../core/option-checks';
+import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -179,14 +180,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   ): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
-    if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
-    }
-    for (const name of ['onError', 'onResync', 'onLive'] as const) {
-      if (handlers[name] !== undefined && typeof handlers[name] !== 'function') {
-        throw new WatchError('INVALID_CONFIG', `invalid argument 'handlers.${name}': must be a function`);
-      }
-    }
+    checkHandlers(handlers);
     const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
@@ -251,21 +245,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    if (typeof options !== 'object' || options === null)
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    checkKeys(
-      options as Record<string, unknown>,
-      ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'],
-      'options.',
-      'argument',
-    );
-    const highWaterMark = options.highWaterMark ?? 100;
-    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
-      throw new WatchError(
-        'INVALID_CONFIG',
-        "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000",
-      );
-    }
+    const highWaterMark = iterateHighWaterMark(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
@@ -383,14 +363,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    */
   async sendAgentStatus(status: AgentStatus, topic?: string): Promise<number> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
-    if (
-      typeof status !== 'object' ||
-      status === null ||
-      typeof status.state !== 'string' ||
-      typeof status.message !== 'string'
-    ) {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'status': state and message must be strings");
-    }
+    checkAgentStatus(status);
     const targets = [...this.watches.values()].filter(
       (w) => w.currentState !== 'closed' && (topic === undefined || w.topic === topic),
     );
