@@ -99,15 +99,6 @@ export class TopicConnection {
     return this.wentLive;
   }
 
-  /**
-   * Whether this connection moved the watch forward: it went live (so its live events were handed over). A
-   * connection that did is a healthy one that ended (a load balancer's maximum connection age): the reconnect
-   * backoff starts over.
-   */
-  get madeProgress(): boolean {
-    return this.isLive;
-  }
-
   /** Whether the stream showed a sign of life (headers or a message). */
   get hasShownLife(): boolean {
     return this.stream.hasShownLife;
