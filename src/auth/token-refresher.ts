@@ -32,9 +32,9 @@ const MIN_REFRESH_DELAY_MS = 100;
 
 /**
  * Owns the access token for one manager: fetches it with a deadline, schedules its refresh at 4/5 of the time left
- * until the JWT's `exp` (WIRE.md, as the reference SDK), and tells listeners (the open streams) about each new token
- * so they can send it in-stream. Its lifetime spans reconnects; `close()` rejects a pending fetch at once, so a
- * getter that hangs never blocks the manager's `close()`.
+ * until the JWT's `exp` (docs/wire.md#token-refresh, as the reference SDK), and tells listeners (the open streams)
+ * about each new token so they can send it in-stream. Its lifetime spans reconnects; `close()` rejects a pending fetch
+ * at once, so a getter that hangs never blocks the manager's `close()`.
  */
 export class TokenRefresher {
   private held: HeldToken | undefined;
@@ -192,7 +192,7 @@ export class TokenRefresher {
   }
 }
 
-/** The JWT's `exp` in epoch ms, read without verifying the signature (WIRE.md); undefined when absent. */
+/** The JWT's `exp` in epoch ms, read unverified (docs/wire.md#token-refresh); undefined when absent. */
 export function readExpiry(token: string): number | undefined {
   try {
     const { exp } = decodeJwt(token);

@@ -30,9 +30,9 @@ function progressOf(manager: WatchManager): Progress | undefined {
 }
 
 /**
- * The catch-up progress bar of `watch-tail` (CLI.md): on stderr, only when it is a terminal (and stdout is not),
- * only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It never writes
- * to stdout.
+ * The catch-up progress bar of `watch-tail` (docs/cli.md#output-records): on stderr, only when it is a terminal (and
+ * stdout is not), only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It
+ * never writes to stdout.
  */
 export class CatchUpProgress {
   private bar: SingleBar | undefined;

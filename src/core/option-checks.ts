@@ -77,9 +77,9 @@ export function headerValue(value: unknown, field: string, what = 'option'): str
 }
 
 /**
- * A WatchTopic self link (`/management/v1alpha1/watchtopics/<name>`, WIRE.md): an absolute path of non-empty
- * segments of unreserved URL characters, none of them `.` or `..`. It becomes part of the history request's path,
- * where a dot segment would move the request, with the bearer token, to another resource of the service.
+ * A WatchTopic self link (`/management/v1alpha1/watchtopics/<name>`, docs/wire.md#request): an absolute path of
+ * non-empty segments of unreserved URL characters, none of them `.` or `..`. It becomes part of the history request's
+ * path, where a dot segment would move the request, with the bearer token, to another resource of the service.
  */
 export function selfLink(value: unknown, field = 'selfLink', what = 'argument'): string {
   const example = 'a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>';

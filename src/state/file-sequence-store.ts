@@ -53,9 +53,9 @@ function ioError(file: string, action: string, err: unknown): WatchError {
 /**
  * Positions of many topics in one JSON file, written crash-safe: every write is a whole new version or nothing
  * (temp file with mode 0600, fsync, rename over the old one, fsync of the directory — `write-file-atomic` skips the
- * last step, FACTS.md). The file carries a format version and a checksum, and one that is truncated, garbled, of
- * another version or fails its checksum is `STATE_CORRUPT`, never taken as "no position": that would silently
- * replay or skip everything. A missing file is a first run; a missing directory is `STATE_IO`.
+ * last step, docs/facts.md#durable-replace). The file carries a format version and a checksum, and one that is
+ * truncated, garbled, of another version or fails its checksum is `STATE_CORRUPT`, never taken as "no position": that
+ * would silently replay or skip everything. A missing file is a first run; a missing directory is `STATE_IO`.
  *
  * A position counts as stored only once a write holding it is durable: until then `getSequence` does not show it,
  * and a failed write leaves it pending, so that asking again writes again (never "saved" without a write).

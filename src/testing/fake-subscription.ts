@@ -272,7 +272,7 @@ export class FakeSubscription {
       }
       return;
     }
-    // Unset or TOKEN_REFRESH: an in-stream token refresh (WIRE.md).
+    // Unset or TOKEN_REFRESH: an in-stream token refresh (docs/wire.md#token-refresh).
     const check = await this.host.tokens.check(bearer(req.token));
     if (!check.ok) {
       this.host.counters.refreshesRejected += 1;

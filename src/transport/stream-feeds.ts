@@ -12,8 +12,8 @@ export interface TokenFeed {
 }
 
 /**
- * The agent status of one watch (`AGENT_STATUS`, WIRE.md): its streams send it once the service accepted them and
- * again whenever it changes, so it is re-sent after every reconnect without anyone relaying it.
+ * The agent status of one watch (`AGENT_STATUS`, docs/wire.md#agent-status): its streams send it once the service
+ * accepted them and again whenever it changes, so it is re-sent after every reconnect without anyone relaying it.
  */
 export class AgentStatusFeed {
   private status: AgentStatus | undefined;

@@ -38,9 +38,10 @@ export interface WatchStreamOptions {
 }
 
 /**
- * One `subscribe` call (WIRE.md): opens it with the call metadata and the first request, sends in-stream token
- * refreshes and agent status (it follows both feeds itself while open), answers the service's PING events, decodes
- * resource events, and reports one final outcome. It knows nothing of positions or reconnects: that is the manager's.
+ * One `subscribe` call (docs/wire.md#stream-conversation): opens it with the call metadata and the first request, sends
+ * in-stream token refreshes and agent status (it follows both feeds itself while open), answers the service's PING
+ * events, decodes resource events, and reports one final outcome. It knows nothing of positions or reconnects: that is
+ * the manager's.
  */
 export class WatchStream {
   private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
@@ -79,7 +80,8 @@ export class WatchStream {
     const call = client.subscribe(metadata);
     this.call = call;
     // An 'error' listener must exist before anything can fail: grpc-js emits 'error' for every non-OK status and an
-    // unhandled one would crash the process (FACTS.md). The outcome itself is read from 'status'.
+    // unhandled one would crash the process (docs/facts.md#grpc-js-call-errors). The outcome itself is read from
+    // 'status'.
     call.on('error', () => undefined);
     call.on('metadata', () => this.markAlive());
     call.on('data', (message: DecodedEvent) => this.receive(message));
@@ -107,7 +109,7 @@ export class WatchStream {
   private sendToken(token: string): boolean {
     if (token === this.token) return true; // the stream holds it already (opened with it, or sent before)
     this.token = token;
-    // requestType left unset, as the reference SDK sends it (WIRE.md: "unset or TOKEN_REFRESH").
+    // requestType left unset, as the reference SDK sends it (docs/wire.md#token-refresh).
     return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
   }
 
@@ -219,7 +221,7 @@ export class WatchStream {
     if (end === 'cancelled' || end === 'failing' || end === 'finished') return;
     this.markAlive();
     if (message.type === WIRE_PING) {
-      // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
+      // Liveness probe of the service (docs/wire.md#pings): answer with its id at once; never a user event.
       if (this.finalError === undefined)
         this.write({
           selfLink: this.options.topic,
