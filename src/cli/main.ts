@@ -18,7 +18,7 @@ import { takeEndOfLifeWarning } from '../core/node-support';
 import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
 /** Exit codes (docs/cli.md#exit-codes). */
-export const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
+const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
 
 /** The process surface the CLI uses, replaceable in tests. */
 export interface CliIo {

@@ -46,9 +46,8 @@ export class CatchUpProgress {
   ) {}
 
   /**
-   * Draws only when stderr is a terminal and stdout is not: the bar is for output going to a file or a pipe (a long
-   * catch-up shows nothing otherwise); on a terminal the events scroll by themselves, and a bar on the cursor line
-   * would be overwritten by them.
+   * Draws only when stderr is a terminal and stdout is not (output to a file or pipe): on a terminal the events
+   * scroll by themselves and would overwrite the bar.
    */
   start(stdoutIsTerminal: boolean): void {
     if (this.stream.isTTY !== true || stdoutIsTerminal) return;

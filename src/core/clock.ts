@@ -13,9 +13,8 @@ export interface Timer {
 /** Options of {@link Clock.setTimeout}. */
 export interface TimerOptions {
   /**
-   * Keep the process alive while this timer is pending. SDK timers are unref'd by default so that they never hold a
-   * process open; only a wait that is the sole thing keeping an open watch alive (the reconnect backoff) sets this.
-   * @default false
+   * Keep the process alive while this timer is pending (SDK timers are unref'd; only the reconnect backoff, the one
+   * wait keeping an open watch alive, sets this). @default false
    */
   ref?: boolean;
 }

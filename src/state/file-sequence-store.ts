@@ -229,14 +229,14 @@ export class FileSequenceStore implements SequenceProvider {
       const next = new Map(durable);
       // Resets first (they replace the position), then what moved forward since (the new sequence's positions).
       const reset = new Map(this.resets);
-      for (const [topic, seq] of reset) next.set(topic, seq);
+      for (const [topic, position] of reset) next.set(topic, position);
       const carried = new Map(this.wanted);
-      for (const [topic, seq] of carried) if (seq > (next.get(topic) ?? 0)) next.set(topic, seq);
+      for (const [topic, position] of carried) if (position > (next.get(topic) ?? 0)) next.set(topic, position);
       await this.write(Object.fromEntries(next));
       // Only now, after the durable write, is the new state the store's (a failure above leaves `wanted` as is).
       this.durable = next;
-      for (const [topic, seq] of reset) if (this.resets.get(topic) === seq) this.resets.delete(topic);
-      for (const [topic, seq] of carried) if (this.wanted.get(topic) === seq) this.wanted.delete(topic);
+      for (const [topic, position] of reset) if (this.resets.get(topic) === position) this.resets.delete(topic);
+      for (const [topic, position] of carried) if (this.wanted.get(topic) === position) this.wanted.delete(topic);
     });
     const write = this.pendingWrite;
     this.lastWrite = write.catch(() => undefined);
@@ -273,8 +273,8 @@ function parse(text: string, file: string): Record<string, number> {
   const positions = body.positions;
   if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
     throw corrupt(file, 'has no positions');
-  for (const [topic, seq] of Object.entries(positions)) {
-    if (!Number.isSafeInteger(seq) || seq < 0) throw corrupt(file, `has an invalid position for ${topic}`);
+  for (const [topic, position] of Object.entries(positions)) {
+    if (!Number.isSafeInteger(position) || position < 0) throw corrupt(file, `has an invalid position for ${topic}`);
   }
   if (body.checksum !== checksum(positions)) throw corrupt(file, 'fails its checksum');
   return positions;

@@ -167,9 +167,8 @@ export class FakeSubscription {
   }
 
   /**
-   * This stream stalls for good: from now on nothing new is fed to it (events and pings are dropped) while it stays
-   * open, as a stream whose server side stopped feeding it. What it queued before still goes out (a send buffer is
-   * not lost): an id sent late by `reorder` is never lost behind a later one. Streams opened later are not affected.
+   * This stream stalls for good, left open: nothing new is fed to it (events and pings dropped); what it queued still
+   * goes out, as a send buffer would. Streams opened later are not affected.
    */
   stall(): void {
     this.stalled = true;

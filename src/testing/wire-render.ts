@@ -21,10 +21,10 @@ function envelope(event: WatchEvent): {
 }
 
 /** An `Event.Type` number the contract does not define: a newer service's type, as an older client sees it. */
-export const UNKNOWN_WIRE_TYPE: number = 42;
+const UNKNOWN_WIRE_TYPE: number = 42;
 
 /** A history `type` string the contract does not define. */
-export const UNKNOWN_HISTORY_TYPE = 'ResourceArchived';
+const UNKNOWN_HISTORY_TYPE = 'ResourceArchived';
 
 /**
  * The event as the watch stream carries it (`Event`, docs/wire.md#event); `unknownType` (or a type the contract does

@@ -29,12 +29,6 @@ export function parseSequenceId(value: unknown, where: string): number {
   return n;
 }
 
-/** Maps a wire event type to ours; PING is not a resource change and is handled by the stream. */
-export function parseEventType(value: unknown, where: string): WatchEventType {
-  if (typeof value === 'string' && WATCH_EVENT_TYPES.has(value)) return value as WatchEventType;
-  throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
-}
-
 /** Wire `Event.Type` numbers (docs/wire.md#event), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
 
@@ -133,7 +127,7 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
  * Maps a history type string to ours (docs/wire.md#event-json): drop a leading `Resource`, upper-case the rest
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
-export function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
+function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
   if (typeof value !== 'string' || value === '')
     throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
   const name = value.replace(/^Resource/, '').toUpperCase();

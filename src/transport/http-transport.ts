@@ -87,7 +87,7 @@ const MAX_BODY_CHARS = 64 * 1024 * 1024;
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** The longest `Retry-After` honoured: a server asking for an hour must not stall a watch for an hour. */
-export const MAX_RETRY_AFTER_MS = 300_000;
+const MAX_RETRY_AFTER_MS = 300_000;
 
 /**
  * A `Retry-After` header (RFC 9110: delay-seconds or an HTTP date) as ms from `now`, capped at

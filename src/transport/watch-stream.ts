@@ -11,7 +11,7 @@ import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stre
 import type { AgentStatusFeed, TokenFeed } from './stream-feeds';
 
 /** What a {@link WatchStream} reports to its owner. */
-export interface WatchStreamCallbacks {
+interface WatchStreamCallbacks {
   /** The service accepted the subscription (a sign of life, or the owner's `accept()`). Called at most once. */
   onReady(): void;
   /** The stream's first sign of life: response headers or a first message. Called at most once. */
@@ -99,9 +99,9 @@ export class WatchStream {
     });
     this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
     const { tokens } = this.options;
-    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));
+    this.unfollow.push(tokens.follow((next) => this.sendToken(next)));
     // A refresh that came while the owner was getting the token for this stream went to no stream: send it now.
-    const latest = tokens.peek();
+    const latest = tokens.latest;
     if (latest !== undefined) this.sendToken(latest);
   }
 
@@ -115,7 +115,7 @@ export class WatchStream {
 
   /** Sends an `AGENT_STATUS` request with the newest token (called once the stream is accepted, see accepted()). */
   private sendAgentStatus(status: AgentStatus): boolean {
-    const token = this.options.tokens.peek() ?? this.token;
+    const token = this.options.tokens.latest ?? this.token;
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
       agentStatus.context = {
@@ -200,8 +200,8 @@ export class WatchStream {
   private accepted(): void {
     const { agentStatus, callbacks } = this.options;
     if (!this.end.is('finished')) {
-      this.unfollow.push(agentStatus.listen((status) => this.sendAgentStatus(status)));
-      const status = agentStatus.current;
+      this.unfollow.push(agentStatus.follow((status) => this.sendAgentStatus(status)));
+      const status = agentStatus.latest;
       if (status !== undefined) this.sendAgentStatus(status);
     }
     callbacks.onReady();

@@ -26,7 +26,7 @@ export interface TestPostgres {
 }
 
 /** Debian's PostgreSQL binaries (`/usr/lib/postgresql/<major>/bin`, not on PATH), newest major first. */
-export function postgresBin(): string | undefined {
+function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const majors = readdirSync(root)
