@@ -18,14 +18,17 @@ scanForSecrets();
 
 /** The token feed of a refresher, driven by the test. */
 class Tokens implements TokenFeed {
-  latest: string | undefined;
+  held: string | undefined;
   readonly listeners = new Set<(token: string) => void>();
+  get latest(): string | undefined {
+    return this.held;
+  }
   follow(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
   refresh(next: string): void {
-    this.latest = next;
+    this.held = next;
     for (const listener of [...this.listeners]) listener(next);
   }
 }
@@ -142,7 +145,7 @@ describe('WatchStream over a real grpc-js call', () => {
     const svc = await serve();
     const [first, second, third] = [await token(svc), await token(svc), await token(svc)];
     const { stream, tokens } = open(svc);
-    tokens.latest = second; // refreshed while the owner was opening the stream with `first`
+    tokens.held = second; // refreshed while the owner was opening the stream with `first`
     stream.open(first);
     await svc.waitFor(() => svc.counters.tokenRefreshes === 1, 10_000, 'the held token sent');
     tokens.refresh(second); // the stream holds it already
