@@ -5,7 +5,9 @@
 // Against a bare @grpc/grpc-js client of the same proto (the default): handler path CPU µs/event over the bare
 // client's (defaults), handler events/s over the bare client's with grpc-js defaults and with only the SDK's 1 MiB
 // flow-control window, and for await over the handler path (events/s, and CPU per event the other way round: above
-// 1 is the loop costing less per event than handlers).
+// 1 is the loop costing less per event than handlers). All four are measured from each run's first event to its last
+// (the streaming window: the SDK's history request and registerWatch, a bare client's connect, and closing fall
+// outside it); the run_* fields are the same ratios over whole runs, setup and close included.
 // The SDK of this checkout is the built package (dist/, `npm run build` first), what an application runs; with
 // --source its src/ through tsx.
 //   node --import tsx bench/versus.ts [--events 200000] [--rounds 10] [--source]
@@ -26,8 +28,9 @@ const MODE = arg('--mode', 'sdk-handler') as string;
 const BASE = arg('--base');
 const SOURCE = process.argv.includes('--source');
 
-/** Events/s and client CPU µs/event of each run, per client, in round order. */
-type Runs = Map<string, { rate: number[]; cpu: number[] }>;
+/** Events/s and client CPU µs/event of each run, per client, in round order: the streaming window, and whole runs. */
+type Runs = Map<string, Record<Measure, number[]>>;
+type Measure = 'rate' | 'cpu' | 'runRate' | 'runCpu';
 
 /** `rounds` paired rounds of `clients` (name → mode and checkout) against the server in `info`, after a warm-up. */
 async function pairedRounds(
@@ -35,17 +38,23 @@ async function pairedRounds(
   clients: ReadonlyArray<{ name: string; mode: string; root: string; source?: boolean }>,
   rounds: number,
 ): Promise<Runs> {
-  const runs: Runs = new Map(clients.map((c) => [c.name, { rate: [], cpu: [] }]));
+  const runs: Runs = new Map(clients.map((c) => [c.name, { rate: [], cpu: [], runRate: [], runCpu: [] }]));
   // warm-up: the server's first streams, the OS caches
   for (const c of clients) await runThroughput(c.mode, info, c);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? clients : [...clients].reverse();
     for (const c of order) {
       const r = await runThroughput(c.mode, info, c);
-      const rate = (EVENTS / r.ms) * 1000;
-      const cpu = r.cpuUs / EVENTS;
-      runs.get(c.name)?.rate.push(rate);
-      runs.get(c.name)?.cpu.push(cpu);
+      const run = runs.get(c.name) as Record<Measure, number[]>;
+      run.runRate.push((EVENTS / r.ms) * 1000);
+      run.runCpu.push(r.cpuUs / EVENTS);
+      // Against another checkout (--base), which may not print the window: whole runs on both sides.
+      const windowed = BASE === undefined && r.streamMs !== undefined && r.streamCpuUs !== undefined;
+      // The window holds EVENTS - 1 events: it opens as the first one arrives.
+      const rate = windowed ? ((EVENTS - 1) / (r.streamMs as number)) * 1000 : (EVENTS / r.ms) * 1000;
+      const cpu = windowed ? (r.streamCpuUs as number) / (EVENTS - 1) : r.cpuUs / EVENTS;
+      run.rate.push(rate);
+      run.cpu.push(cpu);
       process.stdout.write(
         `round ${round + 1} ${c.name}: ${rate.toFixed(0)} events/s, ${cpu.toFixed(2)} µs CPU/event\n`,
       );
@@ -55,7 +64,7 @@ async function pairedRounds(
 }
 
 /** Round-by-round ratios a/b of one measure. */
-function paired(runs: Runs, measure: 'rate' | 'cpu', a: string, b: string): number[] {
+function paired(runs: Runs, measure: Measure, a: string, b: string): number[] {
   const bs = runs.get(b)?.[measure] ?? [];
   return (runs.get(a)?.[measure] ?? []).map((x, i) => x / (bs[i] as number));
 }
@@ -87,6 +96,9 @@ async function versusBare(info: ServiceInfo): Promise<void> {
     field('iterator_vs_handler', paired(runs, 'rate', 'sdk-iterator', 'sdk-handler')),
     // CPU per event handler / for await: the same comparison as CPU, steadier than events/s on a busy machine.
     field('iterator_cpu_vs_handler', paired(runs, 'cpu', 'sdk-handler', 'sdk-iterator')),
+    field('run_cpu_per_event_vs_bare', paired(runs, 'runCpu', 'sdk-handler', 'bare-default')),
+    field('run_events_per_s_vs_bare', paired(runs, 'runRate', 'sdk-handler', 'bare-default')),
+    field('run_events_per_s_vs_bare_window', paired(runs, 'runRate', 'sdk-handler', 'bare-window')),
     `handler_events_per_s=${median(runs.get('sdk-handler')?.rate ?? []).toFixed(0)}`,
     `handler_cpu_us_per_event=${median(runs.get('sdk-handler')?.cpu ?? []).toFixed(2)}`,
     `bare_cpu_us_per_event=${median(runs.get('bare-default')?.cpu ?? []).toFixed(2)}`,

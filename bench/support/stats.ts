@@ -66,6 +66,9 @@ export function cpuMicros(): number {
 export interface ThroughputRun {
   ms: number;
   cpuUs: number;
+  /** From the first event to the last (absent from checkouts older than it). */
+  streamMs?: number;
+  streamCpuUs?: number;
   peakRssMiB: number;
 }
 

@@ -4,7 +4,10 @@
 // FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL) | sdk-transaction (a PostgresCoordinator
 // at WM_PG_URL, transactional handlers: each event's effect row and position in one commit) | sdk-otel (sdk-handler
 // with OpenTelemetry metrics: a real SDK MeterProvider with the Prometheus exporter as its reader, scraped once at
-// the end to check it counted every event), and prints {mode, events, ms, cpuUs, peakRssMiB}.
+// the end to check it counted every event), and prints {mode, events, ms, cpuUs, streamMs, streamCpuUs, peakRssMiB}:
+// ms and cpuUs over the whole run (setup, history, stream, close), streamMs and streamCpuUs from the first event to
+// the last, the same window for every mode (the SDK's history request and registerWatch, the bare client's connect,
+// fall outside it).
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +36,17 @@ const mode = process.argv[2] as
   | 'sdk-otel';
 const info = JSON.parse(process.env.WM_SERVICE as string) as ServiceInfo & { events: number };
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as never;
+/** Time and CPU at the first event and at the last: the streaming window. */
+const stream: { t: number[]; cpu: NodeJS.CpuUsage[] } = { t: [], cpu: [] };
+/** Counts one event (`n` the count before it): marks the window's start at the first and its end at the last. */
+function counted(n: number): number {
+  if (n === 0 || n + 1 === info.events) {
+    stream.t.push(performance.now());
+    stream.cpu.push(process.cpuUsage());
+  }
+  return n + 1;
+}
+
 const options = {
   target: info.target,
   historyUrl: info.historyUrl,
@@ -53,7 +67,7 @@ async function bare(channel: grpc.ChannelOptions): Promise<void> {
   let n = 0;
   await new Promise<void>((resolve) => {
     call.on('data', () => {
-      if (++n === info.events) resolve();
+      if ((n = counted(n)) === info.events) resolve();
     });
     call.write({ selfLink: info.topic, token: `Bearer ${info.token}`, capabilities: ['ping'] });
   });
@@ -83,11 +97,12 @@ async function sdk(
   });
   let n = 0;
   if (iterator) {
-    for await (const record of manager.watch(info.topic)) if (record.kind === 'event' && ++n === info.events) break;
+    for await (const record of manager.watch(info.topic))
+      if (record.kind === 'event' && (n = counted(n)) === info.events) break;
   } else {
     let done!: () => void;
     const all = new Promise<void>((resolve) => (done = resolve));
-    await manager.registerWatch(info.topic, { onEvent: () => void (++n === info.events && done()) });
+    await manager.registerWatch(info.topic, { onEvent: () => void ((n = counted(n)) === info.events && done()) });
     await all;
   }
   await manager.close();
@@ -104,7 +119,7 @@ async function transactional(coordinator: PostgresCoordinator, schema: string): 
     {
       onEvent: async (event, ctx) => {
         await ctx.client?.query(`INSERT INTO ${schema}.effects (seq) VALUES ($1)`, [event.sequenceId]);
-        if (++n === info.events) done();
+        if ((n = counted(n)) === info.events) done();
       },
     },
     { transaction: true },
@@ -163,8 +178,12 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   // maxRSS (KiB): the process's peak resident set, what the events in flight cost in memory at their worst.
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  const [first, last] = stream.cpu as [NodeJS.CpuUsage, NodeJS.CpuUsage];
+  const streamMs = (stream.t[1] as number) - (stream.t[0] as number);
+  const streamCpuUs = last.user + last.system - first.user - first.system;
+  const cpuUs = cpu.user + cpu.system;
   process.stdout.write(
-    `${JSON.stringify({ mode, events: info.events, ms, cpuUs: cpu.user + cpu.system, peakRssMiB })}\n`,
+    `${JSON.stringify({ mode, events: info.events, ms, cpuUs, streamMs, streamCpuUs, peakRssMiB })}\n`,
   );
   process.exit(0);
 }
