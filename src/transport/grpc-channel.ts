@@ -4,7 +4,8 @@ import { WatchError } from '../core/errors';
 import type { Log } from '../logging/logger';
 import type { ResolvedOptions } from '../config/options';
 import { proxyFor, type ProxyEndpoint } from '../config/proxy';
-import { decodeEvent, watchProto, type DecodedEvent, type WireRequest } from './proto';
+import { watchProto } from './proto';
+import { SubscribeCall } from './subscribe-call';
 
 // Watch payloads carry whole resources; grpc-js's 4 MiB default would end the stream on one large resource.
 const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
@@ -116,14 +117,15 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
 
 /**
  * The one gRPC channel of a manager: every watch's stream is multiplexed over its single HTTP/2 connection. Requests
- * are encoded by proto-loader; events are decoded by protobufjs alone ({@link decodeEvent}).
+ * are encoded by proto-loader; events are decoded by protobufjs alone (see {@link SubscribeCall}).
  */
 export class WatchClient extends grpc.Client {
   private readonly method = watchProto().central.events.v1.watch.service.subscribe;
 
-  /** Opens one `subscribe` call. */
-  subscribe(metadata: grpc.Metadata): grpc.ClientDuplexStream<WireRequest, DecodedEvent> {
-    return this.makeBidiStreamRequest(this.method.path, this.method.requestSerialize, decodeEvent, metadata);
+  /** Opens one `subscribe` call, on the channel itself (no deadline, no interceptors: the client sets none). */
+  subscribe(metadata: grpc.Metadata): SubscribeCall {
+    const call = this.getChannel().createCall(this.method.path, Infinity, undefined, null, undefined);
+    return new SubscribeCall(call, this.method.requestSerialize, metadata);
   }
 }
 

@@ -5,6 +5,7 @@ import type { WatchClient } from './grpc-channel';
 import type { Log } from '../logging/logger';
 import { unsafeHeaderChar } from '../core/option-checks';
 import type { DecodedEvent, WireRequest } from './proto';
+import type { SubscribeCall } from './subscribe-call';
 import type { AgentStatus, WatchEvent } from '../core/types';
 import { StateMachine } from '../core/state-machine';
 import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stream-lifecycle';
@@ -44,7 +45,7 @@ export interface WatchStreamOptions {
  * the manager's.
  */
 export class WatchStream {
-  private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
+  private call: SubscribeCall | undefined;
   /** Whether the service accepted the subscription (stream-lifecycle.ts). */
   private readonly life: StateMachine<StreamLife>;
   /** How the call ends (stream-lifecycle.ts). */
@@ -79,14 +80,10 @@ export class WatchStream {
     metadata.set('x-axway-tenant-id', tenantId);
     const call = client.subscribe(metadata);
     this.call = call;
-    // An 'error' listener must exist before anything can fail: grpc-js emits 'error' for every non-OK status and an
-    // unhandled one would crash the process (docs/facts.md#grpc-js-call-errors). The outcome itself is read from
-    // 'status'.
-    call.on('error', () => undefined);
     call.on('metadata', () => this.markAlive());
     call.on('data', (message: DecodedEvent) => this.receive(message));
-    // The outcome is reported once it is known and nothing the service sent before it is left unread: grpc-js emits
-    // 'status' while messages may still wait in a paused stream's buffer, and those must not be dropped.
+    // The outcome is reported once it is known and nothing the service sent before it is left unread: 'status' comes
+    // while messages may still wait in a paused call's read-ahead, and those must not be dropped.
     call.on('end', () => {
       if (this.end.is('open')) this.end.to('read-ended');
       else if (this.end.is('draining', 'failing')) this.finish();
@@ -163,8 +160,7 @@ export class WatchStream {
 
   private write(request: WireRequest): boolean {
     const call = this.call;
-    if (call === undefined || this.end.is('finished', 'cancelled') || call.writableEnded || call.destroyed)
-      return false;
+    if (call === undefined || this.end.is('finished', 'cancelled')) return false;
     call.write(request);
     return true;
   }
