@@ -166,8 +166,8 @@ export const reverts: Mutant[] = [
   {
     // #15: the backoff escalates over healthy streams that a service ends
     name: 'revert-15-backoff-after-progress',
-    find: '    const progressed = conn.madeProgress || this.replayed > 0;',
-    replace: '    const progressed = conn.madeProgress && this.replayed > 0;',
+    find: 'progressed: conn.isLive || this.replayed > 0,',
+    replace: 'progressed: conn.isLive && this.replayed > 0,',
     tests: [RECONNECT],
   },
   {
