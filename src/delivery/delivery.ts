@@ -5,7 +5,7 @@ import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../core/types';
 import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
-import type { WatchHandlers } from './watch-handlers';
+import type { ResyncNotice, WatchHandlers } from './watch-handlers';
 import { Intake, type DeliveryItem } from './intake';
 import { Waiters } from '../core/waiters';
 import { HandlerContext } from './event-context';
@@ -523,7 +523,7 @@ export class Delivery implements Acknowledger {
 
   /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
   private async barrier(item: Barrier): Promise<boolean> {
-    const { handlers, topic, keeper } = this.options;
+    const { handlers, topic } = this.options;
     // Before onLive runs: every event before the item was handled (the barrier waited for their acks), and onLive
     // itself may wait for the watch to be live (manager.ready() inside it, or a for await loop that has not taken
     // the live record yet).
@@ -541,33 +541,39 @@ export class Delivery implements Acknowledger {
       this.tracked.delete(running);
     }
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
-    if (item.kind !== 'resync') return true;
-    const { newestSequenceId: target, previousSequenceId: previous } = item.notice;
-    if (target < previous) {
-      // The topic's sequence restarted (recreated): its new ids are below the old ones, new events and never
-      // repeats. Delivery starts over at the target, once the store holds it: left at the old position, a restart
-      // after the new sequence passed it would resume there and never deliver the new events up to it, untold.
-      // After onResync (a crash before the reset meets the same 410: told again, never skipped silently).
-      try {
-        await keeper.reset(target);
-      } catch (err) {
-        if (this.stopped) return false;
-        // Not stored: nothing behind the resync is delivered (the owner drops it and tries again; without an owner
-        // that can, delivery stops).
-        const error = toWatchError(err, 'STATE_IO', `watch ${topic}`);
-        if (this.options.onResetFailed === undefined) this.fail('the position could not be moved back', error);
-        else this.options.onResetFailed(error, target);
-        return false;
+    return item.kind === 'resync' ? this.moveToResync(item.notice) : true;
+  }
+
+  /** After onResync: the position moves on to the notice's target, or back to it when the topic was recreated. */
+  private async moveToResync(notice: ResyncNotice): Promise<boolean> {
+    const { topic, keeper } = this.options;
+    const { newestSequenceId: target, previousSequenceId: previous } = notice;
+    if (target >= previous) {
+      if (target > this.watermark.position) {
+        this.watermark.reset(target);
+        // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
+        if (target > this.seen.highest) this.seen.reset(target);
+        keeper.record(target);
       }
-      // A store without resetSequence keeps the old position (its owner warned): delivery starts over all the same.
-      if (this.stopped) return false;
-      this.restartAt(target);
-    } else if (target > this.watermark.position) {
-      this.watermark.reset(target);
-      // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
-      if (target > this.seen.highest) this.seen.reset(target);
-      keeper.record(target);
+      return true;
     }
+    // The topic's sequence restarted (recreated): its new ids are below the old ones and are new events. Left at the
+    // old position, a restart after the new sequence passed it would never deliver the new events up to it, untold:
+    // the store is moved back first. After onResync, so a crash before the reset meets the same 410 and tells again.
+    try {
+      await keeper.reset(target);
+    } catch (err) {
+      if (this.stopped) return false;
+      // Not stored: nothing behind the resync is delivered (the owner drops it and tries again; without an owner
+      // that can, delivery stops).
+      const error = toWatchError(err, 'STATE_IO', `watch ${topic}`);
+      if (this.options.onResetFailed === undefined) this.fail('the position could not be moved back', error);
+      else this.options.onResetFailed(error, target);
+      return false;
+    }
+    // A store without resetSequence keeps the old position (its owner warned): delivery starts over all the same.
+    if (this.stopped) return false;
+    this.restartAt(target);
     return true;
   }
 
