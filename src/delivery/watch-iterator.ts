@@ -87,11 +87,14 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   private acker: Acknowledger | undefined;
   /** The `resync` or `live` record whose handler waits for the loop (delivery runs one at a time). */
   private barrier: { record: WatchRecord; done: () => void; reject: (err: WatchError) => void } | undefined;
+  /** The record the loop holds: asking for the next one acknowledges it. */
   private handed: WatchRecord | undefined;
+  /** Set while the loop waits for a record, until it resumes: {@link hungry} holds until then. */
   private wakeUp: (() => void) | undefined;
   private failure: WatchError | undefined;
   private ended = false;
-  private closing: Promise<void> | undefined;
+  /** The watch's close, once started (return() may be called more than once). */
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly autoAck: boolean,
@@ -185,8 +188,8 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
     this.barrier?.reject(NOT_ACKNOWLEDGED);
     this.barrier = undefined;
     this.wakeUp?.();
-    this.closing ??= this.close();
-    await this.closing;
+    this.closed ??= this.close();
+    await this.closed;
     return DONE;
   }
 
