@@ -110,7 +110,7 @@ module.exports = {
     },
     {
       name: 'generated-behind-transport',
-      comment: 'Generated proto types never leak past the transport (STYLE.md): the public types are ours.',
+      comment: 'Generated proto types never leak past the transport (ARCHITECTURE.md): the public types are ours.',
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/transport/', GENERATED] },
       to: { path: GENERATED },

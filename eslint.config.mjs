@@ -1,10 +1,10 @@
 // The linter: typescript-eslint's type-checked rules where they catch real bugs (promises nobody awaits, awaits of
-// non-promises, unsafe `any` flowing in), plus the house rules of STYLE.md that a tool can hold. Formatting is
+// non-promises, unsafe `any` flowing in), plus the house rules that a tool can hold. Formatting is
 // Prettier's alone (`npm run format:check`). The layers are held by dependency-cruiser (`npm run lint:layers`).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** STYLE.md: time and randomness only through a Clock, so that tests inject them. */
+/** Time and randomness only through a Clock (src/core/clock.ts), so that tests inject them. */
 const clockOnly = {
   'no-restricted-globals': [
     'error',

@@ -3,10 +3,12 @@
  *
  *   node --import tsx scripts/mutate.ts [--only <name-substring>]… [--list] [--timeout <seconds>]
  *
- * Each mutant of scripts/mutants.ts changes one token at a critical decision point of the SDK; the mutant is killed
- * when the test files named for it fail. Everything happens in ONE scratch copy of the repo under os.tmpdir(): the
- * working tree is only read, never written (another engineer edits it meanwhile), and the scratch copy is removed at
- * the end, also on Ctrl-C. Only Node built-ins are used, so the runner works whatever the project depends on.
+ * Each mutant of scripts/mutants/ changes one token at a critical decision point of the SDK; the mutant is killed
+ * when the test files named for it fail. A mutant names no file: its `find` is a code pattern looked for in all of
+ * src/ (scripts/code-pattern.ts), so that formatting or moving code does not make it stale. Everything happens in
+ * ONE scratch copy of the repo under os.tmpdir(): the working tree is only read, never written (another engineer
+ * edits it meanwhile), and the scratch copy is removed at the end, also on Ctrl-C. Only Node built-ins are used, so
+ * the runner works whatever the project depends on.
  *
  * Exit code: 0 (whatever the kill rate, so that scripts can read the MUTATE line), 1 on a stale mutant or a failing
  * baseline, 2 on a bad argument or a bad mutant definition.
@@ -15,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { locate, patternProblem, type Found, type Source } from './code-pattern';
 import { mutants, reverts, type Mutant } from './mutants';
 
 // One-token mutants (the kill rate) and the fixes of issue 11 reverted (each must be killed by its test).
@@ -67,6 +70,8 @@ interface Outcome {
   seconds: number;
   /** For an equivalent mutant: what the tests said of it (a kill means the `equivalent` claim is wrong). */
   equivalentRun?: 'killed' | 'survived' | 'timeout';
+  /** The file the pattern was found in (none for a stale mutant). */
+  file?: string;
 }
 
 interface Args {
@@ -106,17 +111,10 @@ function parseArgs(argv: readonly string[]): Args {
 
 const USAGE = 'usage: node --import tsx scripts/mutate.ts [--only <name-substring>]… [--list] [--timeout <seconds>]';
 
-/** How many times `needle` occurs in `haystack` (overlapping occurrences count: either makes `find` ambiguous). */
-function occurrences(haystack: string, needle: string): number {
-  let count = 0;
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) count += 1;
-  return count;
-}
-
 /**
  * Checks what can be checked without running anything. A definition that can never be right (a duplicate name, a
- * replacement equal to its snippet, a test of the built package) is an error of mutants.ts; a snippet that no longer
- * matches the code is a stale mutant, found later, per mutant.
+ * replacement equal to its snippet, a test of the built package) is an error of scripts/mutants/; a pattern that no
+ * longer matches the code once is a stale mutant, found later, per mutant.
  */
 function validate(list: readonly Mutant[]): string[] {
   const problems: string[] = [];
@@ -126,9 +124,8 @@ function validate(list: readonly Mutant[]): string[] {
     if (!/^[a-z0-9][a-z0-9.-]*$/.test(m.name)) problems.push(`${who}: a name is lower-case words joined by '-'`);
     if (names.has(m.name)) problems.push(`${who}: the name is used twice`);
     names.add(m.name);
-    if (!/^src\/.+\.ts$/.test(m.file)) problems.push(`${who}: file ${m.file} is not a .ts file under src/`);
-    if (m.find === '') problems.push(`${who}: empty find`);
-    if (m.find === m.replace) problems.push(`${who}: replace equals find, nothing is mutated`);
+    const pattern = patternProblem(m.find, m.replace);
+    if (pattern !== undefined) problems.push(`${who}: ${pattern}`);
     if (m.tests.length === 0 || m.tests.length > 4)
       problems.push(`${who}: needs 1 to 4 test files, has ${m.tests.length}`);
     for (const t of m.tests) {
@@ -294,27 +291,55 @@ function selected(args: Args): Mutant[] {
   return allMutants.filter((m) => args.only.some((s) => m.name.includes(s)));
 }
 
-/** --list: the mutants, and whether each snippet still occurs exactly once in the working tree (read only). */
+/** Every .ts file under `<root>/src`, repo-relative: where a mutant's pattern is looked for. */
+function readSources(root: string): Source[] {
+  const sources: Source[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.isFile() && entry.name.endsWith('.ts'))
+        sources.push({ file: rel, text: fs.readFileSync(path.join(root, rel), 'utf8') });
+    }
+  };
+  walk('src');
+  return sources.sort((a, b) => (a.file < b.file ? -1 : 1));
+}
+
+/** Why a mutant is stale, naming the places its pattern was found. */
+function staleReason(places: readonly string[]): string {
+  return places.length === 0
+    ? 'the pattern is found nowhere in src/'
+    : `the pattern is found ${places.length} times, not once: ${places.join(', ')}`;
+}
+
+/** --list: the mutants, and whether each pattern still occurs exactly once in the working tree (read only). */
 function list(mutants: readonly Mutant[]): number {
-  let stale = 0;
+  const sources = readSources(REPO);
+  const stale: string[] = [];
   const rows = mutants.map((m) => {
-    const file = path.join(REPO, m.file);
-    const count = fs.existsSync(file) ? occurrences(fs.readFileSync(file, 'utf8'), m.find) : 0;
-    if (count !== 1) stale += 1;
-    const state = count === 1 ? (m.equivalent === undefined ? 'ok' : 'equivalent') : `STALE (${count}x)`;
+    const at = locate(m.find, m.replace, sources);
+    if (at.kind === 'stale') stale.push(`  ${m.name}: ${staleReason(at.places)}`);
+    const state =
+      at.kind === 'found' ? (m.equivalent === undefined ? 'ok' : 'equivalent') : `STALE (${at.places.length}x)`;
     return [
       m.name,
       state,
-      m.file,
+      at.kind === 'found' ? `${at.file}:${at.line}` : '-',
       m.tests.map((t) => path.basename(t, '.test.ts')).join(','),
       `${oneLine(m.find, 50)} => ${oneLine(m.replace, 50)}`,
     ];
   });
-  printTable(['name', 'state', 'file', 'tests', 'mutation'], rows);
+  printTable(['name', 'state', 'found at', 'tests', 'mutation'], rows);
+  if (stale.length > 0) {
+    console.log('');
+    console.log(`stale (${stale.length}): make find match the code as it is now, in one place`);
+    for (const line of stale) console.log(line);
+  }
   console.log(
-    `${mutants.length} mutants, ${stale} stale, ${new Set(mutants.flatMap((m) => m.tests)).size} distinct test files`,
+    `${mutants.length} mutants, ${stale.length} stale, ${new Set(mutants.flatMap((m) => m.tests)).size} distinct test files`,
   );
-  return stale > 0 ? 1 : 0;
+  return stale.length > 0 ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -361,32 +386,26 @@ async function main(): Promise<number> {
   }
   console.log(`mutate: ${mutants.length} mutants, scratch copy ${scratch.repo}`);
 
-  // The pristine text of every mutated file, as copied: what each mutant starts from and is undone to.
-  const pristine = new Map<string, string>();
-  for (const m of mutants) {
-    const file = path.join(scratch.repo, m.file);
-    if (!pristine.has(m.file) && fs.existsSync(file)) pristine.set(m.file, fs.readFileSync(file, 'utf8'));
-  }
-
-  // Stale mutants first, before any test runs: they finish at once, and the baseline need not cover their files.
+  // Each pattern is located once, in the scratch copy as taken: the mutated file's text comes with it, and every
+  // mutant starts from the pristine copy. Stale mutants finish at once, before any test runs, and the baseline need
+  // not cover their test files.
+  const sources = readSources(scratch.repo);
+  const pristine = new Map(sources.map((s) => [s.file, s.text]));
   const outcomes: Outcome[] = [];
-  const runnable: Mutant[] = [];
+  const runnable: Array<{ mutant: Mutant; at: Found }> = [];
   for (const m of mutants) {
-    const text = pristine.get(m.file);
-    const count = text === undefined ? 0 : occurrences(text, m.find);
-    if (text !== undefined && count === 1) {
-      runnable.push(m);
+    const at = locate(m.find, m.replace, sources);
+    if (at.kind === 'found') {
+      runnable.push({ mutant: m, at });
       continue;
     }
     outcomes.push({ mutant: m, status: 'STALE', seconds: 0 });
     console.log(`STALE ${m.name} (0.0s)`);
-    console.log(
-      `  ${text === undefined ? `${m.file} does not exist` : `the snippet occurs ${count} times in ${m.file}, not once`}: ${oneLine(m.find)}`,
-    );
+    console.log(`  ${staleReason(at.places)}: ${oneLine(m.find)}`);
   }
 
   // Baseline: a mutant is judged against a green run of the same files, each file once, unmutated.
-  const testFiles = [...new Set(runnable.flatMap((m) => m.tests))];
+  const testFiles = [...new Set(runnable.flatMap((r) => r.mutant.tests))];
   console.log(`baseline: ${testFiles.length} test files, unmutated`);
   for (const file of testFiles) {
     const run = await runTests(scratch, [file], args.timeoutS);
@@ -403,33 +422,28 @@ async function main(): Promise<number> {
     console.log(`  ok ${file} (${run.seconds.toFixed(1)}s)`);
   }
 
-  for (const m of runnable) {
+  for (const { mutant: m, at } of runnable) {
     const started = performance.now();
-    const text = pristine.get(m.file) as string;
-    const file = path.join(scratch.repo, m.file);
-    // The snippet is a literal: a function replacer, so that `$` in it is never read as a pattern.
-    fs.writeFileSync(
-      file,
-      text.replace(m.find, () => m.replace),
-    );
+    const file = path.join(scratch.repo, at.file);
+    fs.writeFileSync(file, at.mutated);
     let run: RunResult;
     try {
       run = await runTests(scratch, m.tests, args.timeoutS);
     } finally {
       // Restored at once, so that every mutant starts from the pristine copy whatever happened to the last one.
-      fs.writeFileSync(file, text);
+      fs.writeFileSync(file, pristine.get(at.file) as string);
     }
     const seconds = (performance.now() - started) / 1000;
     const verdict = run.timedOut ? 'timeout' : run.code === 0 ? 'survived' : 'killed';
     if (m.equivalent !== undefined) {
-      outcomes.push({ mutant: m, status: 'EQUIVALENT', seconds, equivalentRun: verdict });
+      outcomes.push({ mutant: m, status: 'EQUIVALENT', seconds, equivalentRun: verdict, file: at.file });
       console.log(
         `EQUIVALENT ${m.name} (${seconds.toFixed(1)}s)${verdict === 'survived' ? '' : `  -- but the tests ${verdict === 'killed' ? 'killed' : 'timed out on'} it: the equivalence claim is wrong`}`,
       );
       continue;
     }
     const status: Status = verdict === 'timeout' ? 'TIMEOUT' : verdict === 'survived' ? 'SURVIVED' : 'KILLED';
-    outcomes.push({ mutant: m, status, seconds });
+    outcomes.push({ mutant: m, status, seconds, file: at.file });
     console.log(`${status} ${m.name} (${seconds.toFixed(1)}s)`);
   }
 
@@ -454,7 +468,7 @@ async function main(): Promise<number> {
       ['name', 'file', 'mutated snippet (find => replace)'],
       survivors.map((o) => [
         o.mutant.name,
-        o.mutant.file,
+        o.file ?? '-',
         `${oneLine(o.mutant.find, 70)} => ${oneLine(o.mutant.replace, 70)}`,
       ]),
     );
@@ -471,7 +485,7 @@ async function main(): Promise<number> {
   if (stale > 0) {
     console.log('');
     console.log(
-      `stale (${stale}): update find in scripts/mutants.ts to the code as it is now: ${outcomes
+      `stale (${stale}): make find in scripts/mutants/ match the code as it is now, in one place: ${outcomes
         .filter((o) => o.status === 'STALE')
         .map((o) => o.mutant.name)
         .join(', ')}`,

@@ -5,7 +5,7 @@ import { TOPIC, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
 
-describe('the fake event-history API (WIRE.md)', () => {
+describe('the fake event-history API (docs/wire.md#history-api)', () => {
   let service: FakeWatchService;
   let jwt: string;
   const get = async (query: string, headers: Record<string, string> = {}, topic = TOPIC): Promise<Response> =>

@@ -37,7 +37,7 @@ async function history(service: FakeWatchService, jwt: string, query: string): P
   };
 }
 
-/** The query string of a catch-up after `after` (WIRE.md). */
+/** The query string of a catch-up after `after` (docs/wire.md#history-queries). */
 function catchUp(after: number, page: number, pageSize: number): string {
   return `query=${encodeURIComponent(`sequenceID>${after}`)}&sort=${encodeURIComponent('sequenceID,ASC')}&page=${page}&pageSize=${pageSize}`;
 }

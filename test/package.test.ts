@@ -108,7 +108,7 @@ describe('the npm package, packed and installed offline into an empty directory'
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('holds only what users need: dist, proto, README, LICENSE, package.json (no tests, benches or sources)', async () => {
+  it('holds only what users need: dist, proto, the docs, README, LICENSE, package.json (no tests, benches or sources)', async () => {
     const listed = await run(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
     const files =
       (JSON.parse(listed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
@@ -117,10 +117,11 @@ describe('the npm package, packed and installed offline into an empty directory'
         files.includes('dist/index.d.ts') &&
         files.includes('dist/testing/index.js') &&
         files.includes('proto/watch.proto') &&
+        files.includes('docs/wire.md') &&
         files.includes('LICENSE'),
     );
     const allowed = (f: string): boolean =>
-      /^(dist\/|proto\/|README\.md$|LICENSE$|package\.json$)/.test(f) &&
+      /^(dist\/|proto\/|docs\/[a-z-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(f) &&
       !f.endsWith('.map') &&
       (!f.endsWith('.ts') || f.endsWith('.d.ts'));
     const stray = files.filter((f) => !allowed(f));

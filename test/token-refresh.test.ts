@@ -98,7 +98,7 @@ describe('in-stream token refresh', () => {
     const service = await startService({ clock });
     const r = refresher(clock, async () => secret(await service.issueToken({ ttlMs: 3_000 })));
     const sent: string[] = [];
-    r.onRefresh((token) => void sent.push(token));
+    r.follow((token) => void sent.push(token));
     const first = await r.current();
     // 2.1 s in, less than the 1 s margin is left: a reconnect asks, and gets a new token before the scheduled
     // refresh (at 4/5 = 2.4 s), which it re-arms for the new one. The streams still holding the first must get it.
@@ -183,7 +183,7 @@ describe('in-stream token refresh', () => {
       return secret(await service.issueToken({ ttlMs: 10_000 }));
     });
     const refreshed: string[] = [];
-    r.onRefresh((t) => void refreshed.push(t));
+    r.follow((t) => void refreshed.push(t));
     const first = await r.current();
     fail = true;
     await clock.advance(8_000); // scheduled refresh fails

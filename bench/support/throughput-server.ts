@@ -1,7 +1,8 @@
 // A watch service for throughput benchmarks, in a process of its own: gRPC framing written directly over
 // node:http2 in 32 KiB writes (a grpc-js server writing one message per write() costs ~13 µs/event and would be the
-// bottleneck, FACTS.md). Every subscribe gets WM_EVENTS pre-encoded, realistic events, then the stream stays open.
-// A tiny HTTP server answers the history API with empty pages. Prints one JSON line of ServiceInfo.
+// bottleneck, docs/facts.md#grpc-js-server-cost). Every subscribe gets WM_EVENTS pre-encoded, realistic events, then
+// the stream stays open. A tiny HTTP server answers the history API with empty pages. Prints one JSON line of
+// ServiceInfo.
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';

@@ -32,9 +32,9 @@ const MIN_REFRESH_DELAY_MS = 100;
 
 /**
  * Owns the access token for one manager: fetches it with a deadline, schedules its refresh at 4/5 of the time left
- * until the JWT's `exp` (WIRE.md, as the reference SDK), and tells listeners (the open streams) about each new token
- * so they can send it in-stream. Its lifetime spans reconnects; `close()` rejects a pending fetch at once, so a
- * getter that hangs never blocks the manager's `close()`.
+ * until the JWT's `exp` (docs/wire.md#token-refresh, as the reference SDK), and tells listeners (the open streams)
+ * about each new token so they can send it in-stream. Its lifetime spans reconnects; `close()` rejects a pending fetch
+ * at once, so a getter that hangs never blocks the manager's `close()`.
  */
 export class TokenRefresher {
   private held: HeldToken | undefined;
@@ -43,10 +43,7 @@ export class TokenRefresher {
   private readonly listeners = new Set<(token: string) => void>();
   private readonly closing = new AbortController();
   private readonly retry: Backoff;
-  /**
-   * New tokens after the first one (scheduled refreshes, or fetches for a token about to expire), each sent to the open
-   * streams.
-   */
+  /** New tokens after the first one (scheduled or for a token about to expire), each sent to the open streams. */
   refreshes = 0;
 
   constructor(private readonly options: TokenRefresherOptions) {
@@ -71,12 +68,12 @@ export class TokenRefresher {
   }
 
   /** The token held now, if any, without calling the getter. */
-  peek(): string | undefined {
+  get latest(): string | undefined {
     return this.held?.value;
   }
 
-  /** Registers a listener for tokens obtained by scheduled refreshes; returns its removal. */
-  onRefresh(listener: (token: string) => void): () => void {
+  /** Calls `listener` with every new token after the first (open streams send it in-stream); returns its removal. */
+  follow(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -192,8 +189,8 @@ export class TokenRefresher {
   }
 }
 
-/** The JWT's `exp` in epoch ms, read without verifying the signature (WIRE.md); undefined when absent. */
-export function readExpiry(token: string): number | undefined {
+/** The JWT's `exp` in epoch ms, read unverified (docs/wire.md#token-refresh); undefined when absent. */
+function readExpiry(token: string): number | undefined {
   try {
     const { exp } = decodeJwt(token);
     return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;

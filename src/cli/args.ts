@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { LogLevel } from '../logging/logger';
 import type { StartFrom } from '../config/options';
 
-/** The parsed command line of `watch-tail` (CLI.md). */
+/** The parsed command line of `watch-tail` (docs/cli.md#flags). */
 export interface CliConfig {
   target: string | undefined;
   tenant: string | undefined;
@@ -75,7 +75,7 @@ Records: {"record":"event"|"live"|"resync",…} one JSON object per line; see th
 
 function program(): Command {
   return new Command('watch-tail')
-    .description('Tail the events of one or more watch topics (see CLI.md)')
+    .description('Tail the events of one or more watch topics (the contract: docs/cli.md)')
     .option('--target <host:port>', "the watch service's gRPC address (required unless --demo)")
     .option('--tenant <id>', 'tenant / organization id, sent as x-axway-tenant-id (required unless --demo)')
     .option('--topic <selfLink>', 'a WatchTopic self link; repeat to tail several topics', collect, [])

@@ -17,8 +17,8 @@ import { systemClock } from '../core/clock';
 import { takeEndOfLifeWarning } from '../core/node-support';
 import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
 
-/** Exit codes of CLI.md. */
-export const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
+/** Exit codes (docs/cli.md#exit-codes). */
+const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
 
 /** The process surface the CLI uses, replaceable in tests. */
 export interface CliIo {
@@ -94,7 +94,7 @@ function tokenGetter(config: CliConfig, io: CliIo, demo: Demo | undefined): () =
   if (demo !== undefined) return demo.getToken;
   if (config.tokenFile !== undefined) {
     const file = config.tokenFile;
-    // Read on every call: rotating the file rotates the token (CLI.md).
+    // Read on every call: rotating the file rotates the token (docs/cli.md#flags).
     return async () => tokenText(await readFile(file, 'utf8'), `token file ${file}`);
   }
   const name = config.tokenEnv as string;
@@ -202,8 +202,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   // The binary tells an ended Node.js line in one line of its own, not as Node.js's two-line process warning that the
   // manager would emit: taken before the manager is built, told only once the configuration is accepted (a bad flag
-  // is one line, CLI.md). Silent for a machine reading JSON from a pipe that asked for errors only. An embedding
-  // (ownsProcess false) keeps the library's warning: the process is not the CLI's.
+  // is one line, docs/cli.md#exit-codes). Silent for a machine reading JSON from a pipe that asked for errors only. An
+  // embedding (ownsProcess false) keeps the library's warning: the process is not the CLI's.
   const json = config.json ?? io.stdout.isTTY !== true;
   const endOfLife = io.ownsProcess === true ? takeEndOfLifeWarning() : undefined;
   let manager: WatchManager;
@@ -275,7 +275,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const onResync = (notice: ResyncNotice): Promise<void> => emit(resyncRecord(notice), resyncLine(notice, colour));
   let unsaved: WatchError | undefined;
   const onError = (err: WatchError): void => {
-    // While finishing, only a failure to save the state matters: exit 0 promises a saved state (CLI.md).
+    // While finishing, only a failure to save the state matters: exit 0 promises a saved state
+    // (docs/cli.md#exit-codes).
     if (done) {
       if (err.code === 'STATE_IO' || err.code === 'STATE_CORRUPT') unsaved ??= err;
       return;

@@ -30,9 +30,9 @@ function progressOf(manager: WatchManager): Progress | undefined {
 }
 
 /**
- * The catch-up progress bar of `watch-tail` (CLI.md): on stderr, only when it is a terminal (and stdout is not),
- * only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It never writes
- * to stdout.
+ * The catch-up progress bar of `watch-tail` (docs/cli.md#output-records): on stderr, only when it is a terminal (and
+ * stdout is not), only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It
+ * never writes to stdout.
  */
 export class CatchUpProgress {
   private bar: SingleBar | undefined;
@@ -46,9 +46,8 @@ export class CatchUpProgress {
   ) {}
 
   /**
-   * Draws only when stderr is a terminal and stdout is not: the bar is for output going to a file or a pipe (a long
-   * catch-up shows nothing otherwise); on a terminal the events scroll by themselves, and a bar on the cursor line
-   * would be overwritten by them.
+   * Draws only when stderr is a terminal and stdout is not (output to a file or pipe): on a terminal the events
+   * scroll by themselves and would overwrite the bar.
    */
   start(stdoutIsTerminal: boolean): void {
     if (this.stream.isTTY !== true || stdoutIsTerminal) return;

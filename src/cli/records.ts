@@ -2,7 +2,7 @@ import { styleText } from 'node:util';
 import type { ResyncNotice } from '../delivery/watch-handlers';
 import type { WatchEvent } from '../core/types';
 
-/** The `event` output record of CLI.md. */
+/** The `event` output record (docs/cli.md#output-records). */
 export function eventRecord(event: WatchEvent): Record<string, unknown> {
   const { group, kind, name, metadata, attributes } = event.payload;
   return {

@@ -1,6 +1,15 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { checkKeys, duration, headerValue, httpUrl, invalid, isRecord, nonEmptyString } from '../core/option-checks';
+import {
+  checkKeys,
+  count,
+  duration,
+  headerValue,
+  httpUrl,
+  invalid,
+  isRecord,
+  nonEmptyString,
+} from '../core/option-checks';
 import { DEFAULT_BACKOFF, type BackoffOptions, type ResolvedBackoff } from '../core/backoff';
 import { boundedClock, systemClock, type Clock } from '../core/clock';
 import { createDefaultLogger, type LogLevel, type Logger } from '../logging/logger';
@@ -290,7 +299,7 @@ function pem(value: unknown, field: string, kind: 'certificate' | 'key'): string
 }
 
 /** Splits `host:port` (host may be `[v6]`). */
-export function parseTarget(value: unknown, field = 'target'): { host: string; port: number } {
+function parseTarget(value: unknown, field = 'target'): { host: string; port: number } {
   const target = nonEmptyString(value, field);
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(target);
   if (match === null) throw invalid(field, `expected 'host:port', got '${target}'`);
@@ -387,7 +396,7 @@ function resolveFlush(value: unknown): ResolvedOptions['positionFlush'] {
   if (!isRecord(value)) throw invalid('positionFlush', 'must be an object');
   checkKeys(value, ['everyAcks', 'intervalMs'], 'positionFlush.');
   return {
-    everyAcks: duration(value.everyAcks, 'positionFlush.everyAcks', 1, 1, 1_000_000),
+    everyAcks: count(value.everyAcks, 'positionFlush.everyAcks', 1, 1, 1_000_000),
     intervalMs: duration(value.intervalMs, 'positionFlush.intervalMs', 1_000, 1),
   };
 }
@@ -505,17 +514,17 @@ export function resolveOptions(
     tokenRefreshIntervalMs: duration(input.tokenRefreshIntervalMs, 'tokenRefreshIntervalMs', 300_000, 1_000),
     connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', 30_000),
     closeTimeoutMs: duration(input.closeTimeoutMs, 'closeTimeoutMs', 10_000, 0),
-    maxBufferedEvents: duration(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
+    maxBufferedEvents: count(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
     coordinator: resolveCoordinator(input.coordinator, input.sequenceProvider),
     telemetry: resolveTelemetry(input.telemetry),
-    maxUnsavedAcks: duration(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
+    maxUnsavedAcks: count(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
     positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, port, tls !== false),
-    historyPageSize: duration(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
+    historyPageSize: count(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
     historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
     stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', 30_000),
     stallTimeoutMs:

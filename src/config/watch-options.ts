@@ -1,4 +1,4 @@
-import { checkKeys, duration, invalid, isRecord } from '../core/option-checks';
+import { checkKeys, count, duration, invalid, isRecord } from '../core/option-checks';
 import { resolveFrom, type StartFrom } from './options';
 import { WATCH_EVENT_TYPES, type WatchEvent, type WatchEventType } from '../core/types';
 
@@ -62,7 +62,7 @@ function checkFilter(filter: unknown): void {
 }
 
 /** Every key of {@link WatchOptions}. */
-export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
+const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'from',
   'resync',
   'filter',
@@ -92,14 +92,14 @@ export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
     throw invalid('options.keyOf', 'must be a function');
   if (input.transaction !== undefined && typeof input.transaction !== 'boolean')
     throw invalid('options.transaction', 'must be true or false');
-  const concurrency = duration(input.concurrency, 'options.concurrency', 1, 1, 1_000);
+  const concurrency = count(input.concurrency, 'options.concurrency', 1, 1, 1_000);
   if (input.transaction === true && concurrency !== 1)
     throw invalid('options.concurrency', 'must be 1 with transaction: true (one transaction at a time)');
   return {
     ...(input as WatchOptions),
     transaction: input.transaction === true,
     concurrency,
-    maxAttempts: duration(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
+    maxAttempts: count(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
     handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', 60_000, 0),
   };
 }

@@ -13,9 +13,8 @@ export interface Timer {
 /** Options of {@link Clock.setTimeout}. */
 export interface TimerOptions {
   /**
-   * Keep the process alive while this timer is pending. SDK timers are unref'd by default so that they never hold a
-   * process open; only a wait that is the sole thing keeping an open watch alive (the reconnect backoff) sets this.
-   * @default false
+   * Keep the process alive while this timer is pending (SDK timers are unref'd; only the reconnect backoff, the one
+   * wait keeping an open watch alive, sets this). @default false
    */
   ref?: boolean;
 }
@@ -36,8 +35,8 @@ export const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Every timer the SDK arms goes through here: a delay that is not a number or below 0 fires at once, and one longer
  * than {@link MAX_TIMER_MS} (a JWT valid for 30 days, a huge Retry-After) is armed in pieces and re-armed until it is
- * due, instead of firing after 1 ms in a hot loop (Node's overflow rule, FACTS.md). Wraps any clock, so an injected
- * one is held to the same rule.
+ * due, instead of firing after 1 ms in a hot loop (Node's overflow rule, docs/facts.md#timer-overflow). Wraps any
+ * clock, so an injected one is held to the same rule.
  */
 export function boundedClock(inner: Clock): Clock {
   if ((inner as { [BOUNDED]?: true })[BOUNDED] === true) return inner;

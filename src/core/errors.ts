@@ -192,7 +192,8 @@ export function fromGrpcStatus(status: GrpcStatusLike, topic: string): WatchErro
       return new WatchError('CONNECTION_LOST', `${where}: the service ended the stream`, opts);
     default:
       // UNAVAILABLE (network, keepalive timeout), CANCELLED (server shutdown), RESOURCE_EXHAUSTED (GOAWAY
-      // too_many_pings, see FACTS.md), DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED, DATA_LOSS: all transient.
+      // too_many_pings, docs/facts.md#grpc-js-keepalive), DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, ABORTED,
+      // DATA_LOSS: all transient.
       return new WatchError(
         'CONNECTION_LOST',
         `${where}: connection lost (${GrpcStatus[status.code] ?? status.code}: ${details})`,
@@ -225,7 +226,7 @@ export function codeOfHttpStatus(peer: 'history' | 'token-endpoint', status: num
 export function codeOfHttpStatus(peer: 'proxy', status: number): WatchErrorCode | undefined;
 export function codeOfHttpStatus(peer: HttpPeer, status: number): WatchErrorCode | undefined {
   switch (peer) {
-    case 'history': // WIRE.md
+    case 'history': // docs/wire.md#history-statuses
       if (status === 401) return 'UNAUTHENTICATED';
       if (status === 403) return 'PERMISSION_DENIED';
       if (status === 404) return 'TOPIC_NOT_FOUND';

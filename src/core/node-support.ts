@@ -1,12 +1,7 @@
 /**
- * Which Node.js release lines this SDK runs on, and the one warning it gives on a line past its end of life.
- *
- * Why a warning and not a refusal: a line past its end of life gets no more security fixes from upstream, which the
- * application's owner should hear about, but the SDK still passes its whole suite there (`.ci/run` runs it on the
- * machines' Node.js 20), so stopping a running agent over it would do more harm than good. Why once: a process that
- * builds a manager per request would otherwise repeat the same line for ever and bury its own logs.
- *
- * Pure apart from {@link warnIfEndOfLife}'s defaults: the version, the time and the emitter are all injectable.
+ * Which Node.js release lines this SDK runs on, and its one warning on a line past its end of life: a warning, not a
+ * refusal (the suite still passes there: stopping a running agent would do more harm than good), and once per
+ * process (a manager built per request would bury its logs). The version, time and emitter are injectable.
  */
 import { systemClock } from './clock';
 

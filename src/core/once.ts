@@ -7,11 +7,6 @@
 export class Once {
   private done: Promise<void> | undefined;
 
-  /** Whether the body was started. */
-  get started(): boolean {
-    return this.done !== undefined;
-  }
-
   run(body: () => Promise<void>): Promise<void> {
     if (this.done !== undefined) return this.done;
     let settle!: { resolve: () => void; reject: (err: unknown) => void };

@@ -77,9 +77,9 @@ export function headerValue(value: unknown, field: string, what = 'option'): str
 }
 
 /**
- * A WatchTopic self link (`/management/v1alpha1/watchtopics/<name>`, WIRE.md): an absolute path of non-empty
- * segments of unreserved URL characters, none of them `.` or `..`. It becomes part of the history request's path,
- * where a dot segment would move the request, with the bearer token, to another resource of the service.
+ * A WatchTopic self link (`/management/v1alpha1/watchtopics/<name>`, docs/wire.md#request): an absolute path of
+ * non-empty segments of unreserved URL characters, none of them `.` or `..`. It becomes part of the history request's
+ * path, where a dot segment would move the request, with the bearer token, to another resource of the service.
  */
 export function selfLink(value: unknown, field = 'selfLink', what = 'argument'): string {
   const example = 'a WatchTopic self link such as /management/v1alpha1/watchtopics/<name>';
@@ -97,15 +97,39 @@ export function selfLink(value: unknown, field = 'selfLink', what = 'argument'):
   return value;
 }
 
+/** The longest delay a Node.js timer can be armed with (2^31 - 1 ms): the default upper bound of a duration. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** A whole number of milliseconds in [min, max], or the default when undefined (never a truthiness check). */
 export function duration(
   value: unknown,
   field: string,
   fallback: number,
   min = 1,
-  max = 2_147_483_647,
+  max = MAX_TIMER_MS,
   what = 'option',
 ): number {
+  return wholeNumber(value, field, fallback, min, max, what);
+}
+
+/** A count (events, acks, attempts, handlers at once) in [min, max], or the default when undefined. */
+export function count(
+  value: unknown,
+  field: string,
+  fallback: number,
+  min: number,
+  max: number,
+  what = 'option',
+): number {
+  return wholeNumber(value, field, fallback, min, max, what);
+}
+
+/** A TCP port to listen on, 0 (any free one) to 65535, or the default when undefined. */
+export function tcpPort(value: unknown, field: string, fallback: number, what = 'option'): number {
+  return wholeNumber(value, field, fallback, 0, 65_535, what);
+}
+
+function wholeNumber(value: unknown, field: string, fallback: number, min: number, max: number, what: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'must be a whole number', what);
   if (value < min || value > max) throw invalid(field, `must be between ${min} and ${max}`, what);

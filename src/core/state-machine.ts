@@ -21,13 +21,11 @@ export class StateMachine<S extends string> {
    * @param name Whose machine this is, for the message of an illegal move (`watch /…/watchtopics/x`).
    * @param initial The state it starts in.
    * @param table The legal moves.
-   * @param onMove Told of every move made, after it was made (not of a move refused).
    */
   constructor(
     private readonly name: string,
     initial: S,
     private readonly table: TransitionTable<S>,
-    private readonly onMove?: (from: S, to: S) => void,
   ) {
     this.current = initial;
     this.visited.add(initial);
@@ -60,7 +58,6 @@ export class StateMachine<S extends string> {
       throw new WatchError('INTERNAL', `${this.name}: illegal state change ${from} → ${next} (a bug of watch-manager)`);
     this.current = next;
     this.visited.add(next);
-    this.onMove?.(from, next);
     return from;
   }
 }

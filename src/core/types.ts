@@ -16,7 +16,7 @@ export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>([
   'TRIGGERACTION',
 ]);
 
-/** A reference from one resource to another (WIRE.md `Reference`). */
+/** A reference from one resource to another (`Reference`, docs/wire.md#resource-model). */
 export interface ResourceReference {
   /** The referenced resource's id. */
   id: string;
@@ -46,7 +46,7 @@ export interface ResourceScope {
   selfLink: string;
 }
 
-/** The changed resource as the event carries it (WIRE.md `ResourceInstance`). */
+/** The changed resource as the event carries it (`ResourceInstance`, docs/wire.md#resource-model). */
 export interface ResourceInstance {
   /** The API group, for example `management` or `catalog`. */
   group: string;

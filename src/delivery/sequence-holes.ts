@@ -67,4 +67,4 @@ export class SequenceHoles {
 }
 
 /** Holes remembered: enough for ids that arrive a few thousand events late, bounded whatever the gaps. */
-export const MAX_HOLES = 4096;
+const MAX_HOLES = 4096;

@@ -9,9 +9,9 @@ import { StallWatchdog } from '../transport/stall-watchdog';
 import { WatchStream } from '../transport/watch-stream';
 import type { AgentStatusFeed, TokenFeed } from '../transport/stream-feeds';
 
-// The protocol has no "subscription active" message (WIRE.md). A stream on a READY channel that the service has
-// neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a stall.
-// Its hand-off still waits for a real sign of life (see catch-up.ts).
+// The protocol has no "subscription active" message (docs/wire.md#acceptance). A stream on a READY channel that the
+// service has neither answered nor refused after this long counts as accepted, so a quiet topic does not look like a
+// stall. Its hand-off still waits for a real sign of life (see catch-up.ts).
 const QUIET_ACCEPT_MS = 2_000;
 
 /** Options of {@link TopicConnection}. */

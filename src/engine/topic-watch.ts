@@ -32,7 +32,7 @@ export function defaultKeyOf(event: WatchEvent): string {
 const HANDLER_BACKOFF = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
 
 /** Compiles a filter into a predicate (undefined: no filter). */
-export function compileFilter(filter: WatchFilter | undefined): ((event: WatchEvent) => boolean) | undefined {
+function compileFilter(filter: WatchFilter | undefined): ((event: WatchEvent) => boolean) | undefined {
   if (filter === undefined) return undefined;
   const kinds = filter.kinds === undefined ? undefined : new Set(filter.kinds);
   const types = filter.types === undefined ? undefined : new Set<string>(filter.types);

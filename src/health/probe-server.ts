@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WatchError } from '../core/errors';
-import { duration, invalid, isRecord, nonEmptyString } from '../core/option-checks';
+import { invalid, isRecord, nonEmptyString, tcpPort } from '../core/option-checks';
 import type { HealthReport } from './health-report';
 
 /** What the probe server asks: a manager (or anything that answers `health()` the same way). */
@@ -35,7 +35,7 @@ export interface ProbeServer {
 export async function serveProbes(source: HealthSource, options: ProbeServerOptions): Promise<ProbeServer> {
   if (!isRecord(options)) throw invalid('options', 'must be an object', 'serveProbes argument');
   if (options.port === undefined) throw invalid('port', 'is required', 'serveProbes option');
-  const port = duration(options.port, 'port', 0, 0, 65_535, 'serveProbes option');
+  const port = tcpPort(options.port, 'port', 0, 'serveProbes option');
   const host = options.host === undefined ? undefined : nonEmptyString(options.host, 'host', 'serveProbes option');
   const server = createServer((req, res) => answer(source, req, res));
   // A probe is one small request: a client that holds a connection open must not hold the server.

@@ -228,9 +228,10 @@ async function onePass(
     const count = result.page.events.length;
     if (count >= size) served.full = true;
     if (count < size) {
-      // WIRE.md takes a short page for the last one. That holds against a server that serves `size` per page; one
-      // that serves fewer (a cap) returns short pages with more after them, and one that offsets its pages by one
-      // size and caps them by another may even return an empty next page while events lie in between.
+      // The reference SDK takes a short page for the last one (docs/wire.md#pages-and-page-caps). That holds against
+      // a server that serves `size` per page; one that serves fewer (a cap) returns short pages with more after them,
+      // and one that offsets its pages by one size and caps them by another may even return an empty next page while
+      // events lie in between.
       // nothing after `last`
       if (count === 0 && result.after === last) return { last, confirmed: result.aliveAtRequest, disordered };
       const next = await (inFlight[0] as Promise<PageResult>);

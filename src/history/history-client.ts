@@ -22,10 +22,11 @@ export interface HistoryClientOptions {
 }
 
 /**
- * The {@link HistorySource} of WIRE.md's event-history ("harvester") API: `GET {baseUrl}/events{selfLink}` with the
- * bearer token and tenant headers, `query=sequenceID>N`, `sort`, 1-based `page` and `pageSize`. Connections are kept
- * alive between pages (≈0.5 ms per request saved, FACTS.md). Failures are typed: `HISTORY_UNAVAILABLE` (retryable: 5xx,
- * 429, timeouts, network), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, `PROTOCOL` (malformed page), and
+ * The {@link HistorySource} of the event-history ("harvester") API (docs/wire.md#history-api):
+ * `GET {baseUrl}/events{selfLink}` with the bearer token and tenant headers, `query=sequenceID>N`, `sort`, 1-based
+ * `page` and `pageSize`. Connections are kept alive between pages (≈0.5 ms per request saved,
+ * docs/facts.md#kept-alive-history-requests). Failures are typed: `HISTORY_UNAVAILABLE` (retryable: 5xx, 429,
+ * timeouts, network), `UNAUTHENTICATED`, `PERMISSION_DENIED`, `TOPIC_NOT_FOUND`, `PROTOCOL` (malformed page), and
  * {@link HistoryGone} for 410.
  */
 export class HistoryClient implements HistorySource {
@@ -75,7 +76,8 @@ export class HistoryClient implements HistorySource {
     try {
       events = await this.get(topic, query, where, signal, 0);
     } catch (err) {
-      // 410 answers a purged position; this query has none. A server saying it anyway is not followed (WIRE.md).
+      // 410 answers a purged position; this query has none. A server saying it anyway is not followed
+      // (docs/wire.md#410-gone).
       if (!(err instanceof HistoryGone)) throw err;
       throw new WatchError('PROTOCOL', `${where}: 410 Gone for a query without a position`, { retryable: true });
     }

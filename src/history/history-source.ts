@@ -22,7 +22,7 @@ export interface HistoryPage {
 /**
  * Where a catch-up reads what it missed: the events after a position, the newest id, and whether history still
  * reaches back to a position. The catch-up depends on this contract only; {@link HistoryClient} serves it from the
- * event-history API of WIRE.md, and a second API shape is one more implementation.
+ * event-history API (docs/wire.md#history-api), and a second API shape is one more implementation.
  *
  * - `page` answers with strictly ascending events above `after` (a page breaking that is refused by the source as a
  *   retryable `PROTOCOL` error, never passed on in part); it may serve fewer than `pageSize`. A position that history
@@ -41,9 +41,9 @@ export interface HistorySource {
 const GONE = Symbol.for('watch-manager.HistoryGone');
 
 /**
- * Thrown by {@link HistorySource.page} when the events after `after` were purged (WIRE.md: `410 Gone` with the
- * newest id). A `HISTORY_GONE` WatchError: the catch-up turns it into a resync to `newestSequenceId`, or stops the
- * watch with it when the application takes no resync.
+ * Thrown by {@link HistorySource.page} when the events after `after` were purged (docs/wire.md#410-gone: `410 Gone`
+ * with the newest id). A `HISTORY_GONE` WatchError: the catch-up turns it into a resync to `newestSequenceId`, or stops
+ * the watch with it when the application takes no resync.
  */
 export class HistoryGone extends WatchError {
   constructor(

@@ -20,7 +20,7 @@ export interface Logger {
 }
 
 /** The structured fields of a log line. Values are scrubbed of secrets before they reach the logger. */
-export type LogFields = Record<string, string | number | boolean | undefined>;
+type LogFields = Record<string, string | number | boolean | undefined>;
 
 /**
  * The SDK's internal logging surface. Every line goes through {@link redactSecrets} here, whatever logger the user

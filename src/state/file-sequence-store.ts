@@ -53,9 +53,9 @@ function ioError(file: string, action: string, err: unknown): WatchError {
 /**
  * Positions of many topics in one JSON file, written crash-safe: every write is a whole new version or nothing
  * (temp file with mode 0600, fsync, rename over the old one, fsync of the directory — `write-file-atomic` skips the
- * last step, FACTS.md). The file carries a format version and a checksum, and one that is truncated, garbled, of
- * another version or fails its checksum is `STATE_CORRUPT`, never taken as "no position": that would silently
- * replay or skip everything. A missing file is a first run; a missing directory is `STATE_IO`.
+ * last step, docs/facts.md#durable-replace). The file carries a format version and a checksum, and one that is
+ * truncated, garbled, of another version or fails its checksum is `STATE_CORRUPT`, never taken as "no position": that
+ * would silently replay or skip everything. A missing file is a first run; a missing directory is `STATE_IO`.
  *
  * A position counts as stored only once a write holding it is durable: until then `getSequence` does not show it,
  * and a failed write leaves it pending, so that asking again writes again (never "saved" without a write).
@@ -229,14 +229,14 @@ export class FileSequenceStore implements SequenceProvider {
       const next = new Map(durable);
       // Resets first (they replace the position), then what moved forward since (the new sequence's positions).
       const reset = new Map(this.resets);
-      for (const [topic, seq] of reset) next.set(topic, seq);
+      for (const [topic, position] of reset) next.set(topic, position);
       const carried = new Map(this.wanted);
-      for (const [topic, seq] of carried) if (seq > (next.get(topic) ?? 0)) next.set(topic, seq);
+      for (const [topic, position] of carried) if (position > (next.get(topic) ?? 0)) next.set(topic, position);
       await this.write(Object.fromEntries(next));
       // Only now, after the durable write, is the new state the store's (a failure above leaves `wanted` as is).
       this.durable = next;
-      for (const [topic, seq] of reset) if (this.resets.get(topic) === seq) this.resets.delete(topic);
-      for (const [topic, seq] of carried) if (this.wanted.get(topic) === seq) this.wanted.delete(topic);
+      for (const [topic, position] of reset) if (this.resets.get(topic) === position) this.resets.delete(topic);
+      for (const [topic, position] of carried) if (this.wanted.get(topic) === position) this.wanted.delete(topic);
     });
     const write = this.pendingWrite;
     this.lastWrite = write.catch(() => undefined);
@@ -273,8 +273,8 @@ function parse(text: string, file: string): Record<string, number> {
   const positions = body.positions;
   if (typeof positions !== 'object' || positions === null || Array.isArray(positions))
     throw corrupt(file, 'has no positions');
-  for (const [topic, seq] of Object.entries(positions)) {
-    if (!Number.isSafeInteger(seq) || seq < 0) throw corrupt(file, `has an invalid position for ${topic}`);
+  for (const [topic, position] of Object.entries(positions)) {
+    if (!Number.isSafeInteger(position) || position < 0) throw corrupt(file, `has an invalid position for ${topic}`);
   }
   if (body.checksum !== checksum(positions)) throw corrupt(file, 'fails its checksum');
   return positions;

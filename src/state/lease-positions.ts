@@ -8,11 +8,11 @@ import type { SequenceProvider } from './sequence-provider';
  */
 export class LeasePositions implements SequenceProvider {
   /** Present when the lease can move its position back (see {@link TopicLease.resetPosition}). */
-  readonly resetSequence?: (topic: string, sequenceId: number) => Promise<void>;
+  readonly resetSequence?: (topic: string, position: number) => Promise<void>;
 
   constructor(private readonly lease: TopicLease) {
     const reset = lease.resetPosition?.bind(lease);
-    if (reset !== undefined) this.resetSequence = (topic, sequenceId) => this.write(topic, sequenceId, reset);
+    if (reset !== undefined) this.resetSequence = (topic, position) => this.write(topic, position, reset);
   }
 
   getSequence(topic: string): number | undefined {
@@ -20,21 +20,21 @@ export class LeasePositions implements SequenceProvider {
     return this.lease.position;
   }
 
-  setSequence(topic: string, sequenceId: number): Promise<void> {
-    return this.write(topic, sequenceId, (position) => this.lease.writePosition(position));
+  setSequence(topic: string, position: number): Promise<void> {
+    return this.write(topic, position, (p) => this.lease.writePosition(p));
   }
 
   /** Writes with `store` (forward, or a reset) under the fence; a fenced-off write is `LEASE_LOST`. */
-  private async write(topic: string, sequenceId: number, store: (position: number) => Promise<boolean>): Promise<void> {
+  private async write(topic: string, position: number, store: (position: number) => Promise<boolean>): Promise<void> {
     this.check(topic);
     // A lease already ended was reported once, where it ended; the write is not tried (it would store nothing). Its
     // holder stops: nothing it handles from here on is stored, so whoever runs the topic next resumes from the
     // position the lease row holds.
     if (this.lease.signal.aborted) return;
-    if (await store(sequenceId)) return;
+    if (await store(position)) return;
     throw new WatchError(
       'LEASE_LOST',
-      `the position ${sequenceId} of ${topic} was not stored: ${this.lease.owner} no longer holds its lease (epoch ${this.lease.epoch})`,
+      `the position ${position} of ${topic} was not stored: ${this.lease.owner} no longer holds its lease (epoch ${this.lease.epoch})`,
     );
   }
 

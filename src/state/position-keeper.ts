@@ -85,9 +85,9 @@ export class PositionKeeper {
   }
 
   /** Notes a new acknowledged position and starts writing it if no write is running. */
-  record(sequenceId: number): void {
-    if (this.closed || sequenceId <= this.recorded) return;
-    this.recorded = sequenceId;
+  record(position: number): void {
+    if (this.closed || position <= this.recorded) return;
+    this.recorded = position;
     this.acks += 1;
     if (this.writing !== undefined) return;
     if (this.acks - this.savedAcks >= this.policy.everyAcks) this.startWrite();
@@ -107,22 +107,22 @@ export class PositionKeeper {
   private startWrite(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    const sequenceId = this.recorded;
+    const position = this.recorded;
     // A synchronous store (the default in-memory one) is written at once, without a promise per event.
     let result: void | Promise<void>;
     try {
-      result = this.provider.setSequence(this.topic, sequenceId);
+      result = this.provider.setSequence(this.topic, position);
     } catch (err) {
       this.onError(toWatchError(err, 'STATE_IO', `storing the position of ${this.topic}`));
       this.savedAcks = this.acks;
       return;
     }
     if (!isThenable(result)) {
-      this.written = sequenceId;
+      this.written = position;
       this.savedAcks = this.acks;
       return;
     }
-    this.writing = this.drain(this.bounded(result), sequenceId);
+    this.writing = this.drain(this.bounded(result), position);
   }
 
   /** A write with the policy's deadline: a `setSequence` that never settles must not stall delivery silently. */
@@ -153,14 +153,14 @@ export class PositionKeeper {
   }
 
   /**
-   * Moves the stored position back to `sequenceId` (the topic's sequence restarted: its new ids are below the old
+   * Moves the stored position back to `position` (the topic's sequence restarted: its new ids are below the old
    * position). Ordered after every write: the one in flight, and the positions it carries on with, land first; what
    * is recorded and not yet written belongs to the old sequence and is dropped; positions recorded while the reset
    * runs wait for it. Resolves true once durable, false when the provider has no `resetSequence` (the position stays:
    * see `onNoReset`); rejects (typed, `STATE_IO` unless the store typed it, nothing reported here) when it was not
    * stored: the caller must not go on as if it were.
    */
-  async reset(sequenceId: number): Promise<boolean> {
+  async reset(position: number): Promise<boolean> {
     const { clock, timeoutMs } = this.policy;
     for (;;) {
       if (this.writing !== undefined) {
@@ -175,7 +175,7 @@ export class PositionKeeper {
         onTimeout: () =>
           new WatchError(
             'STATE_IO',
-            `moving the position of ${this.topic} back to ${sequenceId}: an earlier write, given up on after ${timeoutMs} ms, has not settled yet (it could land after the reset)`,
+            `moving the position of ${this.topic} back to ${position}: an earlier write, given up on after ${timeoutMs} ms, has not settled yet (it could land after the reset)`,
           ),
       });
     }
@@ -183,11 +183,11 @@ export class PositionKeeper {
     if (this.closed) throw new WatchError('CLOSED', `the position of ${this.topic} was not moved back: closed`);
     const provider = this.provider;
     if (provider.resetSequence === undefined) {
-      this.onNoReset?.(this.recorded, sequenceId);
+      this.onNoReset?.(this.recorded, position);
       return false;
     }
     const run = (async () => {
-      const result = provider.resetSequence?.(this.topic, sequenceId);
+      const result = provider.resetSequence?.(this.topic, position);
       if (isThenable(result)) await this.bounded(result);
     })();
     // Held as the write in flight: record() coalesces behind it, flush() and close() wait for it.
@@ -199,11 +199,11 @@ export class PositionKeeper {
     try {
       await run;
     } catch (err) {
-      throw toWatchError(err, 'STATE_IO', `moving the position of ${this.topic} back to ${sequenceId}`);
+      throw toWatchError(err, 'STATE_IO', `moving the position of ${this.topic} back to ${position}`);
     } finally {
       if (this.writing === settled) this.writing = undefined;
     }
-    this.recorded = this.written = sequenceId;
+    this.recorded = this.written = position;
     this.savedAcks = this.acks;
     this.waiters.releaseAll();
     return true;

@@ -59,7 +59,7 @@ export interface HistoryBackend {
 const MAX_PAGE_SIZE = 1000;
 
 /**
- * The event-history ("harvester") API of WIRE.md over real HTTP: `GET /events{selfLink}` with
+ * The event-history ("harvester") API (docs/wire.md#history-api) over real HTTP: `GET /events{selfLink}` with
  * `query=sequenceID>N`, `sort=sequenceID,ASC|DESC`, `page`, `pageSize`; `410 Gone` with `X-Axway-Max-Sequence-Id`
  * for a purged position (as the service's {@link PurgedReading} says) or one above the topic's newest id (a topic
  * recreated since); 401/403 for a bad token or tenant.

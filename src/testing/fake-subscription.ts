@@ -167,9 +167,8 @@ export class FakeSubscription {
   }
 
   /**
-   * This stream stalls for good: from now on nothing new is fed to it (events and pings are dropped) while it stays
-   * open, as a stream whose server side stopped feeding it. What it queued before still goes out (a send buffer is
-   * not lost): an id sent late by `reorder` is never lost behind a later one. Streams opened later are not affected.
+   * This stream stalls for good, left open: nothing new is fed to it (events and pings dropped); what it queued still
+   * goes out, as a send buffer would. Streams opened later are not affected.
    */
   stall(): void {
     this.stalled = true;
@@ -272,7 +271,7 @@ export class FakeSubscription {
       }
       return;
     }
-    // Unset or TOKEN_REFRESH: an in-stream token refresh (WIRE.md).
+    // Unset or TOKEN_REFRESH: an in-stream token refresh (docs/wire.md#token-refresh).
     const check = await this.host.tokens.check(bearer(req.token));
     if (!check.ok) {
       this.host.counters.refreshesRejected += 1;

@@ -64,8 +64,8 @@ export interface FakeWatchServiceOptions {
 }
 
 /**
- * A wire `Event` (WIRE.md) as {@link FakeWatchService.sendRaw} sends it: any field may be missing or wrong, which is
- * the point. Enums by name, int64 as a decimal string.
+ * A wire `Event` (docs/wire.md#event) as {@link FakeWatchService.sendRaw} sends it: any field may be missing or wrong,
+ * which is the point. Enums by name, int64 as a decimal string.
  */
 export interface RawWireEvent {
   /** The event's id. */
@@ -111,10 +111,10 @@ export interface AbortOptions {
 }
 
 /**
- * An in-process stand-in for the watch service, faithful to WIRE.md so that any client written from the contract
- * works against it: a real grpc-js server for `subscribe` and a real HTTP server for the event history. Tests
- * publish events, abort streams, expire tokens, purge history, inject history faults, pause delivery, and read
- * counters of everything the service saw.
+ * An in-process stand-in for the watch service, faithful to the wire contract (docs/wire.md) so that any client written
+ * from the contract works against it: a real grpc-js server for `subscribe` and a real HTTP server for the event
+ * history. Tests publish events, abort streams, expire tokens, purge history, inject history faults, pause delivery,
+ * and read counters of everything the service saw.
  */
 export class FakeWatchService {
   /** The only tenant the service accepts. */

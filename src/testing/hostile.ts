@@ -8,7 +8,8 @@ export interface HostileBehaviour {
   /**
    * History: the server clamps `pageSize` to this, on ascending catch-up queries and on the DESC "newest" query
    * alike. Page p (1-based) covers items (p-1)·pageCap … p·pageCap-1 of the query's result, so a client that takes
-   * a page shorter than it asked for as the last (WIRE.md) stops early.
+   * a page shorter than it asked for as the last (as the reference SDK does, docs/wire.md#pages-and-page-caps) stops
+   * early.
    * @default no cap (the client's pageSize, up to 1000)
    */
   pageCap?: number;

@@ -19,8 +19,8 @@ export interface PublishInput {
 }
 
 /**
- * How the history API reads "purged" when it decides whether a resume after position N is `410 Gone` (WIRE.md: "the
- * requested position was purged"), for tests of both readings a real service may take:
+ * How the history API reads "purged" when it decides whether a resume after position N is `410 Gone` ("the requested
+ * position was purged", docs/wire.md#410-gone), for tests of both readings a real service may take:
  * - `'next-event'`: gone when an event after N was purged: N itself may have aged out, as long as nothing after it
  *   did. A quiet topic whose last event N aged out answers its events after N (none): never a 410.
  * - `'position'`: gone also when the event at N itself was purged. A quiet topic whose last event N aged out answers

@@ -21,14 +21,14 @@ function envelope(event: WatchEvent): {
 }
 
 /** An `Event.Type` number the contract does not define: a newer service's type, as an older client sees it. */
-export const UNKNOWN_WIRE_TYPE: number = 42;
+const UNKNOWN_WIRE_TYPE: number = 42;
 
 /** A history `type` string the contract does not define. */
-export const UNKNOWN_HISTORY_TYPE = 'ResourceArchived';
+const UNKNOWN_HISTORY_TYPE = 'ResourceArchived';
 
 /**
- * The event as the watch stream carries it (WIRE.md `Event`); `unknownType` (or a type the contract does not name):
- * with {@link UNKNOWN_WIRE_TYPE} instead of its type.
+ * The event as the watch stream carries it (`Event`, docs/wire.md#event); `unknownType` (or a type the contract does
+ * not name): with {@link UNKNOWN_WIRE_TYPE} instead of its type.
  */
 export function toWireEvent(event: WatchEvent, unknownType = false): WireEventInput {
   const type = event.type;
@@ -61,7 +61,7 @@ function isContractType(type: string): type is WatchEventType {
 }
 
 /**
- * The event as the event-history API returns it (WIRE.md "Event JSON"), with the extra fields real payloads carry
+ * The event as the event-history API returns it (docs/wire.md#event-json), with the extra fields real payloads carry
  * (`spec`, `finalizers`, audit metadata), which a client must tolerate; `unknownType` (or a type the contract does
  * not name): with {@link UNKNOWN_HISTORY_TYPE} instead of its type.
  */

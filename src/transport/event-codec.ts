@@ -29,13 +29,7 @@ export function parseSequenceId(value: unknown, where: string): number {
   return n;
 }
 
-/** Maps a wire event type to ours; PING is not a resource change and is handled by the stream. */
-export function parseEventType(value: unknown, where: string): WatchEventType {
-  if (typeof value === 'string' && WATCH_EVENT_TYPES.has(value)) return value as WatchEventType;
-  throw new WatchError('PROTOCOL', `${where}: unknown event type ${JSON.stringify(value)}`);
-}
-
-/** Wire `Event.Type` numbers (WIRE.md), in proto order; `PING` (5) is the stream's, never a user event. */
+/** Wire `Event.Type` numbers (docs/wire.md#event), in proto order; `PING` (5) is the stream's, never a user event. */
 const WIRE_TYPES: readonly WatchEventType[] = ['CREATED', 'UPDATED', 'DELETED', 'SUBRESOURCEUPDATED', 'TRIGGERACTION'];
 
 /** The wire `Event.Type` number of a ping. */
@@ -130,10 +124,10 @@ export function fromWireEvent(wire: DecodedEvent, topic: string): WatchEvent {
 }
 
 /**
- * Maps a history type string to ours (WIRE.md): drop a leading `Resource`, upper-case the rest
+ * Maps a history type string to ours (docs/wire.md#event-json): drop a leading `Resource`, upper-case the rest
  * (`ResourceCreated` → `CREATED`, `SubResourceUpdated` → `SUBRESOURCEUPDATED`).
  */
-export function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
+function parseHistoryType(value: unknown, where: string): WatchEventType | 'UNKNOWN' {
   if (typeof value !== 'string' || value === '')
     throw new WatchError('PROTOCOL', `${where}: event type ${JSON.stringify(value)} is not a type name`);
   const name = value.replace(/^Resource/, '').toUpperCase();
@@ -195,7 +189,7 @@ function resourceFromJson(payload: unknown): ResourceInstance {
 }
 
 /**
- * Turns one event of a history page (WIRE.md "Event JSON") into a {@link WatchEvent} equal to the one the stream
+ * Turns one event of a history page (docs/wire.md#event-json) into a {@link WatchEvent} equal to the one the stream
  * would have carried. Unknown fields are ignored (real payloads carry `spec` and more); an item that cannot be
  * placed in sequence is `PROTOCOL`, naming where it was.
  */

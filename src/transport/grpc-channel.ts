@@ -82,7 +82,7 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
     'grpc.enable_retries': 0,
     'grpc.service_config_disable_resolution': 1,
     // A 1 MiB HTTP/2 flow-control window instead of 64 KiB: ~1.4x the events/s of grpc-js's default on a busy topic
-    // (FACTS.md). Memory stays bounded: the SDK stops reading past maxBufferedEvents.
+    // (docs/facts.md#grpc-js-backpressure). Memory stays bounded: the SDK stops reading past maxBufferedEvents.
     'grpc-node.flow_control_window': 1024 * 1024,
     // grpc-js's own proxy support reads the environment (lower case only) with a matcher of its own; the SDK
     // decides instead (channelRoute), with the one matcher it shares with the history client.
@@ -100,7 +100,8 @@ export function channelOptions(options: ResolvedOptions, route = channelRoute(op
     channel['grpc.default_authority'] = options.target;
   }
   if (route.proxy !== undefined) {
-    // grpc-js's HTTP CONNECT support, per channel (FACTS.md): internal option names, unchanged since 1.1.
+    // grpc-js's HTTP CONNECT support, per channel (docs/facts.md#grpc-js-proxy-per-channel): internal option names,
+    // unchanged since 1.1.
     channel['grpc.http_connect_target'] = `dns:${route.destination}`;
     if (route.proxy.credentials !== undefined)
       channel['grpc.http_connect_creds'] = sealedCredentials(route.proxy.credentials);

@@ -87,7 +87,7 @@ const MAX_BODY_CHARS = 64 * 1024 * 1024;
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** The longest `Retry-After` honoured: a server asking for an hour must not stall a watch for an hour. */
-export const MAX_RETRY_AFTER_MS = 300_000;
+const MAX_RETRY_AFTER_MS = 300_000;
 
 /**
  * A `Retry-After` header (RFC 9110: delay-seconds or an HTTP date) as ms from `now`, capped at
@@ -129,7 +129,8 @@ export class HttpTransport {
         : secure
           ? new https.Agent(pool)
           : new http.Agent(pool);
-    // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there (FACTS.md).
+    // The origin's TLS settings go in each request, not in the agent: https-proxy-agent reads them there
+    // (docs/facts.md#https-proxy-agent-tls-options).
     if (secure && tls !== false)
       Object.assign(this.connectOptions, {
         ca: tls.ca,
@@ -197,8 +198,9 @@ export class HttpTransport {
         init.timeoutMs,
       );
       req.on('error', (err) => settle({ ok: false, err }));
-      // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it (FACTS.md): its
-      // 'proxyConnect' event is what tells a proxy's 401/403/407 from the origin's.
+      // https-proxy-agent replays a refused CONNECT's answer as if the origin had sent it
+      // (docs/facts.md#https-proxy-agent-proxy-answers): its 'proxyConnect' event is what tells a proxy's 401/403/407
+      // from the origin's.
       req.once('proxyConnect', (answer: { statusCode: number }) => (proxyAnswer = answer.statusCode));
       req.on('response', (res) => {
         if (proxyAnswer !== undefined && proxy !== undefined) {

@@ -5,7 +5,7 @@ import * as protobuf from 'protobufjs';
 import type { ProtoGrpcType } from '../generated/watch';
 
 /**
- * Loading of `proto/watch.proto` (written from WIRE.md), shared by the client and the fake service so that both
+ * Loading of `proto/watch.proto` (docs/wire.md#grpc-service), shared by the client and the fake service so that both
  * speak exactly the same contract. Generated types are used only by the stream, the codec and the fake service.
  */
 

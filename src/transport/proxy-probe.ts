@@ -41,9 +41,9 @@ export function proxyUnreachable(proxy: ProxyEndpoint, err: unknown): WatchError
 
 /**
  * Asks the proxy for a tunnel to `destination` (`host:port`) and closes it at once: grpc-js reports a proxy's
- * refusal only as a bare `UNAVAILABLE` (FACTS.md), so when a proxied stream fails before any sign of life this
- * finds out why. Resolves with the proxy's error, or undefined when the proxy would tunnel (the failure is then
- * beyond it); a proxy that takes the connection but does not answer within `timeoutMs` is a retryable
+ * refusal only as a bare `UNAVAILABLE` (docs/facts.md#grpc-js-proxy-per-channel), so when a proxied stream fails before
+ * any sign of life this finds out why. Resolves with the proxy's error, or undefined when the proxy would tunnel (the
+ * failure is then beyond it); a proxy that takes the connection but does not answer within `timeoutMs` is a retryable
  * `CONNECTION_LOST` (busy, or its own upstream hangs), not an unreachable one. Never rejects; `signal` ends it early.
  */
 export function probeProxy(

@@ -1,26 +1,26 @@
 import type { AgentStatus } from '../core/types';
 
-/**
- * The tokens an open stream must send (the token refresher): the one held now, and each new one as it comes. A
- * stream subscribes for its own life, so a refresh reaches every open stream without passing through its owners.
- */
+// The two feeds an open stream follows for its own life, so that a new value reaches every open stream without
+// passing through its owners. One shape for both: `latest` (the value now, if any) and `follow()` (each new one).
+
+/** The tokens an open stream must send (the token refresher): the one held now, and each new one as it comes. */
 export interface TokenFeed {
   /** The token held now, if any. */
-  peek(): string | undefined;
+  readonly latest: string | undefined;
   /** Calls `listener` with every new token; returns its removal. */
-  onRefresh(listener: (token: string) => void): () => void;
+  follow(listener: (token: string) => void): () => void;
 }
 
 /**
- * The agent status of one watch (`AGENT_STATUS`, WIRE.md): its streams send it once the service accepted them and
- * again whenever it changes, so it is re-sent after every reconnect without anyone relaying it.
+ * The agent status of one watch (`AGENT_STATUS`, docs/wire.md#agent-status): its streams send it once the service
+ * accepted them and again whenever it changes, so it is re-sent after every reconnect without anyone relaying it.
  */
 export class AgentStatusFeed {
   private status: AgentStatus | undefined;
   private readonly listeners = new Set<(status: AgentStatus) => boolean>();
 
   /** The status set last, if any. */
-  get current(): AgentStatus | undefined {
+  get latest(): AgentStatus | undefined {
     return this.status;
   }
 
@@ -33,7 +33,7 @@ export class AgentStatusFeed {
   }
 
   /** Calls `listener` with every status set from now on (it returns whether it sent it); returns its removal. */
-  listen(listener: (status: AgentStatus) => boolean): () => void {
+  follow(listener: (status: AgentStatus) => boolean): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

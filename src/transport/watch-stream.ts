@@ -11,7 +11,7 @@ import { STREAM_END, STREAM_LIFE, type StreamEnd, type StreamLife } from './stre
 import type { AgentStatusFeed, TokenFeed } from './stream-feeds';
 
 /** What a {@link WatchStream} reports to its owner. */
-export interface WatchStreamCallbacks {
+interface WatchStreamCallbacks {
   /** The service accepted the subscription (a sign of life, or the owner's `accept()`). Called at most once. */
   onReady(): void;
   /** The stream's first sign of life: response headers or a first message. Called at most once. */
@@ -38,9 +38,10 @@ export interface WatchStreamOptions {
 }
 
 /**
- * One `subscribe` call (WIRE.md): opens it with the call metadata and the first request, sends in-stream token
- * refreshes and agent status (it follows both feeds itself while open), answers the service's PING events, decodes
- * resource events, and reports one final outcome. It knows nothing of positions or reconnects: that is the manager's.
+ * One `subscribe` call (docs/wire.md#stream-conversation): opens it with the call metadata and the first request, sends
+ * in-stream token refreshes and agent status (it follows both feeds itself while open), answers the service's PING
+ * events, decodes resource events, and reports one final outcome. It knows nothing of positions or reconnects: that is
+ * the manager's.
  */
 export class WatchStream {
   private call: grpc.ClientDuplexStream<WireRequest, DecodedEvent> | undefined;
@@ -79,7 +80,8 @@ export class WatchStream {
     const call = client.subscribe(metadata);
     this.call = call;
     // An 'error' listener must exist before anything can fail: grpc-js emits 'error' for every non-OK status and an
-    // unhandled one would crash the process (FACTS.md). The outcome itself is read from 'status'.
+    // unhandled one would crash the process (docs/facts.md#grpc-js-call-errors). The outcome itself is read from
+    // 'status'.
     call.on('error', () => undefined);
     call.on('metadata', () => this.markAlive());
     call.on('data', (message: DecodedEvent) => this.receive(message));
@@ -97,9 +99,9 @@ export class WatchStream {
     });
     this.write({ selfLink: topic, token: `Bearer ${token}`, capabilities: ['ping'] });
     const { tokens } = this.options;
-    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));
+    this.unfollow.push(tokens.follow((next) => this.sendToken(next)));
     // A refresh that came while the owner was getting the token for this stream went to no stream: send it now.
-    const latest = tokens.peek();
+    const latest = tokens.latest;
     if (latest !== undefined) this.sendToken(latest);
   }
 
@@ -107,13 +109,13 @@ export class WatchStream {
   private sendToken(token: string): boolean {
     if (token === this.token) return true; // the stream holds it already (opened with it, or sent before)
     this.token = token;
-    // requestType left unset, as the reference SDK sends it (WIRE.md: "unset or TOKEN_REFRESH").
+    // requestType left unset, as the reference SDK sends it (docs/wire.md#token-refresh).
     return this.write({ selfLink: this.options.topic, token: `Bearer ${token}` });
   }
 
   /** Sends an `AGENT_STATUS` request with the newest token (called once the stream is accepted, see accepted()). */
   private sendAgentStatus(status: AgentStatus): boolean {
-    const token = this.options.tokens.peek() ?? this.token;
+    const token = this.options.tokens.latest ?? this.token;
     const agentStatus: NonNullable<WireRequest['agentStatus']> = { state: status.state, message: status.message };
     if (status.context !== undefined) {
       agentStatus.context = {
@@ -198,8 +200,8 @@ export class WatchStream {
   private accepted(): void {
     const { agentStatus, callbacks } = this.options;
     if (!this.end.is('finished')) {
-      this.unfollow.push(agentStatus.listen((status) => this.sendAgentStatus(status)));
-      const status = agentStatus.current;
+      this.unfollow.push(agentStatus.follow((status) => this.sendAgentStatus(status)));
+      const status = agentStatus.latest;
       if (status !== undefined) this.sendAgentStatus(status);
     }
     callbacks.onReady();
@@ -219,7 +221,7 @@ export class WatchStream {
     if (end === 'cancelled' || end === 'failing' || end === 'finished') return;
     this.markAlive();
     if (message.type === WIRE_PING) {
-      // Liveness probe of the service (WIRE.md): answer with its id at once; never a user event.
+      // Liveness probe of the service (docs/wire.md#pings): answer with its id at once; never a user event.
       if (this.finalError === undefined)
         this.write({
           selfLink: this.options.topic,

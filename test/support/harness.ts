@@ -22,7 +22,7 @@ export function suiteScanDir(runnerPid = process.ppid): string {
  * One line of a test file's report (`<file>.jsonl` in {@link suiteScanDir}): first `{ file, at }`, then each captured
  * line (`l`) and secret (`s`) as it comes, and `{ end }` when the process exits normally.
  */
-export type ReportLine = { file: string; at: number } | { l: string } | { s: string } | { end: number };
+type ReportLine = { file: string; at: number } | { l: string } | { s: string } | { end: number };
 
 /**
  * The report is written as the file runs, each line at once (a synchronous write), not at exit: a file the runner
@@ -97,7 +97,7 @@ class SecretSet extends Set<string> {
  * test file that calls {@link scanForSecrets} fails if a token or password it used appears in any of them.
  */
 export const captured: string[] = new CapturedLines();
-export const secrets: Set<string> = new SecretSet();
+const secrets: Set<string> = new SecretSet();
 
 // Everything written to stderr is captured too: default loggers, warnings, anything a library prints.
 const writeStderr = process.stderr.write.bind(process.stderr);

@@ -1,6 +1,6 @@
 /**
- * The leak check of every test file, loaded by `npm test` with `--import` (STYLE.md: "each suite ends with a leak
- * check"). In each test file's process it notes the resources that keep the event loop alive before the file runs
+ * The leak check of every test file, loaded by `npm test` with `--import` (a house rule: each suite ends with a leak
+ * check). In each test file's process it notes the resources that keep the event loop alive before the file runs
  * (sockets, servers, ref'd timers, child processes, file handles) and, after the file's last test and hook, fails the
  * file when any kind is above that count: a server left listening, a socket left open, a timer left armed.
  *

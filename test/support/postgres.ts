@@ -26,7 +26,7 @@ export interface TestPostgres {
 }
 
 /** Debian's PostgreSQL binaries (`/usr/lib/postgresql/<major>/bin`, not on PATH), newest major first. */
-export function postgresBin(): string | undefined {
+function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const majors = readdirSync(root)
@@ -53,8 +53,8 @@ function clusterBase(asRoot: boolean): string {
 }
 
 /**
- * Starts a fresh cluster (FACTS.md): `initdb` refuses root, so as root the cluster's directory belongs to user
- * `postgres` and both commands run as it (`runuser`). Trust authentication on 127.0.0.1 only.
+ * Starts a fresh cluster (docs/facts.md#initdb-as-root): `initdb` refuses root, so as root the cluster's directory
+ * belongs to user `postgres` and both commands run as it (`runuser`). Trust authentication on 127.0.0.1 only.
  */
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = postgresBin();

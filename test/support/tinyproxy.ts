@@ -50,7 +50,7 @@ async function launch(
 ): Promise<{ child: ChildProcess; port: number } | undefined> {
   const port = await freePort();
   const log = path.join(dir, 'tinyproxy.log');
-  // tinyproxy takes comments only on lines of their own (FACTS.md).
+  // tinyproxy takes comments only on lines of their own (docs/facts.md#tinyproxy).
   const lines = [
     `Port ${port}`,
     'Listen 127.0.0.1',

@@ -60,4 +60,54 @@ describe('stall watchdog', () => {
     await clock.advance(1);
     assert.deepEqual(stalls, [1_000]);
   });
+
+  it('no fixed timeout and no ping: never a stall (left to keepalive), and no timer held', async () => {
+    const { dog, clock, stalls } = watchdog(undefined);
+    assert.equal(dog.timeoutMs, undefined);
+    assert.equal(clock.pending, 0, 'nothing armed while the timeout cannot be known');
+    await clock.advance(3_600_000);
+    dog.event();
+    await clock.advance(3_600_000);
+    assert.deepEqual(stalls, []);
+  });
+
+  it('derived from pings: three times the longest gap (the first counted from the start), never below 1 s', async () => {
+    const { dog, clock, stalls } = watchdog(undefined);
+    await clock.advance(2_000);
+    dog.ping(); // the first gap: from the start
+    assert.equal(dog.timeoutMs, 6_000);
+    await clock.advance(500);
+    dog.ping();
+    assert.equal(dog.timeoutMs, 6_000, 'the longest gap, not the last one');
+    await clock.advance(5_999);
+    assert.deepEqual(stalls, [], 'an event-free stretch shorter than the timeout');
+    await clock.advance(1);
+    assert.deepEqual(stalls, [6_000]);
+
+    const fast = watchdog(undefined);
+    for (let i = 0; i < 5; i++) {
+      await fast.clock.advance(10);
+      fast.dog.ping();
+    }
+    assert.equal(fast.dog.timeoutMs, 1_000, 'a service pinging every 10 ms: the floor, not 30 ms');
+    fast.dog.stop();
+  });
+
+  it('stop(): no stall after it, whatever comes; resume() without a suspend changes nothing', async () => {
+    const { dog, clock, stalls } = watchdog(1_000);
+    await clock.advance(900);
+    dog.resume(); // not suspended: the count goes on from the start
+    await clock.advance(100);
+    assert.deepEqual(stalls, [1_000], 'resume() did not restart the count');
+
+    const stopped = watchdog(1_000);
+    await stopped.clock.advance(500);
+    stopped.dog.stop();
+    assert.equal(stopped.clock.pending, 0, 'its timer cancelled at once');
+    stopped.dog.ping();
+    stopped.dog.resume();
+    await stopped.clock.advance(10_000);
+    assert.deepEqual(stopped.stalls, []);
+    assert.equal(stopped.clock.pending, 0, 'nothing armed again');
+  });
 });

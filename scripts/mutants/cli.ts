@@ -1,0 +1,39 @@
+/**
+ * The mutants of the code in src/cli/: watch-tail.
+ */
+import type { Mutant } from './mutant';
+import { CLI, CLI_POSTGRES } from './tests';
+
+export const cliMutants: Mutant[] = [
+  // ── Coordinated watches (coordinated-watch.ts, postgres transactions, watch-tail --postgres) ─────────────────
+  {
+    // watch-tail --postgres is parsed and ignored: two tails of one topic both write every event.
+    name: 'cli-postgres-ignored',
+    find: 'options.coordinator = await postgresCoordinator(config);',
+    replace: 'void postgresCoordinator;',
+    tests: [CLI_POSTGRES],
+  },
+
+  // ── issue 20: corrupt lease rows, sessions ended by the server, a database that never answers, coordinator holes ──
+  {
+    // issue 20.9: the binary leaves the ended Node.js line to the manager's two-line process warning
+    name: 'cli-node-eol-not-taken',
+    find: 'const endOfLife = io.ownsProcess === true ? takeEndOfLifeWarning() : undefined;',
+    replace: 'const endOfLife = io.ownsProcess !== true ? takeEndOfLifeWarning() : undefined;',
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: the CLI's own line told to a machine that asked for errors only, and kept from one that did not
+    name: 'cli-node-eol-log-level',
+    find: "io.stdout.isTTY !== true && config.logLevel === 'error'))",
+    replace: "io.stdout.isTTY !== true && config.logLevel !== 'error'))",
+    tests: [CLI],
+  },
+  {
+    // issue 20.9: JSON to a pipe at --log-level error still told (the terminal's reading taken for the pipe's)
+    name: 'cli-node-eol-pipe',
+    find: '!(json && io.stdout.isTTY !== true && config.logLevel',
+    replace: '!(json && io.stdout.isTTY === true && config.logLevel',
+    tests: [CLI],
+  },
+];

@@ -1,0 +1,266 @@
+/**
+ * The mutants of the code in src/delivery/: dedupe, the watermark, backpressure marks, handler retries, dead letters.
+ */
+import type { Mutant } from './mutant';
+import {
+  CATCH_UP,
+  CHAOS,
+  CLI,
+  CLOSE,
+  CONCURRENCY,
+  COORDINATED_WATCH,
+  DEAD_LETTER,
+  FILTER,
+  HEALTH,
+  HOSTILE,
+  INTAKE,
+  ITERATOR,
+  LIVE,
+  OTEL,
+  RESTART,
+  WATCH_ITERATOR,
+} from './tests';
+
+export const deliveryMutants: Mutant[] = [
+  // ── Dedupe of repeated sequence ids (delivery.ts) ────────────────────────────────────────────────────────────
+  {
+    // The hand-off's classic off-by-one: a live event equal to the last one replayed from history is delivered twice.
+    name: 'delivery-dedupe-boundary',
+    find: 'const late = seq <= this.seen.highest;',
+    replace: 'const late = seq < this.seen.highest;',
+    tests: [CATCH_UP, LIVE, HOSTILE],
+  },
+  {
+    // A repeat is handed over again instead of dropped (and an id never handed over would be dropped).
+    name: 'delivery-dedupe-repeat-not-dropped',
+    find: 'if (late && !this.seen.missing(seq)) {',
+    replace: 'if (late && this.seen.missing(seq)) {',
+    tests: [CATCH_UP, LIVE, HOSTILE, CHAOS],
+  },
+  {
+    // A filtered event does not count as handed over: the id stays "missing", so a repeat of it is not a repeat.
+    name: 'delivery-dedupe-filtered-not-recorded',
+    find: '    this.seen.advance(event.sequenceId);\n    this.watermark.add(event.sequenceId);',
+    replace: '    this.watermark.add(event.sequenceId);',
+    tests: [FILTER, CATCH_UP, HOSTILE],
+  },
+  {
+    // After a resync the position stays where it was: a restart would hit the purged range (410) again.
+    name: 'delivery-resync-moves-position',
+    find: '    } else if (target > this.watermark.position) {',
+    replace: '    } else if (target < this.watermark.position) {',
+    tests: [CATCH_UP, ITERATOR, CLI, HOSTILE],
+  },
+
+  // ── The contiguous watermark (watermark.ts) ──────────────────────────────────────────────────────────────────
+  {
+    // Completing a later event marks the head done: the position passes an event still being handled.
+    name: 'watermark-head-shortcut',
+    find: 'head !== undefined && head.seq === seq ? head : this.find(seq)',
+    replace: 'head !== undefined && head.seq <= seq ? head : this.find(seq)',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+  {
+    // The binary search goes the wrong way: an out-of-order completion is not found, the position sticks.
+    name: 'watermark-binary-search',
+    find: 'if (slot.seq < seq) lo = mid + 1;',
+    replace: 'if (slot.seq > seq) lo = mid + 1;',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+  {
+    // The position advances over slots that are not done (any sequence id is truthy).
+    name: 'watermark-advance-over-undone',
+    find: '(this.slots[this.head] as { done: boolean }).done)',
+    replace: '(this.slots[this.head] as { seq: number }).seq)',
+    tests: [CONCURRENCY, ITERATOR],
+  },
+
+  // ── Backpressure marks (intake.ts) ──────────────────────────────────────────────────────────────────────────
+  {
+    // The stream is never paused: live events pile up in memory without bound.
+    name: 'backpressure-pause',
+    find: 'if (!this.paused && (this.live ? this.size : this.held.length) >= this.highWater) {',
+    replace: 'if (this.paused && (this.live ? this.size : this.held.length) >= this.highWater) {',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // A stream paused during a catch-up is never resumed once live (resumeIfLow returns whenever live).
+    name: 'backpressure-resume-when-live',
+    find: 'if (!this.paused || !this.live ||',
+    replace: 'if (!this.paused || this.live ||',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // Taking from the queue never resumes the stream: a paused stream stays paused.
+    name: 'backpressure-on-low',
+    find: '    this.resumeIfLow();\n    if (this.waiters.length > 0',
+    replace: '    if (this.waiters.length > 0',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // The low mark is the high mark: the stream resumes at once, pausing and resuming on every event.
+    name: 'backpressure-low-mark',
+    find: 'this.lowWater = Math.floor(options.highWater / 2);',
+    replace: 'this.lowWater = options.highWater;',
+    tests: [INTAKE, LIVE, ITERATOR, HOSTILE],
+  },
+  {
+    // A for-await record's ack never reaches delivery: the position never moves.
+    name: 'iterator-ack-dropped',
+    find: 'if (!this.ended) this.acker?.ack(event);',
+    replace: '',
+    tests: [ITERATOR],
+  },
+  {
+    // The iterator's buffer is never compacted while delivery refills it: memory grows with every record handed over.
+    name: 'iterator-buffer-not-compacted',
+    find: '} else if (this.head >= 32 && this.head * 2 >= this.buffer.length) {',
+    replace: '} else if (this.head < 0) {',
+    tests: [WATCH_ITERATOR],
+  },
+  {
+    // A record acknowledged twice frees two slots in delivery: more records out than highWaterMark.
+    name: 'iterator-ack-not-idempotent',
+    find: '    if (this.#acked) return;\n',
+    replace: '',
+    tests: [ITERATOR],
+  },
+
+  // ── Handler retries (handler-runner.ts) ──────────────────────────────────────────────────────────────────────
+  {
+    // One attempt more than maxAttempts.
+    name: 'handler-max-attempts',
+    find: 'attempts < policy.maxAttempts && !isTimeout(error)',
+    replace: 'attempts <= policy.maxAttempts && !isTimeout(error)',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+  {
+    // A timed-out attempt is retried while it may still run (and plain failures are not retried).
+    name: 'handler-timeout-final',
+    find: 'attempts < policy.maxAttempts && !isTimeout(error)',
+    replace: 'attempts < policy.maxAttempts && isTimeout(error)',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+  {
+    // handlerTimeoutMs 0 (no limit) becomes a 0 ms limit.
+    name: 'handler-no-timeout',
+    find: 'timeoutMs <= 0',
+    replace: 'timeoutMs < 0',
+    tests: [CONCURRENCY],
+  },
+  {
+    // A backoff sleep that completes stops the retries; one that is aborted (closing) goes on retrying.
+    name: 'handler-retry-after-sleep',
+    find: 'if (!(await sleep(policy.clock, backoff.next(), signal))) break;',
+    replace: 'if ((await sleep(policy.clock, backoff.next(), signal))) break;',
+    tests: [CONCURRENCY, DEAD_LETTER],
+  },
+
+  // ── Dead letters (dead-letter-spool.ts, delivery.ts) ─────────────────────────────────────────────────────────
+  {
+    // The spool is never used: a failed event stops the watch instead of being set aside.
+    name: 'dead-letter-used',
+    find: 'if (outcome.ok || spool === undefined || this.stopped) return outcome;',
+    replace: 'if (outcome.ok || spool !== undefined || this.stopped) return outcome;',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // An entry whose redrive fails is removed all the same.
+    name: 'dead-letter-redrive-keeps-failed',
+    find: 'failed += 1;\n        continue;',
+    replace: 'failed += 1;',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // The recovery pass quarantines the whole entries and keeps the torn ones.
+    name: 'dead-letter-recovery-suspects',
+    find: '(await this.read(e.name)) === undefined',
+    replace: '(await this.read(e.name)) !== undefined',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // An entry of the right format and version is read even when its checksum does not match.
+    name: 'dead-letter-checksum',
+    find: 'version !== VERSION || sum !== checksum(entry)',
+    replace: 'version !== VERSION && sum !== checksum(entry)',
+    tests: [DEAD_LETTER],
+  },
+  {
+    // the live barrier reached after onLive returned: ready() inside onLive (or before a for await loop) never resolves
+    name: 'live-reached-after-on-live',
+    find: "    if (item.kind === 'live') this.options.liveReached?.();\n    const running",
+    replace: '    const running',
+    tests: [HEALTH],
+  },
+  {
+    // a handler that failed for good recorded as a success (no error.type on messaging.process.duration)
+    name: 'handler-failure-timed-as-success',
+    find: '    telemetry.handled(Math.max(0, policy.clock.now() - started), !ok);',
+    replace: '    telemetry.handled(Math.max(0, policy.clock.now() - started), false);',
+    tests: [OTEL],
+  },
+  {
+    // a sync handler's duration never recorded
+    name: 'sync-handler-not-timed',
+    find: '      this.timed(started, true);\n      this.finished(event, key, SYNC_OK);',
+    replace: '      this.finished(event, key, SYNC_OK);',
+    tests: [OTEL],
+  },
+
+  // ── issue 20 #1: a 410 at or below the position ───────────────────────────────────────────────────────────
+  {
+    // A restarted sequence's ids (below the old highest id) dropped by delivery as repeats.
+    name: 'delivery-resync-restart-seen',
+    find: '    this.watermark.reset(target);\n    this.seen.reset(target);\n  }',
+    replace: '    this.watermark.reset(target);\n  }',
+    tests: [CATCH_UP, CLI],
+  },
+
+  // ── Issue 20: items 11, 12 and 14 ──────────────────────────────────────────────────────────────────────────
+  {
+    // a handler that returns when its ctx.signal aborted (a close) acknowledges the event it skipped
+    name: 'settled-after-abort-acknowledged',
+    find: '    if (outcome.ok && outcome.late === true) return;',
+    replace: '',
+    tests: [CONCURRENCY, CLOSE, COORDINATED_WATCH],
+  },
+  {
+    // the abort's marker queued after the abort: a handler resolved by its abort listener itself counts as done
+    name: 'late-marker-after-abort',
+    find: '    queueMicrotask(() => (this.cutSeen = true));\n    this.cut.abort(reason);',
+    replace: '    this.cut.abort(reason);\n    queueMicrotask(() => (this.cutSeen = true));',
+    tests: [CONCURRENCY],
+  },
+  {
+    // judged at once instead of after the microtasks queued before the abort: a handler that resolved just before
+    // close() (the application closes as soon as its handler told it it is done) is repeated
+    name: 'late-marker-at-once',
+    find: '    queueMicrotask(() => (this.cutSeen = true));',
+    replace: '    this.cutSeen = true;',
+    tests: [CONCURRENCY],
+  },
+  {
+    // an attempt's lateness never asked: every handler that settles after the abort acknowledges its event
+    name: 'late-never-asked',
+    find: '        resolve(late?.() === true);',
+    replace: '        resolve(false);',
+    tests: [CONCURRENCY, CLOSE],
+  },
+  {
+    // a hand-off's drain aborts ctx.signal too: what its handlers finish is not stored, the next member repeats it
+    name: 'drain-aborts-signal',
+    find: '    if (reason !== undefined) this.cutShort(reason);',
+    replace: '    this.cutShort(reason);',
+    tests: [CONCURRENCY, COORDINATED_WATCH],
+  },
+
+  // ── issue 20 #1: a restarted sequence moves the stored position back ──────────────────────────────────────
+  {
+    // The resync of a restarted sequence does not move the stored position back: a restart after the new sequence
+    // passed the old position resumes there, and the new events up to it are never delivered.
+    name: 'restart-reset-not-awaited',
+    find: '        await keeper.reset(target);',
+    replace: '        await keeper.flush();',
+    tests: [RESTART],
+  },
+];

@@ -1,0 +1,284 @@
+/**
+ * The mutants of the code in src/engine/: the start position, filters, the backoff reset, coordinated watches, the
+ * manager.
+ */
+import type { Mutant } from './mutant';
+import {
+  CATCH_UP,
+  CLI,
+  COORDINATED_MANAGER,
+  COORDINATED_WATCH,
+  COORDINATOR_HEALTH,
+  CREDENTIALS,
+  FILTER,
+  HEALTH,
+  ITERATOR,
+  LIVE,
+  OTEL,
+  PROXY,
+  RECONNECT,
+  RESTART,
+  STATE,
+} from './tests';
+
+export const engineMutants: Mutant[] = [
+  // ── The start position (topic-watch.ts start() and connect()) ────────────────────────────────────────────────
+  {
+    // from: 'beginning' behaves as 'latest', and 'latest' as 'beginning'.
+    name: 'start-from-beginning',
+    find: "else if (from === 'latest') this.startPosition = 'newest-to-ask';",
+    replace: "else if (from !== 'latest') this.startPosition = 'newest-to-ask';",
+    tests: [CATCH_UP, ITERATOR],
+  },
+  {
+    // The stored position is ignored and `from` used instead (and the reverse).
+    name: 'start-stored-position',
+    find: 'if (stored !== undefined) {',
+    replace: 'if (stored === undefined) {',
+    tests: [CATCH_UP, FILTER],
+  },
+  {
+    // from: N is not written at once: a restart before the first event starts from `from` again, not from N.
+    name: 'start-from-number-persisted',
+    find: 'this.delivery.startAt(from, from > 0);',
+    replace: 'this.delivery.startAt(from, from < 0);',
+    tests: [CATCH_UP, CLI, STATE],
+  },
+  {
+    // from: 'latest' is not written at once: a restart before the first event skips what came meanwhile.
+    name: 'start-latest-persisted',
+    find: 'this.ctx.history().newest(this.topic, this.closing.signal), true);',
+    replace: 'this.ctx.history().newest(this.topic, this.closing.signal), false);',
+    tests: [CATCH_UP, LIVE, STATE],
+  },
+
+  // ── Filters (compileFilter in topic-watch.ts) ────────────────────────────────────────────────────────────────
+  {
+    // Kinds OR types instead of AND.
+    name: 'filter-and-or',
+    find: '(kinds === undefined || kinds.has(event.payload.kind)) &&',
+    replace: '(kinds === undefined || kinds.has(event.payload.kind)) ||',
+    tests: [FILTER, CATCH_UP],
+  },
+  {
+    // A names filter needs every name to match instead of one.
+    name: 'filter-names-some',
+    find: 'names.some(',
+    replace: 'names.every(',
+    tests: [FILTER],
+  },
+  {
+    // A types filter that is given is ignored.
+    name: 'filter-types-ignored',
+    find: '(types === undefined || types.has(event.type))',
+    replace: '(types !== undefined || types.has(event.type))',
+    tests: [FILTER],
+  },
+
+  // ── Backoff (backoff.ts) and its reset (topic-watch.ts) ──────────────────────────────────────────────────────
+  {
+    // The backoff resets only after an unhealthy (short) period.
+    name: 'backoff-reset-after-health',
+    find: 'clock.now() - this.readyAt >= reconnect.resetAfterMs',
+    replace: 'clock.now() - this.readyAt < reconnect.resetAfterMs',
+    tests: [RECONNECT],
+  },
+  {
+    // The backoff resets only for connections that were never ready.
+    name: 'backoff-reset-was-ready',
+    find: '(wasReady && this.readyAt !== undefined',
+    replace: '(!wasReady && this.readyAt !== undefined',
+    tests: [RECONNECT],
+  },
+
+  // ── The ping answer (watch-stream.ts) ────────────────────────────────────────────────────────────────────────
+  {
+    // A standalone clientCredentialsToken getter given to a proxied manager: nobody is told it bypasses the proxy.
+    name: 'credentials-standalone-not-told',
+    find: 'if (isStandaloneCredentialsToken(options.getToken) &&',
+    replace: 'if (!isStandaloneCredentialsToken(options.getToken) &&',
+    tests: [CREDENTIALS],
+  },
+
+  // ── Coordinated watches (coordinated-watch.ts, postgres transactions, watch-tail --postgres) ─────────────────
+  {
+    // A lost lease is not followed: the engine keeps running the topic on a member that no longer holds it.
+    name: 'coordinated-lost-ignored',
+    find: "lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });",
+    replace: '',
+    tests: [COORDINATED_MANAGER],
+  },
+  {
+    // A hand-off releases the lease once the stop's grace ended, while a slow handler still runs.
+    name: 'coordinated-release-before-drain',
+    find: "await engine.stopFor(reason, true, how === 'lost');",
+    replace: "await engine.stopFor(reason, false, how === 'lost');",
+    tests: [COORDINATED_MANAGER],
+  },
+  {
+    // The handlers' ctx carries no fencing token.
+    name: 'coordinated-no-fencing-token',
+    find: '...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),',
+    replace: '...(ctx.fencingToken === undefined ? {} : {}),',
+    tests: [COORDINATED_MANAGER],
+  },
+
+  // ── Proxy refusal typing (proxy-probe.ts, http-transport.ts, topic-watch.ts) ─────────────────────────────────
+  {
+    // An unreachable proxy at start is retried until connectTimeoutMs instead of failing at once.
+    name: 'proxy-unreachable-at-start',
+    find: "(!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
+    replace: "(this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
+    tests: [PROXY],
+  },
+
+  // ── Dead letters (dead-letter-spool.ts, delivery.ts) ─────────────────────────────────────────────────────────
+  {
+    // a closed watch's counters dropped: the topic's counters go back when it is watched again
+    name: 'closed-watch-not-retired',
+    find: '    this.watches.delete(id);\n    this.retire(watch);\n  }',
+    replace: '    this.watches.delete(id);\n  }',
+    tests: [OTEL],
+  },
+  {
+    // reconnects counted without their code
+    name: 'reconnect-code-not-counted',
+    find: '      this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;',
+    replace: '',
+    tests: [OTEL],
+  },
+
+  // ── issue 20 #13: health after a watch stopped for good; the default history URL ──────────────────────────
+  {
+    // A watch stopped for good stays in status() and health() after its topic was registered again (/healthz 503).
+    name: 'manager-replace-stopped-watch',
+    find: '    this.replaceStopped(selfLink);\n    this.watches.set(id, watch);',
+    replace: '    this.watches.set(id, watch);',
+    tests: [HEALTH],
+  },
+
+  // ── issue 20: corrupt lease rows, sessions ended by the server, a database that never answers, coordinator holes ──
+  {
+    // a corrupt row stops the watch without telling onError
+    name: 'coordinated-corrupt-row-untold',
+    find: '      errorCode: error.code,\n    });\n    this.giveUp(error, true);',
+    replace: '      errorCode: error.code,\n    });\n    this.giveUp(error, false);',
+    tests: [COORDINATED_MANAGER],
+  },
+  {
+    // a registration waits for the coordinator's start whatever close() says: a database that never answers holds it
+    name: 'coordinated-start-ignores-close',
+    find: 'await Promise.race([this.ctx.coordinator.start(), closed]);',
+    replace: 'await Promise.race([this.ctx.coordinator.start()]);',
+    tests: [COORDINATED_MANAGER],
+  },
+  {
+    // a coordinator given to a second manager is not marked taken: two managers share it (issue 20 item 2)
+    name: 'coordinator-shared-not-marked',
+    find: '    if (coordinator !== undefined) coordinatorsTaken.add(coordinator);',
+    replace: '    if (coordinator !== undefined) coordinatorsTaken.delete(coordinator);',
+    tests: [COORDINATOR_HEALTH],
+  },
+  {
+    // a closed coordinator accepted by a new manager, whose watches then stand by for ever
+    name: 'coordinator-closed-accepted',
+    find: "  if (trouble?.final === true)\n    throw new WatchError(\n      'INVALID_CONFIG',",
+    replace: "  if (trouble?.final === false)\n    throw new WatchError(\n      'INVALID_CONFIG',",
+    tests: [COORDINATOR_HEALTH],
+  },
+  {
+    // ready() blind to the coordinator's trouble: resolves while nothing can run
+    name: 'ready-ignores-coordinator-trouble',
+    find: '      const report = healthReport(statuses, undefined, trouble);',
+    replace: '      const report = healthReport(statuses, undefined, undefined);',
+    tests: [COORDINATOR_HEALTH],
+  },
+  {
+    // a topic nobody runs not shown in status(), so health() says ready
+    name: 'status-stalled-dropped',
+    find: '    if (seen?.stalled !== undefined) status.stalled = seen.stalled;',
+    replace: '    if (seen?.stalled === undefined) status.stalled = seen?.stalled;',
+    tests: [COORDINATOR_HEALTH],
+  },
+  {
+    // ready() waits out its whole timeout for a coordinator that can never run anything again
+    name: 'ready-waits-for-final-trouble',
+    find: "if (trouble?.final === true) throw new WatchError('CLOSED',",
+    replace: "if (trouble?.final === false) throw new WatchError('CLOSED',",
+    tests: [COORDINATOR_HEALTH],
+  },
+
+  // ── Issue 20: items 11, 12 and 14 ──────────────────────────────────────────────────────────────────────────
+  {
+    // a lost lease does not abort the handlers' ctx.signal: they run on, on a member that no longer holds the topic
+    name: 'lost-lease-keeps-signal',
+    find: "await engine.stopFor(reason, true, how === 'lost');",
+    replace: "await engine.stopFor(reason, true, how !== 'lost');",
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // a lease lost while a hand-off drains leaves the running handlers uncut: they work on, no longer fenced
+    name: 'drain-not-cut-on-loss',
+    find: "    if (this.current?.engine === engine && this.phase.is('stepping-down')) engine.cutShort(error);",
+    replace: '',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // a transactional handler that returns after its signal aborted commits its position without its effect
+    name: 'transaction-commits-after-abort',
+    find: '          if (ctx.signal.aborted) throw ctx.signal.reason;',
+    replace: '',
+    tests: [COORDINATED_MANAGER],
+  },
+  {
+    // a handler failing before the stream was accepted rejects registerWatch instead of reaching onError
+    name: 'handler-failure-rejects-start',
+    find: '    this.report(error, true);\n    this.settleStart();',
+    replace: '    this.report(error, true);',
+    tests: [LIVE],
+  },
+  {
+    // a handler failing before the stream was accepted is told to nobody (registerWatch resolves all the same)
+    name: 'handler-failure-not-told-before-ready',
+    find: '    this.report(error, true);\n    this.settleStart();',
+    replace: '    this.report(error, false);\n    this.settleStart();',
+    tests: [LIVE],
+  },
+  {
+    // a coordinated engine's handler failure told twice (by the engine, and again by the coordinated watch)
+    name: 'handler-failure-told-twice',
+    find: '    return this.lastTold === error;',
+    replace: '    return this.lastTold !== error;',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: a lease lost while the previous engine still stopped starts an engine under it
+    name: 'coordinated-start-under-lost-lease',
+    find: "if (!this.phase.is('standby') || lease.signal.aborted) {",
+    replace: "if (!this.phase.is('standby')) {",
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // item 14: the counters of an engine that stopped replace those of the ones before (counters go back)
+    name: 'coordinated-counters-replaced',
+    find: 'for (const c of COUNTERS) this.past[c] += m[c];',
+    replace: 'for (const c of COUNTERS) this.past[c] = m[c];',
+    tests: [COORDINATED_WATCH],
+  },
+  {
+    // the running engine's counters shown without those of the leases before
+    name: 'coordinated-metrics-without-past',
+    find: 'for (const c of COUNTERS) m[c] += this.past[c];',
+    replace: 'for (const c of COUNTERS) m[c] = this.past[c];',
+    tests: [COORDINATED_WATCH],
+  },
+
+  // ── issue 20 #1: a restarted sequence moves the stored position back ──────────────────────────────────────
+  {
+    // A failed reset is forgotten: the next connection resumes from the old position and the notice comes again.
+    name: 'restart-failed-reset-forgotten',
+    find: '    this.resetTo = target;\n',
+    replace: '    this.resetTo = undefined;\n',
+    tests: [RESTART],
+  },
+];
