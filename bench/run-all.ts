@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark under bench/, one after the other, each in fresh processes with the service in a
 // process of its own; then one table of the figures (medians, ranges, ratios) with the date and the machine. Each
-// script's full output goes to bench/results/<name>.log; the table to stdout and bench/results/latest.md.
+// script's full output goes to bench/results/<name>.log; the table to stdout and bench/results/latest.md. The SDK is
+// the built package: `npm run build` first (a dist/ older than src/ is refused).
 //   npm run bench
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,32 @@ const BENCHES: Bench[] = [
         'throughput: OpenTelemetry metrics on / off, paired median (range); client CPU per event on / off',
         `${f.otel_vs_handler}x (${f.otel_vs_handler_range}); ${f.otel_cpu_per_event_vs_handler}x`,
         '≥ 0.95x (≤ 5 % fewer events/s)',
+      ],
+    ],
+  },
+  {
+    name: 'versus',
+    script: 'versus.ts',
+    rows: (f) => [
+      [
+        'registerWatch client CPU per event / bare grpc-js (defaults), paired median (range)',
+        `${f.cpu_per_event_vs_bare}x (${f.cpu_per_event_vs_bare_range}): ${f.handler_cpu_us_per_event} vs ${f.bare_cpu_us_per_event} µs`,
+        '≤ 0.8x',
+      ],
+      [
+        'registerWatch events/s / bare grpc-js (defaults), paired median (range)',
+        `${f.events_per_s_vs_bare}x (${f.events_per_s_vs_bare_range})`,
+        '≥ 1.3x',
+      ],
+      [
+        'registerWatch events/s / bare grpc-js with a 1 MiB window, paired median (range)',
+        `${f.events_per_s_vs_bare_window}x (${f.events_per_s_vs_bare_window_range})`,
+        '≥ 1.0x',
+      ],
+      [
+        'for await / registerWatch events/s, paired median (range)',
+        `${f.iterator_vs_handler}x (${f.iterator_vs_handler_range})`,
+        '≥ 0.95x',
       ],
     ],
   },
@@ -119,9 +146,14 @@ const BENCHES: Bench[] = [
     nodeFlags: ['--expose-gc'],
     rows: (f) => [
       [
-        `${f.watches} watches on one manager: heap per watch, idle CPU`,
-        `${f.heap_kib_per_watch} KiB, ${f.idle_cpu_pct} % of a core`,
-        '',
+        `${f.watches} idle watches on one manager (${f.code}): heap per watch, median (range)`,
+        `${f.heap_kib_per_watch} KiB (${f.heap_kib_per_watch_range})`,
+        '< 30 KiB',
+      ],
+      [
+        `${f.watches} idle watches on one manager (${f.code}): client CPU, median (range)`,
+        `${f.idle_cpu_pct} % of a core (${f.idle_cpu_pct_range})`,
+        '< 1 %',
       ],
     ],
   },

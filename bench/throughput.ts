@@ -5,7 +5,7 @@
 // the order alternates each round. Prints medians, ranges, paired ratios and the server's CPU share.
 //   node --import tsx bench/throughput.ts [--events 200000] [--rounds 5]
 import { readFileSync } from 'node:fs';
-import { median, numberArg, range, runThroughput, startProcess, type ServiceInfo } from './support/stats';
+import { median, numberArg, range, runThroughput, sdkCode, startProcess, type ServiceInfo } from './support/stats';
 
 const EVENTS = numberArg('--events', 200_000);
 const ROUNDS = numberArg('--rounds', 5);
@@ -19,6 +19,7 @@ function cpuSeconds(pid: number): number {
 }
 
 async function main(): Promise<void> {
+  process.stdout.write(`the SDK from ${sdkCode()}\n`); // the built package; refuses a stale dist/
   const { info, child, stop } = await startProcess<ServiceInfo & { events: number; bytesPerEvent: number }>(
     'throughput-server.ts',
     { WM_EVENTS: String(EVENTS) },

@@ -28,7 +28,7 @@ function isWord(char: string | undefined): boolean {
 }
 
 /** The text as the pattern sees it: see the rules above. */
-export function squeeze(raw: string): Squeezed {
+function squeeze(raw: string): Squeezed {
   const text: string[] = [];
   const origin: number[] = [];
   let i = 0;
@@ -73,7 +73,7 @@ export interface Found {
 }
 
 /** A pattern found nowhere or in several places: the mutant is stale. */
-export interface Stale {
+interface Stale {
   kind: 'stale';
   /** The places it was found (`file:line`), empty when none. */
   places: string[];

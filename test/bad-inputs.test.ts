@@ -9,11 +9,15 @@ import {
   FileSequenceStore,
   WatchError,
   WatchManager,
+  clientCredentialsToken,
   type WatchErrorCode,
   type WatchManagerOptions,
 } from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { systemClock } from '../src/core/clock';
+import { DEFAULT_BACKOFF } from '../src/core/backoff';
+import { TokenRefresher } from '../src/auth/token-refresher';
+import { createLog } from '../src/logging/logger';
 import { HttpTransport } from '../src/transport/http-transport';
 import { parseProxyUrl } from '../src/config/proxy';
 import { probeProxy } from '../src/transport/proxy-probe';
@@ -22,6 +26,7 @@ import {
   Capture,
   TOPIC,
   captureLogger,
+  cliArgs,
   recordError,
   scanForSecrets,
   secret,
@@ -77,6 +82,41 @@ async function typedError(work: () => unknown, what: string): Promise<WatchError
   return recordError(err);
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<WatchError> {
+  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
+  return recordError(err);
+}
+
+function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>): WatchManagerOptions {
+  return {
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => 'unused',
+    tls: false,
+    logger: captureLogger(),
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
+  };
+}
+
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string; ms: number }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const started = performance.now();
+  const code = await runCli(args, { stdout, stderr, env });
+  return { code, out: stdout.text, err: stderr.text, ms: performance.now() - started };
+}
+
 after(() => {
   const total = [...counts.values()].reduce((n, c) => n + c.cases, 0);
   const lines = [...counts].map(([family, c]) => `${family}: ${c.cases} (${c.typed} typed, ${c.correct} correct)`);
@@ -85,135 +125,6 @@ after(() => {
   );
   assert.ok(total >= 100, `at least 100 bad inputs: ${total}`);
   assert.equal(unhandled.length, 0, `no unhandled rejection or exception: ${String(unhandled[0])}`);
-});
-
-const VALID: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 'org-1', getToken: () => 'x' };
-
-describe('options and arguments', () => {
-  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['target empty', { target: '' }, /'target'/],
-    ['target without port', { target: 'watch.example.com' }, /'target'/],
-    ['target port 0', { target: 'h:0' }, /'target'/],
-    ['target port too large', { target: 'h:99999' }, /'target'/],
-    ['target with a space', { target: 'wa tch:1' }, /'target'/],
-    ['target a number', { target: 443 }, /'target'/],
-    ['target an unclosed IPv6', { target: '[::1:443' }, /'target'/],
-    ['tenantId empty', { tenantId: '' }, /'tenantId'/],
-    ['tenantId blank', { tenantId: '   ' }, /'tenantId'/],
-    ['tenantId with CR', { tenantId: 'a\rb' }, /'tenantId'/],
-    ['tenantId a number', { tenantId: 7 }, /'tenantId'/],
-    ['getToken a string', { getToken: 'token' }, /'getToken'/],
-    ['tls true', { tls: true }, /'tls'/],
-    ['tls.ca not PEM', { tls: { ca: 'not a certificate' } }, /'tls\.ca'/],
-    ['tls.cert without key', { tls: { cert: 'x' } }, /'tls\.cert'/],
-    ['tls.minVersion TLSv1', { tls: { minVersion: 'TLSv1' } }, /'tls\.minVersion'/],
-    ['tls unknown key', { tls: { verify: false } }, /'tls\.verify'/],
-    ['proxy socks', { proxy: 'socks5://p:1080' }, /proxy/],
-    ['proxy with a path', { proxy: 'http://p:3128/x' }, /proxy/],
-    ['proxy true', { proxy: true }, /'proxy'/],
-    ['proxy broken percent-encoding', { proxy: 'http://u:%zz@p:3128' }, /proxy/],
-    ['entryAddress without port', { entryAddress: '10.0.0.1' }, /'entryAddress'/],
-    ['keepalive negative', { keepalive: { intervalMs: -1 } }, /'keepalive\.intervalMs'/],
-    ['keepalive fractional', { keepalive: { timeoutMs: 1.5 } }, /'keepalive\.timeoutMs'/],
-    ['keepalive a string', { keepalive: 'fast' }, /'keepalive'/],
-    ['reconnect multiplier below 1', { reconnect: { multiplier: 0.5 } }, /'reconnect\.multiplier'/],
-    ['reconnect max below initial', { reconnect: { initialDelayMs: 100, maxDelayMs: 10 } }, /'reconnect\.maxDelayMs'/],
-    ['tokenTimeoutMs 0', { tokenTimeoutMs: 0 }, /'tokenTimeoutMs'/],
-    ['tokenTimeoutMs NaN', { tokenTimeoutMs: Number.NaN }, /'tokenTimeoutMs'/],
-    ['connectTimeoutMs Infinity', { connectTimeoutMs: Number.POSITIVE_INFINITY }, /'connectTimeoutMs'/],
-    ['historyTimeoutMs a string', { historyTimeoutMs: '30000' }, /'historyTimeoutMs'/],
-    ['closeTimeoutMs above 2^31-1', { closeTimeoutMs: 2 ** 31 }, /'closeTimeoutMs'/],
-    ['maxBufferedEvents 0', { maxBufferedEvents: 0 }, /'maxBufferedEvents'/],
-    ['historyPageSize 1001', { historyPageSize: 1001 }, /'historyPageSize'/],
-    ['historyUrl ftp', { historyUrl: 'ftp://h' }, /'historyUrl'/],
-    ['historyUrl with credentials', { historyUrl: 'https://u:p@h' }, /'historyUrl'/],
-    ['historyUrl with a query', { historyUrl: 'https://h/?x=1' }, /'historyUrl'/],
-    ['historyUrl plain http with TLS on', { historyUrl: 'http://h' }, /'historyUrl'/],
-    ['from yesterday', { from: 'yesterday' }, /'from'/],
-    ['from negative', { from: -1 }, /'from'/],
-    ['from fractional', { from: 1.5 }, /'from'/],
-    ['stallTimeoutMs 0', { stallTimeoutMs: 0 }, /'stallTimeoutMs'/],
-    ['stallTimeoutMs auto', { stallTimeoutMs: 'auto' }, /'stallTimeoutMs'/],
-    ['stateTimeoutMs negative', { stateTimeoutMs: -5 }, /'stateTimeoutMs'/],
-    ['unknownEventTypes keep', { unknownEventTypes: 'keep' }, /'unknownEventTypes'/],
-    ['positionFlush everyAcks 0', { positionFlush: { everyAcks: 0 } }, /'positionFlush\.everyAcks'/],
-    ['clock without random', { clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } }, /'clock'/],
-    [
-      'logger without debug',
-      { logger: { error: () => undefined, warn: () => undefined, info: () => undefined } },
-      /'logger'/,
-    ],
-    [
-      'sequenceProvider without setSequence',
-      { sequenceProvider: { getSequence: () => undefined } },
-      /'sequenceProvider'/,
-    ],
-    ['an unknown key (a typo)', { tenantID: 'x' }, /'tenantID'/],
-    ['userAgent with a newline', { userAgent: 'a\nb' }, /'userAgent'/],
-  ];
-  for (const [name, patch, field] of cases) {
-    it(`refuses option ${name} with INVALID_CONFIG naming it`, async () => {
-      const err = await typedError(() => new WatchManager({ ...VALID, ...patch }), name);
-      assert.equal(err.code, 'INVALID_CONFIG');
-      assert.match(err.message, field);
-      tally('options', 'typed');
-    });
-  }
-
-  it('refuses bad arguments of registerWatch, watch() and sendAgentStatus, naming them', async () => {
-    const manager = new WatchManager({ ...VALID, tls: false, target: '127.0.0.1:1', logger: captureLogger() });
-    const onEvent = (): void => undefined;
-    const calls: Array<[string, () => unknown, RegExp]> = [
-      ['handlers null', () => manager.registerWatch(TOPIC, null as never), /'handlers'/],
-      ['onEvent not a function', () => manager.registerWatch(TOPIC, { onEvent: 1 } as never), /'handlers'/],
-      [
-        'onError a string',
-        () => manager.registerWatch(TOPIC, { onEvent, onError: 'x' } as never),
-        /'handlers\.onError'/,
-      ],
-      [
-        'options.filter.types FOO',
-        () => manager.registerWatch(TOPIC, { onEvent }, { filter: { types: ['FOO' as never] } }),
-        /'options\.filter\.types'/,
-      ],
-      [
-        'options.maxAttempts 0',
-        () => manager.registerWatch(TOPIC, { onEvent }, { maxAttempts: 0 }),
-        /'options\.maxAttempts'/,
-      ],
-      [
-        'options.handlerTimeoutMs negative',
-        () => manager.registerWatch(TOPIC, { onEvent }, { handlerTimeoutMs: -1 }),
-        /'options\.handlerTimeoutMs'/,
-      ],
-      [
-        'options.keyOf a string',
-        () => manager.registerWatch(TOPIC, { onEvent }, { keyOf: 'k' as never }),
-        /'options\.keyOf'/,
-      ],
-      [
-        'options.resync.list a number',
-        () => manager.registerWatch(TOPIC, { onEvent }, { resync: { list: 1 as never } }),
-        /'options\.resync\.list'/,
-      ],
-      ['selfLink a number', () => manager.registerWatch(42 as never, { onEvent }), /'selfLink'/],
-      ['selfLink with a NUL', () => manager.registerWatch('/a/b\u0000c', { onEvent }), /'selfLink'/],
-      ['watch() highWaterMark 0', () => manager.watch(TOPIC, { highWaterMark: 0 }), /'options\.highWaterMark'/],
-      [
-        'watch() highWaterMark fractional',
-        () => manager.watch(TOPIC, { highWaterMark: 1.5 }),
-        /'options\.highWaterMark'/,
-      ],
-      ['sendAgentStatus without a message', () => manager.sendAgentStatus({ state: 'running' } as never), /'status'/],
-    ];
-    for (const [name, call, field] of calls) {
-      const err = await typedError(call, name);
-      assert.equal(err.code, 'INVALID_CONFIG', name);
-      assert.match(err.message, field, name);
-      tally('options', 'typed');
-    }
-    await manager.close();
-  });
 });
 
 describe('tokens from the getter', () => {
@@ -274,6 +185,81 @@ describe('tokens from the getter', () => {
       tally('tokens', 'typed');
     });
   }
+  for (const [name, damage] of [
+    ['an inner newline', (t: string) => `${t.slice(0, 20)}\n${t.slice(20)}`],
+    ['a tab', (t: string) => `${t.slice(0, 20)}\t${t.slice(20)}`],
+    ['non-ASCII', (t: string) => `${t.slice(0, 20)}é${t.slice(20)}`],
+    ['an inner space', (t: string) => `${t.slice(0, 20)} ${t.slice(20)}`],
+  ] as const) {
+    it(`#1 a token with ${name} from the getter is a typed error naming getToken, never a crash or the token`, async () => {
+      const service = await startService();
+      const bad = secret(damage(await token(service)));
+      let calls = 0;
+      const manager = new WatchManager(
+        options(service, { getToken: () => ((calls += 1), bad), connectTimeoutMs: 300 }),
+      );
+      const before = unhandled.length;
+      const err = await codeOf(manager.registerWatch(TOPIC, { onEvent: () => undefined }));
+      assert.equal(err.code, 'TOKEN_UNAVAILABLE');
+      assert.match(
+        err.message,
+        /getToken returned a token with a character a request header cannot carry \(U\+[0-9A-F]{4} at position 20\)/,
+      );
+      assert.ok(!err.message.includes(bad.slice(0, 20)), 'the message never quotes the token');
+      assert.ok(calls >= 1);
+      assert.equal(service.counters.subscribes, 0, 'nothing reached grpc-js');
+      assert.equal(service.historyCounters.requests, 0, 'nor an HTTP header');
+      await manager.close();
+      assert.equal(unhandled.length, before, 'no unhandled rejection');
+      await service.stop();
+      tally('tokens', 'typed');
+    });
+  }
+
+  it('#2 a JWT valid for 30 days is refreshed once, not in a hot loop (system clock)', async () => {
+    const service = await startService();
+    const jwt = await token(service, { ttlMs: 30 * DAY_MS });
+    let calls = 0;
+    const refresher = new TokenRefresher({
+      getToken: () => ((calls += 1), jwt),
+      timeoutMs: 1_000,
+      fallbackRefreshMs: 300_000,
+      backoff: DEFAULT_BACKOFF,
+      clock: systemClock,
+      log: createLog(captureLogger()),
+    });
+    await refresher.current();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(calls, 1, `getter calls in 400 ms: ${calls}`);
+    refresher.close();
+    await service.stop();
+    tally('tokens', 'correct');
+  });
+
+  it('#2 clientCredentialsToken with 30-day tokens: one token request, not hundreds a second', async () => {
+    const service = await startService();
+    service.registerClient({
+      clientId: 'long-lived',
+      clientSecret: secret('long-lived-secret-0042'),
+      tokenTtlMs: 30 * DAY_MS,
+    });
+    const manager = new WatchManager(
+      options(service, {
+        getToken: clientCredentialsToken({
+          tokenUrl: service.tokenUrl,
+          clientId: 'long-lived',
+          clientSecret: 'long-lived-secret-0042',
+        }),
+      }),
+    );
+    await manager.registerWatch(TOPIC, { onEvent: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(service.tokenCounters.requests, 1, `token requests in 500 ms: ${service.tokenCounters.requests}`);
+    assert.equal(service.counters.tokenRefreshes, 0);
+    await manager.close();
+    await service.stop();
+    tally('tokens', 'correct');
+  });
 });
 
 describe('stream frames', () => {
@@ -551,6 +537,21 @@ describe('history bodies and headers', () => {
       await bounded(manager.close(), 5_000, 'close');
     });
   }
+
+  it('#13 the history request path is built from encoded segments and stays under /events', async () => {
+    const service = await startService({ topics: ['/management/v1alpha1/watchtopics/a.b~c_d-e'] });
+    const jwt = await token(service);
+    const manager = new WatchManager(options(service, { getToken: () => jwt, from: 'beginning' }));
+    service.publishMany('/management/v1alpha1/watchtopics/a.b~c_d-e', 2);
+    const seen: number[] = [];
+    await manager.registerWatch('/management/v1alpha1/watchtopics/a.b~c_d-e', {
+      onEvent: (e) => void seen.push(e.sequenceId),
+    });
+    await service.waitFor(() => seen.length === 2, 5_000, 'both events');
+    await manager.close();
+    await service.stop();
+    tally('history', 'correct');
+  });
 });
 
 describe('state files', () => {
@@ -749,4 +750,56 @@ describe('watch-tail flags', () => {
       tally('CLI flags', 'typed');
     });
   }
+
+  it('#1 watch-tail --token-file holding two lines exits 2 at once naming the flag; a trailing newline is fine', async () => {
+    const service = await startService();
+    const dir = mkdtempSync(path.join(tmpdir(), 'wm-inputs-'));
+    const jwt = await token(service);
+    const twoLines = path.join(dir, 'two-lines');
+    writeFileSync(twoLines, `${jwt}\n${secret('second-line-of-the-file-0123')}\n`);
+    const args = (file: string): string[] => [
+      ...cliArgs(service, file),
+      '--topic',
+      TOPIC,
+      '--json',
+      '--max-events',
+      '1',
+    ];
+    const run = await cli(args(twoLines));
+    assert.equal(run.code, 2, run.err);
+    assert.match(run.err, /^watch-tail: --token-file: .* holds more than one line \(a token is one line\)\n$/);
+    assert.ok(run.ms < 2_000, `at once: ${run.ms.toFixed(0)} ms`);
+    assert.equal(service.counters.subscribes, 0);
+
+    const trailing = path.join(dir, 'trailing');
+    writeFileSync(trailing, `${jwt}\n`);
+    const before = service.counters.accepted;
+    const ok = cli(args(trailing));
+    await service.waitFor(() => service.counters.accepted > before, 5_000, 'subscribed with the trimmed token');
+    service.publish(TOPIC);
+    assert.equal((await ok).code, 0);
+    await service.stop();
+    tally('CLI flags', 'typed');
+  });
+
+  it('#12 watch-tail --proxy notaurl and an empty --token-file both exit 2 at once naming the flag', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wm-inputs-'));
+    const empty = path.join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    const base = ['--target', '127.0.0.1:1', '--tenant', 't', '--topic', TOPIC, '--insecure'];
+    const emptyRun = await cli([...base, '--token-file', empty]);
+    assert.equal(emptyRun.code, 2);
+    assert.match(emptyRun.err, /^watch-tail: --token-file: .* is empty\n$/);
+    assert.ok(emptyRun.ms < 2_000, `at once: ${emptyRun.ms.toFixed(0)} ms`);
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 'x'.repeat(20));
+    const proxyRun = await cli([...base, '--token-file', tokenFile, '--proxy', 'notaurl']);
+    assert.equal(proxyRun.code, 2);
+    assert.match(proxyRun.err, /^watch-tail: .*--proxy.*\n$/);
+    assert.ok(proxyRun.ms < 2_000);
+    const envRun = await cli([...base, '--token-env', 'WM_TOKEN'], { WM_TOKEN: 'a\tb' + 'c'.repeat(20) });
+    assert.equal(envRun.code, 2);
+    assert.match(envRun.err, /^watch-tail: --token-env: .*U\+0009/);
+    tally('CLI flags', 'typed');
+  });
 });

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -12,11 +12,10 @@ import {
   type WatchManagerOptions,
 } from 'watch-manager';
 import { PostgresCoordinator, schemaSql } from 'watch-manager/postgres';
-import type { FakeWatchService } from 'watch-manager/testing';
 import { startMuteDatabase } from './support/mute-database';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { coordinatedSuite } from './support/coordinated-suite';
 import { assignTopics } from '../src/state/rendezvous';
-import { captured, quietLogger, scanForSecrets, serviceOptions, startService, token, until } from './support/harness';
+import { captured, scanForSecrets, until } from './support/harness';
 
 scanForSecrets();
 
@@ -29,58 +28,22 @@ describe(
   'WatchManager with a coordinator: roles, lease events, the handler context, transactions',
   { timeout: 120_000 },
   () => {
-    let pg: TestPostgres;
-    let service: FakeWatchService;
-    let jwt: string;
-    let db: Pool;
-    const managers: WatchManager[] = [];
-    before(async () => {
-      pg = await startPostgres();
-      service = await startService();
-      jwt = await token(service, { ttlMs: 3_600_000 });
-      db = new Pool({ connectionString: pg.connectionString, max: 2 });
-      db.on('error', () => undefined);
-    });
-    after(async () => {
-      await Promise.all(managers.map((m) => m.close()));
-      await db?.end();
-      await service?.stop();
-      await pg?.stop();
-    });
+    const suite = coordinatedSuite();
+    const { options } = suite;
 
-    function options(extra: Partial<WatchManagerOptions> = {}): WatchManagerOptions {
-      return {
-        ...serviceOptions(service, jwt),
-        from: 'beginning',
-        reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-        logger: quietLogger,
-        ...extra,
-      };
-    }
-
-    function member(
+    /** A manager whose coordinator is a member `memberId` of `schema`. */
+    const member = (
       schema: string,
       memberId: string,
       timing = { leaseMs: 1_500, renewMs: 150 },
       extra: Partial<WatchManagerOptions> = {},
-    ): WatchManager {
-      const coordinator = new PostgresCoordinator({
-        connectionString: pg.connectionString,
-        schema,
-        memberId,
-        ...timing,
-      });
-      const manager = new WatchManager(options({ coordinator, ...extra }));
-      managers.push(manager);
-      return manager;
-    }
+    ): WatchManager => suite.manager({ coordinator: suite.coordinator(schema, memberId, timing), ...extra });
 
     it('without a coordinator: ctx has the idempotency key, no fencing token, and a signal aborted by close()', async () => {
       const topic = topicName('plain');
-      service.createTopic(topic);
-      service.publishMany(topic, 3);
-      const manager = new WatchManager(options());
-      managers.push(manager);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 3);
+      const manager = suite.manager();
       const seen: EventContext[] = [];
       await manager.registerWatch(topic, { onEvent: (_e, ctx) => void seen.push(ctx) });
       await until('three events', () => seen.length === 3);
@@ -96,8 +59,8 @@ describe(
     it('one member runs the topic (active, its epoch as fencing token), the other stands by; close() hands it over', async () => {
       const schema = 'roles';
       const topic = topicName('roles');
-      service.createTopic(topic);
-      service.publishMany(topic, 5);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 5);
       const handled: Array<{ member: string; seq: number; fence: number | undefined; key: string }> = [];
       const leases: LeaseChange[] = [];
       const a = member(schema, 'member-a');
@@ -132,7 +95,7 @@ describe(
       // A graceful hand-off: a stores its position and releases; b wins at once (within a renew round or two).
       const closedAt = Date.now();
       await a.close();
-      service.publishMany(topic, 5);
+      suite.service.publishMany(topic, 5);
       await until('b handles the new events', () => handled.filter((h) => h.member === 'b').length === 5);
       const handOff = Date.now() - closedAt;
       assert.ok(handOff < 2 * 150 + 1_000, `handed over after ${handOff} ms`);
@@ -161,8 +124,8 @@ describe(
       const topic = Array.from({ length: 50 }, (_, i) => topicName(`drain-${i}`)).find(
         (t) => assignTopics([t], ['member-c', 'member-d']).get(t) === 'member-d',
       ) as string;
-      service.createTopic(topic);
-      service.publishMany(topic, 6);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 6);
       const runs: Array<{ member: string; seq: number; from: number; to: number }> = [];
       const slow = (member: string) => async (e: WatchEvent) => {
         const from = Date.now();
@@ -195,8 +158,8 @@ describe(
     it('a topic registered again while its last watch still closes: the new watch gets the topic', async () => {
       const schema = 'again';
       const topic = topicName('again');
-      service.createTopic(topic);
-      service.publishMany(topic, 2);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 2);
       const manager = member(schema, 'member-again', undefined, { closeTimeoutMs: 2_000 });
       const seen: number[] = [];
       let slowOnce = true;
@@ -212,7 +175,7 @@ describe(
       const closing = first.close();
       await manager.registerWatch(topic, { onEvent: (e) => void seen.push(e.sequenceId) });
       await closing;
-      service.publishMany(topic, 2);
+      suite.service.publishMany(topic, 2);
       await until('the second watch handles the new events', () => seen.includes(4), 10_000);
       assert.equal(manager.status().watches.at(-1)?.role, 'active');
     });
@@ -220,10 +183,10 @@ describe(
     it('transactional handlers: an effect commits with the position; a failed attempt rolls its effect back', async () => {
       const schema = 'transactions';
       const topic = topicName('transactions');
-      service.createTopic(topic);
-      service.publishMany(topic, 4);
-      await db.query(`CREATE SCHEMA ${schema}`);
-      await db.query(`CREATE TABLE ${schema}.effects (seq bigint, fence bigint)`);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 4);
+      await suite.db.query(`CREATE SCHEMA ${schema}`);
+      await suite.db.query(`CREATE TABLE ${schema}.effects (seq bigint, fence bigint)`);
       const manager = member(schema, 'member-tx');
       let failOnce = true;
       await manager.registerWatch(
@@ -241,25 +204,26 @@ describe(
         { transaction: true },
       );
       await until('all four stored', () => manager.status().watches[0]?.lastSequenceId === 4);
-      const { rows } = await db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`);
+      const { rows } = await suite.db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`);
       assert.deepEqual(
         rows.map((r) => Number(r.seq)),
         [1, 2, 3, 4],
         'the failed attempt of 3 left no row',
       );
-      const stored = await db.query<{ position: string }>(`SELECT position FROM ${schema}.topics WHERE topic = $1`, [
-        topic,
-      ]);
+      const stored = await suite.db.query<{ position: string }>(
+        `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+        [topic],
+      );
       assert.equal(Number(stored.rows[0]?.position), 4);
     });
 
     it('#11 transactional handlers: one that returns when ctx.signal aborts in close() commits nothing, not even its position; the next member handles the event', async () => {
       const schema = 'tx_abort';
       const topic = topicName('tx-abort');
-      service.createTopic(topic);
-      service.publishMany(topic, 3);
-      await db.query(`CREATE SCHEMA ${schema}`);
-      await db.query(`CREATE TABLE ${schema}.effects (seq bigint, member text)`);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 3);
+      await suite.db.query(`CREATE SCHEMA ${schema}`);
+      await suite.db.query(`CREATE TABLE ${schema}.effects (seq bigint, member text)`);
       const insert = `INSERT INTO ${schema}.effects VALUES ($1, $2)`;
       // close() aborts ctx.signal once closeTimeoutMs ran out (a handler finishing before it counts).
       const a = member(schema, 'member-abort-a', undefined, { closeTimeoutMs: 300 });
@@ -283,8 +247,11 @@ describe(
       await a.close();
       const stored = async (): Promise<number> =>
         Number(
-          (await db.query<{ position: string }>(`SELECT position FROM ${schema}.topics WHERE topic = $1`, [topic]))
-            .rows[0]?.position,
+          (
+            await suite.db.query<{ position: string }>(`SELECT position FROM ${schema}.topics WHERE topic = $1`, [
+              topic,
+            ])
+          ).rows[0]?.position,
         );
       assert.equal(await stored(), 2, 'the position stays before event 3');
       const b = member(schema, 'member-abort-b');
@@ -301,7 +268,7 @@ describe(
       );
       await until('b handles event 3 and commits', () => b.status().watches[0]?.lastSequenceId === 3, 10_000);
       assert.equal(handledByB, 1);
-      const { rows } = await db.query<{ seq: string; member: string }>(
+      const { rows } = await suite.db.query<{ seq: string; member: string }>(
         `SELECT seq, member FROM ${schema}.effects ORDER BY seq`,
       );
       assert.deepEqual(
@@ -325,7 +292,7 @@ describe(
       assert.deepEqual(errors, ['TOPIC_NOT_FOUND'], 'told once, typed');
       assert.equal(manager.status().watches[0]?.lastErrorCode, 'TOPIC_NOT_FOUND');
       await until('the lease let go', () => leases.includes('released TOPIC_NOT_FOUND'));
-      const { rows } = await db.query<{ holder: string | null }>(
+      const { rows } = await suite.db.query<{ holder: string | null }>(
         `SELECT holder FROM ${schema}.topics WHERE topic = $1`,
         [topic],
       );
@@ -333,7 +300,7 @@ describe(
     });
 
     it('bad combinations are INVALID_CONFIG naming the option', async () => {
-      const coordinator = new PostgresCoordinator({ connectionString: pg.connectionString, schema: 'unused' });
+      const coordinator = new PostgresCoordinator({ connectionString: suite.pg.connectionString, schema: 'unused' });
       const codeAndField = (fn: () => unknown): [string, string] => {
         try {
           fn();
@@ -352,14 +319,12 @@ describe(
         codeAndField(() => new WatchManager(options({ coordinator: {} as PostgresCoordinator })))[1],
         /coordinator/,
       );
-      const plain = new WatchManager(options());
-      managers.push(plain);
+      const plain = suite.manager();
       await assert.rejects(
         plain.registerWatch(topicName('x'), { onEvent: () => undefined }, { transaction: true }),
         (e: WatchError) => e.code === 'INVALID_CONFIG' && /options\.transaction/.test(e.message),
       );
-      const coordinated = new WatchManager(options({ coordinator }));
-      managers.push(coordinated);
+      const coordinated = suite.manager({ coordinator });
       await assert.rejects(
         coordinated.registerWatch(topicName('x'), { onEvent: () => undefined }, { transaction: true, concurrency: 2 }),
         (e: WatchError) => e.code === 'INVALID_CONFIG' && /options\.concurrency/.test(e.message),
@@ -375,8 +340,8 @@ describe(
     it('PostgreSQL down: the active member delivers until its renew deadline, stops (LEASE_LOST), and runs again once it is back', async () => {
       const schema = 'outage';
       const topic = topicName('outage');
-      service.createTopic(topic);
-      service.publishMany(topic, 3);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 3);
       const seqs: number[] = [];
       const errors: string[] = [];
       const leases: string[] = [];
@@ -392,9 +357,10 @@ describe(
       const stored = async (): Promise<number> =>
         Number(
           (
-            await db.query<{ position: string | null }>(`SELECT position FROM ${schema}.topics WHERE topic = $1`, [
-              topic,
-            ])
+            await suite.db.query<{ position: string | null }>(
+              `SELECT position FROM ${schema}.topics WHERE topic = $1`,
+              [topic],
+            )
           ).rows[0]?.position ?? 0,
         );
       const storedBy = Date.now() + 20_000;
@@ -402,19 +368,19 @@ describe(
         assert.ok(Date.now() < storedBy, 'position 3 stored');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      await pg.stopServer();
+      await suite.pg.stopServer();
       const downAt = Date.now();
       // Delivery goes on while the lease may still be held here (its positions cannot be stored meanwhile).
-      service.publishMany(topic, 2);
+      suite.service.publishMany(topic, 2);
       await until('events during the outage', () => seqs.length === 5);
       await until('the lease is lost', () => leases.includes('lost LEASE_LOST'), 10_000);
       const stoppedAfter = Date.now() - downAt;
       assert.ok(stoppedAfter < 3_000, `stopped ${stoppedAfter} ms after the database went down: after its lease`);
       assert.equal(manager.status().watches[0]?.state, 'standby');
       assert.ok(errors.includes('LEASE_LOST'));
-      await pg.restart();
+      await suite.pg.restart();
       await until('won again', () => leases.filter((l) => l === 'won').length === 2, 20_000);
-      service.publishMany(topic, 2);
+      suite.service.publishMany(topic, 2);
       await until('events after the outage', () => seqs.includes(7));
       // Positions 4 and 5 may not have been stored during the outage: those (only) may come again.
       const repeats = seqs.filter((s, i) => seqs.indexOf(s) !== i);
@@ -432,10 +398,10 @@ describe(
     it('transactional handlers and PostgreSQL down for a while: the topic steps down and comes back, nothing given up, each effect once', async () => {
       const schema = 'tx_outage';
       const topic = topicName('tx-outage');
-      service.createTopic(topic);
-      service.publishMany(topic, 3);
-      await db.query(`CREATE SCHEMA ${schema}`);
-      await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
+      suite.service.createTopic(topic);
+      suite.service.publishMany(topic, 3);
+      await suite.db.query(`CREATE SCHEMA ${schema}`);
+      await suite.db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
       const manager = member(schema, 'member-tx-outage', { leaseMs: 3_000, renewMs: 200 });
       const errors: string[] = [];
       await manager.registerWatch(
@@ -449,13 +415,13 @@ describe(
         { transaction: true }, // maxAttempts stays 3: an outage must not use them up
       );
       await until('the first events committed', () => manager.status().watches[0]?.lastSequenceId === 3);
-      await pg.stopServer();
-      service.publishMany(topic, 3);
+      await suite.pg.stopServer();
+      suite.service.publishMany(topic, 3);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await pg.restart();
-      service.publishMany(topic, 2);
+      await suite.pg.restart();
+      suite.service.publishMany(topic, 2);
       const committed = async (): Promise<number[]> =>
-        (await db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
+        (await suite.db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
           Number(r.seq),
         );
       const deadline = Date.now() + 20_000;
@@ -475,13 +441,13 @@ describe(
       const last = topicName('epoch-2-53-less-1');
       const topics = [beyond, largest, last];
       for (const t of topics) {
-        service.createTopic(t);
-        service.publishMany(t, 2);
+        suite.service.createTopic(t);
+        suite.service.publishMany(t, 2);
       }
-      await db.query(schemaSql(`"${schema}"`));
+      await suite.db.query(schemaSql(`"${schema}"`));
       // 2^53 + 1 (read as a JS number it would be 2^53) and bigint's largest (its bump overflows in SQL) are seen
       // before any is taken; 2^53 - 1 is read fine, and taking it makes it 2^53.
-      await db.query(
+      await suite.db.query(
         `INSERT INTO ${schema}.topics (topic, epoch) VALUES ($1, 9007199254740993), ($2, $3), ($4, 9007199254740991)`,
         [beyond, largest, '9223372036854775807', last],
       );
@@ -522,7 +488,7 @@ describe(
       // Several renew rounds later: the rows seen corrupt were never taken; the one taken was given back at once, and
       // not taken again (its epoch went up once).
       await new Promise((resolve) => setTimeout(resolve, 5 * 150));
-      const { rows } = await db.query<{ topic: string; holder: string | null; epoch: string }>(
+      const { rows } = await suite.db.query<{ topic: string; holder: string | null; epoch: string }>(
         `SELECT topic, holder, epoch::text FROM ${schema}.topics`,
       );
       assert.deepEqual(
@@ -552,8 +518,7 @@ describe(
             ...(appPool === undefined ? { connectionString: database.connectionString } : { pool: appPool }),
             memberId: 'member-silent',
           });
-          const manager = new WatchManager(options({ coordinator }));
-          managers.push(manager);
+          const manager = suite.manager({ coordinator });
           let settledAt = Infinity;
           const registration = manager.registerWatch(topicName('silent'), { onEvent: () => undefined }).then(
             () => 'resolved',

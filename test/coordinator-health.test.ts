@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'pg';
 import {
@@ -12,19 +12,9 @@ import {
   type WatchStatus,
 } from 'watch-manager';
 import { PostgresCoordinator, schemaSql } from 'watch-manager/postgres';
-import type { FakeWatchService } from 'watch-manager/testing';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { coordinatedSuite } from './support/coordinated-suite';
 import { assignTopics } from '../src/state/rendezvous';
-import {
-  captured,
-  quietLogger,
-  scanForSecrets,
-  secret,
-  serviceOptions,
-  startService,
-  token,
-  until,
-} from './support/harness';
+import { captured, scanForSecrets, secret, until } from './support/harness';
 
 scanForSecrets();
 
@@ -48,60 +38,15 @@ function thrown(fn: () => unknown): WatchError {
 }
 
 describe('coordinators: one per manager, and health() that sees a topic nobody runs', { timeout: 120_000 }, () => {
-  let pg: TestPostgres;
-  let service: FakeWatchService;
-  let jwt: string;
-  let admin: Pool;
-  const managers: WatchManager[] = [];
-  const coordinators: Coordinator[] = [];
-  before(async () => {
-    pg = await startPostgres();
-    service = await startService();
-    jwt = await token(service, { ttlMs: 3_600_000 });
-    admin = new Pool({ connectionString: pg.connectionString, max: 2 });
-    admin.on('error', () => undefined);
-  });
-  after(async () => {
-    await Promise.all(managers.map((m) => m.close()));
-    await Promise.all(coordinators.map((c) => c.close()));
-    await admin?.end();
-    await service?.stop();
-    await pg?.stop();
-  });
-
-  function options(coordinator: Coordinator): WatchManagerOptions {
-    return {
-      ...serviceOptions(service, jwt),
-      from: 'beginning',
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-      logger: quietLogger,
-      coordinator,
-    };
-  }
-
-  function coordinator(schema: string, memberId: string, extra: Record<string, unknown> = {}): PostgresCoordinator {
-    const c = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId,
-      leaseMs: 1_500,
-      renewMs: 150,
-      ...extra,
-    });
-    coordinators.push(c);
-    return c;
-  }
-
-  function manager(c: Coordinator): WatchManager {
-    const m = new WatchManager(options(c));
-    managers.push(m);
-    return m;
-  }
+  const suite = coordinatedSuite();
+  const { coordinator } = suite;
+  const options = (c: Coordinator): WatchManagerOptions => suite.options({ coordinator: c });
+  const manager = (c: Coordinator): WatchManager => suite.manager({ coordinator: c });
 
   it('a coordinator given to a second manager is refused at once (INVALID_CONFIG naming coordinator), also after the first closed; a closed one too', async () => {
     const topic = topicName('shared');
-    service.createTopic(topic);
-    service.publishMany(topic, 2);
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, 2);
     const shared = coordinator('shared', 'member-shared');
     const a = manager(shared);
     const seen: number[] = [];
@@ -114,7 +59,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     assert.match(refused.message, /a coordinator of its own/);
     captured.push(refused.message);
     // The first manager goes on as if nothing happened: its lease was not touched.
-    service.publishMany(topic, 1);
+    suite.service.publishMany(topic, 1);
     await until('a handles the next event', () => seen.length === 3);
     assert.equal(a.status().watches[0]?.role, 'active');
     // The same topic twice on one manager is refused too (its claim would replace the first one's).
@@ -142,14 +87,14 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
       observed: () => undefined,
       close: () => Promise.resolve(),
     };
-    managers.push(new WatchManager(options(own)));
+    manager(own);
     assert.equal(thrown(() => new WatchManager(options(own))).code, 'INVALID_CONFIG');
   });
 
   it('a coordinator closed under its manager: not live, not ready, the reason in health() and the probes', async () => {
     const topic = topicName('closed-under');
-    service.createTopic(topic);
-    service.publishMany(topic, 2);
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, 2);
     const c = coordinator('closed_under', 'member-closed-under');
     const m = manager(c);
     const leases: string[] = [];
@@ -182,9 +127,9 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
 
   it('the pool the application passed in is ended: not live, not ready, saying so; a new manager refuses that coordinator', async () => {
     const topic = topicName('pool-ended');
-    service.createTopic(topic);
-    service.publishMany(topic, 2);
-    const pool = new Pool({ connectionString: pg.connectionString, max: 4 });
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, 2);
+    const pool = new Pool({ connectionString: suite.pg.connectionString, max: 4 });
     pool.on('error', () => undefined);
     const c = new PostgresCoordinator({
       pool,
@@ -193,7 +138,6 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
       leaseMs: 1_500,
       renewMs: 150,
     });
-    coordinators.push(c);
     const m = manager(c);
     const leases: string[] = [];
     m.on('lease', (l: LeaseChange) => leases.push(`${l.kind}${l.errorCode === undefined ? '' : ` ${l.errorCode}`}`));
@@ -216,8 +160,8 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
 
   it('the database gone: once no round went through for renewDeadlineMs, not ready (still live), saying why; ready again when it is back', async () => {
     const topic = topicName('db-gone');
-    service.createTopic(topic);
-    service.publishMany(topic, 2);
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, 2);
     const c = coordinator('db_gone', 'member-db-gone');
     const m = manager(c);
     const leases: string[] = [];
@@ -228,7 +172,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     // Between two rounds that go through, a member is ready at every look (the deadline is renewDeadlineMs, 1000).
     for (const end = Date.now() + 1_000; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 10)))
       assert.deepEqual(m.health().reasons, []);
-    await pg.stopServer();
+    await suite.pg.stopServer();
     try {
       await until('not ready', () => !m.health().ready);
       const report = m.health();
@@ -244,7 +188,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
       await until('the lease is lost (its own deadline)', () => leases.includes('lost LEASE_LOST'));
       assert.equal(m.health().ready, false);
     } finally {
-      await pg.restart();
+      await suite.pg.restart();
     }
     await until('ready again', () => m.health().ready && m.status().watches[0]?.role === 'active', 30_000);
   });
@@ -259,13 +203,13 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
         assignTopics([t], ['member-claims', 'member-other']).get(t) === 'member-other' &&
         assignTopics([t], ['member-claims', 'member-other', 'member-third']).get(t) === 'member-third',
     ) as string;
-    service.createTopic(topic);
-    service.publishMany(topic, 2);
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, 2);
     const other = coordinator(schema, 'member-other');
     await other.start();
     // Counted as a member once it survived two heartbeats: from then on the hashing names it.
     for (let beats = 0; beats < 2; await new Promise((resolve) => setTimeout(resolve, 50))) {
-      const { rows } = await admin.query<{ beats: number }>(
+      const { rows } = await suite.db.query<{ beats: number }>(
         `SELECT beats FROM ${schema}.members WHERE member_id = 'member-other'`,
       );
       beats = Number(rows[0]?.beats ?? 0);
@@ -318,27 +262,26 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
 
   it('a role at its connection limit (53300): the topics wait for a connection instead of stepping down every round; each effect once', async () => {
     const password = secret('crowded-pw-6612');
-    await admin.query(`CREATE ROLE crowded LOGIN PASSWORD '${password}' CONNECTION LIMIT 2`);
-    await admin.query(schemaSql('"crowded"'));
-    await admin.query('CREATE TABLE crowded.effects (key text NOT NULL)');
-    await admin.query('GRANT USAGE ON SCHEMA crowded TO crowded');
-    await admin.query('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA crowded TO crowded');
+    await suite.db.query(`CREATE ROLE crowded LOGIN PASSWORD '${password}' CONNECTION LIMIT 2`);
+    await suite.db.query(schemaSql('"crowded"'));
+    await suite.db.query('CREATE TABLE crowded.effects (key text NOT NULL)');
+    await suite.db.query('GRANT USAGE ON SCHEMA crowded TO crowded');
+    await suite.db.query('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA crowded TO crowded');
     // One connection for renewals, one for the transactions of four busy topics: the role is at its limit all along.
     const c = new PostgresCoordinator({
-      connectionString: `postgres://crowded:${password}@127.0.0.1:${pg.port}/postgres`,
+      connectionString: `postgres://crowded:${password}@127.0.0.1:${suite.pg.port}/postgres`,
       schema: 'crowded',
       memberId: 'member-crowded',
       leaseMs: 3_000,
       renewMs: 200,
     });
-    coordinators.push(c);
     const m = manager(c);
     const leases: string[] = [];
     const errors: string[] = [];
     m.on('lease', (l: LeaseChange) => leases.push(`${l.kind}${l.errorCode === undefined ? '' : ` ${l.errorCode}`}`));
     const topics = [0, 1, 2, 3].map((i) => topicName(`crowded-${i}`));
     for (const topic of topics) {
-      service.createTopic(topic);
+      suite.service.createTopic(topic);
       await m.registerWatch(
         topic,
         {
@@ -354,11 +297,11 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     }
     const perTopic = 40;
     for (let i = 0; i < perTopic; i++) {
-      for (const topic of topics) service.publishMany(topic, 1);
+      for (const topic of topics) suite.service.publishMany(topic, 1);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const effects = async (): Promise<{ n: number; keys: number }> => {
-      const { rows } = await admin.query<{ n: string; keys: string }>(
+      const { rows } = await suite.db.query<{ n: string; keys: string }>(
         'SELECT count(*) AS n, count(DISTINCT key) AS keys FROM crowded.effects',
       );
       return { n: Number(rows[0]?.n), keys: Number(rows[0]?.keys) };

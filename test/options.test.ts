@@ -1,91 +1,220 @@
 import { describe, it } from 'node:test';
-import './support/harness';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchManagerOptions } from 'watch-manager';
+import type { FakeWatchService } from 'watch-manager/testing';
+import { runCli } from '../src/cli/main';
 import { resolveOptions } from '../src/config/options';
+import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService } from './support/harness';
+
+scanForSecrets();
+
+// Options and the arguments of registerWatch, watch() and sendAgentStatus: one validation step each, where the value
+// enters; a bad one is INVALID_CONFIG naming the field, never a crash, a hang or a request made (issue 11 #1, #10,
+// #12 and #13 among them). The other inputs from outside (tokens, frames, history, state files, proxies, flags):
+// bad-inputs.test.ts.
 
 const valid: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
+const VALID: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 'org-1', getToken: () => 'x' };
 const PEM_GARBAGE = '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n';
 
-// Each case: a change to a valid configuration, and the field the error must name.
-const cases: Array<[string, Record<string, unknown>, string]> = [
-  ['target missing', { target: undefined }, 'target'],
-  ['target without port', { target: 'watch.example.com' }, 'target'],
-  ['target port out of range', { target: 'watch.example.com:70000' }, 'target'],
-  ['target with scheme', { target: 'https://watch.example.com:443' }, 'target'],
-  ['target not a string', { target: 443 }, 'target'],
-  ['tenantId empty', { tenantId: '' }, 'tenantId'],
-  ['tenantId with newline', { tenantId: 'a\nb' }, 'tenantId'],
-  ['getToken not a function', { getToken: 'token' }, 'getToken'],
-  ['neither getToken nor clientCredentials', { getToken: undefined }, 'getToken'],
+/** `work` settles within `ms`, or the case is a hang. */
+async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`HANG: ${what} did not settle within ${ms} ms`)), ms)),
+  );
+  try {
+    return await Promise.race([work, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The WatchError `work` fails with (thrown synchronously or rejected), within 10 s. */
+async function typedError(work: () => unknown, what: string): Promise<WatchError> {
+  const err = await bounded(
+    Promise.resolve()
+      .then(work)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    10_000,
+    what,
+  );
+  assert.ok(err instanceof WatchError, `${what}: expected a WatchError, got ${String(err)}`);
+  return recordError(err);
+}
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<WatchError> {
+  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
+  return recordError(err);
+}
+
+function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>): WatchManagerOptions {
+  return {
+    target: service.target,
+    tenantId: service.tenantId,
+    historyUrl: service.historyUrl,
+    getToken: () => 'unused',
+    tls: false,
+    logger: captureLogger(),
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    ...extra,
+  };
+}
+
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string; ms: number }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const started = performance.now();
+  const code = await runCli(args, { stdout, stderr, env });
+  return { code, out: stdout.text, err: stderr.text, ms: performance.now() - started };
+}
+
+// Each case: a configuration that differs from a valid one in one field, and what the error must name. The second
+// part comes from the bad-input suite of issue 11 (the cases of the first part not repeated).
+const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['target missing', { ...valid, target: undefined }, /'target'/],
+  ['target without port', { ...valid, target: 'watch.example.com' }, /'target'/],
+  ['target port out of range', { ...valid, target: 'watch.example.com:70000' }, /'target'/],
+  ['target with scheme', { ...valid, target: 'https://watch.example.com:443' }, /'target'/],
+  ['target not a string', { ...valid, target: 443 }, /'target'/],
+  ['tenantId empty', { ...valid, tenantId: '' }, /'tenantId'/],
+  ['tenantId with newline', { ...valid, tenantId: 'a\nb' }, /'tenantId'/],
+  ['getToken not a function', { ...valid, getToken: 'token' }, /'getToken'/],
+  ['neither getToken nor clientCredentials', { ...valid, getToken: undefined }, /'getToken'/],
   [
     'getToken and clientCredentials both',
-    { clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a', clientSecret: 's' } },
-    'clientCredentials',
+    { ...valid, clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a', clientSecret: 's' } },
+    /'clientCredentials'/,
   ],
   [
     'clientCredentials.tokenUrl not a URL',
-    { getToken: undefined, clientCredentials: { tokenUrl: 'idp', clientId: 'a', clientSecret: 's' } },
-    'clientCredentials.tokenUrl',
+    { ...valid, getToken: undefined, clientCredentials: { tokenUrl: 'idp', clientId: 'a', clientSecret: 's' } },
+    /'clientCredentials\.tokenUrl'/,
   ],
   [
     'clientCredentials without a secret or key',
-    { getToken: undefined, clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a' } },
-    'clientCredentials',
+    { ...valid, getToken: undefined, clientCredentials: { tokenUrl: 'https://idp.example.com/token', clientId: 'a' } },
+    /'clientCredentials'/,
   ],
   [
     'clientCredentials.privateKey not a key',
     {
+      ...valid,
       getToken: undefined,
       clientCredentials: { tokenUrl: 'https://idp.example.com/t', clientId: 'a', privateKey: 'no', keyId: 'k' },
     },
-    'clientCredentials.privateKey',
+    /'clientCredentials\.privateKey'/,
   ],
-  ['tls not an object', { tls: 'yes' }, 'tls'],
-  ['tls true', { tls: true }, 'tls'],
-  ['tls.ca not PEM', { tls: { ca: PEM_GARBAGE } }, 'tls.ca'],
-  ['tls.cert without key', { tls: { cert: PEM_GARBAGE } }, 'tls.cert'],
-  ['tls.servername empty', { tls: { servername: '' } }, 'tls.servername'],
-  ['tls unknown key', { tls: { insecure: true } }, 'tls.insecure'],
-  ['tls.minVersion below 1.2', { tls: { minVersion: 'TLSv1.1' } }, 'tls.minVersion'],
-  ['proxy with another scheme', { proxy: 'socks5://proxy.corp:1080' }, 'proxy'],
-  ['proxy with a path', { proxy: 'http://proxy.corp:3128/path' }, 'proxy'],
-  ['proxy true', { proxy: true }, 'proxy'],
-  ['proxy not a URL', { proxy: 'http://proxy corp:3128' }, 'proxy'],
-  ['entryAddress without port', { entryAddress: '127.0.0.1' }, 'entryAddress'],
-  ['keepalive.intervalMs negative', { keepalive: { intervalMs: -1 } }, 'keepalive.intervalMs'],
-  ['keepalive.timeoutMs not an integer', { keepalive: { timeoutMs: 1.5 } }, 'keepalive.timeoutMs'],
-  ['keepalive.intervalMs NaN', { keepalive: { intervalMs: Number.NaN } }, 'keepalive.intervalMs'],
-  ['keepalive true', { keepalive: true }, 'keepalive'],
-  ['logger without methods', { logger: { log: () => undefined } }, 'logger'],
-  ['userAgent empty', { userAgent: '' }, 'userAgent'],
-  ['tokenTimeoutMs zero', { tokenTimeoutMs: 0 }, 'tokenTimeoutMs'],
-  ['connectTimeoutMs as string', { connectTimeoutMs: '1000' }, 'connectTimeoutMs'],
-  ['maxBufferedEvents zero', { maxBufferedEvents: 0 }, 'maxBufferedEvents'],
+  ['tls not an object', { ...valid, tls: 'yes' }, /'tls'/],
+  ['tls true', { ...valid, tls: true }, /'tls'/],
+  ['tls.ca not PEM', { ...valid, tls: { ca: PEM_GARBAGE } }, /'tls\.ca'/],
+  ['tls.cert without key', { ...valid, tls: { cert: PEM_GARBAGE } }, /'tls\.cert'/],
+  ['tls.servername empty', { ...valid, tls: { servername: '' } }, /'tls\.servername'/],
+  ['tls unknown key', { ...valid, tls: { insecure: true } }, /'tls\.insecure'/],
+  ['tls.minVersion below 1.2', { ...valid, tls: { minVersion: 'TLSv1.1' } }, /'tls\.minVersion'/],
+  ['proxy with another scheme', { ...valid, proxy: 'socks5://proxy.corp:1080' }, /'proxy'/],
+  ['proxy with a path', { ...valid, proxy: 'http://proxy.corp:3128/path' }, /'proxy'/],
+  ['proxy true', { ...valid, proxy: true }, /'proxy'/],
+  ['proxy not a URL', { ...valid, proxy: 'http://proxy corp:3128' }, /'proxy'/],
+  ['entryAddress without port', { ...valid, entryAddress: '127.0.0.1' }, /'entryAddress'/],
+  ['keepalive.intervalMs negative', { ...valid, keepalive: { intervalMs: -1 } }, /'keepalive\.intervalMs'/],
+  ['keepalive.timeoutMs not an integer', { ...valid, keepalive: { timeoutMs: 1.5 } }, /'keepalive\.timeoutMs'/],
+  ['keepalive.intervalMs NaN', { ...valid, keepalive: { intervalMs: Number.NaN } }, /'keepalive\.intervalMs'/],
+  ['keepalive true', { ...valid, keepalive: true }, /'keepalive'/],
+  ['logger without methods', { ...valid, logger: { log: () => undefined } }, /'logger'/],
+  ['userAgent empty', { ...valid, userAgent: '' }, /'userAgent'/],
+  ['tokenTimeoutMs zero', { ...valid, tokenTimeoutMs: 0 }, /'tokenTimeoutMs'/],
+  ['connectTimeoutMs as string', { ...valid, connectTimeoutMs: '1000' }, /'connectTimeoutMs'/],
+  ['maxBufferedEvents zero', { ...valid, maxBufferedEvents: 0 }, /'maxBufferedEvents'/],
   [
     'reconnect.maxDelayMs below initial',
-    { reconnect: { initialDelayMs: 1000, maxDelayMs: 10 } },
-    'reconnect.maxDelayMs',
+    { ...valid, reconnect: { initialDelayMs: 1000, maxDelayMs: 10 } },
+    /'reconnect\.maxDelayMs'/,
   ],
-  ['reconnect.multiplier below 1', { reconnect: { multiplier: 0.5 } }, 'reconnect.multiplier'],
-  ['clock without random', { clock: { now: () => 0, setTimeout: () => undefined } }, 'clock'],
-  ['unknown option (typo)', { keepAlive: { intervalMs: 1000 } }, 'keepAlive'],
+  ['reconnect.multiplier below 1', { ...valid, reconnect: { multiplier: 0.5 } }, /'reconnect\.multiplier'/],
+  ['clock without random', { ...valid, clock: { now: () => 0, setTimeout: () => undefined } }, /'clock'/],
+  ['unknown option (typo)', { ...valid, keepAlive: { intervalMs: 1000 } }, /'keepAlive'/],
+  ['target empty', { ...VALID, target: '' }, /'target'/],
+  ['target port 0', { ...VALID, target: 'h:0' }, /'target'/],
+  ['target port too large', { ...VALID, target: 'h:99999' }, /'target'/],
+  ['target with a space', { ...VALID, target: 'wa tch:1' }, /'target'/],
+  ['target an unclosed IPv6', { ...VALID, target: '[::1:443' }, /'target'/],
+  ['tenantId blank', { ...VALID, tenantId: '   ' }, /'tenantId'/],
+  ['tenantId with CR', { ...VALID, tenantId: 'a\rb' }, /'tenantId'/],
+  ['tenantId a number', { ...VALID, tenantId: 7 }, /'tenantId'/],
+  ['tls.ca not PEM', { ...VALID, tls: { ca: 'not a certificate' } }, /'tls\.ca'/],
+  ['tls.cert without key', { ...VALID, tls: { cert: 'x' } }, /'tls\.cert'/],
+  ['tls.minVersion TLSv1', { ...VALID, tls: { minVersion: 'TLSv1' } }, /'tls\.minVersion'/],
+  ['tls unknown key', { ...VALID, tls: { verify: false } }, /'tls\.verify'/],
+  ['proxy socks', { ...VALID, proxy: 'socks5://p:1080' }, /proxy/],
+  ['proxy with a path', { ...VALID, proxy: 'http://p:3128/x' }, /proxy/],
+  ['proxy broken percent-encoding', { ...VALID, proxy: 'http://u:%zz@p:3128' }, /proxy/],
+  ['entryAddress without port', { ...VALID, entryAddress: '10.0.0.1' }, /'entryAddress'/],
+  ['keepalive a string', { ...VALID, keepalive: 'fast' }, /'keepalive'/],
+  [
+    'reconnect max below initial',
+    { ...VALID, reconnect: { initialDelayMs: 100, maxDelayMs: 10 } },
+    /'reconnect\.maxDelayMs'/,
+  ],
+  ['tokenTimeoutMs NaN', { ...VALID, tokenTimeoutMs: Number.NaN }, /'tokenTimeoutMs'/],
+  ['connectTimeoutMs Infinity', { ...VALID, connectTimeoutMs: Number.POSITIVE_INFINITY }, /'connectTimeoutMs'/],
+  ['historyTimeoutMs a string', { ...VALID, historyTimeoutMs: '30000' }, /'historyTimeoutMs'/],
+  ['closeTimeoutMs above 2^31-1', { ...VALID, closeTimeoutMs: 2 ** 31 }, /'closeTimeoutMs'/],
+  ['historyPageSize 1001', { ...VALID, historyPageSize: 1001 }, /'historyPageSize'/],
+  ['historyUrl ftp', { ...VALID, historyUrl: 'ftp://h' }, /'historyUrl'/],
+  ['historyUrl with credentials', { ...VALID, historyUrl: 'https://u:p@h' }, /'historyUrl'/],
+  ['historyUrl with a query', { ...VALID, historyUrl: 'https://h/?x=1' }, /'historyUrl'/],
+  ['historyUrl plain http with TLS on', { ...VALID, historyUrl: 'http://h' }, /'historyUrl'/],
+  ['from yesterday', { ...VALID, from: 'yesterday' }, /'from'/],
+  ['from negative', { ...VALID, from: -1 }, /'from'/],
+  ['from fractional', { ...VALID, from: 1.5 }, /'from'/],
+  ['stallTimeoutMs 0', { ...VALID, stallTimeoutMs: 0 }, /'stallTimeoutMs'/],
+  ['stallTimeoutMs auto', { ...VALID, stallTimeoutMs: 'auto' }, /'stallTimeoutMs'/],
+  ['stateTimeoutMs negative', { ...VALID, stateTimeoutMs: -5 }, /'stateTimeoutMs'/],
+  ['unknownEventTypes keep', { ...VALID, unknownEventTypes: 'keep' }, /'unknownEventTypes'/],
+  ['positionFlush everyAcks 0', { ...VALID, positionFlush: { everyAcks: 0 } }, /'positionFlush\.everyAcks'/],
+  [
+    'clock without random',
+    { ...VALID, clock: { now: () => 0, setTimeout: () => ({ cancel: () => undefined }) } },
+    /'clock'/,
+  ],
+  [
+    'logger without debug',
+    { ...VALID, logger: { error: () => undefined, warn: () => undefined, info: () => undefined } },
+    /'logger'/,
+  ],
+  [
+    'sequenceProvider without setSequence',
+    { ...VALID, sequenceProvider: { getSequence: () => undefined } },
+    /'sequenceProvider'/,
+  ],
+  ['an unknown key (a typo)', { ...VALID, tenantID: 'x' }, /'tenantID'/],
+  ['userAgent with a newline', { ...VALID, userAgent: 'a\nb' }, /'userAgent'/],
 ];
 
 describe('options: one validation step', () => {
-  for (const [name, change, field] of cases) {
-    it(`rejects ${name} synchronously with INVALID_CONFIG naming '${field}'`, () => {
-      const options = { ...valid, ...change };
+  for (const [name, options, field] of cases) {
+    it(`rejects ${name} synchronously with INVALID_CONFIG naming ${String(field)}`, () => {
       let thrown: unknown;
       try {
-        new WatchManager(options);
+        new WatchManager(options as unknown as WatchManagerOptions);
       } catch (err) {
-        thrown = err;
+        thrown = recordError(err);
       }
       assert.ok(thrown instanceof WatchError, `expected a WatchError, got ${String(thrown)}`);
       assert.equal(thrown.code, 'INVALID_CONFIG');
       assert.equal(thrown.retryable, false);
-      assert.match(thrown.message, new RegExp(`'${field.replace(/\./g, '\\.')}'`));
+      assert.match(thrown.message, field);
     });
   }
 
@@ -139,5 +268,165 @@ describe('options: one validation step', () => {
       (err: WatchError) =>
         err.code === 'INVALID_CONFIG' && err.message.includes("'tls.key'") && !err.message.includes('c2VjcmV0'),
     );
+  });
+
+  it('refuses bad arguments of registerWatch, watch() and sendAgentStatus, naming them', async () => {
+    const manager = new WatchManager({ ...VALID, tls: false, target: '127.0.0.1:1', logger: captureLogger() });
+    const onEvent = (): void => undefined;
+    const calls: Array<[string, () => unknown, RegExp]> = [
+      ['handlers null', () => manager.registerWatch(TOPIC, null as never), /'handlers'/],
+      ['onEvent not a function', () => manager.registerWatch(TOPIC, { onEvent: 1 } as never), /'handlers'/],
+      [
+        'onError a string',
+        () => manager.registerWatch(TOPIC, { onEvent, onError: 'x' } as never),
+        /'handlers\.onError'/,
+      ],
+      [
+        'options.filter.types FOO',
+        () => manager.registerWatch(TOPIC, { onEvent }, { filter: { types: ['FOO' as never] } }),
+        /'options\.filter\.types'/,
+      ],
+      [
+        'options.maxAttempts 0',
+        () => manager.registerWatch(TOPIC, { onEvent }, { maxAttempts: 0 }),
+        /'options\.maxAttempts'/,
+      ],
+      [
+        'options.handlerTimeoutMs negative',
+        () => manager.registerWatch(TOPIC, { onEvent }, { handlerTimeoutMs: -1 }),
+        /'options\.handlerTimeoutMs'/,
+      ],
+      [
+        'options.keyOf a string',
+        () => manager.registerWatch(TOPIC, { onEvent }, { keyOf: 'k' as never }),
+        /'options\.keyOf'/,
+      ],
+      [
+        'options.resync.list a number',
+        () => manager.registerWatch(TOPIC, { onEvent }, { resync: { list: 1 as never } }),
+        /'options\.resync\.list'/,
+      ],
+      ['selfLink a number', () => manager.registerWatch(42 as never, { onEvent }), /'selfLink'/],
+      ['selfLink with a NUL', () => manager.registerWatch('/a/b\u0000c', { onEvent }), /'selfLink'/],
+      ['watch() highWaterMark 0', () => manager.watch(TOPIC, { highWaterMark: 0 }), /'options\.highWaterMark'/],
+      [
+        'watch() highWaterMark fractional',
+        () => manager.watch(TOPIC, { highWaterMark: 1.5 }),
+        /'options\.highWaterMark'/,
+      ],
+      ['sendAgentStatus without a message', () => manager.sendAgentStatus({ state: 'running' } as never), /'status'/],
+    ];
+    for (const [name, call, field] of calls) {
+      const err = await typedError(call, name);
+      assert.equal(err.code, 'INVALID_CONFIG', name);
+      assert.match(err.message, field, name);
+    }
+    await manager.close();
+  });
+});
+
+describe('tenant ids, per-watch option keys, proxy values and self links (issue 11 #1, #10, #12, #13)', () => {
+  for (const [name, tenantId] of [
+    ['a tab', 'org\t1'],
+    ['an inner newline', 'org\n1'],
+    ['non-ASCII', 'orgé1'],
+    ['a NUL', 'org\u00001'],
+    ['a DEL', 'org\u007f'],
+  ] as const) {
+    it(`#1 a tenant id with ${name} is refused at construction: INVALID_CONFIG naming tenantId`, () => {
+      const err = (() => {
+        try {
+          new WatchManager({ target: '127.0.0.1:1', tenantId, getToken: () => 'x', tls: false });
+        } catch (e) {
+          return recordError(e);
+        }
+        return undefined;
+      })();
+      assert.ok(err instanceof WatchError);
+      assert.equal(err.code, 'INVALID_CONFIG');
+      assert.match(err.message, /'tenantId'/);
+    });
+  }
+
+  it('#10 registerWatch refuses an unknown per-watch option (a typo) with INVALID_CONFIG naming the key', async () => {
+    const service = await startService();
+    const manager = new WatchManager(options(service, {}));
+    const handlers = { onEvent: () => undefined };
+    for (const [opts, key] of [
+      [{ concurency: 4 }, 'options.concurency'],
+      [{ maxAttempt: 2 }, 'options.maxAttempt'],
+      [{ resync: { list: () => [], lst: 1 } }, 'options.resync.lst'],
+      [{ filter: { kind: ['A'] } }, 'options.filter.kind'],
+    ] as const) {
+      const err = await codeOf(manager.registerWatch(TOPIC, handlers, opts as never));
+      assert.equal(err.code, 'INVALID_CONFIG');
+      assert.match(err.message, new RegExp(`'${key.replace(/\./g, '\\.')}': unknown option`));
+    }
+    const iterateErr = await codeOf(() => manager.watch(TOPIC, { highWatermark: 5 } as never));
+    assert.match(iterateErr.message, /'options\.highWatermark': unknown option/);
+    assert.equal(service.counters.subscribes, 0);
+    await manager.close();
+    await service.stop();
+  });
+
+  it("#12 the proxy option refuses a value that is not an http(s)://host[:port] URL ('notaurl', 'host:port')", () => {
+    for (const proxy of ['notaurl', 'proxy.corp:3128', '//proxy.corp:3128', 'user:pw@proxy.corp:3128']) {
+      assert.throws(
+        () => new WatchManager({ target: 'h:1', tenantId: 't', getToken: () => 'x', proxy }),
+        (e: unknown) => {
+          recordError(e);
+          return (
+            e instanceof WatchError &&
+            e.code === 'INVALID_CONFIG' &&
+            /'proxy'/.test(e.message) &&
+            !e.message.includes('pw')
+          );
+        },
+        proxy,
+      );
+    }
+  });
+
+  it('#13 a self link with dot segments, empty segments, a query or a fragment is INVALID_CONFIG; no request is made', async () => {
+    const service = await startService();
+    let tokens = 0;
+    const manager = new WatchManager(options(service, { getToken: () => ((tokens += 1), 'never-used') }));
+    for (const link of [
+      '/management/../../admin',
+      '/management/v1alpha1/watchtopics/..',
+      '/management/./watchtopics/x',
+      '/management//watchtopics/x',
+      '/management/watchtopics/x/',
+      '/management/watchtopics/x?admin=1',
+      '/management/watchtopics/x#frag',
+      '/management/%2e%2e/admin',
+      'management/watchtopics/x',
+      '/',
+    ]) {
+      const err = await codeOf(manager.registerWatch(link, { onEvent: () => undefined }));
+      assert.equal(err.code, 'INVALID_CONFIG', link);
+      assert.match(err.message, /'selfLink'/);
+    }
+    assert.equal(service.historyCounters.requests, 0, 'no history request, so no bearer token sent anywhere');
+    assert.equal(service.counters.subscribes, 0);
+    assert.equal(tokens, 0);
+    const run = await cli(
+      [
+        '--target',
+        service.target,
+        '--tenant',
+        't',
+        '--token-env',
+        'T',
+        '--insecure',
+        '--topic',
+        '/management/../../admin',
+      ],
+      { T: 'x'.repeat(20) },
+    );
+    assert.equal(run.code, 2);
+    assert.match(run.err, /--topic/);
+    await manager.close();
+    await service.stop();
   });
 });

@@ -27,14 +27,21 @@ interface Tenure {
   to: number | undefined;
 }
 
-function member(schema: string, memberId: string, tenures: Tenure[]): PostgresCoordinator {
-  const c = new PostgresCoordinator({
+/** A member of `schema` on the suite's PostgreSQL: leases of 1.5 s renewed every 100 ms (unless `extra` says). */
+function coordinator(schema: string, memberId: string, extra: { leaseMs?: number } = {}): PostgresCoordinator {
+  return new PostgresCoordinator({
     connectionString: pg.connectionString,
     schema,
     memberId,
     leaseMs: 1_500,
     renewMs: 100,
+    ...extra,
   });
+}
+
+/** A member claiming every topic of {@link TOPICS}, its tenures recorded. */
+function member(schema: string, memberId: string, tenures: Tenure[]): PostgresCoordinator {
+  const c = coordinator(schema, memberId);
   for (const topic of TOPICS) {
     c.claim(topic, (lease: TopicLease) => {
       const tenure: Tenure = { topic, member: memberId, epoch: lease.epoch, from: performance.now(), to: undefined };
@@ -185,13 +192,7 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     const schema = `coord_${++schemas}`;
     const topic = TOPICS[0] as string;
     let lease: TopicLease | undefined;
-    const a = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId: 'member-a',
-      leaseMs: 3_000,
-      renewMs: 100,
-    });
+    const a = coordinator(schema, 'member-a', { leaseMs: 3_000 });
     a.claim(topic, (l) => (lease = l));
     const other = new Pool({ connectionString: pg.connectionString, max: 1 });
     try {
@@ -239,13 +240,7 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
       `INSERT INTO ${schema}.topics (topic, epoch) VALUES ($1, 9007199254740991), ($2, 9007199254740991)`,
       [told, silent],
     );
-    const c = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId: 'member-a',
-      leaseMs: 1_500,
-      renewMs: 100,
-    });
+    const c = coordinator(schema, 'member-a');
     const failures: string[] = [];
     const won: string[] = [];
     // One claim listens for failures, one does not (a Coordinator user of its own): neither is tried again.
@@ -288,13 +283,7 @@ describe('PostgresCoordinator: members sharing topics on a real PostgreSQL', { t
     const locker = await db.connect();
     await locker.query('BEGIN');
     await locker.query(`SELECT 1 FROM ${schema}.topics WHERE topic = $1 FOR UPDATE`, [topic]);
-    const c = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId: 'member-a',
-      leaseMs: 1_500,
-      renewMs: 100,
-    });
+    const c = coordinator(schema, 'member-a');
     const failures: string[] = [];
     const won: number[] = [];
     c.claim(

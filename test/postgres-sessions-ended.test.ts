@@ -1,12 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import { WatchManager } from 'watch-manager';
 import { PostgresCoordinator } from 'watch-manager/postgres';
-import type { FakeWatchService } from 'watch-manager/testing';
-import { startPostgres, type TestPostgres } from './support/postgres';
-import { quietLogger, scanForSecrets, serviceOptions, startService, token } from './support/harness';
+import { coordinatedSuite } from './support/coordinated-suite';
+import { scanForSecrets } from './support/harness';
 
 scanForSecrets();
 
@@ -18,32 +16,7 @@ describe(
   'PostgreSQL ending the SDK sessions (a fail-over, a restart, an idle-session killer)',
   { timeout: 300_000 },
   () => {
-    let pg: TestPostgres;
-    let service: FakeWatchService;
-    let jwt: string;
-    let db: Pool;
-    const managers: WatchManager[] = [];
-    before(async () => {
-      pg = await startPostgres();
-      service = await startService();
-      jwt = await token(service, { ttlMs: 3_600_000 });
-      db = new Pool({ connectionString: pg.connectionString, max: 2 });
-      db.on('error', () => undefined);
-    });
-    after(async () => {
-      await Promise.all(managers.map((m) => m.close()));
-      await db?.end();
-      await service?.stop();
-      await pg?.stop();
-    });
-
-    const options = (coordinator: PostgresCoordinator): ConstructorParameters<typeof WatchManager>[0] => ({
-      ...serviceOptions(service, jwt),
-      from: 'beginning',
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-      logger: quietLogger,
-      coordinator,
-    });
+    const suite = coordinatedSuite();
 
     it(
       'PostgreSQL ending the SDK sessions again and again (pg_terminate_backend every 60 ms): no uncaught error, each effect exactly once',
@@ -55,14 +28,14 @@ describe(
         const onUncaught = (err: unknown): void => void uncaught.push(err);
         process.on('uncaughtException', onUncaught);
         const app = 'wm-terminated';
-        const url = `${pg.connectionString}?application_name=${app}`;
+        const url = `${suite.pg.connectionString}?application_name=${app}`;
         try {
           for (let run = 1; run <= 10; run++) {
             const schema = `terminated_${run}`;
             const topic = topicName(`terminated-${run}`);
-            service.createTopic(topic);
-            await db.query(`CREATE SCHEMA ${schema}`);
-            await db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
+            suite.service.createTopic(topic);
+            await suite.db.query(`CREATE SCHEMA ${schema}`);
+            await suite.db.query(`CREATE TABLE ${schema}.effects (seq bigint)`);
             // Odd runs: pools the SDK makes; even runs: a pool of the application's (listened to, as it must be).
             const borrowed = run % 2 === 0 ? new Pool({ connectionString: url, max: 4 }) : undefined;
             borrowed?.on('error', () => undefined);
@@ -73,8 +46,7 @@ describe(
               leaseMs: 1_500,
               renewMs: 100,
             });
-            const manager = new WatchManager(options(coordinator));
-            managers.push(manager);
+            const manager = suite.manager({ coordinator });
             await manager.registerWatch(
               topic,
               {
@@ -87,15 +59,16 @@ describe(
             let published = 0;
             const until3s = performance.now() + 2_000;
             while (performance.now() < until3s) {
-              service.publishMany(topic, 3);
+              suite.service.publishMany(topic, 3);
               published += 3;
-              await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
-                app,
-              ]);
+              await suite.db.query(
+                `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+                [app],
+              );
               await new Promise((resolve) => setTimeout(resolve, 60));
             }
             const committed = async (): Promise<number[]> =>
-              (await db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
+              (await suite.db.query<{ seq: string }>(`SELECT seq FROM ${schema}.effects ORDER BY seq`)).rows.map((r) =>
                 Number(r.seq),
               );
             const deadline = Date.now() + 30_000;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Pool } from 'pg';
 import {
   FileSequenceStore,
   MemorySequenceStore,
@@ -14,13 +13,13 @@ import {
   type TopicLease,
   type WatchManagerOptions,
 } from 'watch-manager';
-import { PostgresCoordinator, PostgresSequenceStore } from 'watch-manager/postgres';
+import { PostgresSequenceStore } from 'watch-manager/postgres';
 import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import { PositionKeeper } from '../src/state/position-keeper';
 import { interceptWrites } from '../src/state/durable-file';
 import { LeaseTable } from '../src/postgres/lease-table';
 import { ensureSchema } from '../src/postgres/schema';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { coordinatedSuite } from './support/coordinated-suite';
 import {
   captureLogger,
   captured,
@@ -327,25 +326,10 @@ describe(
   'a restarted sequence in PostgreSQL: the store, and the lease row under a coordinator',
   { timeout: 120_000 },
   () => {
-    let pg: TestPostgres;
-    let service: FakeWatchService;
-    let jwt: string;
-    let db: Pool;
-    before(async () => {
-      pg = await startPostgres();
-      service = await startService();
-      jwt = await token(service, { ttlMs: 3_600_000 });
-      db = new Pool({ connectionString: pg.connectionString, max: 2 });
-      db.on('error', () => undefined);
-    });
-    after(async () => {
-      await db?.end();
-      await service?.stop();
-      await pg?.stop();
-    });
+    const suite = coordinatedSuite();
 
     const position = async (schema: string, topic: string): Promise<number | undefined> => {
-      const { rows } = await db.query<{ position: string | null }>(
+      const { rows } = await suite.db.query<{ position: string | null }>(
         `SELECT position FROM ${schema}.topics WHERE topic = $1`,
         [topic],
       );
@@ -355,15 +339,15 @@ describe(
 
     it('PostgresSequenceStore: a new manager after the topic was recreated resumes in the new sequence, nothing lost', async () => {
       const topic = topicName('pg-store');
-      service.createTopic(topic);
+      suite.service.createTopic(topic);
       await restartedWhileWatched(
-        service,
+        suite.service,
         topic,
         () =>
           new WatchManager(
-            options(service, jwt, {
+            options(suite.service, suite.jwt, {
               sequenceProvider: new PostgresSequenceStore({
-                connectionString: pg.connectionString,
+                connectionString: suite.pg.connectionString,
                 schema: 'restart_store',
               }),
             }),
@@ -374,20 +358,14 @@ describe(
 
     it('PostgresCoordinator: the lease row moves back under the fence; the next member resumes in the new sequence', async () => {
       const topic = topicName('pg-lease');
-      service.createTopic(topic);
+      suite.service.createTopic(topic);
       await restartedWhileWatched(
-        service,
+        suite.service,
         topic,
         (n) =>
           new WatchManager(
-            options(service, jwt, {
-              coordinator: new PostgresCoordinator({
-                connectionString: pg.connectionString,
-                schema: 'restart_lease',
-                memberId: `member-${n}`,
-                leaseMs: 1_500,
-                renewMs: 150,
-              }),
+            options(suite.service, suite.jwt, {
+              coordinator: suite.coordinator('restart_lease', `member-${n}`),
             }),
           ),
         () => position('restart_lease', topic),
@@ -396,13 +374,7 @@ describe(
 
     it("a coordinator's lease: its reset moves the row back; once another member took the topic over, its reset moves nothing and the lease ends LEASE_LOST", async () => {
       const topic = topicName('deposed');
-      const coordinator = new PostgresCoordinator({
-        connectionString: pg.connectionString,
-        schema: 'restart_deposed',
-        memberId: 'member-a',
-        leaseMs: 60_000,
-        renewMs: 10_000,
-      });
+      const coordinator = suite.coordinator('restart_deposed', 'member-a', { leaseMs: 60_000, renewMs: 10_000 });
       let lease: TopicLease | undefined;
       const withdraw = coordinator.claim(topic, (l) => (lease = l));
       await coordinator.start();
@@ -412,9 +384,10 @@ describe(
       assert.equal(await held.resetPosition?.(5), true);
       assert.equal(await position('restart_deposed', topic), 5, 'moved back under the lease');
       // Another member takes it over (the row's holder and epoch change under member-a, as after a takeover).
-      await db.query(`UPDATE restart_deposed.topics SET holder = 'member-b', epoch = epoch + 1 WHERE topic = $1`, [
-        topic,
-      ]);
+      await suite.db.query(
+        `UPDATE restart_deposed.topics SET holder = 'member-b', epoch = epoch + 1 WHERE topic = $1`,
+        [topic],
+      );
       assert.equal(await held.resetPosition?.(1), false, 'the deposed holder moves nothing');
       assert.equal(await position('restart_deposed', topic), 5);
       assert.equal(held.signal.aborted, true);
@@ -425,8 +398,8 @@ describe(
 
     it('a fenced reset: the holder moves the position back; a deposed holder moves nothing', async () => {
       const schema = '"restart_fence"';
-      await ensureSchema(db, schema);
-      const leases = new LeaseTable(db, schema);
+      await ensureSchema(suite.db, schema);
+      const leases = new LeaseTable(suite.db, schema);
       const topic = topicName('fence');
       const won = await leases.acquire(topic, 'a', 60_000);
       assert.ok(won !== undefined);

@@ -1,15 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, Pool, type PoolClient } from 'pg';
-import {
-  WatchManager,
-  type LeaseChange,
-  type TransactionClient,
-  type WatchError,
-  type WatchManagerOptions,
-} from 'watch-manager';
+import { type WatchManager, type LeaseChange, type TransactionClient, type WatchError } from 'watch-manager';
 import { PostgresCoordinator, type TopicLease } from 'watch-manager/postgres';
-import type { FakeWatchService } from 'watch-manager/testing';
 import {
   beginTransaction,
   outcomeOf,
@@ -18,8 +11,9 @@ import {
   TransactionGuard,
   transactionState,
 } from '../src/postgres/transaction-guard';
+import { coordinatedSuite } from './support/coordinated-suite';
 import { startPostgres, type TestPostgres } from './support/postgres';
-import { quietLogger, scanForSecrets, serviceOptions, startService, token, until } from './support/harness';
+import { scanForSecrets, until } from './support/harness';
 
 scanForSecrets();
 
@@ -31,43 +25,11 @@ const topicName = (name: string): string => `/management/v1alpha1/watchtopics/gu
 const code = (err: unknown): string => (err as WatchError).code ?? String((err as { code?: unknown }).code);
 
 describe('transactional handlers: ctx.client guards the transaction', { timeout: 120_000 }, () => {
-  let pg: TestPostgres;
-  let service: FakeWatchService;
-  let jwt: string;
-  let db: Pool;
-  const managers: WatchManager[] = [];
-  before(async () => {
-    pg = await startPostgres();
-    service = await startService();
-    jwt = await token(service, { ttlMs: 3_600_000 });
-    db = new Pool({ connectionString: pg.connectionString, max: 2 });
-    db.on('error', () => undefined);
-  });
-  after(async () => {
-    await Promise.all(managers.map((m) => m.close()));
-    await db?.end();
-    await service?.stop();
-    await pg?.stop();
-  });
+  const suite = coordinatedSuite();
 
   /** A member with a PostgresCoordinator of `schema`, its 'lease' events and onError codes recorded. */
   function member(schema: string): { manager: WatchManager; leases: LeaseChange[]; errors: string[] } {
-    const coordinator = new PostgresCoordinator({
-      connectionString: pg.connectionString,
-      schema,
-      memberId: `member-${schema}`,
-      leaseMs: 1_500,
-      renewMs: 150,
-    });
-    const options: WatchManagerOptions = {
-      ...serviceOptions(service, jwt),
-      from: 'beginning',
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-      logger: quietLogger,
-      coordinator,
-    };
-    const manager = new WatchManager(options);
-    managers.push(manager);
+    const manager = suite.manager({ coordinator: suite.coordinator(schema, `member-${schema}`) });
     const leases: LeaseChange[] = [];
     manager.on('lease', (c) => leases.push({ ...c }));
     return { manager, leases, errors: [] };
@@ -77,16 +39,16 @@ describe('transactional handlers: ctx.client guards the transaction', { timeout:
   async function setUp(name: string, events: number): Promise<{ schema: string; topic: string }> {
     const schema = `guard_${name}`;
     const topic = topicName(name);
-    service.createTopic(topic);
-    service.publishMany(topic, events);
-    await db.query(`CREATE SCHEMA ${schema}`);
-    await db.query(`CREATE TABLE ${schema}.effects (seq bigint NOT NULL, note text)`);
+    suite.service.createTopic(topic);
+    suite.service.publishMany(topic, events);
+    await suite.db.query(`CREATE SCHEMA ${schema}`);
+    await suite.db.query(`CREATE TABLE ${schema}.effects (seq bigint NOT NULL, note text)`);
     return { schema, topic };
   }
 
   /** How many effect rows each sequence id has (notes apart: `late` rows are counted on their own). */
   async function rowsPerEvent(schema: string, note = 'effect'): Promise<Record<number, number>> {
-    const { rows } = await db.query<{ seq: string; n: string }>(
+    const { rows } = await suite.db.query<{ seq: string; n: string }>(
       `SELECT seq, count(*) AS n FROM ${schema}.effects WHERE note = $1 GROUP BY seq ORDER BY seq`,
       [note],
     );
@@ -94,7 +56,7 @@ describe('transactional handlers: ctx.client guards the transaction', { timeout:
   }
 
   async function stored(schema: string, topic: string): Promise<number | undefined> {
-    const { rows } = await db.query<{ position: string | null }>(
+    const { rows } = await suite.db.query<{ position: string | null }>(
       `SELECT position FROM ${schema}.topics WHERE topic = $1`,
       [topic],
     );
@@ -230,7 +192,7 @@ describe('transactional handlers: ctx.client guards the transaction', { timeout:
 
   it('ctx.client.savepoint(): a failing part rolls back alone; a SAVEPOINT of the handler is refused; a failed statement caught without one fails the attempt', async () => {
     const { schema, topic } = await setUp('savepoint', 3);
-    await db.query(`CREATE UNIQUE INDEX ON ${schema}.effects (seq, note)`);
+    await suite.db.query(`CREATE UNIQUE INDEX ON ${schema}.effects (seq, note)`);
     const { manager, leases, errors } = member(schema);
     const outcomes: string[] = [];
     let swallowOnce = true;

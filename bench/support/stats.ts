@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The number after `--name` on the command line, or `fallback`. */
@@ -70,18 +71,20 @@ export interface ThroughputRun {
 
 /**
  * One throughput measurement in a fresh process: `throughput-run.ts <mode>` of the checkout at `root` (this one by
- * default) against the server in `info`, with `env` added.
+ * default) against the server in `info`, with `env` added; the SDK from src/ (through tsx) when `source` is set, else
+ * as throughput-run.ts of that checkout loads it (this one's: the built dist/, see {@link sdkCode}).
  */
 export function runThroughput(
   mode: string,
   info: ServiceInfo,
-  options: { root?: string; env?: Record<string, string> } = {},
+  options: { root?: string; env?: Record<string, string>; source?: boolean } = {},
 ): Promise<ThroughputRun> {
   const root = options.root ?? path.join(__dirname, '..', '..');
+  const conditions = options.source === true ? ['--conditions=watch-manager-source'] : [];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'bench', 'support', 'throughput-run.ts'), mode],
+      [...conditions, '--import', 'tsx', path.join(root, 'bench', 'support', 'throughput-run.ts'), mode],
       { cwd: root, env: { ...process.env, WM_SERVICE: JSON.stringify(info), ...options.env }, timeout: 300_000 },
       (err, stdout) => {
         if (err !== null) reject(new Error(`a ${mode} run in ${root} failed: ${err.message}`));
@@ -89,4 +92,20 @@ export function runThroughput(
       },
     );
   });
+}
+
+/**
+ * Which code `import … from 'watch-manager'` loaded: `dist` (the built package, what an application runs) or `src`
+ * (with `--conditions=watch-manager-source`). Refuses a dist/ older than a file of src/: it would measure old code.
+ */
+export function sdkCode(): 'dist' | 'src' {
+  const loaded = require.resolve('watch-manager');
+  if (loaded.endsWith('.ts')) return 'src';
+  const root = path.join(__dirname, '..', '..');
+  const built = statSync(path.join(root, 'dist', 'index.js')).mtimeMs;
+  const newer = readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }).find(
+    (f) => f.endsWith('.ts') && statSync(path.join(root, 'src', f)).mtimeMs > built,
+  );
+  if (newer !== undefined) throw new Error(`dist/ is older than src/${newer}: npm run build first`);
+  return 'dist';
 }

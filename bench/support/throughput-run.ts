@@ -1,5 +1,6 @@
 // One throughput measurement in a fresh process: reads WM_EVENTS events from the server in WM_SERVICE through
-// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same | sdk-file | sdk-postgres (registerWatch with a
+// argv[2] = sdk-handler | sdk-iterator | bare-default | bare-same | bare-window (grpc-js defaults but the SDK's 1 MiB
+// flow-control window) | sdk-file | sdk-postgres (registerWatch with a
 // FileSequenceStore in a temp dir, or a PostgresSequenceStore at WM_PG_URL) | sdk-transaction (a PostgresCoordinator
 // at WM_PG_URL, transactional handlers: each event's effect row and position in one commit) | sdk-otel (sdk-handler
 // with OpenTelemetry metrics: a real SDK MeterProvider with the Prometheus exporter as its reader, scraped once at
@@ -10,9 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { FileSequenceStore, WatchManager, type SequenceProvider, type WatchTelemetry } from '../../src';
-import { openTelemetryMetrics } from '../../src/opentelemetry';
-import { PostgresCoordinator, PostgresSequenceStore } from '../../src/postgres';
+// The SDK by its package name: the built package (dist/) by default, what an application runs; src/ through tsx with
+// --conditions=watch-manager-source (runThroughput's `source`). The bare clients' helpers come from src/ either way.
+import { FileSequenceStore, WatchManager, type SequenceProvider, type WatchTelemetry } from 'watch-manager';
+import { openTelemetryMetrics } from 'watch-manager/opentelemetry';
+import { PostgresCoordinator, PostgresSequenceStore } from 'watch-manager/postgres';
 import { channelOptions } from '../../src/transport/grpc-channel';
 import { resolveOptions } from '../../src/config/options';
 import { watchProto } from '../../src/transport/proto';
@@ -23,6 +26,7 @@ const mode = process.argv[2] as
   | 'sdk-iterator'
   | 'bare-default'
   | 'bare-same'
+  | 'bare-window'
   | 'sdk-file'
   | 'sdk-postgres'
   | 'sdk-transaction'
@@ -140,6 +144,10 @@ async function prepare(): Promise<() => Promise<void>> {
   }
   if (mode === 'bare-default') return () => bare({});
   if (mode === 'bare-same') return () => bare(channelOptions(resolveOptions(options, '0')));
+  if (mode === 'bare-window') {
+    const window = channelOptions(resolveOptions(options, '0'))['grpc-node.flow_control_window'];
+    return () => bare({ 'grpc-node.flow_control_window': window });
+  }
   // A store is set up before the clock starts (PostgreSQL creates its tables on first use).
   const sequenceProvider = store();
   await sequenceProvider?.getSequence('/management/v1alpha1/watchtopics/warm-up');

@@ -4,6 +4,7 @@
 import type { Mutant } from './mutant';
 import {
   AUTH,
+  BACKOFF,
   CATCH_UP,
   CLI,
   CREDENTIALS,
@@ -13,7 +14,6 @@ import {
   NODE_SUPPORT,
   PROXY,
   RECONNECT,
-  BACKOFF,
 } from './tests';
 
 export const coreMutants: Mutant[] = [

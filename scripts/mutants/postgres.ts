@@ -359,7 +359,7 @@ export const postgresMutants: Mutant[] = [
   {
     // a topic the hashing gives to a member that does not claim it runs nowhere for as long as that member lives
     name: 'coordinator-never-adopts',
-    find: '(adoptedFrom !== undefined && !this.adoptable(topic))',
+    find: '(adoptedFrom !== undefined && !this.standby.adoptable(topic))',
     replace: '(adoptedFrom !== undefined && !false)',
     tests: [COORDINATOR_HEALTH],
   },

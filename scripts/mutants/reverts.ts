@@ -4,11 +4,13 @@
  */
 import type { Mutant } from './mutant';
 import {
+  BAD_INPUTS,
   CLI_SIGNALS,
+  CLOCK,
   CLOSE,
   HOSTILE,
-  INPUTS,
   INTAKE,
+  OPTIONS,
   PROXY_CONFIG,
   RECONNECT,
   REDACTION,
@@ -24,28 +26,28 @@ export const reverts: Mutant[] = [
     find: "    if (bad !== undefined) {\n      throw new WatchError(\n        'TOKEN_UNAVAILABLE',\n        `getToken returned a token with a character",
     replace:
       "    if (bad !== undefined && false) {\n      throw new WatchError(\n        'TOKEN_UNAVAILABLE',\n        `getToken returned a token with a character",
-    tests: [INPUTS],
+    tests: [BAD_INPUTS],
   },
   {
     // #1: a tenant id with a tab or non-ASCII accepted at construction
     name: 'revert-01-tenant-header-check',
     find: "    tenantId: headerValue(input.tenantId, 'tenantId'),",
     replace: "    tenantId: nonEmptyString(input.tenantId, 'tenantId'),",
-    tests: [INPUTS],
+    tests: [OPTIONS],
   },
   {
     // #1: --token-file holding two lines accepted
     name: 'revert-01-token-file-one-line',
     find: '  if (/[\\r\\n]/.test(text)) throw',
     replace: '  if (/[\\r]/.test(text)) throw',
-    tests: [INPUTS],
+    tests: [BAD_INPUTS],
   },
   {
     // #2: a delay above 2^31-1 ms handed to Node as it is (fires after 1 ms: a hot loop)
     name: 'revert-02-timer-cap',
     find: '        const step = Math.min(remaining, MAX_TIMER_MS);',
     replace: '        const step = Math.max(remaining, 0);',
-    tests: [INPUTS],
+    tests: [CLOCK],
   },
   {
     // #3: a 410 naming the asked position itself taken as a resync target (a loop); since issue 20 #1 the catch-up
@@ -124,7 +126,7 @@ export const reverts: Mutant[] = [
     name: 'revert-10-watch-option-keys',
     find: "  checkKeys(input, WATCH_OPTION_KEYS, 'options.');",
     replace: "  checkKeys(input, Object.keys(input), 'options.');",
-    tests: [INPUTS],
+    tests: [OPTIONS],
   },
   {
     // #11: the proxy password a plain channel option that grpc-js's tracing prints
@@ -138,21 +140,21 @@ export const reverts: Mutant[] = [
     name: 'revert-12-empty-token-file',
     find: "  if (text === '') throw new Error(`${source} is empty`);",
     replace: "  if (text === '\\0') throw new Error(`${source} is empty`);",
-    tests: [INPUTS],
+    tests: [BAD_INPUTS],
   },
   {
     // #12: a proxy value without a scheme taken as a host
     name: 'revert-12-proxy-scheme-required',
     find: '  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/\\//.test(value.trim()))',
     replace: '  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\\/?\\/?/.test(value.trim()))',
-    tests: [INPUTS],
+    tests: [OPTIONS],
   },
   {
     // #13: a self link with dot segments accepted (the history request leaves /events)
     name: 'revert-13-dot-segments',
     find: "    if (segment === '' || segment === '.' || segment === '..' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
     replace: "    if (segment === '' || !/^[A-Za-z0-9._~-]+$/.test(segment)) {",
-    tests: [INPUTS],
+    tests: [OPTIONS],
   },
   {
     // #14: a setSequence that never settles waited for forever
@@ -164,8 +166,8 @@ export const reverts: Mutant[] = [
   {
     // #15: the backoff escalates over healthy streams that a service ends
     name: 'revert-15-backoff-after-progress',
-    find: '    const progressed = conn.madeProgress || this.replayed > 0;',
-    replace: '    const progressed = conn.madeProgress && this.replayed > 0;',
+    find: 'progressed: conn.isLive || this.replayed > 0,',
+    replace: 'progressed: conn.isLive && this.replayed > 0,',
     tests: [RECONNECT],
   },
   {

@@ -91,8 +91,8 @@ export const stateMutants: Mutant[] = [
   {
     // After a reset the keeper still holds the old position: the new sequence's positions are never written.
     name: 'restart-keeper-recorded-after-reset',
-    find: '    this.recorded = this.written = sequenceId;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
-    replace: '    this.written = sequenceId;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
+    find: '    this.recorded = this.written = position;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
+    replace: '    this.written = position;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
     tests: [RESTART],
   },
   {

@@ -1,10 +1,13 @@
 /** The test files the mutants name, repo-relative (kept here, in one place, so that a moved test is one edit). */
 export const AUTH = 'test/auth-errors.test.ts';
+export const BACKOFF = 'test/unit/backoff.test.ts';
+export const BAD_INPUTS = 'test/bad-inputs.test.ts';
 export const CATCH_UP = 'test/catch-up.test.ts';
 export const CHAOS = 'test/chaos.test.ts';
 export const CLI = 'test/cli.test.ts';
 export const CLI_POSTGRES = 'test/cli-postgres.test.ts';
 export const CLI_SIGNALS = 'test/cli-signals.test.ts';
+export const CLOCK = 'test/unit/clock.test.ts';
 export const CLOSE = 'test/close.test.ts';
 export const CONCURRENCY = 'test/unit/delivery.test.ts';
 export const COORDINATED_MANAGER = 'test/coordinated-manager.test.ts';
@@ -18,7 +21,6 @@ export const FILTER = 'test/filter.test.ts';
 export const HEALTH = 'test/health.test.ts';
 export const HISTORY_SOURCE = 'test/unit/history-source.test.ts';
 export const HOSTILE = 'test/hostile-server.test.ts';
-export const INPUTS = 'test/inputs.test.ts';
 export const INTAKE = 'test/unit/intake.test.ts';
 export const ITERATOR = 'test/iterator.test.ts';
 export const LEASE_TABLE = 'test/unit/lease-table.test.ts';
@@ -46,5 +48,4 @@ export const STORE_CONTRACT = 'test/store-contract.test.ts';
 export const TOKEN = 'test/token-refresh.test.ts';
 export const TRANSACTION_GUARD = 'test/transaction-guard.test.ts';
 export const TRANSACTION_STATEMENT = 'test/unit/transaction-statement.test.ts';
-export const BACKOFF = 'test/unit/backoff.test.ts';
 export const WATCH_ITERATOR = 'test/unit/watch-iterator.test.ts';

@@ -23,7 +23,7 @@ export const transportMutants: Mutant[] = [
     // The stream does not follow the token feed: a refreshed token never reaches an open stream, which the service
     // then ends at the old token's expiry.
     name: 'stream-token-feed-unfollowed',
-    find: '    this.unfollow.push(tokens.onRefresh((next) => this.sendToken(next)));\n',
+    find: '    this.unfollow.push(tokens.follow((next) => this.sendToken(next)));\n',
     replace: '',
     tests: [TOKEN],
   },

@@ -1,6 +1,8 @@
 import { HandlerContext } from '../delivery/event-context';
 import type { EventContext, WatchHandlers } from '../delivery/watch-handlers';
-import { WatchError, errorMessage, toWatchError, type WatchErrorCode } from '../core/errors';
+import { WatchError, errorMessage, toWatchError } from '../core/errors';
+import { addCounts, zeroCounts, type WatchCounts } from '../core/watch-counters';
+import { verdictOn } from './failure-policy';
 import { LEASE_TRANSITIONS, type LeasePhase } from './lease-lifecycle';
 import type { Log } from '../logging/logger';
 import type { ManagedWatch } from './managed-watch';
@@ -33,21 +35,6 @@ export interface CoordinatedWatchContext {
   log: Log;
 }
 
-/** Counters of {@link WatchMetrics} that add up over the engines of successive leases. */
-const COUNTERS = [
-  'delivered',
-  'filtered',
-  'duplicates',
-  'deadLettered',
-  'unknownTypes',
-  'lateEvents',
-  'reconnects',
-  'historyPages',
-  'historyRetries',
-  'historyGoneNothingMissed',
-] as const;
-type Counters = Record<(typeof COUNTERS)[number], number>;
-
 /**
  * A watch under a coordinator: it claims its topic and runs an engine ({@link TopicWatch}) only while this member
  * holds the topic's lease: one engine per lease, its positions written under that lease's fence and its handlers
@@ -70,8 +57,7 @@ export class CoordinatedWatch implements ManagedWatch {
   /** The position as last known here: the lease's when won, the engine's when it stopped. */
   private position = 0;
   /** The counters of the engines of earlier leases. */
-  private readonly past = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
-  private readonly pastReconnects: Partial<Record<WatchErrorCode, number>> = {};
+  private readonly past: WatchCounts = zeroCounts();
 
   constructor(
     readonly id: string,
@@ -148,17 +134,14 @@ export class CoordinatedWatch implements ManagedWatch {
             topic: this.topic,
             state: this.currentState,
             ...this.past,
-            reconnectsByCode: { ...this.pastReconnects },
+            reconnectsByCode: { ...this.past.reconnectsByCode },
             acknowledgedSequenceId: this.position,
             inFlight: 0,
             buffered: 0,
             catchUp: { active: false, replayed: 0 },
           }
         : { ...cur.engine.metrics(), state: this.currentState };
-    if (cur !== undefined) {
-      for (const c of COUNTERS) m[c] += this.past[c];
-      m.reconnectsByCode = addCounts(m.reconnectsByCode, this.pastReconnects);
-    }
+    if (cur !== undefined) addCounts(m, this.past);
     return { ...m, ...this.role(this.phase.is('active') ? cur : undefined) };
   }
 
@@ -196,7 +179,7 @@ export class CoordinatedWatch implements ManagedWatch {
     );
     this.current = { lease, engine };
     this.move('active');
-    this.tell('won', lease);
+    this.announce('won', lease);
     this.ctx.log.info('lease won: the topic runs here', { topic: this.topic, epoch: lease.epoch, owner: lease.owner });
     lease.signal.addEventListener('abort', () => this.lost(lease, engine), { once: true });
     lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
@@ -224,7 +207,7 @@ export class CoordinatedWatch implements ManagedWatch {
     this.move('stepping-down', how === 'lost' ? error : undefined);
     if (how === 'lost' && error !== undefined) {
       this.ctx.log.warn(error.message, { topic: this.topic, epoch: lease.epoch });
-      this.tell('lost', lease, error);
+      this.announce('lost', lease, error);
       this.report(error);
     }
     const reason =
@@ -240,11 +223,11 @@ export class CoordinatedWatch implements ManagedWatch {
         const ended = this.lostWith(lease);
         if (ended !== undefined) {
           // Lost while it drained (the lease ran out, the position write was fenced off): said as lost, not released.
-          this.tell('lost', lease, ended);
+          this.announce('lost', lease, ended);
           this.report(ended);
         } else {
           await lease.release();
-          this.tell('released', lease);
+          this.announce('released', lease);
         }
       }
       if (this.phase.is('stepping-down')) this.move('standby');
@@ -259,7 +242,8 @@ export class CoordinatedWatch implements ManagedWatch {
   private engineFailed(engine: TopicWatch, error: WatchError, reported: boolean): void {
     const cur = this.current;
     if (cur?.engine !== engine || !this.phase.is('active')) return;
-    if (!error.retryable) {
+    // Started: this watch's start resolved (standing by) before any lease ran an engine.
+    if (verdictOn(error, { started: true }) === 'stop') {
       this.giveUp(error, !reported);
       return;
     }
@@ -272,7 +256,7 @@ export class CoordinatedWatch implements ManagedWatch {
     if (to === 'closed') {
       // An engine stops by itself only for a permanent error (told to onError by it once it was subscribed, or a
       // handler's failure; else its start's rejection carries it, and this watch tells): the watch stops.
-      if (error !== undefined) this.engineFailed(engine, error, engine.told(error));
+      if (error !== undefined) this.engineFailed(engine, error, engine.reported(error));
       return;
     }
     this.ctx.stateChanged(this, from === 'closed' ? 'standby' : from, to, error);
@@ -281,8 +265,7 @@ export class CoordinatedWatch implements ManagedWatch {
   /** The counters and position of an engine that stopped, kept for the next. */
   private retire(engine: TopicWatch): void {
     const m = engine.metrics();
-    for (const c of COUNTERS) this.past[c] += m[c];
-    Object.assign(this.pastReconnects, addCounts(this.pastReconnects, m.reconnectsByCode));
+    addCounts(this.past, m);
     this.position = Math.max(this.position, m.acknowledgedSequenceId);
   }
 
@@ -355,8 +338,8 @@ export class CoordinatedWatch implements ManagedWatch {
     const ended = cur === undefined ? undefined : this.lostWith(cur.lease);
     await this.withdraw?.();
     if (cur === undefined) return;
-    if (ended !== undefined) this.tell('lost', cur.lease, ended);
-    else this.tell('released', cur.lease, failure ? reason : undefined);
+    if (ended !== undefined) this.announce('lost', cur.lease, ended);
+    else this.announce('released', cur.lease, failure ? reason : undefined);
   }
 
   /** Why `lease` ended before this watch let it go, if it did (it ran out, or a write was fenced off). */
@@ -374,7 +357,8 @@ export class CoordinatedWatch implements ManagedWatch {
     }
   }
 
-  private tell(kind: LeaseChange['kind'], lease: TopicLease, error?: WatchError): void {
+  /** Announces a lease change of this watch to the manager's `'lease'` listeners. */
+  private announce(kind: LeaseChange['kind'], lease: TopicLease, error?: WatchError): void {
     const change: LeaseChange = { watchId: this.id, topic: this.topic, kind, epoch: lease.epoch, owner: lease.owner };
     if (error !== undefined) change.errorCode = error.code;
     this.ctx.leaseChanged(change);
@@ -394,14 +378,4 @@ export class CoordinatedWatch implements ManagedWatch {
     const to = this.currentState;
     if (from !== to) this.ctx.stateChanged(this, from, to, cause);
   }
-}
-
-/** Counts by code, added up. */
-function addCounts(
-  a: Partial<Record<WatchErrorCode, number>>,
-  b: Partial<Record<WatchErrorCode, number>>,
-): Partial<Record<WatchErrorCode, number>> {
-  const sum = { ...a };
-  for (const [code, n] of Object.entries(b) as Array<[WatchErrorCode, number]>) sum[code] = (sum[code] ?? 0) + n;
-  return sum;
 }

@@ -38,6 +38,8 @@ export interface TopicConnectionOptions {
 export class TopicConnection {
   private readonly stream: WatchStream;
   private readonly abort = new AbortController();
+  /** `abort.signal.aborted`, read per event without the signal's getter. */
+  private closed = false;
   /** What the intake pauses and resumes: reading the stream, and the watchdog's count of its silence with it. */
   private readonly flow: Flow = {
     pause: () => {
@@ -72,7 +74,7 @@ export class TopicConnection {
         },
         onAlive: () => this.markAlive(),
         onEvent: (event) => {
-          if (this.abort.signal.aborted) return;
+          if (this.closed) return;
           this.watchdog?.event();
           opts.intake.receive(event);
         },
@@ -97,15 +99,6 @@ export class TopicConnection {
 
   get isLive(): boolean {
     return this.wentLive;
-  }
-
-  /**
-   * Whether this connection moved the watch forward: it went live (so its live events were handed over). A
-   * connection that did is a healthy one that ended (a load balancer's maximum connection age): the reconnect
-   * backoff starts over.
-   */
-  get madeProgress(): boolean {
-    return this.isLive;
   }
 
   /** Whether the stream showed a sign of life (headers or a message). */
@@ -135,6 +128,7 @@ export class TopicConnection {
    * `onEnd` follows. Idempotent.
    */
   close(): void {
+    this.closed = true;
     this.abort.abort();
     this.attemptTimer?.cancel();
     this.watchdog?.stop();

@@ -1,4 +1,5 @@
 import { Backoff } from '../core/backoff';
+import { backoffStartsOver, readStreamEnd, retryDelayMs, verdictOn, type FailedAttempt } from './failure-policy';
 import { catchUp, type HistoryRequests } from '../history/catch-up';
 import { sleep, withDeadline } from '../core/clock';
 import type { DeadLetterSpool } from '../delivery/dead-letter-spool';
@@ -98,7 +99,8 @@ export class TopicWatch {
   private readonly delivery: Delivery;
   private readonly keeper: PositionKeeper;
   private readonly backoff: Backoff;
-  private readonly closing = new AbortController();
+  /** Aborted when the watch stops: the position read, the newest id and a backoff still waiting give up. */
+  private readonly stopped = new AbortController();
   /** The one stop: `close()`, a failure, or the owner's `stopFor`, whichever comes first. */
   private readonly stopping = new Once();
   /** When the current subscription became ready (for the backoff reset after a healthy period). */
@@ -112,16 +114,11 @@ export class TopicWatch {
   private readonly reconnectsByCode: Partial<Record<WatchErrorCode, number>> = {};
   private readonly historyRequests: HistoryRequests = { pages: 0, retries: 0, goneNothingMissed: 0 };
   private replayed = 0;
-  /**
-   * The position the store must be moved back to before the next catch-up: the topic's sequence restarted, and the
-   * write that moves it back failed (delivery did not go past the resync).
-   */
+  /** Where the store goes back to before the next catch-up: a restarted sequence whose reset write failed. */
   private resetTo: number | undefined;
   /**
-   * Where the next catch-up reads history from when that is below the position: set when the service broke the
-   * ascending order (an id on the stream out of order, history pages going back), since an id it held back and
-   * never sent, or a page it jumped over, lies below the position where no catch-up from the position looks.
-   * Cleared by a catch-up that read from there and saw no disorder.
+   * Where the next catch-up reads from after the service broke the ascending order: what it held back or skipped lies
+   * below the position, where no catch-up looks. Cleared by a catch-up from there that saw no disorder.
    */
   private rereadFrom: number | undefined;
   /** The position the current connection's catch-up started from. */
@@ -130,8 +127,8 @@ export class TopicWatch {
   private catchUpStarted = 0;
   /** Whether the current connection's missed events were all delivered (its `live` item ran): live, for status. */
   private caughtUp = false;
-  /** The last error told to `onError`. */
-  private lastTold: WatchError | undefined;
+  /** The last error reported to `onError`. */
+  private lastReported: WatchError | undefined;
 
   constructor(
     readonly id: string,
@@ -228,10 +225,10 @@ export class TopicWatch {
       ms: connectTimeoutMs,
       onTimeout: () =>
         new WatchError('STATE_IO', `reading the position of ${this.topic} took longer than ${connectTimeoutMs} ms`),
-      signal: this.closing.signal,
+      signal: this.stopped.signal,
       onAbort: () => new WatchError('CLOSED', `watch ${this.topic} was closed while starting`),
     });
-    if (this.closing.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
+    if (this.stopped.signal.aborted) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     if (stored !== undefined) {
       this.delivery.startAt(stored, false);
     } else {
@@ -310,11 +307,11 @@ export class TopicWatch {
   }
 
   /**
-   * Whether it told `onError` itself of `error` (the one that stopped it): every error once subscribed, and a
-   * handler's failure at any time; before, its start's rejection carries the error and the owner tells.
+   * Whether it reported `error` (the one that stopped it) to `onError` itself: every error once subscribed, and a
+   * handler's failure at any time; before, its start's rejection carries the error and the owner reports it.
    */
-  told(error: WatchError): boolean {
-    return this.lastTold === error;
+  reported(error: WatchError): boolean {
+    return this.lastReported === error;
   }
 
   /** The public state of the current phase. */
@@ -356,7 +353,7 @@ export class TopicWatch {
   private async shutDown(reason: WatchError, failure: boolean, drain: boolean, cut: boolean): Promise<void> {
     this.move('closed', failure ? reason : undefined);
     if (failure) this.lastError = reason;
-    this.closing.abort();
+    this.stopped.abort();
     this.dropConnection();
     this.settleStart(reason);
     if (drain) {
@@ -415,43 +412,6 @@ export class TopicWatch {
     this.rereadFrom = Math.min(this.rereadFrom ?? from, from);
   }
 
-  /**
-   * A handler failed for good (`HANDLER_FAILED`): the watch stops. The application learns it one way only, whenever it
-   * happens: `onError` and the `'state'` event, never the start's rejection — a catch-up hands events over before the
-   * subscription is accepted, and a failure then would otherwise reject `registerWatch` with maxAttempts 1 and reach
-   * `onError` with more. The start resolves: the watch was registered and ran its handlers.
-   */
-  private handlerFailed(error: WatchError): void {
-    this.report(error, true);
-    this.settleStart();
-    void this.stop(error);
-  }
-
-  /** A permanent failure: tell the application, then stop the watch. */
-  private giveUp(error: WatchError): void {
-    this.report(error);
-    void this.stop(error);
-  }
-
-  /**
-   * Tells the application. Before the start resolves, a failed attempt reaches the caller through the start's
-   * rejection (the last error) instead; `always` errors (a failed save, a broken order) are not about the attempt
-   * and go to `onError` at once.
-   */
-  private report(error: WatchError, always = false): void {
-    this.lastError = error;
-    if (!this.phase.hasBeen('ready') && !always) return;
-    this.lastTold = error;
-    try {
-      this.handlers.onError?.(error);
-    } catch (err) {
-      this.ctx.log.error('onError handler threw', {
-        topic: this.topic,
-        error: errorMessage(err),
-      });
-    }
-  }
-
   private dropConnection(): void {
     const conn = this.conn;
     this.conn = undefined;
@@ -460,7 +420,7 @@ export class TopicWatch {
   }
 
   private async connect(): Promise<void> {
-    if (this.closing.signal.aborted) return;
+    if (this.stopped.signal.aborted) return;
     // A first attempt (after the position was read, or after a failed first attempt) is `connecting`; one after a
     // lost subscription stays `reconnecting` until it is subscribed.
     if (!this.phase.is('reconnecting')) this.move('connecting');
@@ -468,23 +428,23 @@ export class TopicWatch {
     try {
       token = await this.ctx.tokens.current(this.nextToken === 'fresh');
     } catch (err) {
-      this.failed(toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed'), false);
+      this.failed(toWatchError(err, 'TOKEN_UNAVAILABLE', 'getToken failed'));
       return;
     }
-    if (this.closing.signal.aborted) return;
+    if (this.stopped.signal.aborted) return;
     this.nextToken = 'held';
     if (this.startPosition === 'newest-to-ask') {
       // from: 'latest' (the reference SDK's behaviour): start after the newest event, replay nothing. Asked before
       // the stream opens, so that whatever is published from here on is delivered (by catch-up or live), and
       // written at once, so that a restart before the first event does not skip what came meanwhile.
       try {
-        this.delivery.startAt(await this.ctx.history().newest(this.topic, this.closing.signal), true);
+        this.delivery.startAt(await this.ctx.history().newest(this.topic, this.stopped.signal), true);
         this.startPosition = 'known';
       } catch (err) {
-        this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `newest event of ${this.topic}`), false);
+        this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `newest event of ${this.topic}`));
         return;
       }
-      if (this.closing.signal.aborted) return;
+      if (this.stopped.signal.aborted) return;
     }
     this.replayed = 0;
     this.caughtUp = false;
@@ -555,12 +515,7 @@ export class TopicWatch {
       if (!suspected) this.rereadFrom = undefined;
     } catch (err) {
       if (signal.aborted || conn !== this.conn) return;
-      const error = toWatchError(err, 'HISTORY_UNAVAILABLE', `catch-up of ${this.topic}`);
-      if (error.retryable) {
-        this.connectionLost(conn, error);
-      } else {
-        this.giveUp(error);
-      }
+      this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `catch-up of ${this.topic}`));
       return;
     }
     if (conn === this.conn) conn.goLive();
@@ -573,10 +528,8 @@ export class TopicWatch {
    */
   private resetFailed(error: WatchError, target: number): void {
     this.resetTo = target;
-    const conn = this.conn;
-    if (conn === undefined || this.closing.signal.aborted) return;
-    this.connectionLost(
-      conn,
+    if (this.conn === undefined || this.stopped.signal.aborted) return;
+    this.failed(
       new WatchError(
         error.code,
         `watch ${this.topic}: the topic's sequence restarted and its stored position could not be moved back to ${target}; delivery waits until it is: ${error.message}`,
@@ -602,59 +555,55 @@ export class TopicWatch {
     this.settleStart(); // the first subscription resolves start(); later ones find no waiter
   }
 
+  // The failure path: a stream's end is read (onEnd), then every failure of an attempt or of its connection takes the
+  // one step `failed`: the verdict (failure-policy.ts), then a retry after a backoff (retryIn) or the stop (giveUp).
+
+  /** The stream of `conn` ended by itself: read its end, then fail the attempt (after asking why, if need be). */
   private onEnd(conn: TopicConnection, error: WatchError, tokenWasFresh: boolean): void {
-    if (conn !== this.conn || this.closing.signal.aborted) return;
-    let outcome = error;
-    if (error.code === 'UNAUTHENTICATED' && (conn.isReady || !tokenWasFresh)) {
-      // A token the service took before (or one from our cache) is refused: it expired or was revoked. Try once
-      // more with a fresh one; a fresh token refused before any sign of life is a permanent refusal.
-      this.nextToken = 'fresh';
-      outcome = new WatchError(
-        'TOKEN_EXPIRED',
-        `watch ${this.topic}: the service ended the stream for its token (${error.message})`,
-        { cause: error, grpcCode: error.grpcCode },
-      );
-    }
-    if (outcome.code === 'CONNECTION_LOST' && !conn.hasShownLife) {
-      void this.ctx.diagnose(outcome).then((diagnosed) => {
-        if (conn === this.conn && !this.closing.signal.aborted) this.ended(conn, diagnosed);
-      });
+    if (conn !== this.conn || this.stopped.signal.aborted) return;
+    const end = readStreamEnd(this.topic, error, {
+      subscribed: conn.isReady,
+      shownLife: conn.hasShownLife,
+      tokenWasFresh,
+    });
+    if (end.freshToken) this.nextToken = 'fresh';
+    if (!end.diagnose) {
+      this.failed(end.error);
       return;
     }
-    this.ended(conn, outcome);
+    void this.ctx.diagnose(end.error).then((diagnosed) => {
+      if (conn === this.conn && !this.stopped.signal.aborted) this.failed(diagnosed);
+    });
   }
 
-  private ended(conn: TopicConnection, outcome: WatchError): void {
-    if (!outcome.retryable) {
-      this.giveUp(outcome);
-      return;
-    }
-    this.connectionLost(conn, outcome);
-  }
-
-  /** A retryable end of `conn`: drop it and everything not yet delivered, and reconnect after a backoff. */
-  private connectionLost(conn: TopicConnection, error: WatchError): void {
-    const wasReady = conn.isReady;
-    // Only attempts that moved nothing forward escalate the backoff: a service that ends each healthy stream after a
-    // while (a maximum connection age) must not push the delays towards the cap.
-    const progressed = conn.madeProgress || this.replayed > 0;
-    this.dropConnection();
-    this.failed(error, wasReady, progressed);
-  }
-
-  private failed(error: WatchError, wasReady: boolean, progressed = false): void {
-    if (this.closing.signal.aborted) return;
-    // A proxy that could not be reached even once is a wrong address far more often than an outage: the start
-    // fails at once instead of retrying until connectTimeoutMs. Once a watch ran, a proxy outage is retried.
-    if (!error.retryable || (!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')) {
+  /** The current attempt (or its connection) failed with `error`: retry after a backoff, or stop for good. */
+  private failed(error: WatchError): void {
+    if (this.stopped.signal.aborted) return;
+    const attempt = this.failedAttempt();
+    // A passing error ends the connection at once (with what it holds back); a permanent one ends it with the stop.
+    if (error.retryable) this.dropConnection();
+    if (verdictOn(error, { started: this.phase.hasBeen('ready') }) === 'stop') {
       this.giveUp(error);
       return;
     }
-    const { clock, reconnect } = this.ctx.options;
-    if (progressed || (wasReady && this.readyAt !== undefined && clock.now() - this.readyAt >= reconnect.resetAfterMs))
-      this.backoff.reset();
-    // A server that asked for a pause (Retry-After) gets at least that.
-    const delay = Math.max(this.backoff.next(), error.retryAfterMs ?? 0);
+    if (backoffStartsOver(attempt, this.ctx.options.reconnect.resetAfterMs)) this.backoff.reset();
+    this.retryIn(retryDelayMs(this.backoff.next(), error), error);
+  }
+
+  /** What the current attempt achieved, read before its connection goes (none yet: nothing). */
+  private failedAttempt(): FailedAttempt {
+    const conn = this.conn;
+    if (conn === undefined) return { progressed: false, subscribedMs: undefined };
+    const { clock } = this.ctx.options;
+    return {
+      progressed: conn.isLive || this.replayed > 0,
+      subscribedMs: conn.isReady && this.readyAt !== undefined ? clock.now() - this.readyAt : undefined,
+    };
+  }
+
+  /** Tells the failure (`reconnecting` once subscribed before, else `retrying`) and attempts again after `delay` ms. */
+  private retryIn(delay: number, error: WatchError): void {
+    const { clock } = this.ctx.options;
     if (this.phase.hasBeen('ready')) {
       this.reconnects += 1;
       this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;
@@ -668,8 +617,43 @@ export class TopicWatch {
       attempt: this.backoff.attempts,
     });
     // Ref'd: while a watch waits to reconnect, nothing else may keep the process alive, and an open watch must.
-    void sleep(clock, delay, this.closing.signal, { ref: true }).then((elapsed) => {
+    void sleep(clock, delay, this.stopped.signal, { ref: true }).then((elapsed) => {
       if (elapsed) this.attempt();
     });
+  }
+
+  /** A permanent failure: tell the application, then stop the watch. */
+  private giveUp(error: WatchError): void {
+    this.report(error);
+    void this.stop(error);
+  }
+
+  /**
+   * A handler failed for good (`HANDLER_FAILED`): the watch stops. Told one way whenever it happens, `onError` and the
+   * `'state'` event, also in a catch-up before the subscription was accepted: the start resolves, never rejects.
+   */
+  private handlerFailed(error: WatchError): void {
+    this.report(error, true);
+    this.settleStart();
+    void this.stop(error);
+  }
+
+  /**
+   * Tells the application. Before the start resolves, a failed attempt reaches the caller through the start's
+   * rejection (the last error) instead; `always` errors (a failed save, a broken order) are not about the attempt
+   * and go to `onError` at once.
+   */
+  private report(error: WatchError, always = false): void {
+    this.lastError = error;
+    if (!this.phase.hasBeen('ready') && !always) return;
+    this.lastReported = error;
+    try {
+      this.handlers.onError?.(error);
+    } catch (err) {
+      this.ctx.log.error('onError handler threw', {
+        topic: this.topic,
+        error: errorMessage(err),
+      });
+    }
   }
 }

@@ -6,7 +6,8 @@ import { proxyForUrl, type ProxyEndpoint } from '../config/proxy';
 import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/client-credentials';
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
-import { checkKeys, duration, selfLink as checkSelfLink } from '../core/option-checks';
+import { selfLink as checkSelfLink } from '../core/option-checks';
+import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -35,9 +36,8 @@ import type { Coordinator, CoordinatorTrouble, TopicLease } from '../state/coord
 import { LeasePositions } from '../state/lease-positions';
 import type { AgentStatusFeed } from '../transport/stream-feeds';
 import { VERSION } from '../core/version';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { healthReport, type HealthReport } from '../health/health-report';
-import { sleep } from '../core/clock';
+import type { HealthReport } from '../health/health-report';
+import { ManagerHealth } from './manager-health';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {
@@ -57,15 +57,8 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-/**
- * Coordinators given to a manager, each for good: a coordinator shared by two managers is closed by the first that
- * closes, under the other (whose watches then stand by for ever), and a closed one cannot start again. Any object
- * meeting the `Coordinator` contract counts, the application's own ones too.
- */
+/** Coordinators given to a manager, for good: the first of two managers to close would close a shared one. */
 const coordinatorsTaken = new WeakSet<Coordinator>();
-
-/** An event loop blocked longer than this between two health reports means the process is stuck (not live). */
-const STUCK_LOOP_MS = 5_000;
 
 // How long the diagnosis of a proxied failure may wait for the proxy's answer to CONNECT: long enough for a busy
 // proxy, short enough that a refusal is reported well within the 10 s a user waits for a typed error.
@@ -103,8 +96,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly telemetry: TelemetryLink | undefined;
   /** Watches whose last counters went to the telemetry already (a watch leaves once, however it closed). */
   private readonly retired = new WeakSet<ManagedWatch>();
-  /** The event loop's delays, measured from the first health() on. */
-  private loop: IntervalHistogram | undefined;
+  private readonly healthCheck: ManagerHealth;
 
   /** Validates `options` (throws `WatchError` `INVALID_CONFIG` naming the field) and starts nothing yet. */
   constructor(options: WatchManagerOptions) {
@@ -133,6 +125,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       backoff: this.options.reconnect,
       clock: this.options.clock,
       log: this.log,
+    });
+    this.healthCheck = new ManagerHealth({
+      statuses: () => this.status().watches,
+      coordinator,
+      clock: this.options.clock,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      isClosed: () => this.isClosed,
     });
     // Last: a constructor that throws after this would leave the backend reading a manager that never ran.
     this.telemetry =
@@ -181,14 +180,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   ): Promise<Subscription> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
-    if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
-    }
-    for (const name of ['onError', 'onResync', 'onLive'] as const) {
-      if (handlers[name] !== undefined && typeof handlers[name] !== 'function') {
-        throw new WatchError('INVALID_CONFIG', `invalid argument 'handlers.${name}': must be a function`);
-      }
-    }
+    checkHandlers(handlers);
     const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
@@ -223,7 +215,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
             engine: (lease, leaseHandlers, agentStatus, changed) =>
               this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
             stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
-            leaseChanged: (change) => this.tell('lease', () => this.emit('lease', change)),
+            leaseChanged: (change) => this.emitSafely('lease', () => this.emit('lease', change)),
             log: this.log,
           });
     this.replaceStopped(selfLink);
@@ -253,21 +245,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    if (typeof options !== 'object' || options === null)
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    checkKeys(
-      options as Record<string, unknown>,
-      ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'],
-      'options.',
-      'argument',
-    );
-    const highWaterMark = options.highWaterMark ?? 100;
-    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
-      throw new WatchError(
-        'INVALID_CONFIG',
-        "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000",
-      );
-    }
+    const highWaterMark = iterateHighWaterMark(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
@@ -385,14 +363,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    */
   async sendAgentStatus(status: AgentStatus, topic?: string): Promise<number> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
-    if (
-      typeof status !== 'object' ||
-      status === null ||
-      typeof status.state !== 'string' ||
-      typeof status.message !== 'string'
-    ) {
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'status': state and message must be strings");
-    }
+    checkAgentStatus(status);
     const targets = [...this.watches.values()].filter(
       (w) => w.currentState !== 'closed' && (topic === undefined || w.topic === topic),
     );
@@ -443,25 +414,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * one watch registered; `reasons` says why not, without secrets.
    */
   health(): HealthReport {
-    if (this.loop === undefined && !this.isClosed) {
-      this.loop = monitorEventLoopDelay({ resolution: 20 });
-      this.loop.enable();
-    }
-    const maxMs = this.loop === undefined ? 0 : this.loop.max / 1e6;
-    this.loop?.reset();
-    return healthReport(this.status().watches, { maxMs, limitMs: STUCK_LOOP_MS }, this.coordinatorTrouble());
-  }
-
-  /** What keeps the coordinator from renewing or claiming, if anything (its own `trouble()`, optional). */
-  private coordinatorTrouble(): CoordinatorTrouble | undefined {
-    const { coordinator } = this.options;
-    if (coordinator?.trouble === undefined) return undefined;
-    try {
-      return coordinator.trouble();
-    } catch (err) {
-      // An application's coordinator that cannot say is not taken as healthy.
-      return { reason: `its trouble() threw: ${errorMessage(err)}`, final: false };
-    }
+    return this.healthCheck.report();
   }
 
   /**
@@ -470,38 +423,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * reasons in its message) after `timeoutMs`, and with `CLOSED` when the manager closes, `signal` aborts, or the
    * coordinator can never run anything again (closed, its pool ended).
    */
-  async ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (typeof options !== 'object' || options === null)
-      throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-    const timeoutMs = duration(
-      options.timeoutMs,
-      'options.timeoutMs',
-      this.options.connectTimeoutMs,
-      0,
-      undefined,
-      'argument',
-    );
-    const { clock } = this.options;
-    const deadline = clock.now() + timeoutMs;
-    for (;;) {
-      if (this.isClosed || options.signal?.aborted === true)
-        throw new WatchError('CLOSED', this.isClosed ? 'the watch manager is closed' : 'ready() was aborted');
-      const statuses = this.status().watches;
-      const trouble = this.coordinatorTrouble();
-      const report = healthReport(statuses, undefined, trouble);
-      if (report.ready) return;
-      // Nothing brings such a coordinator back: no use waiting out the timeout.
-      if (trouble?.final === true) throw new WatchError('CLOSED', `${trouble.reason}: it will not be ready`);
-      const stopped = statuses.find((w) => w.state === 'closed');
-      if (stopped !== undefined)
-        throw new WatchError(
-          stopped.lastErrorCode ?? 'CLOSED',
-          `watch ${stopped.topic} stopped for good: it will not be ready`,
-        );
-      if (clock.now() >= deadline)
-        throw new WatchError('NOT_READY', `not ready within ${timeoutMs} ms: ${report.reasons.join('; ')}`);
-      await sleep(clock, Math.min(50, Math.max(1, deadline - clock.now())), options.signal);
-    }
+  ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    return this.healthCheck.ready(options);
   }
 
   /** The manager's state and each watch's, accurate at the moment of the call. */
@@ -519,7 +442,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     this.isClosed = true; // before anything runs: the state events of the closing watches already say 'closed'
     this.closing ??= (async () => {
       this.closed.abort();
-      this.loop?.disable();
+      this.healthCheck.close();
       this.tokens.close();
       try {
         await Promise.all([...this.watches.values()].map((w) => w.close()));
@@ -551,8 +474,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return this.closing;
   }
 
-  /** Tells listeners through `emit`; one that throws is logged, never let into the SDK's own code. */
-  private tell(name: keyof WatchManagerEvents, emit: () => void): void {
+  /** Emits through `emit`; a listener that throws is logged, never let into the SDK's own code. */
+  private emitSafely(name: keyof WatchManagerEvents, emit: () => void): void {
     try {
       emit();
     } catch (err) {
@@ -573,7 +496,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       to === 'reconnecting' || to === 'closed' || to === 'standby'
         ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
         : { ...base, to };
-    this.tell('state', () => this.emit('state', change));
+    this.emitSafely('state', () => this.emit('state', change));
   }
 
   private aggregateState(states: ReadonlyArray<WatchStatus['state']>): ConnectionState {

@@ -13,8 +13,9 @@ import {
 import { WatchError, errorMessage } from '../core/errors';
 import type { WatchMetrics } from '../core/types';
 import { VERSION } from '../core/version';
+import type { WatchCounter } from '../core/watch-counters';
 import type { TelemetryLink, TopicTelemetry, WatchTelemetry } from '../telemetry/watch-telemetry';
-import { COUNTED, TopicTotals, type Counted } from './topic-totals';
+import { TopicTotals } from './topic-totals';
 import { RateSampler } from './rate-sampler';
 
 /** Options of {@link openTelemetryMetrics}. */
@@ -170,7 +171,8 @@ class OpenTelemetryMetrics implements WatchTelemetry {
   private readonly reads = new Set<() => readonly WatchMetrics[]>();
   private readonly totals = new TopicTotals();
   private readonly attributes = new Map<string, TopicAttributes>();
-  private readonly counters: Record<Counted, ObservableCounter>;
+  /** The counters reported per topic (the reconnects apart, by code). */
+  private readonly counters: Partial<Record<WatchCounter, ObservableCounter>>;
   private readonly reconnects: ObservableCounter;
   private readonly lag: Observable;
   private readonly inFlight: Observable;
@@ -280,9 +282,9 @@ class OpenTelemetryMetrics implements WatchTelemetry {
     for (const f of this.totals.figures(all).values()) {
       const attrs = this.attributesOf(f.topic);
       // The events delivered are the messaging conventions' consumed messages, with their attributes.
-      for (const c of COUNTED)
-        result.observe(this.counters[c], f.counts[c], c === 'delivered' ? attrs.messaging : attrs.topic);
-      for (const [code, n] of f.reconnects)
+      for (const [c, counter] of Object.entries(this.counters) as Array<[WatchCounter, ObservableCounter]>)
+        result.observe(counter, f[c], c === 'delivered' ? attrs.messaging : attrs.topic);
+      for (const [code, n] of Object.entries(f.reconnectsByCode))
         result.observe(this.reconnects, n, { 'watch.topic': f.topic, 'error.type': code });
       result.observe(this.inFlight, f.inFlight, attrs.topic);
       result.observe(this.buffered, f.buffered, attrs.topic);

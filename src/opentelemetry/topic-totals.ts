@@ -4,31 +4,11 @@
  * watches read now. Several watches of one topic (managers sharing a backend, replicas in one process) add up;
  * their lag and position are the furthest behind and the furthest ahead.
  */
-import type { WatchErrorCode } from '../core/errors';
 import type { WatchMetrics } from '../core/types';
-
-/** The counters of {@link WatchMetrics} reported per topic. */
-export const COUNTED = [
-  'delivered',
-  'duplicates',
-  'filtered',
-  'deadLettered',
-  'historyPages',
-  'historyRetries',
-  'historyGoneNothingMissed',
-] as const;
-
-/** One counter of {@link COUNTED}. */
-export type Counted = (typeof COUNTED)[number];
-
-/** Counters of one topic. */
-export interface TopicCounters {
-  counts: Record<Counted, number>;
-  reconnects: Map<WatchErrorCode, number>;
-}
+import { addCounts, zeroCounts, type WatchCounts } from '../core/watch-counters';
 
 /** What a collection reports of one topic. */
-export interface TopicFigures extends TopicCounters {
+export interface TopicFigures extends WatchCounts {
   topic: string;
   /** Whether a watch of it is read now (else only counters of watches that left). */
   watched: boolean;
@@ -40,33 +20,15 @@ export interface TopicFigures extends TopicCounters {
   position: number;
 }
 
-function zero(): TopicCounters {
-  return { counts: Object.fromEntries(COUNTED.map((c) => [c, 0])) as Record<Counted, number>, reconnects: new Map() };
-}
-
-/** Adds counters (of a watch read now, or of those that left) into a topic's. */
-function add(
-  into: TopicCounters,
-  counts: Record<Counted, number>,
-  reconnects: Iterable<readonly [WatchErrorCode, number]>,
-): void {
-  for (const c of COUNTED) into.counts[c] += counts[c];
-  for (const [code, n] of reconnects) into.reconnects.set(code, (into.reconnects.get(code) ?? 0) + n);
-}
-
-function reconnectsOf(m: WatchMetrics): Array<[WatchErrorCode, number]> {
-  return Object.entries(m.reconnectsByCode) as Array<[WatchErrorCode, number]>;
-}
-
 /** Per-topic totals over the watches read and the watches retired. */
 export class TopicTotals {
-  private readonly retired = new Map<string, TopicCounters & { position: number }>();
+  private readonly retired = new Map<string, WatchCounts & { position: number }>();
 
   /** A watch left: its last counters (and its position) stay in its topic's totals. */
   retire(last: WatchMetrics): void {
     let kept = this.retired.get(last.topic);
-    if (kept === undefined) this.retired.set(last.topic, (kept = { ...zero(), position: 0 }));
-    add(kept, last, reconnectsOf(last));
+    if (kept === undefined) this.retired.set(last.topic, (kept = { ...zeroCounts(), position: 0 }));
+    addCounts(kept, last);
     kept.position = Math.max(kept.position, last.acknowledgedSequenceId);
   }
 
@@ -76,7 +38,7 @@ export class TopicTotals {
     const of = (topic: string): TopicFigures => {
       let f = out.get(topic);
       if (f === undefined) {
-        f = { topic, watched: false, inFlight: 0, buffered: 0, lagMs: undefined, position: 0, ...zero() };
+        f = { topic, watched: false, inFlight: 0, buffered: 0, lagMs: undefined, position: 0, ...zeroCounts() };
         out.set(topic, f);
       }
       return f;
@@ -84,11 +46,11 @@ export class TopicTotals {
     for (const [topic, kept] of this.retired) {
       const f = of(topic);
       f.position = kept.position;
-      add(f, kept.counts, kept.reconnects);
+      addCounts(f, kept);
     }
     for (const m of current) {
       const f = of(m.topic);
-      add(f, m, reconnectsOf(m));
+      addCounts(f, m);
       f.watched = true;
       f.inFlight += m.inFlight;
       f.buffered += m.buffered;

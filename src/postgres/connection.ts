@@ -192,7 +192,7 @@ const CONNECT_TIMEOUT = /due to connection timeout|^timeout expired$/;
  * `connectionString` it was looked for at).
  */
 export function databaseError(action: string, err: unknown): WatchError {
-  const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
+  const code = sqlState(err);
   const config = code === undefined ? undefined : CONFIG_STATES[code];
   if (config !== undefined) {
     const [setting, hint] = config;
@@ -213,4 +213,11 @@ export function databaseError(action: string, err: unknown): WatchError {
     );
   const suffix = code === undefined ? '' : ` (${code})`;
   return new WatchError('STATE_IO', `PostgreSQL: cannot ${action}: ${errorMessage(err)}${suffix}`, { cause: err });
+}
+
+/** The SQLSTATE (or Node's network error code) of a pg error, if it has one. */
+export function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * watch-manager/postgres: positions (and, later, leases) in PostgreSQL through `pg` (node-postgres), an optional
+ * watch-manager/postgres: positions and leases in PostgreSQL through `pg` (node-postgres), an optional
  * peer dependency loaded only by this entry.
  * @packageDocumentation
  */
@@ -7,5 +7,6 @@ import './peer-check';
 export { PostgresSequenceStore, type PostgresSequenceStoreOptions } from './postgres-sequence-store';
 export type { PostgresConnectionOptions } from './connection';
 export { schemaSql } from './schema';
-export { PostgresCoordinator, type PostgresCoordinatorOptions } from './postgres-coordinator';
+export { PostgresCoordinator } from './postgres-coordinator';
+export type { PostgresCoordinatorOptions } from './coordinator-options';
 export type { Coordinator, TopicLease } from '../state/coordinator';

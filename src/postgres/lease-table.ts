@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { WatchError } from '../core/errors';
-import { databaseError } from './connection';
+import { databaseError, sqlState } from './connection';
 
 /** A lease won: the epoch that fences every later write, and the position stored for the topic. */
 export interface WonLease {
@@ -64,7 +64,7 @@ export class LeaseTable {
     const row = rows[0];
     if (row === undefined) return undefined;
     try {
-      return { epoch: sequenceNumber(row.epoch, topic, 'epoch'), position: optionalNumber(row.position, topic) };
+      return { epoch: wholeNumber(row.epoch, topic, 'epoch'), position: optionalPosition(row.position, topic) };
     } catch (err) {
       // Taken in the database, but no member can fence with an epoch (or resume from a position) it cannot read
       // exactly: given back at once, by the epoch as the database holds it (a string: bigint, never a JS number).
@@ -165,9 +165,9 @@ export class LeaseTable {
     if (row === undefined) return { holder: undefined, epoch: 0, expired: true, position: undefined };
     return {
       holder: row.holder ?? undefined,
-      epoch: sequenceNumber(row.epoch, topic, 'epoch'),
+      epoch: wholeNumber(row.epoch, topic, 'epoch'),
       expired: row.expired !== false,
-      position: optionalNumber(row.position, topic),
+      position: optionalPosition(row.position, topic),
     };
   }
 
@@ -186,7 +186,7 @@ export class LeaseTable {
     return new Map<string, { holder: string | undefined; epoch: number } | WatchError>(
       rows.map((r) => {
         try {
-          return [r.topic, { holder: r.holder ?? undefined, epoch: sequenceNumber(r.epoch, r.topic, 'epoch') }];
+          return [r.topic, { holder: r.holder ?? undefined, epoch: wholeNumber(r.epoch, r.topic, 'epoch') }];
         } catch (err) {
           return [r.topic, err as WatchError];
         }
@@ -208,7 +208,7 @@ export class LeaseTable {
  * (a row set by hand, another program) is corrupt state: read as a nearby number, an epoch would fence the wrong
  * holder, a position skip or repeat events.
  */
-function sequenceNumber(raw: string, topic: string, what: string): number {
+function wholeNumber(raw: string, topic: string, what: string): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0)
     throw new WatchError(
@@ -218,12 +218,6 @@ function sequenceNumber(raw: string, topic: string, what: string): number {
   return value;
 }
 
-function sqlState(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
-    ? err.code
-    : undefined;
-}
-
-function optionalNumber(raw: string | null, topic: string): number | undefined {
-  return raw === null ? undefined : sequenceNumber(raw, topic, 'position');
+function optionalPosition(raw: string | null, topic: string): number | undefined {
+  return raw === null ? undefined : wholeNumber(raw, topic, 'position');
 }

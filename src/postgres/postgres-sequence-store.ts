@@ -48,31 +48,31 @@ export class PostgresSequenceStore implements SequenceProvider {
     return position;
   }
 
-  async setSequence(topic: string, sequenceId: number): Promise<void> {
+  async setSequence(topic: string, position: number): Promise<void> {
     await this.prepare();
     try {
       await this.db.pool.query(
         `INSERT INTO ${this.db.schema}.topics AS t (topic, position) VALUES ($1, $2)
          ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
          WHERE t.position IS NULL OR t.position < EXCLUDED.position`,
-        [topic, sequenceId],
+        [topic, position],
       );
     } catch (err) {
       throw databaseError(`store the position of ${topic}`, err);
     }
   }
 
-  /** Stores `sequenceId` even below the stored position: the topic's sequence restarted (see `SequenceProvider`). */
-  async resetSequence(topic: string, sequenceId: number): Promise<void> {
+  /** Stores `position` even below the stored one: the topic's sequence restarted (see `SequenceProvider`). */
+  async resetSequence(topic: string, position: number): Promise<void> {
     await this.prepare();
     try {
       await this.db.pool.query(
         `INSERT INTO ${this.db.schema}.topics AS t (topic, position) VALUES ($1, $2)
          ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
-        [topic, sequenceId],
+        [topic, position],
       );
     } catch (err) {
-      throw databaseError(`move the position of ${topic} back to ${sequenceId}`, err);
+      throw databaseError(`move the position of ${topic} back to ${position}`, err);
     }
   }
 

@@ -2,6 +2,7 @@ import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { WatchError } from '../core/errors';
 import { isRecord } from '../core/option-checks';
 import type { TransactionClient, TransactionQuery, TransactionResult } from '../state/coordinator';
+import { sqlState } from './connection';
 import { transactionStatement } from './transaction-statement';
 
 /**
@@ -210,7 +211,7 @@ export async function transactionState(client: PoolClient, xid: string): Promise
     );
     return rows[0]?.ours === true ? 'open' : 'ended';
   } catch (err) {
-    if (isRecord(err) && err.code === '25P02') return 'aborted'; // in_failed_sql_transaction
+    if (sqlState(err) === '25P02') return 'aborted'; // in_failed_sql_transaction
     throw err;
   }
 }

@@ -38,7 +38,9 @@ export class StallWatchdog {
 
   /** An event arrived. */
   event(): void {
-    this.lastSign = this.options.clock.now();
+    // Called per event: the clock is read only while a timer is armed, the one time the last sign is read later.
+    // Without one (no timeout known yet, suspended, stopped) whatever re-arms it sets the last sign itself.
+    if (this.timer !== undefined) this.lastSign = this.options.clock.now();
   }
 
   /** A service PING arrived: a sign, and a measure of the service's ping interval. */

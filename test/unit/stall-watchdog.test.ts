@@ -61,6 +61,25 @@ describe('stall watchdog', () => {
     assert.deepEqual(stalls, [1_000]);
   });
 
+  it('a timeout derived from pings: an event after the pings starts the count over; events before the first ping do not count', async () => {
+    const { dog, clock, stalls } = watchdog(undefined);
+    await clock.advance(50);
+    dog.event(); // no timeout known yet: nothing to count from
+    await clock.advance(50);
+    dog.ping();
+    for (let i = 0; i < 2; i++) {
+      await clock.advance(100);
+      dog.ping();
+    }
+    assert.equal(dog.timeoutMs, 1_000, '3 x the 100 ms gap, at least 1 s');
+    await clock.advance(500);
+    dog.event();
+    await clock.advance(999);
+    assert.deepEqual(stalls, [], 'counted from the event, not from the last ping');
+    await clock.advance(1);
+    assert.deepEqual(stalls, [1_000]);
+  });
+
   it('no fixed timeout and no ping: never a stall (left to keepalive), and no timer held', async () => {
     const { dog, clock, stalls } = watchdog(undefined);
     assert.equal(dog.timeoutMs, undefined);

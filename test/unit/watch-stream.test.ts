@@ -20,10 +20,10 @@ scanForSecrets();
 class Tokens implements TokenFeed {
   held: string | undefined;
   readonly listeners = new Set<(token: string) => void>();
-  peek(): string | undefined {
+  get latest(): string | undefined {
     return this.held;
   }
-  onRefresh(listener: (token: string) => void): () => void {
+  follow(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
