@@ -180,8 +180,8 @@ export const reverts: Mutant[] = [
   {
     // test hole: never pause the stream while catching up
     name: 'revert-hole-backpressure-during-catch-up',
-    find: '(this.live ? this.size : this.held.length) >= this.highWater',
-    replace: '(this.live ? this.size : 0) >= this.highWater',
+    find: '(this.live ? this.size : this.held.length) >= this.maxBufferedEvents',
+    replace: '(this.live ? this.size : 0) >= this.maxBufferedEvents',
     tests: [INTAKE, HOSTILE],
   },
   {
