@@ -47,8 +47,8 @@ export const engineMutants: Mutant[] = [
   {
     // from: 'latest' is not written at once: a restart before the first event skips what came meanwhile.
     name: 'start-latest-persisted',
-    find: 'this.ctx.history().newest(this.topic, this.closing.signal), true);',
-    replace: 'this.ctx.history().newest(this.topic, this.closing.signal), false);',
+    find: 'this.ctx.history().newest(this.topic, this.stopped.signal), true);',
+    replace: 'this.ctx.history().newest(this.topic, this.stopped.signal), false);',
     tests: [CATCH_UP, LIVE, STATE],
   },
 
@@ -79,15 +79,15 @@ export const engineMutants: Mutant[] = [
   {
     // The backoff resets only after an unhealthy (short) period.
     name: 'backoff-reset-after-health',
-    find: 'clock.now() - this.readyAt >= reconnect.resetAfterMs',
-    replace: 'clock.now() - this.readyAt < reconnect.resetAfterMs',
+    find: 'attempt.subscribedMs >= resetAfterMs',
+    replace: 'attempt.subscribedMs < resetAfterMs',
     tests: [RECONNECT],
   },
   {
     // The backoff resets only for connections that were never ready.
     name: 'backoff-reset-was-ready',
-    find: '(wasReady && this.readyAt !== undefined',
-    replace: '(!wasReady && this.readyAt !== undefined',
+    find: 'subscribedMs: conn.isReady && this.readyAt !== undefined',
+    replace: 'subscribedMs: !conn.isReady && this.readyAt !== undefined',
     tests: [RECONNECT],
   },
 
@@ -127,8 +127,8 @@ export const engineMutants: Mutant[] = [
   {
     // An unreachable proxy at start is retried until connectTimeoutMs instead of failing at once.
     name: 'proxy-unreachable-at-start',
-    find: "(!this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
-    replace: "(this.phase.hasBeen('ready') && error.code === 'PROXY_UNREACHABLE')",
+    find: "if (!situation.started && error.code === 'PROXY_UNREACHABLE') return 'stop';",
+    replace: "if (situation.started && error.code === 'PROXY_UNREACHABLE') return 'stop';",
     tests: [PROXY],
   },
 
@@ -247,8 +247,8 @@ export const engineMutants: Mutant[] = [
   {
     // a coordinated engine's handler failure told twice (by the engine, and again by the coordinated watch)
     name: 'handler-failure-told-twice',
-    find: '    return this.lastTold === error;',
-    replace: '    return this.lastTold !== error;',
+    find: '    return this.lastReported === error;',
+    replace: '    return this.lastReported !== error;',
     tests: [COORDINATED_WATCH],
   },
   {
@@ -261,15 +261,15 @@ export const engineMutants: Mutant[] = [
   {
     // item 14: the counters of an engine that stopped replace those of the ones before (counters go back)
     name: 'coordinated-counters-replaced',
-    find: 'for (const c of COUNTERS) this.past[c] += m[c];',
-    replace: 'for (const c of COUNTERS) this.past[c] = m[c];',
+    find: 'for (const c of WATCH_COUNTERS) into[c] += from[c];',
+    replace: 'for (const c of WATCH_COUNTERS) into[c] = from[c];',
     tests: [COORDINATED_WATCH],
   },
   {
     // the running engine's counters shown without those of the leases before
     name: 'coordinated-metrics-without-past',
-    find: 'for (const c of COUNTERS) m[c] += this.past[c];',
-    replace: 'for (const c of COUNTERS) m[c] = this.past[c];',
+    find: 'if (cur !== undefined) addCounts(m, this.past);',
+    replace: 'if (cur === undefined) addCounts(m, this.past);',
     tests: [COORDINATED_WATCH],
   },
 

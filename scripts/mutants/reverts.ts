@@ -166,8 +166,8 @@ export const reverts: Mutant[] = [
   {
     // #15: the backoff escalates over healthy streams that a service ends
     name: 'revert-15-backoff-after-progress',
-    find: '    const progressed = conn.madeProgress || this.replayed > 0;',
-    replace: '    const progressed = conn.madeProgress && this.replayed > 0;',
+    find: 'progressed: conn.isLive || this.replayed > 0,',
+    replace: 'progressed: conn.isLive && this.replayed > 0,',
     tests: [RECONNECT],
   },
   {
@@ -180,8 +180,8 @@ export const reverts: Mutant[] = [
   {
     // test hole: never pause the stream while catching up
     name: 'revert-hole-backpressure-during-catch-up',
-    find: '(this.live ? this.size : this.held.length) >= this.highWater',
-    replace: '(this.live ? this.size : 0) >= this.highWater',
+    find: '(this.live ? this.size : this.held.length) >= this.maxBufferedEvents',
+    replace: '(this.live ? this.size : 0) >= this.maxBufferedEvents',
     tests: [INTAKE, HOSTILE],
   },
   {

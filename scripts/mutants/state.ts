@@ -45,7 +45,7 @@ export const stateMutants: Mutant[] = [
   {
     // The maxUnsavedAcks bound is not enforced: delivery never waits for a store that falls behind.
     name: 'position-unsaved-bound',
-    find: 'this.maxUnsaved) return undefined;\n    return new Promise((resolve) => this.waiters.push(resolve));',
+    find: 'this.maxUnsaved) return undefined;\n    return this.waiters.wait();',
     replace: 'this.maxUnsaved) return undefined;\n    return undefined;',
     tests: [STORE, CRASH, STATE],
   },
@@ -91,8 +91,9 @@ export const stateMutants: Mutant[] = [
   {
     // After a reset the keeper still holds the old position: the new sequence's positions are never written.
     name: 'restart-keeper-recorded-after-reset',
-    find: '    this.recorded = this.written = position;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
-    replace: '    this.written = position;\n    this.savedAcks = this.acks;\n    this.release();\n    return true;',
+    find: '    this.recorded = this.written = position;\n    this.savedAcks = this.acks;\n    this.waiters.releaseAll();\n    return true;',
+    replace:
+      '    this.written = position;\n    this.savedAcks = this.acks;\n    this.waiters.releaseAll();\n    return true;',
     tests: [RESTART],
   },
   {

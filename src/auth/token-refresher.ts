@@ -41,7 +41,7 @@ export class TokenRefresher {
   private inflight: Promise<string> | undefined;
   private timer: Timer | undefined;
   private readonly listeners = new Set<(token: string) => void>();
-  private readonly closing = new AbortController();
+  private readonly stopped = new AbortController();
   private readonly retry: Backoff;
   /** New tokens after the first one (scheduled or for a token about to expire), each sent to the open streams. */
   refreshes = 0;
@@ -82,12 +82,12 @@ export class TokenRefresher {
   close(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    this.closing.abort();
+    this.stopped.abort();
     this.listeners.clear();
   }
 
   private fetch(forceRefresh: boolean): Promise<string> {
-    if (this.closing.signal.aborted) return Promise.reject(new WatchError('CLOSED', 'the token refresher is closed'));
+    if (this.stopped.signal.aborted) return Promise.reject(new WatchError('CLOSED', 'the token refresher is closed'));
     // One getter call at a time: every stream that needs a token at once shares it.
     this.inflight ??= this.fetchOnce(forceRefresh).finally(() => {
       this.inflight = undefined;
@@ -102,7 +102,7 @@ export class TokenRefresher {
         clock,
         ms: timeoutMs,
         onTimeout: () => new WatchError('TOKEN_UNAVAILABLE', `getToken did not answer within ${timeoutMs} ms`),
-        signal: this.closing.signal,
+        signal: this.stopped.signal,
         onAbort: () => new WatchError('CLOSED', 'closed while waiting for getToken'),
       });
       const before = this.held?.value;
@@ -158,7 +158,7 @@ export class TokenRefresher {
   }
 
   private schedule(token: HeldToken): void {
-    if (this.closing.signal.aborted) return;
+    if (this.stopped.signal.aborted) return;
     const { clock, fallbackRefreshMs } = this.options;
     const delay =
       token.expiresAt === undefined
@@ -177,7 +177,7 @@ export class TokenRefresher {
       await this.fetch(true);
       this.retry.reset();
     } catch (err) {
-      if (this.closing.signal.aborted) return;
+      if (this.stopped.signal.aborted) return;
       const code = err instanceof WatchError ? err.code : 'TOKEN_UNAVAILABLE';
       const delay = this.retry.next();
       this.options.log.warn(`token refresh failed; retrying in ${delay} ms`, {

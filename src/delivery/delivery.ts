@@ -5,8 +5,9 @@ import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../core/types';
 import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
-import type { WatchHandlers } from './watch-handlers';
+import type { ResyncNotice, WatchHandlers } from './watch-handlers';
 import { Intake, type DeliveryItem } from './intake';
+import { Waiters } from '../core/waiters';
 import { HandlerContext } from './event-context';
 import type { TopicTelemetry } from '../telemetry/watch-telemetry';
 
@@ -42,7 +43,7 @@ export interface DeliveryOptions {
   /** A handler failed for good: the watch must stop. */
   onFailure: (error: WatchError) => void;
   /** Items queued at most (see {@link Intake}). */
-  highWater: number;
+  maxBufferedEvents: number;
   /** Events it refuses are not handed to the application, but acknowledged (their position is never fetched again). */
   accept?: (event: WatchEvent) => boolean;
   /** Handlers running at once (with a `sink`: events taken and not yet acknowledged). */
@@ -89,18 +90,31 @@ export interface DeliveryOptions {
   onResetFailed?: (error: WatchError, target: number) => void;
 }
 
+/** A `live` or `resync` item: it runs alone, after the events before it. */
+type Barrier = Exclude<DeliveryItem, { kind: 'event' }>;
+
+/**
+ * What to do with the event at the front of the intake: `skip` (a repeat, or one the application does not get: taken
+ * off and accounted for), `wait` (too many events outstanding), `next` (hand it over) or `late` (hand it over, out of
+ * order: an id below the highest handed over that never was).
+ */
+type Verdict = 'skip' | 'wait' | 'next' | 'late';
+
 /**
  * The ordered hand-off to the application: a queue drained in sequence order, repeats dropped by sequence id
- * (anything not above the last dispatched id was handed over already — ids only grow per topic, but need not be
+ * (anything not above the last id handed over was handed over already — ids only grow per topic, but need not be
  * consecutive), up to `concurrency` handlers at once with per-key order, positions acknowledged as a contiguous
  * watermark. `live` and `resync` items are barriers: they run alone, after everything before them is done.
+ *
+ * An event is *acknowledged* when it counts for the position: its handler succeeded (or the sink acked it), it was
+ * set aside in the dead-letter spool, or the application does not get it (filtered, an unknown type).
  */
 export class Delivery implements Acknowledger {
   /** Events dropped as repeats. */
   duplicates = 0;
   /** Events the filter kept from the application (acknowledged all the same). */
   filtered = 0;
-  /** Events whose handler finished. */
+  /** Events acknowledged by their handler or the sink (not those set aside). */
   delivered = 0;
   /** Events set aside in the dead-letter spool. */
   deadLettered = 0;
@@ -108,36 +122,41 @@ export class Delivery implements Acknowledger {
   unknownTypes = 0;
   /** Events handed over late: they arrived after a higher id and had not been handed over before. */
   late = 0;
-  /** The last handled event (its `time` gives the lag in metrics, computed when asked, not per event). */
+  /** The last event acknowledged by its handler (its `time` gives the lag in metrics, computed when asked). */
   lastEvent: WatchEvent | undefined;
   private readonly watermark = new Watermark();
   /** The highest id handed over, and the ids below it never handed over (a repeat vs. an id out of order). */
   private readonly seen = new SequenceHoles();
   /** What feeds delivery (the stream, the catch-up): the one bounded buffer, with its pausing and waiting. */
   readonly intake: Intake;
+  /** Events handed over and not yet below the watermark, at most: bounds the per-key waiting lists of a hot key. */
+  private readonly window: number;
   private pumping = false;
   private stopped = false;
-  private running = 0;
-  private readonly inflight = new Set<Promise<unknown>>();
+  #running = 0;
+  /** What {@link stop} waits for: handlers that went asynchronous, and a barrier's handler. */
+  private readonly tracked = new Set<Promise<unknown>>();
   /** Per busy key: the events waiting for the one running. */
   private readonly keys = new Map<string, WatchEvent[]>();
-  private wake: (() => void) | undefined;
+  /** The drain waiting for a slot, an acknowledgement or a stop. */
+  private readonly slotFreed = new Waiters();
   /** Delivery waits for a sink to acknowledge (all slots taken). */
   private parked = false;
   /** The handlers' `ctx.signal`: aborted when their outcome can no longer count (see {@link stop}). */
   private readonly cut = new AbortController();
-  /** Set in the first microtask after `cut` aborted: a handler's promise that settles from then on settled late. */
+  /** Set in the first microtask after `cut` aborted: a handler's promise settling from then on settled after it. */
   private cutSeen = false;
   private readonly policy: HandlerPolicy;
   /** Aborted by every stop: no more retries. */
   private readonly ended = new AbortController();
 
   constructor(private readonly options: DeliveryOptions) {
-    this.policy = { ...options.policy, late: () => this.cutSeen };
-    this.intake = new Intake({ highWater: options.highWater, onItem: () => this.pump() });
+    this.policy = { ...options.policy, isCut: () => this.cutSeen };
+    this.window = options.concurrency * 8;
+    this.intake = new Intake({ maxBufferedEvents: options.maxBufferedEvents, onItem: () => this.pump() });
   }
 
-  /** The acknowledged position: every event up to it was handled (or was a resync target). */
+  /** The acknowledged position: every event up to it was acknowledged (or was a resync target). */
   get acked(): number {
     return this.watermark.position;
   }
@@ -147,9 +166,9 @@ export class Delivery implements Acknowledger {
     return this.intake.size;
   }
 
-  /** Handlers running now. */
-  get inFlight(): number {
-    return this.running;
+  /** Handlers running now (with a sink: events it took and has not acknowledged yet). */
+  get running(): number {
+    return this.#running;
   }
 
   /** Sets the position without delivering anything (a stored position, or `from`); written when `persist`. */
@@ -168,14 +187,14 @@ export class Delivery implements Acknowledger {
     this.seen.reset(target);
   }
 
-  /** Acknowledges an event the sink took: it counts as handled. Ignored once delivery stopped. */
+  /** The sink acknowledges an event it took. Ignored once delivery stopped. */
   ack(event: WatchEvent): void {
     if (this.stopped) return;
-    this.running -= 1;
-    this.settle(event, SYNC_OK);
+    this.#running -= 1;
+    this.handled(event, SYNC_OK);
     // Refilled when half the slots are free or the consumer waits: one drain per batch, not one per event.
-    if (!this.parked) this.wake?.();
-    else if (this.running * 2 <= this.options.concurrency || this.options.sink?.hungry === true) this.refill();
+    if (!this.parked) this.slotFreed.releaseAll();
+    else if (this.#running * 2 <= this.options.concurrency || this.options.sink?.hungry === true) this.refill();
   }
 
   refill(): void {
@@ -196,9 +215,9 @@ export class Delivery implements Acknowledger {
     this.ended.abort(reason);
     if (reason !== undefined) this.cutShort(reason);
     this.intake.close();
-    this.wake?.();
-    const settled = this.settled();
-    await (grace === undefined ? settled : Promise.race([settled, grace]));
+    this.slotFreed.releaseAll();
+    const idle = this.idle();
+    await (grace === undefined ? idle : Promise.race([idle, grace]));
   }
 
   /**
@@ -214,19 +233,9 @@ export class Delivery implements Acknowledger {
     this.cut.abort(reason);
   }
 
-  /** Resolves once no handler runs (one that ends may have started another of its resource: waited for too). */
-  private async settled(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
-  }
-
-  /** Resolves when a handler finishes (or delivery stops). */
-  private freed(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = undefined;
-        resolve();
-      };
-    });
+  /** Resolves once nothing tracked runs (a handler that ends may have started another of its key: waited for too). */
+  private async idle(): Promise<void> {
+    while (this.tracked.size > 0) await Promise.allSettled([...this.tracked]);
   }
 
   /**
@@ -236,9 +245,10 @@ export class Delivery implements Acknowledger {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    const sink = this.options.sink;
     let wait: Promise<unknown> | undefined;
     try {
-      wait = this.drain();
+      wait = sink === undefined ? this.drainToHandlers() : this.drainToSink(sink);
     } catch (err) {
       this.pumping = false;
       this.fail('delivery failed', err);
@@ -260,81 +270,106 @@ export class Delivery implements Acknowledger {
     );
   }
 
-  /** Hands out what it can now; returns what to wait for before going on, or undefined when done or stopped. */
-  private drain(): Promise<unknown> | undefined {
-    const { concurrency, accept, sink } = this.options;
-    const intake = this.intake;
-    // Events dispatched but not below the watermark: bounds the per-key waiting lists when one resource is hot.
-    const window = concurrency * 8;
-    for (let item = intake.peek(); item !== undefined && !this.stopped; item = intake.peek()) {
-      if (item.kind !== 'event') {
-        const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
-        if (waits && this.watermark.outstanding > 0) return this.freed();
-        intake.take();
-        return this.barrier(item);
-      }
+  /**
+   * Hands events to the handlers: up to `concurrency` at once, those of one key in order. Returns what to wait for
+   * before going on (a free slot, the store, a barrier), or undefined when the queue is empty or delivery stopped.
+   */
+  private drainToHandlers(): Promise<unknown> | undefined {
+    const { concurrency } = this.options;
+    for (let item = this.intake.peek(); item !== undefined && !this.stopped; item = this.intake.peek()) {
+      if (item.kind !== 'event') return this.atBarrier(item);
       const event = item.event;
-      const seq = event.sequenceId;
-      // Not above the highest id handed over: a repeat (dropped), or an id that came out of order and was never
-      // handed over (a server breaking the ascending order): handed over late, never dropped without a trace.
-      const late = seq <= this.seen.highest;
-      if (late && !this.seen.missing(seq)) {
-        intake.take();
-        this.duplicates += 1;
-        continue;
-      }
-      // Filtered events take a watermark slot too: past the window they wait like any other.
-      if (!late && this.watermark.outstanding >= window) return this.freed();
-      const unknown = event.type === 'UNKNOWN';
-      if (unknown) {
-        this.unknownTypes += 1;
-        this.options.onUnknownType?.(event);
-      }
-      if ((unknown && this.options.unknownTypes !== 'deliver') || (accept !== undefined && !accept(event))) {
-        intake.take();
-        if (!unknown) this.filtered += 1;
-        this.passOver(event, late);
-        continue;
-      }
-      if (this.running >= concurrency) {
-        if (sink === undefined) return this.freed();
-        // A sink's loop acknowledges from its own call stack: delivery goes on from there (see ack and refill), in
-        // batches, with no promise per event.
-        this.parked = true;
-        return undefined;
-      }
+      const verdict = this.screen(event);
+      if (verdict === 'skip') continue;
+      if (verdict === 'wait' || this.#running >= concurrency) return this.slotFreed.wait();
       let key = '';
       try {
-        // One at a time, events cannot overlap: the key matters only with concurrency (and a sink runs nothing).
-        if (concurrency > 1 && sink === undefined) key = this.options.keyOf(event);
+        // One at a time, events cannot overlap: the key matters only with concurrency.
+        if (concurrency > 1) key = this.options.keyOf(event);
       } catch (err) {
-        this.fail(`keyOf threw for sequence id ${seq}`, err);
+        this.fail(`keyOf threw for sequence id ${event.sequenceId}`, err);
         return undefined;
       }
       // A store that falls too far behind holds delivery back (bounding what a crash can repeat).
       const bound = this.options.keeper.withinBound();
       if (bound !== undefined) return bound;
-      intake.take();
-      if (late) {
-        // Not in the watermark (its slots ascend, and the position is past this id already): a crash while it is
-        // handled does not bring it back. The application is told (onLate) that order was broken.
-        this.seen.fill(seq);
-        this.late += 1;
-        this.options.onLate?.(event, this.seen.highest);
-      } else {
-        this.seen.advance(seq);
-        this.watermark.add(seq);
-      }
-      if (sink === undefined) this.dispatch(event, key);
-      else {
-        this.running += 1;
-        sink.offer(event, this);
-      }
+      this.handOver(event, verdict === 'late');
+      this.dispatch(event, key);
     }
     return undefined;
   }
 
-  /** An event not handed to the application (filtered, or of an unknown type): it still advances the position. */
+  /**
+   * Offers events to the sink (the `for await` loop), up to `concurrency` not yet acknowledged. With all of them out
+   * it parks and returns: the sink acknowledges from its own call stack, and delivery goes on from there (see
+   * {@link ack} and {@link refill}), in batches, with no promise per event.
+   */
+  private drainToSink(sink: EventSink): Promise<unknown> | undefined {
+    const { concurrency } = this.options;
+    for (let item = this.intake.peek(); item !== undefined && !this.stopped; item = this.intake.peek()) {
+      if (item.kind !== 'event') return this.atBarrier(item);
+      const event = item.event;
+      const verdict = this.screen(event);
+      if (verdict === 'skip') continue;
+      if (verdict === 'wait') return this.slotFreed.wait();
+      if (this.#running >= concurrency) {
+        this.parked = true;
+        return undefined;
+      }
+      const bound = this.options.keeper.withinBound();
+      if (bound !== undefined) return bound;
+      this.handOver(event, verdict === 'late');
+      this.#running += 1;
+      sink.offer(event, this);
+    }
+    return undefined;
+  }
+
+  /** What to do with the event at the front of the intake, whoever consumes it (see {@link Verdict}). */
+  private screen(event: WatchEvent): Verdict {
+    const seq = event.sequenceId;
+    // Not above the highest id handed over: a repeat (dropped), or an id that came out of order and was never
+    // handed over (a server breaking the ascending order): handed over late, never dropped without a trace.
+    const late = seq <= this.seen.highest;
+    if (late && !this.seen.missing(seq)) {
+      this.intake.take();
+      this.duplicates += 1;
+      return 'skip';
+    }
+    // Filtered events take a watermark slot too: past the window they wait like any other.
+    if (!late && this.watermark.outstanding >= this.window) return 'wait';
+    const unknown = event.type === 'UNKNOWN';
+    if (unknown) {
+      this.unknownTypes += 1;
+      this.options.onUnknownType?.(event);
+    }
+    const { accept } = this.options;
+    if ((unknown && this.options.unknownTypes !== 'deliver') || (accept !== undefined && !accept(event))) {
+      this.intake.take();
+      if (!unknown) this.filtered += 1;
+      this.passOver(event, late);
+      return 'skip';
+    }
+    return late ? 'late' : 'next';
+  }
+
+  /** Takes the event off the intake: from here on it is handed over. */
+  private handOver(event: WatchEvent, late: boolean): void {
+    this.intake.take();
+    const seq = event.sequenceId;
+    if (late) {
+      // Not in the watermark (its slots ascend, and the position is past this id already): a crash while it is
+      // handled does not bring it back. The application is told (onLate) that order was broken.
+      this.seen.fill(seq);
+      this.late += 1;
+      this.options.onLate?.(event, this.seen.highest);
+    } else {
+      this.seen.advance(seq);
+      this.watermark.add(seq);
+    }
+  }
+
+  /** An event not handed to the application (filtered, or of an unknown type): acknowledged at once. */
   private passOver(event: WatchEvent, late: boolean): void {
     if (late) {
       this.seen.fill(event.sequenceId);
@@ -342,7 +377,15 @@ export class Delivery implements Acknowledger {
     }
     this.seen.advance(event.sequenceId);
     this.watermark.add(event.sequenceId);
-    this.completed(event.sequenceId);
+    this.acknowledge(event.sequenceId);
+  }
+
+  /** A `live` or `resync` item: run once the events before it are acknowledged (`live` of a sink: handed over). */
+  private atBarrier(item: Barrier): Promise<unknown> {
+    const waits = item.kind === 'resync' || this.options.liveWaitsForAcks !== false;
+    if (waits && this.watermark.outstanding > 0) return this.slotFreed.wait();
+    this.intake.take();
+    return this.barrier(item);
   }
 
   private dispatch(event: WatchEvent, key: string): void {
@@ -360,7 +403,7 @@ export class Delivery implements Acknowledger {
   }
 
   private execute(event: WatchEvent, key: string): void {
-    this.running += 1;
+    this.#running += 1;
     // Read only with a metrics backend: without one the hot path makes no clock call.
     const started = this.options.telemetry === undefined ? 0 : this.options.policy.clock.now();
     // The first attempt is made here, so that a synchronous handler costs no closure and no promise.
@@ -375,7 +418,8 @@ export class Delivery implements Acknowledger {
     }
     if (!threw && !isThenable(first)) {
       this.timed(started, true);
-      this.finished(event, key, SYNC_OK);
+      this.handled(event, SYNC_OK);
+      this.freeSlot(key);
       return;
     }
     const again = (): unknown => this.options.handlers.onEvent(event, ctx);
@@ -385,7 +429,8 @@ export class Delivery implements Acknowledger {
       : afterFirst(again, policy, this.ended.signal, first);
     if (!(outcome instanceof Promise)) {
       this.timed(started, outcome.ok);
-      this.finished(event, key, outcome);
+      this.handled(event, outcome);
+      this.freeSlot(key);
       return;
     }
     const tracked = outcome
@@ -395,7 +440,7 @@ export class Delivery implements Acknowledger {
       })
       .then(async (o) => {
         const abandoned = o.abandoned;
-        this.settle(event, o);
+        this.handled(event, o);
         // A timed-out attempt may still run: its slot and its resource stay busy until it ends, so that no two
         // events of one resource overlap and close() waits for it.
         if (abandoned !== undefined)
@@ -409,8 +454,8 @@ export class Delivery implements Acknowledger {
         this.fail('delivery failed', err);
         this.freeSlot(key);
       });
-    this.inflight.add(tracked);
-    void tracked.finally(() => this.inflight.delete(tracked));
+    this.tracked.add(tracked);
+    void tracked.finally(() => this.tracked.delete(tracked));
   }
 
   /** Tells the telemetry how long a handler ran; not a run a stop cut short (that is no handler's failure). */
@@ -440,16 +485,11 @@ export class Delivery implements Acknowledger {
     return abandoned === undefined ? { ok: true, setAside: true } : { ok: true, setAside: true, abandoned };
   }
 
-  private finished(event: WatchEvent, key: string, outcome: HandlerOutcome & { setAside?: boolean }): void {
-    this.settle(event, outcome);
-    this.freeSlot(key);
-  }
-
-  /** Counts the outcome and acknowledges the event (or stops the watch on a failure nothing set aside). */
-  private settle(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
+  /** A handler's outcome (or a sink's ack): its event acknowledged, or the watch stopped by a failure not set aside. */
+  private handled(event: WatchEvent, outcome: HandlerOutcome & { setAside?: boolean }): void {
     // Settled after its ctx.signal aborted: a handler that returns on the abort skipped its work, so it acknowledges
     // nothing. The position stays before the event (see stop).
-    if (outcome.ok && outcome.late === true) return;
+    if (outcome.ok && outcome.afterCut === true) return;
     if (!outcome.ok) {
       if (!this.stopped)
         this.fail(
@@ -462,27 +502,28 @@ export class Delivery implements Acknowledger {
       this.delivered += 1;
       this.lastEvent = event;
     }
-    this.completed(event.sequenceId);
+    this.acknowledge(event.sequenceId);
   }
 
   /** Frees the slot, and starts the next event waiting for the same resource. */
   private freeSlot(key: string): void {
-    this.running -= 1;
+    this.#running -= 1;
     if (this.options.concurrency > 1) {
       const next = this.keys.get(key)?.shift();
       if (next === undefined) this.keys.delete(key);
       else if (!this.stopped) this.execute(next, key);
     }
-    this.wake?.();
+    this.slotFreed.releaseAll();
   }
 
-  private completed(seq: number): void {
-    if (this.watermark.complete(seq)) this.options.keeper.record(this.watermark.position);
+  /** The event counts for the position: the watermark moves (when it can) and the keeper records it. */
+  private acknowledge(seq: number): void {
+    if (this.watermark.ack(seq)) this.options.keeper.record(this.watermark.position);
   }
 
   /** Runs a `live` or `resync` item alone; false when its handler failed and the watch stops. */
-  private async barrier(item: Exclude<DeliveryItem, { kind: 'event' }>): Promise<boolean> {
-    const { handlers, topic, keeper } = this.options;
+  private async barrier(item: Barrier): Promise<boolean> {
+    const { handlers, topic } = this.options;
     // Before onLive runs: every event before the item was handled (the barrier waited for their acks), and onLive
     // itself may wait for the watch to be live (manager.ready() inside it, or a for await loop that has not taken
     // the live record yet).
@@ -490,43 +531,49 @@ export class Delivery implements Acknowledger {
     const running = Promise.resolve().then(() =>
       item.kind === 'resync' ? handlers.onResync?.(item.notice) : handlers.onLive?.(topic),
     );
-    this.inflight.add(running); // close() waits for it like for an event handler
+    this.tracked.add(running); // close() waits for it like for an event handler
     try {
       await running;
     } catch (err) {
       if (!this.stopped) this.fail(`on${item.kind === 'resync' ? 'Resync' : 'Live'} threw`, err);
       return false;
     } finally {
-      this.inflight.delete(running);
+      this.tracked.delete(running);
     }
     if (this.stopped) return false; // closed meanwhile: the position is not moved after the fact
-    if (item.kind !== 'resync') return true;
-    const { newestSequenceId: target, previousSequenceId: previous } = item.notice;
-    if (target < previous) {
-      // The topic's sequence restarted (recreated): its new ids are below the old ones, new events and never
-      // repeats. Delivery starts over at the target, once the store holds it: left at the old position, a restart
-      // after the new sequence passed it would resume there and never deliver the new events up to it, untold.
-      // After onResync (a crash before the reset meets the same 410: told again, never skipped silently).
-      try {
-        await keeper.reset(target);
-      } catch (err) {
-        if (this.stopped) return false;
-        // Not stored: nothing behind the resync is delivered (the owner drops it and tries again; without an owner
-        // that can, delivery stops).
-        const error = toWatchError(err, 'STATE_IO', `watch ${topic}`);
-        if (this.options.onResetFailed === undefined) this.fail('the position could not be moved back', error);
-        else this.options.onResetFailed(error, target);
-        return false;
+    return item.kind === 'resync' ? this.moveToResync(item.notice) : true;
+  }
+
+  /** After onResync: the position moves on to the notice's target, or back to it when the topic was recreated. */
+  private async moveToResync(notice: ResyncNotice): Promise<boolean> {
+    const { topic, keeper } = this.options;
+    const { newestSequenceId: target, previousSequenceId: previous } = notice;
+    if (target >= previous) {
+      if (target > this.watermark.position) {
+        this.watermark.reset(target);
+        // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
+        if (target > this.seen.highest) this.seen.reset(target);
+        keeper.record(target);
       }
-      // A store without resetSequence keeps the old position (its owner warned): delivery starts over all the same.
-      if (this.stopped) return false;
-      this.restartAt(target);
-    } else if (target > this.watermark.position) {
-      this.watermark.reset(target);
-      // Ids up to the target were skipped by the resync (the application re-lists them): none is "missing" now.
-      if (target > this.seen.highest) this.seen.reset(target);
-      keeper.record(target);
+      return true;
     }
+    // The topic's sequence restarted (recreated): its new ids are below the old ones and are new events. Left at the
+    // old position, a restart after the new sequence passed it would never deliver the new events up to it, untold:
+    // the store is moved back first. After onResync, so a crash before the reset meets the same 410 and tells again.
+    try {
+      await keeper.reset(target);
+    } catch (err) {
+      if (this.stopped) return false;
+      // Not stored: nothing behind the resync is delivered (the owner drops it and tries again; without an owner
+      // that can, delivery stops).
+      const error = toWatchError(err, 'STATE_IO', `watch ${topic}`);
+      if (this.options.onResetFailed === undefined) this.fail('the position could not be moved back', error);
+      else this.options.onResetFailed(error, target);
+      return false;
+    }
+    // A store without resetSequence keeps the old position (its owner warned): delivery starts over all the same.
+    if (this.stopped) return false;
+    this.restartAt(target);
     return true;
   }
 

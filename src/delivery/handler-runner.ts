@@ -16,26 +16,25 @@ export interface HandlerPolicy {
    * reaction to that promise, so that a handler that resolved just before the abort is not taken for one that
    * resolved because of it (see Delivery.stop).
    */
-  late?: () => boolean;
+  isCut?: () => boolean;
 }
 
 /**
- * The outcome of running a handler. `late`: it succeeded, but settled after its signal aborted (it may have cut its
- * work short). `abandoned`: the last attempt timed out and may still be running; the caller keeps its slot (and its
+ * The outcome of running a handler. `afterCut`: it succeeded, but settled after its signal aborted (it may have cut
+ * its work short). `abandoned`: the last attempt timed out and may still be running; the caller keeps its slot (and its
  * resource key) busy until it settles.
  */
 export type HandlerOutcome =
-  { ok: true; late?: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
+  { ok: true; afterCut?: true } | { ok: false; error: unknown; attempts: number; abandoned?: Promise<unknown> };
 
 const OK: HandlerOutcome = { ok: true };
-const LATE: HandlerOutcome = { ok: true, late: true };
+const AFTER_CUT: HandlerOutcome = { ok: true, afterCut: true };
 
-/**
- * Retries of an event handler, after the first attempt the caller made itself (sparing a closure per event): until
- * an attempt succeeds or `policy.maxAttempts` failed, with backoff between attempts; nothing is retried once
- * `signal` aborts, nor after a timeout.
- */
-/** Continues after a first attempt that returned `first` (the caller made it, to spare a closure per event). */
+// A handler is retried until an attempt succeeds or `policy.maxAttempts` failed, with backoff between attempts;
+// nothing is retried once `signal` aborts, nor after a timeout. The caller makes the first attempt itself, so that a
+// synchronous handler costs no closure and no promise.
+
+/** Continues after a first attempt that returned `first`. */
 export function afterFirst(
   fn: () => unknown,
   policy: HandlerPolicy,
@@ -44,7 +43,7 @@ export function afterFirst(
 ): HandlerOutcome | Promise<HandlerOutcome> {
   if (!isThenable(first)) return OK;
   return attempt(first, policy).then(
-    (late) => (late ? LATE : OK),
+    (afterCut) => (afterCut ? AFTER_CUT : OK),
     (err: unknown) => retry(fn, policy, signal, err),
   );
 }
@@ -74,7 +73,7 @@ async function retry(
     if (!(await sleep(policy.clock, backoff.next(), signal))) break;
     attempts += 1;
     try {
-      return (await attempt(run(fn), policy)) ? LATE : OK;
+      return (await attempt(run(fn), policy)) ? AFTER_CUT : OK;
     } catch (err) {
       error = err;
     }
@@ -106,7 +105,7 @@ function run(fn: () => unknown): PromiseLike<unknown> {
  * running); resolves with whether it settled after the signal aborted, asked in the first reaction to its promise.
  */
 function attempt(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<boolean> {
-  const { clock, timeoutMs, late } = policy;
+  const { clock, timeoutMs, isCut } = policy;
   return new Promise<boolean>((resolve, reject) => {
     const timer =
       timeoutMs <= 0
@@ -124,7 +123,7 @@ function attempt(running: PromiseLike<unknown>, policy: HandlerPolicy): Promise<
     running.then(
       () => {
         timer?.cancel();
-        resolve(late?.() === true);
+        resolve(isCut?.() === true);
       },
       (err: unknown) => {
         timer?.cancel();

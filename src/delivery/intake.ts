@@ -1,4 +1,6 @@
 import type { WatchEvent } from '../core/types';
+import { Waiters } from '../core/waiters';
+import { Fifo } from './fifo';
 import type { ResyncNotice } from './watch-handlers';
 
 /** One thing to hand to the application, in order. */
@@ -17,7 +19,7 @@ export interface IntakeOptions {
    * Items waiting, at most, before the stream is paused (its live events, or those it holds back during a
    * catch-up) and before the catch-up waits. Reading resumes once delivery brought the queue down to half of it.
    */
-  highWater: number;
+  maxBufferedEvents: number;
   /** An item was queued: delivery should drain. */
   onItem: () => void;
 }
@@ -32,25 +34,26 @@ export interface IntakeOptions {
  * deadlock. {@link goLive} marks the hand-off and moves them to the queue.
  */
 export class Intake {
-  private queue: DeliveryItem[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<DeliveryItem>();
   private held: WatchEvent[] = [];
   private flow: Flow | undefined;
   private live = false;
   private paused = false;
   private closed = false;
-  private waiters: Array<() => void> = [];
-  private readonly highWater: number;
-  private readonly lowWater: number;
+  /** Catch-ups waiting for {@link room}. */
+  private readonly waiters = new Waiters();
+  private readonly maxBufferedEvents: number;
+  /** The stream is resumed once the queue is down to this (half the maximum). */
+  private readonly resumeAt: number;
 
   constructor(private readonly options: IntakeOptions) {
-    this.highWater = options.highWater;
-    this.lowWater = Math.floor(options.highWater / 2);
+    this.maxBufferedEvents = options.maxBufferedEvents;
+    this.resumeAt = Math.floor(options.maxBufferedEvents / 2);
   }
 
   /** Items queued for delivery (not counting those being handled, nor live events held back). */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
   /** Live events held back by the current connection, and the first one's id (what its catch-up catches up to). */
@@ -95,7 +98,7 @@ export class Intake {
     if (this.closed) return;
     if (this.live) this.enqueue({ kind: 'event', event });
     else this.held.push(event);
-    if (!this.paused && (this.live ? this.size : this.held.length) >= this.highWater) {
+    if (!this.paused && (this.live ? this.size : this.held.length) >= this.maxBufferedEvents) {
       this.paused = true;
       this.flow?.pause();
     }
@@ -109,8 +112,8 @@ export class Intake {
 
   /** Resolves once the queue is below the high mark (or the intake closed): when the catch-up may go on. */
   room(): Promise<void> {
-    if (this.size < this.highWater || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.size < this.maxBufferedEvents || this.closed) return Promise.resolve();
+    return this.waiters.wait();
   }
 
   /** The catch-up is complete: mark the hand-off, then queue the held-back live events (repeats are dropped later). */
@@ -126,19 +129,14 @@ export class Intake {
 
   /** The next item, left in place. */
   peek(): DeliveryItem | undefined {
-    return this.queue[this.head];
+    return this.queue.peek();
   }
 
   /** Removes the item {@link peek} returned; resumes the stream and the catch-up when there is room again. */
   take(): void {
-    this.head += 1;
-    // Compact now and then instead of shift(), which is O(n) per call.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    this.queue.shift();
     this.resumeIfLow();
-    if (this.waiters.length > 0 && this.size < this.highWater) this.release();
+    if (this.waiters.waiting && this.size < this.maxBufferedEvents) this.waiters.releaseAll();
   }
 
   /** Nothing is queued or held from now on; a catch-up waiting for room is released (it sees its abort). */
@@ -154,19 +152,12 @@ export class Intake {
   }
 
   private drop(): void {
-    this.queue = [];
-    this.head = 0;
-    this.release();
-  }
-
-  private release(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
+    this.queue.clear();
+    this.waiters.releaseAll();
   }
 
   private resumeIfLow(): void {
-    if (!this.paused || !this.live || this.size > this.lowWater) return;
+    if (!this.paused || !this.live || this.size > this.resumeAt) return;
     this.paused = false;
     this.flow?.resume();
   }

@@ -3,6 +3,7 @@ import type { Acknowledger, EventSink } from './delivery';
 import { WatchError } from '../core/errors';
 import type { WatchOptions } from '../config/watch-options';
 import type { WatchEvent } from '../core/types';
+import { Fifo } from './fifo';
 
 /** One record of a `for await` watch. */
 export type WatchRecord =
@@ -82,16 +83,18 @@ class EventRecord {
  */
 export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventSink {
   /** Records ready for the loop; bounded by delivery (events taken and not acknowledged, at most its concurrency). */
-  private buffer: WatchRecord[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<WatchRecord>();
   private acker: Acknowledger | undefined;
   /** The `resync` or `live` record whose handler waits for the loop (delivery runs one at a time). */
   private barrier: { record: WatchRecord; done: () => void; reject: (err: WatchError) => void } | undefined;
+  /** The record the loop holds: asking for the next one acknowledges it. */
   private handed: WatchRecord | undefined;
+  /** Set while the loop waits for a record, until it resumes: {@link hungry} holds until then. */
   private wakeUp: (() => void) | undefined;
   private failure: WatchError | undefined;
   private ended = false;
-  private closing: Promise<void> | undefined;
+  /** The watch's close, once started (return() may be called more than once). */
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly autoAck: boolean,
@@ -181,13 +184,12 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   async return(): Promise<IteratorResult<WatchRecord>> {
     this.ended = true;
     this.detach();
-    this.buffer = [];
-    this.head = 0;
+    this.buffer.clear();
     this.barrier?.reject(NOT_ACKNOWLEDGED);
     this.barrier = undefined;
     this.wakeUp?.();
-    this.closing ??= this.close();
-    await this.closing;
+    this.closed ??= this.close();
+    await this.closed;
     return DONE;
   }
 
@@ -201,18 +203,8 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   }
 
   private take(): WatchRecord | undefined {
-    if (this.head === this.buffer.length) return undefined;
-    const record = this.buffer[this.head] as WatchRecord;
-    this.head += 1;
-    // Delivery refills before the buffer runs dry, so it may never be empty: compact once the records taken are as
-    // many as those waiting (amortized O(1)), or the array keeps every record ever handed over.
-    if (this.head === this.buffer.length) {
-      this.buffer = [];
-      this.head = 0;
-    } else if (this.head >= 32 && this.head * 2 >= this.buffer.length) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
+    const record = this.buffer.shift();
+    if (record === undefined) return undefined;
     this.handed = record;
     return record;
   }
@@ -229,7 +221,7 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
         throw error;
       }
       this.acker?.refill();
-      if (this.head < this.buffer.length) continue;
+      if (this.buffer.size > 0) continue;
       await new Promise<void>((resolve) => (this.wakeUp = resolve));
       this.wakeUp = undefined;
     }

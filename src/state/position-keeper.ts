@@ -1,6 +1,7 @@
 import { withDeadline, type Clock, type Timer } from '../core/clock';
 import { isThenable } from '../core/thenable';
 import { WatchError, toWatchError } from '../core/errors';
+import { Waiters } from '../core/waiters';
 import type { SequenceProvider } from './sequence-provider';
 
 /** When positions are written: after `everyAcks` acknowledgements, or `intervalMs` after the first unsaved one. */
@@ -40,7 +41,8 @@ export class PositionKeeper {
   private acks = 0;
   private savedAcks = 0;
   private writing: Promise<void> | undefined;
-  private waiters: Array<() => void> = [];
+  /** Delivery waiting in {@link withinBound}. */
+  private readonly waiters = new Waiters();
   /** Writes given up on at their deadline that have not settled yet: one may still land (see {@link reset}). */
   private readonly abandoned = new Set<Promise<void>>();
 
@@ -147,7 +149,7 @@ export class PositionKeeper {
     if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
     if (this.writing === undefined) this.startWrite(); // do not wait for the batch or the timer: delivery waits
     if (this.acks - this.savedAcks <= this.maxUnsaved) return undefined;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.waiters.wait();
   }
 
   /**
@@ -203,7 +205,7 @@ export class PositionKeeper {
     }
     this.recorded = this.written = position;
     this.savedAcks = this.acks;
-    this.release();
+    this.waiters.releaseAll();
     return true;
   }
 
@@ -230,12 +232,6 @@ export class PositionKeeper {
     this.timer = undefined;
   }
 
-  private release(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
   private async drain(first: Promise<void>, firstTarget: number): Promise<void> {
     let pending: Promise<void> | void = first;
     let target = firstTarget;
@@ -253,7 +249,7 @@ export class PositionKeeper {
         }
         this.written = target;
         this.savedAcks = acks;
-        if (this.acks - this.savedAcks <= this.maxUnsaved) this.release();
+        if (this.acks - this.savedAcks <= this.maxUnsaved) this.waiters.releaseAll();
         if (this.written >= this.recorded) return;
         if (this.acks - this.savedAcks < this.policy.everyAcks) {
           this.arm(); // not enough for a batch yet: the timer writes the rest
@@ -270,7 +266,7 @@ export class PositionKeeper {
       }
     } finally {
       this.writing = undefined;
-      this.release();
+      this.waiters.releaseAll();
     }
   }
 }

@@ -85,7 +85,7 @@ export class FakeHistoryServer {
   };
   /** The query strings seen, newest last (bounded), for tests that check what a client asked. */
   readonly queries: string[] = [];
-  private readonly closing = new AbortController();
+  private readonly stopped = new AbortController();
   private readonly cache = new WeakMap<WatchEvent, string>();
   private hostile: HostileBehaviour = {};
   private throttleLeft = 0;
@@ -119,7 +119,7 @@ export class FakeHistoryServer {
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
+    this.stopped.abort();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -128,12 +128,12 @@ export class FakeHistoryServer {
     const url = new URL(req.url ?? '/', 'http://fake');
     // The token endpoint shares the port but not the history API's faults or counters.
     if (url.pathname === TOKEN_PATH && this.backend.tokenEndpoint !== undefined)
-      return this.backend.tokenEndpoint.handle(req, res, this.closing.signal);
+      return this.backend.tokenEndpoint.handle(req, res, this.stopped.signal);
     this.counters.requests += 1;
     this.queries.push(url.search);
     if (this.queries.length > 1000) this.queries.shift();
-    if (this.faults.delayMs > 0) await sleep(this.backend.clock, this.faults.delayMs, this.closing.signal);
-    if (this.closing.signal.aborted) return;
+    if (this.faults.delayMs > 0) await sleep(this.backend.clock, this.faults.delayMs, this.stopped.signal);
+    if (this.stopped.signal.aborted) return;
     if (this.throttle(res)) return;
     if (this.injectFailure()) return reply(res, this.faults.status, { error: 'injected failure' });
     if (req.method !== 'GET' || !url.pathname.startsWith('/events/')) return reply(res, 404, { error: 'not found' });

@@ -10,11 +10,11 @@ const event = (sequenceId: number): WatchEvent =>
   ({ sequenceId, type: 'CREATED', payload: {}, time: 0, topic: '/t' }) as unknown as WatchEvent;
 
 /** A flow that records what the intake told it, and an intake fed by it. */
-function setup(highWater: number): { intake: Intake; flow: Flow; moves: string[]; items: () => number } {
+function setup(maxBufferedEvents: number): { intake: Intake; flow: Flow; moves: string[]; items: () => number } {
   const moves: string[] = [];
   let items = 0;
   const flow: Flow = { pause: () => moves.push('pause'), resume: () => moves.push('resume') };
-  const intake = new Intake({ highWater, onItem: () => void (items += 1) });
+  const intake = new Intake({ maxBufferedEvents, onItem: () => void (items += 1) });
   intake.connect(flow);
   return { intake, flow, moves, items: () => items };
 }

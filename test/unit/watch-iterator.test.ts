@@ -35,7 +35,7 @@ describe('the for await iterator as a sink of delivery', () => {
     for await (const record of iterator) {
       assert.equal(record.kind === 'event' && record.event.sequenceId, seen + 1, 'in order, none skipped');
       seen += 1;
-      largest = Math.max(largest, (iterator as unknown as { buffer: unknown[] }).buffer.length);
+      largest = Math.max(largest, (iterator as unknown as { buffer: { items: unknown[] } }).buffer.items.length);
       if (seen === 20_000) break;
     }
     assert.ok(largest <= 2 * slots, `the buffer stays bounded: at most ${largest} entries`);
