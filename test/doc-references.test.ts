@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';

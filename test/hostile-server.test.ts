@@ -420,6 +420,27 @@ describe('event types this SDK does not know (#8)', () => {
     await service.stop();
   });
 
+  it("#8 unknownEventTypes: 'deliver' counts each unknown event once, also one that waits for a handler's slot", async () => {
+    const service = await startService();
+    service.setHostile({ unknownTypeEvery: 2 });
+    service.publishMany(TOPIC, 6);
+    const c = await consumer(service, { from: 'beginning', unknownEventTypes: 'deliver' });
+    // Each handler run takes a few turns of the event loop, so the next event (every second one is of an unknown
+    // type) is looked at while the one slot is busy and again once it is free.
+    const handled: number[] = [];
+    await c.manager.registerWatch(TOPIC, {
+      onEvent: async (e: WatchEvent) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        handled.push(e.sequenceId);
+      },
+    });
+    await service.waitFor(() => handled.length === 6, 10_000, 'all six');
+    assert.deepEqual(handled, [1, 2, 3, 4, 5, 6]);
+    assert.equal(c.manager.metrics().watches[0]?.unknownTypes, 3, 'three unknown events, each counted once');
+    await c.manager.close();
+    await service.stop();
+  });
+
   it("#8 unknownEventTypes: 'deliver' hands them over as UNKNOWN with the service's raw type", async () => {
     const service = await startService();
     service.setHostile({ unknownTypeEvery: 3 });

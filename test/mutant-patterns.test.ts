@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import './support/harness';
 import assert from 'node:assert/strict';
 import { locate, patternProblem, type Source } from '../scripts/code-pattern';
 

@@ -268,4 +268,13 @@ export const deliveryMutants: Mutant[] = [
     replace: '        await keeper.flush();',
     tests: [RESTART],
   },
+
+  // ── issue 21: an unknown event counted when it leaves the intake, not each time it is screened ─────────────
+  {
+    // An unknown event handed over (unknownEventTypes 'deliver') is never counted nor told.
+    name: 'unknown-counted-on-hand-over',
+    find: "if (event.type === 'UNKNOWN') this.unknownSeen(event);",
+    replace: "if (event.type !== 'UNKNOWN') this.unknownSeen(event);",
+    tests: [HOSTILE],
+  },
 ];

@@ -338,15 +338,14 @@ export class Delivery implements Acknowledger {
     }
     // Filtered events take a watermark slot too: past the window they wait like any other.
     if (!late && this.watermark.outstanding >= this.window) return 'wait';
+    // Counted and told when the event leaves the intake (here, or in handOver): an event screened while it waits for
+    // a slot or for the store is screened again.
     const unknown = event.type === 'UNKNOWN';
-    if (unknown) {
-      this.unknownTypes += 1;
-      this.options.onUnknownType?.(event);
-    }
     const { accept } = this.options;
     if ((unknown && this.options.unknownTypes !== 'deliver') || (accept !== undefined && !accept(event))) {
       this.intake.take();
-      if (!unknown) this.filtered += 1;
+      if (unknown) this.unknownSeen(event);
+      else this.filtered += 1;
       this.passOver(event, late);
       return 'skip';
     }
@@ -356,6 +355,7 @@ export class Delivery implements Acknowledger {
   /** Takes the event off the intake: from here on it is handed over. */
   private handOver(event: WatchEvent, late: boolean): void {
     this.intake.take();
+    if (event.type === 'UNKNOWN') this.unknownSeen(event);
     const seq = event.sequenceId;
     if (late) {
       // Not in the watermark (its slots ascend, and the position is past this id already): a crash while it is
@@ -367,6 +367,11 @@ export class Delivery implements Acknowledger {
       this.seen.advance(seq);
       this.watermark.add(seq);
     }
+  }
+
+  private unknownSeen(event: WatchEvent): void {
+    this.unknownTypes += 1;
+    this.options.onUnknownType?.(event);
   }
 
   /** An event not handed to the application (filtered, or of an unknown type): acknowledged at once. */
