@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   FileSequenceStore,
-  WatchError,
+  type WatchError,
   WatchManager,
   clientCredentialsToken,
   type WatchErrorCode,
-  type WatchManagerOptions,
 } from 'watch-manager';
 import { runCli } from '../src/cli/main';
 import { systemClock } from '../src/core/clock';
@@ -33,6 +32,7 @@ import {
   startService,
   token,
 } from './support/harness';
+import { bounded, typedError, codeOf, options, cli } from './support/input-checks';
 
 scanForSecrets();
 
@@ -53,69 +53,7 @@ function tally(family: string, outcome: 'typed' | 'correct'): void {
   counts.set(family, c);
 }
 
-/** `work` settles within `ms`, or the case is a hang. */
-async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`HANG: ${what} did not settle within ${ms} ms`)), ms)),
-  );
-  try {
-    return await Promise.race([work, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The WatchError `work` fails with (thrown synchronously or rejected), within 10 s. */
-async function typedError(work: () => unknown, what: string): Promise<WatchError> {
-  const err = await bounded(
-    Promise.resolve()
-      .then(work)
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
-    10_000,
-    what,
-  );
-  assert.ok(err instanceof WatchError, `${what}: expected a WatchError, got ${String(err)}`);
-  return recordError(err);
-}
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<WatchError> {
-  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
-  return recordError(err);
-}
-
-function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>): WatchManagerOptions {
-  return {
-    target: service.target,
-    tenantId: service.tenantId,
-    historyUrl: service.historyUrl,
-    getToken: () => 'unused',
-    tls: false,
-    logger: captureLogger(),
-    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-    ...extra,
-  };
-}
-
-async function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const started = performance.now();
-  const code = await runCli(args, { stdout, stderr, env });
-  return { code, out: stdout.text, err: stderr.text, ms: performance.now() - started };
-}
 
 after(() => {
   const total = [...counts.values()].reduce((n, c) => n + c.cases, 0);

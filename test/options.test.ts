@@ -1,10 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchManager, WatchError, type WatchManagerOptions } from 'watch-manager';
-import type { FakeWatchService } from 'watch-manager/testing';
-import { runCli } from '../src/cli/main';
 import { resolveOptions } from '../src/config/options';
-import { Capture, TOPIC, captureLogger, recordError, scanForSecrets, startService } from './support/harness';
+import { TOPIC, captureLogger, recordError, scanForSecrets, startService } from './support/harness';
+import { typedError, codeOf, options, cli } from './support/input-checks';
 
 scanForSecrets();
 
@@ -16,68 +15,6 @@ scanForSecrets();
 const valid: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 't-1', getToken: () => 'x' };
 const VALID: WatchManagerOptions = { target: 'watch.example.com:443', tenantId: 'org-1', getToken: () => 'x' };
 const PEM_GARBAGE = '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n';
-
-/** `work` settles within `ms`, or the case is a hang. */
-async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`HANG: ${what} did not settle within ${ms} ms`)), ms)),
-  );
-  try {
-    return await Promise.race([work, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The WatchError `work` fails with (thrown synchronously or rejected), within 10 s. */
-async function typedError(work: () => unknown, what: string): Promise<WatchError> {
-  const err = await bounded(
-    Promise.resolve()
-      .then(work)
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
-    10_000,
-    what,
-  );
-  assert.ok(err instanceof WatchError, `${what}: expected a WatchError, got ${String(err)}`);
-  return recordError(err);
-}
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<WatchError> {
-  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WatchError, `expected a WatchError, got ${String(err)}`);
-  return recordError(err);
-}
-
-function options(service: FakeWatchService, extra: Partial<WatchManagerOptions>): WatchManagerOptions {
-  return {
-    target: service.target,
-    tenantId: service.tenantId,
-    historyUrl: service.historyUrl,
-    getToken: () => 'unused',
-    tls: false,
-    logger: captureLogger(),
-    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-    ...extra,
-  };
-}
-
-async function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const started = performance.now();
-  const code = await runCli(args, { stdout, stderr, env });
-  return { code, out: stdout.text, err: stderr.text, ms: performance.now() - started };
-}
 
 // Each case: a configuration that differs from a valid one in one field, and what the error must name. The second
 // part comes from the bad-input suite of issue 11 (the cases of the first part not repeated).
