@@ -2,7 +2,18 @@
  * The mutants of the code in src/transport/: the ping answer, the stall watchdog, proxy refusals, the HTTP transport.
  */
 import type { Mutant } from './mutant';
-import { CREDENTIALS, HOSTILE, LIVE, LIVENESS, PROXY, STALL_WATCHDOG, TOKEN } from './tests';
+import {
+  CREDENTIALS,
+  HOSTILE,
+  INTERNING_READER,
+  LIVE,
+  LIVENESS,
+  PROXY,
+  STALL_WATCHDOG,
+  SUBSCRIBE_CALL,
+  TOKEN,
+  WATCH_STREAM,
+} from './tests';
 
 export const transportMutants: Mutant[] = [
   // ── The ping answer (watch-stream.ts) ────────────────────────────────────────────────────────────────────────
@@ -65,5 +76,36 @@ export const transportMutants: Mutant[] = [
     find: '    this.lastSign = this.pingBase = this.options.clock.now();',
     replace: '    this.pingBase = this.options.clock.now();',
     tests: [STALL_WATCHDOG, HOSTILE],
+  },
+
+  // ── issue 21: the subscribe call below grpc-js's client stream (subscribe-call.ts), the interning reader ──────
+  {
+    // 'end' never told: a stream the service ended is never seen to end (WatchStream waits for it).
+    name: 'subscribe-call-end-never-told',
+    find: 'else if (!this.endTold) {',
+    replace: 'else if (this.endTold) {',
+    tests: [SUBSCRIBE_CALL, WATCH_STREAM],
+  },
+  {
+    // A read-ahead of one while paused: what a paused call has read when a non-OK status comes differs from grpc-js's
+    // client stream (messages it would have handed out are dropped).
+    name: 'subscribe-call-read-ahead-one',
+    find: 'this.buffered.length >= READ_AHEAD) return;',
+    replace: 'this.buffered.length >= 1) return;',
+    tests: [SUBSCRIBE_CALL, WATCH_STREAM],
+  },
+  {
+    // A message that cannot be decoded reported as the status grpc-js gives the cancel, not as a parsing error.
+    name: 'subscribe-call-parse-error-status',
+    find: "this.emit('status', this.readError ?? status);",
+    replace: "this.emit('status', status);",
+    tests: [SUBSCRIBE_CALL],
+  },
+  {
+    // A slot's string handed out for any bytes of the same length: another string than the wire's.
+    name: 'interning-without-byte-compare',
+    find: 'if (i === n) return slotStrings[slot] as string;',
+    replace: 'if (i <= n) return slotStrings[slot] as string;',
+    tests: [INTERNING_READER],
   },
 ];
