@@ -36,8 +36,11 @@ afterEach(async () => {
   await new Promise<void>((resolve) => (closing === undefined ? resolve() : closing.close(() => resolve())));
 });
 
-/** A server answering every subscribe with `events` good events, then bytes that are no Event, then nothing. */
-async function serve(events: number): Promise<string> {
+/**
+ * A server answering every subscribe with `events` good events, then bytes that are no Event, then nothing; or, with
+ * `ok`, an OK status right behind them (in the same flush: the status is there before the bad message is read).
+ */
+async function serve(events: number, ok = false): Promise<string> {
   const log = new TopicLog(TOPIC, 'wt', 'org', () => 0);
   const good = Array.from({ length: events }, () => frame(method.responseSerialize(toWireEvent(log.append()))));
   // Field 15 (unknown, so skipped by its wire type) with wire type 7, which protobuf does not have: refused.
@@ -46,8 +49,12 @@ async function serve(events: number): Promise<string> {
   server.on('session', (session) => sessions.add(session));
   server.on('stream', (stream) => {
     stream.on('error', () => undefined);
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    stream.once('data', () => stream.write(Buffer.concat([...good, bad])));
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: ok });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+    stream.once('data', () => {
+      if (ok) stream.end(Buffer.concat([...good, bad]));
+      else stream.write(Buffer.concat([...good, bad]));
+    });
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -69,34 +76,40 @@ function observe(call: NodeJS.EventEmitter, told: Told): void {
 }
 
 describe('SubscribeCall', () => {
-  it('a message that does not decode: the messages before it, then INTERNAL once, as grpc-js’s own client stream tells it', async () => {
-    const target = await serve(3);
-    client = new WatchClient(target, grpc.credentials.createInsecure());
-    const request = { selfLink: TOPIC, token: 'Bearer t', capabilities: ['ping'] };
+  for (const ok of [false, true])
+    it(`a message that does not decode${ok ? ', an OK status behind it' : ''}: the messages before it, then INTERNAL once, as grpc-js’s own client stream tells it`, async () => {
+      const target = await serve(3, ok);
+      client = new WatchClient(target, grpc.credentials.createInsecure());
+      const request = { selfLink: TOPIC, token: 'Bearer t', capabilities: ['ping'] };
 
-    const ours: Told = { log: [], statuses: [] };
-    const call = client.subscribe(new grpc.Metadata());
-    observe(call, ours);
-    call.write(request);
+      const ours: Told = { log: [], statuses: [] };
+      const call = client.subscribe(new grpc.Metadata());
+      observe(call, ours);
+      call.write(request);
 
-    const theirs: Told = { log: [], statuses: [] };
-    const stream = client.makeBidiStreamRequest(method.path, method.requestSerialize, decodeEvent, new grpc.Metadata());
-    stream.on('error', () => undefined);
-    observe(stream, theirs);
-    stream.write(request);
+      const theirs: Told = { log: [], statuses: [] };
+      const stream = client.makeBidiStreamRequest(
+        method.path,
+        method.requestSerialize,
+        decodeEvent,
+        new grpc.Metadata(),
+      );
+      stream.on('error', () => undefined);
+      observe(stream, theirs);
+      stream.write(request);
 
-    await until('both ended', () => ours.log.includes('end') && theirs.log.includes('end'));
-    assert.equal(ours.statuses.length, 1);
-    assert.equal(ours.statuses[0]?.code, grpc.status.INTERNAL);
-    assert.match(ours.statuses[0]?.details ?? '', /^Response message parsing error: /);
-    assert.equal(ours.statuses[0]?.details, theirs.statuses[0]?.details);
-    assert.deepEqual(ours.log, [
-      'data evt-wt-1',
-      'data evt-wt-2',
-      'data evt-wt-3',
-      `status ${grpc.status.INTERNAL}`,
-      'end',
-    ]);
-    assert.deepEqual(ours.log, theirs.log);
-  });
+      await until('both ended', () => ours.log.includes('end') && theirs.log.includes('end'));
+      assert.equal(ours.statuses.length, 1);
+      assert.equal(ours.statuses[0]?.code, grpc.status.INTERNAL);
+      assert.match(ours.statuses[0]?.details ?? '', /^Response message parsing error: /);
+      assert.equal(ours.statuses[0]?.details, theirs.statuses[0]?.details);
+      assert.deepEqual(ours.log, [
+        'data evt-wt-1',
+        'data evt-wt-2',
+        'data evt-wt-3',
+        `status ${grpc.status.INTERNAL}`,
+        'end',
+      ]);
+      assert.deepEqual(ours.log, theirs.log);
+    });
 });
