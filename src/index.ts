@@ -13,7 +13,7 @@ export type {
   TransactionQuery,
   TransactionResult,
 } from './state/coordinator';
-export type { WatchRecord, IterateOptions } from './delivery/watch-iterator';
+export type { WatchRecord, IterateOptions, WatchLoop } from './delivery/watch-loop';
 export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
 export { clientCredentialsToken, type ClientCredentialsOptions } from './auth/client-credentials';
 export type { ClientCredentials, ClientSecretCredentials, ClientAssertionCredentials } from './config/credentials';

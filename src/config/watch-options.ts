@@ -12,14 +12,17 @@ export interface WatchFilter {
   names?: Array<string | RegExp>;
 }
 
-/** Per-watch options of {@link WatchManager.registerWatch}. */
-export interface WatchOptions {
+/**
+ * Per-watch options of {@link WatchManager.registerWatch}. `T`: what `resync.list` lists, inferred from it (the type of
+ * `notice.snapshot`'s items in `onResync`).
+ */
+export interface WatchOptions<T = unknown> {
   /** Where to start when the sequence provider has no position for this topic. @default the manager's `from` */
   from?: StartFrom;
   /** List-then-watch after a purged position: `list()` is called and its result handed to `onResync`. */
   resync?: {
     /** Lists the topic's resources now (list-then-watch); the result goes to `onResync` as `snapshot`. */
-    list(topic: string): unknown[] | Promise<unknown[]>;
+    list(topic: string): T[] | Promise<T[]>;
   };
   /**
    * Client-side filter: only events matching every given criterion reach the handlers. The others still advance

@@ -35,8 +35,11 @@ export interface EventContext {
   readonly client: TransactionClient | undefined;
 }
 
-/** Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. */
-export interface ResyncNotice {
+/**
+ * Told when a topic's saved position cannot be resumed: the events up to `newestSequenceId` were skipped. `T` is what
+ * the watch's `resync.list` lists (inferred from it: `snapshot` needs no cast).
+ */
+export interface ResyncNotice<T = unknown> {
   /** The topic whose position could not be resumed. */
   topic: string;
   /** Why, for logs. */
@@ -51,11 +54,14 @@ export interface ResyncNotice {
   /** The position delivery continues after (below `previousSequenceId` when the topic's sequence restarted). */
   newestSequenceId: number;
   /** With a `resync.list` option: what `list()` returned, taken after `newestSequenceId` was captured. */
-  snapshot?: unknown[];
+  snapshot?: T[];
 }
 
-/** What the application gives {@link WatchManager.registerWatch}. */
-export interface WatchHandlers {
+/**
+ * What the application gives {@link WatchManager.registerWatch}. `T`: what the watch's `resync.list` lists, the type
+ * of `notice.snapshot`'s items in `onResync`.
+ */
+export interface WatchHandlers<T = unknown> {
   /**
    * Called once per resource event. With `concurrency: 1` (the default) one at a time in sequence order: the next
    * call waits until the promise this one returns settles. With more, events of different resources run in
@@ -72,7 +78,7 @@ export interface WatchHandlers {
    * `resync.list` option, the list is in `notice.snapshot`). The position moves to `notice.newestSequenceId` once
    * this resolves. Without this handler such a watch stops with `HISTORY_GONE` rather than skip silently.
    */
-  onResync?(notice: ResyncNotice): void | Promise<void>;
+  onResync?(notice: ResyncNotice<T>): void | Promise<void>;
   /** The missed events were all delivered; live events follow. Called after every (re)connect's catch-up. */
   onLive?(topic: string): void | Promise<void>;
   /**
