@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   // At most 50 records wait unacknowledged; past that the SDK stops reading and HTTP/2 pushes back on the service.
   for await (const record of manager.watch(TOPIC, {
     from: 'beginning',
-    highWaterMark: 50,
+    concurrency: 50,
     signal: AbortSignal.timeout(10_000),
   })) {
     if (record.kind === 'live') console.log(`live: ${record.topic}`);

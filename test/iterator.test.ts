@@ -76,14 +76,14 @@ describe('for await consumers', () => {
     service.publishMany(TOPIC, 6);
     const m = await manager();
     const held: WatchRecord[] = [];
-    for await (const record of m.watch(TOPIC, { from: 'beginning', autoAck: false, highWaterMark: 10 })) {
+    for await (const record of m.watch(TOPIC, { from: 'beginning', autoAck: false, concurrency: 10 })) {
       if (record.kind === 'event') held.push(record);
       if (held.length === 6) break;
     }
     assert.equal(store.getSequence(TOPIC) ?? 0, 0, 'nothing acknowledged: nothing stored');
     // Now acknowledge out of order while the watch runs:
     const seq: number[] = [];
-    const it2 = (await manager()).watch(TOPIC, { from: 'beginning', autoAck: false, highWaterMark: 10 });
+    const it2 = (await manager()).watch(TOPIC, { from: 'beginning', autoAck: false, concurrency: 10 });
     const records: Array<Extract<WatchRecord, { kind: 'event' }>> = [];
     for (let r = await it2.next(); !r.done; r = await it2.next()) {
       if (r.value.kind === 'event') records.push(r.value);
@@ -105,7 +105,7 @@ describe('for await consumers', () => {
     const { service, manager } = await setup();
     service.publishMany(TOPIC, 6);
     const m = await manager();
-    const records = m.watch(TOPIC, { from: 'beginning', autoAck: false, highWaterMark: 2 });
+    const records = m.watch(TOPIC, { from: 'beginning', autoAck: false, concurrency: 2 });
     const take = async (): Promise<Extract<WatchRecord, { kind: 'event' }>> => {
       for (;;) {
         const r = await records.next();
@@ -123,7 +123,7 @@ describe('for await consumers', () => {
       records.next().then(() => 'another record'),
       new Promise((resolve) => setImmediate(() => resolve('waits for an ack'))),
     ]);
-    assert.equal(next, 'waits for an ack', 'no more than highWaterMark records out unacknowledged');
+    assert.equal(next, 'waits for an ack', 'no more than concurrency records out unacknowledged');
     await records.return?.();
     await m.close();
     await service.stop();

@@ -251,6 +251,13 @@ describe('options: one validation step', () => {
         () => manager.watch(TOPIC, { highWaterMark: 1.5 }),
         /'options\.highWaterMark'/,
       ],
+      ['watch() concurrency 0', () => manager.watch(TOPIC, { concurrency: 0 }), /'options\.concurrency'/],
+      [
+        'watch() concurrency and its deprecated alias highWaterMark',
+        () => manager.watch(TOPIC, { concurrency: 8, highWaterMark: 8 }),
+        /'options\.highWaterMark'.*concurrency/,
+      ],
+      ['watch() maxAttempts 0', () => manager.watch(TOPIC, { maxAttempts: 0 }), /'options\.maxAttempts'/],
       ['sendAgentStatus without a message', () => manager.sendAgentStatus({ state: 'running' } as never), /'status'/],
     ];
     for (const [name, call, field] of calls) {

@@ -11,9 +11,14 @@ import { Waiters } from '../core/waiters';
 import { HandlerContext } from './event-context';
 import type { TopicTelemetry } from '../telemetry/watch-telemetry';
 
-/** Acknowledges an event a {@link EventSink} took. */
+/** Acknowledges (or fails) an event a {@link EventSink} took. */
 export interface Acknowledger {
   ack(event: WatchEvent): void;
+  /**
+   * The sink failed an attempt at the event (`record.fail()`): it is offered again after a backoff, up to the
+   * policy's `maxAttempts`; after the last, set aside in the dead-letter spool, or the watch stops.
+   */
+  reject(event: WatchEvent, reason: unknown): void;
   /** The sink ran out of events: hand over what can be handed over now. */
   refill(): void;
 }
@@ -29,6 +34,9 @@ export interface EventSink {
 }
 
 const SYNC_OK: HandlerOutcome = { ok: true };
+
+/** What an attempt a sink holds is settled with when delivery stops: the stop's, not the event's, failure. */
+const RETRY_CANCELLED = new WatchError('CLOSED', 'delivery stopped while the event was offered again');
 
 /**
  * Who takes the events: handlers delivery runs (`live` after every ack), or a sink (`live` once handed over in order).
@@ -149,6 +157,8 @@ export class Delivery implements Acknowledger {
   private readonly policy: HandlerPolicy;
   /** Aborted by every stop: no more retries. */
   private readonly ended = new AbortController();
+  /** Events a sink failed, offered again: the attempt the sink holds now, settled by its ack or its failure. */
+  private readonly retries = new Map<WatchEvent, { resolve: () => void; reject: (reason: unknown) => void }>();
 
   constructor(private readonly options: DeliveryOptions) {
     this.policy = { ...options.policy, isCut: () => this.cutSeen };
@@ -190,11 +200,54 @@ export class Delivery implements Acknowledger {
   /** The sink acknowledges an event it took. Ignored once delivery stopped. */
   ack(event: WatchEvent): void {
     if (this.stopped) return;
+    const retry = this.retries.get(event);
+    if (retry !== undefined) {
+      retry.resolve(); // its retry settles the slot (see retrySink)
+      return;
+    }
     this.#running -= 1;
     this.handled(event, SYNC_OK);
+    this.sinkSlotFreed();
+  }
+
+  /** The sink fails an attempt at an event it took (see {@link Acknowledger.reject}). Ignored once delivery stopped. */
+  reject(event: WatchEvent, reason: unknown): void {
+    if (this.stopped) return;
+    const retry = this.retries.get(event);
+    if (retry !== undefined) retry.reject(reason);
+    else this.retrySink(event, reason);
+  }
+
+  /** A sink's slot was let go: delivery goes on. */
+  private sinkSlotFreed(): void {
     // Refilled when half the slots are free or the consumer waits: one drain per batch, not one per event.
     if (!this.parked) this.slotFreed.releaseAll();
     else if (this.#running * 2 <= this.options.concurrency || this.options.sink?.hungry === true) this.refill();
+  }
+
+  /**
+   * A sink failed its first attempt at `event`: retried as a handler is (handler-runner.ts: the same backoff and
+   * `maxAttempts`), each attempt offering the event again and settled by the sink's ack or failure of it. Its slot
+   * stays taken until the outcome: acknowledged, set aside in the dead-letter spool, or the watch stopped.
+   */
+  private retrySink(event: WatchEvent, reason: unknown): void {
+    const sink = this.options.sink as EventSink;
+    const again = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        if (this.stopped) return reject(RETRY_CANCELLED);
+        this.retries.set(event, { resolve, reject });
+        sink.offer(event, this);
+      }).finally(() => this.retries.delete(event));
+    const tracked = afterThrow(again, this.policy, this.ended.signal, reason)
+      .then((o) => this.setAside(event, o))
+      .then((o) => {
+        this.#running -= 1;
+        this.handled(event, o);
+        this.sinkSlotFreed();
+      })
+      .catch((err: unknown) => this.fail('delivery failed', err));
+    this.tracked.add(tracked);
+    void tracked.finally(() => this.tracked.delete(tracked));
   }
 
   refill(): void {
@@ -214,6 +267,8 @@ export class Delivery implements Acknowledger {
     this.stopped = true;
     this.ended.abort(reason);
     if (reason !== undefined) this.cutShort(reason);
+    // A sink's retry waiting for an ack that will never come (the loop ended with the watch) is let go.
+    for (const retry of this.retries.values()) retry.reject(RETRY_CANCELLED);
     this.intake.close();
     this.slotFreed.releaseAll();
     const idle = this.idle();
@@ -498,7 +553,7 @@ export class Delivery implements Acknowledger {
     if (!outcome.ok) {
       if (!this.stopped)
         this.fail(
-          `onEvent failed for sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`,
+          `${this.options.sink === undefined ? 'onEvent failed for' : 'the loop failed (record.fail())'} sequence id ${event.sequenceId} after ${outcome.attempts} attempt(s)`,
           outcome.error,
         );
       return;

@@ -1,76 +1,45 @@
-import type { ResyncNotice, WatchHandlers } from './watch-handlers';
+import type { WatchHandlers } from './watch-handlers';
 import type { Acknowledger, EventSink } from './delivery';
 import { WatchError } from '../core/errors';
-import type { WatchOptions } from '../config/watch-options';
 import type { WatchEvent } from '../core/types';
+import type { WatchLoop, WatchRecord } from './watch-loop';
 import { Fifo } from './fifo';
-
-/** One record of a `for await` watch. */
-export type WatchRecord =
-  | {
-      /** An event to handle. */
-      kind: 'event';
-      /** The event. */
-      event: WatchEvent;
-      /**
-       * Acknowledges the event (with `autoAck: false`; with autoAck asking for the next record does it). Idempotent.
-       */
-      ack(): void;
-    }
-  | {
-      /** The position could not be resumed: re-list (see {@link ResyncNotice}). */
-      kind: 'resync';
-      /** What was skipped and where delivery goes on. */
-      notice: ResyncNotice;
-    }
-  | {
-      /** The missed events were all delivered; live events follow. */
-      kind: 'live';
-      /** The topic now live. */
-      topic: string;
-    };
-
-/** Options of {@link WatchManager.watch}. */
-export interface IterateOptions extends Pick<WatchOptions, 'from' | 'resync' | 'filter'> {
-  /** Aborting ends the iteration and closes the watch. */
-  signal?: AbortSignal;
-  /**
-   * Records handed over but not acknowledged, at most (1 to 1000). Past it the SDK stops reading the stream, so HTTP/2
-   * flow control pushes back on the service: memory does not grow with the backlog.
-   * @default 100
-   */
-  highWaterMark?: number;
-  /**
-   * Acknowledge a record when the consumer asks for the next one. With false, each event must be `ack()`ed; the
-   * stored position is the highest sequence id below which every event was acknowledged.
-   * @default true
-   */
-  autoAck?: boolean;
-}
 
 // Given to a barrier handler still waiting for the loop when it ends: not an acknowledgement, so the position stays
 // before it. Delivery is stopping by then and ignores it.
 const NOT_ACKNOWLEDGED = new WatchError('CLOSED', 'the iteration ended before this record was acknowledged');
 
-const DONE: IteratorResult<WatchRecord> = { done: true, value: undefined };
+const DONE: IteratorResult<never> = { done: true, value: undefined };
 
-/** An event record: one object per event, whose `ack` reaches delivery through the iterator (no closure). */
+/** Where an event record's `ack` and `fail` go. */
+type RecordSettler = Pick<WatchIterator, 'acknowledge' | 'reject'>;
+
+/**
+ * An event record: one object per attempt at an event, whose `ack` and `fail` reach delivery through the iterator (no
+ * closure). The first of them settles it; later calls do nothing (see {@link WatchRecord}).
+ */
 class EventRecord {
   readonly kind = 'event' as const;
-  #acked = false;
-  readonly #iterator: WatchIterator;
+  #settled = false;
+  readonly #iterator: RecordSettler;
 
   constructor(
     readonly event: WatchEvent,
-    iterator: WatchIterator,
+    iterator: RecordSettler,
   ) {
     this.#iterator = iterator;
   }
 
   ack(): void {
-    if (this.#acked) return;
-    this.#acked = true;
+    if (this.#settled) return;
+    this.#settled = true;
     this.#iterator.acknowledge(this.event);
+  }
+
+  fail(reason?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#iterator.reject(this.event, reason === undefined ? new Error('record.fail() without a reason') : reason);
   }
 }
 
@@ -79,16 +48,17 @@ class EventRecord {
  * acknowledged later: no promise or closure per event); `resync` and `live` come through handlers that resolve when
  * the loop is done with them, since delivery runs those alone. `break`, `return` or an aborted signal close the
  * watch, which writes the acknowledged position (the record the loop broke out of is not acknowledged: a restart
- * delivers it again). A watch that stops for good makes the loop throw its `WatchError`.
+ * delivers it again). A failed record goes back to delivery, which retries it as it retries handlers (a retry is a new
+ * record). A watch that stops for good makes the loop throw its `WatchError`.
  */
-export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventSink {
+export class WatchIterator<T = unknown> implements WatchLoop<T>, EventSink {
   /** Records ready for the loop; bounded by delivery (events taken and not acknowledged, at most its concurrency). */
-  private readonly buffer = new Fifo<WatchRecord>();
+  private readonly buffer = new Fifo<WatchRecord<T>>();
   private acker: Acknowledger | undefined;
   /** The `resync` or `live` record whose handler waits for the loop (delivery runs one at a time). */
-  private barrier: { record: WatchRecord; done: () => void; reject: (err: WatchError) => void } | undefined;
+  private barrier: { record: WatchRecord<T>; done: () => void; reject: (err: WatchError) => void } | undefined;
   /** The record the loop holds: asking for the next one acknowledges it. */
-  private handed: WatchRecord | undefined;
+  private handed: WatchRecord<T> | undefined;
   /** Set while the loop waits for a record, until it resumes: {@link hungry} holds until then. */
   private wakeUp: (() => void) | undefined;
   private failure: WatchError | undefined;
@@ -96,10 +66,14 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   /** The watch's close, once started (return() may be called more than once). */
   private closed: Promise<void> | undefined;
 
+  /**
+   * @param position the watch's acknowledged position (see {@link WatchLoop.acknowledgedSequenceId}), read when asked
+   */
   constructor(
     private readonly autoAck: boolean,
     private readonly close: () => Promise<void>,
     signal: AbortSignal | undefined,
+    private readonly position: () => number | undefined = () => undefined,
   ) {
     if (signal !== undefined) {
       const onAbort = (): void => void this.return();
@@ -113,9 +87,9 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   private detach: () => void = () => undefined;
 
   /** The handlers that feed this iterator its `resync` and `live` records, and its failure. */
-  handlers(): WatchHandlers {
+  handlers(): WatchHandlers<T> {
     // A barrier's handler resolves when the loop is done with its record.
-    const hand = (record: WatchRecord): Promise<void> =>
+    const hand = (record: WatchRecord<T>): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         if (this.ended) return reject(NOT_ACKNOWLEDGED);
         this.barrier = {
@@ -153,9 +127,18 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
     return this.wakeUp !== undefined;
   }
 
+  get acknowledgedSequenceId(): number | undefined {
+    return this.position();
+  }
+
   /** An event record was acknowledged (by the loop moving on, or `record.ack()`); void once the loop ended. */
   acknowledge(event: WatchEvent): void {
     if (!this.ended) this.acker?.ack(event);
+  }
+
+  /** An event record was failed (`record.fail()`): delivery retries it, sets it aside or stops; void once ended. */
+  reject(event: WatchEvent, reason: unknown): void {
+    if (!this.ended) this.acker?.reject(event, reason);
   }
 
   /** A start failure (registerWatch rejected): the loop throws it. */
@@ -164,7 +147,7 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
     this.wakeUp?.();
   }
 
-  next(): Promise<IteratorResult<WatchRecord>> {
+  next(): Promise<IteratorResult<WatchRecord<T>>> {
     const previous = this.handed;
     this.handed = undefined;
     // Asking for the next record acknowledges the previous one (always for resync and live: they need no ack).
@@ -181,7 +164,7 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   }
 
   /** Ends the iteration and closes the watch (writing the acknowledged position). Idempotent. */
-  async return(): Promise<IteratorResult<WatchRecord>> {
+  async return(): Promise<IteratorResult<WatchRecord<T>>> {
     this.ended = true;
     this.detach();
     this.buffer.clear();
@@ -193,16 +176,16 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
     return DONE;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<WatchRecord> {
+  [Symbol.asyncIterator](): WatchLoop<T> {
     return this;
   }
 
-  private add(record: WatchRecord): void {
+  private add(record: WatchRecord<T>): void {
     this.buffer.push(record);
     this.wakeUp?.();
   }
 
-  private take(): WatchRecord | undefined {
+  private take(): WatchRecord<T> | undefined {
     const record = this.buffer.shift();
     if (record === undefined) return undefined;
     this.handed = record;
@@ -210,7 +193,7 @@ export class WatchIterator implements AsyncIterableIterator<WatchRecord>, EventS
   }
 
   /** Nothing ready: waits for a record, the end, or a failure. */
-  private async wait(): Promise<IteratorResult<WatchRecord>> {
+  private async wait(): Promise<IteratorResult<WatchRecord<T>>> {
     for (;;) {
       if (this.ended) return DONE;
       const record = this.take();

@@ -107,6 +107,8 @@ export class TopicWatch {
   private readyAt: number | undefined;
   private nextToken: NextToken = 'held';
   private startPosition: StartPosition = 'known';
+  /** Whether the position is known: the stored one read, `from` applied, or the newest id asked. */
+  private positioned = false;
   private startWaiter: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
   /** The agent status its streams send once accepted and whenever it changes (`manager.sendAgentStatus`). */
   readonly agentStatus: AgentStatusFeed;
@@ -236,6 +238,7 @@ export class TopicWatch {
       if (typeof from === 'number') this.delivery.startAt(from, from > 0);
       else if (from === 'latest') this.startPosition = 'newest-to-ask';
     }
+    this.positioned = this.startPosition === 'known';
     const deadline = clock.setTimeout(() => {
       const cause = this.lastError;
       const error = new WatchError(
@@ -300,6 +303,11 @@ export class TopicWatch {
       if (!Number.isNaN(at)) m.lagMs = Math.max(0, this.ctx.options.clock.now() - at);
     }
     return m;
+  }
+
+  /** The acknowledged position (as `metrics()`'s), undefined until {@link positioned}. */
+  get acknowledgedSequenceId(): number | undefined {
+    return this.positioned ? this.delivery.acked : undefined;
   }
 
   get currentState(): WatchState {
@@ -440,6 +448,7 @@ export class TopicWatch {
       try {
         this.delivery.startAt(await this.ctx.history().newest(this.topic, this.stopped.signal), true);
         this.startPosition = 'known';
+        this.positioned = true;
       } catch (err) {
         this.failed(toWatchError(err, 'HISTORY_UNAVAILABLE', `newest event of ${this.topic}`));
         return;

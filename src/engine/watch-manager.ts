@@ -7,7 +7,7 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
+import { checkAgentStatus, checkHandlers, resolveIterateOptions } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -20,7 +20,8 @@ import type { HistorySource } from '../history/history-source';
 import { HttpTransport } from '../transport/http-transport';
 import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from '../config/watch-options';
 import { TopicWatch, type TopicWatchContext } from './topic-watch';
-import { WatchIterator, type IterateOptions, type WatchRecord } from '../delivery/watch-iterator';
+import { WatchIterator } from '../delivery/watch-iterator';
+import type { IterateOptions, WatchLoop } from '../delivery/watch-loop';
 import type {
   AgentStatus,
   ConnectionState,
@@ -166,8 +167,16 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * Besides `INVALID_CONFIG` and `CLOSED` above, only the coordinator's start rejects it: `STATE_IO` (database
    * unreachable, credentials refused: naming `connectionString`) or `INVALID_CONFIG` (missing privileges: naming
    * `schema`); every error of a lease's engine goes to `handlers.onError`.
+   *
+   * `T` is what `options.resync.list` lists, inferred from it: `onResync` reads `notice.snapshot` as `T[]`. A `list`
+   * that takes the topic needs its parameter typed (`(topic: string) => …`): the handlers come before the options, so
+   * an untyped one is inferred too late (give `T` explicitly then: `registerWatch<Api>(…)`).
    */
-  registerWatch(selfLink: string, handlers: WatchHandlers, options: WatchOptions = {}): Promise<Subscription> {
+  registerWatch<T = unknown>(
+    selfLink: string,
+    handlers: WatchHandlers<T>,
+    options: WatchOptions<T> = {},
+  ): Promise<Subscription> {
     return this.register(selfLink, handlers, options, { liveWaitsForAcks: true });
   }
 
@@ -233,24 +242,30 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
 
   /**
    * Watches `selfLink` as an async iterable of records, for `for await` consumers: events (acknowledged when the
-   * loop asks for the next record, or by `record.ack()` with `autoAck: false`), `resync` and `live` records, in
-   * order. At most `highWaterMark` records wait unacknowledged; past that the stream is not read, so memory stays
-   * bounded however slow the loop. `break`, `return` or an aborted `signal` close the watch and write its position.
-   * Errors that stop the watch (also those of the start) are thrown by the loop.
+   * loop asks for the next record, or at once by `record.ack()`; `record.fail()` retries the event up to
+   * `maxAttempts`, then sets it aside or stops the watch), `resync` and `live` records, in order. At most
+   * `concurrency` records wait unacknowledged; past that the stream is not read, so memory stays bounded however slow
+   * the loop. `break`, `return` or an aborted `signal` close the watch and write its position, which
+   * `acknowledgedSequenceId` holds then. Errors that stop the watch (also those of the start) are thrown by the loop.
+   * Options are checked at once (`INVALID_CONFIG` thrown by this call).
+   *
+   * `T` is what `options.resync.list` lists, inferred from it: a `resync` record's `notice.snapshot` is a `T[]`.
    *
    * ```ts
-   * for await (const record of manager.watch(topic)) {
+   * const loop = manager.watch(topic);
+   * for await (const record of loop) {
    *   if (record.kind === 'event') await apply(record.event);
    * }
+   * console.log(`stopped at ${loop.acknowledgedSequenceId}`);
    * ```
    */
-  watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    const highWaterMark = iterateHighWaterMark(options);
+  watch<T = unknown>(selfLink: string, options: IterateOptions<T> = {}): WatchLoop<T> {
+    const { concurrency, maxAttempts } = resolveIterateOptions(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: ManagedWatch | undefined;
-    const iterator = new WatchIterator(
+    const iterator = new WatchIterator<T>(
       options.autoAck ?? true,
       async () => {
         cancelled = true;
@@ -261,11 +276,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         await subscription?.close();
       },
       options.signal,
+      // A loop is never coordinated (refused below): its watch is an engine of its own, closed or not.
+      () => (own instanceof TopicWatch ? own.acknowledgedSequenceId : undefined),
     );
-    const watchOptions: WatchOptions = {
-      // Records taken by the loop and not acknowledged count as running: at most highWaterMark of them.
-      concurrency: highWaterMark,
-      maxAttempts: 1,
+    const watchOptions: WatchOptions<T> = {
+      // Records taken by the loop and not acknowledged count as running: at most `concurrency` of them. A failed
+      // record is retried as a failed handler is (maxAttempts, backoff); the loop's own pace needs no timeout.
+      concurrency,
+      maxAttempts,
       handlerTimeoutMs: 0,
     };
     if (options.from !== undefined) watchOptions.from = options.from;

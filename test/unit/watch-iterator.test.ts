@@ -28,6 +28,7 @@ describe('the for await iterator as a sink of delivery', () => {
         if (out * 2 <= slots) fill();
       },
       refill: fill,
+      reject: () => assert.fail('no record is failed here'),
     };
     fill();
     let largest = 0;
