@@ -17,6 +17,7 @@ import {
   HOSTILE,
   INTAKE,
   ITERATOR,
+  ITERATOR_ACK,
   LIVE,
   OTEL,
   RESTART,
@@ -124,11 +125,27 @@ export const deliveryMutants: Mutant[] = [
     tests: [FIFO, WATCH_ITERATOR],
   },
   {
-    // A record acknowledged twice frees two slots in delivery: more records out than highWaterMark.
+    // A record acknowledged twice frees two slots in delivery: more records out than concurrency. (Also: ack() after
+    // fail(), or the loop moving on past a failed record, acknowledges an event that failed.)
     name: 'iterator-ack-not-idempotent',
-    find: '    if (this.#acked) return;\n',
+    find: 'ack(): void {\n    if (this.#settled) return;',
+    replace: 'ack(): void {\n',
+    tests: [ITERATOR, ITERATOR_ACK],
+  },
+  {
+    // fail() after ack(), or twice: an acknowledged event is retried, a failed one retried twice per attempt.
+    name: 'iterator-fail-not-idempotent',
+    find: 'fail(reason?: unknown): void {\n    if (this.#settled) return;',
+    replace: 'fail(reason?: unknown): void {\n',
+    tests: [ITERATOR_ACK],
+  },
+  {
+    // A stop leaves a retried record's attempt waiting for an ack the ended loop never gives: close() waits for it
+    // until closeTimeoutMs.
+    name: 'sink-retry-not-cancelled-on-stop',
+    find: 'for (const retry of this.retries.values()) retry.reject(RETRY_CANCELLED);',
     replace: '',
-    tests: [ITERATOR],
+    tests: [ITERATOR_ACK],
   },
 
   // ── Handler retries (handler-runner.ts) ──────────────────────────────────────────────────────────────────────

@@ -13,7 +13,9 @@ import {
   FILTER,
   HEALTH,
   ITERATOR,
+  ITERATOR_ACK,
   LIVE,
+  MANAGER_ARGUMENTS,
   OTEL,
   PROXY,
   RECONNECT,
@@ -280,5 +282,29 @@ export const engineMutants: Mutant[] = [
     find: '    this.resetTo = target;\n',
     replace: '    this.resetTo = undefined;\n',
     tests: [RESTART],
+  },
+
+  // ── issue 22: the for await loop's options and its position (manager-arguments.ts, topic-watch.ts) ─────────
+  {
+    // A failed record is retried twice more by default: the documented default is one attempt (no retry).
+    name: 'iterate-max-attempts-default',
+    find: "count(options.maxAttempts, 'options.maxAttempts', 1, 1, 100, 'argument')",
+    replace: "count(options.maxAttempts, 'options.maxAttempts', 3, 1, 100, 'argument')",
+    tests: [MANAGER_ARGUMENTS, ITERATOR_ACK],
+  },
+  {
+    // concurrency and its deprecated alias highWaterMark given together: one wins silently unless both are refused.
+    name: 'iterate-concurrency-and-alias',
+    find: 'options.concurrency !== undefined && options.highWaterMark !== undefined',
+    replace: 'options.concurrency !== undefined || options.highWaterMark !== undefined',
+    tests: [MANAGER_ARGUMENTS],
+  },
+  {
+    // The loop's acknowledgedSequenceId is a number before the stored position was read (0, not undefined), and
+    // undefined once it is.
+    name: 'loop-position-known',
+    find: "this.positioned = this.startPosition === 'known';",
+    replace: "this.positioned = this.startPosition !== 'known';",
+    tests: [ITERATOR_ACK],
   },
 ];
