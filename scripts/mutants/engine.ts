@@ -281,4 +281,13 @@ export const engineMutants: Mutant[] = [
     replace: '    this.resetTo = undefined;\n',
     tests: [RESTART],
   },
+
+  // ── issue 22: one name per idea (the manager's state) ────────────────────────────────────────────────────────
+  {
+    // A watch stopped for good hidden from the manager's state: its only watch failed and it says idle again.
+    name: 'manager-degraded-hidden',
+    find: "w.state === 'closed' && w.lastErrorCode !== undefined)) return 'degraded';",
+    replace: "w.state === 'closed' && w.lastErrorCode === undefined)) return 'degraded';",
+    tests: [LIVE],
+  },
 ];
