@@ -19,8 +19,20 @@ export function checkHandlers(handlers: WatchHandlers): void {
   }
 }
 
-/** `options` of `watch()` (for await): known keys only; returns its high-water mark, a whole number 1..1000. */
-export function iterateHighWaterMark(options: IterateOptions): number {
+/** The defaults of {@link IterateOptions}, read by {@link resolveIterateOptions}; each `@default` says the same. */
+export const ITERATE_DEFAULTS = {
+  highWaterMark: 100,
+  autoAck: true,
+} as const satisfies { readonly [K in keyof IterateOptions]?: unknown };
+
+/** {@link IterateOptions} after defaults and validation (`from`, `resync` and `filter` go to the watch's). */
+export interface ResolvedIterateOptions {
+  highWaterMark: number;
+  autoAck: boolean;
+}
+
+/** `options` of `watch()` (for await): known keys only, a high-water mark from 1 to 1000; applies the defaults. */
+export function resolveIterateOptions(options: IterateOptions): ResolvedIterateOptions {
   if (typeof options !== 'object' || options === null)
     throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
   checkKeys(
@@ -29,14 +41,14 @@ export function iterateHighWaterMark(options: IterateOptions): number {
     'options.',
     'argument',
   );
-  const highWaterMark = options.highWaterMark ?? 100;
+  const highWaterMark = options.highWaterMark ?? ITERATE_DEFAULTS.highWaterMark;
   if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
     throw new WatchError(
       'INVALID_CONFIG',
       "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000",
     );
   }
-  return highWaterMark;
+  return { highWaterMark, autoAck: options.autoAck ?? ITERATE_DEFAULTS.autoAck };
 }
 
 /** `status` of `sendAgentStatus`: its state and message strings. */

@@ -7,7 +7,7 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
+import { checkAgentStatus, checkHandlers, resolveIterateOptions } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -245,13 +245,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    const highWaterMark = iterateHighWaterMark(options);
+    const { highWaterMark, autoAck } = resolveIterateOptions(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: ManagedWatch | undefined;
     const iterator = new WatchIterator(
-      options.autoAck ?? true,
+      autoAck,
       async () => {
         cancelled = true;
         // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
