@@ -299,7 +299,8 @@ export const MANAGER_DEFAULTS = {
   unknownEventTypes: 'skip',
 } as const satisfies { readonly [K in keyof WatchManagerOptions]?: unknown };
 
-const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
+/** Every key of {@link WatchManagerOptions}. */
+export const MANAGER_OPTION_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target',
   'tenantId',
   'getToken',
@@ -530,7 +531,7 @@ export function resolveOptions(
   credentialsToken?: CredentialsTokenFactory,
 ): ResolvedOptions {
   if (!isRecord(input)) throw invalid('options', 'must be an object');
-  checkKeys(input, KNOWN_KEYS, '');
+  checkKeys(input, MANAGER_OPTION_KEYS, '');
   const { host, port } = parseTarget(input.target);
   if (input.getToken !== undefined && input.clientCredentials !== undefined)
     throw invalid('clientCredentials', 'give getToken or clientCredentials, not both');

@@ -62,7 +62,7 @@ function checkFilter(filter: unknown): void {
 }
 
 /** Every key of {@link WatchOptions}. */
-const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
+export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'from',
   'resync',
   'filter',

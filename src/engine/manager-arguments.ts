@@ -1,5 +1,7 @@
 import { WatchError } from '../core/errors';
-import { checkKeys } from '../core/option-checks';
+import { checkKeys, invalid, isRecord } from '../core/option-checks';
+import { MANAGER_OPTION_KEYS } from '../config/options';
+import { WATCH_OPTION_KEYS } from '../config/watch-options';
 import type { AgentStatus } from '../core/types';
 import type { WatchHandlers } from '../delivery/watch-handlers';
 import type { IterateOptions } from '../delivery/watch-iterator';
@@ -35,12 +37,8 @@ export interface ResolvedIterateOptions {
 export function resolveIterateOptions(options: IterateOptions): ResolvedIterateOptions {
   if (typeof options !== 'object' || options === null)
     throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-  checkKeys(
-    options as Record<string, unknown>,
-    ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'],
-    'options.',
-    'argument',
-  );
+  checkOptionHome(options, 'watch(...)');
+  checkKeys(options as Record<string, unknown>, ITERATE_OPTION_KEYS, 'options.', 'argument');
   const highWaterMark = options.highWaterMark ?? ITERATE_DEFAULTS.highWaterMark;
   if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
     throw new WatchError(
@@ -49,6 +47,45 @@ export function resolveIterateOptions(options: IterateOptions): ResolvedIterateO
     );
   }
   return { highWaterMark, autoAck: options.autoAck ?? ITERATE_DEFAULTS.autoAck };
+}
+
+/** Every key of {@link IterateOptions}. */
+const ITERATE_OPTION_KEYS: ReadonlyArray<keyof IterateOptions> = [
+  'from',
+  'resync',
+  'filter',
+  'signal',
+  'highWaterMark',
+  'autoAck',
+];
+
+/** The calls of a manager that take options, as messages name them. */
+type OptionsCall = 'new WatchManager(...)' | 'registerWatch(...)' | 'watch(...)';
+
+const KEYS_OF: Readonly<Record<OptionsCall, readonly string[]>> = {
+  'new WatchManager(...)': MANAGER_OPTION_KEYS,
+  'registerWatch(...)': WATCH_OPTION_KEYS,
+  'watch(...)': ITERATE_OPTION_KEYS,
+};
+
+/**
+ * Refuses an option handed to `call` that belongs to another call of the manager, saying which: `deadLetterDir`
+ * given to registerWatch is the manager's, and "unknown option (known: …30 names)" left the reader to find that out
+ * (issue 22 #6). A key no call knows is left to the call's own check, which lists the known ones.
+ */
+export function checkOptionHome(options: unknown, call: OptionsCall): void {
+  if (!isRecord(options)) return;
+  const known = KEYS_OF[call];
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const homes = (Object.keys(KEYS_OF) as OptionsCall[]).filter((other) => KEYS_OF[other].includes(key));
+    if (homes.length === 0) continue;
+    throw invalid(
+      call === 'new WatchManager(...)' ? key : `options.${key}`,
+      `it is an option of ${homes.join(' and ')}, not of ${call}`,
+      call === 'watch(...)' ? 'argument' : 'option',
+    );
+  }
 }
 
 /** `status` of `sendAgentStatus`: its state and message strings. */
