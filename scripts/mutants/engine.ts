@@ -14,6 +14,7 @@ import {
   HEALTH,
   ITERATOR,
   LIVE,
+  OPTIONS,
   OTEL,
   PROXY,
   RECONNECT,
@@ -289,5 +290,14 @@ export const engineMutants: Mutant[] = [
     find: "w.state === 'closed' && w.lastErrorCode !== undefined)) return 'degraded';",
     replace: "w.state === 'closed' && w.lastErrorCode === undefined)) return 'degraded';",
     tests: [LIVE],
+  },
+
+  // ── issue 22 #6: an option given to the wrong call says where it belongs ───────────────────────────────────
+  {
+    // An option of another call is taken for a real unknown: the message lists the known options, not its call.
+    name: 'option-home-not-named',
+    find: 'if (homes.length === 0) continue;',
+    replace: 'if (homes.length >= 0) continue;',
+    tests: [OPTIONS],
   },
 ];

@@ -7,7 +7,7 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
+import { checkAgentStatus, checkHandlers, checkOptionHome, resolveIterateOptions } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -103,6 +103,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     super();
     // Once per process, before anything can fail: an agent on an ended Node.js line hears of it at start.
     warnIfEndOfLife();
+    checkOptionHome(options, 'new WatchManager(...)');
     this.options = resolveOptions(options, VERSION, managerCredentialsToken);
     const { coordinator } = this.options;
     if (coordinator !== undefined) refuseTaken(coordinator);
@@ -181,6 +182,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
     checkHandlers(handlers);
+    // watch() hands over options of its own making: only registerWatch's can hold another call's.
+    checkOptionHome(options, 'registerWatch(...)');
     const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
@@ -245,13 +248,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    const highWaterMark = iterateHighWaterMark(options);
+    const { highWaterMark, autoAck } = resolveIterateOptions(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: ManagedWatch | undefined;
     const iterator = new WatchIterator(
-      options.autoAck ?? true,
+      autoAck,
       async () => {
         cancelled = true;
         // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
