@@ -185,7 +185,7 @@ const CONFIG_STATES: Readonly<Record<string, [setting: string, hint: string]>> =
   '3D000': ['connectionString', 'the database does not exist'],
   '42501': [
     'schema',
-    "the user lacks a privilege: create the tables ahead with the README's SQL and grant SELECT, INSERT, UPDATE, DELETE on them",
+    'the user lacks a privilege: create the tables ahead with the SQL of docs/replicas.md and grant SELECT, INSERT, UPDATE, DELETE on them',
   ],
 };
 
