@@ -16,6 +16,7 @@ import {
   ITERATOR_ACK,
   LIVE,
   MANAGER_ARGUMENTS,
+  OPTIONS,
   OTEL,
   PROXY,
   RECONNECT,
@@ -284,12 +285,30 @@ export const engineMutants: Mutant[] = [
     tests: [RESTART],
   },
 
+  // ── issue 22: one name per idea (the manager's state) ────────────────────────────────────────────────────────
+  {
+    // A watch stopped for good hidden from the manager's state: its only watch failed and it says idle again.
+    name: 'manager-degraded-hidden',
+    find: "w.state === 'closed' && w.lastErrorCode !== undefined)) return 'degraded';",
+    replace: "w.state === 'closed' && w.lastErrorCode === undefined)) return 'degraded';",
+    tests: [LIVE],
+  },
+
+  // ── issue 22 #6: an option given to the wrong call says where it belongs ───────────────────────────────────
+  {
+    // An option of another call is taken for a real unknown: the message lists the known options, not its call.
+    name: 'option-home-not-named',
+    find: 'if (homes.length === 0) continue;',
+    replace: 'if (homes.length >= 0) continue;',
+    tests: [OPTIONS],
+  },
+
   // ── issue 22: the for await loop's options and its position (manager-arguments.ts, topic-watch.ts) ─────────
   {
     // A failed record is retried twice more by default: the documented default is one attempt (no retry).
     name: 'iterate-max-attempts-default',
-    find: "count(options.maxAttempts, 'options.maxAttempts', 1, 1, 100, 'argument')",
-    replace: "count(options.maxAttempts, 'options.maxAttempts', 3, 1, 100, 'argument')",
+    find: 'concurrency: 100,\n  maxAttempts: 1,',
+    replace: 'concurrency: 100,\n  maxAttempts: 3,',
     tests: [MANAGER_ARGUMENTS, ITERATOR_ACK],
   },
   {

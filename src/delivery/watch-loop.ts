@@ -60,7 +60,7 @@ export interface IterateOptions<T = unknown> extends Pick<WatchOptions<T>, 'from
   concurrency?: number;
   /**
    * The old name of {@link concurrency}; giving both is refused (`INVALID_CONFIG`).
-   * @deprecated Use `concurrency`; `highWaterMark` goes in 0.3.
+   * @deprecated Since 0.2: use `concurrency` (removed in 0.3)
    */
   highWaterMark?: number;
   /**

@@ -1,5 +1,7 @@
 import { WatchError } from '../core/errors';
-import { checkKeys, count } from '../core/option-checks';
+import { checkKeys, count, invalid, isRecord } from '../core/option-checks';
+import { MANAGER_OPTION_KEYS } from '../config/options';
+import { WATCH_OPTION_KEYS } from '../config/watch-options';
 import type { AgentStatus } from '../core/types';
 import type { WatchHandlers } from '../delivery/watch-handlers';
 import type { IterateOptions } from '../delivery/watch-loop';
@@ -19,25 +21,31 @@ export function checkHandlers(handlers: WatchHandlers): void {
   }
 }
 
-/** `options` of `watch()` (for await) after its checks: the loop's concurrency and the attempts at a failed record. */
+/** The defaults of {@link IterateOptions}, read by {@link resolveIterateOptions}; each `@default` says the same. */
+export const ITERATE_DEFAULTS = {
+  concurrency: 100,
+  maxAttempts: 1,
+  autoAck: true,
+} as const satisfies { readonly [K in keyof IterateOptions]?: unknown };
+
+/** {@link IterateOptions} after defaults and validation (`from`, `resync` and `filter` go to the watch's). */
 export interface ResolvedIterateOptions {
+  /** Records handed over and not acknowledged, at most (`concurrency`, or its deprecated alias `highWaterMark`). */
   concurrency: number;
+  /** Attempts at an event the loop fails (`record.fail()`). */
   maxAttempts: number;
+  autoAck: boolean;
 }
 
 /**
  * `options` of `watch()` (for await): known keys only; `concurrency` (or its deprecated alias `highWaterMark`, not
- * both) a whole number 1..1000, `maxAttempts` 1..100 as registerWatch's.
+ * both) a whole number 1..1000, `maxAttempts` 1..100 as registerWatch's; applies the defaults.
  */
 export function resolveIterateOptions(options: IterateOptions): ResolvedIterateOptions {
   if (typeof options !== 'object' || options === null)
     throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-  checkKeys(
-    options as Record<string, unknown>,
-    ['from', 'resync', 'filter', 'signal', 'concurrency', 'highWaterMark', 'maxAttempts', 'autoAck'],
-    'options.',
-    'argument',
-  );
+  checkOptionHome(options, 'watch(...)');
+  checkKeys(options as Record<string, unknown>, ITERATE_OPTION_KEYS, 'options.', 'argument');
   // Both names of one setting: which one was meant is not ours to guess (Temporal's rule for conflicting options).
   if (options.concurrency !== undefined && options.highWaterMark !== undefined)
     throw new WatchError(
@@ -45,14 +53,59 @@ export function resolveIterateOptions(options: IterateOptions): ResolvedIterateO
       "invalid argument 'options.highWaterMark': concurrency is given too; highWaterMark is its deprecated alias: give concurrency only",
     );
   const field = options.highWaterMark === undefined ? 'concurrency' : 'highWaterMark';
-  const concurrency = options.concurrency ?? options.highWaterMark ?? 100;
+  const concurrency = options.concurrency ?? options.highWaterMark ?? ITERATE_DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1_000) {
     throw new WatchError(
       'INVALID_CONFIG',
       `invalid argument 'options.${field}': must be a whole number between 1 and 1000`,
     );
   }
-  return { concurrency, maxAttempts: count(options.maxAttempts, 'options.maxAttempts', 1, 1, 100, 'argument') };
+  return {
+    concurrency,
+    maxAttempts: count(options.maxAttempts, 'options.maxAttempts', ITERATE_DEFAULTS.maxAttempts, 1, 100, 'argument'),
+    autoAck: options.autoAck ?? ITERATE_DEFAULTS.autoAck,
+  };
+}
+
+/** Every key of {@link IterateOptions}. */
+const ITERATE_OPTION_KEYS: ReadonlyArray<keyof IterateOptions> = [
+  'from',
+  'resync',
+  'filter',
+  'signal',
+  'concurrency',
+  'highWaterMark',
+  'maxAttempts',
+  'autoAck',
+];
+
+/** The calls of a manager that take options, as messages name them. */
+type OptionsCall = 'new WatchManager(...)' | 'registerWatch(...)' | 'watch(...)';
+
+const KEYS_OF: Readonly<Record<OptionsCall, readonly string[]>> = {
+  'new WatchManager(...)': MANAGER_OPTION_KEYS,
+  'registerWatch(...)': WATCH_OPTION_KEYS,
+  'watch(...)': ITERATE_OPTION_KEYS,
+};
+
+/**
+ * Refuses an option handed to `call` that belongs to another call of the manager, saying which: `deadLetterDir`
+ * given to registerWatch is the manager's, and "unknown option (known: …30 names)" left the reader to find that out
+ * (issue 22 #6). A key no call knows is left to the call's own check, which lists the known ones.
+ */
+export function checkOptionHome(options: unknown, call: OptionsCall): void {
+  if (!isRecord(options)) return;
+  const known = KEYS_OF[call];
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const homes = (Object.keys(KEYS_OF) as OptionsCall[]).filter((other) => KEYS_OF[other].includes(key));
+    if (homes.length === 0) continue;
+    throw invalid(
+      call === 'new WatchManager(...)' ? key : `options.${key}`,
+      `it is an option of ${homes.join(' and ')}, not of ${call}`,
+      call === 'watch(...)' ? 'argument' : 'option',
+    );
+  }
 }
 
 /** `status` of `sendAgentStatus`: its state and message strings. */
