@@ -4,7 +4,7 @@ import { run } from './packed-app';
 
 /** One ```ts block of a Markdown page: a complete program, as a reader copies it. */
 export interface Sample {
-  /** The page, as named in a failure (`README.md`, `docs/testing.md`). */
+  /** The page, as named in a failure (`README.md`, `docs/wire.md`). */
   doc: string;
   /** The line of the block's opening fence (1-based). */
   line: number;
@@ -51,7 +51,7 @@ const TSCONFIG = {
 /** The ```ts (or ```typescript) blocks of a Markdown page, with the line each starts on; other blocks are skipped. */
 export function extractSamples(markdown: string, doc: string): Sample[] {
   const samples: Sample[] = [];
-  let open: { fence: string; indent: number; line: number; ts: boolean; code: string[] } | undefined;
+  let open: { fence: string; indent: number; line: number; typescript: boolean; code: string[] } | undefined;
   markdown.split('\n').forEach((text, i) => {
     if (open === undefined) {
       const fence = /^( *)(`{3,}|~{3,})\s*([\w-]*)/.exec(text);
@@ -60,14 +60,14 @@ export function extractSamples(markdown: string, doc: string): Sample[] {
           fence: fence[2] as string,
           indent: (fence[1] as string).length,
           line: i + 1,
-          ts: ['ts', 'typescript'].includes(fence[3] as string),
+          typescript: ['ts', 'typescript'].includes(fence[3] as string),
           code: [],
         };
       return;
     }
     const trimmed = text.trim();
     if (trimmed.startsWith(open.fence) && trimmed.slice(open.fence.length).trim() === '') {
-      if (open.ts) samples.push({ doc, line: open.line, code: `${open.code.join('\n')}\n` });
+      if (open.typescript) samples.push({ doc, line: open.line, code: `${open.code.join('\n')}\n` });
       open = undefined;
       return;
     }
@@ -77,7 +77,7 @@ export function extractSamples(markdown: string, doc: string): Sample[] {
   return samples;
 }
 
-/** The file a sample is written to: its page and line, `docs/testing.md:40` → `docs-testing-md-40.ts`. */
+/** The file a sample is written to, named for its page and line: `README.md:88` → `readme-md-88`, a TypeScript file. */
 function fileOf(sample: Sample): string {
   return `${sample.doc.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${sample.line}.ts`;
 }
