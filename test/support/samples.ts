@@ -20,7 +20,7 @@ export interface SampleFailure {
 }
 
 /** How long one sample may run: each ends by itself within seconds; a busy machine is given plenty more. */
-export const SAMPLE_TIMEOUT_MS = 60_000;
+const SAMPLE_TIMEOUT_MS = 60_000;
 
 /**
  * The compiler options of a new TypeScript project (`tsc --init` of TypeScript 5.9, for Node.js: `types: ["node"]`)
