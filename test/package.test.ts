@@ -35,7 +35,7 @@ describe('the npm package, packed and installed offline into an empty directory'
     packed.remove();
   });
 
-  it('holds only what users need: dist, proto, the docs, the examples, README, LICENSE, package.json (no tests, benches or sources)', async () => {
+  it('holds only what users need: dist, proto, the docs and API reference, the examples, README, LICENSE, package.json (no tests, benches or sources)', async () => {
     const listed = await run(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
     const files =
       (JSON.parse(listed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
@@ -46,12 +46,16 @@ describe('the npm package, packed and installed offline into an empty directory'
         files.includes('proto/watch.proto') &&
         files.includes('docs/wire.md') &&
         files.includes('examples/handler-agent.ts') &&
+        files.includes('docs/reference/README.md') &&
+        files.includes('docs/reference/watch-manager/classes/WatchManager.md') &&
         files.includes('LICENSE'),
     );
     // The examples are the one TypeScript source shipped: programs to read and copy, they import 'watch-manager'.
     const allowed = (f: string): boolean =>
       /^examples\/[a-z-]+\.ts$/.test(f) ||
-      (/^(dist\/|proto\/|docs\/[a-z-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(f) &&
+      (/^(dist\/|proto\/|docs\/[a-z-]+\.md$|docs\/reference\/[\w/.-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(
+        f,
+      ) &&
         !f.endsWith('.map') &&
         (!f.endsWith('.ts') || f.endsWith('.d.ts')));
     const stray = files.filter((f) => !allowed(f));

@@ -1,7 +1,7 @@
 /**
  * `watch-manager/testing`: the embedded fake watch service and the tools to test an agent against it without the
  * real service: a fake clock, a fault-injecting TCP proxy, and a fake event and its context to unit-test a handler.
- * @packageDocumentation
+ * @module watch-manager/testing
  */
 export {
   FakeWatchService,
