@@ -88,21 +88,21 @@ describe('the samples of the README and docs/, packed, installed, type-checked a
   );
 
   it(
-    'names the block of a sample that does not type-check and of one that throws, with the output, and passes the rest',
+    'names the block of a sample that does not type-check, of one that throws and of one that prints nothing, and passes the rest',
     { timeout: 600_000 },
     async () => {
       const doc = 'test/fixtures/broken-samples.md';
       const samples = extractSamples(readFileSync(path.join(ROOT, doc), 'utf8'), doc);
       assert.deepEqual(
         samples.map((s) => s.line),
-        [12, 21, 30],
-        'the three ts blocks, not the sh one',
+        [12, 21, 30, 39],
+        'the four ts blocks, not the sh one',
       );
       const failures = await checkSamples(packed.app, 'broken-samples', samples);
       const report = reportFailures(failures);
       assert.deepEqual(
         failures.map((f) => `${f.where} ${f.stage}`),
-        [`${doc}:21 type-check`, `${doc}:30 run`],
+        [`${doc}:21 type-check`, `${doc}:30 run`, `${doc}:39 run`],
         report,
       );
       // The compiler's error at the page's line and column; the program's exit, error and stack at the page's line.
@@ -113,6 +113,7 @@ describe('the samples of the README and docs/, packed, installed, type-checked a
       assert.match(failures[1]?.output ?? '', /^exited 1:\n/);
       assert.match(failures[1]?.output ?? '', /Error: this sample breaks at run time/);
       assert.match(failures[1]?.output ?? '', /test\/fixtures\/broken-samples\.md:34:\d+/);
+      assert.match(failures[2]?.output ?? '', /^exited 0 but printed nothing on stdout:/);
       assert.match(report, /^test\/fixtures\/broken-samples\.md:21: the sample does not type-check\n {4}/);
     },
   );

@@ -109,7 +109,7 @@ function toPageLines(output: string, samples: readonly Sample[]): string {
  * installPacked, with typescript and @types/node installed): all type-checked at once by the app's own `tsc`, then
  * each that type-checked run with node, one after the other, from a folder of its own, given `env(sample)`. A
  * sample fails when the compiler reports an error in it, or when it does not exit 0 within
- * {@link SAMPLE_TIMEOUT_MS}. Compiler errors outside every sample fail as `tsc`.
+ * {@link SAMPLE_TIMEOUT_MS}, or prints nothing on stdout. Compiler errors outside every sample fail as `tsc`.
  */
 export async function checkSamples(
   app: string,
@@ -174,8 +174,13 @@ export async function checkSamples(
       SAMPLE_TIMEOUT_MS,
       await env(sample),
     );
-    if (ran.code === 0) continue;
-    const how = ran.timedOut ? `did not end within ${SAMPLE_TIMEOUT_MS / 1000} s` : `exited ${ran.code}`;
+    // A sample shows what it does: one that prints nothing shows nothing a reader can compare with.
+    if (ran.code === 0 && ran.stdout.trim() !== '') continue;
+    const how = ran.timedOut
+      ? `did not end within ${SAMPLE_TIMEOUT_MS / 1000} s`
+      : ran.code === 0
+        ? 'exited 0 but printed nothing on stdout'
+        : `exited ${ran.code}`;
     const output = `${ran.stdout}${ran.stderr}`;
     failures.push({
       where: `${sample.doc}:${sample.line}`,
