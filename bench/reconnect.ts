@@ -26,10 +26,10 @@ async function main(): Promise<void> {
     reconnect: { resetAfterMs: 1_000 },
   });
   let abortedAt = 0;
-  let readyAt = 0;
+  let subscribedAt = 0;
   let firstAt = 0;
   manager.on('state', (change) => {
-    if (change.to === 'ready' && abortedAt > 0 && readyAt === 0) readyAt = nowMicros();
+    if (change.to === 'subscribed' && abortedAt > 0 && subscribedAt === 0) subscribedAt = nowMicros();
   });
   let delivered = 0;
   let lastSeq = 0;
@@ -45,12 +45,12 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   child.stdout?.on('data', (d: Buffer) => lines.push(...String(d).trim().split('\n')));
   child.stdin?.write(`rate 500 ${Math.ceil(ABORTS * 1.5) + 5}\n`);
-  const toReady: number[] = [];
+  const toSubscribed: number[] = [];
   const toEvent: number[] = [];
   for (let i = 0; i < ABORTS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     abortedAt = 0;
-    readyAt = 0;
+    subscribedAt = 0;
     firstAt = 0;
     const before = lines.length;
     child.stdin?.write('abort\n');
@@ -63,13 +63,13 @@ async function main(): Promise<void> {
         ?.split(' ')[1],
     );
     const deadline = Date.now() + 10_000;
-    while ((readyAt === 0 || firstAt === 0) && Date.now() < deadline)
+    while ((subscribedAt === 0 || firstAt === 0) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 1));
     if (firstAt === 0) throw new Error(`abort ${i + 1}: no event after 10 s`);
-    toReady.push((readyAt - abortedAt) / 1000);
+    toSubscribed.push((subscribedAt - abortedAt) / 1000);
     toEvent.push((firstAt - abortedAt) / 1000);
     process.stdout.write(
-      `abort ${i + 1}: subscribed again after ${toReady.at(-1)?.toFixed(1)} ms, first new event handled after ${toEvent.at(-1)?.toFixed(1)} ms\n`,
+      `abort ${i + 1}: subscribed again after ${toSubscribed.at(-1)?.toFixed(1)} ms, first new event handled after ${toEvent.at(-1)?.toFixed(1)} ms\n`,
     );
   }
   await manager.close();
@@ -77,10 +77,10 @@ async function main(): Promise<void> {
   if (!inOrder) throw new Error('events out of order or repeated');
   process.stdout.write(`${delivered} events handled in order, none repeated\n`);
   process.stdout.write(
-    `subscribed again: median ${median(toReady).toFixed(0)} ms, p90 ${p90(toReady).toFixed(0)}, range ${range(toReady)}; first new event: median ${median(toEvent).toFixed(0)} ms, p90 ${p90(toEvent).toFixed(0)}, range ${range(toEvent)}\n`,
+    `subscribed again: median ${median(toSubscribed).toFixed(0)} ms, p90 ${p90(toSubscribed).toFixed(0)}, range ${range(toSubscribed)}; first new event: median ${median(toEvent).toFixed(0)} ms, p90 ${p90(toEvent).toFixed(0)}, range ${range(toEvent)}\n`,
   );
   process.stdout.write(
-    `BENCH reconnect aborts=${ABORTS} resubscribed_ms_median=${median(toReady).toFixed(0)} resubscribed_ms_p90=${p90(toReady).toFixed(0)} first_event_ms_median=${median(toEvent).toFixed(0)} first_event_ms_range=${range(toEvent)} first_event_ms_p90=${p90(toEvent).toFixed(0)}\n`,
+    `BENCH reconnect aborts=${ABORTS} resubscribed_ms_median=${median(toSubscribed).toFixed(0)} resubscribed_ms_p90=${p90(toSubscribed).toFixed(0)} first_event_ms_median=${median(toEvent).toFixed(0)} first_event_ms_range=${range(toEvent)} first_event_ms_p90=${p90(toEvent).toFixed(0)}\n`,
   );
 }
 

@@ -33,6 +33,8 @@ export type {
   ResourceReference,
   ResourceScope,
   AgentStatus,
+  WatchState,
+  ManagerState,
   ConnectionState,
   ManagerStatus,
   WatchStatus,
@@ -40,6 +42,7 @@ export type {
   StateChangeBase,
   StateChangeToWork,
   StateChangeToTrouble,
+  StateChangeToStandby,
   WatchMetrics,
   LeaseChange,
 } from './core/types';

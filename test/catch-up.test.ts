@@ -338,7 +338,7 @@ describe('catch-up and resume', () => {
     assert.ok(m.lagMs !== undefined && m.lagMs >= 0 && m.lastEventTime !== undefined);
     service.abortStreams({ topic: TOPIC });
     await service.waitFor(
-      () => c.manager.metrics().watches[0]?.reconnects === 1 && c.manager.status().state === 'ready',
+      () => c.manager.metrics().watches[0]?.reconnects === 1 && c.manager.status().state === 'subscribed',
       5_000,
       'reconnected',
     );

@@ -80,7 +80,7 @@ describe(
       const activeStatus = a.status().watches[0];
       assert.equal(activeStatus?.role, 'active');
       assert.equal(activeStatus?.owner, 'member-a');
-      assert.equal(activeStatus?.state, 'ready');
+      assert.equal(activeStatus?.state, 'subscribed');
       const epoch = activeStatus?.epoch as number;
       assert.ok(handled.every((h) => h.fence === epoch && h.key === `${topic}:${h.seq}`));
       const standby = b.status().watches[0];
@@ -90,7 +90,7 @@ describe(
       );
       assert.deepEqual(leases, [{ watchId: 'watch-1', topic, kind: 'won', epoch, owner: 'member-a' }]);
       // Standing by is healthy and ready (probes must not restart or drain a standby replica).
-      assert.deepEqual([b.health().live, b.health().ready], [true, true]);
+      assert.deepEqual([b.health().healthy, b.health().ready], [true, true]);
 
       // A graceful hand-off: a stores its position and releases; b wins at once (within a renew round or two).
       const closedAt = Date.now();

@@ -91,7 +91,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     assert.equal(thrown(() => new WatchManager(options(own))).code, 'INVALID_CONFIG');
   });
 
-  it('a coordinator closed under its manager: not live, not ready, the reason in health() and the probes', async () => {
+  it('a coordinator closed under its manager: not healthy, not ready, the reason in health() and the probes', async () => {
     const topic = topicName('closed-under');
     suite.service.createTopic(topic);
     suite.service.publishMany(topic, 2);
@@ -108,13 +108,13 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
       await c.close(); // the application's mistake: the manager still uses it
       await until('the watch stands by', () => m.status().watches[0]?.state === 'standby');
       const report = m.health();
-      assert.deepEqual([report.live, report.ready], [false, false], JSON.stringify(report.reasons));
+      assert.deepEqual([report.healthy, report.ready], [false, false], JSON.stringify(report.reasons));
       assert.ok(
         report.reasons.some((r) => /^coordinator: .*member-closed-under is closed/.test(r)),
         report.reasons.join('; '),
       );
-      const [live, ready] = [await probe(server.port, '/healthz'), await probe(server.port, '/readyz')];
-      assert.deepEqual([live.status, ready.status], [503, 503]);
+      const [healthz, ready] = [await probe(server.port, '/healthz'), await probe(server.port, '/readyz')];
+      assert.deepEqual([healthz.status, ready.status], [503, 503]);
       assert.ok(ready.body.reasons.some((r) => r.includes('is closed')));
       // At once, not after the timeout: nothing brings that coordinator back.
       await assert.rejects(m.ready({ timeoutMs: 10_000 }), (e: WatchError) => {
@@ -125,7 +125,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     }
   });
 
-  it('the pool the application passed in is ended: not live, not ready, saying so; a new manager refuses that coordinator', async () => {
+  it('the pool the application passed in is ended: not healthy, not ready, saying so; a new manager refuses that coordinator', async () => {
     const topic = topicName('pool-ended');
     suite.service.createTopic(topic);
     suite.service.publishMany(topic, 2);
@@ -146,7 +146,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     await until('the topic runs', () => seen.length === 2 && m.health().ready);
     await pool.end(); // the application's mistake: the coordinator still uses it
     const report = m.health();
-    assert.deepEqual([report.live, report.ready], [false, false], 'at once: nothing brings that pool back');
+    assert.deepEqual([report.healthy, report.ready], [false, false], 'at once: nothing brings that pool back');
     assert.ok(
       report.reasons.some((r) =>
         /^coordinator: the pg\.Pool given to .*member-pool \(option 'pool'\) was ended/.test(r),
@@ -176,7 +176,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     try {
       await until('not ready', () => !m.health().ready);
       const report = m.health();
-      assert.equal(report.live, true, 'the database may come back: not a restart');
+      assert.equal(report.healthy, true, 'the database may come back: not a restart');
       assert.ok(
         report.reasons.some((r) =>
           /^coordinator: member member-db-gone could not renew or claim leases for \d+ ms \(more than renewDeadlineMs, 1000 ms\): PostgreSQL: .*ECONNREFUSED/.test(
@@ -235,7 +235,7 @@ describe('coordinators: one per manager, and health() that sees a topic nobody r
     assert.ok(after > 2 * 1_500, `reported after ${after} ms: not before 2 x leaseMs`);
     assert.deepEqual([status?.state, status?.role, status?.owner], ['standby', 'standby', undefined]);
     assert.match(status?.stalled ?? '', /no member has held its lease for \d+ ms \(more than 2 x leaseMs, 3000 ms\)/);
-    assert.deepEqual([report.live, report.ready], [true, false]);
+    assert.deepEqual([report.healthy, report.ready], [true, false]);
     assert.ok(
       report.reasons.some((r) => r.includes(topic) && /runs nowhere/.test(r)),
       report.reasons.join('; '),

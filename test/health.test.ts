@@ -24,12 +24,17 @@ scanForSecrets();
 
 // manager.health(), manager.ready() and the probe server, asked over real HTTP while a watch connects, falls behind
 // in a catch-up, reconnects and stops for good.
-async function probe(
-  port: number,
-  path: string,
-): Promise<{ status: number; body: { live: boolean; ready: boolean; reasons: string[] } }> {
+async function probe(port: number, path: string): Promise<{ status: number; body: ProbeBody }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: res.status, body: (await res.json()) as { live: boolean; ready: boolean; reasons: string[] } };
+  return { status: res.status, body: (await res.json()) as ProbeBody };
+}
+
+/** What /healthz and /readyz answer; `live` is the deprecated name of `healthy` (same value, until 0.3). */
+interface ProbeBody {
+  healthy: boolean;
+  live: boolean;
+  ready: boolean;
+  reasons: string[];
 }
 
 /** A service whose topic holds `events` missed events, and managers that start from the beginning of it. */
@@ -57,7 +62,7 @@ describe('health for probes', { timeout: 60_000 }, () => {
     });
     const server = await serveProbes(manager, { port: 0, host: '127.0.0.1' });
     try {
-      // Nothing registered: live, not ready.
+      // Nothing registered: healthy, not ready.
       assert.equal((await probe(server.port, '/healthz')).status, 200);
       const empty = await probe(server.port, '/readyz');
       assert.deepEqual([empty.status, empty.body.reasons], [503, ['no watch is registered']]);
@@ -94,11 +99,12 @@ describe('health for probes', { timeout: 60_000 }, () => {
       await manager.ready({ timeoutMs: 20_000 });
       assert.equal((await probe(server.port, '/readyz')).status, 200);
 
-      // The token revoked: refused for good, the watch stops: not live, and ready() says why at once.
+      // The token revoked: refused for good, the watch stops: not healthy, and ready() says why at once.
       service.revokeToken(jwt);
       await until('stopped', () => manager.status().watches[0]?.state === 'closed', 20_000);
       const dead = await probe(server.port, '/healthz');
       assert.equal(dead.status, 503);
+      assert.deepEqual([dead.body.healthy, dead.body.ready], [false, false]);
       assert.match(dead.body.reasons.join(), /stopped for good \(UNAUTHENTICATED\)/);
       await assert.rejects(manager.ready({ timeoutMs: 5_000 }), (e: WatchError) => e.code === 'UNAUTHENTICATED');
       assert.equal((await fetch(`http://127.0.0.1:${server.port}/other`)).status, 404);
@@ -243,6 +249,7 @@ describe(
         await until('stopped for good', () => manager.status().watches[0]?.state === 'closed');
         assert.ok(failed.some((e) => e.code === 'HANDLER_FAILED'));
         assert.equal((await probe(server.port, '/healthz')).status, 503);
+        assert.equal(manager.status().state, 'degraded', 'its only watch stopped for good');
 
         // The application registers the topic again: the stopped watch is replaced.
         const handled: number[] = [];
@@ -250,8 +257,9 @@ describe(
         await manager.ready({ timeoutMs: 20_000 });
         assert.deepEqual(
           manager.status().watches.map((w) => [w.id, w.state]),
-          [[second.id, 'ready']],
+          [[second.id, 'subscribed']],
         );
+        assert.equal(manager.status().state, 'subscribed', 'the stopped watch replaced: not degraded any more');
         assert.deepEqual(
           manager.health().watches.map((w) => w.id),
           [second.id],
@@ -295,7 +303,7 @@ describe(
           `names the URL tried: ${tried.message}`,
         );
         const [status] = manager.status().watches;
-        assert.deepEqual([status?.state, status?.live], ['ready', false], 'subscribed, not live');
+        assert.deepEqual([status?.state, status?.live], ['subscribed', false], 'subscribed, not live');
         const health = manager.health();
         assert.equal(health.ready, false);
         assert.match(health.reasons.join(), /catching up on missed events \(last error: HISTORY_UNAVAILABLE\)/);

@@ -189,7 +189,7 @@ describe('for await consumers', () => {
     assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG');
     assert.deepEqual(
       m.status().watches.map((w) => [w.id, w.state]),
-      [[sub.id, 'ready']],
+      [[sub.id, 'subscribed']],
     );
     await m.close();
     await service.stop();

@@ -58,7 +58,7 @@ describe('a live watch against the fake service', () => {
     const published = service.publishMany(TOPIC, 200);
     await service.waitFor(() => got.length === 200, 10_000, '200 events');
     assert.deepEqual(got, published);
-    assert.equal(m.status().watches[0]?.lastSequenceId, published.at(-1)?.sequenceId);
+    assert.equal(m.status().watches[0]?.acknowledgedSequenceId, published.at(-1)?.sequenceId);
     await m.close();
   });
 
@@ -86,7 +86,7 @@ describe('a live watch against the fake service', () => {
     await m.close();
   });
 
-  it('status() is right before connect, while connecting, when ready and after close', async () => {
+  it('status() is right before connect, while connecting, when subscribed and after close', async () => {
     const m = manager();
     assert.deepEqual(m.status(), { state: 'idle', watches: [] });
     const pending = m.registerWatch('/management/v1alpha1/watchtopics/third', { onEvent: () => undefined });
@@ -94,13 +94,14 @@ describe('a live watch against the fake service', () => {
     assert.equal(m.status().watches[0]?.state, 'connecting');
     const sub = await pending;
     assert.deepEqual(m.status(), {
-      state: 'ready',
+      state: 'subscribed',
       watches: [
         {
           id: sub.id,
           topic: '/management/v1alpha1/watchtopics/third',
-          state: 'ready',
+          state: 'subscribed',
           live: m.status().watches[0]?.live ?? false,
+          acknowledgedSequenceId: 0,
           lastSequenceId: 0,
         },
       ],
@@ -133,7 +134,7 @@ describe('a live watch against the fake service', () => {
     assert.equal(errors[0]?.code, 'CONNECTION_LOST');
     assert.equal(errors[0]?.retryable, true);
     await clock.advance(60_000);
-    await service.waitFor(() => m.status().state === 'ready', 5_000, 'ready again');
+    await service.waitFor(() => m.status().state === 'subscribed', 5_000, 'subscribed again');
     await m.close();
   });
 
@@ -220,9 +221,55 @@ describe('a live watch against the fake service', () => {
     service.publish(topic);
     await service.waitFor(() => errors.length === 1, 5_000, 'handler failure');
     assert.equal(errors[0]?.code, 'HANDLER_FAILED');
-    assert.equal(m.status().watches[0]?.lastSequenceId, ok.sequenceId);
+    assert.equal(m.status().watches[0]?.acknowledgedSequenceId, ok.sequenceId);
     assert.equal(m.status().watches[0]?.state, 'closed');
     await m.close();
+  });
+
+  it("status().state is 'degraded' while a watch that stopped for good is listed (it said 'idle'); 'idle' without watches", async () => {
+    const m = manager();
+    assert.equal(m.status().state, 'idle', 'no watch yet');
+    const topic = '/management/v1alpha1/watchtopics/third';
+    const errors: WatchError[] = [];
+    const changes: StateChange[] = [];
+    m.on('state', (c) => void changes.push(c));
+    const sub = await m.registerWatch(topic, {
+      onEvent: () => {
+        throw new Error('cannot apply');
+      },
+      onError: (e) => void errors.push(recordError(e)),
+    });
+    assert.equal(m.status().state, 'subscribed');
+    service.publish(topic);
+    await service.waitFor(() => errors.length === 1, 5_000, 'handler failure');
+    assert.equal(errors[0]?.code, 'HANDLER_FAILED');
+    assert.deepEqual(
+      m.status().watches.map((w) => [w.id, w.state, w.lastErrorCode]),
+      [[sub.id, 'closed', 'HANDLER_FAILED']],
+      'the only watch stopped for good, still listed',
+    );
+    assert.equal(m.status().state, 'degraded');
+    assert.equal(m.toJSON().state, 'degraded');
+    const stopped = changes.at(-1);
+    assert.deepEqual(
+      [stopped?.from, stopped?.to, stopped?.errorCode, stopped?.managerState],
+      ['subscribed', 'closed', 'HANDLER_FAILED', 'degraded'],
+      "the 'state' event says so too",
+    );
+    // Another topic subscribed meanwhile: degraded goes before subscribed.
+    const other = await m.registerWatch(TOPIC, { onEvent: () => undefined });
+    assert.deepEqual(
+      m.status().watches.map((w) => w.state),
+      ['closed', 'subscribed'],
+    );
+    assert.equal(m.status().state, 'degraded');
+    // The stopped watch closed by the application: it leaves the list.
+    await m.closeWatch(sub.id);
+    assert.equal(m.status().state, 'subscribed');
+    await m.closeWatch(other.id);
+    assert.deepEqual(m.status(), { state: 'idle', watches: [] });
+    await m.close();
+    assert.equal(m.status().state, 'closed', 'closed goes before everything');
   });
 
   it("emits a 'state' event on every state change, with the error behind it", async () => {
@@ -234,12 +281,12 @@ describe('a live watch against the fake service', () => {
     await service.waitFor(() => changes.length >= 3, 5_000, 'reconnected');
     await m.close();
     assert.deepEqual(
-      changes.map(({ from, to, errorCode, manager: state }) => ({ from, to, errorCode, state })),
+      changes.map(({ from, to, errorCode, managerState: state }) => ({ from, to, errorCode, state })),
       [
-        { from: 'connecting', to: 'ready', errorCode: undefined, state: 'ready' },
-        { from: 'ready', to: 'reconnecting', errorCode: 'CONNECTION_LOST', state: 'reconnecting' },
-        { from: 'reconnecting', to: 'ready', errorCode: undefined, state: 'ready' },
-        { from: 'ready', to: 'closed', errorCode: undefined, state: 'closed' },
+        { from: 'connecting', to: 'subscribed', errorCode: undefined, state: 'subscribed' },
+        { from: 'subscribed', to: 'reconnecting', errorCode: 'CONNECTION_LOST', state: 'reconnecting' },
+        { from: 'reconnecting', to: 'subscribed', errorCode: undefined, state: 'subscribed' },
+        { from: 'subscribed', to: 'closed', errorCode: undefined, state: 'closed' },
       ],
     );
     assert.ok(changes.every((c) => c.watchId === sub.id && c.topic === TOPIC));
@@ -289,7 +336,7 @@ describe('one way to learn that a handler failed (#12)', () => {
       assert.deepEqual(changes, ['connecting > closed HANDLER_FAILED']);
       const status = m.status().watches.find((w) => w.id === sub.id);
       assert.deepEqual(
-        [status?.state, status?.lastErrorCode, status?.lastSequenceId],
+        [status?.state, status?.lastErrorCode, status?.acknowledgedSequenceId],
         ['closed', 'HANDLER_FAILED', 1],
         'stopped before event 2',
       );

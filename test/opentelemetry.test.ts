@@ -122,7 +122,7 @@ describe('OpenTelemetry metrics (watch-manager/opentelemetry)', { timeout: 60_00
       assert.equal(service.abortStreams(), 1);
       await until(
         'the reconnect',
-        () => manager.metrics().watches[0]?.reconnects === 1 && manager.status().state === 'ready',
+        () => manager.metrics().watches[0]?.reconnects === 1 && manager.status().state === 'subscribed',
       );
       service.publishMany(TOPIC, 2, { kind: 'Keep' });
       // The second catch-up's duration is told when its hand-off to live runs through delivery, which can come after

@@ -262,6 +262,86 @@ describe('options: one validation step', () => {
   });
 });
 
+describe('an option given to the wrong call says where it belongs (issue 22 #6)', () => {
+  /** The INVALID_CONFIG message of a constructor call with `extra` beside valid options. */
+  function constructorMessage(extra: Record<string, unknown>): string {
+    try {
+      new WatchManager({ ...VALID, ...extra });
+    } catch (err) {
+      const error = recordError(err);
+      assert.ok(error instanceof WatchError && error.code === 'INVALID_CONFIG', String(error));
+      return error.message;
+    }
+    assert.fail('the constructor accepted it');
+  }
+
+  it('a per-watch or for-await option given to new WatchManager names the call it belongs to', () => {
+    assert.equal(
+      constructorMessage({ handlerTimeoutMs: 5_000 }),
+      "invalid option 'handlerTimeoutMs': it is an option of registerWatch(...), not of new WatchManager(...)",
+    );
+    assert.equal(
+      constructorMessage({ filter: { kinds: ['APIService'] } }),
+      "invalid option 'filter': it is an option of registerWatch(...) and watch(...), not of new WatchManager(...)",
+    );
+    assert.equal(
+      constructorMessage({ autoAck: false }),
+      "invalid option 'autoAck': it is an option of watch(...), not of new WatchManager(...)",
+    );
+  });
+
+  it('a real unknown (a typo) still lists the known options, and a shared option (from) is taken', async () => {
+    const message = constructorMessage({ deadLetterDirectory: '/tmp/x' });
+    assert.match(
+      message,
+      /^invalid option 'deadLetterDirectory': unknown option \(known: target, tenantId, .*deadLetterDir/,
+    );
+    assert.doesNotMatch(message, /it is an option of/);
+    const shared = {
+      ...VALID,
+      tls: false as const,
+      target: '127.0.0.1:1',
+      logger: captureLogger(),
+      from: 'beginning' as const,
+    };
+    await new WatchManager(shared).close();
+  });
+
+  it('a manager option given to registerWatch or watch() names new WatchManager; nothing is sent', async () => {
+    const manager = new WatchManager({ ...VALID, tls: false, target: '127.0.0.1:1', logger: captureLogger() });
+    const handlers = { onEvent: (): void => undefined };
+    const calls: Array<[() => unknown, string]> = [
+      [
+        () => manager.registerWatch(TOPIC, handlers, { deadLetterDir: '/tmp/dead' } as never),
+        "invalid option 'options.deadLetterDir': it is an option of new WatchManager(...), not of registerWatch(...)",
+      ],
+      [
+        () => manager.registerWatch(TOPIC, handlers, { concurrency: 2, maxBufferedEvents: 10 } as never),
+        "invalid option 'options.maxBufferedEvents': it is an option of new WatchManager(...), not of registerWatch(...)",
+      ],
+      [
+        () => manager.registerWatch(TOPIC, handlers, { signal: AbortSignal.timeout(1_000) } as never),
+        "invalid option 'options.signal': it is an option of watch(...), not of registerWatch(...)",
+      ],
+      [
+        () => manager.watch(TOPIC, { closeTimeoutMs: 1_000 } as never),
+        "invalid argument 'options.closeTimeoutMs': it is an option of new WatchManager(...), not of watch(...)",
+      ],
+      [
+        () => manager.watch(TOPIC, { handlerTimeoutMs: 1_000 } as never),
+        "invalid argument 'options.handlerTimeoutMs': it is an option of registerWatch(...), not of watch(...)",
+      ],
+    ];
+    for (const [call, message] of calls) {
+      const err = await typedError(call, message);
+      assert.equal(err.code, 'INVALID_CONFIG');
+      assert.equal(err.message, message);
+    }
+    assert.deepEqual(manager.status().watches, []);
+    await manager.close();
+  });
+});
+
 describe('tenant ids, per-watch option keys, proxy values and self links (issue 11 #1, #10, #12, #13)', () => {
   for (const [name, tenantId] of [
     ['a tab', 'org\t1'],

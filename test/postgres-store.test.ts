@@ -57,10 +57,10 @@ describe('PostgresSequenceStore against a real PostgreSQL', { timeout: 120_000 }
     await pool.end();
   });
 
-  it('uses tables a DBA created ahead from the README SQL, and creates nothing then', async () => {
-    // The README's SQL is the SDK's own, for the default schema.
-    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    assert.ok(readme.includes('```sql\n' + schemaSql('watch_manager') + '\n```'), 'the README shows the SDK SQL');
+  it('uses tables a DBA created ahead from the SQL of docs/replicas.md, and creates nothing then', async () => {
+    // The page's SQL is the SDK's own, for the default schema.
+    const page = readFileSync(path.join(__dirname, '..', 'docs', 'replicas.md'), 'utf8');
+    assert.ok(page.includes('```sql\n' + schemaSql('watch_manager') + '\n```'), 'docs/replicas.md shows the SDK SQL');
     const pool = new Pool({ connectionString: pg.connectionString });
     await pool.query(schemaSql('"ahead"'));
     const store = new PostgresSequenceStore({ connectionString: pg.connectionString, schema: 'ahead' });

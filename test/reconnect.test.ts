@@ -74,7 +74,7 @@ describe('reconnect policy', () => {
     service.abortStreams({ topic: TOPIC });
     assert.equal(await nextDelay(), 9_990, 'an accepted stream without progress escalates');
     await wait(9_990);
-    await service.waitFor(() => manager.status().state === 'ready', 5_000, 'accepted');
+    await service.waitFor(() => manager.status().state === 'subscribed', 5_000, 'accepted');
     await clock.advance(5_000);
     service.abortStreams({ topic: TOPIC });
     assert.equal(await nextDelay(), 999, 'after 5 s of health the backoff starts over');

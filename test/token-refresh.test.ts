@@ -69,7 +69,7 @@ describe('in-stream token refresh', () => {
     assert.equal(service.counters.expiredStreams, 0);
     assert.equal(service.counters.refreshesRejected, 0);
     assert.deepEqual(errors, []);
-    assert.equal(manager.status().state, 'ready');
+    assert.equal(manager.status().state, 'subscribed');
     await manager.close();
     await service.stop();
   });
@@ -243,7 +243,7 @@ describe('in-stream token refresh', () => {
     current = await token(service);
     service.expireToken(old);
     await service.waitFor(
-      () => service.counters.accepted === 2 && manager.status().state === 'ready',
+      () => service.counters.accepted === 2 && manager.status().state === 'subscribed',
       5_000,
       'resubscribed',
     );

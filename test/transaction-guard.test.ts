@@ -98,7 +98,7 @@ describe('transactional handlers: ctx.client guards the transaction', { timeout:
       leases.map((l) => l.kind),
       ['won'],
     );
-    assert.equal(manager.status().watches[0]?.state, 'ready');
+    assert.equal(manager.status().watches[0]?.state, 'subscribed');
   });
 
   it('a handler that calls ctx.client.release(): refused (thrown: the attempt fails; caught: it goes on), each event once', async () => {
@@ -137,7 +137,7 @@ describe('transactional handlers: ctx.client guards the transaction', { timeout:
       leases.map((l) => l.kind),
       ['won'],
     );
-    assert.equal(manager.status().watches[0]?.state, 'ready');
+    assert.equal(manager.status().watches[0]?.state, 'subscribed');
   });
 
   it('a handler that keeps ctx.client and queries after it returned (no await): refused with CLOSED, nothing written', async () => {

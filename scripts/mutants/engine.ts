@@ -14,6 +14,7 @@ import {
   HEALTH,
   ITERATOR,
   LIVE,
+  OPTIONS,
   OTEL,
   PROXY,
   RECONNECT,
@@ -280,5 +281,23 @@ export const engineMutants: Mutant[] = [
     find: '    this.resetTo = target;\n',
     replace: '    this.resetTo = undefined;\n',
     tests: [RESTART],
+  },
+
+  // ── issue 22: one name per idea (the manager's state) ────────────────────────────────────────────────────────
+  {
+    // A watch stopped for good hidden from the manager's state: its only watch failed and it says idle again.
+    name: 'manager-degraded-hidden',
+    find: "w.state === 'closed' && w.lastErrorCode !== undefined)) return 'degraded';",
+    replace: "w.state === 'closed' && w.lastErrorCode === undefined)) return 'degraded';",
+    tests: [LIVE],
+  },
+
+  // ── issue 22 #6: an option given to the wrong call says where it belongs ───────────────────────────────────
+  {
+    // An option of another call is taken for a real unknown: the message lists the known options, not its call.
+    name: 'option-home-not-named',
+    find: 'if (homes.length === 0) continue;',
+    replace: 'if (homes.length >= 0) continue;',
+    tests: [OPTIONS],
   },
 ];

@@ -16,17 +16,17 @@ export const healthMutants: Mutant[] = [
 
   // ── issue 20: corrupt lease rows, sessions ended by the server, a database that never answers, coordinator holes ──
   {
-    // a closed coordinator leaves the member live (no restart), or a passing one makes it not live
-    name: 'health-live-ignores-closed-coordinator',
-    find: '  const live = loopOk && trouble?.final !== true && watches.every((w) => w.live);',
-    replace: '  const live = loopOk && trouble?.final !== false && watches.every((w) => w.live);',
+    // a closed coordinator leaves the member healthy (no restart), or a passing one makes it not healthy
+    name: 'health-healthy-ignores-closed-coordinator',
+    find: '  const healthy = loopOk && trouble?.final !== true && watches.every((w) => w.healthy);',
+    replace: '  const healthy = loopOk && trouble?.final !== false && watches.every((w) => w.healthy);',
     tests: [COORDINATOR_HEALTH],
   },
   {
     // a member that cannot renew or claim still says ready (issue 20 item 7)
     name: 'health-ready-ignores-coordinator-trouble',
-    find: '  const ready = live && trouble === undefined && watches.length > 0',
-    replace: '  const ready = live && watches.length > 0',
+    find: '  const ready = healthy && trouble === undefined && watches.length > 0',
+    replace: '  const ready = healthy && watches.length > 0',
     tests: [COORDINATOR_HEALTH],
   },
 ];

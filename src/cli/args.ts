@@ -70,7 +70,7 @@ Examples:
 
 Exit codes: 0 finished (--max-events, SIGINT/SIGTERM after saving the state), 2 bad flags or configuration,
 3 authentication or authorization refused, 1 any other fatal error (130: a second signal).
-Records: {"record":"event"|"live"|"resync",…} one JSON object per line; see the README's watch-tail section.
+Records: {"record":"event"|"live"|"resync",…} one JSON object per line; see docs/cli.md.
 `;
 
 function program(): Command {

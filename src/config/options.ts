@@ -69,22 +69,29 @@ export interface ReconnectOptions extends BackoffOptions {
 export interface WatchManagerOptions {
   /** The watch service's gRPC address, `host:port`. */
   target: string;
-  /** The tenant (organization) id, sent as `x-axway-tenant-id`. */
+  /**
+   * The tenant (organization) id, sent as `x-axway-tenant-id`: visible ASCII only, as it travels as gRPC metadata and
+   * an HTTP header.
+   */
   tenantId: string;
   /**
-   * Supplies the access token; called at start, before each token expiry, and after an authentication failure.
-   * Give this or {@link clientCredentials}, not both.
+   * Supplies the access token, `({ forceRefresh }) => string | Promise<string>`; called at start, before each token
+   * expiry, and after an authentication failure. A leading `Bearer ` is stripped; a token with anything but visible
+   * ASCII is `TOKEN_UNAVAILABLE` (naming the position, never the token). A getter that caches must fetch anew when
+   * `forceRefresh` is true (the held token is about to expire or was refused). Give this or
+   * {@link clientCredentials}, not both.
    */
   getToken?: TokenGetter;
   /**
-   * An OAuth2 service account instead of `getToken`: the manager fetches its tokens with the client-credentials grant
+   * An OAuth2 service account instead of `getToken`, `{ tokenUrl, clientId, clientSecret }` or
+   * `{ tokenUrl, clientId, privateKey, keyId }`: the manager fetches its tokens with the client-credentials grant
    * (as {@link clientCredentialsToken} does), through this manager's proxy decision, trusted CAs and clock. Give this
    * or {@link getToken}, not both. The secret and the key are not kept in the manager's options.
    */
   clientCredentials?: ClientCredentials;
   /**
-   * TLS settings, or `false` for plaintext (local testing only: the token then travels in clear text, and a warning
-   * is logged once).
+   * TLS settings of the channel and the history API alike (`ca` is added to the system's roots), or `false` for
+   * plaintext (local testing only: the token then travels in clear text, and a warning is logged once).
    * @default {} (TLS with the system's trusted roots)
    */
   tls?: TlsOptions | false;
@@ -114,25 +121,38 @@ export interface WatchManagerOptions {
    * @default a winston logger on stderr at level `warn`
    */
   logger?: Logger;
-  /** Prepended to grpc-js's own user agent. @default 'watch-manager/<version>' */
+  /** Prepended to grpc-js's own user agent. @default `watch-manager/<version>`, this package's version */
   userAgent?: string;
-  /** How long one `getToken` call may take before it counts as failed (`TOKEN_UNAVAILABLE`). @default 10000 */
+  /**
+   * How long one `getToken` call may take before it counts as failed (`TOKEN_UNAVAILABLE`, then tried again).
+   * @default 10000
+   */
   tokenTimeoutMs?: number;
-  /** Refresh interval for a token whose expiry cannot be read (not a JWT, or no `exp`). @default 300000 */
+  /** Refresh interval for a token whose expiry cannot be read (not a JWT, or no `exp`; warned once). @default 300000 */
   tokenRefreshIntervalMs?: number;
   /** How long `registerWatch` waits for the first subscription before it rejects. @default 30000 */
   connectTimeoutMs?: number;
-  /** How long `close()` waits for a handler still running. @default 10000 */
+  /**
+   * How long `close()` waits for a handler still running: one that finishes meanwhile counts (its event is not
+   * delivered again); then its `ctx.signal` aborts, and what it settles with after that acknowledges nothing.
+   * @default 10000
+   */
   closeTimeoutMs?: number;
   /**
    * Events buffered per watch before the SDK stops reading the stream (HTTP/2 flow control pushes back). @default 1000
    */
   maxBufferedEvents?: number;
-  /** Reconnect backoff. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 } */
+  /**
+   * Reconnect backoff: capped exponential with full jitter. It escalates only over attempts without progress, and
+   * starts over after one that went live or `resetAfterMs` of health.
+   * @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, resetAfterMs: 60000 }
+   */
   reconnect?: ReconnectOptions;
   /**
-   * Where each topic's acknowledged position is kept. @default a new {@link MemorySequenceStore} (with a
-   * `coordinator`: the coordinator's lease rows, and this option is refused)
+   * Where each topic's acknowledged position is kept: `new FileSequenceStore(path)` survives restarts,
+   * `PostgresSequenceStore` of `watch-manager/postgres` keeps it in a database.
+   * @default a new {@link MemorySequenceStore} (with a `coordinator`: the coordinator's lease rows, and this option is
+   * refused)
    */
   sequenceProvider?: SequenceProvider;
   /**
@@ -172,7 +192,10 @@ export interface WatchManagerOptions {
    * @default none
    */
   deadLetterDir?: string;
-  /** Where a watch starts when the provider has no position for its topic. @default 'latest' */
+  /**
+   * Where a watch starts when the provider has no position for its topic: `'latest'`, `'beginning'` or a sequence id
+   * (see {@link StartFrom}); a watch's own `from` wins. @default 'latest'
+   */
   from?: StartFrom;
   /**
    * Base URL of the event-history API (`{historyUrl}/events{selfLink}`). The default keeps the target's host and
@@ -181,7 +204,10 @@ export interface WatchManagerOptions {
    * @default `https://<target host>:<target port>` (`http://` when `tls` is false; a port 443 or 80 left out)
    */
   historyUrl?: string;
-  /** Events per history page. @default 100 (the reference SDK's) */
+  /**
+   * Events per history page; lowered for a catch-up against a server that serves fewer.
+   * @default 100 (the reference SDK's)
+   */
   historyPageSize?: number;
   /** Deadline of one history request. @default 30000 */
   historyTimeoutMs?: number;
@@ -197,7 +223,7 @@ export interface WatchManagerOptions {
    * off. By default it follows the service's own ping interval: 3 times the longest gap seen between its pings on
    * the stream (the first gap counted from the subscription), armed from the first ping on; a service that never
    * pings is left to HTTP/2 keepalive. Time during which the SDK itself stopped reading (backpressure) never counts.
-   * @default 3 × the service's ping interval, as observed
+   * @default 3 × the service's ping interval, as observed (at least 1 s; off until the first ping)
    */
   stallTimeoutMs?: number | false;
   /**
@@ -250,7 +276,31 @@ export interface ResolvedOptions {
   clock: Clock;
 }
 
-const KNOWN_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
+/**
+ * The defaults of {@link WatchManagerOptions} that are one value, read by {@link resolveOptions}: the one place they
+ * are written in code. Each field's `@default` says the same, and test/configuration-doc.test.ts holds the two
+ * together. Defaults that are not one value (the environment's proxy, a logger, a store) are made in the resolver.
+ */
+export const MANAGER_DEFAULTS = {
+  tls: { minVersion: 'TLSv1.2' },
+  keepalive: { intervalMs: 50_000, timeoutMs: 10_000 },
+  tokenTimeoutMs: 10_000,
+  tokenRefreshIntervalMs: 300_000,
+  connectTimeoutMs: 30_000,
+  closeTimeoutMs: 10_000,
+  maxBufferedEvents: 1_000,
+  reconnect: { ...DEFAULT_BACKOFF, resetAfterMs: 60_000 },
+  maxUnsavedAcks: 100,
+  positionFlush: { everyAcks: 1, intervalMs: 1_000 },
+  from: 'latest',
+  historyPageSize: 100,
+  historyTimeoutMs: 30_000,
+  stateTimeoutMs: 30_000,
+  unknownEventTypes: 'skip',
+} as const satisfies { readonly [K in keyof WatchManagerOptions]?: unknown };
+
+/** Every key of {@link WatchManagerOptions}. */
+export const MANAGER_OPTION_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'target',
   'tenantId',
   'getToken',
@@ -323,7 +373,7 @@ export function resolveTlsOption(value: unknown, field: string): ResolvedTls {
   const key = pem(input.key, `${field}.key`, 'key');
   if ((cert === undefined) !== (key === undefined))
     throw invalid(cert === undefined ? `${field}.cert` : `${field}.key`, 'cert and key go together');
-  const minVersion = input.minVersion ?? 'TLSv1.2';
+  const minVersion = input.minVersion ?? MANAGER_DEFAULTS.tls.minVersion;
   if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3')
     throw invalid(`${field}.minVersion`, "must be 'TLSv1.2' or 'TLSv1.3' (nothing older is allowed)");
   return {
@@ -349,28 +399,29 @@ function resolveProxy(value: unknown): ProxyEndpoint | false | undefined {
 
 function resolveKeepalive(value: unknown): Required<KeepaliveOptions> | false {
   if (value === false) return false;
-  if (value === undefined) return { intervalMs: 50_000, timeoutMs: 10_000 };
+  if (value === undefined) return { ...MANAGER_DEFAULTS.keepalive };
   if (!isRecord(value)) throw invalid('keepalive', 'must be an object or false');
   checkKeys(value, ['intervalMs', 'timeoutMs'], 'keepalive.');
   return {
-    intervalMs: duration(value.intervalMs, 'keepalive.intervalMs', 50_000, 10),
-    timeoutMs: duration(value.timeoutMs, 'keepalive.timeoutMs', 10_000, 10),
+    intervalMs: duration(value.intervalMs, 'keepalive.intervalMs', MANAGER_DEFAULTS.keepalive.intervalMs, 10),
+    timeoutMs: duration(value.timeoutMs, 'keepalive.timeoutMs', MANAGER_DEFAULTS.keepalive.timeoutMs, 10),
   };
 }
 
 function resolveReconnect(value: unknown): ResolvedOptions['reconnect'] {
-  if (value === undefined) return { ...DEFAULT_BACKOFF, resetAfterMs: 60_000 };
+  const defaults = MANAGER_DEFAULTS.reconnect;
+  if (value === undefined) return { ...defaults };
   if (!isRecord(value)) throw invalid('reconnect', 'must be an object');
   checkKeys(value, ['initialDelayMs', 'maxDelayMs', 'multiplier', 'resetAfterMs'], 'reconnect.');
-  const initialDelayMs = duration(value.initialDelayMs, 'reconnect.initialDelayMs', DEFAULT_BACKOFF.initialDelayMs, 0);
+  const initialDelayMs = duration(value.initialDelayMs, 'reconnect.initialDelayMs', defaults.initialDelayMs, 0);
   const maxDelayMs = duration(
     value.maxDelayMs,
     'reconnect.maxDelayMs',
-    Math.max(DEFAULT_BACKOFF.maxDelayMs, initialDelayMs),
+    Math.max(defaults.maxDelayMs, initialDelayMs),
     0,
   );
   if (maxDelayMs < initialDelayMs) throw invalid('reconnect.maxDelayMs', 'must not be below reconnect.initialDelayMs');
-  const multiplier = value.multiplier === undefined ? DEFAULT_BACKOFF.multiplier : value.multiplier;
+  const multiplier = value.multiplier === undefined ? defaults.multiplier : value.multiplier;
   if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {
     throw invalid('reconnect.multiplier', 'must be a number >= 1');
   }
@@ -378,7 +429,7 @@ function resolveReconnect(value: unknown): ResolvedOptions['reconnect'] {
     initialDelayMs,
     maxDelayMs,
     multiplier,
-    resetAfterMs: duration(value.resetAfterMs, 'reconnect.resetAfterMs', 60_000, 0),
+    resetAfterMs: duration(value.resetAfterMs, 'reconnect.resetAfterMs', defaults.resetAfterMs, 0),
   };
 }
 
@@ -392,12 +443,13 @@ function resolveLogger(value: unknown): Logger {
 }
 
 function resolveFlush(value: unknown): ResolvedOptions['positionFlush'] {
-  if (value === undefined) return { everyAcks: 1, intervalMs: 1_000 };
+  const defaults = MANAGER_DEFAULTS.positionFlush;
+  if (value === undefined) return { ...defaults };
   if (!isRecord(value)) throw invalid('positionFlush', 'must be an object');
   checkKeys(value, ['everyAcks', 'intervalMs'], 'positionFlush.');
   return {
-    everyAcks: count(value.everyAcks, 'positionFlush.everyAcks', 1, 1, 1_000_000),
-    intervalMs: duration(value.intervalMs, 'positionFlush.intervalMs', 1_000, 1),
+    everyAcks: count(value.everyAcks, 'positionFlush.everyAcks', defaults.everyAcks, 1, 1_000_000),
+    intervalMs: duration(value.intervalMs, 'positionFlush.intervalMs', defaults.intervalMs, 1),
   };
 }
 
@@ -432,7 +484,7 @@ function resolveTelemetry(value: unknown): WatchTelemetry | undefined {
 
 /** Parses a `from` value (option or CLI flag). */
 export function resolveFrom(value: unknown, field = 'from'): StartFrom {
-  if (value === undefined) return 'latest';
+  if (value === undefined) return MANAGER_DEFAULTS.from;
   if (value === 'latest' || value === 'beginning') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   throw invalid(field, "must be 'latest', 'beginning' or a sequence id (a whole number >= 0)");
@@ -450,7 +502,7 @@ function resolveHistoryUrl(value: unknown, host: string, port: number, tls: bool
 }
 
 function resolveUnknownTypes(value: unknown): 'skip' | 'deliver' {
-  if (value === undefined) return 'skip';
+  if (value === undefined) return MANAGER_DEFAULTS.unknownEventTypes;
   if (value !== 'skip' && value !== 'deliver') throw invalid('unknownEventTypes', "must be 'skip' or 'deliver'");
   return value;
 }
@@ -479,7 +531,7 @@ export function resolveOptions(
   credentialsToken?: CredentialsTokenFactory,
 ): ResolvedOptions {
   if (!isRecord(input)) throw invalid('options', 'must be an object');
-  checkKeys(input, KNOWN_KEYS, '');
+  checkKeys(input, MANAGER_OPTION_KEYS, '');
   const { host, port } = parseTarget(input.target);
   if (input.getToken !== undefined && input.clientCredentials !== undefined)
     throw invalid('clientCredentials', 'give getToken or clientCredentials, not both');
@@ -510,23 +562,34 @@ export function resolveOptions(
     keepalive: resolveKeepalive(input.keepalive),
     logger: resolveLogger(input.logger),
     userAgent,
-    tokenTimeoutMs: duration(input.tokenTimeoutMs, 'tokenTimeoutMs', 10_000),
-    tokenRefreshIntervalMs: duration(input.tokenRefreshIntervalMs, 'tokenRefreshIntervalMs', 300_000, 1_000),
-    connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', 30_000),
-    closeTimeoutMs: duration(input.closeTimeoutMs, 'closeTimeoutMs', 10_000, 0),
-    maxBufferedEvents: count(input.maxBufferedEvents, 'maxBufferedEvents', 1_000, 1, 1_000_000),
+    tokenTimeoutMs: duration(input.tokenTimeoutMs, 'tokenTimeoutMs', MANAGER_DEFAULTS.tokenTimeoutMs),
+    tokenRefreshIntervalMs: duration(
+      input.tokenRefreshIntervalMs,
+      'tokenRefreshIntervalMs',
+      MANAGER_DEFAULTS.tokenRefreshIntervalMs,
+      1_000,
+    ),
+    connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', MANAGER_DEFAULTS.connectTimeoutMs),
+    closeTimeoutMs: duration(input.closeTimeoutMs, 'closeTimeoutMs', MANAGER_DEFAULTS.closeTimeoutMs, 0),
+    maxBufferedEvents: count(
+      input.maxBufferedEvents,
+      'maxBufferedEvents',
+      MANAGER_DEFAULTS.maxBufferedEvents,
+      1,
+      1_000_000,
+    ),
     reconnect: resolveReconnect(input.reconnect),
     sequenceProvider: resolveProvider(input.sequenceProvider),
     coordinator: resolveCoordinator(input.coordinator, input.sequenceProvider),
     telemetry: resolveTelemetry(input.telemetry),
-    maxUnsavedAcks: count(input.maxUnsavedAcks, 'maxUnsavedAcks', 100, 0, 1_000_000),
+    maxUnsavedAcks: count(input.maxUnsavedAcks, 'maxUnsavedAcks', MANAGER_DEFAULTS.maxUnsavedAcks, 0, 1_000_000),
     positionFlush: resolveFlush(input.positionFlush),
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, port, tls !== false),
-    historyPageSize: count(input.historyPageSize, 'historyPageSize', 100, 1, 1000),
-    historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', 30_000),
-    stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', 30_000),
+    historyPageSize: count(input.historyPageSize, 'historyPageSize', MANAGER_DEFAULTS.historyPageSize, 1, 1000),
+    historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', MANAGER_DEFAULTS.historyTimeoutMs),
+    stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', MANAGER_DEFAULTS.stateTimeoutMs),
     stallTimeoutMs:
       input.stallTimeoutMs === false || input.stallTimeoutMs === undefined
         ? input.stallTimeoutMs

@@ -62,7 +62,7 @@ function checkFilter(filter: unknown): void {
 }
 
 /** Every key of {@link WatchOptions}. */
-const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
+export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'from',
   'resync',
   'filter',
@@ -72,6 +72,14 @@ const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'handlerTimeoutMs',
   'transaction',
 ];
+
+/** The defaults of {@link WatchOptions}, read by {@link resolveWatchOptions}; each field's `@default` says the same. */
+export const WATCH_DEFAULTS = {
+  concurrency: 1,
+  maxAttempts: 3,
+  handlerTimeoutMs: 60_000,
+  transaction: false,
+} as const satisfies { readonly [K in keyof WatchOptions]?: unknown };
 
 /** {@link WatchOptions} after defaults and validation. */
 export type ResolvedWatchOptions = WatchOptions &
@@ -92,14 +100,14 @@ export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
     throw invalid('options.keyOf', 'must be a function');
   if (input.transaction !== undefined && typeof input.transaction !== 'boolean')
     throw invalid('options.transaction', 'must be true or false');
-  const concurrency = count(input.concurrency, 'options.concurrency', 1, 1, 1_000);
+  const concurrency = count(input.concurrency, 'options.concurrency', WATCH_DEFAULTS.concurrency, 1, 1_000);
   if (input.transaction === true && concurrency !== 1)
     throw invalid('options.concurrency', 'must be 1 with transaction: true (one transaction at a time)');
   return {
     ...(input as WatchOptions),
-    transaction: input.transaction === true,
+    transaction: input.transaction ?? WATCH_DEFAULTS.transaction,
     concurrency,
-    maxAttempts: count(input.maxAttempts, 'options.maxAttempts', 3, 1, 100),
-    handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', 60_000, 0),
+    maxAttempts: count(input.maxAttempts, 'options.maxAttempts', WATCH_DEFAULTS.maxAttempts, 1, 100),
+    handlerTimeoutMs: duration(input.handlerTimeoutMs, 'options.handlerTimeoutMs', WATCH_DEFAULTS.handlerTimeoutMs, 0),
   };
 }

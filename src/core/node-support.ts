@@ -84,7 +84,7 @@ export function endOfLifeMessage(version: string, now: number): string | undefin
   const advice = target === undefined ? 'upgrade to a supported Node.js' : `upgrade to Node.js ${target} or newer`;
   const stance =
     major >= OLDEST_SUPPORTED_MAJOR ? 'watch-manager supports it for now' : 'watch-manager does not support it';
-  return `Node.js ${version} reached its end of life on ${day}: ${stance}, ${advice} (see the README's support policy)`;
+  return `Node.js ${version} reached its end of life on ${day}: ${stance}, ${advice} (see docs/operations.md#supported-nodejs-versions)`;
 }
 
 /**

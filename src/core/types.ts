@@ -124,8 +124,37 @@ export interface AgentStatus {
   };
 }
 
-/** The lifecycle state of a manager or of one watch. */
-export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
+/**
+ * Where one watch is in its lifecycle:
+ * - `connecting`: starting, before its first subscription was accepted;
+ * - `subscribed`: the service accepted its subscription (the stream is up; a catch-up may still run: see
+ *   {@link WatchStatus.live} for "caught up");
+ * - `reconnecting`: its subscription was lost (or a first attempt failed), waiting to attempt again;
+ * - `standby`: with a coordinator, while another member holds the topic's lease (or nobody does yet);
+ * - `closed`: stopped, by `close()` or for good by a permanent error (then with its code in
+ *   {@link WatchStatus.lastErrorCode}).
+ */
+export type WatchState = 'connecting' | 'subscribed' | 'reconnecting' | 'standby' | 'closed';
+
+/**
+ * The state of a whole manager ({@link ManagerStatus.state}), from its watches' states, the first that applies:
+ * - `closed`: the manager was closed;
+ * - `degraded`: at least one watch stopped for good and is still listed (state `closed` with a
+ *   {@link WatchStatus.lastErrorCode}); it stays so until that watch is closed or its topic registered again;
+ * - `reconnecting`: a watch is;
+ * - `connecting`: a watch is;
+ * - `subscribed`: every open watch is subscribed (or stands by, with a coordinator);
+ * - `idle`: no watch.
+ */
+export type ManagerState = 'idle' | 'connecting' | 'subscribed' | 'reconnecting' | 'degraded' | 'closed';
+
+/**
+ * The state of a manager (a watch's state was `Exclude<ConnectionState, 'idle'> | 'standby'`).
+ *
+ * @deprecated Since 0.2: use {@link ManagerState} for a manager's state and {@link WatchState} for a watch's. Its
+ * value `'ready'` is now `'subscribed'`. Removed in 0.3.
+ */
+export type ConnectionState = ManagerState;
 
 /** One watch in {@link ManagerStatus}. */
 export interface WatchStatus {
@@ -133,14 +162,20 @@ export interface WatchStatus {
   id: string;
   /** The WatchTopic self link. */
   topic: string;
-  /**
-   * Where the watch is in its lifecycle. `standby`: with a coordinator, while another member holds the topic's lease
-   * (or nobody does yet).
-   */
-  state: Exclude<ConnectionState, 'idle'> | 'standby';
+  /** Where the watch is in its lifecycle (see {@link WatchState}). */
+  state: WatchState;
   /** True once the missed events were delivered and live events flow (false while catching up). */
   live: boolean;
-  /** The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). */
+  /**
+   * The acknowledged position: the sequence id of the last event whose handler finished (or a resync target). The
+   * position `metrics().watches[i].acknowledgedSequenceId` tells too.
+   */
+  acknowledgedSequenceId: number;
+  /**
+   * The same value as {@link WatchStatus.acknowledgedSequenceId}.
+   *
+   * @deprecated Since 0.2: use `acknowledgedSequenceId` (the name `metrics()` uses too). Removed in 0.3.
+   */
   lastSequenceId: number;
   /** The code of the last error this watch met, if any. */
   lastErrorCode?: WatchErrorCode;
@@ -161,9 +196,12 @@ export interface WatchStatus {
 
 /** A snapshot of {@link WatchManager.status}. */
 export interface ManagerStatus {
-  /** `reconnecting` if any watch is, else `connecting` if any is, else `ready`; `idle` without watches. */
-  state: ConnectionState;
-  /** Every watch not closed yet. */
+  /**
+   * The manager's state (see {@link ManagerState}): `closed` > `degraded` > `reconnecting` > `connecting` >
+   * `subscribed` > `idle`, the first that applies.
+   */
+  state: ManagerState;
+  /** Every watch not closed yet, and those that stopped for good (until closed or their topic registered again). */
   watches: WatchStatus[];
 }
 
@@ -174,31 +212,49 @@ export interface StateChangeBase {
   /** Its topic. */
   topic: string;
   /** Its state before. */
-  from: WatchStatus['state'];
-  /** The manager's state after the change. */
-  manager: ConnectionState;
+  from: WatchState;
+  /** The manager's state after the change (its `status().state`). */
+  managerState: ManagerState;
+  /**
+   * The same value as {@link StateChangeBase.managerState}.
+   *
+   * @deprecated Since 0.2: use `managerState`. Removed in 0.3.
+   */
+  manager: ManagerState;
 }
 
 /**
  * A watch changed state: the payload of the manager's `'state'` event, keyed on the state it moved `to`. Only a move
- * to `reconnecting` or `closed` can have a cause (for example `CONNECTION_LOST` → `reconnecting`; a watch stopped
- * by a permanent error → `closed` with its code; `close()` → `closed` without one).
+ * to `reconnecting`, `closed` or `standby` can have a cause (for example `CONNECTION_LOST` → `reconnecting`; a watch
+ * stopped by a permanent error → `closed` with its code; `close()` → `closed` without one; a lost lease → `standby`
+ * with `LEASE_LOST`).
  */
-export type StateChange = StateChangeToWork | StateChangeToTrouble;
+export type StateChange = StateChangeToWork | StateChangeToTrouble | StateChangeToStandby;
 
-/** A move to `connecting` or `ready`: never caused by an error. */
+/** A move to `connecting` or `subscribed`: never caused by an error. */
 export interface StateChangeToWork extends StateChangeBase {
   /** Its state now. */
-  to: 'connecting' | 'ready';
+  to: 'connecting' | 'subscribed';
   /** Never set: such a move has no error behind it. */
   errorCode?: undefined;
 }
 
 /** A move to `reconnecting` or `closed`, with the code of the error behind it when one was. */
 export interface StateChangeToTrouble extends StateChangeBase {
-  /** Its state now (`standby`: with a coordinator, the topic runs elsewhere or waits for its lease). */
-  to: 'reconnecting' | 'closed' | 'standby';
-  /** The code of the error that caused the change, if one did (none for `close()`; `LEASE_LOST` for a lost lease). */
+  /** Its state now. */
+  to: 'reconnecting' | 'closed';
+  /** The code of the error that caused the change, if one did (none for `close()`). */
+  errorCode?: WatchErrorCode;
+}
+
+/**
+ * With a coordinator, a move to `standby`: the topic runs elsewhere or waits for its lease, with the code of the error
+ * behind the move when one was.
+ */
+export interface StateChangeToStandby extends StateChangeBase {
+  /** Its state now. */
+  to: 'standby';
+  /** The code of the error that caused the change, if one did (for example `LEASE_LOST` for a lost lease). */
   errorCode?: WatchErrorCode;
 }
 
@@ -209,7 +265,7 @@ export interface WatchMetrics {
   /** Its topic. */
   topic: string;
   /** Its state. */
-  state: WatchStatus['state'];
+  state: WatchState;
   /** Events whose handler finished (filtered and repeated events not counted). */
   delivered: number;
   /** The acknowledged (stored) position. */

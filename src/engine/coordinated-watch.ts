@@ -11,9 +11,7 @@ import { StateMachine } from '../core/state-machine';
 import { Once } from '../core/once';
 import type { TopicWatch } from './topic-watch';
 import { AgentStatusFeed } from '../transport/stream-feeds';
-import type { LeaseChange, WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
-
-type WatchState = WatchStatus['state'];
+import type { LeaseChange, WatchEvent, WatchMetrics, WatchState, WatchStatus } from '../core/types';
 
 /** Dependencies a {@link CoordinatedWatch} gets from its manager. */
 export interface CoordinatedWatchContext {
@@ -115,7 +113,14 @@ export class CoordinatedWatch implements ManagedWatch {
     const cur = this.phase.is('active') ? this.current : undefined;
     const status: WatchStatus =
       cur === undefined
-        ? { id: this.id, topic: this.topic, state: this.currentState, live: false, lastSequenceId: this.position }
+        ? {
+            id: this.id,
+            topic: this.topic,
+            state: this.currentState,
+            live: false,
+            acknowledgedSequenceId: this.position,
+            lastSequenceId: this.position,
+          }
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     // A standby watch waits for another member; when none runs the topic, health() must see it.

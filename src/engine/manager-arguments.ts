@@ -1,5 +1,7 @@
 import { WatchError } from '../core/errors';
-import { checkKeys } from '../core/option-checks';
+import { checkKeys, invalid, isRecord } from '../core/option-checks';
+import { MANAGER_OPTION_KEYS } from '../config/options';
+import { WATCH_OPTION_KEYS } from '../config/watch-options';
 import type { AgentStatus } from '../core/types';
 import type { WatchHandlers } from '../delivery/watch-handlers';
 import type { IterateOptions } from '../delivery/watch-iterator';
@@ -19,24 +21,71 @@ export function checkHandlers(handlers: WatchHandlers): void {
   }
 }
 
-/** `options` of `watch()` (for await): known keys only; returns its high-water mark, a whole number 1..1000. */
-export function iterateHighWaterMark(options: IterateOptions): number {
+/** The defaults of {@link IterateOptions}, read by {@link resolveIterateOptions}; each `@default` says the same. */
+export const ITERATE_DEFAULTS = {
+  highWaterMark: 100,
+  autoAck: true,
+} as const satisfies { readonly [K in keyof IterateOptions]?: unknown };
+
+/** {@link IterateOptions} after defaults and validation (`from`, `resync` and `filter` go to the watch's). */
+export interface ResolvedIterateOptions {
+  highWaterMark: number;
+  autoAck: boolean;
+}
+
+/** `options` of `watch()` (for await): known keys only, a high-water mark from 1 to 1000; applies the defaults. */
+export function resolveIterateOptions(options: IterateOptions): ResolvedIterateOptions {
   if (typeof options !== 'object' || options === null)
     throw new WatchError('INVALID_CONFIG', "invalid argument 'options': must be an object");
-  checkKeys(
-    options as Record<string, unknown>,
-    ['from', 'resync', 'filter', 'signal', 'highWaterMark', 'autoAck'],
-    'options.',
-    'argument',
-  );
-  const highWaterMark = options.highWaterMark ?? 100;
+  checkOptionHome(options, 'watch(...)');
+  checkKeys(options as Record<string, unknown>, ITERATE_OPTION_KEYS, 'options.', 'argument');
+  const highWaterMark = options.highWaterMark ?? ITERATE_DEFAULTS.highWaterMark;
   if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 1_000) {
     throw new WatchError(
       'INVALID_CONFIG',
       "invalid argument 'options.highWaterMark': must be a whole number between 1 and 1000",
     );
   }
-  return highWaterMark;
+  return { highWaterMark, autoAck: options.autoAck ?? ITERATE_DEFAULTS.autoAck };
+}
+
+/** Every key of {@link IterateOptions}. */
+const ITERATE_OPTION_KEYS: ReadonlyArray<keyof IterateOptions> = [
+  'from',
+  'resync',
+  'filter',
+  'signal',
+  'highWaterMark',
+  'autoAck',
+];
+
+/** The calls of a manager that take options, as messages name them. */
+type OptionsCall = 'new WatchManager(...)' | 'registerWatch(...)' | 'watch(...)';
+
+const KEYS_OF: Readonly<Record<OptionsCall, readonly string[]>> = {
+  'new WatchManager(...)': MANAGER_OPTION_KEYS,
+  'registerWatch(...)': WATCH_OPTION_KEYS,
+  'watch(...)': ITERATE_OPTION_KEYS,
+};
+
+/**
+ * Refuses an option handed to `call` that belongs to another call of the manager, saying which: `deadLetterDir`
+ * given to registerWatch is the manager's, and "unknown option (known: …30 names)" left the reader to find that out
+ * (issue 22 #6). A key no call knows is left to the call's own check, which lists the known ones.
+ */
+export function checkOptionHome(options: unknown, call: OptionsCall): void {
+  if (!isRecord(options)) return;
+  const known = KEYS_OF[call];
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const homes = (Object.keys(KEYS_OF) as OptionsCall[]).filter((other) => KEYS_OF[other].includes(key));
+    if (homes.length === 0) continue;
+    throw invalid(
+      call === 'new WatchManager(...)' ? key : `options.${key}`,
+      `it is an option of ${homes.join(' and ')}, not of ${call}`,
+      call === 'watch(...)' ? 'argument' : 'option',
+    );
+  }
 }
 
 /** `status` of `sendAgentStatus`: its state and message strings. */

@@ -6,7 +6,7 @@ import type { WatchStatus } from '../core/types';
 import type { Coordinator, CoordinatorTrouble } from '../state/coordinator';
 import { healthReport, type HealthReport } from '../health/health-report';
 
-/** An event loop blocked longer than this between two health reports means the process is stuck (not live). */
+/** An event loop blocked longer than this between two health reports means the process is stuck (not healthy). */
 const STUCK_LOOP_MS = 5_000;
 
 /** What a manager's health is read from. */
@@ -20,7 +20,7 @@ export interface HealthSources {
   isClosed: () => boolean;
 }
 
-/** The health of one manager: its reports (live, ready, why not) and the wait until it is ready. */
+/** The health of one manager: its reports (healthy, ready, why not) and the wait until it is ready. */
 export class ManagerHealth {
   /** The event loop's delays, measured from the first report on. */
   private loop: IntervalHistogram | undefined;

@@ -258,7 +258,8 @@ export class TopicWatch {
       id: this.id,
       topic: this.topic,
       state: this.state,
-      live: this.conn?.isLive === true && this.caughtUp && this.phase.is('ready'),
+      live: this.conn?.isLive === true && this.caughtUp && this.phase.is('subscribed'),
+      acknowledgedSequenceId: this.delivery.acked,
       lastSequenceId: this.delivery.acked,
     };
     if (this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
@@ -351,8 +352,9 @@ export class TopicWatch {
   }
 
   private async shutDown(reason: WatchError, failure: boolean, drain: boolean, cut: boolean): Promise<void> {
-    this.move('closed', failure ? reason : undefined);
+    // The error first: the 'state' listeners told of the move read it in status() (the manager's state: degraded).
     if (failure) this.lastError = reason;
+    this.move('closed', failure ? reason : undefined);
     this.stopped.abort();
     this.dropConnection();
     this.settleStart(reason);
@@ -550,7 +552,7 @@ export class TopicWatch {
     if (conn !== this.conn) return;
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
-    this.move('ready');
+    this.move('subscribed');
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     this.settleStart(); // the first subscription resolves start(); later ones find no waiter
   }
@@ -582,7 +584,7 @@ export class TopicWatch {
     const attempt = this.failedAttempt();
     // A passing error ends the connection at once (with what it holds back); a permanent one ends it with the stop.
     if (error.retryable) this.dropConnection();
-    if (verdictOn(error, { started: this.phase.hasBeen('ready') }) === 'stop') {
+    if (verdictOn(error, { started: this.phase.hasBeen('subscribed') }) === 'stop') {
       this.giveUp(error);
       return;
     }
@@ -604,13 +606,13 @@ export class TopicWatch {
   /** Tells the failure (`reconnecting` once subscribed before, else `retrying`) and attempts again after `delay` ms. */
   private retryIn(delay: number, error: WatchError): void {
     const { clock } = this.ctx.options;
-    if (this.phase.hasBeen('ready')) {
+    if (this.phase.hasBeen('subscribed')) {
       this.reconnects += 1;
       this.reconnectsByCode[error.code] = (this.reconnectsByCode[error.code] ?? 0) + 1;
     }
     this.nextAttemptAt = clock.now() + delay;
     this.report(error);
-    this.move(this.phase.hasBeen('ready') ? 'reconnecting' : 'retrying', error);
+    this.move(this.phase.hasBeen('subscribed') ? 'reconnecting' : 'retrying', error);
     this.ctx.log.info(`watch reconnecting in ${delay} ms`, {
       topic: this.topic,
       code: error.code,
@@ -645,7 +647,7 @@ export class TopicWatch {
    */
   private report(error: WatchError, always = false): void {
     this.lastError = error;
-    if (!this.phase.hasBeen('ready') && !always) return;
+    if (!this.phase.hasBeen('subscribed') && !always) return;
     this.lastReported = error;
     try {
       this.handlers.onError?.(error);

@@ -8,11 +8,11 @@ import type { WatchStatus } from '../core/types';
  * - `positioning`: reading the stored position (`start()`);
  * - `connecting`: an attempt (token, newest id for `from: 'latest'`, stream, catch-up) before the first subscription;
  * - `retrying`: waiting for the backoff after a failed first attempt;
- * - `ready`: subscribed (catching up or live);
+ * - `subscribed`: the subscription was accepted (catching up or live);
  * - `reconnecting`: after a subscription was lost: waiting for the backoff, then attempting again;
  * - `closed`: stopped by `close()` or a permanent error. Final.
  */
-export type WatchPhase = 'idle' | 'positioning' | 'connecting' | 'retrying' | 'ready' | 'reconnecting' | 'closed';
+export type WatchPhase = 'idle' | 'positioning' | 'connecting' | 'retrying' | 'subscribed' | 'reconnecting' | 'closed';
 
 /**
  * The legal moves of a watch. Every phase may close. `reconnecting → reconnecting` is an attempt after a lost
@@ -21,10 +21,10 @@ export type WatchPhase = 'idle' | 'positioning' | 'connecting' | 'retrying' | 'r
 export const WATCH_TRANSITIONS: TransitionTable<WatchPhase> = {
   idle: ['positioning', 'closed'],
   positioning: ['connecting', 'closed'],
-  connecting: ['ready', 'retrying', 'closed'],
+  connecting: ['subscribed', 'retrying', 'closed'],
   retrying: ['connecting', 'closed'],
-  ready: ['reconnecting', 'closed'],
-  reconnecting: ['reconnecting', 'ready', 'closed'],
+  subscribed: ['reconnecting', 'closed'],
+  reconnecting: ['reconnecting', 'subscribed', 'closed'],
   closed: [],
 };
 
@@ -34,7 +34,7 @@ export const PUBLIC_STATE: { readonly [P in WatchPhase]: WatchStatus['state'] } 
   positioning: 'connecting',
   connecting: 'connecting',
   retrying: 'reconnecting',
-  ready: 'ready',
+  subscribed: 'subscribed',
   reconnecting: 'reconnecting',
   closed: 'closed',
 };

@@ -7,7 +7,7 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from './manager-arguments';
+import { checkAgentStatus, checkHandlers, checkOptionHome, resolveIterateOptions } from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -23,8 +23,8 @@ import { TopicWatch, type TopicWatchContext } from './topic-watch';
 import { WatchIterator, type IterateOptions, type WatchRecord } from '../delivery/watch-iterator';
 import type {
   AgentStatus,
-  ConnectionState,
   LeaseChange,
+  ManagerState,
   ManagerStatus,
   StateChange,
   WatchMetrics,
@@ -41,7 +41,7 @@ import { ManagerHealth } from './manager-health';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {
-  /** A watch changed state (connecting → ready → reconnecting → … → closed; with a coordinator also standby). */
+  /** A watch changed state (connecting → subscribed → reconnecting → … → closed; with a coordinator also standby). */
   state: [change: StateChange];
   /** With a coordinator: a lease of a watch's topic was won, lost or let go by this member. */
   lease: [change: LeaseChange];
@@ -103,6 +103,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     super();
     // Once per process, before anything can fail: an agent on an ended Node.js line hears of it at start.
     warnIfEndOfLife();
+    checkOptionHome(options, 'new WatchManager(...)');
     this.options = resolveOptions(options, VERSION, managerCredentialsToken);
     const { coordinator } = this.options;
     if (coordinator !== undefined) refuseTaken(coordinator);
@@ -181,6 +182,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
     checkSelfLink(selfLink);
     checkHandlers(handlers);
+    // watch() hands over options of its own making: only registerWatch's can hold another call's.
+    checkOptionHome(options, 'registerWatch(...)');
     const resolved = resolveWatchOptions(options);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
@@ -245,13 +248,13 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * ```
    */
   watch(selfLink: string, options: IterateOptions = {}): AsyncIterableIterator<WatchRecord> {
-    const highWaterMark = iterateHighWaterMark(options);
+    const { highWaterMark, autoAck } = resolveIterateOptions(options);
     let subscription: Subscription | undefined;
     let starting: Promise<unknown> = Promise.resolve();
     let cancelled = false;
     let own: ManagedWatch | undefined;
     const iterator = new WatchIterator(
-      options.autoAck ?? true,
+      autoAck,
       async () => {
         cancelled = true;
         // Ending the loop while its own watch starts cancels that start instead of waiting for it (never another
@@ -398,7 +401,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     /** The channel's proxy as `http://host:port` (never its credentials), or `none`. */
     proxy: string;
     /** The manager's state. */
-    state: ConnectionState;
+    state: ManagerState;
     /** How many watches it has. */
     watches: number;
   } {
@@ -407,7 +410,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   }
 
   /**
-   * What liveness and readiness probes ask (see `serveProbes`): `live` — not stuck: no watch stopped for good, the
+   * What liveness and readiness probes ask (see `serveProbes`): `healthy` — not stuck: no watch stopped for good, the
    * coordinator (if any) not closed, and the event loop was not blocked for more than 5 s since the last report;
    * `ready` — every watch caught up and live (a standby watch counts as ready while another member runs its topic,
    * not when no member has held it for more than 2 x leaseMs), the coordinator renewing and claiming, and at least
@@ -430,7 +433,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** The manager's state and each watch's, accurate at the moment of the call. */
   status(): ManagerStatus {
     const watches = [...this.watches.values()].map((w) => w.status());
-    return { state: this.aggregateState(watches.map((w) => w.state)), watches };
+    return { state: this.aggregateState(watches), watches };
   }
 
   /**
@@ -490,22 +493,29 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     error: WatchError | undefined,
   ): void {
     if (this.listenerCount('state') === 0) return;
-    const base = { watchId: watch.id, topic: watch.topic, from, manager: this.status().state };
-    // Only a move to reconnecting or closed has a cause (the union of StateChange says so).
+    const managerState = this.status().state;
+    const base = { watchId: watch.id, topic: watch.topic, from, managerState, manager: managerState };
+    // Only a move to reconnecting, closed or standby has a cause (the union of StateChange says so).
+    const cause = error === undefined ? {} : { errorCode: error.code };
     const change: StateChange =
-      to === 'reconnecting' || to === 'closed' || to === 'standby'
-        ? { ...base, to, ...(error === undefined ? {} : { errorCode: error.code }) }
-        : { ...base, to };
+      to === 'standby'
+        ? { ...base, to, ...cause }
+        : to === 'reconnecting' || to === 'closed'
+          ? { ...base, to, ...cause }
+          : { ...base, to };
     this.emitSafely('state', () => this.emit('state', change));
   }
 
-  private aggregateState(states: ReadonlyArray<WatchStatus['state']>): ConnectionState {
+  /** See {@link ManagerState}: the first state that applies, in its order. */
+  private aggregateState(watches: readonly WatchStatus[]): ManagerState {
     if (this.isClosed) return 'closed';
-    const open = states.filter((s) => s !== 'closed');
+    // Stopped for good: still listed, closed, with the error behind it (as health() sees it, it is not healthy).
+    if (watches.some((w) => w.state === 'closed' && w.lastErrorCode !== undefined)) return 'degraded';
+    const open = watches.map((w) => w.state).filter((s) => s !== 'closed');
     if (open.length === 0) return 'idle';
     if (open.includes('reconnecting')) return 'reconnecting';
     if (open.includes('connecting')) return 'connecting';
-    return 'ready';
+    return 'subscribed';
   }
 
   private createHistory(): HistorySource {

@@ -10,21 +10,33 @@ export interface WatchHealth {
   /** Its state (see {@link WatchStatus.state}). */
   state: WatchStatus['state'];
   /** False when it stopped for good (a permanent error): nothing will bring it back. */
+  healthy: boolean;
+  /**
+   * The same value as {@link WatchHealth.healthy}.
+   *
+   * @deprecated Since 0.2: use `healthy` (`live` means "caught up" in `status()`). Removed in 0.3.
+   */
   live: boolean;
   /**
    * True when it delivers live events (caught up), or, with a coordinator, stands by while another member runs it
    * (not when the topic runs nowhere: see {@link WatchStatus.stalled}).
    */
   ready: boolean;
-  /** Why it is not live or not ready, when it is not. */
+  /** Why it is not healthy or not ready, when it is not. */
   reasons: string[];
 }
 
 /** What {@link WatchManager.health} answers: the signals of Kubernetes' liveness and readiness probes. */
 export interface HealthReport {
   /**
-   * Not stuck: no watch stopped for good and the event loop turns. A probe that fails on it should restart the
-   * process.
+   * Not stuck: no watch stopped for good, the coordinator (if any) not closed, and the event loop turns. A probe that
+   * fails on it (Kubernetes' liveness probe, `GET /healthz`) should restart the process.
+   */
+  healthy: boolean;
+  /**
+   * The same value as {@link HealthReport.healthy}.
+   *
+   * @deprecated Since 0.2: use `healthy` (`live` means "caught up" in `status()`). Removed in 0.3.
    */
   live: boolean;
   /**
@@ -34,7 +46,7 @@ export interface HealthReport {
   ready: boolean;
   /** Each registered watch. */
   watches: WatchHealth[];
-  /** Why the manager is not live or not ready, one line each (no secrets: codes, topics and states only). */
+  /** Why the manager is not healthy or not ready, one line each (no secrets: codes, topics and states only). */
   reasons: string[];
 }
 
@@ -46,8 +58,8 @@ export interface LoopDelay {
 
 /**
  * Judges watches' statuses (and the event loop) as probes see them. `trouble`: what keeps the member's coordinator
- * from renewing or claiming; its standby watches wait for nothing then, so the member is not ready (not live either
- * when it never recovers).
+ * from renewing or claiming; its standby watches wait for nothing then, so the member is not ready (not healthy
+ * either when it never recovers).
  */
 export function healthReport(
   statuses: readonly WatchStatus[],
@@ -63,35 +75,45 @@ export function healthReport(
   }
   if (watches.length === 0) reasons.push('no watch is registered');
   if (trouble !== undefined) reasons.push(`coordinator: ${trouble.reason}`);
-  const live = loopOk && trouble?.final !== true && watches.every((w) => w.live);
-  const ready = live && trouble === undefined && watches.length > 0 && watches.every((w) => w.ready);
-  return { live, ready, watches, reasons };
+  const healthy = loopOk && trouble?.final !== true && watches.every((w) => w.healthy);
+  const ready = healthy && trouble === undefined && watches.length > 0 && watches.every((w) => w.ready);
+  return { healthy, live: healthy, ready, watches, reasons };
 }
 
 function watchHealth(status: WatchStatus): WatchHealth {
   const reasons: string[] = [];
-  const base = { id: status.id, topic: status.topic, state: status.state };
+  const { id, topic, state } = status;
+  // The deprecated `live` is the same value as `healthy`, until 0.3.
+  const judged = (healthy: boolean, ready: boolean): WatchHealth => ({
+    id,
+    topic,
+    state,
+    healthy,
+    live: healthy,
+    ready,
+    reasons,
+  });
   const code = status.lastErrorCode === undefined ? '' : ` (${status.lastErrorCode})`;
   switch (status.state) {
     case 'closed':
       reasons.push(`stopped for good${code}`);
-      return { ...base, live: false, ready: false, reasons };
+      return judged(false, false);
     case 'standby':
       // Ready while another member runs the topic; not when none does.
       if (status.stalled !== undefined) reasons.push(`standing by, and the topic runs nowhere: ${status.stalled}`);
-      return { ...base, live: true, ready: status.stalled === undefined, reasons };
-    case 'ready':
+      return judged(true, status.stalled === undefined);
+    case 'subscribed':
       // Subscribed but not caught up: with the last error, if any (a history API that cannot be reached shows here).
       if (!status.live) {
         const last = status.lastErrorCode === undefined ? '' : ` (last error: ${status.lastErrorCode})`;
         reasons.push(`catching up on missed events${last}`);
       }
-      return { ...base, live: true, ready: status.live, reasons };
+      return judged(true, status.live);
     case 'connecting':
       reasons.push('connecting');
-      return { ...base, live: true, ready: false, reasons };
+      return judged(true, false);
     case 'reconnecting':
       reasons.push(`reconnecting${code}`);
-      return { ...base, live: true, ready: false, reasons };
+      return judged(true, false);
   }
 }

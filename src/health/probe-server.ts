@@ -28,8 +28,9 @@ export interface ProbeServer {
 
 /**
  * Serves Kubernetes probes over `node:http`, on a port of its own: `GET /healthz` answers 200 while
- * `health().live` (else 503: the process should be restarted), `GET /readyz` 200 while `health().ready` (else 503).
- * The body is the report's `live`, `ready` and `reasons` as JSON (codes, topics and states: no secret). It only
+ * `health().healthy` (else 503: the process should be restarted), `GET /readyz` 200 while `health().ready` (else
+ * 503). The body is the report's `healthy`, `ready` and `reasons` as JSON (codes, topics and states: no secret), and
+ * `live`, the same value as `healthy` (deprecated since 0.2, gone in 0.3). It only
  * reads the manager's state, so a probe never waits for delivery nor delays it. Unref'd: it keeps no process alive.
  */
 export async function serveProbes(source: HealthSource, options: ProbeServerOptions): Promise<ProbeServer> {
@@ -65,7 +66,7 @@ export async function serveProbes(source: HealthSource, options: ProbeServerOpti
 
 function answer(source: HealthSource, req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '';
-  const probe = url === '/healthz' ? 'live' : url === '/readyz' ? 'ready' : undefined;
+  const probe = url === '/healthz' ? 'healthy' : url === '/readyz' ? 'ready' : undefined;
   if (probe === undefined) {
     reply(res, 404, { error: 'not found: /healthz or /readyz' });
     return;
@@ -79,11 +80,12 @@ function answer(source: HealthSource, req: IncomingMessage, res: ServerResponse)
   try {
     report = source.health();
   } catch {
-    reply(res, 503, { live: false, ready: false, reasons: ['the health report failed'] });
+    reply(res, 503, { healthy: false, live: false, ready: false, reasons: ['the health report failed'] });
     return;
   }
-  const { live, ready, reasons } = report;
-  reply(res, report[probe] ? 200 : 503, { live, ready, reasons }, req.method === 'HEAD');
+  const { healthy, ready, reasons } = report;
+  // `live`: the deprecated name of `healthy` (same value), kept in the body until 0.3.
+  reply(res, report[probe] ? 200 : 503, { healthy, live: healthy, ready, reasons }, req.method === 'HEAD');
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headOnly = false): void {

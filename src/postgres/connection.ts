@@ -23,6 +23,12 @@ export interface PostgresConnectionOptions {
   connectTimeoutMs?: number;
 }
 
+/** The defaults of {@link PostgresConnectionOptions}; each field's `@default` says the same. */
+export const CONNECTION_DEFAULTS = {
+  schema: 'watch_manager',
+  connectTimeoutMs: 10_000,
+} as const satisfies { readonly [K in keyof PostgresConnectionOptions]?: unknown };
+
 /** A pool to use, whether the SDK must end it, and the schema's quoted name. */
 export interface PostgresConnection {
   pool: Pool;
@@ -38,13 +44,20 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 /** One validation step for the connection options of `what` (the class they are given to, for messages). */
 export function resolveConnection(input: unknown, what: string): PostgresConnection {
   if (!isRecord(input)) throw invalid('options', 'must be an object', `${what} argument`);
-  const { connectionString, pool, schema = 'watch_manager' } = input as PostgresConnectionOptions;
+  const { connectionString, pool, schema = CONNECTION_DEFAULTS.schema } = input as PostgresConnectionOptions;
   if ((connectionString === undefined) === (pool === undefined))
     throw invalid('connectionString', 'give connectionString or pool (a pg.Pool), exactly one', `${what} option`);
   if (typeof schema !== 'string' || !SCHEMA.test(schema))
     throw invalid('schema', 'must be a lower-case SQL identifier (letters, digits, _; at most 63)', `${what} option`);
   const timeout = (input as PostgresConnectionOptions).connectTimeoutMs;
-  const connectTimeoutMs = duration(timeout, 'connectTimeoutMs', 10_000, 1, undefined, `${what} option`);
+  const connectTimeoutMs = duration(
+    timeout,
+    'connectTimeoutMs',
+    CONNECTION_DEFAULTS.connectTimeoutMs,
+    1,
+    undefined,
+    `${what} option`,
+  );
   if (pool !== undefined) {
     if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function')
       throw invalid('pool', 'must be a pg.Pool', `${what} option`);
@@ -172,7 +185,7 @@ const CONFIG_STATES: Readonly<Record<string, [setting: string, hint: string]>> =
   '3D000': ['connectionString', 'the database does not exist'],
   '42501': [
     'schema',
-    "the user lacks a privilege: create the tables ahead with the README's SQL and grant SELECT, INSERT, UPDATE, DELETE on them",
+    'the user lacks a privilege: create the tables ahead with the SQL of docs/replicas.md and grant SELECT, INSERT, UPDATE, DELETE on them',
   ],
 };
 

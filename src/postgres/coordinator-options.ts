@@ -22,6 +22,12 @@ export interface PostgresCoordinatorOptions extends PostgresConnectionOptions {
   clock?: Clock;
 }
 
+/** The defaults of {@link PostgresCoordinatorOptions} that are one value; each field's `@default` says the same. */
+export const COORDINATOR_DEFAULTS = {
+  leaseMs: 15_000,
+  renewMs: 2_000,
+} as const satisfies { readonly [K in keyof PostgresCoordinatorOptions]?: unknown };
+
 /** A member's timing, resolved: every lease and round of the coordinator runs by it. */
 export interface CoordinatorTiming {
   leaseMs: number;
@@ -39,8 +45,8 @@ export function resolveCoordinatorOptions(
   const what = 'PostgresCoordinator option';
   if (typeof options !== 'object' || options === null)
     throw invalid('options', 'must be an object', 'PostgresCoordinator argument');
-  const leaseMs = duration(options.leaseMs, 'leaseMs', 15_000, 100, undefined, what);
-  const renewMs = duration(options.renewMs, 'renewMs', 2_000, 10, undefined, what);
+  const leaseMs = duration(options.leaseMs, 'leaseMs', COORDINATOR_DEFAULTS.leaseMs, 100, undefined, what);
+  const renewMs = duration(options.renewMs, 'renewMs', COORDINATOR_DEFAULTS.renewMs, 10, undefined, what);
   if (leaseMs <= renewMs) throw invalid('leaseMs', `must be above renewMs (${renewMs})`, what);
   const twoThirds = Math.round((leaseMs * 2) / 3);
   const renewDeadlineMs = duration(options.renewDeadlineMs, 'renewDeadlineMs', twoThirds, 1, undefined, what);

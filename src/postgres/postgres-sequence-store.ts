@@ -17,7 +17,7 @@ export type PostgresSequenceStoreOptions = PostgresConnectionOptions;
  * replicas take a `PostgresCoordinator`, which fences them). One row per topic in `<schema>.topics`; a write only
  * moves a position forward (`WHERE position < $new`, checked by the database, so writes in flight together may land
  * in any order), except a reset when the topic's sequence restarted. The tables are created on first use unless they
- * exist (see the README for the SQL).
+ * exist (docs/replicas.md shows the SQL).
  */
 export class PostgresSequenceStore implements SequenceProvider {
   private readonly db: PostgresConnection;

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { checkout, databaseError } from './connection';
 
 /**
- * The SDK's tables, as SQL a DBA can run ahead with a user that has DDL rights (the README shows it for
+ * The SDK's tables, as SQL a DBA can run ahead with a user that has DDL rights (docs/replicas.md shows it for
  * `watch_manager`). One row per topic: its position, and (for a coordinator) who holds its lease, at which epoch,
  * until when (the database's clock); one row per coordinator member, its heartbeat. Positions and epochs are
  * `bigint`: sequence ids go up to 2^53 - 1.

@@ -62,8 +62,8 @@ describe('the lifecycle of a watch: one transition table', () => {
     assert.deepEqual(WATCH_TRANSITIONS.closed, []);
     for (const phase of PHASES.filter((p) => p !== 'closed'))
       assert.ok(WATCH_TRANSITIONS[phase].includes('closed'), phase);
-    const intoReady = PHASES.filter((p) => WATCH_TRANSITIONS[p].includes('ready'));
-    assert.deepEqual(intoReady.sort(), ['connecting', 'reconnecting']);
+    const intoSubscribed = PHASES.filter((p) => WATCH_TRANSITIONS[p].includes('subscribed'));
+    assert.deepEqual(intoSubscribed.sort(), ['connecting', 'reconnecting']);
   });
 
   it('each phase has a public state; the public states a user sees are those of WatchStatus', () => {
@@ -71,8 +71,8 @@ describe('the lifecycle of a watch: one transition table', () => {
     assert.deepEqual([...new Set(Object.values(PUBLIC_STATE))].sort(), [
       'closed',
       'connecting',
-      'ready',
       'reconnecting',
+      'subscribed',
     ]);
   });
 
@@ -83,18 +83,18 @@ describe('the lifecycle of a watch: one transition table', () => {
       machine.to(step);
       seen.push(machine.state);
     };
-    for (const step of ['positioning', 'connecting', 'retrying', 'connecting', 'ready'] as const) to(step);
-    assert.equal(machine.hasBeen('ready'), true);
-    for (const step of ['reconnecting', 'reconnecting', 'ready', 'closed'] as const) to(step);
+    for (const step of ['positioning', 'connecting', 'retrying', 'connecting', 'subscribed'] as const) to(step);
+    assert.equal(machine.hasBeen('subscribed'), true);
+    for (const step of ['reconnecting', 'reconnecting', 'subscribed', 'closed'] as const) to(step);
     assert.deepEqual(seen, [
       'positioning',
       'connecting',
       'retrying',
       'connecting',
-      'ready',
+      'subscribed',
       'reconnecting',
       'reconnecting',
-      'ready',
+      'subscribed',
       'closed',
     ]);
     assert.deepEqual(
@@ -104,10 +104,10 @@ describe('the lifecycle of a watch: one transition table', () => {
         'connecting',
         'reconnecting',
         'connecting',
-        'ready',
+        'subscribed',
         'reconnecting',
         'reconnecting',
-        'ready',
+        'subscribed',
         'closed',
       ],
     );

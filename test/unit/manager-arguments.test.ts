@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchError } from 'watch-manager';
-import { checkAgentStatus, checkHandlers, iterateHighWaterMark } from '../../src/engine/manager-arguments';
+import { checkAgentStatus, checkHandlers, resolveIterateOptions } from '../../src/engine/manager-arguments';
 import { scanForSecrets } from '../support/harness';
 
 scanForSecrets();
@@ -16,13 +16,13 @@ function refused(call: () => unknown, field: RegExp): void {
 
 describe("manager-arguments: the checks of what a WatchManager's methods are handed", () => {
   it("watch()'s high-water mark: 100 unless given, a whole number from 1 to 1000", () => {
-    assert.equal(iterateHighWaterMark({}), 100);
-    assert.equal(iterateHighWaterMark({ highWaterMark: 1 }), 1);
-    assert.equal(iterateHighWaterMark({ highWaterMark: 1_000 }), 1_000);
+    assert.equal(resolveIterateOptions({}).highWaterMark, 100);
+    assert.equal(resolveIterateOptions({ highWaterMark: 1 }).highWaterMark, 1);
+    assert.equal(resolveIterateOptions({ highWaterMark: 1_000 }).highWaterMark, 1_000);
     for (const highWaterMark of [0, 1_001, 1.5, Number.NaN])
-      refused(() => iterateHighWaterMark({ highWaterMark }), /'options\.highWaterMark'/);
-    refused(() => iterateHighWaterMark({ highWatermark: 5 } as never), /'options\.highWatermark'/);
-    refused(() => iterateHighWaterMark(null as never), /'options'/);
+      refused(() => resolveIterateOptions({ highWaterMark }), /'options\.highWaterMark'/);
+    refused(() => resolveIterateOptions({ highWatermark: 5 } as never), /'options\.highWatermark'/);
+    refused(() => resolveIterateOptions(null as never), /'options'/);
   });
 
   it('handlers: onEvent a function, the optional ones functions when given', () => {

@@ -73,7 +73,7 @@ describe('Node.js end of life', () => {
   it('the message names the version, the day and the oldest LTS line still supported', () => {
     assert.equal(
       endOfLifeMessage('v20.20.2', TODAY),
-      "Node.js v20.20.2 reached its end of life on 2026-04-30: watch-manager supports it for now, upgrade to Node.js 22 or newer (see the README's support policy)",
+      'Node.js v20.20.2 reached its end of life on 2026-04-30: watch-manager supports it for now, upgrade to Node.js 22 or newer (see docs/operations.md#supported-nodejs-versions)',
     );
     // In May 2027 22 has ended too: the advice moves on to 24.
     assert.match(endOfLifeMessage('v22.23.5', day('2027-05-01')) ?? '', /on 2027-04-30: .*upgrade to Node\.js 24 or/);
