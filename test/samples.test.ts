@@ -15,7 +15,10 @@ import { checkSamples, extractSamples, reportFailures, type Sample } from './sup
 
 const ROOT = path.join(__dirname, '..');
 
-/** What samples import besides watch-manager, and what type-checks them: at the versions this project pins. */
+/**
+ * What the docs tell a user to install besides watch-manager (docs/operations.md, docs/replicas.md), and what
+ * type-checks the samples: at the versions this project pins.
+ */
 const EXTRA = [
   'typescript',
   '@types/node',
@@ -23,6 +26,7 @@ const EXTRA = [
   '@opentelemetry/sdk-metrics',
   '@opentelemetry/exporter-prometheus',
   'pg',
+  '@types/pg',
 ];
 
 /** The pages whose samples are checked: README.md, then docs/*.md by name. */
