@@ -1,7 +1,7 @@
 /**
  * watch-manager: a client SDK for gRPC watch streams (the Amplify Central watch service). The public surface;
  * test helpers live in `watch-manager/testing`.
- * @packageDocumentation
+ * @module watch-manager
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './engine/watch-manager';
 export type { WatchHandlers, ResyncNotice, EventContext, TransactionClient } from './delivery/watch-handlers';

@@ -226,6 +226,36 @@ describe('a coordinated watch, its leases granted and ended by the test', { time
     await manager.close();
   });
 
+  it("while a hand-off drains, status() shows the position the draining engine acknowledged, as metrics() does (never the lease's older one)", async () => {
+    const topic = topicName('drain-status');
+    service.createTopic(topic);
+    service.publishMany(topic, 2);
+    const coordinator = new ScriptedCoordinator('member-drain-status');
+    const { manager } = member(coordinator);
+    const slow = gate();
+    const handled: number[] = [];
+    await manager.registerWatch(topic, {
+      onEvent: async (e) => {
+        if (e.sequenceId === 2) await slow.wait;
+        handled.push(e.sequenceId);
+      },
+    });
+    const lease = coordinator.grant(topic);
+    await until('event 1 handled', () => handled.length === 1);
+    await until('event 1 acknowledged', () => manager.metrics().watches[0]?.acknowledgedSequenceId === 1);
+    lease.handOff();
+    await until('draining', () => manager.status().watches[0]?.role === 'standby');
+    const [status] = manager.status().watches;
+    const [metrics] = manager.metrics().watches;
+    slow.open(); // before the checks: a failing one must not leave the handler (and the close) waiting
+    assert.equal(metrics?.acknowledgedSequenceId, 1);
+    assert.equal(status?.acknowledgedSequenceId, 1, 'status() during the drain');
+    assert.equal(status?.lastSequenceId, 1, 'the deprecated alias too');
+    await until('released', () => lease.released);
+    assert.equal(manager.status().watches[0]?.acknowledgedSequenceId, 2);
+    await manager.close();
+  });
+
   it('#11 a lease lost while a hand-off drains cuts the running handler short: its signal aborts, its event is not acknowledged', async () => {
     const topic = topicName('drain-lost');
     service.createTopic(topic);

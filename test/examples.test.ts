@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { captured, scanForSecrets, secret } from './support/harness';
 import { startTinyproxy, type Tinyproxy } from './support/tinyproxy';
@@ -27,13 +26,7 @@ function example(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: num
   });
 }
 
-const trimmed = (text: string): string[] =>
-  text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
-
-describe('examples/ and the README samples', { timeout: 180_000 }, () => {
+describe('examples/ and the repository quick start', { timeout: 180_000 }, () => {
   before(async () => {
     // The examples import 'watch-manager' (the package's own name, resolved through its exports to dist/): build
     // this checkout first so they run what the tests test.
@@ -46,19 +39,6 @@ describe('examples/ and the README samples', { timeout: 180_000 }, () => {
       );
     });
     assert.equal(built, 0);
-  });
-
-  it('every ts sample in the README is marked as an excerpt of an example and stands in it, line for line', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/(?:<!-- excerpt: (\S+) -->\n)?```ts\n([\s\S]*?)```/g)];
-    assert.ok(blocks.length >= 4, `${blocks.length} samples`);
-    for (const [, file, code] of blocks) {
-      assert.ok(file !== undefined, `a sample without an excerpt marker:\n${code?.slice(0, 200)}`);
-      const source = trimmed(readFileSync(path.join(ROOT, file), 'utf8'));
-      const sample = trimmed(code as string);
-      const at = source.findIndex((_, i) => sample.every((line, j) => source[i + j] === line));
-      assert.ok(at >= 0, `the README sample from ${file} no longer stands in it:\n${sample.slice(0, 3).join('\n')}…`);
-    }
   });
 
   it('the README quick start: npm run demo prints 40 events and exits 0', async () => {

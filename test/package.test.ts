@@ -1,35 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { captured } from './support/harness';
-import { exitCode } from './support/exit-code';
+import './support/harness';
+import { NPM, installPacked, run, type PackedApp } from './support/packed-app';
 
 const ROOT = path.join(__dirname, '..');
-
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  timeout = 120_000,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { cwd, timeout, env: { ...process.env, npm_config_update_notifier: 'false' } },
-      (err, stdout, stderr) => {
-        captured.push(stdout, stderr);
-        resolve({ code: err === null ? 0 : exitCode(err), stdout, stderr });
-      },
-    );
-  });
-}
-
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 // The same program in both module systems: the fake service from 'watch-manager/testing', a manager, one event.
 const program = (load: string): string => `${load}
@@ -49,66 +25,17 @@ const program = (load: string): string => `${load}
 `;
 
 describe('the npm package, packed and installed offline into an empty directory', { timeout: 300_000 }, () => {
-  let work: string;
+  let packed: PackedApp;
   let app: string;
   before(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'wm-pack-'));
-    app = path.join(work, 'app');
-    // npm pack runs `prepare`, so the tarball holds a fresh build of this checkout.
-    const packed = await run(NPM, ['pack', '--pack-destination', work, '--silent'], ROOT);
-    assert.equal(packed.code, 0, packed.stderr);
-    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz')) as string;
-    // Offline: a lockfile made from this project's own (its production packages, already in npm's cache since
-    // `npm ci`) plus the tarball, so `npm ci --offline` needs no registry.
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { dev?: boolean }>;
-    };
-    const integrity = `sha512-${createHash('sha512')
-      .update(readFileSync(path.join(work, tarball)))
-      .digest('base64')}`;
-    const spec = `file:../${tarball}`;
-    const packages: Record<string, unknown> = {
-      '': { name: 'app', dependencies: { 'watch-manager': spec } },
-      'node_modules/watch-manager': {
-        version: pkg.version,
-        resolved: spec,
-        integrity,
-        license: pkg.license,
-        dependencies: pkg.dependencies,
-        bin: pkg.bin,
-        engines: pkg.engines,
-      },
-    };
-    // With the tarball URL next to each integrity, npm takes the tarballs from its cache without asking the registry
-    // for package metadata (this project's lockfile leaves `resolved` out).
-    const registry = 'https://registry.npmjs.org';
-    for (const [key, entry] of Object.entries(lock.packages)) {
-      if (key === '' || entry.dev === true) continue;
-      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
-      const version = (entry as { version: string }).version;
-      packages[key] = {
-        resolved: `${registry}/${name}/-/${name.slice(name.indexOf('/') + 1)}-${version}.tgz`,
-        ...entry,
-      };
-    }
-    mkdirSync(app);
-    writeFileSync(
-      path.join(app, 'package.json'),
-      JSON.stringify({ name: 'app', private: true, dependencies: { 'watch-manager': spec } }),
-    );
-    writeFileSync(
-      path.join(app, 'package-lock.json'),
-      JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }),
-    );
-    const installed = await run(NPM, ['ci', '--offline', '--no-audit', '--no-fund'], app);
-    assert.equal(installed.code, 0, installed.stderr);
+    packed = await installPacked();
+    app = packed.app;
   });
   after(() => {
-    rmSync(work, { recursive: true, force: true });
+    packed.remove();
   });
 
-  it('holds only what users need: dist, proto, the docs, README, LICENSE, package.json (no tests, benches or sources)', async () => {
+  it('holds only what users need: dist, proto, the docs and API reference, the examples, README, LICENSE, package.json (no tests, benches or sources)', async () => {
     const listed = await run(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT);
     const files =
       (JSON.parse(listed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? [];
@@ -118,12 +45,19 @@ describe('the npm package, packed and installed offline into an empty directory'
         files.includes('dist/testing/index.js') &&
         files.includes('proto/watch.proto') &&
         files.includes('docs/wire.md') &&
+        files.includes('examples/handler-agent.ts') &&
+        files.includes('docs/reference/README.md') &&
+        files.includes('docs/reference/watch-manager/classes/WatchManager.md') &&
         files.includes('LICENSE'),
     );
+    // The examples are the one TypeScript source shipped: programs to read and copy, they import 'watch-manager'.
     const allowed = (f: string): boolean =>
-      /^(dist\/|proto\/|docs\/[a-z-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(f) &&
-      !f.endsWith('.map') &&
-      (!f.endsWith('.ts') || f.endsWith('.d.ts'));
+      /^examples\/[a-z-]+\.ts$/.test(f) ||
+      (/^(dist\/|proto\/|docs\/[a-z-]+\.md$|docs\/reference\/[\w/.-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(
+        f,
+      ) &&
+        !f.endsWith('.map') &&
+        (!f.endsWith('.ts') || f.endsWith('.d.ts')));
     const stray = files.filter((f) => !allowed(f));
     assert.deepEqual(stray, []);
   });

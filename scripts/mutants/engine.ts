@@ -302,6 +302,13 @@ export const engineMutants: Mutant[] = [
     replace: 'if (homes.length >= 0) continue;',
     tests: [OPTIONS],
   },
+  {
+    // While a hand-off drains, status() shows the lease's older position again (metrics() the engine's).
+    name: 'status-position-behind-drain',
+    find: 'Math.max(this.position, this.current?.engine.metrics().acknowledgedSequenceId ?? 0)',
+    replace: 'Math.max(this.position, 0)',
+    tests: [COORDINATED_WATCH],
+  },
 
   // ── issue 22: the for await loop's options and its position (manager-arguments.ts, topic-watch.ts) ─────────
   {

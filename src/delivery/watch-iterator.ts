@@ -9,7 +9,7 @@ import { Fifo } from './fifo';
 // before it. Delivery is stopping by then and ignores it.
 const NOT_ACKNOWLEDGED = new WatchError('CLOSED', 'the iteration ended before this record was acknowledged');
 
-const DONE: IteratorResult<never> = { done: true, value: undefined };
+const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
 
 /** Where an event record's `ack` and `fail` go. */
 type RecordSettler = Pick<WatchIterator, 'acknowledge' | 'reject'>;
@@ -147,7 +147,7 @@ export class WatchIterator<T = unknown> implements WatchLoop<T>, EventSink {
     this.wakeUp?.();
   }
 
-  next(): Promise<IteratorResult<WatchRecord<T>>> {
+  next(): Promise<IteratorResult<WatchRecord<T>, undefined>> {
     const previous = this.handed;
     this.handed = undefined;
     // Asking for the next record acknowledges the previous one (always for resync and live: they need no ack).
@@ -164,7 +164,7 @@ export class WatchIterator<T = unknown> implements WatchLoop<T>, EventSink {
   }
 
   /** Ends the iteration and closes the watch (writing the acknowledged position). Idempotent. */
-  async return(): Promise<IteratorResult<WatchRecord<T>>> {
+  async return(): Promise<IteratorResult<WatchRecord<T>, undefined>> {
     this.ended = true;
     this.detach();
     this.buffer.clear();
@@ -193,7 +193,7 @@ export class WatchIterator<T = unknown> implements WatchLoop<T>, EventSink {
   }
 
   /** Nothing ready: waits for a record, the end, or a failure. */
-  private async wait(): Promise<IteratorResult<WatchRecord<T>>> {
+  private async wait(): Promise<IteratorResult<WatchRecord<T>, undefined>> {
     for (;;) {
       if (this.ended) return DONE;
       const record = this.take();

@@ -81,7 +81,7 @@ export interface IterateOptions<T = unknown> extends Pick<WatchOptions<T>, 'from
  * What {@link WatchManager.watch} returns: the records of one topic, for `for await`, and the position they reached.
  * `break`, `return()` or an aborted signal close the watch and write its position.
  */
-export interface WatchLoop<T = unknown> extends AsyncIterableIterator<WatchRecord<T>> {
+export interface WatchLoop<T = unknown> extends AsyncIterableIterator<WatchRecord<T>, undefined, undefined> {
   /**
    * The acknowledged position: every event up to it was acknowledged (or set aside, or filtered out, or skipped by a
    * resync), as `metrics().watches[i].acknowledgedSequenceId`. It is what is stored, or about to be (writes are
@@ -94,5 +94,9 @@ export interface WatchLoop<T = unknown> extends AsyncIterableIterator<WatchRecor
    * Ends the loop (what `break` calls): closes the watch and writes its position; the record the loop holds is not
    * acknowledged (with `autoAck`: a restart delivers it again). Idempotent; resolves once the watch is closed.
    */
-  return(): Promise<IteratorResult<WatchRecord<T>>>;
+  return(): Promise<IteratorResult<WatchRecord<T>, undefined>>;
+  /** The next record; resolves `{ done: true }` once the loop ended, rejects with the error that stopped the watch. */
+  next(): Promise<IteratorResult<WatchRecord<T>, undefined>>;
+  /** The loop itself (`for await (const record of loop)`). */
+  [Symbol.asyncIterator](): WatchLoop<T>;
 }

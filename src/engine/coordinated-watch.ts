@@ -111,6 +111,9 @@ export class CoordinatedWatch implements ManagedWatch {
 
   status(): WatchStatus {
     const cur = this.phase.is('active') ? this.current : undefined;
+    // An engine that drains (a hand-off) acknowledges on until it stops: its position, not the lease's older one, as
+    // metrics() shows it (a position never goes back).
+    const position = Math.max(this.position, this.current?.engine.metrics().acknowledgedSequenceId ?? 0);
     const status: WatchStatus =
       cur === undefined
         ? {
@@ -118,8 +121,8 @@ export class CoordinatedWatch implements ManagedWatch {
             topic: this.topic,
             state: this.currentState,
             live: false,
-            acknowledgedSequenceId: this.position,
-            lastSequenceId: this.position,
+            acknowledgedSequenceId: position,
+            lastSequenceId: position,
           }
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;

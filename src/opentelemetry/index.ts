@@ -1,7 +1,7 @@
 /**
  * watch-manager/opentelemetry: the manager's metrics through `@opentelemetry/api`, an optional peer dependency loaded
  * only by this entry. Give `openTelemetryMetrics()` as the manager's `telemetry` option.
- * @packageDocumentation
+ * @module watch-manager/opentelemetry
  */
 import './peer-check';
 export {

@@ -1,7 +1,7 @@
 /**
  * watch-manager/postgres: positions and leases in PostgreSQL through `pg` (node-postgres), an optional
  * peer dependency loaded only by this entry.
- * @packageDocumentation
+ * @module watch-manager/postgres
  */
 import './peer-check';
 export { PostgresSequenceStore, type PostgresSequenceStoreOptions } from './postgres-sequence-store';

@@ -1,7 +1,7 @@
 /**
  * `watch-manager/testing`: the embedded fake watch service and the tools to test an agent against it without the
- * real service: a fake clock, a fault-injecting TCP proxy.
- * @packageDocumentation
+ * real service: a fake clock, a fault-injecting TCP proxy, and a fake event and its context to unit-test a handler.
+ * @module watch-manager/testing
  */
 export {
   FakeWatchService,
@@ -16,6 +16,7 @@ export { FakeTokenIssuer, type IssueTokenOptions, type TokenCheck } from './fake
 export type { FakeClient, TokenEndpointFaults, TokenEndpointCounters } from './fake-token-endpoint';
 export { TopicLog, type PublishInput, type PurgedReading } from './topic-log';
 export { FakeClock, seededRandom } from './fake-clock';
+export { fakeEvent, fakeEventContext, type FakeEventOverrides } from './fake-event';
 export { FaultProxy } from './fault-proxy';
 export { ConnectProxy, type ConnectProxyOptions } from './connect-proxy';
 export {
