@@ -55,6 +55,34 @@ describe('for await consumers', () => {
     await service.stop();
   });
 
+  it('manager.close() and closeWatch() end a loop that waits for its next record (it returned nothing and waited for ever)', async () => {
+    const { service, store, manager } = await setup();
+    service.publishMany(TOPIC, 2);
+    const m = await manager();
+    const seen: Array<string | number> = [];
+    const loop = (async () => {
+      for await (const record of m.watch(TOPIC, { from: 'beginning' })) seen.push(label(record));
+      return 'ended';
+    })();
+    await service.waitFor(() => seen.includes('live'), 10_000, 'the loop caught up');
+    await m.close();
+    assert.equal(await loop, 'ended', 'the loop ended when the manager closed');
+    assert.deepEqual(seen, [1, 2, 'live']);
+    assert.equal(store.getSequence(TOPIC), 2, 'the position was written');
+
+    const other = await manager();
+    const again = (async () => {
+      for await (const record of other.watch(TOPIC)) seen.push(label(record));
+      return 'ended';
+    })();
+    await service.waitFor(() => other.status().watches[0]?.live === true, 10_000, 'live again');
+    const id = other.status().watches[0]?.id ?? '';
+    await other.closeWatch(id);
+    assert.equal(await again, 'ended', 'the loop ended when its watch was closed');
+    await other.close();
+    await service.stop();
+  });
+
   it('an aborted signal ends the loop and closes the watch', async () => {
     const { service, manager } = await setup();
     const m = await manager();

@@ -333,4 +333,11 @@ export const engineMutants: Mutant[] = [
     replace: "this.positioned = this.startPosition !== 'known';",
     tests: [ITERATOR_ACK],
   },
+  {
+    // A for await loop not told that its watch closed from elsewhere (manager.close()): it waits for ever.
+    name: 'loop-not-told-of-close',
+    find: "if (to === 'closed') this.loops.get(watch)?.watchClosed(error);",
+    replace: "if (to === 'closed') void watch;",
+    tests: [ITERATOR],
+  },
 ];

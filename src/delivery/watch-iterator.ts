@@ -141,6 +141,15 @@ export class WatchIterator<T = unknown> implements WatchLoop<T>, EventSink {
     if (!this.ended) this.acker?.reject(event, reason);
   }
 
+  /**
+   * The watch closed without the loop ending it (`manager.close()`, `closeWatch()`): a close ends the loop (done), a
+   * stop for good makes it throw its error. Never a loop left waiting for a record that cannot come.
+   */
+  watchClosed(error: WatchError | undefined): void {
+    if (error !== undefined && error.code !== 'CLOSED') this.failed(this.failure ?? error);
+    else if (this.failure === undefined) void this.return();
+  }
+
   /** A start failure (registerWatch rejected): the loop throws it. */
   failed(error: WatchError): void {
     this.failure = error;

@@ -81,6 +81,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly log: Log;
   private readonly tokens: TokenRefresher;
   private readonly watches = new Map<string, ManagedWatch>();
+  /** The `for await` loop each watch of `watch()` feeds: told when its watch closes from elsewhere. */
+  private readonly loops = new WeakMap<ManagedWatch, Pick<WatchIterator, 'watchClosed'>>();
   private client: WatchClient | undefined;
   private readonly route: ChannelRoute;
   private probing: Promise<WatchError | undefined> | undefined;
@@ -294,7 +296,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     if (options.filter !== undefined) watchOptions.filter = options.filter;
     // `live` is handed over in order without waiting for acks the loop has not given yet (that would deadlock).
     const consumer: Consumer = { liveWaitsForAcks: false, sink: iterator };
-    starting = this.register(selfLink, iterator.handlers(), watchOptions, consumer, (w) => (own = w)).then(
+    const created = (w: ManagedWatch): void => {
+      own = w;
+      this.loops.set(w, iterator);
+    };
+    starting = this.register(selfLink, iterator.handlers(), watchOptions, consumer, created).then(
       (sub) => {
         subscription = sub;
         if (cancelled) void sub.close();
@@ -510,6 +516,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     to: WatchStatus['state'],
     error: WatchError | undefined,
   ): void {
+    if (to === 'closed') this.loops.get(watch)?.watchClosed(error);
     if (this.listenerCount('state') === 0) return;
     const managerState = this.status().state;
     const base = { watchId: watch.id, topic: watch.topic, from, managerState, manager: managerState };
