@@ -252,7 +252,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
    * `concurrency` records wait unacknowledged; past that the stream is not read, so memory stays bounded however slow
    * the loop. `break`, `return` or an aborted `signal` close the watch and write its position, which
    * `acknowledgedSequenceId` holds then. Errors that stop the watch (also those of the start) are thrown by the loop.
-   * Options are checked at once (`INVALID_CONFIG` thrown by this call).
+   * The loop's own options (`concurrency`, `maxAttempts`, `autoAck`, unknown keys, another call's options) are
+   * checked at once (`INVALID_CONFIG` thrown by this call); `from`, `resync` and `filter` with the start, thrown by
+   * the loop at its first step.
    *
    * `T` is what `options.resync.list` lists, inferred from it: a `resync` record's `notice.snapshot` is a `T[]`.
    *
