@@ -3,7 +3,7 @@ import path from 'node:path';
 
 function readVersion(): string {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    const pkg: unknown = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
     const version = (pkg as { version?: unknown }).version;
     return typeof version === 'string' ? version : '0.0.0';
   } catch {
@@ -11,5 +11,5 @@ function readVersion(): string {
   }
 }
 
-/** This package's version, as in its package.json (read once; the same file from `src/` and `dist/`). */
+/** This package's version, as in its package.json (read once: two folders up from src/core/ and dist/core/). */
 export const VERSION: string = readVersion();
