@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSequenceStore, WatchManager, type EventContext, type WatchError } from 'watch-manager';
@@ -75,6 +75,49 @@ describe('close()', () => {
     assert.equal(code, 0, `the child did not exit by itself (stdout: ${out}, stderr: ${err})`);
     assert.match(out, /closed after 20 events\n/);
     assert.doesNotMatch(out, /still alive/);
+    await service.stop();
+  });
+
+  it("closes gracefully on a process.once('SIGTERM') registered before a FileSequenceStore takes its lock (the lock library's exit hook killed the process at the signal)", async () => {
+    const service = await startService();
+    const jwt = await token(service);
+    service.publishMany(TOPIC, 5);
+    const dir = mkdtempSync(path.join(tmpdir(), 'wm-sigterm-'));
+    const file = path.join(dir, 'positions.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'sigterm-once.ts')], {
+      env: {
+        ...process.env,
+        WM_TARGET: service.target,
+        WM_HISTORY: service.historyUrl,
+        WM_TENANT: service.tenantId,
+        WM_TOKEN: jwt,
+        WM_TOPIC: TOPIC,
+        WM_FILE: file,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    endsWithParent(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await service.waitFor(() => out.includes('handled 5'), 15_000, 'the child handled the 5 events');
+    child.kill('SIGTERM');
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const end = await exited;
+    clearTimeout(deadline);
+    captured.push(out, err);
+    assert.deepEqual(
+      end,
+      { code: 0, signal: null },
+      `killed by the signal instead of closing (stdout: ${out}, stderr: ${err})`,
+    );
+    assert.match(out, /closed\n/);
+    assert.equal((await FileSequenceStore.read(file))[TOPIC], 5, 'the position was stored by close()');
+    rmSync(dir, { recursive: true, force: true });
     await service.stop();
   });
 

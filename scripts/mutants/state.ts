@@ -2,7 +2,7 @@
  * The mutants of the code in src/state/: durable writes, the position flush bound, file stores, lease positions.
  */
 import type { Mutant } from './mutant';
-import { COORDINATED_WATCH, CRASH, DEAD_LETTER, RESTART, STATE, STORE } from './tests';
+import { CLOSE, COORDINATED_WATCH, CRASH, DEAD_LETTER, RESTART, STATE, STORE } from './tests';
 
 export const stateMutants: Mutant[] = [
   // ── Durable write order (durable-file.ts) ────────────────────────────────────────────────────────────────────
@@ -116,5 +116,12 @@ export const stateMutants: Mutant[] = [
     find: 'if (reset !== undefined) this.resetSequence',
     replace: 'if (reset === undefined) this.resetSequence',
     tests: [RESTART],
+  },
+  {
+    // signal-exit's listeners left after an application's process.once('SIGTERM'): it kills the process at the signal.
+    name: 'lock-signal-listeners-last',
+    find: 'process.prependListener(signal, listener);',
+    replace: 'process.addListener(signal, listener);',
+    tests: [CLOSE],
   },
 ];

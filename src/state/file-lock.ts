@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
-import { hostname } from 'node:os';
+import { constants as osConstants, hostname } from 'node:os';
 import { systemClock } from '../core/clock';
 import { WatchError } from '../core/errors';
+import type * as Lockfile from 'proper-lockfile';
 
 /** Who holds a lock, as written beside it (`<file>.lock-holder`): for the message that refuses a second process. */
 interface Holder {
@@ -19,6 +20,33 @@ export interface FileLockOptions {
   staleMs: number;
   /** Called when the lock was lost while held (another process took it over, or it was removed). */
   onCompromised: (error: WatchError) => void;
+}
+
+let lockfileModule: Promise<typeof Lockfile> | undefined;
+
+/**
+ * `proper-lockfile`, loaded only when a file store is used: it hooks process exit through signal-exit (v3) to release
+ * its locks. At a signal, signal-exit re-raises it (killing the process) when it sees no other listener for it at
+ * that moment; but a `process.once('SIGTERM', …)` listener is removed just before it runs, so an application's
+ * graceful shutdown registered before the first lock was killed at once. Its listeners are moved first: they then
+ * still see the application's listener and leave the signal to it, and a process without one still dies as before.
+ */
+function loadLockfile(): Promise<typeof Lockfile> {
+  lockfileModule ??= (async () => {
+    const signals = Object.keys(osConstants.signals) as NodeJS.Signals[];
+    const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+    const module = await import('proper-lockfile');
+    for (const signal of signals) {
+      const had = before.get(signal);
+      for (const listener of process.listeners(signal)) {
+        if (had?.has(listener) === true) continue;
+        process.removeListener(signal, listener);
+        process.prependListener(signal, listener);
+      }
+    }
+    return module;
+  })();
+  return lockfileModule;
 }
 
 // Files this process holds, so that a second store on one file in the same process is told so (not "dead").
@@ -39,8 +67,7 @@ export class FileLock {
 
   /** Takes the lock of `file`, or throws `STATE_LOCKED` (held by a live process) or `STATE_IO`. */
   static async acquire(file: string, options: FileLockOptions): Promise<FileLock> {
-    // Loaded only when a file store is used: it hooks process exit (signal-exit) to release its locks.
-    const lockfile = await import('proper-lockfile');
+    const lockfile = await loadLockfile();
     const lockOptions = {
       stale: options.staleMs,
       realpath: false,
