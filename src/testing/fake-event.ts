@@ -3,8 +3,8 @@ import type { EventContext } from '../delivery/watch-handlers';
 
 /** What {@link fakeEvent} may be told: any field of the event, and of its payload one by one. */
 export type FakeEventOverrides = Partial<Omit<WatchEvent, 'payload'>> & {
-  /** Fields of the payload to replace; the others keep their defaults (`metadata` is replaced whole). */
-  payload?: Partial<ResourceInstance>;
+  /** Fields of the payload to replace, `metadata` too field by field; the others keep their defaults. */
+  payload?: Partial<Omit<ResourceInstance, 'metadata'>> & { metadata?: Partial<ResourceInstance['metadata']> };
 };
 
 const DEFAULT_TOPIC = '/management/v1alpha1/watchtopics/test';
@@ -58,7 +58,7 @@ export function fakeEvent(overrides: FakeEventOverrides = {}): WatchEvent {
     type,
     topic,
     sequenceId,
-    payload: { ...defaultPayload, ...payload },
+    payload: { ...defaultPayload, ...payload, metadata: { ...defaultPayload.metadata, ...payload?.metadata } },
   };
 }
 

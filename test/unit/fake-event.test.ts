@@ -58,6 +58,13 @@ describe('fakeEvent', () => {
     assert.equal(event.id, 'event-42', 'the id follows the sequence id');
   });
 
+  it("merges the payload's metadata field by field: a self link alone (keyOf's default key) keeps id and scope", () => {
+    const event = fakeEvent({ payload: { metadata: { selfLink: '/management/v1alpha1/environments/env-1/x/y' } } });
+    assert.equal(event.payload.metadata.selfLink, '/management/v1alpha1/environments/env-1/x/y');
+    assert.deepEqual(event.payload.metadata.scope, fakeEvent().payload.metadata.scope);
+    assert.equal(event.payload.metadata.id, fakeEvent().payload.metadata.id);
+  });
+
   it('a SUBRESOURCEUPDATED event names its subresource, unless told otherwise', () => {
     assert.equal(fakeEvent({ type: 'SUBRESOURCEUPDATED' }).subresource, 'status');
     assert.equal(fakeEvent({ type: 'SUBRESOURCEUPDATED', subresource: 'x' }).subresource, 'x');
