@@ -172,7 +172,8 @@ export async function checkSamples(
       ['--enable-source-maps', path.join(root, 'out', fileOf(sample).replace(/\.ts$/, '.js'))],
       cwd,
       SAMPLE_TIMEOUT_MS,
-      await env(sample),
+      // As a user runs it: not as a child of this test runner (a node:test sample would report to it, unreadably).
+      { NODE_TEST_CONTEXT: undefined, ...(await env(sample)) },
     );
     // A sample shows what it does: one that prints nothing shows nothing a reader can compare with.
     if (ran.code === 0 && ran.stdout.trim() !== '') continue;
