@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import './support/harness';
 import { NPM, installPacked, run, type PackedApp } from './support/packed-app';
@@ -74,6 +74,13 @@ describe('the npm package, packed and installed offline into an empty directory'
     // VERSION is the package's own version, read from the installed package.json (it said 0.0.0 once its file moved).
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(r.stdout.trim().split(' ')[2], pkg.version);
+  });
+
+  it('keeps its dist/ when npm runs its prepare script inside the installed package (the build removed dist/ first, then failed)', async () => {
+    const installed = path.join(app, 'node_modules', 'watch-manager');
+    const r = await run(NPM, ['run', 'prepare'], installed, 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(path.join(installed, 'dist', 'index.js')), 'dist/ is still there');
   });
 
   it('never loads pg unless watch-manager/postgres is imported, which names the missing peer in one line', async () => {
