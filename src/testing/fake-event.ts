@@ -4,7 +4,10 @@ import type { EventContext } from '../delivery/watch-handlers';
 /** What {@link fakeEvent} may be told: any field of the event, and of its payload one by one. */
 export type FakeEventOverrides = Partial<Omit<WatchEvent, 'payload'>> & {
   /** Fields of the payload to replace, `metadata` too field by field; the others keep their defaults. */
-  payload?: Partial<Omit<ResourceInstance, 'metadata'>> & { metadata?: Partial<ResourceInstance['metadata']> };
+  payload?: Partial<Omit<ResourceInstance, 'metadata'>> & {
+    /** Fields of the payload's metadata to replace (a self link alone, say); the others keep their defaults. */
+    metadata?: Partial<ResourceInstance['metadata']>;
+  };
 };
 
 const DEFAULT_TOPIC = '/management/v1alpha1/watchtopics/test';
