@@ -8,6 +8,7 @@ import type { PurgedReading, TopicLog } from './topic-log';
 import type { WatchEvent } from '../core/types';
 import { cappedPageSize, goneHeader, hasUnknownType, shuffledPage, type HostileBehaviour } from './hostile';
 import { toHistoryJson } from './wire-render';
+import { API_PATH, type FakeResourceApi } from './fake-resource-api';
 
 /** Faults the history server injects, for resilience tests. */
 export interface HistoryFaults {
@@ -52,6 +53,8 @@ export interface HistoryBackend {
   random: () => number;
   /** Serves the token endpoint's path, when the service has one. */
   tokenEndpoint?: FakeTokenEndpoint;
+  /** Serves the resource API under `/apis`, when the service has one. */
+  resourceApi?: FakeResourceApi;
   /** How "purged" is read for a `410 Gone` (see {@link PurgedReading}). */
   purgedReading: () => PurgedReading;
 }
@@ -129,6 +132,12 @@ export class FakeHistoryServer {
     // The token endpoint shares the port but not the history API's faults or counters.
     if (url.pathname === TOKEN_PATH && this.backend.tokenEndpoint !== undefined)
       return this.backend.tokenEndpoint.handle(req, res, this.stopped.signal);
+    // So does the resource API, with faults and counters of its own.
+    if (
+      (url.pathname === API_PATH || url.pathname.startsWith(`${API_PATH}/`)) &&
+      this.backend.resourceApi !== undefined
+    )
+      return this.backend.resourceApi.handle(req, res, url);
     this.counters.requests += 1;
     this.queries.push(url.search);
     if (this.queries.length > 1000) this.queries.shift();

@@ -16,6 +16,8 @@ import { FakeSubscription, type FakeServiceCounters } from './fake-subscription'
 import { FakeTokenIssuer, type IssueTokenOptions } from './fake-token-issuer';
 import { checkHostile, type HostileBehaviour } from './hostile';
 import { TopicLog, type PublishInput, type PurgedReading } from './topic-log';
+import { FakeResourceApi, API_PATH, type ResourceCounters, type ResourceFaults } from './fake-resource-api';
+import { ResourceState, type FakeResource, type WatchTopicFilter } from './resource-state';
 
 /** Options of {@link FakeWatchService.start}. */
 export interface FakeWatchServiceOptions {
@@ -100,6 +102,16 @@ export interface RawWireEvent {
   };
 }
 
+/** Options of {@link FakeWatchService.createTopic}. */
+export interface CreateTopicOptions {
+  /**
+   * The `spec.filters` of the topic's WatchTopic resource; given for a topic that exists, they replace its filters.
+   * @default each of the kinds the service publishes by default (APIService, APIServiceRevision, APIServiceInstance,
+   * AccessRequest in `management`, ConsumerInstance in `catalog`), any name, in any Environment
+   */
+  filters?: WatchTopicFilter[];
+}
+
 /** Options of {@link FakeWatchService.abortStreams}. */
 export interface AbortOptions {
   /** Only streams of this topic. @default all */
@@ -148,6 +160,8 @@ export class FakeWatchService {
     refusedSubscriptions: 0,
   };
   private readonly topics = new Map<string, TopicLog>();
+  private readonly resourceState = new ResourceState();
+  private readonly resourceApi: FakeResourceApi;
   private readonly subscriptions = new Set<FakeSubscription>();
   private readonly random: () => number;
   private readonly history: FakeHistoryServer;
@@ -169,6 +183,7 @@ export class FakeWatchService {
     this.random = seededRandom(options.seed ?? 1);
     this.purgedReading = options.purgedReading ?? 'next-event';
     this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
+    this.resourceApi = new FakeResourceApi({ tenantId: this.tenantId, tokens: this.tokens, state: this.resourceState });
     for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
     this.tokenEndpoint = new FakeTokenEndpoint(this.tokens, this.clock, () => this.tokenUrl);
     this.history = new FakeHistoryServer(
@@ -176,6 +191,7 @@ export class FakeWatchService {
         tenantId: this.tenantId,
         tokens: this.tokens,
         tokenEndpoint: this.tokenEndpoint,
+        resourceApi: this.resourceApi,
         topic: (selfLink) => this.topics.get(selfLink),
         clock: this.clock,
         random: this.random,
@@ -238,6 +254,41 @@ export class FakeWatchService {
     return `${this.historyUrl}${TOKEN_PATH}`;
   }
 
+  /**
+   * Base URL of the resource API (docs/resources.md), on the history API's port: a resource is
+   * `GET {resourceApiUrl}{selfLink}`. It serves the resources the published events left (see {@link publish}) and
+   * each topic's WatchTopic.
+   */
+  get resourceApiUrl(): string {
+    return `${this.historyUrl}${API_PATH}`;
+  }
+
+  /** Sets the faults of the resource API (see {@link ResourceFaults}); `{}` clears them. */
+  setResourceFaults(faults: ResourceFaults): void {
+    this.resourceApi.setFaults(faults);
+  }
+
+  /** The resource API's counters. */
+  get resourceCounters(): ResourceCounters {
+    return this.resourceApi.counters;
+  }
+
+  /** `METHOD path?query` of the resource API requests seen (most recent last). */
+  get resourceRequests(): readonly string[] {
+    return this.resourceApi.requests;
+  }
+
+  /** A copy of the resource at `selfLink` as the resource API serves it now; undefined when there is none. */
+  resource(selfLink: string): FakeResource | undefined {
+    const held = this.resourceState.get(selfLink);
+    return held === undefined ? undefined : structuredClone(held);
+  }
+
+  /** Copies of every resource the service holds (WatchTopics included), oldest creation first. */
+  resources(): FakeResource[] {
+    return [...this.resourceState.entries()].map(({ resource }) => structuredClone(resource));
+  }
+
   /** Makes a service account known to the token endpoint (a client secret, or a public key and its key id). */
   registerClient(client: FakeClient): void {
     this.tokenEndpoint.register(client);
@@ -268,12 +319,27 @@ export class FakeWatchService {
     return [...this.subscriptions].filter((s) => s.isActive).length;
   }
 
-  /** Makes a topic exist. Idempotent. */
-  createTopic(selfLink: string): TopicLog {
+  /**
+   * Makes a topic exist, with its WatchTopic resource at `selfLink` in the resource API (id: the events'
+   * `watchTopicId`). Idempotent; `options.filters` given for an existing topic replace its WatchTopic's filters.
+   */
+  createTopic(selfLink: string, options: CreateTopicOptions = {}): TopicLog {
     let topic = this.topics.get(selfLink);
+    const created = topic === undefined;
     if (topic === undefined) {
-      topic = new TopicLog(selfLink, `wt-${++this.topicSeq}`, this.tenantId, () => this.clock.now());
+      topic = new TopicLog(
+        selfLink,
+        `wt-${++this.topicSeq}`,
+        this.tenantId,
+        () => this.clock.now(),
+        this.resourceState,
+      );
       this.topics.set(selfLink, topic);
+    }
+    // A self link of another shape than a resource's still makes a topic, only without a WatchTopic resource.
+    if (isResourceLink(selfLink) && (created || options.filters !== undefined)) {
+      const time = new Date(this.clock.now()).toISOString();
+      this.resourceState.putTopic(selfLink, topic.topicId, options.filters ?? DEFAULT_FILTERS, time);
     }
     return topic;
   }
@@ -390,7 +456,8 @@ export class FakeWatchService {
   recreateTopic(topic: string): TopicLog {
     if (!this.topics.delete(topic)) throw new Error(`fake watch service: unknown topic ${topic}`);
     this.abortStreams({ topic, details: 'the watch topic was recreated' });
-    return this.createTopic(topic);
+    const filters = this.resourceState.get(topic)?.spec['filters'] as WatchTopicFilter[] | undefined;
+    return this.createTopic(topic, filters === undefined ? {} : { filters });
   }
 
   /** Sets the faults of the history API (see {@link HistoryFaults}); `{}` clears them. */
@@ -455,4 +522,24 @@ export class FakeWatchService {
     });
     this.subscriptions.add(sub);
   }
+}
+
+/** The filters of a topic created without any: the kinds the service publishes by default, in any Environment. */
+const DEFAULT_FILTERS: readonly WatchTopicFilter[] = [
+  ['management', 'APIService'],
+  ['management', 'APIServiceRevision'],
+  ['management', 'APIServiceInstance'],
+  ['catalog', 'ConsumerInstance'],
+  ['management', 'AccessRequest'],
+].map(([group, kind]) => ({
+  group: group as string,
+  kind: kind as string,
+  name: '*',
+  scope: { kind: 'Environment', name: '*' },
+  type: ['created', 'updated', 'deleted'],
+}));
+
+/** Whether `selfLink` has the shape of an unscoped resource's self link (`/{group}/{version}/{plural}/{name}`). */
+function isResourceLink(selfLink: string): boolean {
+  return /^\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/.test(selfLink);
 }

@@ -8,7 +8,11 @@ export {
   type FakeWatchServiceOptions,
   type AbortOptions,
   type RawWireEvent,
+  type CreateTopicOptions,
 } from './fake-watch-service';
+export type { ResourceFaults, ResourceCounters } from './fake-resource-api';
+export type { FakeResource, FakeResourceMetadata, WatchTopicFilter, ResourceContent } from './resource-state';
+export { pluralOf } from './resource-address';
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';
 export type { HostileBehaviour } from './hostile';

@@ -1,7 +1,13 @@
 import type { ResourceInstance, WatchEvent, WatchEventType } from '../core/types';
+import { pluralOf } from './resource-address';
+import type { ResourceContent, ResourceState } from './resource-state';
 
-/** What a test may set when publishing; everything else is filled with realistic values. */
-export interface PublishInput {
+/**
+ * What a test may set when publishing; everything else is filled with realistic values. The fields of
+ * {@link ResourceContent} (scope, title, spec, subresources, tags) say what the change leaves in the resource the
+ * service's resource API serves (docs/resources.md#the-fake-service).
+ */
+export interface PublishInput extends ResourceContent {
   /** The event type. @default one of the five in turn, by sequence id */
   type?: WatchEventType;
   /** The resource kind. @default one of five kinds in turn, by sequence id */
@@ -52,12 +58,14 @@ export class TopicLog {
   /**
    * @param selfLink The WatchTopic's self link.
    * @param topicId The WatchTopic's id.
+   * @param resources The resources each appended event changes (the service's); none by default.
    */
   constructor(
     readonly selfLink: string,
     readonly topicId: string,
     private readonly organizationId: string,
     private readonly now: () => number,
+    private readonly resources?: ResourceState,
   ) {}
 
   /** The newest sequence id ever assigned (0 before the first event). */
@@ -80,9 +88,12 @@ export class TopicLog {
         : [input.kind, input.group ?? 'management'];
     const name = input.name ?? `${kind.toLowerCase()}-${seq % 97}`;
     const type: WatchEventType = input.type ?? TYPES[seq % TYPES.length] ?? 'UPDATED';
+    const time = new Date(this.now()).toISOString();
+    const subresource = input.subresource ?? (type === 'SUBRESOURCEUPDATED' ? 'status' : '');
+    const drawn = resource(group, kind, name, seq, input.attributes, input.scope);
     const event: WatchEvent = {
       id: `evt-${this.topicId}-${seq}`,
-      time: new Date(this.now()).toISOString(),
+      time,
       version: 'v1',
       product: 'AmplifyCentral',
       correlationId: `corr-${seq.toString(16).padStart(8, '0')}`,
@@ -91,8 +102,8 @@ export class TopicLog {
       topic: this.selfLink,
       watchTopicId: this.topicId,
       sequenceId: seq,
-      subresource: input.subresource ?? (type === 'SUBRESOURCEUPDATED' ? 'status' : ''),
-      payload: resource(group, kind, name, seq, input.attributes),
+      subresource,
+      payload: this.resources === undefined ? drawn : this.resources.apply(type, drawn, input, subresource, time),
     };
     this.events.push(event);
     if (this.retain > 0 && this.events.length > this.retain * 2)
@@ -157,21 +168,18 @@ function resource(
   name: string,
   seq: number,
   attributes?: Record<string, string>,
+  place?: { kind: string; name: string } | null,
 ): ResourceInstance {
   const env = `env-${seq % 3}`;
+  const scope = place === null ? null : scopeOf(group, place ?? { kind: 'Environment', name: env });
   return {
     group,
     kind,
     name,
     metadata: {
       id: `8a2e${seq.toString(16).padStart(12, '0')}`,
-      scope: {
-        id: `8a2f${(seq % 3).toString(16).padStart(12, '0')}`,
-        kind: 'Environment',
-        name: env,
-        selfLink: `/${group}/v1alpha1/environments/${env}`,
-      },
-      selfLink: `/${group}/v1alpha1/environments/${env}/${kind.toLowerCase()}s/${name}`,
+      scope,
+      selfLink: `${scope === null ? `/${group}/v1alpha1` : scope.selfLink}/${pluralOf(kind)}/${name}`,
       references: [
         {
           id: `8a30${(seq % 5).toString(16).padStart(12, '0')}`,
@@ -186,4 +194,29 @@ function resource(
     },
     attributes: attributes ?? { createdBy: 'fake-watch-service', revision: String(seq) },
   };
+}
+
+/** The scope `place` of a resource in `group`: an `env-<n>` environment keeps the id it always had. */
+function scopeOf(
+  group: string,
+  place: { kind: string; name: string },
+): NonNullable<ResourceInstance['metadata']['scope']> {
+  const env = place.kind === 'Environment' ? /^env-(\d+)$/.exec(place.name) : null;
+  const id =
+    env === null
+      ? `8a2f${hash(`${place.kind}/${place.name}`)}`
+      : `8a2f${Number(env[1]).toString(16).padStart(12, '0')}`;
+  return {
+    id,
+    kind: place.kind,
+    name: place.name,
+    selfLink: `/${group}/v1alpha1/${pluralOf(place.kind)}/${place.name}`,
+  };
+}
+
+/** 12 hex digits of FNV-1a over `text`: a stable id for a named scope. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `f${h.toString(16).padStart(11, '0')}`;
 }
