@@ -11,7 +11,14 @@ export {
   type CreateTopicOptions,
 } from './fake-watch-service';
 export type { ResourceFaults, ResourceCounters } from './fake-resource-api';
-export type { FakeResource, FakeResourceMetadata, WatchTopicFilter, ResourceContent } from './resource-state';
+export type {
+  FakeResource,
+  FakeResourceMetadata,
+  WatchTopicFilter,
+  ResourceContent,
+  ResourceKeeper,
+  ScopeName,
+} from './resource-state';
 export { pluralOf } from './resource-address';
 export type { FakeServiceCounters } from './fake-subscription';
 export type { HistoryFaults, HistoryCounters } from './fake-history-server';

@@ -52,6 +52,32 @@ export interface FakeResource {
   spec: Record<string, unknown>;
 }
 
+/** A scope named by kind and name, as a publish and a WatchTopic filter give it. */
+export interface ScopeName {
+  /** The scope's kind, for example `Environment`. */
+  kind: string;
+  /** Its name (in a filter, `*` for any). */
+  name: string;
+}
+
+/**
+ * What keeps resources in step with the events of a `TopicLog`: told each event as it is appended, it answers
+ * the thin resource the event carries. The fake service's resource state is one.
+ */
+export interface ResourceKeeper {
+  /**
+   * Applies an event of `type` about `thin` (the defaults the topic log drew for it) at `time` (ISO), with the
+   * `content` the publisher gave and the event's `subresource`; returns the thin resource the event carries.
+   */
+  apply(
+    type: WatchEventType,
+    thin: ResourceInstance,
+    content: ResourceContent,
+    subresource: string,
+    time: string,
+  ): ResourceInstance;
+}
+
 /** One filter of a WatchTopic's `spec.filters` (docs/resources.md#watchtopic-filters). */
 export interface WatchTopicFilter {
   /** The API group of the kind. */
@@ -61,7 +87,7 @@ export interface WatchTopicFilter {
   /** The resource name, `*` for any. */
   name: string;
   /** The scope the filter covers; absent for an unscoped kind. `name` `*` is any scope of that kind. */
-  scope?: { kind: string; name: string };
+  scope?: ScopeName;
   /** The event types (`created`, `updated`, `deleted`). */
   type: string[];
 }
@@ -72,7 +98,7 @@ export interface ResourceContent {
    * The resource's scope: `null` for an unscoped kind.
    * @default `{ kind: 'Environment', name: 'env-<sequence id mod 3>' }`
    */
-  scope?: { kind: string; name: string } | null;
+  scope?: ScopeName | null;
   /** The title. @default the name on creation, else kept */
   title?: string;
   /** The whole spec after the change. @default `{ description: '<kind> <name>' }` on creation, else kept */
@@ -112,14 +138,11 @@ interface Held {
  * stable id; for `DELETED`, as it was). The rules are docs/resources.md#the-fake-service; every stored object is
  * replaced, never changed, so a rendered form can be kept per object.
  */
-export class ResourceState {
+export class ResourceState implements ResourceKeeper {
   private readonly held = new Map<string, Held>();
   private version = 0;
 
-  /**
-   * Applies an event of `type` about `thin` (the defaults the topic log drew for it) at `time` (ISO), with the
-   * `content` the publisher gave; returns the thin resource the event carries.
-   */
+  /** {@inheritDoc ResourceKeeper.apply} */
   apply(
     type: WatchEventType,
     thin: ResourceInstance,

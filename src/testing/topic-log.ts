@@ -1,6 +1,6 @@
 import type { ResourceInstance, WatchEvent, WatchEventType } from '../core/types';
 import { pluralOf } from './resource-address';
-import type { ResourceContent, ResourceState } from './resource-state';
+import type { ResourceContent, ResourceKeeper } from './resource-state';
 
 /**
  * What a test may set when publishing; everything else is filled with realistic values. The fields of
@@ -58,14 +58,15 @@ export class TopicLog {
   /**
    * @param selfLink The WatchTopic's self link.
    * @param topicId The WatchTopic's id.
-   * @param resources The resources each appended event changes (the service's); none by default.
+   * @param resources What keeps resources in step with the appended events (the service's resource state); none by
+   *   default.
    */
   constructor(
     readonly selfLink: string,
     readonly topicId: string,
     private readonly organizationId: string,
     private readonly now: () => number,
-    private readonly resources?: ResourceState,
+    private readonly resources?: ResourceKeeper,
   ) {}
 
   /** The newest sequence id ever assigned (0 before the first event). */
