@@ -484,6 +484,31 @@ describe('the fake resource API (docs/resources.md)', () => {
     assert.equal(service.historyCounters.requests, 0, 'the history API counts none of them');
   });
 
+  it('resourceApi: false keeps no resources and serves no /apis; events are as they were', async () => {
+    const bare = await startService({ resourceApi: false, clock: new FakeClock() });
+    try {
+      const first = bare.publish(TOPIC, { type: 'CREATED', kind: 'APIService', name: 'same' });
+      const again = bare.publish(TOPIC, { type: 'UPDATED', kind: 'APIService', name: 'same', skip: 2 });
+      assert.equal(first.payload.metadata.selfLink, again.payload.metadata.selfLink);
+      assert.notEqual(first.payload.metadata.id, again.payload.metadata.id, 'ids drawn per event, as before');
+      assert.deepEqual(bare.resources(), []);
+      const res = await fetch(`${bare.resourceApiUrl}${TOPIC}`, {
+        headers: { Authorization: `Bearer ${await token(bare)}`, 'X-Axway-Tenant-Id': bare.tenantId },
+      });
+      assert.equal(res.status, 404);
+      await res.arrayBuffer();
+      assert.equal(bare.resourceCounters.requests, 0);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('a topic whose self link is not a resource’s still works, without a WatchTopic', () => {
+    service.createTopic('/odd-topic');
+    assert.equal(service.publish('/odd-topic', { type: 'CREATED', kind: 'APIService', name: 'odd' }).sequenceId, 1);
+    assert.equal(service.resource('/odd-topic'), undefined);
+  });
+
   /** Deletes (by events) every resource held but the WatchTopics, so that each test starts without them. */
   function deleteAll(): void {
     for (const r of service.resources())

@@ -141,6 +141,7 @@ interface Held {
 export class ResourceState implements ResourceKeeper {
   private readonly held = new Map<string, Held>();
   private version = 0;
+  private subresourceWrites = 0;
 
   /** {@inheritDoc ResourceKeeper.apply} */
   apply(
@@ -162,7 +163,9 @@ export class ResourceState implements ResourceKeeper {
       case 'TRIGGERACTION':
         return stored === undefined ? thin : thinOf(stored);
       case 'SUBRESOURCEUPDATED': {
-        const subs = withNamed(content.subresources, subresource, () => ({ revision: String(this.version + 1) }));
+        const subs = withNamed(content.subresources, subresource, () => ({
+          revision: String(++this.subresourceWrites),
+        }));
         if (stored === undefined) return thinOf(this.put(this.created(thin, { ...content, subresources: subs }, time)));
         // A subresource write changes that key only: a client that merges the subresource onto its copy holds the
         // whole resource (docs/resources.md#the-fake-service).
@@ -171,13 +174,16 @@ export class ResourceState implements ResourceKeeper {
       case 'CREATED':
         // A create of a self link that exists makes a new resource (a new id): the old one's delete went untold.
         this.held.delete(selfLink);
-        return thinOf(this.put(this.created(thin, content, time)));
+        this.put(this.created(thin, content, time));
+        return thin; // what was stored was copied from it
       case 'UPDATED':
-        return thinOf(
-          this.put(
-            stored === undefined ? this.created(thin, content, time) : this.updated(stored, thin, content, time),
-          ),
-        );
+        if (stored === undefined) {
+          this.put(this.created(thin, content, time));
+          return thin;
+        }
+        this.put(this.updated(stored, thin, content, time));
+        // The event carries what it drew (attributes, references: what was stored) under the resource's one id.
+        return { ...thin, metadata: { ...thin.metadata, id: stored.metadata.id } };
     }
   }
 
@@ -246,14 +252,14 @@ export class ResourceState implements ResourceKeeper {
         selfLink: thin.metadata.selfLink,
         ...(scope === null ? {} : { scope: { ...scope } }),
         resourceVersion: String(++this.version),
-        references: structuredClone(thin.metadata.references),
+        references: copyReferences(thin.metadata.references),
         audit: { createTimestamp: stamp, modifyTimestamp: stamp },
       },
       attributes: { ...thin.attributes },
       tags: [...(content.tags ?? [])],
       finalizers: [],
-      spec: structuredClone(content.spec ?? { description: `${thin.kind} ${thin.name}` }),
-      ...structuredClone(content.subresources ?? {}),
+      spec: content.spec === undefined ? { description: `${thin.kind} ${thin.name}` } : structuredClone(content.spec),
+      ...(content.subresources === undefined ? {} : structuredClone(content.subresources)),
     };
   }
 
@@ -263,14 +269,14 @@ export class ResourceState implements ResourceKeeper {
       title: content.title ?? stored.title,
       metadata: {
         ...stored.metadata,
-        references: structuredClone(thin.metadata.references),
+        references: copyReferences(thin.metadata.references),
         resourceVersion: String(++this.version),
         audit: { ...stored.metadata.audit, modifyTimestamp: serviceTime(time) },
       },
       attributes: { ...thin.attributes },
       tags: content.tags === undefined ? stored.tags : [...content.tags],
       spec: content.spec === undefined ? stored.spec : structuredClone(content.spec),
-      ...structuredClone(content.subresources ?? {}),
+      ...(content.subresources === undefined ? {} : structuredClone(content.subresources)),
     };
   }
 }
@@ -286,10 +292,15 @@ function thinOf(resource: FakeResource): ResourceInstance {
       id,
       scope: scope === undefined ? null : { ...scope },
       selfLink,
-      references: structuredClone(references),
+      references: copyReferences(references),
     },
     attributes: { ...resource.attributes },
   };
+}
+
+/** A copy of references (flat objects): cheaper than `structuredClone`, which costs a publish several µs. */
+function copyReferences(references: readonly ResourceReference[]): ResourceReference[] {
+  return references.map((r) => ({ ...r }));
 }
 
 /** `subresources` with the entry `name` present (its default drawn if missing). */
