@@ -92,6 +92,9 @@ const MAX_PAGE_SIZE = 100;
 type Collection = ApiTarget & { target: 'collection' };
 
 interface ListParams {
+  /** The `query` and `sort` as given (what a list's pages share). */
+  query: string | undefined;
+  sortParam: string | undefined;
   page: number;
   pageSize: number;
   predicate: ResourcePredicate | undefined;
@@ -124,6 +127,8 @@ export class FakeResourceApi {
   private failLeft = 0;
   private notAnArrayLeft = 0;
   private readonly rendered = new WeakMap<FakeResource, string>();
+  /** The last list's matches, for the next page of the same list while nothing changed (a 20,000-item sync). */
+  private lastMatch: { key: string; generation: number; items: FakeResource[] } | undefined;
 
   constructor(private readonly backend: ResourceApiBackend) {}
 
@@ -161,8 +166,9 @@ export class FakeResourceApi {
     if (target.target === 'resource') return this.one(req.method === 'HEAD', target.selfLink, url.searchParams, res);
     const params = readListParams(url.searchParams);
     if (typeof params === 'string') return problem(res, 400, params);
-    if (req.method === 'HEAD') return this.head(target, params, res);
-    this.list(target, url.pathname.slice(API_PATH.length), params, res);
+    const path = url.pathname.slice(API_PATH.length);
+    if (req.method === 'HEAD') return this.head(target, path, params, res);
+    this.list(target, path, params, res);
   }
 
   private one(head: boolean, selfLink: string, search: URLSearchParams, res: http.ServerResponse): void {
@@ -181,16 +187,16 @@ export class FakeResourceApi {
     send(res, 200, this.render(resource, readFields(search.get('fields'))));
   }
 
-  private head(collection: Collection, params: ListParams, res: http.ServerResponse): void {
+  private head(collection: Collection, path: string, params: ListParams, res: http.ServerResponse): void {
     this.counters.heads += 1;
-    const total = this.matching(collection, params).length;
+    const total = this.matchingMemo(collection, path, params).length;
     res.writeHead(200, { 'content-type': 'application/json', ...this.countHeader(total) });
     res.end();
   }
 
   private list(collection: Collection, path: string, params: ListParams, res: http.ServerResponse): void {
     this.faults.beforePage?.({ collection: path, page: params.page });
-    const items = this.matching(collection, params);
+    const items = this.matchingMemo(collection, path, params);
     const size = this.faults.pageCap === undefined ? params.pageSize : Math.min(params.pageSize, this.faults.pageCap);
     const start = (params.page - 1) * size;
     const page =
@@ -203,6 +209,16 @@ export class FakeResourceApi {
     const text =
       this.notAnArrayLeft > 0 && this.notAnArrayLeft-- > 0 ? `{"items":[${body.join(',')}]}` : `[${body.join(',')}]`;
     send(res, 200, text, this.countHeader(items.length));
+  }
+
+  private matchingMemo(collection: Collection, path: string, params: ListParams): FakeResource[] {
+    const key = `${path}?${params.query ?? ''}&${params.sortParam ?? ''}`;
+    const generation = this.backend.state.generation;
+    const last = this.lastMatch;
+    if (last !== undefined && last.key === key && last.generation === generation) return last.items;
+    const items = this.matching(collection, params);
+    this.lastMatch = { key, generation, items };
+    return items;
   }
 
   /** The resources `collection` holds that the query matches, in list order (or the asked sort). */
@@ -269,7 +285,15 @@ function readListParams(search: URLSearchParams): ListParams | string {
     if (match === null) return `unsupported sort ${JSON.stringify(sortParam)} (field,ASC or field,DESC)`;
     sort = { path: (match[1] as string).split('.'), descending: match[2] === 'DESC' };
   }
-  return { page, pageSize, predicate, sort, fields: readFields(search.get('fields')) };
+  return {
+    query: query ?? undefined,
+    sortParam: sortParam ?? undefined,
+    page,
+    pageSize,
+    predicate,
+    sort,
+    fields: readFields(search.get('fields')),
+  };
 }
 
 /** A resource's value at `path` as text for sorting ('' when missing or not a scalar). */

@@ -141,6 +141,7 @@ interface Held {
 export class ResourceState implements ResourceKeeper {
   private readonly held = new Map<string, Held>();
   private version = 0;
+  private changes = 0;
   private subresourceWrites = 0;
 
   /** {@inheritDoc ResourceKeeper.apply} */
@@ -158,7 +159,7 @@ export class ResourceState implements ResourceKeeper {
     const stored = this.held.get(selfLink)?.resource;
     switch (type) {
       case 'DELETED':
-        this.held.delete(selfLink);
+        if (this.held.delete(selfLink)) this.changes += 1;
         return stored === undefined ? thin : thinOf(stored);
       case 'TRIGGERACTION':
         return stored === undefined ? thin : thinOf(stored);
@@ -218,6 +219,11 @@ export class ResourceState implements ResourceKeeper {
     });
   }
 
+  /** Goes up with every change of what is held: a list computed at one generation holds until the next. */
+  get generation(): number {
+    return this.changes;
+  }
+
   /** The resource at `selfLink`, as stored (not to be changed). */
   get(selfLink: string): FakeResource | undefined {
     return this.held.get(selfLink)?.resource;
@@ -235,6 +241,7 @@ export class ResourceState implements ResourceKeeper {
         `fake watch service: ${resource.metadata.selfLink} is not a resource's self link (docs/resources.md)`,
       );
     this.held.set(resource.metadata.selfLink, { resource, place });
+    this.changes += 1;
     return resource;
   }
 
