@@ -244,6 +244,53 @@ describe('the fake resource API (docs/resources.md)', () => {
     assert.deepEqual(listed.sort(), ['demo', 'other']);
   });
 
+  it('coveredResources: what the WatchTopic’s filters cover, the oracle of a cache', () => {
+    const topic = '/management/v1alpha1/watchtopics/covered';
+    service.createTopic(topic, {
+      filters: [
+        {
+          group: 'management',
+          kind: 'APIService',
+          name: 'only-this',
+          scope: { kind: 'Environment', name: 'env-1' },
+          type: ['created'],
+        },
+        { group: 'catalog', kind: 'Category', name: '*', type: ['created'] },
+        {
+          group: 'management',
+          kind: 'Secret',
+          name: '*',
+          scope: { kind: 'Environment', name: '*' },
+          type: ['updated'],
+        },
+      ],
+    });
+    create('in-1');
+    service.publish(TOPIC, {
+      type: 'CREATED',
+      kind: 'APIService',
+      name: 'in-2',
+      scope: { kind: 'Environment', name: 'env-2' },
+    });
+    service.publish(TOPIC, { type: 'CREATED', group: 'catalog', kind: 'Category', name: 'cat', scope: null });
+    service.publish(TOPIC, {
+      type: 'CREATED',
+      kind: 'Secret',
+      name: 's1',
+      scope: { kind: 'Environment', name: 'env-7' },
+    });
+    service.publish(TOPIC, { type: 'CREATED', kind: 'Secret', name: 's2', scope: null });
+    assert.deepEqual(
+      service.coveredResources(topic).map((r) => r.metadata.selfLink),
+      [
+        `${ENV1}/apiservices/in-1`,
+        '/catalog/v1alpha1/categories/cat',
+        '/management/v1alpha1/environments/env-7/secrets/s1',
+      ],
+    );
+    assert.throws(() => service.coveredResources('/management/v1alpha1/watchtopics/none'), /no WatchTopic/);
+  });
+
   describe('lists', () => {
     beforeEach(() => {
       for (let i = 0; i < 25; i++) create(`svc-${String(i).padStart(2, '0')}`, { attributes: { n: String(i % 3) } });

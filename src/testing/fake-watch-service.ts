@@ -18,6 +18,7 @@ import { checkHostile, type HostileBehaviour } from './hostile';
 import { TopicLog, type PublishInput, type PurgedReading } from './topic-log';
 import { FakeResourceApi, API_PATH, type ResourceCounters, type ResourceFaults } from './fake-resource-api';
 import { ResourceState, type FakeResource, type WatchTopicFilter } from './resource-state';
+import { collectionHolds, filterCollection } from './resource-address';
 
 /** Options of {@link FakeWatchService.start}. */
 export interface FakeWatchServiceOptions {
@@ -295,6 +296,20 @@ export class FakeWatchService {
   /** Copies of every resource the service holds (WatchTopics included), oldest creation first. */
   resources(): FakeResource[] {
     return [...this.resourceState.entries()].map(({ resource }) => structuredClone(resource));
+  }
+
+  /**
+   * Copies of the resources the WatchTopic of `topic` covers now, oldest creation first: those of every filter's
+   * collection (docs/resources.md#watchtopic-filters; a filter's `name` and `type` do not narrow it, as a client's
+   * initial sync lists it). What a cache of the topic must equal once the service is quiet.
+   */
+  coveredResources(topic: string): FakeResource[] {
+    const filters = this.resourceState.get(topic)?.spec['filters'];
+    if (!Array.isArray(filters)) throw new Error(`fake watch service: no WatchTopic with filters at ${topic}`);
+    const collections = (filters as WatchTopicFilter[]).map(filterCollection);
+    return [...this.resourceState.entries()]
+      .filter(({ place }) => collections.some((c) => collectionHolds(c, place)))
+      .map(({ resource }) => structuredClone(resource));
   }
 
   /** Makes a service account known to the token endpoint (a client secret, or a public key and its key id). */

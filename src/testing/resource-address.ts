@@ -80,3 +80,27 @@ export function collectionHolds(collection: ApiTarget & { target: 'collection' }
   if (place.scope === undefined || want.scope === undefined) return false;
   return want.scope.plural === place.scope.plural && (want.scope.name === '*' || want.scope.name === place.scope.name);
 }
+
+/**
+ * The collection a WatchTopic filter covers: its kind's collection in its scope (every scope for the scope name `*`,
+ * every scope and none for a filter without a scope). A filter's `name` and `type` are not part of it.
+ */
+export function filterCollection(filter: {
+  group: string;
+  kind: string;
+  scope?: { kind: string; name: string };
+}): ApiTarget & { target: 'collection' } {
+  const { group, kind, scope } = filter;
+  return scope === undefined
+    ? { target: 'collection', place: { group, version: FAKE_API_VERSION, plural: pluralOf(kind) }, scoped: false }
+    : {
+        target: 'collection',
+        place: {
+          group,
+          version: FAKE_API_VERSION,
+          plural: pluralOf(kind),
+          scope: { plural: pluralOf(scope.kind), name: scope.name },
+        },
+        scoped: true,
+      };
+}
