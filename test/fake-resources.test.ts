@@ -1,8 +1,8 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WatchEvent } from 'watch-manager';
+import { WatchManager, type WatchEvent } from 'watch-manager';
 import { FakeClock, type FakeResource, type FakeWatchService, type WatchTopicFilter } from 'watch-manager/testing';
-import { TOPIC, scanForSecrets, startService, token } from './support/harness';
+import { TOPIC, captureLogger, scanForSecrets, startService, token } from './support/harness';
 
 scanForSecrets();
 
@@ -200,6 +200,36 @@ describe('the fake resource API (docs/resources.md)', () => {
     }
     for (const link of after.keys()) assert.ok(model.has(link) || (before.has(link) && !deleted.has(link)), link);
     assert.ok(model.size > 500, `${model.size} resources`);
+  });
+
+  it('an event about an unscoped resource, with its stable id, reaches a watch live and through history', async () => {
+    const real = await startService(); // the manager checks tokens on the real clock
+    const first = real.publish(TOPIC, { type: 'CREATED', kind: 'Environment', name: 'env-live', scope: null });
+    const jwt2 = await token(real);
+    const seen: WatchEvent[] = [];
+    const manager = new WatchManager({
+      target: real.target,
+      tenantId: real.tenantId,
+      historyUrl: real.historyUrl,
+      getToken: () => jwt2,
+      tls: false,
+      logger: captureLogger(),
+    });
+    try {
+      await manager.registerWatch(TOPIC, { onEvent: (e) => void seen.push(e) }, { from: 0 });
+      const live = real.publish(TOPIC, { type: 'UPDATED', kind: 'Environment', name: 'env-live', scope: null });
+      await real.waitFor(() => seen.length === 2, 10_000, 'both events');
+      assert.deepEqual(
+        seen.map((e) => [e.sequenceId, e.payload.metadata.scope, e.payload.metadata.id]),
+        [
+          [first.sequenceId, null, first.payload.metadata.id],
+          [live.sequenceId, null, first.payload.metadata.id],
+        ],
+      );
+    } finally {
+      await manager.close();
+      await real.stop();
+    }
   });
 
   it('WatchTopic resources: their id is the events’ watchTopicId, their filters settable', async () => {
