@@ -535,6 +535,19 @@ describe('the fake resource API (docs/resources.md)', () => {
       assert.equal(one.metadata.id, service.resource(`${ENV1}/apiservices/h-01`)?.metadata.id);
     });
 
+    it('a hook that throws answers 500; a malformed escape in a path is 404', async () => {
+      service.setResourceFaults({
+        beforeGet: () => {
+          throw new Error('hook failed');
+        },
+      });
+      const answer = await call(`${ENV1}/apiservices/h-01`);
+      assert.equal(answer.status, 500);
+      assert.match(JSON.stringify(answer.body), /hook failed/);
+      service.setResourceFaults({});
+      assert.equal((await call(`${ENV1}/apiservices/%E0%A4%A`)).status, 404);
+    });
+
     it('refuses a mistyped switch', () => {
       assert.throws(() => service.setResourceFaults({ pageCap: 0 }), RangeError);
       assert.throws(() => service.setResourceFaults({ failNext: -1 }), RangeError);

@@ -141,8 +141,21 @@ export class FakeResourceApi {
     this.notAnArrayLeft = faults.notAnArrayNext ?? 0;
   }
 
-  /** Answers a request whose path starts with {@link API_PATH}. */
+  /**
+   * Answers a request whose path starts with {@link API_PATH}. What a test's hook throws is answered 500 with its
+   * message (never an unhandled rejection in the server).
+   */
   async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    try {
+      await this.answer(req, res, url);
+    } catch (err) {
+      if (!res.headersSent)
+        problem(res, 500, `fake watch service: ${err instanceof Error ? err.message : String(err)}`);
+      else res.destroy();
+    }
+  }
+
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     this.counters.requests += 1;
     this.requests.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
     if (this.requests.length > 1000) this.requests.shift();

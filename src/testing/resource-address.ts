@@ -41,7 +41,12 @@ export type ApiTarget =
  * segments, more than six, an empty segment).
  */
 export function readApiPath(path: string): ApiTarget | undefined {
-  const segments = path.split('/').slice(1).map(decodeURIComponent);
+  let segments: string[];
+  try {
+    segments = path.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return undefined; // a malformed escape names nothing
+  }
   if (segments.length < 3 || segments.length > 6 || segments.some((s) => s === '')) return undefined;
   const [group, version, ...rest] = segments as [string, string, ...string[]];
   if (rest.length % 2 === 0) return { target: 'resource', selfLink: `/${segments.join('/')}` };
