@@ -436,6 +436,28 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.equal(api.seen.length, 7);
   });
 
+  it('a Retry-After longer than the call retries: RESOURCE_UNAVAILABLE at once, with retryAfterMs for the caller', async () => {
+    const clock = new FakeClock();
+    api.hostile = always(503, { 'retry-after': '120' });
+    const err = await rejection(manager({ clock }).resources.get(`${COLLECTION}/svc-1`));
+    assert.equal(err.code, 'RESOURCE_UNAVAILABLE');
+    assert.equal(err.retryAfterMs, 120_000);
+    assert.equal(api.seen.length, 1);
+  });
+
+  it('a HEAD the service does not serve (405): the list goes on page by page', async () => {
+    api.reset(Array.from({ length: 25 }, (_, i) => resource(i)));
+    api.hostile = (req, res) => {
+      if (req.method !== 'HEAD') return false;
+      res.writeHead(405);
+      res.end();
+      return true;
+    };
+    const items = await manager().resources.list(COLLECTION, { pageSize: 10 });
+    assert.deepEqual(items, api.items);
+    assert.deepEqual(pages(api), [1, 2, 3]);
+  });
+
   it('close() ends a call waiting for its retry with CLOSED; the getter then throws CLOSED', async () => {
     const clock = new FakeClock();
     const m = manager({ clock });
