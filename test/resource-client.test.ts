@@ -255,13 +255,28 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     });
   }
 
-  it('a count that lies high (empty pages where it promised items): read again page by page, the right list', async () => {
-    api.reset(Array.from({ length: 25 }, (_, i) => resource(i)));
-    api.count = () => '60';
-    const items = await manager().resources.list(COLLECTION, { pageSize: 10 });
-    assert.deepEqual(items, api.items);
-    assert.deepEqual(pages(api).slice(-3), [1, 2, 3], 'the second read went page by page');
-  });
+  for (const [name, count] of [
+    ['high', '60'],
+    ['absurdly high', '999999999999'],
+  ] as const) {
+    it(`a count that lies ${name} (empty pages where it promised items): read again page by page, the right list`, async () => {
+      api.reset(Array.from({ length: 25 }, (_, i) => resource(i)));
+      api.count = () => count;
+      // A page far past the end is refused (a broken page fails the list at once): only a client that asks for a page
+      // per promised item gets there.
+      api.hostile = (req, res) => {
+        if (Number(req.params.get('page')) <= 50) return false;
+        json(res, 200, { far: true });
+        return true;
+      };
+      const items = await manager().resources.list(COLLECTION, { pageSize: 10 });
+      assert.deepEqual(items, api.items);
+      const read = pages(api);
+      assert.deepEqual(read.slice(-3), [1, 2, 3], 'the second read went page by page');
+      // The first read stops taking pages at the first short one: a few in flight, not one per promised page.
+      assert.ok(read.length <= 1 + 3 + 3 + 3, `${read.length} pages read`);
+    });
+  }
 
   it('a count that lies low: the pages after it are read until a short page', async () => {
     api.reset(Array.from({ length: 45 }, (_, i) => resource(i)));

@@ -41,10 +41,17 @@ export const resourcesMutants: Mutant[] = [
     tests: [RESOURCE_CLIENT],
   },
   {
+    // A short page before the last counted one does not stop the taking of pages: a request per promised page.
+    name: 'resource-list-stop-after-short',
+    find: 'if (page.length < size && number < last) short = true;',
+    replace: 'if (page.length < size && number < last) short = false;',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
     // The workers are not bounded by `concurrency`.
     name: 'resource-list-concurrency',
-    find: 'Array.from({ length: Math.min(concurrency, numbers.length) }, worker)',
-    replace: 'Array.from({ length: Math.max(concurrency, numbers.length) }, worker)',
+    find: 'Array.from({ length: Math.min(concurrency, last - 1) }, worker)',
+    replace: 'Array.from({ length: Math.max(concurrency, last - 1) }, worker)',
     tests: [RESOURCE_CLIENT],
   },
   {

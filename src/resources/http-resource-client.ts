@@ -136,8 +136,7 @@ export class HttpResourceClient implements ResourceClient {
       const total = await this.totalCount(link, signal, where, true);
       if (total !== undefined) {
         const pages = Math.max(1, Math.ceil(total / size));
-        const numbers = Array.from({ length: pages - 1 }, (_, i) => i + 2);
-        const rest = await this.pages(link, params, numbers, size, concurrency, signal, where);
+        const rest = await this.pages(link, params, pages, size, concurrency, signal, where);
         for (const [i, page] of rest.entries()) {
           const number = i + 2;
           const expected = number < pages ? size : total - (pages - 1) * size;
@@ -165,11 +164,16 @@ export class HttpResourceClient implements ResourceClient {
     return items;
   }
 
-  /** Pages `numbers`, `concurrency` at once; the first failure cancels the rest and is thrown once all settled. */
+  /**
+   * Pages 2..`last`, `concurrency` at once, in page order. A short page before `last` stops the taking of further
+   * pages (the caller finds the contradiction there; a count that lies high must not cost a request per page it
+   * promised), so the answer ends at the first hole. The first failure cancels the rest and is thrown once all
+   * settled.
+   */
   private async pages(
     link: string,
     params: URLSearchParams,
-    numbers: readonly number[],
+    last: number,
     size: number,
     concurrency: number,
     signal: AbortSignal | undefined,
@@ -180,12 +184,15 @@ export class HttpResourceClient implements ResourceClient {
     const cancel = (): void => stop.abort();
     signal?.addEventListener('abort', cancel, { once: true });
     let failure: Error | undefined;
-    let taken = 0;
+    let short = false;
+    let next = 2;
     const worker = async (): Promise<void> => {
-      while (failure === undefined && taken < numbers.length) {
-        const i = taken++;
+      while (failure === undefined && !short && next <= last) {
+        const number = next++;
         try {
-          results[i] = await this.page(link, params, numbers[i] as number, size, stop.signal, where);
+          const page = await this.page(link, params, number, size, stop.signal, where);
+          results[number - 2] = page;
+          if (page.length < size && number < last) short = true;
         } catch (err) {
           failure ??=
             signal?.aborted === true
@@ -197,12 +204,14 @@ export class HttpResourceClient implements ResourceClient {
     };
     try {
       if (signal?.aborted === true) stop.abort();
-      await Promise.all(Array.from({ length: Math.min(concurrency, numbers.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(concurrency, last - 1) }, worker));
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
     if (failure !== undefined) throw failure;
-    return results;
+    // Pages not taken after a short one are holes at the end; the answer stops before the first.
+    const taken = results.findIndex((page) => page === undefined);
+    return taken === -1 ? results : results.slice(0, taken);
   }
 
   private async page(
@@ -304,6 +313,10 @@ export class HttpResourceClient implements ResourceClient {
   private sleep(ms: number, signal: AbortSignal | undefined, where: string): Promise<void> {
     const { clock, closed } = this.options;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted === true || closed?.aborted === true) {
+        reject(new WatchError('CLOSED', `${where}: cancelled`));
+        return;
+      }
       const stop = (): void => {
         timer.cancel();
         done();
