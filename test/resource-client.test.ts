@@ -38,6 +38,8 @@ function resource(i: number): Resource {
 }
 
 interface Seen {
+  /** The clock's time when the request arrived. */
+  at: number;
   method: string;
   path: string;
   params: URLSearchParams;
@@ -54,6 +56,8 @@ class ResourceApi {
   items: Resource[] = [];
   count: (() => string | undefined) | undefined;
   hostile: Answer | undefined;
+  /** The clock requests are timed by (a test's FakeClock). */
+  clock: { now(): number } = Date;
   readonly seen: Seen[] = [];
   private readonly waiting: Array<{ n: number; resolve: () => void }> = [];
   readonly server = http.createServer((req, res) => this.answer(req, res));
@@ -67,6 +71,7 @@ class ResourceApi {
     this.items = items;
     this.count = undefined;
     this.hostile = undefined;
+    this.clock = Date;
     this.seen.length = 0;
   }
 
@@ -78,7 +83,13 @@ class ResourceApi {
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    const seen: Seen = { method: req.method ?? '', path: url.pathname, params: url.searchParams, headers: req.headers };
+    const seen: Seen = {
+      at: this.clock.now(),
+      method: req.method ?? '',
+      path: url.pathname,
+      params: url.searchParams,
+      headers: req.headers,
+    };
     this.seen.push(seen);
     for (const w of this.waiting.filter((w) => this.seen.length >= w.n)) {
       this.waiting.splice(this.waiting.indexOf(w), 1);
@@ -429,6 +440,46 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     }
     assert.deepEqual(await got, api.items);
     assert.equal(api.seen.length, 3);
+  });
+
+  it('a 429 with Retry-After on one page quiets the whole list: no other page starts before it is over', async () => {
+    const clock = new FakeClock();
+    api.reset(Array.from({ length: 60 }, (_, i) => resource(i)));
+    api.clock = clock;
+    const m = manager({ clock });
+    await m.resources.count(COLLECTION); // the token fetched, its refresh timer armed: the baseline of timers
+    const baseline = clock.pending;
+    const start = clock.now();
+    let refused = false;
+    let slowAnswered = 0;
+    api.hostile = (req, res) => {
+      const page = Number(req.params.get('page'));
+      if (page === 2 && !refused) {
+        refused = true;
+        json(res, 429, {}, { 'retry-after': '5' });
+        return true;
+      }
+      if (page !== 3 && page !== 4) return false;
+      // Pages 3 and 4 were sent with page 2; answered after its 429, they free two workers for pages 5 and 6.
+      setTimeout(() => {
+        slowAnswered++;
+        json(res, 200, api.items.slice((page - 1) * 10, page * 10));
+      }, 30);
+      return true;
+    };
+    const got = m.resources.list(COLLECTION, { pageSize: 10 });
+    const later = (): number[] => pages(api).filter((p) => p > 4);
+    // Steady: the 429's own wait and the two freed workers' waits armed (or, without a shared quiet, pages 5+ sent).
+    let steady = 0;
+    await until(() => {
+      steady = slowAnswered === 2 && clock.pending === baseline + 3 ? steady + 1 : 0;
+      return steady >= 3 || later().length > 0;
+    });
+    assert.deepEqual(later(), [], 'no page started during the quiet');
+    await clock.advance(5_000);
+    assert.deepEqual(await got, api.items);
+    const early = api.seen.filter((r) => Number(r.params.get('page')) > 4 && r.at < start + 5_000);
+    assert.deepEqual(early, []);
   });
 
   it('a service that stays unavailable: RESOURCE_UNAVAILABLE (retryable) once the minute of retries is over', async () => {

@@ -8,8 +8,8 @@ export const resourcesMutants: Mutant[] = [
   {
     // A 404 of a get becomes an error instead of `undefined`.
     name: 'resource-get-404-passes',
-    find: "const reply = await this.send('GET', link, params, where, signal, true);",
-    replace: "const reply = await this.send('GET', link, params, where, signal, false);",
+    find: "const reply = await this.send('GET', link, params, { where, signal, quiet: { until: 0 } }, true);",
+    replace: "const reply = await this.send('GET', link, params, { where, signal, quiet: { until: 0 } }, false);",
     tests: [RESOURCE_CLIENT],
   },
   {
@@ -59,6 +59,13 @@ export const resourcesMutants: Mutant[] = [
     name: 'resource-retry-after',
     find: 'const delay = Math.max(backoff.next(), failure.retryAfterMs ?? 0);',
     replace: 'const delay = Math.min(backoff.next(), failure.retryAfterMs ?? 0);',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
+    // A Retry-After quiets only the request that got it: the other pages of the list go on.
+    name: 'resource-shared-quiet',
+    find: 'quiet.until = Math.max(quiet.until, clock.now() + failure.retryAfterMs);',
+    replace: 'quiet.until = Math.min(quiet.until, clock.now() + failure.retryAfterMs);',
     tests: [RESOURCE_CLIENT],
   },
   {

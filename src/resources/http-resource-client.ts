@@ -34,6 +34,17 @@ export interface ResourceClientOptions {
   closed?: AbortSignal;
 }
 
+/**
+ * One call of the client: what names it in errors, what cancels it, and the quiet it keeps. A `Retry-After` asks
+ * the client, not one request, to be quiet: every request of the call (the pages read at once too) waits it out.
+ */
+interface Call {
+  readonly where: string;
+  readonly signal: AbortSignal | undefined;
+  /** No request of the call starts before this time (clock ms). */
+  readonly quiet: { until: number };
+}
+
 /** A list read that contradicted itself: read again, page by page. */
 interface Contradiction {
   problem: string;
@@ -54,7 +65,7 @@ export class HttpResourceClient implements ResourceClient {
     if (fields !== undefined) params.set('fields', withMeta(fields));
     if (embed !== undefined) params.set('embed', embed.join(','));
     const where = `resource ${link}`;
-    const reply = await this.send('GET', link, params, where, signal, true);
+    const reply = await this.send('GET', link, params, { where, signal, quiet: { until: 0 } }, true);
     if (reply === undefined) return undefined;
     const resource = decodeResource(reply.body, where);
     if (resource.metadata.selfLink !== link)
@@ -73,10 +84,11 @@ export class HttpResourceClient implements ResourceClient {
     if (args.query !== undefined) params.set('query', args.query);
     if (args.fields !== undefined) params.set('fields', withMeta(args.fields));
     const where = `list ${link}`;
+    const call: Call = { where, signal: args.signal, quiet: { until: 0 } };
     let byCount = args.query === undefined;
     const problems: string[] = [];
     for (let read = 1; read <= LIST_READS; read++) {
-      const outcome = await this.readList(link, params, args.pageSize, args.concurrency, byCount, args.signal, where);
+      const outcome = await this.readList(link, params, args.pageSize, args.concurrency, byCount, call);
       if (Array.isArray(outcome)) return outcome;
       problems.push(outcome.problem);
       byCount = false;
@@ -93,7 +105,7 @@ export class HttpResourceClient implements ResourceClient {
     const link = resourceLink(collection, 'collection', 3);
     const { signal } = countArguments(options);
     const where = `count of ${link}`;
-    const total = await this.totalCount(link, signal, where);
+    const total = await this.totalCount(link, { where, signal, quiet: { until: 0 } });
     if (total === undefined)
       throw new WatchError('PROTOCOL', `${where}: no readable X-Axway-Total-Count header in the answer`);
     return total;
@@ -112,8 +124,7 @@ export class HttpResourceClient implements ResourceClient {
     size: number,
     concurrency: number,
     byCount: boolean,
-    signal: AbortSignal | undefined,
-    where: string,
+    call: Call,
   ): Promise<Resource[] | Contradiction> {
     const seen = new Set<string>();
     const items: Resource[] = [];
@@ -127,16 +138,16 @@ export class HttpResourceClient implements ResourceClient {
       }
       return undefined;
     };
-    const first = await this.page(link, params, 1, size, signal, where);
+    const first = await this.page(link, params, 1, size, call);
     let next = 2;
     let last = first;
     const repeated = take(first, 1);
     if (repeated !== undefined) return repeated;
     if (first.length === size && byCount) {
-      const total = await this.totalCount(link, signal, where, true);
+      const total = await this.totalCount(link, call, true);
       if (total !== undefined) {
         const pages = Math.max(1, Math.ceil(total / size));
-        const rest = await this.pages(link, params, pages, size, concurrency, signal, where);
+        const rest = await this.pages(link, params, pages, size, concurrency, call);
         for (const [i, page] of rest.entries()) {
           const number = i + 2;
           const expected = number < pages ? size : total - (pages - 1) * size;
@@ -156,7 +167,7 @@ export class HttpResourceClient implements ResourceClient {
     // Page by page until a short page: from page 2, or after the counted pages when the last was full (the list
     // grew, or the count was low).
     while (last.length === size) {
-      last = await this.page(link, params, next, size, signal, where);
+      last = await this.page(link, params, next, size, call);
       const again = take(last, next);
       if (again !== undefined) return again;
       next++;
@@ -176,9 +187,9 @@ export class HttpResourceClient implements ResourceClient {
     last: number,
     size: number,
     concurrency: number,
-    signal: AbortSignal | undefined,
-    where: string,
+    call: Call,
   ): Promise<Resource[][]> {
+    const { signal, where } = call;
     const results: Resource[][] = [];
     const stop = new AbortController();
     const cancel = (): void => stop.abort();
@@ -190,7 +201,7 @@ export class HttpResourceClient implements ResourceClient {
       while (failure === undefined && !short && next <= last) {
         const number = next++;
         try {
-          const page = await this.page(link, params, number, size, stop.signal, where);
+          const page = await this.page(link, params, number, size, { ...call, signal: stop.signal });
           results[number - 2] = page;
           if (page.length < size && number < last) short = true;
         } catch (err) {
@@ -219,14 +230,13 @@ export class HttpResourceClient implements ResourceClient {
     params: URLSearchParams,
     number: number,
     size: number,
-    signal: AbortSignal | undefined,
-    where: string,
+    call: Call,
   ): Promise<Resource[]> {
     const query = new URLSearchParams(params);
     query.set('page', String(number));
     query.set('pageSize', String(size));
-    const at = `${where}, page ${number}`;
-    const reply = await this.send('GET', link, query, at, signal, false);
+    const at = `${call.where}, page ${number}`;
+    const reply = await this.send('GET', link, query, { ...call, where: at }, false);
     // send() answers undefined only for a 404 it was allowed to pass.
     const page = decodePage((reply as HttpReply).body, at);
     if (page.length > size) throw new WatchError('PROTOCOL', `${at}: ${page.length} items on a page of ${size}`);
@@ -237,15 +247,11 @@ export class HttpResourceClient implements ResourceClient {
    * `X-Axway-Total-Count` of `HEAD {link}`, undefined when missing or unreadable. With `lenient` (a list's optional
    * speed-up), a HEAD the service does not serve (an unexpected status) is undefined too.
    */
-  private async totalCount(
-    link: string,
-    signal: AbortSignal | undefined,
-    where: string,
-    lenient = false,
-  ): Promise<number | undefined> {
+  private async totalCount(link: string, call: Call, lenient = false): Promise<number | undefined> {
     let reply: HttpReply;
     try {
-      reply = (await this.send('HEAD', link, new URLSearchParams(), `${where} (count)`, signal, false)) as HttpReply;
+      const counting = { ...call, where: `${call.where} (count)` };
+      reply = (await this.send('HEAD', link, new URLSearchParams(), counting, false)) as HttpReply;
     } catch (err) {
       if (lenient && err instanceof WatchError && err.code === 'PROTOCOL') return undefined;
       throw err;
@@ -262,10 +268,10 @@ export class HttpResourceClient implements ResourceClient {
     method: 'GET' | 'HEAD',
     link: string,
     params: URLSearchParams,
-    where: string,
-    signal: AbortSignal | undefined,
+    call: Call,
     passNotFound: boolean,
   ): Promise<HttpReply | undefined> {
+    const { where, signal, quiet } = call;
     const { clock, tokens, backoff: policy, retryForMs = DEFAULT_RETRY_FOR_MS } = this.options;
     const url = this.url(link, params);
     // Names the URL tried, never the query (it may hold names the caller filters by) nor credentials (none in it).
@@ -277,6 +283,8 @@ export class HttpResourceClient implements ResourceClient {
     let refreshed = false;
     for (;;) {
       this.refuseClosed(signal, tried);
+      const quietFor = quiet.until - clock.now();
+      if (quietFor > 0) await this.sleep(quietFor, signal, tried);
       let failure: WatchError;
       try {
         const reply = await this.request(method, url, token, tried, signal);
@@ -295,6 +303,7 @@ export class HttpResourceClient implements ResourceClient {
       }
       if (failure.code !== 'RESOURCE_UNAVAILABLE') throw failure;
       const delay = Math.max(backoff.next(), failure.retryAfterMs ?? 0);
+      if (failure.retryAfterMs !== undefined) quiet.until = Math.max(quiet.until, clock.now() + failure.retryAfterMs);
       if (clock.now() + delay > giveUpAt)
         throw new WatchError(failure.code, `${failure.message} (gave up after ${backoff.attempts} attempts)`, {
           cause: failure,
