@@ -26,6 +26,8 @@ const LAYERS = [
     path: '^src/history/',
     may: ['^src/state/', '^src/config/', '^src/transport/', '^src/auth/', '^src/delivery/'],
   },
+  // The resource API's client (manager.resources): beside history, on the same HTTP stack.
+  { name: 'resources', path: '^src/resources/', may: ['^src/state/', '^src/config/', '^src/transport/', '^src/auth/'] },
   // Health reports and the probe server: over the public types only.
   { name: 'health', path: '^src/health/', may: [] },
   // The telemetry link the engine reports through (a metrics backend's calls fenced): over the contract only.
@@ -37,7 +39,7 @@ const LAYERS = [
   {
     name: 'engine',
     path: '^src/engine/',
-    may: ['^src/(state|config|transport|auth|delivery|history|health|telemetry)/'],
+    may: ['^src/(state|config|transport|auth|delivery|history|resources|health|telemetry)/'],
   },
 ];
 

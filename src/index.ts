@@ -24,6 +24,15 @@ export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
 export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';
 export type { BackoffOptions } from './core/backoff';
+export type { ResourceClient } from './resources/resource-client';
+export type {
+  Resource,
+  ResourceMetadata,
+  ResourceAudit,
+  ResourceGetOptions,
+  ResourceListOptions,
+  ResourceCountOptions,
+} from './resources/resource';
 export { WatchError, isRetryable, type WatchErrorCode, type WatchErrorOptions } from './core/errors';
 export type { Clock, Timer, TimerOptions } from './core/clock';
 export type {

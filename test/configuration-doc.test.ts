@@ -80,7 +80,7 @@ const RESOLVE: Readonly<Record<string, Scope>> = {
  * against the code. A new one must be added here on purpose (a literal that failed to parse lands here too).
  */
 const DESCRIPTIVE: Readonly<Record<string, readonly string[]>> = {
-  manager: ['proxy', 'logger', 'userAgent', 'sequenceProvider', 'historyUrl', 'stallTimeoutMs', 'clock'],
+  manager: ['proxy', 'logger', 'userAgent', 'sequenceProvider', 'historyUrl', 'apiUrl', 'stallTimeoutMs', 'clock'],
   watch: ['from', 'keyOf'],
   iterate: ['from'],
   'postgres-store': [],

@@ -112,6 +112,11 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['historyUrl with credentials', { ...VALID, historyUrl: 'https://u:p@h' }, /'historyUrl'/],
   ['historyUrl with a query', { ...VALID, historyUrl: 'https://h/?x=1' }, /'historyUrl'/],
   ['historyUrl plain http with TLS on', { ...VALID, historyUrl: 'http://h' }, /'historyUrl'/],
+  ['apiUrl ftp', { ...VALID, apiUrl: 'ftp://h/apis' }, /'apiUrl'/],
+  ['apiUrl with credentials', { ...VALID, apiUrl: 'https://u:p@h/apis' }, /'apiUrl'/],
+  ['apiUrl with a query', { ...VALID, apiUrl: 'https://h/apis?x=1' }, /'apiUrl'/],
+  ['apiUrl plain http with TLS on', { ...VALID, apiUrl: 'http://h/apis' }, /'apiUrl'/],
+  ['apiUrl empty', { ...VALID, apiUrl: '' }, /'apiUrl'/],
   ['from yesterday', { ...VALID, from: 'yesterday' }, /'from'/],
   ['from negative', { ...VALID, from: -1 }, /'from'/],
   ['from fractional', { ...VALID, from: 1.5 }, /'from'/],
@@ -190,6 +195,22 @@ describe('options: one validation step', () => {
     assert.equal(url('watch.example.com:8443'), 'https://watch.example.com:8443/');
     assert.equal(url('127.0.0.1:50051', false), 'http://127.0.0.1:50051/');
     assert.equal(url('[::1]:8080', false), 'http://[::1]:8080/');
+  });
+
+  it('issue 23: the default apiUrl is the target host and port with /apis, the scheme from tls; apiUrl overrides it', () => {
+    const url = (target: string, tls?: false, apiUrl?: string): string =>
+      resolveOptions(
+        { ...valid, target, ...(tls === undefined ? {} : { tls }), ...(apiUrl === undefined ? {} : { apiUrl }) },
+        '1.0.0',
+      ).apiUrl.href;
+    assert.equal(url('watch.example.com:443'), 'https://watch.example.com/apis');
+    assert.equal(url('watch.example.com:8443'), 'https://watch.example.com:8443/apis');
+    assert.equal(url('127.0.0.1:50051', false), 'http://127.0.0.1:50051/apis');
+    assert.equal(url('[::1]:8080', false), 'http://[::1]:8080/apis');
+    assert.equal(
+      url('watch.example.com:443', undefined, 'https://gw.example.com/central/apis'),
+      'https://gw.example.com/central/apis',
+    );
   });
 
   it('accepts tls: false and keepalive: false only as explicit choices', () => {

@@ -28,8 +28,8 @@ export const coreMutants: Mutant[] = [
   {
     // A 403 from history reads as a refused token.
     name: 'history-403-code',
-    find: "if (status === 403) return 'PERMISSION_DENIED';",
-    replace: "if (status === 403) return 'UNAUTHENTICATED';",
+    find: "if (status === 403) return 'PERMISSION_DENIED'; if (status === 404) return 'TOPIC_NOT_FOUND';",
+    replace: "if (status === 403) return 'UNAUTHENTICATED'; if (status === 404) return 'TOPIC_NOT_FOUND';",
     tests: [AUTH, ITERATOR],
   },
 

@@ -17,6 +17,7 @@ import { healthMutants } from './health';
 import { opentelemetryMutants } from './opentelemetry';
 import { telemetryMutants } from './telemetry';
 import { testingMutants } from './testing';
+import { resourcesMutants } from './resources';
 import type { Mutant } from './mutant';
 
 export type { Mutant } from './mutant';
@@ -38,5 +39,6 @@ export const mutants: Mutant[] = [
   ...healthMutants,
   ...opentelemetryMutants,
   ...telemetryMutants,
+  ...resourcesMutants,
   ...testingMutants,
 ];

@@ -205,6 +205,13 @@ export interface WatchManagerOptions {
    */
   historyUrl?: string;
   /**
+   * Base URL of the resource API that `manager.resources` reads (`{apiUrl}{selfLink}`). The default is the target's
+   * host and port with `/apis`, the scheme from `tls`, as for `historyUrl`; a resource API on another address (the
+   * fake service's, a gateway's) needs this option. Its requests take `historyTimeoutMs` as their deadline.
+   * @default `https://<target host>:<target port>/apis` (`http://` when `tls` is false; a port 443 or 80 left out)
+   */
+  apiUrl?: string;
+  /**
    * Events per history page; lowered for a catch-up against a server that serves fewer.
    * @default 100 (the reference SDK's)
    */
@@ -268,6 +275,7 @@ export interface ResolvedOptions {
   deadLetterDir: string | undefined;
   from: StartFrom;
   historyUrl: URL;
+  apiUrl: URL;
   historyPageSize: number;
   historyTimeoutMs: number;
   stateTimeoutMs: number;
@@ -325,6 +333,7 @@ export const MANAGER_OPTION_KEYS: ReadonlyArray<keyof WatchManagerOptions> = [
   'deadLetterDir',
   'from',
   'historyUrl',
+  'apiUrl',
   'historyPageSize',
   'historyTimeoutMs',
   'stateTimeoutMs',
@@ -501,6 +510,15 @@ function resolveHistoryUrl(value: unknown, host: string, port: number, tls: bool
   return url;
 }
 
+function resolveApiUrl(value: unknown, host: string, port: number, tls: boolean): URL {
+  if (value === undefined) return new URL(`${tls ? 'https' : 'http'}://${host}:${port}/apis`);
+  const url = httpUrl(value, 'apiUrl');
+  if (url.search !== '' || url.hash !== '') throw invalid('apiUrl', 'must not have a query or fragment');
+  if (url.protocol === 'http:' && tls)
+    throw invalid('apiUrl', 'is plain http while tls is on; use https or set tls: false');
+  return url;
+}
+
 function resolveUnknownTypes(value: unknown): 'skip' | 'deliver' {
   if (value === undefined) return MANAGER_DEFAULTS.unknownEventTypes;
   if (value !== 'skip' && value !== 'deliver') throw invalid('unknownEventTypes', "must be 'skip' or 'deliver'");
@@ -587,6 +605,7 @@ export function resolveOptions(
     deadLetterDir: input.deadLetterDir === undefined ? undefined : nonEmptyString(input.deadLetterDir, 'deadLetterDir'),
     from: resolveFrom(input.from),
     historyUrl: resolveHistoryUrl(input.historyUrl, host, port, tls !== false),
+    apiUrl: resolveApiUrl(input.apiUrl, host, port, tls !== false),
     historyPageSize: count(input.historyPageSize, 'historyPageSize', MANAGER_DEFAULTS.historyPageSize, 1, 1000),
     historyTimeoutMs: duration(input.historyTimeoutMs, 'historyTimeoutMs', MANAGER_DEFAULTS.historyTimeoutMs),
     stateTimeoutMs: duration(input.stateTimeoutMs, 'stateTimeoutMs', MANAGER_DEFAULTS.stateTimeoutMs),

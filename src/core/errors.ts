@@ -24,6 +24,10 @@ import { redactSecrets } from '../logging/redact';
  * - `HISTORY_UNAVAILABLE`: the event-history API failed (5xx, 429, timeout, connection error). Retried.
  * - `HISTORY_GONE`: the position to resume from was purged from history (410) and no `onResync` handler was given
  *   to be told; the watch stops rather than skip events silently.
+ * - `RESOURCE_UNAVAILABLE`: the resource API (`manager.resources`) failed (5xx, 429, timeout, connection error) for
+ *   longer than the client retries. Retryable.
+ * - `RESOURCE_NOT_FOUND`: the resource API does not know the collection listed or counted (404). Not retried. (A
+ *   `get` of a resource that is gone is not an error: it answers `undefined`.)
  * - `STATE_CORRUPT`: a position file is truncated, garbled, of another format version, or fails its checksum.
  * - `STATE_IO`: a position file or its directory cannot be read or written, or a write did not settle in time.
  * - `STATE_LOCKED`: another process holds the position file (its pid is in the message). Not retried.
@@ -55,6 +59,8 @@ export type WatchErrorCode =
   | 'PROXY_UNREACHABLE'
   | 'HISTORY_UNAVAILABLE'
   | 'HISTORY_GONE'
+  | 'RESOURCE_UNAVAILABLE'
+  | 'RESOURCE_NOT_FOUND'
   | 'STATE_CORRUPT'
   | 'STATE_IO'
   | 'STATE_LOCKED'
@@ -80,6 +86,8 @@ const RETRYABLE: Readonly<Record<WatchErrorCode, boolean>> = {
   PROXY_UNREACHABLE: true,
   HISTORY_UNAVAILABLE: true,
   HISTORY_GONE: false,
+  RESOURCE_UNAVAILABLE: true,
+  RESOURCE_NOT_FOUND: false,
   STATE_CORRUPT: false,
   STATE_IO: false,
   STATE_LOCKED: false,
@@ -214,7 +222,7 @@ function scrubCause(cause: unknown): unknown {
 }
 
 /** Who answered an HTTP request: one status means something else from each. */
-export type HttpPeer = 'history' | 'token-endpoint' | 'proxy';
+export type HttpPeer = 'history' | 'resource-api' | 'token-endpoint' | 'proxy';
 
 /**
  * The code of an HTTP status that is not a success, per peer: the one place HTTP statuses map to codes, as
@@ -222,7 +230,7 @@ export type HttpPeer = 'history' | 'token-endpoint' | 'proxy';
  * says the proxy could not reach the destination (502, 503, 504…): not the proxy's refusal, but the transient
  * failure of whatever the caller was reaching.
  */
-export function codeOfHttpStatus(peer: 'history' | 'token-endpoint', status: number): WatchErrorCode;
+export function codeOfHttpStatus(peer: 'history' | 'resource-api' | 'token-endpoint', status: number): WatchErrorCode;
 export function codeOfHttpStatus(peer: 'proxy', status: number): WatchErrorCode | undefined;
 export function codeOfHttpStatus(peer: HttpPeer, status: number): WatchErrorCode | undefined {
   switch (peer) {
@@ -232,6 +240,12 @@ export function codeOfHttpStatus(peer: HttpPeer, status: number): WatchErrorCode
       if (status === 404) return 'TOPIC_NOT_FOUND';
       if (status === 410) return 'HISTORY_GONE';
       if (status === 429 || status >= 500) return 'HISTORY_UNAVAILABLE';
+      return 'PROTOCOL';
+    case 'resource-api': // docs/resources.md#statuses
+      if (status === 401) return 'UNAUTHENTICATED';
+      if (status === 403) return 'PERMISSION_DENIED';
+      if (status === 404) return 'RESOURCE_NOT_FOUND';
+      if (status === 429 || status >= 500) return 'RESOURCE_UNAVAILABLE';
       return 'PROTOCOL';
     case 'token-endpoint': // RFC 6749 §5.2: a refused client is 400 or 401; 404 is a wrong URL, not a refusal.
       if (status === 400 || status === 401 || status === 403) return 'UNAUTHENTICATED';

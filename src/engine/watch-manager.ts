@@ -18,6 +18,8 @@ import type { Consumer } from '../delivery/delivery';
 import { HistoryClient } from '../history/history-client';
 import type { HistorySource } from '../history/history-source';
 import { HttpTransport } from '../transport/http-transport';
+import { HttpResourceClient } from '../resources/http-resource-client';
+import type { ResourceClient } from '../resources/resource-client';
 import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from '../config/watch-options';
 import { TopicWatch, type TopicWatchContext } from './topic-watch';
 import { WatchIterator } from '../delivery/watch-iterator';
@@ -90,6 +92,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly closed = new AbortController();
   private readonly historyProxy: ProxyEndpoint | undefined;
   private history: HistorySource | undefined;
+  private readonly apiProxy: ProxyEndpoint | undefined;
+  private resourceClient: HttpResourceClient | undefined;
   /** The dead-letter spool (`deadLetterDir`): list, redrive and remove set-aside events. Undefined without one. */
   readonly deadLetters: DeadLetterSpool | undefined;
   private nextId = 1;
@@ -120,6 +124,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // Proxy decisions are made here, once, so that a bad proxy variable fails the constructor like a bad option.
     this.route = channelRoute(this.options);
     this.historyProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.historyUrl);
+    this.apiProxy = proxyForUrl(this.options.proxy, this.options.proxyEnv, this.options.apiUrl);
     this.deadLetters =
       this.options.deadLetterDir === undefined ? undefined : new DeadLetterSpool(this.options.deadLetterDir);
     this.tokens = new TokenRefresher({
@@ -490,6 +495,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.client = undefined;
       await this.history?.close();
       this.history = undefined;
+      await this.resourceClient?.close();
       // The positions are written (each watch flushed on close): the provider may let go of what it holds (the file
       // store's lock). A FileSequenceStore takes it again if it is used after this.
       try {
@@ -545,30 +551,51 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return 'subscribed';
   }
 
-  private createHistory(): HistorySource {
-    const { historyUrl, tenantId, tls, historyTimeoutMs, userAgent, clock, entryAddress, host } = this.options;
-    // The entry address, the servername and the client certificate belong to the service's host: they apply to the
-    // history API when it lives on that host, never to another one.
-    const sameHost = historyUrl.hostname === host;
-    const entryHost = entryAddress !== undefined && sameHost ? entryAddress.host.replace(/^\[|\]$/g, '') : undefined;
-    const historyTls =
-      tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
-    const transport = new HttpTransport({
-      secure: historyUrl.protocol === 'https:',
-      tls: historyTls,
-      proxy: this.historyProxy,
-      entryHost,
+  /**
+   * The client of the resource API (`apiUrl`) on this manager's token, tenant, TLS, proxy and entry address: for an
+   * application's own reads (`get`, `list`, `count`). Made at the first use; closed with the manager (a call then
+   * rejects with `CLOSED`). Throws `CLOSED` once the manager is closed.
+   */
+  get resources(): ResourceClient {
+    if (this.isClosed) throw new WatchError('CLOSED', 'manager.resources: the manager is closed');
+    const { apiUrl, tenantId, historyTimeoutMs, userAgent, clock, reconnect } = this.options;
+    this.resourceClient ??= new HttpResourceClient({
+      baseUrl: apiUrl,
+      tenantId,
+      tokens: this.tokens,
+      transport: this.httpTransport(apiUrl, this.apiProxy),
+      timeoutMs: historyTimeoutMs,
+      userAgent,
       clock,
+      backoff: reconnect,
+      closed: this.closed.signal,
     });
+    return this.resourceClient;
+  }
+
+  private createHistory(): HistorySource {
+    const { historyUrl, tenantId, historyTimeoutMs, userAgent, clock } = this.options;
     return new HistoryClient({
       baseUrl: historyUrl,
       tenantId,
       tokens: this.tokens,
-      transport,
+      transport: this.httpTransport(historyUrl, this.historyProxy),
       timeoutMs: historyTimeoutMs,
       userAgent,
       clock,
     });
+  }
+
+  /** The HTTP stack for requests to `url`'s origin: this manager's TLS and entry address where they apply. */
+  private httpTransport(url: URL, proxy: ProxyEndpoint | undefined): HttpTransport {
+    const { tls, clock, entryAddress, host } = this.options;
+    // The entry address, the servername and the client certificate belong to the service's host: they apply to an
+    // HTTP API when it lives on that host, never to another one.
+    const sameHost = url.hostname === host;
+    const entryHost = entryAddress !== undefined && sameHost ? entryAddress.host.replace(/^\[|\]$/g, '') : undefined;
+    const originTls =
+      tls === false || sameHost ? tls : { ...tls, servername: undefined, cert: undefined, key: undefined };
+    return new HttpTransport({ secure: url.protocol === 'https:', tls: originTls, proxy, entryHost, clock });
   }
 
   private channel(): WatchClient {

@@ -23,7 +23,7 @@ export interface HttpTransportOptions {
 
 /** One request of {@link HttpTransport.request}. */
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'HEAD' | 'POST';
   headers: http.OutgoingHttpHeaders;
   body?: string;
   /** Deadline of the whole exchange, headers and body. */
