@@ -3,6 +3,9 @@
  * see, and they are stable across proto regeneration.
  */
 import type { WatchErrorCode } from './errors';
+import type { Resource, ResourceReference, ResourceScope } from './resource';
+
+export type { ResourceReference, ResourceScope };
 
 /** What happened to the resource. PING events of the wire never reach users. */
 export type WatchEventType = 'CREATED' | 'UPDATED' | 'DELETED' | 'SUBRESOURCEUPDATED' | 'TRIGGERACTION';
@@ -15,36 +18,6 @@ export const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>([
   'SUBRESOURCEUPDATED',
   'TRIGGERACTION',
 ]);
-
-/** A reference from one resource to another (`Reference`, docs/wire.md#resource-model). */
-export interface ResourceReference {
-  /** The referenced resource's id. */
-  id: string;
-  /** Its kind, for example `APIService`. */
-  kind: string;
-  /** Its name. */
-  name: string;
-  /** The kind of its scope, for example `Environment`. */
-  scopeKind: string;
-  /** The name of its scope. */
-  scopeName: string;
-  /** Its self link. */
-  selfLink: string;
-  /** A `HARD` reference keeps the referenced resource from being deleted; a `SOFT` one does not. */
-  type: 'SOFT' | 'HARD';
-}
-
-/** The scope (environment, catalog…) a resource lives in. */
-export interface ResourceScope {
-  /** The scope's id. */
-  id: string;
-  /** Its kind, for example `Environment`. */
-  kind: string;
-  /** Its name. */
-  name: string;
-  /** Its self link. */
-  selfLink: string;
-}
 
 /** The changed resource as the event carries it (`ResourceInstance`, docs/wire.md#resource-model). */
 export interface ResourceInstance {
@@ -100,6 +73,14 @@ export interface WatchEvent {
   subresource: string;
   /** The resource as it is after the change (for `DELETED`, as it was). */
   payload: ResourceInstance;
+  /**
+   * Fetch mode only (`registerWatch(…, { fetch: true })`): the full resource as the resource API returned it after
+   * the event (the fields the kind's handlers asked for). Never set for `DELETED` (the payload is what was deleted),
+   * nor when the API answered 404 (`gone`). Undefined outside fetch mode.
+   */
+  resource?: Resource;
+  /** Fetch mode only: the resource API answered 404 when the event's resource was fetched (deleted since). */
+  gone?: boolean;
   /** The `actionDetails` of a `TRIGGERACTION` event, when present: a protobuf `Any`, undecoded. */
   actionDetails?: {
     /** The `Any`'s type URL, naming the message in `value`. */
