@@ -1,0 +1,178 @@
+// Fetch mode: events/s of `registerWatch(…, { fetch: true })` (each event handed over with its resource, fetched
+// ahead of the handler with bounded concurrency) against a plain handler that reads each event's resource itself,
+// one `manager.resources.get` per event (one sequential GET per event: what an agent does without fetch mode). The
+// same events (--events CREATED, about 1 KiB of spec each, read from history from the beginning) from the same fake
+// service in a process of its own; also, for reference, the same watch without any fetch (the ceiling the events'
+// stream sets). Paired rounds in alternating order; the fake's CPU over each run is printed too.
+//   node --import tsx bench/fetch.ts [--events 5000] [--spec-bytes 1024] [--rounds 5] [--warmup 1]
+import { WatchManager, WatchError, type WatchEvent, type WatchOptions } from 'watch-manager';
+import { median, numberArg, range, sdkCode } from './support/stats';
+import {
+  managerOptions,
+  startResourceService,
+  type ResourceService,
+  type ResourceServiceInfo,
+} from './support/resource-service-process';
+
+const EVENTS = numberArg('--events', 5_000);
+const SPEC_BYTES = numberArg('--spec-bytes', 1024);
+const ROUNDS = numberArg('--rounds', 5);
+const WARMUP = numberArg('--warmup', 1);
+
+interface Sample {
+  eventsPerS: number;
+  /** The fake's CPU over the run, in % of one core. */
+  serviceCpuPct: number;
+}
+
+type Method = (info: ResourceServiceInfo) => Promise<number>;
+
+/** What every watch of this bench counts with, and where it reports a failure. */
+interface Counting {
+  /** The handler saw `event`, with `resource` (undefined when it came without). */
+  seen: (event: WatchEvent, resource: unknown) => void;
+  /** Any error the watch reports ends the run: a failed fetch must not pass for a fast one. */
+  onError: (error: WatchError) => void;
+}
+
+/**
+ * A new manager (from the topic's beginning) running `register` until its handler counted every event; resolves with
+ * the number of events that came with their resource.
+ */
+async function runWatch(
+  info: ResourceServiceInfo,
+  register: (manager: WatchManager, counting: Counting) => Promise<void>,
+): Promise<number> {
+  const manager = new WatchManager({ ...managerOptions(info), from: 'beginning' });
+  let n = 0;
+  let withResource = 0;
+  let done!: () => void;
+  let failed!: (err: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
+  try {
+    await register(manager, {
+      seen: (_event, resource) => {
+        n += 1;
+        if (resource !== undefined) withResource += 1;
+        if (n === EVENTS) done();
+      },
+      onError: (error) => failed(error),
+    });
+    await finished;
+    return withResource;
+  } finally {
+    await manager.close();
+  }
+}
+
+/** The peer: a plain handler, one `manager.resources.get` per event, in order (concurrency 1, the default). */
+const sequentialGet: Method = (info) =>
+  runWatch(info, async (manager, { seen, onError }) => {
+    const resources = manager.resources;
+    await manager.registerWatch(info.topic, {
+      onEvent: async (event) => seen(event, await resources.get(event.payload.metadata.selfLink)),
+      onError,
+    });
+  });
+
+/** For reference: the same watch without fetching (every event counted as if it had come with its resource). */
+const noFetch: Method = (info) =>
+  runWatch(info, async (manager, { seen, onError }) => {
+    await manager.registerWatch(info.topic, { onEvent: (event) => seen(event, event.payload), onError });
+  });
+
+// ---- The SDK's fetch mode (part A of issue 23). Until `fetch` is an option on main this run measures the peers. ----
+
+/** The watch options with fetch mode on (the contract's `WatchOptions.fetch`), typed apart until it is on main. */
+const FETCH_ON = { fetch: true } as WatchOptions & { fetch: true };
+
+/** The event as fetch mode hands it over (the contract's `WatchEvent.resource`). */
+type FetchedEvent = WatchEvent & { resource?: unknown };
+
+/** The SDK: `registerWatch(…, { fetch: true })`, the handler reading `event.resource`. */
+const sdkFetch: Method = (info) =>
+  runWatch(info, async (manager, { seen, onError }) => {
+    await manager.registerWatch(
+      info.topic,
+      { onEvent: (event: FetchedEvent) => seen(event, event.resource), onError },
+      FETCH_ON,
+    );
+  });
+
+/** Whether this build takes the `fetch` option (an older one refuses it as an unknown key). */
+async function fetchModeBuilt(info: ResourceServiceInfo): Promise<boolean> {
+  const manager = new WatchManager(managerOptions(info));
+  try {
+    await manager.registerWatch(info.topic, { onEvent: () => undefined }, FETCH_ON);
+    return true;
+  } catch (err) {
+    if (err instanceof WatchError && err.code === 'INVALID_CONFIG') return false;
+    throw err;
+  } finally {
+    await manager.close();
+  }
+}
+
+// ---- The run. ----
+
+async function measure(service: ResourceService, run: Method): Promise<Sample> {
+  const cpu0 = await service.cpuMicros();
+  const t0 = performance.now();
+  const n = await run(service.info);
+  const ms = performance.now() - t0;
+  const serviceCpuPct = ((await service.cpuMicros()) - cpu0) / 10 / ms;
+  if (n !== EVENTS) throw new Error(`expected ${EVENTS} events with their resource, got ${n}`);
+  return { eventsPerS: (EVENTS / ms) * 1000, serviceCpuPct };
+}
+
+async function main(): Promise<void> {
+  const code = sdkCode();
+  process.stdout.write(`starting the fake service with ${EVENTS} resources and their events…\n`);
+  const service = await startResourceService({ resources: EVENTS, specBytes: SPEC_BYTES });
+  const { info } = service;
+  process.stdout.write(
+    `fake: ${info.resourceJsonBytes} B per resource as JSON; publish ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per event\n`,
+  );
+  const hasFetch = await fetchModeBuilt(info);
+  if (!hasFetch) process.stdout.write('fetch mode is not in this build: the peers only\n');
+  const methods: Array<[string, Method]> = [
+    ...(hasFetch ? [['sdk-fetch', sdkFetch] as [string, Method]] : []),
+    ['sequential-get', sequentialGet],
+    ['no-fetch', noFetch],
+  ];
+  for (let i = 0; i < WARMUP; i++) for (const [, run] of methods) await run(info);
+  const results = new Map<string, Sample[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? methods : [...methods].reverse();
+    for (const [name, run] of order) {
+      const sample = await measure(service, run);
+      results.set(name, [...(results.get(name) ?? []), sample]);
+      process.stdout.write(
+        `round ${round + 1} ${name}: ${sample.eventsPerS.toFixed(0)} events/s, fake CPU ${sample.serviceCpuPct.toFixed(0)} % of a core\n`,
+      );
+    }
+  }
+  const counters = await service.counters();
+  service.stop();
+  const rate = (name: string): number[] => (results.get(name) ?? []).map((s) => s.eventsPerS);
+  const cpu = (name: string): number[] => (results.get(name) ?? []).map((s) => s.serviceCpuPct);
+  /** Per round, `name`'s events/s over `peer`'s. */
+  const paired = (name: string, peer: string): number[] => rate(name).map((r, i) => r / (rate(peer)[i] as number));
+  process.stdout.write(
+    `\n| method | events/s (median) | range | fake CPU % of a core | / sequential GET, paired |\n|---|---|---|---|---|\n`,
+  );
+  for (const [name] of methods)
+    process.stdout.write(
+      `| ${name} | ${median(rate(name)).toFixed(0)} | ${range(rate(name))} | ${median(cpu(name)).toFixed(0)} | ${median(paired(name, 'sequential-get')).toFixed(2)}x (${range(paired(name, 'sequential-get'), 2)}) |\n`,
+    );
+  process.stdout.write(`fake's resource API counters: ${JSON.stringify(counters)}\n`);
+  const subject = hasFetch ? 'sdk-fetch' : 'sequential-get';
+  process.stdout.write(
+    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(subject)).toFixed(0)} ratio_vs_sequential_get=${median(paired(subject, 'sequential-get')).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(subject, 'sequential-get'), 2)} sequential_get_events_per_s=${median(rate('sequential-get')).toFixed(0)} no_fetch_events_per_s=${median(rate('no-fetch')).toFixed(0)} fake_cpu_pct=${median(cpu(subject)).toFixed(0)} events=${EVENTS} code=${code}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
