@@ -2,11 +2,14 @@
 // ahead of the handler with bounded concurrency) against a plain handler that reads each event's resource itself,
 // one `manager.resources.get` per event (one sequential GET per event: what an agent does without fetch mode). The
 // same events (--events CREATED, about 1 KiB of spec each, read from history from the beginning) from the same fake
-// service in a process of its own; also, for reference, the same watch without any fetch (the ceiling the events'
-// stream sets). Paired rounds in alternating order; the fake's CPU over each run is printed too.
-//   node --import tsx bench/fetch.ts [--events 5000] [--spec-bytes 1024] [--rounds 5] [--warmup 1]
+// service in a process of its own. First with each answer of the resource API held --round-trip-ms (the fake's
+// `delayMs`: a service across a network, as agents meet it; the headline), then on the bare loopback, where each GET
+// costs only CPU (the client's and the fake's, printed per event) and fetching ahead has little waiting to hide; also,
+// for reference, the same watch without any fetch (the ceiling the events' stream sets). Paired rounds in alternating
+// order.
+//   node --import tsx bench/fetch.ts [--events 5000] [--spec-bytes 1024] [--round-trip-ms 1] [--rounds 5] [--warmup 1]
 import { WatchManager, WatchError, type WatchEvent, type WatchOptions } from 'watch-manager';
-import { median, numberArg, range, sdkCode } from './support/stats';
+import { cpuMicros, median, numberArg, range, sdkCode } from './support/stats';
 import {
   managerOptions,
   startResourceService,
@@ -18,11 +21,16 @@ const EVENTS = numberArg('--events', 5_000);
 const SPEC_BYTES = numberArg('--spec-bytes', 1024);
 const ROUNDS = numberArg('--rounds', 5);
 const WARMUP = numberArg('--warmup', 1);
+/** The resource API's answers are held this long (the fake's `delayMs`): a service across a network. */
+const LATENCY_MS = numberArg('--round-trip-ms', 1);
 
 interface Sample {
   eventsPerS: number;
   /** The fake's CPU over the run, in % of one core. */
   serviceCpuPct: number;
+  /** This process's (the client's) CPU per event, µs, and the fake's. */
+  clientCpuUs: number;
+  serviceCpuUs: number;
 }
 
 type Method = (info: ResourceServiceInfo) => Promise<number>;
@@ -117,12 +125,19 @@ async function fetchModeBuilt(info: ResourceServiceInfo): Promise<boolean> {
 
 async function measure(service: ResourceService, run: Method): Promise<Sample> {
   const cpu0 = await service.cpuMicros();
+  const client0 = cpuMicros();
   const t0 = performance.now();
   const n = await run(service.info);
   const ms = performance.now() - t0;
-  const serviceCpuPct = ((await service.cpuMicros()) - cpu0) / 10 / ms;
+  const clientCpu = cpuMicros() - client0;
+  const serviceCpu = (await service.cpuMicros()) - cpu0;
   if (n !== EVENTS) throw new Error(`expected ${EVENTS} events with their resource, got ${n}`);
-  return { eventsPerS: (EVENTS / ms) * 1000, serviceCpuPct };
+  return {
+    eventsPerS: (EVENTS / ms) * 1000,
+    serviceCpuPct: serviceCpu / 10 / ms,
+    clientCpuUs: clientCpu / EVENTS,
+    serviceCpuUs: serviceCpu / EVENTS,
+  };
 }
 
 async function main(): Promise<void> {
@@ -131,44 +146,61 @@ async function main(): Promise<void> {
   const service = await startResourceService({ resources: EVENTS, specBytes: SPEC_BYTES });
   const { info } = service;
   process.stdout.write(
-    `fake: ${info.resourceJsonBytes} B per resource as JSON; publish ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per event\n`,
+    `fake: ${info.resourceJsonBytes.toFixed(0)} B per resource as JSON; publish ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per event\n`,
   );
   const hasFetch = await fetchModeBuilt(info);
   if (!hasFetch) process.stdout.write('fetch mode is not in this build: the peers only\n');
-  const methods: Array<[string, Method]> = [
+  const fetching: Array<[string, Method]> = [
     ...(hasFetch ? [['sdk-fetch', sdkFetch] as [string, Method]] : []),
     ['sequential-get', sequentialGet],
-    ['no-fetch', noFetch],
   ];
-  for (let i = 0; i < WARMUP; i++) for (const [, run] of methods) await run(info);
+  // The headline with a round trip (LATENCY_MS), then on the bare loopback, where a GET's time is all CPU (the
+  // client's and the fake's, on a machine of few cores) and fetching ahead has little waiting to save.
+  const phases: Array<[number, Array<[string, Method]>]> = [
+    [LATENCY_MS, fetching],
+    [0, [...fetching, ['no-fetch', noFetch]]],
+  ];
   const results = new Map<string, Sample[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? methods : [...methods].reverse();
-    for (const [name, run] of order) {
-      const sample = await measure(service, run);
-      results.set(name, [...(results.get(name) ?? []), sample]);
-      process.stdout.write(
-        `round ${round + 1} ${name}: ${sample.eventsPerS.toFixed(0)} events/s, fake CPU ${sample.serviceCpuPct.toFixed(0)} % of a core\n`,
-      );
+  for (const [latency, methods] of phases) {
+    await service.setDelay(latency);
+    for (let i = 0; i < WARMUP; i++) for (const [, run] of methods) await run(info);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? methods : [...methods].reverse();
+      for (const [name, run] of order) {
+        const sample = await measure(service, run);
+        const key = `${name}@${latency}`;
+        results.set(key, [...(results.get(key) ?? []), sample]);
+        process.stdout.write(
+          `round ${round + 1} ${name}, round trip ${latency} ms: ${sample.eventsPerS.toFixed(0)} events/s (${(1e6 / sample.eventsPerS).toFixed(0)} µs per event), CPU per event: client ${sample.clientCpuUs.toFixed(0)} µs, fake ${sample.serviceCpuUs.toFixed(0)} µs (${sample.serviceCpuPct.toFixed(0)} % of a core)\n`,
+        );
+      }
     }
   }
   const counters = await service.counters();
   service.stop();
-  const rate = (name: string): number[] => (results.get(name) ?? []).map((s) => s.eventsPerS);
-  const cpu = (name: string): number[] => (results.get(name) ?? []).map((s) => s.serviceCpuPct);
-  /** Per round, `name`'s events/s over `peer`'s. */
-  const paired = (name: string, peer: string): number[] => rate(name).map((r, i) => r / (rate(peer)[i] as number));
+  const of = (key: string, pick: (s: Sample) => number): number[] => (results.get(key) ?? []).map(pick);
+  const rate = (key: string): number[] => of(key, (s) => s.eventsPerS);
+  /** Per round, `key`'s events/s over the sequential GET's at the same round trip. */
+  const paired = (key: string): number[] => {
+    const peer = rate(`sequential-get@${key.split('@')[1] ?? ''}`);
+    return rate(key).map((r, i) => r / (peer[i] as number));
+  };
   process.stdout.write(
-    `\n| method | events/s (median) | range | fake CPU % of a core | / sequential GET, paired |\n|---|---|---|---|---|\n`,
+    `\n| method | round trip | events/s (median) | range | CPU µs per event: client / fake | fake CPU % of a core | / sequential GET, paired |\n|---|---|---|---|---|---|---|\n`,
   );
-  for (const [name] of methods)
-    process.stdout.write(
-      `| ${name} | ${median(rate(name)).toFixed(0)} | ${range(rate(name))} | ${median(cpu(name)).toFixed(0)} | ${median(paired(name, 'sequential-get')).toFixed(2)}x (${range(paired(name, 'sequential-get'), 2)}) |\n`,
-    );
+  for (const [latency, methods] of phases)
+    for (const [name] of methods) {
+      const key = `${name}@${latency}`;
+      process.stdout.write(
+        `| ${name} | ${latency} ms | ${median(rate(key)).toFixed(0)} | ${range(rate(key))} | ${median(of(key, (s) => s.clientCpuUs)).toFixed(0)} / ${median(of(key, (s) => s.serviceCpuUs)).toFixed(0)} | ${median(of(key, (s) => s.serviceCpuPct)).toFixed(0)} | ${median(paired(key)).toFixed(2)}x (${range(paired(key), 2)}) |\n`,
+      );
+    }
   process.stdout.write(`fake's resource API counters: ${JSON.stringify(counters)}\n`);
   const subject = hasFetch ? 'sdk-fetch' : 'sequential-get';
+  const head = `${subject}@${LATENCY_MS}`;
+  const loop = `${subject}@0`;
   process.stdout.write(
-    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(subject)).toFixed(0)} ratio_vs_sequential_get=${median(paired(subject, 'sequential-get')).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(subject, 'sequential-get'), 2)} sequential_get_events_per_s=${median(rate('sequential-get')).toFixed(0)} no_fetch_events_per_s=${median(rate('no-fetch')).toFixed(0)} fake_cpu_pct=${median(cpu(subject)).toFixed(0)} events=${EVENTS} code=${code}\n`,
+    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(head)).toFixed(0)} ratio_vs_sequential_get=${median(paired(head)).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(head), 2)} sequential_get_events_per_s=${median(rate(`sequential-get@${LATENCY_MS}`)).toFixed(0)} round_trip_ms=${LATENCY_MS} loopback_ratio_vs_sequential_get=${median(paired(loop)).toFixed(2)} loopback_events_per_s=${median(rate(loop)).toFixed(0)} loopback_sequential_get_events_per_s=${median(rate('sequential-get@0')).toFixed(0)} no_fetch_events_per_s=${median(rate('no-fetch@0')).toFixed(0)} loopback_client_cpu_us_per_event=${median(of(loop, (s) => s.clientCpuUs)).toFixed(0)} loopback_fake_cpu_us_per_event=${median(of(loop, (s) => s.serviceCpuUs)).toFixed(0)} events=${EVENTS} code=${code}\n`,
   );
 }
 

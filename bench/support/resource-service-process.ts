@@ -31,6 +31,8 @@ export interface ResourceService {
   cpuMicros(): Promise<number>;
   /** The resource API's counters (`FakeWatchService.resourceCounters`). */
   counters(): Promise<Record<string, number>>;
+  /** Holds every answer of the resource API `ms` from now on (`ResourceFaults.delayMs`; 0 = none). */
+  setDelay(ms: number): Promise<void>;
   stop(): void;
 }
 
@@ -70,8 +72,9 @@ export function startResourceService(setup: ResourceServiceSetup): Promise<Resou
     const answer = nextLine();
     child.stdin.write(`${command}\n`);
     const line = await answer;
-    if (!line.startsWith(`${command} `)) throw new Error(`resource service: ${command} answered ${line}`);
-    return line.slice(command.length + 1);
+    const verb = command.split(' ')[0] as string;
+    if (!line.startsWith(`${verb} `)) throw new Error(`resource service: ${command} answered ${line}`);
+    return line.slice(verb.length + 1);
   };
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`resource service exited with ${String(code)}`)));
@@ -80,6 +83,7 @@ export function startResourceService(setup: ResourceServiceSetup): Promise<Resou
         info: JSON.parse(line) as ResourceServiceInfo,
         cpuMicros: async () => Number(await ask('cpu')),
         counters: async () => JSON.parse(await ask('counters')) as Record<string, number>,
+        setDelay: async (ms) => void (await ask(`delay ${ms}`)),
         stop: () => child.stdin.end(),
       }),
     );

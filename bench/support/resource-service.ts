@@ -5,7 +5,8 @@
 // collection; then prints one JSON line
 // (ResourceServiceInfo) on stdout and serves until stdin closes. Commands on stdin, one per line: `cpu` answers
 // `cpu <µs>` (this process's CPU time so far: how busy the fake was over a client's run), `counters` answers
-// `counters <json>` (the resource API's counters).
+// `counters <json>` (the resource API's counters), `delay N` holds every answer of the resource API N ms from now on
+// (a network round trip; 0 = none) and answers `delay N`.
 import { FakeWatchService } from '../../src/testing';
 import type { ResourceServiceInfo } from './resource-service-process';
 
@@ -71,6 +72,10 @@ async function main(): Promise<void> {
       if (command === 'cpu') {
         const u = process.cpuUsage();
         process.stdout.write(`cpu ${u.user + u.system}\n`);
+      } else if (command.startsWith('delay ')) {
+        const ms = Number(command.slice(6));
+        service.setResourceFaults(ms > 0 ? { delayMs: ms } : {});
+        process.stdout.write(`delay ${ms}\n`);
       } else if (command === 'counters') {
         process.stdout.write(`counters ${JSON.stringify(service.resourceCounters)}\n`);
       }
