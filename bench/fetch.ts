@@ -2,7 +2,8 @@
 // ahead of the handler with bounded concurrency) against a plain handler that reads each event's resource itself,
 // one `manager.resources.get` per event (one sequential GET per event: what an agent does without fetch mode). The
 // same events (--events CREATED, about 1 KiB of spec each, read from history from the beginning) from the same fake
-// service in a process of its own. First with each answer of the resource API held --round-trip-ms (the fake's
+// service in a process of its own; for reference also 8 plain handlers at once (`concurrency: 8`, order kept per
+// resource only). First with each answer of the resource API held --round-trip-ms (the fake's
 // `delayMs`: a service across a network, as agents meet it; the headline), then on the bare loopback, where each GET
 // costs only CPU (the client's and the fake's, printed per event) and fetching ahead has little waiting to hide; also,
 // for reference, the same watch without any fetch (the ceiling the events' stream sets). Paired rounds in alternating
@@ -83,6 +84,20 @@ const sequentialGet: Method = (info) =>
     });
   });
 
+/**
+ * For reference: the same GETs from 8 handlers at once (`concurrency: 8`), what a user can do without fetch mode at
+ * the price of order across resources: about the most fetching ahead can give on this machine.
+ */
+const concurrentGet: Method = (info) =>
+  runWatch(info, async (manager, { seen, onError }) => {
+    const resources = manager.resources;
+    await manager.registerWatch(
+      info.topic,
+      { onEvent: async (event) => seen(event, await resources.get(event.payload.metadata.selfLink)), onError },
+      { concurrency: 8 },
+    );
+  });
+
 /** For reference: the same watch without fetching (every event counted as if it had come with its resource). */
 const noFetch: Method = (info) =>
   runWatch(info, async (manager, { seen, onError }) => {
@@ -153,6 +168,7 @@ async function main(): Promise<void> {
   const fetching: Array<[string, Method]> = [
     ...(hasFetch ? [['sdk-fetch', sdkFetch] as [string, Method]] : []),
     ['sequential-get', sequentialGet],
+    ['concurrent-get-8', concurrentGet],
   ];
   // The headline with a round trip (LATENCY_MS), then on the bare loopback, where a GET's time is all CPU (the
   // client's and the fake's, on a machine of few cores) and fetching ahead has little waiting to save.
@@ -200,7 +216,7 @@ async function main(): Promise<void> {
   const head = `${subject}@${LATENCY_MS}`;
   const loop = `${subject}@0`;
   process.stdout.write(
-    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(head)).toFixed(0)} ratio_vs_sequential_get=${median(paired(head)).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(head), 2)} sequential_get_events_per_s=${median(rate(`sequential-get@${LATENCY_MS}`)).toFixed(0)} round_trip_ms=${LATENCY_MS} loopback_ratio_vs_sequential_get=${median(paired(loop)).toFixed(2)} loopback_events_per_s=${median(rate(loop)).toFixed(0)} loopback_sequential_get_events_per_s=${median(rate('sequential-get@0')).toFixed(0)} no_fetch_events_per_s=${median(rate('no-fetch@0')).toFixed(0)} loopback_client_cpu_us_per_event=${median(of(loop, (s) => s.clientCpuUs)).toFixed(0)} loopback_fake_cpu_us_per_event=${median(of(loop, (s) => s.serviceCpuUs)).toFixed(0)} events=${EVENTS} code=${code}\n`,
+    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(head)).toFixed(0)} ratio_vs_sequential_get=${median(paired(head)).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(head), 2)} sequential_get_events_per_s=${median(rate(`sequential-get@${LATENCY_MS}`)).toFixed(0)} round_trip_ms=${LATENCY_MS} loopback_ratio_vs_sequential_get=${median(paired(loop)).toFixed(2)} loopback_events_per_s=${median(rate(loop)).toFixed(0)} loopback_sequential_get_events_per_s=${median(rate('sequential-get@0')).toFixed(0)} concurrent_get_8_ratio=${median(paired(`concurrent-get-8@${LATENCY_MS}`)).toFixed(2)} loopback_concurrent_get_8_ratio=${median(paired('concurrent-get-8@0')).toFixed(2)} no_fetch_events_per_s=${median(rate('no-fetch@0')).toFixed(0)} loopback_client_cpu_us_per_event=${median(of(loop, (s) => s.clientCpuUs)).toFixed(0)} loopback_fake_cpu_us_per_event=${median(of(loop, (s) => s.serviceCpuUs)).toFixed(0)} events=${EVENTS} code=${code}\n`,
   );
 }
 
