@@ -12,3 +12,4 @@ export type { PostgresCoordinatorOptions } from './coordinator-options';
 export type { Coordinator, TopicLease } from '../state/coordinator';
 export { PostgresResourceStore, type PostgresResourceStoreOptions } from './postgres-resource-store';
 export { resourceSchemaSql } from './resource-schema';
+export type { ResourceStore, StoredCache, StoredChange } from '../state/resource-store';
