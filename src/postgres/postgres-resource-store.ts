@@ -121,7 +121,7 @@ export class PostgresResourceStore implements ResourceStore {
   private async storePosition(client: PoolClient, topic: string, position: number): Promise<void> {
     await client.query(
       `INSERT INTO ${this.db.schema}.resource_topics AS t (topic, position) VALUES ($1, $2)
-       ON CONFLICT (topic) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
+       ON CONFLICT (topic) DO UPDATE SET updated_at = now(), position = EXCLUDED.position`,
       [topic, position],
     );
   }
