@@ -503,7 +503,7 @@ export const postgresMutants: Mutant[] = [
     tests: [POSTGRES_RESOURCE_STORE],
   },
   {
-    // A resource without a self link or id reaches the database: an untyped NOT NULL failure instead of a typed refusal.
+    // A resource without a self link or id reaches the database: an untyped NOT NULL failure, not a typed refusal.
     name: 'resource-store-resource-unchecked',
     find: "fields.some((field) => typeof field !== 'string' || field === '')",
     replace: "fields.every((field) => typeof field !== 'string' || field === '')",
