@@ -442,8 +442,8 @@ export const postgresMutants: Mutant[] = [
   {
     // A replace keeps the rows the new list lacks: resources deleted meanwhile live on in the cache.
     name: 'resource-store-replace-keeps-old-rows',
-    find: 'await this.storePosition(client, topic, position);\n      await client.query(`DELETE FROM ${this.db.schema}.resources WHERE topic = $1`, [topic]);',
-    replace: 'await this.storePosition(client, topic, position);',
+    find: 'await this.position(db, topic, position);\n    await db.query(`DELETE FROM ${this.schema}.resources WHERE topic = $1`, [topic]);',
+    replace: 'await this.position(db, topic, position);',
     tests: [POSTGRES_RESOURCE_STORE],
   },
   {

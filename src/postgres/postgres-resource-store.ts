@@ -12,7 +12,8 @@ import {
 } from './connection';
 import { ensureSchema } from './schema';
 import { RESOURCE_TABLES } from './resource-schema';
-import { netChanges, resourceBatches } from './resource-batches';
+import { netChanges } from './resource-batches';
+import { ResourceWrites } from './resource-writes';
 
 /** Options of {@link PostgresResourceStore}: where its database is, as for `PostgresSequenceStore`. */
 export type PostgresResourceStoreOptions = PostgresConnectionOptions;
@@ -26,12 +27,14 @@ export type PostgresResourceStoreOptions = PostgresConnectionOptions;
  */
 export class PostgresResourceStore implements ResourceStore {
   private readonly db: PostgresConnection;
+  private readonly writes: ResourceWrites;
   private ready: Promise<void> | undefined;
   private closed = false;
 
   /** Validates the options (`INVALID_CONFIG` naming the field, never the password); connects on first use. */
   constructor(options: PostgresResourceStoreOptions) {
     this.db = resolveConnection(options, 'PostgresResourceStore');
+    this.writes = new ResourceWrites(this.db.schema);
   }
 
   async load(topic: string): Promise<StoredCache | undefined> {
@@ -72,11 +75,9 @@ export class PostgresResourceStore implements ResourceStore {
     for (const resource of resources) checkResource(resource, 'replace');
     // The last of several resources of one self link wins, as a put of each in turn would leave it.
     const { puts } = netChanges(resources.map((resource) => ({ op: 'put', resource })));
-    await this.transaction(`replace the resources of ${topic} at position ${position}`, async (client) => {
-      await this.storePosition(client, topic, position);
-      await client.query(`DELETE FROM ${this.db.schema}.resources WHERE topic = $1`, [topic]);
-      await this.put(client, topic, puts);
-    });
+    await this.transaction(`replace the resources of ${topic} at position ${position}`, (client) =>
+      this.writes.replace(client, topic, puts, position),
+    );
   }
 
   async apply(topic: string, changes: readonly StoredChange[], position: number): Promise<void> {
@@ -87,24 +88,15 @@ export class PostgresResourceStore implements ResourceStore {
       else if (change?.op !== 'delete' || typeof change.selfLink !== 'string' || change.selfLink === '')
         throw argument('apply', 'changes', "each must be { op: 'put', resource } or { op: 'delete', selfLink }");
     }
-    const { puts, deletes } = netChanges(changes);
-    await this.transaction(`apply ${changes.length} changes to ${topic} at position ${position}`, async (client) => {
-      await this.storePosition(client, topic, position);
-      if (deletes.length > 0)
-        await client.query(`DELETE FROM ${this.db.schema}.resources WHERE topic = $1 AND self_link = ANY($2::text[])`, [
-          topic,
-          deletes,
-        ]);
-      await this.put(client, topic, puts);
-    });
+    const net = netChanges(changes);
+    await this.transaction(`apply ${changes.length} changes to ${topic} at position ${position}`, (client) =>
+      this.writes.apply(client, topic, net, position),
+    );
   }
 
   async drop(topic: string): Promise<void> {
     checkTopic(topic, 'drop');
-    await this.transaction(`drop the resources of ${topic}`, async (client) => {
-      await client.query(`DELETE FROM ${this.db.schema}.resource_topics WHERE topic = $1`, [topic]);
-      await client.query(`DELETE FROM ${this.db.schema}.resources WHERE topic = $1`, [topic]);
-    });
+    await this.transaction(`drop the resources of ${topic}`, (client) => this.writes.drop(client, topic));
   }
 
   /** Ends the pool it made, abandoning connects under way (a pool the application gave stays open). Idempotent. */
@@ -112,34 +104,6 @@ export class PostgresResourceStore implements ResourceStore {
     if (this.closed) return;
     this.closed = true;
     if (this.db.owned) await endPool(this.db.pool);
-  }
-
-  /**
-   * Sets the topic's position, first in its transaction: the row lock it takes holds off any other write of the
-   * topic (another process's) until this one commits, so that writes of one topic never interleave.
-   */
-  private async storePosition(client: PoolClient, topic: string, position: number): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.db.schema}.resource_topics AS t (topic, position) VALUES ($1, $2)
-       ON CONFLICT (topic) DO UPDATE SET updated_at = now(), position = EXCLUDED.position`,
-      [topic, position],
-    );
-  }
-
-  /** Writes `resources` (one per self link) over the topic's rows, a batch of them per statement. */
-  private async put(client: PoolClient, topic: string, resources: readonly Resource[]): Promise<void> {
-    for (const batch of resourceBatches(resources))
-      await client.query(
-        `INSERT INTO ${this.db.schema}.resources AS r
-           (topic, self_link, id, kind, "group", scope_kind, scope_name, name, resource)
-         SELECT $1, e->'metadata'->>'selfLink', e->'metadata'->>'id', e->>'kind', e->>'group',
-                e->'metadata'->'scope'->>'kind', e->'metadata'->'scope'->>'name', e->>'name', e
-         FROM jsonb_array_elements($2::jsonb) AS e
-         ON CONFLICT (topic, self_link) DO UPDATE SET id = EXCLUDED.id, kind = EXCLUDED.kind, "group" = EXCLUDED."group",
-           scope_kind = EXCLUDED.scope_kind, scope_name = EXCLUDED.scope_name, name = EXCLUDED.name,
-           resource = EXCLUDED.resource`,
-        [topic, batch],
-      );
   }
 
   /** Runs `work` in one transaction on one connection: all of it commits, or none of it (rolled back, typed). */
