@@ -200,6 +200,26 @@ describe('PostgresResourceStore against a real PostgreSQL', { timeout: 120_000 }
     await store.close();
   });
 
+  it('two stores writing one topic at once (two processes) never leave a mix: one write or the other, whole', async () => {
+    const { store: first, schema } = newStore();
+    const second = new PostgresResourceStore({ connectionString: pg.connectionString, schema });
+    const one = Array.from({ length: 300 }, (_, i) => service(`one-${i}`, 'one'));
+    const two = Array.from({ length: 300 }, (_, i) => service(`two-${i}`, 'two'));
+    one.push(service('shared', 'one'));
+    two.push(service('shared', 'two'));
+    await first.replace(TOPIC, [service('old')], 1);
+    for (let round = 0; round < 10; round++) {
+      await Promise.all([first.replace(TOPIC, one, 10 + round), second.replace(TOPIC, two, 20 + round)]);
+      const now = await loaded(first);
+      const whole =
+        now?.position === 10 + round
+          ? { position: 10 + round, resources: sorted(one) }
+          : { position: 20 + round, resources: sorted(two) };
+      assert.deepEqual(now, whole, `round ${round}: the rows of one write and the position of the same`);
+    }
+    await Promise.all([first.close(), second.close()]);
+  });
+
   it('20,000 resources are replaced and applied in a few round trips, and load back whole', async () => {
     const pool = new Pool({ connectionString: pg.connectionString });
     let statements = 0;
