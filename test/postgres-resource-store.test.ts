@@ -136,6 +136,16 @@ describe('PostgresResourceStore against a real PostgreSQL', { timeout: 120_000 }
     await store.close();
   });
 
+  it('a new store over the same tables (a restarted process) loads what the last one wrote', async () => {
+    const { store, schema } = newStore();
+    await store.replace(TOPIC, [service('a'), service('b')], 10);
+    await store.apply(TOPIC, [{ op: 'delete', selfLink: link(service('a')) }], 11);
+    await store.close();
+    const again = new PostgresResourceStore({ connectionString: pg.connectionString, schema });
+    assert.deepEqual(await loaded(again), { position: 11, resources: [service('b')] });
+    await again.close();
+  });
+
   it('an apply on a topic never replaced stores it', async () => {
     const { store } = newStore();
     await store.apply(TOPIC, [{ op: 'put', resource: service('a') }], 2);
