@@ -3,10 +3,12 @@
 // WatchTopic read, the newest sequence id, the list, the watch live) against two bare clients reading the same
 // collection with `fetch` and the token: (a) the page loop (pages 1, 2, … one at a time until a short page: the Go
 // SDK's older method) and (b) the Go SDK's method today (page 1; when full, HEAD for X-Axway-Total-Count, then pages
-// 2..N three at a time). Also, for reference, `manager.resources.list` alone (the SDK's client, no cache). Paired
-// rounds in alternating order; the fake's CPU over each run is printed too (near 100 % of a core = the fake, not the
-// client, sets the pace).
-//   node --import tsx bench/initial-sync.ts [--resources 20000] [--spec-bytes 1024] [--rounds 5] [--warmup 1]
+// 2..N three at a time). Also, for reference, `manager.resources.list` alone (the SDK's client, no cache). First with
+// each answer of the resource API held --round-trip-ms (the fake's `delayMs`: a service across a network; the
+// headline), then on the bare loopback. Paired rounds in alternating order; the fake's CPU over each run is printed
+// too (near 100 % of a core = the fake, not the client, sets the pace).
+//   node --import tsx bench/initial-sync.ts [--resources 20000] [--spec-bytes 1024] [--round-trip-ms 1] [--rounds 5]
+//   [--warmup 1]
 import { WatchManager } from 'watch-manager';
 import { median, numberArg, range, sdkCode } from './support/stats';
 import {
@@ -21,6 +23,8 @@ const RESOURCES = numberArg('--resources', 20_000);
 const SPEC_BYTES = numberArg('--spec-bytes', 1024);
 const ROUNDS = numberArg('--rounds', 5);
 const WARMUP = numberArg('--warmup', 1);
+/** The resource API's answers are held this long (the fake's `delayMs`): a service across a network. */
+const LATENCY_MS = numberArg('--round-trip-ms', 1);
 const PAGE_SIZE = 100;
 
 interface Sample {
@@ -119,7 +123,7 @@ async function main(): Promise<void> {
   const service = await startResourceService({ resources: RESOURCES, specBytes: SPEC_BYTES });
   const { info } = service;
   process.stdout.write(
-    `fake: ${info.resourceJsonBytes} B per resource as JSON; publish ${info.publishMs.toFixed(0)} ms, ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per resource, heap +${info.publishHeapMiB.toFixed(0)} MiB\n`,
+    `fake: ${info.resourceJsonBytes.toFixed(0)} B per resource as JSON; publish ${info.publishMs.toFixed(0)} ms, ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per resource, heap +${info.publishHeapMiB.toFixed(0)} MiB\n`,
   );
   const probe = new WatchManager(managerOptions(info));
   const hasCache = cacheMethod(probe) !== undefined;
@@ -131,37 +135,54 @@ async function main(): Promise<void> {
     ['three-workers', threeWorkers],
   ];
   if (!hasCache) process.stdout.write('manager.cache is not in this build: the peers only\n');
-  // Warm-up, not measured: JIT, connections, and the fake's first list (it renders each resource once, then keeps
-  // the text; a list of an unchanged collection is computed once).
-  for (let i = 0; i < WARMUP; i++) for (const [, run] of methods) await run(info);
+  // The headline with a round trip (LATENCY_MS), then on the bare loopback, where a page's time is all CPU (the
+  // client's parse and the fake's answer) and reading pages at once has little waiting to hide.
+  const latencies = [LATENCY_MS, 0];
   const results = new Map<string, Sample[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? methods : [...methods].reverse();
-    for (const [name, run] of order) {
-      const sample = await measure(service, run);
-      results.set(name, [...(results.get(name) ?? []), sample]);
-      process.stdout.write(
-        `round ${round + 1} ${name}: ${sample.ms.toFixed(0)} ms (${((RESOURCES / sample.ms) * 1000).toFixed(0)} resources/s), fake CPU ${sample.serviceCpuPct.toFixed(0)} % of a core\n`,
-      );
+  for (const latency of latencies) {
+    await service.setDelay(latency);
+    // Warm-up, not measured: JIT, connections, and the fake's first list (it renders each resource once, then keeps
+    // the text; a list of an unchanged collection is computed once).
+    for (let i = 0; i < WARMUP; i++) for (const [, run] of methods) await run(info);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? methods : [...methods].reverse();
+      for (const [name, run] of order) {
+        const sample = await measure(service, run);
+        const key = `${name}@${latency}`;
+        results.set(key, [...(results.get(key) ?? []), sample]);
+        process.stdout.write(
+          `round ${round + 1} ${name}, round trip ${latency} ms: ${sample.ms.toFixed(0)} ms (${((RESOURCES / sample.ms) * 1000).toFixed(0)} resources/s), fake CPU ${sample.serviceCpuPct.toFixed(0)} % of a core\n`,
+        );
+      }
     }
   }
   const counters = await service.counters();
   service.stop();
-  const ms = (name: string): number[] => (results.get(name) ?? []).map((s) => s.ms);
-  const cpu = (name: string): number[] => (results.get(name) ?? []).map((s) => s.serviceCpuPct);
-  /** Per round, `peer`'s time over `name`'s (> 1: `name` is faster). */
-  const paired = (name: string, peer: string): number[] => ms(name).map((t, i) => (ms(peer)[i] as number) / t);
+  const ms = (key: string): number[] => (results.get(key) ?? []).map((s) => s.ms);
+  const cpu = (key: string): number[] => (results.get(key) ?? []).map((s) => s.serviceCpuPct);
+  /** Per round, `peer`'s time over `key`'s at the same round trip (> 1: `key` is faster). */
+  const paired = (key: string, peer: string): number[] => {
+    const peerMs = ms(`${peer}@${key.split('@')[1] ?? ''}`);
+    return ms(key).map((t, i) => (peerMs[i] as number) / t);
+  };
+  const ratio = (key: string, peer: string): string => median(paired(key, peer)).toFixed(2);
+  const spread = (key: string, peer: string): string => range(paired(key, peer), 2);
   process.stdout.write(
-    `\n| method | ms to ${RESOURCES} resources (median) | range | fake CPU % of a core | page loop / it, paired | three workers / it, paired |\n|---|---|---|---|---|---|\n`,
+    `\n| method | round trip | ms to ${RESOURCES} resources (median) | range | fake CPU % of a core | page loop / it, paired | three workers / it, paired |\n|---|---|---|---|---|---|---|\n`,
   );
-  for (const [name] of methods)
-    process.stdout.write(
-      `| ${name} | ${median(ms(name)).toFixed(0)} | ${range(ms(name))} | ${median(cpu(name)).toFixed(0)} | ${median(paired(name, 'page-loop')).toFixed(2)}x (${range(paired(name, 'page-loop'), 2)}) | ${median(paired(name, 'three-workers')).toFixed(2)}x (${range(paired(name, 'three-workers'), 2)}) |\n`,
-    );
+  for (const latency of latencies)
+    for (const [name] of methods) {
+      const key = `${name}@${latency}`;
+      process.stdout.write(
+        `| ${name} | ${latency} ms | ${median(ms(key)).toFixed(0)} | ${range(ms(key))} | ${median(cpu(key)).toFixed(0)} | ${ratio(key, 'page-loop')}x (${spread(key, 'page-loop')}) | ${ratio(key, 'three-workers')}x (${spread(key, 'three-workers')}) |\n`,
+      );
+    }
   process.stdout.write(`fake's resource API counters: ${JSON.stringify(counters)}\n`);
   const subject = hasCache ? 'sdk-cache' : 'client-list';
+  const head = `${subject}@${LATENCY_MS}`;
+  const loop = `${subject}@0`;
   process.stdout.write(
-    `\nBENCH initial-sync ${hasCache ? '' : 'cache=absent '}ready_ms=${median(ms(subject)).toFixed(0)} ratio_vs_page_loop=${median(paired(subject, 'page-loop')).toFixed(2)} ratio_vs_page_loop_range=${range(paired(subject, 'page-loop'), 2)} ratio_vs_three_workers=${median(paired(subject, 'three-workers')).toFixed(2)} ratio_vs_three_workers_range=${range(paired(subject, 'three-workers'), 2)} client_list_vs_three_workers=${median(paired('client-list', 'three-workers')).toFixed(2)} fake_cpu_pct=${median(cpu(subject)).toFixed(0)} publish_us_per_resource=${info.publishCpuUsPerResource.toFixed(1)} resources=${RESOURCES} code=${code}\n`,
+    `\nBENCH initial-sync ${hasCache ? '' : 'cache=absent '}ready_ms=${median(ms(head)).toFixed(0)} ratio_vs_page_loop=${ratio(head, 'page-loop')} ratio_vs_page_loop_range=${spread(head, 'page-loop')} ratio_vs_three_workers=${ratio(head, 'three-workers')} ratio_vs_three_workers_range=${spread(head, 'three-workers')} round_trip_ms=${LATENCY_MS} loopback_ready_ms=${median(ms(loop)).toFixed(0)} loopback_ratio_vs_page_loop=${ratio(loop, 'page-loop')} loopback_ratio_vs_three_workers=${ratio(loop, 'three-workers')} client_list_vs_three_workers=${ratio(`client-list@${LATENCY_MS}`, 'three-workers')} loopback_fake_cpu_pct=${median(cpu(loop)).toFixed(0)} publish_us_per_resource=${info.publishCpuUsPerResource.toFixed(1)} resources=${RESOURCES} code=${code}\n`,
   );
 }
 
