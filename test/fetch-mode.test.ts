@@ -441,6 +441,44 @@ describe('fetch mode and handlers per kind', () => {
     assert.equal(m.status().watches[0]?.acknowledgedSequenceId, first.sequenceId);
   });
 
+  it('an event whose self link cannot be asked for stops the watch with PROTOCOL, never a silent skip', async () => {
+    const errors: WatchError[] = [];
+    const m = manager();
+    await m.registerWatch(
+      TOPIC,
+      { onEvent: () => undefined, onError: (e) => void errors.push(recordError(e)) },
+      {
+        fetch: true,
+      },
+    );
+    const good = create('svc-good');
+    // Sent as the service would send it, outside the fake's own publishing (which refuses such a self link).
+    service.sendRaw(TOPIC, {
+      id: 'bad-link',
+      time: new Date().toISOString(),
+      version: 'v1',
+      product: 'AmplifyCentral',
+      correlationId: 'c-1',
+      organization: { id: 'org-1' },
+      type: 'CREATED',
+      payload: {
+        group: 'management',
+        kind: 'APIService',
+        name: 'svc bad',
+        metadata: { id: 'id-bad', selfLink: `${link('x')}/../../svc bad`, references: [] },
+        attributes: {},
+      },
+      metadata: { watchTopicID: good.watchTopicId, watchTopicSelfLink: TOPIC, sequenceID: String(good.sequenceId + 1) },
+    });
+    await until('stopped', () => m.status().watches[0]?.state === 'closed');
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['PROTOCOL'],
+    );
+    assert.match(errors[0]?.message ?? '', /names no resource the API can be asked for/);
+    assert.equal(m.status().watches[0]?.acknowledgedSequenceId, good.sequenceId);
+  });
+
   it('close() aborts the fetches in flight: it does not wait for them and no handler runs', async () => {
     const { api, url } = await held();
     let release: () => void = () => undefined;

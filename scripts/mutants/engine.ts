@@ -369,4 +369,11 @@ export const engineMutants: Mutant[] = [
     replace: "this.move('subscribed');",
     tests: [FETCH_MODE],
   },
+  {
+    // An event whose self link the client refuses stops the watch as a configuration error, not the service's.
+    name: 'fetch-bad-link-protocol',
+    find: "if (err instanceof WatchError && err.code === 'INVALID_CONFIG')",
+    replace: "if (err instanceof WatchError && err.code !== 'INVALID_CONFIG')",
+    tests: [FETCH_MODE],
+  },
 ];

@@ -82,13 +82,7 @@ export class FetchMode {
         return { ...event, resource, gone };
       } catch (err) {
         if (stopped.aborted) throw err;
-        this.options.failed(
-          toWatchError(
-            err,
-            'RESOURCE_UNAVAILABLE',
-            `watch ${topic}: fetching the resource of sequence id ${event.sequenceId}`,
-          ),
-        );
+        this.options.failed(fetchError(err, topic, event));
       }
       // Stopped by that failure (a permanent one): nothing more to wait for.
       if (stopped.aborted) throw new WatchError('CLOSED', `watch ${topic} stopped`);
@@ -107,6 +101,23 @@ export class FetchMode {
     this.prefetcher.close();
     this.resumed.releaseAll();
   }
+}
+
+/**
+ * The error a failed fetch fails the watch with: the client's own, except that a self link or subresource the client
+ * refuses to put into a URL (its `INVALID_CONFIG`) came from the service: the event breaks the contract (`PROTOCOL`).
+ */
+function fetchError(err: unknown, topic: string, event: WatchEvent): WatchError {
+  const where = `watch ${topic}: fetching the resource of sequence id ${event.sequenceId}`;
+  if (err instanceof WatchError && err.code === 'INVALID_CONFIG')
+    return new WatchError(
+      'PROTOCOL',
+      `${where}: the event names no resource the API can be asked for: ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  return toWatchError(err, 'RESOURCE_UNAVAILABLE', where);
 }
 
 /** Both lists of fields (once each); undefined, the whole resource, when either is. */
