@@ -143,6 +143,8 @@ describe('fetch mode and handlers per kind', () => {
     assert.equal(service.resourceCounters.gets - before, 3, 'one GET per event but DELETED');
     assert.ok('resource' in (got[3] as object), 'a new object with resource and gone, also for DELETED');
     assert.equal(m.metrics().watches[0]?.delivered, 4);
+    assert.equal(m.metrics().watches[0]?.fetched, 3, 'DELETED fetches nothing');
+    assert.equal(m.metrics().watches[0]?.fetchedGone, 1);
   });
 
   it('a resource deleted between its event and the fetch is delivered as gone; one changed meanwhile as it is now', async () => {
@@ -415,6 +417,7 @@ describe('fetch mode and handlers per kind', () => {
     );
     assert.ok(got.every((e) => e.resource?.name === e.payload.name));
     assert.equal(m.metrics().watches[0]?.reconnectsByCode.RESOURCE_UNAVAILABLE, 1);
+    assert.equal(m.metrics().watches[0]?.fetched, 3, 'the fetch made again counts once');
     await until('acknowledged', () => m.status().watches[0]?.acknowledgedSequenceId === published[2]?.sequenceId);
   });
 

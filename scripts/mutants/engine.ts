@@ -376,4 +376,11 @@ export const engineMutants: Mutant[] = [
     replace: "if (err instanceof WatchError && err.code !== 'INVALID_CONFIG')",
     tests: [FETCH_MODE],
   },
+  {
+    // metrics().fetchedGone counts the resources found instead of those gone.
+    name: 'fetch-counts-gone',
+    find: 'if (gone) this.fetchedGone += 1;',
+    replace: 'if (!gone) this.fetchedGone += 1;',
+    tests: [FETCH_MODE],
+  },
 ];

@@ -38,6 +38,9 @@ export interface FetchModeOptions {
  */
 export class FetchMode {
   readonly prefetcher: Prefetcher;
+  /** Resources fetched for events handed over, and those of them gone (404): `metrics()`'s `fetched`, `fetchedGone`. */
+  fetched = 0;
+  fetchedGone = 0;
   /** Prepares waiting for the watch to be subscribed again after a failed fetch. */
   private readonly resumed = new Waiters();
   /** Per kind's handlers: the fields its events fetch (with the every-kind handler's), made at the first use. */
@@ -79,6 +82,8 @@ export class FetchMode {
     for (;;) {
       try {
         const { resource, gone } = await this.prefetcher.take(event);
+        if (resource !== undefined || gone) this.fetched += 1;
+        if (gone) this.fetchedGone += 1;
         return { ...event, resource, gone };
       } catch (err) {
         if (stopped.aborted) throw err;

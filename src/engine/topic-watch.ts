@@ -356,6 +356,8 @@ export class TopicWatch {
       historyPages: this.historyRequests.pages,
       historyRetries: this.historyRequests.retries,
       historyGoneNothingMissed: this.historyRequests.goneNothingMissed,
+      fetched: this.fetching?.fetched ?? 0,
+      fetchedGone: this.fetching?.fetchedGone ?? 0,
       catchUp,
     };
     if (d.lastEvent !== undefined) {
