@@ -9,7 +9,7 @@
 // for reference, the same watch without any fetch (the ceiling the events' stream sets). Paired rounds in alternating
 // order.
 //   node --import tsx bench/fetch.ts [--events 5000] [--spec-bytes 1024] [--round-trip-ms 1] [--rounds 5] [--warmup 1]
-import { WatchManager, WatchError, type WatchEvent, type WatchOptions } from 'watch-manager';
+import { WatchManager, type WatchError, type WatchEvent } from 'watch-manager';
 import { cpuMicros, median, numberArg, range, sdkCode } from './support/stats';
 import {
   managerOptions,
@@ -104,37 +104,15 @@ const noFetch: Method = (info) =>
     await manager.registerWatch(info.topic, { onEvent: (event) => seen(event, event.payload), onError });
   });
 
-// ---- The SDK's fetch mode (part A of issue 23). Until `fetch` is an option on main this run measures the peers. ----
-
-/** The watch options with fetch mode on (the contract's `WatchOptions.fetch`), typed apart until it is on main. */
-const FETCH_ON = { fetch: true } as WatchOptions & { fetch: true };
-
-/** The event as fetch mode hands it over (the contract's `WatchEvent.resource`). */
-type FetchedEvent = WatchEvent & { resource?: unknown };
-
 /** The SDK: `registerWatch(…, { fetch: true })`, the handler reading `event.resource`. */
 const sdkFetch: Method = (info) =>
   runWatch(info, async (manager, { seen, onError }) => {
     await manager.registerWatch(
       info.topic,
-      { onEvent: (event: FetchedEvent) => seen(event, event.resource), onError },
-      FETCH_ON,
+      { onEvent: (event) => seen(event, event.resource), onError },
+      { fetch: true },
     );
   });
-
-/** Whether this build takes the `fetch` option (an older one refuses it as an unknown key). */
-async function fetchModeBuilt(info: ResourceServiceInfo): Promise<boolean> {
-  const manager = new WatchManager(managerOptions(info));
-  try {
-    await manager.registerWatch(info.topic, { onEvent: () => undefined }, FETCH_ON);
-    return true;
-  } catch (err) {
-    if (err instanceof WatchError && err.code === 'INVALID_CONFIG') return false;
-    throw err;
-  } finally {
-    await manager.close();
-  }
-}
 
 // ---- The run. ----
 
@@ -163,10 +141,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `fake: ${info.resourceJsonBytes.toFixed(0)} B per resource as JSON; publish ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per event\n`,
   );
-  const hasFetch = await fetchModeBuilt(info);
-  if (!hasFetch) process.stdout.write('fetch mode is not in this build: the peers only\n');
   const fetching: Array<[string, Method]> = [
-    ...(hasFetch ? [['sdk-fetch', sdkFetch] as [string, Method]] : []),
+    ['sdk-fetch', sdkFetch],
     ['sequential-get', sequentialGet],
     ['concurrent-get-8', concurrentGet],
   ];
@@ -212,11 +188,11 @@ async function main(): Promise<void> {
       );
     }
   process.stdout.write(`fake's resource API counters: ${JSON.stringify(counters)}\n`);
-  const subject = hasFetch ? 'sdk-fetch' : 'sequential-get';
+  const subject = 'sdk-fetch';
   const head = `${subject}@${LATENCY_MS}`;
   const loop = `${subject}@0`;
   process.stdout.write(
-    `\nBENCH fetch ${hasFetch ? '' : 'fetch=absent '}events_per_s=${median(rate(head)).toFixed(0)} ratio_vs_sequential_get=${median(paired(head)).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(head), 2)} sequential_get_events_per_s=${median(rate(`sequential-get@${LATENCY_MS}`)).toFixed(0)} round_trip_ms=${LATENCY_MS} loopback_ratio_vs_sequential_get=${median(paired(loop)).toFixed(2)} loopback_events_per_s=${median(rate(loop)).toFixed(0)} loopback_sequential_get_events_per_s=${median(rate('sequential-get@0')).toFixed(0)} concurrent_get_8_ratio=${median(paired(`concurrent-get-8@${LATENCY_MS}`)).toFixed(2)} loopback_concurrent_get_8_ratio=${median(paired('concurrent-get-8@0')).toFixed(2)} no_fetch_events_per_s=${median(rate('no-fetch@0')).toFixed(0)} loopback_client_cpu_us_per_event=${median(of(loop, (s) => s.clientCpuUs)).toFixed(0)} loopback_fake_cpu_us_per_event=${median(of(loop, (s) => s.serviceCpuUs)).toFixed(0)} events=${EVENTS} code=${code}\n`,
+    `\nBENCH fetch events_per_s=${median(rate(head)).toFixed(0)} ratio_vs_sequential_get=${median(paired(head)).toFixed(2)} ratio_vs_sequential_get_range=${range(paired(head), 2)} sequential_get_events_per_s=${median(rate(`sequential-get@${LATENCY_MS}`)).toFixed(0)} round_trip_ms=${LATENCY_MS} loopback_ratio_vs_sequential_get=${median(paired(loop)).toFixed(2)} loopback_events_per_s=${median(rate(loop)).toFixed(0)} loopback_sequential_get_events_per_s=${median(rate('sequential-get@0')).toFixed(0)} concurrent_get_8_ratio=${median(paired(`concurrent-get-8@${LATENCY_MS}`)).toFixed(2)} loopback_concurrent_get_8_ratio=${median(paired('concurrent-get-8@0')).toFixed(2)} no_fetch_events_per_s=${median(rate('no-fetch@0')).toFixed(0)} loopback_client_cpu_us_per_event=${median(of(loop, (s) => s.clientCpuUs)).toFixed(0)} loopback_fake_cpu_us_per_event=${median(of(loop, (s) => s.serviceCpuUs)).toFixed(0)} events=${EVENTS} code=${code}\n`,
   );
 }
 
