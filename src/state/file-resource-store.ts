@@ -39,6 +39,7 @@ const SNAPSHOT_FORMAT = 'watch-manager.resources';
 const LOG_FORMAT = 'watch-manager.resource-log';
 const VERSION = 1;
 const MIN_COMPACT_BYTES = 4 * 1024 * 1024;
+const CHUNK_CHARS = 4 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 
@@ -255,8 +256,19 @@ export class FileResourceStore implements ResourceStore {
    */
   private async writeSnapshot(topic: string, resources: Map<string, Resource>, position: number): Promise<void> {
     await this.forget(topic);
-    let body = '';
-    for (const resource of resources.values()) body += `${JSON.stringify(resource)}\n`;
+    // In parts of about CHUNK_CHARS: a cache of a few GB is more than one string can hold.
+    const body: string[] = [];
+    const hash = createHash('sha256');
+    let part = '';
+    for (const resource of resources.values()) {
+      part += `${JSON.stringify(resource)}\n`;
+      if (part.length < CHUNK_CHARS) continue;
+      body.push(part);
+      hash.update(part);
+      part = '';
+    }
+    body.push(part);
+    hash.update(part);
     const generation = randomBytes(8).toString('hex');
     const header: SnapshotHeader = {
       format: SNAPSHOT_FORMAT,
@@ -265,12 +277,12 @@ export class FileResourceStore implements ResourceStore {
       generation,
       position,
       count: resources.size,
-      checksum: `sha256:${checksum(body)}`,
+      checksum: `sha256:${hash.digest('hex')}`,
     };
-    const text = `${JSON.stringify(header)}\n${body}`;
+    const text = [`${JSON.stringify(header)}\n`, ...body];
     const file = this.snapshotFile(topic);
     await this.durably(file, text);
-    const snapshotBytes = Buffer.byteLength(text);
+    const snapshotBytes = text.reduce((sum, t) => sum + Buffer.byteLength(t), 0);
     const logHeader = `${JSON.stringify({ format: LOG_FORMAT, version: VERSION, topic, generation } satisfies LogHeader)}\n`;
     const open: OpenTopic = { generation, snapshotBytes, log: undefined, recordBytes: 0, logLength: 0 };
     this.topics.set(topic, open);
@@ -289,7 +301,7 @@ export class FileResourceStore implements ResourceStore {
     open.recordBytes = 0;
   }
 
-  private async durably(file: string, text: string): Promise<void> {
+  private async durably(file: string, text: string | readonly string[]): Promise<void> {
     await this.start();
     try {
       await writeFileDurably(file, text, writeHookOf(this));
@@ -433,13 +445,13 @@ function parseSnapshot(
     throw corrupt(file, 'has an invalid header');
   const body = data.subarray(end + 1);
   if (header.checksum !== `sha256:${checksum(body)}`) throw corrupt(file, 'fails its checksum');
-  const text = body.toString('utf8');
   const resources = new Map<string, Resource>();
   let lines = 0;
-  for (let at = 0; at < text.length;) {
-    const next = text.indexOf('\n', at);
-    const stop = next === -1 ? text.length : next;
-    const resource = parseJson(text.slice(at, stop)) as Resource;
+  // Line by line from the bytes: a snapshot may be more than one string can hold.
+  for (let at = 0; at < body.length;) {
+    const next = body.indexOf(NEWLINE, at);
+    const stop = next === -1 ? body.length : next;
+    const resource = parseJson(body.toString('utf8', at, stop)) as Resource;
     if (!isRecord(resource) || !isRecord(resource.metadata) || typeof resource.metadata.selfLink !== 'string')
       throw corrupt(file, `has an invalid resource on line ${lines + 2}`);
     resources.set(resource.metadata.selfLink, resource);
