@@ -14,6 +14,7 @@ import {
 } from 'watch-manager';
 import { resourceStoreContract, seededRandom } from 'watch-manager/testing';
 import { interceptWrites } from '../src/state/durable-file';
+import { parseLines } from '../src/state/file-resource-store';
 import { recordError, scanForSecrets } from './support/harness';
 import { endsWithParent } from './support/watchdog';
 import { WORKLOAD_TOPIC, stateAt } from './fixtures/resource-store-workload';
@@ -199,6 +200,20 @@ describe('FileResourceStore', () => {
       assert.deepEqual(Object.keys(bySelfLink(loaded)).length, 3, 'a record appended after the cut is read');
       await store.close();
       writeFileSync(log, whole);
+    }
+  });
+
+  it('a snapshot too large for one string is read line by line: the same resources as one JSON.parse', async () => {
+    for (const resources of [[], [resource('one')], [resource('a', 'x\ny,\n'), resource('b', '],'), resource('c')]]) {
+      const home = dir();
+      const store = fileStore(home);
+      await store.replace(TOPIC, resources, 1);
+      await store.close();
+      const data = readFileSync(fileOf(home, '.snapshot'));
+      const body = data.subarray(data.indexOf('\n') + 1);
+      assert.deepEqual(parseLines(body), JSON.parse(body.toString()));
+      assert.deepEqual(parseLines(body), resources);
+      assert.equal(parseLines(body.subarray(0, body.length - 1)), undefined, 'a body without its end');
     }
   });
 

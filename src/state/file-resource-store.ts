@@ -40,6 +40,8 @@ const LOG_FORMAT = 'watch-manager.resource-log';
 const VERSION = 1;
 const MIN_COMPACT_BYTES = 4 * 1024 * 1024;
 const CHUNK_CHARS = 4 * 1024 * 1024;
+/** Snapshots up to this size are read with one JSON.parse; larger ones line by line (V8's strings end at ~512 MiB). */
+const ONE_STRING_BYTES = 256 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 
@@ -259,14 +261,18 @@ export class FileResourceStore implements ResourceStore {
     // In parts of about CHUNK_CHARS: a cache of a few GB is more than one string can hold.
     const body: string[] = [];
     const hash = createHash('sha256');
-    let part = '';
+    // A JSON array, one resource per line: one JSON.parse reads it back (the fast path), or line by line.
+    let part = '[\n';
+    let left = resources.size;
     for (const resource of resources.values()) {
-      part += `${JSON.stringify(resource)}\n`;
+      left -= 1;
+      part += `${JSON.stringify(resource)}${left === 0 ? '' : ','}\n`;
       if (part.length < CHUNK_CHARS) continue;
       body.push(part);
       hash.update(part);
       part = '';
     }
+    part += ']\n';
     body.push(part);
     hash.update(part);
     const generation = randomBytes(8).toString('hex');
@@ -445,22 +451,31 @@ function parseSnapshot(
     throw corrupt(file, 'has an invalid header');
   const body = data.subarray(end + 1);
   if (header.checksum !== `sha256:${checksum(body)}`) throw corrupt(file, 'fails its checksum');
+  const parsed = body.length <= ONE_STRING_BYTES ? parseJson(body.toString('utf8')) : parseLines(body);
+  if (!Array.isArray(parsed)) throw corrupt(file, 'has no array of resources');
   const resources = new Map<string, Resource>();
-  let lines = 0;
-  // Line by line from the bytes: a snapshot may be more than one string can hold.
-  for (let at = 0; at < body.length;) {
-    const next = body.indexOf(NEWLINE, at);
-    const stop = next === -1 ? body.length : next;
-    const resource = parseJson(body.toString('utf8', at, stop)) as Resource;
+  for (const [index, resource] of (parsed as unknown[]).entries()) {
     if (!isRecord(resource) || !isRecord(resource.metadata) || typeof resource.metadata.selfLink !== 'string')
-      throw corrupt(file, `has an invalid resource on line ${lines + 2}`);
-    resources.set(resource.metadata.selfLink, resource);
-    lines += 1;
-    at = stop + 1;
+      throw corrupt(file, `has an invalid resource on line ${index + 3}`);
+    resources.set(resource.metadata.selfLink, resource as Resource);
   }
-  if (lines !== header.count || resources.size !== lines)
-    throw corrupt(file, `holds ${lines} resources, its header says ${String(header.count)}`);
+  if (parsed.length !== header.count || resources.size !== parsed.length)
+    throw corrupt(file, `holds ${parsed.length} resources, its header says ${String(header.count)}`);
   return { header: header as unknown as SnapshotHeader, resources };
+}
+
+/** A snapshot's array read line by line (one resource per line), for a body more than one string can hold. */
+export function parseLines(body: Buffer): unknown[] | undefined {
+  const items: unknown[] = [];
+  const last = body.length - 2; // where `]\n` starts
+  if (body.toString('latin1', 0, 2) !== '[\n' || body.toString('latin1', last) !== ']\n') return undefined;
+  for (let at = 2; at < last;) {
+    const next = body.indexOf(NEWLINE, at);
+    const stop = body[next - 1] === 0x2c ? next - 1 : next; // without the comma
+    items.push(parseJson(body.toString('utf8', at, stop)));
+    at = next + 1;
+  }
+  return items;
 }
 
 interface LogRecord {
