@@ -30,8 +30,9 @@ export function tempPrefix(file: string): string {
 /**
  * Replaces `file` with `text` (one string, or its parts in order: a text too long for one string) so that a crash at
  * any moment leaves either the old file or the new one, whole: write a temp file (mode 0600) beside it, fsync it,
- * rename it over `file`, fsync the directory (the step `write-file-atomic` leaves out, docs/facts.md#durable-replace). `beforeStep` lets a test interrupt each step as a
- * crash would. On a failure before the rename the temp file is removed; the error is rethrown as it is.
+ * rename it over `file`, fsync the directory (the step `write-file-atomic` leaves out, docs/facts.md#durable-replace).
+ * `beforeStep` lets a test interrupt each step as a crash would. On a failure before the rename the temp file is
+ * removed; the error is rethrown as it is.
  */
 export async function writeFileDurably(
   file: string,
