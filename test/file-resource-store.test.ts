@@ -373,15 +373,17 @@ describe('FileResourceStore', () => {
   });
 
   it(
-    'SIGKILL of a process while it applies (5 kills, compaction on): every load is the state at its position, never behind a resolved write',
+    'SIGKILL of a process while it applies (8 kills, compacting every few records): every load is the state at its position, never behind a resolved write',
     { timeout: 120_000 },
     async () => {
       const home = dir();
       const random = seededRandom(23);
-      for (let kill = 1; kill <= 5; kill++) {
-        const child = await writer(home, 3_000);
-        const target = child.startedAt + 5 + Math.floor(random() * 60);
+      for (let kill = 1; kill <= 8; kill++) {
+        const child = await writer(home, 4_000);
+        const target = child.startedAt + 3 + Math.floor(random() * 20);
         await child.applied(target);
+        // Then a moment more, whatever the writer is doing by then (an append, a compaction).
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 30)));
         await killed(child.process);
         const lastResolved = child.lastApplied();
         const store = fileStore(home);
