@@ -28,7 +28,10 @@ const TOPIC = '/management/v1alpha1/watchtopics/files';
 /** Each store's directory, so that reopen() finds the same storage. */
 const homes = new WeakMap<ResourceStore, string>();
 
-function fileStore(directory: string, options: { compactAfterBytes?: number } = {}): FileResourceStore {
+function fileStore(
+  directory: string,
+  options: { compactAfterBytes?: number; fsync?: boolean } = {},
+): FileResourceStore {
   const store = new FileResourceStore({ directory, lockStaleMs: 2_000, ...options });
   homes.set(store, directory);
   return store;
@@ -71,6 +74,10 @@ describe('the ResourceStore contract', () => {
   for (const check of resourceStoreContract('MemoryResourceStore', () => new MemoryResourceStore()))
     it(check.name, check.run);
   for (const check of resourceStoreContract('FileResourceStore', () => fileStore(dir()), {
+    reopen: (previous) => fileStore(homes.get(previous) as string),
+  }))
+    it(check.name, check.run);
+  for (const check of resourceStoreContract('FileResourceStore (fsync off)', () => fileStore(dir(), { fsync: false }), {
     reopen: (previous) => fileStore(homes.get(previous) as string),
   }))
     it(check.name, check.run);
@@ -142,6 +149,28 @@ describe('FileResourceStore', () => {
         JSON.stringify(options),
       );
     }
+  });
+
+  it('an apply to a topic never stored starts from no resources (its first snapshot), also after a restart', async () => {
+    const home = dir();
+    const store = fileStore(home);
+    await store.apply(
+      TOPIC,
+      [
+        { op: 'put', resource: resource('a') },
+        { op: 'delete', selfLink: resource('absent').metadata.selfLink },
+      ],
+      9,
+    );
+    await store.apply(TOPIC, [{ op: 'put', resource: resource('b') }], 10);
+    assert.deepEqual(
+      bySelfLink(await store.load(TOPIC)),
+      bySelfLink({ position: 0, resources: [resource('a'), resource('b')] }),
+    );
+    await store.close();
+    const again = fileStore(home);
+    assert.equal((await again.load(TOPIC))?.position, 10);
+    await again.close();
   });
 
   it('an apply appends its change and nothing more: the cost of a change is the change, not the cache', async () => {
