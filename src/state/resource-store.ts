@@ -3,13 +3,13 @@ import type { Resource } from '../core/resource';
 /** One change of a cached topic's resources, as a store writes it: a resource put (by self link) or removed. */
 export type StoredChange =
   | {
-      /** Put: the resource replaces what its self link held (or is added). */
+      /** A put: the resource replaces whatever its self link holds. */
       op: 'put';
       /** The resource, whole. */
       resource: Resource;
     }
   | {
-      /** Delete: the self link's resource is removed (no change when there is none). */
+      /** A delete: what the self link holds is removed (nothing held: no change). */
       op: 'delete';
       /** The self link of the resource removed. */
       selfLink: string;
