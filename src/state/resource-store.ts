@@ -1,7 +1,19 @@
 import type { Resource } from '../core/resource';
 
 /** One change of a cached topic's resources, as a store writes it: a resource put (by self link) or removed. */
-export type StoredChange = { op: 'put'; resource: Resource } | { op: 'delete'; selfLink: string };
+export type StoredChange =
+  | {
+      /** Put: the resource replaces what its self link held. */
+      op: 'put';
+      /** The resource, as the cache holds it. */
+      resource: Resource;
+    }
+  | {
+      /** Delete: what the self link held goes (nothing, when it held nothing). */
+      op: 'delete';
+      /** The self link. */
+      selfLink: string;
+    };
 
 /** What a store holds for one topic: the resources and the position they reflect, read together. */
 export interface StoredCache {
