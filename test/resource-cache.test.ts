@@ -13,6 +13,7 @@ import {
 import { FakeClock, pluralOf, type FakeWatchService, type WatchTopicFilter } from 'watch-manager/testing';
 import { CACHE_DEFAULTS, resolveCacheOptions } from '../src/config/cache-options';
 import { KIND_PLURALS } from '../src/resources/kind-plurals';
+import { ScriptedCoordinator } from './support/scripted-coordinator';
 import {
   captureLogger,
   recordError,
@@ -283,6 +284,7 @@ describe('the resource cache (manager.cache)', () => {
     await cache2.ready();
     await assertInStep(cache2, topic);
     assert.equal(service.resourceCounters.lists, lists, 'no list on a resume');
+    assert.equal(second.metrics().watches[0]?.delivered, 1, 'the watch resumed after the stored position');
     await second.close();
 
     // Missed and purged: the resume is 410, the topic is listed again and the differences told.
@@ -307,6 +309,34 @@ describe('the resource cache (manager.cache)', () => {
     const stored = await store.load(topic);
     assert.equal(stored?.position, newest(topic));
     assert.deepEqual(stored?.resources.map((r) => r.name).sort(), ['svc-b', 'svc-c', 'svc-d']);
+  });
+
+  it('a topic whose sequence restarted (recreated) is listed again and followed from the new sequence', async () => {
+    const topic = newTopic([SERVICES]);
+    publishService(topic, 'CREATED', 'svc-a');
+    publishService(topic, 'CREATED', 'svc-b');
+    publishService(topic, 'UPDATED', 'svc-b');
+    const store = new MemoryResourceStore();
+    const first = newManager();
+    const cache1 = await first.cache(topic, { store });
+    await cache1.ready();
+    await assertInStep(cache1, topic);
+    await first.close();
+    service.recreateTopic(topic);
+    publishService(topic, 'DELETED', 'svc-a');
+    const second = newManager();
+    const cache2 = await second.cache(topic, { store });
+    const synced: unknown[] = [];
+    cache2.on('synced', (s) => synced.push(s));
+    await cache2.ready();
+    await assertInStep(cache2, topic);
+    assert.deepEqual(synced, [{ topic, resources: 1, sequenceId: 1, cause: 'resync' }]);
+    assert.equal((await store.load(topic))?.position, 1, 'stored at the new sequence, below the old position');
+    // The new sequence's next events are applied, not taken for repeats of the old one.
+    publishService(topic, 'CREATED', 'svc-c');
+    publishService(topic, 'UPDATED', 'svc-b', { spec: { v: 3 } });
+    await assertInStep(cache2, topic);
+    assert.equal(cache2.size, 2);
   });
 
   it('validation lists a collection again when its count differs from the cache', async () => {
@@ -347,20 +377,61 @@ describe('the resource cache (manager.cache)', () => {
     cache.on('change', () => (told += 1));
     const changes = cache.changes();
     for (let i = 0; i < 8; i++) publishService(topic, 'CREATED', `svc-${i}`);
+    await until('a full buffer', () => told >= 2);
+    // Time for the other six to be applied, were they not held back (nothing the correct code waits for).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(told <= 3, `${told} told with nothing read`);
+    assert.ok((cache.sequenceId ?? 0) < newest(topic));
     const read: string[] = [];
     for await (const change of changes) {
       // Never more than the bound waits unread (one event's change may come on top of a full buffer).
       assert.ok(told - read.length <= 3, `${told} told, ${read.length} read`);
       read.push(change.selfLink.split('/').pop() ?? '');
       if (read.length === 8) break;
-      // A reader slower than the stream: the cache waits for it, the stream waits for the cache.
-      await new Promise((resolve) => setImmediate(resolve));
     }
     assert.deepEqual(read, ['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6', 'svc-7']);
     await assertInStep(cache, topic);
     // break ended the iterator: it holds nothing back any more.
     for (let i = 8; i < 12; i++) publishService(topic, 'CREATED', `svc-${i}`);
     await assertInStep(cache, topic);
+  });
+
+  it('store writes: one apply at a time, what comes meanwhile coalesced into the next at the highest position', async () => {
+    const topic = newTopic([SERVICES]);
+    const inner = new MemoryResourceStore();
+    const applies: Array<{ changes: number; position: number }> = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let gate: Promise<void> | undefined;
+    let open: (() => void) | undefined;
+    const store: ResourceStore = {
+      load: (t) => inner.load(t),
+      replace: (t, r, p) => inner.replace(t, r, p),
+      apply: async (t, c, p) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        applies.push({ changes: c.length, position: p });
+        await gate;
+        await inner.apply(t, c, p);
+        inFlight -= 1;
+      },
+    };
+    const cache = await newManager().cache(topic, { store });
+    await cache.ready();
+    gate = new Promise((resolve) => (open = resolve));
+    const first = publishService(topic, 'CREATED', 'svc-0');
+    await until('the first write', () => applies.length === 1);
+    for (let i = 1; i < 4; i++) publishService(topic, 'CREATED', `svc-${i}`);
+    await until('the cache applied them', () => cache.sequenceId === newest(topic));
+    assert.equal(applies.length, 1, 'the others wait for the write in flight');
+    open?.();
+    await until('the second write', () => applies.length === 2 && inFlight === 0);
+    assert.deepEqual(applies, [
+      { changes: 1, position: first },
+      { changes: 3, position: newest(topic) },
+    ]);
+    assert.equal(maxInFlight, 1);
+    assert.equal((await inner.load(topic))?.resources.length, 4);
   });
 
   it('changes() ends at its signal and at close()', async () => {
@@ -445,6 +516,15 @@ describe('the resource cache (manager.cache)', () => {
     );
     assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG');
     assert.equal(manager.status().watches.length, 0);
+    const coordinated = newManager({ coordinator: new ScriptedCoordinator('member-cache') });
+    const refused = recordError(
+      await coordinated.cache(topic).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    assert.ok(refused instanceof WatchError && refused.code === 'INVALID_CONFIG');
+    assert.match(refused.message, /coordinator/);
   });
 
   describe('bad input: typed errors, never a wrong cache', () => {
@@ -468,6 +548,12 @@ describe('the resource cache (manager.cache)', () => {
       assert.match(err.message, /spec\.filters/);
       assert.equal(manager.health().healthy, false, 'a stopped cache is told to health()');
       assert.equal(manager.status().watches[0]?.lastErrorCode, 'INVALID_CONFIG');
+      // The topic given filters, a new cache of it replaces the stopped one.
+      service.createTopic(topic, { filters: [SERVICES] });
+      const cache = await manager.cache(topic);
+      await cache.ready();
+      assert.equal(manager.status().watches.length, 1);
+      assert.equal(manager.health().healthy, true);
     });
 
     it('a filter of a kind without a known plural (and the plurals option that adds it)', async () => {

@@ -90,12 +90,14 @@ export class TopicCache implements ResourceCache {
 
   /** Loads what the store holds; then the sync (if nothing was stored) and the watch run in the background. */
   async start(): Promise<void> {
-    const stored = await this.ctx.store.load(this.topic);
-    if (stored !== undefined) {
-      for (const resource of stored.resources) this.index.put(resource);
-      this.position = stored.position;
-      this.synced = true;
+    const held = await this.ctx.store.load(this.topic);
+    if (held === undefined) {
+      void this.run();
+      return;
     }
+    for (const resource of held.resources) this.index.put(resource);
+    this.position = held.position;
+    this.synced = true;
     void this.run();
   }
 
@@ -449,7 +451,7 @@ export class TopicCache implements ResourceCache {
         const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: ${what}`);
         if (this.stopped.signal.aborted)
           throw this.error ?? new WatchError('CLOSED', `cache of ${this.topic} was closed`);
-        if (!error.retryable) throw error;
+        if (error.retryable !== true) throw error;
         this.report(error);
         const delay = Math.max(backoff.next(), error.retryAfterMs ?? 0);
         await sleep(this.ctx.clock, delay, this.stopped.signal);

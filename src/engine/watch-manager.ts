@@ -381,12 +381,15 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     const resolved = resolveCacheOptions(options);
     if (this.options.coordinator !== undefined)
       throw new WatchError('INVALID_CONFIG', 'cache(): a manager with a coordinator cannot keep a resource cache yet');
-    for (const existing of this.caches.values()) {
-      if (existing.topic === topic)
-        throw new WatchError(
-          'INVALID_CONFIG',
-          `invalid argument 'topic': ${topic} is already cached by ${existing.id}`,
-        );
+    for (const [id, existing] of this.caches) {
+      if (existing.topic !== topic) continue;
+      // One stopped for good is replaced, as a stopped watch is: it leaves status() and health().
+      if (existing.status().state === 'closed') {
+        this.caches.delete(id);
+        void existing.close();
+        continue;
+      }
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is already cached by ${existing.id}`);
     }
     const id = `watch-${this.nextId++}`;
     const store = resolved.store ?? new MemoryResourceStore();
