@@ -402,8 +402,9 @@ describe('the resource cache (manager.cache)', () => {
     const applies: Array<{ changes: number; position: number }> = [];
     let inFlight = 0;
     let maxInFlight = 0;
-    let gate: Promise<void> | undefined;
     let open: (() => void) | undefined;
+    // Holds every write back until opened (the sync's replace does not wait for it).
+    const gate = new Promise<void>((resolve) => (open = resolve));
     const store: ResourceStore = {
       load: (t) => inner.load(t),
       replace: (t, r, p) => inner.replace(t, r, p),
@@ -418,7 +419,6 @@ describe('the resource cache (manager.cache)', () => {
     };
     const cache = await newManager().cache(topic, { store });
     await cache.ready();
-    gate = new Promise((resolve) => (open = resolve));
     const first = publishService(topic, 'CREATED', 'svc-0');
     await until('the first write', () => applies.length === 1);
     for (let i = 1; i < 4; i++) publishService(topic, 'CREATED', `svc-${i}`);
