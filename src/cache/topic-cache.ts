@@ -304,6 +304,9 @@ export class TopicCache implements ResourceCache {
       case 'CREATED':
       case 'UPDATED':
       case 'SUBRESOURCEUPDATED': {
+        // The service's own text: one that is not a self link must not reach a URL, nor read as a bad argument.
+        if (!isResourceLink(selfLink))
+          throw new WatchError('PROTOCOL', `cache of ${this.topic}: event ${at} names no usable self link`);
         const outcome = await this.fetch(event, signal);
         if (outcome.resource !== undefined) return this.put(outcome.resource, at, 'event');
         // Gone (404): deleted since the event; its DELETED event comes later and finds nothing.
@@ -533,6 +536,16 @@ function change(
   const selfLink = (after ?? before)?.metadata.selfLink ?? '';
   const kind = (after ?? before)?.kind ?? '';
   return Object.freeze({ type, selfLink, kind, before, after, sequenceId, cause });
+}
+
+/** `/{group}/{version}[/{scopePlural}/{scopeName}]/{plural}/{name}`: plain segments, none `.` or `..`. */
+function isResourceLink(link: string): boolean {
+  const segments = link.split('/');
+  return (
+    segments[0] === '' &&
+    (segments.length === 5 || segments.length === 7) &&
+    segments.slice(1).every((s) => /^[A-Za-z0-9._~-]+$/.test(s) && s !== '.' && s !== '..')
+  );
 }
 
 function stored(c: ResourceChange): StoredChange {

@@ -31,7 +31,7 @@ function segment(value: unknown): value is string {
 /**
  * The collections `watchTopic` (the resource at `topic`) covers, one per kind and scope however many filters name
  * them (docs/resources.md#watchtopic-filters: a filter's `name` and `type` narrow the events, not the lists). The
- * version is the topic's own. Throws `INVALID_CONFIG` for a topic whose filters cannot be listed (none, a kind
+ * version is the filter's `apiVersion` (or `version`) when it has one, else the topic's own. Throws `INVALID_CONFIG` for a topic whose filters cannot be listed (none, a kind
  * without a known plural: `plurals` adds it), `TOPIC_NOT_FOUND` when the WatchTopic is not there.
  */
 export function topicCollections(
@@ -79,7 +79,11 @@ export function topicCollections(
         scopeLink = { plural: scopePlural, name: s.name };
       }
     }
-    const link = collectionLink(group, version, plural, scopeLink);
+    // A filter may name its kind's version (`apiVersion`, or `version`); else the topic's own.
+    const own = [filter.apiVersion, filter.version].find((v) => v !== undefined);
+    if (own !== undefined && !segment(own))
+      throw new WatchError('INVALID_CONFIG', `${where}: its version is not a plain name`);
+    const link = collectionLink(group, own ?? version, plural, scopeLink);
     if (!byLink.has(link)) byLink.set(link, { link, group, kind, scope });
   });
   // A kind across scopes lists every scope's: the kind's scoped collections add nothing to it.
