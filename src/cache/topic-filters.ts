@@ -31,8 +31,9 @@ function segment(value: unknown): value is string {
 /**
  * The collections `watchTopic` (the resource at `topic`) covers, one per kind and scope however many filters name
  * them (docs/resources.md#watchtopic-filters: a filter's `name` and `type` narrow the events, not the lists). The
- * version is the filter's `apiVersion` (or `version`) when it has one, else the topic's own. Throws `INVALID_CONFIG` for a topic whose filters cannot be listed (none, a kind
- * without a known plural: `plurals` adds it), `TOPIC_NOT_FOUND` when the WatchTopic is not there.
+ * version is the filter's `apiVersion` (or `version`) when it has one, else the topic's own. Throws
+ * `INVALID_CONFIG` for a topic whose filters cannot be listed (none, a kind without a known plural: `plurals` adds
+ * it), `TOPIC_NOT_FOUND` when the WatchTopic is not there.
  */
 export function topicCollections(
   topic: string,
