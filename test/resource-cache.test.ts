@@ -609,6 +609,25 @@ describe('the resource cache (manager.cache)', () => {
       assert.equal(cache.size, 25);
     });
 
+    it('a fetch the service refuses for good (403) stops the cache with that code', async () => {
+      const topic = newTopic([SERVICES]);
+      const errors: WatchError[] = [];
+      const manager = newManager();
+      const cache = await manager.cache(topic, { onError: (e) => void errors.push(e) });
+      await cache.ready();
+      service.setResourceFaults({ failNext: 1, status: 403 });
+      try {
+        publishService(topic, 'CREATED', 'svc-a');
+        await until('the failure', () => errors.length > 0);
+      } finally {
+        service.setResourceFaults({});
+      }
+      assert.equal(errors[0]?.code, 'PERMISSION_DENIED');
+      assert.equal(cache.size, 0);
+      assert.equal(cache.live, false);
+      assert.equal(manager.status().watches[0]?.lastErrorCode, 'PERMISSION_DENIED');
+    });
+
     it('a store write that fails stops the cache: told, not healthy, its iterators throw', async () => {
       const topic = newTopic([SERVICES]);
       const inner = new MemoryResourceStore();

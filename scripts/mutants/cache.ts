@@ -92,4 +92,11 @@ export const cacheMutants: Mutant[] = [
       'this.writer = new StoreWriter(ctx.store, topic, options.maxPendingChanges, (error) => this.report(error));',
     tests: [RESOURCE_CACHE],
   },
+  {
+    // A fetch refused for good is retried as a handler's failure instead of stopping the cache with its code.
+    name: 'cache-permanent-fetch-failure',
+    find: 'if (!error.retryable) this.fail(error); throw error;',
+    replace: 'if (error.retryable) this.fail(error); throw error;',
+    tests: [RESOURCE_CACHE],
+  },
 ];
