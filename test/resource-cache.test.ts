@@ -434,6 +434,23 @@ describe('the resource cache (manager.cache)', () => {
     assert.equal((await inner.load(topic))?.resources.length, 4);
   });
 
+  it('close() does not wait for a reader that stopped reading', async () => {
+    const topic = newTopic([SERVICES]);
+    const manager = newManager({ closeTimeoutMs: 10_000 });
+    const cache = await manager.cache(topic, { maxPendingChanges: 1 });
+    await cache.ready();
+    let told = 0;
+    cache.on('change', () => (told += 1));
+    const unread = cache.changes();
+    for (let i = 0; i < 3; i++) publishService(topic, 'CREATED', `svc-${i}`);
+    await until('a full buffer', () => told >= 1);
+    const started = Date.now();
+    await cache.close();
+    assert.ok(Date.now() - started < 5_000, `close took ${Date.now() - started} ms`);
+    assert.equal((await nextChange(unread))?.type, 'CREATED', 'what was buffered is still read out');
+    await manager.close();
+  });
+
   it('changes() ends at its signal and at close()', async () => {
     const topic = newTopic([SERVICES]);
     const manager = newManager();

@@ -179,6 +179,8 @@ export class TopicCache implements ResourceCache {
     this.closing ??= (async () => {
       this.stop();
       this.settle(new WatchError('CLOSED', `cache of ${this.topic} was closed`));
+      // First: an event held back by a full iterator must not hold the watch's close for its whole grace period.
+      this.streams.close(this.error);
       await this.watch?.close();
       try {
         await this.serial;
@@ -186,7 +188,6 @@ export class TopicCache implements ResourceCache {
       } catch {
         // told when it failed
       }
-      this.streams.close(this.error);
       this.ctx.closed();
     })();
     return this.closing;
