@@ -612,10 +612,20 @@ describe('the resource cache (manager.cache)', () => {
               publish({ op: 'create', kind: 0, name: run % 5 }, 'CREATED');
               publish({ op: 'delete', kind: 1, name: run % 5 }, 'DELETED');
               service.purgeHistory(topic);
+              // The re-list moves while it is read.
+              let moved = false;
+              service.setResourceFaults({
+                beforePage: () => {
+                  if (moved) return;
+                  moved = true;
+                  publish({ op: 'update', kind: 1, name: run % 5 }, 'UPDATED');
+                },
+              });
             }
             manager = newManager();
             cache = await manager.cache(topic, { store });
             await cache.ready();
+            service.setResourceFaults({});
           }
         }
         // The changes told from here on add up to the cache.
