@@ -494,6 +494,29 @@ describe('the resource cache (manager.cache)', () => {
     await manager.ready({ timeoutMs: 10_000 });
   });
 
+  it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy", async () => {
+    const topic = newTopic([SERVICES]);
+    publishService(topic, 'CREATED', 'svc-a', { spec: { n: 1 } });
+    const manager = newManager();
+    const cache = await manager.cache(topic);
+    await cache.ready();
+    const got: Array<Resource | undefined> = [];
+    await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.resource) }, { fetch: true, from: 'latest' });
+    const requests = service.resourceRequests.length;
+    publishService(topic, 'SUBRESOURCEUPDATED', 'svc-a', { subresource: 'status', subresources: { status: { s: 2 } } });
+    await until('the event', () => got.length === 1);
+    await assertInStep(cache, topic);
+    assert.deepEqual(got[0]?.spec, { n: 1 }, 'the whole resource: the cached copy with the subresource merged');
+    assert.deepEqual(got[0]?.['status'], { s: 2 });
+    const watchReads = service.resourceRequests.slice(requests).filter((r) => r.includes('svc-a'));
+    // The cache's read and the watch's: both a projection, none of the whole resource.
+    assert.equal(watchReads.length, 2, watchReads.join(' | '));
+    assert.ok(
+      watchReads.every((r) => r.includes('fields=')),
+      watchReads.join(' | '),
+    );
+  });
+
   it('options: the defaults object is what the resolver applies; the plurals table agrees with the fake', () => {
     assert.deepEqual({ ...resolveCacheOptions({}) }, { ...CACHE_DEFAULTS });
     for (const [kind, plural] of Object.entries(KIND_PLURALS)) {

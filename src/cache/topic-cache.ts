@@ -6,7 +6,7 @@ import type { Resource } from '../core/resource';
 import type { WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
 import type { Log } from '../logging/logger';
 import type { ResolvedCacheOptions } from '../config/cache-options';
-import type { ResyncNotice, WatchHandlers } from '../delivery/watch-handlers';
+import type { ResyncNotice, RoutedHandlers } from '../delivery/watch-handlers';
 import { fetchForEvent, type FetchOutcome } from '../resources/event-fetch';
 import type { ResourceClient } from '../resources/resource-client';
 import type { ResourceStore, StoredChange } from '../state/resource-store';
@@ -39,7 +39,7 @@ export interface CacheContext {
    * A new watch of the topic with `handlers`, its position read from `positions`; `stopped` is told when it stops for
    * good with an error (after its start resolved).
    */
-  watch(handlers: WatchHandlers, positions: SequenceProvider, stopped: (error: WatchError) => void): CacheWatch;
+  watch(handlers: RoutedHandlers, positions: SequenceProvider, stopped: (error: WatchError) => void): CacheWatch;
   /** Told once the cache is closed (the manager forgets it). */
   closed(): void;
 }
@@ -228,7 +228,7 @@ export class TopicCache implements ResourceCache {
 
   private async startWatch(): Promise<void> {
     if (this.stopped.signal.aborted) throw new WatchError('CLOSED', `cache of ${this.topic} was closed`);
-    const handlers: WatchHandlers = {
+    const handlers: RoutedHandlers = {
       onEvent: (event, ctx) => this.applyEvent(event, ctx.signal),
       onResync: (notice) => this.resync(notice),
       onLive: () => this.wentLive(),

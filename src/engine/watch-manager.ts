@@ -13,15 +13,16 @@ import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
 import type { TelemetryLink } from '../telemetry/watch-telemetry';
 import { TokenRefresher } from '../auth/token-refresher';
-import type { WatchHandlers } from '../delivery/watch-handlers';
+import type { RoutedHandlers, WatchHandlers } from '../delivery/watch-handlers';
+import { KindDispatch } from '../delivery/kind-dispatch';
 import type { Consumer } from '../delivery/delivery';
 import { HistoryClient } from '../history/history-client';
 import type { HistorySource } from '../history/history-source';
 import { HttpTransport } from '../transport/http-transport';
 import { HttpResourceClient } from '../resources/http-resource-client';
 import type { ResourceClient } from '../resources/resource-client';
-import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from '../config/watch-options';
-import { TopicWatch, type TopicWatchContext } from './topic-watch';
+import { resolveWatchOptions, type WatchOptions } from '../config/watch-options';
+import { TopicWatch, type TopicWatchContext, type WatchWiring } from './topic-watch';
 import { WatchIterator } from '../delivery/watch-iterator';
 import type { IterateOptions, WatchLoop } from '../delivery/watch-loop';
 import type {
@@ -41,6 +42,7 @@ import type { AgentStatusFeed } from '../transport/stream-feeds';
 import { VERSION } from '../core/version';
 import type { HealthReport } from '../health/health-report';
 import { ManagerHealth } from './manager-health';
+import type { Resource } from '../core/resource';
 import { resolveCacheOptions, type CacheOptions } from '../config/cache-options';
 import { TopicCache, type CacheWatch } from '../cache/topic-cache';
 import type { ResourceCache } from '../cache/resource-cache';
@@ -231,15 +233,18 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         "invalid argument 'options.transaction': needs a coordinator with transactions (PostgresCoordinator)",
       );
     const id = `watch-${this.nextId++}`;
-    const watchOptions = { ...resolved, ...consumer };
+    // Handlers per kind become one onEvent here, so that every engine (and a transaction around it) runs one.
+    const dispatch = handlers.kinds === undefined ? undefined : new KindDispatch(handlers);
+    const routed: RoutedHandlers = dispatch === undefined ? (handlers as RoutedHandlers) : dispatch.routed();
+    const watchOptions: WatchWiring = { ...resolved, ...consumer, ...(dispatch === undefined ? {} : { dispatch }) };
     const watch: ManagedWatch =
       coordinator === undefined
-        ? new TopicWatch(id, selfLink, handlers, watchOptions, {
+        ? new TopicWatch(id, selfLink, routed, watchOptions, {
             ...this.engineContext(selfLink),
             positions: this.options.sequenceProvider,
             stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
           })
-        : new CoordinatedWatch(id, selfLink, handlers, resolved.transaction, {
+        : new CoordinatedWatch(id, selfLink, routed, resolved.transaction, {
             coordinator,
             engine: (lease, leaseHandlers, agentStatus, changed) =>
               this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
@@ -332,7 +337,16 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     topic: string,
   ): Pick<
     TopicWatchContext,
-    'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters' | 'telemetry'
+    | 'options'
+    | 'client'
+    | 'history'
+    | 'diagnose'
+    | 'tokens'
+    | 'log'
+    | 'deadLetters'
+    | 'telemetry'
+    | 'resources'
+    | 'cachedResource'
   > {
     const telemetry = this.telemetry?.topic(topic);
     return {
@@ -344,15 +358,25 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       tokens: this.tokens,
       log: this.log,
       deadLetters: this.deadLetters,
+      resources: () => this.resources,
+      cachedResource: (t, selfLink) => this.cachedResource(t, selfLink),
     };
+  }
+
+  /** The copy a running cache of `topic` holds of `selfLink`: what fetch mode merges a subresource onto. */
+  private cachedResource(topic: string, selfLink: string): Resource | undefined {
+    for (const cache of this.caches.values()) {
+      if (cache.topic === topic && cache.status().state !== 'closed') return cache.get(selfLink);
+    }
+    return undefined;
   }
 
   /** The engine of one lease of a coordinated watch: positions under the lease's fence, its epoch as fencing token. */
   private leaseEngine(
     id: string,
     lease: TopicLease,
-    handlers: WatchHandlers,
-    watchOptions: ResolvedWatchOptions & Consumer,
+    handlers: RoutedHandlers,
+    watchOptions: WatchWiring,
     agentStatus: AgentStatusFeed,
     changed: (from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void,
   ): TopicWatch {
@@ -421,7 +445,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private cacheWatch(
     id: string,
     topic: string,
-    handlers: WatchHandlers,
+    handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
   ): CacheWatch {

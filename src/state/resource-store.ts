@@ -3,15 +3,15 @@ import type { Resource } from '../core/resource';
 /** One change of a cached topic's resources, as a store writes it: a resource put (by self link) or removed. */
 export type StoredChange =
   | {
-      /** Put: the resource replaces what its self link held. */
+      /** A put: the resource replaces whatever its self link holds. */
       op: 'put';
-      /** The resource, as the cache holds it. */
+      /** The resource, whole. */
       resource: Resource;
     }
   | {
-      /** Delete: what the self link held goes (nothing, when it held nothing). */
+      /** A delete: what the self link holds is removed (nothing held: no change). */
       op: 'delete';
-      /** The self link. */
+      /** The self link of the resource removed. */
       selfLink: string;
     };
 
