@@ -29,12 +29,13 @@ export type { TokenGetter, TokenRequest } from './config/token-getter';
 export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
 export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';
+export type { ResourceStore, StoredChange, StoredCache } from './state/resource-store';
+export { MemoryResourceStore } from './state/memory-resource-store';
+export { FileResourceStore, type FileResourceStoreOptions } from './state/file-resource-store';
 export type { BackoffOptions } from './core/backoff';
 export type { ResourceClient } from './resources/resource-client';
 export type { ResourceCache, CacheFilter, ResourceChange, CacheSynced } from './cache/resource-cache';
 export type { CacheOptions } from './config/cache-options';
-export type { ResourceStore, StoredChange, StoredCache } from './state/resource-store';
-export { MemoryResourceStore } from './state/memory-resource-store';
 export type {
   Resource,
   ResourceMetadata,

@@ -10,6 +10,7 @@ import { authMutants } from './auth';
 import { transportMutants } from './transport';
 import { postgresMutants } from './postgres';
 import { stateMutants } from './state';
+import { resourceStoreMutants } from './resource-store';
 import { loggingMutants } from './logging';
 import { configMutants } from './config';
 import { cliMutants } from './cli';
@@ -34,6 +35,7 @@ export const mutants: Mutant[] = [
   ...transportMutants,
   ...postgresMutants,
   ...stateMutants,
+  ...resourceStoreMutants,
   ...loggingMutants,
   ...configMutants,
   ...cliMutants,

@@ -18,6 +18,7 @@ export const CREDENTIALS = 'test/client-credentials.test.ts';
 export const DEAD_LETTER = 'test/dead-letter.test.ts';
 export const FAKE_HISTORY = 'test/fake-history.test.ts';
 export const FIFO = 'test/unit/fifo.test.ts';
+export const FILE_RESOURCE_STORE = 'test/file-resource-store.test.ts';
 export const FILTER = 'test/filter.test.ts';
 export const HANDLER_RUNNER = 'test/unit/handler-runner.test.ts';
 export const HEALTH = 'test/health.test.ts';
