@@ -42,25 +42,12 @@ const bareMap: Holder = async (info) => {
   return { held: held.size, release: () => Promise.resolve(held.clear()) };
 };
 
-// ---- The SDK's cache (part B of issue 23). Until `manager.cache` is on main this run measures the peer only. ----
-
-/** The part of the cache's API this bench uses (the contract's names), looked up at run time. */
-interface CacheUnderTest {
-  ready(): Promise<void>;
-  readonly size: number;
-}
-
-function cacheMethod(manager: WatchManager): ((topic: string) => Promise<CacheUnderTest>) | undefined {
-  const cache = (manager as unknown as { cache?: (topic: string) => Promise<CacheUnderTest> }).cache;
-  return typeof cache === 'function' ? cache.bind(manager) : undefined;
-}
+// ---- The SDK's cache. ----
 
 /** The SDK: `manager.cache(topic)` (its default store, in memory) until `ready()`, held until released. */
 const sdkCache: Holder = async (info) => {
   const manager = new WatchManager(managerOptions(info));
-  const open = cacheMethod(manager);
-  if (open === undefined) throw new Error('manager.cache is not in this build');
-  const cache = await open(info.topic);
+  const cache = await manager.cache(info.topic);
   await cache.ready();
   return { held: cache.size, release: () => manager.close() };
 };
@@ -82,12 +69,8 @@ async function main(): Promise<void> {
   process.stdout.write(`starting the fake service with ${RESOURCES} resources of about ${JSON_BYTES} B of JSON…\n`);
   const service = await startResourceService({ resources: RESOURCES, jsonBytes: JSON_BYTES });
   const { info } = service;
-  const probe = new WatchManager(managerOptions(info));
-  const hasCache = cacheMethod(probe) !== undefined;
-  await probe.close();
-  if (!hasCache) process.stdout.write('manager.cache is not in this build: the peer only\n');
   const holders: Array<[string, Holder]> = [
-    ...(hasCache ? [['sdk-cache', sdkCache] as [string, Holder]] : []),
+    ['sdk-cache', sdkCache],
     ['bare-map', bareMap],
   ];
   // One run of each first, not measured: the code it loads (modules, JIT) is not the cache's memory.
@@ -113,10 +96,10 @@ async function main(): Promise<void> {
       `| ${name} | ${median(xs).toFixed(0)} | ${range(xs)} | ${(median(xs) / json).toFixed(2)}x |\n`,
     );
   }
-  const subject = median(results.get(hasCache ? 'sdk-cache' : 'bare-map') ?? []);
+  const subject = median(results.get('sdk-cache') ?? []);
   const bare = median(results.get('bare-map') ?? []);
   process.stdout.write(
-    `\nBENCH cache-memory ${hasCache ? '' : 'cache=absent '}bytes_per_resource=${subject.toFixed(0)} ratio_vs_json=${(subject / json).toFixed(2)} json_bytes=${json.toFixed(0)} bare_map_bytes_per_resource=${bare.toFixed(0)} ratio_vs_bare_map=${(subject / bare).toFixed(2)} resources=${RESOURCES} code=${code}\n`,
+    `\nBENCH cache-memory bytes_per_resource=${subject.toFixed(0)} ratio_vs_json=${(subject / json).toFixed(2)} json_bytes=${json.toFixed(0)} bare_map_bytes_per_resource=${bare.toFixed(0)} ratio_vs_bare_map=${(subject / bare).toFixed(2)} resources=${RESOURCES} code=${code}\n`,
   );
 }
 

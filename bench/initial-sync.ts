@@ -78,26 +78,13 @@ async function clientList(info: ResourceServiceInfo): Promise<number> {
   }
 }
 
-// ---- The SDK's cache (part B of issue 23). Until `manager.cache` is on main this run measures the peers only. ----
-
-/** The part of the cache's API this bench uses (the contract's names), looked up at run time. */
-interface CacheUnderTest {
-  ready(): Promise<void>;
-  readonly size: number;
-}
-
-function cacheMethod(manager: WatchManager): ((topic: string) => Promise<CacheUnderTest>) | undefined {
-  const cache = (manager as unknown as { cache?: (topic: string) => Promise<CacheUnderTest> }).cache;
-  return typeof cache === 'function' ? cache.bind(manager) : undefined;
-}
+// ---- The SDK's cache. ----
 
 /** The SDK: a new manager's `manager.cache(topic)` until `ready()`. */
 async function sdkCache(info: ResourceServiceInfo): Promise<number> {
   const manager = new WatchManager(managerOptions(info));
   try {
-    const open = cacheMethod(manager);
-    if (open === undefined) throw new Error('manager.cache is not in this build');
-    const cache = await open(info.topic);
+    const cache = await manager.cache(info.topic);
     await cache.ready();
     return cache.size;
   } finally {
@@ -125,16 +112,12 @@ async function main(): Promise<void> {
   process.stdout.write(
     `fake: ${info.resourceJsonBytes.toFixed(0)} B per resource as JSON; publish ${info.publishMs.toFixed(0)} ms, ${info.publishCpuUsPerResource.toFixed(1)} µs CPU per resource, heap +${info.publishHeapMiB.toFixed(0)} MiB\n`,
   );
-  const probe = new WatchManager(managerOptions(info));
-  const hasCache = cacheMethod(probe) !== undefined;
-  await probe.close();
   const methods: Array<[string, Method]> = [
-    ...(hasCache ? [['sdk-cache', sdkCache] as [string, Method]] : []),
+    ['sdk-cache', sdkCache],
     ['client-list', clientList],
     ['page-loop', pageLoop],
     ['three-workers', threeWorkers],
   ];
-  if (!hasCache) process.stdout.write('manager.cache is not in this build: the peers only\n');
   // The headline with a round trip (LATENCY_MS), then on the bare loopback, where a page's time is all CPU (the
   // client's parse and the fake's answer) and reading pages at once has little waiting to hide.
   const latencies = [LATENCY_MS, 0];
@@ -178,11 +161,11 @@ async function main(): Promise<void> {
       );
     }
   process.stdout.write(`fake's resource API counters: ${JSON.stringify(counters)}\n`);
-  const subject = hasCache ? 'sdk-cache' : 'client-list';
+  const subject = 'sdk-cache';
   const head = `${subject}@${LATENCY_MS}`;
   const loop = `${subject}@0`;
   process.stdout.write(
-    `\nBENCH initial-sync ${hasCache ? '' : 'cache=absent '}ready_ms=${median(ms(head)).toFixed(0)} ratio_vs_page_loop=${ratio(head, 'page-loop')} ratio_vs_page_loop_range=${spread(head, 'page-loop')} ratio_vs_three_workers=${ratio(head, 'three-workers')} ratio_vs_three_workers_range=${spread(head, 'three-workers')} round_trip_ms=${LATENCY_MS} loopback_ready_ms=${median(ms(loop)).toFixed(0)} loopback_ratio_vs_page_loop=${ratio(loop, 'page-loop')} loopback_ratio_vs_three_workers=${ratio(loop, 'three-workers')} client_list_vs_three_workers=${ratio(`client-list@${LATENCY_MS}`, 'three-workers')} loopback_fake_cpu_pct=${median(cpu(loop)).toFixed(0)} publish_us_per_resource=${info.publishCpuUsPerResource.toFixed(1)} resources=${RESOURCES} code=${code}\n`,
+    `\nBENCH initial-sync ready_ms=${median(ms(head)).toFixed(0)} ratio_vs_page_loop=${ratio(head, 'page-loop')} ratio_vs_page_loop_range=${spread(head, 'page-loop')} ratio_vs_three_workers=${ratio(head, 'three-workers')} ratio_vs_three_workers_range=${spread(head, 'three-workers')} round_trip_ms=${LATENCY_MS} loopback_ready_ms=${median(ms(loop)).toFixed(0)} loopback_ratio_vs_page_loop=${ratio(loop, 'page-loop')} loopback_ratio_vs_three_workers=${ratio(loop, 'three-workers')} client_list_vs_three_workers=${ratio(`client-list@${LATENCY_MS}`, 'three-workers')} loopback_fake_cpu_pct=${median(cpu(loop)).toFixed(0)} publish_us_per_resource=${info.publishCpuUsPerResource.toFixed(1)} resources=${RESOURCES} code=${code}\n`,
   );
 }
 
