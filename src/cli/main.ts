@@ -5,7 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logging/logger';
 import type { WatchManagerOptions } from '../config/options';
 import type { Coordinator } from '../state/coordinator';
-import type { ResyncNotice } from '../delivery/watch-handlers';
+import type { EventContext, ResyncNotice } from '../delivery/watch-handlers';
+import { fetchForEvent } from '../resources/event-fetch';
 import { FileSequenceStore } from '../state/file-sequence-store';
 import type { WatchEvent } from '../core/types';
 import { WatchManager } from '../engine/watch-manager';
@@ -40,6 +41,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   'tls.ca': '--ca-file',
   selfLink: '--topic',
   historyUrl: '--history-url',
+  apiUrl: '--api-url',
   file: '--state-file',
   proxy: '--proxy',
   connectionString: '--postgres',
@@ -164,6 +166,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return fail(EXIT.USAGE, `--token-env: ${(err as Error).message}`);
     }
   }
+  if (config.cache !== undefined) return fail(EXIT.USAGE, '--cache: not available in this build yet');
   const demo = config.demo ? await startDemo() : undefined;
   const topics = demo === undefined ? config.topics : [demo.topic];
   const options: WatchManagerOptions = {
@@ -177,6 +180,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (config.proxy !== undefined) options.proxy = config.proxy;
   const historyUrl = demo?.historyUrl ?? config.historyUrl;
   if (historyUrl !== undefined) options.historyUrl = historyUrl;
+  const apiUrl = demo?.apiUrl ?? config.apiUrl;
+  if (apiUrl !== undefined) options.apiUrl = apiUrl;
   if (config.stateFile !== undefined) {
     try {
       options.sequenceProvider = new FileSequenceStore(config.stateFile);
@@ -258,11 +263,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   };
   let reserved = 0;
-  const onEvent = async (event: WatchEvent): Promise<void> => {
+  // --fetch: the event with its resource (a rejected fetch fails the handler: retried, never skipped).
+  const withResource = async (event: WatchEvent, signal: AbortSignal): Promise<WatchEvent> =>
+    config.fetch
+      ? { ...event, ...(await fetchForEvent(manager.resources, event, undefined, undefined, signal)) }
+      : event;
+  const onEvent = async (received: WatchEvent, ctx: EventContext): Promise<void> => {
     // Several topics' handlers may be writing at once: each takes its place first, so --max-events is exact.
     if (config.maxEvents !== undefined && reserved >= config.maxEvents) throw new Error('watch-tail is finishing');
     reserved += 1;
     try {
+      const event = await withResource(received, ctx.signal);
       await emit(eventRecord(event), eventLine(event, colour));
     } catch (err) {
       reserved -= 1;
