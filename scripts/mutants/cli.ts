@@ -2,7 +2,7 @@
  * The mutants of the code in src/cli/: watch-tail.
  */
 import type { Mutant } from './mutant';
-import { CLI, CLI_POSTGRES } from './tests';
+import { CLI, CLI_POSTGRES, CLI_RESOURCES } from './tests';
 
 export const cliMutants: Mutant[] = [
   // ── Coordinated watches (coordinated-watch.ts, postgres transactions, watch-tail --postgres) ─────────────────
@@ -35,5 +35,21 @@ export const cliMutants: Mutant[] = [
     find: '!(json && io.stdout.isTTY !== true && config.logLevel',
     replace: '!(json && io.stdout.isTTY === true && config.logLevel',
     tests: [CLI],
+  },
+
+  // ── issue 23: resources and the cache (--api-url, --fetch, --cache, --dump) ───────────────────────────────────
+  {
+    // --fetch: a resource deleted before its fetch (404) written as if never fetched, not as gone
+    name: 'cli-fetch-gone-dropped',
+    find: 'else if (event.gone === true) record.gone = true;',
+    replace: '',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --cache with --from taken: the cache's start position silently overridden
+    name: 'cli-cache-from-allowed',
+    find: 'if (fromGiven)',
+    replace: 'if (fromGiven && config.dump)',
+    tests: [CLI_RESOURCES],
   },
 ];
