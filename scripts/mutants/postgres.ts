@@ -1,5 +1,6 @@
 /**
- * The mutants of the code in src/postgres/: lease rows, the coordinator, the transaction guard, the sequence store.
+ * The mutants of the code in src/postgres/: lease rows, the coordinator, the transaction guard, the sequence store,
+ * the resource store.
  */
 import type { Mutant } from './mutant';
 import {
@@ -7,6 +8,7 @@ import {
   COORDINATOR_HEALTH,
   LEASE_TABLE,
   POSTGRES_COORDINATOR,
+  POSTGRES_RESOURCE_STORE,
   POSTGRES_SESSIONS_ENDED,
   POSTGRES_STORE,
   REPLICAS,
@@ -428,5 +430,83 @@ export const postgresMutants: Mutant[] = [
     find: 'position)) return true;\n    await this.lost(\n      `the reset of the position',
     replace: 'position)) return true;\n    await Promise.resolve(\n      `the reset of the position',
     tests: [RESTART],
+  },
+  // ── issue 23: the resource store (postgres/postgres-resource-store.ts, resource-batches.ts) ─────────────────────
+  {
+    // No transaction: each statement commits alone, and a write that fails part way leaves resources of no position.
+    name: 'resource-store-no-transaction',
+    find: "await client.query('BEGIN');\n      await work(client);",
+    replace: 'void client.query;\n      await work(client);',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // A replace keeps the rows the new list lacks: resources deleted meanwhile live on in the cache.
+    name: 'resource-store-replace-keeps-old-rows',
+    find: 'await this.position(db, topic, position);\n    await db.query(`DELETE FROM ${this.schema}.resources WHERE topic = $1`, [topic]);',
+    replace: 'await this.position(db, topic, position);',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // An apply's delete removes the self link in every topic's rows, not only its own topic's.
+    name: 'resource-store-delete-across-topics',
+    find: 'resources WHERE topic = $1 AND self_link = ANY($2::text[])',
+    replace: 'resources WHERE topic = $1 OR self_link = ANY($2::text[])',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // An upsert changes the columns but keeps the old resource: SQL and the cache disagree, and an update is lost.
+    name: 'resource-store-upsert-keeps-resource',
+    find: 'resource = EXCLUDED.resource',
+    replace: 'resource = r.resource',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // The position is written once and never moves: a restart applies every event since the first write again.
+    name: 'resource-store-position-stuck',
+    find: 'DO UPDATE SET updated_at = now(), position = EXCLUDED.position',
+    replace: 'DO UPDATE SET updated_at = now(), position = t.position',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // A topic stored with no resources (an empty list) loads as never stored: a restart lists it again.
+    name: 'resource-store-empty-topic-lost',
+    find: 'resource_topics t LEFT JOIN',
+    replace: 'resource_topics t JOIN',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // A position past 2^53 - 1 (a row set by hand) is read as a nearby number: events skipped or repeated.
+    name: 'resource-store-position-unchecked',
+    find: 'const position = Number(rows[0]?.[0]);\n    if (!Number.isSafeInteger(position)',
+    replace: 'const position = Number(rows[0]?.[0]);\n    if (!Number.isFinite(position)',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // A row's scope column names the scope's kind, not its name: SQL by scope finds nothing.
+    name: 'resource-store-scope-column',
+    find: "e->'metadata'->'scope'->>'name'",
+    replace: "e->'metadata'->'scope'->>'kind'",
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // An apply where one self link changes twice keeps its first change (a put then its delete leaves it there).
+    name: 'resource-net-changes-first-wins',
+    find: 'for (const change of changes) {\n    const selfLink',
+    replace: 'for (const change of changes.toReversed()) {\n    const selfLink',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // Every resource is a statement of its own: 20,000 round trips for an initial sync.
+    name: 'resource-batches-one-per-statement',
+    find: 'chars + text.length > BATCH_CHARS',
+    replace: 'chars + text.length < BATCH_CHARS',
+    tests: [POSTGRES_RESOURCE_STORE],
+  },
+  {
+    // A resource without a self link or id reaches the database: an untyped NOT NULL failure, not a typed refusal.
+    name: 'resource-store-resource-unchecked',
+    find: "fields.some((field) => typeof field !== 'string' || field === '')",
+    replace: "fields.every((field) => typeof field !== 'string' || field === '')",
+    tests: [POSTGRES_RESOURCE_STORE],
   },
 ];

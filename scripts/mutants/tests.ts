@@ -37,6 +37,7 @@ export const OTEL = 'test/opentelemetry.test.ts';
 export const POSTGRES_COORDINATOR = 'test/postgres-coordinator.test.ts';
 export const POSTGRES_SESSIONS_ENDED = 'test/postgres-sessions-ended.test.ts';
 export const POSTGRES_STORE = 'test/postgres-store.test.ts';
+export const POSTGRES_RESOURCE_STORE = 'test/postgres-resource-store.test.ts';
 export const PROXY = 'test/proxy.test.ts';
 export const PROXY_CONFIG = 'test/proxy-config.test.ts';
 export const RATE_SAMPLER = 'test/unit/rate-sampler.test.ts';

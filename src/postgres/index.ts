@@ -10,3 +10,6 @@ export { schemaSql } from './schema';
 export { PostgresCoordinator } from './postgres-coordinator';
 export type { PostgresCoordinatorOptions } from './coordinator-options';
 export type { Coordinator, TopicLease } from '../state/coordinator';
+export { PostgresResourceStore, type PostgresResourceStoreOptions } from './postgres-resource-store';
+export { resourceSchemaSql } from './resource-schema';
+export type { ResourceStore, StoredCache, StoredChange } from '../state/resource-store';

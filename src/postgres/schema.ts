@@ -29,19 +29,31 @@ CREATE TABLE IF NOT EXISTS ${schema}.members (
 // instead of failing on a duplicate type (CREATE ... IF NOT EXISTS is not atomic against a concurrent create).
 const DDL_LOCK = 7_363_021_912;
 
-/** Creates the tables when missing (idempotent, under a transaction-scoped advisory lock). */
-export async function ensureSchema(pool: Pool, schema: string): Promise<void> {
+/** A set of the SDK's tables: their names in the schema, and the SQL that creates them (given the quoted schema). */
+export interface SchemaTables {
+  readonly tables: readonly string[];
+  readonly sql: (schema: string) => string;
+}
+
+/** The tables of positions and leases ({@link schemaSql}). */
+const LEASE_TABLES: SchemaTables = { tables: ['topics', 'members'], sql: schemaSql };
+
+/**
+ * Creates the tables of `made` (by default those of positions and leases) when missing (idempotent, under a
+ * transaction-scoped advisory lock).
+ */
+export async function ensureSchema(pool: Pool, schema: string, made: SchemaTables = LEASE_TABLES): Promise<void> {
   const { client, release } = await checkout(pool, 'connect');
   try {
     // Tables made ahead by a DBA: nothing to create, and a user without DDL rights must not be asked to.
     const present = await client.query<{ ok: boolean }>(
-      'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ok',
-      [`${schema}.topics`, `${schema}.members`],
+      'SELECT bool_and(to_regclass(t) IS NOT NULL) AS ok FROM unnest($1::text[]) AS t',
+      [made.tables.map((table) => `${schema}.${table}`)],
     );
     if (present.rows[0]?.ok === true) return;
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [DDL_LOCK]);
-    await client.query(schemaSql(schema));
+    await client.query(made.sql(schema));
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

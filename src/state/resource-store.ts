@@ -1,7 +1,19 @@
 import type { Resource } from '../core/resource';
 
 /** One change of a cached topic's resources, as a store writes it: a resource put (by self link) or removed. */
-export type StoredChange = { op: 'put'; resource: Resource } | { op: 'delete'; selfLink: string };
+export type StoredChange =
+  | {
+      /** A put: the resource replaces whatever its self link holds. */
+      op: 'put';
+      /** The resource, whole. */
+      resource: Resource;
+    }
+  | {
+      /** A delete: what the self link holds is removed (nothing held: no change). */
+      op: 'delete';
+      /** The self link of the resource removed. */
+      selfLink: string;
+    };
 
 /** What a store holds for one topic: the resources and the position they reflect, read together. */
 export interface StoredCache {
