@@ -190,6 +190,23 @@ const BENCHES: Bench[] = [
       ],
     ],
   },
+  {
+    name: 'file-store',
+    script: 'file-store.ts',
+    nodeFlags: ['--expose-gc'],
+    rows: (f) => [
+      [
+        `restart with ${f.resources} cached resources of ${f.resource_bytes} B (FileResourceStore load): time; JSON.parse of one file / load, paired median (range)`,
+        `${f.load_ms} ms; ${f.ratio_vs_json_parse}x (${f.ratio_vs_json_parse_range})`,
+        '',
+      ],
+      [
+        'bytes written per change (one put, fsync on) / one bare appendFile of the change',
+        `${f.bytes_per_change} B; ${f.ratio_vs_bare_append}x (apply p50 ${f.apply_ms_p50} ms)`,
+        '',
+      ],
+    ],
+  },
 ];
 
 const RESULTS = path.join(__dirname, 'results');

@@ -4,7 +4,13 @@
  * @module watch-manager
  */
 export { WatchManager, type Subscription, type WatchManagerEvents } from './engine/watch-manager';
-export type { WatchHandlers, ResyncNotice, EventContext, TransactionClient } from './delivery/watch-handlers';
+export type {
+  WatchHandlers,
+  KindHandlers,
+  ResyncNotice,
+  EventContext,
+  TransactionClient,
+} from './delivery/watch-handlers';
 export type {
   Coordinator,
   CoordinatorTrouble,
@@ -17,12 +23,15 @@ export type { WatchRecord, IterateOptions, WatchLoop } from './delivery/watch-lo
 export { DeadLetterSpool, type DeadLetter } from './delivery/dead-letter-spool';
 export { clientCredentialsToken, type ClientCredentialsOptions } from './auth/client-credentials';
 export type { ClientCredentials, ClientSecretCredentials, ClientAssertionCredentials } from './config/credentials';
-export type { WatchOptions, WatchFilter } from './config/watch-options';
+export type { WatchOptions, WatchFilter, FetchOptions } from './config/watch-options';
 export type { WatchManagerOptions, TlsOptions, KeepaliveOptions, ReconnectOptions, StartFrom } from './config/options';
 export type { TokenGetter, TokenRequest } from './config/token-getter';
 export type { SequenceProvider } from './state/sequence-provider';
 export { MemorySequenceStore } from './state/memory-sequence-store';
 export { FileSequenceStore, type FileSequenceStoreOptions } from './state/file-sequence-store';
+export type { ResourceStore, StoredChange, StoredCache } from './state/resource-store';
+export { MemoryResourceStore } from './state/memory-resource-store';
+export { FileResourceStore, type FileResourceStoreOptions } from './state/file-resource-store';
 export type { BackoffOptions } from './core/backoff';
 export type { ResourceClient } from './resources/resource-client';
 export type {

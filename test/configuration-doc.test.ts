@@ -81,7 +81,7 @@ const RESOLVE: Readonly<Record<string, Scope>> = {
  */
 const DESCRIPTIVE: Readonly<Record<string, readonly string[]>> = {
   manager: ['proxy', 'logger', 'userAgent', 'sequenceProvider', 'historyUrl', 'apiUrl', 'stallTimeoutMs', 'clock'],
-  watch: ['from', 'keyOf'],
+  watch: ['from', 'keyOf', 'fetch.concurrency', 'fetch.fields'],
   iterate: ['from'],
   'postgres-store': [],
   'postgres-coordinator': ['memberId', 'renewDeadlineMs', 'clock'],

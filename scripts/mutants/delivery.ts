@@ -10,6 +10,7 @@ import {
   CONCURRENCY,
   COORDINATED_WATCH,
   DEAD_LETTER,
+  FETCH_MODE,
   FIFO,
   FILTER,
   HANDLER_RUNNER,
@@ -293,5 +294,26 @@ export const deliveryMutants: Mutant[] = [
     find: "if (event.type === 'UNKNOWN') this.unknownSeen(event);",
     replace: "if (event.type !== 'UNKNOWN') this.unknownSeen(event);",
     tests: [HOSTILE],
+  },
+  {
+    // A kind's shouldHandle is read backwards: the kind handler takes what it refuses.
+    name: 'kind-should-handle',
+    find: 'return kind.shouldHandle === undefined || kind.shouldHandle(event) ? kind : undefined;',
+    replace: 'return kind.shouldHandle === undefined || !kind.shouldHandle(event) ? kind : undefined;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // With both given, only the kind's handler runs: the every-kind onEvent is skipped for its events.
+    name: 'kind-then-every-kind',
+    find: 'if (handlers.onEvent === undefined) return kind.onEvent(event, ctx);',
+    replace: 'if (handlers.onEvent !== undefined) return kind.onEvent(event, ctx);',
+    tests: [FETCH_MODE],
+  },
+  {
+    // Without an every-kind onEvent, no event is taken: the kinds' handlers never run.
+    name: 'kind-takes',
+    find: 'return this.handlers.onEvent !== undefined || this.taker(event) !== undefined;',
+    replace: 'return this.handlers.onEvent !== undefined && this.taker(event) !== undefined;',
+    tests: [FETCH_MODE],
   },
 ];

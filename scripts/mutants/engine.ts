@@ -10,6 +10,7 @@ import {
   COORDINATED_WATCH,
   COORDINATOR_HEALTH,
   CREDENTIALS,
+  FETCH_MODE,
   FILTER,
   HEALTH,
   ITERATOR,
@@ -339,5 +340,47 @@ export const engineMutants: Mutant[] = [
     find: "if (to === 'closed') this.loops.get(watch)?.watchClosed(error);",
     replace: "if (to === 'closed') void watch;",
     tests: [ITERATOR],
+  },
+  {
+    // The every-kind onEvent's fields are left out of the union for a kind's events.
+    name: 'fetch-fields-union',
+    find: 'fields = dispatch?.everyKind === true ? union(kind.fields, fetch.fields) : kind.fields;',
+    replace: 'fields = dispatch?.everyKind === false ? union(kind.fields, fetch.fields) : kind.fields;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // A failed fetch is never told to the watch while it is connected: no reconnect, the event waits for ever.
+    name: 'fetch-failure-fails-watch',
+    find: "if (this.conn === undefined || this.stopped.signal.aborted) return; this.ctx.log.warn('fetch mode:",
+    replace: "if (this.conn !== undefined || this.stopped.signal.aborted) return; this.ctx.log.warn('fetch mode:",
+    tests: [FETCH_MODE],
+  },
+  {
+    // A failed fetch rejects the event's preparation: taken for a handler's failure (HANDLER_FAILED).
+    name: 'fetch-failure-not-handler',
+    find: 'if (stopped.aborted) throw err;',
+    replace: 'if (!stopped.aborted) throw err;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // The fetches that failed are not made again once subscribed again: their events never reach a handler.
+    name: 'fetch-retried-when-subscribed',
+    find: "this.move('subscribed'); this.fetching?.subscribed();",
+    replace: "this.move('subscribed');",
+    tests: [FETCH_MODE],
+  },
+  {
+    // An event whose self link the client refuses stops the watch as a configuration error, not the service's.
+    name: 'fetch-bad-link-protocol',
+    find: "if (err instanceof WatchError && err.code === 'INVALID_CONFIG')",
+    replace: "if (err instanceof WatchError && err.code !== 'INVALID_CONFIG')",
+    tests: [FETCH_MODE],
+  },
+  {
+    // metrics().fetchedGone counts the resources found instead of those gone.
+    name: 'fetch-counts-gone',
+    find: 'if (gone) this.fetchedGone += 1;',
+    replace: 'if (!gone) this.fetchedGone += 1;',
+    tests: [FETCH_MODE],
   },
 ];

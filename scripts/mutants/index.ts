@@ -10,6 +10,7 @@ import { authMutants } from './auth';
 import { transportMutants } from './transport';
 import { postgresMutants } from './postgres';
 import { stateMutants } from './state';
+import { resourceStoreMutants } from './resource-store';
 import { loggingMutants } from './logging';
 import { configMutants } from './config';
 import { cliMutants } from './cli';
@@ -33,6 +34,7 @@ export const mutants: Mutant[] = [
   ...transportMutants,
   ...postgresMutants,
   ...stateMutants,
+  ...resourceStoreMutants,
   ...loggingMutants,
   ...configMutants,
   ...cliMutants,

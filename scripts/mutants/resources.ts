@@ -2,7 +2,7 @@
  * The mutants of the code in src/resources/: the resource client's paging, its checks and its retries.
  */
 import type { Mutant } from './mutant';
-import { RESOURCE_CLIENT } from './tests';
+import { FETCH_MODE, RESOURCE_CLIENT } from './tests';
 
 export const resourcesMutants: Mutant[] = [
   {
@@ -102,5 +102,33 @@ export const resourcesMutants: Mutant[] = [
     find: "if (typeof metadata.id !== 'string' || metadata.id === '')",
     replace: "if (typeof metadata.id === 'string' || metadata.id === '')",
     tests: [RESOURCE_CLIENT],
+  },
+  {
+    // Fetch mode: one fetch more in flight than `concurrency`.
+    name: 'prefetch-concurrency-bound',
+    find: 'if (this.inFlight >= concurrency || this.ahead >= lookahead || this.demands.length > 0) return;',
+    replace: 'if (this.inFlight > concurrency || this.ahead >= lookahead || this.demands.length > 0) return;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // Fetch mode: one fetch more started ahead of the handlers than the lookahead.
+    name: 'prefetch-lookahead-bound',
+    find: 'if (this.inFlight >= concurrency || this.ahead >= lookahead || this.demands.length > 0) return;',
+    replace: 'if (this.inFlight >= concurrency || this.ahead > lookahead || this.demands.length > 0) return;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // Fetch mode: a repeat in the queue (the live copy of an event the catch-up queued) is fetched again.
+    name: 'prefetch-skips-repeats',
+    find: 'const repeat = event.sequenceId <= this.highestSeen;',
+    replace: 'const repeat = event.sequenceId < this.highestSeen;',
+    tests: [FETCH_MODE],
+  },
+  {
+    // A subresource name from the service reaches the URL whatever it holds.
+    name: 'event-fetch-plain-subresource',
+    find: "const plain = sub === '' || PLAIN_KEY.test(sub);",
+    replace: "const plain = sub !== '' || PLAIN_KEY.test(sub);",
+    tests: [FETCH_MODE],
   },
 ];

@@ -75,8 +75,8 @@ export const reverts: Mutant[] = [
   {
     // #5: a live holder waited for instead of refused at once (and a dead one refused)
     name: 'revert-05-live-holder-refused',
-    find: "      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '');",
-    replace: "      if (holder !== undefined && holderIsGone(holder)) throw locked(file, holder, '');",
+    find: "      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '', what);",
+    replace: "      if (holder !== undefined && holderIsGone(holder)) throw locked(file, holder, '', what);",
     tests: [STATE],
   },
   {

@@ -12,6 +12,35 @@ export interface WatchFilter {
   names?: Array<string | RegExp>;
 }
 
+/** Fetch mode's settings ({@link WatchOptions.fetch}). */
+export interface FetchOptions {
+  /**
+   * Fetches in flight at once, 1 to 64 (those ahead of the handlers and those a handler waits for).
+   * @default 8 once fetch mode is on
+   */
+  concurrency?: number;
+  /**
+   * The fields of the resource the every-kind `onEvent` reads (`spec`, `metadata.id`…); each kind's handlers say
+   * their own (`KindHandlers.fields`). @default the whole resource
+   */
+  fields?: readonly string[];
+}
+
+/** Fetch mode after defaults and validation. */
+export interface ResolvedFetchOptions {
+  concurrency: number;
+  /** Undefined: the whole resource. */
+  fields: readonly string[] | undefined;
+  /** Fetches started and not yet taken by a handler, at most (in flight or done). */
+  lookahead: number;
+}
+
+/** The defaults of {@link FetchOptions} (fetch mode is off by default: these apply once it is on). */
+const FETCH_DEFAULTS = { concurrency: 8 } as const;
+
+/** How many fetches are kept ahead of the handlers per fetch in flight: enough to cover a slow fetch's neighbours. */
+const LOOKAHEAD_PER_FETCH = 4;
+
 /**
  * Per-watch options of {@link WatchManager.registerWatch}. `T`: what `resync.list` lists, inferred from it (the type of
  * `notice.snapshot`'s items in `onResync`).
@@ -47,6 +76,14 @@ export interface WatchOptions<T = unknown> {
    * Handlers run one at a time (`concurrency` must be 1). @default false
    */
   transaction?: boolean;
+  /**
+   * Fetch mode: each event handed to a handler carries the full resource (`event.resource`, read from the resource
+   * API after the event; `event.gone` when it answered 404), fetched ahead of the handlers with bounded concurrency.
+   * `DELETED` is never fetched. `true` for the defaults, or {@link FetchOptions}. A fetch the resource client gives up
+   * on fails the watch with its error (retryable: it reconnects and the event comes again). See docs/resources.md.
+   * @default false
+   */
+  fetch?: boolean | FetchOptions;
 }
 
 function checkFilter(filter: unknown): void {
@@ -74,6 +111,7 @@ export const WATCH_OPTION_KEYS: ReadonlyArray<keyof WatchOptions> = [
   'maxAttempts',
   'handlerTimeoutMs',
   'transaction',
+  'fetch',
 ];
 
 /** The defaults of {@link WatchOptions}, read by {@link resolveWatchOptions}; each field's `@default` says the same. */
@@ -82,11 +120,42 @@ export const WATCH_DEFAULTS = {
   maxAttempts: 3,
   handlerTimeoutMs: 60_000,
   transaction: false,
+  fetch: false,
 } as const satisfies { readonly [K in keyof WatchOptions]?: unknown };
 
 /** {@link WatchOptions} after defaults and validation. */
-export type ResolvedWatchOptions = WatchOptions &
-  Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs' | 'transaction'>>;
+export type ResolvedWatchOptions = Omit<WatchOptions, 'fetch'> &
+  Required<Pick<WatchOptions, 'concurrency' | 'maxAttempts' | 'handlerTimeoutMs' | 'transaction'>> & {
+    /** Fetch mode's settings; false when off. */
+    fetch: ResolvedFetchOptions | false;
+  };
+
+/**
+ * Field names or dotted paths (`spec`, `metadata.id`), as the resource client checks them before they reach a URL
+ * (resources/resource-arguments.ts): a non-empty array of at most 100.
+ */
+export function fieldNames(value: unknown, field: string, what = 'option'): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 100)
+    throw invalid(field, 'must be a non-empty array of at most 100 field names', what);
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(name))
+      throw invalid(`${field}[${i}]`, 'must be a field name or dotted path (letters, digits, _ and -)', what);
+  });
+  return [...(value as string[])];
+}
+
+function resolveFetch(value: unknown): ResolvedFetchOptions | false {
+  if (value === undefined || value === false) return false;
+  const input: Record<string, unknown> = value === true ? {} : isRecord(value) ? value : {};
+  if (value !== true && !isRecord(value)) throw invalid('options.fetch', 'must be true, false or an object');
+  checkKeys(input, ['concurrency', 'fields'], 'options.fetch.');
+  const concurrency = count(input.concurrency, 'options.fetch.concurrency', FETCH_DEFAULTS.concurrency, 1, 64);
+  return {
+    concurrency,
+    fields: input.fields === undefined ? undefined : fieldNames(input.fields, 'options.fetch.fields'),
+    lookahead: concurrency * LOOKAHEAD_PER_FETCH,
+  };
+}
 
 /** The one validation step of {@link WatchOptions}: applies the defaults; throws `INVALID_CONFIG` naming the field. */
 export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
@@ -106,8 +175,10 @@ export function resolveWatchOptions(input: unknown): ResolvedWatchOptions {
   const concurrency = count(input.concurrency, 'options.concurrency', WATCH_DEFAULTS.concurrency, 1, 1_000);
   if (input.transaction === true && concurrency !== 1)
     throw invalid('options.concurrency', 'must be 1 with transaction: true (one transaction at a time)');
+  const fetch = resolveFetch(input.fetch);
   return {
-    ...(input as WatchOptions),
+    ...(input as Omit<WatchOptions, 'fetch'>),
+    fetch,
     transaction: input.transaction ?? WATCH_DEFAULTS.transaction,
     concurrency,
     maxAttempts: count(input.maxAttempts, 'options.maxAttempts', WATCH_DEFAULTS.maxAttempts, 1, 100),

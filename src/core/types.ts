@@ -281,6 +281,13 @@ export interface WatchMetrics {
    * aged out of history. Nothing was missed: no resync, the catch-up ends there.
    */
   historyGoneNothingMissed: number;
+  /**
+   * Fetch mode (`registerWatch(…, { fetch })`): resources fetched for events handed to the handlers (a `DELETED` event
+   * fetches nothing; a fetch made again after a failure counts once). 0 outside fetch mode.
+   */
+  fetched: number;
+  /** Fetch mode: of {@link WatchMetrics.fetched}, those the resource API answered 404 (`event.gone`). */
+  fetchedGone: number;
   /** The current or last catch-up: events replayed from history, and the live event it catches up to, when known. */
   catchUp: {
     /** Whether a catch-up is running now. */

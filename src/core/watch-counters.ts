@@ -16,6 +16,8 @@ export const WATCH_COUNTERS = [
   'historyPages',
   'historyRetries',
   'historyGoneNothingMissed',
+  'fetched',
+  'fetchedGone',
 ] as const;
 
 /** One of {@link WATCH_COUNTERS}. */

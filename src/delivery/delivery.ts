@@ -5,7 +5,8 @@ import type { PositionKeeper } from '../state/position-keeper';
 import type { WatchEvent } from '../core/types';
 import { SequenceHoles } from './sequence-holes';
 import { Watermark } from './watermark';
-import type { ResyncNotice, WatchHandlers } from './watch-handlers';
+import type { ResyncNotice, RoutedHandlers } from './watch-handlers';
+import type { Lookahead } from './lookahead';
 import { Intake, type DeliveryItem } from './intake';
 import { Waiters } from '../core/waiters';
 import { HandlerContext } from './event-context';
@@ -46,7 +47,7 @@ export type Consumer = Pick<DeliveryOptions, 'liveWaitsForAcks' | 'sink'>;
 /** Options of {@link Delivery}. */
 export interface DeliveryOptions {
   topic: string;
-  handlers: WatchHandlers;
+  handlers: RoutedHandlers;
   keeper: PositionKeeper;
   /** A handler failed for good: the watch must stop. */
   onFailure: (error: WatchError) => void;
@@ -96,6 +97,13 @@ export interface DeliveryOptions {
    * past the resync (its position stays), and the owner must drop what is queued behind it before it drains on.
    */
   onResetFailed?: (error: WatchError, target: number) => void;
+  /**
+   * Fetch mode: makes what the handlers get for an event (the event with its resource) before its first attempt, the
+   * event holding its slot meanwhile. Rejects only when the watch stops: the event is then not acknowledged.
+   */
+  prepare?: (event: WatchEvent) => Promise<WatchEvent>;
+  /** Told what the intake queues and what delivery passes over or drops (fetch mode's prefetcher). */
+  lookahead?: Lookahead;
 }
 
 /** A `live` or `resync` item: it runs alone, after the events before it. */
@@ -163,7 +171,19 @@ export class Delivery implements Acknowledger {
   constructor(private readonly options: DeliveryOptions) {
     this.policy = { ...options.policy, isCut: () => this.cutSeen };
     this.window = options.concurrency * 8;
-    this.intake = new Intake({ maxBufferedEvents: options.maxBufferedEvents, onItem: () => this.pump() });
+    const { lookahead } = options;
+    // Without a lookahead (fetch mode off) the intake's callback is what it always was: nothing more per event.
+    this.intake =
+      lookahead === undefined
+        ? new Intake({ maxBufferedEvents: options.maxBufferedEvents, onItem: () => this.pump() })
+        : new Intake({
+            maxBufferedEvents: options.maxBufferedEvents,
+            onItem: () => {
+              lookahead.queued();
+              this.pump();
+            },
+            onDrop: () => lookahead.dropped(),
+          });
   }
 
   /** The acknowledged position: every event up to it was acknowledged (or was a resync target). */
@@ -389,6 +409,7 @@ export class Delivery implements Acknowledger {
     if (late && !this.seen.missing(seq)) {
       this.intake.take();
       this.duplicates += 1;
+      this.options.lookahead?.passed(event);
       return 'skip';
     }
     // Filtered events take a watermark slot too: past the window they wait like any other.
@@ -401,6 +422,7 @@ export class Delivery implements Acknowledger {
       this.intake.take();
       if (unknown) this.unknownSeen(event);
       else this.filtered += 1;
+      this.options.lookahead?.passed(event);
       this.passOver(event, late);
       return 'skip';
     }
@@ -463,6 +485,40 @@ export class Delivery implements Acknowledger {
   }
 
   private execute(event: WatchEvent, key: string): void {
+    const { prepare } = this.options;
+    if (prepare !== undefined) {
+      this.prepareFirst(prepare, event, key);
+      return;
+    }
+    this.run(event, key);
+  }
+
+  /**
+   * Fetch mode: the event holds its slot (and its key) while what its handlers get is made; then it runs as any event.
+   * Made only once per event: a retried attempt gets the same object. A stop meanwhile leaves it unacknowledged.
+   */
+  private prepareFirst(prepare: (event: WatchEvent) => Promise<WatchEvent>, event: WatchEvent, key: string): void {
+    this.#running += 1;
+    const tracked = prepare(event).then(
+      (handed) => {
+        if (this.stopped) {
+          this.freeSlot(key);
+          return;
+        }
+        this.#running -= 1; // run() takes the slot again, in this same tick
+        this.run(handed, key);
+      },
+      (err: unknown) => {
+        if (!this.stopped)
+          this.fail(`the event's resource could not be fetched (sequence id ${event.sequenceId})`, err);
+        this.freeSlot(key);
+      },
+    );
+    this.tracked.add(tracked);
+    void tracked.finally(() => this.tracked.delete(tracked));
+  }
+
+  private run(event: WatchEvent, key: string): void {
     this.#running += 1;
     // Read only with a metrics backend: without one the hot path makes no clock call.
     const started = this.options.telemetry === undefined ? 0 : this.options.policy.clock.now();

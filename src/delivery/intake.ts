@@ -22,6 +22,8 @@ export interface IntakeOptions {
   maxBufferedEvents: number;
   /** An item was queued: delivery should drain. */
   onItem: () => void;
+  /** What is queued is about to be dropped (a connection ended, the intake closed): still readable by `ahead`. */
+  onDrop?: () => void;
 }
 
 /**
@@ -132,6 +134,11 @@ export class Intake {
     return this.queue.peek();
   }
 
+  /** The item `index` places behind the next one (0: the next), left in place: what a prefetcher looks ahead at. */
+  ahead(index: number): DeliveryItem | undefined {
+    return this.queue.at(index);
+  }
+
   /** Removes the item {@link peek} returned; resumes the stream and the catch-up when there is room again. */
   take(): void {
     this.queue.shift();
@@ -152,6 +159,7 @@ export class Intake {
   }
 
   private drop(): void {
+    this.options.onDrop?.();
     this.queue.clear();
     this.waiters.releaseAll();
   }

@@ -58,6 +58,26 @@ export interface ResyncNotice<T = unknown> {
 }
 
 /**
+ * The handlers of one resource kind (`WatchHandlers.kinds`, keyed by `event.payload.kind`): an event of the kind runs
+ * this `onEvent` (if `shouldHandle` takes it), then the watch's every-kind `onEvent` if given, as one attempt.
+ */
+export interface KindHandlers {
+  /** Called for each event of the kind that `shouldHandle` takes; retried, acknowledged and ordered as `onEvent` is. */
+  onEvent(event: WatchEvent, ctx: EventContext): void | Promise<void>;
+  /**
+   * In fetch mode, the fields of the resource this handler reads (`spec`, `x-agent-details`, `metadata.id`…): an
+   * event's fetch reads the union of the fields of the handlers that take it. Absent: the whole resource.
+   */
+  fields?: readonly string[];
+  /**
+   * Whether this handler takes the event (absent: every event of the kind). An event no handler takes is acknowledged
+   * without a fetch, counted as `filtered`. Asked before the event's fetch and possibly more than once per event: a
+   * pure function of the event.
+   */
+  shouldHandle?(event: WatchEvent): boolean;
+}
+
+/**
  * What the application gives {@link WatchManager.registerWatch}. `T`: what the watch's `resync.list` lists, the type
  * of `notice.snapshot`'s items in `onResync`.
  */
@@ -71,8 +91,17 @@ export interface WatchHandlers<T = unknown> {
    * retried (`maxAttempts`); the last failure stops the watch with `HANDLER_FAILED`, its position before that event,
    * told to `onError` (also during the first catch-up: `registerWatch` never rejects for a handler's failure). `ctx`
    * carries the idempotency key, the fencing token and a signal (see {@link EventContext}).
+   *
+   * With `kinds`, it runs for every event after the kind's handler (in the same attempt), and may be left out: at least
+   * one of `onEvent` and `kinds` is given.
    */
-  onEvent(event: WatchEvent, ctx: EventContext): void | Promise<void>;
+  onEvent?(event: WatchEvent, ctx: EventContext): void | Promise<void>;
+  /**
+   * Handlers per resource kind (`event.payload.kind` → its {@link KindHandlers}): an event of a kind listed here runs
+   * its handler first, then `onEvent` if given. An event neither takes is acknowledged untouched (`filtered`). Works
+   * with and without fetch mode; in fetch mode each kind's `fields` say what its events fetch.
+   */
+  kinds?: Record<string, KindHandlers>;
   /**
    * The saved position was purged from history: events were skipped and the application must re-list (with a
    * `resync.list` option, the list is in `notice.snapshot`). The position moves to `notice.newestSequenceId` once
@@ -87,3 +116,9 @@ export interface WatchHandlers<T = unknown> {
    */
   onError?(error: WatchError): void;
 }
+
+/**
+ * {@link WatchHandlers} as delivery runs them: one `onEvent` for every event (the kinds dispatched inside it, see
+ * kind-dispatch.ts).
+ */
+export type RoutedHandlers<T = unknown> = WatchHandlers<T> & Required<Pick<WatchHandlers<T>, 'onEvent'>>;

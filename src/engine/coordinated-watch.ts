@@ -1,5 +1,5 @@
 import { HandlerContext } from '../delivery/event-context';
-import type { EventContext, WatchHandlers } from '../delivery/watch-handlers';
+import type { EventContext, RoutedHandlers } from '../delivery/watch-handlers';
 import { WatchError, errorMessage, toWatchError } from '../core/errors';
 import { addCounts, zeroCounts, type WatchCounts } from '../core/watch-counters';
 import { verdictOn } from './failure-policy';
@@ -22,7 +22,7 @@ export interface CoordinatedWatchContext {
    */
   engine(
     lease: TopicLease,
-    handlers: WatchHandlers,
+    handlers: RoutedHandlers,
     agentStatus: AgentStatusFeed,
     changed: (from: WatchState, to: WatchState, error: WatchError | undefined) => void,
   ): TopicWatch;
@@ -60,7 +60,7 @@ export class CoordinatedWatch implements ManagedWatch {
   constructor(
     readonly id: string,
     readonly topic: string,
-    private readonly handlers: WatchHandlers,
+    private readonly handlers: RoutedHandlers,
     private readonly transaction: boolean,
     private readonly ctx: CoordinatedWatchContext,
   ) {
@@ -174,7 +174,7 @@ export class CoordinatedWatch implements ManagedWatch {
       return;
     }
     this.position = Math.max(this.position, lease.position ?? 0);
-    let handlers: WatchHandlers;
+    let handlers: RoutedHandlers;
     try {
       handlers = this.transaction ? this.transactional(lease) : this.handlers;
     } catch (err) {
@@ -278,7 +278,7 @@ export class CoordinatedWatch implements ManagedWatch {
   }
 
   /** Handlers whose every event runs in a transaction of the lease that also stores its position. */
-  private transactional(lease: TopicLease): WatchHandlers {
+  private transactional(lease: TopicLease): RoutedHandlers {
     const transaction = lease.transaction?.bind(lease);
     if (transaction === undefined)
       throw new WatchError(
@@ -286,7 +286,7 @@ export class CoordinatedWatch implements ManagedWatch {
         "invalid argument 'options.transaction': the coordinator has no transactions",
       );
     const handlers = this.handlers;
-    const wrapped: WatchHandlers = {
+    const wrapped: RoutedHandlers = {
       onEvent: (event: WatchEvent, ctx: EventContext) =>
         transaction(event.sequenceId, async (client) => {
           const inTransaction = new HandlerContext(ctx.topic, ctx.sequenceId, ctx.fencingToken, ctx.signal, client);

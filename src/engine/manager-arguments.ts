@@ -1,5 +1,6 @@
 import { WatchError } from '../core/errors';
 import { checkKeys, count, invalid, isRecord } from '../core/option-checks';
+import { fieldNames } from '../config/watch-options';
 import { MANAGER_OPTION_KEYS } from '../config/options';
 import { WATCH_OPTION_KEYS } from '../config/watch-options';
 import type { AgentStatus } from '../core/types';
@@ -9,15 +10,43 @@ import type { IterateOptions } from '../delivery/watch-loop';
 // The checks of what an application hands a WatchManager's methods (JavaScript callers included): each throws
 // `INVALID_CONFIG` naming the argument, before anything is made.
 
-/** `handlers` of `registerWatch`: `onEvent` a function, and each optional handler a function when given. */
+/**
+ * `handlers` of `registerWatch`: `onEvent` a function or a non-empty `kinds` (or both), each kind's entry an object
+ * with an `onEvent` function, `fields` field names and `shouldHandle` a function when given, and each optional
+ * handler a function when given.
+ */
 export function checkHandlers(handlers: WatchHandlers): void {
-  if (typeof handlers !== 'object' || handlers === null || typeof handlers.onEvent !== 'function') {
+  if (typeof handlers !== 'object' || handlers === null) {
     throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
+  }
+  const { kinds } = handlers;
+  if (handlers.onEvent !== undefined && typeof handlers.onEvent !== 'function')
+    throw new WatchError('INVALID_CONFIG', "invalid argument 'handlers': onEvent must be a function");
+  if (kinds !== undefined) checkKinds(kinds);
+  if (handlers.onEvent === undefined && (kinds === undefined || Object.keys(kinds).length === 0)) {
+    throw new WatchError(
+      'INVALID_CONFIG',
+      "invalid argument 'handlers': onEvent must be a function (or give handlers per kind in a non-empty kinds)",
+    );
   }
   for (const name of ['onError', 'onResync', 'onLive'] as const) {
     if (handlers[name] !== undefined && typeof handlers[name] !== 'function') {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'handlers.${name}': must be a function`);
     }
+  }
+}
+
+/** `handlers.kinds`: kind names to {@link KindHandlers}, each checked; its `fields` as the resource client's. */
+function checkKinds(kinds: unknown): void {
+  if (!isRecord(kinds)) throw invalid('handlers.kinds', 'must be an object of kind names to handlers', 'argument');
+  for (const [kind, entry] of Object.entries(kinds)) {
+    const where = `handlers.kinds.${kind}`;
+    if (!isRecord(entry)) throw invalid(where, 'must be an object with an onEvent function', 'argument');
+    checkKeys(entry, ['onEvent', 'fields', 'shouldHandle'], `${where}.`, 'argument');
+    if (typeof entry.onEvent !== 'function') throw invalid(`${where}.onEvent`, 'must be a function', 'argument');
+    if (entry.shouldHandle !== undefined && typeof entry.shouldHandle !== 'function')
+      throw invalid(`${where}.shouldHandle`, 'must be a function', 'argument');
+    if (entry.fields !== undefined) fieldNames(entry.fields, `${where}.fields`, 'argument');
   }
 }
 

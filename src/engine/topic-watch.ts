@@ -4,7 +4,7 @@ import { catchUp, type HistoryRequests } from '../history/catch-up';
 import { sleep, withDeadline } from '../core/clock';
 import type { DeadLetterSpool } from '../delivery/dead-letter-spool';
 import { Delivery, type Consumer } from '../delivery/delivery';
-import type { WatchHandlers } from '../delivery/watch-handlers';
+import type { RoutedHandlers } from '../delivery/watch-handlers';
 import { WatchError, toWatchError, errorMessage, type WatchErrorCode } from '../core/errors';
 import type { HistorySource } from '../history/history-source';
 import type { Log } from '../logging/logger';
@@ -21,6 +21,10 @@ import { PUBLIC_STATE, WATCH_TRANSITIONS, type WatchPhase } from './watch-lifecy
 import type { WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
 import { AgentStatusFeed } from '../transport/stream-feeds';
 import type { TopicTelemetry } from '../telemetry/watch-telemetry';
+import type { KindDispatch } from '../delivery/kind-dispatch';
+import type { Resource } from '../core/resource';
+import type { ResourceClient } from '../resources/resource-client';
+import { FetchMode } from './fetch-mode';
 
 /** The default resource key: the changed resource's self link. */
 export function defaultKeyOf(event: WatchEvent): string {
@@ -45,6 +49,22 @@ function compileFilter(filter: WatchFilter | undefined): ((event: WatchEvent) =>
       names.some((n) => (typeof n === 'string' ? n === event.payload.name : n.test(event.payload.name))));
 }
 
+/**
+ * How a watch hands events over, as its manager made it: its resolved options, its consumer, and the handlers per
+ * kind when `kinds` was given (the handlers it gets dispatch by kind already: this says which events they take).
+ */
+export type WatchWiring = ResolvedWatchOptions & Consumer & { dispatch?: KindDispatch };
+
+/** The filter and the handlers per kind as one predicate: which events reach a handler (undefined: every one). */
+function acceptOf(
+  filter: ((event: WatchEvent) => boolean) | undefined,
+  dispatch: KindDispatch | undefined,
+): ((event: WatchEvent) => boolean) | undefined {
+  if (dispatch === undefined || dispatch.everyKind) return filter;
+  if (filter === undefined) return (event) => dispatch.takes(event);
+  return (event) => filter(event) && dispatch.takes(event);
+}
+
 /** Dependencies a {@link TopicWatch} gets from its manager. */
 export interface TopicWatchContext {
   options: ResolvedOptions;
@@ -67,6 +87,10 @@ export interface TopicWatchContext {
   agentStatus?: AgentStatusFeed;
   /** Where its durations go, when the manager reports to a metrics backend (the `telemetry` option). */
   telemetry?: TopicTelemetry;
+  /** The resource client fetch mode reads with (the manager's `resources`). */
+  resources?: () => ResourceClient;
+  /** The copy the manager's caches hold of a resource of `topic`, if any: fetch mode merges a subresource onto it. */
+  cachedResource?: (topic: string, selfLink: string) => Resource | undefined;
   /** Called on every state change of this watch, with the error behind it, if any. */
   stateChanged: (
     watch: TopicWatch,
@@ -131,12 +155,14 @@ export class TopicWatch {
   private caughtUp = false;
   /** The last error reported to `onError`. */
   private lastReported: WatchError | undefined;
+  /** Fetch mode (`fetch` option), when on. */
+  private readonly fetching: FetchMode | undefined;
 
   constructor(
     readonly id: string,
     readonly topic: string,
-    private readonly handlers: WatchHandlers,
-    private readonly watchOptions: ResolvedWatchOptions & Consumer,
+    private readonly handlers: RoutedHandlers,
+    private readonly watchOptions: WatchWiring,
     private readonly ctx: TopicWatchContext,
   ) {
     const { options } = ctx;
@@ -158,13 +184,15 @@ export class TopicWatch {
           { topic },
         ),
     });
+    const filter = compileFilter(watchOptions.filter);
+    this.fetching = this.fetchMode(filter);
     this.delivery = new Delivery({
       topic,
       handlers,
       keeper: this.keeper,
       maxBufferedEvents: options.maxBufferedEvents,
       onFailure: (err) => this.handlerFailed(err),
-      accept: compileFilter(watchOptions.filter),
+      accept: acceptOf(filter, watchOptions.dispatch),
       concurrency: watchOptions.concurrency,
       keyOf: watchOptions.keyOf ?? defaultKeyOf,
       policy: {
@@ -177,6 +205,7 @@ export class TopicWatch {
       ...(ctx.fencingToken === undefined ? {} : { fencingToken: ctx.fencingToken }),
       ...(watchOptions.sink === undefined ? {} : { sink: watchOptions.sink }),
       ...(ctx.telemetry === undefined ? {} : { telemetry: ctx.telemetry }),
+      ...(this.fetching === undefined ? {} : { prepare: this.fetching.prepare, lookahead: this.fetching.prefetcher }),
       liveReached: () => this.liveReached(),
       onResetFailed: (error, target) => this.resetFailed(error, target),
       unknownTypes: options.unknownEventTypes,
@@ -215,6 +244,37 @@ export class TopicWatch {
               });
             },
     });
+  }
+
+  /** Fetch mode, when the `fetch` option turned it on. */
+  private fetchMode(filter: ((event: WatchEvent) => boolean) | undefined): FetchMode | undefined {
+    const { fetch, dispatch } = this.watchOptions;
+    if (fetch === false) return undefined;
+    const { resources, cachedResource, options } = this.ctx;
+    if (resources === undefined) throw new WatchError('INTERNAL', `watch ${this.topic}: fetch mode without a client`);
+    const skipsUnknown = options.unknownEventTypes !== 'deliver';
+    return new FetchMode({
+      topic: this.topic,
+      fetch,
+      dispatch,
+      passes: (event) => (filter === undefined || filter(event)) && !(skipsUnknown && event.type === 'UNKNOWN'),
+      client: resources,
+      cachedResource,
+      queue: { ahead: (index) => this.delivery.intake.ahead(index) },
+      failed: (error) => this.fetchFailed(error),
+      stopped: this.stopped.signal,
+    });
+  }
+
+  /**
+   * A fetch of fetch mode failed (the client gave up): the watch fails with its error, as a failed connection does:
+   * a retryable one reconnects, a permanent one stops the watch. Not while a reconnect is under way already (no
+   * connection): the fetch is made again once subscribed again.
+   */
+  private fetchFailed(error: WatchError): void {
+    if (this.conn === undefined || this.stopped.signal.aborted) return;
+    this.ctx.log.warn('fetch mode: a resource could not be fetched', { topic: this.topic, code: error.code });
+    this.failed(error);
   }
 
   /** Reads the stored position and connects; resolves once subscribed, rejects on a permanent failure or deadline. */
@@ -296,6 +356,8 @@ export class TopicWatch {
       historyPages: this.historyRequests.pages,
       historyRetries: this.historyRequests.retries,
       historyGoneNothingMissed: this.historyRequests.goneNothingMissed,
+      fetched: this.fetching?.fetched ?? 0,
+      fetchedGone: this.fetching?.fetchedGone ?? 0,
       catchUp,
     };
     if (d.lastEvent !== undefined) {
@@ -364,6 +426,8 @@ export class TopicWatch {
     if (failure) this.lastError = reason;
     this.move('closed', failure ? reason : undefined);
     this.stopped.abort();
+    // Before delivery stops (in this same tick): a fetch aborted here is seen as the stop's, never as a failure.
+    this.fetching?.close();
     this.dropConnection();
     this.settleStart(reason);
     if (drain) {
@@ -562,6 +626,7 @@ export class TopicWatch {
     this.readyAt = this.ctx.options.clock.now();
     this.nextAttemptAt = undefined;
     this.move('subscribed');
+    this.fetching?.subscribed();
     this.ctx.log.info('watch subscribed', { topic: this.topic, id: this.id });
     this.settleStart(); // the first subscription resolves start(); later ones find no waiter
   }

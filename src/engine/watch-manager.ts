@@ -13,15 +13,16 @@ import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
 import type { TelemetryLink } from '../telemetry/watch-telemetry';
 import { TokenRefresher } from '../auth/token-refresher';
-import type { WatchHandlers } from '../delivery/watch-handlers';
+import type { RoutedHandlers, WatchHandlers } from '../delivery/watch-handlers';
+import { KindDispatch } from '../delivery/kind-dispatch';
 import type { Consumer } from '../delivery/delivery';
 import { HistoryClient } from '../history/history-client';
 import type { HistorySource } from '../history/history-source';
 import { HttpTransport } from '../transport/http-transport';
 import { HttpResourceClient } from '../resources/http-resource-client';
 import type { ResourceClient } from '../resources/resource-client';
-import { resolveWatchOptions, type ResolvedWatchOptions, type WatchOptions } from '../config/watch-options';
-import { TopicWatch, type TopicWatchContext } from './topic-watch';
+import { resolveWatchOptions, type WatchOptions } from '../config/watch-options';
+import { TopicWatch, type TopicWatchContext, type WatchWiring } from './topic-watch';
 import { WatchIterator } from '../delivery/watch-iterator';
 import type { IterateOptions, WatchLoop } from '../delivery/watch-loop';
 import type {
@@ -221,15 +222,18 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         "invalid argument 'options.transaction': needs a coordinator with transactions (PostgresCoordinator)",
       );
     const id = `watch-${this.nextId++}`;
-    const watchOptions = { ...resolved, ...consumer };
+    // Handlers per kind become one onEvent here, so that every engine (and a transaction around it) runs one.
+    const dispatch = handlers.kinds === undefined ? undefined : new KindDispatch(handlers);
+    const routed: RoutedHandlers = dispatch === undefined ? (handlers as RoutedHandlers) : dispatch.routed();
+    const watchOptions: WatchWiring = { ...resolved, ...consumer, ...(dispatch === undefined ? {} : { dispatch }) };
     const watch: ManagedWatch =
       coordinator === undefined
-        ? new TopicWatch(id, selfLink, handlers, watchOptions, {
+        ? new TopicWatch(id, selfLink, routed, watchOptions, {
             ...this.engineContext(selfLink),
             positions: this.options.sequenceProvider,
             stateChanged: (w, from, to, error) => this.stateChanged(w, from, to, error),
           })
-        : new CoordinatedWatch(id, selfLink, handlers, resolved.transaction, {
+        : new CoordinatedWatch(id, selfLink, routed, resolved.transaction, {
             coordinator,
             engine: (lease, leaseHandlers, agentStatus, changed) =>
               this.leaseEngine(id, lease, leaseHandlers, watchOptions, agentStatus, changed),
@@ -322,7 +326,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     topic: string,
   ): Pick<
     TopicWatchContext,
-    'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters' | 'telemetry'
+    'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters' | 'telemetry' | 'resources'
   > {
     const telemetry = this.telemetry?.topic(topic);
     return {
@@ -334,6 +338,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       tokens: this.tokens,
       log: this.log,
       deadLetters: this.deadLetters,
+      resources: () => this.resources,
     };
   }
 
@@ -341,8 +346,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private leaseEngine(
     id: string,
     lease: TopicLease,
-    handlers: WatchHandlers,
-    watchOptions: ResolvedWatchOptions & Consumer,
+    handlers: RoutedHandlers,
+    watchOptions: WatchWiring,
     agentStatus: AgentStatusFeed,
     changed: (from: WatchStatus['state'], to: WatchStatus['state'], error: WatchError | undefined) => void,
   ): TopicWatch {

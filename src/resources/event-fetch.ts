@@ -15,6 +15,13 @@ export interface FetchOutcome {
 export type FetchFields = readonly string[] | undefined;
 
 const NOT_FETCHED: FetchOutcome = { resource: undefined, gone: false };
+
+/**
+ * A subresource name that may be asked for by `fields`: one top-level key of letters, digits, `_` and `-` (what the
+ * resource client's field check accepts, without the dots of a path: a dotted name would be read as a path, and the
+ * merge would take the wrong key).
+ */
+const PLAIN_KEY = /^[A-Za-z0-9_-]{1,100}$/;
 const GONE: FetchOutcome = { resource: undefined, gone: true };
 
 /**
@@ -37,14 +44,18 @@ export async function fetchForEvent(
   if (event.type === 'DELETED') return NOT_FETCHED;
   const selfLink = event.payload.metadata.selfLink;
   const sub = event.type === 'SUBRESOURCEUPDATED' ? event.subresource : '';
-  if (sub !== '' && cached !== undefined && cached.metadata.id === event.payload.metadata.id) {
+  // The name comes from the service and would become part of the URL (`fields=`): one that is not a plain key is
+  // never sent; the whole resource is read instead, which holds the subresource whatever its name.
+  const plain = sub === '' || PLAIN_KEY.test(sub);
+  if (plain && sub !== '' && cached !== undefined && cached.metadata.id === event.payload.metadata.id) {
     const part = await client.get(selfLink, withSignal({ fields: ['name', 'metadata.id', sub] }, signal));
     if (part === undefined) return GONE;
     const merged = mergeSubresource(cached, part, sub);
     if (merged !== undefined) return { resource: merged, gone: false };
     // Recreated under the same self link since the copy was cached: the copy is of another resource.
   }
-  const resource = await client.get(selfLink, withSignal(fields === undefined ? {} : { fields }, signal));
+  const wanted = plain ? fields : undefined;
+  const resource = await client.get(selfLink, withSignal(wanted === undefined ? {} : { fields: wanted }, signal));
   return resource === undefined ? GONE : { resource, gone: false };
 }
 

@@ -28,14 +28,15 @@ export function tempPrefix(file: string): string {
 }
 
 /**
- * Replaces `file` with `text` so that a crash at any moment leaves either the old file or the new one, whole:
- * write a temp file (mode 0600) beside it, fsync it, rename it over `file`, fsync the directory (the step
- * `write-file-atomic` leaves out, docs/facts.md#durable-replace). `beforeStep` lets a test interrupt each step as a
- * crash would. On a failure before the rename the temp file is removed; the error is rethrown as it is.
+ * Replaces `file` with `text` (one string, or its parts in order: a text too long for one string) so that a crash at
+ * any moment leaves either the old file or the new one, whole: write a temp file (mode 0600) beside it, fsync it,
+ * rename it over `file`, fsync the directory (the step `write-file-atomic` leaves out, docs/facts.md#durable-replace).
+ * `beforeStep` lets a test interrupt each step as a crash would. On a failure before the rename the temp file is
+ * removed; the error is rethrown as it is.
  */
 export async function writeFileDurably(
   file: string,
-  text: string,
+  text: string | readonly string[],
   beforeStep?: (step: WriteStep) => void | Promise<void>,
   io: DurableIo = fsp,
 ): Promise<void> {
@@ -46,7 +47,7 @@ export async function writeFileDurably(
     await step('open');
     handle = await io.open(temp, 'wx', 0o600);
     await step('write');
-    await handle.writeFile(text);
+    for (const part of typeof text === 'string' ? [text] : text) await handle.writeFile(part);
     await step('sync');
     await handle.sync();
     await handle.close();

@@ -20,6 +20,10 @@ export interface FileLockOptions {
   staleMs: number;
   /** Called when the lock was lost while held (another process took it over, or it was removed). */
   onCompromised: (error: WatchError) => void;
+  /** What the locked file is, for messages. @default 'position file' */
+  what?: string;
+  /** The class holding such locks, for the refusal of a second one in this process. @default 'FileSequenceStore' */
+  owner?: string;
 }
 
 let lockfileModule: Promise<typeof Lockfile> | undefined;
@@ -68,6 +72,7 @@ export class FileLock {
   /** Takes the lock of `file`, or throws `STATE_LOCKED` (held by a live process) or `STATE_IO`. */
   static async acquire(file: string, options: FileLockOptions): Promise<FileLock> {
     const lockfile = await loadLockfile();
+    const what = options.what ?? 'position file';
     const lockOptions = {
       stale: options.staleMs,
       realpath: false,
@@ -76,7 +81,7 @@ export class FileLock {
         options.onCompromised(
           new WatchError(
             'STATE_LOCKED',
-            `the lock of position file ${file} was lost (${(err as { code?: string }).code ?? err.message}): another process may be writing it`,
+            `the lock of ${what} ${file} was lost (${(err as { code?: string }).code ?? err.message}): another process may be writing it`,
             { cause: err },
           ),
         );
@@ -86,16 +91,17 @@ export class FileLock {
       throw locked(
         file,
         { pid: process.pid, host: hostname(), since: '' },
-        ' (another FileSequenceStore of this process)',
+        ` (another ${options.owner ?? 'FileSequenceStore'} of this process)`,
+        what,
       );
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(file, lockOptions);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ELOCKED') throw ioError(file, err);
+      if ((err as { code?: string }).code !== 'ELOCKED') throw ioError(file, err, what);
       const holder = await readHolder(file);
-      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '');
-      if (holder === undefined && !(await lockIsIdle(file, options.staleMs))) throw locked(file, undefined, '');
+      if (holder !== undefined && !holderIsGone(holder)) throw locked(file, holder, '', what);
+      if (holder === undefined && !(await lockIsIdle(file, options.staleMs))) throw locked(file, undefined, '', what);
       // The holder crashed: its lock goes stale within staleMs (no one refreshes it); wait for that, not longer.
       try {
         release = await lockfile.lock(file, {
@@ -103,8 +109,8 @@ export class FileLock {
           retries: { retries: Math.ceil(options.staleMs / 250) + 4, factor: 1, minTimeout: 250, maxTimeout: 250 },
         });
       } catch (again) {
-        if ((again as { code?: string }).code === 'ELOCKED') throw locked(file, await readHolder(file), '');
-        throw ioError(file, again);
+        if ((again as { code?: string }).code === 'ELOCKED') throw locked(file, await readHolder(file), '', what);
+        throw ioError(file, again, what);
       }
     }
     heldHere.add(file);
@@ -163,21 +169,19 @@ async function lockIsIdle(file: string, staleMs: number): Promise<boolean> {
   }
 }
 
-function locked(file: string, holder: Holder | undefined, detail: string): WatchError {
+function locked(file: string, holder: Holder | undefined, detail: string, what: string): WatchError {
   const who =
     holder === undefined
       ? 'another process'
       : `process ${holder.pid} on ${holder.host}${holder.since === '' ? '' : ` (since ${holder.since})`}`;
   return new WatchError(
     'STATE_LOCKED',
-    `position file ${file} is locked by ${who}${detail}; two processes must not share one position file (stop the other one, or give each its own file)`,
+    `${what} ${file} is locked by ${who}${detail}; two processes must not share one ${what} (stop the other one, or give each its own ${what.slice(what.lastIndexOf(' ') + 1)})`,
   );
 }
 
-function ioError(file: string, err: unknown): WatchError {
-  return new WatchError(
-    'STATE_IO',
-    `cannot lock position file ${file} (${(err as { code?: string }).code ?? 'error'})`,
-    { cause: err },
-  );
+function ioError(file: string, err: unknown, what: string): WatchError {
+  return new WatchError('STATE_IO', `cannot lock ${what} ${file} (${(err as { code?: string }).code ?? 'error'})`, {
+    cause: err,
+  });
 }

@@ -35,3 +35,4 @@ export {
   type SequenceProviderSubject,
   type ContractCheck,
 } from './sequence-provider-contract';
+export { resourceStoreContract, type ResourceStoreContractOptions } from './resource-store-contract';

@@ -57,7 +57,7 @@ describe("manager-arguments: the checks of what a WatchManager's methods are han
       onResync: () => undefined,
       onLive: () => undefined,
     });
-    refused(() => checkHandlers({} as never), /'handlers'/);
+    refused(() => checkHandlers({}), /'handlers'/);
     for (const name of ['onError', 'onResync', 'onLive'])
       refused(() => checkHandlers({ onEvent: () => undefined, [name]: 'no' }), new RegExp(`'handlers\\.${name}'`));
   });
