@@ -46,6 +46,13 @@ export const cliMutants: Mutant[] = [
     tests: [CLI_RESOURCES],
   },
   {
+    // --fetch parsed and ignored: event records without their resource
+    name: 'cli-fetch-ignored',
+    find: 'const watchOptions: WatchOptions = config.fetch ? { fetch: true } : {};',
+    replace: 'const watchOptions: WatchOptions = {};',
+    tests: [CLI_RESOURCES],
+  },
+  {
     // --cache with --from taken: the cache's start position silently overridden
     name: 'cli-cache-from-allowed',
     find: 'if (fromGiven)',

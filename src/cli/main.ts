@@ -4,9 +4,9 @@ import { unsafeHeaderChar } from '../core/option-checks';
 import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logging/logger';
 import type { WatchManagerOptions } from '../config/options';
+import type { WatchOptions } from '../config/watch-options';
 import type { Coordinator } from '../state/coordinator';
-import type { EventContext, ResyncNotice } from '../delivery/watch-handlers';
-import { fetchForEvent } from '../resources/event-fetch';
+import type { ResyncNotice } from '../delivery/watch-handlers';
 import { FileSequenceStore } from '../state/file-sequence-store';
 import type { WatchEvent } from '../core/types';
 import { WatchManager } from '../engine/watch-manager';
@@ -263,17 +263,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   };
   let reserved = 0;
-  // --fetch: the event with its resource (a rejected fetch fails the handler: retried, never skipped).
-  const withResource = async (event: WatchEvent, signal: AbortSignal): Promise<WatchEvent> =>
-    config.fetch
-      ? { ...event, ...(await fetchForEvent(manager.resources, event, undefined, undefined, signal)) }
-      : event;
-  const onEvent = async (received: WatchEvent, ctx: EventContext): Promise<void> => {
+  const onEvent = async (event: WatchEvent): Promise<void> => {
     // Several topics' handlers may be writing at once: each takes its place first, so --max-events is exact.
     if (config.maxEvents !== undefined && reserved >= config.maxEvents) throw new Error('watch-tail is finishing');
     reserved += 1;
     try {
-      const event = await withResource(received, ctx.signal);
       await emit(eventRecord(event), eventLine(event, colour));
     } catch (err) {
       reserved -= 1;
@@ -296,8 +290,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (!err.retryable) finish(exitCodeOf(err), `${err.code}: ${flagMessage(err)}`);
   };
   const removeSignal = io.onSignal?.(() => finish(EXIT.OK));
+  // --fetch: fetch mode (each event with its resource, read ahead of the writes; a read that fails fails the watch,
+  // which retries or ends: the event is never skipped).
+  const watchOptions: WatchOptions = config.fetch ? { fetch: true } : {};
   for (const topic of topics) {
-    manager.registerWatch(topic, { onEvent, onError, onLive, onResync }).catch((err: unknown) => {
+    manager.registerWatch(topic, { onEvent, onError, onLive, onResync }, watchOptions).catch((err: unknown) => {
       const error = err instanceof WatchError ? err : new WatchError('INTERNAL', String(err));
       finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
     });
