@@ -28,6 +28,12 @@ const LAYERS = [
   },
   // The resource API's client (manager.resources): beside history, on the same HTTP stack.
   { name: 'resources', path: '^src/resources/', may: ['^src/state/', '^src/config/', '^src/transport/', '^src/auth/'] },
+  // The resource cache (manager.cache): on the resource client, the history's newest id and the resource stores.
+  {
+    name: 'cache',
+    path: '^src/cache/',
+    may: ['^src/(state|config|transport|auth|delivery|history|resources)/'],
+  },
   // Health reports and the probe server: over the public types only.
   { name: 'health', path: '^src/health/', may: [] },
   // The telemetry link the engine reports through (a metrics backend's calls fenced): over the contract only.
@@ -39,7 +45,7 @@ const LAYERS = [
   {
     name: 'engine',
     path: '^src/engine/',
-    may: ['^src/(state|config|transport|auth|delivery|history|resources|health|telemetry)/'],
+    may: ['^src/(state|config|transport|auth|delivery|history|resources|cache|health|telemetry)/'],
   },
 ];
 

@@ -19,6 +19,7 @@ import { opentelemetryMutants } from './opentelemetry';
 import { telemetryMutants } from './telemetry';
 import { testingMutants } from './testing';
 import { resourcesMutants } from './resources';
+import { cacheMutants } from './cache';
 import type { Mutant } from './mutant';
 
 export type { Mutant } from './mutant';
@@ -42,5 +43,6 @@ export const mutants: Mutant[] = [
   ...opentelemetryMutants,
   ...telemetryMutants,
   ...resourcesMutants,
+  ...cacheMutants,
   ...testingMutants,
 ];

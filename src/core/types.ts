@@ -173,6 +173,8 @@ export interface WatchStatus {
    * for more than 2 x leaseMs); such a watch is not ready.
    */
   stalled?: string;
+  /** `true` on the watch of a resource cache (`manager.cache`): its events keep the cache in step. */
+  cache?: true;
 }
 
 /** A snapshot of {@link WatchManager.status}. */

@@ -3,6 +3,7 @@ import { checkKeys, count, invalid, isRecord } from '../core/option-checks';
 import { fieldNames } from '../config/watch-options';
 import { MANAGER_OPTION_KEYS } from '../config/options';
 import { WATCH_OPTION_KEYS } from '../config/watch-options';
+import { CACHE_OPTION_KEYS } from '../config/cache-options';
 import type { AgentStatus } from '../core/types';
 import type { WatchHandlers } from '../delivery/watch-handlers';
 import type { IterateOptions } from '../delivery/watch-loop';
@@ -109,12 +110,13 @@ const ITERATE_OPTION_KEYS: ReadonlyArray<keyof IterateOptions> = [
 ];
 
 /** The calls of a manager that take options, as messages name them. */
-type OptionsCall = 'new WatchManager(...)' | 'registerWatch(...)' | 'watch(...)';
+type OptionsCall = 'new WatchManager(...)' | 'registerWatch(...)' | 'watch(...)' | 'cache(...)';
 
 const KEYS_OF: Readonly<Record<OptionsCall, readonly string[]>> = {
   'new WatchManager(...)': MANAGER_OPTION_KEYS,
   'registerWatch(...)': WATCH_OPTION_KEYS,
   'watch(...)': ITERATE_OPTION_KEYS,
+  'cache(...)': CACHE_OPTION_KEYS,
 };
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DeadLetterSpool } from '../delivery/dead-letter-spool';
-import { WatchError, errorMessage } from '../core/errors';
+import { WatchError, errorMessage, toWatchError } from '../core/errors';
 import { channelRoute, createWatchClient, type ChannelRoute, type WatchClient } from '../transport/grpc-channel';
 import { proxyForUrl, type ProxyEndpoint } from '../config/proxy';
 import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/client-credentials';
@@ -42,6 +42,13 @@ import type { AgentStatusFeed } from '../transport/stream-feeds';
 import { VERSION } from '../core/version';
 import type { HealthReport } from '../health/health-report';
 import { ManagerHealth } from './manager-health';
+import type { Resource } from '../core/resource';
+import { resolveCacheOptions, type CacheOptions } from '../config/cache-options';
+import { TopicCache, type CacheWatch } from '../cache/topic-cache';
+import type { ResourceCache } from '../cache/resource-cache';
+import { MemoryResourceStore } from '../state/memory-resource-store';
+import type { ResourceStore } from '../state/resource-store';
+import type { SequenceProvider } from '../state/sequence-provider';
 
 /** The events a {@link WatchManager} emits. */
 export interface WatchManagerEvents {
@@ -84,6 +91,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly log: Log;
   private readonly tokens: TokenRefresher;
   private readonly watches = new Map<string, ManagedWatch>();
+  /** The resource caches (`cache()`), by id; their watches are theirs, apart from `watches`. */
+  private readonly caches = new Map<string, TopicCache>();
+  /** The stores of every cache made here, closed once each by close() (several caches may share one). */
+  private readonly cacheStores = new Set<ResourceStore>();
   /** The `for await` loop each watch of `watch()` feeds: told when its watch closes from elsewhere. */
   private readonly loops = new WeakMap<ManagedWatch, Pick<WatchIterator, 'watchClosed'>>();
   private client: WatchClient | undefined;
@@ -326,7 +337,16 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     topic: string,
   ): Pick<
     TopicWatchContext,
-    'options' | 'client' | 'history' | 'diagnose' | 'tokens' | 'log' | 'deadLetters' | 'telemetry' | 'resources'
+    | 'options'
+    | 'client'
+    | 'history'
+    | 'diagnose'
+    | 'tokens'
+    | 'log'
+    | 'deadLetters'
+    | 'telemetry'
+    | 'resources'
+    | 'cachedResource'
   > {
     const telemetry = this.telemetry?.topic(topic);
     return {
@@ -339,7 +359,16 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       log: this.log,
       deadLetters: this.deadLetters,
       resources: () => this.resources,
+      cachedResource: (t, selfLink) => this.cachedResource(t, selfLink),
     };
+  }
+
+  /** The copy a running cache of `topic` holds of `selfLink`: what fetch mode merges a subresource onto. */
+  private cachedResource(topic: string, selfLink: string): Resource | undefined {
+    for (const cache of this.caches.values()) {
+      if (cache.topic === topic && cache.status().state !== 'closed') return cache.get(selfLink);
+    }
+    return undefined;
   }
 
   /** The engine of one lease of a coordinated watch: positions under the lease's fence, its epoch as fencing token. */
@@ -358,6 +387,83 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       agentStatus,
       stateChanged: (_w, from, to, error) => changed(from, to, error),
     });
+  }
+
+  /**
+   * A cache of every resource the WatchTopic `topic` covers, kept in step with its events
+   * (docs/resources.md#the-cache): resolves once the store is loaded (then `cache.ready()` waits for the initial
+   * sync and the live events). Options are checked first (`INVALID_CONFIG` naming the field); a topic already
+   * cached here, and a manager with a coordinator, are `INVALID_CONFIG` too. Rejects with the store's error when it
+   * cannot be loaded, `CLOSED` when the manager is closed. The cache's watch shows in `status().watches`
+   * (`cache: true`), and `health()` and `ready()` wait for it; a topic may have a cache and a `registerWatch` at once
+   * (two streams).
+   */
+  async cache(topic: string, options: CacheOptions = {}): Promise<ResourceCache> {
+    if (this.isClosed) throw new WatchError('CLOSED', 'the watch manager is closed');
+    checkSelfLink(topic, 'topic');
+    checkOptionHome(options, 'cache(...)');
+    const resolved = resolveCacheOptions(options);
+    if (this.options.coordinator !== undefined)
+      throw new WatchError('INVALID_CONFIG', 'cache(): a manager with a coordinator cannot keep a resource cache yet');
+    for (const [id, existing] of this.caches) {
+      if (existing.topic !== topic) continue;
+      // One stopped for good is replaced, as a stopped watch is: it leaves status() and health().
+      if (existing.status().state === 'closed') {
+        this.caches.delete(id);
+        void existing.close();
+        continue;
+      }
+      throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is already cached by ${existing.id}`);
+    }
+    const id = `watch-${this.nextId++}`;
+    const store = resolved.store ?? new MemoryResourceStore();
+    const { clock, reconnect } = this.options;
+    const cache = new TopicCache(id, topic, resolved, {
+      resources: this.resources,
+      newest: (signal) => (this.history ??= this.createHistory()).newest(topic, signal),
+      store,
+      clock,
+      backoff: reconnect,
+      log: this.log,
+      watch: (handlers, positions, stopped) => this.cacheWatch(id, topic, handlers, positions, stopped),
+      closed: () => {
+        if (this.caches.get(id) === cache) this.caches.delete(id);
+      },
+    });
+    this.caches.set(id, cache);
+    this.cacheStores.add(store);
+    try {
+      await cache.start();
+    } catch (err) {
+      this.caches.delete(id);
+      throw toWatchError(err, 'STATE_IO', `cache of ${topic}: loading its store`);
+    }
+    return cache;
+  }
+
+  /** The watch of a cache: one event at a time, retried patiently (a fetch that failed), its positions the cache's. */
+  private cacheWatch(
+    id: string,
+    topic: string,
+    handlers: RoutedHandlers,
+    positions: SequenceProvider,
+    stopped: (error: WatchError) => void,
+  ): CacheWatch {
+    const resolved = resolveWatchOptions({ concurrency: 1, maxAttempts: 100, handlerTimeoutMs: 0 });
+    return new TopicWatch(
+      id,
+      topic,
+      handlers,
+      { ...resolved, liveWaitsForAcks: true },
+      {
+        ...this.engineContext(topic),
+        positions,
+        stateChanged: (w, from, to, error) => {
+          this.stateChanged(w, from, to, error);
+          if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
+        },
+      },
+    );
   }
 
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
@@ -419,7 +525,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     /** One entry per watch not closed yet. */
     watches: WatchMetrics[];
   } {
-    return { watches: [...this.watches.values()].map((w) => w.metrics()) };
+    const watches = [...this.watches.values()].map((w) => w.metrics());
+    for (const cache of this.caches.values()) {
+      const m = cache.metrics();
+      if (m !== undefined) watches.push(m);
+    }
+    return { watches };
   }
 
   /**
@@ -469,6 +580,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** The manager's state and each watch's, accurate at the moment of the call. */
   status(): ManagerStatus {
     const watches = [...this.watches.values()].map((w) => w.status());
+    for (const cache of this.caches.values()) watches.push(cache.status());
     return { state: this.aggregateState(watches), watches };
   }
 
@@ -484,7 +596,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       this.healthCheck.close();
       this.tokens.close();
       try {
-        await Promise.all([...this.watches.values()].map((w) => w.close()));
+        await Promise.all([
+          ...[...this.watches.values()].map((w) => w.close()),
+          ...[...this.caches.values()].map((c) => c.close()),
+        ]);
       } finally {
         // Also when a close failed: the backend keeps their last counters and stops reading this manager.
         for (const w of this.watches.values()) this.retire(w);
@@ -495,6 +610,14 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
         await this.options.coordinator?.close();
       } catch (err) {
         this.log.warn('the coordinator failed to close', { error: errorMessage(err) });
+      }
+      // Every cache wrote what it held: each store lets go of what it holds, once however many caches shared it.
+      for (const store of this.cacheStores) {
+        try {
+          await store.close?.();
+        } catch (err) {
+          this.log.warn('a resource store failed to close', { error: errorMessage(err) });
+        }
       }
       this.client?.close();
       this.client = undefined;

@@ -1,0 +1,143 @@
+import type { Resource } from '../core/resource';
+import type { CacheFilter } from './resource-cache';
+
+/** Freezes `value` and everything it holds: a cached resource is handed out as it is, so no reader may change it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const inner of Object.values(value as Record<string, unknown>)) deepFreeze(inner);
+  return value;
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, selfLink: string): void {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(selfLink);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, selfLink: string): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(selfLink);
+  if (set.size === 0) index.delete(key);
+}
+
+function referencedLinks(resource: Resource): string[] {
+  const refs = resource.metadata.references;
+  if (!Array.isArray(refs)) return [];
+  const links: string[] = [];
+  for (const ref of refs) {
+    const link = (ref as { selfLink?: unknown } | null)?.selfLink;
+    if (typeof link === 'string') links.push(link);
+  }
+  return links;
+}
+
+function bySelfLink(a: Resource, b: Resource): number {
+  const x = a.metadata.selfLink;
+  const y = b.metadata.selfLink;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The resources of one cache, one per self link, frozen, with their indexes: by id, by kind, by scope name and by
+ * the self links they refer to. Kept by the cache's one writer (events, syncs and validations are serialized).
+ */
+export class CacheIndex {
+  private readonly bySelfLink = new Map<string, Resource>();
+  private readonly byId = new Map<string, string>();
+  private readonly byKind = new Map<string, Set<string>>();
+  private readonly byScope = new Map<string, Set<string>>();
+  private readonly byReference = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.bySelfLink.size;
+  }
+
+  get(selfLink: string): Resource | undefined {
+    return this.bySelfLink.get(selfLink);
+  }
+
+  getById(id: string): Resource | undefined {
+    const link = this.byId.get(id);
+    return link === undefined ? undefined : this.bySelfLink.get(link);
+  }
+
+  /** Every resource, in no order. */
+  all(): IterableIterator<Resource> {
+    return this.bySelfLink.values();
+  }
+
+  /** Puts `resource` (frozen from now on) in place of what its self link held; returns what it replaced. */
+  put(resource: Resource): Resource | undefined {
+    const selfLink = resource.metadata.selfLink;
+    const before = this.remove(selfLink);
+    deepFreeze(resource);
+    this.bySelfLink.set(selfLink, resource);
+    this.byId.set(resource.metadata.id, selfLink);
+    addTo(this.byKind, resource.kind, selfLink);
+    const scope = resource.metadata.scope?.name;
+    if (typeof scope === 'string') addTo(this.byScope, scope, selfLink);
+    for (const link of referencedLinks(resource)) addTo(this.byReference, link, selfLink);
+    return before;
+  }
+
+  /** Removes what `selfLink` holds; returns it. */
+  remove(selfLink: string): Resource | undefined {
+    const held = this.bySelfLink.get(selfLink);
+    if (held === undefined) return undefined;
+    this.bySelfLink.delete(selfLink);
+    if (this.byId.get(held.metadata.id) === selfLink) this.byId.delete(held.metadata.id);
+    removeFrom(this.byKind, held.kind, selfLink);
+    const scope = held.metadata.scope?.name;
+    if (typeof scope === 'string') removeFrom(this.byScope, scope, selfLink);
+    for (const link of referencedLinks(held)) removeFrom(this.byReference, link, selfLink);
+    return held;
+  }
+
+  /** The resources `filter` keeps, ordered by self link. */
+  list(filter: CacheFilter = {}): Resource[] {
+    const { kind, group, scope } = filter;
+    // Candidates from the narrower index that applies, then every criterion checked on them.
+    let links: Iterable<string> = this.bySelfLink.keys();
+    if (kind !== undefined) links = this.byKind.get(kind) ?? [];
+    if (scope !== undefined) {
+      const inScope = this.byScope.get(scope.name) ?? new Set<string>();
+      if (kind === undefined || inScope.size < (this.byKind.get(kind)?.size ?? 0)) links = inScope;
+    }
+    const out: Resource[] = [];
+    for (const link of links) {
+      const r = this.bySelfLink.get(link);
+      if (r === undefined) continue;
+      if (kind !== undefined && r.kind !== kind) continue;
+      if (group !== undefined && r.group !== group) continue;
+      if (scope !== undefined) {
+        const held = r.metadata.scope;
+        if (held?.name !== scope.name || (scope.kind !== undefined && held.kind !== scope.kind)) continue;
+      }
+      out.push(r);
+    }
+    return out.sort(bySelfLink);
+  }
+
+  /** The resources that refer to `selfLink`, ordered by self link. */
+  referencing(selfLink: string): Resource[] {
+    const links = this.byReference.get(selfLink);
+    if (links === undefined) return [];
+    const out: Resource[] = [];
+    for (const link of links) {
+      const r = this.bySelfLink.get(link);
+      if (r !== undefined) out.push(r);
+    }
+    return out.sort(bySelfLink);
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.bySelfLink.clear();
+    this.byId.clear();
+    this.byKind.clear();
+    this.byScope.clear();
+    this.byReference.clear();
+  }
+}

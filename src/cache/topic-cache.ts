@@ -1,0 +1,554 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Backoff, type ResolvedBackoff } from '../core/backoff';
+import { sleep, type Clock, type Timer } from '../core/clock';
+import { WatchError, errorMessage, toWatchError } from '../core/errors';
+import type { Resource } from '../core/resource';
+import type { WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
+import type { Log } from '../logging/logger';
+import type { ResolvedCacheOptions } from '../config/cache-options';
+import type { ResyncNotice, RoutedHandlers } from '../delivery/watch-handlers';
+import { fetchForEvent, type FetchOutcome } from '../resources/event-fetch';
+import type { ResourceClient } from '../resources/resource-client';
+import type { ResourceStore, StoredChange } from '../state/resource-store';
+import type { SequenceProvider } from '../state/sequence-provider';
+import { CacheIndex } from './cache-index';
+import { ChangeStreams } from './change-stream';
+import type { CacheFilter, CacheSynced, ResourceCache, ResourceChange } from './resource-cache';
+import { StoreWriter } from './store-writer';
+import { collectionHolds, topicCollections, type TopicCollection } from './topic-filters';
+import { listCollection, listCollections, listTopic, type ListingOptions } from './topic-listing';
+
+/** The cache's watch, as its manager builds it (a `TopicWatch` of the topic, concurrency 1). */
+export interface CacheWatch {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  status(): WatchStatus;
+  metrics(): WatchMetrics;
+}
+
+/** What a {@link TopicCache} gets from its manager. */
+export interface CacheContext {
+  resources: ResourceClient;
+  /** The topic's newest sequence id now (the history API's). */
+  newest(signal: AbortSignal): Promise<number>;
+  store: ResourceStore;
+  clock: Clock;
+  backoff: ResolvedBackoff;
+  log: Log;
+  /**
+   * A new watch of the topic with `handlers`, its position read from `positions`; `stopped` is told when it stops for
+   * good with an error (after its start resolved).
+   */
+  watch(handlers: RoutedHandlers, positions: SequenceProvider, stopped: (error: WatchError) => void): CacheWatch;
+  /** Told once the cache is closed (the manager forgets it). */
+  closed(): void;
+}
+
+type Listener<T> = (value: T) => void;
+
+/**
+ * One topic's {@link ResourceCache}: loads the store or makes an initial sync (the newest id taken before the lists),
+ * then runs a watch of the topic from that position whose one handler applies each event in order, fetching what it
+ * names ({@link fetchForEvent}); a resync re-lists, validation re-lists a collection whose count drifted. Events,
+ * re-lists and validations run one at a time ({@link exclusive}); every change goes to the store through one
+ * {@link StoreWriter}. Its position lives with its resources: the watch's positions are read from the cache
+ * ({@link positions}) and never written elsewhere.
+ */
+export class TopicCache implements ResourceCache {
+  private readonly index = new CacheIndex();
+  private readonly streams: ChangeStreams;
+  private readonly writer: StoreWriter;
+  private readonly listeners = {
+    change: new Set<Listener<ResourceChange>>(),
+    synced: new Set<Listener<CacheSynced>>(),
+  };
+  private position: number | undefined;
+  private collections: TopicCollection[] = [];
+  private watch: CacheWatch | undefined;
+  private synced = false;
+  private error: WatchError | undefined;
+  private closing: Promise<void> | undefined;
+  /** Aborted when the cache stops (closed or failed): lists, fetches and waits give up. */
+  private readonly stopped = new AbortController();
+  private serial: Promise<unknown> = Promise.resolve();
+  private validation: Timer | undefined;
+  private readonly readyPromise: Promise<void>;
+  private settleReady: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    private readonly options: ResolvedCacheOptions,
+    private readonly ctx: CacheContext,
+  ) {
+    this.streams = new ChangeStreams(options.maxPendingChanges);
+    this.writer = new StoreWriter(ctx.store, topic, options.maxPendingChanges, (error) => this.fail(error));
+    this.readyPromise = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    // Whoever never asks ready() must not see an unhandled rejection.
+    this.readyPromise.catch(() => undefined);
+  }
+
+  /** Loads what the store holds; then the sync (if nothing was stored) and the watch run in the background. */
+  async start(): Promise<void> {
+    const held = await this.ctx.store.load(this.topic);
+    if (held === undefined) {
+      void this.run();
+      return;
+    }
+    for (const resource of held.resources) this.index.put(resource);
+    this.position = held.position;
+    this.synced = true;
+    void this.run();
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get(selfLink: string): Resource | undefined {
+    return this.index.get(selfLink);
+  }
+
+  getById(id: string): Resource | undefined {
+    return this.index.getById(id);
+  }
+
+  list(filter?: CacheFilter): Resource[] {
+    return this.index.list(filter);
+  }
+
+  referencing(selfLink: string): Resource[] {
+    return this.index.referencing(selfLink);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get sequenceId(): number | undefined {
+    return this.position;
+  }
+
+  get live(): boolean {
+    return this.synced && this.error === undefined && this.watch?.status().live === true;
+  }
+
+  on(event: 'change', listener: Listener<ResourceChange>): this;
+  on(event: 'synced', listener: Listener<CacheSynced>): this;
+  on(event: 'change' | 'synced', listener: Listener<never>): this {
+    this.listeners[event].add(listener as Listener<unknown>);
+    return this;
+  }
+
+  off(event: 'change', listener: Listener<ResourceChange>): this;
+  off(event: 'synced', listener: Listener<CacheSynced>): this;
+  off(event: 'change' | 'synced', listener: Listener<never>): this {
+    this.listeners[event].delete(listener as Listener<unknown>);
+    return this;
+  }
+
+  changes(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ResourceChange> {
+    return this.streams.iterator(options.signal);
+  }
+
+  /** The status of its watch, marked `cache: true`; a cache still syncing is `connecting`, a failed one `closed`. */
+  status(): WatchStatus {
+    const base: WatchStatus = this.watch?.status() ?? {
+      id: this.id,
+      topic: this.topic,
+      state: 'connecting',
+      live: false,
+      acknowledgedSequenceId: this.position ?? 0,
+      lastSequenceId: this.position ?? 0,
+    };
+    const status: WatchStatus = { ...base, id: this.id, live: this.live, cache: true };
+    if (this.error !== undefined) {
+      status.state = 'closed';
+      status.lastErrorCode = this.error.code;
+    }
+    return status;
+  }
+
+  /** Its watch's metrics, once it has one. */
+  metrics(): WatchMetrics | undefined {
+    const m = this.watch?.metrics();
+    return m === undefined ? undefined : { ...m, id: this.id };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop();
+      this.settle(new WatchError('CLOSED', `cache of ${this.topic} was closed`));
+      // First: an event held back by a full iterator must not hold the watch's close for its whole grace period.
+      this.streams.close(this.error);
+      await this.watch?.close();
+      try {
+        await this.serial;
+        await this.writer.drain();
+      } catch {
+        // told when it failed
+      }
+      this.ctx.closed();
+    })();
+    return this.closing;
+  }
+
+  /** The sync (unless loaded), then the watch; a permanent failure stops the cache. */
+  private async run(): Promise<void> {
+    try {
+      if (!this.synced) await this.retrying('initial sync', () => this.initialSync());
+      this.armValidation();
+      await this.retrying('watch start', () => this.startWatch());
+    } catch (err) {
+      this.fail(toWatchError(err, 'INTERNAL', `cache of ${this.topic}`));
+    }
+  }
+
+  private async initialSync(): Promise<void> {
+    const signal = this.stopped.signal;
+    const watchTopic = await this.ctx.resources.get(this.topic, { signal });
+    // Filters checked before the position is taken: a topic the cache cannot list costs no history request.
+    const collections = topicCollections(this.topic, watchTopic, this.options.plurals);
+    // The newest id BEFORE the lists: what changes while they are read comes again as an event after it.
+    const newest = await this.ctx.newest(signal);
+    const resources = await listCollections(this.ctx.resources, collections, this.listing());
+    await this.writer.replace(resources, newest);
+    this.collections = collections;
+    this.index.clear();
+    const changes: ResourceChange[] = [];
+    for (const resource of resources) {
+      this.index.put(resource);
+      changes.push(change('CREATED', undefined, resource, newest, 'sync'));
+    }
+    this.position = newest;
+    this.synced = true;
+    for (const c of changes) this.tell(c);
+    this.tellSynced('sync');
+  }
+
+  private async startWatch(): Promise<void> {
+    if (this.stopped.signal.aborted) throw new WatchError('CLOSED', `cache of ${this.topic} was closed`);
+    const handlers: RoutedHandlers = {
+      onEvent: (event, ctx) => this.applyEvent(event, ctx.signal),
+      onResync: (notice) => this.resync(notice),
+      onLive: () => this.wentLive(),
+      onError: (error) => this.report(error),
+    };
+    // A stop before the start resolved is the start's to tell (its rejection), unless the start resolved anyway (a
+    // handler that failed for good during the first catch-up).
+    let started = false;
+    let stoppedBy: WatchError | undefined;
+    const watch = this.ctx.watch(handlers, this.positions(), (error) => {
+      if (started) this.fail(error);
+      else stoppedBy = error;
+    });
+    this.watch = watch;
+    try {
+      await watch.start();
+    } catch (err) {
+      // A watch whose start failed is over: a retryable failure tries a new one.
+      if (this.watch === watch) this.watch = undefined;
+      throw err;
+    }
+    started = true;
+    if (stoppedBy !== undefined) this.fail(stoppedBy);
+  }
+
+  /**
+   * The watch's positions: read from the cache (the stored or synced position), never written — a position is stored
+   * only with the resources that reflect it (the store writer's job).
+   */
+  private positions(): SequenceProvider {
+    return {
+      getSequence: () => this.position,
+      setSequence: () => undefined,
+      resetSequence: () => undefined,
+    };
+  }
+
+  private wentLive(): void {
+    if (this.error !== undefined || this.stopped.signal.aborted) return;
+    this.settle();
+  }
+
+  /** Applies one event, in order: its changes told, then queued for the store at its sequence id. */
+  private async applyEvent(event: WatchEvent, signal: AbortSignal): Promise<void> {
+    // A reader of changes() that is behind holds the events back (and with them the stream).
+    await this.streams.whenRoom();
+    await this.exclusive(async () => {
+      this.check();
+      let changes: ResourceChange[];
+      try {
+        changes = await this.changesOf(event, signal);
+      } catch (err) {
+        const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: event ${event.sequenceId}`);
+        // Retryable: the handler's retry fetches again. Permanent (refused, a broken answer): the cache stops.
+        if (!error.retryable) this.fail(error);
+        throw error;
+      }
+      this.position = event.sequenceId;
+      for (const c of changes) this.tell(c);
+      await this.writer.add(changes.map(stored), event.sequenceId);
+    });
+  }
+
+  /** What `event` changes, applied to the index. */
+  private async changesOf(event: WatchEvent, signal: AbortSignal): Promise<ResourceChange[]> {
+    const { selfLink, id } = event.payload.metadata;
+    const at = event.sequenceId;
+    switch (event.type) {
+      case 'DELETED': {
+        // Only the resource the event deleted: a newer one created under the same link since stays.
+        if (this.index.get(selfLink)?.metadata.id !== id) return [];
+        return [change('DELETED', this.index.remove(selfLink), undefined, at, 'event')];
+      }
+      case 'CREATED':
+      case 'UPDATED':
+      case 'SUBRESOURCEUPDATED': {
+        // The service's own text: one that is not a self link must not reach a URL, nor read as a bad argument.
+        if (!isResourceLink(selfLink))
+          throw new WatchError('PROTOCOL', `cache of ${this.topic}: event ${at} names no usable self link`);
+        const outcome = await this.fetch(event, signal);
+        if (outcome.resource !== undefined) return this.put(outcome.resource, at, 'event');
+        // Gone (404): deleted since the event; its DELETED event comes later and finds nothing.
+        const held = this.index.remove(selfLink);
+        return held === undefined ? [] : [change('DELETED', held, undefined, at, 'event')];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /**
+   * The one place the cache fetches an event's resource: the whole resource, merged onto the held copy for a
+   * subresource (at apply time: the copy held now). Fetch mode's prefetch (part A) replaces this call.
+   */
+  private fetch(event: WatchEvent, signal: AbortSignal): Promise<FetchOutcome> {
+    const held = this.index.get(event.payload.metadata.selfLink);
+    return fetchForEvent(this.ctx.resources, event, undefined, held, signal);
+  }
+
+  /** Puts `resource` in place of what its self link holds: its changes (none when nothing changed). */
+  private put(resource: Resource, at: number, cause: ResourceChange['cause']): ResourceChange[] {
+    const before = this.index.get(resource.metadata.selfLink);
+    if (before !== undefined && isDeepStrictEqual(before, resource)) return [];
+    this.index.put(resource);
+    if (before === undefined) return [change('CREATED', undefined, resource, at, cause)];
+    // Another id under the same self link: the one held was deleted and a new one created.
+    if (before.metadata.id !== resource.metadata.id)
+      return [change('DELETED', before, undefined, at, cause), change('CREATED', undefined, resource, at, cause)];
+    return [change('UPDATED', before, resource, at, cause)];
+  }
+
+  /** History no longer reaches the position: every collection listed again, the differences told, stored whole. */
+  private resync(notice: ResyncNotice): Promise<void> {
+    return this.exclusive(async () => {
+      this.check();
+      const { collections, resources } = await this.retrying('re-list', () =>
+        listTopic(this.ctx.resources, this.topic, this.listing()),
+      );
+      const at = notice.newestSequenceId;
+      const changes = this.replaceWhere(() => true, resources, at, 'resync');
+      await this.writer.replace([...this.index.all()], at);
+      this.collections = collections;
+      this.position = at;
+      for (const c of changes) this.tell(c);
+      this.tellSynced('resync');
+    });
+  }
+
+  /**
+   * Replaces the held resources `inScope` keeps with `resources`: a `DELETED` made up for each one the list lacks,
+   * then the list put. Returns the changes.
+   */
+  private replaceWhere(
+    inScope: (r: Resource) => boolean,
+    resources: readonly Resource[],
+    at: number,
+    cause: ResourceChange['cause'],
+  ): ResourceChange[] {
+    const listed = new Set(resources.map((r) => r.metadata.selfLink));
+    const changes: ResourceChange[] = [];
+    for (const held of [...this.index.all()]) {
+      if (!inScope(held) || listed.has(held.metadata.selfLink)) continue;
+      this.index.remove(held.metadata.selfLink);
+      changes.push(change('DELETED', held, undefined, at, cause));
+    }
+    for (const resource of resources) changes.push(...this.put(resource, at, cause));
+    return changes;
+  }
+
+  /** Arms the next validation, when `validateEveryMs` asks for them. */
+  private armValidation(): void {
+    const every = this.options.validateEveryMs;
+    if (every === 0 || this.stopped.signal.aborted) return;
+    this.validation = this.ctx.clock.setTimeout(() => {
+      void this.validate().finally(() => this.armValidation());
+    }, every);
+  }
+
+  /**
+   * Compares each collection's count with the cache's and lists again those that differ (a missed event, a store
+   * that lost a write): one at a time with the events.
+   */
+  private async validate(): Promise<void> {
+    // Not live (catching up, reconnecting): the counts would differ by the events still to come.
+    if (!this.live) return;
+    try {
+      await this.exclusive(async () => {
+        if (this.collections.length === 0) {
+          // Loaded from the store: the topic's collections were not read in this process yet.
+          const watchTopic = await this.ctx.resources.get(this.topic, { signal: this.stopped.signal });
+          this.collections = topicCollections(this.topic, watchTopic, this.options.plurals);
+        }
+        for (const collection of this.collections) {
+          this.check();
+          const signal = this.stopped.signal;
+          const counted = await this.ctx.resources.count(collection.link, { signal });
+          let held = 0;
+          for (const r of this.index.all()) if (collectionHolds(collection, r)) held += 1;
+          if (counted === held) continue;
+          this.ctx.log.warn('cache validation: a collection differs from the service, listing it again', {
+            topic: this.topic,
+            collection: collection.link,
+            counted,
+            held,
+          });
+          const listed = await listCollection(this.ctx.resources, collection, this.listing());
+          const at = this.position ?? 0;
+          const changes = this.replaceWhere((r) => collectionHolds(collection, r), listed, at, 'validation');
+          if (changes.length === 0) continue;
+          // Stored whole: the store's positions only grow, and this change has no position of its own.
+          await this.writer.replace([...this.index.all()], at);
+          for (const c of changes) this.tell(c);
+        }
+      });
+    } catch (err) {
+      const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: validation`);
+      if (this.stopped.signal.aborted) return;
+      // A validation that could not run is tried again at the next; a broken answer stops the cache.
+      if (error.retryable) this.report(error);
+      else this.fail(error);
+    }
+  }
+
+  private listing(): ListingOptions {
+    const { pageSize, listConcurrency, plurals } = this.options;
+    return { pageSize, concurrency: listConcurrency, plurals, signal: this.stopped.signal };
+  }
+
+  /** Runs `work` after everything serialized before it (events, re-lists, validations). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work, work);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs `work` until it succeeds, retrying retryable failures with the manager's backoff; throws the others. */
+  private async retrying<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(this.ctx.backoff, () => this.ctx.clock.random());
+    for (;;) {
+      this.check();
+      try {
+        return await work();
+      } catch (err) {
+        const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: ${what}`);
+        if (this.stopped.signal.aborted)
+          throw this.error ?? new WatchError('CLOSED', `cache of ${this.topic} was closed`);
+        if (error.retryable !== true) throw error;
+        this.report(error);
+        const delay = Math.max(backoff.next(), error.retryAfterMs ?? 0);
+        await sleep(this.ctx.clock, delay, this.stopped.signal);
+      }
+    }
+  }
+
+  private check(): void {
+    if (this.error !== undefined) throw this.error;
+    if (this.stopped.signal.aborted) throw new WatchError('CLOSED', `cache of ${this.topic} was closed`);
+  }
+
+  /** Stops for good with `error`: told, ready() rejects, the iterators throw it, the watch closes. */
+  private fail(error: WatchError): void {
+    if (this.error !== undefined || this.closing !== undefined) return;
+    this.error = error;
+    this.ctx.log.error('the resource cache stopped', { topic: this.topic, code: error.code, error: error.message });
+    this.report(error);
+    this.stop();
+    this.settle(error);
+    this.streams.close(error);
+    void this.watch?.close();
+  }
+
+  private stop(): void {
+    this.stopped.abort();
+    this.validation?.cancel();
+  }
+
+  private settle(error?: WatchError): void {
+    const waiter = this.settleReady;
+    this.settleReady = undefined;
+    if (waiter === undefined) return;
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+
+  private report(error: WatchError): void {
+    try {
+      this.options.onError?.(error);
+    } catch (err) {
+      this.ctx.log.error('a cache onError threw', { topic: this.topic, error: errorMessage(err) });
+    }
+  }
+
+  private tell(c: ResourceChange): void {
+    this.streams.tell(c);
+    this.emit('change', c);
+  }
+
+  private tellSynced(cause: CacheSynced['cause']): void {
+    const synced: CacheSynced = {
+      topic: this.topic,
+      resources: this.index.size,
+      sequenceId: this.position ?? 0,
+      cause,
+    };
+    this.emit('synced', synced);
+  }
+
+  private emit<T>(event: 'change' | 'synced', value: T): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        (listener as Listener<T>)(value);
+      } catch (err) {
+        this.ctx.log.error(`a cache '${event}' listener threw`, { topic: this.topic, error: errorMessage(err) });
+      }
+    }
+  }
+}
+
+function change(
+  type: ResourceChange['type'],
+  before: Resource | undefined,
+  after: Resource | undefined,
+  sequenceId: number,
+  cause: ResourceChange['cause'],
+): ResourceChange {
+  const selfLink = (after ?? before)?.metadata.selfLink ?? '';
+  const kind = (after ?? before)?.kind ?? '';
+  return Object.freeze({ type, selfLink, kind, before, after, sequenceId, cause });
+}
+
+/** `/{group}/{version}[/{scopePlural}/{scopeName}]/{plural}/{name}`: plain segments, none `.` or `..`. */
+function isResourceLink(link: string): boolean {
+  const segments = link.split('/');
+  return (
+    segments[0] === '' &&
+    (segments.length === 5 || segments.length === 7) &&
+    segments.slice(1).every((s) => /^[A-Za-z0-9._~-]+$/.test(s) && s !== '.' && s !== '..')
+  );
+}
+
+function stored(c: ResourceChange): StoredChange {
+  return c.after === undefined ? { op: 'delete', selfLink: c.selfLink } : { op: 'put', resource: c.after };
+}
