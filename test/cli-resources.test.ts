@@ -1,14 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FakeWatchService } from 'watch-manager/testing';
+import type { FakeWatchService, WatchTopicFilter } from 'watch-manager/testing';
 import type { Resource, WatchEvent, WatchEventType } from 'watch-manager';
 import { eventRecord, resourceLine, resourceRecord, syncedLine, syncedRecord } from '../src/cli/records';
-import { captured, cliArgs, scanForSecrets, startService, token } from './support/harness';
+import { captured, cliArgs, scanForSecrets, startService, token, until } from './support/harness';
 import { exitCode } from './support/exit-code';
+import { endsWithParent } from './support/watchdog';
 
 scanForSecrets();
 
@@ -34,6 +35,42 @@ function watchTail(args: string[]): Promise<Run> {
       resolve({ code: exitCode(err), err: stderr, records });
     });
   });
+}
+
+interface Tail {
+  records: () => Array<Record<string, unknown>>;
+  signal: (name: NodeJS.Signals) => void;
+  exited: Promise<Run>;
+}
+
+/** Starts the real `watch-tail` binary; its records can be read while it runs. */
+function startTail(args: string[]): Tail {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  endsWithParent(child);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+    captured.push(chunk);
+  });
+  const records = (): Array<Record<string, unknown>> =>
+    out
+      .split('\n')
+      .filter((line) => line.endsWith('}'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  // Ended if it runs past its time (as execFile's timeout does), so that a tail waiting for records that never come
+  // fails with its own output rather than the test's timeout.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  child.once('close', () => clearTimeout(deadline));
+  return {
+    records,
+    signal: (name) => void child.kill(name),
+    // 'close', not 'exit': only then has all of the child's output been read.
+    exited: new Promise((resolve) =>
+      child.once('close', (code) => resolve({ code: code ?? -1, err, records: records() })),
+    ),
+  };
 }
 
 describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeout: 120_000 }, () => {
@@ -124,6 +161,164 @@ describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeou
     assert.equal(service.resource(link('svc-d')), undefined);
     // One GET per fetched event: DELETED is never fetched.
     assert.equal(service.resourceCounters.gets - gets, 5);
+  });
+
+  it('--cache: an initial sync (a synced record), then the events after it; a restart resumes without listing; --dump writes every cached resource ordered by topic then self link and exits 0', async () => {
+    // Given in the order opposite to the dump's: the dump orders by topic, not by the command line.
+    const zeta = '/management/v1alpha1/watchtopics/cli-cache-zeta';
+    const alpha = '/management/v1alpha1/watchtopics/cli-cache-alpha';
+    // Topics of other kinds: the fake keeps one resource state for all its topics, and a topic's events are all that
+    // reach its cache.
+    const anyEnvironment = { kind: 'Environment', name: '*' };
+    const filter = (group: string, kind: string): WatchTopicFilter => ({
+      group,
+      kind,
+      name: '*',
+      scope: anyEnvironment,
+      type: ['created', 'updated', 'deleted'],
+    });
+    service.createTopic(zeta, {
+      filters: [filter('management', 'AccessRequest'), filter('catalog', 'ConsumerInstance')],
+    });
+    service.createTopic(alpha, { filters: [filter('management', 'APIService')] });
+    const publishZeta = (count: number): WatchEvent[] =>
+      Array.from({ length: count }, (_, i) =>
+        service.publish(zeta, i % 2 === 0 ? { kind: 'AccessRequest' } : { kind: 'ConsumerInstance', group: 'catalog' }),
+      );
+    publishZeta(40);
+    service.publishMany(alpha, 20, { kind: 'APIService' });
+    const cache = path.join(dir, 'cache');
+    const args = [
+      ...base,
+      '--api-url',
+      service.resourceApiUrl,
+      '--topic',
+      zeta,
+      '--topic',
+      alpha,
+      '--cache',
+      cache,
+      '--json',
+    ];
+    const synced = (records: Array<Record<string, unknown>>): Array<Record<string, unknown>> =>
+      records.filter((r) => r.record === 'synced');
+    const events = (records: Array<Record<string, unknown>>): Array<[unknown, unknown]> =>
+      records.filter((r) => r.record === 'event').map((r) => [r.topic, r.sequenceId]);
+
+    // A first run: each topic synced at the newest event before its lists, then every event after it: one published
+    // while zeta's list is read (an update, so the count is the same whether the list saw it or not) too.
+    const updated = service.coveredResources(zeta).find((r) => r.kind === 'AccessRequest') as Resource;
+    const { kind: scopeKind, name: scopeName } = updated.metadata.scope as { kind: string; name: string };
+    let midList: number | undefined;
+    service.setResourceFaults({
+      beforePage: ({ collection }) => {
+        if (midList !== undefined || !collection.includes('accessrequests')) return;
+        midList = service.publish(zeta, {
+          type: 'UPDATED',
+          kind: 'AccessRequest',
+          name: updated.name,
+          scope: { kind: scopeKind, name: scopeName },
+        }).sequenceId;
+      },
+    });
+    const newest = {
+      zeta: (publishZeta(1)[0] as WatchEvent).sequenceId,
+      alpha: service.publish(alpha, { kind: 'APIService' }).sequenceId,
+    };
+    const listsBefore = service.resourceCounters.lists;
+    const first = startTail([...args, '--max-events', '5']);
+    await until('both topics synced', () => synced(first.records()).length === 2, 60_000);
+    assert.deepEqual(
+      synced(first.records()).sort((a, b) => String(a.topic).localeCompare(String(b.topic))),
+      [
+        { record: 'synced', topic: alpha, resources: service.coveredResources(alpha).length, sequenceId: newest.alpha },
+        { record: 'synced', topic: zeta, resources: service.coveredResources(zeta).length, sequenceId: newest.zeta },
+      ],
+    );
+    assert.ok(service.resourceCounters.lists > listsBefore, 'the first run listed the topics');
+    service.setResourceFaults({});
+    assert.ok(midList !== undefined, 'an event was published while zeta was listed');
+    const z = publishZeta(2).map((e) => e.sequenceId);
+    const a = service.publishMany(alpha, 2, { kind: 'APIService' }).map((e) => e.sequenceId);
+    const firstRun = await first.exited;
+    assert.equal(firstRun.code, 0, firstRun.err);
+    assert.deepEqual(
+      events(firstRun.records).sort(),
+      [...a.map((n) => [alpha, n]), ...[midList, ...z].map((n) => [zeta, n])].sort(),
+      'exactly the events after each sync',
+    );
+    const firstRecord = firstRun.records.findIndex((r) => r.record === 'event');
+    assert.equal(synced(firstRun.records.slice(firstRecord)).length, 0, 'synced records before any event');
+
+    // Changes while it is down; a restart with --dump: no list, the cache brought up to date by the events.
+    const down = [
+      service.publish(zeta, { type: 'CREATED', kind: 'AccessRequest', name: 'ar-new', scope: ENV }).sequenceId,
+      publishZeta(3).map((e) => e.sequenceId),
+    ].flat();
+    const victim = service.coveredResources(alpha)[0] as Resource;
+    const place = victim.metadata.scope as { kind: string; name: string };
+    service.publish(alpha, {
+      type: 'DELETED',
+      kind: 'APIService',
+      name: victim.name,
+      scope: { kind: place.kind, name: place.name },
+    });
+    const listsAtRestart = service.resourceCounters.lists;
+    const dump = await startTail([...args, '--dump']).exited;
+    assert.equal(dump.code, 0, dump.err);
+    assert.equal(service.resourceCounters.lists, listsAtRestart, 'a restart lists nothing');
+    assert.deepEqual(synced(dump.records), []);
+    assert.deepEqual(events(dump.records), [], '--dump writes no event');
+    const expected = [alpha, zeta].flatMap((topic) =>
+      service
+        .coveredResources(topic)
+        .map((resource) => ({ record: 'resource', topic, selfLink: resource.metadata.selfLink, resource }))
+        .sort((x, y) => (x.selfLink < y.selfLink ? -1 : x.selfLink > y.selfLink ? 1 : 0)),
+    );
+    assert.deepEqual(
+      dump.records.map((r) => `${String(r.topic)} ${String(r.selfLink)}`),
+      expected.map((r) => `${r.topic} ${r.selfLink}`),
+    );
+    assert.deepEqual(dump.records, JSON.parse(JSON.stringify(expected)));
+    assert.ok(expected.some((r) => r.resource.name === 'ar-new'));
+
+    // The events the first run did not write, after the last it wrote: the positions are kept in the directory.
+    const resumed = await startTail([...args, '--fetch', '--max-events', String(down.length + 1)]).exited;
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.equal(service.resourceCounters.lists, listsAtRestart, 'still no list');
+    assert.deepEqual(synced(resumed.records), []);
+    assert.deepEqual(
+      events(resumed.records).filter(([topic]) => topic === zeta),
+      down.map((n) => [zeta, n]),
+    );
+    // With --fetch too: a resource (or gone) on every event but a DELETED.
+    const fetched = resumed.records
+      .filter((r) => r.record === 'event')
+      .map((r) => [r.type, 'resource' in r || r.gone === true]);
+    assert.ok(
+      fetched.every(([type, has]) => has === (type !== 'DELETED')),
+      JSON.stringify(fetched),
+    );
+  });
+
+  it('--cache: a directory another watch-tail holds is refused (exit 1, STATE_LOCKED); SIGTERM ends the holder with 0', async () => {
+    const topic = '/management/v1alpha1/watchtopics/cli-cache-locked';
+    service.createTopic(topic);
+    service.publishMany(topic, 5);
+    const cache = path.join(dir, 'cache-locked');
+    const args = [...base, '--api-url', service.resourceApiUrl, '--topic', topic, '--cache', cache, '--json'];
+    const holder = startTail(args);
+    try {
+      await until('the holder synced', () => holder.records().some((r) => r.record === 'synced'), 60_000);
+      const second = await watchTail(args);
+      assert.equal(second.code, 1, second.err);
+      // The last line (a Node.js line past its end of life is told first, once the flags are accepted).
+      assert.match(second.err, /(^|\n)watch-tail: STATE_LOCKED: resource store [^\n]+ is locked by process [^\n]+\n$/);
+    } finally {
+      holder.signal('SIGTERM');
+    }
+    const held = await holder.exited;
+    assert.equal(held.code, 0, held.err);
   });
 
   it('without --fetch: event records are as they always were, and no resource is read', async () => {
