@@ -59,4 +59,25 @@ export const cliMutants: Mutant[] = [
     replace: 'if (fromGiven && config.dump)',
     tests: [CLI_RESOURCES],
   },
+  {
+    // --cache: a topic's events from the newest one, not from its cache's sync: those between are in no record
+    name: 'cli-cache-events-from-latest',
+    find: '{ ...watchOptions, from: await cachedPosition(cache) }',
+    replace: "{ ...watchOptions, from: (await cachedPosition(cache), 'latest') }",
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --cache: the event records' positions kept nowhere: a restart writes from the cache's position, not the tail's
+    name: 'cli-cache-positions-not-kept',
+    find: "options.sequenceProvider = new FileSequenceStore(path.join(directory, 'positions.json'));",
+    replace: 'void path;',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --dump: the topics in the command line's order, not ordered
+    name: 'cli-dump-topics-unordered',
+    find: '.sort((a, b) => byText(a.topic, b.topic))',
+    replace: '',
+    tests: [CLI_RESOURCES],
+  },
 ];
