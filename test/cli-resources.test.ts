@@ -301,6 +301,48 @@ describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeou
     );
   });
 
+  it('--cache: a stored position history no longer holds is re-listed: a synced record at the newest event, and the cache equals the service', async () => {
+    const topic = '/management/v1alpha1/watchtopics/cli-cache-purged';
+    service.createTopic(topic, {
+      filters: [
+        {
+          group: 'management',
+          kind: 'AccessRequest',
+          name: '*',
+          scope: { kind: 'Environment', name: '*' },
+          type: ['created', 'updated', 'deleted'],
+        },
+      ],
+    });
+    service.publishMany(topic, 10, { kind: 'AccessRequest' });
+    const cache = path.join(dir, 'cache-purged');
+    const args = [...base, '--api-url', service.resourceApiUrl, '--topic', topic, '--cache', cache, '--json', '--dump'];
+    const first = await watchTail(args);
+    assert.equal(first.code, 0, first.err);
+    // While it is down: changes, and the history of all of them purged (a resume from the stored position is 410).
+    const newest = service.publishMany(topic, 30, { kind: 'AccessRequest' }).at(-1)?.sequenceId as number;
+    service.purgeHistory(topic, newest);
+    const lists = service.resourceCounters.lists;
+    const second = await watchTail(args);
+    assert.equal(second.code, 0, second.err);
+    assert.ok(service.resourceCounters.lists > lists, 'listed again');
+    const covered = service.coveredResources(topic);
+    assert.deepEqual(
+      second.records.filter((r) => r.record === 'synced'),
+      [{ record: 'synced', topic, resources: covered.length, sequenceId: newest }],
+    );
+    assert.deepEqual(
+      second.records.filter((r) => r.record === 'resource').map((r) => r.resource),
+      JSON.parse(
+        JSON.stringify(
+          [...covered].sort((a, b) =>
+            a.metadata.selfLink < b.metadata.selfLink ? -1 : a.metadata.selfLink > b.metadata.selfLink ? 1 : 0,
+          ),
+        ),
+      ),
+    );
+  });
+
   it('--cache: a directory another watch-tail holds is refused (exit 1, STATE_LOCKED); SIGTERM ends the holder with 0', async () => {
     const topic = '/management/v1alpha1/watchtopics/cli-cache-locked';
     service.createTopic(topic);
