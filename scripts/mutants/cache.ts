@@ -93,10 +93,11 @@ export const cacheMutants: Mutant[] = [
     tests: [RESOURCE_CACHE],
   },
   {
-    // A fetch refused for good is retried as a handler's failure instead of stopping the cache with its code.
+    // A fetch refused for good stops the cache's watch (fetch mode) but not the cache: it is only told, its iterators
+    // wait for ever instead of ending with the code.
     name: 'cache-permanent-fetch-failure',
-    find: 'if (!error.retryable) this.fail(error); throw error;',
-    replace: 'if (error.retryable) this.fail(error); throw error;',
+    find: 'if (started) this.fail(error);',
+    replace: 'if (started) this.report(error);',
     tests: [RESOURCE_CACHE],
   },
 ];
