@@ -425,7 +425,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock,
       backoff: reconnect,
       log: this.log,
-      watch: (handlers, positions, stopped) => this.cacheWatch(id, topic, handlers, positions, stopped),
+      watch: (handlers, positions, stopped) =>
+        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -441,15 +442,24 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return cache;
   }
 
-  /** The watch of a cache: one event at a time, retried patiently (a fetch that failed), its positions the cache's. */
+  /**
+   * The watch of a cache: one event applied at a time, in fetch mode (each event's resource fetched ahead,
+   * `fetchConcurrency` at once; a failed fetch fails the watch as in any fetch mode), its positions the cache's.
+   */
   private cacheWatch(
     id: string,
     topic: string,
+    fetchConcurrency: number,
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
   ): CacheWatch {
-    const resolved = resolveWatchOptions({ concurrency: 1, maxAttempts: 100, handlerTimeoutMs: 0 });
+    const resolved = resolveWatchOptions({
+      concurrency: 1,
+      maxAttempts: 100,
+      handlerTimeoutMs: 0,
+      fetch: { concurrency: fetchConcurrency },
+    });
     return new TopicWatch(
       id,
       topic,
