@@ -22,7 +22,7 @@ scanForSecrets();
 // again over the same store: each start must resume from the store (never a re-list: the service's list and HEAD
 // requests are counted), and the last one, once live at the topic's newest id, must equal
 // service.coveredResources(topic) exactly, its changes (on top of what it loaded) adding up to it, and so must the
-// store. Replay with WM_PROPERTY_SEED=<seed> (printed); WM_CRASH_RUNS=<n> for more runs.
+// store. Replay with WM_PROPERTY_SEED=<seed> and WM_PROPERTY_PATH=<path> (printed); WM_CRASH_RUNS=<n> for more runs.
 
 const SEED = Number(process.env.WM_PROPERTY_SEED ?? 20_261_207);
 const RUNS = Number(process.env.WM_CRASH_RUNS ?? 10);
@@ -247,6 +247,8 @@ describe('the resource cache across kill -9 (issue 23)', () => {
       const started = Date.now();
       await fc.assert(fc.asyncProperty(scenario, run), {
         seed: SEED,
+        // fast-check's `path` of a failure (printed with the seed) replays that run first.
+        ...(process.env.WM_PROPERTY_PATH === undefined ? {} : { path: process.env.WM_PROPERTY_PATH }),
         numRuns: RUNS,
         endOnFailure: true,
         includeErrorInReport: true,

@@ -23,14 +23,15 @@ scanForSecrets();
 // The randomized test of the resource cache (issue 23). Random creates, updates, subresource updates, deletes across
 // three kinds (a scoped kind in one scope, a kind listed across scopes, an unscoped kind), 404s between an event and
 // its fetch, stream aborts, purged history (re-lists, moving while they are read), restarts over the same store (a
-// new manager: the store loaded, no list), initial lists that change while they are read. Oracle: once the service is
+// new manager: the store loaded), initial lists that change while they are read. Oracle: once the service is
 // quiet and the cache live at the topic's newest id, the cache equals service.coveredResources(topic), every
 // resource, every field; the changes each cache told, on top of what it loaded, add up to it, each `before` being what
 // was held; and the store, loaded afresh, holds the same at the newest id. Memory and file stores.
 //
 // One service for every run; each run has a topic and scopes of its own and deletes what it left in the collections
-// listed across scopes. Replay a failure with its seed (printed): WM_PROPERTY_SEED=<seed>, more runs:
-// WM_PROPERTY_RUNS=1000 node --conditions=watch-manager-source --import tsx --test test/cache-property.test.ts
+// listed across scopes. Replay a failure with its seed and path (both printed): WM_PROPERTY_SEED=<seed>
+// WM_PROPERTY_PATH=<path>; more runs: WM_PROPERTY_RUNS=1000 node --conditions=watch-manager-source --import tsx --test
+// test/cache-property.test.ts. The kill -9 part (file and PostgreSQL stores): test/cache-crash.test.ts.
 
 const SEED = Number(process.env.WM_PROPERTY_SEED ?? 20_261_207);
 const RUNS = Number(process.env.WM_PROPERTY_RUNS ?? 200);
@@ -334,6 +335,8 @@ describe('the resource cache, randomized (issue 23)', () => {
       const started = Date.now();
       await fc.assert(fc.asyncProperty(scenario, run), {
         seed: SEED,
+        // fast-check's `path` of a failure (printed with the seed) replays that run first.
+        ...(process.env.WM_PROPERTY_PATH === undefined ? {} : { path: process.env.WM_PROPERTY_PATH }),
         numRuns: RUNS,
         endOnFailure: true,
         includeErrorInReport: true,
