@@ -110,7 +110,10 @@ class CacheProcess {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
     };
-    return within(wait(), ms, `the cache process's '${prefix}' (stderr: ${this.stderr})`);
+    // The message read when the deadline passes: what the process said until then.
+    return within(wait(), ms, `the cache process's '${prefix}'`).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (stderr: ${this.stderr})`);
+    });
   }
 
   kill(): void {
@@ -129,7 +132,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
 
   before(async () => {
     [service, pg] = await Promise.all([startService(), startPostgres()]);
-    jwt = await token(service);
+    jwt = await token(service, { ttlMs: 3_600_000 }); // outlives the runs, even on a busy machine
     root = mkdtempSync(path.join(tmpdir(), 'wm-cache-crash-'));
   });
   after(async () => {

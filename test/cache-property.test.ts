@@ -135,7 +135,7 @@ describe('the resource cache, randomized (issue 23)', () => {
 
   before(async () => {
     service = await startService();
-    jwt = await token(service);
+    jwt = await token(service, { ttlMs: 3_600_000 }); // outlives the runs, even on a busy machine
     root = mkdtempSync(path.join(tmpdir(), 'wm-cache-property-'));
   });
   after(async () => {
