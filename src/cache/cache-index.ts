@@ -1,8 +1,13 @@
 import type { Resource } from '../core/resource';
 import type { CacheFilter } from './resource-cache';
 
-/** Freezes `value` and everything it holds: a cached resource is handed out as it is, so no reader may change it. */
-function deepFreeze<T>(value: T): T {
+/**
+ * Freezes `value` and everything it holds: a cached resource is handed out as it is, so no reader may change it.
+ * Called when a resource is handed out (read, or told in a change), not when it is put: an initial sync of many
+ * thousands of resources nobody reads yet must not pay for freezing them all (a resource is frozen once: a frozen
+ * one returns at once).
+ */
+export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   Object.freeze(value);
   for (const inner of Object.values(value as Record<string, unknown>)) deepFreeze(inner);
@@ -68,11 +73,13 @@ export class CacheIndex {
     return this.bySelfLink.values();
   }
 
-  /** Puts `resource` (frozen from now on) in place of what its self link held; returns what it replaced. */
+  /**
+   * Puts `resource` in place of what its self link held; returns what it replaced. The cache never changes a resource
+   * it holds; it is frozen when handed out ({@link deepFreeze}).
+   */
   put(resource: Resource): Resource | undefined {
     const selfLink = resource.metadata.selfLink;
     const before = this.remove(selfLink);
-    deepFreeze(resource);
     this.bySelfLink.set(selfLink, resource);
     this.byId.set(resource.metadata.id, selfLink);
     addTo(this.byKind, resource.kind, selfLink);

@@ -100,6 +100,11 @@ export class ChangeStreams {
     return it;
   }
 
+  /** Whether an iterator is open (a change told now is handed out). */
+  get listening(): boolean {
+    return this.open.size > 0;
+  }
+
   tell(change: ResourceChange): void {
     for (const it of this.open) it.push(change);
   }

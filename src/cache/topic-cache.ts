@@ -11,7 +11,7 @@ import { mergeSubresource } from '../resources/event-fetch';
 import type { ResourceClient } from '../resources/resource-client';
 import type { ResourceStore, StoredChange } from '../state/resource-store';
 import type { SequenceProvider } from '../state/sequence-provider';
-import { CacheIndex } from './cache-index';
+import { CacheIndex, deepFreeze } from './cache-index';
 import { ChangeStreams } from './change-stream';
 import type { CacheFilter, CacheSynced, ResourceCache, ResourceChange } from './resource-cache';
 import { StoreWriter } from './store-writer';
@@ -107,19 +107,19 @@ export class TopicCache implements ResourceCache {
   }
 
   get(selfLink: string): Resource | undefined {
-    return this.index.get(selfLink);
+    return deepFreeze(this.index.get(selfLink));
   }
 
   getById(id: string): Resource | undefined {
-    return this.index.getById(id);
+    return deepFreeze(this.index.getById(id));
   }
 
   list(filter?: CacheFilter): Resource[] {
-    return this.index.list(filter);
+    return frozen(this.index.list(filter));
   }
 
   referencing(selfLink: string): Resource[] {
-    return this.index.referencing(selfLink);
+    return frozen(this.index.referencing(selfLink));
   }
 
   get size(): number {
@@ -514,6 +514,11 @@ export class TopicCache implements ResourceCache {
   }
 
   private tell(c: ResourceChange): void {
+    // Handed out from here on (a listener, an iterator): frozen as a read is. Told to nobody, it is not handed out.
+    if (this.listeners.change.size > 0 || this.streams.listening) {
+      deepFreeze(c.before);
+      deepFreeze(c.after);
+    }
     this.streams.tell(c);
     this.emit('change', c);
   }
@@ -563,4 +568,10 @@ function isResourceLink(link: string): boolean {
 
 function stored(c: ResourceChange): StoredChange {
   return c.after === undefined ? { op: 'delete', selfLink: c.selfLink } : { op: 'put', resource: c.after };
+}
+
+/** `resources`, each frozen: the array is the caller's own. */
+function frozen(resources: Resource[]): Resource[] {
+  for (const r of resources) deepFreeze(r);
+  return resources;
 }
