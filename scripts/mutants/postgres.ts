@@ -12,6 +12,7 @@ import {
   POSTGRES_SESSIONS_ENDED,
   POSTGRES_STORE,
   REPLICAS,
+  REPLICA_CACHE,
   REPLICA_KILLS,
   REPLICA_WATCHES,
   RESTART,
@@ -432,6 +433,14 @@ export const postgresMutants: Mutant[] = [
     tests: [RESTART],
   },
   // ── issue 23: the resource store (postgres/postgres-resource-store.ts, resource-batches.ts) ─────────────────────
+  {
+    // A cache under a coordinator writes through the plain store: a deposed member's writes land after its
+    // successor's, and the stored position goes back.
+    name: 'resource-store-fenced-unfenced',
+    find: 'fenced(lease: TopicLease): ResourceStore {\n    return new FencedResourceStore(lease, {',
+    replace: 'fenced(lease: TopicLease): ResourceStore {\n    return this; new FencedResourceStore(lease, {',
+    tests: [REPLICA_CACHE],
+  },
   {
     // No transaction: each statement commits alone, and a write that fails part way leaves resources of no position.
     name: 'resource-store-no-transaction',

@@ -26,6 +26,16 @@ export interface CoordinatedWatchContext {
     agentStatus: AgentStatusFeed,
     changed: (from: WatchState, to: WatchState, error: WatchError | undefined) => void,
   ): TopicWatch;
+  /**
+   * The key whose lease it claims: its topic by default. A resource cache claims `<topic>#cache` (a self link never
+   * holds `#`), so that its lease and a `registerWatch` of the same topic are apart.
+   */
+  claimKey?: string;
+  /**
+   * Runs after a lease is won and before its engine starts (a cache loads its store under the lease): its failure is
+   * the engine's start failing.
+   */
+  prepare?(lease: TopicLease): Promise<void>;
   /** Called on every public state change of this watch. */
   stateChanged(watch: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void;
   /** Called when a lease of its topic was won, lost or let go here. */
@@ -103,7 +113,7 @@ export class CoordinatedWatch implements ManagedWatch {
     if (this.phase.is('closed')) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     this.move('standby');
     this.withdraw = this.ctx.coordinator.claim(
-      this.topic,
+      this.claimKey,
       (lease) => void this.won(lease),
       (error) => this.claimFailed(error),
     );
@@ -127,7 +137,7 @@ export class CoordinatedWatch implements ManagedWatch {
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     // A standby watch waits for another member; when none runs the topic, health() must see it.
-    const seen = cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.topic) : undefined;
+    const seen = cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.claimKey) : undefined;
     if (seen?.stalled !== undefined) status.stalled = seen.stalled;
     return { ...status, ...this.role(cur) };
   }
@@ -159,7 +169,7 @@ export class CoordinatedWatch implements ManagedWatch {
 
   private role(cur: { lease: TopicLease } | undefined): Pick<WatchStatus, 'role' | 'owner' | 'epoch'> {
     if (cur !== undefined) return { role: 'active', owner: cur.lease.owner, epoch: cur.lease.epoch };
-    const seen = this.ctx.coordinator.observed(this.topic);
+    const seen = this.ctx.coordinator.observed(this.claimKey);
     if (seen === undefined) return { role: 'standby' };
     return seen.owner === undefined
       ? { role: 'standby', epoch: seen.epoch }
@@ -193,7 +203,13 @@ export class CoordinatedWatch implements ManagedWatch {
     lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
     // A listener told of the win may have closed the watch (or the lease ended) meanwhile: the engine never starts.
     if (!this.phase.is('active') || this.current?.engine !== engine) return;
-    engine.start().catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
+    const prepare = this.ctx.prepare;
+    const started = prepare === undefined ? engine.start() : prepare(lease).then(() => engine.start());
+    started.catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
+  }
+
+  private get claimKey(): string {
+    return this.ctx.claimKey ?? this.topic;
   }
 
   private lost(lease: TopicLease, engine: TopicWatch): void {

@@ -32,6 +32,7 @@ import type {
   ManagerStatus,
   StateChange,
   WatchMetrics,
+  WatchState,
   WatchStatus,
 } from '../core/types';
 import { CoordinatedWatch } from './coordinated-watch';
@@ -403,8 +404,15 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     checkSelfLink(topic, 'topic');
     checkOptionHome(options, 'cache(...)');
     const resolved = resolveCacheOptions(options);
-    if (this.options.coordinator !== undefined)
-      throw new WatchError('INVALID_CONFIG', 'cache(): a manager with a coordinator cannot keep a resource cache yet');
+    const { coordinator } = this.options;
+    const store: ResourceStore = resolved.store ?? new MemoryResourceStore();
+    // Under a coordinator, every member may write the topic's rows: only writes fenced by the lease keep a deposed
+    // member's from landing after its successor's.
+    if (coordinator !== undefined && typeof store.fenced !== 'function')
+      throw new WatchError(
+        'INVALID_CONFIG',
+        `invalid argument 'options.store': a manager with a coordinator keeps a cache only in a store with fenced writes (PostgresResourceStore in the coordinator's database), not ${storeName(store)}`,
+      );
     for (const [id, existing] of this.caches) {
       if (existing.topic !== topic) continue;
       // One stopped for good is replaced, as a stopped watch is: it leaves status() and health().
@@ -416,7 +424,6 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is already cached by ${existing.id}`);
     }
     const id = `watch-${this.nextId++}`;
-    const store = resolved.store ?? new MemoryResourceStore();
     const { clock, reconnect } = this.options;
     const cache = new TopicCache(id, topic, resolved, {
       resources: this.resources,
@@ -425,7 +432,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock,
       backoff: reconnect,
       log: this.log,
-      watch: (handlers, positions, stopped) => this.cacheWatch(id, topic, handlers, positions, stopped),
+      coordinated: coordinator !== undefined,
+      watch: (handlers, positions, stopped, prepare) =>
+        this.cacheWatch(id, topic, handlers, positions, stopped, prepare),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -448,22 +457,36 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
+    prepare: (lease: TopicLease) => Promise<void>,
   ): CacheWatch {
     const resolved = resolveWatchOptions({ concurrency: 1, maxAttempts: 100, handlerTimeoutMs: 0 });
-    return new TopicWatch(
-      id,
-      topic,
-      handlers,
-      { ...resolved, liveWaitsForAcks: true },
-      {
-        ...this.engineContext(topic),
-        positions,
-        stateChanged: (w, from, to, error) => {
-          this.stateChanged(w, from, to, error);
-          if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
-        },
-      },
-    );
+    const wiring: WatchWiring = { ...resolved, liveWaitsForAcks: true };
+    const stateChanged = (w: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void => {
+      this.stateChanged(w, from, to, error);
+      if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
+    };
+    const { coordinator } = this.options;
+    if (coordinator === undefined)
+      return new TopicWatch(id, topic, handlers, wiring, { ...this.engineContext(topic), positions, stateChanged });
+    // Under a coordinator: the cache runs while this member holds the lease of `<topic>#cache` (apart from a
+    // registerWatch of the topic), loading its store after each lease won; its positions are stored with its
+    // resources, in the lease's transactions (the store's fenced writes), never by the engine.
+    return new CoordinatedWatch(id, topic, handlers, false, {
+      coordinator,
+      claimKey: `${topic}#cache`,
+      prepare,
+      engine: (lease, leaseHandlers, agentStatus, changed) =>
+        new TopicWatch(id, topic, leaseHandlers, wiring, {
+          ...this.engineContext(topic),
+          positions,
+          fencingToken: lease.epoch,
+          agentStatus,
+          stateChanged: (_w, from, to, error) => changed(from, to, error),
+        }),
+      stateChanged,
+      leaseChanged: (change) => this.emitSafely('lease', () => this.emit('lease', change)),
+      log: this.log,
+    });
   }
 
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
@@ -750,6 +773,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
  * A coordinator serves one manager: refused (`INVALID_CONFIG` naming `coordinator`) when another manager has it, or
  * when it is closed.
  */
+/** What an error message calls a store: its class's name. */
+function storeName(store: ResourceStore): string {
+  const name = (store as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'this store';
+}
+
 function refuseTaken(coordinator: Coordinator): void {
   if (coordinatorsTaken.has(coordinator))
     throw new WatchError(
