@@ -26,7 +26,7 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
     await c?.stop();
   });
 
-  const member = (name: string, schema: string, topic: string): ReplicaProcess => {
+  const member = (name: string, schema: string, topic: string, writeDelayMs = 0): ReplicaProcess => {
     const r = new ReplicaProcess(name, 'cache-replica.ts', {
       env: {
         WM_TARGET: c.service.target,
@@ -40,6 +40,7 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
         WM_MEMBER: name,
         WM_LEASE_MS: String(LEASE.leaseMs),
         WM_RENEW_MS: String(LEASE.renewMs),
+        WM_WRITE_DELAY_MS: String(writeDelayMs),
       },
     });
     c.replicas.push(r);
@@ -173,7 +174,8 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       await c.db.query(`CREATE SCHEMA ${schema}`);
       c.service.createTopic(topic);
       c.service.publishMany(topic, 40);
-      const members = [member('cache-c', schema, topic), member('cache-d', schema, topic)];
+      // Writes start 100 ms late: the member is frozen between events it applied and their write, made once woken.
+      const members = [member('cache-c', schema, topic, 100), member('cache-d', schema, topic, 100)];
       let readings: number[] = [];
       let positions: { stop(): Promise<number[]> } | undefined;
       const feed = publisher(topic, 15, 2);
