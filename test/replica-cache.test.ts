@@ -207,19 +207,26 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
         frozen.signal('SIGCONT');
         await until('the woken member says it lost the lease', () => frozen?.said('lost') === true, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 500)); // a late write would land meanwhile
+        // The woken member stands by again (or took the topic back already: the coordinator balances the two), and runs
+        // it once the other goes: it loads the store anew.
+        other.signal('SIGKILL');
+        await c.activeOf(schema, `${topic}#cache`, [frozen]);
+        const retakenAt = (await storedPosition(schema, topic)) ?? 0;
+        await c.untilAsync(
+          'the woken member writes again',
+          async () => ((await storedPosition(schema, topic)) ?? 0) > retakenAt + 20,
+        );
       } finally {
         frozen?.signal('SIGCONT');
         await feed.stop();
-      }
-      try {
-        await assertStoreIsService(schema, topic);
-      } finally {
+        // Read through the freeze, the take-over, the woken member's lost writes and its own take-over.
         readings = (await positions?.stop()) ?? [];
       }
+      await assertStoreIsService(schema, topic);
       assertNeverBack(readings);
       const said = frozen.lines.filter((l) => l.event === 'error' || l.event === 'lost');
       t.diagnostic(
-        `the woken member said: ${said.map((l) => `${l.event} ${l.code ?? ''}`).join(' | ')}; ${readings.length} readings`,
+        `the woken member said: ${said.map((l) => `${l.event} ${l.code ?? ''} ${l.message ?? ''}`).join(' | ')}; ${readings.length} readings`,
       );
     },
   );

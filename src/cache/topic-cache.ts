@@ -392,8 +392,9 @@ export class TopicCache implements ResourceCache {
         changes = await this.changesOf(event, signal);
       } catch (err) {
         const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: event ${event.sequenceId}`);
-        // Retryable: the handler's retry fetches again. Permanent (refused, a broken answer): the cache stops.
-        if (!error.retryable) this.fail(error);
+        // Retryable: the handler's retry fetches again. Permanent (refused, a broken answer): the cache stops. Cut
+        // short by its watch stopping (a lease lost, a close): the watch's stop says why, not this.
+        if (!error.retryable && !signal.aborted) this.fail(error);
         throw error;
       }
       this.position = event.sequenceId;
