@@ -137,7 +137,8 @@ export class CoordinatedWatch implements ManagedWatch {
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     // A standby watch waits for another member; when none runs the topic, health() must see it.
-    const seen = cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.claimKey) : undefined;
+    const seen =
+      cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.claimKey) : undefined;
     if (seen?.stalled !== undefined) status.stalled = seen.stalled;
     return { ...status, ...this.role(cur) };
   }
@@ -203,8 +204,8 @@ export class CoordinatedWatch implements ManagedWatch {
     lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
     // A listener told of the win may have closed the watch (or the lease ended) meanwhile: the engine never starts.
     if (!this.phase.is('active') || this.current?.engine !== engine) return;
-    const prepare = this.ctx.prepare;
-    const started = prepare === undefined ? engine.start() : prepare(lease).then(() => engine.start());
+    const started =
+      this.ctx.prepare === undefined ? engine.start() : this.ctx.prepare(lease).then(() => engine.start());
     started.catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
   }
 

@@ -13,7 +13,7 @@ import { checkChanges, checkPosition, checkResource, checkTopic } from './resour
  */
 export const DATABASE_IDENTITY = `SELECT current_database() || ' started ' || pg_postmaster_start_time()::text AS id`;
 
-/** How long a fenced write may sit idle in its transaction when the lease does not say (not a PostgresCoordinator's). */
+/** How long a fenced write may sit idle in a transaction when its lease does not say (another coordinator's). */
 const DEFAULT_IDLE_LIMIT_MS = 30_000;
 
 /** What a {@link FencedResourceStore} gets of the `PostgresResourceStore` it fences. */
