@@ -1,7 +1,11 @@
 import './support/harness';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Resource } from 'watch-manager';
+import { FileResourceStore, WatchError, WatchManager, type Resource } from 'watch-manager';
+import { PostgresCoordinator, PostgresResourceStore } from 'watch-manager/postgres';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { scanForSecrets, until } from './support/harness';
 import { ReplicaProcess } from './support/replica-process';
 import { RENEW_MS, ReplicaCluster, topicName } from './support/replica-cluster';
@@ -230,4 +234,56 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       );
     },
   );
+
+  it('a coordinator needs a store with fenced writes, in its own database: INVALID_CONFIG naming the store', async () => {
+    const schema = 'cache_refused';
+    const topic = topicName(42);
+    c.service.createTopic(topic);
+    await c.db.query('CREATE DATABASE elsewhere');
+    const manager = (connectionString: string): WatchManager =>
+      new WatchManager({
+        target: c.service.target,
+        historyUrl: c.service.historyUrl,
+        apiUrl: c.service.resourceApiUrl,
+        tenantId: c.service.tenantId,
+        getToken: () => c.jwt,
+        tls: false,
+        coordinator: new PostgresCoordinator({ connectionString, schema, memberId: 'refused', ...LEASE }),
+      });
+    const m = manager(c.pg.connectionString);
+    const directory = mkdtempSync(path.join(tmpdir(), 'replica-cache-'));
+    const file = new FileResourceStore({ directory });
+    const otherDatabase = c.pg.connectionString.replace(/\/postgres$/, '/elsewhere');
+    const elsewhere = new PostgresResourceStore({ connectionString: otherDatabase, schema });
+    try {
+      for (const [store, name] of [
+        [undefined, 'MemoryResourceStore'],
+        [file, 'FileResourceStore'],
+      ] as const) {
+        const err = await m.cache(topic, store === undefined ? {} : { store }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG', String(err));
+        assert.match(err.message, new RegExp(`options\\.store.*${name}`));
+      }
+      // In another database than the coordinator's: the lease's transaction could not fence its writes.
+      const cache = await m.cache(topic, { store: elsewhere });
+      const err = await cache.ready().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WatchError && err.code === 'INVALID_CONFIG', String(err));
+      assert.match(err.message, /another database than its coordinator/);
+      const { rows } = await c.db.query(
+        `SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'resource_topics'`,
+        [schema],
+      );
+      assert.equal(rows.length, 0, "nothing written in the coordinator's database");
+    } finally {
+      await m.close();
+      await elsewhere.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 });

@@ -442,6 +442,14 @@ export const postgresMutants: Mutant[] = [
     tests: [REPLICA_CACHE],
   },
   {
+    // Fenced writes of a store in another database than the coordinator's: never checked, they run their statements
+    // in the coordinator's database (where the store's tables may not be, or be another store's).
+    name: 'resource-store-fenced-database-unchecked',
+    find: 'private sameDatabase = false;',
+    replace: 'private sameDatabase = true;',
+    tests: [REPLICA_CACHE],
+  },
+  {
     // No transaction: each statement commits alone, and a write that fails part way leaves resources of no position.
     name: 'resource-store-no-transaction',
     find: "await client.query('BEGIN');\n      await work(client);",
