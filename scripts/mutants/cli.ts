@@ -2,7 +2,7 @@
  * The mutants of the code in src/cli/: watch-tail.
  */
 import type { Mutant } from './mutant';
-import { CLI, CLI_POSTGRES } from './tests';
+import { CLI, CLI_POSTGRES, CLI_RESOURCES } from './tests';
 
 export const cliMutants: Mutant[] = [
   // ── Coordinated watches (coordinated-watch.ts, postgres transactions, watch-tail --postgres) ─────────────────
@@ -35,5 +35,49 @@ export const cliMutants: Mutant[] = [
     find: '!(json && io.stdout.isTTY !== true && config.logLevel',
     replace: '!(json && io.stdout.isTTY === true && config.logLevel',
     tests: [CLI],
+  },
+
+  // ── issue 23: resources and the cache (--api-url, --fetch, --cache, --dump) ───────────────────────────────────
+  {
+    // --fetch: a resource deleted before its fetch (404) written as if never fetched, not as gone
+    name: 'cli-fetch-gone-dropped',
+    find: 'else if (event.gone === true) record.gone = true;',
+    replace: '',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --fetch parsed and ignored: event records without their resource
+    name: 'cli-fetch-ignored',
+    find: 'const watchOptions: WatchOptions = config.fetch ? { fetch: true } : {};',
+    replace: 'const watchOptions: WatchOptions = {};',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --cache with --from taken: the cache's start position silently overridden
+    name: 'cli-cache-from-allowed',
+    find: 'if (fromGiven)',
+    replace: 'if (fromGiven && config.dump)',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --cache: a topic's events from the newest one, not from its cache's sync: those between are in no record
+    name: 'cli-cache-events-from-latest',
+    find: '{ ...watchOptions, from: await cachedPosition(cache) }',
+    replace: "{ ...watchOptions, from: (await cachedPosition(cache), 'latest') }",
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --cache: the event records' positions kept nowhere: a restart writes from the cache's position, not the tail's
+    name: 'cli-cache-positions-not-kept',
+    find: "options.sequenceProvider = new FileSequenceStore(path.join(directory, 'positions.json'));",
+    replace: 'void path;',
+    tests: [CLI_RESOURCES],
+  },
+  {
+    // --dump: the topics in the command line's order, not ordered
+    name: 'cli-dump-topics-unordered',
+    find: '.sort((a, b) => byText(a.topic, b.topic))',
+    replace: '',
+    tests: [CLI_RESOURCES],
   },
 ];

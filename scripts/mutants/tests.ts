@@ -6,6 +6,7 @@ export const CATCH_UP = 'test/catch-up.test.ts';
 export const CHAOS = 'test/chaos.test.ts';
 export const CLI = 'test/cli.test.ts';
 export const CLI_POSTGRES = 'test/cli-postgres.test.ts';
+export const CLI_RESOURCES = 'test/cli-resources.test.ts';
 export const CLI_SIGNALS = 'test/cli-signals.test.ts';
 export const CLOCK = 'test/unit/clock.test.ts';
 export const CLOSE = 'test/close.test.ts';

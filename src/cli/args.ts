@@ -10,6 +10,14 @@ export interface CliConfig {
   tokenFile: string | undefined;
   tokenEnv: string | undefined;
   historyUrl: string | undefined;
+  /** Base URL of the resource API (`{URL}{selfLink}`); undefined = the manager's default from the target. */
+  apiUrl: string | undefined;
+  /** Each event record also carries the resource the event names, read from the resource API. */
+  fetch: boolean;
+  /** A directory: a cache of every resource the topics cover, kept there with the positions. */
+  cache: string | undefined;
+  /** With `cache`: once every topic is live, write each cached resource and exit. */
+  dump: boolean;
   stateFile: string | undefined;
   /** A PostgreSQL URL: positions and leases there, so that several watch-tails of one topic fail over. */
   postgres: string | undefined;
@@ -63,6 +71,10 @@ Examples:
   PGPASSWORD=… watch-tail --target apicentral.axway.com:443 --tenant 123456 --token-file ~/.axway/token.jwt \\
     --topic /management/v1alpha1/watchtopics/agent-a --postgres postgres://agent@db.corp:5432/agents --json
 
+  # a cache of everything the topic covers, kept in a directory across restarts; then its content, and exit
+  watch-tail --target apicentral.axway.com:443 --tenant 123456 --token-file ~/.axway/token.jwt \\
+    --topic /management/v1alpha1/watchtopics/agent-a --cache ~/.watch-tail/cache --dump > resources.jsonl
+
   # everything history still holds, through a corporate proxy, with a private CA
   watch-tail --target watch.corp.internal:443 --tenant 123456 --token-env WATCH_TOKEN \\
     --topic /management/v1alpha1/watchtopics/audit --from beginning \\
@@ -70,7 +82,7 @@ Examples:
 
 Exit codes: 0 finished (--max-events, SIGINT/SIGTERM after saving the state), 2 bad flags or configuration,
 3 authentication or authorization refused, 1 any other fatal error (130: a second signal).
-Records: {"record":"event"|"live"|"resync",…} one JSON object per line; see docs/cli.md.
+Records: {"record":"event"|"live"|"resync"|"synced"|"resource",…} one JSON object per line; see docs/cli.md.
 `;
 
 function program(): Command {
@@ -85,6 +97,20 @@ function program(): Command {
       '--history-url <url>',
       'base URL of the event-history API (default https://HOST:PORT of --target, http:// with --insecure)',
     )
+    .option(
+      '--api-url <url>',
+      'base URL of the resource API ({URL}{selfLink}; default https://HOST:PORT/apis of --target, http:// with --insecure)',
+    )
+    .option(
+      '--fetch',
+      'each event record also carries the resource the event names (read from the resource API)',
+      false,
+    )
+    .option(
+      '--cache <dir>',
+      'keep in DIR a cache of every resource the topics cover, with the positions (instead of --state-file)',
+    )
+    .option('--dump', 'with --cache: once every topic is live, write each cached resource and exit 0', false)
     .option('--state-file <path>', 'where the acknowledged position of each topic is kept; a restart resumes after it')
     .option(
       '--postgres <url>',
@@ -132,6 +158,25 @@ function program(): Command {
 }
 
 /**
+ * The flags that cannot go with `--cache`: it keeps the positions itself (in its directory, with the resources they
+ * are the positions of), and a topic it holds nothing of starts where its initial sync's list was taken, not `--from`.
+ */
+function checkCacheFlags(config: CliConfig, fromGiven: boolean): void {
+  if (config.dump && config.cache === undefined)
+    throw new UsageError('--dump needs --cache (it writes what the cache holds)');
+  if (config.cache === undefined) return;
+  if (config.cache.trim() === '') throw new UsageError('--cache: the directory must not be empty');
+  if (config.stateFile !== undefined)
+    throw new UsageError('--cache and --state-file: give one (with --cache the positions are kept in its directory)');
+  if (config.postgres !== undefined)
+    throw new UsageError('--cache and --postgres: give one (with --cache the positions are kept in its directory)');
+  if (fromGiven)
+    throw new UsageError(
+      '--from cannot go with --cache (a topic the cache holds nothing of starts with an initial sync)',
+    );
+}
+
+/**
  * Parses `argv` (without node and script) into a {@link CliConfig}. Throws {@link UsageError} for a bad command line;
  * returns the help text as `{ help }` when asked for it.
  */
@@ -160,6 +205,10 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     tokenFile: o.tokenFile as string | undefined,
     tokenEnv: o.tokenEnv as string | undefined,
     historyUrl: o.historyUrl as string | undefined,
+    apiUrl: o.apiUrl as string | undefined,
+    fetch: o.fetch === true,
+    cache: o.cache as string | undefined,
+    dump: o.dump === true,
     stateFile: o.stateFile as string | undefined,
     postgres: o.postgres as string | undefined,
     leaseMs: o.leaseMs as number | undefined,
@@ -188,6 +237,7 @@ export function parseArgs(argv: readonly string[]): CliConfig | { help: string }
     throw new UsageError('--state-file and --postgres: give one (with --postgres the positions are kept there)');
   if (config.postgres === undefined && (config.leaseMs !== undefined || config.renewMs !== undefined))
     throw new UsageError(`${config.leaseMs !== undefined ? '--lease-ms' : '--renew-ms'} needs --postgres`);
+  checkCacheFlags(config, cmd.getOptionValueSource('from') === 'cli');
   if (new Set(config.topics).size !== config.topics.length)
     throw new UsageError('--topic: the same topic is given twice');
   return config;

@@ -7,6 +7,7 @@ import { FakeWatchService } from '../testing/fake-watch-service';
 export interface Demo {
   target: string;
   historyUrl: string;
+  apiUrl: string;
   tenantId: string;
   topic: string;
   getToken: () => Promise<string>;
@@ -34,6 +35,7 @@ export async function startDemo(): Promise<Demo> {
   return {
     target: service.target,
     historyUrl: service.historyUrl,
+    apiUrl: service.resourceApiUrl,
     tenantId: service.tenantId,
     topic: DEMO_TOPIC,
     getToken: async () => getToken(),

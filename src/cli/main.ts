@@ -1,12 +1,18 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { WatchError } from '../core/errors';
 import { unsafeHeaderChar } from '../core/option-checks';
 import * as grpc from '@grpc/grpc-js';
 import { createDefaultLogger, createLog } from '../logging/logger';
 import type { WatchManagerOptions } from '../config/options';
+import type { WatchOptions } from '../config/watch-options';
 import type { Coordinator } from '../state/coordinator';
 import type { ResyncNotice } from '../delivery/watch-handlers';
+import type { SyncedNotice } from './records';
 import { FileSequenceStore } from '../state/file-sequence-store';
+import { FileResourceStore } from '../state/file-resource-store';
+import type { ResourceCache } from '../cache/resource-cache';
+import { cachedPosition, dumpOrder } from './cache-tail';
 import type { WatchEvent } from '../core/types';
 import { WatchManager } from '../engine/watch-manager';
 import { serveProbes, type ProbeServer } from '../health/probe-server';
@@ -15,7 +21,18 @@ import { startDemo, type Demo } from './demo';
 import { CatchUpProgress } from './progress';
 import { systemClock } from '../core/clock';
 import { takeEndOfLifeWarning } from '../core/node-support';
-import { eventLine, eventRecord, liveLine, liveRecord, resyncLine, resyncRecord } from './records';
+import {
+  eventLine,
+  eventRecord,
+  liveLine,
+  liveRecord,
+  resourceLine,
+  resourceRecord,
+  resyncLine,
+  resyncRecord,
+  syncedLine,
+  syncedRecord,
+} from './records';
 
 /** Exit codes (docs/cli.md#exit-codes). */
 const EXIT = { OK: 0, FATAL: 1, USAGE: 2, AUTH: 3 } as const;
@@ -40,6 +57,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   'tls.ca': '--ca-file',
   selfLink: '--topic',
   historyUrl: '--history-url',
+  apiUrl: '--api-url',
   file: '--state-file',
   proxy: '--proxy',
   connectionString: '--postgres',
@@ -105,6 +123,19 @@ function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
   return new Promise((resolve, reject) => {
     out.write(`${line}\n`, (err) => (err === null || err === undefined ? resolve() : reject(err)));
   });
+}
+
+/**
+ * The stores of `--cache DIR`: the resources of every topic's cache (a {@link FileResourceStore} over DIR), and the
+ * positions of the events the tail wrote (`DIR/positions.json`; not for `--dump`, which writes no event).
+ */
+async function cacheStores(directory: string, dump: boolean, options: WatchManagerOptions): Promise<FileResourceStore> {
+  const store = new FileResourceStore({ directory });
+  if (!dump) {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    options.sequenceProvider = new FileSequenceStore(path.join(directory, 'positions.json'));
+  }
+  return store;
 }
 
 /** Runs `watch-tail` with `argv` (without node and script); resolves with the exit code. */
@@ -177,6 +208,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (config.proxy !== undefined) options.proxy = config.proxy;
   const historyUrl = demo?.historyUrl ?? config.historyUrl;
   if (historyUrl !== undefined) options.historyUrl = historyUrl;
+  const apiUrl = demo?.apiUrl ?? config.apiUrl;
+  if (apiUrl !== undefined) options.apiUrl = apiUrl;
   if (config.stateFile !== undefined) {
     try {
       options.sequenceProvider = new FileSequenceStore(config.stateFile);
@@ -184,6 +217,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await demo?.stop();
       if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
       throw err;
+    }
+  }
+  let resourceStore: FileResourceStore | undefined;
+  if (config.cache !== undefined) {
+    try {
+      resourceStore = await cacheStores(config.cache, config.dump, options);
+    } catch (err) {
+      await demo?.stop();
+      if (err instanceof WatchError) return fail(exitCodeOf(err), flagMessage(err));
+      return fail(EXIT.USAGE, `--cache: cannot make the directory ${config.cache}: ${(err as Error).message}`);
     }
   }
   if (config.postgres !== undefined) {
@@ -285,11 +328,39 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (!err.retryable) finish(exitCodeOf(err), `${err.code}: ${flagMessage(err)}`);
   };
   const removeSignal = io.onSignal?.(() => finish(EXIT.OK));
-  for (const topic of topics) {
-    manager.registerWatch(topic, { onEvent, onError, onLive, onResync }).catch((err: unknown) => {
-      const error = err instanceof WatchError ? err : new WatchError('INTERNAL', String(err));
-      finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
+  const failed = (err: unknown): void => {
+    const error = err instanceof WatchError ? err : new WatchError('INTERNAL', String(err));
+    finish(exitCodeOf(error), `${error.code}: ${flagMessage(error)}`);
+  };
+  // --dump: once every topic's cache is live, what they hold, then the end.
+  const dump = async (opening: Array<Promise<ResourceCache>>): Promise<void> => {
+    const caches = await Promise.all(opening);
+    await Promise.all(caches.map((cache) => cache.ready()));
+    for (const { topic, resource } of dumpOrder(caches))
+      await emit(resourceRecord(topic, resource), resourceLine(topic, resource, colour));
+    finish(EXIT.OK);
+  };
+  const handlers = { onEvent, onError, onLive, onResync };
+  // --fetch: fetch mode (the resource with each event, read ahead of the writes; a read that fails fails the watch,
+  // which retries or ends: the event is never skipped).
+  const watchOptions: WatchOptions = config.fetch ? { fetch: true } : {};
+  if (resourceStore === undefined) {
+    for (const topic of topics) manager.registerWatch(topic, handlers, watchOptions).catch(failed);
+  } else {
+    const store = resourceStore;
+    const onSynced = (notice: SyncedNotice): void =>
+      void emit(syncedRecord(notice), syncedLine(notice, colour)).catch(() => undefined);
+    // Each topic's cache, then (unless --dump) its events: from the position the cache reflects when the tail has none
+    // of its own, so that a `synced` record at P is followed by the events after P.
+    const caches = topics.map(async (topic) => {
+      const cache = await manager.cache(topic, { store, onError });
+      cache.on('synced', onSynced);
+      if (!config.dump)
+        await manager.registerWatch(topic, handlers, { ...watchOptions, from: await cachedPosition(cache) });
+      return cache;
     });
+    for (const cache of caches) cache.catch(failed);
+    if (config.dump) void dump(caches).catch(failed);
   }
   let code = await finished;
   progress.stop();

@@ -1,11 +1,16 @@
 import { styleText } from 'node:util';
 import type { ResyncNotice } from '../delivery/watch-handlers';
 import type { WatchEvent } from '../core/types';
+import type { Resource } from '../core/resource';
 
-/** The `event` output record (docs/cli.md#output-records). */
+/**
+ * The `event` output record (docs/cli.md#output-records). In fetch mode it also carries `resource` (the resource as
+ * the API returned it after the event) or, when the API answered 404, `gone: true`; neither for an event that was not
+ * fetched (`DELETED`, or no fetch mode), so that without `--fetch` the record is what it always was.
+ */
 export function eventRecord(event: WatchEvent): Record<string, unknown> {
   const { group, kind, name, metadata, attributes } = event.payload;
-  return {
+  const record: Record<string, unknown> = {
     record: 'event',
     topic: event.topic,
     sequenceId: event.sequenceId,
@@ -14,6 +19,26 @@ export function eventRecord(event: WatchEvent): Record<string, unknown> {
     time: event.time,
     payload: { group, kind, name, metadata, attributes },
   };
+  if (event.resource !== undefined) record.resource = event.resource;
+  else if (event.gone === true) record.gone = true;
+  return record;
+}
+
+/** What a `synced` record tells: after an initial sync or a re-list, the cache holds `resources` as of `sequenceId`. */
+export interface SyncedNotice {
+  topic: string;
+  resources: number;
+  sequenceId: number;
+}
+
+/** The `synced` record (with `--cache`): the topic's cache holds N resources and reflects every event up to P. */
+export function syncedRecord(notice: SyncedNotice): Record<string, unknown> {
+  return { record: 'synced', topic: notice.topic, resources: notice.resources, sequenceId: notice.sequenceId };
+}
+
+/** The `resource` record (with `--dump`): one cached resource of a topic. */
+export function resourceRecord(topic: string, resource: Resource): Record<string, unknown> {
+  return { record: 'resource', topic, selfLink: resource.metadata.selfLink, resource };
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -47,6 +72,7 @@ export function eventLine(event: WatchEvent, colour = false): string {
     paint(colour, event.type.padEnd(18), TYPE_STYLE[event.type]),
     `${event.payload.kind}/${event.payload.name}`.padEnd(40),
     paint(colour, `#${event.sequenceId}`, 'dim'),
+    ...(event.gone === true ? [paint(colour, '(gone: 404 when fetched)', 'red')] : []),
   ].join(' ');
 }
 
@@ -72,4 +98,22 @@ export function resyncLine(notice: ResyncNotice, colour = false): string {
     'bold',
     'inverse',
   );
+}
+
+export function syncedLine(notice: SyncedNotice, colour = false): string {
+  return paint(
+    colour,
+    `-- synced: ${notice.topic}: ${notice.resources} resources as of #${notice.sequenceId}`,
+    'bold',
+    'blue',
+  );
+}
+
+/** One cached resource of a `--dump`: topic name, `kind/name`, self link. */
+export function resourceLine(topic: string, resource: Resource, colour = false): string {
+  return [
+    paint(colour, topic.slice(topic.lastIndexOf('/') + 1).padEnd(20), 'blue'),
+    `${resource.kind}/${resource.name}`.padEnd(40),
+    paint(colour, resource.metadata.selfLink, 'dim'),
+  ].join(' ');
 }
