@@ -95,8 +95,8 @@ export const cacheMutants: Mutant[] = [
   {
     // A fetch refused for good is retried as a handler's failure instead of stopping the cache with its code.
     name: 'cache-permanent-fetch-failure',
-    find: 'if (!error.retryable) this.fail(error); throw error;',
-    replace: 'if (error.retryable) this.fail(error); throw error;',
+    find: 'if (!error.retryable && !signal.aborted) this.fail(error); throw error;',
+    replace: 'if (error.retryable && !signal.aborted) this.fail(error); throw error;',
     tests: [RESOURCE_CACHE],
   },
 ];
