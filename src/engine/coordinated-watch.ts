@@ -205,7 +205,14 @@ export class CoordinatedWatch implements ManagedWatch {
     // A listener told of the win may have closed the watch (or the lease ended) meanwhile: the engine never starts.
     if (!this.phase.is('active') || this.current?.engine !== engine) return;
     const started =
-      this.ctx.prepare === undefined ? engine.start() : this.ctx.prepare(lease).then(() => engine.start());
+      this.ctx.prepare === undefined
+        ? engine.start()
+        : this.ctx.prepare(lease).then(() => {
+            // Lost or closed while preparing: the engine was stopped before it started, and never starts.
+            if (this.current?.engine !== engine || !this.phase.is('active'))
+              throw new WatchError('LEASE_LOST', `the lease of ${this.topic} ended before its engine started`);
+            return engine.start();
+          });
     started.catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
   }
 

@@ -367,7 +367,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** The copy a running cache of `topic` holds of `selfLink`: what fetch mode merges a subresource onto. */
   private cachedResource(topic: string, selfLink: string): Resource | undefined {
     for (const cache of this.caches.values()) {
-      if (cache.topic === topic && cache.status().state !== 'closed') return cache.get(selfLink);
+      // A standby's cache (another member runs the topic) holds what the store held when it last looked: no base.
+      const { state, role } = cache.status();
+      if (cache.topic === topic && state !== 'closed' && role !== 'standby') return cache.get(selfLink);
     }
     return undefined;
   }
