@@ -6,7 +6,8 @@ import { PostgresCoordinator, PostgresResourceStore } from 'watch-manager/postgr
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { scanForSecrets, until } from './support/harness';
+import { quietLogger, scanForSecrets, until } from './support/harness';
+import { assignTopics } from '../src/state/rendezvous';
 import { ReplicaProcess } from './support/replica-process';
 import { RENEW_MS, ReplicaCluster, topicName } from './support/replica-cluster';
 
@@ -50,6 +51,19 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
     c.replicas.push(r);
     return r;
   };
+
+  /** A manager in this process, member `memberId` of the coordinator in `schema`. */
+  const inProcess = (schema: string, memberId: string): WatchManager =>
+    new WatchManager({
+      target: c.service.target,
+      historyUrl: c.service.historyUrl,
+      apiUrl: c.service.resourceApiUrl,
+      tenantId: c.service.tenantId,
+      getToken: () => c.jwt,
+      tls: false,
+      logger: quietLogger,
+      coordinator: new PostgresCoordinator({ connectionString: c.pg.connectionString, schema, memberId, ...LEASE }),
+    });
 
   /** The stored position of `topic`'s cache (undefined: nothing stored). */
   const storedPosition = async (schema: string, topic: string): Promise<number | undefined> => {
@@ -244,17 +258,7 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
     const topic = topicName(42);
     c.service.createTopic(topic);
     await c.db.query('CREATE DATABASE elsewhere');
-    const manager = (connectionString: string): WatchManager =>
-      new WatchManager({
-        target: c.service.target,
-        historyUrl: c.service.historyUrl,
-        apiUrl: c.service.resourceApiUrl,
-        tenantId: c.service.tenantId,
-        getToken: () => c.jwt,
-        tls: false,
-        coordinator: new PostgresCoordinator({ connectionString, schema, memberId: 'refused', ...LEASE }),
-      });
-    const m = manager(c.pg.connectionString);
+    const m = inProcess(schema, 'refused');
     const directory = mkdtempSync(path.join(tmpdir(), 'replica-cache-'));
     const file = new FileResourceStore({ directory });
     const otherDatabase = c.pg.connectionString.replace(/\/postgres$/, '/elsewhere');
@@ -290,4 +294,46 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       rmSync(directory, { recursive: true, force: true });
     }
   });
+
+  it(
+    "a standby member's cache: ready while another member runs it, holding what the store held",
+    { timeout: 30_000 },
+    async () => {
+      const schema = 'cache_standby';
+      const topic = topicName(43);
+      c.service.createTopic(topic);
+      c.service.publishMany(topic, 30);
+      // The members named so that the first is the lease's place by the coordinator's balance: it keeps the topic.
+      const key = `${topic}#cache`;
+      const [first, second] =
+        assignTopics([key], ['standby-x', 'standby-y']).get(key) === 'standby-x'
+          ? ['standby-x', 'standby-y']
+          : ['standby-y', 'standby-x'];
+      const store = (): PostgresResourceStore =>
+        new PostgresResourceStore({ connectionString: c.pg.connectionString, schema });
+      const running = inProcess(schema, first);
+      const standing = inProcess(schema, second);
+      try {
+        const live = await running.cache(topic, { store: store() });
+        await live.ready();
+        const newest = c.service.topic(topic)?.newestSequenceId ?? 0;
+        await c.untilAsync(
+          'the running member stored the topic',
+          async () => (await storedPosition(schema, topic)) === newest,
+        );
+        const standby = await standing.cache(topic, { store: store() });
+        await standby.ready();
+        const status = standing.status().watches.find((w) => w.cache === true);
+        assert.equal(status?.role, 'standby');
+        assert.equal(status?.owner, first);
+        assert.equal(standby.live, false);
+        assert.equal(standby.sequenceId, newest);
+        assert.deepEqual(standby.list(), live.list(), 'the standby holds what the store held');
+        assert.ok(live.size > 0);
+      } finally {
+        await standing.close();
+        await running.close();
+      }
+    },
+  );
 });

@@ -3,7 +3,7 @@
  * validation, its store writes and its changes' backpressure.
  */
 import type { Mutant } from './mutant';
-import { RESOURCE_CACHE } from './tests';
+import { REPLICA_CACHE, RESOURCE_CACHE } from './tests';
 
 export const cacheMutants: Mutant[] = [
   {
@@ -98,5 +98,12 @@ export const cacheMutants: Mutant[] = [
     find: 'if (!error.retryable && !signal.aborted) this.fail(error); throw error;',
     replace: 'if (error.retryable && !signal.aborted) this.fail(error); throw error;',
     tests: [RESOURCE_CACHE],
+  },
+  {
+    // A standby member's cache waits for a lease it may never get: its ready() (and a start-up gated on it) hangs.
+    name: 'cache-standby-never-ready',
+    find: "status?.role === 'standby' && status.owner !== undefined",
+    replace: "status?.role === 'standby' && status.owner === undefined",
+    tests: [REPLICA_CACHE],
   },
 ];
