@@ -43,17 +43,24 @@ export interface CacheContext {
   log: Log;
   /**
    * A new watch of the topic with `handlers`, its position read from `positions`; `stopped` is told when it stops for
-   * good with an error (after its start resolved). Under a coordinator, `prepare` runs after each lease won and
-   * before the watch's engine of that lease starts.
+   * good with an error (after its start resolved). Under a coordinator, `lease` is called around each lease's engine.
    */
   watch(
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
-    prepare: (lease: TopicLease) => Promise<void>,
+    lease: CacheLeaseHooks,
   ): CacheWatch;
   /** Told once the cache is closed (the manager forgets it). */
   closed(): void;
+}
+
+/** What a cache does around each lease of its topic (under a coordinator). */
+export interface CacheLeaseHooks {
+  /** After the lease is won, before its engine starts: the store loaded under it (or synced). */
+  won(lease: TopicLease): Promise<void>;
+  /** After its engine stopped, before the lease is let go (a hand-off, a close): what is pending is written. */
+  finish(lease: TopicLease): Promise<void>;
 }
 
 type Listener<T> = (value: T) => void;
@@ -265,7 +272,7 @@ export class TopicCache implements ResourceCache {
         if (started) this.fail(error);
         else stoppedBy = error;
       },
-      (lease) => this.leaseWon(lease),
+      { won: (lease) => this.leaseWon(lease), finish: () => this.writer.drain() },
     );
     this.watch = watch;
     try {
@@ -356,7 +363,10 @@ export class TopicCache implements ResourceCache {
    */
   private writeFailed(error: WatchError, lease: TopicLease): void {
     if (lease.signal.aborted || error.code === 'LEASE_LOST') {
-      this.ctx.log.warn('cache: a store write was fenced off, the lease ended', { topic: this.topic, error: error.message });
+      this.ctx.log.warn('cache: a store write was fenced off, the lease ended', {
+        topic: this.topic,
+        error: error.message,
+      });
       return;
     }
     this.fail(error);

@@ -36,6 +36,11 @@ export interface CoordinatedWatchContext {
    * the engine's start failing.
    */
   prepare?(lease: TopicLease): Promise<void>;
+  /**
+   * Runs after a lease's engine stopped and before the lease is let go (a cache writes what it has pending under the
+   * lease still held). Given up on when the lease ends meanwhile.
+   */
+  finish?(lease: TopicLease): Promise<void>;
   /** Called on every public state change of this watch. */
   stateChanged(watch: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void;
   /** Called when a lease of its topic was won, lost or let go here. */
@@ -216,6 +221,15 @@ export class CoordinatedWatch implements ManagedWatch {
     started.catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
   }
 
+  /** {@link CoordinatedWatchContext.finish}, at most until the lease ends; its failure is its own to tell. */
+  private async finish(lease: TopicLease): Promise<void> {
+    if (this.ctx.finish === undefined || lease.signal.aborted) return;
+    const ended = new Promise<void>((resolve) =>
+      lease.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await Promise.race([this.ctx.finish(lease).catch(() => undefined), ended]);
+  }
+
   private get claimKey(): string {
     return this.ctx.claimKey ?? this.topic;
   }
@@ -249,6 +263,7 @@ export class CoordinatedWatch implements ManagedWatch {
       // lease still held (and renewed): the topic never runs on another member, or in a new engine here, meanwhile.
       // A hand-off lets them finish (what they acknowledge counts); a lost lease aborts their ctx.signal at once.
       await engine.stopFor(reason, true, how === 'lost');
+      if (how === 'handed-off') await this.finish(lease);
       this.retire(engine);
       this.current = undefined;
       if (how === 'handed-off') {
@@ -363,6 +378,7 @@ export class CoordinatedWatch implements ManagedWatch {
       // Handlers finish (up to closeTimeoutMs, as without a coordinator) and the position is stored under the lease,
       // then the claim goes and the lease with it.
       await cur.engine.close();
+      await this.finish(cur.lease);
       this.retire(cur.engine);
       this.current = undefined;
     }

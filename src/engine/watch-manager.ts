@@ -45,7 +45,7 @@ import type { HealthReport } from '../health/health-report';
 import { ManagerHealth } from './manager-health';
 import type { Resource } from '../core/resource';
 import { resolveCacheOptions, type CacheOptions } from '../config/cache-options';
-import { TopicCache, type CacheWatch } from '../cache/topic-cache';
+import { TopicCache, type CacheLeaseHooks, type CacheWatch } from '../cache/topic-cache';
 import type { ResourceCache } from '../cache/resource-cache';
 import { MemoryResourceStore } from '../state/memory-resource-store';
 import type { ResourceStore } from '../state/resource-store';
@@ -435,8 +435,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       backoff: reconnect,
       log: this.log,
       coordinated: coordinator !== undefined,
-      watch: (handlers, positions, stopped, prepare) =>
-        this.cacheWatch(id, topic, handlers, positions, stopped, prepare),
+      watch: (handlers, positions, stopped, lease) => this.cacheWatch(id, topic, handlers, positions, stopped, lease),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -459,7 +458,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
-    prepare: (lease: TopicLease) => Promise<void>,
+    lease: CacheLeaseHooks,
   ): CacheWatch {
     const resolved = resolveWatchOptions({ concurrency: 1, maxAttempts: 100, handlerTimeoutMs: 0 });
     const wiring: WatchWiring = { ...resolved, liveWaitsForAcks: true };
@@ -476,7 +475,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return new CoordinatedWatch(id, topic, handlers, false, {
       coordinator,
       claimKey: `${topic}#cache`,
-      prepare,
+      prepare: (won) => lease.won(won),
+      finish: (held) => lease.finish(held),
       engine: (lease, leaseHandlers, agentStatus, changed) =>
         new TopicWatch(id, topic, leaseHandlers, wiring, {
           ...this.engineContext(topic),
