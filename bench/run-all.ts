@@ -97,6 +97,45 @@ const BENCHES: Bench[] = [
     ],
   },
   {
+    name: 'initial-sync',
+    script: 'initial-sync.ts',
+    rows: (f) => [
+      [
+        `cache initial sync of ${f.resources} resources, ${f.round_trip_ms} ms round trip: time to ready(); / bare page loop, paired median (range)`,
+        `${f.ready_ms} ms; ${f.ratio_vs_page_loop}x (${f.ratio_vs_page_loop_range}); loopback ${f.loopback_ratio_vs_page_loop}x`,
+        '≥ 1.5x',
+      ],
+      [
+        'cache initial sync / bare HEAD + 3 workers, paired median (range)',
+        `${f.ratio_vs_three_workers}x (${f.ratio_vs_three_workers_range}); loopback ${f.loopback_ratio_vs_three_workers}x`,
+        '≥ 1.0x',
+      ],
+    ],
+  },
+  {
+    name: 'fetch',
+    script: 'fetch.ts',
+    rows: (f) => [
+      [
+        `fetch mode, ${f.events} events, ${f.round_trip_ms} ms round trip: events/s; / one sequential GET per event, paired median (range)`,
+        `${f.events_per_s} events/s; ${f.ratio_vs_sequential_get}x (${f.ratio_vs_sequential_get_range}); loopback ${f.loopback_ratio_vs_sequential_get}x`,
+        '≥ 3x',
+      ],
+    ],
+  },
+  {
+    name: 'cache-memory',
+    script: 'cache-memory.ts',
+    nodeFlags: ['--expose-gc'],
+    rows: (f) => [
+      [
+        `cache memory per resource of ${f.json_bytes} B of JSON (${f.resources} resources); / its JSON`,
+        `${f.bytes_per_resource} B; ${f.ratio_vs_json}x`,
+        '≤ 2x',
+      ],
+    ],
+  },
+  {
     name: 'slow-consumer',
     script: 'slow-consumer.ts',
     rows: (f) => [

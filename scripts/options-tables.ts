@@ -38,7 +38,14 @@ export const SCOPES: readonly OptionsScope[] = [
   { id: 'manager', file: 'src/config/options.ts', type: 'WatchManagerOptions' },
   { id: 'watch', file: 'src/config/watch-options.ts', type: 'WatchOptions' },
   { id: 'iterate', file: 'src/delivery/watch-loop.ts', type: 'IterateOptions' },
+  { id: 'cache', file: 'src/config/cache-options.ts', type: 'CacheOptions' },
+  { id: 'file-resource-store', file: 'src/state/file-resource-store.ts', type: 'FileResourceStoreOptions' },
   { id: 'postgres-store', file: 'src/postgres/postgres-sequence-store.ts', type: 'PostgresSequenceStoreOptions' },
+  {
+    id: 'postgres-resource-store',
+    file: 'src/postgres/postgres-resource-store.ts',
+    type: 'PostgresResourceStoreOptions',
+  },
   { id: 'postgres-coordinator', file: 'src/postgres/coordinator-options.ts', type: 'PostgresCoordinatorOptions' },
 ];
 

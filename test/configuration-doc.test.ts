@@ -1,10 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MANAGER_DEFAULTS, resolveOptions } from '../src/config/options';
 import { WATCH_DEFAULTS, resolveWatchOptions } from '../src/config/watch-options';
 import { ITERATE_DEFAULTS, resolveIterateOptions } from '../src/engine/manager-arguments';
 import { CONNECTION_DEFAULTS, resolveConnection } from '../src/postgres/connection';
+import { CACHE_DEFAULTS, resolveCacheOptions } from '../src/config/cache-options';
+import {
+  FILE_RESOURCE_STORE_DEFAULTS,
+  FileResourceStore,
+  type FileResourceStoreOptions,
+} from '../src/state/file-resource-store';
 import { COORDINATOR_DEFAULTS, resolveCoordinatorOptions } from '../src/postgres/coordinator-options';
 import { VERSION } from '../src/core/version';
 import {
@@ -60,9 +68,25 @@ const RESOLVE: Readonly<Record<string, Scope>> = {
     resolve: (options) => Promise.resolve({ ...resolveIterateOptions(options) }),
     defaults: ITERATE_DEFAULTS,
   },
+  cache: {
+    base: {},
+    resolve: (options) => Promise.resolve({ ...resolveCacheOptions(options) }),
+    defaults: CACHE_DEFAULTS,
+  },
+  'file-resource-store': {
+    // The store validates and resolves its options in its constructor and touches nothing on disk until first used.
+    base: { directory: join(tmpdir(), 'wm-configuration-doc-store') },
+    resolve: (options) => Promise.resolve({ ...new FileResourceStore(options as unknown as FileResourceStoreOptions) }),
+    defaults: FILE_RESOURCE_STORE_DEFAULTS,
+  },
   'postgres-store': {
     base: { connectionString: CONNECTION_STRING },
     resolve: (options) => connection(options, 'PostgresSequenceStore'),
+    defaults: CONNECTION_DEFAULTS,
+  },
+  'postgres-resource-store': {
+    base: { connectionString: CONNECTION_STRING },
+    resolve: (options) => connection(options, 'PostgresResourceStore'),
     defaults: CONNECTION_DEFAULTS,
   },
   'postgres-coordinator': {
@@ -83,7 +107,10 @@ const DESCRIPTIVE: Readonly<Record<string, readonly string[]>> = {
   manager: ['proxy', 'logger', 'userAgent', 'sequenceProvider', 'historyUrl', 'apiUrl', 'stallTimeoutMs', 'clock'],
   watch: ['from', 'keyOf', 'fetch.concurrency', 'fetch.fields'],
   iterate: ['from'],
+  cache: ['store'],
+  'file-resource-store': ['compactAfterBytes'],
   'postgres-store': [],
+  'postgres-resource-store': [],
   'postgres-coordinator': ['memberId', 'renewDeadlineMs', 'clock'],
 };
 

@@ -165,6 +165,24 @@ describe('examples/ and the repository quick start', { timeout: 180_000 }, () =>
     assert.match(run.stdout, /^done after 15 events$/m);
   });
 
+  it('cache: an initial sync, live changes told, then a restart from the file store without a list', async () => {
+    const run = await example('cache.ts');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^synced: 4 resources at #4$/m);
+    assert.match(run.stdout, /^APIServices in prod: orders, payments, search$/m);
+    const changes = [...run.stdout.matchAll(/^change: (.+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(changes, [
+      'UPDATED APIService/orders (#5, event)',
+      'DELETED APIService/search (#6, event)',
+      'CREATED APIService/inventory (#7, event)',
+      'DELETED APIService/payments (#8, event)',
+    ]);
+    assert.match(run.stdout, /^told to the listener: 3; orders now at https:\/\/orders\.example\/v2$/m);
+    assert.match(run.stdout, /^loaded: 4 resources at #7$/m, 'the store held the resources at their position');
+    assert.match(run.stdout, /^restarted: 3 resources at #8, 0 lists$/m, 'resumed without listing again');
+    assert.match(run.stdout, /^APIServices in prod: inventory, orders$/m);
+  });
+
   it('testing kit: every event once despite aborted streams, an expired token and failing history', async () => {
     const run = await example('testing-kit.ts');
     assert.equal(run.code, 0, run.stderr);

@@ -434,6 +434,19 @@ describe('the fake resource API (docs/resources.md)', () => {
       assert.equal(service.resourceCounters.throttled - before, 2);
     });
 
+    it('delayMs: every answer held that long on the service clock (a network round trip)', async () => {
+      service.setResourceFaults({ delayMs: 500 });
+      const { requests, gets } = service.resourceCounters;
+      const due = clock.now() + 500;
+      const answer = call(`${ENV1}/apiservices/h-01`);
+      await service.waitFor(() => service.resourceCounters.requests === requests + 1, 10_000, 'the request');
+      await service.waitFor(() => clock.nextDueAt() === due, 10_000, 'the delay armed');
+      assert.equal(service.resourceCounters.gets, gets, 'not answered before the delay');
+      await clock.advance(500);
+      assert.equal((await answer).status, 200);
+      assert.equal(service.resourceCounters.gets, gets + 1);
+    });
+
     it('failNext: server errors of the given status', async () => {
       service.setResourceFaults({ failNext: 2, status: 500 });
       assert.equal((await call(`${ENV1}/apiservices`)).status, 500);
@@ -551,6 +564,7 @@ describe('the fake resource API (docs/resources.md)', () => {
     it('refuses a mistyped switch', () => {
       assert.throws(() => service.setResourceFaults({ pageCap: 0 }), RangeError);
       assert.throws(() => service.setResourceFaults({ failNext: -1 }), RangeError);
+      assert.throws(() => service.setResourceFaults({ delayMs: 0.5 }), RangeError);
       assert.throws(() => service.setResourceFaults({ status: 200 }), RangeError);
       assert.throws(() => service.setResourceFaults({ retryAfter: { status: 500 as 429, header: '1' } }), RangeError);
     });

@@ -754,6 +754,15 @@ describe('the resource cache (manager.cache)', () => {
       const manager = newManager();
       const cache = await manager.cache(topic, { onError: (e) => void errors.push(e) });
       await cache.ready();
+      // The cache stopped, not only its watch: its iterators end with the code.
+      let ended: unknown;
+      cache
+        .changes()
+        .next()
+        .then(
+          () => (ended = 'done'),
+          (e: unknown) => (ended = e),
+        );
       service.setResourceFaults({ failNext: 1, status: 403 });
       try {
         publishService(topic, 'CREATED', 'svc-a');
@@ -761,6 +770,8 @@ describe('the resource cache (manager.cache)', () => {
       } finally {
         service.setResourceFaults({});
       }
+      await until('the iterator ends', () => ended !== undefined);
+      assert.equal((ended as WatchError).code, 'PERMISSION_DENIED');
       assert.equal(errors[0]?.code, 'PERMISSION_DENIED');
       assert.equal(cache.size, 0);
       assert.equal(cache.live, false);

@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   const events = Number(process.env.WM_EVENTS ?? '0');
   // WM_TOPICS=N adds N more topics, TOPIC-0 … TOPIC-(N-1), for many-watch benchmarks.
   const extra = Array.from({ length: Number(process.env.WM_TOPICS ?? '0') }, (_, i) => `${TOPIC}-${i}`);
-  const service = await FakeWatchService.start({ topics: [TOPIC, ...extra], pingIntervalMs: false });
+  // No resource API: these benches read events only, and keeping resources would add its work to every publish.
+  const service = await FakeWatchService.start({
+    topics: [TOPIC, ...extra],
+    pingIntervalMs: false,
+    resourceApi: false,
+  });
   for (let i = 0; i < events; i++) service.publish(TOPIC);
   const token = await service.issueToken({ ttlMs: 3_600_000 });
   process.stdout.write(

@@ -3,7 +3,7 @@
  * validation, its store writes and its changes' backpressure.
  */
 import type { Mutant } from './mutant';
-import { REPLICA_CACHE, RESOURCE_CACHE } from './tests';
+import { CACHE_PREFETCH, REPLICA_CACHE, RESOURCE_CACHE } from './tests';
 
 export const cacheMutants: Mutant[] = [
   {
@@ -93,11 +93,20 @@ export const cacheMutants: Mutant[] = [
     tests: [RESOURCE_CACHE],
   },
   {
-    // A fetch refused for good is retried as a handler's failure instead of stopping the cache with its code.
+    // A fetch refused for good stops the cache's watch (fetch mode) but not the cache: it is only told, its iterators
+    // wait for ever instead of ending with the code.
     name: 'cache-permanent-fetch-failure',
-    find: 'if (!error.retryable && !signal.aborted) this.fail(error); throw error;',
-    replace: 'if (error.retryable && !signal.aborted) this.fail(error); throw error;',
+    find: 'if (started) this.fail(error);',
+    replace: 'if (started) this.report(error);',
     tests: [RESOURCE_CACHE],
+  },
+  {
+    // A subresource event's fetch (merged, when it started, onto the copy held then) is put whole, also when an event
+    // applied since changed the copy: the cache goes back to the older copy's other keys.
+    name: 'cache-subresource-merge-at-apply',
+    find: 'if (held === undefined || held.metadata.id !== event.payload.metadata.id) return fetched;',
+    replace: 'if (held === undefined || held.metadata.id === event.payload.metadata.id) return fetched;',
+    tests: [CACHE_PREFETCH, RESOURCE_CACHE],
   },
   {
     // A standby member's cache waits for a lease it may never get: its ready() (and a start-up gated on it) hangs.

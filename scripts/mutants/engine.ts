@@ -10,6 +10,7 @@ import {
   COORDINATED_WATCH,
   COORDINATOR_HEALTH,
   CREDENTIALS,
+  CACHE_PREFETCH,
   FETCH_MODE,
   FILTER,
   HEALTH,
@@ -382,5 +383,12 @@ export const engineMutants: Mutant[] = [
     find: 'if (gone) this.fetchedGone += 1;',
     replace: 'if (!gone) this.fetchedGone += 1;',
     tests: [FETCH_MODE],
+  },
+  {
+    // The cache's fetchConcurrency is not what its watch's fetch mode is given: the default's bound instead.
+    name: 'cache-fetch-concurrency-wired',
+    find: 'fetch: { concurrency: fetchConcurrency },',
+    replace: 'fetch: { concurrency: 8 },',
+    tests: [CACHE_PREFETCH],
   },
 ];

@@ -64,3 +64,4 @@ export const WATERMARK = 'test/unit/watermark.test.ts';
 export const RESOURCE_CLIENT = 'test/resource-client.test.ts';
 export const RESOURCE_CACHE = 'test/resource-cache.test.ts';
 export const FETCH_MODE = 'test/fetch-mode.test.ts';
+export const CACHE_PREFETCH = 'test/cache-prefetch.test.ts';

@@ -7,7 +7,7 @@ import type { WatchEvent, WatchMetrics, WatchStatus } from '../core/types';
 import type { Log } from '../logging/logger';
 import type { ResolvedCacheOptions } from '../config/cache-options';
 import type { ResyncNotice, RoutedHandlers } from '../delivery/watch-handlers';
-import { fetchForEvent, type FetchOutcome } from '../resources/event-fetch';
+import { mergeSubresource } from '../resources/event-fetch';
 import type { ResourceClient } from '../resources/resource-client';
 import type { TopicLease } from '../state/coordinator';
 import type { ResourceStore, StoredChange } from '../state/resource-store';
@@ -70,8 +70,9 @@ const STANDBY_CHECK_MS = 200;
 
 /**
  * One topic's {@link ResourceCache}: loads the store or makes an initial sync (the newest id taken before the lists),
- * then runs a watch of the topic from that position whose one handler applies each event in order, fetching what it
- * names ({@link fetchForEvent}); a resync re-lists, validation re-lists a collection whose count drifted. Events,
+ * then runs a watch of the topic from that position in fetch mode (its resources fetched ahead, `fetchConcurrency` at
+ * once) whose one handler applies each event in order ({@link applied}: a subresource merged at apply time); a resync
+ * re-lists, validation re-lists a collection whose count drifted. Events,
  * re-lists and validations run one at a time ({@link exclusive}); every change goes to the store through one
  * {@link StoreWriter}. Its position lives with its resources: the watch's positions are read from the cache
  * ({@link positions}) and never written elsewhere.
@@ -256,7 +257,7 @@ export class TopicCache implements ResourceCache {
   private async startWatch(): Promise<void> {
     if (this.stopped.signal.aborted) throw new WatchError('CLOSED', `cache of ${this.topic} was closed`);
     const handlers: RoutedHandlers = {
-      onEvent: (event, ctx) => this.applyEvent(event, ctx.signal),
+      onEvent: (event) => this.applyEvent(event),
       onResync: (notice) => this.resync(notice),
       onLive: () => this.wentLive(),
       onError: (error) => this.report(error),
@@ -391,20 +392,22 @@ export class TopicCache implements ResourceCache {
     this.settle();
   }
 
-  /** Applies one event, in order: its changes told, then queued for the store at its sequence id. */
-  private async applyEvent(event: WatchEvent, signal: AbortSignal): Promise<void> {
+  /**
+   * Applies one event, in order: its changes told, then queued for the store at its sequence id. Its resource was
+   * fetched by the watch's fetch mode (a fetch that failed failed the watch, never this handler).
+   */
+  private async applyEvent(event: WatchEvent): Promise<void> {
     // A reader of changes() that is behind holds the events back (and with them the stream).
     await this.streams.whenRoom();
     await this.exclusive(async () => {
       this.check();
       let changes: ResourceChange[];
       try {
-        changes = await this.changesOf(event, signal);
+        changes = this.changesOf(event);
       } catch (err) {
+        // A broken event (no usable self link): a retry would find it as broken, the cache stops.
         const error = toWatchError(err, 'INTERNAL', `cache of ${this.topic}: event ${event.sequenceId}`);
-        // Retryable: the handler's retry fetches again. Permanent (refused, a broken answer): the cache stops. Cut
-        // short by its watch stopping (a lease lost, a close): the watch's stop says why, not this.
-        if (!error.retryable && !signal.aborted) this.fail(error);
+        this.fail(error);
         throw error;
       }
       this.position = event.sequenceId;
@@ -413,8 +416,8 @@ export class TopicCache implements ResourceCache {
     });
   }
 
-  /** What `event` changes, applied to the index. */
-  private async changesOf(event: WatchEvent, signal: AbortSignal): Promise<ResourceChange[]> {
+  /** What `event` (with its fetched `resource` or `gone`) changes, applied to the index. */
+  private changesOf(event: WatchEvent): ResourceChange[] {
     const { selfLink, id } = event.payload.metadata;
     const at = event.sequenceId;
     switch (event.type) {
@@ -429,8 +432,9 @@ export class TopicCache implements ResourceCache {
         // The service's own text: one that is not a self link must not reach a URL, nor read as a bad argument.
         if (!isResourceLink(selfLink))
           throw new WatchError('PROTOCOL', `cache of ${this.topic}: event ${at} names no usable self link`);
-        const outcome = await this.fetch(event, signal);
-        if (outcome.resource !== undefined) return this.put(outcome.resource, at, 'event');
+        if (event.resource !== undefined) return this.put(this.applied(event, event.resource), at, 'event');
+        if (event.gone !== true)
+          throw new WatchError('INTERNAL', `cache of ${this.topic}: event ${at} came without its resource`);
         // Gone (404): deleted since the event; its DELETED event comes later and finds nothing.
         const held = this.index.remove(selfLink);
         return held === undefined ? [] : [change('DELETED', held, undefined, at, 'event')];
@@ -441,12 +445,19 @@ export class TopicCache implements ResourceCache {
   }
 
   /**
-   * The one place the cache fetches an event's resource: the whole resource, merged onto the held copy for a
-   * subresource (at apply time: the copy held now). Fetch mode's prefetch (part A) replaces this call.
+   * What an event's fetched resource puts, decided when the event is applied: its fetch ran ahead, maybe before the
+   * events before it were applied. A `SUBRESOURCEUPDATED` of the resource held now (the same id) changes only that
+   * subresource, its key of the fetched resource merged onto the copy held now (the fetch merged onto the copy held
+   * when it started, which events applied since may have changed); any other event, or one of a resource held under
+   * another id or not at all, puts the fetched resource whole.
    */
-  private fetch(event: WatchEvent, signal: AbortSignal): Promise<FetchOutcome> {
+  private applied(event: WatchEvent, fetched: Resource): Resource {
+    const sub = event.subresource;
+    if (event.type !== 'SUBRESOURCEUPDATED' || sub === '') return fetched;
     const held = this.index.get(event.payload.metadata.selfLink);
-    return fetchForEvent(this.ctx.resources, event, undefined, held, signal);
+    if (held === undefined || held.metadata.id !== event.payload.metadata.id) return fetched;
+    // Another id fetched (recreated since the event): that resource whole.
+    return mergeSubresource(held, fetched, sub) ?? fetched;
   }
 
   /** Puts `resource` in place of what its self link holds: its changes (none when nothing changed). */

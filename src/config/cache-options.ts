@@ -14,7 +14,10 @@ export interface CacheOptions {
    * listed again. 0 = never. @default 0
    */
   validateEveryMs?: number;
-  /** Resources fetched at once for events (fetch mode's prefetch, once it applies to caches). @default 8 */
+  /**
+   * Events' resources fetched at once, 1 to 64: the cache's watch runs in fetch mode, which fetches ahead of the
+   * events applied (at most 4 × this many fetched and not yet applied). @default 8
+   */
   fetchConcurrency?: number;
   /** Items per page of the lists, 1 to 100. @default 100 */
   pageSize?: number;

@@ -28,9 +28,12 @@ import { redactSecrets } from '../logging/redact';
  *   longer than the client retries. Retryable.
  * - `RESOURCE_NOT_FOUND`: the resource API does not know the collection listed or counted (404). Not retried. (A
  *   `get` of a resource that is gone is not an error: it answers `undefined`.)
- * - `STATE_CORRUPT`: a position file is truncated, garbled, of another format version, or fails its checksum.
- * - `STATE_IO`: a position file or its directory cannot be read or written, or a write did not settle in time.
- * - `STATE_LOCKED`: another process holds the position file (its pid is in the message). Not retried.
+ * - `STATE_CORRUPT`: a position file, or a resource store's files, is truncated, garbled, of another format version,
+ *   or fails its checksum.
+ * - `STATE_IO`: a position file, a resource store's files or their directory cannot be read or written, or a write
+ *   did not settle in time.
+ * - `STATE_LOCKED`: another process holds the position file or a resource store's directory (its pid is in the
+ *   message). Not retried.
  * - `LEASE_LOST`: with a coordinator, this member no longer holds a topic's lease (it could not renew in time, or
  *   another member took it over); the topic stops here and runs where the lease is. Retryable: the member takes
  *   topics again when it can.

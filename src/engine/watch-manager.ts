@@ -435,7 +435,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       backoff: reconnect,
       log: this.log,
       coordinated: coordinator !== undefined,
-      watch: (handlers, positions, stopped, lease) => this.cacheWatch(id, topic, handlers, positions, stopped, lease),
+      watch: (handlers, positions, stopped, lease) =>
+        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped, lease),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -451,16 +452,25 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     return cache;
   }
 
-  /** The watch of a cache: one event at a time, retried patiently (a fetch that failed), its positions the cache's. */
+  /**
+   * The watch of a cache: one event applied at a time, in fetch mode (each event's resource fetched ahead,
+   * `fetchConcurrency` at once; a failed fetch fails the watch as in any fetch mode), its positions the cache's.
+   */
   private cacheWatch(
     id: string,
     topic: string,
+    fetchConcurrency: number,
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
     lease: CacheLeaseHooks,
   ): CacheWatch {
-    const resolved = resolveWatchOptions({ concurrency: 1, maxAttempts: 100, handlerTimeoutMs: 0 });
+    const resolved = resolveWatchOptions({
+      concurrency: 1,
+      maxAttempts: 100,
+      handlerTimeoutMs: 0,
+      fetch: { concurrency: fetchConcurrency },
+    });
     const wiring: WatchWiring = { ...resolved, liveWaitsForAcks: true };
     const stateChanged = (w: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void => {
       this.stateChanged(w, from, to, error);

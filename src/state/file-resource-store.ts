@@ -35,6 +35,12 @@ export interface FileResourceStoreOptions {
   lockStaleMs?: number;
 }
 
+/** The defaults of {@link FileResourceStoreOptions} that are one value; each field's `@default` says the same. */
+export const FILE_RESOURCE_STORE_DEFAULTS = {
+  fsync: true,
+  lockStaleMs: 10_000,
+} as const satisfies { readonly [K in keyof FileResourceStoreOptions]?: unknown };
+
 const SNAPSHOT_FORMAT = 'watch-manager.resources';
 const LOG_FORMAT = 'watch-manager.resource-log';
 const VERSION = 1;
@@ -124,8 +130,15 @@ export class FileResourceStore implements ResourceStore {
       options.compactAfterBytes === undefined
         ? undefined
         : count(options.compactAfterBytes, 'options.compactAfterBytes', 0, 1, Number.MAX_SAFE_INTEGER, 'argument');
-    this.fsync = options.fsync ?? true;
-    this.lockStaleMs = duration(options.lockStaleMs, 'options.lockStaleMs', 10_000, 2_000, 3_600_000, 'argument');
+    this.fsync = options.fsync ?? FILE_RESOURCE_STORE_DEFAULTS.fsync;
+    this.lockStaleMs = duration(
+      options.lockStaleMs,
+      'options.lockStaleMs',
+      FILE_RESOURCE_STORE_DEFAULTS.lockStaleMs,
+      2_000,
+      3_600_000,
+      'argument',
+    );
   }
 
   load(topic: string): Promise<StoredCache | undefined> {

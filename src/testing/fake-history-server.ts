@@ -137,7 +137,7 @@ export class FakeHistoryServer {
       (url.pathname === API_PATH || url.pathname.startsWith(`${API_PATH}/`)) &&
       this.backend.resourceApi !== undefined
     )
-      return this.backend.resourceApi.handle(req, res, url);
+      return this.backend.resourceApi.handle(req, res, url, this.stopped.signal);
     this.counters.requests += 1;
     this.queries.push(url.search);
     if (this.queries.length > 1000) this.queries.shift();

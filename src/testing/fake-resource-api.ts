@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { sleep, type Clock } from '../core/clock';
 import type { FakeTokenIssuer } from './fake-token-issuer';
 import { collectionHolds, readApiPath, type ApiTarget } from './resource-address';
 import { projectFields, readFields } from './resource-projection';
@@ -22,6 +23,11 @@ export interface ResourceFaults {
     /** How many requests are throttled, from the `setResourceFaults` call on. @default unlimited */
     count?: number;
   };
+  /**
+   * Hold every answer this long (on the service's clock) before computing it: the round trip of a service across a
+   * network, which a client on the loopback never pays (what fetching ahead saves is waiting). @default 0
+   */
+  delayMs?: number;
   /** Fail this many next requests with {@link status}, counted in `failuresInjected`. @default 0 */
   failNext?: number;
   /** The status of an injected failure. @default 503 */
@@ -81,6 +87,8 @@ export interface ResourceApiBackend {
   tenantId: string;
   tokens: FakeTokenIssuer;
   state: ResourceState;
+  /** The service's clock: what {@link ResourceFaults.delayMs} waits on. */
+  clock: Clock;
 }
 
 /** The prefix of the resource API on the service's HTTP port. */
@@ -143,11 +151,12 @@ export class FakeResourceApi {
 
   /**
    * Answers a request whose path starts with {@link API_PATH}. What a test's hook throws is answered 500 with its
-   * message (never an unhandled rejection in the server).
+   * message (never an unhandled rejection in the server). `stopped` ends a {@link ResourceFaults.delayMs} wait: the
+   * server is closing.
    */
-  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, stopped?: AbortSignal): Promise<void> {
     try {
-      await this.answer(req, res, url);
+      await this.answer(req, res, url, stopped);
     } catch (err) {
       if (!res.headersSent)
         problem(res, 500, `fake watch service: ${err instanceof Error ? err.message : String(err)}`);
@@ -155,10 +164,17 @@ export class FakeResourceApi {
     }
   }
 
-  private async answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  private async answer(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    stopped: AbortSignal | undefined,
+  ): Promise<void> {
     this.counters.requests += 1;
     this.requests.push(`${req.method ?? ''} ${url.pathname}${url.search}`);
     if (this.requests.length > 1000) this.requests.shift();
+    const delayMs = this.faults.delayMs ?? 0;
+    if (delayMs > 0 && !(await sleep(this.backend.clock, delayMs, stopped))) return;
     if (this.throttle(res)) return;
     if (this.failLeft > 0) {
       this.failLeft -= 1;
@@ -346,6 +362,7 @@ function checkFaults(faults: ResourceFaults): void {
         `fake watch service: setResourceFaults: ${field} must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
       );
   };
+  whole('delayMs', faults.delayMs, 0);
   whole('failNext', faults.failNext, 0);
   whole('pageCap', faults.pageCap, 1);
   whole('notAnArrayNext', faults.notAnArrayNext, 0);

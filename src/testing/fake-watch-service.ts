@@ -192,7 +192,12 @@ export class FakeWatchService {
     this.purgedReading = options.purgedReading ?? 'next-event';
     this.tokens = new FakeTokenIssuer(this.clock, this.tenantId);
     this.keepsResources = options.resourceApi ?? true;
-    this.resourceApi = new FakeResourceApi({ tenantId: this.tenantId, tokens: this.tokens, state: this.resourceState });
+    this.resourceApi = new FakeResourceApi({
+      tenantId: this.tenantId,
+      tokens: this.tokens,
+      state: this.resourceState,
+      clock: this.clock,
+    });
     for (const topic of options.topics ?? ['/management/v1alpha1/watchtopics/demo']) this.createTopic(topic);
     this.tokenEndpoint = new FakeTokenEndpoint(this.tokens, this.clock, () => this.tokenUrl);
     this.history = new FakeHistoryServer(
