@@ -343,6 +343,31 @@ describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeou
     );
   });
 
+  it("--cache: a topic its cache holds but the tail has no position for (a crash between their first writes, or positions.json removed) starts with a synced record at the cache's position, then the events after it", async () => {
+    const topic = '/management/v1alpha1/watchtopics/cli-cache-no-position';
+    service.createTopic(topic, {
+      filters: [{ group: 'management', kind: 'Secret', name: '*', scope: ENV, type: ['created', 'updated'] }],
+    });
+    service.publishMany(topic, 4, { kind: 'Secret', type: 'CREATED', scope: ENV });
+    const cache = path.join(dir, 'cache-no-position');
+    const common = [...base, '--api-url', service.resourceApiUrl, '--topic', topic, '--cache', cache, '--json'];
+    // --dump keeps the cache and writes no event position: the state a crash leaves after the cache's first write.
+    const first = await watchTail([...common, '--dump']);
+    assert.equal(first.code, 0, first.err);
+    const held = service.coveredResources(topic).length;
+    const stored = service.topic(topic)?.newestSequenceId as number;
+    const later = service.publishMany(topic, 3, { kind: 'Secret', type: 'CREATED', scope: ENV });
+    const lists = service.resourceCounters.lists;
+    const second = await watchTail([...common, '--max-events', '3']);
+    assert.equal(second.code, 0, second.err);
+    assert.equal(service.resourceCounters.lists, lists, 'resumed from the store, not listed again');
+    assert.deepEqual(
+      second.records.filter((r) => r.record !== 'live').map((r) => (r.record === 'event' ? r.sequenceId : r.record)),
+      ['synced', ...later.map((e) => e.sequenceId)],
+    );
+    assert.deepEqual(second.records[0], { record: 'synced', topic, resources: held, sequenceId: stored });
+  });
+
   it('--cache: a directory another watch-tail holds is refused (exit 1, STATE_LOCKED); SIGTERM ends the holder with 0', async () => {
     const topic = '/management/v1alpha1/watchtopics/cli-cache-locked';
     service.createTopic(topic);

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import {
   MemoryResourceStore,
   WatchError,
@@ -568,103 +567,8 @@ describe('the resource cache (manager.cache)', () => {
     assert.match(refused.message, /coordinator/);
   });
 
-  it('random histories (creates, updates, subresources, deletes, 404s, aborted streams, restarts, purges) end in step', async () => {
-    type Op =
-      | { op: 'create' | 'update' | 'sub' | 'delete' | 'gone'; kind: 0 | 1; name: number }
-      | { op: 'abort' | 'restart' | 'purge' };
-    const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({
-        op: fc.constantFrom('create' as const, 'update' as const, 'sub' as const, 'delete' as const, 'gone' as const),
-        kind: fc.constantFrom(0 as const, 1 as const),
-        name: fc.integer({ min: 0, max: 4 }),
-      }),
-      fc.record({ op: fc.constantFrom('abort' as const, 'restart' as const, 'purge' as const) }),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
-        const topic = newTopic();
-        const store = new MemoryResourceStore();
-        let manager = newManager();
-        let cache = await manager.cache(topic, { store });
-        await cache.ready();
-        let run = 0;
-        const publish = (
-          o: Extract<Op, { kind: 0 | 1 }>,
-          type: 'CREATED' | 'UPDATED' | 'SUBRESOURCEUPDATED' | 'DELETED',
-        ): void => {
-          const scope = o.kind === 0 ? ENV : { kind: 'Environment', name: `${ENV.name}-${o.name % 2}` };
-          service.publish(topic, {
-            type,
-            kind: o.kind === 0 ? 'APIService' : 'ConsumerInstance',
-            group: o.kind === 0 ? 'management' : 'catalog',
-            name: `r-${o.name}`,
-            scope,
-            spec: { run: ++run },
-            ...(type === 'SUBRESOURCEUPDATED' ? { subresource: 'status', subresources: { status: { run } } } : {}),
-          });
-        };
-        for (const o of ops) {
-          if ('kind' in o) {
-            if (o.op === 'gone') {
-              // Deleted between its UPDATED and the fetch: the fetch is a 404.
-              let fired = false;
-              service.setResourceFaults({
-                beforeGet: (link) => {
-                  if (fired || !link.endsWith(`/r-${o.name}`)) return;
-                  fired = true;
-                  publish(o, 'DELETED');
-                },
-              });
-              publish(o, 'UPDATED');
-              await until('the fetch', () => (cache.sequenceId ?? 0) >= newest(topic));
-              service.setResourceFaults({});
-            } else {
-              const type = {
-                create: 'CREATED',
-                update: 'UPDATED',
-                sub: 'SUBRESOURCEUPDATED',
-                delete: 'DELETED',
-              } as const;
-              publish(o, type[o.op]);
-            }
-          } else if (o.op === 'abort') {
-            service.abortStreams({ topic });
-          } else {
-            await manager.close();
-            if (o.op === 'purge') {
-              publish({ op: 'create', kind: 0, name: run % 5 }, 'CREATED');
-              publish({ op: 'delete', kind: 1, name: run % 5 }, 'DELETED');
-              service.purgeHistory(topic);
-              // The re-list moves while it is read.
-              let moved = false;
-              service.setResourceFaults({
-                beforePage: () => {
-                  if (moved) return;
-                  moved = true;
-                  publish({ op: 'update', kind: 1, name: run % 5 }, 'UPDATED');
-                },
-              });
-            }
-            manager = newManager();
-            cache = await manager.cache(topic, { store });
-            await cache.ready();
-            service.setResourceFaults({});
-          }
-        }
-        // The changes told from here on add up to the cache.
-        const held = new Map(cache.list().map((r) => [r.metadata.selfLink, r]));
-        cache.on('change', (c) => {
-          if (c.after === undefined) held.delete(c.selfLink);
-          else held.set(c.selfLink, c.after);
-        });
-        publish({ op: 'update', kind: 0, name: 0 }, 'UPDATED');
-        await assertInStep(cache, topic);
-        assert.deepEqual([...held.values()].sort(bySelfLink), cache.list());
-        await manager.close();
-      }),
-      { numRuns: 40, seed: Number(process.env['WM_PROPERTY_SEED'] ?? 23) },
-    );
-  });
+  // Random histories (creates, updates, subresources, deletes, 404s, aborted streams, restarts, purges, lists moving
+  // while read): test/cache-property.test.ts, and after kill -9: test/cache-crash.test.ts.
 
   describe('bad input: typed errors, never a wrong cache', () => {
     const failure = async (cache: ResourceCache): Promise<WatchError> => {

@@ -348,6 +348,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     for (const topic of topics) manager.registerWatch(topic, handlers, watchOptions).catch(failed);
   } else {
     const store = resourceStore;
+    // The tail's own positions (--cache DIR/positions.json): the manager's sequence provider.
+    const positions = options.sequenceProvider;
     const onSynced = (notice: SyncedNotice): void =>
       void emit(syncedRecord(notice), syncedLine(notice, colour)).catch(() => undefined);
     // Each topic's cache, then (unless --dump) its events: from the position the cache reflects when the tail has none
@@ -355,8 +357,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const caches = topics.map(async (topic) => {
       const cache = await manager.cache(topic, { store, onError });
       cache.on('synced', onSynced);
-      if (!config.dump)
-        await manager.registerWatch(topic, handlers, { ...watchOptions, from: await cachedPosition(cache) });
+      if (config.dump) return cache;
+      const own = await positions?.getSequence(topic);
+      let from: number;
+      if (own === undefined && cache.sequenceId !== undefined) {
+        // The cache's store held the topic but the tail has no position of it (a crash between the cache's first
+        // writes and the tail's, or positions.json removed): the events up to the cache's position cannot be written
+        // any more, so its state is told as a `synced` record (read at once with the position), then the events after.
+        from = cache.sequenceId;
+        onSynced({ topic, resources: cache.size, sequenceId: from });
+      } else from = await cachedPosition(cache);
+      await manager.registerWatch(topic, handlers, { ...watchOptions, from });
       return cache;
     });
     for (const cache of caches) cache.catch(failed);

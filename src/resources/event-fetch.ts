@@ -67,7 +67,9 @@ export async function fetchForEvent(
 export function mergeSubresource(cached: Resource, part: Resource, sub: string): Resource | undefined {
   if (part.metadata.id !== cached.metadata.id) return undefined;
   const merged: Resource = { ...cached };
-  if (Object.prototype.hasOwnProperty.call(part, sub)) merged[sub] = part[sub];
+  // Defined, not assigned: a key the service names `__proto__` must stay a key, never become the copy's prototype.
+  if (Object.prototype.hasOwnProperty.call(part, sub))
+    Object.defineProperty(merged, sub, { value: part[sub], enumerable: true, writable: true, configurable: true });
   else delete merged[sub];
   return merged;
 }

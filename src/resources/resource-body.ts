@@ -19,17 +19,19 @@ function parse(body: string, where: string): unknown {
  * `value` as a {@link Resource}: an object with string `group`, `apiVersion`, `kind`, `name`, `metadata.id` and
  * `metadata.selfLink`.
  */
-function asResource(value: unknown, where: string): Resource {
-  if (!isRecord(value)) throw new WatchError('PROTOCOL', `${where}: not a JSON object`);
+function asResource(value: unknown, place: string, item?: number): Resource {
+  // The place is named only for an error: a page of 100 items must not cost 100 strings.
+  const where = (): string => (item === undefined ? place : `${place}, item ${item}`);
+  if (!isRecord(value)) throw new WatchError('PROTOCOL', `${where()}: not a JSON object`);
   const { metadata } = value;
   if (!isRecord(metadata) || typeof metadata.selfLink !== 'string' || !metadata.selfLink.startsWith('/'))
-    throw new WatchError('PROTOCOL', `${where}: a resource without metadata.selfLink`);
+    throw new WatchError('PROTOCOL', `${where()}: a resource without metadata.selfLink`);
   for (const key of ['group', 'apiVersion', 'kind', 'name'] as const) {
     if (typeof value[key] !== 'string')
-      throw new WatchError('PROTOCOL', `${where}: the resource ${metadata.selfLink} has no ${key}`);
+      throw new WatchError('PROTOCOL', `${where()}: the resource ${metadata.selfLink} has no ${key}`);
   }
   if (typeof metadata.id !== 'string' || metadata.id === '')
-    throw new WatchError('PROTOCOL', `${where}: the resource ${metadata.selfLink} has no metadata.id`);
+    throw new WatchError('PROTOCOL', `${where()}: the resource ${metadata.selfLink} has no metadata.id`);
   return value as Resource;
 }
 
@@ -42,5 +44,5 @@ export function decodeResource(body: string, where: string): Resource {
 export function decodePage(body: string, where: string): Resource[] {
   const data = parse(body, where);
   if (!Array.isArray(data)) throw new WatchError('PROTOCOL', `${where}: the page is not a JSON array`);
-  return data.map((item, i) => asResource(item, `${where}, item ${i}`));
+  return data.map((item, i) => asResource(item, where, i));
 }
