@@ -3,7 +3,7 @@
  * validation, its store writes and its changes' backpressure.
  */
 import type { Mutant } from './mutant';
-import { CACHE_PREFETCH, RESOURCE_CACHE } from './tests';
+import { CACHE_PREFETCH, REPLICA_CACHE, RESOURCE_CACHE } from './tests';
 
 export const cacheMutants: Mutant[] = [
   {
@@ -107,5 +107,12 @@ export const cacheMutants: Mutant[] = [
     find: 'if (held === undefined || held.metadata.id !== event.payload.metadata.id) return fetched;',
     replace: 'if (held === undefined || held.metadata.id === event.payload.metadata.id) return fetched;',
     tests: [CACHE_PREFETCH, RESOURCE_CACHE],
+  },
+  {
+    // A standby member's cache waits for a lease it may never get: its ready() (and a start-up gated on it) hangs.
+    name: 'cache-standby-never-ready',
+    find: "status?.role === 'standby' && status.owner !== undefined",
+    replace: "status?.role === 'standby' && status.owner === undefined",
+    tests: [REPLICA_CACHE],
   },
 ];

@@ -12,6 +12,7 @@ import {
   POSTGRES_SESSIONS_ENDED,
   POSTGRES_STORE,
   REPLICAS,
+  REPLICA_CACHE,
   REPLICA_KILLS,
   REPLICA_WATCHES,
   RESTART,
@@ -432,6 +433,22 @@ export const postgresMutants: Mutant[] = [
     tests: [RESTART],
   },
   // ── issue 23: the resource store (postgres/postgres-resource-store.ts, resource-batches.ts) ─────────────────────
+  {
+    // A cache under a coordinator writes through the plain store: a deposed member's writes land after its
+    // successor's, and the stored position goes back.
+    name: 'resource-store-fenced-unfenced',
+    find: 'fenced(lease: TopicLease): ResourceStore {\n    return new FencedResourceStore(lease, {',
+    replace: 'fenced(lease: TopicLease): ResourceStore {\n    return this; new FencedResourceStore(lease, {',
+    tests: [REPLICA_CACHE],
+  },
+  {
+    // Fenced writes of a store in another database than the coordinator's: never checked, they run their statements
+    // in the coordinator's database (where the store's tables may not be, or be another store's).
+    name: 'resource-store-fenced-database-unchecked',
+    find: 'private sameDatabase = false;',
+    replace: 'private sameDatabase = true;',
+    tests: [REPLICA_CACHE],
+  },
   {
     // No transaction: each statement commits alone, and a write that fails part way leaves resources of no position.
     name: 'resource-store-no-transaction',

@@ -45,6 +45,7 @@ export const RATE_SAMPLER = 'test/unit/rate-sampler.test.ts';
 export const RECONNECT = 'test/reconnect.test.ts';
 export const REDACTION = 'test/redaction.test.ts';
 export const REPLICAS = 'test/replicas.test.ts';
+export const REPLICA_CACHE = 'test/replica-cache.test.ts';
 export const REPLICA_KILLS = 'test/replica-kills.test.ts';
 export const REPLICA_WATCHES = 'test/replica-watches.test.ts';
 export const RESTART = 'test/sequence-restart.test.ts';

@@ -9,6 +9,7 @@ import type { ResolvedCacheOptions } from '../config/cache-options';
 import type { ResyncNotice, RoutedHandlers } from '../delivery/watch-handlers';
 import { mergeSubresource } from '../resources/event-fetch';
 import type { ResourceClient } from '../resources/resource-client';
+import type { TopicLease } from '../state/coordinator';
 import type { ResourceStore, StoredChange } from '../state/resource-store';
 import type { SequenceProvider } from '../state/sequence-provider';
 import { CacheIndex, deepFreeze } from './cache-index';
@@ -32,19 +33,40 @@ export interface CacheContext {
   /** The topic's newest sequence id now (the history API's). */
   newest(signal: AbortSignal): Promise<number>;
   store: ResourceStore;
+  /**
+   * Under a coordinator: the cache runs only while this member holds its lease (its watch a coordinated one), loads
+   * the store after each lease won ({@link TopicCache.leaseWon}) and writes through `store.fenced(lease)`.
+   */
+  coordinated?: boolean;
   clock: Clock;
   backoff: ResolvedBackoff;
   log: Log;
   /**
    * A new watch of the topic with `handlers`, its position read from `positions`; `stopped` is told when it stops for
-   * good with an error (after its start resolved).
+   * good with an error (after its start resolved). Under a coordinator, `lease` is called around each lease's engine.
    */
-  watch(handlers: RoutedHandlers, positions: SequenceProvider, stopped: (error: WatchError) => void): CacheWatch;
+  watch(
+    handlers: RoutedHandlers,
+    positions: SequenceProvider,
+    stopped: (error: WatchError) => void,
+    lease: CacheLeaseHooks,
+  ): CacheWatch;
   /** Told once the cache is closed (the manager forgets it). */
   closed(): void;
 }
 
+/** What a cache does around each lease of its topic (under a coordinator). */
+export interface CacheLeaseHooks {
+  /** After the lease is won, before its engine starts: the store loaded under it (or synced). */
+  won(lease: TopicLease): Promise<void>;
+  /** After its engine stopped, before the lease is let go (a hand-off, a close): what is pending is written. */
+  finish(lease: TopicLease): Promise<void>;
+}
+
 type Listener<T> = (value: T) => void;
+
+/** How often a standby's cache looks whether another member runs its topic (its `ready()`). */
+const STANDBY_CHECK_MS = 200;
 
 /**
  * One topic's {@link ResourceCache}: loads the store or makes an initial sync (the newest id taken before the lists),
@@ -58,7 +80,8 @@ type Listener<T> = (value: T) => void;
 export class TopicCache implements ResourceCache {
   private readonly index = new CacheIndex();
   private readonly streams: ChangeStreams;
-  private readonly writer: StoreWriter;
+  /** Under a coordinator, a new one (over the store fenced by the lease) for each lease won. */
+  private writer: StoreWriter;
   private readonly listeners = {
     change: new Set<Listener<ResourceChange>>(),
     synced: new Set<Listener<CacheSynced>>(),
@@ -73,6 +96,7 @@ export class TopicCache implements ResourceCache {
   private readonly stopped = new AbortController();
   private serial: Promise<unknown> = Promise.resolve();
   private validation: Timer | undefined;
+  private standbyCheck: Timer | undefined;
   private readonly readyPromise: Promise<void>;
   private settleReady: { resolve: () => void; reject: (err: WatchError) => void } | undefined;
 
@@ -98,7 +122,8 @@ export class TopicCache implements ResourceCache {
     }
     for (const resource of held.resources) this.index.put(resource);
     this.position = held.position;
-    this.synced = true;
+    // Under a coordinator what was loaded is only a view for a standby: each lease won loads the store again.
+    if (this.ctx.coordinated !== true) this.synced = true;
     void this.run();
   }
 
@@ -197,9 +222,11 @@ export class TopicCache implements ResourceCache {
   /** The sync (unless loaded), then the watch; a permanent failure stops the cache. */
   private async run(): Promise<void> {
     try {
-      if (!this.synced) await this.retrying('initial sync', () => this.initialSync());
+      // Under a coordinator the sync is a lease's (leaseWon), never made before the lease is won.
+      if (!this.synced && this.ctx.coordinated !== true) await this.retrying('initial sync', () => this.initialSync());
       this.armValidation();
       await this.retrying('watch start', () => this.startWatch());
+      if (this.ctx.coordinated === true) this.armStandbyCheck();
     } catch (err) {
       this.fail(toWatchError(err, 'INTERNAL', `cache of ${this.topic}`));
     }
@@ -239,10 +266,15 @@ export class TopicCache implements ResourceCache {
     // handler that failed for good during the first catch-up).
     let started = false;
     let stoppedBy: WatchError | undefined;
-    const watch = this.ctx.watch(handlers, this.positions(), (error) => {
-      if (started) this.fail(error);
-      else stoppedBy = error;
-    });
+    const watch = this.ctx.watch(
+      handlers,
+      this.positions(),
+      (error) => {
+        if (started) this.fail(error);
+        else stoppedBy = error;
+      },
+      { won: (lease) => this.leaseWon(lease), finish: () => this.writer.drain() },
+    );
     this.watch = watch;
     try {
       await watch.start();
@@ -265,6 +297,94 @@ export class TopicCache implements ResourceCache {
       setSequence: () => undefined,
       resetSequence: () => undefined,
     };
+  }
+
+  /**
+   * A lease won (under a coordinator), before its engine starts. The store is read now, after winning: a deposed
+   * holder's last write committed before the lease changed hands, or never will (fenced off). Holding nothing: an
+   * initial sync, stored by a fenced replace. Otherwise the cache becomes what the store holds, the differences from
+   * what it held (a standby's view, or changes an earlier lease told whose writes were rolled back) told with cause
+   * `resync`. From here on every write goes through `store.fenced(lease)`. A failure here is the engine's start
+   * failing: a retryable one lets the lease go (tried again by a later round), a permanent one stops the cache.
+   */
+  private leaseWon(lease: TopicLease): Promise<void> {
+    return this.exclusive(async () => {
+      this.check();
+      if (lease.signal.aborted) throw toWatchError(lease.signal.reason, 'LEASE_LOST', `cache of ${this.topic}`);
+      const fenced = this.ctx.store.fenced?.(lease);
+      if (fenced === undefined)
+        throw new WatchError('INVALID_CONFIG', `cache of ${this.topic}: its store has no fenced writes`);
+      this.writer = new StoreWriter(fenced, this.topic, this.options.maxPendingChanges, (error) =>
+        this.writeFailed(error, lease),
+      );
+      lease.signal.addEventListener('abort', () => void this.leaseEnded(), { once: true });
+      const held = await fenced.load(this.topic);
+      this.synced = false;
+      if (held === undefined) {
+        await this.initialSync();
+        return;
+      }
+      const changes = this.replaceWhere(() => true, held.resources, held.position, 'resync');
+      this.position = held.position;
+      this.synced = true;
+      for (const c of changes) this.tell(c);
+      if (changes.length > 0) this.tellSynced('resync');
+    });
+  }
+
+  /**
+   * The lease ended (lost, released, or fenced off): its engine stops (the coordinated watch's doing). Changes told
+   * under it may have been rolled back with their writes, so the cache becomes what the store holds now, the
+   * differences told with cause `resync`: a standby answers what the store held when it let the topic go.
+   */
+  private async leaseEnded(): Promise<void> {
+    try {
+      await this.exclusive(async () => {
+        if (this.stopped.signal.aborted) return;
+        const held = await this.ctx.store.load(this.topic);
+        const at = held?.position ?? this.position ?? 0;
+        const changes = this.replaceWhere(() => true, held?.resources ?? [], at, 'resync');
+        this.position = held?.position;
+        for (const c of changes) this.tell(c);
+        if (changes.length > 0) this.tellSynced('resync');
+      });
+    } catch (err) {
+      // The next lease loads the store anyway; a standby keeps what it held meanwhile.
+      this.ctx.log.warn('cache: the store could not be read after the lease ended', {
+        topic: this.topic,
+        error: errorMessage(err),
+      });
+    }
+  }
+
+  /**
+   * A write under `lease` failed. The lease ended with it (fenced off, or the database failed under it): the engine
+   * steps down and whoever takes the topic next resumes from what the store holds — not the cache's failure. Any
+   * other failure stops the cache, as without a coordinator.
+   */
+  private writeFailed(error: WatchError, lease: TopicLease): void {
+    if (lease.signal.aborted || error.code === 'LEASE_LOST') {
+      this.ctx.log.warn('cache: a store write was fenced off, the lease ended', {
+        topic: this.topic,
+        error: error.message,
+      });
+      return;
+    }
+    this.fail(error);
+  }
+
+  /**
+   * A standby's cache is ready as a standby watch is: while another member holds its lease (and runs it). Looked at
+   * every {@link STANDBY_CHECK_MS} on the manager's clock until the cache is ready or stops.
+   */
+  private armStandbyCheck(): void {
+    if (this.settleReady === undefined || this.stopped.signal.aborted) return;
+    const status = this.watch?.status();
+    if (status?.role === 'standby' && status.owner !== undefined && status.stalled === undefined) {
+      this.settle();
+      return;
+    }
+    this.standbyCheck = this.ctx.clock.setTimeout(() => this.armStandbyCheck(), STANDBY_CHECK_MS);
   }
 
   private wentLive(): void {
@@ -495,6 +615,7 @@ export class TopicCache implements ResourceCache {
   private stop(): void {
     this.stopped.abort();
     this.validation?.cancel();
+    this.standbyCheck?.cancel();
   }
 
   private settle(error?: WatchError): void {

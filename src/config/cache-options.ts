@@ -5,7 +5,9 @@ import type { ResourceStore } from '../state/resource-store';
 /** Options of `manager.cache(topic, options)`. */
 export interface CacheOptions {
   /**
-   * Where the resources are kept with their position (a restart resumes from it without listing again).
+   * Where the resources are kept with their position (a restart resumes from it without listing again). With a
+   * `coordinator`, a store with fenced writes (`ResourceStore.fenced`: a `PostgresResourceStore` in the coordinator's
+   * database); another is refused.
    * @default a new MemoryResourceStore
    */
   store?: ResourceStore;

@@ -26,6 +26,21 @@ export interface CoordinatedWatchContext {
     agentStatus: AgentStatusFeed,
     changed: (from: WatchState, to: WatchState, error: WatchError | undefined) => void,
   ): TopicWatch;
+  /**
+   * The key whose lease it claims: its topic by default. A resource cache claims `<topic>#cache` (a self link never
+   * holds `#`), so that its lease and a `registerWatch` of the same topic are apart.
+   */
+  claimKey?: string;
+  /**
+   * Runs after a lease is won and before its engine starts (a cache loads its store under the lease): its failure is
+   * the engine's start failing.
+   */
+  prepare?(lease: TopicLease): Promise<void>;
+  /**
+   * Runs after a lease's engine stopped and before the lease is let go (a cache writes what it has pending under the
+   * lease still held). Given up on when the lease ends meanwhile.
+   */
+  finish?(lease: TopicLease): Promise<void>;
   /** Called on every public state change of this watch. */
   stateChanged(watch: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void;
   /** Called when a lease of its topic was won, lost or let go here. */
@@ -103,7 +118,7 @@ export class CoordinatedWatch implements ManagedWatch {
     if (this.phase.is('closed')) throw new WatchError('CLOSED', `watch ${this.topic} was closed while starting`);
     this.move('standby');
     this.withdraw = this.ctx.coordinator.claim(
-      this.topic,
+      this.claimKey,
       (lease) => void this.won(lease),
       (error) => this.claimFailed(error),
     );
@@ -127,7 +142,8 @@ export class CoordinatedWatch implements ManagedWatch {
         : { ...cur.engine.status(), state: this.currentState };
     if (status.lastErrorCode === undefined && this.lastError !== undefined) status.lastErrorCode = this.lastError.code;
     // A standby watch waits for another member; when none runs the topic, health() must see it.
-    const seen = cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.topic) : undefined;
+    const seen =
+      cur === undefined && !this.phase.is('closed') ? this.ctx.coordinator.observed(this.claimKey) : undefined;
     if (seen?.stalled !== undefined) status.stalled = seen.stalled;
     return { ...status, ...this.role(cur) };
   }
@@ -159,7 +175,7 @@ export class CoordinatedWatch implements ManagedWatch {
 
   private role(cur: { lease: TopicLease } | undefined): Pick<WatchStatus, 'role' | 'owner' | 'epoch'> {
     if (cur !== undefined) return { role: 'active', owner: cur.lease.owner, epoch: cur.lease.epoch };
-    const seen = this.ctx.coordinator.observed(this.topic);
+    const seen = this.ctx.coordinator.observed(this.claimKey);
     if (seen === undefined) return { role: 'standby' };
     return seen.owner === undefined
       ? { role: 'standby', epoch: seen.epoch }
@@ -193,7 +209,29 @@ export class CoordinatedWatch implements ManagedWatch {
     lease.onHandOff(() => this.stepDown(lease, engine, 'handed-off'));
     // A listener told of the win may have closed the watch (or the lease ended) meanwhile: the engine never starts.
     if (!this.phase.is('active') || this.current?.engine !== engine) return;
-    engine.start().catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
+    const started =
+      this.ctx.prepare === undefined
+        ? engine.start()
+        : this.ctx.prepare(lease).then(() => {
+            // Lost or closed while preparing: the engine was stopped before it started, and never starts.
+            if (this.current?.engine !== engine || !this.phase.is('active'))
+              throw new WatchError('LEASE_LOST', `the lease of ${this.topic} ended before its engine started`);
+            return engine.start();
+          });
+    started.catch((err: unknown) => this.engineFailed(engine, toWatchError(err, 'INTERNAL', this.topic), false));
+  }
+
+  /** {@link CoordinatedWatchContext.finish}, at most until the lease ends; its failure is its own to tell. */
+  private async finish(lease: TopicLease): Promise<void> {
+    if (this.ctx.finish === undefined || lease.signal.aborted) return;
+    const ended = new Promise<void>((resolve) =>
+      lease.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await Promise.race([this.ctx.finish(lease).catch(() => undefined), ended]);
+  }
+
+  private get claimKey(): string {
+    return this.ctx.claimKey ?? this.topic;
   }
 
   private lost(lease: TopicLease, engine: TopicWatch): void {
@@ -225,6 +263,7 @@ export class CoordinatedWatch implements ManagedWatch {
       // lease still held (and renewed): the topic never runs on another member, or in a new engine here, meanwhile.
       // A hand-off lets them finish (what they acknowledge counts); a lost lease aborts their ctx.signal at once.
       await engine.stopFor(reason, true, how === 'lost');
+      if (how === 'handed-off') await this.finish(lease);
       this.retire(engine);
       this.current = undefined;
       if (how === 'handed-off') {
@@ -339,6 +378,7 @@ export class CoordinatedWatch implements ManagedWatch {
       // Handlers finish (up to closeTimeoutMs, as without a coordinator) and the position is stored under the lease,
       // then the claim goes and the lease with it.
       await cur.engine.close();
+      await this.finish(cur.lease);
       this.retire(cur.engine);
       this.current = undefined;
     }

@@ -32,6 +32,7 @@ import type {
   ManagerStatus,
   StateChange,
   WatchMetrics,
+  WatchState,
   WatchStatus,
 } from '../core/types';
 import { CoordinatedWatch } from './coordinated-watch';
@@ -44,7 +45,7 @@ import type { HealthReport } from '../health/health-report';
 import { ManagerHealth } from './manager-health';
 import type { Resource } from '../core/resource';
 import { resolveCacheOptions, type CacheOptions } from '../config/cache-options';
-import { TopicCache, type CacheWatch } from '../cache/topic-cache';
+import { TopicCache, type CacheLeaseHooks, type CacheWatch } from '../cache/topic-cache';
 import type { ResourceCache } from '../cache/resource-cache';
 import { MemoryResourceStore } from '../state/memory-resource-store';
 import type { ResourceStore } from '../state/resource-store';
@@ -366,7 +367,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   /** The copy a running cache of `topic` holds of `selfLink`: what fetch mode merges a subresource onto. */
   private cachedResource(topic: string, selfLink: string): Resource | undefined {
     for (const cache of this.caches.values()) {
-      if (cache.topic === topic && cache.status().state !== 'closed') return cache.get(selfLink);
+      // A standby's cache (another member runs the topic) holds what the store held when it last looked: no base.
+      const { state, role } = cache.status();
+      if (cache.topic === topic && state !== 'closed' && role !== 'standby') return cache.get(selfLink);
     }
     return undefined;
   }
@@ -403,8 +406,15 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     checkSelfLink(topic, 'topic');
     checkOptionHome(options, 'cache(...)');
     const resolved = resolveCacheOptions(options);
-    if (this.options.coordinator !== undefined)
-      throw new WatchError('INVALID_CONFIG', 'cache(): a manager with a coordinator cannot keep a resource cache yet');
+    const { coordinator } = this.options;
+    const store: ResourceStore = resolved.store ?? new MemoryResourceStore();
+    // Under a coordinator, every member may write the topic's rows: only writes fenced by the lease keep a deposed
+    // member's from landing after its successor's.
+    if (coordinator !== undefined && typeof store.fenced !== 'function')
+      throw new WatchError(
+        'INVALID_CONFIG',
+        `invalid argument 'options.store': a manager with a coordinator keeps a cache only in a store with fenced writes (PostgresResourceStore in the coordinator's database), not ${storeName(store)}`,
+      );
     for (const [id, existing] of this.caches) {
       if (existing.topic !== topic) continue;
       // One stopped for good is replaced, as a stopped watch is: it leaves status() and health().
@@ -416,7 +426,6 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       throw new WatchError('INVALID_CONFIG', `invalid argument 'topic': ${topic} is already cached by ${existing.id}`);
     }
     const id = `watch-${this.nextId++}`;
-    const store = resolved.store ?? new MemoryResourceStore();
     const { clock, reconnect } = this.options;
     const cache = new TopicCache(id, topic, resolved, {
       resources: this.resources,
@@ -425,8 +434,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock,
       backoff: reconnect,
       log: this.log,
-      watch: (handlers, positions, stopped) =>
-        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped),
+      coordinated: coordinator !== undefined,
+      watch: (handlers, positions, stopped, lease) =>
+        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped, lease),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -453,6 +463,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     handlers: RoutedHandlers,
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
+    lease: CacheLeaseHooks,
   ): CacheWatch {
     const resolved = resolveWatchOptions({
       concurrency: 1,
@@ -460,20 +471,34 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       handlerTimeoutMs: 0,
       fetch: { concurrency: fetchConcurrency },
     });
-    return new TopicWatch(
-      id,
-      topic,
-      handlers,
-      { ...resolved, liveWaitsForAcks: true },
-      {
-        ...this.engineContext(topic),
-        positions,
-        stateChanged: (w, from, to, error) => {
-          this.stateChanged(w, from, to, error);
-          if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
-        },
-      },
-    );
+    const wiring: WatchWiring = { ...resolved, liveWaitsForAcks: true };
+    const stateChanged = (w: ManagedWatch, from: WatchState, to: WatchState, error: WatchError | undefined): void => {
+      this.stateChanged(w, from, to, error);
+      if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
+    };
+    const { coordinator } = this.options;
+    if (coordinator === undefined)
+      return new TopicWatch(id, topic, handlers, wiring, { ...this.engineContext(topic), positions, stateChanged });
+    // Under a coordinator: the cache runs while this member holds the lease of `<topic>#cache` (apart from a
+    // registerWatch of the topic), loading its store after each lease won; its positions are stored with its
+    // resources, in the lease's transactions (the store's fenced writes), never by the engine.
+    return new CoordinatedWatch(id, topic, handlers, false, {
+      coordinator,
+      claimKey: `${topic}#cache`,
+      prepare: (won) => lease.won(won),
+      finish: (held) => lease.finish(held),
+      engine: (lease, leaseHandlers, agentStatus, changed) =>
+        new TopicWatch(id, topic, leaseHandlers, wiring, {
+          ...this.engineContext(topic),
+          positions,
+          fencingToken: lease.epoch,
+          agentStatus,
+          stateChanged: (_w, from, to, error) => changed(from, to, error),
+        }),
+      stateChanged,
+      leaseChanged: (change) => this.emitSafely('lease', () => this.emit('lease', change)),
+      log: this.log,
+    });
   }
 
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
@@ -760,6 +785,12 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
  * A coordinator serves one manager: refused (`INVALID_CONFIG` naming `coordinator`) when another manager has it, or
  * when it is closed.
  */
+/** What an error message calls a store: its class's name. */
+function storeName(store: ResourceStore): string {
+  const name = (store as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'this store';
+}
+
 function refuseTaken(coordinator: Coordinator): void {
   if (coordinatorsTaken.has(coordinator))
     throw new WatchError(

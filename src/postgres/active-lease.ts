@@ -41,6 +41,11 @@ export class ActiveLease implements TopicLease {
     this.table = keeper.fencedWrites;
   }
 
+  /** How long the lease lasts without a renewal: what a transaction of it may sit idle at most. */
+  get leaseMs(): number {
+    return this.keeper.leaseMs;
+  }
+
   get signal(): AbortSignal {
     return this.controller.signal;
   }

@@ -14,6 +14,9 @@ import { ensureSchema } from './schema';
 import { RESOURCE_TABLES } from './resource-schema';
 import { netChanges } from './resource-batches';
 import { ResourceWrites } from './resource-writes';
+import { checkChanges, checkPosition, checkResource, checkTopic } from './resource-store-arguments';
+import { DATABASE_IDENTITY, FencedResourceStore } from './fenced-resource-store';
+import type { TopicLease } from '../state/coordinator';
 
 /** Options of {@link PostgresResourceStore}: where its database is, as for `PostgresSequenceStore`. */
 export type PostgresResourceStoreOptions = PostgresConnectionOptions;
@@ -83,11 +86,7 @@ export class PostgresResourceStore implements ResourceStore {
   async apply(topic: string, changes: readonly StoredChange[], position: number): Promise<void> {
     checkTopic(topic, 'apply');
     checkPosition(position, 'apply');
-    for (const change of changes) {
-      if (change?.op === 'put') checkResource(change.resource, 'apply');
-      else if (change?.op !== 'delete' || typeof change.selfLink !== 'string' || change.selfLink === '')
-        throw argument('apply', 'changes', "each must be { op: 'put', resource } or { op: 'delete', selfLink }");
-    }
+    checkChanges(changes, 'apply');
     const net = netChanges(changes);
     await this.transaction(`apply ${changes.length} changes to ${topic} at position ${position}`, (client) =>
       this.writes.apply(client, topic, net, position),
@@ -97,6 +96,29 @@ export class PostgresResourceStore implements ResourceStore {
   async drop(topic: string): Promise<void> {
     checkTopic(topic, 'drop');
     await this.transaction(`drop the resources of ${topic}`, (client) => this.writes.drop(client, topic));
+  }
+
+  /**
+   * This store's writes under `lease` (a lease of a `PostgresCoordinator`): each `replace` and `apply` runs in the
+   * lease's own transaction, which also stores the position under the fence and commits only while this member holds
+   * the lease at its epoch; a deposed holder's write is rolled back and rejects with `LEASE_LOST`. What a resource
+   * cache writes through under a coordinator. The tables must be in the coordinator's database (the first write
+   * checks it: `INVALID_CONFIG` otherwise).
+   */
+  fenced(lease: TopicLease): ResourceStore {
+    return new FencedResourceStore(lease, {
+      load: (topic) => this.load(topic),
+      writes: this.writes,
+      prepare: () => this.prepare(),
+      database: async () => {
+        try {
+          const { rows } = await this.db.pool.query<{ id: string }>(DATABASE_IDENTITY);
+          return rows[0]?.id ?? '';
+        } catch (err) {
+          throw databaseError('read which database the resource store is in', err);
+        }
+      },
+    });
   }
 
   /** Ends the pool it made, abandoning connects under way (a pool the application gave stays open). Idempotent. */
@@ -135,27 +157,6 @@ export class PostgresResourceStore implements ResourceStore {
     });
     return this.ready;
   }
-}
-
-function checkTopic(topic: unknown, call: string): void {
-  if (typeof topic !== 'string' || topic === '') throw argument(call, 'topic', 'must be a non-empty string');
-}
-
-function checkPosition(position: unknown, call: string): void {
-  if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0)
-    throw argument(call, 'position', 'must be a sequence id (a whole number from 0 to 2^53 - 1)');
-}
-
-/** The columns of a resource's row are NOT NULL: what the database would refuse is refused here, typed. */
-function checkResource(resource: Resource, call: string): void {
-  const { metadata } = resource ?? {};
-  const fields = [resource?.kind, resource?.group, resource?.name, metadata?.id, metadata?.selfLink];
-  if (fields.some((field) => typeof field !== 'string' || field === ''))
-    throw argument(call, 'resource', 'each must have kind, group, name, metadata.id and metadata.selfLink (strings)');
-}
-
-function argument(call: string, name: string, problem: string): WatchError {
-  return new WatchError('INVALID_CONFIG', `invalid argument '${name}' of PostgresResourceStore.${call}: ${problem}`);
 }
 
 function corrupt(topic: string, problem: string): WatchError {

@@ -1,4 +1,5 @@
 import type { Resource } from '../core/resource';
+import type { TopicLease } from './coordinator';
 
 /** One change of a cached topic's resources, as a store writes it: a resource put (by self link) or removed. */
 export type StoredChange =
@@ -46,6 +47,13 @@ export interface ResourceStore {
    * nothing still move the position).
    */
   apply(topic: string, changes: readonly StoredChange[], position: number): Promise<void>;
+  /**
+   * This store's writes fenced by `lease`: a store whose `replace` and `apply` commit only while this member holds
+   * the lease at its epoch (a deposed holder's write rejects with `LEASE_LOST` and changes nothing), its reads the
+   * store's own. What a cache under a coordinator writes through; a store without it cannot keep a cache under a
+   * coordinator (`manager.cache` refuses it). `PostgresResourceStore` has it. Optional.
+   */
+  fenced?(lease: TopicLease): ResourceStore;
   /** Forgets `topic` (the cache was dropped for good). Optional. */
   drop?(topic: string): Promise<void>;
   /**
