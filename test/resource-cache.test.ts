@@ -493,27 +493,48 @@ describe('the resource cache (manager.cache)', () => {
     await manager.ready({ timeoutMs: 10_000 });
   });
 
-  it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy", async () => {
+  it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy once the cache applied the event", async () => {
     const topic = newTopic([SERVICES]);
     publishService(topic, 'CREATED', 'svc-a', { spec: { n: 1 } });
     const manager = newManager();
     const cache = await manager.cache(topic);
     await cache.ready();
-    const got: Array<Resource | undefined> = [];
-    await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.resource) }, { fetch: true, from: 'latest' });
-    const requests = service.resourceRequests.length;
+    const from = newest(topic);
     publishService(topic, 'SUBRESOURCEUPDATED', 'svc-a', { subresource: 'status', subresources: { status: { s: 2 } } });
-    await until('the event', () => got.length === 1);
     await assertInStep(cache, topic);
+    const requests = service.resourceRequests.length;
+    const got: Array<Resource | undefined> = [];
+    // From before the event: the watch reads it in its catch-up, after the cache applied it.
+    await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.resource) }, { fetch: true, from });
+    await until('the event', () => got.length === 1);
     assert.deepEqual(got[0]?.spec, { n: 1 }, 'the whole resource: the cached copy with the subresource merged');
     assert.deepEqual(got[0]?.['status'], { s: 2 });
     const watchReads = service.resourceRequests.slice(requests).filter((r) => r.includes('svc-a'));
-    // The cache's read and the watch's: both a projection, none of the whole resource.
-    assert.equal(watchReads.length, 2, watchReads.join(' | '));
-    assert.ok(
-      watchReads.every((r) => r.includes('fields=')),
-      watchReads.join(' | '),
-    );
+    assert.equal(watchReads.length, 1, watchReads.join(' | '));
+    assert.ok(watchReads[0]?.includes('fields='), `a projection: ${watchReads.join(' | ')}`);
+  });
+
+  it('fetch mode of a watch on a cached topic reads the whole resource when the cache is behind the event (never an older rest with the new subresource)', async () => {
+    const topic = newTopic([SERVICES]);
+    publishService(topic, 'CREATED', 'svc-a', { spec: { v: 1 } });
+    const manager = newManager();
+    // An iterator nobody reads, of one change at most: the cache applies one event and then waits.
+    const cache = await manager.cache(topic, { maxPendingChanges: 1 });
+    await cache.ready();
+    const unread = cache.changes();
+    publishService(topic, 'UPDATED', 'svc-a', { spec: { v: 2 } });
+    await until('the cache at v2', () => cache.get(cache.list()[0]?.metadata.selfLink ?? '')?.spec?.['v'] === 2);
+    publishService(topic, 'UPDATED', 'svc-a', { spec: { v: 3 } });
+    const from = newest(topic);
+    publishService(topic, 'SUBRESOURCEUPDATED', 'svc-a', { subresource: 'status', subresources: { status: { s: 9 } } });
+    const got: Array<Resource | undefined> = [];
+    await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.resource) }, { fetch: true, from });
+    await until('the event', () => got.length === 1);
+    assert.ok((cache.sequenceId ?? 0) < newest(topic), 'the cache was behind the event');
+    assert.deepEqual(got[0]?.spec, { v: 3 }, 'the resource as the service holds it, not the cached v2');
+    assert.deepEqual(got[0]?.['status'], { s: 9 });
+    await unread.return?.();
+    await assertInStep(cache, topic);
   });
 
   it('options: the defaults object is what the resolver applies; the plurals table agrees with the fake', () => {

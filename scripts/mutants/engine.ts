@@ -22,6 +22,7 @@ import {
   OTEL,
   PROXY,
   RECONNECT,
+  RESOURCE_CACHE,
   RESTART,
   STATE,
 } from './tests';
@@ -390,5 +391,12 @@ export const engineMutants: Mutant[] = [
     find: 'fetch: { concurrency: fetchConcurrency },',
     replace: 'fetch: { concurrency: 8 },',
     tests: [CACHE_PREFETCH],
+  },
+  {
+    // A watch's fetch mode merges a subresource onto a cache's copy from before the event: an older rest of it.
+    name: 'fetch-merge-onto-cache-behind',
+    find: 'if ((cache.sequenceId ?? 0) >= sequenceId) return cache.get(selfLink);',
+    replace: 'if ((cache.sequenceId ?? 0) >= 0) return cache.get(selfLink);',
+    tests: [RESOURCE_CACHE],
   },
 ];

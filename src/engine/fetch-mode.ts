@@ -19,7 +19,7 @@ export interface FetchModeOptions {
   passes: (event: WatchEvent) => boolean;
   client: () => ResourceClient;
   /** The copy the manager's caches hold of a resource of this topic, if any (for a subresource's merge). */
-  cachedResource: ((topic: string, selfLink: string) => Resource | undefined) | undefined;
+  cachedResource: ((topic: string, selfLink: string, sequenceId: number) => Resource | undefined) | undefined;
   /** The queue the fetches look ahead in (the watch's intake). */
   queue: { ahead(index: number): QueuedItem | undefined };
   /**
@@ -53,7 +53,10 @@ export class FetchMode {
       concurrency: fetch.concurrency,
       lookahead: fetch.lookahead,
       plan: (event) => this.plan(event),
-      cached: cachedResource === undefined ? () => undefined : (selfLink) => cachedResource(topic, selfLink),
+      cached:
+        cachedResource === undefined
+          ? () => undefined
+          : (selfLink, sequenceId) => cachedResource(topic, selfLink, sequenceId),
       queue: options.queue,
     });
   }

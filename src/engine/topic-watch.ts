@@ -89,8 +89,12 @@ export interface TopicWatchContext {
   telemetry?: TopicTelemetry;
   /** The resource client fetch mode reads with (the manager's `resources`). */
   resources?: () => ResourceClient;
-  /** The copy the manager's caches hold of a resource of `topic`, if any: fetch mode merges a subresource onto it. */
-  cachedResource?: (topic: string, selfLink: string) => Resource | undefined;
+  /**
+   * A cached copy of a resource of `topic` that reflects at least the event `sequenceId` (undefined when no cache
+   * holds one that far): fetch mode merges a subresource onto it. A copy behind the event would pair the new
+   * subresource with an older rest of the resource.
+   */
+  cachedResource?: (topic: string, selfLink: string, sequenceId: number) => Resource | undefined;
   /** Called on every state change of this watch, with the error behind it, if any. */
   stateChanged: (
     watch: TopicWatch,

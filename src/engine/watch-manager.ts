@@ -360,16 +360,21 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       log: this.log,
       deadLetters: this.deadLetters,
       resources: () => this.resources,
-      cachedResource: (t, selfLink) => this.cachedResource(t, selfLink),
+      cachedResource: (t, selfLink, sequenceId) => this.cachedResource(t, selfLink, sequenceId),
     };
   }
 
-  /** The copy a running cache of `topic` holds of `selfLink`: what fetch mode merges a subresource onto. */
-  private cachedResource(topic: string, selfLink: string): Resource | undefined {
+  /**
+   * The copy a running cache of `topic` holds of `selfLink`, if that cache applied the event `sequenceId` already:
+   * what fetch mode merges a subresource onto. A cache runs on its own stream, often behind a watch of the same
+   * topic: a copy from before the event would hand the new subresource over with an older rest (a whole GET then).
+   */
+  private cachedResource(topic: string, selfLink: string, sequenceId: number): Resource | undefined {
     for (const cache of this.caches.values()) {
       // A standby's cache (another member runs the topic) holds what the store held when it last looked: no base.
       const { state, role } = cache.status();
-      if (cache.topic === topic && state !== 'closed' && role !== 'standby') return cache.get(selfLink);
+      if (cache.topic !== topic || state === 'closed' || role === 'standby') continue;
+      if ((cache.sequenceId ?? 0) >= sequenceId) return cache.get(selfLink);
     }
     return undefined;
   }
@@ -427,7 +432,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     }
     const id = `watch-${this.nextId++}`;
     const { clock, reconnect } = this.options;
-    const cache = new TopicCache(id, topic, resolved, {
+    const cache: TopicCache = new TopicCache(id, topic, resolved, {
       resources: this.resources,
       newest: (signal) => (this.history ??= this.createHistory()).newest(topic, signal),
       store,
@@ -435,8 +440,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       backoff: reconnect,
       log: this.log,
       coordinated: coordinator !== undefined,
-      watch: (handlers, positions, stopped, lease) =>
-        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped, lease),
+      watch: (handlers, positions, stopped, lease): CacheWatch =>
+        this.cacheWatch(id, topic, resolved.fetchConcurrency, handlers, positions, stopped, lease, (selfLink) =>
+          cache.get(selfLink),
+        ),
       closed: () => {
         if (this.caches.get(id) === cache) this.caches.delete(id);
       },
@@ -464,6 +471,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     positions: SequenceProvider,
     stopped: (error: WatchError) => void,
     lease: CacheLeaseHooks,
+    held: (selfLink: string) => Resource | undefined,
   ): CacheWatch {
     const resolved = resolveWatchOptions({
       concurrency: 1,
@@ -477,8 +485,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       if (to === 'closed' && error !== undefined && error.code !== 'CLOSED') stopped(error);
     };
     const { coordinator } = this.options;
+    // The cache's own copy, whatever event it reflects: the cache takes only the subresource from the fetch, onto
+    // the copy it holds when it applies the event (TopicCache.applied).
+    const own = { ...this.engineContext(topic), cachedResource: (_t: string, selfLink: string) => held(selfLink) };
     if (coordinator === undefined)
-      return new TopicWatch(id, topic, handlers, wiring, { ...this.engineContext(topic), positions, stateChanged });
+      return new TopicWatch(id, topic, handlers, wiring, { ...own, positions, stateChanged });
     // Under a coordinator: the cache runs while this member holds the lease of `<topic>#cache` (apart from a
     // registerWatch of the topic), loading its store after each lease won; its positions are stored with its
     // resources, in the lease's transactions (the store's fenced writes), never by the engine.
@@ -489,7 +500,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       finish: (held) => lease.finish(held),
       engine: (lease, leaseHandlers, agentStatus, changed) =>
         new TopicWatch(id, topic, leaseHandlers, wiring, {
-          ...this.engineContext(topic),
+          ...own,
           positions,
           fencingToken: lease.epoch,
           agentStatus,

@@ -26,8 +26,8 @@ export interface PrefetcherOptions {
   lookahead: number;
   /** What `event` fetches. Asked before a fetch starts; a pure function of the event. */
   plan: (event: WatchEvent) => FetchPlan;
-  /** The copy a cache holds of a resource, for a `SUBRESOURCEUPDATED` event's merge. */
-  cached: (selfLink: string) => Resource | undefined;
+  /** The copy a cache holds of a resource, reflecting at least the event `sequenceId`, for its merge. */
+  cached: (selfLink: string, sequenceId: number) => Resource | undefined;
   /** The queue, in delivery's order: the item `index` places behind its front, left in place. */
   queue: { ahead(index: number): QueuedItem | undefined };
 }
@@ -167,7 +167,7 @@ export class Prefetcher {
     const fetching = (async () => {
       const { client, cached } = this.options;
       const selfLink = event.payload.metadata.selfLink;
-      const copy = event.type === 'SUBRESOURCEUPDATED' ? cached(selfLink) : undefined;
+      const copy = event.type === 'SUBRESOURCEUPDATED' ? cached(selfLink, event.sequenceId) : undefined;
       return fetchForEvent(client(), event, fields, copy, controller.signal);
     })();
     const outcome = fetching.finally(() => {
