@@ -444,6 +444,42 @@ describe('fetch mode and handlers per kind', () => {
     assert.equal(m.status().watches[0]?.acknowledgedSequenceId, first.sequenceId);
   });
 
+  for (const fetch of [true, false]) {
+    it(`a shouldHandle that throws stops the watch with HANDLER_FAILED naming it, the event unacknowledged (${fetch ? 'fetch mode' : 'no fetch'}): never a stuck watch`, async () => {
+      const errors: WatchError[] = [];
+      const got: WatchEvent[] = [];
+      const m = manager();
+      await m.registerWatch(
+        TOPIC,
+        {
+          kinds: {
+            APIService: {
+              onEvent: (e) => void got.push(e),
+              shouldHandle: (e) => {
+                if (e.payload.name === 'svc-throws') throw new Error('boom in shouldHandle');
+                return true;
+              },
+            },
+          },
+          onError: (e) => void errors.push(recordError(e)),
+        },
+        fetch ? { fetch: true } : {},
+      );
+      const first = create('svc-sh0');
+      await until('the first delivered', () => got.length === 1);
+      create('svc-throws');
+      create('svc-sh2');
+      await until('stopped', () => m.status().watches[0]?.state === 'closed');
+      assert.equal(m.status().watches[0]?.lastErrorCode, 'HANDLER_FAILED');
+      assert.ok(
+        errors.some((e) => e.code === 'HANDLER_FAILED' && e.message.includes('boom in shouldHandle')),
+        errors.map((e) => e.message).join(' | '),
+      );
+      assert.equal(got.length, 1);
+      assert.equal(m.status().watches[0]?.acknowledgedSequenceId, first.sequenceId);
+    });
+  }
+
   it('an event whose self link cannot be asked for stops the watch with PROTOCOL, never a silent skip', async () => {
     const errors: WatchError[] = [];
     const m = manager();

@@ -72,7 +72,7 @@ export interface KindHandlers {
   /**
    * Whether this handler takes the event (absent: every event of the kind). An event no handler takes is acknowledged
    * without a fetch, counted as `filtered`. Asked before the event's fetch and possibly more than once per event: a
-   * pure function of the event.
+   * pure function of the event. A throw stops the watch with `HANDLER_FAILED` before that event.
    */
   shouldHandle?(event: WatchEvent): boolean;
 }

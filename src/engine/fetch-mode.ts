@@ -65,7 +65,15 @@ export class FetchMode {
   plan(event: WatchEvent): FetchPlan {
     if (event.type === 'DELETED' || !this.options.passes(event)) return NO_FETCH;
     const { dispatch, fetch } = this.options;
-    const kind = dispatch?.taker(event);
+    let kind: KindHandlers | undefined;
+    try {
+      kind = dispatch?.taker(event);
+    } catch {
+      // The application's shouldHandle threw (asked here from the intake, ahead of delivery): nothing is fetched, and
+      // delivery asks it again when the event comes up, where a throw stops the watch (HANDLER_FAILED) as it does
+      // without fetch mode. It must not escape into the intake, which feeds the stream.
+      return NO_FETCH;
+    }
     if (kind === undefined) return dispatch === undefined || dispatch.everyKind ? fetch.fields : NO_FETCH;
     let fields = this.fieldsOf.get(kind);
     if (fields === undefined && !this.fieldsOf.has(kind)) {
