@@ -551,6 +551,7 @@ describe('the resource cache (manager.cache)', () => {
     const topic = newTopic([SERVICES]);
     for (const [options, field] of [
       [{ pageSize: 0 }, 'options.pageSize'],
+      [{ pageSize: 9 }, 'options.pageSize'],
       [{ listConcurrency: 11 }, 'options.listConcurrency'],
       [{ maxPendingChanges: 0 }, 'options.maxPendingChanges'],
       [{ validateEveryMs: -1 }, 'options.validateEveryMs'],

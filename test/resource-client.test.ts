@@ -561,6 +561,7 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     ['a field with a comma', (m) => m.resources.get(`${COLLECTION}/a`, { fields: ['spec,status'] }), /'fields\[0\]'/],
     ['a query with a line break', (m) => m.resources.list(COLLECTION, { query: 'a\nb' }), /'query'/],
     ['pageSize 101', (m) => m.resources.list(COLLECTION, { pageSize: 101 }), /'pageSize'/],
+    ['pageSize 9 (the API answers 400 below 10)', (m) => m.resources.list(COLLECTION, { pageSize: 9 }), /'pageSize'/],
     ['concurrency 11', (m) => m.resources.list(COLLECTION, { concurrency: 11 }), /'concurrency'/],
     ['an unknown option', (m) => m.resources.list(COLLECTION, { size: 3 } as never), /'size'/],
   ];

@@ -21,7 +21,7 @@ export interface CacheOptions {
    * events applied (at most 4 × this many fetched and not yet applied). @default 8
    */
   fetchConcurrency?: number;
-  /** Items per page of the lists, 1 to 100. @default 100 */
+  /** Items per page of the lists, 10 to 100 (the resource API answers 400 outside). @default 100 */
   pageSize?: number;
   /** Pages of one list read at once, 1 to 10. @default 3 */
   listConcurrency?: number;
@@ -88,7 +88,7 @@ export function resolveCacheOptions(input: unknown): ResolvedCacheOptions {
   const resolved: ResolvedCacheOptions = {
     validateEveryMs: duration(input.validateEveryMs, 'options.validateEveryMs', CACHE_DEFAULTS.validateEveryMs, 0),
     fetchConcurrency: count(input.fetchConcurrency, 'options.fetchConcurrency', CACHE_DEFAULTS.fetchConcurrency, 1, 64),
-    pageSize: count(input.pageSize, 'options.pageSize', CACHE_DEFAULTS.pageSize, 1, 100),
+    pageSize: count(input.pageSize, 'options.pageSize', CACHE_DEFAULTS.pageSize, 10, 100),
     listConcurrency: count(input.listConcurrency, 'options.listConcurrency', CACHE_DEFAULTS.listConcurrency, 1, 10),
     plurals: resolvedPlurals,
     maxPendingChanges: count(

@@ -4,6 +4,8 @@ import { checkKeys, count, invalid, isRecord, nonEmptyString } from '../core/opt
 import type { ResourceCountOptions, ResourceGetOptions, ResourceListOptions } from './resource';
 
 /** The service's page size bounds are 10 to 100; smaller pages are allowed (tests, a gateway's cap). */
+/** The resource API's range of `pageSize`: it answers 400 outside (docs/resources.md#lists). */
+const MIN_PAGE_SIZE = 10;
 const MAX_PAGE_SIZE = 100;
 const MAX_CONCURRENCY = 10;
 const DEFAULT_PAGE_SIZE = 100;
@@ -98,7 +100,7 @@ export function listArguments(value: unknown): {
   return {
     query,
     fields: fieldList(options.fields, 'fields'),
-    pageSize: count(options.pageSize, 'pageSize', DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, 'argument'),
+    pageSize: count(options.pageSize, 'pageSize', DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, 'argument'),
     concurrency: count(options.concurrency, 'concurrency', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, 'argument'),
     signal: signalOf(options.signal),
   };

@@ -23,7 +23,7 @@ export interface ResourceListOptions {
   query?: string;
   /** As {@link ResourceGetOptions.fields}. @default whole resources */
   fields?: readonly string[];
-  /** Items per page, 1 to 100. @default 100 */
+  /** Items per page, 10 to 100 (the resource API answers 400 outside). @default 100 */
   pageSize?: number;
   /** Pages read at once once the count is known, 1 to 10. @default 3 */
   concurrency?: number;
