@@ -493,6 +493,44 @@ describe('the resource cache (manager.cache)', () => {
     await manager.ready({ timeoutMs: 10_000 });
   });
 
+  it("close() during the initial sync waits for the sync's store write, and nothing is told after it", async () => {
+    const topic = newTopic([SERVICES]);
+    publishService(topic, 'CREATED', 'svc-a');
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const writes: string[] = [];
+    const inner = new MemoryResourceStore();
+    const store: ResourceStore = {
+      load: (t) => inner.load(t),
+      replace: async (t, resources, position) => {
+        writes.push('replace starts');
+        await gate;
+        await inner.replace(t, resources, position);
+        writes.push('replace ends');
+      },
+      apply: (t, changes, position) => inner.apply(t, changes, position),
+      close: () => {
+        writes.push('store closed');
+        return Promise.resolve();
+      },
+    };
+    const manager = newManager();
+    const cache = await manager.cache(topic, { store });
+    const told: string[] = [];
+    cache.on('change', (c) => void told.push(c.type));
+    cache.on('synced', () => void told.push('synced'));
+    await until('the sync writes', () => writes.length === 1);
+    let closed = false;
+    const closing = manager.close().then(() => (closed = true));
+    // Only the buggy close can end while the write is held: waiting cannot make the right one fail.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(closed, false, "close() waits for the sync's write");
+    release();
+    await closing;
+    assert.deepEqual(writes, ['replace starts', 'replace ends', 'store closed']);
+    assert.deepEqual(told, [], 'nothing told after close()');
+  });
+
   it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy once the cache applied the event", async () => {
     const topic = newTopic([SERVICES]);
     publishService(topic, 'CREATED', 'svc-a', { spec: { n: 1 } });

@@ -92,6 +92,8 @@ export class TopicCache implements ResourceCache {
   private synced = false;
   private error: WatchError | undefined;
   private closing: Promise<void> | undefined;
+  /** The sync and the watch's start ({@link run}): close() waits for it, so that no sync writes after it. */
+  private running: Promise<void> = Promise.resolve();
   /** Aborted when the cache stops (closed or failed): lists, fetches and waits give up. */
   private readonly stopped = new AbortController();
   private serial: Promise<unknown> = Promise.resolve();
@@ -117,14 +119,14 @@ export class TopicCache implements ResourceCache {
   async start(): Promise<void> {
     const held = await this.ctx.store.load(this.topic);
     if (held === undefined) {
-      void this.run();
+      this.running = this.run();
       return;
     }
     for (const resource of held.resources) this.index.put(resource);
     this.position = held.position;
     // Under a coordinator what was loaded is only a view for a standby: each lease won loads the store again.
     if (this.ctx.coordinated !== true) this.synced = true;
-    void this.run();
+    this.running = this.run();
   }
 
   ready(): Promise<void> {
@@ -209,6 +211,9 @@ export class TopicCache implements ResourceCache {
       this.streams.close(this.error);
       await this.watch?.close();
       try {
+        // A sync under way (its store write cannot be called back) ends before the cache's close does.
+        await this.running;
+        await this.watch?.close(); // started by the run meanwhile
         await this.serial;
         await this.writer.drain();
       } catch {
@@ -241,6 +246,8 @@ export class TopicCache implements ResourceCache {
     const newest = await this.ctx.newest(signal);
     const resources = await listCollections(this.ctx.resources, collections, this.listing());
     await this.writer.replace(resources, newest);
+    // Closed while it was written: nothing is told after close() (the store holds the sync; a restart resumes it).
+    this.check();
     this.collections = collections;
     this.index.clear();
     const changes: ResourceChange[] = [];
@@ -482,6 +489,7 @@ export class TopicCache implements ResourceCache {
       const at = notice.newestSequenceId;
       const changes = this.replaceWhere(() => true, resources, at, 'resync');
       await this.writer.replace([...this.index.all()], at);
+      this.check(); // closed while it was written: nothing is told after close()
       this.collections = collections;
       this.position = at;
       for (const c of changes) this.tell(c);
