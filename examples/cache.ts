@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     );
     console.log(
       `APIServices in prod: ${again
-        .list({ kind: 'APIService' })
+        .list({ kind: 'APIService', scope: PROD })
         .map((r) => r.name)
         .join(', ')}`,
     );

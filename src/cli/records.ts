@@ -103,7 +103,7 @@ export function resyncLine(notice: ResyncNotice, colour = false): string {
 export function syncedLine(notice: SyncedNotice, colour = false): string {
   return paint(
     colour,
-    `-- synced: ${notice.topic}: ${notice.resources} resources as of #${notice.sequenceId}`,
+    `-- synced: ${notice.topic}: ${notice.resources} resource${notice.resources === 1 ? '' : 's'} as of #${notice.sequenceId}`,
     'bold',
     'blue',
   );
