@@ -1,11 +1,13 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { WatchManager, WatchError, type Resource, type WatchManagerOptions } from 'watch-manager';
 import { FakeClock } from 'watch-manager/testing';
 import { captureLogger, recordError, scanForSecrets, secret } from './support/harness';
 import { startTinyproxy } from './support/tinyproxy';
+import { HttpTransport } from '../src/transport/http-transport';
+import { systemClock } from '../src/core/clock';
 
 scanForSecrets();
 
@@ -500,6 +502,42 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.equal(err.retryAfterMs, 10_000);
     assert.match(err.message, /HTTP 500; the server asked to wait 10000 ms \(gave up after 7 attempts\)/);
     assert.equal(api.seen.length, 7);
+  });
+
+  it('an address that does not answer HTTP/1.1 (a gRPC port given as apiUrl) says so, and which option to set', async () => {
+    // An HTTP/2 frame header where an HTTP/1.1 status line belongs: what a gRPC port answers.
+    const notHttp = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.end(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+    });
+    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
+    try {
+      // One request of the HTTP stack the resource client and the history client share (their retries aside).
+      const transport = new HttpTransport({ secure: false, tls: false, proxy: undefined, clock: systemClock });
+      const port = (notHttp.address() as AddressInfo).port;
+      const err = recordError(
+        await transport
+          .request(new URL(`http://127.0.0.1:${port}/apis${COLLECTION}/svc-1`), {
+            method: 'GET',
+            headers: {},
+            timeoutMs: 30_000,
+            where: 'resource',
+            unavailable: 'RESOURCE_UNAVAILABLE',
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+      );
+      assert.ok(err instanceof WatchError);
+      assert.equal(err.code, 'RESOURCE_UNAVAILABLE');
+      assert.match(
+        err.message,
+        /^resource: HPE_\w+: the address does not answer HTTP\/1\.1 \(a gRPC port\? set historyUrl \/ apiUrl/,
+      );
+    } finally {
+      notHttp.close();
+    }
   });
 
   it('a Retry-After longer than the call retries: RESOURCE_UNAVAILABLE at once, with retryAfterMs for the caller', async () => {

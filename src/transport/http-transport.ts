@@ -169,12 +169,7 @@ export class HttpTransport {
           CONNECT_FAILURES.has((err as { code?: string }).code ?? '')
         )
           reject(proxyUnreachable(proxy, err));
-        else
-          reject(
-            new WatchError(init.unavailable, `${where}: ${(err as { code?: string }).code ?? err.message}`, {
-              cause: err,
-            }),
-          );
+        else reject(new WatchError(init.unavailable, `${where}: ${failureText(err)}`, { cause: err }));
       };
       const servername =
         this.connectOptions.servername ??
@@ -257,4 +252,16 @@ export class HttpTransport {
     this.agent.destroy();
     await Promise.all(closed);
   }
+}
+
+/**
+ * A network failure as a message says it. Node's HTTP parser codes (`HPE_…`) mean the address answered, but not in
+ * HTTP/1.1: most often a gRPC port given where the HTTP API is (the fake service and some gateways serve them apart).
+ */
+function failureText(err: Error): string {
+  const code = (err as { code?: string }).code;
+  if (code === undefined) return err.message;
+  if (code.startsWith('HPE_'))
+    return `${code}: the address does not answer HTTP/1.1 (a gRPC port? set historyUrl / apiUrl to the HTTP API's address)`;
+  return code;
 }
