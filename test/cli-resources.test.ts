@@ -95,6 +95,11 @@ describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeou
     ['--dump without --cache', ['--dump'], /^watch-tail: --dump needs --cache/],
     ['--cache with --postgres', ['--cache', 'c', '--postgres', 'postgres://u@h/db'], /--cache and --postgres/],
     ['an empty --cache', ['--cache', ''], /^watch-tail: --cache: /],
+    [
+      '--cache naming a file (with --dump too)',
+      ['--cache', __filename, '--dump'],
+      /^watch-tail: --cache: cannot make the directory/,
+    ],
     ['--api-url without a value', ['--api-url'], /--api-url/],
     ['--api-url that is not an http(s) URL', ['--api-url', 'ftp://host/apis'], /^watch-tail: .*--api-url/],
     ['--api-url with a query', ['--api-url', 'http://host/apis?x=1'], /^watch-tail: .*--api-url.*query/],

@@ -130,9 +130,10 @@ function writeLine(out: NodeJS.WritableStream, line: string): Promise<void> {
  * positions of the events the tail wrote (`DIR/positions.json`; not for `--dump`, which writes no event).
  */
 async function cacheStores(directory: string, dump: boolean, options: WatchManagerOptions): Promise<FileResourceStore> {
+  // Made here for --dump too: a path that is a file is a bad flag (exit 2), not a store failure.
+  await mkdir(directory, { recursive: true, mode: 0o700 });
   const store = new FileResourceStore({ directory });
   if (!dump) {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
     options.sequenceProvider = new FileSequenceStore(path.join(directory, 'positions.json'));
   }
   return store;
