@@ -19,6 +19,7 @@ import {
   until,
 } from './support/harness';
 import { endsWithParent } from './support/watchdog';
+import { systemClock } from '../src/core/clock';
 
 scanForSecrets();
 
@@ -58,6 +59,9 @@ describe('health for probes', { timeout: 60_000 }, () => {
       from: 'beginning',
       maxBufferedEvents: 100,
       reconnect: { initialDelayMs: 400, maxDelayMs: 400 },
+      // Full jitter draws the backoff from [0, 400 ms): a draw near 0 left no reconnecting state to observe on a busy
+      // machine. The real clock, with the top of the range drawn: the reconnect waits ~400 ms.
+      clock: { ...systemClock, random: () => 0.999 },
       logger: quietLogger,
     });
     const server = await serveProbes(manager, { port: 0, host: '127.0.0.1' });
