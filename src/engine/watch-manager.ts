@@ -743,6 +743,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock,
       backoff: reconnect,
       closed: this.closed.signal,
+      log: this.log,
     });
     return this.resourceClient;
   }
