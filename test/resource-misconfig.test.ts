@@ -1,0 +1,103 @@
+import './support/harness';
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net, { type AddressInfo } from 'node:net';
+import { WatchManager, type Logger, type WatchError, type WatchManagerOptions } from 'watch-manager';
+import { FakeClock, type FakeWatchService, type WatchTopicFilter } from 'watch-manager/testing';
+import { captured, scanForSecrets, serviceOptions, startService, token, until } from './support/harness';
+
+scanForSecrets();
+
+// What a new user gets wrong about the resource API and is told at once (issue 23's trial of the packed package): an
+// apiUrl where no resource API answers, a kind of `kinds` the WatchTopic does not cover, `fields` without fetch mode.
+
+const ENV = { kind: 'Environment', name: 'env-m' };
+const filter = (kind: string, group = 'management'): WatchTopicFilter => ({
+  group,
+  kind,
+  name: '*',
+  scope: ENV,
+  type: ['created', 'updated', 'deleted'],
+});
+
+/** A logger that keeps each line (`level message`) and hands it to the secret scan. */
+function keepingLogger(lines: string[]): Logger {
+  const keep =
+    (level: string) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      captured.push(`${message} ${JSON.stringify(fields ?? {})}`);
+      lines.push(`${level} ${message}`);
+    };
+  return { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug') };
+}
+
+describe('a resource API misconfigured, told at once', () => {
+  let service: FakeWatchService;
+  let jwt: string;
+  let managers: WatchManager[] = [];
+  let topicSeq = 0;
+
+  const manager = (lines: string[], extra: Partial<WatchManagerOptions> = {}): WatchManager => {
+    const m = new WatchManager({
+      ...serviceOptions(service, jwt),
+      apiUrl: service.resourceApiUrl,
+      from: 'beginning',
+      logger: keepingLogger(lines),
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+      ...extra,
+    });
+    managers.push(m);
+    return m;
+  };
+  const newTopic = (filters: WatchTopicFilter[]): string => {
+    const topic = `/management/v1alpha1/watchtopics/misconfig-${++topicSeq}`;
+    service.createTopic(topic, { filters });
+    return topic;
+  };
+  const warnings = (lines: readonly string[]): string[] => lines.filter((l) => l.startsWith('warn '));
+
+  before(async () => {
+    service = await startService();
+    jwt = await token(service);
+  });
+  after(async () => {
+    await service.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(managers.map((m) => m.close()));
+    managers = [];
+  });
+
+  describe('an apiUrl where nothing answers', () => {
+    it('cache(topic).ready() waiting on a closed port: warned at the first failure, naming apiUrl', async () => {
+      // A port that was open a moment ago: connections to it are refused.
+      const closed = net.createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const clock = new FakeClock();
+      const lines: string[] = [];
+      const m = manager(lines, { clock, apiUrl: `http://127.0.0.1:${port}/apis` });
+      const topic = newTopic([filter('APIService')]);
+      const cache = await m.cache(topic);
+      const ready = cache.ready().then(
+        () => assert.fail('ready() resolved without a resource API'),
+        (err: WatchError) => err,
+      );
+      const start = clock.now();
+      await until('the warning', () => warnings(lines).some((l) => l.includes('resource API')));
+      // Told before any retry's wait went by on the clock.
+      assert.equal(clock.now(), start);
+      const told = warnings(lines).filter((l) => l.includes('resource API'));
+      assert.equal(told.length, 1, told.join('\n'));
+      assert.match(
+        told[0] ?? '',
+        new RegExp(
+          `^warn the resource API at http://127\\.0\\.0\\.1:${port}/apis failed: .*\\(GET http://127\\.0\\.0\\.1:${port}/apis/management/v1alpha1/watchtopics/misconfig-\\d+\\): ECONNREFUSED; retrying for up to 60 s, then RESOURCE_UNAVAILABLE; set the apiUrl option if the resource API is elsewhere$`,
+        ),
+      );
+      await m.close();
+      assert.equal((await ready).code, 'CLOSED');
+    });
+  });
+});
