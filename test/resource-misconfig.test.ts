@@ -31,6 +31,8 @@ function keepingLogger(lines: string[]): Logger {
   return { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug') };
 }
 
+const noop = (): void => undefined;
+
 describe('a resource API misconfigured, told at once', () => {
   let service: FakeWatchService;
   let jwt: string;
@@ -98,6 +100,47 @@ describe('a resource API misconfigured, told at once', () => {
       );
       await m.close();
       assert.equal((await ready).code, 'CLOSED');
+    });
+  });
+  describe('fields without fetch mode', () => {
+    it('a kind’s fields without { fetch: true }: INVALID_CONFIG at registerWatch, saying to pass it', async () => {
+      const m = manager([]);
+      const topic = newTopic([filter('APIService')]);
+      await assert.rejects(
+        m.registerWatch(topic, { kinds: { APIService: { onEvent: noop, fields: ['spec'] } } }),
+        (err: WatchError) =>
+          err.code === 'INVALID_CONFIG' &&
+          /^invalid argument 'handlers\.kinds\.APIService\.fields': .*fetch mode.*\{ fetch: true \}/.test(err.message),
+      );
+      await assert.rejects(
+        m.registerWatch(topic, { kinds: { APIService: { onEvent: noop, fields: ['spec'] } } }, { fetch: false }),
+        { code: 'INVALID_CONFIG' },
+      );
+      assert.deepEqual(m.status().watches, [], 'no watch made');
+      // With fetch mode, the same handlers are taken.
+      const sub = await m.registerWatch(
+        topic,
+        { kinds: { APIService: { onEvent: noop, fields: ['spec'] } } },
+        { fetch: true },
+      );
+      await sub.close();
+    });
+
+    it('fetch.fields without an every-kind onEvent (whose fields they are): INVALID_CONFIG naming kinds.<kind>.fields', async () => {
+      const m = manager([]);
+      const topic = newTopic([filter('APIService')]);
+      await assert.rejects(
+        m.registerWatch(topic, { kinds: { APIService: { onEvent: noop } } }, { fetch: { fields: ['spec'] } }),
+        (err: WatchError) =>
+          err.code === 'INVALID_CONFIG' &&
+          /^invalid option 'options\.fetch\.fields': .*onEvent.*handlers\.kinds\.<kind>\.fields/.test(err.message),
+      );
+      const sub = await m.registerWatch(
+        topic,
+        { kinds: { APIService: { onEvent: noop } }, onEvent: noop },
+        { fetch: { fields: ['spec'] } },
+      );
+      await sub.close();
     });
   });
 });

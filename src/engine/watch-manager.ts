@@ -7,7 +7,13 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, checkOptionHome, resolveIterateOptions } from './manager-arguments';
+import {
+  checkAgentStatus,
+  checkFieldsRead,
+  checkHandlers,
+  checkOptionHome,
+  resolveIterateOptions,
+} from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -214,6 +220,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // watch() hands over options of its own making: only registerWatch's can hold another call's.
     checkOptionHome(options, 'registerWatch(...)');
     const resolved = resolveWatchOptions(options);
+    checkFieldsRead(handlers, resolved.fetch);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
         throw new WatchError(
