@@ -1,6 +1,7 @@
 import './support/harness';
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { WatchManager, type Logger, type WatchError, type WatchManagerOptions } from 'watch-manager';
 import { FakeClock, type FakeWatchService, type WatchTopicFilter } from 'watch-manager/testing';
@@ -60,7 +61,7 @@ describe('a resource API misconfigured, told at once', () => {
 
   before(async () => {
     service = await startService();
-    jwt = await token(service);
+    jwt = await token(service, { ttlMs: 3_600_000 });
   });
   after(async () => {
     await service.stop();
@@ -141,6 +142,107 @@ describe('a resource API misconfigured, told at once', () => {
         { fetch: { fields: ['spec'] } },
       );
       await sub.close();
+    });
+  });
+  describe('a kind of `kinds` the WatchTopic does not cover', () => {
+    it('in fetch mode: warned once per such kind, naming the kinds the topic covers', async () => {
+      const lines: string[] = [];
+      const m = manager(lines);
+      const topic = newTopic([filter('APIService'), filter('AccessRequest'), filter('APIService')]);
+      await m.registerWatch(
+        topic,
+        {
+          kinds: {
+            APIServce: { onEvent: noop },
+            APIService: { onEvent: noop },
+            Enviroment: { onEvent: noop },
+          },
+        },
+        { fetch: true },
+      );
+      await until('the warnings', () => warnings(lines).some((l) => l.includes('kinds.')));
+      // The check warns of every kind at once, after its one read.
+      assert.deepEqual(
+        warnings(lines).filter((l) => l.includes('kinds.')),
+        ['APIServce', 'Enviroment'].map(
+          (kind) =>
+            `warn kinds.${kind}: the WatchTopic ${topic} covers no such kind (it covers APIService, AccessRequest): this handler is never called`,
+        ),
+      );
+    });
+
+    it('never delays registerWatch: a WatchTopic read that does not answer is cancelled by close, silently', async () => {
+      const paths: string[] = [];
+      const silent = http.createServer((req) => void paths.push(req.url ?? ''));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const lines: string[] = [];
+        const apiUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/apis`;
+        const m = manager(lines, { apiUrl });
+        const topic = newTopic([filter('APIService')]);
+        await m.registerWatch(topic, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
+        await until('the WatchTopic read', () => paths.length > 0);
+        assert.match(paths[0] ?? '', new RegExp(`^/apis${topic}\\?fields=`));
+        assert.equal(m.status().watches[0]?.state, 'subscribed');
+        await m.close();
+        assert.deepEqual(
+          lines.filter((l) => l.includes('kinds') || l.includes('resource API')),
+          [],
+          'nothing said of a cancelled read',
+        );
+      } finally {
+        silent.closeAllConnections();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+
+    it('a WatchTopic that cannot be read (403), or has no filters: a debug line, no warning', async () => {
+      const lines: string[] = [];
+      const m = manager(lines);
+      const topic = newTopic([filter('APIService')]);
+      service.setResourceFaults({ failNext: 1, status: 403 });
+      try {
+        await m.registerWatch(topic, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
+        await until('the debug line', () => lines.some((l) => l.startsWith('debug kinds:')));
+      } finally {
+        service.setResourceFaults({});
+      }
+      const bare = newTopic([]);
+      await m.registerWatch(bare, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
+      await until('the second debug line', () => lines.filter((l) => l.startsWith('debug kinds:')).length === 2);
+      assert.deepEqual(
+        lines.filter((l) => l.includes('kinds')),
+        [
+          `debug kinds: the WatchTopic ${topic} could not be read to check the kinds it covers`,
+          `debug kinds: the WatchTopic ${bare} has no spec.filters that say which kinds it covers: not checked`,
+        ],
+      );
+      assert.deepEqual(
+        warnings(lines).filter((l) => /kinds|resource API/.test(l)),
+        [],
+      );
+    });
+
+    it('without fetch mode: the resource API is not asked (a watch that does not use it gets no new dependency)', async () => {
+      const lines: string[] = [];
+      const m = manager(lines);
+      const topic = newTopic([filter('APIService')]);
+      let handled = false;
+      await m.registerWatch(topic, {
+        kinds: { APIServce: { onEvent: noop } },
+        onEvent: () => void (handled = true),
+      });
+      service.publish(topic, { type: 'CREATED', kind: 'APIService', name: 'svc-n', scope: ENV });
+      await until('the event handled', () => handled);
+      assert.deepEqual(
+        service.resourceRequests.filter((r) => r.includes(topic)),
+        [],
+        'no read of the WatchTopic',
+      );
+      assert.deepEqual(
+        warnings(lines).filter((l) => /kinds|resource API/.test(l)),
+        [],
+      );
     });
   });
 });
