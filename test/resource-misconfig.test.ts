@@ -171,20 +171,32 @@ describe('a resource API misconfigured, told at once', () => {
       );
     });
 
-    it('never delays registerWatch: a WatchTopic read that does not answer is cancelled by close, silently', async () => {
+    it('never delays registerWatch: a WatchTopic read that does not answer ends with its watch, silently', async () => {
       const paths: string[] = [];
-      const silent = http.createServer((req) => void paths.push(req.url ?? ''));
+      let cancelled = 0;
+      const silent = http.createServer((req) => {
+        paths.push(req.url ?? '');
+        req.on('close', () => void cancelled++);
+      });
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       try {
         const lines: string[] = [];
         const apiUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/apis`;
         const m = manager(lines, { apiUrl });
         const topic = newTopic([filter('APIService')]);
-        await m.registerWatch(topic, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
-        await until('the WatchTopic read', () => paths.length > 0);
+        const sub = await m.registerWatch(topic, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
+        await until('the WatchTopic read', () => paths.length === 1);
         assert.match(paths[0] ?? '', new RegExp(`^/apis${topic}\\?fields=`));
         assert.equal(m.status().watches[0]?.state, 'subscribed');
+        // The watch closed: its read is cancelled (the manager and its client stay open).
+        await sub.close();
+        await until('the read cancelled', () => cancelled === 1);
+        // Another watch's read, pending when the manager closes.
+        const other = newTopic([filter('APIService')]);
+        await m.registerWatch(other, { kinds: { APIServce: { onEvent: noop } } }, { fetch: true });
+        await until('the second read', () => paths.length === 2);
         await m.close();
+        await until('the second read cancelled', () => cancelled === 2);
         assert.deepEqual(
           lines.filter((l) => l.includes('kinds') || l.includes('resource API')),
           [],

@@ -99,11 +99,11 @@ export function topicCollections(
 export function filterKinds(watchTopic: Resource): readonly string[] | undefined {
   const spec = watchTopic.spec;
   const filters = isRecord(spec) ? spec['filters'] : undefined;
-  if (!Array.isArray(filters) || filters.length === 0) return undefined;
+  if (!Array.isArray(filters)) return undefined;
   const kinds = new Set<string>();
   for (const filter of filters as unknown[]) {
     if (!isRecord(filter) || !segment(filter.kind)) return undefined;
     kinds.add(filter.kind);
   }
-  return [...kinds];
+  return kinds.size === 0 ? undefined : [...kinds];
 }
