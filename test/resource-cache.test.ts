@@ -470,6 +470,30 @@ describe('the resource cache (manager.cache)', () => {
     assert.equal(manager.status().watches.length, 0, 'a closed cache leaves status()');
   });
 
+  it('changes() with an already-aborted signal ends at once and is no listener, however many are made', async () => {
+    const topic = newTopic([SERVICES]);
+    const inner = new MemoryResourceStore();
+    // What the store is given to put: frozen only if the change was handed out (to a listener or an iterator).
+    const frozen: boolean[] = [];
+    const store: ResourceStore = {
+      load: (t) => inner.load(t),
+      replace: (t, r, p) => inner.replace(t, r, p),
+      apply: async (t, changes, p) => {
+        for (const c of changes) if (c.op === 'put') frozen.push(Object.isFrozen(c.resource));
+        await inner.apply(t, changes, p);
+      },
+    };
+    const cache = await newManager().cache(topic, { store, maxPendingChanges: 1 });
+    await cache.ready();
+    const aborted = AbortSignal.abort();
+    for (let i = 0; i < 50; i++) assert.equal((await cache.changes({ signal: aborted }).next()).done, true);
+    for (let i = 0; i < 3; i++) publishService(topic, 'CREATED', `svc-${i}`);
+    await assertInStep(cache, topic);
+    await until('the store wrote them', () => frozen.length === 3);
+    // Kept as listeners, the ended iterators would have each change frozen for them: told to nobody, none is.
+    assert.deepEqual(frozen, [false, false, false]);
+  });
+
   it('a topic may have a cache and a registerWatch at once; a second cache of it is refused', async () => {
     const topic = newTopic([SERVICES]);
     const manager = newManager();
