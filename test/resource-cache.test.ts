@@ -736,6 +736,41 @@ describe('the resource cache (manager.cache)', () => {
       assert.equal(cache.size, 25);
     });
 
+    it('a list that answers resources of another scope (ignoreScope): retried, told, never taken', async () => {
+      const topic = newTopic([SERVICES]);
+      publishService(topic, 'CREATED', 'svc-a');
+      // Another environment's service: the topic's scoped collection does not hold it.
+      service.publish(topic, {
+        type: 'CREATED',
+        kind: 'APIService',
+        group: 'management',
+        name: 'svc-other',
+        scope: { kind: 'Environment', name: `${ENV.name}-other` },
+      });
+      const errors: WatchError[] = [];
+      service.setResourceFaults({ ignoreScope: true });
+      let cache: ResourceCache;
+      try {
+        cache = await newManager().cache(topic, { onError: (e) => void errors.push(e) });
+        await until('a told error', () => errors.length > 0);
+        assert.equal(errors[0]?.code, 'PROTOCOL');
+        assert.equal(errors[0]?.retryable, true);
+        assert.match(
+          errors[0]?.message ?? '',
+          /holds \/management\/v1alpha1\/environments\/[^/]+\/apiservices\/svc-[^,]+, not a resource of/,
+        );
+        assert.equal(cache.size, 0);
+      } finally {
+        service.setResourceFaults({});
+      }
+      await cache.ready();
+      await assertInStep(cache, topic);
+      assert.deepEqual(
+        cache.list().map((r) => r.name),
+        ['svc-a'],
+      );
+    });
+
     it('a fetch the service refuses for good (403) stops the cache with that code', async () => {
       const topic = newTopic([SERVICES]);
       const errors: WatchError[] = [];
