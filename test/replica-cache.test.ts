@@ -336,4 +336,66 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       }
     },
   );
+
+  it(
+    "kill -9 of the active member: the new holder's cache in memory equals the table's rows and the service",
+    { timeout: 60_000 },
+    async () => {
+      const schema = 'cache_taken_over';
+      const topic = topicName(44);
+      c.service.createTopic(topic);
+      c.service.publishMany(topic, 30);
+      // The child named so that it is the lease's place by the coordinator's balance: it runs the cache first.
+      const key = `${topic}#cache`;
+      const [first, second] =
+        assignTopics([key], ['taken-x', 'taken-y']).get(key) === 'taken-x'
+          ? ['taken-x', 'taken-y']
+          : ['taken-y', 'taken-x'];
+      const victim = member(first, schema, topic);
+      const heir = inProcess(schema, second);
+      const feed = publisher(topic, 15, 2);
+      try {
+        await until('the first member ready', () => victim.said('ready'), 30_000);
+        const cache = await heir.cache(topic, {
+          store: new PostgresResourceStore({ connectionString: c.pg.connectionString, schema }),
+        });
+        await cache.ready();
+        assert.equal(heir.status().watches.find((w) => w.cache === true)?.role, 'standby');
+        const before = (await storedPosition(schema, topic)) ?? 0;
+        await c.untilAsync(
+          'the first member writes',
+          async () => ((await storedPosition(schema, topic)) ?? 0) > before + 10,
+        );
+        victim.signal('SIGKILL');
+        await until('the in-process member takes over', () => cache.live, 20_000);
+        const takenAt = (await storedPosition(schema, topic)) ?? 0;
+        await c.untilAsync(
+          'the new holder writes',
+          async () => ((await storedPosition(schema, topic)) ?? 0) > takenAt + 10,
+        );
+        await feed.stop();
+        await assertStoreIsService(schema, topic);
+        const newest = c.service.topic(topic)?.newestSequenceId ?? 0;
+        await until('the cache at the newest event', () => cache.sequenceId === newest);
+        const { rows } = await c.db.query<{ resource: Resource }>(
+          `SELECT resource FROM ${schema}.resources WHERE topic = $1`,
+          [topic],
+        );
+        const held = cache
+          .list()
+          .map((r) => structuredClone(r))
+          .sort(bySelfLink);
+        assert.deepEqual(held, rows.map((r) => r.resource).sort(bySelfLink), "the cache equals the table's rows");
+        assert.deepEqual(
+          held,
+          (c.service.coveredResources(topic) as unknown as Resource[]).sort(bySelfLink),
+          'the cache equals the service',
+        );
+        assert.equal(heir.status().watches.find((w) => w.cache === true)?.role, 'active');
+      } finally {
+        await feed.stop();
+        await heir.close();
+      }
+    },
+  );
 });
