@@ -2,7 +2,8 @@ import './support/harness';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileResourceStore, WatchError, WatchManager, type Resource } from 'watch-manager';
-import { PostgresCoordinator, PostgresResourceStore } from 'watch-manager/postgres';
+import { Pool, type PoolClient } from 'pg';
+import { PostgresCoordinator, PostgresResourceStore, type TopicLease } from 'watch-manager/postgres';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -395,6 +396,89 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       } finally {
         await feed.stop();
         await heir.close();
+      }
+    },
+  );
+
+  it(
+    'a fenced write idle in its transaction past the lease is ended by the server (the limit the store sets); the next lease writes',
+    { timeout: 60_000 },
+    async () => {
+      const schema = 'cache_idle';
+      const topic = topicName(45);
+      // The coordinator on a pool of the test's: a statement of the store's resource rows can be held back before it
+      // is sent, its session then idle in the transaction that wrote the position (a member frozen mid-write).
+      let hold: { pid?: number; release: () => void; released: Promise<void> } | undefined;
+      const pool = new Pool({ connectionString: c.pg.connectionString, max: 4 });
+      pool.on('error', () => undefined);
+      pool.on('connect', (client: PoolClient) => {
+        const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+          const held = hold;
+          if (held === undefined || held.pid !== undefined || !/\.resources\b/.test(text ?? '')) return send(...args);
+          held.pid = (client as unknown as { processID: number }).processID;
+          return held.released.then(() => send(...args));
+        };
+      });
+      const coordinator = new PostgresCoordinator({ pool, schema, memberId: 'idle-a', ...LEASE });
+      const store = new PostgresResourceStore({ connectionString: c.pg.connectionString, schema });
+      const leases: TopicLease[] = [];
+      const resource = (name: string, note: string): Resource => ({
+        group: 'management',
+        apiVersion: 'v1alpha1',
+        kind: 'Environment',
+        name,
+        metadata: { id: `id-${name}`, selfLink: `/management/v1alpha1/environments/${name}` },
+        spec: { note },
+      });
+      const rows = async (): Promise<{ position: number | undefined; names: string[] }> => {
+        const { rows: found } = await c.db.query<{ name: string; note: string }>(
+          `SELECT name, resource->'spec'->>'note' AS note FROM ${schema}.resources WHERE topic = $1 ORDER BY name`,
+          [topic],
+        );
+        return { position: await storedPosition(schema, topic), names: found.map((r) => `${r.name} ${r.note}`) };
+      };
+      try {
+        await coordinator.start();
+        const withdraw = coordinator.claim(topic, (lease) => void leases.push(lease));
+        await until('a lease', () => leases.length === 1, 20_000);
+        const first = leases[0] as TopicLease;
+        await store.fenced(first).replace(topic, [resource('env-a', 'v1')], 1);
+        let release = (): void => undefined;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        hold = { release, released };
+        const failed = store
+          .fenced(first)
+          .apply(topic, [{ op: 'put', resource: resource('env-a', 'v2') }], 2)
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        await until('the write held back', () => hold?.pid !== undefined, 20_000);
+        // The server ends the idle session after the limit (the lease's length): its backend goes. Released meanwhile,
+        // were the limit not set, the write would go on and commit.
+        const gone = async (): Promise<boolean> => {
+          const { rows: found } = await c.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [hold?.pid]);
+          return found.length === 0;
+        };
+        await c.untilAsync('the idle session ended', gone, 5 * LEASE.leaseMs).finally(() => hold?.release());
+        const err = await failed;
+        assert.ok(err instanceof WatchError, `a typed error, got ${String(err)}`);
+        assert.equal(err.code, 'LEASE_LOST');
+        assert.ok(first.signal.aborted, 'the lease ended with the write');
+        assert.deepEqual(await rows(), { position: 1, names: ['env-a v1'] }, 'nothing of the write landed');
+        hold = undefined;
+        // The next lease won writes again: the broken connection was not handed out again.
+        await until('the next lease', () => leases.length === 2, 20_000);
+        await store.fenced(leases[1] as TopicLease).apply(topic, [{ op: 'put', resource: resource('env-a', 'v3') }], 3);
+        assert.deepEqual(await rows(), { position: 3, names: ['env-a v3'] });
+        await withdraw();
+      } finally {
+        hold?.release();
+        await coordinator.close();
+        await store.close();
+        await pool.end();
       }
     },
   );
