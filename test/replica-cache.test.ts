@@ -482,4 +482,54 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       }
     },
   );
+
+  it('close() of a cache drains the store write in flight: it commits whole, and close resolves after it', async () => {
+    const schema = 'cache_drained';
+    const topic = topicName(46);
+    c.service.createTopic(topic);
+    c.service.publishMany(topic, 5);
+    const m = new WatchManager({
+      target: c.service.target,
+      historyUrl: c.service.historyUrl,
+      apiUrl: c.service.resourceApiUrl,
+      tenantId: c.service.tenantId,
+      getToken: () => c.jwt,
+      tls: false,
+      logger: quietLogger,
+    });
+    const locker = await c.db.connect();
+    try {
+      const cache = await m.cache(topic, {
+        store: new PostgresResourceStore({ connectionString: c.pg.connectionString, schema }),
+      });
+      await cache.ready();
+      const synced = c.service.topic(topic)?.newestSequenceId ?? 0;
+      await c.untilAsync('the sync stored', async () => (await storedPosition(schema, topic)) === synced);
+      // The test holds the topic's position row: the next write waits on it, its transaction begun.
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${schema}.resource_topics WHERE topic = $1 FOR UPDATE`, [topic]);
+      c.service.publishMany(topic, 3);
+      const newest = c.service.topic(topic)?.newestSequenceId ?? 0;
+      await until('the cache applied the events', () => cache.sequenceId === newest);
+      await c.untilAsync('the write waits on the row', async () => {
+        const { rows } = await c.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%resource_topics%'`,
+        );
+        return rows.length > 0;
+      });
+      let closed = false;
+      const closing = cache.close().then(() => void (closed = true));
+      // A turn of the database for the close to go wrong in, were it not to wait: the row is still held.
+      await c.db.query('SELECT pg_sleep(0.2)');
+      assert.equal(closed, false, 'close waits for the write in flight');
+      await locker.query('COMMIT');
+      await closing;
+      assert.equal(await storedPosition(schema, topic), newest, 'the write committed, its position with it');
+      await assertStoreIsService(schema, topic);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await m.close();
+    }
+  });
 });
