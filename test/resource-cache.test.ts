@@ -369,6 +369,95 @@ describe('the resource cache (manager.cache)', () => {
     await manager.close();
   });
 
+  it("a filter across one scope kind's scopes (scope name *) holds that scope kind's only: initial sync, re-list, validation", async () => {
+    // The API lists a kind across scopes at one address for every scope kind (`/management/v1alpha1/secrets`): the
+    // secrets of an Integration are in the list, not in a topic of the Environments' secrets.
+    const secrets: WatchTopicFilter = {
+      group: 'management',
+      kind: 'Secret',
+      name: '*',
+      scope: { kind: 'Environment', name: '*' },
+      type: ['created', 'updated', 'deleted'],
+    };
+    const topic = newTopic([secrets]);
+    // The other scope kind's secrets are published on a topic of their own: this topic's stream never tells them.
+    const elsewhere = `${topic}-integrations`;
+    service.createTopic(elsewhere, { filters: [{ ...secrets, scope: { kind: 'Integration', name: '*' } }] });
+    const integration = { kind: 'Integration', name: `int-c${topicSeq}` };
+    const secret = (on: string, name: string, scope: { kind: string; name: string }): number =>
+      service.publish(on, { type: 'CREATED', kind: 'Secret', group: 'management', name, scope }).sequenceId;
+    secret(topic, 's-e1', ENV);
+    secret(elsewhere, 's-i1', integration);
+    const store = new MemoryResourceStore();
+    const first = newManager();
+    const cache1 = await first.cache(topic, { store });
+    await cache1.ready();
+    await assertInStep(cache1, topic);
+    assert.deepEqual(
+      cache1.list().map((r) => r.name),
+      ['s-e1'],
+    );
+    await first.close();
+
+    // A re-list (history purged) keeps to the scope kind too.
+    secret(topic, 's-e2', ENV);
+    secret(elsewhere, 's-i2', integration);
+    service.purgeHistory(topic);
+    const second = newManager();
+    const cache2 = await second.cache(topic, { store });
+    const told2: ResourceChange[] = [];
+    cache2.on('change', (c) => told2.push(c));
+    await cache2.ready();
+    await assertInStep(cache2, topic);
+    assert.deepEqual(
+      told2.map((c) => [c.type, c.selfLink.split('/').pop(), c.cause]),
+      [['CREATED', 's-e2', 'resync']],
+    );
+    await second.close();
+
+    // Validation: the collection's count (HEAD) counts every scope kind's secrets. A store that lost a write holds
+    // s-e1 only: the first validation lists the collection (it has not been listed in this process) and finds s-e2.
+    const held = service.resource(`/management/v1alpha1/environments/${ENV.name}/secrets/s-e1`) as unknown as Resource;
+    await store.replace(topic, [held], newest(topic));
+    const clock = new FakeClock();
+    const third = newManager({ clock });
+    const cache3 = await third.cache(topic, { store, validateEveryMs: 60_000 });
+    const told3: ResourceChange[] = [];
+    cache3.on('change', (c) => told3.push(c));
+    await cache3.ready();
+    assert.equal(cache3.size, 1);
+    /** Runs validations until `n` more HEADs were asked (one per validation here); each ends before the next starts. */
+    const validations = async (n: number): Promise<void> => {
+      const target = service.resourceCounters.heads + n;
+      let advancing = Promise.resolve();
+      await until(`${n} validations`, () => {
+        if (service.resourceCounters.heads >= target) return true;
+        // The next validation is armed when the one before it ended.
+        advancing = advancing.then(() => clock.advance(60_000));
+        return false;
+      });
+      await advancing;
+    };
+    await validations(1);
+    await until('the validation', () => cache3.size === 2);
+    await assertInStep(cache3, topic);
+    // The counts agree now (the other scope kind's counted from the list): no list at each validation.
+    let lists = service.resourceCounters.lists;
+    await validations(2);
+    assert.equal(service.resourceCounters.lists, lists, 'a validation that agrees lists nothing');
+    // Another scope kind's secret changes the count, not the cache: listed once, nothing told.
+    secret(elsewhere, 's-i3', integration);
+    lists = service.resourceCounters.lists;
+    await validations(3);
+    assert.equal(service.resourceCounters.lists, lists + 1, 'listed once for the moved count');
+    assert.deepEqual(
+      told3.map((c) => [c.type, c.selfLink.split('/').pop(), c.cause]),
+      [['CREATED', 's-e2', 'validation']],
+    );
+    await assertInStep(cache3, topic);
+    await third.close();
+  });
+
   it('changes() buffers at most maxPendingChanges: a slow reader holds the events back', async () => {
     const topic = newTopic([SERVICES]);
     const cache = await newManager().cache(topic, { maxPendingChanges: 2 });

@@ -44,8 +44,8 @@ export const cacheMutants: Mutant[] = [
   {
     // Validation never finds a difference.
     name: 'cache-validation-compare',
-    find: 'if (counted === held) continue;',
-    replace: 'if (counted !== held) continue;',
+    find: 'if (others !== undefined && counted === held + others) continue;',
+    replace: 'if (others !== undefined && counted !== held + others) continue;',
     tests: [RESOURCE_CACHE],
   },
   {
