@@ -22,8 +22,9 @@ scanForSecrets();
 
 // The randomized test of the resource cache (issue 23). Random creates, updates, subresource updates, deletes across
 // three kinds (a scoped kind in one scope, a kind listed across the scopes of one scope kind, which its list serves
-// in a scope of another kind too, an unscoped kind), 404s between an event and its fetch, stream aborts, purged history (re-lists, moving while they are read), restarts over the same store (a
-// new manager: the store loaded), initial lists that change while they are read. Oracle: once the service is
+// in a scope of another kind too, an unscoped kind), 404s between an event and its fetch, stream aborts, purged
+// history (re-lists, moving while they are read), restarts over the same store (a new manager: the store loaded),
+// initial lists that change while they are read. Oracle: once the service is
 // quiet and the cache live at the topic's newest id, the cache equals service.coveredResources(topic), every
 // resource, every field; the changes each cache told, on top of what it loaded, add up to it, each `before` being what
 // was held; and the store, loaded afresh, holds the same at the newest id. Memory and file stores.

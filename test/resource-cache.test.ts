@@ -115,6 +115,22 @@ describe('the resource cache (manager.cache)', () => {
     );
   };
 
+  /**
+   * Runs validations (`validateEveryMs: 60_000` on `clock`) until `heads` more HEADs were asked (one per collection
+   * and validation); a validation ends before the next starts.
+   */
+  const validations = async (clock: FakeClock, heads: number): Promise<void> => {
+    const target = service.resourceCounters.heads + heads;
+    let advancing = Promise.resolve();
+    await until(`${heads} HEADs of validations`, () => {
+      if (service.resourceCounters.heads >= target) return true;
+      // The next validation is armed when the one before it ended.
+      advancing = advancing.then(() => clock.advance(60_000));
+      return false;
+    });
+    await advancing;
+  };
+
   before(async () => {
     service = await startService();
     jwt = await token(service);
@@ -426,29 +442,17 @@ describe('the resource cache (manager.cache)', () => {
     cache3.on('change', (c) => told3.push(c));
     await cache3.ready();
     assert.equal(cache3.size, 1);
-    /** Runs validations until `n` more HEADs were asked (one per validation here); each ends before the next starts. */
-    const validations = async (n: number): Promise<void> => {
-      const target = service.resourceCounters.heads + n;
-      let advancing = Promise.resolve();
-      await until(`${n} validations`, () => {
-        if (service.resourceCounters.heads >= target) return true;
-        // The next validation is armed when the one before it ended.
-        advancing = advancing.then(() => clock.advance(60_000));
-        return false;
-      });
-      await advancing;
-    };
-    await validations(1);
+    await validations(clock, 1);
     await until('the validation', () => cache3.size === 2);
     await assertInStep(cache3, topic);
     // The counts agree now (the other scope kind's counted from the list): no list at each validation.
     let lists = service.resourceCounters.lists;
-    await validations(2);
+    await validations(clock, 2);
     assert.equal(service.resourceCounters.lists, lists, 'a validation that agrees lists nothing');
     // Another scope kind's secret changes the count, not the cache: listed once, nothing told.
     secret(elsewhere, 's-i3', integration);
     lists = service.resourceCounters.lists;
-    await validations(3);
+    await validations(clock, 3);
     assert.equal(service.resourceCounters.lists, lists + 1, 'listed once for the moved count');
     assert.deepEqual(
       told3.map((c) => [c.type, c.selfLink.split('/').pop(), c.cause]),
@@ -456,6 +460,66 @@ describe('the resource cache (manager.cache)', () => {
     );
     await assertInStep(cache3, topic);
     await third.close();
+  });
+
+  it('a filter naming a scope that does not exist (yet) covers nothing: its list or count answered 404 is empty', async () => {
+    // What the API answers there is not documented (an empty list, or 404): the fake's switch answers 404.
+    const topic = newTopic([SERVICES]);
+    const later = { kind: 'Environment', name: `${ENV.name}-later` };
+    const never = { kind: 'Environment', name: `${ENV.name}-never` };
+    service.createTopic(topic, { filters: [SERVICES, { ...SERVICES, scope: later }, { ...SERVICES, scope: never }] });
+    publishService(topic, 'CREATED', 'svc-a');
+    const errors: WatchError[] = [];
+    const onError = (e: WatchError): void => void errors.push(e);
+    const store = new MemoryResourceStore();
+    service.setResourceFaults({ unknownScopeNotFound: true });
+    try {
+      const first = newManager();
+      const cache1 = await first.cache(topic, { store, onError });
+      await cache1.ready();
+      await assertInStep(cache1, topic);
+      assert.equal(cache1.size, 1);
+      assert.ok(service.resourceCounters.notFound >= 2, 'the lists of both scopes were 404');
+      // The scope created: its resources come as events.
+      service.publish(topic, { type: 'CREATED', kind: 'APIService', group: 'management', name: 'svc-l', scope: later });
+      await assertInStep(cache1, topic);
+      assert.equal(cache1.size, 2);
+      await first.close();
+
+      // A re-list (history purged) with one scope still missing.
+      publishService(topic, 'CREATED', 'svc-b');
+      service.purgeHistory(topic);
+      const second = newManager();
+      const cache2 = await second.cache(topic, { store, onError });
+      const synced: unknown[] = [];
+      cache2.on('synced', (x) => synced.push(x));
+      await cache2.ready();
+      await assertInStep(cache2, topic);
+      assert.deepEqual(synced, [{ topic, resources: 3, sequenceId: newest(topic), cause: 'resync' }]);
+      await second.close();
+
+      // Validation: the missing scope's count (HEAD) is 404 too, taken as 0: the cache agrees and lists nothing.
+      const clock = new FakeClock();
+      const third = newManager({ clock });
+      const cache3 = await third.cache(topic, { store, validateEveryMs: 60_000, onError });
+      await cache3.ready();
+      const lists = service.resourceCounters.lists;
+      const notFound = service.resourceCounters.notFound;
+      await validations(clock, 6);
+      assert.ok(service.resourceCounters.notFound > notFound, 'the count of the missing scope was 404');
+      assert.equal(service.resourceCounters.lists, lists, 'nothing listed');
+      assert.equal(cache3.live, true);
+      await assertInStep(cache3, topic);
+      await third.close();
+    } finally {
+      service.setResourceFaults({});
+    }
+    // Retryable failures may be told (the fake clock's minutes pass while requests are in flight), never a 404.
+    assert.deepEqual(
+      errors.filter((e) => e.retryable !== true || e.code === 'RESOURCE_NOT_FOUND').map((e) => e.code),
+      [],
+      'no failure of the missing scopes told',
+    );
   });
 
   it('changes() buffers at most maxPendingChanges: a slow reader holds the events back', async () => {

@@ -17,7 +17,7 @@ import { ChangeStreams } from './change-stream';
 import type { CacheFilter, CacheSynced, ResourceCache, ResourceChange } from './resource-cache';
 import { StoreWriter } from './store-writer';
 import { collectionHolds, isNarrowed, topicCollections, type TopicCollection } from './topic-filters';
-import { listCollection, listCollections, listTopic, type ListingOptions } from './topic-listing';
+import { countCollection, listCollection, listCollections, listTopic, type ListingOptions } from './topic-listing';
 
 /** The cache's watch, as its manager builds it (a `TopicWatch` of the topic, concurrency 1). */
 export interface CacheWatch {
@@ -553,8 +553,7 @@ export class TopicCache implements ResourceCache {
         }
         for (const collection of this.collections) {
           this.check();
-          const signal = this.stopped.signal;
-          const counted = await this.ctx.resources.count(collection.link, { signal });
+          const counted = await countCollection(this.ctx.resources, collection, this.listing());
           let held = 0;
           for (const r of this.index.all()) if (collectionHolds(collection, r)) held += 1;
           const narrowed = isNarrowed(collection);
@@ -588,7 +587,7 @@ export class TopicCache implements ResourceCache {
 
   private listing(): ListingOptions {
     const { pageSize, listConcurrency, plurals } = this.options;
-    return { pageSize, concurrency: listConcurrency, plurals, signal: this.stopped.signal };
+    return { pageSize, concurrency: listConcurrency, plurals, signal: this.stopped.signal, log: this.ctx.log };
   }
 
   /** Runs `work` after everything serialized before it (events, re-lists, validations). */

@@ -1,5 +1,6 @@
 import { WatchError } from '../core/errors';
 import type { Resource } from '../core/resource';
+import type { Log } from '../logging/logger';
 import type { ResourceClient } from '../resources/resource-client';
 import { collectionHolds, collectionLists, isNarrowed, topicCollections, type TopicCollection } from './topic-filters';
 
@@ -10,6 +11,7 @@ export interface ListingOptions {
   concurrency: number;
   plurals: Readonly<Record<string, string>>;
   signal: AbortSignal;
+  log: Log;
 }
 
 /** What a list of one collection gave. */
@@ -32,6 +34,17 @@ export interface TopicList {
 }
 
 /**
+ * Whether `err` is the API's 404 for `collection` because its scope does not exist (yet): a filter may name an
+ * environment before it is created, and what the API answers for a collection in a missing scope is not documented
+ * (an empty list, or 404). Either way the collection holds nothing; its resources come as events once the scope is
+ * made. Only a scoped collection's: a 404 of a collection across scopes (a kind or version the API does not serve)
+ * stays an error, as a topic the cache cannot list.
+ */
+function isMissingScope(collection: TopicCollection, err: unknown): boolean {
+  return collection.scope !== undefined && err instanceof WatchError && err.code === 'RESOURCE_NOT_FOUND';
+}
+
+/**
  * Every resource of `collection`, each checked to lie in its link: a list that answers with a resource of another
  * kind, or of another scope for a scoped link, breaks the API, and the cache must not take it (`PROTOCOL`). One of
  * another scope kind in a list across scopes is the API's answer (one address lists every scope kind's): dropped,
@@ -43,7 +56,16 @@ export async function listCollection(
   options: ListingOptions,
 ): Promise<CollectionList> {
   const { pageSize, concurrency, signal } = options;
-  const items = await client.list(collection.link, { pageSize, concurrency, signal });
+  let items: Resource[];
+  try {
+    items = await client.list(collection.link, { pageSize, concurrency, signal });
+  } catch (err) {
+    if (!isMissingScope(collection, err)) throw err;
+    options.log.debug('cache: a collection whose scope does not exist (404) holds nothing', {
+      collection: collection.link,
+    });
+    return { resources: [], others: 0 };
+  }
   for (const item of items) {
     if (!collectionLists(collection, item))
       throw new WatchError(
@@ -54,6 +76,23 @@ export async function listCollection(
   if (!isNarrowed(collection)) return { resources: items, others: 0 };
   const resources = items.filter((item) => collectionHolds(collection, item));
   return { resources, others: items.length - resources.length };
+}
+
+/** The number of resources `collection`'s link lists (`HEAD`): 0 for a scope that does not exist (yet). */
+export async function countCollection(
+  client: ResourceClient,
+  collection: TopicCollection,
+  options: Pick<ListingOptions, 'signal' | 'log'>,
+): Promise<number> {
+  try {
+    return await client.count(collection.link, { signal: options.signal });
+  } catch (err) {
+    if (!isMissingScope(collection, err)) throw err;
+    options.log.debug('cache: a collection whose scope does not exist (404) counts nothing', {
+      collection: collection.link,
+    });
+    return 0;
+  }
 }
 
 /**
