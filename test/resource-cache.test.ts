@@ -462,6 +462,58 @@ describe('the resource cache (manager.cache)', () => {
     await third.close();
   });
 
+  it('filters of one kind: across two scope kinds one list; across one and in a scope of another, both', async () => {
+    const filter = (scope: { kind: string; name: string }): WatchTopicFilter => ({
+      group: 'management',
+      kind: 'Webhook',
+      name: '*',
+      scope,
+      type: ['created'],
+    });
+    const topic = newTopic([filter({ kind: 'Environment', name: '*' })]);
+    const [intA, intB] = [`int-a${topicSeq}`, `int-b${topicSeq}`];
+    const elsewhere = `${topic}-elsewhere`;
+    service.createTopic(elsewhere, { filters: [filter({ kind: 'Integration', name: '*' })] });
+    const hook = (name: string, scope: { kind: string; name: string }): void =>
+      void service.publish(elsewhere, { type: 'CREATED', kind: 'Webhook', group: 'management', name, scope });
+    hook('w-e', ENV);
+    hook('w-a', { kind: 'Integration', name: intA });
+    hook('w-b', { kind: 'Integration', name: intB });
+    const names = async (filters: WatchTopicFilter[]): Promise<{ names: string[]; lists: string[] }> => {
+      service.createTopic(topic, { filters });
+      const requests = service.resourceRequests.length;
+      const manager = newManager();
+      const cache = await manager.cache(topic);
+      await cache.ready();
+      await assertInStep(cache, topic);
+      const lists = service.resourceRequests
+        .slice(requests)
+        .filter((r) => r.startsWith('GET ') && r.includes('webhooks?'))
+        .map((r) => r.slice(4, r.indexOf('?')));
+      await manager.close();
+      return {
+        names: cache
+          .list()
+          .map((r) => r.name)
+          .sort(),
+        lists: lists.sort(),
+      };
+    };
+    const all = '/apis/management/v1alpha1/webhooks';
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Integration', name: intA })]),
+      { names: ['w-a', 'w-e'], lists: [`/apis/management/v1alpha1/integrations/${intA}/webhooks`, all] },
+    );
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Integration', name: '*' })]),
+      { names: ['w-a', 'w-b', 'w-e'], lists: [all] },
+    );
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Environment', name: ENV.name })]),
+      { names: ['w-e'], lists: [all] },
+    );
+  });
+
   it('a filter naming a scope that does not exist (yet) covers nothing: its list or count answered 404 is empty', async () => {
     // What the API answers there is not documented (an empty list, or 404): the fake's switch answers 404.
     const topic = newTopic([SERVICES]);
