@@ -12,6 +12,7 @@ import { scanForSecrets, startService, token } from './support/harness';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { within } from './support/crash-runs';
 import { endsWithParent } from './support/watchdog';
+import { ageKilledHoldersLock } from './support/killed-holders-lock';
 
 scanForSecrets();
 
@@ -211,6 +212,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
           count('killed while applying');
         }
         assert.equal(await child.exited, null, 'killed');
+        if ('directory' in where) ageKilledHoldersLock(where.directory);
         for (const m of round.down) publish(m);
         const last = i === s.rounds.length - 1;
         child = new CacheProcess(env(last ? newest() : undefined));
