@@ -13,6 +13,7 @@ import { startPostgres, type TestPostgres } from './support/postgres';
 import { within } from './support/crash-runs';
 import { endsWithParent } from './support/watchdog';
 import { ageKilledHoldersLock } from './support/killed-holders-lock';
+import { bundledFixture } from './support/bundled-fixture';
 
 scanForSecrets();
 
@@ -73,8 +74,9 @@ class CacheProcess {
   private readonly child: ReturnType<typeof spawn>;
   private waiters: Array<() => void> = [];
 
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'cache-process.ts')], {
+  /** `program`: the bundle of test/fixtures/cache-process.ts. */
+  constructor(program: string, env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [program], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -127,12 +129,17 @@ describe('the resource cache across kill -9 (issue 23)', () => {
   let jwt: string;
   let pg: TestPostgres;
   let root: string;
+  let program: string;
   let runs = 0;
   const seen = new Map<string, number>();
   const count = (what: string, n = 1): void => void seen.set(what, (seen.get(what) ?? 0) + n);
 
   before(async () => {
-    [service, pg] = await Promise.all([startService(), startPostgres()]);
+    [service, pg, program] = await Promise.all([
+      startService(),
+      startPostgres(),
+      bundledFixture(path.join(__dirname, 'fixtures', 'cache-process.ts')),
+    ]);
     jwt = await token(service, { ttlMs: 3_600_000 }); // outlives the runs, even on a busy machine
     root = mkdtempSync(path.join(tmpdir(), 'wm-cache-crash-'));
   });
@@ -188,7 +195,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
     const listed = (): number => service.resourceCounters.lists + service.resourceCounters.heads;
 
     for (const m of s.initial) publish(m);
-    let child = new CacheProcess(env());
+    let child = new CacheProcess(program, env());
     try {
       assert.equal(await child.line('started'), 'none 0', 'the first start syncs');
       await child.line('ready');
@@ -215,7 +222,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
         if ('directory' in where) ageKilledHoldersLock(where.directory);
         for (const m of round.down) publish(m);
         const last = i === s.rounds.length - 1;
-        child = new CacheProcess(env(last ? newest() : undefined));
+        child = new CacheProcess(program, env(last ? newest() : undefined));
         const started = await child.line('started');
         assert.match(started, /^\d+ \d+$/, `run ${i + 2} resumes from the store`);
         count('resumed');

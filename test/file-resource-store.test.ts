@@ -18,6 +18,7 @@ import { parseLines } from '../src/state/file-resource-store';
 import { recordError, scanForSecrets } from './support/harness';
 import { endsWithParent } from './support/watchdog';
 import { ageKilledHoldersLock } from './support/killed-holders-lock';
+import { bundledFixture } from './support/bundled-fixture';
 import { WORKLOAD_TOPIC, stateAt } from './fixtures/resource-store-workload';
 
 scanForSecrets();
@@ -466,17 +467,10 @@ interface Writer {
 
 /** Starts the crash workload's writer over `directory`; resolves once it loaded and started applying. */
 async function writer(directory: string, compactAfterBytes: number): Promise<Writer> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(__dirname, 'fixtures', 'resource-store-writer.ts'),
-      directory,
-      String(compactAfterBytes),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const program = await bundledFixture(path.join(__dirname, 'fixtures', 'resource-store-writer.ts'));
+  const child = spawn(process.execPath, [program, directory, String(compactAfterBytes)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   endsWithParent(child);
   let out = '';
   let err = '';
