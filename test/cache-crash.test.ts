@@ -74,12 +74,11 @@ class CacheProcess {
   private readonly child: ReturnType<typeof spawn>;
   private waiters: Array<() => void> = [];
 
-  /** `program`: the bundle of test/fixtures/cache-process.ts. */
-  constructor(program: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [program], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** `program`: the bundle of test/fixtures/cache-process.ts. It loads, then waits for {@link begin}. */
+  constructor(program: string) {
+    this.child = spawn(process.execPath, [program], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process that died before its settings were written: its `line` says so, with its stderr.
+    this.child.stdin?.on('error', () => undefined);
     const release = endsWithParent(this.child);
     let out = '';
     this.child.stdout?.on('data', (d: Buffer) => {
@@ -119,6 +118,12 @@ class CacheProcess {
     });
   }
 
+  /** Sends the settings of its run (the WM_* of the fixture): it starts. */
+  begin(settings: Record<string, string>): this {
+    this.child.stdin?.end(`${JSON.stringify(settings)}\n`);
+    return this;
+  }
+
   kill(): void {
     this.child.kill('SIGKILL');
   }
@@ -133,6 +138,13 @@ describe('the resource cache across kill -9 (issue 23)', () => {
   let runs = 0;
   const seen = new Map<string, number>();
   const count = (what: string, n = 1): void => void seen.set(what, (seen.get(what) ?? 0) + n);
+  // The next cache process, started ahead: each start then finds one already loaded (loading is most of a start).
+  let spare: CacheProcess | undefined;
+  const startCache = (settings: Record<string, string>): CacheProcess => {
+    const next = spare ?? new CacheProcess(program);
+    spare = new CacheProcess(program);
+    return next.begin(settings);
+  };
 
   before(async () => {
     [service, pg, program] = await Promise.all([
@@ -144,6 +156,8 @@ describe('the resource cache across kill -9 (issue 23)', () => {
     root = mkdtempSync(path.join(tmpdir(), 'wm-cache-crash-'));
   });
   after(async () => {
+    spare?.kill();
+    await spare?.exited;
     await service.stop();
     await pg.stop();
     rmSync(root, { recursive: true, force: true });
@@ -182,7 +196,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
       s.store === 'file'
         ? { directory: path.join(root, `run-${n}`) }
         : { connectionString: pg.connectionString, schema: `cache_crash_${n}` };
-    const env = (until?: number): NodeJS.ProcessEnv => ({
+    const env = (until?: number): Record<string, string> => ({
       WM_TARGET: service.target,
       WM_HISTORY: service.historyUrl,
       WM_TENANT: service.tenantId,
@@ -195,7 +209,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
     const listed = (): number => service.resourceCounters.lists + service.resourceCounters.heads;
 
     for (const m of s.initial) publish(m);
-    let child = new CacheProcess(program, env());
+    let child = startCache(env());
     try {
       assert.equal(await child.line('started'), 'none 0', 'the first start syncs');
       await child.line('ready');
@@ -222,7 +236,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
         if ('directory' in where) ageKilledHoldersLock(where.directory);
         for (const m of round.down) publish(m);
         const last = i === s.rounds.length - 1;
-        child = new CacheProcess(program, env(last ? newest() : undefined));
+        child = startCache(env(last ? newest() : undefined));
         const started = await child.line('started');
         assert.match(started, /^\d+ \d+$/, `run ${i + 2} resumes from the store`);
         count('resumed');
