@@ -286,18 +286,11 @@ describe('the resource cache, randomized (issue 23)', () => {
       if (indexEarly) assert.deepEqual(indexProblems(cache, tally.ids), [], 'the indexes after the sync');
       const settle = async (what: string): Promise<void> => {
         const c = cache;
-        // Looked at every 2 ms, not 20: the cache is often there within a few ms, and the default's 20 ms added about
-        // 15 ms to each of the ~250 settles of the 200 runs (4 s of the property's time on a busy machine).
-        await until(
-          `${what}: the cache live at the topic's newest id`,
-          () => {
-            // A cache stopped for good never gets there: its error, at once.
-            if (failed !== undefined) throw failed;
-            return c.live && (c.sequenceId ?? -1) >= newest();
-          },
-          20_000,
-          2,
-        );
+        await until(`${what}: the cache live at the topic's newest id`, () => {
+          // A cache stopped for good never gets there: its error, at once.
+          if (failed !== undefined) throw failed;
+          return c.live && (c.sequenceId ?? -1) >= newest();
+        });
       };
       for (const st of s.steps) {
         switch (st.op) {
