@@ -2,9 +2,9 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { WatchManager, WatchError, type Resource, type WatchManagerOptions } from 'watch-manager';
+import { WatchManager, WatchError, type Logger, type Resource, type WatchManagerOptions } from 'watch-manager';
 import { FakeClock } from 'watch-manager/testing';
-import { captureLogger, recordError, scanForSecrets, secret } from './support/harness';
+import { captured, captureLogger, recordError, scanForSecrets, secret } from './support/harness';
 import { startTinyproxy } from './support/tinyproxy';
 import { HttpTransport } from '../src/transport/http-transport';
 import { systemClock } from '../src/core/clock';
@@ -340,6 +340,49 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.deepEqual(items, api.items);
   });
 
+  it('a list holding a resource of another collection (another scope, kind or name): re-read, then a retryable PROTOCOL error', async () => {
+    const elsewhere = (r: Resource, selfLink: string): Resource => ({ ...r, metadata: { ...r.metadata, selfLink } });
+    const strays: Array<[string, Resource]> = [
+      ['another scope', elsewhere(resource(3), '/management/v1alpha1/environments/env-2/apiservices/svc-3')],
+      ['another collection', elsewhere(resource(3), '/management/v1alpha1/environments/env-1/secrets/svc-3')],
+      ['another name', elsewhere(resource(3), `${COLLECTION}/svc-9`)],
+      ['the collection itself', elsewhere(resource(3), COLLECTION)],
+    ];
+    for (const [name, stray] of strays) {
+      api.reset(Array.from({ length: 7 }, (_, i) => (i === 3 ? stray : resource(i))));
+      const err = await rejection(manager().resources.list(COLLECTION));
+      assert.equal(err.code, 'PROTOCOL', name);
+      assert.equal(err.retryable, true, name);
+      assert.ok(err.message.includes(`page 1 holds ${stray.metadata.selfLink}, not a resource of ${COLLECTION}`), name);
+      assert.deepEqual(pages(api), [1, 1, 1], `${name}: three reads`);
+    }
+  });
+
+  it('a list across scopes holds the resources of every scope at their own scope; one at another scope than it names is PROTOCOL', async () => {
+    const ACROSS = '/management/v1alpha1/apiservices';
+    const inScope = (i: number, env: string, linkEnv = env): Resource => {
+      const r = resource(i);
+      const selfLink = `/management/v1alpha1/environments/${linkEnv}/apiservices/svc-${i}`;
+      return { ...r, metadata: { ...r.metadata, selfLink, scope: { ...r.metadata.scope!, name: env } } };
+    };
+    const unscoped: Resource = { ...resource(9), metadata: { ...resource(9).metadata, selfLink: `${ACROSS}/svc-9` } };
+    delete unscoped.metadata.scope;
+    let items = [inScope(1, 'env-1'), inScope(2, 'env-2'), unscoped];
+    api.hostile = (req, res) => {
+      if (req.method !== 'GET' || req.path !== `/apis${ACROSS}`) return false;
+      json(res, 200, items);
+      return true;
+    };
+    assert.deepEqual(await manager().resources.list(ACROSS), items);
+    items = [inScope(1, 'env-1'), inScope(2, 'env-2', 'env-1')];
+    const err = await rejection(manager().resources.list(ACROSS));
+    assert.equal(err.code, 'PROTOCOL');
+    assert.match(
+      err.message,
+      /page 1 holds \/management\/v1alpha1\/environments\/env-1\/apiservices\/svc-2, not a resource of/,
+    );
+  });
+
   const broken: Array<[string, unknown, RegExp]> = [
     ['an object instead of an array', { items: [] }, /not a JSON array/],
     ['an array of strings', ['x'], /item 0: not a JSON object/],
@@ -504,6 +547,44 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.equal(api.seen.length, 7);
   });
 
+  it('the first retryable failure is told at once (warn: the URL, the cause, the apiUrl option), not per attempt', async () => {
+    const clock = new FakeClock();
+    const warnings: string[] = [];
+    const m = manager({
+      clock,
+      reconnect: { initialDelayMs: 1_000, maxDelayMs: 1_000 },
+      logger: warnLogger(warnings),
+    });
+    // The token's own warning (not a JWT) aside.
+    const told = (): string[] => warnings.filter((w) => w.includes('resource API'));
+    // Retry-After 1 s is longer than any backoff delay here: each wait is exactly 1 s.
+    api.hostile = always(503, { 'retry-after': '1' });
+    const start = clock.now();
+    const listed = rejection(m.resources.list(COLLECTION, { query: 'name=="svc-1"' }));
+    // Waiting for its second try: the warning is out already, no time has passed.
+    await api.requests(1);
+    await until(() => clock.nextDueAt() === clock.now() + 1_000);
+    assert.equal(clock.now(), start);
+    assert.equal(told().length, 1, warnings.join('\n'));
+    const [warning] = told();
+    assert.match(warning ?? '', new RegExp(`^the resource API at http://${address}/apis failed: `));
+    assert.match(warning ?? '', new RegExp(`GET http://${address}/apis${COLLECTION}\\): HTTP 503`));
+    assert.match(warning ?? '', /retrying for up to 60 s.*set the apiUrl option if the resource API is elsewhere/);
+    assert.doesNotMatch(warning ?? '', /svc-1|query|resource-token/, 'no query, no token');
+    // Its second attempt, and another call failing meanwhile: told once.
+    const waits = clock.pending;
+    await clock.advance(1_000);
+    await api.requests(2);
+    await until(() => clock.pending === waits && clock.nextDueAt() === clock.now() + 1_000);
+    const got = rejection(m.resources.get(`${COLLECTION}/svc-2`));
+    await api.requests(3);
+    await until(() => clock.pending === waits + 1);
+    assert.equal(told().length, 1, warnings.join('\n'));
+    await m.close();
+    assert.equal((await listed).code, 'CLOSED');
+    assert.equal((await got).code, 'CLOSED');
+  });
+
   it('an address that does not answer HTTP/1.1 (a gRPC port given as apiUrl) says so, and which option to set', async () => {
     // An HTTP/2 frame header where an HTTP/1.1 status line belongs: what a gRPC port answers.
     const notHttp = net.createServer((socket) => {
@@ -624,6 +705,21 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     }
   });
 });
+
+/** A logger that keeps its warnings (each message with its fields), and hands every line to the secret scan. */
+function warnLogger(warnings: string[]): Logger {
+  const keep = (message: string, fields?: Record<string, unknown>): void =>
+    void captured.push(`${message} ${JSON.stringify(fields ?? {})}`);
+  return {
+    error: keep,
+    warn: (message, fields) => {
+      keep(message, fields);
+      warnings.push(message);
+    },
+    info: keep,
+    debug: keep,
+  };
+}
 
 /** Waits (real time, a few ms per turn) until `check` holds: for a wait armed on the FakeClock by I/O. */
 async function until(check: () => boolean): Promise<void> {

@@ -2,7 +2,7 @@
  * The mutants of the code in src/resources/: the resource client's paging, its checks and its retries.
  */
 import type { Mutant } from './mutant';
-import { FETCH_MODE, RESOURCE_CLIENT } from './tests';
+import { FETCH_MODE, RESOURCE_CLIENT, RESOURCE_MISCONFIG } from './tests';
 
 export const resourcesMutants: Mutant[] = [
   {
@@ -17,6 +17,13 @@ export const resourcesMutants: Mutant[] = [
     name: 'resource-list-repeat-check',
     find: 'if (seen.has(self)) return { problem:',
     replace: 'if (!seen.has(self)) return { problem:',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
+    // A list across scopes takes a resource at another scope than its own metadata.scope names.
+    name: 'resource-list-across-scopes-scope-check',
+    find: 's[4] === item.metadata.scope?.name &&',
+    replace: 's[4] !== item.metadata.scope?.name &&',
     tests: [RESOURCE_CLIENT],
   },
   {
@@ -130,5 +137,19 @@ export const resourcesMutants: Mutant[] = [
     find: "const plain = sub === '' || PLAIN_KEY.test(sub);",
     replace: "const plain = sub !== '' || PLAIN_KEY.test(sub);",
     tests: [FETCH_MODE],
+  },
+  {
+    // A failing resource API is told at every attempt, not once a minute.
+    name: 'resource-client-tell-once',
+    find: 'if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < retryForMs)) return;',
+    replace: 'if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < 0)) return;',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
+    // A failing resource API is told only after its retries (the minute of silence of issue 23's trial).
+    name: 'resource-client-tell-at-first-failure',
+    find: 'this.tell(failure, giveUpAt - clock.now());',
+    replace: 'if (backoff.attempts > 5) this.tell(failure, giveUpAt - clock.now());',
+    tests: [RESOURCE_CLIENT, RESOURCE_MISCONFIG],
   },
 ];
