@@ -115,4 +115,12 @@ export const cacheMutants: Mutant[] = [
     replace: "status?.role === 'standby' && status.owner === undefined",
     tests: [REPLICA_CACHE],
   },
+  {
+    // A resource replaced or removed stays in the reference index under what it referred to: referencing() answers
+    // a resource that no longer refers to the link.
+    name: 'cache-reference-index-removal',
+    find: 'for (const link of referencedLinks(held)) removeFrom(this.byReference, link, selfLink);',
+    replace: 'for (const link of referencedLinks(held)) addTo(this.byReference, link, selfLink);',
+    tests: [RESOURCE_CACHE],
+  },
 ];
