@@ -131,4 +131,11 @@ export const resourcesMutants: Mutant[] = [
     replace: "const plain = sub !== '' || PLAIN_KEY.test(sub);",
     tests: [FETCH_MODE],
   },
+  {
+    // A token the API echoes in an error's detail reaches the WatchError's message.
+    name: 'api-problem-token-blanked',
+    find: "if (token !== '') text = text.split(token).join('[token]');",
+    replace: "if (token === '') text = text.split(token).join('[token]');",
+    tests: [RESOURCE_CLIENT],
+  },
 ];
