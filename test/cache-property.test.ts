@@ -104,11 +104,15 @@ const bySelfLink = (a: { metadata: { selfLink: string } }, b: { metadata: { self
 class Tally {
   readonly held: Map<string, Resource>;
   readonly problems: string[] = [];
+  /** Every id held so far. */
+  readonly ids = new Set<string>();
   private last = -Infinity;
 
   constructor(cache: ResourceCache) {
     this.held = new Map(cache.list().map((r) => [r.metadata.selfLink, r]));
+    for (const r of this.held.values()) this.ids.add(r.metadata.id);
     cache.on('change', (c) => {
+      for (const r of [c.before, c.after]) if (r !== undefined) this.ids.add(r.metadata.id);
       const was = this.held.get(c.selfLink);
       if (c.sequenceId < this.last) this.problems.push(`${c.type} ${c.selfLink} at ${c.sequenceId} after ${this.last}`);
       this.last = c.sequenceId;
@@ -122,6 +126,48 @@ class Tally {
       else this.held.set(c.selfLink, c.after);
     });
   }
+}
+
+/** The kinds the runs' topics cover. */
+const KINDS = ['APIService', 'ConsumerInstance', 'Environment'];
+
+/**
+ * Where the cache's indexes (by kind, scope, id, reference) disagree with its resources read one by one. Asked early
+ * (after each settle of every other run), the indexes are built then and kept by each later change; asked only at
+ * the end, they are built from what is held.
+ */
+function indexProblems(cache: ResourceCache, ids: ReadonlySet<string>): string[] {
+  const all = cache.list();
+  const links = (rs: Resource[]): string[] => rs.map((r) => r.metadata.selfLink).sort();
+  const problems: string[] = [];
+  const expect = (what: string, got: Resource[], want: Resource[]): void => {
+    if (!isDeepStrictEqual(links(got), links(want)))
+      problems.push(`${what}: ${links(got).join(',')} vs ${links(want).join(',')}`);
+  };
+  for (const kind of KINDS)
+    expect(
+      `list({ kind: ${kind} })`,
+      cache.list({ kind }),
+      all.filter((r) => r.kind === kind),
+    );
+  for (const name of new Set(all.map((r) => r.metadata.scope?.name).filter((n) => n !== undefined)))
+    expect(
+      `list({ scope: ${name} })`,
+      cache.list({ scope: { name } }),
+      all.filter((r) => r.metadata.scope?.name === name),
+    );
+  const referenced = new Set(all.flatMap((r) => (r.metadata.references ?? []).map((ref) => ref.selfLink)));
+  for (const link of referenced)
+    expect(
+      `referencing(${link})`,
+      cache.referencing(link),
+      all.filter((r) => (r.metadata.references ?? []).some((ref) => ref.selfLink === link)),
+    );
+  for (const id of ids) {
+    const held = all.find((r) => r.metadata.id === id);
+    if (cache.getById(id)?.metadata.selfLink !== held?.metadata.selfLink) problems.push(`getById(${id})`);
+  }
+  return problems;
 }
 
 describe('the resource cache, randomized (issue 23)', () => {
@@ -154,6 +200,7 @@ describe('the resource cache, randomized (issue 23)', () => {
   async function run(s: Scenario): Promise<void> {
     const n = ++runs;
     count(`store:${s.store}`);
+    const indexEarly = n % 2 === 0;
     const topic = `/management/v1alpha1/watchtopics/cache-property-${n}`;
     const env = `env-p${n}`;
     const filters: WatchTopicFilter[] = [
@@ -236,6 +283,7 @@ describe('the resource cache, randomized (issue 23)', () => {
       let ready = cache.ready();
       await ready;
       moves = [];
+      if (indexEarly) assert.deepEqual(indexProblems(cache, tally.ids), [], 'the indexes after the sync');
       const settle = async (what: string): Promise<void> => {
         const c = cache;
         await until(`${what}: the cache live at the topic's newest id`, () => {
@@ -265,6 +313,8 @@ describe('the resource cache, randomized (issue 23)', () => {
             break;
           case 'settle':
             await settle('settle');
+            // Every other run asks its indexes now: from here on, each change keeps them.
+            if (indexEarly) assert.deepEqual(indexProblems(cache, tally.ids), [], 'the indexes after a settle');
             break;
           case 'restart': {
             await ready;
@@ -292,6 +342,7 @@ describe('the resource cache, randomized (issue 23)', () => {
         'the cache equals the service',
       );
       assert.deepEqual([...tally.held.values()].sort(bySelfLink), cache.list(), 'the changes told add up to the cache');
+      assert.deepEqual(indexProblems(cache, tally.ids), [], 'the indexes agree with the resources');
       await manager.close();
       manager = undefined;
       const store = newStore();

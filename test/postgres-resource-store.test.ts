@@ -379,4 +379,60 @@ describe('PostgresResourceStore against a real PostgreSQL', { timeout: 120_000 }
     assert.match(err.message, /connectionString/);
     await away.close();
   });
+
+  it('close() during an apply: the apply lands whole or not at all, and close resolves once it settled', async (t) => {
+    const { store, schema } = newStore();
+    const before = [service('a'), service('b')];
+    await store.replace(TOPIC, before, 10);
+    // The test holds b's row: the apply writes its position, deletes a, then waits on b, mid-transaction.
+    const locker = await sql.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${schema}.resources WHERE name = 'b' FOR UPDATE`);
+      const order: string[] = [];
+      const applying = store
+        .apply(
+          TOPIC,
+          [
+            { op: 'delete', selfLink: link(service('a')) },
+            { op: 'put', resource: service('b', 'v2') },
+            { op: 'put', resource: service('c') },
+          ],
+          11,
+        )
+        .then(
+          () => void order.push('applied'),
+          (err: unknown) => void order.push(`failed ${err instanceof WatchError ? err.code : String(err)}`),
+        );
+      const waiting = async (): Promise<boolean> => {
+        const { rows } = await sql.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%resources%'`,
+        );
+        return rows.length > 0;
+      };
+      for (let i = 0; !(await waiting()); i++) {
+        assert.ok(i < 2_000, 'the apply waits on the row lock');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const closing = store.close().then(() => void order.push('closed'));
+      await locker.query('COMMIT');
+      await Promise.all([applying, closing]);
+      t.diagnostic(order.join(', '));
+      assert.equal(order.length, 2, order.join(', '));
+      assert.equal(order[1], 'closed', `close resolves after the apply settled: ${order.join(', ')}`);
+      const after = new PostgresResourceStore({ connectionString: pg.connectionString, schema });
+      const now = await loaded(after);
+      await after.close();
+      const whole = { position: 11, resources: sorted([service('b', 'v2'), service('c')]) };
+      if (order[0] === 'applied') assert.deepEqual(now, whole, 'the apply committed whole');
+      else {
+        assert.match(order[0] ?? '', /^failed (STATE_IO|CLOSED)$/);
+        assert.deepEqual(now, { position: 10, resources: sorted(before) }, 'nothing of the apply landed');
+      }
+      assert.equal((await rejection(store.apply(TOPIC, [], 12))).code, 'CLOSED', 'a write after close()');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+    }
+  });
 });

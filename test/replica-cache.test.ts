@@ -2,7 +2,8 @@ import './support/harness';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileResourceStore, WatchError, WatchManager, type Resource } from 'watch-manager';
-import { PostgresCoordinator, PostgresResourceStore } from 'watch-manager/postgres';
+import { Pool, type PoolClient } from 'pg';
+import { PostgresCoordinator, PostgresResourceStore, type TopicLease } from 'watch-manager/postgres';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -336,4 +337,199 @@ describe('resource caches of replicas: one writer per topic, fenced writes, take
       }
     },
   );
+
+  it(
+    "kill -9 of the active member: the new holder's cache in memory equals the table's rows and the service",
+    { timeout: 60_000 },
+    async () => {
+      const schema = 'cache_taken_over';
+      const topic = topicName(44);
+      c.service.createTopic(topic);
+      c.service.publishMany(topic, 30);
+      // The child named so that it is the lease's place by the coordinator's balance: it runs the cache first.
+      const key = `${topic}#cache`;
+      const [first, second] =
+        assignTopics([key], ['taken-x', 'taken-y']).get(key) === 'taken-x'
+          ? ['taken-x', 'taken-y']
+          : ['taken-y', 'taken-x'];
+      const victim = member(first, schema, topic);
+      const heir = inProcess(schema, second);
+      const feed = publisher(topic, 15, 2);
+      try {
+        await until('the first member ready', () => victim.said('ready'), 30_000);
+        const cache = await heir.cache(topic, {
+          store: new PostgresResourceStore({ connectionString: c.pg.connectionString, schema }),
+        });
+        await cache.ready();
+        assert.equal(heir.status().watches.find((w) => w.cache === true)?.role, 'standby');
+        const before = (await storedPosition(schema, topic)) ?? 0;
+        await c.untilAsync(
+          'the first member writes',
+          async () => ((await storedPosition(schema, topic)) ?? 0) > before + 10,
+        );
+        victim.signal('SIGKILL');
+        await until('the in-process member takes over', () => cache.live, 20_000);
+        const takenAt = (await storedPosition(schema, topic)) ?? 0;
+        await c.untilAsync(
+          'the new holder writes',
+          async () => ((await storedPosition(schema, topic)) ?? 0) > takenAt + 10,
+        );
+        await feed.stop();
+        await assertStoreIsService(schema, topic);
+        const newest = c.service.topic(topic)?.newestSequenceId ?? 0;
+        await until('the cache at the newest event', () => cache.sequenceId === newest);
+        const { rows } = await c.db.query<{ resource: Resource }>(
+          `SELECT resource FROM ${schema}.resources WHERE topic = $1`,
+          [topic],
+        );
+        const held = cache
+          .list()
+          .map((r) => structuredClone(r))
+          .sort(bySelfLink);
+        assert.deepEqual(held, rows.map((r) => r.resource).sort(bySelfLink), "the cache equals the table's rows");
+        assert.deepEqual(
+          held,
+          (c.service.coveredResources(topic) as unknown as Resource[]).sort(bySelfLink),
+          'the cache equals the service',
+        );
+        assert.equal(heir.status().watches.find((w) => w.cache === true)?.role, 'active');
+      } finally {
+        await feed.stop();
+        await heir.close();
+      }
+    },
+  );
+
+  it(
+    'a fenced write idle in its transaction past the lease is ended by the server (the limit the store sets); the next lease writes',
+    { timeout: 60_000 },
+    async () => {
+      const schema = 'cache_idle';
+      const topic = topicName(45);
+      // The coordinator on a pool of the test's: a statement of the store's resource rows can be held back before it
+      // is sent, its session then idle in the transaction that wrote the position (a member frozen mid-write).
+      let hold: { pid?: number; release: () => void; released: Promise<void> } | undefined;
+      const pool = new Pool({ connectionString: c.pg.connectionString, max: 4 });
+      pool.on('error', () => undefined);
+      pool.on('connect', (client: PoolClient) => {
+        const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+          const held = hold;
+          if (held === undefined || held.pid !== undefined || !/\.resources\b/.test(text ?? '')) return send(...args);
+          held.pid = (client as unknown as { processID: number }).processID;
+          return held.released.then(() => send(...args));
+        };
+      });
+      const coordinator = new PostgresCoordinator({ pool, schema, memberId: 'idle-a', ...LEASE });
+      const store = new PostgresResourceStore({ connectionString: c.pg.connectionString, schema });
+      const leases: TopicLease[] = [];
+      const resource = (name: string, note: string): Resource => ({
+        group: 'management',
+        apiVersion: 'v1alpha1',
+        kind: 'Environment',
+        name,
+        metadata: { id: `id-${name}`, selfLink: `/management/v1alpha1/environments/${name}` },
+        spec: { note },
+      });
+      const rows = async (): Promise<{ position: number | undefined; names: string[] }> => {
+        const { rows: found } = await c.db.query<{ name: string; note: string }>(
+          `SELECT name, resource->'spec'->>'note' AS note FROM ${schema}.resources WHERE topic = $1 ORDER BY name`,
+          [topic],
+        );
+        return { position: await storedPosition(schema, topic), names: found.map((r) => `${r.name} ${r.note}`) };
+      };
+      try {
+        await coordinator.start();
+        const withdraw = coordinator.claim(topic, (lease) => void leases.push(lease));
+        await until('a lease', () => leases.length === 1, 20_000);
+        const first = leases[0] as TopicLease;
+        await store.fenced(first).replace(topic, [resource('env-a', 'v1')], 1);
+        let release = (): void => undefined;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        hold = { release, released };
+        const failed = store
+          .fenced(first)
+          .apply(topic, [{ op: 'put', resource: resource('env-a', 'v2') }], 2)
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        await until('the write held back', () => hold?.pid !== undefined, 20_000);
+        // The server ends the idle session after the limit (the lease's length): its backend goes. Released meanwhile,
+        // were the limit not set, the write would go on and commit.
+        const gone = async (): Promise<boolean> => {
+          const { rows: found } = await c.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [hold?.pid]);
+          return found.length === 0;
+        };
+        await c.untilAsync('the idle session ended', gone, 5 * LEASE.leaseMs).finally(() => hold?.release());
+        const err = await failed;
+        assert.ok(err instanceof WatchError, `a typed error, got ${String(err)}`);
+        assert.equal(err.code, 'LEASE_LOST');
+        assert.ok(first.signal.aborted, 'the lease ended with the write');
+        assert.deepEqual(await rows(), { position: 1, names: ['env-a v1'] }, 'nothing of the write landed');
+        hold = undefined;
+        // The next lease won writes again: the broken connection was not handed out again.
+        await until('the next lease', () => leases.length === 2, 20_000);
+        await store.fenced(leases[1] as TopicLease).apply(topic, [{ op: 'put', resource: resource('env-a', 'v3') }], 3);
+        assert.deepEqual(await rows(), { position: 3, names: ['env-a v3'] });
+        await withdraw();
+      } finally {
+        hold?.release();
+        await coordinator.close();
+        await store.close();
+        await pool.end();
+      }
+    },
+  );
+
+  it('close() of a cache drains the store write in flight: it commits whole, and close resolves after it', async () => {
+    const schema = 'cache_drained';
+    const topic = topicName(46);
+    c.service.createTopic(topic);
+    c.service.publishMany(topic, 5);
+    const m = new WatchManager({
+      target: c.service.target,
+      historyUrl: c.service.historyUrl,
+      apiUrl: c.service.resourceApiUrl,
+      tenantId: c.service.tenantId,
+      getToken: () => c.jwt,
+      tls: false,
+      logger: quietLogger,
+    });
+    const locker = await c.db.connect();
+    try {
+      const cache = await m.cache(topic, {
+        store: new PostgresResourceStore({ connectionString: c.pg.connectionString, schema }),
+      });
+      await cache.ready();
+      const synced = c.service.topic(topic)?.newestSequenceId ?? 0;
+      await c.untilAsync('the sync stored', async () => (await storedPosition(schema, topic)) === synced);
+      // The test holds the topic's position row: the next write waits on it, its transaction begun.
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM ${schema}.resource_topics WHERE topic = $1 FOR UPDATE`, [topic]);
+      c.service.publishMany(topic, 3);
+      const newest = c.service.topic(topic)?.newestSequenceId ?? 0;
+      await until('the cache applied the events', () => cache.sequenceId === newest);
+      await c.untilAsync('the write waits on the row', async () => {
+        const { rows } = await c.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%resource_topics%'`,
+        );
+        return rows.length > 0;
+      });
+      let closed = false;
+      const closing = cache.close().then(() => void (closed = true));
+      // A turn of the database for the close to go wrong in, were it not to wait: the row is still held.
+      await c.db.query('SELECT pg_sleep(0.2)');
+      assert.equal(closed, false, 'close waits for the write in flight');
+      await locker.query('COMMIT');
+      await closing;
+      assert.equal(await storedPosition(schema, topic), newest, 'the write committed, its position with it');
+      await assertStoreIsService(schema, topic);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await m.close();
+    }
+  });
 });

@@ -471,6 +471,30 @@ describe('the resource cache (manager.cache)', () => {
     assert.equal(manager.status().watches.length, 0, 'a closed cache leaves status()');
   });
 
+  it('changes() with an already-aborted signal ends at once and is no listener, however many are made', async () => {
+    const topic = newTopic([SERVICES]);
+    const inner = new MemoryResourceStore();
+    // What the store is given to put: frozen only if the change was handed out (to a listener or an iterator).
+    const frozen: boolean[] = [];
+    const store: ResourceStore = {
+      load: (t) => inner.load(t),
+      replace: (t, r, p) => inner.replace(t, r, p),
+      apply: async (t, changes, p) => {
+        for (const c of changes) if (c.op === 'put') frozen.push(Object.isFrozen(c.resource));
+        await inner.apply(t, changes, p);
+      },
+    };
+    const cache = await newManager().cache(topic, { store, maxPendingChanges: 1 });
+    await cache.ready();
+    const aborted = AbortSignal.abort();
+    for (let i = 0; i < 50; i++) assert.equal((await cache.changes({ signal: aborted }).next()).done, true);
+    for (let i = 0; i < 3; i++) publishService(topic, 'CREATED', `svc-${i}`);
+    await assertInStep(cache, topic);
+    await until('the store wrote them', () => frozen.length === 3);
+    // Kept as listeners, the ended iterators would have each change frozen for them: told to nobody, none is.
+    assert.deepEqual(frozen, [false, false, false]);
+  });
+
   it('a topic may have a cache and a registerWatch at once; a second cache of it is refused', async () => {
     const topic = newTopic([SERVICES]);
     const manager = newManager();
@@ -532,7 +556,7 @@ describe('the resource cache (manager.cache)', () => {
     assert.deepEqual(told, [], 'nothing told after close()');
   });
 
-  it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy once the cache applied the event", async () => {
+  it("fetch mode of a watch on a cached topic merges a subresource onto the cache's copy once the cache applied the event, into the handler's own copy", async () => {
     const topic = newTopic([SERVICES]);
     publishService(topic, 'CREATED', 'svc-a', { spec: { n: 1 } });
     const manager = newManager();
@@ -544,10 +568,25 @@ describe('the resource cache (manager.cache)', () => {
     const requests = service.resourceRequests.length;
     const got: Array<Resource | undefined> = [];
     // From before the event: the watch reads it in its catch-up, after the cache applied it.
-    await manager.registerWatch(topic, { onEvent: (e) => void got.push(e.resource) }, { fetch: true, from });
-    await until('the event', () => got.length === 1);
-    assert.deepEqual(got[0]?.spec, { n: 1 }, 'the whole resource: the cached copy with the subresource merged');
+    const failures: string[] = [];
+    await manager.registerWatch(
+      topic,
+      {
+        onEvent: (e) => {
+          got.push(e.resource);
+          // The handler's own resource, as a whole fetch gives it: writable, and nothing of it shared with the cache.
+          const spec = e.resource?.spec as Record<string, unknown>;
+          spec['n'] = 5;
+        },
+        onError: (error) => void failures.push(error.message),
+      },
+      { fetch: true, from },
+    );
+    await until('the event', () => got.length >= 1);
+    assert.deepEqual(failures, []);
+    assert.deepEqual(got[0]?.spec, { n: 5 }, 'the whole resource: the cached copy with the subresource merged');
     assert.deepEqual(got[0]?.['status'], { s: 2 });
+    assert.deepEqual(cache.list()[0]?.spec, { n: 1 }, "the cache's copy is not the handler's");
     const watchReads = service.resourceRequests.slice(requests).filter((r) => r.includes('svc-a'));
     assert.equal(watchReads.length, 1, watchReads.join(' | '));
     assert.ok(watchReads[0]?.includes('fields='), `a projection: ${watchReads.join(' | ')}`);
@@ -578,10 +617,8 @@ describe('the resource cache (manager.cache)', () => {
 
   it('options: the defaults object is what the resolver applies; the plurals table agrees with the fake', () => {
     assert.deepEqual({ ...resolveCacheOptions({}) }, { ...CACHE_DEFAULTS });
-    for (const [kind, plural] of Object.entries(KIND_PLURALS)) {
-      // The fake's rule (lower case + s, y → ies) holds for every kind but those English makes irregular.
-      if (kind !== 'Mesh') assert.equal(plural, pluralOf(kind), kind);
-    }
+    // The fake's rule holds for every kind of the table: a cache of any of them lists what the fake serves.
+    for (const [kind, plural] of Object.entries(KIND_PLURALS)) assert.equal(plural, pluralOf(kind), kind);
     assert.equal(KIND_PLURALS['Mesh'], 'meshes');
   });
 
@@ -711,6 +748,41 @@ describe('the resource cache (manager.cache)', () => {
       await cache.ready();
       await assertInStep(cache, topic);
       assert.equal(cache.size, 25);
+    });
+
+    it('a list that answers resources of another scope (ignoreScope): retried, told, never taken', async () => {
+      const topic = newTopic([SERVICES]);
+      publishService(topic, 'CREATED', 'svc-a');
+      // Another environment's service: the topic's scoped collection does not hold it.
+      service.publish(topic, {
+        type: 'CREATED',
+        kind: 'APIService',
+        group: 'management',
+        name: 'svc-other',
+        scope: { kind: 'Environment', name: `${ENV.name}-other` },
+      });
+      const errors: WatchError[] = [];
+      service.setResourceFaults({ ignoreScope: true });
+      let cache: ResourceCache;
+      try {
+        cache = await newManager().cache(topic, { onError: (e) => void errors.push(e) });
+        await until('a told error', () => errors.length > 0);
+        assert.equal(errors[0]?.code, 'PROTOCOL');
+        assert.equal(errors[0]?.retryable, true);
+        assert.match(
+          errors[0]?.message ?? '',
+          /holds \/management\/v1alpha1\/environments\/[^/]+\/apiservices\/svc-[^,]+, not a resource of/,
+        );
+        assert.equal(cache.size, 0);
+      } finally {
+        service.setResourceFaults({});
+      }
+      await cache.ready();
+      await assertInStep(cache, topic);
+      assert.deepEqual(
+        cache.list().map((r) => r.name),
+        ['svc-a'],
+      );
     });
 
     it('a fetch the service refuses for good (403) stops the cache with that code', async () => {

@@ -348,6 +348,49 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.deepEqual(items, api.items);
   });
 
+  it('a list holding a resource of another collection (another scope, kind or name): re-read, then a retryable PROTOCOL error', async () => {
+    const elsewhere = (r: Resource, selfLink: string): Resource => ({ ...r, metadata: { ...r.metadata, selfLink } });
+    const strays: Array<[string, Resource]> = [
+      ['another scope', elsewhere(resource(3), '/management/v1alpha1/environments/env-2/apiservices/svc-3')],
+      ['another collection', elsewhere(resource(3), '/management/v1alpha1/environments/env-1/secrets/svc-3')],
+      ['another name', elsewhere(resource(3), `${COLLECTION}/svc-9`)],
+      ['the collection itself', elsewhere(resource(3), COLLECTION)],
+    ];
+    for (const [name, stray] of strays) {
+      api.reset(Array.from({ length: 7 }, (_, i) => (i === 3 ? stray : resource(i))));
+      const err = await rejection(manager().resources.list(COLLECTION));
+      assert.equal(err.code, 'PROTOCOL', name);
+      assert.equal(err.retryable, true, name);
+      assert.ok(err.message.includes(`page 1 holds ${stray.metadata.selfLink}, not a resource of ${COLLECTION}`), name);
+      assert.deepEqual(pages(api), [1, 1, 1], `${name}: three reads`);
+    }
+  });
+
+  it('a list across scopes holds the resources of every scope at their own scope; one at another scope than it names is PROTOCOL', async () => {
+    const ACROSS = '/management/v1alpha1/apiservices';
+    const inScope = (i: number, env: string, linkEnv = env): Resource => {
+      const r = resource(i);
+      const selfLink = `/management/v1alpha1/environments/${linkEnv}/apiservices/svc-${i}`;
+      return { ...r, metadata: { ...r.metadata, selfLink, scope: { ...r.metadata.scope!, name: env } } };
+    };
+    const unscoped: Resource = { ...resource(9), metadata: { ...resource(9).metadata, selfLink: `${ACROSS}/svc-9` } };
+    delete unscoped.metadata.scope;
+    let items = [inScope(1, 'env-1'), inScope(2, 'env-2'), unscoped];
+    api.hostile = (req, res) => {
+      if (req.method !== 'GET' || req.path !== `/apis${ACROSS}`) return false;
+      json(res, 200, items);
+      return true;
+    };
+    assert.deepEqual(await manager().resources.list(ACROSS), items);
+    items = [inScope(1, 'env-1'), inScope(2, 'env-2', 'env-1')];
+    const err = await rejection(manager().resources.list(ACROSS));
+    assert.equal(err.code, 'PROTOCOL');
+    assert.match(
+      err.message,
+      /page 1 holds \/management\/v1alpha1\/environments\/env-1\/apiservices\/svc-2, not a resource of/,
+    );
+  });
+
   const broken: Array<[string, unknown, RegExp]> = [
     ['an object instead of an array', { items: [] }, /not a JSON array/],
     ['an array of strings', ['x'], /item 0: not a JSON object/],

@@ -33,6 +33,8 @@ export interface ResourceService {
   counters(): Promise<Record<string, number>>;
   /** Holds every answer of the resource API `ms` from now on (`ResourceFaults.delayMs`; 0 = none). */
   setDelay(ms: number): Promise<void>;
+  /** Publishes an UPDATED of resource `i` (svc-i: a new spec of the same size); resolves with its sequence id. */
+  update(i: number): Promise<number>;
   stop(): void;
 }
 
@@ -84,6 +86,7 @@ export function startResourceService(setup: ResourceServiceSetup): Promise<Resou
         cpuMicros: async () => Number(await ask('cpu')),
         counters: async () => JSON.parse(await ask('counters')) as Record<string, number>,
         setDelay: async (ms) => void (await ask(`delay ${ms}`)),
+        update: async (i) => Number(await ask(`update ${i}`)),
         stop: () => child.stdin.end(),
       }),
     );

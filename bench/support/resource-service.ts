@@ -1,12 +1,14 @@
 // The fake watch service with its resource API (docs/resources.md) in a process of its own, for the resource
-// benchmarks (initial-sync, fetch, cache-memory): the client is measured alone and the fake's own cost shows apart.
+// benchmarks (initial-sync, fetch, cache-memory, file-store): the client is measured alone and the fake's own cost
+// shows apart.
 // Creates WM_RESOURCES APIServices in Environment env-1 (one CREATED event each, names svc-0…), each with a spec of
 // about WM_SPEC_BYTES bytes of JSON (small keyed objects, see specOf), on one topic whose WatchTopic covers that one
 // collection; then prints one JSON line
 // (ResourceServiceInfo) on stdout and serves until stdin closes. Commands on stdin, one per line: `cpu` answers
 // `cpu <µs>` (this process's CPU time so far: how busy the fake was over a client's run), `counters` answers
 // `counters <json>` (the resource API's counters), `delay N` holds every answer of the resource API N ms from now on
-// (a network round trip; 0 = none) and answers `delay N`.
+// (a network round trip; 0 = none) and answers `delay N`, `update I` publishes an UPDATED of svc-I (a new spec of the
+// same size) and answers `update <its sequence id>`.
 import { FakeWatchService } from '../../src/testing';
 import type { ResourceServiceInfo } from './resource-service-process';
 
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
   const heap0 = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const specSize = jsonBytes > 0 ? jsonBytes - FRAME_BYTES : specBytes;
   for (let i = 0; i < count; i++) {
     service.publish(TOPIC, {
       type: 'CREATED',
@@ -40,9 +43,10 @@ async function main(): Promise<void> {
       name: `svc-${i}`,
       scope: { kind: 'Environment', name: 'env-1' },
       attributes: { team: `team-${i % 7}` },
-      spec: specOf(i, jsonBytes > 0 ? jsonBytes - FRAME_BYTES : specBytes),
+      spec: specOf(i, specSize),
     });
   }
+  let updates = 0;
   const publishMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   let jsonTotal = 0;
@@ -76,6 +80,18 @@ async function main(): Promise<void> {
         const ms = Number(command.slice(6));
         service.setResourceFaults(ms > 0 ? { delayMs: ms } : {});
         process.stdout.write(`delay ${ms}\n`);
+      } else if (command.startsWith('update ')) {
+        const i = Number(command.slice(7));
+        updates += 1;
+        const spec = { ...specOf(i, specSize), description: `APIService svc-${i}, update ${updates}` };
+        const event = service.publish(TOPIC, {
+          type: 'UPDATED',
+          kind: 'APIService',
+          name: `svc-${i}`,
+          scope: { kind: 'Environment', name: 'env-1' },
+          spec,
+        });
+        process.stdout.write(`update ${event.sequenceId}\n`);
       } else if (command === 'counters') {
         process.stdout.write(`counters ${JSON.stringify(service.resourceCounters)}\n`);
       }

@@ -119,8 +119,8 @@ export const cacheMutants: Mutant[] = [
     // A resource replaced or removed stays in the reference index under what it referred to: referencing() answers
     // a resource that no longer refers to the link.
     name: 'cache-reference-index-removal',
-    find: 'for (const link of referencedLinks(held)) removeFrom(this.byReference, link, selfLink);',
-    replace: 'for (const link of referencedLinks(held)) addTo(this.byReference, link, selfLink);',
+    find: 'for (const link of referencedLinks(held)) removeFrom(secondary.byReference, link, selfLink);',
+    replace: 'for (const link of referencedLinks(held)) addTo(secondary.byReference, link, selfLink);',
     tests: [RESOURCE_CACHE],
   },
 ];

@@ -395,8 +395,15 @@ export const engineMutants: Mutant[] = [
   {
     // A watch's fetch mode merges a subresource onto a cache's copy from before the event: an older rest of it.
     name: 'fetch-merge-onto-cache-behind',
-    find: 'if ((cache.sequenceId ?? 0) >= sequenceId) return cache.get(selfLink);',
-    replace: 'if ((cache.sequenceId ?? 0) >= 0) return cache.get(selfLink);',
+    find: 'if ((cache.sequenceId ?? 0) >= sequenceId) return structuredClone(cache.get(selfLink));',
+    replace: 'if ((cache.sequenceId ?? 0) >= 0) return structuredClone(cache.get(selfLink));',
+    tests: [RESOURCE_CACHE],
+  },
+  {
+    // The merged resource shares the cache's frozen spec and metadata: a handler writing to them fails.
+    name: 'fetch-merge-shares-cache-copy',
+    find: 'return structuredClone(cache.get(selfLink));',
+    replace: 'return cache.get(selfLink);',
     tests: [RESOURCE_CACHE],
   },
 ];

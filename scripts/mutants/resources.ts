@@ -20,6 +20,13 @@ export const resourcesMutants: Mutant[] = [
     tests: [RESOURCE_CLIENT],
   },
   {
+    // A list across scopes takes a resource at another scope than its own metadata.scope names.
+    name: 'resource-list-across-scopes-scope-check',
+    find: 's[4] === item.metadata.scope?.name &&',
+    replace: 's[4] !== item.metadata.scope?.name &&',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
     // A page shorter than the count promised is taken: a hole in the list.
     name: 'resource-list-short-counted-page',
     find: 'if (page.length < expected)',

@@ -44,16 +44,43 @@ function bySelfLink(a: Resource, b: Resource): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** The indexes besides the one by self link. */
+interface Secondary {
+  byId: Map<string, string>;
+  byKind: Map<string, Set<string>>;
+  byScope: Map<string, Set<string>>;
+  byReference: Map<string, Set<string>>;
+}
+
+function indexInto(secondary: Secondary, resource: Resource): void {
+  const selfLink = resource.metadata.selfLink;
+  secondary.byId.set(resource.metadata.id, selfLink);
+  addTo(secondary.byKind, resource.kind, selfLink);
+  const scope = resource.metadata.scope?.name;
+  if (typeof scope === 'string') addTo(secondary.byScope, scope, selfLink);
+  for (const link of referencedLinks(resource)) addTo(secondary.byReference, link, selfLink);
+}
+
+function unindexFrom(secondary: Secondary, held: Resource): void {
+  const selfLink = held.metadata.selfLink;
+  if (secondary.byId.get(held.metadata.id) === selfLink) secondary.byId.delete(held.metadata.id);
+  removeFrom(secondary.byKind, held.kind, selfLink);
+  const scope = held.metadata.scope?.name;
+  if (typeof scope === 'string') removeFrom(secondary.byScope, scope, selfLink);
+  for (const link of referencedLinks(held)) removeFrom(secondary.byReference, link, selfLink);
+}
+
 /**
- * The resources of one cache, one per self link, frozen, with their indexes: by id, by kind, by scope name and by
- * the self links they refer to. Kept by the cache's one writer (events, syncs and validations are serialized).
+ * The resources of one cache, one per self link, with their indexes: by id, by kind, by scope name and by the self
+ * links they refer to. Kept by the cache's one writer (events, syncs and validations are serialized).
+ *
+ * The indexes besides the self link's are built at their first use and kept from then on: an initial sync (or a
+ * store's load) of many thousands of resources is on the way to `ready()`, and a cache read only by self link (or
+ * through its changes) never needs them; the first `list`, `getById` or `referencing` builds them in one pass.
  */
 export class CacheIndex {
   private readonly bySelfLink = new Map<string, Resource>();
-  private readonly byId = new Map<string, string>();
-  private readonly byKind = new Map<string, Set<string>>();
-  private readonly byScope = new Map<string, Set<string>>();
-  private readonly byReference = new Map<string, Set<string>>();
+  private built: Secondary | undefined;
 
   get size(): number {
     return this.bySelfLink.size;
@@ -64,7 +91,7 @@ export class CacheIndex {
   }
 
   getById(id: string): Resource | undefined {
-    const link = this.byId.get(id);
+    const link = this.secondary().byId.get(id);
     return link === undefined ? undefined : this.bySelfLink.get(link);
   }
 
@@ -81,11 +108,7 @@ export class CacheIndex {
     const selfLink = resource.metadata.selfLink;
     const before = this.remove(selfLink);
     this.bySelfLink.set(selfLink, resource);
-    this.byId.set(resource.metadata.id, selfLink);
-    addTo(this.byKind, resource.kind, selfLink);
-    const scope = resource.metadata.scope?.name;
-    if (typeof scope === 'string') addTo(this.byScope, scope, selfLink);
-    for (const link of referencedLinks(resource)) addTo(this.byReference, link, selfLink);
+    if (this.built !== undefined) indexInto(this.built, resource);
     return before;
   }
 
@@ -94,11 +117,7 @@ export class CacheIndex {
     const held = this.bySelfLink.get(selfLink);
     if (held === undefined) return undefined;
     this.bySelfLink.delete(selfLink);
-    if (this.byId.get(held.metadata.id) === selfLink) this.byId.delete(held.metadata.id);
-    removeFrom(this.byKind, held.kind, selfLink);
-    const scope = held.metadata.scope?.name;
-    if (typeof scope === 'string') removeFrom(this.byScope, scope, selfLink);
-    for (const link of referencedLinks(held)) removeFrom(this.byReference, link, selfLink);
+    if (this.built !== undefined) unindexFrom(this.built, held);
     return held;
   }
 
@@ -107,10 +126,13 @@ export class CacheIndex {
     const { kind, group, scope } = filter;
     // Candidates from the narrower index that applies, then every criterion checked on them.
     let links: Iterable<string> = this.bySelfLink.keys();
-    if (kind !== undefined) links = this.byKind.get(kind) ?? [];
-    if (scope !== undefined) {
-      const inScope = this.byScope.get(scope.name) ?? new Set<string>();
-      if (kind === undefined || inScope.size < (this.byKind.get(kind)?.size ?? 0)) links = inScope;
+    if (kind !== undefined || scope !== undefined) {
+      const { byKind, byScope } = this.secondary();
+      if (kind !== undefined) links = byKind.get(kind) ?? [];
+      if (scope !== undefined) {
+        const inScope = byScope.get(scope.name) ?? new Set<string>();
+        if (kind === undefined || inScope.size < (byKind.get(kind)?.size ?? 0)) links = inScope;
+      }
     }
     const out: Resource[] = [];
     for (const link of links) {
@@ -129,7 +151,7 @@ export class CacheIndex {
 
   /** The resources that refer to `selfLink`, ordered by self link. */
   referencing(selfLink: string): Resource[] {
-    const links = this.byReference.get(selfLink);
+    const links = this.secondary().byReference.get(selfLink);
     if (links === undefined) return [];
     const out: Resource[] = [];
     for (const link of links) {
@@ -142,9 +164,16 @@ export class CacheIndex {
   /** Forgets everything. */
   clear(): void {
     this.bySelfLink.clear();
-    this.byId.clear();
-    this.byKind.clear();
-    this.byScope.clear();
-    this.byReference.clear();
+    this.built = undefined;
+  }
+
+  /** The indexes besides the self link's, built now if they were not. */
+  private secondary(): Secondary {
+    if (this.built === undefined) {
+      const built: Secondary = { byId: new Map(), byKind: new Map(), byScope: new Map(), byReference: new Map() };
+      for (const resource of this.bySelfLink.values()) indexInto(built, resource);
+      this.built = built;
+    }
+    return this.built;
   }
 }

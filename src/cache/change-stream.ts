@@ -23,6 +23,11 @@ class ChangeIterator implements AsyncIterableIterator<ResourceChange> {
     if (signal?.aborted === true) this.finish(undefined);
   }
 
+  /** Whether it ended (nothing more comes; the buffer may still be read out). */
+  get done(): boolean {
+    return this.ended;
+  }
+
   /** Changes buffered and not read. */
   get pending(): number {
     return this.buffer.length - this.head;
@@ -96,7 +101,9 @@ export class ChangeStreams {
   iterator(signal: AbortSignal | undefined): AsyncIterableIterator<ResourceChange> {
     const it = new ChangeIterator(this, signal);
     if (this.closed !== undefined) it.finish(this.closed.error);
-    else this.open.add(it);
+    // One that ended already (its signal was aborted when it was made) forgot itself before it was added: kept, it
+    // would stay a listener for good (every change frozen and offered to it, the set growing with each such call).
+    else if (!it.done) this.open.add(it);
     return it;
   }
 

@@ -250,14 +250,11 @@ export class TopicCache implements ResourceCache {
     this.check();
     this.collections = collections;
     this.index.clear();
-    const changes: ResourceChange[] = [];
-    for (const resource of resources) {
-      this.index.put(resource);
-      changes.push(created(resource, newest, 'sync'));
-    }
+    for (const resource of resources) this.index.put(resource);
     this.position = newest;
     this.synced = true;
-    for (const c of changes) this.tell(c);
+    // A change told to nobody is not made: an initial sync of many thousands is on the way to ready().
+    if (this.listening) for (const resource of resources) this.tell(created(resource, newest, 'sync'));
     this.tellSynced('sync');
   }
 
@@ -643,9 +640,14 @@ export class TopicCache implements ResourceCache {
     }
   }
 
+  /** Whether a change told now reaches anyone (a listener, an iterator). */
+  private get listening(): boolean {
+    return this.listeners.change.size > 0 || this.streams.listening;
+  }
+
   private tell(c: ResourceChange): void {
     // Handed out from here on (a listener, an iterator): frozen as a read is. Told to nobody, it is not handed out.
-    if (this.listeners.change.size > 0 || this.streams.listening) {
+    if (this.listening) {
       deepFreeze(c.before);
       deepFreeze(c.after);
     }

@@ -54,6 +54,8 @@ export async function listCollections(
   options: ListingOptions,
 ): Promise<Resource[]> {
   const lists = await Promise.all(collections.map((c) => listCollection(client, c, options)));
+  // One collection's list holds each resource once already (the client refuses a list that repeats one).
+  if (lists.length === 1) return lists[0] as Resource[];
   const bySelfLink = new Map<string, Resource>();
   for (const list of lists) for (const item of list) bySelfLink.set(item.metadata.selfLink, item);
   return [...bySelfLink.values()];

@@ -374,7 +374,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       // A standby's cache (another member runs the topic) holds what the store held when it last looked: no base.
       const { state, role } = cache.status();
       if (cache.topic !== topic || state === 'closed' || role === 'standby') continue;
-      if ((cache.sequenceId ?? 0) >= sequenceId) return cache.get(selfLink);
+      // A copy of its own: the handler's resource must be writable and share nothing with the cache (a merge copies
+      // only the top level), as a whole fetch's is.
+      if ((cache.sequenceId ?? 0) >= sequenceId) return structuredClone(cache.get(selfLink));
     }
     return undefined;
   }
@@ -450,6 +452,9 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     });
     this.caches.set(id, cache);
     this.cacheStores.add(store);
+    // The watch's connection (TCP, TLS, a proxy's CONNECT, HTTP/2) is made while the initial sync lists, not after
+    // it: its watch then goes live one handshake sooner. A hint to the channel only; the watch connects as ever.
+    this.channel().getChannel().getConnectivityState(true);
     try {
       await cache.start();
     } catch (err) {

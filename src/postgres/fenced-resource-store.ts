@@ -3,6 +3,7 @@ import { WatchError } from '../core/errors';
 import type { TopicLease, TransactionClient } from '../state/coordinator';
 import type { ResourceStore, StoredCache, StoredChange } from '../state/resource-store';
 import { ActiveLease } from './active-lease';
+import { databaseError } from './connection';
 import { netChanges } from './resource-batches';
 import type { ResourceWrites } from './resource-writes';
 import { checkChanges, checkPosition, checkResource, checkTopic } from './resource-store-arguments';
@@ -64,7 +65,9 @@ export class FencedResourceStore implements ResourceStore {
     for (const resource of resources) checkResource(resource, 'replace');
     // The last of several resources of one self link wins, as a put of each in turn would leave it.
     const { puts } = netChanges(resources.map((resource) => ({ op: 'put', resource })));
-    await this.underLease(position, (db) => this.base.writes.replace(db, topic, puts, position));
+    await this.underLease(`replace the resources of ${topic} at position ${position}`, position, (db) =>
+      this.base.writes.replace(db, topic, puts, position),
+    );
   }
 
   async apply(topic: string, changes: readonly StoredChange[], position: number): Promise<void> {
@@ -72,13 +75,38 @@ export class FencedResourceStore implements ResourceStore {
     checkPosition(position, 'apply');
     checkChanges(changes, 'apply');
     const net = netChanges(changes);
-    await this.underLease(position, (db) => this.base.writes.apply(db, topic, net, position));
+    await this.underLease(`apply ${changes.length} changes to ${topic} at position ${position}`, position, (db) =>
+      this.base.writes.apply(db, topic, net, position),
+    );
   }
 
-  /** Runs `work` in the lease's transaction, after the idle limit and (the first time) the database check. */
-  private async underLease(position: number, work: (db: TransactionClient) => Promise<void>): Promise<void> {
+  /**
+   * Runs `work` in the lease's transaction, after the idle limit and (the first time) the database check. Typed
+   * whatever fails: a connection the server ended under the transaction (its idle limit passed, a restart) ends the
+   * lease with it, and pg says so with a plain Error; the write then rejects with the lease's `LEASE_LOST`.
+   */
+  private async underLease(
+    action: string,
+    position: number,
+    work: (db: TransactionClient) => Promise<void>,
+  ): Promise<void> {
     await this.base.prepare();
     const theirs = this.sameDatabase ? undefined : await this.base.database();
+    try {
+      await this.inTransaction(position, theirs, work);
+    } catch (err) {
+      if (err instanceof WatchError) throw err;
+      const reason: unknown = this.lease.signal.aborted ? this.lease.signal.reason : undefined;
+      if (reason instanceof WatchError) throw reason;
+      throw databaseError(action, err);
+    }
+  }
+
+  private async inTransaction(
+    position: number,
+    theirs: string | undefined,
+    work: (db: TransactionClient) => Promise<void>,
+  ): Promise<void> {
     await this.transaction(position, async (client) => {
       await client.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
         String(this.idleLimitMs),

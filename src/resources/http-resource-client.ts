@@ -6,6 +6,7 @@ import { retryAfterMs, type HttpReply, type HttpTransport } from '../transport/h
 import type { Resource, ResourceCountOptions, ResourceGetOptions, ResourceListOptions } from './resource';
 import type { ResourceClient } from './resource-client';
 import { countArguments, getArguments, listArguments, resourceLink } from './resource-arguments';
+import { inCollection } from './collection-membership';
 import { META_FIELDS, decodePage, decodeResource } from './resource-body';
 import { apiProblem } from './api-problem';
 
@@ -96,7 +97,7 @@ export class HttpResourceClient implements ResourceClient {
     }
     throw new WatchError(
       'PROTOCOL',
-      `${where}: the pages contradicted themselves on each of ${LIST_READS} reads (${problems.join('; ')}); the list kept changing while it was read, or the service does not page consistently`,
+      `${where}: the pages contradicted themselves or the collection on each of ${LIST_READS} reads (${problems.join('; ')}); the list kept changing while it was read, or the service does not page consistently or lists what the collection does not hold`,
       { retryable: true },
     );
   }
@@ -129,11 +130,12 @@ export class HttpResourceClient implements ResourceClient {
   ): Promise<Resource[] | Contradiction> {
     const seen = new Set<string>();
     const items: Resource[] = [];
-    // Adds one page's items; a resource seen on an earlier page is a contradiction.
+    // Adds one page's items; a resource seen on an earlier page, or one of another collection, is a contradiction.
     const take = (page: Resource[], number: number): Contradiction | undefined => {
       for (const item of page) {
         const self = item.metadata.selfLink;
         if (seen.has(self)) return { problem: `page ${number} repeats ${self} of an earlier page` };
+        if (!inCollection(link, item)) return { problem: `page ${number} holds ${self}, not a resource of ${link}` };
         seen.add(self);
         items.push(item);
       }

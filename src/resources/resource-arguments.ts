@@ -3,7 +3,6 @@
 import { checkKeys, count, invalid, isRecord, nonEmptyString } from '../core/option-checks';
 import type { ResourceCountOptions, ResourceGetOptions, ResourceListOptions } from './resource';
 
-/** The service's page size bounds are 10 to 100; smaller pages are allowed (tests, a gateway's cap). */
 /** The resource API's range of `pageSize`: it answers 400 outside (docs/resources.md#lists). */
 const MIN_PAGE_SIZE = 10;
 const MAX_PAGE_SIZE = 100;

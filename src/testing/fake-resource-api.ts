@@ -58,6 +58,11 @@ export interface ResourceFaults {
   repeatItems?: boolean;
   /** Resources are served without `metadata.selfLink`. @default false */
   withoutSelfLink?: boolean;
+  /**
+   * A scoped list (and its `HEAD` count) ignores its scope: it answers the kind's resources of every scope, each with
+   * its own scope and self link (a server that lists what the collection does not hold). @default false
+   */
+  ignoreScope?: boolean;
 }
 
 /** Counters of the fake's resource API. */
@@ -241,7 +246,7 @@ export class FakeResourceApi {
   }
 
   private matchingMemo(collection: Collection, path: string, params: ListParams): FakeResource[] {
-    const key = `${path}?${params.query ?? ''}&${params.sortParam ?? ''}`;
+    const key = `${path}?${params.query ?? ''}&${params.sortParam ?? ''}&${this.faults.ignoreScope === true}`;
     const generation = this.backend.state.generation;
     const last = this.lastMatch;
     if (last !== undefined && last.key === key && last.generation === generation) return last.items;
@@ -251,7 +256,8 @@ export class FakeResourceApi {
   }
 
   /** The resources `collection` holds that the query matches, in list order (or the asked sort). */
-  private matching(collection: Collection, params: ListParams): FakeResource[] {
+  private matching(listed: Collection, params: ListParams): FakeResource[] {
+    const collection = this.faults.ignoreScope === true ? { ...listed, scoped: false } : listed;
     const out: FakeResource[] = [];
     for (const { resource, place } of this.backend.state.entries())
       if (collectionHolds(collection, place) && (params.predicate === undefined || params.predicate(resource)))

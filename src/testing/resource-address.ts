@@ -8,12 +8,14 @@
 export const FAKE_API_VERSION = 'v1alpha1';
 
 /**
- * The plural a kind takes in a path: the kind in lower case with `s` added, `y` after a consonant becoming `ies`
- * (`APIService` → `apiservices`, `WatchTopic` → `watchtopics`, `Category` → `categories`).
+ * The plural a kind takes in a path: the kind in lower case with `s` added, `es` after `s`, `sh`, `ch`, `x` or `z`,
+ * `y` after a consonant becoming `ies` (`APIService` → `apiservices`, `WatchTopic` → `watchtopics`, `Mesh` →
+ * `meshes`, `Category` → `categories`): the SDK's table of the real service's kinds follows it.
  */
 export function pluralOf(kind: string): string {
   const lower = kind.toLowerCase();
-  return /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  return /(s|sh|ch|x|z)$/.test(lower) ? `${lower}es` : `${lower}s`;
 }
 
 /** The parts of a stored resource's self link that decide which collections list it. */
