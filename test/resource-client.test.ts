@@ -2,9 +2,10 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { WatchManager, WatchError, type Resource, type WatchManagerOptions } from 'watch-manager';
+import { WatchManager, WatchError, type Logger, type Resource, type WatchManagerOptions } from 'watch-manager';
 import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
 import {
+  captured,
   captureLogger,
   recordError,
   scanForSecrets,
@@ -555,6 +556,44 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     assert.equal(api.seen.length, 7);
   });
 
+  it('the first retryable failure is told at once (warn: the URL, the cause, the apiUrl option), not per attempt', async () => {
+    const clock = new FakeClock();
+    const warnings: string[] = [];
+    const m = manager({
+      clock,
+      reconnect: { initialDelayMs: 1_000, maxDelayMs: 1_000 },
+      logger: warnLogger(warnings),
+    });
+    // The token's own warning (not a JWT) aside.
+    const told = (): string[] => warnings.filter((w) => w.includes('resource API'));
+    // Retry-After 1 s is longer than any backoff delay here: each wait is exactly 1 s.
+    api.hostile = always(503, { 'retry-after': '1' });
+    const start = clock.now();
+    const listed = rejection(m.resources.list(COLLECTION, { query: 'name=="svc-1"' }));
+    // Waiting for its second try: the warning is out already, no time has passed.
+    await api.requests(1);
+    await until(() => clock.nextDueAt() === clock.now() + 1_000);
+    assert.equal(clock.now(), start);
+    assert.equal(told().length, 1, warnings.join('\n'));
+    const [warning] = told();
+    assert.match(warning ?? '', new RegExp(`^the resource API at http://${address}/apis failed: `));
+    assert.match(warning ?? '', new RegExp(`GET http://${address}/apis${COLLECTION}\\): HTTP 503`));
+    assert.match(warning ?? '', /retrying for up to 60 s.*set the apiUrl option if the resource API is elsewhere/);
+    assert.doesNotMatch(warning ?? '', /svc-1|query|resource-token/, 'no query, no token');
+    // Its second attempt, and another call failing meanwhile: told once.
+    const waits = clock.pending;
+    await clock.advance(1_000);
+    await api.requests(2);
+    await until(() => clock.pending === waits && clock.nextDueAt() === clock.now() + 1_000);
+    const got = rejection(m.resources.get(`${COLLECTION}/svc-2`));
+    await api.requests(3);
+    await until(() => clock.pending === waits + 1);
+    assert.equal(told().length, 1, warnings.join('\n'));
+    await m.close();
+    assert.equal((await listed).code, 'CLOSED');
+    assert.equal((await got).code, 'CLOSED');
+  });
+
   it('an address that does not answer HTTP/1.1 (a gRPC port given as apiUrl) says so, and which option to set', async () => {
     // An HTTP/2 frame header where an HTTP/1.1 status line belongs: what a gRPC port answers.
     const notHttp = net.createServer((socket) => {
@@ -704,6 +743,21 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     }
   });
 });
+
+/** A logger that keeps its warnings (each message with its fields), and hands every line to the secret scan. */
+function warnLogger(warnings: string[]): Logger {
+  const keep = (message: string, fields?: Record<string, unknown>): void =>
+    void captured.push(`${message} ${JSON.stringify(fields ?? {})}`);
+  return {
+    error: keep,
+    warn: (message, fields) => {
+      keep(message, fields);
+      warnings.push(message);
+    },
+    info: keep,
+    debug: keep,
+  };
+}
 
 /** Waits (real time, a few ms per turn) until `check` holds: for a wait armed on the FakeClock by I/O. */
 async function until(check: () => boolean): Promise<void> {

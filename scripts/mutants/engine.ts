@@ -23,6 +23,7 @@ import {
   PROXY,
   RECONNECT,
   RESOURCE_CACHE,
+  RESOURCE_MISCONFIG,
   RESTART,
   STATE,
 } from './tests';
@@ -339,8 +340,8 @@ export const engineMutants: Mutant[] = [
   {
     // A for await loop not told that its watch closed from elsewhere (manager.close()): it waits for ever.
     name: 'loop-not-told-of-close',
-    find: "if (to === 'closed') this.loops.get(watch)?.watchClosed(error);",
-    replace: "if (to === 'closed') void watch;",
+    find: 'this.loops.get(watch)?.watchClosed(error); this.kindChecks.get(watch)?.abort();',
+    replace: 'void watch; this.kindChecks.get(watch)?.abort();',
     tests: [ITERATOR],
   },
   {
@@ -405,5 +406,40 @@ export const engineMutants: Mutant[] = [
     find: 'return structuredClone(cache.get(selfLink));',
     replace: 'return cache.get(selfLink);',
     tests: [RESOURCE_CACHE],
+  },
+  {
+    // A kind's fields without fetch mode are taken, and ignored.
+    name: 'fields-need-fetch',
+    find: 'if (fetch === false) {',
+    replace: 'if (fetch === undefined) {',
+    tests: [RESOURCE_MISCONFIG],
+  },
+  {
+    // fetch.fields without an every-kind onEvent are taken, and ignored.
+    name: 'fetch-fields-need-on-event',
+    find: 'if (fetch.fields !== undefined && handlers.onEvent === undefined)',
+    replace: 'if (fetch.fields !== undefined && handlers.onEvent !== undefined)',
+    tests: [RESOURCE_MISCONFIG, FETCH_MODE],
+  },
+  {
+    // A kind the WatchTopic covers is warned of, and one it does not is not.
+    name: 'kind-coverage-covered',
+    find: 'if (covered.includes(kind)) continue;',
+    replace: 'if (!covered.includes(kind)) continue;',
+    tests: [RESOURCE_MISCONFIG],
+  },
+  {
+    // The kinds check runs without fetch mode too: a new dependency on the resource API.
+    name: 'kind-coverage-fetch-mode-only',
+    find: 'if (handlers.kinds !== undefined && resolved.fetch !== false) this.checkKinds(',
+    replace: 'if (handlers.kinds !== undefined) this.checkKinds(',
+    tests: [RESOURCE_MISCONFIG],
+  },
+  {
+    // The kinds check outlives its watch: its read goes on after the watch closed.
+    name: 'kind-coverage-ends-with-watch',
+    find: 'this.loops.get(watch)?.watchClosed(error); this.kindChecks.get(watch)?.abort();',
+    replace: 'this.loops.get(watch)?.watchClosed(error); void this.kindChecks.get(watch)?.signal;',
+    tests: [RESOURCE_MISCONFIG],
   },
 ];

@@ -2,7 +2,7 @@
  * The mutants of the code in src/resources/: the resource client's paging, its checks and its retries.
  */
 import type { Mutant } from './mutant';
-import { FETCH_MODE, RESOURCE_CLIENT } from './tests';
+import { FETCH_MODE, RESOURCE_CLIENT, RESOURCE_MISCONFIG } from './tests';
 
 export const resourcesMutants: Mutant[] = [
   {
@@ -144,5 +144,19 @@ export const resourcesMutants: Mutant[] = [
     find: "if (token !== '') text = text.split(token).join('[token]');",
     replace: "if (token === '') text = text.split(token).join('[token]');",
     tests: [RESOURCE_CLIENT],
+  },
+  {
+    // A failing resource API is told at every attempt, not once a minute.
+    name: 'resource-client-tell-once',
+    find: 'if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < retryForMs)) return;',
+    replace: 'if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < 0)) return;',
+    tests: [RESOURCE_CLIENT],
+  },
+  {
+    // A failing resource API is told only after its retries (the minute of silence of issue 23's trial).
+    name: 'resource-client-tell-at-first-failure',
+    find: 'this.tell(failure, giveUpAt - clock.now());',
+    replace: 'if (backoff.attempts > 5) this.tell(failure, giveUpAt - clock.now());',
+    tests: [RESOURCE_CLIENT, RESOURCE_MISCONFIG],
   },
 ];

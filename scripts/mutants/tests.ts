@@ -62,6 +62,7 @@ export const TRANSACTION_STATEMENT = 'test/unit/transaction-statement.test.ts';
 export const WATCH_ITERATOR = 'test/unit/watch-iterator.test.ts';
 export const WATERMARK = 'test/unit/watermark.test.ts';
 export const RESOURCE_CLIENT = 'test/resource-client.test.ts';
+export const RESOURCE_MISCONFIG = 'test/resource-misconfig.test.ts';
 export const RESOURCE_CACHE = 'test/resource-cache.test.ts';
 export const FETCH_MODE = 'test/fetch-mode.test.ts';
 export const CACHE_PREFETCH = 'test/cache-prefetch.test.ts';

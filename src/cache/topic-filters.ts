@@ -91,3 +91,19 @@ export function topicCollections(
   const across = new Set([...byLink.values()].filter((c) => c.scope === undefined).map((c) => `${c.group}/${c.kind}`));
   return [...byLink.values()].filter((c) => c.scope === undefined || !across.has(`${c.group}/${c.kind}`));
 }
+
+/**
+ * The kinds `watchTopic`'s filters name, in their order; undefined when that cannot be told: no filters (missing,
+ * empty, not an array), or a filter without a plain kind (a `*`, or none).
+ */
+export function filterKinds(watchTopic: Resource): readonly string[] | undefined {
+  const spec = watchTopic.spec;
+  const filters = isRecord(spec) ? spec['filters'] : undefined;
+  if (!Array.isArray(filters)) return undefined;
+  const kinds = new Set<string>();
+  for (const filter of filters as unknown[]) {
+    if (!isRecord(filter) || !segment(filter.kind)) return undefined;
+    kinds.add(filter.kind);
+  }
+  return kinds.size === 0 ? undefined : [...kinds];
+}

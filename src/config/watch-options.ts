@@ -21,7 +21,8 @@ export interface FetchOptions {
   concurrency?: number;
   /**
    * The fields of the resource the every-kind `onEvent` reads (`spec`, `metadata.id`…); each kind's handlers say
-   * their own (`KindHandlers.fields`). @default the whole resource
+   * their own (`KindHandlers.fields`). Without an every-kind `onEvent`, `registerWatch` refuses them
+   * (`INVALID_CONFIG`). @default the whole resource
    */
   fields?: readonly string[];
 }

@@ -66,7 +66,8 @@ export interface KindHandlers {
   onEvent(event: WatchEvent, ctx: EventContext): void | Promise<void>;
   /**
    * In fetch mode, the fields of the resource this handler reads (`spec`, `x-agent-details`, `metadata.id`…): an
-   * event's fetch reads the union of the fields of the handlers that take it. Absent: the whole resource.
+   * event's fetch reads the union of the fields of the handlers that take it. Absent: the whole resource. Without
+   * fetch mode `registerWatch` refuses them (`INVALID_CONFIG`): pass `{ fetch: true }`.
    */
   fields?: readonly string[];
   /**

@@ -2,7 +2,7 @@ import { WatchError } from '../core/errors';
 import { checkKeys, count, invalid, isRecord } from '../core/option-checks';
 import { fieldNames } from '../config/watch-options';
 import { MANAGER_OPTION_KEYS } from '../config/options';
-import { WATCH_OPTION_KEYS } from '../config/watch-options';
+import { WATCH_OPTION_KEYS, type ResolvedFetchOptions } from '../config/watch-options';
 import { CACHE_OPTION_KEYS } from '../config/cache-options';
 import type { AgentStatus } from '../core/types';
 import type { WatchHandlers } from '../delivery/watch-handlers';
@@ -49,6 +49,30 @@ function checkKinds(kinds: unknown): void {
       throw invalid(`${where}.shouldHandle`, 'must be a function', 'argument');
     if (entry.fields !== undefined) fieldNames(entry.fields, `${where}.fields`, 'argument');
   }
+}
+
+/**
+ * `fields` where they would be ignored: they are what fetch mode reads, so a kind's `fields` without fetch mode, or
+ * `fetch.fields` (the every-kind `onEvent`'s) without an every-kind `onEvent`, would leave a handler that reads `spec`
+ * with the event's thin resource and no word why.
+ */
+export function checkFieldsRead(handlers: WatchHandlers, fetch: ResolvedFetchOptions | false): void {
+  const kinds = Object.entries(handlers.kinds ?? {});
+  if (fetch === false) {
+    const [kind] = kinds.find(([, entry]) => entry.fields !== undefined) ?? [];
+    if (kind !== undefined)
+      throw invalid(
+        `handlers.kinds.${kind}.fields`,
+        'fields are read in fetch mode only: pass { fetch: true } (or fetch: { concurrency }) in the options, or leave fields out',
+        'argument',
+      );
+    return;
+  }
+  if (fetch.fields !== undefined && handlers.onEvent === undefined)
+    throw invalid(
+      'options.fetch.fields',
+      "they are the fields of the every-kind onEvent, and handlers has none: give each kind's in handlers.kinds.<kind>.fields",
+    );
 }
 
 /** The defaults of {@link IterateOptions}, read by {@link resolveIterateOptions}; each `@default` says the same. */

@@ -7,7 +7,13 @@ import { isStandaloneCredentialsToken, managerCredentialsToken } from '../auth/c
 import { probeProxy } from '../transport/proxy-probe';
 import { createLog, type Log } from '../logging/logger';
 import { selfLink as checkSelfLink } from '../core/option-checks';
-import { checkAgentStatus, checkHandlers, checkOptionHome, resolveIterateOptions } from './manager-arguments';
+import {
+  checkAgentStatus,
+  checkFieldsRead,
+  checkHandlers,
+  checkOptionHome,
+  resolveIterateOptions,
+} from './manager-arguments';
 import { resolveOptions, type ResolvedOptions, type WatchManagerOptions } from '../config/options';
 import { attachTelemetry } from '../telemetry/guarded-link';
 import { warnIfEndOfLife } from '../core/node-support';
@@ -15,6 +21,7 @@ import type { TelemetryLink } from '../telemetry/watch-telemetry';
 import { TokenRefresher } from '../auth/token-refresher';
 import type { RoutedHandlers, WatchHandlers } from '../delivery/watch-handlers';
 import { KindDispatch } from '../delivery/kind-dispatch';
+import { warnUncoveredKinds } from './kind-coverage';
 import type { Consumer } from '../delivery/delivery';
 import { HistoryClient } from '../history/history-client';
 import type { HistorySource } from '../history/history-source';
@@ -98,6 +105,8 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
   private readonly cacheStores = new Set<ResourceStore>();
   /** The `for await` loop each watch of `watch()` feeds: told when its watch closes from elsewhere. */
   private readonly loops = new WeakMap<ManagedWatch, Pick<WatchIterator, 'watchClosed'>>();
+  /** Each watch's check of its `kinds` against its WatchTopic (see checkKinds): aborted when the watch closes. */
+  private readonly kindChecks = new Map<ManagedWatch, AbortController>();
   private client: WatchClient | undefined;
   private readonly route: ChannelRoute;
   private probing: Promise<WatchError | undefined> | undefined;
@@ -214,6 +223,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     // watch() hands over options of its own making: only registerWatch's can hold another call's.
     checkOptionHome(options, 'registerWatch(...)');
     const resolved = resolveWatchOptions(options);
+    checkFieldsRead(handlers, resolved.fetch);
     for (const existing of this.watches.values()) {
       if (existing.topic === selfLink && existing.currentState !== 'closed') {
         throw new WatchError(
@@ -256,9 +266,11 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     this.replaceStopped(selfLink);
     this.watches.set(id, watch);
     created?.(watch);
+    if (handlers.kinds !== undefined && resolved.fetch !== false) this.checkKinds(watch, Object.keys(handlers.kinds));
     try {
       await watch.start();
     } catch (err) {
+      this.kindChecks.get(watch)?.abort();
       this.watches.delete(id);
       this.retire(watch);
       throw err;
@@ -517,6 +529,21 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     });
   }
 
+  /**
+   * Checks in the background that the WatchTopic covers each kind of `kinds` (a warning for one it does not): never
+   * delaying or failing the watch, ended when the watch closes or the manager does. In fetch mode only: the watch
+   * reads the resource API anyway, where a watch without fetch mode would get a new dependency (a request, a
+   * permission to read WatchTopics, a minute of retries and a warning when no resource API answers at `apiUrl`).
+   */
+  private checkKinds(watch: ManagedWatch, kinds: readonly string[]): void {
+    const stop = new AbortController();
+    this.kindChecks.set(watch, stop);
+    const signal = AbortSignal.any([stop.signal, this.closed.signal]);
+    void warnUncoveredKinds(watch.topic, kinds, () => this.resources, this.log, signal).finally(() => {
+      if (this.kindChecks.get(watch) === stop) this.kindChecks.delete(watch);
+    });
+  }
+
   /** Closes one watch (see {@link Subscription.close}). Unknown ids resolve quietly: closing is idempotent. */
   async closeWatch(id: string): Promise<void> {
     const watch = this.watches.get(id);
@@ -703,7 +730,10 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
     to: WatchStatus['state'],
     error: WatchError | undefined,
   ): void {
-    if (to === 'closed') this.loops.get(watch)?.watchClosed(error);
+    if (to === 'closed') {
+      this.loops.get(watch)?.watchClosed(error);
+      this.kindChecks.get(watch)?.abort();
+    }
     if (this.listenerCount('state') === 0) return;
     const managerState = this.status().state;
     const base = { watchId: watch.id, topic: watch.topic, from, managerState, manager: managerState };
@@ -748,6 +778,7 @@ export class WatchManager extends EventEmitter<WatchManagerEvents> {
       clock,
       backoff: reconnect,
       closed: this.closed.signal,
+      log: this.log,
     });
     return this.resourceClient;
   }

@@ -2,6 +2,7 @@ import { Backoff, type ResolvedBackoff } from '../core/backoff';
 import type { Clock } from '../core/clock';
 import { WatchError, codeOfHttpStatus, toWatchError } from '../core/errors';
 import type { TokenRefresher } from '../auth/token-refresher';
+import type { Log } from '../logging/logger';
 import { retryAfterMs, type HttpReply, type HttpTransport } from '../transport/http-transport';
 import type { Resource, ResourceCountOptions, ResourceGetOptions, ResourceListOptions } from './resource';
 import type { ResourceClient } from './resource-client';
@@ -34,6 +35,8 @@ export interface ResourceClientOptions {
   retryForMs?: number;
   /** Aborted when the owner closes: pending calls reject with `CLOSED`. */
   closed?: AbortSignal;
+  /** The manager's log: told of a failing API at its first retryable failure (see `HttpResourceClient.tell`). */
+  log?: Log;
 }
 
 /**
@@ -55,6 +58,8 @@ interface Contradiction {
 /** The {@link ResourceClient} of the API server over HTTP (`GET`/`HEAD {baseUrl}{link}`), on the manager's stack. */
 export class HttpResourceClient implements ResourceClient {
   private isClosed = false;
+  /** When a failing API was last told to the log (clock ms). */
+  private toldAt: number | undefined;
 
   /** Made by the manager (`manager.resources`); not meant to be constructed by applications. */
   constructor(private readonly options: ResourceClientOptions) {}
@@ -312,8 +317,27 @@ export class HttpResourceClient implements ResourceClient {
           cause: failure,
           ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
         });
+      this.tell(failure, giveUpAt - clock.now());
       await this.sleep(delay, signal, tried);
     }
+  }
+
+  /**
+   * Tells the log of a failing API at the first failure it retries, not after the minute of retries: a wrong or
+   * missing `apiUrl` (a gRPC port, a host that refuses or answers 5xx) would leave `cache.ready()` and fetch mode
+   * silent that long. Once per `retryForMs` per client, however many calls (pages, prefetches) fail meanwhile. The
+   * failure's message names the URL without its query; the URLs here carry no credentials.
+   */
+  private tell(failure: WatchError, retryingForMs: number): void {
+    const { log, clock, baseUrl, retryForMs = DEFAULT_RETRY_FOR_MS } = this.options;
+    const now = clock.now();
+    if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < retryForMs)) return;
+    this.toldAt = now;
+    const api = `${baseUrl.protocol}//${baseUrl.host}${baseUrl.pathname.replace(/\/$/, '')}`;
+    log.warn(
+      `the resource API at ${api} failed: ${failure.message}; retrying for up to ${Math.ceil(retryingForMs / 1000)} s, then RESOURCE_UNAVAILABLE; set the apiUrl option if the resource API is elsewhere`,
+      { code: failure.code, apiUrl: api },
+    );
   }
 
   private refuseClosed(signal: AbortSignal | undefined, where: string): void {
