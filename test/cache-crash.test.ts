@@ -12,6 +12,8 @@ import { scanForSecrets, startService, token } from './support/harness';
 import { startPostgres, type TestPostgres } from './support/postgres';
 import { within } from './support/crash-runs';
 import { endsWithParent } from './support/watchdog';
+import { ageKilledHoldersLock } from './support/killed-holders-lock';
+import { bundledFixture } from './support/bundled-fixture';
 
 scanForSecrets();
 
@@ -72,11 +74,11 @@ class CacheProcess {
   private readonly child: ReturnType<typeof spawn>;
   private waiters: Array<() => void> = [];
 
-  constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'cache-process.ts')], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** `program`: the bundle of test/fixtures/cache-process.ts. It loads, then waits for {@link begin}. */
+  constructor(program: string) {
+    this.child = spawn(process.execPath, [program], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process that died before its settings were written: its `line` says so, with its stderr.
+    this.child.stdin?.on('error', () => undefined);
     const release = endsWithParent(this.child);
     let out = '';
     this.child.stdout?.on('data', (d: Buffer) => {
@@ -116,6 +118,12 @@ class CacheProcess {
     });
   }
 
+  /** Sends the settings of its run (the WM_* of the fixture): it starts. */
+  begin(settings: Record<string, string>): this {
+    this.child.stdin?.end(`${JSON.stringify(settings)}\n`);
+    return this;
+  }
+
   kill(): void {
     this.child.kill('SIGKILL');
   }
@@ -126,16 +134,30 @@ describe('the resource cache across kill -9 (issue 23)', () => {
   let jwt: string;
   let pg: TestPostgres;
   let root: string;
+  let program: string;
   let runs = 0;
   const seen = new Map<string, number>();
   const count = (what: string, n = 1): void => void seen.set(what, (seen.get(what) ?? 0) + n);
+  // The next cache process, started ahead: each start then finds one already loaded (loading is most of a start).
+  let spare: CacheProcess | undefined;
+  const startCache = (settings: Record<string, string>): CacheProcess => {
+    const next = spare ?? new CacheProcess(program);
+    spare = new CacheProcess(program);
+    return next.begin(settings);
+  };
 
   before(async () => {
-    [service, pg] = await Promise.all([startService(), startPostgres()]);
+    [service, pg, program] = await Promise.all([
+      startService(),
+      startPostgres(),
+      bundledFixture(path.join(__dirname, 'fixtures', 'cache-process.ts')),
+    ]);
     jwt = await token(service, { ttlMs: 3_600_000 }); // outlives the runs, even on a busy machine
     root = mkdtempSync(path.join(tmpdir(), 'wm-cache-crash-'));
   });
   after(async () => {
+    spare?.kill();
+    await spare?.exited;
     await service.stop();
     await pg.stop();
     rmSync(root, { recursive: true, force: true });
@@ -174,7 +196,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
       s.store === 'file'
         ? { directory: path.join(root, `run-${n}`) }
         : { connectionString: pg.connectionString, schema: `cache_crash_${n}` };
-    const env = (until?: number): NodeJS.ProcessEnv => ({
+    const env = (until?: number): Record<string, string> => ({
       WM_TARGET: service.target,
       WM_HISTORY: service.historyUrl,
       WM_TENANT: service.tenantId,
@@ -187,7 +209,7 @@ describe('the resource cache across kill -9 (issue 23)', () => {
     const listed = (): number => service.resourceCounters.lists + service.resourceCounters.heads;
 
     for (const m of s.initial) publish(m);
-    let child = new CacheProcess(env());
+    let child = startCache(env());
     try {
       assert.equal(await child.line('started'), 'none 0', 'the first start syncs');
       await child.line('ready');
@@ -211,9 +233,10 @@ describe('the resource cache across kill -9 (issue 23)', () => {
           count('killed while applying');
         }
         assert.equal(await child.exited, null, 'killed');
+        if ('directory' in where) ageKilledHoldersLock(where.directory);
         for (const m of round.down) publish(m);
         const last = i === s.rounds.length - 1;
-        child = new CacheProcess(env(last ? newest() : undefined));
+        child = startCache(env(last ? newest() : undefined));
         const started = await child.line('started');
         assert.match(started, /^\d+ \d+$/, `run ${i + 2} resumes from the store`);
         count('resumed');

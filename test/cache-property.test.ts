@@ -21,9 +21,10 @@ import { captureLogger, scanForSecrets, serviceOptions, startService, token, unt
 scanForSecrets();
 
 // The randomized test of the resource cache (issue 23). Random creates, updates, subresource updates, deletes across
-// three kinds (a scoped kind in one scope, a kind listed across scopes, an unscoped kind), 404s between an event and
-// its fetch, stream aborts, purged history (re-lists, moving while they are read), restarts over the same store (a
-// new manager: the store loaded), initial lists that change while they are read. Oracle: once the service is
+// three kinds (a scoped kind in one scope, a kind listed across the scopes of one scope kind, which its list serves
+// in a scope of another kind too, an unscoped kind), 404s between an event and its fetch, stream aborts, purged
+// history (re-lists, moving while they are read), restarts over the same store (a new manager: the store loaded),
+// initial lists that change while they are read. Oracle: once the service is
 // quiet and the cache live at the topic's newest id, the cache equals service.coveredResources(topic), every
 // resource, every field; the changes each cache told, on top of what it loaded, add up to it, each `before` being what
 // was held; and the store, loaded afresh, holds the same at the newest id. Memory and file stores.
@@ -36,7 +37,11 @@ scanForSecrets();
 const SEED = Number(process.env.WM_PROPERTY_SEED ?? 20_261_207);
 const RUNS = Number(process.env.WM_PROPERTY_RUNS ?? 200);
 
-/** 0: APIService in the run's environment; 1: ConsumerInstance in one of two (listed across scopes); 2: Environment. */
+/**
+ * 0: APIService in the run's environment; 1: ConsumerInstance in one of two environments (listed across the scopes of
+ * the scope kind Environment), or for a name 2 mod 3 in the run's Integration (in that list, not covered: published on
+ * another topic, as the service tells it to another topic only); 2: Environment.
+ */
 type Kind = 0 | 1 | 2;
 type Mutation = { op: 'create' | 'update' | 'sub' | 'delete'; kind: Kind; name: number; sub: string };
 type Step =
@@ -209,6 +214,11 @@ describe('the resource cache, randomized (issue 23)', () => {
       { group: 'management', kind: 'Environment', name: '*', type: [] },
     ];
     service.createTopic(topic, { filters });
+    // Where the other scope kind's ConsumerInstances are told (never to this run's topic).
+    const bystander = `${topic}-integration`;
+    service.createTopic(bystander, {
+      filters: [{ ...(filters[1] as WatchTopicFilter), scope: { kind: 'Integration', name: '*' } }],
+    });
     const newest = (): number => service.topic(topic)?.newestSequenceId ?? 0;
     const directory = path.join(root, `run-${n}`);
     const memory = new MemoryResourceStore();
@@ -221,13 +231,22 @@ describe('the resource cache, randomized (issue 23)', () => {
       type: 'CREATED' | 'UPDATED' | 'SUBRESOURCEUPDATED' | 'DELETED',
     ): string => {
       revision += 1;
+      const elsewhere = m.kind === 1 && m.name % 3 === 2;
       const [kindName, group, scope, resourceName] = [
         ['APIService', 'management', { kind: 'Environment', name: env }, `r-${m.name}`],
-        ['ConsumerInstance', 'catalog', { kind: 'Environment', name: `${env}-${m.name % 2}` }, `r-${m.name}`],
+        [
+          'ConsumerInstance',
+          'catalog',
+          elsewhere
+            ? { kind: 'Integration', name: `int-p${n}` }
+            : { kind: 'Environment', name: `${env}-${m.name % 2}` },
+          `r-${m.name}`,
+        ],
         ['Environment', 'management', null, `${env}-e${m.name}`],
       ][m.kind] as [string, string, { kind: string; name: string } | null, string];
       const sub = m.sub ?? 'status';
-      return service.publish(topic, {
+      if (elsewhere) count('another scope kind listed across scopes');
+      return service.publish(elsewhere ? bystander : topic, {
         type,
         kind: kindName,
         group,
@@ -366,6 +385,9 @@ describe('the resource cache, randomized (issue 23)', () => {
           const m = /(\d+)$/.exec(r.name);
           publish({ kind: k, name: Number(m?.[1]) }, 'DELETED');
         }
+      for (const r of service.resources())
+        if (r.kind === 'ConsumerInstance' && r.metadata.scope?.name === `int-p${n}`)
+          publish({ kind: 1, name: Number(/(\d+)$/.exec(r.name)?.[1]) }, 'DELETED');
       rmSync(directory, { recursive: true, force: true });
     }
   }
@@ -403,6 +425,7 @@ describe('the resource cache, randomized (issue 23)', () => {
           'restart resumed from the store',
           'synced:sync',
           'synced:resync',
+          'another scope kind listed across scopes',
         ])
           assert.ok((seen.get(what) ?? 0) > 0, `no run had ${what}`);
     },

@@ -10,10 +10,13 @@ import { eventRecord, resourceLine, resourceRecord, syncedLine, syncedRecord } f
 import { captured, cliArgs, scanForSecrets, startService, token, until } from './support/harness';
 import { exitCode } from './support/exit-code';
 import { endsWithParent } from './support/watchdog';
+import { bundledFixture } from './support/bundled-fixture';
 
 scanForSecrets();
 
 const CLI = path.join(__dirname, '..', 'src', 'cli', 'watch-tail.ts');
+/** The bundle of CLI (set before the tests run): each start of the binary skips compiling it. */
+let program: string;
 const TOPIC = '/management/v1alpha1/watchtopics/cli-resources';
 const ENV = { kind: 'Environment', name: 'env-1' };
 
@@ -26,7 +29,7 @@ interface Run {
 /** Runs the real `watch-tail` binary to its end; stdout parsed as JSON records, stderr kept for the secret scan. */
 function watchTail(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [program, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       captured.push(stderr);
       const records = stdout
         .split('\n')
@@ -45,7 +48,7 @@ interface Tail {
 
 /** Starts the real `watch-tail` binary; its records can be read while it runs. */
 function startTail(args: string[]): Tail {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   endsWithParent(child);
   let out = '';
   let err = '';
@@ -79,7 +82,7 @@ describe('watch-tail: resources (--api-url, --fetch, --cache, --dump)', { timeou
   let dir: string;
 
   before(async () => {
-    service = await startService({ topics: [TOPIC] });
+    [service, program] = await Promise.all([startService({ topics: [TOPIC] }), bundledFixture(CLI)]);
     dir = mkdtempSync(path.join(tmpdir(), 'wm-cli-resources-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, await token(service, { ttlMs: 3_600_000 }));

@@ -473,6 +473,25 @@ describe('the fake resource API (docs/resources.md)', () => {
       assert.equal((await call(`${ENV1}/apiservices`)).headers.get('x-axway-total-count'), null);
     });
 
+    it('unknownScopeNotFound: a list or HEAD in a scope that does not exist is 404, until the scope or a resource in it does', async () => {
+      const nosuch = '/management/v1alpha1/environments/nosuch';
+      assert.deepEqual(await names(`${nosuch}/apiservices`), [], 'without the switch: an empty list');
+      service.setResourceFaults({ unknownScopeNotFound: true });
+      const notFound = service.resourceCounters.notFound;
+      const list = await call(`${nosuch}/apiservices`);
+      assert.equal(list.status, 404);
+      assert.equal((list.body as { errors: Array<{ status: number }> }).errors[0]?.status, 404);
+      assert.equal((await call(`${nosuch}/apiservices`, { method: 'HEAD' })).status, 404);
+      assert.equal(service.resourceCounters.notFound - notFound, 2);
+      assert.equal((await names(`${ENV1}/apiservices`)).length, 25, 'a scope with resources in it exists');
+      assert.equal((await names('/management/v1alpha1/environments/*/apiservices')).length, 25);
+      assert.equal((await names('/management/v1alpha1/apiservices')).length, 25, 'an unscoped path has no scope');
+      // The scope made: its (empty) collections are lists.
+      service.publish(TOPIC, { type: 'CREATED', kind: 'Environment', name: 'nosuch', scope: null });
+      assert.deepEqual(await names(`${nosuch}/apiservices`), []);
+      assert.equal((await call(`${nosuch}/apiservices`, { method: 'HEAD' })).headers.get('x-axway-total-count'), '0');
+    });
+
     it('beforeGet: a resource changed or deleted between its event and the fetch', async () => {
       const link = `${ENV1}/apiservices/h-03`;
       const event = service.publish(TOPIC, {

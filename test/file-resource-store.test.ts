@@ -17,6 +17,8 @@ import { interceptWrites } from '../src/state/durable-file';
 import { parseLines } from '../src/state/file-resource-store';
 import { recordError, scanForSecrets } from './support/harness';
 import { endsWithParent } from './support/watchdog';
+import { ageKilledHoldersLock } from './support/killed-holders-lock';
+import { bundledFixture } from './support/bundled-fixture';
 import { WORKLOAD_TOPIC, stateAt } from './fixtures/resource-store-workload';
 
 scanForSecrets();
@@ -317,6 +319,7 @@ describe('FileResourceStore', () => {
     } finally {
       await killed(child.process);
     }
+    ageKilledHoldersLock(home);
     const first = fileStore(home);
     await first.load(WORKLOAD_TOPIC); // takes over the dead holder's lock
     const err = await errorOf(fileStore(home).load(WORKLOAD_TOPIC));
@@ -414,6 +417,7 @@ describe('FileResourceStore', () => {
         // Then a moment more, whatever the writer is doing by then (an append, a compaction).
         await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 30)));
         await killed(child.process);
+        ageKilledHoldersLock(home);
         const lastResolved = child.lastApplied();
         const store = fileStore(home);
         const loaded = await store.load(WORKLOAD_TOPIC);
@@ -463,17 +467,10 @@ interface Writer {
 
 /** Starts the crash workload's writer over `directory`; resolves once it loaded and started applying. */
 async function writer(directory: string, compactAfterBytes: number): Promise<Writer> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(__dirname, 'fixtures', 'resource-store-writer.ts'),
-      directory,
-      String(compactAfterBytes),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const program = await bundledFixture(path.join(__dirname, 'fixtures', 'resource-store-writer.ts'));
+  const child = spawn(process.execPath, [program, directory, String(compactAfterBytes)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   endsWithParent(child);
   let out = '';
   let err = '';

@@ -116,6 +116,22 @@ describe('the resource cache (manager.cache)', () => {
     );
   };
 
+  /**
+   * Runs validations (`validateEveryMs: 60_000` on `clock`) until `heads` more HEADs were asked (one per collection
+   * and validation); a validation ends before the next starts.
+   */
+  const validations = async (clock: FakeClock, heads: number): Promise<void> => {
+    const target = service.resourceCounters.heads + heads;
+    let advancing = Promise.resolve();
+    await until(`${heads} HEADs of validations`, () => {
+      if (service.resourceCounters.heads >= target) return true;
+      // The next validation is armed when the one before it ended.
+      advancing = advancing.then(() => clock.advance(60_000));
+      return false;
+    });
+    await advancing;
+  };
+
   before(async () => {
     service = await startService();
     jwt = await token(service);
@@ -368,6 +384,195 @@ describe('the resource cache (manager.cache)', () => {
     await assertInStep(cache, topic);
     assert.equal((await store.load(topic))?.resources.length, 2, 'stored');
     await manager.close();
+  });
+
+  it("a filter across one scope kind's scopes (scope name *) holds that scope kind's only: initial sync, re-list, validation", async () => {
+    // The API lists a kind across scopes at one address for every scope kind (`/management/v1alpha1/secrets`): the
+    // secrets of an Integration are in the list, not in a topic of the Environments' secrets.
+    const secrets: WatchTopicFilter = {
+      group: 'management',
+      kind: 'Secret',
+      name: '*',
+      scope: { kind: 'Environment', name: '*' },
+      type: ['created', 'updated', 'deleted'],
+    };
+    const topic = newTopic([secrets]);
+    // The other scope kind's secrets are published on a topic of their own: this topic's stream never tells them.
+    const elsewhere = `${topic}-integrations`;
+    service.createTopic(elsewhere, { filters: [{ ...secrets, scope: { kind: 'Integration', name: '*' } }] });
+    const integration = { kind: 'Integration', name: `int-c${topicSeq}` };
+    const secret = (on: string, name: string, scope: { kind: string; name: string }): number =>
+      service.publish(on, { type: 'CREATED', kind: 'Secret', group: 'management', name, scope }).sequenceId;
+    secret(topic, 's-e1', ENV);
+    secret(elsewhere, 's-i1', integration);
+    const store = new MemoryResourceStore();
+    const first = newManager();
+    const cache1 = await first.cache(topic, { store });
+    await cache1.ready();
+    await assertInStep(cache1, topic);
+    assert.deepEqual(
+      cache1.list().map((r) => r.name),
+      ['s-e1'],
+    );
+    await first.close();
+
+    // A re-list (history purged) keeps to the scope kind too.
+    secret(topic, 's-e2', ENV);
+    secret(elsewhere, 's-i2', integration);
+    service.purgeHistory(topic);
+    const second = newManager();
+    const cache2 = await second.cache(topic, { store });
+    const told2: ResourceChange[] = [];
+    cache2.on('change', (c) => told2.push(c));
+    await cache2.ready();
+    await assertInStep(cache2, topic);
+    assert.deepEqual(
+      told2.map((c) => [c.type, c.selfLink.split('/').pop(), c.cause]),
+      [['CREATED', 's-e2', 'resync']],
+    );
+    await second.close();
+
+    // Validation: the collection's count (HEAD) counts every scope kind's secrets. A store that lost a write holds
+    // s-e1 only: the first validation lists the collection (it has not been listed in this process) and finds s-e2.
+    const held = service.resource(`/management/v1alpha1/environments/${ENV.name}/secrets/s-e1`) as unknown as Resource;
+    await store.replace(topic, [held], newest(topic));
+    const clock = new FakeClock();
+    const third = newManager({ clock });
+    const cache3 = await third.cache(topic, { store, validateEveryMs: 60_000 });
+    const told3: ResourceChange[] = [];
+    cache3.on('change', (c) => told3.push(c));
+    await cache3.ready();
+    assert.equal(cache3.size, 1);
+    await validations(clock, 1);
+    await until('the validation', () => cache3.size === 2);
+    await assertInStep(cache3, topic);
+    // The counts agree now (the other scope kind's counted from the list): no list at each validation.
+    let lists = service.resourceCounters.lists;
+    await validations(clock, 2);
+    assert.equal(service.resourceCounters.lists, lists, 'a validation that agrees lists nothing');
+    // Another scope kind's secret changes the count, not the cache: listed once, nothing told.
+    secret(elsewhere, 's-i3', integration);
+    lists = service.resourceCounters.lists;
+    await validations(clock, 3);
+    assert.equal(service.resourceCounters.lists, lists + 1, 'listed once for the moved count');
+    assert.deepEqual(
+      told3.map((c) => [c.type, c.selfLink.split('/').pop(), c.cause]),
+      [['CREATED', 's-e2', 'validation']],
+    );
+    await assertInStep(cache3, topic);
+    await third.close();
+  });
+
+  it('filters of one kind: across two scope kinds one list; across one and in a scope of another, both', async () => {
+    const filter = (scope: { kind: string; name: string }): WatchTopicFilter => ({
+      group: 'management',
+      kind: 'Webhook',
+      name: '*',
+      scope,
+      type: ['created'],
+    });
+    const topic = newTopic([filter({ kind: 'Environment', name: '*' })]);
+    const [intA, intB] = [`int-a${topicSeq}`, `int-b${topicSeq}`];
+    const elsewhere = `${topic}-elsewhere`;
+    service.createTopic(elsewhere, { filters: [filter({ kind: 'Integration', name: '*' })] });
+    const hook = (name: string, scope: { kind: string; name: string }): void =>
+      void service.publish(elsewhere, { type: 'CREATED', kind: 'Webhook', group: 'management', name, scope });
+    hook('w-e', ENV);
+    hook('w-a', { kind: 'Integration', name: intA });
+    hook('w-b', { kind: 'Integration', name: intB });
+    const names = async (filters: WatchTopicFilter[]): Promise<{ names: string[]; lists: string[] }> => {
+      service.createTopic(topic, { filters });
+      const requests = service.resourceRequests.length;
+      const manager = newManager();
+      const cache = await manager.cache(topic);
+      await cache.ready();
+      await assertInStep(cache, topic);
+      const lists = service.resourceRequests
+        .slice(requests)
+        .filter((r) => r.startsWith('GET ') && r.includes('webhooks?'))
+        .map((r) => r.slice(4, r.indexOf('?')));
+      await manager.close();
+      return {
+        names: cache
+          .list()
+          .map((r) => r.name)
+          .sort(),
+        lists: lists.sort(),
+      };
+    };
+    const all = '/apis/management/v1alpha1/webhooks';
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Integration', name: intA })]),
+      { names: ['w-a', 'w-e'], lists: [`/apis/management/v1alpha1/integrations/${intA}/webhooks`, all] },
+    );
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Integration', name: '*' })]),
+      { names: ['w-a', 'w-b', 'w-e'], lists: [all] },
+    );
+    assert.deepEqual(
+      await names([filter({ kind: 'Environment', name: '*' }), filter({ kind: 'Environment', name: ENV.name })]),
+      { names: ['w-e'], lists: [all] },
+    );
+  });
+
+  it('a filter naming a scope that does not exist (yet) covers nothing: its list or count answered 404 is empty', async () => {
+    // What the API answers there is not documented (an empty list, or 404): the fake's switch answers 404.
+    const topic = newTopic([SERVICES]);
+    const later = { kind: 'Environment', name: `${ENV.name}-later` };
+    const never = { kind: 'Environment', name: `${ENV.name}-never` };
+    service.createTopic(topic, { filters: [SERVICES, { ...SERVICES, scope: later }, { ...SERVICES, scope: never }] });
+    publishService(topic, 'CREATED', 'svc-a');
+    const errors: WatchError[] = [];
+    const onError = (e: WatchError): void => void errors.push(e);
+    const store = new MemoryResourceStore();
+    service.setResourceFaults({ unknownScopeNotFound: true });
+    try {
+      const first = newManager();
+      const cache1 = await first.cache(topic, { store, onError });
+      await cache1.ready();
+      await assertInStep(cache1, topic);
+      assert.equal(cache1.size, 1);
+      assert.ok(service.resourceCounters.notFound >= 2, 'the lists of both scopes were 404');
+      // The scope created: its resources come as events.
+      service.publish(topic, { type: 'CREATED', kind: 'APIService', group: 'management', name: 'svc-l', scope: later });
+      await assertInStep(cache1, topic);
+      assert.equal(cache1.size, 2);
+      await first.close();
+
+      // A re-list (history purged) with one scope still missing.
+      publishService(topic, 'CREATED', 'svc-b');
+      service.purgeHistory(topic);
+      const second = newManager();
+      const cache2 = await second.cache(topic, { store, onError });
+      const synced: unknown[] = [];
+      cache2.on('synced', (x) => synced.push(x));
+      await cache2.ready();
+      await assertInStep(cache2, topic);
+      assert.deepEqual(synced, [{ topic, resources: 3, sequenceId: newest(topic), cause: 'resync' }]);
+      await second.close();
+
+      // Validation: the missing scope's count (HEAD) is 404 too, taken as 0: the cache agrees and lists nothing.
+      const clock = new FakeClock();
+      const third = newManager({ clock });
+      const cache3 = await third.cache(topic, { store, validateEveryMs: 60_000, onError });
+      await cache3.ready();
+      const lists = service.resourceCounters.lists;
+      const notFound = service.resourceCounters.notFound;
+      await validations(clock, 6);
+      assert.ok(service.resourceCounters.notFound > notFound, 'the count of the missing scope was 404');
+      assert.equal(service.resourceCounters.lists, lists, 'nothing listed');
+      assert.equal(cache3.live, true);
+      await assertInStep(cache3, topic);
+      await third.close();
+    } finally {
+      service.setResourceFaults({});
+    }
+    // Retryable failures may be told (the fake clock's minutes pass while requests are in flight), never a 404.
+    assert.deepEqual(
+      errors.filter((e) => e.retryable !== true || e.code === 'RESOURCE_NOT_FOUND').map((e) => e.code),
+      [],
+      'no failure of the missing scopes told',
+    );
   });
 
   it('changes() buffers at most maxPendingChanges: a slow reader holds the events back', async () => {

@@ -44,8 +44,29 @@ export const cacheMutants: Mutant[] = [
   {
     // Validation never finds a difference.
     name: 'cache-validation-compare',
-    find: 'if (counted === held) continue;',
-    replace: 'if (counted !== held) continue;',
+    find: 'if (others !== undefined && counted === held + others) continue;',
+    replace: 'if (others !== undefined && counted !== held + others) continue;',
+    tests: [RESOURCE_CACHE],
+  },
+  {
+    // A list across scopes keeps every scope kind's: a topic of the Environments' secrets holds an Integration's.
+    name: 'cache-list-narrowed',
+    find: 'if (!isNarrowed(collection)) return { resources: items, others: 0 };',
+    replace: 'if (isNarrowed(collection)) return { resources: items, others: 0 };',
+    tests: [RESOURCE_CACHE],
+  },
+  {
+    // A narrowed collection's count compared as the cache's alone: it is listed at every validation.
+    name: 'cache-validation-others',
+    find: 'const others = narrowed ? this.otherScopeKinds.get(collection.link) : 0;',
+    replace: 'const others = narrowed ? 0 : 0;',
+    tests: [RESOURCE_CACHE],
+  },
+  {
+    // A 404 of a collection in a scope that does not exist (yet) stops the cache.
+    name: 'cache-missing-scope-empty',
+    find: "return collection.scope !== undefined && err instanceof WatchError && err.code === 'RESOURCE_NOT_FOUND';",
+    replace: "return collection.scope === undefined && err instanceof WatchError && err.code === 'RESOURCE_NOT_FOUND';",
     tests: [RESOURCE_CACHE],
   },
   {

@@ -16,8 +16,8 @@ import { CacheIndex, deepFreeze } from './cache-index';
 import { ChangeStreams } from './change-stream';
 import type { CacheFilter, CacheSynced, ResourceCache, ResourceChange } from './resource-cache';
 import { StoreWriter } from './store-writer';
-import { collectionHolds, topicCollections, type TopicCollection } from './topic-filters';
-import { listCollection, listCollections, listTopic, type ListingOptions } from './topic-listing';
+import { collectionHolds, isNarrowed, topicCollections, type TopicCollection } from './topic-filters';
+import { countCollection, listCollection, listCollections, listTopic, type ListingOptions } from './topic-listing';
 
 /** The cache's watch, as its manager builds it (a `TopicWatch` of the topic, concurrency 1). */
 export interface CacheWatch {
@@ -88,6 +88,12 @@ export class TopicCache implements ResourceCache {
   };
   private position: number | undefined;
   private collections: TopicCollection[] = [];
+  /**
+   * Of each narrowed collection (across the scopes of some scope kinds, its link listing every scope kind's), by
+   * link: the items of other scope kinds its last list served, what its count (`HEAD`) adds to the cache's
+   * ({@link validate}). Unknown until it is listed in this process.
+   */
+  private otherScopeKinds = new Map<string, number>();
   private watch: CacheWatch | undefined;
   private synced = false;
   private error: WatchError | undefined;
@@ -244,11 +250,12 @@ export class TopicCache implements ResourceCache {
     const collections = topicCollections(this.topic, watchTopic, this.options.plurals);
     // The newest id BEFORE the lists: what changes while they are read comes again as an event after it.
     const newest = await this.ctx.newest(signal);
-    const resources = await listCollections(this.ctx.resources, collections, this.listing());
+    const { resources, others } = await listCollections(this.ctx.resources, collections, this.listing());
     await this.writer.replace(resources, newest);
     // Closed while it was written: nothing is told after close() (the store holds the sync; a restart resumes it).
     this.check();
     this.collections = collections;
+    this.otherScopeKinds = others;
     this.index.clear();
     for (const resource of resources) this.index.put(resource);
     this.position = newest;
@@ -481,7 +488,7 @@ export class TopicCache implements ResourceCache {
   private resync(notice: ResyncNotice): Promise<void> {
     return this.exclusive(async () => {
       this.check();
-      const { collections, resources } = await this.retrying('re-list', () =>
+      const { collections, resources, others } = await this.retrying('re-list', () =>
         listTopic(this.ctx.resources, this.topic, this.listing()),
       );
       const at = notice.newestSequenceId;
@@ -489,6 +496,7 @@ export class TopicCache implements ResourceCache {
       await this.writer.replace([...this.index.all()], at);
       this.check(); // closed while it was written: nothing is told after close()
       this.collections = collections;
+      this.otherScopeKinds = others;
       this.position = at;
       for (const c of changes) this.tell(c);
       this.tellSynced('resync');
@@ -527,7 +535,11 @@ export class TopicCache implements ResourceCache {
 
   /**
    * Compares each collection's count with the cache's and lists again those that differ (a missed event, a store
-   * that lost a write): one at a time with the events.
+   * that lost a write): one at a time with the events. A narrowed collection's count (its link's, every scope kind's)
+   * is compared with the cache's plus the other scope kinds' items its last list served: a difference is a change the
+   * cache missed or one of the other scope kinds (which no event tells), and a list tells them apart. So such a
+   * collection is listed at its first validation in a process and when the others move, never at every validation; a
+   * missed creation and another scope kind's deletion between two validations cancel out (counts, not contents).
    */
   private async validate(): Promise<void> {
     // Not live (catching up, reconnecting): the counts would differ by the events still to come.
@@ -541,21 +553,24 @@ export class TopicCache implements ResourceCache {
         }
         for (const collection of this.collections) {
           this.check();
-          const signal = this.stopped.signal;
-          const counted = await this.ctx.resources.count(collection.link, { signal });
+          const counted = await countCollection(this.ctx.resources, collection, this.listing());
           let held = 0;
           for (const r of this.index.all()) if (collectionHolds(collection, r)) held += 1;
-          if (counted === held) continue;
-          this.ctx.log.warn('cache validation: a collection differs from the service, listing it again', {
-            topic: this.topic,
-            collection: collection.link,
-            counted,
-            held,
-          });
-          const listed = await listCollection(this.ctx.resources, collection, this.listing());
+          const narrowed = isNarrowed(collection);
+          const others = narrowed ? this.otherScopeKinds.get(collection.link) : 0;
+          if (others !== undefined && counted === held + others) continue;
+          const what = { topic: this.topic, collection: collection.link, counted, held, others };
+          // A narrowed collection's count also moves with the other scope kinds': not told as a drift.
+          if (narrowed)
+            this.ctx.log.debug('cache validation: listing a collection across scope kinds to count its own', what);
+          else this.ctx.log.warn('cache validation: a collection differs from the service, listing it again', what);
+          const list = await listCollection(this.ctx.resources, collection, this.listing());
+          if (narrowed) this.otherScopeKinds.set(collection.link, list.others);
+          const listed = list.resources;
           const at = this.position ?? 0;
           const changes = this.replaceWhere((r) => collectionHolds(collection, r), listed, at, 'validation');
           if (changes.length === 0) continue;
+          if (narrowed) this.ctx.log.warn('cache validation: a collection differed from the service', what);
           // Stored whole: the store's positions only grow, and this change has no position of its own.
           await this.writer.replace([...this.index.all()], at);
           for (const c of changes) this.tell(c);
@@ -572,7 +587,7 @@ export class TopicCache implements ResourceCache {
 
   private listing(): ListingOptions {
     const { pageSize, listConcurrency, plurals } = this.options;
-    return { pageSize, concurrency: listConcurrency, plurals, signal: this.stopped.signal };
+    return { pageSize, concurrency: listConcurrency, plurals, signal: this.stopped.signal, log: this.ctx.log };
   }
 
   /** Runs `work` after everything serialized before it (events, re-lists, validations). */

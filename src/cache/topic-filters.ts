@@ -11,15 +11,39 @@ export interface TopicCollection {
   kind: string;
   /** The scope listed; undefined: the kind across scopes (a scope name `*`), or an unscoped kind. */
   scope: { kind: string; name: string } | undefined;
+  /**
+   * Of a collection across scopes (`scope` undefined): the scope kinds it holds, those its filters name with the scope
+   * name `*`. The link lists the kind in every scope of every scope kind (the API has no address for "every
+   * Environment"), so the others' are in its list and not covered. Undefined: every scope kind and none (an unscoped
+   * kind, a filter without a scope).
+   */
+  scopeKinds: readonly string[] | undefined;
 }
 
-/** Whether `collection` lists `resource` (its group, kind and, for a scoped collection, scope). */
-export function collectionHolds(collection: TopicCollection, resource: Resource): boolean {
+/**
+ * Whether `collection`'s link lists `resource` (its group, kind and, for a scoped collection, scope): what a list of
+ * it may answer with. One of another scope kind is listed and not held ({@link collectionHolds}).
+ */
+export function collectionLists(collection: TopicCollection, resource: Resource): boolean {
   if (resource.kind !== collection.kind || resource.group !== collection.group) return false;
   const { scope } = collection;
   if (scope === undefined) return true;
   const held = resource.metadata.scope;
   return held?.name === scope.name && held.kind === scope.kind;
+}
+
+/** Whether `collection` covers `resource`: its link lists it and, across scopes, it lies in a scope kind named. */
+export function collectionHolds(collection: TopicCollection, resource: Resource): boolean {
+  if (!collectionLists(collection, resource)) return false;
+  const { scopeKinds } = collection;
+  if (scopeKinds === undefined || collection.scope !== undefined) return true;
+  const held = resource.metadata.scope?.kind;
+  return held !== undefined && scopeKinds.includes(held);
+}
+
+/** Whether `collection` is narrowed: its link lists more than it holds (other scope kinds' resources). */
+export function isNarrowed(collection: TopicCollection): boolean {
+  return collection.scope === undefined && collection.scopeKinds !== undefined;
 }
 
 const SEGMENT = /^[A-Za-z0-9._~-]+$/;
@@ -63,12 +87,14 @@ export function topicCollections(
         `${where}: the kind ${JSON.stringify(kind)} has no known collection name: give it in the cache option 'plurals' ({ ${kind}: '<plural>' })`,
       );
     let scope: TopicCollection['scope'];
+    let scopeKinds: TopicCollection['scopeKinds'];
     let scopeLink: { plural: string; name: string } | undefined;
     if (filter.scope !== undefined && filter.scope !== null) {
       const s = filter.scope as unknown;
       if (!isRecord(s) || typeof s.kind !== 'string' || typeof s.name !== 'string')
         throw new WatchError('INVALID_CONFIG', `${where}.scope has no usable kind and name`);
-      if (s.name !== '*') {
+      if (s.name === '*') scopeKinds = [s.kind];
+      else {
         const scopePlural = pluralOfKind(s.kind, plurals);
         if (scopePlural === undefined)
           throw new WatchError(
@@ -85,11 +111,20 @@ export function topicCollections(
     if (own !== undefined && !segment(own))
       throw new WatchError('INVALID_CONFIG', `${where}: its version is not a plain name`);
     const link = collectionLink(group, own ?? version, plural, scopeLink);
-    if (!byLink.has(link)) byLink.set(link, { link, group, kind, scope });
+    const same = byLink.get(link);
+    if (same === undefined) byLink.set(link, { link, group, kind, scope, scopeKinds });
+    // Across scopes at one link: the scope kinds of every filter (any scope kind if one filter names none).
+    else if (same.scopeKinds !== undefined)
+      same.scopeKinds = scopeKinds === undefined ? undefined : [...new Set([...same.scopeKinds, ...scopeKinds])].sort();
   });
-  // A kind across scopes lists every scope's: the kind's scoped collections add nothing to it.
-  const across = new Set([...byLink.values()].filter((c) => c.scope === undefined).map((c) => `${c.group}/${c.kind}`));
-  return [...byLink.values()].filter((c) => c.scope === undefined || !across.has(`${c.group}/${c.kind}`));
+  // A kind across scopes holds every scope's of its scope kinds: the kind's scoped collections there add nothing.
+  const across = [...byLink.values()].filter((c) => c.scope === undefined);
+  const covered = ({ group, kind, scope }: TopicCollection): boolean =>
+    scope !== undefined &&
+    across.some(
+      (a) => a.group === group && a.kind === kind && (a.scopeKinds === undefined || a.scopeKinds.includes(scope.kind)),
+    );
+  return [...byLink.values()].filter((c) => !covered(c));
 }
 
 /**

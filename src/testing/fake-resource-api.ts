@@ -59,6 +59,13 @@ export interface ResourceFaults {
   /** Resources are served without `metadata.selfLink`. @default false */
   withoutSelfLink?: boolean;
   /**
+   * A list or `HEAD` of a collection in a scope that does not exist answers 404 (what the real API answers there is
+   * not documented: a client must take either). A scope exists when the service holds it (an unscoped resource of
+   * its plural and name, in any group: `/management/v1alpha1/environments/env-1`) or any resource in it; the scope
+   * name `*` always. Counted in `notFound`. @default false (an empty list, `200 []`)
+   */
+  unknownScopeNotFound?: boolean;
+  /**
    * A scoped list (and its `HEAD` count) ignores its scope: it answers the kind's resources of every scope, each with
    * its own scope and self link (a server that lists what the collection does not hold). @default false
    */
@@ -77,7 +84,7 @@ export interface ResourceCounters {
   heads: number;
   /** Items in the pages answered. */
   itemsServed: number;
-  /** `404` answers for a resource (deleted, or never there). */
+  /** `404` answers: a resource deleted or never there, a missing scope (ResourceFaults.unknownScopeNotFound). */
   notFound: number;
   /** Answers of {@link ResourceFaults.retryAfter}. */
   throttled: number;
@@ -198,11 +205,26 @@ export class FakeResourceApi {
     const target = readApiPath(url.pathname.slice(API_PATH.length));
     if (target === undefined) return problem(res, 404, `no resource or collection at ${url.pathname}`);
     if (target.target === 'resource') return this.one(req.method === 'HEAD', target.selfLink, url.searchParams, res);
+    const scope = target.place.scope;
+    if (this.faults.unknownScopeNotFound === true && scope !== undefined && !this.scopeExists(scope)) {
+      this.counters.notFound += 1;
+      return problem(res, 404, `${scope.plural}/${scope.name} not found`);
+    }
     const params = readListParams(url.searchParams);
     if (typeof params === 'string') return problem(res, 400, params);
     const path = url.pathname.slice(API_PATH.length);
     if (req.method === 'HEAD') return this.head(target, path, params, res);
     this.list(target, path, params, res);
+  }
+
+  /** See {@link ResourceFaults.unknownScopeNotFound}. */
+  private scopeExists(scope: { plural: string; name: string }): boolean {
+    if (scope.name === '*') return true;
+    for (const { resource, place } of this.backend.state.entries()) {
+      const own = place.scope === undefined && place.plural === scope.plural && resource.name === scope.name;
+      if (own || (place.scope?.plural === scope.plural && place.scope.name === scope.name)) return true;
+    }
+    return false;
   }
 
   private one(head: boolean, selfLink: string, search: URLSearchParams, res: http.ServerResponse): void {

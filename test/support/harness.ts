@@ -196,13 +196,13 @@ export function cliArgs(service: FakeWatchService, tokenFile: string): string[] 
   ];
 }
 
-/** Polls `check` until it holds; fails naming `what` after `ms` (for state a test cannot await: child processes'
- * lines, a database's view). */
-export async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+/** Polls `check` every `everyMs` until it holds; fails naming `what` after `ms` (for state a test cannot await: child
+ * processes' lines, a database's view). */
+export async function until(what: string, check: () => boolean, ms = 20_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
