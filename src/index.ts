@@ -34,7 +34,16 @@ export { MemoryResourceStore } from './state/memory-resource-store';
 export { FileResourceStore, type FileResourceStoreOptions } from './state/file-resource-store';
 export type { BackoffOptions } from './core/backoff';
 export type { ResourceClient } from './resources/resource-client';
-export type { ResourceCache, CacheFilter, ResourceChange, CacheSynced } from './cache/resource-cache';
+export type {
+  ResourceCache,
+  CacheFilter,
+  ResourceChange,
+  ResourceChangeBase,
+  ResourceChangeCreated,
+  ResourceChangeUpdated,
+  ResourceChangeDeleted,
+  CacheSynced,
+} from './cache/resource-cache';
 export type { CacheOptions } from './config/cache-options';
 export type {
   Resource,

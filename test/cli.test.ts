@@ -225,6 +225,33 @@ describe('watch-tail', { timeout: 60_000 }, () => {
     );
   });
 
+  it('no progress bar on a TERM=dumb terminal (it cannot redraw a line); NO_COLOR leaves the bar, which has no colour', async () => {
+    const topic = '/management/v1alpha1/watchtopics/progress-term';
+    service.createTopic(topic);
+    service.publishMany(topic, 3_000);
+    service.setHistoryFaults({ delayMs: 60 }); // 30 pages, 4 in flight: long enough for a few redraws
+    const tail = async (env: NodeJS.ProcessEnv): Promise<string> => {
+      const stderr = new Capture(true);
+      const code = await runCli([...base, '--topic', topic, '--from', 'beginning', '--max-events', '3000'], {
+        stdout: new Capture(false),
+        stderr,
+        env,
+      });
+      assert.equal(code, 0, stderr.text);
+      return stderr.text;
+    };
+    try {
+      const noColour = await tail({ TERM: 'xterm-256color', NO_COLOR: '1' });
+      assert.match(noColour, /catch-up .*\d+ events · \d+\/s/, 'NO_COLOR is about colour: the bar is drawn');
+      assert.doesNotMatch(noColour, /\x1b\[[\d;]*m/, 'without colour');
+      const dumb = await tail({ TERM: 'dumb' });
+      assert.doesNotMatch(dumb, /catch-up/, 'no bar on a dumb terminal');
+      assert.doesNotMatch(dumb, /\x1b/, 'no cursor or erase sequence');
+    } finally {
+      service.setHistoryFaults({});
+    }
+  });
+
   it('tails several --topic over one connection, with a live record for each', async () => {
     const other = '/management/v1alpha1/watchtopics/second';
     service.createTopic(other);

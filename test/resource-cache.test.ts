@@ -7,6 +7,7 @@ import {
   type Resource,
   type ResourceCache,
   type ResourceChange,
+  type ResourceReference,
   type ResourceStore,
   type WatchManagerOptions,
 } from 'watch-manager';
@@ -1049,6 +1050,47 @@ describe('the resource cache (manager.cache)', () => {
       assert.equal(manager.health().healthy, false);
       assert.equal(cache.live, false);
     });
+  });
+
+  it('referencing() follows the references a publish sets: an update that drops one leaves the index', async () => {
+    const topic = newTopic([SERVICES]);
+    const env = `/management/v1alpha1/environments/${ENV.name}`;
+    const to = (name: string): ResourceReference => ({
+      id: `id-${name}`,
+      kind: 'APIService',
+      name,
+      scopeKind: 'Environment',
+      scopeName: ENV.name,
+      selfLink: `${env}/apiservices/${name}`,
+      type: 'HARD',
+    });
+    publishService(topic, 'CREATED', 'target', { references: [] });
+    publishService(topic, 'CREATED', 'other', { references: [] });
+    const manager = newManager();
+    const cache = await manager.cache(topic);
+    await cache.ready();
+    assert.deepEqual(cache.referencing(`${env}/apiservices/target`), []);
+
+    publishService(topic, 'CREATED', 'user', { references: [to('target'), to('other')] });
+    await assertInStep(cache, topic);
+    // What the resource API serves (GET, list): the references as published.
+    assert.deepEqual(cache.get(`${env}/apiservices/user`)?.metadata.references, [to('target'), to('other')]);
+    assert.deepEqual(
+      cache.referencing(`${env}/apiservices/target`).map((r) => r.name),
+      ['user'],
+    );
+    assert.deepEqual(
+      cache.referencing(`${env}/apiservices/other`).map((r) => r.name),
+      ['user'],
+    );
+
+    publishService(topic, 'UPDATED', 'user', { references: [to('other')] });
+    await assertInStep(cache, topic);
+    assert.deepEqual(cache.referencing(`${env}/apiservices/target`), [], 'the dropped reference left the index');
+    assert.deepEqual(
+      cache.referencing(`${env}/apiservices/other`).map((r) => r.name),
+      ['user'],
+    );
   });
 
   it('referencing() and getById() read the indexes; close() of the manager closes each store once', async () => {

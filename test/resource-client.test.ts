@@ -3,8 +3,17 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { WatchManager, WatchError, type Logger, type Resource, type WatchManagerOptions } from 'watch-manager';
-import { FakeClock } from 'watch-manager/testing';
-import { captured, captureLogger, recordError, scanForSecrets, secret } from './support/harness';
+import { FakeClock, type FakeWatchService } from 'watch-manager/testing';
+import {
+  captured,
+  captureLogger,
+  recordError,
+  scanForSecrets,
+  secret,
+  serviceOptions,
+  startService,
+  token,
+} from './support/harness';
 import { startTinyproxy } from './support/tinyproxy';
 import { HttpTransport } from '../src/transport/http-transport';
 import { systemClock } from '../src/core/clock';
@@ -693,6 +702,35 @@ describe('manager.resources (the resource client) over real HTTP', () => {
     });
   }
 
+  it("a 4xx's message carries the API's own explanation, made safe; a body not in the API's form leaves it as it was", async () => {
+    const m = manager();
+    let body = '';
+    api.hostile = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(body);
+      return true;
+    };
+    const tried = `(GET http://${address}/apis${COLLECTION})`;
+    // Server text: line breaks, an escape sequence, a bidi override and the echoed token go; the rest is cut.
+    const detail = `bad query\r\n\u001b[2J\u202eat token ${TOKEN} of ${TENANT}: ${'x'.repeat(400)}`;
+    body = JSON.stringify({ errors: [{ status: 400, title: 'Bad request error', detail }, { title: 'second' }] });
+    const cut = await rejection(m.resources.list(COLLECTION));
+    assert.equal(cut.code, 'PROTOCOL');
+    const says = /; the API says: (.*)$/.exec(cut.message)?.[1] ?? '';
+    assert.match(says, /^Bad request error: bad query \[2J at token \[token\] of tenant-r: x+…$/);
+    assert.equal([...says].length, 201, '200 characters and the ellipsis');
+    assert.doesNotMatch(cut.message, /resource-token|[\p{Cc}\p{Cf}]/u);
+    assert.ok(cut.message.includes(tried), cut.message);
+
+    // Not the API's form: the message as before, nothing of the body.
+    for (const other of ['<html>Bad Request</html>', '{"errors":[]}', '{"errors":[{"detail":42}]}', '', '[1]']) {
+      body = other;
+      const plain = await rejection(m.resources.list(COLLECTION));
+      assert.equal(plain.code, 'PROTOCOL');
+      assert.match(plain.message, /: unexpected HTTP 400$/, other);
+    }
+  });
+
   it('through tinyproxy (a CONNECT tunnel: the proxy never sees the token)', async () => {
     const port = Number(address.split(':')[1]);
     const proxy = await startTinyproxy({ allowPorts: [port] });
@@ -728,3 +766,27 @@ async function until(check: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe("manager.resources against the fake service: a request the API refuses, in the API's words", () => {
+  let service: FakeWatchService;
+  let m: WatchManager;
+
+  before(async () => {
+    service = await startService();
+    m = new WatchManager({
+      ...serviceOptions(service, await token(service)),
+      apiUrl: service.resourceApiUrl,
+      logger: captureLogger(),
+    });
+  });
+  after(async () => {
+    await m.close();
+    await service.stop();
+  });
+
+  it("a query outside the RSQL the API knows: PROTOCOL, with the 400 answer's title and detail", async () => {
+    const err = await rejection(m.resources.list(COLLECTION, { query: 'name~"svc"' }));
+    assert.equal(err.code, 'PROTOCOL');
+    assert.match(err.message, /: unexpected HTTP 400; the API says: Bad request error: unsupported query term .*svc/);
+  });
+});

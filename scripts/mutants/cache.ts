@@ -9,15 +9,15 @@ export const cacheMutants: Mutant[] = [
   {
     // A DELETED event removes whatever its self link holds, also a newer resource created under it since.
     name: 'cache-delete-by-id',
-    find: 'if (this.index.get(selfLink)?.metadata.id !== id) return [];',
-    replace: 'if (this.index.get(selfLink)?.metadata.id === id) return [];',
+    find: 'if (held?.metadata.id !== id) return [];',
+    replace: 'if (held?.metadata.id === id) return [];',
     tests: [RESOURCE_CACHE],
   },
   {
     // A 404 between event and fetch leaves the held resource in the cache.
     name: 'cache-gone-removes',
-    find: "return held === undefined ? [] : [change('DELETED', held, undefined, at, 'event')];",
-    replace: "return held !== undefined ? [] : [change('DELETED', held, undefined, at, 'event')];",
+    find: "return held === undefined ? [] : [deleted(held, at, 'event')];",
+    replace: "return held !== undefined ? [] : [deleted(held, at, 'event')];",
     tests: [RESOURCE_CACHE],
   },
   {
@@ -135,5 +135,13 @@ export const cacheMutants: Mutant[] = [
     find: "status?.role === 'standby' && status.owner !== undefined",
     replace: "status?.role === 'standby' && status.owner === undefined",
     tests: [REPLICA_CACHE],
+  },
+  {
+    // A resource replaced or removed stays in the reference index under what it referred to: referencing() answers
+    // a resource that no longer refers to the link.
+    name: 'cache-reference-index-removal',
+    find: 'for (const link of referencedLinks(held)) removeFrom(secondary.byReference, link, selfLink);',
+    replace: 'for (const link of referencedLinks(held)) addTo(secondary.byReference, link, selfLink);',
+    tests: [RESOURCE_CACHE],
   },
 ];

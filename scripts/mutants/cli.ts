@@ -80,4 +80,11 @@ export const cliMutants: Mutant[] = [
     replace: '',
     tests: [CLI_RESOURCES],
   },
+  {
+    // The progress bar draws on a TERM=dumb terminal: its cursor and erase sequences printed as text.
+    name: 'cli-progress-dumb-terminal',
+    find: "if (this.stream.isTTY !== true || stdoutIsTerminal || env.TERM === 'dumb') return;",
+    replace: "if (this.stream.isTTY !== true || stdoutIsTerminal || env.TERM === 'xterm') return;",
+    tests: [CLI],
+  },
 ];

@@ -139,6 +139,13 @@ export const resourcesMutants: Mutant[] = [
     tests: [FETCH_MODE],
   },
   {
+    // A token the API echoes in an error's detail reaches the WatchError's message.
+    name: 'api-problem-token-blanked',
+    find: "if (token !== '') text = text.split(token).join('[token]');",
+    replace: "if (token === '') text = text.split(token).join('[token]');",
+    tests: [RESOURCE_CLIENT],
+  },
+  {
     // A failing resource API is told at every attempt, not once a minute.
     name: 'resource-client-tell-once',
     find: 'if (log === undefined || (this.toldAt !== undefined && now - this.toldAt < retryForMs)) return;',

@@ -15,18 +15,12 @@ export interface CacheFilter {
   };
 }
 
-/** One change of a cache: a resource that appeared, changed or went, and why. */
-export interface ResourceChange {
-  /** `CREATED`: a self link now holds a resource it did not; `UPDATED`: another state of it; `DELETED`: it went. */
-  type: 'CREATED' | 'UPDATED' | 'DELETED';
+/** What every {@link ResourceChange} carries, whatever its type. */
+export interface ResourceChangeBase {
   /** The resource's self link. */
   selfLink: string;
   /** Its kind. */
   kind: string;
-  /** What the cache held before (undefined for `CREATED`); frozen. */
-  before: Resource | undefined;
-  /** What it holds now (undefined for `DELETED`); frozen. */
-  after: Resource | undefined;
   /** The position the cache reflects with this change (an event's sequence id, or a sync's position). */
   sequenceId: number;
   /**
@@ -35,6 +29,42 @@ export interface ResourceChange {
    * whose count differed.
    */
   cause: 'event' | 'sync' | 'resync' | 'validation';
+}
+
+/**
+ * One change of a cache: a resource that appeared, changed or went, and why. Keyed on `type`: after a check of it,
+ * `before` and `after` are known to be there or not (`if (change.type === 'CREATED') change.after.metadata`).
+ */
+export type ResourceChange = ResourceChangeCreated | ResourceChangeUpdated | ResourceChangeDeleted;
+
+/** A self link now holds a resource it did not. */
+export interface ResourceChangeCreated extends ResourceChangeBase {
+  /** `CREATED`. */
+  type: 'CREATED';
+  /** Nothing: the self link held no resource. */
+  before: undefined;
+  /** What the cache holds now; frozen. */
+  after: Resource;
+}
+
+/** Another state of the resource a self link holds (the same id). */
+export interface ResourceChangeUpdated extends ResourceChangeBase {
+  /** `UPDATED`. */
+  type: 'UPDATED';
+  /** What the cache held before; frozen. */
+  before: Resource;
+  /** What it holds now; frozen. */
+  after: Resource;
+}
+
+/** The resource a self link held went. */
+export interface ResourceChangeDeleted extends ResourceChangeBase {
+  /** `DELETED`. */
+  type: 'DELETED';
+  /** What the cache held; frozen. */
+  before: Resource;
+  /** Nothing: the self link holds no resource now. */
+  after: undefined;
 }
 
 /** Told after an initial sync or a re-list of the whole topic. */

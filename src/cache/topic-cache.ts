@@ -261,8 +261,7 @@ export class TopicCache implements ResourceCache {
     this.position = newest;
     this.synced = true;
     // A change told to nobody is not made: an initial sync of many thousands is on the way to ready().
-    if (this.listening)
-      for (const resource of resources) this.tell(change('CREATED', undefined, resource, newest, 'sync'));
+    if (this.listening) for (const resource of resources) this.tell(created(resource, newest, 'sync'));
     this.tellSynced('sync');
   }
 
@@ -435,8 +434,10 @@ export class TopicCache implements ResourceCache {
     switch (event.type) {
       case 'DELETED': {
         // Only the resource the event deleted: a newer one created under the same link since stays.
-        if (this.index.get(selfLink)?.metadata.id !== id) return [];
-        return [change('DELETED', this.index.remove(selfLink), undefined, at, 'event')];
+        const held = this.index.get(selfLink);
+        if (held?.metadata.id !== id) return [];
+        this.index.remove(selfLink);
+        return [deleted(held, at, 'event')];
       }
       case 'CREATED':
       case 'UPDATED':
@@ -449,7 +450,7 @@ export class TopicCache implements ResourceCache {
           throw new WatchError('INTERNAL', `cache of ${this.topic}: event ${at} came without its resource`);
         // Gone (404): deleted since the event; its DELETED event comes later and finds nothing.
         const held = this.index.remove(selfLink);
-        return held === undefined ? [] : [change('DELETED', held, undefined, at, 'event')];
+        return held === undefined ? [] : [deleted(held, at, 'event')];
       }
       default:
         return [];
@@ -477,11 +478,10 @@ export class TopicCache implements ResourceCache {
     const before = this.index.get(resource.metadata.selfLink);
     if (before !== undefined && isDeepStrictEqual(before, resource)) return [];
     this.index.put(resource);
-    if (before === undefined) return [change('CREATED', undefined, resource, at, cause)];
+    if (before === undefined) return [created(resource, at, cause)];
     // Another id under the same self link: the one held was deleted and a new one created.
-    if (before.metadata.id !== resource.metadata.id)
-      return [change('DELETED', before, undefined, at, cause), change('CREATED', undefined, resource, at, cause)];
-    return [change('UPDATED', before, resource, at, cause)];
+    if (before.metadata.id !== resource.metadata.id) return [deleted(before, at, cause), created(resource, at, cause)];
+    return [updated(before, resource, at, cause)];
   }
 
   /** History no longer reaches the position: every collection listed again, the differences told, stored whole. */
@@ -518,7 +518,7 @@ export class TopicCache implements ResourceCache {
     for (const held of [...this.index.all()]) {
       if (!inScope(held) || listed.has(held.metadata.selfLink)) continue;
       this.index.remove(held.metadata.selfLink);
-      changes.push(change('DELETED', held, undefined, at, cause));
+      changes.push(deleted(held, at, cause));
     }
     for (const resource of resources) changes.push(...this.put(resource, at, cause));
     return changes;
@@ -691,16 +691,24 @@ export class TopicCache implements ResourceCache {
   }
 }
 
-function change(
-  type: ResourceChange['type'],
-  before: Resource | undefined,
-  after: Resource | undefined,
+function created(after: Resource, sequenceId: number, cause: ResourceChange['cause']): ResourceChange {
+  const { selfLink } = after.metadata;
+  return Object.freeze({ type: 'CREATED', selfLink, kind: after.kind, before: undefined, after, sequenceId, cause });
+}
+
+function updated(
+  before: Resource,
+  after: Resource,
   sequenceId: number,
   cause: ResourceChange['cause'],
 ): ResourceChange {
-  const selfLink = (after ?? before)?.metadata.selfLink ?? '';
-  const kind = (after ?? before)?.kind ?? '';
-  return Object.freeze({ type, selfLink, kind, before, after, sequenceId, cause });
+  const { selfLink } = after.metadata;
+  return Object.freeze({ type: 'UPDATED', selfLink, kind: after.kind, before, after, sequenceId, cause });
+}
+
+function deleted(before: Resource, sequenceId: number, cause: ResourceChange['cause']): ResourceChange {
+  const { selfLink } = before.metadata;
+  return Object.freeze({ type: 'DELETED', selfLink, kind: before.kind, before, after: undefined, sequenceId, cause });
 }
 
 /** `/{group}/{version}[/{scopePlural}/{scopeName}]/{plural}/{name}`: plain segments, none `.` or `..`. */
@@ -714,7 +722,7 @@ function isResourceLink(link: string): boolean {
 }
 
 function stored(c: ResourceChange): StoredChange {
-  return c.after === undefined ? { op: 'delete', selfLink: c.selfLink } : { op: 'put', resource: c.after };
+  return c.type === 'DELETED' ? { op: 'delete', selfLink: c.selfLink } : { op: 'put', resource: c.after };
 }
 
 /** `resources`, each frozen: the array is the caller's own. */

@@ -277,7 +277,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
   const colour = !json && io.stdout.isTTY === true && (io.env.NO_COLOR ?? '') === '';
   const progress = new CatchUpProgress(manager, io.stderr, systemClock);
-  progress.start(io.stdout.isTTY === true);
+  progress.start(io.stdout.isTTY === true, io.env);
   let written = 0;
   let settle!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {

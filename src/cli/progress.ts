@@ -31,8 +31,8 @@ function progressOf(manager: WatchManager): Progress | undefined {
 
 /**
  * The catch-up progress bar of `watch-tail` (docs/cli.md#output-records): on stderr, only when it is a terminal (and
- * stdout is not), only for a catch-up of more than a few hundred events; events done / total when known, rate, ETA. It
- * never writes to stdout.
+ * stdout is not) that can redraw a line, only for a catch-up of more than a few hundred events; events done / total
+ * when known, rate, ETA. It never writes to stdout. It draws without colour, so `NO_COLOR` leaves it as it is.
  */
 export class CatchUpProgress {
   private bar: SingleBar | undefined;
@@ -47,10 +47,11 @@ export class CatchUpProgress {
 
   /**
    * Draws only when stderr is a terminal and stdout is not (output to a file or pipe): on a terminal the events
-   * scroll by themselves and would overwrite the bar.
+   * scroll by themselves and would overwrite the bar. Not on a `TERM=dumb` terminal either: the bar redraws its line
+   * with cursor and erase sequences, which such a terminal prints as text.
    */
-  start(stdoutIsTerminal: boolean): void {
-    if (this.stream.isTTY !== true || stdoutIsTerminal) return;
+  start(stdoutIsTerminal: boolean, env: NodeJS.ProcessEnv): void {
+    if (this.stream.isTTY !== true || stdoutIsTerminal || env.TERM === 'dumb') return;
     this.startedAt = this.clock.now();
     this.poll();
   }

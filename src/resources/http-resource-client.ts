@@ -9,6 +9,7 @@ import type { ResourceClient } from './resource-client';
 import { countArguments, getArguments, listArguments, resourceLink } from './resource-arguments';
 import { inCollection } from './collection-membership';
 import { META_FIELDS, decodePage, decodeResource } from './resource-body';
+import { apiProblem } from './api-problem';
 
 /** How long one call retries a failing API (5xx, 429, network) before it gives up with `RESOURCE_UNAVAILABLE`. */
 const DEFAULT_RETRY_FOR_MS = 60_000;
@@ -304,7 +305,7 @@ export class HttpResourceClient implements ResourceClient {
           continue;
         }
         if (code === 'RESOURCE_NOT_FOUND' && passNotFound) return undefined;
-        failure = statusError(reply, tried, clock.now());
+        failure = statusError(reply, tried, clock.now(), token);
       } catch (err) {
         failure = toWatchError(err, 'RESOURCE_UNAVAILABLE', tried);
       }
@@ -409,25 +410,28 @@ function header(reply: HttpReply, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function statusError(reply: HttpReply, where: string, now: number): WatchError {
+function statusError(reply: HttpReply, where: string, now: number, token: string): WatchError {
   const code = codeOfHttpStatus('resource-api', reply.status);
+  // A 4xx is about the request: the API's own words say what was wrong with it (a 5xx's say nothing to act on).
+  const problem = reply.status >= 400 && reply.status < 500 ? apiProblem(reply.body, token) : undefined;
+  const says = problem === undefined ? '' : `; the API says: ${problem}`;
   switch (code) {
     case 'UNAUTHENTICATED':
-      return new WatchError(code, `${where}: the resource API refused the token (${reply.status})`);
+      return new WatchError(code, `${where}: the resource API refused the token (${reply.status})${says}`);
     case 'PERMISSION_DENIED':
-      return new WatchError(code, `${where}: permission denied (${reply.status})`);
+      return new WatchError(code, `${where}: permission denied (${reply.status})${says}`);
     case 'RESOURCE_NOT_FOUND':
-      return new WatchError(code, `${where}: not found (${reply.status})`);
+      return new WatchError(code, `${where}: not found (${reply.status})${says}`);
     case 'RESOURCE_UNAVAILABLE': {
       const wait = retryAfterMs(header(reply, 'retry-after'), now);
       const asked = wait === undefined ? '' : `; the server asked to wait ${wait} ms`;
       return new WatchError(
         code,
-        `${where}: HTTP ${reply.status}${asked}`,
+        `${where}: HTTP ${reply.status}${asked}${says}`,
         wait === undefined ? {} : { retryAfterMs: wait },
       );
     }
     default:
-      return new WatchError(code, `${where}: unexpected HTTP ${reply.status}`);
+      return new WatchError(code, `${where}: unexpected HTTP ${reply.status}${says}`);
   }
 }

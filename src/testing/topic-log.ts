@@ -1,4 +1,4 @@
-import type { ResourceInstance, WatchEvent, WatchEventType } from '../core/types';
+import type { ResourceInstance, ResourceReference, WatchEvent, WatchEventType } from '../core/types';
 import { pluralOf } from './resource-address';
 import type { ResourceContent, ResourceKeeper } from './resource-state';
 
@@ -18,6 +18,15 @@ export interface PublishInput extends ResourceContent {
   group?: string;
   /** Resource attributes. @default { createdBy: 'fake-watch-service', revision: '<sequence id>' } */
   attributes?: Record<string, string>;
+  /**
+   * The resources this one refers to (`metadata.references`), in the event and, as with `attributes`, in the
+   * resource the API serves after a `CREATED` or `UPDATED` (which replaces them whole: `[]` drops them all); a
+   * `SUBRESOURCEUPDATED` of a held resource and a `DELETED` keep what is held. Omitted, one reference is drawn, as
+   * before this option: to `apiservice-<sequence id mod 5>` in the event's `env-<sequence id mod 3>` (`HARD` for an
+   * even sequence id), so an `UPDATED` without `references` replaces those held with the drawn one.
+   * @default one drawn reference
+   */
+  references?: readonly ResourceReference[];
   /** The subresource. @default 'status' for `SUBRESOURCEUPDATED`, else '' */
   subresource?: string;
   /** Extra gap before this event's sequence id (sequence ids need not be consecutive). @default 0 */
@@ -91,7 +100,7 @@ export class TopicLog {
     const type: WatchEventType = input.type ?? TYPES[seq % TYPES.length] ?? 'UPDATED';
     const time = new Date(this.now()).toISOString();
     const subresource = input.subresource ?? (type === 'SUBRESOURCEUPDATED' ? 'status' : '');
-    const drawn = resource(group, kind, name, seq, input.attributes, input.scope);
+    const drawn = resource(group, kind, name, seq, input);
     const event: WatchEvent = {
       id: `evt-${this.topicId}-${seq}`,
       time,
@@ -163,14 +172,8 @@ function firstAbove(events: readonly WatchEvent[], seq: number): number {
   return lo;
 }
 
-function resource(
-  group: string,
-  kind: string,
-  name: string,
-  seq: number,
-  attributes?: Record<string, string>,
-  place?: { kind: string; name: string } | null,
-): ResourceInstance {
+function resource(group: string, kind: string, name: string, seq: number, input: PublishInput): ResourceInstance {
+  const { attributes, scope: place, references } = input;
   const env = `env-${seq % 3}`;
   const scope = place === null ? null : scopeOf(group, place ?? { kind: 'Environment', name: env });
   return {
@@ -181,7 +184,7 @@ function resource(
       id: `8a2e${seq.toString(16).padStart(12, '0')}`,
       scope,
       selfLink: `${scope === null ? `/${group}/v1alpha1` : scope.selfLink}/${pluralOf(kind)}/${name}`,
-      references: [
+      references: references?.map((r) => ({ ...r })) ?? [
         {
           id: `8a30${(seq % 5).toString(16).padStart(12, '0')}`,
           kind: 'APIService',

@@ -4,16 +4,25 @@ import assert from 'node:assert/strict';
 import { ChangeStreams } from '../../src/cache/change-stream';
 import type { ResourceChange } from 'watch-manager';
 
-const change = (n: number): ResourceChange =>
-  Object.freeze({
+const change = (n: number): ResourceChange => {
+  const selfLink = `/management/v1alpha1/environments/e/apiservices/s-${n}`;
+  const after = {
+    group: 'management',
+    apiVersion: 'v1alpha1',
+    kind: 'APIService',
+    name: `s-${n}`,
+    metadata: { id: `id-${n}`, selfLink },
+  };
+  return Object.freeze({
     type: 'CREATED',
-    selfLink: `/management/v1alpha1/environments/e/apiservices/s-${n}`,
+    selfLink,
     kind: 'APIService',
     before: undefined,
-    after: undefined,
+    after,
     sequenceId: n,
     cause: 'event',
   });
+};
 
 describe('ChangeStreams: the changes() iterators of one cache', () => {
   it('an iterator made with an already-aborted signal is never kept: not listening, holds nothing back', async () => {
