@@ -13,7 +13,9 @@ const PROD = { kind: 'Environment', name: 'prod' };
 const ORDERS = '/management/v1alpha1/environments/prod/apiservices/orders';
 
 function describe(change: ResourceChange): string {
-  return `${change.type} ${change.kind}/${(change.after ?? change.before)?.name ?? '?'} (#${change.sequenceId}, ${change.cause})`;
+  // The type says which side holds the resource: `after` for CREATED and UPDATED, `before` for DELETED.
+  const resource = change.type === 'DELETED' ? change.before : change.after;
+  return `${change.type} ${change.kind}/${resource.name} (#${change.sequenceId}, ${change.cause})`;
 }
 
 async function main(): Promise<void> {
