@@ -356,17 +356,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // Each topic's cache, then (unless --dump) its events: from the position the cache reflects when the tail has none
     // of its own, so that a `synced` record at P is followed by the events after P.
     const caches = topics.map(async (topic) => {
+      // The tail's own position first: once the cache is made, its watch applies events in the background, and what
+      // it loaded must be read before any (no await between the two reads below).
+      const own = config.dump ? undefined : await positions?.getSequence(topic);
       const cache = await manager.cache(topic, { store, onError });
+      const loaded = { sequenceId: cache.sequenceId, resources: cache.size };
       cache.on('synced', onSynced);
       if (config.dump) return cache;
-      const own = await positions?.getSequence(topic);
       let from: number;
-      if (own === undefined && cache.sequenceId !== undefined) {
+      if (own === undefined && loaded.sequenceId !== undefined) {
         // The cache's store held the topic but the tail has no position of it (a crash between the cache's first
         // writes and the tail's, or positions.json removed): the events up to the cache's position cannot be written
-        // any more, so its state is told as a `synced` record (read at once with the position), then the events after.
-        from = cache.sequenceId;
-        onSynced({ topic, resources: cache.size, sequenceId: from });
+        // any more, so its state as loaded is told as a `synced` record, then the events after it.
+        from = loaded.sequenceId;
+        onSynced({ topic, resources: loaded.resources, sequenceId: from });
       } else from = await cachedPosition(cache);
       await manager.registerWatch(topic, handlers, { ...watchOptions, from });
       return cache;
