@@ -356,13 +356,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // Each topic's cache, then (unless --dump) its events: from the position the cache reflects when the tail has none
     // of its own, so that a `synced` record at P is followed by the events after P.
     const caches = topics.map(async (topic) => {
-      // The tail's own position first: once the cache is made, its watch applies events in the background, and what
-      // it loaded must be read before any (no await between the two reads below).
-      const own = config.dump ? undefined : await positions?.getSequence(topic);
       const cache = await manager.cache(topic, { store, onError });
+      // What the cache loaded, read before any await: from here on its watch applies events in the background.
       const loaded = { sequenceId: cache.sequenceId, resources: cache.size };
       cache.on('synced', onSynced);
       if (config.dump) return cache;
+      const own = await positions?.getSequence(topic);
       let from: number;
       if (own === undefined && loaded.sequenceId !== undefined) {
         // The cache's store held the topic but the tail has no position of it (a crash between the cache's first
