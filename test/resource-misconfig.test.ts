@@ -71,6 +71,20 @@ describe('a resource API misconfigured, told at once', () => {
     managers = [];
   });
 
+  it('an apiUrl without its /apis base: the WatchTopic is not found (TOPIC_NOT_FOUND), and the error says to check apiUrl', async () => {
+    const lines: string[] = [];
+    const m = manager(lines, { apiUrl: service.resourceApiUrl.replace(/\/apis$/, '') });
+    const topic = newTopic([filter('APIService')]);
+    const cache = await m.cache(topic);
+    const err = await cache.ready().then(
+      () => assert.fail('ready() resolved without a resource API'),
+      (e: WatchError) => e,
+    );
+    assert.equal(err.code, 'TOPIC_NOT_FOUND');
+    assert.match(err.message, /apiUrl, the API's base, which usually ends in \/apis/);
+    assert.ok(err.message.includes(topic), err.message);
+  });
+
   describe('an apiUrl where nothing answers', () => {
     it('cache(topic).ready() waiting on a closed port: warned at the first failure, naming apiUrl', async () => {
       // A port that was open a moment ago: connections to it are refused.

@@ -65,7 +65,10 @@ export function topicCollections(
   plurals: Readonly<Record<string, string>>,
 ): TopicCollection[] {
   if (watchTopic === undefined)
-    throw new WatchError('TOPIC_NOT_FOUND', `cache of ${topic}: the resource API has no WatchTopic at ${topic}`);
+    throw new WatchError(
+      'TOPIC_NOT_FOUND',
+      `cache of ${topic}: the resource API has no WatchTopic at ${topic} (it answered 404): check the topic's self link, and apiUrl, the API's base, which usually ends in /apis`,
+    );
   const spec = watchTopic.spec;
   const filters = isRecord(spec) ? spec['filters'] : undefined;
   if (!Array.isArray(filters) || filters.length === 0)
