@@ -85,6 +85,34 @@ describe('a resource API misconfigured, told at once', () => {
     assert.ok(err.message.includes(topic), err.message);
   });
 
+  it('a historyUrl where nothing answers: the retry warning carries the cause, naming the URL tried', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const warned: Array<Record<string, unknown>> = [];
+    const lines: string[] = [];
+    const logger = keepingLogger(lines);
+    const m = manager(lines, {
+      historyUrl: `http://127.0.0.1:${port}`,
+      logger: {
+        ...logger,
+        warn: (message, fields) => {
+          logger.warn(message, fields);
+          if (message.startsWith('history request failed')) warned.push(fields ?? {});
+        },
+      },
+    });
+    const topic = newTopic([filter('APIService')]);
+    service.publishMany(topic, 2);
+    await m.registerWatch(topic, { onEvent: noop, onError: noop });
+    await until('the retry warning', () => warned.length > 0);
+    assert.match(
+      String(warned[0]?.['error']),
+      new RegExp(`127\\.0\\.0\\.1:${port}.*ECONNREFUSED|ECONNREFUSED.*127\\.0\\.0\\.1:${port}`),
+    );
+  });
+
   describe('an apiUrl where nothing answers', () => {
     it('cache(topic).ready() waiting on a closed port: warned at the first failure, naming apiUrl', async () => {
       // A port that was open a moment ago: connections to it are refused.

@@ -339,7 +339,13 @@ function fetchPage(
         if (!error.retryable) throw error;
         const delay = gate.failed(error);
         ctx.requests.retries += 1;
-        ctx.log.warn(`history request failed; retrying in ${delay} ms`, { topic: ctx.topic, code: error.code, page });
+        // The cause (its message names the URL tried, never a token): a wrong historyUrl shows here at once.
+        ctx.log.warn(`history request failed; retrying in ${delay} ms`, {
+          topic: ctx.topic,
+          code: error.code,
+          page,
+          error: error.message,
+        });
         ctx.report(error);
       }
     }
